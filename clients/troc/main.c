@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * troc: the command line of the territory's ledger, for administrators,
+ * member businesses and accountants.
+ *
+ * Global options (--server, --key, --server-key, --json, --help) are accepted
+ * anywhere on the line, before a "--", so that `troc balance --json` and
+ * `troc --json balance` both work.  The command is the longest run of words
+ * that names an entry of the table ("admin member key add").  Every command
+ * answers --help with its usage.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "crypto/crypto.h"
+
+#define COMMAND_WORDS_MAX 4
+
+typedef struct command {
+    const char *name;          /* words separated by single spaces */
+    troc_cli_command_fn *run;
+    const char *usage;         /* arguments after the name */
+    const char *summary;       /* one line for `troc --help` */
+} command;
+
+static const command commands[] = {
+    {"keygen", troc__cmd_keygen, "FILE", "write a new secret key file (mode 0600) and print its public key"},
+    {"pubkey", troc__cmd_pubkey, "FILE", "print the public key of a key file"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+int troc_cli_fail(int status, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    fputs("troc: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    return status;
+}
+
+bool troc_cli_wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
+    }
+    return false;
+}
+
+static void print_help(FILE *out) {
+    fputs("usage: troc [--server HOST:PORT] [--key FILE] [--server-key HEX] [--json] COMMAND ...\n\n"
+          "commands:\n", out);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        fprintf(out, "  troc %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].summary);
+    }
+    fputs("\nglobal options:\n"
+          "  --server HOST:PORT  the territory's trocd (env TROC_SERVER, default 127.0.0.1:7400);\n"
+          "                      a path names a Unix socket\n"
+          "  --key FILE          your secret key file (env TROC_KEY)\n"
+          "  --server-key HEX    the territory's public key; otherwise it is pinned on first use\n"
+          "  --json              print one JSON object on stdout\n"
+          "\nexit status: 0 done, 1 refused by the ledger, 2 bad usage or input, 3 server unreachable\n",
+          out);
+}
+
+/* Takes the global options out of argv (in place); returns the new argc, or
+ * -1 after printing an error. */
+static int extract_global_options(troc_cli *cli, int argc, char **argv) {
+    int kept = 0;
+    bool after_dashes = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!after_dashes && strcmp(arg, "--") == 0) after_dashes = true;
+        const char **target = NULL;
+        if (!after_dashes) {
+            if (strcmp(arg, "--server") == 0) target = &cli->server;
+            if (strcmp(arg, "--key") == 0) target = &cli->key_path;
+            if (strcmp(arg, "--server-key") == 0) target = &cli->server_key;
+            if (strcmp(arg, "--json") == 0) {
+                cli->json = true;
+                continue;
+            }
+        }
+        if (target != NULL) {
+            if (i + 1 >= argc) {
+                troc_cli_fail(TROC_EXIT_USAGE, "%s needs a value", arg);
+                return -1;
+            }
+            *target = argv[++i];
+            continue;
+        }
+        argv[kept++] = argv[i];
+    }
+    return kept;
+}
+
+/* The entry whose name matches the most leading words of argv. */
+static const command *find_command(int argc, char **argv, int *words_out) {
+    const command *best = NULL;
+    int best_words = 0;
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const char *name = commands[i].name;
+        int words = 0;
+        const char *p = name;
+        while (words < argc && words < COMMAND_WORDS_MAX) {
+            size_t length = strcspn(p, " ");
+            if (strlen(argv[words]) != length || strncmp(argv[words], p, length) != 0) break;
+            words++;
+            p += length;
+            if (*p == '\0') break;
+            p++;
+        }
+        if (*p == '\0' && words > best_words) {
+            best = &commands[i];
+            best_words = words;
+        }
+    }
+    *words_out = best_words;
+    return best;
+}
+
+int main(int argc, char **argv) {
+    troc_cli cli = {
+        .server = getenv("TROC_SERVER") ? getenv("TROC_SERVER") : "127.0.0.1:7400",
+        .key_path = getenv("TROC_KEY"),
+    };
+    int count = extract_global_options(&cli, argc - 1, argv + 1);
+    if (count < 0) return TROC_EXIT_USAGE;
+    char **args = argv + 1;
+    if (count == 0 || strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 || strcmp(args[0], "help") == 0) {
+        print_help(count == 0 ? stderr : stdout);
+        return count == 0 ? TROC_EXIT_USAGE : TROC_EXIT_OK;
+    }
+    int words = 0;
+    const command *found = find_command(count, args, &words);
+    if (found == NULL) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "unknown command '%s'; see 'troc --help'", args[0]);
+    }
+    if (troc_cli_wants_help(count - words, args + words)) {
+        printf("usage: troc %s %s\n  %s\n", found->name, found->usage, found->summary);
+        return TROC_EXIT_OK;
+    }
+    if (troc_crypto_init() != 0) return troc_cli_fail(TROC_EXIT_SERVER, "cannot initialise libsodium");
+    return found->run(&cli, count - words + 1, args + words - 1);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Exact decimal amounts.  Parsing accumulates digits in an int64 with an
+ * overflow check at each step; the fractional part is scaled to cents, so
+ * "1.5" is 150 and "1.05" is 105.  Formatting works on the magnitude as an
+ * unsigned value so that INT64_MIN prints correctly.
+ */
+#include "amount.h"
+
+#include <assert.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+static bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+int troc_amount_parse(const char *text, size_t length, int64_t *cents_out) {
+    assert(text != NULL || length == 0);
+    assert(cents_out != NULL);
+    size_t i = 0;
+    bool negative = false;
+    if (i < length && text[i] == '-') {
+        negative = true;
+        i++;
+    }
+    size_t digits_start = i;
+    uint64_t units = 0;
+    /* Accumulate as a non-negative magnitude in cents; the bound below is
+     * INT64_MAX for positives and INT64_MAX + 1 for negatives. */
+    const uint64_t magnitude_max = (uint64_t)INT64_MAX + (negative ? 1u : 0u);
+    for (; i < length && is_digit(text[i]); i++) {
+        if (units > (magnitude_max / 100 - (uint64_t)(text[i] - '0')) / 10) return TROC_EOVERFLOW;
+        units = units * 10 + (uint64_t)(text[i] - '0');
+    }
+    if (i == digits_start) return TROC_EAMOUNT;
+    uint64_t fraction = 0;
+    if (i < length && text[i] == '.') {
+        i++;
+        size_t fraction_start = i;
+        for (; i < length && is_digit(text[i]) && i - fraction_start < 2; i++) {
+            fraction = fraction * 10 + (uint64_t)(text[i] - '0');
+        }
+        size_t fraction_digits = i - fraction_start;
+        if (fraction_digits == 0) return TROC_EAMOUNT;
+        if (fraction_digits == 1) fraction *= 10;
+    }
+    if (i != length) return TROC_EAMOUNT;
+    if (units > (magnitude_max - fraction) / 100) return TROC_EOVERFLOW;
+    uint64_t magnitude = units * 100 + fraction;
+    if (negative) {
+        *cents_out = magnitude == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)magnitude;
+    } else {
+        *cents_out = (int64_t)magnitude;
+    }
+    return 0;
+}
+
+char *troc_amount_format(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]) {
+    assert(buffer != NULL);
+    uint64_t magnitude = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
+    char reversed[TROC_AMOUNT_TEXT_SIZE];
+    size_t n = 0;
+    reversed[n++] = (char)('0' + magnitude % 10);
+    magnitude /= 10;
+    reversed[n++] = (char)('0' + magnitude % 10);
+    magnitude /= 10;
+    reversed[n++] = '.';
+    do {
+        reversed[n++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    if (cents < 0) reversed[n++] = '-';
+    assert(n < TROC_AMOUNT_TEXT_SIZE);
+    for (size_t i = 0; i < n; i++) buffer[i] = reversed[n - 1 - i];
+    buffer[n] = '\0';
+    return buffer;
+}
+
+int troc_amount_add(int64_t a, int64_t b, int64_t *sum_out) {
+    assert(sum_out != NULL);
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum)) return TROC_EOVERFLOW;
+    *sum_out = sum;
+    return 0;
+}
+
+int troc_amount_subtract(int64_t a, int64_t b, int64_t *difference_out) {
+    assert(difference_out != NULL);
+    int64_t difference;
+    if (__builtin_sub_overflow(a, b, &difference)) return TROC_EOVERFLOW;
+    *difference_out = difference;
+    return 0;
+}

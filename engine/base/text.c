@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Boundary checks for names and text, and hexadecimal conversion.  The UTF-8
+ * check follows the table of well-formed byte sequences in the Unicode
+ * standard (section 3.9, table 3-7), so overlong forms and surrogates are
+ * refused rather than passed on to a terminal or a CSV file.
+ */
+#include "text.h"
+
+#include <assert.h>
+
+#include "error.h"
+#include "limits.h"
+
+bool troc_name_valid(const char *name, size_t length) {
+    if (name == NULL || length == 0 || length > TROC_NAME_LENGTH_MAX) return false;
+    for (size_t i = 0; i < length; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* Length of the well-formed sequence starting at s[0], or 0 if there is none. */
+static size_t utf8_sequence_length(const unsigned char *s, size_t available) {
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t length;
+    unsigned char second_min = 0x80, second_max = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        length = 3;
+        if (c == 0xE0) second_min = 0xA0;
+        if (c == 0xED) second_max = 0x9F; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        length = 4;
+        if (c == 0xF0) second_min = 0x90;
+        if (c == 0xF4) second_max = 0x8F; /* at most U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (available < length) return 0;
+    if (s[1] < second_min || s[1] > second_max) return 0;
+    for (size_t i = 2; i < length; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    }
+    return length;
+}
+
+bool troc_text_valid(const char *text, size_t length) {
+    if (length == 0) return true;
+    if (text == NULL) return false;
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < length) {
+        if (s[i] < 0x20 && s[i] != '\t') return false;
+        if (s[i] == 0x7F) return false;
+        size_t n = utf8_sequence_length(s + i, length - i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+void troc_hex_encode(const uint8_t *bytes, size_t size, char *hex) {
+    static const char digits[] = "0123456789abcdef";
+    assert(bytes != NULL || size == 0);
+    assert(hex != NULL);
+    for (size_t i = 0; i < size; i++) {
+        hex[2 * i] = digits[bytes[i] >> 4];
+        hex[2 * i + 1] = digits[bytes[i] & 0x0F];
+    }
+    hex[2 * size] = '\0';
+}
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int troc_hex_decode(const char *hex, size_t length, uint8_t *bytes, size_t size) {
+    assert(bytes != NULL);
+    if (hex == NULL || length != 2 * size) return TROC_EHEX;
+    for (size_t i = 0; i < size; i++) {
+        int high = hex_digit(hex[2 * i]);
+        int low = hex_digit(hex[2 * i + 1]);
+        if (high < 0 || low < 0) return TROC_EHEX;
+        bytes[i] = (uint8_t)(high << 4 | low);
+    }
+    return 0;
+}

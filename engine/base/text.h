@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Checks and conversions for text that crosses a boundary: member and
+ * territory names, free text (memos, reasons, references) and hexadecimal ids.
+ * They run at every boundary (wire, command line, CSV) before anything is
+ * trusted.
+ */
+#ifndef TROC_TEXT_H
+#define TROC_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A name is 1 to TROC_NAME_LENGTH_MAX bytes of [a-z0-9._-]. */
+bool troc_name_valid(const char *name, size_t length);
+
+/* Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) and
+ * no NUL or other C0 control character but tab. */
+bool troc_text_valid(const char *text, size_t length);
+
+/* Lower-case hexadecimal of `size` bytes into `hex` (2 * size + 1 bytes). */
+void troc_hex_encode(const uint8_t *bytes, size_t size, char *hex);
+
+/* Reads exactly 2 * size hexadecimal digits (either case) from a string of
+ * `length` bytes; TROC_EHEX when the length or a digit is wrong. */
+int troc_hex_decode(const char *hex, size_t length, uint8_t *bytes, size_t size);
+
+#endif /* TROC_TEXT_H */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the base layer: exact amount parsing and formatting, overflow
+ * checks, name and text validation, hexadecimal ids, error and result names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/amount.h"
+#include "base/error.h"
+#include "base/result.h"
+#include "base/text.h"
+
+static int parse(const char *text, int64_t *cents) {
+    return troc_amount_parse(text, strlen(text), cents);
+}
+
+static void test_amount_parse_accepts_decimals(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        int64_t cents;
+    } cases[] = {
+        {"0", 0},         {"12", 1200},     {"1.5", 150},      {"1.05", 105},
+        {"-120.50", -12050}, {"0.01", 1},   {"-0.5", -50},     {"007", 700},
+        {"92233720368547758.07", INT64_MAX}, {"-92233720368547758.08", INT64_MIN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t cents = 42;
+        assert_int_equal(parse(cases[i].text, &cents), 0);
+        assert_true(cents == cases[i].cents);
+    }
+}
+
+static void test_amount_parse_refuses_other_text(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "", "-", ".", "1.", ".5", "1.234", "1,5", "+1", " 1", "1 ", "1e3", "0x10", "--1", "1.2.3", "abc", "1-",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t cents = 42;
+        assert_int_equal(parse(bad[i], &cents), TROC_EAMOUNT);
+        assert_true(cents == 42);
+    }
+}
+
+static void test_amount_parse_refuses_overflow(void **state) {
+    (void)state;
+    int64_t cents = 42;
+    assert_int_equal(parse("92233720368547758.08", &cents), TROC_EOVERFLOW);
+    assert_int_equal(parse("-92233720368547758.09", &cents), TROC_EOVERFLOW);
+    assert_int_equal(parse("100000000000000000000000", &cents), TROC_EOVERFLOW);
+    assert_true(cents == 42);
+}
+
+static void test_amount_parse_reads_only_length(void **state) {
+    (void)state;
+    int64_t cents = 0;
+    assert_int_equal(troc_amount_parse("12.345", 5, &cents), 0);
+    assert_true(cents == 1234);
+}
+
+static void test_amount_format_round_trips(void **state) {
+    (void)state;
+    static const int64_t values[] = {0, 1, -1, 99, 100, -12050, 123456789, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char text[TROC_AMOUNT_TEXT_SIZE];
+        troc_amount_format(values[i], text);
+        int64_t back = 0;
+        assert_int_equal(parse(text, &back), 0);
+        assert_true(back == values[i]);
+    }
+    char text[TROC_AMOUNT_TEXT_SIZE];
+    assert_string_equal(troc_amount_format(-12050, text), "-120.50");
+    assert_string_equal(troc_amount_format(5, text), "0.05");
+    assert_string_equal(troc_amount_format(-5, text), "-0.05");
+    assert_string_equal(troc_amount_format(INT64_MIN, text), "-92233720368547758.08");
+}
+
+static void test_amount_add_checks_overflow(void **state) {
+    (void)state;
+    int64_t sum = 7;
+    assert_int_equal(troc_amount_add(INT64_MAX, 1, &sum), TROC_EOVERFLOW);
+    assert_int_equal(troc_amount_add(INT64_MIN, -1, &sum), TROC_EOVERFLOW);
+    assert_true(sum == 7);
+    assert_int_equal(troc_amount_add(INT64_MAX, INT64_MIN, &sum), 0);
+    assert_true(sum == -1);
+    assert_int_equal(troc_amount_subtract(INT64_MIN, 1, &sum), TROC_EOVERFLOW);
+    assert_int_equal(troc_amount_subtract(0, INT64_MIN, &sum), TROC_EOVERFLOW);
+    assert_int_equal(troc_amount_subtract(5, 7, &sum), 0);
+    assert_true(sum == -2);
+}
+
+static void test_names(void **state) {
+    (void)state;
+    assert_true(troc_name_valid("alice", 5));
+    assert_true(troc_name_valid("boulangerie-dupont.lyon_2", 25));
+    char longest[TROC_NAME_LENGTH_MAX + 1];
+    memset(longest, 'a', sizeof longest);
+    assert_true(troc_name_valid(longest, TROC_NAME_LENGTH_MAX));
+    assert_false(troc_name_valid(longest, TROC_NAME_LENGTH_MAX + 1));
+    assert_false(troc_name_valid("", 0));
+    assert_false(troc_name_valid("Alice", 5));
+    assert_false(troc_name_valid("a b", 3));
+    assert_false(troc_name_valid("a/b", 3));
+    assert_false(troc_name_valid("caf\xc3\xa9", 5));
+    assert_false(troc_name_valid("a\0b", 3));
+}
+
+static void test_text(void **state) {
+    (void)state;
+    assert_true(troc_text_valid("", 0));
+    assert_true(troc_text_valid("Facture n\xc2\xb0 12\tpay\xc3\xa9", 20));
+    assert_true(troc_text_valid("\xf0\x9f\x98\x80", 4));
+    assert_false(troc_text_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(troc_text_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(troc_text_valid("\xf4\x90\x80\x80", 4)); /* beyond U+10FFFF */
+    assert_false(troc_text_valid("\xc3", 1));             /* truncated */
+    assert_false(troc_text_valid("a\nb", 3));
+    assert_false(troc_text_valid("a\0b", 3));
+    assert_false(troc_text_valid("\x1b[31m", 5));
+}
+
+static void test_hex(void **state) {
+    (void)state;
+    uint8_t bytes[4] = {0x00, 0xab, 0x10, 0xff};
+    char hex[9];
+    troc_hex_encode(bytes, 4, hex);
+    assert_string_equal(hex, "00ab10ff");
+    uint8_t back[4] = {0};
+    assert_int_equal(troc_hex_decode("00AB10fF", 8, back, 4), 0);
+    assert_memory_equal(back, bytes, 4);
+    assert_int_equal(troc_hex_decode("00ab10f", 7, back, 4), TROC_EHEX);
+    assert_int_equal(troc_hex_decode("00ab10fg", 8, back, 4), TROC_EHEX);
+}
+
+static void test_error_and_result_names(void **state) {
+    (void)state;
+    assert_string_equal(troc_err_name(TROC_EAMOUNT), "TROC_EAMOUNT");
+    assert_string_equal(troc_err_name(-2), "ENOENT");
+    assert_string_equal(troc_strerror(-2), "No such file or directory");
+    assert_non_null(strstr(troc_strerror(TROC_EFRAME_SIZE), "frame"));
+    assert_string_equal(troc_result_name(TROC_RESULT_EXCEEDS_CREDIT_LIMIT), "exceeds_credit_limit");
+    assert_string_equal(troc_result_name(TROC_RESULT_OK), "ok");
+    assert_string_equal(troc_result_name(9999), "unknown");
+    assert_int_equal(TROC_RESULT_EXCEEDS_CREDIT_LIMIT, 17);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_amount_parse_accepts_decimals),
+        cmocka_unit_test(test_amount_parse_refuses_other_text),
+        cmocka_unit_test(test_amount_parse_refuses_overflow),
+        cmocka_unit_test(test_amount_parse_reads_only_length),
+        cmocka_unit_test(test_amount_format_round_trips),
+        cmocka_unit_test(test_amount_add_checks_overflow),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_error_and_result_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
