@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the intern table (clients/csv/intern): dense indices in
+ * order of first appearance, exact byte comparison, growth far past the
+ * expected size, and lookups of absent strings.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "csv/intern.h"
+
+static uint32_t add(troc_intern *intern, const char *text, bool expect_added) {
+    uint32_t index = UINT32_MAX;
+    bool added = !expect_added;
+    assert_int_equal(troc_intern_add(intern, text, strlen(text), &index, &added), 0);
+    assert_true(added == expect_added);
+    return index;
+}
+
+static void test_indices_follow_first_appearance(void **state) {
+    (void)state;
+    troc_intern *intern = NULL;
+    assert_int_equal(troc_intern_create(0, &intern), 0);
+    assert_int_equal(add(intern, "A", true), 0);
+    assert_int_equal(add(intern, "B", true), 1);
+    assert_int_equal(add(intern, "A", false), 0);
+    assert_int_equal(add(intern, "t1/firm202", true), 2);
+    assert_int_equal(add(intern, "", true), 3);
+    assert_int_equal(add(intern, "", false), 3);
+    assert_int_equal(add(intern, "a", true), 4); /* case matters */
+    assert_int_equal(add(intern, "A ", true), 5); /* so do spaces */
+    assert_int_equal(troc_intern_count(intern), 6);
+    size_t length = 0;
+    const char *text = troc_intern_text(intern, 2, &length);
+    assert_int_equal(length, 10);
+    assert_memory_equal(text, "t1/firm202", 10);
+    troc_intern_destroy(intern);
+}
+
+static void test_embedded_nul_and_prefixes(void **state) {
+    (void)state;
+    troc_intern *intern = NULL;
+    assert_int_equal(troc_intern_create(4, &intern), 0);
+    uint32_t first = 0, second = 0, third = 0;
+    bool added = false;
+    assert_int_equal(troc_intern_add(intern, "ab\0cd", 5, &first, &added), 0);
+    assert_int_equal(troc_intern_add(intern, "ab\0ce", 5, &second, &added), 0);
+    assert_true(added);
+    assert_int_equal(troc_intern_add(intern, "ab", 2, &third, &added), 0);
+    assert_true(added);
+    assert_int_equal(first, 0);
+    assert_int_equal(second, 1);
+    assert_int_equal(third, 2);
+    uint32_t found = 99;
+    assert_int_equal(troc_intern_find(intern, "ab\0ce", 5, &found), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(troc_intern_find(intern, "ab\0c", 4, &found), TROC_ENOT_FOUND);
+    assert_int_equal(found, 1);
+    troc_intern_destroy(intern);
+}
+
+static void test_grows_past_expected_size(void **state) {
+    (void)state;
+    enum { COUNT = 200000 };
+    char(*names)[16] = malloc(COUNT * sizeof *names);
+    assert_non_null(names);
+    troc_intern *intern = NULL;
+    assert_int_equal(troc_intern_create(10, &intern), 0);
+    for (uint32_t i = 0; i < COUNT; i++) {
+        snprintf(names[i], sizeof names[i], "firm%u", i);
+        assert_int_equal(add(intern, names[i], true), i);
+    }
+    for (uint32_t i = 0; i < COUNT; i += 7) assert_int_equal(add(intern, names[i], false), i);
+    for (uint32_t i = 0; i < COUNT; i += 13) {
+        uint32_t index = 0;
+        assert_int_equal(troc_intern_find(intern, names[i], strlen(names[i]), &index), 0);
+        assert_int_equal(index, i);
+    }
+    uint32_t index = 0;
+    assert_int_equal(troc_intern_find(intern, "firm200000", 10, &index), TROC_ENOT_FOUND);
+    assert_int_equal(troc_intern_count(intern), COUNT);
+    troc_intern_destroy(intern);
+    free(names);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_indices_follow_first_appearance),
+        cmocka_unit_test(test_embedded_nul_and_prefixes),
+        cmocka_unit_test(test_grows_past_expected_size),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
