@@ -46,6 +46,29 @@
 /* Text form of an amount: sign, 19 digits, point, NUL, with room to spare. */
 #define TROC_AMOUNT_TEXT_SIZE 32
 
+/* Clearing --------------------------------------------------------------- */
+
+/* Firms and obligations in one clearing problem.  The solver numbers nodes
+ * and arcs with uint32: with the balance node, two slack arcs per firm and a
+ * reverse for every arc, 2 * (obligations + 2 * firms) + 2 must stay below
+ * 2^32.  10^8 obligations also bound the solver's memory (about 100 bytes
+ * each) to what one machine holds. */
+#define TROC_CLEARING_FIRMS_MAX 100000000u
+#define TROC_CLEARING_OBLIGATIONS_MAX 100000000u
+
+/* Bound of the sum of all obligations of one clearing problem and of the
+ * magnitude of every account figure (balance, credit limit, finite balance
+ * maximum), in cents.  A quarter of int64 leaves headroom for every sum the
+ * solver forms (a node's excess adds its incoming and outgoing capacities; a
+ * final balance adds a change bounded by the total to a balance). */
+#define TROC_CLEARING_TOTAL_CENTS_MAX (9223372036854775807LL / 4)
+
+_Static_assert(2ull * (TROC_CLEARING_OBLIGATIONS_MAX + 2ull * TROC_CLEARING_FIRMS_MAX) + 2ull
+                   < 4294967295ull,
+               "clearing arcs and nodes must be numbered with uint32");
+_Static_assert(TROC_AMOUNT_CENTS_MAX <= TROC_CLEARING_TOTAL_CENTS_MAX,
+               "one obligation of the largest amount must be a valid problem");
+
 /* Wire ------------------------------------------------------------------- */
 
 /* Largest frame a peer may send or receive (after the 4-byte length).  It

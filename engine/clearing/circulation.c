@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A min-cost circulation of a network and its certificate.
+ *
+ * The network is cut into strongly connected components; the flow solver
+ * works on each component of two or more nodes alone, and arcs between
+ * components stay empty.  Each component comes out with potentials that
+ * certify it (every residual entry with room has reduced cost >= 0).  The
+ * components are then stacked: Tarjan lists them so that arcs between them
+ * only lead to components listed earlier, so shifting each component's
+ * potentials to start one above the highest potential of all earlier ones
+ * makes every arc between components have potential[tail] - potential[head]
+ * >= 1, hence reduced cost >= 0, which is what an empty arc needs.  The
+ * potentials of one network stay below its node count times the largest
+ * distance of a phase, far from int64's range.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "clearing_int.h"
+
+static int64_t positive_excess(const troc__residual *residual) {
+    int64_t total = 0;
+    for (uint32_t v = 0; v < residual->node_count; v++) {
+        if (residual->excess[v] > 0) total += residual->excess[v];
+    }
+    return total;
+}
+
+static int solve_components(const troc__components *components, troc__residual *residual,
+                            troc__circulation_stats *stats, troc__progress *progress) {
+    troc__flow *flow = NULL;
+    int error = troc__flow_create(residual->node_count, positive_excess(residual), progress, &flow);
+    if (error != 0) return error;
+    for (uint32_t c = 0; c < components->component_count && error == 0; c++) {
+        const uint32_t first = components->component_first[c];
+        const uint32_t count = components->component_first[c + 1] - first;
+        if (count < 2) continue;
+        stats->component_count++;
+        error = troc__flow_component(flow, residual, &components->node_order[first], count);
+    }
+    stats->phase_count = troc__flow_phase_count(flow);
+    troc__flow_destroy(flow);
+    return error;
+}
+
+/* potential := the residual's potentials, each component shifted above all
+ * components listed before it. */
+static void stack_potentials(const troc__components *components, const troc__residual *residual,
+                             int64_t *potential) {
+    int64_t floor = 0; /* lowest potential the next component may use */
+    for (uint32_t c = 0; c < components->component_count; c++) {
+        const uint32_t *nodes = &components->node_order[components->component_first[c]];
+        const uint32_t count = components->component_first[c + 1] - components->component_first[c];
+        int64_t lowest = residual->potential[nodes[0]], highest = lowest;
+        for (uint32_t i = 1; i < count; i++) {
+            const int64_t p = residual->potential[nodes[i]];
+            if (p < lowest) lowest = p;
+            if (p > highest) highest = p;
+        }
+        for (uint32_t i = 0; i < count; i++) potential[nodes[i]] = residual->potential[nodes[i]] - lowest + floor;
+        floor += highest - lowest + 1;
+    }
+}
+
+int troc__circulation_solve(const troc__network *network, int64_t *flow, int64_t *potential,
+                            troc__circulation_stats *stats, troc__progress *progress) {
+    assert(network != NULL && flow != NULL && potential != NULL);
+    assert(stats != NULL && progress != NULL);
+    *stats = (troc__circulation_stats){0};
+    troc__components components = {0};
+    troc__residual residual = {0};
+    troc__progress_report(progress, "components", 0.0);
+    int error = troc__components_find(network, network->node_count, &components);
+    if (error != 0) goto cleanup;
+    error = troc__residual_build(network, &components, &residual);
+    if (error != 0) goto cleanup;
+    troc__progress_report(progress, "flow", 0.0);
+    error = solve_components(&components, &residual, stats, progress);
+    if (error != 0) goto cleanup;
+    for (uint32_t a = 0; a < network->arc_count; a++) {
+        const uint32_t e = residual.arc_entry[a];
+        flow[a] = e == TROC__NONE ? 0 : network->arc_capacity[a] - residual.entries[e].capacity;
+        assert(flow[a] >= 0 && flow[a] <= network->arc_capacity[a]);
+    }
+    stack_potentials(&components, &residual, potential);
+cleanup:
+    troc__residual_free(&residual);
+    troc__components_free(&components);
+    return error;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private pieces of the clearing module, shared by its files:
+ *
+ *   network.c     obligations -> merged arcs (one per debtor/creditor pair) in
+ *                 CSR form, plus the balance node's slack arcs in credit mode
+ *   components.c  strongly connected components (iterative Tarjan)
+ *   residual.c    the transport form of one network as a residual graph
+ *   flow.c        exact min-cost flow on it (primal-dual: shortest paths with
+ *                 buckets, then blocking flows on the admissible arcs)
+ *   circulation.c components + flow: a min-cost circulation with its
+ *                 certificate
+ *   split.c       merged arc flows back onto the obligations, oldest first
+ *   check.c       the linear-time certificate checker (public)
+ *   validate.c    the problem's guard (public)
+ *   clearing.c    troc_clearing_solve(): the steps above in order
+ *
+ * Nodes and arcs are numbered with uint32 (TROC_CLEARING_*_MAX keep them in
+ * range); amounts are int64 cents.
+ */
+#ifndef TROC_CLEARING_INT_H
+#define TROC_CLEARING_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clearing.h"
+
+#define TROC__NONE UINT32_MAX /* no node, arc or component */
+
+/* A network of arcs sorted by tail (CSR).  Arc costs are -1 (an obligation
+ * arc: every unit carried is one unit set off or paid) or 0 (a slack arc to
+ * or from the balance node).  The circulation solver maximises the flow on
+ * cost -1 arcs. */
+typedef struct troc__network {
+    uint32_t node_count;   /* firms, plus the balance node (last) in credit mode */
+    uint32_t arc_count;
+    uint32_t *arc_first;   /* node_count + 1: arcs of node v are [arc_first[v], arc_first[v + 1]) */
+    uint32_t *arc_head;    /* arc_count: head node of each arc */
+    int64_t *arc_capacity; /* arc_count: capacity in cents, > 0 */
+    int8_t *arc_cost;      /* arc_count: -1 or 0 */
+} troc__network;
+
+/* Obligations grouped by (debtor, creditor): group g holds the obligations
+ * order[group_first[g]] .. order[group_first[g + 1] - 1], in array order
+ * (oldest first), and is carried by network arc group_arc[g]. */
+typedef struct troc__groups {
+    uint32_t group_count;
+    uint32_t *order;       /* obligation_count: obligation indices sorted by (debtor, creditor, index) */
+    uint32_t *group_first; /* group_count + 1 offsets into order */
+    uint32_t *group_arc;   /* group_count: arc of the network carrying the group, or TROC__NONE */
+} troc__groups;
+
+/* Strongly connected components of a network: nodes listed component by
+ * component, components in reverse topological order (a component's arcs
+ * leave only towards components listed before it). */
+typedef struct troc__components {
+    uint32_t component_count;
+    uint32_t *component_of;    /* node_count: component of each node */
+    uint32_t *node_order;      /* node_count: nodes, grouped by component */
+    uint32_t *component_first; /* component_count + 1 offsets into node_order */
+} troc__components;
+
+/* Statistics of one circulation solve. */
+typedef struct troc__circulation_stats {
+    uint32_t component_count; /* components of two or more nodes */
+    uint32_t phase_count;     /* shortest-path phases of the flow solver */
+} troc__circulation_stats;
+
+/* Progress reporting shared by the steps, at most once per percent of a
+ * stage so that a terminal is not flooded. */
+typedef struct troc__progress {
+    troc_clearing_progress_fn *function; /* may be NULL */
+    void *context;
+    const char *stage;    /* last stage reported */
+    double fraction_done; /* last fraction reported */
+} troc__progress;
+
+void troc__progress_report(troc__progress *progress, const char *stage, double fraction_done);
+
+/* network.c */
+int troc__groups_build(const troc_clearing_problem *problem, troc__groups *groups);
+void troc__groups_free(troc__groups *groups);
+/* The network of a problem: one arc per group (capacity the group's total),
+ * plus, in credit mode, the balance node and its slack arcs.  Fills
+ * groups->group_arc. */
+int troc__network_build(const troc_clearing_problem *problem, troc__groups *groups,
+                        troc__network *network);
+/* The network of the groups with the given capacities (no balance node);
+ * groups with capacity 0 get no arc (group_arc TROC__NONE). */
+int troc__network_build_capacities(const troc_clearing_problem *problem, troc__groups *groups,
+                                   const int64_t *group_capacity, troc__network *network);
+void troc__network_free(troc__network *network);
+/* Room of a firm's balance in credit mode, capped by what its obligations can
+ * move (so never more than the total): how far it may rise (up) and fall
+ * (down).  Shared by the solver and the checker so both see one problem. */
+void troc__account_room(const troc_clearing_account *account, int64_t in_total_cents,
+                        int64_t out_total_cents, int64_t *up_cents, int64_t *down_cents);
+
+/* components.c: components of the sub-network of nodes below node_limit
+ * (arcs to nodes at or above it are ignored). */
+int troc__components_find(const troc__network *network, uint32_t node_limit,
+                          troc__components *components);
+void troc__components_free(troc__components *components);
+
+/* residual.c: the residual graph of a network's circulation problem,
+ * restricted to arcs inside a component, starting from the pseudo-flow that
+ * fills every cost -1 arc and leaves every cost 0 arc empty.  Each arc gives
+ * two entries: at its tail (capacity - flow, the arc's cost) and at its head
+ * (flow, minus the cost).  With all costs then >= 0 on entries with room,
+ * the solver routes the excess this pseudo-flow leaves at nodes back to the
+ * deficits at least cost: the transport form of the problem. */
+typedef struct troc__residual_entry {
+    int64_t capacity; /* residual capacity, cents */
+    uint32_t head;    /* node the entry leads to */
+    uint32_t reverse; /* the paired entry */
+} troc__residual_entry;
+
+typedef struct troc__residual {
+    uint32_t node_count;
+    uint32_t entry_count;
+    uint32_t *first;              /* node_count + 1: entries of v are [first[v], first[v + 1]) */
+    troc__residual_entry *entries; /* entry_count */
+    int8_t *cost;                 /* entry_count: +1, -1 or 0 */
+    uint32_t *arc_entry;          /* network arc_count: the arc's entry at its tail, or TROC__NONE */
+    int64_t *excess;              /* node_count: inflow minus outflow of the pseudo-flow */
+    int64_t *potential;           /* node_count: prices keeping reduced costs of entries with room >= 0 */
+} troc__residual;
+
+int troc__residual_build(const troc__network *network, const troc__components *components,
+                         troc__residual *residual);
+void troc__residual_free(troc__residual *residual);
+
+/* flow.c: routes every excess of one component to its deficits at least
+ * cost (primal-dual), keeping every entry with room at reduced cost >= 0. */
+typedef struct troc__flow troc__flow;
+int troc__flow_create(uint32_t node_count, int64_t excess_total, troc__progress *progress,
+                      troc__flow **flow_out);
+void troc__flow_destroy(troc__flow *flow);
+int troc__flow_component(troc__flow *flow, troc__residual *residual, const uint32_t *nodes,
+                         uint32_t node_count);
+uint32_t troc__flow_phase_count(const troc__flow *flow);
+
+/* circulation.c: a min-cost circulation of the network (flow on every arc)
+ * and potentials certifying it: for each arc with reduced cost
+ * cost + potential[tail] - potential[head] < 0 the flow equals the capacity,
+ * > 0 it is zero. */
+int troc__circulation_solve(const troc__network *network, int64_t *flow, int64_t *potential,
+                            troc__circulation_stats *stats, troc__progress *progress);
+
+/* split.c: settled[g] (and cleared[g] <= settled[g]) per group onto the
+ * obligations, oldest first. */
+void troc__split(const troc_clearing_problem *problem, const troc__groups *groups,
+                 const int64_t *group_settled, const int64_t *group_cleared, int64_t *cleared_cents,
+                 int64_t *paid_cents);
+
+#endif /* TROC_CLEARING_INT_H */

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the clearing solver and its checker.
+ *
+ * The hand-made instances of ../shared/data/clearing/small are built here in
+ * C with their known optimum.  Random small networks (seeded, so every run
+ * sees the same ones) are compared with a reference solver written for this
+ * test only: cycle cancelling with Bellman-Ford on the residual graph of the
+ * circulation problem, one arc per obligation (no merging), which is slow and
+ * obviously correct.  Credit mode is compared the same way with the balance
+ * node built from the accounts' definition, and its split is compared with
+ * the reference's maximum set-off within the settled amounts.  The checker
+ * must refuse non-optimal and infeasible results; validate must refuse bad
+ * problems; the oldest-first split must be deterministic.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "clearing/clearing.h"
+
+/* Reference solver: cycle cancelling ---------------------------------------- */
+
+#define REF_NODES_MAX 16
+#define REF_ARCS_MAX 128
+
+typedef struct ref_arc {
+    int tail, head;
+    int64_t capacity, flow;
+    int cost; /* -1 obligation, 0 slack */
+} ref_arc;
+
+typedef struct ref_network {
+    int node_count, arc_count;
+    ref_arc arcs[REF_ARCS_MAX];
+} ref_network;
+
+static void ref_add(ref_network *net, int tail, int head, int64_t capacity, int cost) {
+    assert_true(net->arc_count < REF_ARCS_MAX);
+    net->arcs[net->arc_count++] = (ref_arc){tail, head, capacity, 0, cost};
+}
+
+/* Finds a negative cycle of the residual graph with Bellman-Ford from a
+ * virtual source; pushes its bottleneck around it.  Returns 0 if none. */
+static int ref_cancel_one(ref_network *net) {
+    int64_t dist[REF_NODES_MAX];
+    int via[REF_NODES_MAX]; /* residual edge into node: 2 * arc (+1 for backward) */
+    for (int v = 0; v < net->node_count; v++) dist[v] = 0, via[v] = -1;
+    int relaxed_node = -1;
+    for (int round = 0; round < net->node_count; round++) {
+        relaxed_node = -1;
+        for (int i = 0; i < 2 * net->arc_count; i++) {
+            const ref_arc *a = &net->arcs[i / 2];
+            const int backward = i % 2;
+            const int64_t room = backward ? a->flow : a->capacity - a->flow;
+            const int from = backward ? a->head : a->tail, to = backward ? a->tail : a->head;
+            const int cost = backward ? -a->cost : a->cost;
+            if (room > 0 && dist[from] + cost < dist[to]) {
+                dist[to] = dist[from] + cost;
+                via[to] = i;
+                relaxed_node = to;
+            }
+        }
+        if (relaxed_node < 0) return 0;
+    }
+    int v = relaxed_node; /* walk back n times to land on the cycle */
+    for (int i = 0; i < net->node_count; i++) v = (via[v] % 2) ? net->arcs[via[v] / 2].head : net->arcs[via[v] / 2].tail;
+    int64_t bottleneck = INT64_MAX;
+    int u = v;
+    do {
+        const ref_arc *a = &net->arcs[via[u] / 2];
+        const int64_t room = (via[u] % 2) ? a->flow : a->capacity - a->flow;
+        if (room < bottleneck) bottleneck = room;
+        u = (via[u] % 2) ? a->head : a->tail;
+    } while (u != v);
+    do {
+        ref_arc *a = &net->arcs[via[u] / 2];
+        a->flow += (via[u] % 2) ? -bottleneck : bottleneck;
+        u = (via[u] % 2) ? a->head : a->tail;
+    } while (u != v);
+    return 1;
+}
+
+/* The maximum flow on cost -1 arcs over all circulations. */
+static int64_t ref_solve(ref_network *net) {
+    for (int guard = 0; guard < 100000 && ref_cancel_one(net); guard++) continue;
+    assert_int_equal(ref_cancel_one(net), 0);
+    int64_t total = 0;
+    for (int i = 0; i < net->arc_count; i++) {
+        if (net->arcs[i].cost < 0) total += net->arcs[i].flow;
+    }
+    return total;
+}
+
+/* Plain set-off of a problem with the given capacity per obligation. */
+static int64_t ref_plain(const troc_clearing_problem *p, const int64_t *capacity) {
+    ref_network net = {.node_count = (int)p->firm_count};
+    for (size_t k = 0; k < p->obligation_count; k++) {
+        const troc_obligation *o = &p->obligations[k];
+        ref_add(&net, (int)o->debtor, (int)o->creditor, capacity ? capacity[k] : o->amount_cents, -1);
+    }
+    return ref_solve(&net);
+}
+
+/* Credit mode: maximum set-off plus payments, balances within bounds. */
+static int64_t ref_credit(const troc_clearing_problem *p) {
+    ref_network net = {.node_count = (int)p->firm_count + 1};
+    const int z = (int)p->firm_count;
+    int64_t total = 0;
+    for (size_t k = 0; k < p->obligation_count; k++) {
+        const troc_obligation *o = &p->obligations[k];
+        ref_add(&net, (int)o->debtor, (int)o->creditor, o->amount_cents, -1);
+        total += o->amount_cents;
+    }
+    for (uint32_t v = 0; v < p->firm_count; v++) {
+        const troc_clearing_account *a = &p->accounts[v];
+        const int64_t low = a->balance_cents < -a->credit_limit_cents ? a->balance_cents : -a->credit_limit_cents;
+        int64_t up = total; /* enough for "no maximum" */
+        if (a->balance_max_cents != TROC_CLEARING_NO_MAX) {
+            up = (a->balance_cents > a->balance_max_cents ? a->balance_cents : a->balance_max_cents) - a->balance_cents;
+        }
+        ref_add(&net, (int)v, z, up, 0);
+        ref_add(&net, z, (int)v, a->balance_cents - low, 0);
+    }
+    return ref_solve(&net);
+}
+
+/* Helpers ------------------------------------------------------------------ */
+
+static uint64_t rng_state;
+
+static uint32_t rng_below(uint32_t bound) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)((rng_state >> 33) % bound);
+}
+
+static troc_clearing_problem plain_problem(uint32_t firms, const troc_obligation *obligations, size_t count) {
+    return (troc_clearing_problem){.firm_count = firms, .obligation_count = count, .obligations = obligations};
+}
+
+static void solve_ok(const troc_clearing_problem *p, troc_clearing_result *r) {
+    assert_int_equal(troc_clearing_solve(p, r, NULL, NULL), 0);
+    assert_int_equal(troc_clearing_check(p, r), 0);
+}
+
+/* Hand-made instances (../shared/data/clearing/small) ---------------------- */
+
+static void test_small_instances(void **state) {
+    (void)state;
+    enum { A, B, C, D };
+    static const troc_obligation cents[] = {{A, B, 1}, {B, A, 2}, {B, C, 150}, {C, A, 225}};
+    static const troc_obligation chain[] = {{A, B, 1000}, {B, C, 1000}, {C, D, 1000}};
+    static const troc_obligation parallel[] = {{A, B, 5000}, {A, B, 3000}, {B, A, 6000}};
+    static const troc_obligation shared_arc[] = {{A, B, 100}, {B, A, 100}, {B, C, 100}, {C, A, 100}};
+    static const troc_obligation triangle[] = {{A, B, 10000}, {B, C, 10000}, {C, A, 10000}};
+    static const struct {
+        const troc_obligation *obligations;
+        size_t count;
+        uint32_t firms;
+        int64_t total, cleared;
+        int64_t each[4]; /* expected cleared per obligation */
+    } cases[] = {
+        {cents, 4, 3, 378, 3, {1, 0, 1, 1}},
+        {chain, 3, 4, 3000, 0, {0, 0, 0}},
+        {parallel, 3, 2, 14000, 12000, {5000, 1000, 6000}},
+        {shared_arc, 4, 3, 400, 300, {100, 0, 100, 100}}, /* the longer cycle wins */
+        {triangle, 3, 3, 30000, 30000, {10000, 10000, 10000}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        troc_clearing_problem p = plain_problem(cases[i].firms, cases[i].obligations, cases[i].count);
+        troc_clearing_result r;
+        solve_ok(&p, &r);
+        assert_true(r.total_cents == cases[i].total);
+        assert_true(r.cleared_total_cents == cases[i].cleared);
+        assert_true(r.paid_total_cents == 0);
+        assert_null(r.split_potentials);
+        for (size_t k = 0; k < cases[i].count; k++) assert_true(r.cleared_cents[k] == cases[i].each[k]);
+        troc_clearing_result_free(&r);
+    }
+}
+
+/* cents.csv: netting A<->B first (1 cent each way, 2 in all) leaves no cycle;
+ * the optimum sends A's only cent owed round the longer cycle A->B->C->A:
+ * 3 cents. */
+static void test_greedy_pair_netting_is_not_optimal(void **state) {
+    (void)state;
+    static const troc_obligation cents[] = {{0, 1, 1}, {1, 0, 2}, {1, 2, 150}, {2, 0, 225}};
+    troc_clearing_problem p = plain_problem(3, cents, 4);
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 3);
+    assert_true(r.cleared_total_cents == ref_plain(&p, NULL));
+    assert_int_equal(r.component_count, 1);
+    assert_int_equal(r.cycle_firm_count, 3);
+    assert_int_equal(r.cycle_obligation_count, 4);
+    troc_clearing_result_free(&r);
+}
+
+static void test_empty_problems(void **state) {
+    (void)state;
+    troc_clearing_problem p = plain_problem(0, NULL, 0);
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.total_cents == 0 && r.cleared_total_cents == 0);
+    troc_clearing_result_free(&r);
+    troc_clearing_result_free(&r); /* safe twice */
+    const troc_clearing_account accounts[3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+    p = (troc_clearing_problem){.firm_count = 3, .accounts = accounts};
+    solve_ok(&p, &r);
+    assert_true(r.paid_total_cents == 0);
+    troc_clearing_result_free(&r);
+}
+
+/* Random networks against the reference ----------------------------------- */
+
+static size_t random_obligations(troc_obligation *out, uint32_t firms, size_t max_count) {
+    const size_t count = 1 + rng_below((uint32_t)max_count);
+    for (size_t k = 0; k < count; k++) {
+        const uint32_t d = rng_below(firms);
+        uint32_t c = rng_below(firms - 1);
+        if (c >= d) c++;
+        /* Repeat a pair now and then: parallel obligations. */
+        if (k > 0 && rng_below(5) == 0) out[k] = out[rng_below((uint32_t)k)];
+        else out[k] = (troc_obligation){d, c, 0};
+        out[k].amount_cents = 1 + rng_below(rng_below(3) == 0 ? 1000 : 20);
+    }
+    return count;
+}
+
+static void test_random_plain_matches_reference(void **state) {
+    (void)state;
+    rng_state = 20240601;
+    troc_obligation obligations[40];
+    for (int round = 0; round < 400; round++) {
+        const uint32_t firms = 2 + rng_below(9);
+        const size_t count = random_obligations(obligations, firms, 40);
+        troc_clearing_problem p = plain_problem(firms, obligations, count);
+        troc_clearing_result r;
+        solve_ok(&p, &r);
+        assert_true(r.cleared_total_cents == ref_plain(&p, NULL));
+        troc_clearing_result_free(&r);
+    }
+}
+
+static void random_accounts(troc_clearing_account *accounts, uint32_t firms) {
+    for (uint32_t v = 0; v < firms; v++) {
+        accounts[v].balance_cents = (int64_t)rng_below(61) - 30;
+        accounts[v].credit_limit_cents = rng_below(4) == 0 ? 0 : rng_below(40);
+        accounts[v].balance_max_cents = rng_below(3) == 0 ? TROC_CLEARING_NO_MAX : rng_below(40);
+    }
+}
+
+static void test_random_credit_matches_reference(void **state) {
+    (void)state;
+    rng_state = 77;
+    troc_obligation obligations[30];
+    troc_clearing_account accounts[10];
+    int64_t settled[30];
+    for (int round = 0; round < 400; round++) {
+        const uint32_t firms = 2 + rng_below(8);
+        const size_t count = random_obligations(obligations, firms, 30);
+        random_accounts(accounts, firms);
+        troc_clearing_problem p = plain_problem(firms, obligations, count);
+        p.accounts = accounts;
+        troc_clearing_result r;
+        solve_ok(&p, &r);
+        assert_true(r.cleared_total_cents + r.paid_total_cents == ref_credit(&p));
+        /* The split: the largest set-off within what is settled. */
+        for (size_t k = 0; k < count; k++) settled[k] = r.cleared_cents[k] + r.paid_cents[k];
+        assert_true(r.cleared_total_cents == ref_plain(&p, settled));
+        /* Set-off alone never exceeds the plain optimum. */
+        assert_true(r.cleared_total_cents <= ref_plain(&p, NULL));
+        troc_clearing_result_free(&r);
+    }
+}
+
+/* Credit mode by hand ------------------------------------------------------ */
+
+/* A owes B 100, B owes C 100.  A may go to -60, C may rise to 50: at most 50
+ * is paid along the chain, B's balance unchanged; nothing can be set off. */
+static void test_credit_chain_within_limits(void **state) {
+    (void)state;
+    static const troc_obligation chain[] = {{0, 1, 100}, {1, 2, 100}};
+    const troc_clearing_account accounts[] = {{0, 60, TROC_CLEARING_NO_MAX}, {0, 0, 0}, {0, 0, 50}};
+    troc_clearing_problem p = {.firm_count = 3, .obligation_count = 2, .obligations = chain, .accounts = accounts};
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 0);
+    assert_true(r.paid_cents[0] == 50 && r.paid_cents[1] == 50);
+    assert_true(r.paid_total_cents == 100);
+    troc_clearing_result_free(&r);
+}
+
+/* A triangle of 100 plus A owes B 30 more.  The triangle is set off (no
+ * balance moves); the extra 30 is paid only as far as A's limit (20) and
+ * B's maximum allow. */
+static void test_credit_sets_off_before_paying(void **state) {
+    (void)state;
+    static const troc_obligation ob[] = {{0, 1, 100}, {1, 2, 100}, {2, 0, 100}, {0, 1, 30}};
+    const troc_clearing_account accounts[] = {{0, 20, TROC_CLEARING_NO_MAX}, {0, 0, TROC_CLEARING_NO_MAX}, {0, 0, 0}};
+    troc_clearing_problem p = {.firm_count = 3, .obligation_count = 4, .obligations = ob, .accounts = accounts};
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 300);
+    assert_true(r.paid_total_cents == 20);
+    /* Oldest first: the first A->B obligation is cleared, the later one paid. */
+    assert_true(r.cleared_cents[0] == 100 && r.paid_cents[0] == 0);
+    assert_true(r.cleared_cents[3] == 0 && r.paid_cents[3] == 20);
+    troc_clearing_result_free(&r);
+}
+
+/* An account already below its limit may not get worse, but may improve. */
+static void test_credit_account_outside_bounds(void **state) {
+    (void)state;
+    static const troc_obligation ob[] = {{0, 1, 100}, {1, 0, 40}};
+    /* A at -500 with limit 100: it may not pay (its balance would fall). */
+    const troc_clearing_account accounts[] = {{-500, 100, TROC_CLEARING_NO_MAX}, {0, 1000, TROC_CLEARING_NO_MAX}};
+    troc_clearing_problem p = {.firm_count = 2, .obligation_count = 2, .obligations = ob, .accounts = accounts};
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 80); /* 40 each way */
+    assert_true(r.paid_total_cents == 0);     /* B->A is fully cleared; A cannot pay */
+    troc_clearing_result_free(&r);
+    /* B above its maximum may still pay (its balance falls towards the
+     * bounds): 10 is set off each way and B pays A the other 30. */
+    const troc_clearing_account accounts2[] = {{0, 0, TROC_CLEARING_NO_MAX}, {900, 1000, 100}};
+    static const troc_obligation ob2[] = {{1, 0, 40}, {0, 1, 10}};
+    p = (troc_clearing_problem){.firm_count = 2, .obligation_count = 2, .obligations = ob2, .accounts = accounts2};
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 20 && r.paid_total_cents == 30); /* B pays 30: 900 -> 870 */
+    troc_clearing_result_free(&r);
+}
+
+/* The checker ---------------------------------------------------------------- */
+
+static void test_check_refuses_zero_setoff_on_triangle(void **state) {
+    (void)state;
+    static const troc_obligation triangle[] = {{0, 1, 100}, {1, 2, 100}, {2, 0, 100}};
+    troc_clearing_problem p = plain_problem(3, triangle, 3);
+    int64_t cleared[3] = {0}, paid[3] = {0}, potentials[4] = {0};
+    troc_clearing_result r = {.cleared_cents = cleared, .paid_cents = paid, .potentials = potentials,
+                              .total_cents = 300};
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_ENOT_OPTIMAL);
+    /* No potentials can prove zero optimal: try the ones that fit best. */
+    potentials[0] = 4, potentials[1] = 2, potentials[2] = 0;
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_ENOT_OPTIMAL);
+}
+
+static void test_check_refuses_wrong_potentials(void **state) {
+    (void)state;
+    static const troc_obligation ob[] = {{0, 1, 100}, {1, 2, 100}, {2, 0, 60}, {2, 3, 10}};
+    troc_clearing_problem p = plain_problem(4, ob, 4);
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 180);
+    /* The flow is optimal; a potential that says "settle obligation 3 in
+     * full" (creditor 3 not below debtor 2) does not certify it. */
+    r.potentials[3] = r.potentials[2];
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_ENOT_OPTIMAL);
+    troc_clearing_result_free(&r);
+}
+
+static void test_check_refuses_infeasible(void **state) {
+    (void)state;
+    static const troc_obligation triangle[] = {{0, 1, 100}, {1, 2, 100}, {2, 0, 100}};
+    troc_clearing_problem p = plain_problem(3, triangle, 3);
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    r.cleared_cents[0] = 101; /* more than owed */
+    r.cleared_cents[1] = r.cleared_cents[2] = 101;
+    r.cleared_total_cents = 303;
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_EINFEASIBLE);
+    r.cleared_cents[0] = r.cleared_cents[1] = 100, r.cleared_cents[2] = 90; /* net position moves */
+    r.cleared_total_cents = 290;
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_EINFEASIBLE);
+    r.cleared_cents[2] = 100; /* right flows, wrong total */
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_EINFEASIBLE);
+    r.cleared_total_cents = 300;
+    r.paid_cents[0] = 1, r.paid_total_cents = 1; /* a payment in plain mode */
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_EINFEASIBLE);
+    r.paid_cents[0] = 0, r.paid_total_cents = 0;
+    r.cleared_cents[0] = -1; /* negative */
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_EINFEASIBLE);
+    r.cleared_cents[0] = 100;
+    assert_int_equal(troc_clearing_check(&p, &r), 0);
+    troc_clearing_result_free(&r);
+}
+
+static void test_check_refuses_credit_beyond_limit(void **state) {
+    (void)state;
+    static const troc_obligation ob[] = {{0, 1, 100}};
+    const troc_clearing_account accounts[] = {{0, 30, TROC_CLEARING_NO_MAX}, {0, 0, TROC_CLEARING_NO_MAX}};
+    troc_clearing_problem p = {.firm_count = 2, .obligation_count = 1, .obligations = ob, .accounts = accounts};
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.paid_cents[0] == 30);
+    r.paid_cents[0] = 31, r.paid_total_cents = 31; /* A would end at -31 */
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_EINFEASIBLE);
+    r.paid_cents[0] = 29, r.paid_total_cents = 29; /* feasible, but A could pay more */
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_ENOT_OPTIMAL);
+    troc_clearing_result_free(&r);
+}
+
+/* In credit mode, a split that pays what could be set off is refused. */
+static void test_check_refuses_suboptimal_split(void **state) {
+    (void)state;
+    static const troc_obligation ob[] = {{0, 1, 50}, {1, 0, 50}};
+    const troc_clearing_account accounts[] = {{0, 100, TROC_CLEARING_NO_MAX}, {0, 100, TROC_CLEARING_NO_MAX}};
+    troc_clearing_problem p = {.firm_count = 2, .obligation_count = 2, .obligations = ob, .accounts = accounts};
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 100 && r.paid_total_cents == 0);
+    r.cleared_cents[0] = r.cleared_cents[1] = 0; /* pay both instead: same balances */
+    r.paid_cents[0] = r.paid_cents[1] = 50;
+    r.cleared_total_cents = 0, r.paid_total_cents = 100;
+    assert_int_equal(troc_clearing_check(&p, &r), TROC_ENOT_OPTIMAL);
+    troc_clearing_result_free(&r);
+}
+
+/* Validation ------------------------------------------------------------------ */
+
+static void test_validate_refuses_bad_problems(void **state) {
+    (void)state;
+    troc_obligation ob[2] = {{0, 1, 100}, {1, 0, 100}};
+    troc_clearing_problem p = plain_problem(2, ob, 2);
+    assert_int_equal(troc_clearing_problem_validate(&p), 0);
+    assert_int_equal(troc_clearing_problem_validate(NULL), -EINVAL);
+    ob[1].creditor = 2; /* index out of range */
+    assert_int_equal(troc_clearing_problem_validate(&p), -EINVAL);
+    ob[1].creditor = 1; /* debtor == creditor */
+    assert_int_equal(troc_clearing_problem_validate(&p), -EINVAL);
+    ob[1] = (troc_obligation){1, 0, 0};
+    assert_int_equal(troc_clearing_problem_validate(&p), -EINVAL);
+    ob[1].amount_cents = -5;
+    assert_int_equal(troc_clearing_problem_validate(&p), -EINVAL);
+    ob[1].amount_cents = TROC_AMOUNT_CENTS_MAX + 1;
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_EOVERFLOW);
+    ob[1].amount_cents = 100;
+    p.obligations = NULL;
+    assert_int_equal(troc_clearing_problem_validate(&p), -EINVAL);
+    p.obligations = ob;
+    p.firm_count = TROC_CLEARING_FIRMS_MAX + 1;
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_ELIMIT);
+    p.firm_count = 2;
+    p.obligation_count = (size_t)TROC_CLEARING_OBLIGATIONS_MAX + 1;
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_ELIMIT);
+    p.obligation_count = 2;
+    troc_clearing_result r;
+    ob[0].debtor = 7;
+    assert_int_equal(troc_clearing_solve(&p, &r, NULL, NULL), -EINVAL); /* solve validates too */
+    assert_null(r.cleared_cents);
+}
+
+static void test_validate_refuses_bad_accounts(void **state) {
+    (void)state;
+    static const troc_obligation ob[] = {{0, 1, 100}};
+    troc_clearing_account accounts[2] = {{0, 0, 0}, {0, 0, TROC_CLEARING_NO_MAX}};
+    troc_clearing_problem p = {.firm_count = 2, .obligation_count = 1, .obligations = ob, .accounts = accounts};
+    assert_int_equal(troc_clearing_problem_validate(&p), 0);
+    accounts[0].credit_limit_cents = -1;
+    assert_int_equal(troc_clearing_problem_validate(&p), -EINVAL);
+    accounts[0].credit_limit_cents = 0, accounts[0].balance_max_cents = -1;
+    assert_int_equal(troc_clearing_problem_validate(&p), -EINVAL);
+    accounts[0].balance_max_cents = TROC_CLEARING_TOTAL_CENTS_MAX + 1;
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_EOVERFLOW);
+    accounts[0].balance_max_cents = 0, accounts[0].balance_cents = INT64_MIN;
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_EOVERFLOW);
+    accounts[0].balance_cents = TROC_CLEARING_TOTAL_CENTS_MAX + 1;
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_EOVERFLOW);
+    accounts[0].balance_cents = 0, accounts[0].credit_limit_cents = INT64_MAX;
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_EOVERFLOW);
+}
+
+/* Overflow guards: the total of all obligations is bounded, and amounts at
+ * the bound still solve exactly. */
+static void test_overflow_guards(void **state) {
+    (void)state;
+    const size_t count = (size_t)(TROC_CLEARING_TOTAL_CENTS_MAX / TROC_AMOUNT_CENTS_MAX) + 1;
+    troc_obligation *ob = calloc(count, sizeof *ob);
+    assert_non_null(ob);
+    for (size_t k = 0; k < count; k++) ob[k] = (troc_obligation){(uint32_t)(k % 3), (uint32_t)((k + 1) % 3), TROC_AMOUNT_CENTS_MAX};
+    troc_clearing_problem p = plain_problem(3, ob, count);
+    assert_int_equal(troc_clearing_problem_validate(&p), TROC_EOVERFLOW);
+    troc_clearing_result r;
+    assert_int_equal(troc_clearing_solve(&p, &r, NULL, NULL), TROC_EOVERFLOW);
+    p.obligation_count = count - 1; /* just within: 769, 768 and 768 maximal amounts around a triangle */
+    assert_int_equal((count - 1) % 3, 1);
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 3 * (int64_t)((count - 1) / 3) * TROC_AMOUNT_CENTS_MAX);
+    troc_clearing_result_free(&r);
+    /* Credit mode with extreme accounts. */
+    const troc_clearing_account accounts[3] = {
+        {TROC_CLEARING_TOTAL_CENTS_MAX, TROC_CLEARING_TOTAL_CENTS_MAX, TROC_CLEARING_NO_MAX},
+        {-TROC_CLEARING_TOTAL_CENTS_MAX, TROC_CLEARING_TOTAL_CENTS_MAX, TROC_CLEARING_TOTAL_CENTS_MAX},
+        {0, 0, TROC_CLEARING_NO_MAX}};
+    p.accounts = accounts;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents + r.paid_total_cents == r.total_cents);
+    troc_clearing_result_free(&r);
+    free(ob);
+}
+
+/* The oldest-first split ------------------------------------------------------ */
+
+static void test_split_oldest_first_is_deterministic(void **state) {
+    (void)state;
+    /* Three A->B obligations (30, 20, 50) against B->A 45 and B->A 10. */
+    static const troc_obligation ob[] = {{0, 1, 30}, {1, 0, 45}, {0, 1, 20}, {0, 1, 50}, {1, 0, 10}};
+    troc_clearing_problem p = plain_problem(2, ob, 5);
+    troc_clearing_result first, again;
+    solve_ok(&p, &first);
+    solve_ok(&p, &again);
+    static const int64_t expected[] = {30, 45, 20, 5, 10};
+    for (size_t k = 0; k < 5; k++) {
+        assert_true(first.cleared_cents[k] == expected[k]);
+        assert_true(again.cleared_cents[k] == first.cleared_cents[k]);
+    }
+    assert_memory_equal(first.potentials, again.potentials, 3 * sizeof(int64_t));
+    troc_clearing_result_free(&first);
+    troc_clearing_result_free(&again);
+}
+
+/* Progress ------------------------------------------------------------------- */
+
+typedef struct progress_log {
+    int calls;
+    int bad;
+    double last;
+    const char *stage;
+} progress_log;
+
+static void record_progress(void *context, const char *stage, double fraction_done) {
+    progress_log *log = context;
+    if (fraction_done < 0.0 || fraction_done > 1.0) log->bad++;
+    if (log->stage != NULL && strcmp(log->stage, stage) == 0 && fraction_done < log->last) log->bad++;
+    log->stage = stage;
+    log->last = fraction_done;
+    log->calls++;
+}
+
+static void test_progress_is_reported(void **state) {
+    (void)state;
+    rng_state = 5;
+    troc_obligation ob[40];
+    const size_t count = random_obligations(ob, 8, 40);
+    troc_clearing_problem p = plain_problem(8, ob, count);
+    progress_log log = {0};
+    troc_clearing_result r;
+    assert_int_equal(troc_clearing_solve(&p, &r, record_progress, &log), 0);
+    assert_true(log.calls >= 4);
+    assert_int_equal(log.bad, 0);
+    assert_string_equal(log.stage, "checking");
+    assert_true(log.last == 1.0);
+    troc_clearing_result_free(&r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_instances),
+        cmocka_unit_test(test_greedy_pair_netting_is_not_optimal),
+        cmocka_unit_test(test_empty_problems),
+        cmocka_unit_test(test_random_plain_matches_reference),
+        cmocka_unit_test(test_random_credit_matches_reference),
+        cmocka_unit_test(test_credit_chain_within_limits),
+        cmocka_unit_test(test_credit_sets_off_before_paying),
+        cmocka_unit_test(test_credit_account_outside_bounds),
+        cmocka_unit_test(test_check_refuses_zero_setoff_on_triangle),
+        cmocka_unit_test(test_check_refuses_wrong_potentials),
+        cmocka_unit_test(test_check_refuses_infeasible),
+        cmocka_unit_test(test_check_refuses_credit_beyond_limit),
+        cmocka_unit_test(test_check_refuses_suboptimal_split),
+        cmocka_unit_test(test_validate_refuses_bad_problems),
+        cmocka_unit_test(test_validate_refuses_bad_accounts),
+        cmocka_unit_test(test_overflow_guards),
+        cmocka_unit_test(test_split_oldest_first_is_deterministic),
+        cmocka_unit_test(test_progress_is_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
