@@ -358,48 +358,19 @@ static int parse(troc_csv *csv, troc_csv_error *error) {
     return 0;
 }
 
-/* Reads a whole file into one buffer, in one read when its size is known. */
-static int read_whole_file(const char *path, char **data_out, size_t *size_out, troc_csv_error *error) {
-    int rc = 0;
-    char *data = NULL;
-    size_t size = 0, capacity = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        goto cleanup;
-    }
-    struct stat status;
-    if (fstat(fd, &status) != 0) {
-        rc = -errno;
-        goto cleanup;
-    }
-    if (S_ISDIR(status.st_mode)) {
-        rc = -EISDIR;
-        goto cleanup;
-    }
-    if (S_ISREG(status.st_mode) && status.st_size > (off_t)TROC_CSV_FILE_SIZE_MAX) {
-        rc = TROC_ELIMIT;
-        goto cleanup;
-    }
-    /* One byte more than the size, so that the read that sees the end of the
-     * file needs no second buffer; pipes are read by chunks. */
-    capacity = S_ISREG(status.st_mode) ? (size_t)status.st_size + 1 : READ_CHUNK_SIZE;
-    data = malloc(capacity);
-    if (data == NULL) {
-        rc = -ENOMEM;
-        goto cleanup;
-    }
+/* Reads from fd to its end into a buffer of `capacity` bytes at first,
+ * doubled as needed up to one byte past TROC_CSV_FILE_SIZE_MAX. */
+static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) {
+    size_t size = 0;
+    char *data = malloc(capacity);
+    if (data == NULL) return -ENOMEM;
     for (;;) {
         if (size == capacity) {
-            if (capacity > TROC_CSV_FILE_SIZE_MAX) {
-                rc = TROC_ELIMIT;
-                goto cleanup;
-            }
             size_t grown_capacity = capacity * 2 < TROC_CSV_FILE_SIZE_MAX + 1 ? capacity * 2 : TROC_CSV_FILE_SIZE_MAX + 1;
-            char *grown = realloc(data, grown_capacity);
+            char *grown = capacity > TROC_CSV_FILE_SIZE_MAX ? NULL : realloc(data, grown_capacity);
             if (grown == NULL) {
-                rc = -ENOMEM;
-                goto cleanup;
+                free(data);
+                return capacity > TROC_CSV_FILE_SIZE_MAX ? TROC_ELIMIT : -ENOMEM;
             }
             data = grown;
             capacity = grown_capacity;
@@ -407,29 +378,46 @@ static int read_whole_file(const char *path, char **data_out, size_t *size_out, 
         ssize_t n = read(fd, data + size, capacity - size);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            rc = -errno;
-            goto cleanup;
+            int rc = -errno;
+            free(data);
+            return rc;
         }
-        if (n == 0) break;
+        if (n == 0) {
+            *data_out = data;
+            *size_out = size;
+            return 0;
+        }
         size += (size_t)n;
     }
-    if (size > TROC_CSV_FILE_SIZE_MAX) rc = TROC_ELIMIT;
-cleanup:
-    if (fd >= 0) close(fd);
-    if (rc != 0) {
-        free(data);
-        error->line = 0;
-        if (rc == TROC_ELIMIT) {
-            snprintf(error->message, sizeof error->message, "the file is larger than %llu bytes",
-                     (unsigned long long)TROC_CSV_FILE_SIZE_MAX);
-        } else {
-            snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
-        }
-        return rc;
+}
+
+/* Reads a whole file into one buffer, in one read when its size is known. */
+static int read_whole_file(const char *path, char **data_out, size_t *size_out, troc_csv_error *error) {
+    int rc = 0;
+    struct stat status;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &status) != 0) {
+        rc = -errno;
+    } else if (S_ISDIR(status.st_mode)) {
+        rc = -EISDIR;
+    } else if (S_ISREG(status.st_mode) && status.st_size > (off_t)TROC_CSV_FILE_SIZE_MAX) {
+        rc = TROC_ELIMIT;
+    } else {
+        /* One byte more than the size, so that the read that sees the end of
+         * the file needs no second buffer; pipes are read by chunks. */
+        size_t capacity = S_ISREG(status.st_mode) ? (size_t)status.st_size + 1 : READ_CHUNK_SIZE;
+        rc = read_all(fd, capacity, data_out, size_out);
     }
-    *data_out = data;
-    *size_out = size;
-    return 0;
+    if (fd >= 0) close(fd);
+    if (rc == 0) return 0;
+    error->line = 0;
+    if (rc == TROC_ELIMIT) {
+        snprintf(error->message, sizeof error->message, "the file is larger than %llu bytes",
+                 (unsigned long long)TROC_CSV_FILE_SIZE_MAX);
+    } else {
+        snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
+    }
+    return rc;
 }
 
 /* Parses a buffer the new troc_csv takes over (freed on failure too). */

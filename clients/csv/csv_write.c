@@ -59,6 +59,11 @@ static void flush(troc_csv_writer *writer) {
 }
 
 static void put(troc_csv_writer *writer, const char *bytes, size_t length) {
+    if (length <= WRITE_BUFFER_SIZE - writer->used) {
+        memcpy(writer->buffer + writer->used, bytes, length);
+        writer->used += length;
+        return;
+    }
     while (length > 0) {
         if (writer->used == WRITE_BUFFER_SIZE) flush(writer);
         size_t room = WRITE_BUFFER_SIZE - writer->used;
@@ -149,7 +154,8 @@ void troc_csv_write_field(troc_csv_writer *writer, const char *text, size_t leng
     bool quote = false;
     for (size_t i = 0; i < length && !quote; i++) {
         char c = text[i];
-        quote = c == ',' || c == '"' || c == '\n' || c == '\r';
+        /* Every byte that needs quoting is at most ',' (0x2C). */
+        quote = (unsigned char)c <= ',' && (c == ',' || c == '"' || c == '\n' || c == '\r');
     }
     if (!quote) {
         put(writer, text, length);
