@@ -412,6 +412,31 @@ static void write_sample(troc_csv_writer *writer) {
     troc_csv_write_row_end(writer);
 }
 
+/* A first field beginning with U+FEFF, unlike a byte-order mark, is kept. */
+static void test_writer_keeps_leading_feff(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.csv", dir.path);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, 0, &writer), 0);
+    troc_csv_write_text(writer, "\xEF\xBB\xBF"
+                                "a");
+    troc_csv_write_text(writer, "b");
+    troc_csv_write_row_end(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    assert_int_equal(troc_csv_read_file(path, &csv, &error), 0);
+    assert_false(troc_csv_has_bom(csv));
+    assert_header(csv, 0, "\xEF\xBB\xBF"
+                          "a");
+    troc_csv_free(csv);
+    temp_dir_remove(&dir);
+}
+
 static void test_writer_quotes_when_needed(void **state) {
     (void)state;
     temp_dir dir;
@@ -543,6 +568,7 @@ int main(void) {
         cmocka_unit_test(test_refuses_unreadable_file),
         cmocka_unit_test(test_writer_quotes_when_needed),
         cmocka_unit_test(test_writer_crlf_bom_and_round_trip),
+        cmocka_unit_test(test_writer_keeps_leading_feff),
         cmocka_unit_test(test_writer_replaces_target_only_on_commit),
         cmocka_unit_test(test_writer_reports_errors),
     };

@@ -92,11 +92,49 @@ static void test_grows_past_expected_size(void **state) {
     free(names);
 }
 
+/* add_many() gives the indices and flags add() would, across its groups,
+ * with repeats inside one call. */
+static void test_add_many_matches_add(void **state) {
+    (void)state;
+    enum { COUNT = 1000 };
+    static char names[COUNT][16];
+    const char *texts[COUNT];
+    uint32_t lengths[COUNT], indices[COUNT];
+    bool added[COUNT];
+    for (uint32_t i = 0; i < COUNT; i++) {
+        snprintf(names[i], sizeof names[i], "f%u", (i * 7919u) % 300u); /* 300 names, each repeated */
+        texts[i] = names[i];
+        lengths[i] = (uint32_t)strlen(names[i]);
+    }
+    troc_intern *many = NULL, *one = NULL;
+    assert_int_equal(troc_intern_create(2, &many), 0);
+    assert_int_equal(troc_intern_create(2, &one), 0);
+    assert_int_equal(add(many, "f0", true), 0); /* already there before the batch */
+    assert_int_equal(add(one, "f0", true), 0);
+    assert_int_equal(troc_intern_add_many(many, COUNT, texts, lengths, indices, added), 0);
+    for (uint32_t i = 0; i < COUNT; i++) {
+        uint32_t index = 0;
+        bool was_added = false;
+        assert_int_equal(troc_intern_add(one, texts[i], lengths[i], &index, &was_added), 0);
+        assert_int_equal(indices[i], index);
+        assert_true(added[i] == was_added);
+    }
+    assert_int_equal(troc_intern_count(many), 300);
+    assert_false(added[0]); /* "f0" */
+    uint32_t again[COUNT];
+    assert_int_equal(troc_intern_add_many(many, COUNT, texts, lengths, again, NULL), 0);
+    assert_memory_equal(again, indices, sizeof again);
+    assert_int_equal(troc_intern_count(many), 300);
+    troc_intern_destroy(many);
+    troc_intern_destroy(one);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_indices_follow_first_appearance),
         cmocka_unit_test(test_embedded_nul_and_prefixes),
         cmocka_unit_test(test_grows_past_expected_size),
+        cmocka_unit_test(test_add_many_matches_add),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@
  * file's bytes, not NUL-terminated, valid until troc_csv_free().
  *
  * Writing.  The writer quotes a field only when it must (it holds a comma, a
- * quote, a line break, or is the only, empty field of its row) and writes a
+ * quote, a line break, begins with U+FEFF, or is the only, empty field of its
+ * row) and writes a
  * file under a temporary name in the target's directory, renamed over the
  * target by troc_csv_writer_commit(): a reader never sees a partial file.
  */

@@ -286,11 +286,7 @@ static bool skip_blank_lines(parser *p) {
  * with a line feed, and each holds at least max(columns - 1, 1) bytes. */
 static size_t rows_bound(const char *data, size_t at, size_t size, size_t column_count) {
     size_t line_feeds = 0;
-    for (const char *p = data + at, *end = data + size; p < end; p++) {
-        p = memchr(p, '\n', (size_t)(end - p));
-        if (p == NULL) break;
-        line_feeds++;
-    }
+    for (size_t i = at; i < size; i++) line_feeds += data[i] == '\n';
     size_t bytes_per_row = column_count > 1 ? column_count - 1 : 1;
     size_t bound = (size - at) / bytes_per_row + 1;
     if (line_feeds + 1 < bound) bound = line_feeds + 1;

@@ -11,8 +11,9 @@
  * but empty file behind.
  *
  * A field is quoted only when it must be: when it holds a comma, a quote or a
- * line break, or when it is the only field of its row and empty (an empty
- * line would be read back as no row at all).  Write errors are sticky: the
+ * line break, when it begins with U+FEFF (which would be taken for a
+ * byte-order mark at the start of a file), or when it is the only field of
+ * its row and empty (an empty line would be read back as no row at all).  Write errors are sticky: the
  * first one is kept, later writes are dropped, and finish() reports it, so
  * that callers check once.
  */
@@ -151,7 +152,9 @@ void troc_csv_write_field(troc_csv_writer *writer, const char *text, size_t leng
     if (writer->fields > 0) put(writer, ",", 1);
     writer->fields++;
     writer->last_field_empty = length == 0;
-    bool quote = false;
+    /* A field starting with U+FEFF is quoted: first in a file, it would be
+     * read back as a byte-order mark and dropped. */
+    bool quote = length >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0;
     for (size_t i = 0; i < length && !quote; i++) {
         char c = text[i];
         /* Every byte that needs quoting is at most ',' (0x2C). */

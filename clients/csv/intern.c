@@ -74,8 +74,10 @@ static uint32_t hash_bytes(const char *text, size_t length) {
         h = (h ^ word) * 0x9fb21c651e98df25ull;
         h ^= h >> 29;
     }
+    /* The last 0 to 7 bytes, by hand: a memcpy() of variable length is a
+     * call, which costs more than the whole hash of a short name. */
     uint64_t tail = 0;
-    if (length > i) memcpy(&tail, text + i, length - i);
+    for (size_t shift = 0; i < length; i++, shift += 8) tail |= (uint64_t)(unsigned char)text[i] << shift;
     return (uint32_t)mix(h ^ tail);
 }
 
