@@ -160,18 +160,23 @@ static int finish_field(parser *p, uint32_t line, size_t column, size_t start, s
     return 0;
 }
 
+/* The hot loop of the reader: locals rather than p's fields, which the
+ * compiler would otherwise store back at every byte. */
 static int scan_unquoted(parser *p, uint32_t line, size_t column, span *field) {
-    size_t start = p->at;
+    const char *data = p->data;
+    const uint8_t *classes = p->classes;
+    size_t start = p->at, at = p->at, size = p->size;
     bool suspect = false;
-    while (p->at < p->size) {
-        uint8_t class = p->classes[(unsigned char)p->data[p->at]];
+    while (at < size) {
+        uint8_t class = classes[(unsigned char)data[at]];
         if (class == SUSPECT) {
             suspect = true;
         } else if (class != PLAIN) {
             break;
         }
-        p->at++;
+        at++;
     }
+    p->at = at;
     if (p->at < p->size && p->data[p->at] == '"') {
         char name[MESSAGE_NAME_LENGTH_MAX + 32];
         return fail(p, TROC_ECSV, line,
@@ -187,29 +192,32 @@ static int scan_unquoted(parser *p, uint32_t line, size_t column, span *field) {
 static int scan_quoted(parser *p, uint32_t line, size_t column, span *field) {
     assert(p->data[p->at] == '"');
     char name[MESSAGE_NAME_LENGTH_MAX + 32];
-    uint32_t open_line = p->line;
-    size_t start = p->at + 1, read = start, write = start;
+    char *data = p->data;
+    const uint8_t *classes = p->classes;
+    uint32_t open_line = p->line, lines = 0;
+    size_t start = p->at + 1, read = start, write = start, size = p->size;
     bool suspect = false;
     for (;;) {
-        if (read == p->size) {
+        if (read == size) {
             return fail(p, TROC_ECSV, line, "%s: the quote opened on line %u is never closed",
                         field_name(p, column, name, sizeof name), open_line);
         }
-        char c = p->data[read];
+        char c = data[read];
         if (c == '"') {
-            if (read + 1 < p->size && p->data[read + 1] == '"') {
-                p->data[write++] = '"';
+            if (read + 1 < size && data[read + 1] == '"') {
+                data[write++] = '"';
                 read += 2;
                 continue;
             }
             read++;
             break;
         }
-        if (c == '\n') p->line++;
-        if (p->classes[(unsigned char)c] == SUSPECT) suspect = true;
-        p->data[write++] = c;
+        lines += c == '\n';
+        suspect |= classes[(unsigned char)c] == SUSPECT;
+        data[write++] = c;
         read++;
     }
+    p->line += lines;
     p->at = read;
     if (p->at < p->size && p->data[p->at] != ',' && p->data[p->at] != '\n' && p->data[p->at] != '\r') {
         return fail(p, TROC_ECSV, line,
@@ -286,7 +294,11 @@ static bool skip_blank_lines(parser *p) {
  * with a line feed, and each holds at least max(columns - 1, 1) bytes. */
 static size_t rows_bound(const char *data, size_t at, size_t size, size_t column_count) {
     size_t line_feeds = 0;
-    for (size_t i = at; i < size; i++) line_feeds += data[i] == '\n';
+    for (const char *p = data + at, *end = data + size; p < end; p++) {
+        p = memchr(p, '\n', (size_t)(end - p));
+        if (p == NULL) break;
+        line_feeds++;
+    }
     size_t bytes_per_row = column_count > 1 ? column_count - 1 : 1;
     size_t bound = (size - at) / bytes_per_row + 1;
     if (line_feeds + 1 < bound) bound = line_feeds + 1;
