@@ -231,15 +231,6 @@ int troc_intern_add_many(troc_intern *intern, size_t count, const char *const *t
     return 0;
 }
 
-int troc_intern_find(const troc_intern *intern, const char *text, size_t length, uint32_t *index_out) {
-    assert(intern != NULL && (text != NULL || length == 0));
-    assert(index_out != NULL);
-    uint32_t held = intern->slots[probe(intern, text, length, hash_bytes(text, length))].entry;
-    if (held == 0) return TROC_ENOT_FOUND;
-    *index_out = held - 1;
-    return 0;
-}
-
 uint32_t troc_intern_count(const troc_intern *intern) {
     assert(intern != NULL);
     return intern->count;

@@ -33,9 +33,6 @@ int troc_intern_add(troc_intern *intern, const char *text, size_t length, uint32
 int troc_intern_add_many(troc_intern *intern, size_t count, const char *const *texts, const uint32_t *lengths,
                          uint32_t *indices_out, bool *added_out);
 
-/* Returns 0 and the index of `text`, or TROC_ENOT_FOUND. */
-int troc_intern_find(const troc_intern *intern, const char *text, size_t length, uint32_t *index_out);
-
 /* Strings in the table; their indices are 0 .. count - 1. */
 uint32_t troc_intern_count(const troc_intern *intern);
 
