@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer harness of the CSV reader (build with -Dfuzz=true and clang).
+ * libFuzzer harness of the CSV reader.
  *
  * Any bytes are either refused with a message, or read into fields that are
  * well-formed UTF-8 without control characters (line breaks aside), and
