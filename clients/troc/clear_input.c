@@ -174,11 +174,10 @@ static int check_firm_name(const char *path, uint32_t line, const char *label, t
     }
     /* The reader has refused ill-formed UTF-8 and control characters but
      * tab and the line breaks of quoted fields: refuse those line breaks. */
-    size_t i = 0;
-    while (i < name.length && (unsigned char)name.text[i] >= 0x20) i++;
-    while (i < name.length && name.text[i] != '\n' && name.text[i] != '\r') i++;
-    if (i < name.length) {
-        return file_fail(path, line, "%s %s holds a line break", label, quote(name, shown));
+    for (size_t i = 0; i < name.length; i++) {
+        if (name.text[i] == '\n' || name.text[i] == '\r') {
+            return file_fail(path, line, "%s %s holds a line break", label, quote(name, shown));
+        }
     }
     return 0;
 }
