@@ -100,4 +100,15 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 /* A connection silent this long is closed. */
 #define TROC_IDLE_TIMEOUT_MS (5 * 60 * 1000)
 
+/* Client ------------------------------------------------------------------ */
+
+/* A server address as a client is given it: HOST:PORT or a Unix socket path
+ * (which the kernel bounds to 107 bytes anyway). */
+#define TROC_ADDRESS_LENGTH_MAX 255
+
+/* Lines a client reads from its known-territories file: one per territory
+ * it talks to, a handful in practice; the bound keeps a damaged file from
+ * making every connection slow. */
+#define TROC_KNOWN_TERRITORIES_LINES_MAX 100000
+
 #endif /* TROC_LIMITS_H */
