@@ -107,7 +107,7 @@ static int scan(FILE *file, const char *address, uint8_t key_out[TROC_PUBLIC_KEY
     for (int number = 1; number <= TROC_KNOWN_TERRITORIES_LINES_MAX; number++) {
         *line_out = number;
         int rc = read_line(file, line);
-        if (rc == 0) return ferror(file) ? -EIO : 0;
+        if (rc == 0) return ferror(file) ? (errno > 0 ? -errno : -EIO) : 0;
         if (rc < 0) return rc;
         const char *entry_address = NULL;
         uint8_t key[TROC_PUBLIC_KEY_SIZE];

@@ -111,4 +111,9 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
  * making every connection slow. */
 #define TROC_KNOWN_TERRITORIES_LINES_MAX 100000
 
+/* Statement lines `troc history` gathers in one run (pages of
+ * TROC_PAGE_ROWS_MAX), all read before any is printed so that a failure
+ * never leaves half a statement; about 4 MB at most. */
+#define TROC_HISTORY_LINES_MAX (10 * TROC_PAGE_ROWS_MAX)
+
 #endif /* TROC_LIMITS_H */
