@@ -104,7 +104,7 @@ static void test_header_codes_match_engine(void **state) {
     for (int code = TROC_RESULT_OK; code <= TROC_RESULT_NOTHING_CHANGED; code++) {
         assert_string_not_equal(troc_result_name(code), "unknown");
     }
-    assert_int_equal(TROC_MEMBER_INFO_KEYS_MAX >= TROC_MEMBER_KEYS_MAX, 1);
+    assert_int_equal(TROC_MEMBER_RECORD_KEYS_MAX >= TROC_MEMBER_KEYS_MAX, 1);
 }
 
 static void test_amounts_and_ids(void **state) {
@@ -505,7 +505,7 @@ static void test_argument_errors(void **state) {
     assert_int_equal(troc_client_send(f->client, list, 1, &request_id), TROC_ECLOSED);
     troc_reply reply;
     assert_int_equal(troc_client_receive(f->client, &reply), TROC_ECLOSED);
-    troc_statement_line line;
+    troc_history_line line;
     size_t count = 0;
     uint64_t next = 0;
     assert_int_equal(troc_client_history(f->client, NULL, 0, &line, 0, &count, &next), TROC_EUSAGE);

@@ -41,11 +41,11 @@ int troc_client_balance(troc_client *client, const char *member, troc_balance *b
     return 0;
 }
 
-static void line_copy(const Troc__V1__StatementLine *from, troc_statement_line *to) {
+static void line_copy(const Troc__V1__StatementLine *from, troc_history_line *to) {
     memset(to, 0, sizeof *to);
     to->seq = from->has_seq ? from->seq : 0;
     to->timestamp_us = from->has_timestamp_us ? from->timestamp_us : 0;
-    to->kind = from->has_kind ? (troc_line_kind)from->kind : TROC_LINE_TRANSFER;
+    to->kind = from->has_kind ? (troc_history_kind)from->kind : TROC_HISTORY_TRANSFER;
     if (from->has_id && from->id.len == TROC_ID_SIZE) memcpy(to->id, from->id.data, TROC_ID_SIZE);
     troc__copy_text(to->counterparty, sizeof to->counterparty, from->counterparty);
     to->amount_cents = from->has_amount_cents ? from->amount_cents : 0;
@@ -53,7 +53,7 @@ static void line_copy(const Troc__V1__StatementLine *from, troc_statement_line *
     troc__copy_text(to->memo, sizeof to->memo, from->memo);
 }
 
-int troc_client_history(troc_client *client, const char *member, uint64_t before_seq, troc_statement_line *lines,
+int troc_client_history(troc_client *client, const char *member, uint64_t before_seq, troc_history_line *lines,
                         size_t lines_max, size_t *count_out, uint64_t *next_before_seq_out) {
     assert(client != NULL && count_out != NULL && next_before_seq_out != NULL);
     *count_out = 0;
@@ -82,21 +82,21 @@ int troc_client_history(troc_client *client, const char *member, uint64_t before
     return 0;
 }
 
-static void member_info_copy(const Troc__V1__MemberInfo *from, troc_member_info *to) {
+static void member_info_copy(const Troc__V1__MemberInfo *from, troc_member_record *to) {
     memset(to, 0, sizeof *to);
     if (from->account != NULL) balance_copy(from->account, &to->account);
     to->admitted_us = from->has_admitted_us ? from->admitted_us : 0;
     troc__copy_text(to->freeze_reason, sizeof to->freeze_reason, from->freeze_reason);
-    for (size_t i = 0; i < from->n_keys && to->key_count < TROC_MEMBER_INFO_KEYS_MAX; i++) {
+    for (size_t i = 0; i < from->n_keys && to->key_count < TROC_MEMBER_RECORD_KEYS_MAX; i++) {
         const Troc__V1__MemberKeyInfo *key = from->keys[i];
         if (!key->has_public_key || key->public_key.len != TROC_PUBLIC_KEY_SIZE) continue;
-        troc_member_key *out = &to->keys[to->key_count++];
+        troc_key_record *out = &to->keys[to->key_count++];
         memcpy(out->public_key, key->public_key.data, TROC_PUBLIC_KEY_SIZE);
         out->revoked = key->has_revoked && key->revoked;
     }
-    for (size_t i = 0; i < from->n_limit_changes && i < TROC_MEMBER_INFO_CHANGES_MAX; i++) {
+    for (size_t i = 0; i < from->n_limit_changes && i < TROC_MEMBER_RECORD_CHANGES_MAX; i++) {
         const Troc__V1__LimitChange *change = from->limit_changes[i];
-        troc_limit_change *out = &to->limit_changes[to->limit_change_count++];
+        troc_limit_record *out = &to->limit_changes[to->limit_change_count++];
         out->timestamp_us = change->has_timestamp_us ? change->timestamp_us : 0;
         if (change->has_admin_key && change->admin_key.len == TROC_PUBLIC_KEY_SIZE) {
             memcpy(out->admin_key, change->admin_key.data, TROC_PUBLIC_KEY_SIZE);
@@ -106,10 +106,10 @@ static void member_info_copy(const Troc__V1__MemberInfo *from, troc_member_info 
         out->balance_max_cents = change->has_balance_max_cents ? change->balance_max_cents : 0;
         troc__copy_text(out->reason, sizeof out->reason, change->reason);
     }
-    to->truncated = from->n_keys > TROC_MEMBER_INFO_KEYS_MAX || from->n_limit_changes > TROC_MEMBER_INFO_CHANGES_MAX;
+    to->truncated = from->n_keys > TROC_MEMBER_RECORD_KEYS_MAX || from->n_limit_changes > TROC_MEMBER_RECORD_CHANGES_MAX;
 }
 
-int troc_client_member_info(troc_client *client, const char *member, troc_member_info *info) {
+int troc_client_member_record(troc_client *client, const char *member, troc_member_record *info) {
     assert(client != NULL && info != NULL);
     Troc__V1__MemberQuery query = TROC__V1__MEMBER_QUERY__INIT;
     query.member = (char *)member;
@@ -124,7 +124,7 @@ int troc_client_member_info(troc_client *client, const char *member, troc_member
     return 0;
 }
 
-static void stats_copy(const Troc__V1__Stats *from, troc_stats *to) {
+static void stats_copy(const Troc__V1__Stats *from, troc_territory_stats *to) {
     memset(to, 0, sizeof *to);
     troc__copy_text(to->territory, sizeof to->territory, from->territory);
     troc__copy_text(to->unit, sizeof to->unit, from->unit);
@@ -141,7 +141,7 @@ static void stats_copy(const Troc__V1__Stats *from, troc_stats *to) {
     to->clearing_runs = from->clearing_runs;
 }
 
-int troc_client_stats(troc_client *client, troc_stats *stats) {
+int troc_client_stats(troc_client *client, troc_territory_stats *stats) {
     assert(client != NULL && stats != NULL);
     Troc__V1__StatsQuery query = TROC__V1__STATS_QUERY__INIT;
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;

@@ -497,63 +497,63 @@ typedef struct troc_balance {
  * unknown member. */
 int troc_client_balance(troc_client *client, const char *member, troc_balance *balance);
 
-typedef enum troc_line_kind {
-    TROC_LINE_TRANSFER = 0,         /* a payment in or out */
-    TROC_LINE_SETOFF = 1,           /* an obligation set off by clearing */
-    TROC_LINE_CLEARING_PAYMENT = 2, /* an obligation paid in credit by clearing */
-} troc_line_kind;
+typedef enum troc_history_kind {
+    TROC_HISTORY_TRANSFER = 0,         /* a payment in or out */
+    TROC_HISTORY_SETOFF = 1,           /* an obligation set off by clearing */
+    TROC_HISTORY_CLEARING_PAYMENT = 2, /* an obligation paid in credit by clearing */
+} troc_history_kind;
 
-typedef struct troc_statement_line {
+typedef struct troc_history_line {
     uint64_t seq;                   /* the member's line number, from 1 */
     int64_t timestamp_us;
-    troc_line_kind kind;
+    troc_history_kind kind;
     uint8_t id[TROC_ID_SIZE];       /* transfer id, or invoice id for clearing lines */
     char counterparty[TROC_NAME_LENGTH_MAX + 1];
     int64_t amount_cents;           /* + received, - paid */
     int64_t balance_after_cents;
     char memo[TROC_MEMO_LENGTH_MAX + 1];
-} troc_statement_line;
+} troc_history_line;
 
 /* One page of a member's statement, newest first: at most `lines_max`
  * (1..TROC_PAGE_ROWS_MAX) lines older than `before_seq` (0: from the
  * newest).  *next_before_seq_out is the before_seq of the next older page,
  * 0 when there is none.  `member` NULL: the session's own. */
-int troc_client_history(troc_client *client, const char *member, uint64_t before_seq, troc_statement_line *lines,
+int troc_client_history(troc_client *client, const char *member, uint64_t before_seq, troc_history_line *lines,
                         size_t lines_max, size_t *count_out, uint64_t *next_before_seq_out);
 
-#define TROC_MEMBER_INFO_KEYS_MAX 32
-#define TROC_MEMBER_INFO_CHANGES_MAX 16
+#define TROC_MEMBER_RECORD_KEYS_MAX 32
+#define TROC_MEMBER_RECORD_CHANGES_MAX 16
 
-typedef struct troc_member_key {
+typedef struct troc_key_record {
     uint8_t public_key[TROC_PUBLIC_KEY_SIZE];
     bool revoked;
-} troc_member_key;
+} troc_key_record;
 
-typedef struct troc_limit_change {
+typedef struct troc_limit_record {
     int64_t timestamp_us;
     uint8_t admin_key[TROC_PUBLIC_KEY_SIZE]; /* who made it */
     int64_t credit_limit_cents;
     bool has_balance_max;
     int64_t balance_max_cents;
     char reason[TROC_REASON_LENGTH_MAX + 1];
-} troc_limit_change;
+} troc_limit_record;
 
-typedef struct troc_member_info {
+typedef struct troc_member_record {
     troc_balance account;
     int64_t admitted_us;
     char freeze_reason[TROC_REASON_LENGTH_MAX + 1]; /* "" when not frozen */
     size_t key_count;                               /* keys[0 .. key_count) */
-    troc_member_key keys[TROC_MEMBER_INFO_KEYS_MAX];
+    troc_key_record keys[TROC_MEMBER_RECORD_KEYS_MAX];
     size_t limit_change_count;                      /* newest first */
-    troc_limit_change limit_changes[TROC_MEMBER_INFO_CHANGES_MAX];
+    troc_limit_record limit_changes[TROC_MEMBER_RECORD_CHANGES_MAX];
     bool truncated;                                 /* the server listed more than fit */
-} troc_member_info;
+} troc_member_record;
 
 /* A member's record: account, keys, admission, freeze reason, the latest
  * limit changes.  `member` NULL: the session's own. */
-int troc_client_member_info(troc_client *client, const char *member, troc_member_info *info);
+int troc_client_member_record(troc_client *client, const char *member, troc_member_record *info);
 
-typedef struct troc_stats {
+typedef struct troc_territory_stats {
     char territory[TROC_NAME_LENGTH_MAX + 1];
     char unit[TROC_UNIT_LENGTH_MAX + 1];
     uint64_t members;
@@ -567,10 +567,10 @@ typedef struct troc_stats {
     uint64_t obligations_open;
     int64_t obligations_cents;
     uint64_t clearing_runs;
-} troc_stats;
+} troc_territory_stats;
 
 /* The territory's statistics; admin sessions only (TROC_EDENIED). */
-int troc_client_stats(troc_client *client, troc_stats *stats);
+int troc_client_stats(troc_client *client, troc_territory_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -98,17 +98,17 @@ int troc__cmd_balance(const troc_cli *cli, int argc, char **argv) {
 /* --------------------------------------------------------------- history */
 
 typedef struct statement {
-    troc_statement_line *lines;
+    troc_history_line *lines;
     size_t count;
     size_t wanted;
     bool more;                       /* older lines exist beyond those read */
 } statement;
 
 static const char *const line_kinds[] = {
-    [TROC_LINE_TRANSFER] = "transfer", [TROC_LINE_SETOFF] = "setoff", [TROC_LINE_CLEARING_PAYMENT] = "clearing_payment"};
+    [TROC_HISTORY_TRANSFER] = "transfer", [TROC_HISTORY_SETOFF] = "setoff", [TROC_HISTORY_CLEARING_PAYMENT] = "clearing_payment"};
 
-static const char *line_kind_name(troc_line_kind kind) {
-    return kind <= TROC_LINE_CLEARING_PAYMENT ? line_kinds[kind] : "unknown";
+static const char *line_kind_name(troc_history_kind kind) {
+    return kind <= TROC_HISTORY_CLEARING_PAYMENT ? line_kinds[kind] : "unknown";
 }
 
 /* Reads pages until `wanted` lines or the oldest. */
@@ -136,7 +136,7 @@ static void statement_json(const statement *st, const char *member, const char *
     troc_json_string(&json, "unit", unit);
     troc_json_array_begin(&json, "lines");
     for (size_t i = 0; i < st->count; i++) {
-        const troc_statement_line *line = &st->lines[i];
+        const troc_history_line *line = &st->lines[i];
         troc_id_to_hex(line->id, id);
         troc_json_object_begin(&json, NULL);
         troc_json_int(&json, "seq", (int64_t)line->seq);
@@ -164,9 +164,9 @@ static void statement_print(const statement *st, const char *member, const char 
     }
     printf("%6s  %-19s  %-20s %14s %14s  %s\n", "seq", "time (UTC)", "counterparty", "amount", "balance", "memo");
     for (size_t i = 0; i < st->count; i++) {
-        const troc_statement_line *line = &st->lines[i];
-        const char *tag = line->kind == TROC_LINE_SETOFF             ? "[set-off] "
-                          : line->kind == TROC_LINE_CLEARING_PAYMENT ? "[clearing] "
+        const troc_history_line *line = &st->lines[i];
+        const char *tag = line->kind == TROC_HISTORY_SETOFF             ? "[set-off] "
+                          : line->kind == TROC_HISTORY_CLEARING_PAYMENT ? "[clearing] "
                                                                      : "";
         printf("%6llu  %-19s  %-20s %14s %14s  %s%s\n", (unsigned long long)line->seq,
                troc__cli_time(line->timestamp_us, false, time_text), line->counterparty,
@@ -208,7 +208,7 @@ int troc__cmd_history(const troc_cli *cli, int argc, char **argv) {
 
 /* ---------------------------------------------------------------- member */
 
-static void member_json(const troc_member_info *info, const char *unit) {
+static void member_json(const troc_member_record *info, const char *unit) {
     char hex[TROC_PUBLIC_KEY_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
     troc_json json;
     troc_json_start(&json, stdout);
@@ -227,7 +227,7 @@ static void member_json(const troc_member_info *info, const char *unit) {
     troc_json_array_end(&json);
     troc_json_array_begin(&json, "limit_changes");
     for (size_t i = 0; i < info->limit_change_count; i++) {
-        const troc_limit_change *change = &info->limit_changes[i];
+        const troc_limit_record *change = &info->limit_changes[i];
         troc_public_key_to_hex(change->admin_key, hex);
         troc_json_object_begin(&json, NULL);
         troc_json_int(&json, "timestamp_us", change->timestamp_us);
@@ -246,7 +246,7 @@ static void member_json(const troc_member_info *info, const char *unit) {
     troc_json_finish(&json);
 }
 
-static void member_print(const troc_member_info *info, const char *unit) {
+static void member_print(const troc_member_record *info, const char *unit) {
     char hex[TROC_PUBLIC_KEY_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
     char credit[TROC_AMOUNT_TEXT_SIZE], maximum[TROC_AMOUNT_TEXT_SIZE];
     printf("%s\n", info->account.member);
@@ -260,7 +260,7 @@ static void member_print(const troc_member_info *info, const char *unit) {
     }
     if (info->limit_change_count > 0) printf("  limit changes, newest first\n");
     for (size_t i = 0; i < info->limit_change_count; i++) {
-        const troc_limit_change *change = &info->limit_changes[i];
+        const troc_limit_record *change = &info->limit_changes[i];
         troc_public_key_to_hex(change->admin_key, hex);
         printf("    %s UTC  credit limit %s, balance max %s, by %.16s...: %s\n",
                troc__cli_time(change->timestamp_us, false, time_text),
@@ -273,9 +273,9 @@ static void member_print(const troc_member_info *info, const char *unit) {
 
 static int member_read(const troc_cli *cli, troc_client *client, const char *member, void *context) {
     (void)context;
-    troc_member_info *info = malloc(sizeof *info);
+    troc_member_record *info = malloc(sizeof *info);
     if (info == NULL) return troc_cli_fail(TROC_EXIT_SERVER, "out of memory");
-    int rc = troc_client_member_info(client, member, info);
+    int rc = troc_client_member_record(client, member, info);
     int status = TROC_EXIT_OK;
     if (rc != 0) {
         status = troc__cli_failure(cli, client, rc);
@@ -297,7 +297,7 @@ int troc__cmd_member(const troc_cli *cli, int argc, char **argv) {
 
 /* ----------------------------------------------------------------- stats */
 
-static void stats_json(const troc_stats *stats) {
+static void stats_json(const troc_territory_stats *stats) {
     troc_json json;
     troc_json_start(&json, stdout);
     troc_json_string(&json, "territory", stats->territory);
@@ -316,7 +316,7 @@ static void stats_json(const troc_stats *stats) {
     troc_json_finish(&json);
 }
 
-static void stats_print(const troc_stats *stats) {
+static void stats_print(const troc_territory_stats *stats) {
     char amount[TROC_AMOUNT_TEXT_SIZE];
     printf("territory %s (%s)\n", stats->territory, stats->unit);
     printf("  members               %16llu\n", (unsigned long long)stats->members);
@@ -339,7 +339,7 @@ int troc__cmd_admin_stats(const troc_cli *cli, int argc, char **argv) {
     troc_client *client = NULL;
     status = troc__cli_connect(cli, &client);
     if (status != 0) return status;
-    troc_stats stats;
+    troc_territory_stats stats;
     int rc = troc_client_stats(client, &stats);
     if (rc != 0) {
         status = troc__cli_failure(cli, client, rc);
