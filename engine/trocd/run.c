@@ -97,6 +97,16 @@ static int write_port_file(const char *path, int port) {
     return rc;
 }
 
+/* Signature verification runs on libuv's thread pool: give it one thread
+ * per core unless the operator chose (libuv reads the variable when the
+ * pool starts, at the first verification). */
+static void run_size_thread_pool(void) {
+    if (getenv("UV_THREADPOOL_SIZE") != NULL) return;
+    char value[16];
+    snprintf(value, sizeof value, "%u", uv_available_parallelism());
+    setenv("UV_THREADPOOL_SIZE", value, 0);
+}
+
 /* Serves `ledger` on a loop of its own until stopped. */
 static int run_serve(troc_ledger *ledger, const run_options *options) {
     uv_loop_t loop;
@@ -146,8 +156,9 @@ int troc__trocd_run(int argc, char **argv) {
         }
         return TROCD_EXIT_FAILURE;
     }
-    troc_log("starting: ledger %s, territory %s (%s)", options.data, troc_ledger_territory(ledger),
-             troc_ledger_unit(ledger));
+    run_size_thread_pool();
+    troc_log("starting: ledger %s, territory %s (%s), %s verification threads", options.data,
+             troc_ledger_territory(ledger), troc_ledger_unit(ledger), getenv("UV_THREADPOOL_SIZE"));
     rc = run_serve(ledger, &options);
     troc_ledger_close(ledger);
     return rc == 0 ? TROCD_EXIT_OK : TROCD_EXIT_FAILURE;
