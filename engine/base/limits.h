@@ -139,4 +139,20 @@ _Static_assert(TROC_SERVER_REQUEST_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MA
 _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
                "a full batch fits in one group commit");
 
+/* Client ------------------------------------------------------------------ */
+
+/* A server address as a client is given it: HOST:PORT or a Unix socket path
+ * (which the kernel bounds to 107 bytes anyway). */
+#define TROC_ADDRESS_LENGTH_MAX 255
+
+/* Lines a client reads from its known-territories file: one per territory
+ * it talks to, a handful in practice; the bound keeps a damaged file from
+ * making every connection slow. */
+#define TROC_KNOWN_TERRITORIES_LINES_MAX 100000
+
+/* Statement lines `troc history` gathers in one run (pages of
+ * TROC_PAGE_ROWS_MAX), all read before any is printed so that a failure
+ * never leaves half a statement; about 4 MB at most. */
+#define TROC_HISTORY_LINES_MAX (10 * TROC_PAGE_ROWS_MAX)
+
 #endif /* TROC_LIMITS_H */
