@@ -121,6 +121,7 @@ void troc__conn_fail(troc__conn *conn, int error, const char *reason) {
     frame.kind_case = TROC__V1__SERVER_FRAME__KIND_ERROR;
     frame.error = &message;
     troc__conn_send(conn, &frame);
+    if (conn->state == TROC__CONN_CLOSED) return;
     conn->server->stats.connections_failed++;
     conn->state = TROC__CONN_CLOSING;
     conn->close_reason = reason;
