@@ -140,6 +140,45 @@ _Static_assert((TROC_WRITE_ACCOUNTS_MAX & (TROC_WRITE_ACCOUNTS_MAX - 1)) == 0,
                "the write cache's indexes are powers of two");
 _Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys are key records");
 
+/* Decoded protobuf bytes a request may take per byte of its frame.  Honest
+ * messages expand about four times when decoded (structs, pointer arrays,
+ * copied strings); a hostile one made of empty repeated fields could expand
+ * about forty times, so decoding stops at this ratio and the frame is
+ * refused instead of costing memory. */
+#define TROC_DECODE_EXPANSION_MAX 8
+
+/* Decoded request memory one connection may hold in flight; at the bound the
+ * server stops reading from it until replies go out (with
+ * TROC_REQUESTS_IN_FLIGHT_MAX, it bounds what one peer costs). */
+#define TROC_CONNECTION_REQUEST_BYTES_MAX (64u * 1024u * 1024u)
+
+/* Decoded request memory all connections together may hold in flight; past
+ * it every connection stops reading until the writer catches up, so the
+ * daemon's memory stays bounded whatever the number of busy peers. */
+#define TROC_SERVER_REQUEST_BYTES_MAX (512u * 1024u * 1024u)
+
+/* Connections being told "busy" at once (each holds one small frame until
+ * the peer takes it); past it a new connection is closed without a word. */
+#define TROC_REFUSALS_MAX 64
+
+/* Pending connections the kernel may queue before the server accepts them. */
+#define TROC_LISTEN_BACKLOG 511
+
+/* A connection being closed gets this long to take its last frame (an
+ * error saying why) before it is cut. */
+#define TROC_CLOSE_LINGER_MS 2000
+
+/* On SIGINT or SIGTERM, the requests already read get this long to be
+ * committed and answered before the remaining connections are cut. */
+#define TROC_SHUTDOWN_TIMEOUT_MS 10000
+
+_Static_assert(TROC_CONNECTION_REQUEST_BYTES_MAX >= (unsigned long long)TROC_DECODE_EXPANSION_MAX * TROC_FRAME_SIZE_MAX,
+               "a connection must be able to hold its largest decoded request");
+_Static_assert(TROC_SERVER_REQUEST_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MAX,
+               "the server's budget holds at least one connection's");
+_Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
+               "a full batch fits in one group commit");
+
 /* Client ------------------------------------------------------------------ */
 
 /* A server address as a client is given it: HOST:PORT or a Unix socket path
