@@ -11,6 +11,10 @@
 
 #include "client_int.h"
 
+/* A member record holds everything the ledger lists. */
+_Static_assert(TROC_MEMBER_RECORD_KEYS_MAX >= TROC_MEMBER_KEY_RECORDS_MAX, "every key record fits");
+_Static_assert(TROC_MEMBER_RECORD_CHANGES_MAX >= TROC_LIMIT_CHANGES_LISTED_MAX, "every listed change fits");
+
 static int wrong_answer(troc_client *client) {
     troc__client_reset(client);
     return troc__client_fail(client, TROC_EPROTOCOL, "%s answered with another kind of reply", client->address);

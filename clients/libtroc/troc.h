@@ -521,8 +521,8 @@ typedef struct troc_history_line {
 int troc_client_history(troc_client *client, const char *member, uint64_t before_seq, troc_history_line *lines,
                         size_t lines_max, size_t *count_out, uint64_t *next_before_seq_out);
 
-#define TROC_MEMBER_RECORD_KEYS_MAX 32
-#define TROC_MEMBER_RECORD_CHANGES_MAX 16
+#define TROC_MEMBER_RECORD_KEYS_MAX 64
+#define TROC_MEMBER_RECORD_CHANGES_MAX 32
 
 typedef struct troc_key_record {
     uint8_t public_key[TROC_PUBLIC_KEY_SIZE];
