@@ -23,6 +23,9 @@
  *     where a pointer is documented as "valid until the next call on the
  *     client".
  *   - One client is one connection and is used by one thread at a time.
+ *   - Inside troc's own tree, include the engine's headers (base/error.h,
+ *     base/result.h) before this one: it then uses their definitions, of
+ *     which it holds a checked copy for integrators.
  *
  * Retrying after a lost connection
  *   Every item carries a 128-bit id chosen by the client, and the ledger
