@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -120,6 +122,7 @@ typedef struct fixture {
     int run_rc;
     int port;
     troc_server_stats stats;               /* read when stopped */
+    pid_t daemon;                          /* trocd as a process, when the test runs one */
 } fixture;
 
 static void server_thread(void *argument) {
@@ -164,7 +167,8 @@ static void admit_members(fixture *f) {
 
 static bool with_socket;                   /* setup_with also listens on a Unix socket */
 
-static int setup_with(void **state, troc_server_options *options) {
+/* A fresh directory, keys, and a ledger initialised in it. */
+static fixture *fixture_create(void) {
     static fixture f;
     memset(&f, 0, sizeof f);
     assert_int_equal(troc_crypto_init(), 0);
@@ -183,10 +187,15 @@ static int setup_with(void **state, troc_server_options *options) {
                                      .admin_keys = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])admin_keys,
                                      .admin_key_count = 1};
     assert_int_equal(troc_ledger_init(f.ledger_directory, &init, f.territory_key), 0);
-    if (with_socket) options->socket_path = f.socket_path;
-    fixture_start(&f, options);
-    admit_members(&f);
-    *state = &f;
+    return &f;
+}
+
+static int setup_with(void **state, troc_server_options *options) {
+    fixture *f = fixture_create();
+    if (with_socket) options->socket_path = f->socket_path;
+    fixture_start(f, options);
+    admit_members(f);
+    *state = f;
     return 0;
 }
 
@@ -202,7 +211,11 @@ static int teardown(void **state) {
     atomic_store(&inject_commit_error, 0);
     atomic_store(&inject_grow_error, 0);
     fixture_stop(f);
-    troc_ledger_close(f->ledger);
+    if (f->daemon > 0) {
+        kill(f->daemon, SIGKILL);
+        waitpid(f->daemon, NULL, 0);
+    }
+    if (f->ledger != NULL) troc_ledger_close(f->ledger);
     char command[256];
     snprintf(command, sizeof command, "rm -rf '%s'", f->directory);
     assert_int_equal(system(command), 0);
@@ -857,6 +870,169 @@ static void test_unix_socket_speaks_the_same_protocol(void **state) {
     assert_int_equal(stat(f->socket_path, &info), -1);   /* removed at stop */
 }
 
+/* ------------------------------------------------------ trocd itself */
+
+/* Runs `trocd ARGS...` to completion; returns its exit status. */
+static int trocd_command(const char *const *arguments) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execv(getenv("TROCD"), (char *const *)arguments);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Starts `trocd run` on a free port; waits for its port file. */
+static void daemon_start(fixture *f) {
+    char port_file[160], log_file[160];
+    snprintf(port_file, sizeof port_file, "%s/port", f->directory);
+    snprintf(log_file, sizeof log_file, "%s/trocd.log", f->directory);
+    unlink(port_file);
+    f->daemon = fork();
+    assert_true(f->daemon >= 0);
+    if (f->daemon == 0) {
+        FILE *log = freopen(log_file, "a", stderr);
+        (void)log;
+        execl(getenv("TROCD"), "trocd", "run", "--data", f->ledger_directory, "--listen", "127.0.0.1:0",
+              "--port-file", port_file, (char *)NULL);
+        _exit(127);
+    }
+    f->port = 0;
+    for (int waited = 0; waited < 1000 && f->port == 0; waited++) {
+        FILE *file = fopen(port_file, "r");
+        if (file != NULL) {
+            if (fscanf(file, "%d", &f->port) != 1) f->port = 0;
+            fclose(file);
+        }
+        if (f->port == 0) usleep(10000);
+    }
+    assert_int_not_equal(f->port, 0);
+}
+
+/* Signals the daemon and returns its exit status (128 + signal if killed). */
+static int daemon_stop(fixture *f, int signal_number) {
+    assert_int_equal(kill(f->daemon, signal_number), 0);
+    int status = 0;
+    assert_int_equal(waitpid(f->daemon, &status, 0), f->daemon);
+    f->daemon = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int setup_daemon(void **state) {
+    if (getenv("TROCD") == NULL) {
+        print_message("TROCD is not set: the tests of trocd itself need its path\n");
+        return -1;
+    }
+    fixture *f = fixture_create();
+    daemon_start(f);
+    admit_members(f);
+    *state = f;
+    return 0;
+}
+
+/* Every id of `acknowledged` is a line of bob's statement, bob's balance is
+ * `bob_cents`, balances sum to zero and trocd verify says ok. */
+static void check_after_restart(fixture *f, signed_item *acknowledged, size_t count, int64_t bob_cents) {
+    assert_int_equal(troc_ledger_open(&f->ledger, f->ledger_directory), 0);
+    troc_ledger_read *read = NULL;
+    assert_int_equal(troc_ledger_read_begin(f->ledger, &read), 0);
+    static troc_statement_line lines[TROC_PAGE_ROWS_MAX];
+    size_t found = 0, line_count = 0;
+    uint64_t before = 0;
+    do {
+        assert_int_equal(troc_ledger_statement(read, "bob", before, lines, TROC_PAGE_ROWS_MAX, &line_count, &before), 0);
+        for (size_t l = 0; l < line_count; l++) {
+            for (size_t i = 0; i < count; i++) found += memcmp(lines[l].id, acknowledged[i].id, TROC_ID_SIZE) == 0;
+        }
+    } while (before != 0);
+    troc_ledger_read_end(read);
+    assert_int_equal(found, count);
+    int64_t alice = ledger_balance(f, "alice"), bob = ledger_balance(f, "bob"), carol = ledger_balance(f, "carol");
+    assert_int_equal(bob, bob_cents);
+    assert_int_equal(alice + bob + carol, 0);
+    troc_ledger_close(f->ledger);
+    f->ledger = NULL;
+    const char *verify[] = {"trocd", "verify", "--data", f->ledger_directory, NULL};
+    assert_int_equal(trocd_command(verify), 0);
+}
+
+/* SIGTERM while requests are in flight: every request the daemon read is
+ * committed and answered, it exits 0, and what it acknowledged is there. */
+static void test_sigterm_with_work_in_flight(void **state) {
+    fixture *f = *state;
+    enum { COUNT = 1200, WINDOW = TROC_REQUESTS_IN_FLIGHT_MAX, SIGNAL_AFTER = 300 };
+    pipeline p;
+    memset(&p, 0, sizeof p);
+    raw_login(&p.client, f->port, &f->alice);
+    p.items = calloc(COUNT, sizeof *p.items);
+    assert_non_null(p.items);
+    for (int i = 0; i < COUNT; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 3);
+    while (p.sent < WINDOW) pipeline_send_next(&p);
+    pid_t daemon = f->daemon;
+    while (p.answered < SIGNAL_AFTER) {
+        Troc__V1__ServerFrame *frame = raw_recv(&p.client);
+        assert_non_null(frame);
+        assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_OK);
+        raw_response_free(frame);
+        p.answered++;
+        pipeline_send_next(&p);
+    }
+    assert_int_equal(kill(daemon, SIGTERM), 0);
+    for (;;) {                             /* the rest of the replies, then the end of the stream */
+        Troc__V1__ServerFrame *frame = raw_recv(&p.client);
+        if (frame == NULL) break;
+        assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_OK);
+        raw_response_free(frame);
+        p.answered++;
+    }
+    int status = 0;
+    assert_int_equal(waitpid(daemon, &status, 0), daemon);
+    f->daemon = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(p.answered >= SIGNAL_AFTER && p.answered <= p.sent);
+    check_after_restart(f, p.items, p.answered, 3 * (int64_t)p.answered);
+    raw_close(&p.client);
+    free(p.items);
+}
+
+/* kill -9 right after acknowledged transfers, with more in flight: after a
+ * restart every acknowledged one is there, and the daemon serves again. */
+static void test_kill_9_loses_nothing_acknowledged(void **state) {
+    fixture *f = *state;
+    enum { COUNT = 600, ACKNOWLEDGED = 400 };
+    pipeline p;
+    memset(&p, 0, sizeof p);
+    raw_login(&p.client, f->port, &f->alice);
+    p.items = calloc(COUNT, sizeof *p.items);
+    assert_non_null(p.items);
+    for (int i = 0; i < COUNT; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 5);
+    while (p.sent < 128) pipeline_send_next(&p);
+    while (p.answered < ACKNOWLEDGED) {
+        Troc__V1__ServerFrame *frame = raw_recv(&p.client);
+        assert_non_null(frame);
+        assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_OK);
+        raw_response_free(frame);
+        p.answered++;
+        if (p.sent < COUNT) pipeline_send_next(&p);
+    }
+    assert_int_equal(daemon_stop(f, SIGKILL), 128 + SIGKILL);
+    raw_close(&p.client);
+    daemon_start(f);                       /* the daemon starts again on the same ledger */
+    raw_client bob;
+    raw_login(&bob, f->port, &f->bob);
+    int64_t balance = 0;
+    assert_int_equal(raw_balance(&bob, NULL, &balance), 0);
+    assert_true(balance >= 5 * ACKNOWLEDGED);
+    raw_close(&bob);
+    assert_int_equal(daemon_stop(f, SIGTERM), 0);
+    check_after_restart(f, p.items, ACKNOWLEDGED, balance);
+    free(p.items);
+}
+
 int main(void) {
     uv_mutex_init(&hold_mutex);
     uv_cond_init(&hold_cond);
@@ -881,6 +1057,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_timeouts, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_busy_past_the_connection_limit, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_with_work_in_flight, setup_daemon, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_9_loses_nothing_acknowledged, setup_daemon, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,46 +100,6 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 /* A connection silent this long is closed. */
 #define TROC_IDLE_TIMEOUT_MS (5 * 60 * 1000)
 
-/* Ledger storage ---------------------------------------------------------- */
-
-/* Members of one territory: a cooperative's member businesses.  Member ids
- * are dense 32-bit numbers; the bound keeps stats, verify and a clearing
- * snapshot of every member well within memory and a second's scan. */
-#define TROC_MEMBERS_MAX 1000000
-
-/* Keys a member has ever held (active and revoked): the member's key list is
- * read whole for member info; revoked keys stay listed for audit. */
-#define TROC_MEMBER_KEY_RECORDS_MAX 64
-
-/* Limit changes listed in member info, newest first (all stay stored and
- * journaled). */
-#define TROC_LIMIT_CHANGES_LISTED_MAX 32
-
-/* Accounts one write transaction keeps in memory before writing them out:
- * each touched account is written once per commit while they fit (a
- * territory of up to this many active members), more often beyond. */
-#define TROC_WRITE_ACCOUNTS_MAX 32768
-
-/* LMDB map: the map is address space, not disk (the data file grows with its
- * contents), so it starts large enough for years of a territory's activity
- * (2.5 to 5 million transfers per GiB, single or batched) and grows when
- * full.  Growth doubles the map, by at most TROC_LEDGER_MAP_GROWTH_MAX at a
- * time, up to TROC_LEDGER_MAP_SIZE_MAX; it is refused when the disk has less
- * than TROC_LEDGER_DISK_FREE_MIN free, because a bigger map would not help
- * then. */
-#define TROC_LEDGER_MAP_SIZE_INITIAL (1ull << 30)
-#define TROC_LEDGER_MAP_GROWTH_MAX (64ull << 30)
-#define TROC_LEDGER_MAP_SIZE_MAX (4ull << 40)
-#define TROC_LEDGER_DISK_FREE_MIN (64ull << 20)
-
-/* Journal entries replayed per scratch transaction by verify: big enough to
- * amortise commits, small enough to bound one transaction's dirty pages. */
-#define TROC_REPLAY_ENTRIES_PER_COMMIT 4096
-
-_Static_assert((TROC_WRITE_ACCOUNTS_MAX & (TROC_WRITE_ACCOUNTS_MAX - 1)) == 0,
-               "the write cache's indexes are powers of two");
-_Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys are key records");
-
 /* Decoded protobuf bytes a request may take per byte of its frame.  Honest
  * messages expand about four times when decoded (structs, pointer arrays,
  * copied strings); a hostile one made of empty repeated fields could expand
@@ -194,5 +154,45 @@ _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
  * TROC_PAGE_ROWS_MAX), all read before any is printed so that a failure
  * never leaves half a statement; about 4 MB at most. */
 #define TROC_HISTORY_LINES_MAX (10 * TROC_PAGE_ROWS_MAX)
+
+/* Ledger storage ---------------------------------------------------------- */
+
+/* Members of one territory: a cooperative's member businesses.  Member ids
+ * are dense 32-bit numbers; the bound keeps stats, verify and a clearing
+ * snapshot of every member well within memory and a second's scan. */
+#define TROC_MEMBERS_MAX 1000000
+
+/* Keys a member has ever held (active and revoked): the member's key list is
+ * read whole for member info; revoked keys stay listed for audit. */
+#define TROC_MEMBER_KEY_RECORDS_MAX 64
+
+/* Limit changes listed in member info, newest first (all stay stored and
+ * journaled). */
+#define TROC_LIMIT_CHANGES_LISTED_MAX 32
+
+/* Accounts one write transaction keeps in memory before writing them out:
+ * each touched account is written once per commit while they fit (a
+ * territory of up to this many active members), more often beyond. */
+#define TROC_WRITE_ACCOUNTS_MAX 32768
+
+/* LMDB map: the map is address space, not disk (the data file grows with its
+ * contents), so it starts large enough for years of a territory's activity
+ * (2.5 to 5 million transfers per GiB, single or batched) and grows when
+ * full.  Growth doubles the map, by at most TROC_LEDGER_MAP_GROWTH_MAX at a
+ * time, up to TROC_LEDGER_MAP_SIZE_MAX; it is refused when the disk has less
+ * than TROC_LEDGER_DISK_FREE_MIN free, because a bigger map would not help
+ * then. */
+#define TROC_LEDGER_MAP_SIZE_INITIAL (1ull << 30)
+#define TROC_LEDGER_MAP_GROWTH_MAX (64ull << 30)
+#define TROC_LEDGER_MAP_SIZE_MAX (4ull << 40)
+#define TROC_LEDGER_DISK_FREE_MIN (64ull << 20)
+
+/* Journal entries replayed per scratch transaction by verify: big enough to
+ * amortise commits, small enough to bound one transaction's dirty pages. */
+#define TROC_REPLAY_ENTRIES_PER_COMMIT 4096
+
+_Static_assert((TROC_WRITE_ACCOUNTS_MAX & (TROC_WRITE_ACCOUNTS_MAX - 1)) == 0,
+               "the write cache's indexes are powers of two");
+_Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys are key records");
 
 #endif /* TROC_LIMITS_H */

@@ -11,7 +11,6 @@
  * port the kernel chose.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +44,6 @@ static void run_usage(FILE *out) {
           "  --socket PATH       also listen on a Unix socket (mode 0660), same protocol\n"
           "  --port-file FILE    write the bound TCP port to FILE once listening\n",
           out);
-}
-
-static bool run_wants_help(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return true;
-    }
-    return false;
 }
 
 /* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why. */
@@ -139,7 +131,7 @@ done:;
 }
 
 int troc__trocd_run(int argc, char **argv) {
-    if (run_wants_help(argc, argv)) {
+    if (troc__trocd_wants_help(argc, argv)) {
         run_usage(stdout);
         return TROCD_EXIT_OK;
     }
