@@ -12,4 +12,28 @@ troc_cli_command_fn troc__cmd_keygen;
 troc_cli_command_fn troc__cmd_pubkey;
 troc_cli_command_fn troc__cmd_clear;
 
+/* Usage of the network commands (after "troc NAME "), shared by the table
+ * and the commands' own usage errors. */
+#define TROC_USAGE_MEMBER_ADD "NAME --pubkey PK [--credit-limit AMOUNT] [--balance-max AMOUNT]"
+#define TROC_USAGE_KEY "NAME PK"
+#define TROC_USAGE_LIMIT "NAME [--credit-limit AMOUNT] [--balance-max AMOUNT|none] --reason TEXT"
+#define TROC_USAGE_FREEZE "NAME --reason TEXT"
+#define TROC_USAGE_STATS ""
+#define TROC_USAGE_PAY "TO AMOUNT [--memo TEXT] [--id HEX]"
+#define TROC_USAGE_BALANCE "[NAME]"
+#define TROC_USAGE_HISTORY "[NAME] [--limit N]"
+#define TROC_USAGE_MEMBER "[NAME]"
+
+troc_cli_command_fn troc__cmd_admin_member_add;
+troc_cli_command_fn troc__cmd_admin_key_add;
+troc_cli_command_fn troc__cmd_admin_key_revoke;
+troc_cli_command_fn troc__cmd_admin_limit;
+troc_cli_command_fn troc__cmd_admin_freeze;
+troc_cli_command_fn troc__cmd_admin_unfreeze;
+troc_cli_command_fn troc__cmd_admin_stats;
+troc_cli_command_fn troc__cmd_pay;
+troc_cli_command_fn troc__cmd_balance;
+troc_cli_command_fn troc__cmd_history;
+troc_cli_command_fn troc__cmd_member;
+
 #endif /* TROC_COMMANDS_H */

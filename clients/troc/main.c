@@ -32,6 +32,20 @@ static const command commands[] = {
     {"pubkey", troc__cmd_pubkey, "FILE", "print the public key of a key file"},
     {"clear", troc__cmd_clear, "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]]",
      "clear a CSV of unpaid invoices offline: exact set-off (and credit payments); see README"},
+    {"admin member add", troc__cmd_admin_member_add, TROC_USAGE_MEMBER_ADD,
+     "admit a member with its public key and credit line (default 0, no balance maximum)"},
+    {"admin member key add", troc__cmd_admin_key_add, TROC_USAGE_KEY, "register another key of a member"},
+    {"admin member key revoke", troc__cmd_admin_key_revoke, TROC_USAGE_KEY, "revoke one of a member's keys"},
+    {"admin limit", troc__cmd_admin_limit, TROC_USAGE_LIMIT,
+     "change a member's credit limit or balance maximum, with the reason recorded"},
+    {"admin freeze", troc__cmd_admin_freeze, TROC_USAGE_FREEZE, "freeze an account: no payment in or out"},
+    {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account"},
+    {"admin stats", troc__cmd_admin_stats, TROC_USAGE_STATS,
+     "the territory's statistics: members, transfers, debt, accounts over their limit"},
+    {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)"},
+    {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)"},
+    {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance"},
+    {"member", troc__cmd_member, TROC_USAGE_MEMBER, "a member's record: account, keys, limit changes"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

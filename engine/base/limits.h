@@ -158,5 +158,99 @@ _Static_assert(TROC_CSV_FIELD_LENGTH_MAX <= TROC_CSV_LINE_LENGTH_MAX, "a field f
 _Static_assert(TROC_CSV_LINE_LENGTH_MAX <= TROC_CSV_FILE_SIZE_MAX, "a line fits in a file");
 _Static_assert(TROC_CSV_FILE_SIZE_MAX < 4294967295ull, "field offsets are 32-bit");
 _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are counted in 32 bits");
+/* Decoded protobuf bytes a request may take per byte of its frame.  Honest
+ * messages expand about four times when decoded (structs, pointer arrays,
+ * copied strings); a hostile one made of empty repeated fields could expand
+ * about forty times, so decoding stops at this ratio and the frame is
+ * refused instead of costing memory. */
+#define TROC_DECODE_EXPANSION_MAX 8
+
+/* Decoded request memory one connection may hold in flight; at the bound the
+ * server stops reading from it until replies go out (with
+ * TROC_REQUESTS_IN_FLIGHT_MAX, it bounds what one peer costs). */
+#define TROC_CONNECTION_REQUEST_BYTES_MAX (64u * 1024u * 1024u)
+
+/* Decoded request memory all connections together may hold in flight; past
+ * it every connection stops reading until the writer catches up, so the
+ * daemon's memory stays bounded whatever the number of busy peers. */
+#define TROC_SERVER_REQUEST_BYTES_MAX (512u * 1024u * 1024u)
+
+/* Connections being told "busy" at once (each holds one small frame until
+ * the peer takes it); past it a new connection is closed without a word. */
+#define TROC_REFUSALS_MAX 64
+
+/* Pending connections the kernel may queue before the server accepts them. */
+#define TROC_LISTEN_BACKLOG 511
+
+/* A connection being closed gets this long to take its last frame (an
+ * error saying why) before it is cut. */
+#define TROC_CLOSE_LINGER_MS 2000
+
+/* On SIGINT or SIGTERM, the requests already read get this long to be
+ * committed and answered before the remaining connections are cut. */
+#define TROC_SHUTDOWN_TIMEOUT_MS 10000
+
+_Static_assert(TROC_CONNECTION_REQUEST_BYTES_MAX >= (unsigned long long)TROC_DECODE_EXPANSION_MAX * TROC_FRAME_SIZE_MAX,
+               "a connection must be able to hold its largest decoded request");
+_Static_assert(TROC_SERVER_REQUEST_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MAX,
+               "the server's budget holds at least one connection's");
+_Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
+               "a full batch fits in one group commit");
+
+/* Client ------------------------------------------------------------------ */
+
+/* A server address as a client is given it: HOST:PORT or a Unix socket path
+ * (which the kernel bounds to 107 bytes anyway). */
+#define TROC_ADDRESS_LENGTH_MAX 255
+
+/* Lines a client reads from its known-territories file: one per territory
+ * it talks to, a handful in practice; the bound keeps a damaged file from
+ * making every connection slow. */
+#define TROC_KNOWN_TERRITORIES_LINES_MAX 100000
+
+/* Statement lines `troc history` gathers in one run (pages of
+ * TROC_PAGE_ROWS_MAX), all read before any is printed so that a failure
+ * never leaves half a statement; about 4 MB at most. */
+#define TROC_HISTORY_LINES_MAX (10 * TROC_PAGE_ROWS_MAX)
+
+/* Ledger storage ---------------------------------------------------------- */
+
+/* Members of one territory: a cooperative's member businesses.  Member ids
+ * are dense 32-bit numbers; the bound keeps stats, verify and a clearing
+ * snapshot of every member well within memory and a second's scan. */
+#define TROC_MEMBERS_MAX 1000000
+
+/* Keys a member has ever held (active and revoked): the member's key list is
+ * read whole for member info; revoked keys stay listed for audit. */
+#define TROC_MEMBER_KEY_RECORDS_MAX 64
+
+/* Limit changes listed in member info, newest first (all stay stored and
+ * journaled). */
+#define TROC_LIMIT_CHANGES_LISTED_MAX 32
+
+/* Accounts one write transaction keeps in memory before writing them out:
+ * each touched account is written once per commit while they fit (a
+ * territory of up to this many active members), more often beyond. */
+#define TROC_WRITE_ACCOUNTS_MAX 32768
+
+/* LMDB map: the map is address space, not disk (the data file grows with its
+ * contents), so it starts large enough for years of a territory's activity
+ * (2.5 to 5 million transfers per GiB, single or batched) and grows when
+ * full.  Growth doubles the map, by at most TROC_LEDGER_MAP_GROWTH_MAX at a
+ * time, up to TROC_LEDGER_MAP_SIZE_MAX; it is refused when the disk has less
+ * than TROC_LEDGER_DISK_FREE_MIN free, because a bigger map would not help
+ * then. */
+#define TROC_LEDGER_MAP_SIZE_INITIAL (1ull << 30)
+#define TROC_LEDGER_MAP_GROWTH_MAX (64ull << 30)
+#define TROC_LEDGER_MAP_SIZE_MAX (4ull << 40)
+#define TROC_LEDGER_DISK_FREE_MIN (64ull << 20)
+
+/* Journal entries replayed per scratch transaction by verify: big enough to
+ * amortise commits, small enough to bound one transaction's dirty pages. */
+#define TROC_REPLAY_ENTRIES_PER_COMMIT 4096
+
+_Static_assert((TROC_WRITE_ACCOUNTS_MAX & (TROC_WRITE_ACCOUNTS_MAX - 1)) == 0,
+               "the write cache's indexes are powers of two");
+_Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys are key records");
 
 #endif /* TROC_LIMITS_H */

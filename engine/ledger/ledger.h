@@ -54,6 +54,11 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
  * process).  TROC_ENOT_FOUND when `directory` holds no ledger. */
 int troc_ledger_open(troc_ledger **ledger_out, const char *directory);
 
+/* Like troc_ledger_open() with an explicit LMDB map size in bytes (0: the
+ * policy of limits.h, TROC_LEDGER_MAP_SIZE_INITIAL or the data file's size
+ * rounded up).  Tests use a tiny map to provoke MDB_MAP_FULL. */
+int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes);
+
 void troc_ledger_close(troc_ledger *ledger);
 
 /* What the handshake needs. */
@@ -94,20 +99,46 @@ int troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledg
 
 /* Applies one item inside the transaction.  Returns 0 whether the item was
  * accepted or refused (see result->code), or an LMDB / system error
- * (MDB_MAP_FULL, -EIO, ...) after which the transaction can only be aborted.
- * An item whose id was already used answers with the stored original result
- * (same body) or TROC_RESULT_ID_REUSED (different body). */
+ * (MDB_MAP_FULL, -EIO, ...) after which the transaction can only be aborted
+ * (further applies and the commit return the same error).
+ *
+ * result->code is TROC_RESULT_OK exactly when result->journal_seq is not 0.
+ * An item whose id was already used answers with the stored original
+ * result (same journal_seq and timestamp_us) when it is the same item -- a
+ * transfer with the same payer, payee, amount, memo and invoice (alone or in
+ * any batch), anything else with the same body bytes -- and
+ * TROC_RESULT_ID_REUSED otherwise.  A refused item leaves no trace.
+ *
+ * A TransferBatch needs result->item_codes (TROC_BATCH_ITEMS_MAX entries):
+ * one code per item, in order; item_count says how many (0 when the batch
+ * itself was refused: MALFORMED, BATCH_TOO_LARGE, BAD_SIGNATURE, INVALID_NAME
+ * of the payer, UNKNOWN_KEY, UNKNOWN_PAYER, KEY_NOT_OWNED).  The batch is
+ * journaled, and its code is OK, when at least one item is OK; otherwise
+ * nothing is stored and its code is its first item's.  An id used twice
+ * within one batch refuses the second with ID_REUSED.
+ *
+ * Speed: ids above every id already stored (time-ordered ids: a big-endian
+ * timestamp first, like libtroc makes them) are appended without a search;
+ * random ids work but cost a B-tree search and a page each. */
 int troc_ledger_apply(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
 
 /* Commits durably (LMDB's default synced commit), after asserting that
- * balances sum to zero.  On failure nothing of the transaction remains. */
+ * balances sum to zero.  On failure nothing of the transaction remains.  A
+ * transaction that accepted nothing ends without a commit (and returns 0). */
 int troc_ledger_write_commit(troc_ledger_write *write);
 
 void troc_ledger_write_abort(troc_ledger_write *write);
 
 /* Grows the LMDB map (when the disk has room) after MDB_MAP_FULL; no
- * transaction may be open.  Returns 0, or an error when it cannot grow. */
+ * transaction may be open.  Doubles the map, by at most
+ * TROC_LEDGER_MAP_GROWTH_MAX, up to TROC_LEDGER_MAP_SIZE_MAX.  Returns 0,
+ * -ENOSPC when the disk has less than TROC_LEDGER_DISK_FREE_MIN free
+ * (growing the map would not help), TROC_ELIMIT at the largest map, or an
+ * LMDB error. */
 int troc_ledger_grow(troc_ledger *ledger);
+
+/* The current LMDB map size in bytes. */
+size_t troc_ledger_map_size(const troc_ledger *ledger);
 
 /* ------------------------------------------------------------ read path */
 
@@ -136,5 +167,113 @@ typedef struct troc_account {
 
 /* TROC_ENOT_FOUND for an unknown member. */
 int troc_ledger_account(troc_ledger_read *read, const char *member, troc_account *account_out);
+
+/* --------------------------------------------------------- statements */
+
+typedef enum troc_line_kind {
+    TROC_LINE_TRANSFER = 0,                /* a payment in or out */
+    TROC_LINE_SETOFF = 1,                  /* an obligation set off by clearing */
+    TROC_LINE_CLEARING_PAYMENT = 2,        /* an obligation paid in credit by clearing */
+} troc_line_kind;
+
+/* One line of a member's statement (proto StatementLine). */
+typedef struct troc_statement_line {
+    uint64_t seq;                          /* per-member line number, from 1 */
+    uint64_t journal_seq;                  /* the journal entry that made it */
+    int64_t timestamp_us;
+    troc_line_kind kind;
+    uint8_t id[TROC_ID_SIZE];              /* transfer id, or invoice id for clearing lines */
+    char counterparty[TROC_NAME_LENGTH_MAX + 1];
+    int64_t amount_cents;                  /* signed: + received, - paid */
+    int64_t balance_after_cents;
+    char memo[TROC_MEMO_LENGTH_MAX + 1];
+} troc_statement_line;
+
+/* A page of `member`'s statement, newest first: the lines with seq <
+ * before_seq (0: from the newest), at most `capacity` (<= TROC_PAGE_ROWS_MAX)
+ * of them into `lines`.  *next_before_seq_out is the cursor of the next,
+ * older page, 0 when there is none.  TROC_ENOT_FOUND for an unknown member. */
+int troc_ledger_statement(troc_ledger_read *read, const char *member, uint64_t before_seq,
+                          troc_statement_line *lines, size_t capacity, size_t *count_out,
+                          uint64_t *next_before_seq_out);
+
+/* -------------------------------------------------------- member info */
+
+typedef struct troc_member_key {
+    uint8_t public_key[TROC_PUBLIC_KEY_SIZE];
+    bool revoked;
+    int64_t added_us;
+    int64_t revoked_us;                    /* 0 while active */
+} troc_member_key;
+
+typedef struct troc_limit_change {
+    int64_t timestamp_us;
+    uint64_t journal_seq;                  /* the admin action's journal entry */
+    uint8_t admin_key[TROC_PUBLIC_KEY_SIZE]; /* who */
+    int64_t credit_limit_cents;            /* the limits it set */
+    int64_t balance_max_cents;             /* meaningful when has_balance_max */
+    bool has_balance_max;
+    char reason[TROC_REASON_LENGTH_MAX + 1]; /* why; "admitted" for the limits of the admission */
+} troc_limit_change;
+
+/* Everything about one member (proto MemberInfo).  Large: allocate it. */
+typedef struct troc_member_info {
+    troc_account account;
+    int64_t admitted_us;
+    troc_member_key keys[TROC_MEMBER_KEY_RECORDS_MAX]; /* in key order, revoked ones included */
+    size_t key_count;
+    int64_t frozen_us;                     /* when frozen, 0 when not */
+    uint8_t frozen_by[TROC_PUBLIC_KEY_SIZE]; /* admin key that froze it */
+    char freeze_reason[TROC_REASON_LENGTH_MAX + 1]; /* empty when not frozen */
+    troc_limit_change limit_changes[TROC_LIMIT_CHANGES_LISTED_MAX]; /* newest first */
+    size_t limit_change_count;
+    bool limit_changes_truncated;          /* older changes exist beyond the list */
+} troc_member_info;
+
+/* TROC_ENOT_FOUND for an unknown member. */
+int troc_ledger_member_info(troc_ledger_read *read, const char *member, troc_member_info *info_out);
+
+/* --------------------------------------------------------------- stats */
+
+typedef struct troc_stats {
+    uint64_t members;
+    uint64_t transfers;                    /* accepted transfers, batch items included */
+    int64_t balance_sum_cents;             /* always 0 */
+    int64_t debt_cents;                    /* sum of negative balances, as a positive number */
+    uint64_t accounts_over_limit;          /* below -credit_limit or above balance_max */
+    uint64_t frozen;
+    uint64_t journal_entries;
+    int64_t last_timestamp_us;             /* node time of the last commit */
+} troc_stats;
+
+/* Running totals kept at every commit: no scan. */
+int troc_ledger_stats(troc_ledger_read *read, troc_stats *stats_out);
+
+/* --------------------------------------------------- verify and replay */
+
+#define TROC_VERIFY_DIFFERENCE_SIZE 512
+
+typedef struct troc_verify_report {
+    uint64_t entries;                      /* journal entries checked */
+    uint64_t members;
+    uint64_t transfers;
+    uint64_t bad_seq;                      /* the journal entry at fault, 0 if none */
+    char difference[TROC_VERIFY_DIFFERENCE_SIZE]; /* what is wrong, in words; empty when ok */
+} troc_verify_report;
+
+/* Reports progress of a long verify (for a terminal): `stage` names the
+ * step, `done` of `total` units.  May be NULL. */
+typedef void troc_verify_progress_fn(void *context, const char *stage, uint64_t done, uint64_t total);
+
+/* Checks the ledger in `directory` (daemon stopped, or a copy made with
+ * mdb_copy): the journal's hash chain up to the stored head, every stored
+ * signature, then replays the journal through the same apply code into a
+ * scratch ledger created in `scratch_directory` (an empty directory the
+ * caller creates and removes) and compares every database with the stored
+ * one.  Returns 0 when all agree; TROC_ECHAIN, TROC_ESIGNATURE, TROC_ECORRUPT
+ * or TROC_EREPLAY with report->difference (and bad_seq) saying where; or an
+ * error opening or reading (TROC_ENOT_FOUND: no ledger there). */
+int troc_ledger_verify(const char *directory, const char *scratch_directory, troc_verify_report *report,
+                       troc_verify_progress_fn *progress, void *progress_context);
 
 #endif /* TROC_LEDGER_H */

@@ -15,6 +15,7 @@ static const struct {
     const char *summary;
 } subcommands[] = {
     {"init", troc__trocd_init, "create a territory's ledger in an empty directory"},
+    {"run", troc__trocd_run, "serve the ledger until SIGINT or SIGTERM"},
     {"verify", troc__trocd_verify, "check the journal, its signatures and the state it rebuilds"},
 };
 

@@ -6,12 +6,23 @@
 #ifndef TROC_TROCD_H
 #define TROC_TROCD_H
 
+#include <stdbool.h>
+#include <string.h>
+
 /* Exit statuses of trocd. */
 enum {
     TROCD_EXIT_OK = 0,
     TROCD_EXIT_FAILURE = 1,                /* could not do it (or verify found a difference) */
     TROCD_EXIT_USAGE = 2,                  /* bad usage */
 };
+
+/* True when the subcommand's arguments hold -h or --help. */
+static inline bool troc__trocd_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
+    }
+    return false;
+}
 
 /* Each takes its own arguments, argv[0] being the subcommand's name. */
 int troc__trocd_init(int argc, char **argv);

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ledger_bench: the ledger's write path alone, with synced commits.
+ *
+ *   ledger_bench [--members N] [--transfers N] [--per-commit N]
+ *                [--batch-transfers N] [--batch-size N] [--batches-per-commit N]
+ *                [--random-ids] [--dir DIR]
+ *
+ * Creates a ledger with N members (large credit lines, so nothing is
+ * refused), then
+ *   1. applies single transfers (already verified and decoded, as the
+ *      server's writer receives them) in write transactions of
+ *      --per-commit transfers;
+ *   2. applies batches signed once, of --batch-size transfers from one payer
+ *      each, --batches-per-commit batches per transaction.
+ * Items are built between transactions; only begin/apply/commit is timed.
+ * Ids are time-ordered (a counter) unless --random-ids.  Reports transfers
+ * per second and the bytes the data file grew by per transfer.  Signature
+ * verification is not part of this bench (the server measures it).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/error.h"
+#include "base/result.h"
+#include "ledger_support.h"
+
+typedef struct options {
+    int members;
+    int transfers;
+    int per_commit;
+    int batch_transfers;
+    int batch_size;
+    int batches_per_commit;
+    int random_ids;
+} options;
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng_next(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void member_name(int i, char name[16]) {
+    snprintf(name, 16, "m%06d", i);
+}
+
+static void next_id(support *s, const options *o, uint8_t id[TROC_ID_SIZE]) {
+    support_id(s, id);
+    if (o->random_ids) {
+        for (int i = 0; i < TROC_ID_SIZE; i++) id[i] = (uint8_t)rng_next();
+    }
+}
+
+static void fake_key(int member, uint8_t key[TROC_PUBLIC_KEY_SIZE]) {
+    memset(key, 0, TROC_PUBLIC_KEY_SIZE);
+    key[0] = 0xbe;
+    key[1] = (uint8_t)(member >> 16);
+    key[2] = (uint8_t)(member >> 8);
+    key[3] = (uint8_t)member;
+}
+
+static void members_add(support *s, const options *o) {
+    troc_ledger_write *write = NULL;
+    if (troc_ledger_write_begin(s->ledger, s->now_us, &write) != 0) exit(1);
+    for (int i = 0; i < o->members; i++) {
+        char name[16];
+        uint8_t key[TROC_PUBLIC_KEY_SIZE];
+        member_name(i, name);
+        fake_key(i, key);
+        support_item item;
+        support_member_add_item(s, name, key, TROC_AMOUNT_CENTS_MAX, -1, &item);
+        troc_item_result result = {0};
+        if (troc_ledger_apply(write, &item.item, &result) != 0 || result.code != TROC_RESULT_OK) exit(1);
+        support_item_free(&item);
+    }
+    if (troc_ledger_write_commit(write) != 0) exit(1);
+}
+
+/* Applies `count` items in one transaction; returns the seconds it took. */
+static double commit_timed(support *s, support_item *items, int count, int *refused) {
+    static uint16_t codes[TROC_BATCH_ITEMS_MAX];
+    double start = now_seconds();
+    troc_ledger_write *write = NULL;
+    int rc = troc_ledger_write_begin(s->ledger, s->now_us, &write);
+    for (int i = 0; i < count && rc == 0; i++) {
+        troc_item_result result = {.item_codes = codes};
+        rc = troc_ledger_apply(write, &items[i].item, &result);
+        if (result.code != TROC_RESULT_OK) (*refused)++;
+    }
+    if (rc == 0) rc = troc_ledger_write_commit(write);
+    if (rc != 0) {
+        fprintf(stderr, "ledger_bench: %s\n", troc_strerror(rc));
+        exit(1);
+    }
+    s->now_us += 1000;
+    return now_seconds() - start;
+}
+
+static void single_build(support *s, const options *o, support_item *item) {
+    char payer[16], payee[16];
+    int a = (int)(rng_next() % (uint64_t)o->members);
+    int b = (int)(rng_next() % (uint64_t)(o->members - 1));
+    if (b >= a) b++;
+    member_name(a, payer);
+    member_name(b, payee);
+    uint8_t id[TROC_ID_SIZE], key[TROC_PUBLIC_KEY_SIZE];
+    next_id(s, o, id);
+    fake_key(a, key);
+    Troc__V1__Transfer t = TROC__V1__TRANSFER__INIT;
+    t.has_id = 1;
+    t.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    t.payer = payer;
+    t.payee = payee;
+    t.has_amount_cents = 1;
+    t.amount_cents = 1 + (int64_t)(rng_next() % 10000);
+    support_sign(s, TROC__V1__ENVELOPE_KIND__KIND_TRANSFER, &t, NULL, key, item);
+}
+
+static void batch_build(support *s, const options *o, support_item *item) {
+    static Troc__V1__BatchItem items[TROC_BATCH_ITEMS_MAX];
+    static Troc__V1__BatchItem *pointers[TROC_BATCH_ITEMS_MAX];
+    static char payees[TROC_BATCH_ITEMS_MAX][16];
+    static uint8_t ids[TROC_BATCH_ITEMS_MAX][TROC_ID_SIZE];
+    int a = (int)(rng_next() % (uint64_t)o->members);
+    for (int i = 0; i < o->batch_size; i++) {
+        int b = (int)(rng_next() % (uint64_t)(o->members - 1));
+        if (b >= a) b++;
+        Troc__V1__BatchItem init = TROC__V1__BATCH_ITEM__INIT;
+        items[i] = init;
+        member_name(b, payees[i]);
+        next_id(s, o, ids[i]);
+        items[i].has_id = 1;
+        items[i].id = (ProtobufCBinaryData){TROC_ID_SIZE, ids[i]};
+        items[i].payee = payees[i];
+        items[i].has_amount_cents = 1;
+        items[i].amount_cents = 1 + (int64_t)(rng_next() % 10000);
+        pointers[i] = &items[i];
+    }
+    char payer[16];
+    uint8_t id[TROC_ID_SIZE], key[TROC_PUBLIC_KEY_SIZE];
+    member_name(a, payer);
+    next_id(s, o, id);
+    fake_key(a, key);
+    Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
+    batch.has_id = 1;
+    batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    batch.payer = payer;
+    batch.n_items = (size_t)o->batch_size;
+    batch.items = pointers;
+    support_sign(s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, NULL, key, item);
+}
+
+static long long data_size(support *s) {
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", s->directory);
+    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* Runs `total` transfers as items of `per_item` transfers, `per_commit`
+ * items per transaction. */
+static void run(support *s, const options *o, const char *label, int total, int per_item, int per_commit,
+                void (*build)(support *, const options *, support_item *)) {
+    support_item *items = calloc((size_t)per_commit, sizeof *items);
+    double seconds = 0;
+    int done = 0, refused = 0, commits = 0;
+    long long size_before = data_size(s);
+    while (done < total) {
+        int count = 0;
+        while (count < per_commit && done + count * per_item < total) build(s, o, &items[count++]);
+        seconds += commit_timed(s, items, count, &refused);
+        for (int i = 0; i < count; i++) support_item_free(&items[i]);
+        done += count * per_item;
+        commits++;
+    }
+    long long grown = data_size(s) - size_before;
+    printf("%-8s transfers=%d per_commit=%d commits=%d seconds=%.3f transfers_per_second=%.0f "
+           "bytes_per_transfer=%.0f refused_items=%d\n",
+           label, done, per_commit * per_item, commits, seconds, done / seconds, (double)grown / done, refused);
+    free(items);
+}
+
+static int option_int(int argc, char **argv, const char *name, int fallback) {
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], name) == 0) return atoi(argv[i + 1]);
+    }
+    return fallback;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            puts("usage: ledger_bench [--members N] [--transfers N] [--per-commit N] [--batch-transfers N]\n"
+                 "                    [--batch-size N] [--batches-per-commit N] [--random-ids]\n"
+                 "Applies verified transfers to a fresh ledger in $TMPDIR with synced commits and\n"
+                 "reports transfers per second, for single transfers and for batches signed once.");
+            return 0;
+        }
+    }
+    options o = {
+        .members = option_int(argc, argv, "--members", 10000),
+        .transfers = option_int(argc, argv, "--transfers", 200000),
+        .per_commit = option_int(argc, argv, "--per-commit", 1000),
+        .batch_transfers = option_int(argc, argv, "--batch-transfers", 2000000),
+        .batch_size = option_int(argc, argv, "--batch-size", TROC_BATCH_ITEMS_MAX),
+        .batches_per_commit = option_int(argc, argv, "--batches-per-commit", 16),
+    };
+    for (int i = 1; i < argc; i++) o.random_ids |= strcmp(argv[i], "--random-ids") == 0;
+    if (o.members < 2 || o.per_commit < 1 || o.batch_size < 1 || o.batch_size > TROC_BATCH_ITEMS_MAX ||
+        o.batches_per_commit < 1 || o.members > TROC_MEMBERS_MAX) {
+        fputs("ledger_bench: bad option value (see --help)\n", stderr);
+        return 2;
+    }
+    support *s = support_create();
+    members_add(s, &o);
+    printf("members=%d ids=%s\n", o.members, o.random_ids ? "random" : "ordered");
+    if (o.transfers > 0) run(s, &o, "single", o.transfers, 1, o.per_commit, single_build);
+    if (o.batch_transfers > 0) {
+        run(s, &o, "batch", o.batch_transfers, o.batch_size, o.batches_per_commit, batch_build);
+    }
+    troc_stats stats = support_stats(s);
+    printf("ledger transfers=%llu journal_entries=%llu balance_sum=%lld\n", (unsigned long long)stats.transfers,
+           (unsigned long long)stats.journal_entries, (long long)stats.balance_sum_cents);
+    support_destroy(s);
+    return 0;
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A client: its settings, the connection and the handshake, and what the
+ * session learnt about itself.
+ *
+ * Connecting runs the handshake of engine/net/handshake.h over the socket:
+ * the client's hello in clear, the server's signed hello, then (sealed from
+ * here on) the client's proof and the server's AuthResult.  The territory
+ * key is checked after the server's signature over it has verified and
+ * before the client proves anything, against the key set by the caller or,
+ * failing that, the one pinned in the known-territories file; a first
+ * connection that completes pins it.  A mismatch is reported with both keys
+ * and the file's line, because the user must decide whether the territory
+ * was re-initialised or someone is impersonating it.
+ *
+ * All buffers are allocated at create, so connecting and exchanging
+ * requests never allocate beyond what protobuf-c needs past the arena.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client_int.h"
+#include "net/handshake.h"
+
+static void *arena_alloc(void *data, size_t size) {
+    troc__arena *arena = data;
+    size_t aligned = (size + 15u) & ~(size_t)15u;
+    if (aligned >= size && arena->size - arena->used >= aligned) {
+        void *pointer = arena->memory + arena->used;
+        arena->used += aligned;
+        return pointer;
+    }
+    return malloc(size);
+}
+
+static void arena_free(void *data, void *pointer) {
+    troc__arena *arena = data;
+    uint8_t *byte = pointer;
+    if (byte >= arena->memory && byte < arena->memory + arena->size) return; /* released at reset */
+    free(pointer);
+}
+
+int troc_client_create(troc_client **client_out) {
+    assert(client_out != NULL);
+    *client_out = NULL;
+    int rc = troc_crypto_init();
+    if (rc != 0) return rc;
+    troc_client *client = calloc(1, sizeof *client);
+    if (client == NULL) return -ENOMEM;
+    client->fd = -1;
+    client->connect_timeout_ms = TROC_CLIENT_CONNECT_TIMEOUT_MS;
+    client->read_timeout_ms = TROC_CLIENT_READ_TIMEOUT_MS;
+    client->input = malloc(TROC__CLIENT_FRAME_BUFFER_SIZE);
+    client->output = malloc(TROC__CLIENT_FRAME_BUFFER_SIZE);
+    client->plaintext = malloc(TROC_FRAME_SIZE_MAX);
+    client->arena.memory = malloc(TROC__CLIENT_ARENA_SIZE);
+    client->arena.size = TROC__CLIENT_ARENA_SIZE;
+    client->allocator = (ProtobufCAllocator){arena_alloc, arena_free, &client->arena};
+    (void)troc__known_default_path(client->known_path, sizeof client->known_path);
+    if (client->input == NULL || client->output == NULL || client->plaintext == NULL || client->arena.memory == NULL) {
+        troc_client_free(client);
+        return -ENOMEM;
+    }
+    *client_out = client;
+    return 0;
+}
+
+void troc_client_free(troc_client *client) {
+    if (client == NULL) return;
+    troc_client_close(client);
+    free(client->input);
+    free(client->output);
+    free(client->plaintext);
+    free(client->arena.memory);
+    sodium_memzero(client, sizeof *client);
+    free(client);
+}
+
+int troc_client_set_key(troc_client *client, const troc_key *key) {
+    assert(client != NULL);
+    if (key == NULL) return troc__client_fail(client, TROC_EUSAGE, "no key given");
+    client->keypair = key->keypair;
+    client->has_key = true;
+    return 0;
+}
+
+int troc_client_set_key_file(troc_client *client, const char *path) {
+    assert(client != NULL);
+    if (path == NULL) return troc__client_fail(client, TROC_EUSAGE, "no key file given");
+    int rc = troc_keyfile_read(path, &client->keypair);
+    if (rc == -EPERM) return troc__client_fail(client, rc, "%s is readable by others; run 'chmod 600 %s'", path, path);
+    if (rc != 0) return troc__client_fail(client, rc, "cannot read key file %s: %s", path, troc_strerror(rc));
+    client->has_key = true;
+    return 0;
+}
+
+int troc_client_set_server_key(troc_client *client, const uint8_t territory_key[TROC_PUBLIC_KEY_SIZE]) {
+    assert(client != NULL);
+    client->has_server_key = territory_key != NULL;
+    if (territory_key != NULL) memcpy(client->server_key, territory_key, TROC_PUBLIC_KEY_SIZE);
+    return 0;
+}
+
+int troc_client_set_known_territories(troc_client *client, const char *path) {
+    assert(client != NULL);
+    if (path == NULL) {
+        client->known_path[0] = '\0';
+        return 0;
+    }
+    if (path[0] == '\0' || strlen(path) >= sizeof client->known_path) {
+        return troc__client_fail(client, TROC_EUSAGE, "known-territories path is empty or too long");
+    }
+    strcpy(client->known_path, path);
+    return 0;
+}
+
+int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int read_timeout_ms) {
+    assert(client != NULL);
+    if (connect_timeout_ms < 0 || read_timeout_ms < 0) {
+        return troc__client_fail(client, TROC_EUSAGE, "timeouts must be positive (0: the default)");
+    }
+    client->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : TROC_CLIENT_CONNECT_TIMEOUT_MS;
+    client->read_timeout_ms = read_timeout_ms > 0 ? read_timeout_ms : TROC_CLIENT_READ_TIMEOUT_MS;
+    return 0;
+}
+
+void troc__client_reset(troc_client *client) {
+    assert(client != NULL);
+    troc__client_reply_release(client);
+    if (client->fd >= 0) close(client->fd);
+    client->fd = -1;
+    troc_channel_clear(&client->channel);
+    client->role = TROC_SESSION_NONE;
+    client->member[0] = client->territory[0] = client->unit[0] = '\0';
+    client->next_request_id = 1;
+    client->in_flight_count = 0;
+    client->input_start = client->input_end = 0;
+    client->output_size = 0;
+}
+
+void troc_client_close(troc_client *client) {
+    if (client == NULL) return;
+    troc__client_reset(client);
+}
+
+bool troc_client_connected(const troc_client *client) {
+    assert(client != NULL);
+    return client->fd >= 0;
+}
+
+const char *troc_client_error_message(const troc_client *client) {
+    assert(client != NULL);
+    return client->message;
+}
+
+troc_session_role troc_client_role(const troc_client *client) {
+    assert(client != NULL);
+    return client->role;
+}
+
+const char *troc_client_member(const troc_client *client) {
+    assert(client != NULL);
+    return client->member;
+}
+
+const char *troc_client_territory(const troc_client *client) {
+    assert(client != NULL);
+    return client->territory;
+}
+
+const char *troc_client_unit(const troc_client *client) {
+    assert(client != NULL);
+    return client->unit;
+}
+
+const uint8_t *troc_client_territory_key(const troc_client *client) {
+    assert(client != NULL);
+    if (client->fd >= 0 && client->role != TROC_SESSION_NONE) return client->territory_key;
+    return client->has_server_key ? client->server_key : NULL;
+}
+
+/* ------------------------------------------------------------ handshake */
+
+/* What the presented territory key must equal, if anything is known. */
+typedef struct expectation {
+    bool known;                                /* a key to compare with */
+    bool pinned;                               /* from the file (not set by the caller) */
+    int line;                                  /* its line in the file */
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
+} expectation;
+
+static int expectation_load(troc_client *client, expectation *expected) {
+    memset(expected, 0, sizeof *expected);
+    if (client->has_server_key) {
+        expected->known = true;
+        memcpy(expected->key, client->server_key, TROC_PUBLIC_KEY_SIZE);
+        return 0;
+    }
+    if (client->known_path[0] == '\0') return 0;
+    int rc = troc__known_lookup(client->known_path, client->address, expected->key, &expected->known, &expected->line);
+    if (rc == TROC_ECORRUPT) {
+        return troc__client_fail(client, rc, "%s, line %d, is not 'SERVER-ADDRESS TERRITORY-KEY'; fix or remove it",
+                                 client->known_path, expected->line);
+    }
+    if (rc != 0) return troc__client_fail(client, rc, "cannot read %s: %s", client->known_path, troc_strerror(rc));
+    expected->pinned = expected->known;
+    return 0;
+}
+
+static int key_mismatch(troc_client *client, const expectation *expected, const uint8_t *presented) {
+    char want[TROC_PUBLIC_KEY_HEX_SIZE], got[TROC_PUBLIC_KEY_HEX_SIZE];
+    troc_public_key_to_hex(expected->key, want);
+    troc_public_key_to_hex(presented, got);
+    if (expected->pinned) {
+        return troc__client_fail(client, TROC_ESERVER_KEY,
+                                 "THE TERRITORY KEY OF %s HAS CHANGED.\n"
+                                 "  pinned in %s, line %d: %s\n"
+                                 "  presented by the server now:  %s\n"
+                                 "Someone may be impersonating the territory, or it was re-initialised.  If the new\n"
+                                 "key is right (ask the territory's administrator), remove that line and connect again.",
+                                 client->address, client->known_path, expected->line, want, got);
+    }
+    return troc__client_fail(client, TROC_ESERVER_KEY,
+                             "the territory key of %s is not the one expected.\n"
+                             "  expected (--server-key):     %s\n"
+                             "  presented by the server now: %s",
+                             client->address, want, got);
+}
+
+/* Hello out, server hello in: checks the territory's signature and key and
+ * writes the sealed proof into the output. */
+static int handshake_hello(troc_client *client, troc_handshake *handshake, const expectation *expected) {
+    uint8_t frame[TROC_HANDSHAKE_FRAME_SIZE_MAX];
+    size_t size = 0;
+    int rc = troc_handshake_client_hello(handshake, frame, &size);
+    if (rc == 0) rc = troc__client_queue(client, frame, size, false);
+    if (rc == 0) rc = troc_client_flush(client);
+    const uint8_t *payload = NULL;
+    size_t payload_size = 0;
+    if (rc == 0) rc = troc__client_read_payload(client, client->connect_timeout_ms, false, &payload, &payload_size);
+    if (rc != 0) return rc;
+    /* The exact bytes received: the signature and the transcript cover them. */
+    rc = troc_handshake_client_auth(handshake, payload, payload_size, NULL, &client->keypair, &client->channel, frame,
+                                    &size);
+    if (rc == TROC_EHANDSHAKE) {
+        /* A server that refuses the connection (busy) says so in an error frame. */
+        int refusal = troc__client_decode(client, payload, payload_size);
+        if (refusal != 0) return refusal;
+    }
+    if (rc != 0) {
+        return troc__client_fail(client, rc, "%s is not a troc server we can talk to: %s", client->address,
+                                 troc_strerror(rc));
+    }
+    if (expected->known && sodium_memcmp(handshake->territory_key, expected->key, TROC_PUBLIC_KEY_SIZE) != 0) {
+        return key_mismatch(client, expected, handshake->territory_key);
+    }
+    return troc__client_queue(client, frame, size, true);
+}
+
+/* Proof out, AuthResult in: the session's role and member. */
+static int handshake_auth(troc_client *client) {
+    int rc = troc_client_flush(client);
+    if (rc == 0) rc = troc__client_read_frame(client, client->connect_timeout_ms, true);
+    if (rc != 0) return rc;
+    const Troc__V1__AuthResult *auth = client->reply->auth_result;
+    if (client->reply->kind_case != TROC__V1__SERVER_FRAME__KIND_AUTH_RESULT) {
+        return troc__client_fail(client, TROC_EHANDSHAKE, "%s answered the handshake with something else",
+                                 client->address);
+    }
+    char hex[TROC_PUBLIC_KEY_HEX_SIZE];
+    troc_public_key_to_hex(client->keypair.public_key, hex);
+    bool member = auth->has_role && auth->role == TROC__V1__ROLE__ROLE_MEMBER;
+    bool admin = auth->has_role && auth->role == TROC__V1__ROLE__ROLE_ADMIN;
+    if (!member && !admin) {
+        return troc__client_fail(client, TROC_EDENIED, "the key %s is not registered in territory %s", hex,
+                                 client->territory);
+    }
+    if (member && (auth->member == NULL || strlen(auth->member) > TROC_NAME_LENGTH_MAX || auth->member[0] == '\0')) {
+        return troc__client_fail(client, TROC_EHANDSHAKE, "%s named no member for this session", client->address);
+    }
+    client->role = member ? TROC_SESSION_MEMBER : TROC_SESSION_ADMIN;
+    troc__copy_text(client->member, sizeof client->member, member ? auth->member : "");
+    return 0;
+}
+
+static int handshake_run(troc_client *client, const expectation *expected) {
+    troc_handshake handshake;
+    int rc = handshake_hello(client, &handshake, expected);
+    if (rc == 0) {
+        memcpy(client->territory_key, handshake.territory_key, TROC_PUBLIC_KEY_SIZE);
+        troc__copy_text(client->territory, sizeof client->territory, handshake.territory);
+        troc__copy_text(client->unit, sizeof client->unit, handshake.unit);
+        rc = handshake_auth(client);
+    }
+    troc_handshake_clear(&handshake);
+    troc__client_reply_release(client);
+    return rc;
+}
+
+static int connect_address(troc_client *client) {
+    expectation expected;
+    int rc = expectation_load(client, &expected);
+    if (rc != 0) return rc;
+    rc = troc__io_connect(client->address, client->connect_timeout_ms, &client->fd, client->message,
+                          sizeof client->message);
+    if (rc != 0) return rc;
+    rc = handshake_run(client, &expected);
+    if (rc != 0) {
+        troc__client_reset(client);
+        return rc;
+    }
+    /* Trust on first use.  A failed write only means it is pinned later. */
+    if (!expected.known && client->known_path[0] != '\0') {
+        (void)troc__known_pin(client->known_path, client->address, client->territory_key);
+    }
+    return 0;
+}
+
+int troc_client_connect(troc_client *client, const char *address) {
+    assert(client != NULL);
+    troc_client_close(client);
+    client->message[0] = '\0';
+    if (address == NULL || !troc__known_address_valid(address)) {
+        return troc__client_fail(client, TROC_EUSAGE, "'%s' is not a server address (HOST:PORT or a socket path)",
+                                 address != NULL ? address : "");
+    }
+    if (!client->has_key) return troc__client_fail(client, TROC_EUSAGE, "no key: set one before connecting");
+    strcpy(client->address, address);
+    return connect_address(client);
+}
+
+int troc_client_reconnect(troc_client *client) {
+    assert(client != NULL);
+    if (client->address[0] == '\0') return troc__client_fail(client, TROC_EUSAGE, "never connected");
+    troc_client_close(client);
+    client->message[0] = '\0';
+    return connect_address(client);
+}

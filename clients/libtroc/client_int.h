@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libtroc's insides, shared by its modules and its unit tests; never
+ * installed.  The engine's headers come first so that troc.h's copies of
+ * their definitions are checked against them by the compiler.
+ *
+ *   key.c       key pairs, ids in hex, library-wide helpers
+ *   known.c     the known-territories file (pinning)
+ *   io.c        sockets with timeouts: connect, write, read
+ *   client.c    settings, connect and handshake, session accessors
+ *   envelope.c  building and signing items
+ *   request.c   frames out and in, submit, the pipelined interface
+ *   reads.c     balance, statement, member record, statistics
+ */
+#ifndef TROC_CLIENT_INT_H
+#define TROC_CLIENT_INT_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdarg.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "base/result.h"
+#include "crypto/crypto.h"
+#include "net/channel.h"
+#include "net/frame.h"
+#include "troc.h"
+#include "troc.pb-c.h"
+
+/* Bytes of one whole frame: header and largest payload. */
+#define TROC__CLIENT_FRAME_BUFFER_SIZE (TROC_FRAME_HEADER_SIZE + TROC_FRAME_SIZE_MAX)
+
+/* Replies are decoded into this arena, reset after each reply, so that
+ * receiving does not allocate per request; a reply that needs more (a full
+ * statement page of long memos) takes the rest from malloc. */
+#define TROC__CLIENT_ARENA_SIZE (1024u * 1024u)
+
+/* Room for the text of the last failure. */
+#define TROC__CLIENT_MESSAGE_SIZE 640
+
+/* Room for the known-territories file's path. */
+#define TROC__CLIENT_PATH_SIZE 4096
+
+/* Protobuf encoding of the wrappers around the envelopes of one submit
+ * (ClientFrame, Request with its id, Submit) and of one Envelope around its
+ * body (kind, signature, signer): generous upper bounds, used to refuse a
+ * body that could never be sent. */
+#define TROC__ENVELOPE_OVERHEAD_MAX 256
+#define TROC__ENVELOPE_BODY_SIZE_MAX (TROC_CHANNEL_PLAINTEXT_MAX - 2 * TROC__ENVELOPE_OVERHEAD_MAX)
+
+typedef struct troc__arena {
+    uint8_t *memory;
+    size_t size; /* bytes of memory */
+    size_t used; /* bytes handed out since the last reset */
+} troc__arena;
+
+struct troc_key {
+    troc_keypair keypair;
+};
+
+struct troc_envelope {
+    Troc__V1__Envelope message;             /* points into the fields below */
+    uint8_t id[TROC_ID_SIZE];
+    uint8_t signature[TROC_SIGNATURE_SIZE];
+    uint8_t signer[TROC_PUBLIC_KEY_SIZE];
+    uint8_t *body;                          /* message.body.len bytes used */
+    size_t body_capacity;
+    Troc__V1__BatchItem *batch_items;       /* encoding scratch of a batch, reused */
+    Troc__V1__BatchItem **batch_item_pointers;
+    uint8_t (*batch_ids)[TROC_ID_SIZE];
+    size_t batch_capacity;                  /* items the three arrays hold */
+};
+
+struct troc_client {
+    /* Settings, kept across reconnections. */
+    troc_keypair keypair;
+    bool has_key;
+    uint8_t server_key[TROC_PUBLIC_KEY_SIZE];
+    bool has_server_key;
+    char known_path[TROC__CLIENT_PATH_SIZE]; /* "" : no pinning */
+    int connect_timeout_ms;
+    int read_timeout_ms;
+    char address[TROC_ADDRESS_LENGTH_MAX + 1];
+
+    /* The connection. */
+    int fd;                                  /* -1 when closed */
+    troc_channel channel;
+    troc_session_role role;
+    char member[TROC_NAME_LENGTH_MAX + 1];
+    char territory[TROC_NAME_LENGTH_MAX + 1];
+    char unit[TROC_UNIT_LENGTH_MAX + 1];
+    uint8_t territory_key[TROC_PUBLIC_KEY_SIZE];
+    uint64_t next_request_id;                /* ids are 1, 2, ... per connection */
+    uint64_t in_flight[TROC_REQUESTS_IN_FLIGHT_MAX];
+    size_t in_flight_count;
+
+    /* Buffers, allocated once at create. */
+    uint8_t *input;                          /* bytes received: [input_start, input_end) unread */
+    size_t input_start;
+    size_t input_end;
+    uint8_t *output;                         /* sealed frames not yet written */
+    size_t output_size;
+    uint8_t *plaintext;                      /* one frame's plaintext, either way */
+    troc__arena arena;
+    ProtobufCAllocator allocator;            /* over the arena */
+    Troc__V1__ServerFrame *reply;            /* the last decoded frame, freed at the next */
+    Troc__V1__Envelope *envelope_pointers[TROC_SUBMIT_ENVELOPES_MAX];
+    troc_submit_result results[TROC_SUBMIT_ENVELOPES_MAX];
+
+    char message[TROC__CLIENT_MESSAGE_SIZE]; /* the last failure's text */
+};
+
+/* ------------------------------------------------------------ key.c */
+
+/* Copies at most size - 1 bytes of `text` (NULL: "") and terminates. */
+void troc__copy_text(char *destination, size_t size, const char *text);
+
+/* Formats the last failure's text into client->message and returns `error`,
+ * so that a function can `return troc__client_fail(client, rc, ...)`. */
+int troc__client_fail(troc_client *client, int error, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---------------------------------------------------------- known.c */
+
+/* The default file: $XDG_CONFIG_HOME/troc/known_territories, else
+ * $HOME/.config/troc/known_territories.  Writes "" when neither variable is
+ * set; -ENAMETOOLONG when the path does not fit. */
+int troc__known_default_path(char *path, size_t path_size);
+
+/* Looks `address` up.  Returns 0 with *found_out false when the file or the
+ * line does not exist; with *found_out true, the pinned key and the line's
+ * number.  TROC_ECORRUPT for a malformed line (its number in *line_out),
+ * -errno when the file cannot be read. */
+int troc__known_lookup(const char *path, const char *address, uint8_t key_out[TROC_PUBLIC_KEY_SIZE], bool *found_out,
+                       int *line_out);
+
+/* Appends "ADDRESS KEY" to the file, creating it (mode 0600, with a header
+ * comment) and its directory (mode 0700) when absent. */
+int troc__known_pin(const char *path, const char *address, const uint8_t key[TROC_PUBLIC_KEY_SIZE]);
+
+/* True when `address` can be a line's first field: 1 to
+ * TROC_ADDRESS_LENGTH_MAX bytes, no space, control character or '#'. */
+bool troc__known_address_valid(const char *address);
+
+/* ------------------------------------------------------------- io.c */
+
+/* Connects to HOST:PORT or a Unix socket path (one holding a '/') within
+ * `timeout_ms`; the descriptor is non-blocking.  On failure the text of the
+ * cause is in `message`. */
+int troc__io_connect(const char *address, int timeout_ms, int *fd_out, char *message, size_t message_size);
+
+/* Writes all `size` bytes, waiting at most `timeout_ms` each time the
+ * socket is full.  TROC_ETIMEOUT, or -errno (-EPIPE, -ECONNRESET). */
+int troc__io_write(int fd, const uint8_t *data, size_t size, int timeout_ms);
+
+/* Reads what is available (at least one byte), waiting at most
+ * `timeout_ms`.  TROC_ECLOSED at end of stream, TROC_ETIMEOUT, -errno. */
+int troc__io_read(int fd, uint8_t *buffer, size_t capacity, int timeout_ms, size_t *read_out);
+
+/* -------------------------------------------------------- request.c */
+
+/* Appends one frame to the output buffer: sealed with the channel when
+ * `sealed`, in clear otherwise (the handshake's first frame). */
+int troc__client_queue(troc_client *client, const uint8_t *payload, size_t payload_size, bool sealed);
+
+/* Reads the next whole frame within `timeout_ms` and decodes it into
+ * client->reply (sealed: opened with the channel first).  A connection-level
+ * error frame from the server is returned as its code, with its text. */
+int troc__client_read_frame(troc_client *client, int timeout_ms, bool sealed);
+
+/* Reads the next whole frame within `timeout_ms` without decoding it;
+ * *payload_out (opened with the channel when `sealed`) stays valid until the
+ * next read.  On failure the connection is closed. */
+int troc__client_read_payload(troc_client *client, int timeout_ms, bool sealed, const uint8_t **payload_out,
+                              size_t *payload_size_out);
+
+/* Decodes a ServerFrame payload into client->reply, as
+ * troc__client_read_frame does. */
+int troc__client_decode(troc_client *client, const uint8_t *payload, size_t payload_size);
+
+/* Frees client->reply and resets the arena. */
+void troc__client_reply_release(troc_client *client);
+
+/* Sends `request` (its id is assigned here), waits for the response with
+ * the same id and returns it in *response_out (valid until the next call on
+ * the client).  A request-level Error is returned as its code.  Nothing may
+ * be in flight. */
+int troc__client_call(troc_client *client, Troc__V1__Request *request, const Troc__V1__Response **response_out);
+
+/* Releases everything a connection holds (socket, channel keys, buffers'
+ * contents, in-flight ids); the settings stay. */
+void troc__client_reset(troc_client *client);
+
+#endif /* TROC_CLIENT_INT_H */

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Sockets with timeouts.  Every descriptor is non-blocking and every wait
+ * goes through poll() with the caller's timeout, so that a server that
+ * stops answering costs a client a bounded time, never a hang.  Writes use
+ * MSG_NOSIGNAL: a peer that went away is an -EPIPE to handle, not a SIGPIPE
+ * that kills the program.
+ *
+ * An address holding a '/' is a Unix socket path; otherwise it is
+ * HOST:PORT, split at the last ':', with IPv6 hosts in brackets
+ * ("[::1]:7400").  Host names are resolved with getaddrinfo(), whose time
+ * the connect timeout does not bound.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client_int.h"
+
+/* Waits until `fd` is ready for `events`; 0, TROC_ETIMEOUT or -errno. */
+static int wait_for(int fd, short events, int timeout_ms) {
+    assert(fd >= 0 && timeout_ms > 0);
+    struct pollfd pfd = {.fd = fd, .events = events};
+    for (;;) {
+        int n = poll(&pfd, 1, timeout_ms);
+        if (n > 0) return 0;
+        if (n == 0) return TROC_ETIMEOUT;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+/* Finishes a non-blocking connect started on `fd`. */
+static int connect_finish(int fd, int timeout_ms) {
+    int rc = wait_for(fd, POLLOUT, timeout_ms);
+    if (rc != 0) return rc;
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return -errno;
+    return -error;
+}
+
+static int connect_unix(const char *path, int timeout_ms, int *fd_out, char *message, size_t message_size) {
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof address.sun_path) {
+        snprintf(message, message_size, "Unix socket path %s is too long", path);
+        return TROC_EUSAGE;
+    }
+    strcpy(address.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int rc = 0;
+    if (connect(fd, (const struct sockaddr *)&address, sizeof address) != 0) {
+        rc = errno == EINPROGRESS ? connect_finish(fd, timeout_ms) : -errno;
+    }
+    if (rc != 0) {
+        snprintf(message, message_size, "cannot connect to %s: %s", path, troc_strerror(rc));
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+/* Splits "host:port" or "[v6]:port" into `host` and `port`. */
+static int split_host_port(const char *address, char *host, size_t host_size, char *port, size_t port_size) {
+    const char *colon = strrchr(address, ':');
+    if (colon == NULL || colon == address || colon[1] == '\0') return TROC_EUSAGE;
+    const char *start = address;
+    const char *end = colon;
+    if (address[0] == '[') {
+        if (colon[-1] != ']' || colon - address < 3) return TROC_EUSAGE;
+        start = address + 1;
+        end = colon - 1;
+    }
+    size_t host_length = (size_t)(end - start);
+    size_t port_length = strlen(colon + 1);
+    if (host_length >= host_size || port_length >= port_size) return TROC_EUSAGE;
+    if (strspn(colon + 1, "0123456789") != port_length) return TROC_EUSAGE;
+    long value = strtol(colon + 1, NULL, 10);
+    if (value < 1 || value > 65535) return TROC_EUSAGE;
+    memcpy(host, start, host_length);
+    host[host_length] = '\0';
+    memcpy(port, colon + 1, port_length + 1);
+    return 0;
+}
+
+/* Tries one resolved address; the socket is left in *fd_out on success. */
+static int connect_one(const struct addrinfo *info, int timeout_ms, int *fd_out) {
+    int fd = socket(info->ai_family, info->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, info->ai_protocol);
+    if (fd < 0) return -errno;
+    int rc = 0;
+    if (connect(fd, info->ai_addr, info->ai_addrlen) != 0) {
+        rc = errno == EINPROGRESS ? connect_finish(fd, timeout_ms) : -errno;
+    }
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* requests are small and awaited */
+    *fd_out = fd;
+    return 0;
+}
+
+static int connect_tcp(const char *address, int timeout_ms, int *fd_out, char *message, size_t message_size) {
+    char host[TROC_ADDRESS_LENGTH_MAX + 1];
+    char port[8];
+    if (split_host_port(address, host, sizeof host, port, sizeof port) != 0) {
+        snprintf(message, message_size, "'%s' is not HOST:PORT (or a Unix socket path holding a '/')", address);
+        return TROC_EUSAGE;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *list = NULL;
+    int gai = getaddrinfo(host, port, &hints, &list);
+    if (gai != 0) {
+        snprintf(message, message_size, "cannot resolve %s: %s", host, gai_strerror(gai));
+        return -EHOSTUNREACH;
+    }
+    int rc = -EHOSTUNREACH;
+    for (const struct addrinfo *info = list; info != NULL; info = info->ai_next) {
+        rc = connect_one(info, timeout_ms, fd_out);
+        if (rc == 0) break;
+    }
+    freeaddrinfo(list);
+    if (rc != 0) snprintf(message, message_size, "cannot connect to %s: %s", address, troc_strerror(rc));
+    return rc;
+}
+
+int troc__io_connect(const char *address, int timeout_ms, int *fd_out, char *message, size_t message_size) {
+    assert(address != NULL && fd_out != NULL && message != NULL);
+    assert(timeout_ms > 0);
+    *fd_out = -1;
+    if (strchr(address, '/') != NULL) return connect_unix(address, timeout_ms, fd_out, message, message_size);
+    return connect_tcp(address, timeout_ms, fd_out, message, message_size);
+}
+
+int troc__io_write(int fd, const uint8_t *data, size_t size, int timeout_ms) {
+    assert(fd >= 0 && (data != NULL || size == 0));
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = send(fd, data + done, size - done, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
+        int rc = wait_for(fd, POLLOUT, timeout_ms);
+        if (rc != 0) return rc;
+    }
+    assert(done == size);
+    return 0;
+}
+
+int troc__io_read(int fd, uint8_t *buffer, size_t capacity, int timeout_ms, size_t *read_out) {
+    assert(fd >= 0 && buffer != NULL && capacity > 0);
+    assert(read_out != NULL);
+    for (;;) {
+        ssize_t n = recv(fd, buffer, capacity, 0);
+        if (n > 0) {
+            *read_out = (size_t)n;
+            return 0;
+        }
+        if (n == 0) return TROC_ECLOSED;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
+        int rc = wait_for(fd, POLLIN, timeout_ms);
+        if (rc != 0) return rc;
+    }
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The known-territories file: how a client remembers which territory key
+ * answered at which address, so that a server presenting another key later
+ * is refused (trust on first use, as ssh's known_hosts).
+ *
+ * Format: UTF-8 text, one entry per line,
+ *
+ *   # comment (and blank lines) ignored
+ *   ADDRESS KEY
+ *
+ * ADDRESS is the server address exactly as the client was given it
+ * ("127.0.0.1:7400", "/run/trocd.sock"); KEY is the territory's public key
+ * in 64 hex digits; one or more spaces or tabs separate them.  The first
+ * line for an address wins.  A line that does not have this shape makes the
+ * file corrupt: connecting fails until it is fixed, because silently
+ * skipping it could skip the one line that protects the user.
+ *
+ * Entries are appended with one write() to a file opened with O_APPEND, so
+ * that two clients pinning at once cannot interleave partial lines.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client_int.h"
+
+#define KNOWN_FILE_NAME "troc/known_territories"
+#define KNOWN_HEADER "# troc known territories: SERVER-ADDRESS TERRITORY-KEY, pinned on first use\n"
+/* A line: address, separator, key, newline, and room to see a longer one. */
+#define KNOWN_LINE_SIZE (TROC_ADDRESS_LENGTH_MAX + 1 + 2 * TROC_PUBLIC_KEY_SIZE + 64)
+
+int troc__known_default_path(char *path, size_t path_size) {
+    assert(path != NULL && path_size > 0);
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    int length;
+    if (xdg != NULL && xdg[0] == '/') {
+        length = snprintf(path, path_size, "%s/%s", xdg, KNOWN_FILE_NAME);
+    } else if (home != NULL && home[0] == '/') {
+        length = snprintf(path, path_size, "%s/.config/%s", home, KNOWN_FILE_NAME);
+    } else {
+        path[0] = '\0';
+        return 0;
+    }
+    if (length < 0 || (size_t)length >= path_size) {
+        path[0] = '\0';
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+bool troc__known_address_valid(const char *address) {
+    assert(address != NULL);
+    size_t length = strlen(address);
+    if (length == 0 || length > TROC_ADDRESS_LENGTH_MAX) return false;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)address[i];
+        if (c <= ' ' || c == 0x7F || c == '#') return false;
+    }
+    return true;
+}
+
+/* Splits one line (newline removed) into its address and key.  Returns 1
+ * for an entry, 0 for a comment or blank line, TROC_ECORRUPT otherwise. */
+static int parse_line(char *line, const char **address_out, uint8_t key_out[TROC_PUBLIC_KEY_SIZE]) {
+    char *p = line + strspn(line, " \t");
+    if (*p == '\0' || *p == '#') return 0;
+    char *address = p;
+    p += strcspn(p, " \t");
+    if (*p == '\0') return TROC_ECORRUPT;
+    *p++ = '\0';
+    p += strspn(p, " \t");
+    char *key = p;
+    p += strcspn(p, " \t");
+    char *rest = p + strspn(p, " \t");
+    if (*rest != '\0') return TROC_ECORRUPT;
+    *p = '\0';
+    if (!troc__known_address_valid(address) || troc_public_key_from_hex(key, key_out) != 0) return TROC_ECORRUPT;
+    *address_out = address;
+    return 1;
+}
+
+/* Reads one line into `line` without its newline.  Returns 1, 0 at the end
+ * of the file, TROC_ECORRUPT for a line longer than the buffer. */
+static int read_line(FILE *file, char line[KNOWN_LINE_SIZE]) {
+    if (fgets(line, KNOWN_LINE_SIZE, file) == NULL) return 0;
+    size_t length = strlen(line);
+    if (length > 0 && line[length - 1] == '\n') {
+        line[--length] = '\0';
+    } else if (!feof(file)) {
+        return TROC_ECORRUPT;
+    }
+    if (length > 0 && line[length - 1] == '\r') line[--length] = '\0';
+    return 1;
+}
+
+/* Scans the open file for `address`; see troc__known_lookup. */
+static int scan(FILE *file, const char *address, uint8_t key_out[TROC_PUBLIC_KEY_SIZE], bool *found_out,
+                int *line_out) {
+    char line[KNOWN_LINE_SIZE];
+    for (int number = 1; number <= TROC_KNOWN_TERRITORIES_LINES_MAX; number++) {
+        *line_out = number;
+        int rc = read_line(file, line);
+        if (rc == 0) return ferror(file) ? (errno > 0 ? -errno : -EIO) : 0;
+        if (rc < 0) return rc;
+        const char *entry_address = NULL;
+        uint8_t key[TROC_PUBLIC_KEY_SIZE];
+        rc = parse_line(line, &entry_address, key);
+        if (rc < 0) return rc;
+        if (rc == 1 && strcmp(entry_address, address) == 0) {
+            memcpy(key_out, key, TROC_PUBLIC_KEY_SIZE);
+            *found_out = true;
+            return 0;
+        }
+    }
+    return TROC_ECORRUPT; /* more lines than any client needs */
+}
+
+int troc__known_lookup(const char *path, const char *address, uint8_t key_out[TROC_PUBLIC_KEY_SIZE], bool *found_out,
+                       int *line_out) {
+    assert(path != NULL && address != NULL && key_out != NULL);
+    assert(found_out != NULL && line_out != NULL);
+    *found_out = false;
+    *line_out = 0;
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return errno == ENOENT ? 0 : -errno;
+    int rc = scan(file, address, key_out, found_out, line_out);
+    fclose(file);
+    if (rc == 0 && !*found_out) *line_out = 0;
+    return rc;
+}
+
+/* Creates the directories leading to `path` (mode 0700), like mkdir -p. */
+static int make_parents(const char *path) {
+    char directory[TROC__CLIENT_PATH_SIZE];
+    size_t length = strlen(path);
+    if (length >= sizeof directory) return -ENAMETOOLONG;
+    memcpy(directory, path, length + 1);
+    for (size_t i = 1; i < length; i++) {
+        if (directory[i] != '/') continue;
+        directory[i] = '\0';
+        if (mkdir(directory, 0700) != 0 && errno != EEXIST) return -errno;
+        directory[i] = '/';
+    }
+    return 0;
+}
+
+int troc__known_pin(const char *path, const char *address, const uint8_t key[TROC_PUBLIC_KEY_SIZE]) {
+    assert(path != NULL && address != NULL && key != NULL);
+    if (!troc__known_address_valid(address)) return TROC_EUSAGE;
+    int rc = make_parents(path);
+    if (rc != 0) return rc;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    struct stat st;
+    char line[sizeof KNOWN_HEADER + KNOWN_LINE_SIZE];
+    char hex[TROC_PUBLIC_KEY_HEX_SIZE];
+    troc_public_key_to_hex(key, hex);
+    int length = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        goto done;
+    }
+    length = snprintf(line, sizeof line, "%s%s %s\n", st.st_size == 0 ? KNOWN_HEADER : "", address, hex);
+    assert(length > 0 && (size_t)length < sizeof line);
+    ssize_t written = write(fd, line, (size_t)length);
+    if (written != length) rc = written < 0 ? -errno : -EIO;
+done:
+    if (close(fd) != 0 && rc == 0) rc = -errno;
+    return rc;
+}

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Frames out and in, and the request/response exchange on top of them.
+ *
+ * Out: a request is encoded into the plaintext buffer, sealed into the
+ * output buffer (which holds several frames, so that pipelined requests
+ * leave in few system calls) and written when the buffer would overflow, on
+ * flush, and before waiting for a reply.  Nothing is allocated per request:
+ * the Submit's array of envelope pointers lives in the client.
+ *
+ * In: bytes are read into the input buffer until a whole frame is there
+ * (troc_frame_peek refuses an oversized header before its payload is
+ * read), opened with the channel and decoded into the arena.  The decoded
+ * frame is kept until the next one is read, so that results can point into
+ * it without copying.
+ *
+ * Request ids are 1, 2, ... per connection; the ids in flight are kept in a
+ * small array so that an unexpected or repeated reply is a protocol error,
+ * not a silent mix-up.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_int.h"
+
+int troc__client_queue(troc_client *client, const uint8_t *payload, size_t payload_size, bool sealed) {
+    assert(client != NULL && payload != NULL && client->fd >= 0);
+    assert(payload_size >= 1 && payload_size <= TROC_CHANNEL_PLAINTEXT_MAX);
+    size_t frame_size = TROC_FRAME_HEADER_SIZE + payload_size + (sealed ? TROC_CHANNEL_TAG_SIZE : 0);
+    assert(frame_size <= TROC__CLIENT_FRAME_BUFFER_SIZE);
+    if (client->output_size + frame_size > TROC__CLIENT_FRAME_BUFFER_SIZE) {
+        int rc = troc_client_flush(client);
+        if (rc != 0) return rc;
+    }
+    uint8_t *frame = client->output + client->output_size;
+    if (sealed) {
+        size_t written = troc_channel_seal(&client->channel, payload, payload_size, frame);
+        assert(written == frame_size);
+    } else {
+        troc_frame_header_write(frame, payload_size);
+        memcpy(frame + TROC_FRAME_HEADER_SIZE, payload, payload_size);
+    }
+    client->output_size += frame_size;
+    return 0;
+}
+
+int troc_client_flush(troc_client *client) {
+    assert(client != NULL);
+    if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
+    if (client->output_size == 0) return 0;
+    int rc = troc__io_write(client->fd, client->output, client->output_size, client->read_timeout_ms);
+    if (rc != 0) {
+        troc__client_reset(client);
+        return troc__client_fail(client, rc, "cannot send to %s: %s", client->address, troc_strerror(rc));
+    }
+    client->output_size = 0;
+    return 0;
+}
+
+void troc__client_reply_release(troc_client *client) {
+    assert(client != NULL);
+    if (client->reply != NULL) troc__v1__server_frame__free_unpacked(client->reply, &client->allocator);
+    client->reply = NULL;
+    client->arena.used = 0;
+}
+
+/* Makes room at the end of the input buffer by moving unread bytes to its
+ * start. */
+static void input_compact(troc_client *client) {
+    size_t unread = client->input_end - client->input_start;
+    if (client->input_start > 0 && unread > 0) memmove(client->input, client->input + client->input_start, unread);
+    client->input_start = 0;
+    client->input_end = unread;
+}
+
+/* Waits until the input holds a whole frame; its size in *frame_size_out. */
+static int input_frame(troc_client *client, int timeout_ms, size_t *frame_size_out) {
+    for (;;) {
+        size_t payload_size = 0;
+        int whole = troc_frame_peek(client->input + client->input_start, client->input_end - client->input_start,
+                                    &payload_size);
+        if (whole < 0) return whole;
+        if (whole == 1) {
+            *frame_size_out = TROC_FRAME_HEADER_SIZE + payload_size;
+            return 0;
+        }
+        if (client->input_end == TROC__CLIENT_FRAME_BUFFER_SIZE) input_compact(client);
+        size_t got = 0;
+        int rc = troc__io_read(client->fd, client->input + client->input_end,
+                               TROC__CLIENT_FRAME_BUFFER_SIZE - client->input_end, timeout_ms, &got);
+        if (rc != 0) return rc;
+        client->input_end += got;
+    }
+}
+
+/* Returns a connection-level error frame's code (its text in the message). */
+static int server_error(troc_client *client, const Troc__V1__Error *error) {
+    int code = error->has_code && error->code < 0 ? error->code : TROC_EPROTOCOL;
+    return troc__client_fail(client, code, "%s: %s", client->address,
+                             error->message != NULL && error->message[0] != '\0' ? error->message
+                                                                                 : troc_strerror(code));
+}
+
+/* Takes the next whole frame from the input (opened with the channel when
+ * `sealed`); *payload_out stays valid until the next read. */
+static int read_payload(troc_client *client, int timeout_ms, bool sealed, const uint8_t **payload_out,
+                        size_t *payload_size_out) {
+    size_t frame_size = 0;
+    int rc = input_frame(client, timeout_ms, &frame_size);
+    if (rc != 0) return rc;
+    const uint8_t *frame = client->input + client->input_start;
+    const uint8_t *payload = frame + TROC_FRAME_HEADER_SIZE;
+    size_t payload_size = frame_size - TROC_FRAME_HEADER_SIZE;
+    if (sealed) {
+        rc = troc_channel_open(&client->channel, frame, frame_size, client->plaintext, &payload_size);
+        if (rc != 0) return rc;
+        payload = client->plaintext;
+    }
+    client->input_start += frame_size;
+    *payload_out = payload;
+    *payload_size_out = payload_size;
+    return 0;
+}
+
+static int decode(troc_client *client, const uint8_t *payload, size_t payload_size) {
+    troc__client_reply_release(client);
+    client->reply = troc__v1__server_frame__unpack(&client->allocator, payload_size, payload);
+    if (client->reply == NULL) return TROC_EDECODE;
+    if (client->reply->kind_case == TROC__V1__SERVER_FRAME__KIND_ERROR) return server_error(client, client->reply->error);
+    return 0;
+}
+
+/* Says what went wrong (unless the server did) and drops the connection:
+ * after a failed read the stream can no longer be trusted or followed. */
+static int read_failed(troc_client *client, int rc, int timeout_ms) {
+    bool told = client->reply != NULL && client->reply->kind_case == TROC__V1__SERVER_FRAME__KIND_ERROR;
+    if (told) {
+        /* server_error() wrote the server's own words. */
+    } else if (rc == TROC_ECLOSED) {
+        troc__client_fail(client, rc, "%s closed the connection", client->address);
+    } else if (rc == TROC_ETIMEOUT) {
+        troc__client_fail(client, rc, "no answer from %s within %d ms", client->address, timeout_ms);
+    } else {
+        troc__client_fail(client, rc, "%s: %s", client->address, troc_strerror(rc));
+    }
+    troc__client_reset(client);
+    return rc;
+}
+
+int troc__client_read_payload(troc_client *client, int timeout_ms, bool sealed, const uint8_t **payload_out,
+                              size_t *payload_size_out) {
+    assert(client != NULL && client->fd >= 0 && timeout_ms > 0);
+    assert(payload_out != NULL && payload_size_out != NULL);
+    troc__client_reply_release(client);
+    int rc = read_payload(client, timeout_ms, sealed, payload_out, payload_size_out);
+    return rc == 0 ? 0 : read_failed(client, rc, timeout_ms);
+}
+
+int troc__client_decode(troc_client *client, const uint8_t *payload, size_t payload_size) {
+    assert(client != NULL && payload != NULL);
+    int rc = decode(client, payload, payload_size);
+    return rc == 0 ? 0 : read_failed(client, rc, client->read_timeout_ms);
+}
+
+int troc__client_read_frame(troc_client *client, int timeout_ms, bool sealed) {
+    assert(client != NULL && client->fd >= 0);
+    assert(timeout_ms > 0);
+    troc__client_reply_release(client);
+    const uint8_t *payload = NULL;
+    size_t payload_size = 0;
+    int rc = read_payload(client, timeout_ms, sealed, &payload, &payload_size);
+    if (rc == 0) rc = decode(client, payload, payload_size);
+    return rc == 0 ? 0 : read_failed(client, rc, timeout_ms);
+}
+
+/* Encodes `frame`, seals it into the output and records the request id. */
+static int queue_request(troc_client *client, Troc__V1__Request *request, uint64_t *request_id_out) {
+    if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
+    if (client->in_flight_count == TROC_REQUESTS_IN_FLIGHT_MAX) {
+        return troc__client_fail(client, TROC_EBUSY, "%d requests in flight: receive a reply first",
+                                 TROC_REQUESTS_IN_FLIGHT_MAX);
+    }
+    request->has_request_id = 1;
+    request->request_id = client->next_request_id;
+    Troc__V1__ClientFrame frame = TROC__V1__CLIENT_FRAME__INIT;
+    frame.kind_case = TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    frame.request = request;
+    size_t size = troc__v1__client_frame__get_packed_size(&frame);
+    if (size > TROC_CHANNEL_PLAINTEXT_MAX) {
+        return troc__client_fail(client, TROC_EFRAME_SIZE, "request of %zu bytes is larger than a frame", size);
+    }
+    size_t packed = troc__v1__client_frame__pack(&frame, client->plaintext);
+    assert(packed == size);
+    int rc = troc__client_queue(client, client->plaintext, packed, true);
+    if (rc != 0) return rc;
+    client->in_flight[client->in_flight_count++] = client->next_request_id;
+    *request_id_out = client->next_request_id++;
+    return 0;
+}
+
+/* Removes `request_id` from the ids in flight; false when it is not there. */
+static bool in_flight_remove(troc_client *client, uint64_t request_id) {
+    for (size_t i = 0; i < client->in_flight_count; i++) {
+        if (client->in_flight[i] != request_id) continue;
+        client->in_flight[i] = client->in_flight[--client->in_flight_count];
+        return true;
+    }
+    return false;
+}
+
+/* Reads the next response and checks that it answers a request in flight. */
+static int receive_response(troc_client *client, const Troc__V1__Response **response_out) {
+    int rc = troc_client_flush(client);
+    if (rc != 0) return rc;
+    rc = troc__client_read_frame(client, client->read_timeout_ms, true);
+    if (rc != 0) return rc;
+    const Troc__V1__Response *response = client->reply->response;
+    if (client->reply->kind_case != TROC__V1__SERVER_FRAME__KIND_RESPONSE || !response->has_request_id ||
+        !in_flight_remove(client, response->request_id)) {
+        troc__client_reset(client);
+        return troc__client_fail(client, TROC_EPROTOCOL, "%s sent a reply to no request in flight", client->address);
+    }
+    *response_out = response;
+    return 0;
+}
+
+/* The code of a request-level refusal, with the server's text. */
+static int response_error(troc_client *client, const Troc__V1__Error *error) {
+    int code = error->has_code && error->code < 0 ? error->code : TROC_EPROTOCOL;
+    const char *text = error->message != NULL && error->message[0] != '\0' ? error->message : troc_strerror(code);
+    return troc__client_fail(client, code, "%s", text);
+}
+
+int troc__client_call(troc_client *client, Troc__V1__Request *request, const Troc__V1__Response **response_out) {
+    assert(client != NULL && request != NULL && response_out != NULL);
+    client->message[0] = '\0';
+    if (client->in_flight_count != 0) {
+        return troc__client_fail(client, TROC_EUSAGE, "receive the pipelined replies before a synchronous call");
+    }
+    uint64_t request_id = 0;
+    int rc = queue_request(client, request, &request_id);
+    if (rc != 0) return rc;
+    const Troc__V1__Response *response = NULL;
+    rc = receive_response(client, &response);
+    if (rc != 0) return rc;
+    assert(response->request_id == request_id);
+    if (response->kind_case == TROC__V1__RESPONSE__KIND_ERROR) return response_error(client, response->error);
+    *response_out = response;
+    return 0;
+}
+
+/* ------------------------------------------------------------ submit */
+
+static int submit_request(troc_client *client, const troc_envelope *const *envelopes, size_t count,
+                          uint64_t *request_id_out) {
+    if (envelopes == NULL || count == 0 || count > TROC_SUBMIT_ENVELOPES_MAX) {
+        return troc__client_fail(client, TROC_EUSAGE, "a submit holds 1 to %d envelopes", TROC_SUBMIT_ENVELOPES_MAX);
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (envelopes[i] == NULL || envelopes[i]->message.body.len == 0) {
+            return troc__client_fail(client, TROC_EUSAGE, "envelope %zu is empty: sign an item into it first", i);
+        }
+        /* The encoder only reads through these pointers. */
+        client->envelope_pointers[i] = (Troc__V1__Envelope *)&envelopes[i]->message;
+    }
+    Troc__V1__Submit submit = TROC__V1__SUBMIT__INIT;
+    submit.n_envelopes = count;
+    submit.envelopes = client->envelope_pointers;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
+    request.submit = &submit;
+    return queue_request(client, &request, request_id_out);
+}
+
+int troc_client_send(troc_client *client, const troc_envelope *const *envelopes, size_t count,
+                     uint64_t *request_id_out) {
+    assert(client != NULL && request_id_out != NULL);
+    return submit_request(client, envelopes, count, request_id_out);
+}
+
+size_t troc_client_in_flight(const troc_client *client) {
+    assert(client != NULL);
+    return client->in_flight_count;
+}
+
+_Static_assert(sizeof(Troc__V1__ResultCode) == sizeof(int), "item codes are read as int");
+
+/* Fills client->results from a SubmitReply. */
+static int results_fill(troc_client *client, const Troc__V1__SubmitReply *reply) {
+    if (reply->n_results > TROC_SUBMIT_ENVELOPES_MAX) return TROC_EPROTOCOL;
+    for (size_t i = 0; i < reply->n_results; i++) {
+        const Troc__V1__ItemResult *item = reply->results[i];
+        troc_submit_result *result = &client->results[i];
+        memset(result, 0, sizeof *result);
+        result->code = item->has_code ? (int)item->code : TROC_RESULT_MALFORMED;
+        if (item->has_id && item->id.len == TROC_ID_SIZE) memcpy(result->id, item->id.data, TROC_ID_SIZE);
+        result->journal_seq = item->has_journal_seq ? item->journal_seq : 0;
+        result->timestamp_us = item->has_timestamp_us ? item->timestamp_us : 0;
+        result->detail = item->detail != NULL && item->detail[0] != '\0' ? item->detail : NULL;
+        result->item_codes = item->n_item_codes > 0 ? (const int *)item->item_codes : NULL;
+        result->item_count = item->n_item_codes;
+    }
+    return 0;
+}
+
+int troc_client_receive(troc_client *client, troc_reply *reply) {
+    assert(client != NULL && reply != NULL);
+    memset(reply, 0, sizeof *reply);
+    client->message[0] = '\0';
+    if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
+    if (client->in_flight_count == 0) return troc__client_fail(client, TROC_EUSAGE, "no request in flight");
+    const Troc__V1__Response *response = NULL;
+    int rc = receive_response(client, &response);
+    if (rc != 0) return rc;
+    reply->request_id = response->request_id;
+    if (response->kind_case == TROC__V1__RESPONSE__KIND_ERROR) {
+        reply->error = response_error(client, response->error);
+        return 0;
+    }
+    if (response->kind_case != TROC__V1__RESPONSE__KIND_SUBMIT || results_fill(client, response->submit) != 0) {
+        troc__client_reset(client);
+        return troc__client_fail(client, TROC_EPROTOCOL, "%s answered a submit with something else", client->address);
+    }
+    reply->result_count = response->submit->n_results;
+    reply->results = client->results;
+    return 0;
+}
+
+/* One attempt: send, wait, check that there is one result per envelope. */
+static int submit_once(troc_client *client, const troc_envelope *const *envelopes, size_t count,
+                       troc_submit_result *results) {
+    if (client->in_flight_count != 0) {
+        return troc__client_fail(client, TROC_EUSAGE, "receive the pipelined replies before a synchronous call");
+    }
+    uint64_t request_id = 0;
+    int rc = submit_request(client, envelopes, count, &request_id);
+    if (rc != 0) return rc;
+    troc_reply reply;
+    rc = troc_client_receive(client, &reply);
+    if (rc != 0) return rc;
+    if (reply.error != 0) return reply.error;
+    if (reply.result_count != count) {
+        troc__client_reset(client);
+        return troc__client_fail(client, TROC_EPROTOCOL, "%s answered %zu results for %zu envelopes", client->address,
+                                 reply.result_count, count);
+    }
+    memcpy(results, reply.results, count * sizeof *results);
+    return 0;
+}
+
+int troc_client_submit(troc_client *client, const troc_envelope *const *envelopes, size_t count,
+                       troc_submit_result *results, int retries) {
+    assert(client != NULL);
+    if (results == NULL || retries < 0) return troc__client_fail(client, TROC_EUSAGE, "results and retries >= 0");
+    client->message[0] = '\0';
+    int rc = client->fd >= 0 ? submit_once(client, envelopes, count, results)
+                             : troc__client_fail(client, TROC_ECLOSED, "not connected");
+    for (int attempt = 0; attempt < retries && troc_error_is_retryable(rc); attempt++) {
+        rc = troc_client_reconnect(client);
+        if (rc == 0) rc = submit_once(client, envelopes, count, results);
+    }
+    return rc;
+}

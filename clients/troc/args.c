@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Argument parsing and input checks for the network commands.  Everything
+ * a user can get wrong on the command line is caught here, before a
+ * connection is opened, so that bad input exits with status 2 and sends
+ * nothing.  Amounts go through troc_amount_parse (exact decimals); names
+ * and text through the same checks the ledger applies.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "base/amount.h"
+#include "base/error.h"
+#include "base/limits.h"
+#include "base/text.h"
+#include "crypto/crypto.h"
+
+static int usage_error(const char *usage, const char *problem, const char *argument) {
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s%s\nusage: %s", problem, argument != NULL ? argument : "", usage);
+}
+
+/* The option of `options` named `arg`, or NULL. */
+static const troc_cli_option *option_find(const troc_cli_option *options, size_t option_count, const char *arg) {
+    for (size_t i = 0; i < option_count; i++) {
+        if (strcmp(options[i].name, arg) == 0) return &options[i];
+    }
+    return NULL;
+}
+
+int troc__cli_parse(int argc, char **argv, const char *usage, const troc_cli_option *options, size_t option_count,
+                    size_t minimum, size_t maximum, troc_cli_args *args) {
+    assert(argc >= 1 && usage != NULL && args != NULL);
+    assert(minimum <= maximum && maximum <= TROC_CLI_POSITIONALS_MAX);
+    memset(args, 0, sizeof *args);
+    for (size_t i = 0; i < option_count; i++) *options[i].value = NULL;
+    bool options_ended = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!options_ended && strcmp(arg, "--") == 0) {
+            options_ended = true;
+            continue;
+        }
+        if (!options_ended && strncmp(arg, "--", 2) == 0) {
+            const troc_cli_option *option = option_find(options, option_count, arg);
+            if (option == NULL) return usage_error(usage, "unknown option ", arg);
+            if (i + 1 >= argc) return usage_error(usage, "a value is missing after ", arg);
+            if (*option->value != NULL) return usage_error(usage, "given twice: ", arg);
+            *option->value = argv[++i];
+            continue;
+        }
+        if (args->count == maximum) return usage_error(usage, "unexpected argument ", arg);
+        args->positional[args->count++] = arg;
+    }
+    if (args->count < minimum) return usage_error(usage, "missing arguments", NULL);
+    return 0;
+}
+
+int troc__cli_check_name(const char *what, const char *name) {
+    assert(what != NULL && name != NULL);
+    if (troc_name_valid(name, strlen(name))) return 0;
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s '%s' is not a member name (1 to %d of a-z 0-9 . _ -)", what, name,
+                         TROC_NAME_LENGTH_MAX);
+}
+
+int troc__cli_check_amount(const char *what, const char *text, int64_t minimum_cents, int64_t *cents_out) {
+    assert(what != NULL && text != NULL && cents_out != NULL);
+    int rc = troc_amount_parse(text, strlen(text), cents_out);
+    if (rc != 0 || *cents_out < minimum_cents || *cents_out > TROC_AMOUNT_CENTS_MAX) {
+        char low[TROC_AMOUNT_TEXT_SIZE], high[TROC_AMOUNT_TEXT_SIZE];
+        return troc_cli_fail(TROC_EXIT_USAGE,
+                             "%s '%s' is not an amount from %s to %s (a decimal with at most two fractional digits, "
+                             "e.g. 120.50)",
+                             what, text, troc_amount_format(minimum_cents, low),
+                             troc_amount_format(TROC_AMOUNT_CENTS_MAX, high));
+    }
+    return 0;
+}
+
+int troc__cli_check_text(const char *what, const char *text, size_t length_max, bool required) {
+    assert(what != NULL);
+    if (text == NULL || text[0] == '\0') {
+        return required ? troc_cli_fail(TROC_EXIT_USAGE, "%s is required and must not be empty", what) : 0;
+    }
+    size_t length = strlen(text);
+    if (length > length_max) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s is %zu bytes long; at most %zu are allowed", what, length,
+                             length_max);
+    }
+    if (!troc_text_valid(text, length)) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s is not valid UTF-8 text (or holds control characters)", what);
+    }
+    return 0;
+}
+
+int troc__cli_check_public_key(const char *what, const char *text, uint8_t public_key[32]) {
+    assert(what != NULL && text != NULL);
+    if (troc_public_key_from_hex(text, public_key) == 0) return 0;
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s '%s' is not a public key (64 hex digits, as 'troc pubkey' prints)",
+                         what, text);
+}
+
+int troc__cli_check_id(const char *text, uint8_t id[16]) {
+    assert(text != NULL && id != NULL);
+    if (troc_hex_decode(text, strlen(text), id, TROC_ID_SIZE) == 0) return 0;
+    return troc_cli_fail(TROC_EXIT_USAGE, "--id '%s' is not an id (32 hex digits)", text);
+}
+
+int troc__cli_check_count(const char *what, const char *text, uint64_t maximum, uint64_t *count_out) {
+    assert(what != NULL && text != NULL && count_out != NULL);
+    size_t length = strlen(text);
+    bool digits = length > 0 && length <= 19 && strspn(text, "0123456789") == length;
+    uint64_t value = digits ? strtoull(text, NULL, 10) : 0;
+    if (value < 1 || value > maximum) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s '%s' is not a number from 1 to %llu", what, text,
+                             (unsigned long long)maximum);
+    }
+    *count_out = value;
+    return 0;
+}

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The read commands: troc balance [NAME], troc history [NAME] [--limit N],
+ * troc member [NAME] and troc admin stats.  A member session reads only its
+ * own account (the server refuses others: exit 1); an admin session reads
+ * everyone's, and must then name the member.
+ *
+ * Human output is a small aligned statement; --json prints one object with
+ * amounts as decimal strings and times both as microseconds and ISO 8601.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "base/amount.h"
+#include "base/limits.h"
+#include "commands.h"
+#include "session.h"
+
+/* Connects, then runs `read` with the member named (or the session's own);
+ * refuses an admin session without a NAME. */
+typedef int read_fn(const troc_cli *cli, troc_client *client, const char *member, void *context);
+
+static int read_run(const troc_cli *cli, const char *member, read_fn *read, void *context) {
+    if (member != NULL) {
+        int status = troc__cli_check_name("NAME", member);
+        if (status != 0) return status;
+    }
+    troc_client *client = NULL;
+    int status = troc__cli_connect(cli, &client);
+    if (status != 0) return status;
+    if (member == NULL && troc_client_role(client) != TROC_SESSION_MEMBER) {
+        status = troc_cli_fail(TROC_EXIT_USAGE, "an administrator's session must name the member (NAME)");
+    } else {
+        status = read(cli, client, member, context);
+    }
+    troc_client_free(client);
+    return status;
+}
+
+/* --------------------------------------------------------------- balance */
+
+static void print_account(const troc_balance *balance, const char *unit) {
+    char amount[TROC_AMOUNT_TEXT_SIZE];
+    int64_t available = 0;
+    if (troc_amount_add(balance->balance_cents, balance->credit_limit_cents, &available) != 0 || available < 0) {
+        available = 0;
+    }
+    printf("  balance       %16s %s\n", troc_amount_format(balance->balance_cents, amount), unit);
+    printf("  credit limit  %16s %s\n", troc_amount_format(balance->credit_limit_cents, amount), unit);
+    if (balance->has_balance_max) {
+        printf("  balance max   %16s %s\n", troc_amount_format(balance->balance_max_cents, amount), unit);
+    } else {
+        printf("  balance max   %16s\n", "none");
+    }
+    printf("  can pay       %16s %s\n", troc_amount_format(available, amount), unit);
+    printf("  account       %16s\n", balance->frozen ? "frozen" : "active");
+}
+
+static void json_account(troc_json *json, const troc_balance *balance, const char *unit) {
+    troc_json_string(json, "member", balance->member);
+    troc_json_amount(json, "balance", balance->balance_cents);
+    troc_json_amount(json, "credit_limit", balance->credit_limit_cents);
+    if (balance->has_balance_max) {
+        troc_json_amount(json, "balance_max", balance->balance_max_cents);
+    } else {
+        troc_json_null(json, "balance_max");
+    }
+    troc_json_bool(json, "frozen", balance->frozen);
+    troc_json_string(json, "unit", unit);
+}
+
+static int balance_read(const troc_cli *cli, troc_client *client, const char *member, void *context) {
+    (void)context;
+    troc_balance balance;
+    int rc = troc_client_balance(client, member, &balance);
+    if (rc != 0) return troc__cli_failure(cli, client, rc);
+    if (cli->json) {
+        troc_json json;
+        troc_json_start(&json, stdout);
+        json_account(&json, &balance, troc_client_unit(client));
+        troc_json_finish(&json);
+    } else {
+        printf("%s\n", balance.member);
+        print_account(&balance, troc_client_unit(client));
+    }
+    return TROC_EXIT_OK;
+}
+
+int troc__cmd_balance(const troc_cli *cli, int argc, char **argv) {
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, "troc balance " TROC_USAGE_BALANCE, NULL, 0, 0, 1, &args);
+    if (status != 0) return status;
+    return read_run(cli, args.count > 0 ? args.positional[0] : NULL, balance_read, NULL);
+}
+
+/* --------------------------------------------------------------- history */
+
+typedef struct statement {
+    troc_history_line *lines;
+    size_t count;
+    size_t wanted;
+    bool more;                       /* older lines exist beyond those read */
+} statement;
+
+static const char *const line_kinds[] = {
+    [TROC_HISTORY_TRANSFER] = "transfer", [TROC_HISTORY_SETOFF] = "setoff", [TROC_HISTORY_CLEARING_PAYMENT] = "clearing_payment"};
+
+static const char *line_kind_name(troc_history_kind kind) {
+    return kind <= TROC_HISTORY_CLEARING_PAYMENT ? line_kinds[kind] : "unknown";
+}
+
+/* Reads pages until `wanted` lines or the oldest. */
+static int statement_gather(troc_client *client, const char *member, statement *out) {
+    uint64_t before = 0;
+    for (;;) {
+        size_t page = out->wanted - out->count;
+        if (page > TROC_PAGE_ROWS_MAX) page = TROC_PAGE_ROWS_MAX;
+        size_t count = 0;
+        uint64_t next = 0;
+        int rc = troc_client_history(client, member, before, out->lines + out->count, page, &count, &next);
+        if (rc != 0) return rc;
+        out->count += count;
+        out->more = next != 0;
+        if (next == 0 || count == 0 || out->count == out->wanted) return 0;
+        before = next;
+    }
+}
+
+static void statement_json(const statement *st, const char *member, const char *unit) {
+    troc_json json;
+    char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
+    troc_json_start(&json, stdout);
+    troc_json_string(&json, "member", member);
+    troc_json_string(&json, "unit", unit);
+    troc_json_array_begin(&json, "lines");
+    for (size_t i = 0; i < st->count; i++) {
+        const troc_history_line *line = &st->lines[i];
+        troc_id_to_hex(line->id, id);
+        troc_json_object_begin(&json, NULL);
+        troc_json_int(&json, "seq", (int64_t)line->seq);
+        troc_json_int(&json, "timestamp_us", line->timestamp_us);
+        troc_json_string(&json, "time", troc__cli_time(line->timestamp_us, true, time_text));
+        troc_json_string(&json, "kind", line_kind_name(line->kind));
+        troc_json_string(&json, "id", id);
+        troc_json_string(&json, "counterparty", line->counterparty);
+        troc_json_amount(&json, "amount", line->amount_cents);
+        troc_json_amount(&json, "balance_after", line->balance_after_cents);
+        troc_json_string(&json, "memo", line->memo);
+        troc_json_object_end(&json);
+    }
+    troc_json_array_end(&json);
+    troc_json_bool(&json, "more", st->more);
+    troc_json_finish(&json);
+}
+
+static void statement_print(const statement *st, const char *member, const char *unit) {
+    char amount[TROC_AMOUNT_TEXT_SIZE], after[TROC_AMOUNT_TEXT_SIZE], time_text[TROC_CLI_TIME_SIZE];
+    printf("statement of %s, newest first (amounts in %s)\n", member, unit);
+    if (st->count == 0) {
+        printf("  no movements yet\n");
+        return;
+    }
+    printf("%6s  %-19s  %-20s %14s %14s  %s\n", "seq", "time (UTC)", "counterparty", "amount", "balance", "memo");
+    for (size_t i = 0; i < st->count; i++) {
+        const troc_history_line *line = &st->lines[i];
+        const char *tag = line->kind == TROC_HISTORY_SETOFF             ? "[set-off] "
+                          : line->kind == TROC_HISTORY_CLEARING_PAYMENT ? "[clearing] "
+                                                                     : "";
+        printf("%6llu  %-19s  %-20s %14s %14s  %s%s\n", (unsigned long long)line->seq,
+               troc__cli_time(line->timestamp_us, false, time_text), line->counterparty,
+               troc_amount_format(line->amount_cents, amount), troc_amount_format(line->balance_after_cents, after),
+               tag, line->memo);
+    }
+    if (st->more) printf("  (older lines exist: use --limit to see more)\n");
+}
+
+static int history_read(const troc_cli *cli, troc_client *client, const char *member, void *context) {
+    statement *st = context;
+    int rc = statement_gather(client, member, st);
+    if (rc != 0) return troc__cli_failure(cli, client, rc);
+    const char *name = member != NULL ? member : troc_client_member(client);
+    if (cli->json) {
+        statement_json(st, name, troc_client_unit(client));
+    } else {
+        statement_print(st, name, troc_client_unit(client));
+    }
+    return TROC_EXIT_OK;
+}
+
+int troc__cmd_history(const troc_cli *cli, int argc, char **argv) {
+    const char *limit_text = NULL;
+    troc_cli_option options[] = {{"--limit", &limit_text}};
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, "troc history " TROC_USAGE_HISTORY, options, 1, 0, 1, &args);
+    if (status != 0) return status;
+    uint64_t wanted = 20;
+    if (limit_text != NULL) status = troc__cli_check_count("--limit", limit_text, TROC_HISTORY_LINES_MAX, &wanted);
+    if (status != 0) return status;
+    statement st = {.wanted = (size_t)wanted};
+    st.lines = malloc(st.wanted * sizeof *st.lines);
+    if (st.lines == NULL) return troc_cli_fail(TROC_EXIT_SERVER, "out of memory");
+    status = read_run(cli, args.count > 0 ? args.positional[0] : NULL, history_read, &st);
+    free(st.lines);
+    return status;
+}
+
+/* ---------------------------------------------------------------- member */
+
+static void member_json(const troc_member_record *info, const char *unit) {
+    char hex[TROC_PUBLIC_KEY_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
+    troc_json json;
+    troc_json_start(&json, stdout);
+    json_account(&json, &info->account, unit);
+    troc_json_int(&json, "admitted_us", info->admitted_us);
+    troc_json_string(&json, "admitted", troc__cli_time(info->admitted_us, true, time_text));
+    troc_json_string(&json, "freeze_reason", info->account.frozen ? info->freeze_reason : NULL);
+    troc_json_array_begin(&json, "keys");
+    for (size_t i = 0; i < info->key_count; i++) {
+        troc_public_key_to_hex(info->keys[i].public_key, hex);
+        troc_json_object_begin(&json, NULL);
+        troc_json_string(&json, "public_key", hex);
+        troc_json_bool(&json, "revoked", info->keys[i].revoked);
+        troc_json_object_end(&json);
+    }
+    troc_json_array_end(&json);
+    troc_json_array_begin(&json, "limit_changes");
+    for (size_t i = 0; i < info->limit_change_count; i++) {
+        const troc_limit_record *change = &info->limit_changes[i];
+        troc_public_key_to_hex(change->admin_key, hex);
+        troc_json_object_begin(&json, NULL);
+        troc_json_int(&json, "timestamp_us", change->timestamp_us);
+        troc_json_string(&json, "time", troc__cli_time(change->timestamp_us, true, time_text));
+        troc_json_string(&json, "admin_key", hex);
+        troc_json_amount(&json, "credit_limit", change->credit_limit_cents);
+        if (change->has_balance_max) {
+            troc_json_amount(&json, "balance_max", change->balance_max_cents);
+        } else {
+            troc_json_null(&json, "balance_max");
+        }
+        troc_json_string(&json, "reason", change->reason);
+        troc_json_object_end(&json);
+    }
+    troc_json_array_end(&json);
+    troc_json_finish(&json);
+}
+
+static void member_print(const troc_member_record *info, const char *unit) {
+    char hex[TROC_PUBLIC_KEY_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
+    char credit[TROC_AMOUNT_TEXT_SIZE], maximum[TROC_AMOUNT_TEXT_SIZE];
+    printf("%s\n", info->account.member);
+    print_account(&info->account, unit);
+    if (info->account.frozen) printf("  frozen for    %s\n", info->freeze_reason);
+    printf("  admitted      %s UTC\n", troc__cli_time(info->admitted_us, false, time_text));
+    printf("  keys\n");
+    for (size_t i = 0; i < info->key_count; i++) {
+        troc_public_key_to_hex(info->keys[i].public_key, hex);
+        printf("    %s%s\n", hex, info->keys[i].revoked ? "  (revoked)" : "");
+    }
+    if (info->limit_change_count > 0) printf("  limit changes, newest first\n");
+    for (size_t i = 0; i < info->limit_change_count; i++) {
+        const troc_limit_record *change = &info->limit_changes[i];
+        troc_public_key_to_hex(change->admin_key, hex);
+        printf("    %s UTC  credit limit %s, balance max %s, by %.16s...: %s\n",
+               troc__cli_time(change->timestamp_us, false, time_text),
+               troc_amount_format(change->credit_limit_cents, credit),
+               change->has_balance_max ? troc_amount_format(change->balance_max_cents, maximum) : "none", hex,
+               change->reason);
+    }
+    if (info->truncated) printf("  (more keys or limit changes exist than shown)\n");
+}
+
+static int member_read(const troc_cli *cli, troc_client *client, const char *member, void *context) {
+    (void)context;
+    troc_member_record *info = malloc(sizeof *info);
+    if (info == NULL) return troc_cli_fail(TROC_EXIT_SERVER, "out of memory");
+    int rc = troc_client_member_record(client, member, info);
+    int status = TROC_EXIT_OK;
+    if (rc != 0) {
+        status = troc__cli_failure(cli, client, rc);
+    } else if (cli->json) {
+        member_json(info, troc_client_unit(client));
+    } else {
+        member_print(info, troc_client_unit(client));
+    }
+    free(info);
+    return status;
+}
+
+int troc__cmd_member(const troc_cli *cli, int argc, char **argv) {
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, "troc member " TROC_USAGE_MEMBER, NULL, 0, 0, 1, &args);
+    if (status != 0) return status;
+    return read_run(cli, args.count > 0 ? args.positional[0] : NULL, member_read, NULL);
+}
+
+/* ----------------------------------------------------------------- stats */
+
+static void stats_json(const troc_territory_stats *stats) {
+    troc_json json;
+    troc_json_start(&json, stdout);
+    troc_json_string(&json, "territory", stats->territory);
+    troc_json_string(&json, "unit", stats->unit);
+    troc_json_int(&json, "members", (int64_t)stats->members);
+    troc_json_int(&json, "frozen", (int64_t)stats->frozen);
+    troc_json_int(&json, "transfers", (int64_t)stats->transfers);
+    troc_json_int(&json, "journal_entries", (int64_t)stats->journal_entries);
+    troc_json_amount(&json, "balance_sum", stats->balance_sum_cents);
+    troc_json_amount(&json, "debt", stats->debt_cents);
+    troc_json_int(&json, "accounts_over_limit", (int64_t)stats->accounts_over_limit);
+    troc_json_int(&json, "invoices_pending", (int64_t)stats->invoices_pending);
+    troc_json_int(&json, "obligations_open", (int64_t)stats->obligations_open);
+    troc_json_amount(&json, "obligations", stats->obligations_cents);
+    troc_json_int(&json, "clearing_runs", (int64_t)stats->clearing_runs);
+    troc_json_finish(&json);
+}
+
+static void stats_print(const troc_territory_stats *stats) {
+    char amount[TROC_AMOUNT_TEXT_SIZE];
+    printf("territory %s (%s)\n", stats->territory, stats->unit);
+    printf("  members               %16llu\n", (unsigned long long)stats->members);
+    printf("  frozen accounts       %16llu\n", (unsigned long long)stats->frozen);
+    printf("  transfers             %16llu\n", (unsigned long long)stats->transfers);
+    printf("  journal entries       %16llu\n", (unsigned long long)stats->journal_entries);
+    printf("  sum of balances       %16s %s\n", troc_amount_format(stats->balance_sum_cents, amount), stats->unit);
+    printf("  debt outstanding      %16s %s\n", troc_amount_format(stats->debt_cents, amount), stats->unit);
+    printf("  over their limit      %16llu\n", (unsigned long long)stats->accounts_over_limit);
+    printf("  invoices pending      %16llu\n", (unsigned long long)stats->invoices_pending);
+    printf("  obligations open      %16llu\n", (unsigned long long)stats->obligations_open);
+    printf("  obligations owed      %16s %s\n", troc_amount_format(stats->obligations_cents, amount), stats->unit);
+    printf("  clearing runs         %16llu\n", (unsigned long long)stats->clearing_runs);
+}
+
+int troc__cmd_admin_stats(const troc_cli *cli, int argc, char **argv) {
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, "troc admin stats", NULL, 0, 0, 0, &args);
+    if (status != 0) return status;
+    troc_client *client = NULL;
+    status = troc__cli_connect(cli, &client);
+    if (status != 0) return status;
+    troc_territory_stats stats;
+    int rc = troc_client_stats(client, &stats);
+    if (rc != 0) {
+        status = troc__cli_failure(cli, client, rc);
+    } else if (cli->json) {
+        stats_json(&stats);
+    } else {
+        stats_print(&stats);
+    }
+    troc_client_free(client);
+    return status;
+}

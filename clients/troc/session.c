@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * How the network commands reach trocd, and how they fail.
+ *
+ * Exit status is the contract with scripts: 1 means the ledger (or the
+ * server, for a read it will not answer) refused, and the refusal's name is
+ * on stderr ("troc: refused: exceeds_credit_limit (...)"); 2 means the
+ * input was wrong and nothing was sent; 3 means the server could not be
+ * reached or talked to.  libtroc closes the connection on every transport
+ * failure and keeps it open after a request-level refusal, which is how a
+ * refusal is told from a failure here.
+ *
+ * A submit that fails after being sent has an unknown outcome; the item's
+ * id makes resubmission safe, so the message gives the id to resubmit
+ * with.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+#include "session.h"
+
+/* "TROC_EDENIED" -> "denied": the name a refusal is printed with. */
+static void error_word(int rc, char *word, size_t size) {
+    const char *name = troc_err_name(rc);
+    if (strncmp(name, "TROC_E", 6) == 0) name += 6;
+    size_t i = 0;
+    for (; name[i] != '\0' && i + 1 < size; i++) word[i] = (char)tolower((unsigned char)name[i]);
+    word[i] = '\0';
+}
+
+static int report(const troc_cli *cli, int status, const char *field, const char *name, const char *message) {
+    if (cli->json) {
+        troc_json json;
+        troc_json_start(&json, stdout);
+        troc_json_string(&json, field, name);
+        troc_json_string(&json, "message", message);
+        troc_json_finish(&json);
+    }
+    if (status == TROC_EXIT_REFUSED) return troc_cli_fail(status, "refused: %s (%s)", name, message);
+    return troc_cli_fail(status, "%s", message);
+}
+
+int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc) {
+    assert(cli != NULL && rc < 0);
+    const char *message = client != NULL ? troc_client_error_message(client) : "";
+    if (message[0] == '\0') message = troc_strerror(rc);
+    char word[64];
+    error_word(rc, word, sizeof word);
+    if (rc == TROC_EUSAGE) return report(cli, TROC_EXIT_USAGE, "error", word, message);
+    if (client != NULL && troc_client_connected(client)) return report(cli, TROC_EXIT_REFUSED, "result", word, message);
+    int status = report(cli, TROC_EXIT_SERVER, "error", troc_err_name(rc), message);
+    if (rc == -ECONNREFUSED || rc == -ENOENT) {
+        fprintf(stderr, "troc: is trocd running there?  Name its address with --server HOST:PORT (or a socket "
+                        "path) or TROC_SERVER.\n");
+    }
+    return status;
+}
+
+/* Reads --key and --server-key into the client: input errors, exit 2. */
+static int client_settings(const troc_cli *cli, troc_client *client) {
+    if (cli->key_path == NULL) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "no key: pass --key FILE or set TROC_KEY (create one with 'troc keygen')");
+    }
+    int rc = troc_client_set_key_file(client, cli->key_path);
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_USAGE, "%s", troc_client_error_message(client));
+    if (cli->server_key != NULL) {
+        uint8_t key[TROC_PUBLIC_KEY_SIZE];
+        int status = troc__cli_check_public_key("--server-key", cli->server_key, key);
+        if (status != 0) return status;
+        troc_client_set_server_key(client, key);
+    }
+    return 0;
+}
+
+int troc__cli_connect(const troc_cli *cli, troc_client **client_out) {
+    assert(cli != NULL && client_out != NULL);
+    *client_out = NULL;
+    troc_client *client = NULL;
+    int rc = troc_client_create(&client);
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_SERVER, "cannot start: %s", troc_strerror(rc));
+    int status = client_settings(cli, client);
+    if (status == 0) {
+        rc = troc_client_connect(client, cli->server);
+        if (rc != 0) status = troc__cli_failure(cli, client, rc);
+    }
+    if (status != 0) {
+        troc_client_free(client);
+        return status;
+    }
+    *client_out = client;
+    return 0;
+}
+
+char *troc__cli_time(int64_t timestamp_us, bool iso, char buffer[TROC_CLI_TIME_SIZE]) {
+    assert(buffer != NULL);
+    time_t seconds = (time_t)(timestamp_us / 1000000);
+    int micros = (int)(timestamp_us % 1000000);
+    if (micros < 0) {
+        micros += 1000000;
+        seconds -= 1;
+    }
+    struct tm tm;
+    if (gmtime_r(&seconds, &tm) == NULL) {
+        strcpy(buffer, "?");
+        return buffer;
+    }
+    size_t length = strftime(buffer, TROC_CLI_TIME_SIZE, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
+    if (iso) snprintf(buffer + length, TROC_CLI_TIME_SIZE - length, ".%06dZ", micros);
+    return buffer;
+}
+
+void troc__cli_json_result(troc_json *json, const troc_submit_result *result) {
+    char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
+    troc_id_to_hex(result->id, id);
+    troc_json_string(json, "result", troc_result_name(result->code));
+    troc_json_string(json, "id", id);
+    troc_json_int(json, "journal_seq", (int64_t)result->journal_seq);
+    troc_json_int(json, "timestamp_us", result->timestamp_us);
+    troc_json_string(json, "time", troc__cli_time(result->timestamp_us, true, time_text));
+}
+
+/* The ledger refused the item: its result code's name, exit 1. */
+static int report_refusal(const troc_cli *cli, const troc_submit_result *result) {
+    const char *detail = result->detail != NULL ? result->detail : troc_result_text(result->code);
+    if (cli->json) {
+        char id[TROC_ID_HEX_SIZE];
+        troc_id_to_hex(result->id, id);
+        troc_json json;
+        troc_json_start(&json, stdout);
+        troc_json_string(&json, "result", troc_result_name(result->code));
+        troc_json_string(&json, "detail", detail);
+        troc_json_string(&json, "id", id);
+        troc_json_finish(&json);
+    }
+    return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(result->code), detail);
+}
+
+int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
+                     bool id_option, troc_submit_result *result) {
+    assert(cli != NULL && client != NULL && envelope != NULL && result != NULL);
+    int rc = troc_client_submit(client, &envelope, 1, result, 1);
+    if (rc != 0 && troc_error_is_retryable(rc)) {
+        uint8_t id[TROC_ID_SIZE];
+        char hex[TROC_ID_HEX_SIZE];
+        troc_envelope_id(envelope, id);
+        troc_id_to_hex(id, hex);
+        int status = troc__cli_failure(cli, client, rc);
+        if (id_option) {
+            fprintf(stderr, "troc: the %s's outcome is unknown; its id is %s.  Run the same command again with "
+                            "--id %s: the ledger applies an id only once.\n", what, hex, hex);
+        } else {
+            fprintf(stderr, "troc: the %s's outcome is unknown (id %s); check with 'troc member' before running "
+                            "it again.\n", what, hex);
+        }
+        return status;
+    }
+    if (rc != 0) return troc__cli_failure(cli, client, rc);
+    if (result->code != TROC_RESULT_OK) return report_refusal(cli, result);
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The network commands' session with trocd, through libtroc: connecting
+ * with the command line's key and settings, submitting one signed item,
+ * and turning every failure into the CLI's exit status and a message that
+ * says what to do (text on stderr, and with --json one object on stdout).
+ */
+#ifndef TROC_CLI_SESSION_H
+#define TROC_CLI_SESSION_H
+
+#include <stdint.h>
+
+#include "cli.h"
+#include "troc.h"
+
+/* Size of a formatted time ("2024-05-01 12:00:03"). */
+#define TROC_CLI_TIME_SIZE 32
+
+/* Reads the key, checks --server-key, connects and authenticates.  Returns
+ * 0 with *client_out set, or the exit status after printing why (2 for bad
+ * input found before connecting, 3 when the server cannot be reached or
+ * talked to). */
+int troc__cli_connect(const troc_cli *cli, troc_client **client_out);
+
+/* Reports a failed libtroc call and returns the exit status: 1 when the
+ * server refused the request (the connection is still up: a denied read,
+ * an unknown member), 2 for a misuse caught before sending, 3 otherwise. */
+int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc);
+
+/* Submits one signed item, retrying once with the same envelope after a
+ * lost connection, and reports a refusal (exit 1).  Returns 0 with the
+ * result when the ledger accepted it.  `what` names the item for the
+ * messages ("payment"); `id_option` says whether the command takes --id, to
+ * resubmit with when the outcome stays unknown. */
+int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
+                     bool id_option, troc_submit_result *result);
+
+/* Writes `timestamp_us` as UTC "YYYY-MM-DD HH:MM:SS" (`iso`: ISO 8601 with
+ * microseconds and 'Z'); returns `buffer`. */
+char *troc__cli_time(int64_t timestamp_us, bool iso, char buffer[TROC_CLI_TIME_SIZE]);
+
+/* Writes the fields every accepted item's JSON carries: result, id,
+ * journal_seq, timestamp_us, time. */
+void troc__cli_json_result(troc_json *json, const troc_submit_result *result);
+
+#endif /* TROC_CLI_SESSION_H */

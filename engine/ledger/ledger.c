@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The ledger's lifecycle: creating a territory's ledger (init), opening and
+ * closing it, and growing its LMDB map.
+ *
+ * One LMDB environment per ledger, in the data directory (data.mdb and
+ * lock.mdb), beside the territory's key file (territory.key, mode 0600).
+ * The environment is opened with MDB_NOTLS so that a read transaction is not
+ * tied to the thread that began it (the server reads from its loop and its
+ * thread pool), and with LMDB's default synced commits: a commit that
+ * returned is on disk.  Stale reader slots of a killed process are cleared
+ * at every open (mdb_reader_check).
+ *
+ * Init writes the first journal entry, a NodeEvent{init} signed by the new
+ * territory key, through troc__ledger_apply_init(), the same function
+ * replay uses to start a scratch ledger: the initial state is itself a
+ * fold of the journal.
+ */
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/text.h"
+#include "journal/byteorder.h"
+#include "ledger_int.h"
+
+/* Named databases beyond ours: the journal's, and room for later ones. */
+#define MAX_DBS (TROC__DB_COUNT + 8)
+
+const char *const troc__db_names[TROC__DB_COUNT] = {
+    [TROC__DB_META] = "meta",         [TROC__DB_MEMBERS] = "members",         [TROC__DB_ACCOUNTS] = "accounts",
+    [TROC__DB_PROFILES] = "profiles", [TROC__DB_KEYS] = "keys",               [TROC__DB_MEMBER_KEYS] = "member_keys",
+    [TROC__DB_IDS] = "ids",           [TROC__DB_POSTINGS] = "postings",       [TROC__DB_CHECKPOINTS] = "checkpoints",
+    [TROC__DB_LIMITS] = "limits",
+};
+
+/* The next map size after `size`. */
+static size_t map_size_next(size_t size) {
+    size_t step = size < TROC_LEDGER_MAP_GROWTH_MAX ? size : (size_t)TROC_LEDGER_MAP_GROWTH_MAX;
+    size_t next = size + step;
+    return next < TROC_LEDGER_MAP_SIZE_MAX ? next : (size_t)TROC_LEDGER_MAP_SIZE_MAX;
+}
+
+/* The map size to open with: the initial size, grown until the data file
+ * takes at most half of it. */
+static size_t map_size_policy(const char *directory) {
+    char path[PATH_MAX];
+    struct stat st;
+    size_t size = TROC_LEDGER_MAP_SIZE_INITIAL;
+    if (snprintf(path, sizeof path, "%s/data.mdb", directory) >= (int)sizeof path) return size;
+    if (stat(path, &st) != 0) return size;
+    /* Bounded: each step grows the size until TROC_LEDGER_MAP_SIZE_MAX. */
+    while (size < TROC_LEDGER_MAP_SIZE_MAX && size / 2 < (size_t)st.st_size) size = map_size_next(size);
+    return size;
+}
+
+/* Opens every database in one transaction (creating them when asked). */
+static int databases_open(troc_ledger *ledger, bool create) {
+    MDB_txn *txn = NULL;
+    unsigned txn_flags = ledger->read_only ? MDB_RDONLY : 0;
+    unsigned dbi_flags = create ? MDB_CREATE : 0;
+    int rc = mdb_txn_begin(ledger->env, NULL, txn_flags, &txn);
+    if (rc != 0) return rc;
+    for (int i = 0; i < TROC__DB_COUNT && rc == 0; i++) {
+        rc = mdb_dbi_open(txn, troc__db_names[i], dbi_flags, &ledger->dbs[i]);
+    }
+    if (rc == 0) rc = troc_journal_open(&ledger->journal, txn, ledger->dbs[TROC__DB_META], dbi_flags);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc == MDB_NOTFOUND ? TROC_ECORRUPT : rc;
+    }
+    return mdb_txn_commit(txn);
+}
+
+/* Gets meta record `name`, which must hold size_min .. size_max bytes. */
+static int meta_get(MDB_txn *txn, const troc_ledger *ledger, const char *name, size_t size_min, size_t size_max,
+                    MDB_val *value) {
+    MDB_val key = {strlen(name), (void *)name};
+    int rc = mdb_get(txn, ledger->dbs[TROC__DB_META], &key, value);
+    if (rc == MDB_NOTFOUND) return TROC_ECORRUPT;
+    if (rc != 0) return rc;
+    return value->mv_size >= size_min && value->mv_size <= size_max ? 0 : TROC_ECORRUPT;
+}
+
+/* Loads territory, unit and territory key from meta, checking the format. */
+static int meta_load(troc_ledger *ledger) {
+    MDB_txn *txn = NULL;
+    MDB_val value;
+    int rc = mdb_txn_begin(ledger->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) return rc;
+    if ((rc = meta_get(txn, ledger, "format", 4, 4, &value)) != 0) goto done;
+    if (troc__be32_read(value.mv_data) != TROC__FORMAT_VERSION) {
+        rc = TROC_ECORRUPT;
+        goto done;
+    }
+    if ((rc = meta_get(txn, ledger, "territory", 1, TROC_NAME_LENGTH_MAX, &value)) != 0) goto done;
+    memcpy(ledger->territory, value.mv_data, value.mv_size);
+    ledger->territory[value.mv_size] = '\0';
+    if ((rc = meta_get(txn, ledger, "unit", 1, TROC_UNIT_LENGTH_MAX, &value)) != 0) goto done;
+    memcpy(ledger->unit, value.mv_data, value.mv_size);
+    ledger->unit[value.mv_size] = '\0';
+    if ((rc = meta_get(txn, ledger, "territory_key", TROC_PUBLIC_KEY_SIZE, TROC_PUBLIC_KEY_SIZE, &value)) != 0) {
+        goto done;
+    }
+    memcpy(ledger->territory_key, value.mv_data, TROC_PUBLIC_KEY_SIZE);
+done:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* Allocates the write transaction's cache (once, at open). */
+static int write_cache_allocate(troc_ledger *ledger) {
+    troc_ledger_write *write = &ledger->write;
+    write->ledger = ledger;
+    write->slots = calloc(TROC_WRITE_ACCOUNTS_MAX, sizeof *write->slots);
+    write->name_index = calloc(TROC__CACHE_INDEX_SIZE, sizeof *write->name_index);
+    write->id_index = calloc(TROC__CACHE_INDEX_SIZE, sizeof *write->id_index);
+    if (write->slots == NULL || write->name_index == NULL || write->id_index == NULL) return -ENOMEM;
+    return 0;
+}
+
+/* Creates and opens the LMDB environment with the given flags. */
+static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned flags) {
+    unsigned env_flags = MDB_NOTLS;
+    if (flags & TROC__OPEN_SCRATCH) env_flags |= MDB_NOSYNC;
+    if (flags & TROC__OPEN_READ_ONLY) env_flags |= MDB_RDONLY;
+    int rc = mdb_env_create(&ledger->env);
+    if (rc != 0) return rc;
+    ledger->map_size_bytes = map_size_bytes != 0 ? map_size_bytes : map_size_policy(ledger->directory);
+    if ((rc = mdb_env_set_maxdbs(ledger->env, MAX_DBS)) != 0) return rc;
+    if ((rc = mdb_env_set_mapsize(ledger->env, ledger->map_size_bytes)) != 0) return rc;
+    if ((rc = mdb_env_open(ledger->env, ledger->directory, env_flags, 0600)) != 0) return rc;
+    MDB_envinfo info;
+    if ((rc = mdb_env_info(ledger->env, &info)) != 0) return rc;
+    ledger->map_size_bytes = info.me_mapsize;
+    int dead = 0;
+    return mdb_reader_check(ledger->env, &dead);
+}
+
+int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes, unsigned flags) {
+    assert(ledger_out != NULL && directory != NULL);
+    *ledger_out = NULL;
+    troc_ledger *ledger = calloc(1, sizeof *ledger);
+    if (ledger == NULL) return -ENOMEM;
+    int rc = 0;
+    if (snprintf(ledger->directory, sizeof ledger->directory, "%s", directory) >= (int)sizeof ledger->directory) {
+        rc = -ENAMETOOLONG;
+        goto fail;
+    }
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/data.mdb", directory);
+    if (!(flags & TROC__OPEN_CREATE) && access(path, F_OK) != 0) {
+        rc = errno == ENOENT ? TROC_ENOT_FOUND : -errno;
+        goto fail;
+    }
+    ledger->read_only = (flags & TROC__OPEN_READ_ONLY) != 0;
+    if ((rc = environment_open(ledger, map_size_bytes, flags)) != 0) goto fail;
+    if ((rc = databases_open(ledger, (flags & TROC__OPEN_CREATE) != 0)) != 0) goto fail;
+    if (!(flags & TROC__OPEN_CREATE) && (rc = meta_load(ledger)) != 0) goto fail;
+    if (!ledger->read_only && (rc = write_cache_allocate(ledger)) != 0) goto fail;
+    *ledger_out = ledger;
+    return 0;
+fail:
+    troc_ledger_close(ledger);
+    return rc;
+}
+
+int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes) {
+    assert(ledger_out != NULL && directory != NULL);
+    troc_ledger *ledger = NULL;
+    int rc = troc__ledger_open_env(&ledger, directory, map_size_bytes, 0);
+    if (rc != 0) return rc;
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", directory, TROC__KEY_FILE);
+    rc = troc_keyfile_read(path, &ledger->keypair);
+    if (rc == 0 && memcmp(ledger->keypair.public_key, ledger->territory_key, TROC_PUBLIC_KEY_SIZE) != 0) {
+        rc = TROC_EKEYFILE;
+    }
+    if (rc != 0) {
+        troc_ledger_close(ledger);
+        return rc;
+    }
+    ledger->has_keypair = true;
+    *ledger_out = ledger;
+    return 0;
+}
+
+int troc_ledger_open(troc_ledger **ledger_out, const char *directory) {
+    return troc_ledger_open_sized(ledger_out, directory, 0);
+}
+
+void troc_ledger_close(troc_ledger *ledger) {
+    if (ledger == NULL) return;
+    if (ledger->writing) troc_ledger_write_abort(&ledger->write);
+    if (ledger->env != NULL) mdb_env_close(ledger->env);
+    free(ledger->write.slots);
+    free(ledger->write.name_index);
+    free(ledger->write.id_index);
+    memset(&ledger->keypair, 0, sizeof ledger->keypair);
+    free(ledger);
+}
+
+const troc_keypair *troc_ledger_territory_keypair(const troc_ledger *ledger) {
+    assert(ledger != NULL && ledger->has_keypair);
+    return &ledger->keypair;
+}
+
+const char *troc_ledger_territory(const troc_ledger *ledger) {
+    assert(ledger != NULL);
+    return ledger->territory;
+}
+
+const char *troc_ledger_unit(const troc_ledger *ledger) {
+    assert(ledger != NULL);
+    return ledger->unit;
+}
+
+size_t troc_ledger_map_size(const troc_ledger *ledger) {
+    assert(ledger != NULL);
+    return ledger->map_size_bytes;
+}
+
+int troc_ledger_grow(troc_ledger *ledger) {
+    assert(ledger != NULL && !ledger->writing);
+    if (ledger->map_size_bytes >= TROC_LEDGER_MAP_SIZE_MAX) return TROC_ELIMIT;
+    struct statvfs vfs;
+    if (statvfs(ledger->directory, &vfs) != 0) return -errno;
+    if ((unsigned long long)vfs.f_bavail * vfs.f_frsize < TROC_LEDGER_DISK_FREE_MIN) return -ENOSPC;
+    size_t next = map_size_next(ledger->map_size_bytes);
+    int rc = mdb_env_set_mapsize(ledger->env, next);
+    if (rc != 0) return rc;
+    ledger->map_size_bytes = next;
+    return 0;
+}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The ledger's insides, shared by its modules (ledger.c, record.c, write.c,
+ * ids.c, transfer.c, admin.c, statement.c, read.c, replay.c) and by the
+ * tests.  Nothing outside engine/ledger and test/ includes this file.
+ *
+ * On-disk layouts are documented with byte tables in record.c, which alone
+ * encodes and decodes them.
+ */
+#ifndef TROC_LEDGER_INT_H
+#define TROC_LEDGER_INT_H
+
+#include <limits.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "journal/journal.h"
+#include "ledger.h"
+
+/* The named databases of the environment (the journal's is opened by the
+ * journal module).  Order is the order of comparison in verify. */
+typedef enum troc__db {
+    TROC__DB_META = 0,     /* ASCII key -> territory, unit, key, state, journal head */
+    TROC__DB_MEMBERS,      /* member name -> member id */
+    TROC__DB_ACCOUNTS,     /* member id -> account record (hot: balance, limits) */
+    TROC__DB_PROFILES,     /* member id -> name, freeze reason */
+    TROC__DB_KEYS,         /* public key -> owner (member id or admin) */
+    TROC__DB_MEMBER_KEYS,  /* member id || public key -> when added, revoked */
+    TROC__DB_IDS,          /* item id -> idempotency record */
+    TROC__DB_POSTINGS,     /* posting seq -> posting (both sides of a movement) */
+    TROC__DB_CHECKPOINTS,  /* member id || line seq -> posting seq, every few lines */
+    TROC__DB_LIMITS,       /* member id || journal seq -> limit change */
+    TROC__DB_COUNT
+} troc__db;
+
+/* Name of each database in the environment. */
+extern const char *const troc__db_names[TROC__DB_COUNT];
+
+/* Owner of an admin key in the keys database. */
+#define TROC__OWNER_ADMIN UINT32_MAX
+
+/* Name of the territory's key file inside the data directory. */
+#define TROC__KEY_FILE "territory.key"
+
+/* Version of the on-disk format, stored in meta under "format". */
+#define TROC__FORMAT_VERSION 1u
+
+/* Reason recorded with the limits a member is admitted with. */
+#define TROC__ADMISSION_REASON "admitted"
+
+/* ------------------------------------------------------------- records */
+
+#define TROC__ACCOUNT_FROZEN 0x1u          /* account flags */
+#define TROC__ACCOUNT_HAS_BALANCE_MAX 0x2u
+
+typedef struct troc__account_record {
+    int64_t balance_cents;
+    int64_t credit_limit_cents;            /* >= 0 */
+    int64_t balance_max_cents;             /* meaningful with TROC__ACCOUNT_HAS_BALANCE_MAX */
+    uint64_t line_count;                   /* statement lines so far: the last line's seq */
+    uint64_t last_posting;                 /* posting of the last line (0: none) */
+    int64_t admitted_us;                   /* node time of the member's admission */
+    uint32_t flags;                        /* TROC__ACCOUNT_* */
+    uint32_t active_key_count;             /* keys not revoked, 1 .. TROC_MEMBER_KEYS_MAX */
+    uint32_t key_record_count;             /* keys ever registered, <= TROC_MEMBER_KEY_RECORDS_MAX */
+} troc__account_record;
+
+#define TROC__ACCOUNT_RECORD_SIZE 64
+
+/* Running totals kept in meta, updated once per commit. */
+typedef struct troc__state {
+    int64_t last_timestamp_us;             /* node time of the last commit: keeps time monotonic */
+    uint32_t member_count;                 /* members admitted; ids run 1 .. member_count */
+    uint64_t transfers;                    /* accepted transfers, batch items included */
+    int64_t balance_sum_cents;             /* always 0 */
+    int64_t debt_cents;                    /* sum of negative balances, as a positive number */
+    uint64_t accounts_over_limit;          /* below -credit_limit or above balance_max */
+    uint64_t frozen;                       /* frozen accounts */
+    uint64_t postings;                     /* postings so far: the last one's seq */
+} troc__state;
+
+#define TROC__STATE_RECORD_SIZE 64
+
+#define TROC__PROFILE_SIZE_MAX (8 + TROC_PUBLIC_KEY_SIZE + 3 + TROC_NAME_LENGTH_MAX + TROC_REASON_LENGTH_MAX)
+
+typedef struct troc__profile {
+    char name[TROC_NAME_LENGTH_MAX + 1];
+    int64_t frozen_us;                     /* when frozen; 0 when not frozen */
+    uint8_t frozen_by[TROC_PUBLIC_KEY_SIZE]; /* admin key that froze it; zeros when not frozen */
+    char freeze_reason[TROC_REASON_LENGTH_MAX + 1];
+} troc__profile;
+
+#define TROC__KEY_REVOKED 0x1u
+
+typedef struct troc__key_owner {
+    uint32_t owner;                        /* member id, or TROC__OWNER_ADMIN */
+    uint32_t flags;                        /* TROC__KEY_REVOKED */
+} troc__key_owner;
+
+#define TROC__KEY_OWNER_SIZE 5
+
+typedef struct troc__member_key_record {
+    int64_t added_us;
+    int64_t revoked_us;                    /* 0 while active */
+} troc__member_key_record;
+
+#define TROC__MEMBER_KEY_RECORD_SIZE 16
+
+typedef struct troc__limit_record {
+    int64_t timestamp_us;
+    int64_t credit_limit_cents;
+    int64_t balance_max_cents;             /* meaningful when has_balance_max */
+    bool has_balance_max;
+    uint8_t admin_key[TROC_PUBLIC_KEY_SIZE];
+    const char *reason;                    /* not NUL-terminated on decode */
+    size_t reason_length;
+} troc__limit_record;
+
+#define TROC__LIMIT_RECORD_HEADER_SIZE 59
+
+/* What the ledger remembers of an accepted item, for idempotent answers:
+ * where it is journaled.  The item itself is the comparison (ids.c). */
+typedef struct troc__id_record {
+    uint64_t journal_seq;                  /* the entry that holds the item */
+    uint8_t kind;                          /* envelope kind (a batch item: KIND_TRANSFER) */
+    uint8_t code;                          /* result code (troc_result) */
+    uint16_t item_index;                   /* a batch item: its index in the batch */
+    uint16_t item_count;                   /* a batch: codes in item_codes */
+    const uint8_t *item_codes;             /* one byte per batch item; into LMDB memory on decode */
+} troc__id_record;
+
+#define TROC__ID_RECORD_HEADER_SIZE 14
+
+/* One side of a posting: a member's statement line. */
+typedef struct troc__leg {
+    uint32_t member_id;
+    uint64_t line_seq;                     /* the line's number in the member's statement */
+    int64_t balance_after_cents;
+    uint64_t previous_posting;             /* the member's previous line's posting, 0 for none */
+} troc__leg;
+
+/* A movement between two members (a transfer, a set-off, a clearing
+ * payment): appended once, read as one line of each member's statement. */
+typedef struct troc__posting {
+    int64_t timestamp_us;
+    uint64_t journal_seq;
+    int64_t amount_cents;                  /* > 0: from leg 0 (pays, owes) to leg 1 */
+    uint8_t id[TROC_ID_SIZE];              /* transfer id (invoice id for clearing lines) */
+    uint8_t kind;                          /* troc_line_kind */
+    troc__leg legs[2];
+    const char *memo;                      /* not NUL-terminated on decode */
+    size_t memo_length;
+} troc__posting;
+
+#define TROC__POSTING_HEADER_SIZE 100
+
+/* A statement checkpoint is written every this many lines of a member: a
+ * page deep in the past walks at most this many links before its first
+ * line, and checkpoints cost one put per this many lines. */
+#define TROC__CHECKPOINT_LINES 64
+
+/* Record codecs (record.c).  Decoders return TROC_ECORRUPT on a record of
+ * the wrong size or with impossible values. */
+void troc__account_encode(const troc__account_record *record, uint8_t out[TROC__ACCOUNT_RECORD_SIZE]);
+int troc__account_decode(const MDB_val *value, troc__account_record *record_out);
+void troc__state_encode(const troc__state *state, uint8_t out[TROC__STATE_RECORD_SIZE]);
+int troc__state_decode(const MDB_val *value, troc__state *state_out);
+size_t troc__profile_encode(const troc__profile *profile, uint8_t out[TROC__PROFILE_SIZE_MAX]);
+int troc__profile_decode(const MDB_val *value, troc__profile *profile_out);
+void troc__key_owner_encode(const troc__key_owner *owner, uint8_t out[TROC__KEY_OWNER_SIZE]);
+int troc__key_owner_decode(const MDB_val *value, troc__key_owner *owner_out);
+void troc__member_key_encode(const troc__member_key_record *record, uint8_t out[TROC__MEMBER_KEY_RECORD_SIZE]);
+int troc__member_key_decode(const MDB_val *value, troc__member_key_record *record_out);
+size_t troc__limit_size(const troc__limit_record *record);
+void troc__limit_encode(const troc__limit_record *record, uint8_t *out);
+int troc__limit_decode(const MDB_val *value, troc__limit_record *record_out);
+size_t troc__id_record_size(const troc__id_record *record);
+void troc__id_record_encode(const troc__id_record *record, uint8_t *out);
+int troc__id_record_decode(const MDB_val *value, troc__id_record *record_out);
+size_t troc__posting_size(const troc__posting *posting);
+void troc__posting_encode(const troc__posting *posting, uint8_t *out);
+int troc__posting_decode(const MDB_val *value, troc__posting *posting_out);
+
+/* Keys. */
+void troc__member_id_key(uint32_t member_id, uint8_t out[4]);
+void troc__member_seq_key(uint32_t member_id, uint64_t seq, uint8_t out[12]);
+void troc__member_pubkey_key(uint32_t member_id, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], uint8_t out[36]);
+void troc__seq_key(uint64_t seq, uint8_t out[8]);
+
+/* ------------------------------------------------------ the write cache */
+
+/* An account touched by the write transaction: read once, changed in
+ * memory, written once at commit (or when the cache is full). */
+typedef struct troc__slot {
+    troc__account_record stored;           /* as in LMDB (zeros for a member admitted in this txn) */
+    troc__account_record current;          /* as changed by this transaction */
+    uint32_t member_id;
+    uint8_t name_length;
+    bool dirty;                            /* current differs from LMDB */
+    char name[TROC_NAME_LENGTH_MAX + 1];
+} troc__slot;
+
+/* Entries of each open-addressing index of the cache: a power of two at
+ * least twice the slots, so that probes stay short. */
+#define TROC__CACHE_INDEX_SIZE (2u * TROC_WRITE_ACCOUNTS_MAX)
+
+struct troc_ledger_write {
+    troc_ledger *ledger;
+    MDB_txn *txn;
+    int64_t timestamp_us;                  /* node time given to what this transaction applies */
+    troc__state state;                     /* running totals, stored at commit */
+    troc_journal_head head;                /* journal head, stored at commit */
+    int failed;                            /* first storage error: the transaction can only abort */
+    bool changed;                          /* something was journaled: commit, else just end */
+    int64_t balance_delta_cents;           /* sum of the balance changes written: 0 at commit */
+    troc__slot *slots;                     /* TROC_WRITE_ACCOUNTS_MAX */
+    uint32_t slot_count;
+    uint32_t *name_index;                  /* TROC__CACHE_INDEX_SIZE entries: slot index + 1, 0 empty */
+    uint32_t *id_index;                    /* likewise, by member id */
+    MDB_cursor *ids_cursor;                /* appends time-ordered ids without a search */
+    MDB_cursor *postings_cursor;           /* appends postings */
+};
+
+struct troc_ledger {
+    MDB_env *env;
+    MDB_dbi dbs[TROC__DB_COUNT];
+    troc_journal journal;
+    char directory[PATH_MAX];
+    char territory[TROC_NAME_LENGTH_MAX + 1];
+    char unit[TROC_UNIT_LENGTH_MAX + 1];
+    uint8_t territory_key[TROC_PUBLIC_KEY_SIZE];
+    troc_keypair keypair;                  /* the territory's key pair (daemon only) */
+    bool has_keypair;
+    bool read_only;
+    size_t map_size_bytes;
+    bool writing;                          /* the write transaction is open */
+    troc_ledger_write write;               /* the one write transaction, preallocated */
+};
+
+struct troc_ledger_read {
+    troc_ledger *ledger;
+    MDB_txn *txn;
+};
+
+/* ---------------------------------------------------------- ledger.c */
+
+/* Environment flags of a scratch ledger (replay): no syncs. */
+#define TROC__OPEN_SCRATCH 0x1u
+#define TROC__OPEN_READ_ONLY 0x2u
+#define TROC__OPEN_CREATE 0x4u
+
+/* Opens the environment in `directory` with `map_size_bytes` (0: the
+ * default policy) and loads the meta records (unless creating). */
+int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes, unsigned flags);
+
+/* Applies the first journal entry (NodeEvent{init}) to an empty ledger:
+ * meta records, admin keys, the entry itself.  Used by init and replay. */
+int troc__ledger_apply_init(troc_ledger_write *write, const troc_journal_entry *entry);
+
+/* ----------------------------------------------------------- write.c */
+
+/* Sets the node time of what follows (replay gives each entry its own). */
+void troc__write_set_time(troc_ledger_write *write, int64_t timestamp_us);
+
+/* Records the first storage error; returns it. */
+int troc__write_fail(troc_ledger_write *write, int error);
+
+/* The cached account of a member by name or id: 0, TROC_ENOT_FOUND, or a
+ * storage error.  Slots stay valid until the next troc__cache_reserve(). */
+int troc__slot_by_name(troc_ledger_write *write, const char *name, size_t name_length, troc__slot **slot_out);
+int troc__slot_by_id(troc_ledger_write *write, uint32_t member_id, troc__slot **slot_out);
+
+/* Adds the slot of a member admitted in this transaction. */
+troc__slot *troc__slot_create(troc_ledger_write *write, uint32_t member_id, const char *name, size_t name_length,
+                              const troc__account_record *record);
+
+/* Makes room for `count` more slots, writing and forgetting the cached
+ * accounts when the cache is too full (which invalidates slot pointers). */
+int troc__cache_reserve(troc_ledger_write *write, uint32_t count);
+
+/* Appends the item's envelope to the journal at the current time. */
+int troc__write_journal(troc_ledger_write *write, const troc_item *item);
+
+/* The owner of a public key: 0, TROC_ENOT_FOUND, or a storage error. */
+int troc__key_owner_get(MDB_txn *txn, const troc_ledger *ledger, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE],
+                        troc__key_owner *owner_out);
+
+/* Maps an LMDB put/get failure to the transaction's failure. */
+int troc__put(troc_ledger_write *write, troc__db db, const void *key, size_t key_size, const void *value,
+              size_t value_size, unsigned flags);
+
+/* ------------------------------------------------------------- ids.c */
+
+/* A resubmitted item, as compared with the one stored under its id: a
+ * transfer by its meaning (payer set), anything else by its exact body. */
+typedef struct troc__id_match {
+    const troc_item *item;
+    const char *payer;                     /* NULL: compare the body bytes */
+    const char *payee;
+    int64_t amount_cents;
+    const char *memo;                      /* may be NULL */
+    const uint8_t *invoice_id;             /* may be NULL */
+} troc__id_match;
+
+/* Claims `id` for an item about to be applied: 0 when it was free (the
+ * record is written), 1 when it was used (*existing filled), or a storage
+ * error.  troc__ids_release() forgets a claim when the item is refused. */
+int troc__ids_claim(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE], const troc__id_record *record,
+                    troc__id_record *existing);
+int troc__ids_release(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE]);
+
+/* Looks `id` up: 0 found, TROC_ENOT_FOUND, or a storage error. */
+int troc__ids_get(MDB_txn *txn, const troc_ledger *ledger, const uint8_t id[TROC_ID_SIZE], troc__id_record *record);
+
+/* Answers an item whose id was used: the stored result when it is the same
+ * item (read back from the journal), TROC_RESULT_ID_REUSED otherwise. */
+int troc__ids_answer(troc_ledger_write *write, const troc__id_record *existing, const troc__id_match *match,
+                     troc_item_result *result);
+
+/* -------------------------------------------------------- statement.c */
+
+/* Member id of a name (0, TROC_ENOT_FOUND, storage error) and the name of a
+ * member id, through any transaction. */
+int troc__member_id(MDB_txn *txn, const troc_ledger *ledger, const char *name, uint32_t *member_id_out);
+int troc__member_name(MDB_txn *txn, const troc_ledger *ledger, uint32_t member_id,
+                      char name[TROC_NAME_LENGTH_MAX + 1]);
+
+/* Appends a posting of `amount_cents` from `from` to `to` (whose current
+ * balances are the balances after it) for the journal entry about to be
+ * appended: one line in each member's statement. */
+int troc__posting_append(troc_ledger_write *write, troc_line_kind kind, const uint8_t id[TROC_ID_SIZE],
+                         troc__slot *from, troc__slot *to, int64_t amount_cents, const char *memo,
+                         size_t memo_length);
+
+/* ------------------------------------------------- transfer.c, admin.c */
+
+int troc__apply_transfer(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
+int troc__apply_batch(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
+int troc__apply_admin(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
+
+/* Journals an accepted action (admin, invoice) and remembers its id;
+ * fills the OK result. */
+int troc__action_record(troc_ledger_write *write, const troc_item *item, const uint8_t id[TROC_ID_SIZE],
+                        troc_item_result *result);
+
+/* Checks a free-text field: TROC_RESULT_OK, or `too_long` / INVALID_TEXT. */
+int troc__text_check(const char *text, size_t length_max, int too_long);
+
+#endif /* TROC_LEDGER_INT_H */

@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One connection: bytes in, frames out, and the bounds that keep a peer
+ * from costing more than its share.
+ *
+ * Reading.  Bytes land in the connection's read buffer; each whole frame is
+ * handled in place (the sealed payload is opened over itself) and decoded
+ * into a request's arena, so the buffer is free again as soon as the frame
+ * is.  A frame's size is checked on its 4-byte header alone: before the
+ * handshake completes nothing larger than a handshake message is accepted,
+ * after it nothing larger than TROC_FRAME_SIZE_MAX, and the buffer grows
+ * to a large frame only once its header has passed that check.
+ *
+ * Backpressure.  The connection is read only while it has fewer than
+ * TROC_REQUESTS_IN_FLIGHT_MAX requests in flight, fewer than
+ * TROC_CONNECTION_REQUEST_BYTES_MAX bytes charged by them, fewer than
+ * TROC_WRITE_QUEUE_BYTES_MAX bytes of replies queued, and while the server
+ * as a whole is under TROC_SERVER_REQUEST_BYTES_MAX.  Otherwise it stops
+ * reading (uv_read_stop) and frames already buffered wait; it resumes when
+ * a reply goes out or memory is released.
+ *
+ * Writing.  Replies are packed and sealed straight into one of two output
+ * buffers: one is being written while the other fills, so a burst of
+ * replies (a group commit) leaves in one write, and no reply allocates.
+ *
+ * Timers.  One timer per connection: the handshake must finish within
+ * TROC_HANDSHAKE_TIMEOUT_MS; then a connection that sends no whole frame
+ * for TROC_IDLE_TIMEOUT_MS while nothing of its is in flight is closed
+ * (a peer trickling bytes does not count as active); a connection closing
+ * gets TROC_CLOSE_LINGER_MS to take its last frame.
+ *
+ * Closing.  Any protocol violation queues a ServerFrame{error} (sealed once
+ * the channel exists) and closes once it is written.  The connection's
+ * memory lives until both handles are closed and every request it sent has
+ * come back from the thread pool and the writer.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "log.h"
+#include "net/frame.h"
+#include "server_int.h"
+
+static void conn_process(troc__conn *conn);
+static void conn_on_timer(uv_timer_t *timer);
+
+static bool conn_open_for_frames(const troc__conn *conn) {
+    return conn->state == TROC__CONN_HELLO || conn->state == TROC__CONN_AUTH || conn->state == TROC__CONN_READY;
+}
+
+static size_t conn_queued_bytes(const troc__conn *conn) {
+    return conn->out[0].size + conn->out[1].size;
+}
+
+/* May the connection take another frame now? */
+static bool conn_may_read(const troc__conn *conn) {
+    return conn_open_for_frames(conn) && conn->in_flight < TROC_REQUESTS_IN_FLIGHT_MAX &&
+           conn->request_bytes < TROC_CONNECTION_REQUEST_BYTES_MAX &&
+           conn_queued_bytes(conn) < TROC_WRITE_QUEUE_BYTES_MAX && !conn->server->over_budget;
+}
+
+/* ------------------------------------------------------------- closing */
+
+static void conn_maybe_free(troc__conn *conn) {
+    if (conn->handles_open > 0 || conn->in_flight > 0) return;
+    assert(conn->pending_head == NULL);
+    while (conn->free_requests != NULL) {
+        troc__request *next = conn->free_requests->next;
+        free(conn->free_requests);
+        conn->free_requests = next;
+    }
+    free(conn->read_buffer);
+    free(conn->out[0].data);
+    free(conn->out[1].data);
+    troc_server *server = conn->server;
+    troc__server_conn_closed(server, conn);
+    free(conn);
+}
+
+static void conn_handle_closed(uv_handle_t *handle) {
+    troc__conn *conn = handle->data;
+    assert(conn->handles_open > 0);
+    conn->handles_open--;
+    conn_maybe_free(conn);
+}
+
+void troc__conn_close(troc__conn *conn, const char *reason) {
+    assert(conn != NULL && reason != NULL);
+    if (conn->state == TROC__CONN_CLOSED) return;
+    conn->state = TROC__CONN_CLOSED;
+    conn->close_reason = reason;
+    conn->reading = false;
+    troc_log("connection %llu closed: %s", (unsigned long long)conn->number, reason);
+    conn->server->stats.connections_closed++;
+    troc_handshake_clear(&conn->handshake);
+    troc_channel_clear(&conn->channel);
+    uv_close(&conn->socket.handle, conn_handle_closed);
+    uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
+}
+
+/* Closes a draining or closing connection once it has nothing left to say. */
+static void conn_close_if_done(troc__conn *conn) {
+    bool quiet = conn->writing < 0 && conn_queued_bytes(conn) == 0;
+    if (conn->state == TROC__CONN_CLOSING && quiet) troc__conn_close(conn, conn->close_reason);
+    if (conn->state == TROC__CONN_DRAINING && quiet && conn->in_flight == 0) {
+        troc__conn_close(conn, "server stopping");
+    }
+}
+
+void troc__conn_fail(troc__conn *conn, int error, const char *reason) {
+    assert(conn != NULL && reason != NULL);
+    if (!conn_open_for_frames(conn) && conn->state != TROC__CONN_DRAINING) return;
+    Troc__V1__Error message = TROC__V1__ERROR__INIT;
+    message.has_code = 1;
+    message.code = error;
+    message.message = (char *)reason;
+    Troc__V1__ServerFrame frame = TROC__V1__SERVER_FRAME__INIT;
+    frame.kind_case = TROC__V1__SERVER_FRAME__KIND_ERROR;
+    frame.error = &message;
+    troc__conn_send(conn, &frame);
+    if (conn->state == TROC__CONN_CLOSED) return;
+    conn->server->stats.connections_failed++;
+    conn->state = TROC__CONN_CLOSING;
+    conn->close_reason = reason;
+    uv_timer_start(&conn->timer, conn_on_timer, TROC_CLOSE_LINGER_MS, 0);
+    troc__conn_update_reading(conn);
+}
+
+/* ------------------------------------------------------------- writing */
+
+static void conn_on_written(uv_write_t *write_request, int status) {
+    troc__conn *conn = write_request->data;
+    assert(conn->writing == 0 || conn->writing == 1);
+    troc__out *out = &conn->out[conn->writing];
+    out->size = 0;
+    if (out->capacity > TROC__OUT_KEEP_SIZE) {
+        free(out->data);
+        *out = (troc__out){0};
+    }
+    conn->writing = -1;
+    if (conn->state == TROC__CONN_CLOSED) return;
+    if (status < 0) {
+        troc__conn_close(conn, uv_strerror(status));
+        return;
+    }
+    troc__conn_flush(conn);
+    troc__conn_update_reading(conn);
+    conn_close_if_done(conn);
+}
+
+void troc__conn_flush(troc__conn *conn) {
+    assert(conn != NULL);
+    if (conn->writing >= 0 || conn->state == TROC__CONN_CLOSED) return;
+    int index = conn->out[0].size > 0 ? 0 : 1;
+    troc__out *out = &conn->out[index];
+    if (out->size == 0) return;
+    assert(out->size <= UINT32_MAX);
+    uv_buf_t buffer = uv_buf_init((char *)out->data, (unsigned)out->size);
+    conn->writing = index;
+    int rc = uv_write(&conn->write_request, &conn->socket.stream, &buffer, 1, conn_on_written);
+    if (rc != 0) {
+        conn->writing = -1;
+        troc__conn_close(conn, uv_strerror(rc));
+    }
+}
+
+/* The buffer replies go to: the one not being written. */
+static troc__out *conn_out_queue(troc__conn *conn) {
+    if (conn->writing < 0) return conn->out[1].size > 0 ? &conn->out[1] : &conn->out[0];
+    return &conn->out[1 - conn->writing];
+}
+
+static int out_reserve(troc__out *out, size_t more) {
+    if (out->capacity - out->size >= more) return 0;
+    size_t capacity = out->capacity > 0 ? out->capacity : 4096;
+    while (capacity - out->size < more) capacity *= 2;
+    uint8_t *data = realloc(out->data, capacity);
+    if (data == NULL) return -ENOMEM;
+    out->data = data;
+    out->capacity = capacity;
+    return 0;
+}
+
+void troc__conn_send(troc__conn *conn, const Troc__V1__ServerFrame *frame) {
+    assert(conn != NULL && frame != NULL);
+    if (conn->state == TROC__CONN_CLOSED || conn->state == TROC__CONN_CLOSING) return;
+    size_t size = troc__v1__server_frame__get_packed_size(frame);
+    bool sealed = conn->state != TROC__CONN_HELLO;
+    if (size == 0 || size > TROC_CHANNEL_PLAINTEXT_MAX) {
+        troc_log("connection %llu: a reply of %zu bytes cannot be framed", (unsigned long long)conn->number, size);
+        troc__conn_close(conn, "reply too large");
+        return;
+    }
+    troc__out *out = conn_out_queue(conn);
+    if (out_reserve(out, TROC_FRAME_HEADER_SIZE + size + TROC_CHANNEL_TAG_SIZE) != 0) {
+        troc__conn_close(conn, "out of memory for a reply");
+        return;
+    }
+    uint8_t *start = out->data + out->size;
+    size_t packed = troc__v1__server_frame__pack(frame, start + TROC_FRAME_HEADER_SIZE);
+    assert(packed == size);
+    if (sealed) {
+        out->size += troc_channel_seal(&conn->channel, start + TROC_FRAME_HEADER_SIZE, packed, start);
+    } else {
+        troc_frame_header_write(start, packed);
+        out->size += TROC_FRAME_HEADER_SIZE + packed;
+    }
+    troc__server_mark_dirty(conn->server, conn);
+}
+
+/* ------------------------------------------------------------- reading */
+
+static void conn_on_alloc(uv_handle_t *handle, size_t suggested_size, uv_buf_t *buffer) {
+    (void)suggested_size;
+    troc__conn *conn = handle->data;
+    if (conn->read_buffer == NULL) {
+        conn->read_buffer = malloc(TROC__READ_BUFFER_SIZE);
+        conn->read_capacity = conn->read_buffer != NULL ? TROC__READ_BUFFER_SIZE : 0;
+        conn->read_start = conn->read_end = 0;
+    }
+    if (conn->read_start > 0 && conn->read_end == conn->read_capacity) {
+        memmove(conn->read_buffer, conn->read_buffer + conn->read_start, conn->read_end - conn->read_start);
+        conn->read_end -= conn->read_start;
+        conn->read_start = 0;
+    }
+    *buffer = uv_buf_init((char *)conn->read_buffer + conn->read_end, (unsigned)(conn->read_capacity - conn->read_end));
+}
+
+static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buffer) {
+    (void)buffer;
+    troc__conn *conn = stream->data;
+    if (nread == 0 || conn->state == TROC__CONN_CLOSED) return;
+    if (nread < 0) {
+        if (nread == UV_ENOBUFS) troc__conn_close(conn, "out of memory for reading");
+        else troc__conn_close(conn, nread == UV_EOF ? "peer closed the connection" : uv_strerror((int)nread));
+        return;
+    }
+    conn->read_end += (size_t)nread;
+    assert(conn->read_end <= conn->read_capacity);
+    conn_process(conn);
+    troc__server_flush(conn->server);
+}
+
+/* Largest payload the connection accepts in its current state. */
+static size_t conn_frame_max(const troc__conn *conn) {
+    if (conn->state == TROC__CONN_HELLO) return TROC_HANDSHAKE_FRAME_SIZE_MAX;
+    if (conn->state == TROC__CONN_AUTH) return TROC_HANDSHAKE_FRAME_SIZE_MAX + TROC_CHANNEL_TAG_SIZE;
+    return TROC_FRAME_SIZE_MAX;
+}
+
+/* Makes room for a whole frame of `payload_size` bytes in the read buffer. */
+static int conn_read_room(troc__conn *conn, size_t payload_size) {
+    size_t need = TROC_FRAME_HEADER_SIZE + payload_size;
+    if (conn->read_start > 0) {
+        memmove(conn->read_buffer, conn->read_buffer + conn->read_start, conn->read_end - conn->read_start);
+        conn->read_end -= conn->read_start;
+        conn->read_start = 0;
+    }
+    if (need <= conn->read_capacity) return 0;
+    uint8_t *bigger = realloc(conn->read_buffer, need);
+    if (bigger == NULL) return -ENOMEM;
+    conn->read_buffer = bigger;
+    conn->read_capacity = need;
+    return 0;
+}
+
+/* A connection back to an empty buffer gives a grown one back. */
+static void conn_read_shrink(troc__conn *conn) {
+    if (conn->read_start != conn->read_end) return;
+    conn->read_start = conn->read_end = 0;
+    if (conn->read_capacity > TROC__READ_BUFFER_SIZE) {
+        free(conn->read_buffer);
+        conn->read_buffer = NULL;
+        conn->read_capacity = 0;
+    }
+}
+
+static void conn_set_reading(troc__conn *conn) {
+    bool want = conn_may_read(conn);
+    if (want && !conn->reading) {
+        if (uv_read_start(&conn->socket.stream, conn_on_alloc, conn_on_read) != 0) {
+            troc__conn_close(conn, "cannot read from the socket");
+            return;
+        }
+        conn->reading = true;
+    } else if (!want && conn->reading) {
+        uv_read_stop(&conn->socket.stream);
+        conn->reading = false;
+        if (conn_open_for_frames(conn)) conn->server->stats.read_pauses++;
+    }
+}
+
+/* ------------------------------------------------------------- frames */
+
+/* The client's hello, in clear: answer with ours and expect its proof. */
+static void conn_hello(troc__conn *conn, const uint8_t *payload, size_t payload_size) {
+    troc_server *server = conn->server;
+    uint8_t reply[TROC_HANDSHAKE_FRAME_SIZE_MAX];
+    size_t reply_size = 0;
+    int rc = troc_handshake_server_hello(&conn->handshake, payload, payload_size, server->territory_keypair,
+                                         troc_ledger_territory(server->ledger), troc_ledger_unit(server->ledger),
+                                         &conn->channel, reply, &reply_size);
+    if (rc != 0) {
+        troc__conn_fail(conn, TROC_EHANDSHAKE, "handshake failed: expected a valid ClientHello of version 1");
+        return;
+    }
+    troc__out *out = conn_out_queue(conn);
+    if (out_reserve(out, TROC_FRAME_HEADER_SIZE + reply_size) != 0) {
+        troc__conn_close(conn, "out of memory for a reply");
+        return;
+    }
+    troc_frame_header_write(out->data + out->size, reply_size);
+    memcpy(out->data + out->size + TROC_FRAME_HEADER_SIZE, reply, reply_size);
+    out->size += TROC_FRAME_HEADER_SIZE + reply_size;
+    troc__server_mark_dirty(server, conn);
+    conn->state = TROC__CONN_AUTH;
+}
+
+/* The client's proof of its key, sealed. */
+static void conn_auth(troc__conn *conn, const uint8_t *plaintext, size_t plaintext_size) {
+    Troc__V1__ClientFrame *frame = troc__v1__client_frame__unpack(NULL, plaintext_size, plaintext);
+    if (frame == NULL) {
+        troc__conn_fail(conn, TROC_EDECODE, "cannot decode the ClientAuth frame");
+        return;
+    }
+    if (frame->kind_case != TROC__V1__CLIENT_FRAME__KIND_AUTH) {
+        troc__conn_fail(conn, TROC_EPROTOCOL, "expected ClientAuth before any request");
+    } else {
+        troc__dispatch_auth(conn, frame->auth);
+    }
+    troc__v1__client_frame__free_unpacked(frame, NULL);
+}
+
+/* A request, sealed: decoded into a request's arena and dispatched. */
+static void conn_request(troc__conn *conn, const uint8_t *plaintext, size_t plaintext_size) {
+    troc__request *request = troc__conn_request_get(conn);
+    if (request == NULL) {
+        troc__conn_close(conn, "out of memory for a request");
+        return;
+    }
+    troc__arena_set_limit(&request->arena, TROC_DECODE_EXPANSION_MAX * plaintext_size);
+    Troc__V1__ClientFrame *frame =
+        troc__v1__client_frame__unpack(&request->arena.allocator, plaintext_size, plaintext);
+    troc__server_charge(conn->server, request);
+    if (frame == NULL) {
+        troc__conn_request_put(conn, request);
+        troc__conn_fail(conn, TROC_EDECODE, "cannot decode the frame as a ClientFrame");
+        return;
+    }
+    if (frame->kind_case != TROC__V1__CLIENT_FRAME__KIND_REQUEST) {
+        troc__conn_request_put(conn, request);
+        troc__conn_fail(conn, TROC_EPROTOCOL, "expected a Request after the handshake");
+        return;
+    }
+    conn->server->stats.requests++;
+    troc__dispatch_request(conn, request, frame->request);
+}
+
+/* One whole frame (header included) at `frame`. */
+static void conn_frame(troc__conn *conn, uint8_t *frame, size_t frame_size) {
+    if (conn->state == TROC__CONN_HELLO) {
+        conn_hello(conn, frame + TROC_FRAME_HEADER_SIZE, frame_size - TROC_FRAME_HEADER_SIZE);
+        return;
+    }
+    size_t plaintext_size = 0;
+    uint8_t *plaintext = frame + TROC_FRAME_HEADER_SIZE;
+    if (troc_channel_open(&conn->channel, frame, frame_size, plaintext, &plaintext_size) != 0) {
+        troc__conn_fail(conn, TROC_EFRAME, "a frame failed to authenticate (tampered, replayed or reordered)");
+        return;
+    }
+    if (conn->state == TROC__CONN_AUTH) conn_auth(conn, plaintext, plaintext_size);
+    else conn_request(conn, plaintext, plaintext_size);
+}
+
+/* Handles every whole frame buffered while the connection may take one,
+ * then starts or stops reading as the bounds say. */
+static void conn_process(troc__conn *conn) {
+    if (conn->processing) return;
+    conn->processing = true;
+    while (conn_may_read(conn) && conn->read_end > conn->read_start) {
+        size_t payload_size = 0;
+        int rc = troc_frame_peek(conn->read_buffer + conn->read_start, conn->read_end - conn->read_start,
+                                 &payload_size);
+        if (rc == TROC_EFRAME) {
+            troc__conn_fail(conn, TROC_EFRAME, "malformed frame: a frame cannot be empty");
+        } else if (rc == TROC_EFRAME_SIZE || payload_size > conn_frame_max(conn)) {
+            troc__conn_fail(conn, TROC_EFRAME_SIZE, "frame larger than allowed at this point of the protocol");
+        } else if (rc == 0) {
+            if (payload_size > 0 && conn_read_room(conn, payload_size) != 0) {
+                troc__conn_close(conn, "out of memory for a frame");
+            }
+            break;
+        } else {
+            uint8_t *frame = conn->read_buffer + conn->read_start;
+            conn->read_start += TROC_FRAME_HEADER_SIZE + payload_size;
+            conn->last_frame_ms = uv_now(conn->server->loop);
+            conn_frame(conn, frame, TROC_FRAME_HEADER_SIZE + payload_size);
+        }
+    }
+    if (conn->state != TROC__CONN_CLOSED) {
+        conn_read_shrink(conn);
+        conn_set_reading(conn);
+    }
+    conn->processing = false;
+}
+
+void troc__conn_update_reading(troc__conn *conn) {
+    assert(conn != NULL);
+    if (conn->state == TROC__CONN_CLOSED) return;
+    if (conn->processing) return;
+    conn_process(conn);
+}
+
+/* -------------------------------------------------------------- timers */
+
+static void conn_on_timer(uv_timer_t *timer) {
+    troc__conn *conn = timer->data;
+    uint64_t now = uv_now(conn->server->loop);
+    switch (conn->state) {
+    case TROC__CONN_HELLO:
+    case TROC__CONN_AUTH:
+        troc__conn_fail(conn, TROC_ETIMEOUT, "handshake not finished in time");
+        break;
+    case TROC__CONN_READY: {
+        uint64_t idle = now - conn->last_frame_ms;
+        uint64_t timeout = conn->server->idle_timeout_ms;
+        if (conn->in_flight > 0 || idle < timeout) {
+            uint64_t wait = conn->in_flight > 0 ? timeout : timeout - idle;
+            uv_timer_start(timer, conn_on_timer, wait, 0);
+        } else {
+            troc__conn_fail(conn, TROC_ETIMEOUT, "idle for too long");
+        }
+        break;
+    }
+    case TROC__CONN_CLOSING:
+        troc__conn_close(conn, conn->close_reason);
+        break;
+    case TROC__CONN_DRAINING:
+    case TROC__CONN_CLOSED:
+        break;
+    }
+    troc__server_flush(conn->server);
+}
+
+/* The handshake is done: from now on the idle timeout applies. */
+void troc__conn_ready(troc__conn *conn) {
+    assert(conn != NULL && conn->state == TROC__CONN_AUTH);
+    conn->state = TROC__CONN_READY;
+    uv_timer_start(&conn->timer, conn_on_timer, conn->server->idle_timeout_ms, 0);
+}
+
+/* ------------------------------------------------------------ requests */
+
+troc__request *troc__conn_request_get(troc__conn *conn) {
+    assert(conn != NULL);
+    assert(conn->in_flight < TROC_REQUESTS_IN_FLIGHT_MAX);
+    troc__request *request = conn->free_requests;
+    if (request != NULL) {
+        conn->free_requests = request->next;
+    } else {
+        request = malloc(sizeof *request);
+        if (request == NULL) return NULL;
+    }
+    memset(request, 0, offsetof(troc__request, arena));
+    request->conn = conn;
+    troc__arena_init(&request->arena, request->inline_arena, sizeof request->inline_arena);
+    conn->in_flight++;
+    return request;
+}
+
+void troc__conn_request_put(troc__conn *conn, troc__request *request) {
+    assert(conn != NULL && request != NULL && request->conn == conn);
+    assert(conn->in_flight > 0);
+    troc__arena_reset(&request->arena);
+    troc__server_uncharge(conn->server, request);
+    request->next = conn->free_requests;
+    conn->free_requests = request;
+    conn->in_flight--;
+    if (conn->state == TROC__CONN_CLOSED) {
+        conn_maybe_free(conn);
+        return;
+    }
+    troc__conn_update_reading(conn);
+    conn_close_if_done(conn);
+}
+
+/* ------------------------------------------------------- open and stop */
+
+static void conn_peer_name(troc__conn *conn, bool is_tcp) {
+    strcpy(conn->peer, "unix socket");
+    if (!is_tcp) return;
+    struct sockaddr_storage address;
+    int size = sizeof address;
+    if (uv_tcp_getpeername(&conn->socket.tcp, (struct sockaddr *)&address, &size) != 0) return;
+    char host[48] = "?";
+    if (address.ss_family == AF_INET6) {
+        uv_ip6_name((struct sockaddr_in6 *)&address, host, sizeof host);
+        snprintf(conn->peer, sizeof conn->peer, "[%s]:%d", host, ntohs(((struct sockaddr_in6 *)&address)->sin6_port));
+    } else {
+        uv_ip4_name((struct sockaddr_in *)&address, host, sizeof host);
+        snprintf(conn->peer, sizeof conn->peer, "%s:%d", host, ntohs(((struct sockaddr_in *)&address)->sin_port));
+    }
+}
+
+void troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp) {
+    assert(server != NULL && listener != NULL);
+    troc__conn *conn = calloc(1, sizeof *conn);
+    if (conn == NULL) {
+        troc_log("cannot accept a connection: out of memory");
+        return;
+    }
+    conn->server = server;
+    conn->writing = -1;
+    conn->state = TROC__CONN_HELLO;
+    conn->socket.handle.data = conn;
+    conn->timer.data = conn;
+    conn->write_request.data = conn;
+    int rc = is_tcp ? uv_tcp_init(server->loop, &conn->socket.tcp) : uv_pipe_init(server->loop, &conn->socket.pipe, 0);
+    if (rc != 0) {
+        free(conn);
+        return;
+    }
+    uv_timer_init(server->loop, &conn->timer);
+    conn->handles_open = 2;
+    conn->number = ++server->conn_numbers;
+    troc__server_conn_opened(server, conn);
+    if (uv_accept(listener, &conn->socket.stream) != 0) {
+        troc__conn_close(conn, "accept failed");
+        return;
+    }
+    if (is_tcp) uv_tcp_nodelay(&conn->socket.tcp, 1);
+    conn_peer_name(conn, is_tcp);
+    troc_log("connection %llu open from %s", (unsigned long long)conn->number, conn->peer);
+    conn->last_frame_ms = uv_now(server->loop);
+    uv_timer_start(&conn->timer, conn_on_timer, server->handshake_timeout_ms, 0);
+    conn_set_reading(conn);
+}
+
+void troc__conn_drain(troc__conn *conn) {
+    assert(conn != NULL);
+    if (conn->state == TROC__CONN_CLOSED || conn->state == TROC__CONN_CLOSING) return;
+    if (conn->state != TROC__CONN_READY) {
+        troc__conn_close(conn, "server stopping");
+        return;
+    }
+    conn->state = TROC__CONN_DRAINING;
+    uv_timer_stop(&conn->timer);
+    conn_set_reading(conn);
+    conn_close_if_done(conn);
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The server's loop, its budgets and its stop sequence.
+ *
+ * Budget.  Every request in flight is charged (its object and the heap its
+ * arena took) to its connection and to the server.  Past
+ * TROC_SERVER_REQUEST_BYTES_MAX every connection stops reading; reading
+ * resumes for all once the charge falls under three quarters of it, so the
+ * daemon's memory stays bounded however many peers push at once.
+ *
+ * Output.  Replies are queued into connections' buffers during a callback
+ * and the connections are marked dirty; the end of each callback flushes
+ * them, so that a group commit answering many requests of one connection
+ * sends them in one write.
+ *
+ * Stop.  troc_server_stop (any thread, or a signal) closes the listeners,
+ * stops reading everywhere and lets every request already read be verified,
+ * committed and answered; connections close as they go quiet.  After
+ * TROC_SHUTDOWN_TIMEOUT_MS the remaining ones are cut (their requests still
+ * finish in the writer, unanswered).  When the last connection is freed the
+ * writer thread is joined and every handle closed, so uv_run returns and the
+ * loop closes cleanly.
+ */
+#include <assert.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "log.h"
+#include "server_int.h"
+
+/* Reading resumes once the charge falls under this fraction of the bound. */
+#define BUDGET_RESUME(bound) ((bound) / 4 * 3)
+
+/* ------------------------------------------------------------ budgets */
+
+void troc__server_charge(troc_server *server, troc__request *request) {
+    assert(server != NULL && request != NULL);
+    troc__conn *conn = request->conn;
+    size_t target = sizeof *request + request->arena.heap_bytes;
+    assert(conn->request_bytes >= request->charged && server->request_bytes >= request->charged);
+    conn->request_bytes = conn->request_bytes - request->charged + target;
+    server->request_bytes = server->request_bytes - request->charged + target;
+    request->charged = target;
+    if (server->request_bytes >= TROC_SERVER_REQUEST_BYTES_MAX && !server->over_budget) {
+        server->over_budget = true;
+        troc_log("request memory at its bound (%zu bytes): reading paused on every connection",
+                 server->request_bytes);
+    }
+}
+
+void troc__server_uncharge(troc_server *server, troc__request *request) {
+    assert(server != NULL && request != NULL);
+    troc__conn *conn = request->conn;
+    assert(conn->request_bytes >= request->charged && server->request_bytes >= request->charged);
+    conn->request_bytes -= request->charged;
+    server->request_bytes -= request->charged;
+    request->charged = 0;
+    if (server->over_budget && server->request_bytes < BUDGET_RESUME(TROC_SERVER_REQUEST_BYTES_MAX)) {
+        server->over_budget = false;
+        server->resume_all = true;
+    }
+}
+
+/* ------------------------------------------------------- connections */
+
+void troc__server_conn_opened(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    conn->next = server->conns;
+    conn->prev = NULL;
+    if (server->conns != NULL) server->conns->prev = conn;
+    server->conns = conn;
+    server->conn_count++;
+    server->stats.connections_accepted++;
+}
+
+static void server_finish(troc_server *server);
+
+void troc__server_conn_closed(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    assert(server->conn_count > 0);
+    if (conn->prev != NULL) conn->prev->next = conn->next;
+    else server->conns = conn->next;
+    if (conn->next != NULL) conn->next->prev = conn->prev;
+    if (conn->dirty) {
+        troc__conn **link = &server->dirty;
+        while (*link != conn) link = &(*link)->dirty_next;
+        *link = conn->dirty_next;
+    }
+    server->conn_count--;
+    if (server->stopping && server->conn_count == 0) server_finish(server);
+}
+
+void troc__server_mark_dirty(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    if (conn->dirty) return;
+    conn->dirty = true;
+    conn->dirty_next = server->dirty;
+    server->dirty = conn;
+}
+
+void troc__server_flush(troc_server *server) {
+    assert(server != NULL);
+    if (server->resume_all) {
+        server->resume_all = false;
+        for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) troc__conn_update_reading(conn);
+    }
+    while (server->dirty != NULL) {
+        troc__conn *conn = server->dirty;
+        server->dirty = conn->dirty_next;
+        conn->dirty = false;
+        conn->dirty_next = NULL;
+        troc__conn_flush(conn);
+    }
+}
+
+/* --------------------------------------------------------------- stop */
+
+static void server_on_done(uv_async_t *async) {
+    troc_server *server = async->data;
+    troc__dispatch_committed(server, troc__writer_take_done(&server->writer));
+    troc__server_flush(server);
+}
+
+/* Every connection is gone: join the writer and close the last handles. */
+static void server_finish(troc_server *server) {
+    if (server->finished) return;
+    server->finished = true;
+    troc__writer_stop(&server->writer);
+    uv_close((uv_handle_t *)&server->stop_async, NULL);
+    uv_close((uv_handle_t *)&server->shutdown_timer, NULL);
+    if (server->has_signals) {
+        uv_close((uv_handle_t *)&server->signal_int, NULL);
+        uv_close((uv_handle_t *)&server->signal_term, NULL);
+    }
+}
+
+static void server_on_shutdown_timeout(uv_timer_t *timer) {
+    troc_server *server = timer->data;
+    troc_log("shutdown timeout: closing %u connections still busy", server->conn_count);
+    for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) {
+        troc__conn_close(conn, "shutdown timeout");
+    }
+}
+
+static void server_begin_stop(troc_server *server, const char *why) {
+    if (server->stopping) return;
+    server->stopping = true;
+    troc_log("stopping (%s): no new connections; answering the %u open ones", why, server->conn_count);
+    troc__listener_close(server);
+    for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) troc__conn_drain(conn);
+    troc__server_flush(server);
+    uv_timer_start(&server->shutdown_timer, server_on_shutdown_timeout, TROC_SHUTDOWN_TIMEOUT_MS, 0);
+    if (server->conn_count == 0) server_finish(server);
+}
+
+static void server_on_stop(uv_async_t *async) {
+    server_begin_stop(async->data, "asked to stop");
+}
+
+static void server_on_signal(uv_signal_t *handle, int signal_number) {
+    server_begin_stop(handle->data, signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+void troc_server_stop(troc_server *server) {
+    assert(server != NULL);
+    uv_async_send(&server->stop_async);
+}
+
+/* -------------------------------------------------------------- open */
+
+static int server_start_signals(troc_server *server) {
+    int rc = uv_signal_init(server->loop, &server->signal_int);
+    if (rc != 0) return rc;
+    rc = uv_signal_init(server->loop, &server->signal_term);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&server->signal_int, NULL);
+        return rc;
+    }
+    server->has_signals = true;
+    server->signal_int.data = server;
+    server->signal_term.data = server;
+    rc = uv_signal_start(&server->signal_int, server_on_signal, SIGINT);
+    if (rc == 0) rc = uv_signal_start(&server->signal_term, server_on_signal, SIGTERM);
+    return rc;
+}
+
+static int server_start(troc_server *server, const troc_server_options *options) {
+    int rc = 0;
+    if (options->listen != NULL) rc = troc__listener_open_tcp(server, options->listen);
+    if (rc == 0 && options->socket_path != NULL) rc = troc__listener_open_pipe(server, options->socket_path);
+    if (rc == 0 && options->handle_signals) rc = server_start_signals(server);
+    if (rc == 0) rc = troc__writer_start(&server->writer, server->loop, server->ledger, server_on_done);
+    return rc;
+}
+
+int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *ledger,
+                     const troc_server_options *options) {
+    assert(server_out != NULL && loop != NULL && ledger != NULL && options != NULL);
+    if (options->listen == NULL && options->socket_path == NULL) return -EINVAL;
+    if (options->connections_max > TROC_CONNECTIONS_MAX || options->handshake_timeout_ms > TROC_HANDSHAKE_TIMEOUT_MS ||
+        options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS) {
+        return -EINVAL;
+    }
+    troc_server *server = calloc(1, sizeof *server);
+    if (server == NULL) return -ENOMEM;
+    server->connections_max = options->connections_max ? options->connections_max : TROC_CONNECTIONS_MAX;
+    server->handshake_timeout_ms =
+        options->handshake_timeout_ms ? options->handshake_timeout_ms : TROC_HANDSHAKE_TIMEOUT_MS;
+    server->idle_timeout_ms = options->idle_timeout_ms ? options->idle_timeout_ms : TROC_IDLE_TIMEOUT_MS;
+    /* A peer that goes away mid-write must not kill the daemon. */
+    signal(SIGPIPE, SIG_IGN);
+    server->loop = loop;
+    server->ledger = ledger;
+    server->territory_keypair = troc_ledger_territory_keypair(ledger);
+    troc__arena_init(&server->scratch, server->scratch_inline, sizeof server->scratch_inline);
+    troc__arena_set_limit(&server->scratch, TROC__SCRATCH_LIMIT);
+    uv_async_init(loop, &server->stop_async, server_on_stop);
+    server->stop_async.data = server;
+    uv_timer_init(loop, &server->shutdown_timer);
+    server->shutdown_timer.data = server;
+    server->writer.done_async.data = server;
+    int rc = server_start(server, options);
+    if (rc != 0) {
+        troc_server_close(server);
+        return rc;
+    }
+    *server_out = server;
+    return 0;
+}
+
+int troc_server_tcp_port(const troc_server *server) {
+    assert(server != NULL);
+    return server->has_tcp ? server->tcp_port : 0;
+}
+
+int troc_server_run(troc_server *server) {
+    assert(server != NULL);
+    assert(!server->finished);
+    troc_log("serving territory %s", troc_ledger_territory(server->ledger));
+    int rc = uv_run(server->loop, UV_RUN_DEFAULT);
+    assert(server->finished);
+    troc_log("stopped");
+    return rc < 0 ? rc : 0;
+}
+
+void troc_server_stats_get(const troc_server *server, troc_server_stats *stats_out) {
+    assert(server != NULL && stats_out != NULL);
+    *stats_out = server->stats;
+    stats_out->commits = server->writer.commits;
+    stats_out->items_committed = server->writer.items_committed;
+    stats_out->commit_items_max = server->writer.commit_items_max;
+    stats_out->commits_refused = server->writer.commits_refused;
+}
+
+void troc_server_close(troc_server *server) {
+    if (server == NULL) return;
+    if (!server->finished) {
+        server_begin_stop(server, "closed");
+        uv_run(server->loop, UV_RUN_DEFAULT);
+    }
+    assert(server->finished && server->conn_count == 0);
+    troc__arena_reset(&server->scratch);
+    free(server);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's server: a libuv loop that accepts connections on TCP and on
+ * a Unix socket, runs the handshake (engine/net), answers reads from the
+ * ledger and hands signed items, verified on libuv's thread pool, to a
+ * single writer thread that applies them by group commit.  A reply is
+ * never sent before the commit holding its request is durable.
+ *
+ * Lifecycle:
+ *
+ *   uv_loop_init(&loop);
+ *   troc_server_open(&server, &loop, ledger, &options);  // binds, logs "listening on ..."
+ *   troc_server_run(server);       // serves until troc_server_stop or a signal
+ *   troc_server_close(server);
+ *   uv_loop_close(&loop);          // 0: the server closed every handle it opened
+ *
+ * Every bound (connections, requests in flight, queued bytes, timeouts) is
+ * in engine/base/limits.h; docs/protocol.md describes what a peer sees.
+ */
+#ifndef TROC_SERVER_H
+#define TROC_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "ledger/ledger.h"
+
+typedef struct troc_server troc_server;
+
+typedef struct troc_server_options {
+    const char *listen;                    /* "HOST:PORT" (port 0: a free port); NULL: no TCP */
+    const char *socket_path;               /* a Unix socket (mode 0660) to create; NULL: none */
+    bool handle_signals;                   /* stop on SIGINT and SIGTERM */
+    uint32_t connections_max;              /* 0: TROC_CONNECTIONS_MAX; may only be lower */
+    uint32_t handshake_timeout_ms;         /* 0: TROC_HANDSHAKE_TIMEOUT_MS; may only be lower */
+    uint32_t idle_timeout_ms;              /* 0: TROC_IDLE_TIMEOUT_MS; may only be lower */
+} troc_server_options;
+
+/* Counters of what the server did, for logs and tests. */
+typedef struct troc_server_stats {
+    uint64_t connections_accepted;         /* connections served (not refused) */
+    uint64_t connections_refused;          /* told "busy" past TROC_CONNECTIONS_MAX */
+    uint64_t connections_closed;           /* served connections closed, for any reason */
+    uint64_t connections_failed;           /* of which closed after an error frame (protocol, timeout) */
+    uint64_t requests;                     /* requests read after the handshake */
+    uint64_t commits;                      /* write transactions committed */
+    uint64_t items_committed;              /* envelopes applied by those commits */
+    uint64_t commit_items_max;             /* envelopes in the largest commit */
+    uint64_t commits_refused;              /* group commits refused for storage */
+    uint64_t read_pauses;                  /* times a connection stopped being read (backpressure) */
+} troc_server_stats;
+
+/* Binds the listeners and starts the writer thread.  The ledger stays the
+ * caller's and must outlive the server.  Errors: -EINVAL for a malformed
+ * listen address or a bound above its limit, libuv's codes for bind
+ * failures (UV_EADDRINUSE, ...). */
+int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *ledger,
+                     const troc_server_options *options);
+
+/* The TCP port actually bound (useful with port 0), or 0 without TCP. */
+int troc_server_tcp_port(const troc_server *server);
+
+/* Serves until troc_server_stop or a signal; then stops accepting and
+ * reading, lets the requests already read be committed and answered (for at
+ * most TROC_SHUTDOWN_TIMEOUT_MS), closes every connection and handle and
+ * returns 0. */
+int troc_server_run(troc_server *server);
+
+/* Asks the server to stop.  Safe from any thread and from a signal
+ * handler. */
+void troc_server_stop(troc_server *server);
+
+/* The counters; complete once troc_server_run has returned. */
+void troc_server_stats_get(const troc_server *server, troc_server_stats *stats_out);
+
+/* Frees the server after troc_server_run returned (or when it never ran:
+ * then it closes the handles and runs the loop until they are). */
+void troc_server_close(troc_server *server);
+
+#endif /* TROC_SERVER_H */

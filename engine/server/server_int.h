@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The server's insides, shared by its modules:
+ *
+ *   listener  accepts on TCP and the Unix socket, refuses past the limit
+ *   conn      one connection: frames in, handshake, channel, write queue,
+ *             backpressure, timers
+ *   dispatch  requests to reads and submits, and every reply
+ *   verify    signatures and body decoding on libuv's thread pool
+ *   writer    the single writer thread and group commit
+ *   server    the loop, signals and the stop sequence
+ *
+ * A request goes through these lists, one at a time, linked by its `next`:
+ *
+ *   conn->pending (being verified, in arrival order)
+ *     -> writer queue -> writer done list -> reply -> conn->free_requests
+ *
+ * Threads: everything here belongs to the loop thread except a request
+ * while it is on the thread pool (verify) or in the writer's hands; the
+ * writer's lists are guarded by its mutex.
+ */
+#ifndef TROC_SERVER_INT_H
+#define TROC_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "arena.h"
+#include "ledger/ledger.h"
+#include "net/channel.h"
+#include "net/handshake.h"
+#include "server.h"
+
+/* Bytes of a request's inline arena: enough to decode one signed transfer
+ * and its request, so that the hot path never reaches the heap. */
+#define TROC__REQUEST_INLINE_SIZE 6144
+
+/* A connection's read buffer before a larger frame makes it grow. */
+#define TROC__READ_BUFFER_SIZE (16u * 1024u)
+
+/* Heap the scratch arena may take for one reply (a statement page, member
+ * info or a submit reply holding every batch item's code). */
+#define TROC__SCRATCH_LIMIT (64u * 1024u * 1024u)
+
+/* Output buffers larger than this are freed once written, so that one large
+ * reply does not pin memory for the life of the connection. */
+#define TROC__OUT_KEEP_SIZE (256u * 1024u)
+
+typedef struct troc__conn troc__conn;
+typedef struct troc__request troc__request;
+
+/* One envelope of a submit, with what the ledger needs and answers. */
+typedef struct troc__submit_item {
+    troc_item item;                        /* envelope and decoded body */
+    troc_item_result result;               /* the ledger's (or the verifier's) answer */
+    ProtobufCBinaryData id;                /* the item's id from its body; len 0 if none */
+    bool apply;                            /* well-formed: goes to the ledger */
+} troc__submit_item;
+
+struct troc__request {
+    troc__request *next;                   /* link in whichever list holds it */
+    troc__conn *conn;                      /* owner; outlives its requests */
+    uint64_t request_id;                   /* the client's, echoed in the reply */
+    const Troc__V1__Submit *submit;        /* decoded submit (in the arena) */
+    troc__submit_item *items;              /* one per envelope (in the arena) */
+    size_t item_count;
+    size_t apply_count;                    /* items handed to the ledger */
+    size_t weight;                         /* transfers counted by group commit */
+    bool verified;                         /* the pool is done with it */
+    int storage_error;                     /* why the writer refused it; 0 when applied */
+    bool storage_grew;                     /* the map grew and the commit was retried */
+    size_t charged;                        /* bytes charged to the budgets */
+    uv_work_t work;                        /* verification on the pool */
+    troc__arena arena;
+    max_align_t inline_arena[TROC__REQUEST_INLINE_SIZE / sizeof(max_align_t)];
+};
+
+/* A buffer of sealed frames to write. */
+typedef struct troc__out {
+    uint8_t *data;
+    size_t size;                           /* bytes queued */
+    size_t capacity;
+} troc__out;
+
+typedef enum troc__conn_state {
+    TROC__CONN_HELLO = 0,                  /* waiting for the client's hello (clear) */
+    TROC__CONN_AUTH,                       /* waiting for the sealed ClientAuth */
+    TROC__CONN_READY,                      /* serving requests */
+    TROC__CONN_DRAINING,                   /* server stopping: answer what was read, read no more */
+    TROC__CONN_CLOSING,                    /* last frame queued; close once written */
+    TROC__CONN_CLOSED,                     /* handles closing; freed when its requests are back */
+} troc__conn_state;
+
+struct troc__conn {
+    troc__conn *prev, *next;               /* the server's list of connections */
+    troc__conn *dirty_next;                /* list of connections with output to flush */
+    bool dirty;
+    troc_server *server;
+    uint64_t number;                       /* for logs: "connection 12" */
+    char peer[64];                         /* "127.0.0.1:51234" or "unix" */
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } socket;
+    uv_timer_t timer;                      /* handshake, idle and close timeouts */
+    uv_write_t write_request;
+    int handles_open;                      /* socket and timer not yet closed */
+    troc__conn_state state;
+    const char *close_reason;              /* logged when closed */
+    troc_handshake handshake;
+    troc_channel channel;
+    troc_role role;
+    uint8_t public_key[TROC_PUBLIC_KEY_SIZE]; /* the session's key */
+    char member[TROC_NAME_LENGTH_MAX + 1];    /* the member, for ROLE_MEMBER */
+    uint8_t *read_buffer;                  /* bytes received, frames not yet handled */
+    size_t read_start, read_end, read_capacity;
+    bool reading;                          /* uv_read_start in effect */
+    bool processing;                       /* conn_process is on the stack */
+    uint64_t last_frame_ms;                /* loop time of the last whole frame */
+    uint32_t in_flight;                    /* requests read, not yet answered */
+    size_t request_bytes;                  /* bytes charged by those requests */
+    troc__request *pending_head, *pending_tail; /* submits being verified, in order */
+    troc__request *free_requests;          /* request objects kept for reuse */
+    troc__out out[2];                      /* queued frames; one may be in flight */
+    int writing;                           /* index of out[] being written, or -1 */
+};
+
+typedef struct troc__writer {
+    troc_ledger *ledger;
+    uv_thread_t thread;
+    uv_mutex_t mutex;                      /* guards the lists and `stopping` */
+    uv_cond_t wake;                        /* signalled when the queue or `stopping` changes */
+    uv_async_t done_async;                 /* tells the loop that done holds requests */
+    troc__request *queue_head, *queue_tail; /* verified requests to apply, in order */
+    troc__request *done_head, *done_tail;  /* committed (or refused) requests */
+    bool stopping;
+    bool started;
+    uint64_t commits;                      /* counters: written by the writer thread only */
+    uint64_t items_committed;
+    uint64_t commit_items_max;
+    uint64_t commits_refused;
+} troc__writer;
+
+struct troc_server {
+    uv_loop_t *loop;
+    uint32_t connections_max;              /* bounds in effect (options or limits.h) */
+    uint32_t handshake_timeout_ms;
+    uint32_t idle_timeout_ms;
+    troc_ledger *ledger;
+    const troc_keypair *territory_keypair;
+    uv_tcp_t tcp_listener;
+    bool has_tcp;
+    int tcp_port;
+    uv_pipe_t pipe_listener;
+    bool has_pipe;
+    char socket_path[108];                 /* sizeof sockaddr_un.sun_path */
+    uv_signal_t signal_int, signal_term;
+    bool has_signals;
+    uv_async_t stop_async;                 /* troc_server_stop from anywhere */
+    uv_timer_t shutdown_timer;             /* bounds the stop sequence */
+    troc__writer writer;
+    troc__conn *conns;                     /* served connections */
+    uint32_t conn_count;
+    uint32_t refusal_count;                /* "busy" replies in flight */
+    troc__conn *dirty;                     /* connections with output to flush */
+    size_t request_bytes;                  /* bytes charged by all requests in flight */
+    bool over_budget;                      /* request_bytes reached the server's bound */
+    bool resume_all;                       /* back under budget: resume reading at the next flush */
+    bool stopping;                         /* stop sequence begun */
+    bool finished;                         /* writer joined, last handles closing */
+    uint64_t conn_numbers;                 /* last connection number given */
+    troc__arena scratch;                   /* building replies (loop thread) */
+    max_align_t scratch_inline[4096 / sizeof(max_align_t)];
+    troc_server_stats stats;
+};
+
+/* listener.c */
+int troc__listener_open_tcp(troc_server *server, const char *listen);
+int troc__listener_open_pipe(troc_server *server, const char *path);
+void troc__listener_close(troc_server *server);
+
+/* conn.c */
+void troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp);
+void troc__conn_send(troc__conn *conn, const Troc__V1__ServerFrame *frame);
+void troc__conn_fail(troc__conn *conn, int error, const char *reason);
+void troc__conn_close(troc__conn *conn, const char *reason);
+void troc__conn_flush(troc__conn *conn);
+void troc__conn_update_reading(troc__conn *conn);
+void troc__conn_drain(troc__conn *conn);
+void troc__conn_ready(troc__conn *conn);
+troc__request *troc__conn_request_get(troc__conn *conn);
+void troc__conn_request_put(troc__conn *conn, troc__request *request);
+
+/* dispatch.c */
+void troc__dispatch_auth(troc__conn *conn, const Troc__V1__ClientAuth *auth);
+void troc__dispatch_request(troc__conn *conn, troc__request *request, const Troc__V1__Request *message);
+void troc__dispatch_verified(troc__conn *conn);
+void troc__dispatch_committed(troc_server *server, troc__request *list);
+void troc__reply_error(troc__conn *conn, uint64_t request_id, int error, const char *message);
+
+/* verify.c */
+int troc__verify_prepare(troc__request *request, const Troc__V1__Submit *submit);
+int troc__verify_queue(uv_loop_t *loop, troc__request *request, uv_after_work_cb after);
+
+/* writer.c */
+int troc__writer_start(troc__writer *writer, uv_loop_t *loop, troc_ledger *ledger, uv_async_cb done);
+void troc__writer_push(troc__writer *writer, troc__request *head, troc__request *tail);
+troc__request *troc__writer_take_done(troc__writer *writer);
+void troc__writer_stop(troc__writer *writer);
+
+/* server.c */
+void troc__server_conn_opened(troc_server *server, troc__conn *conn);
+void troc__server_conn_closed(troc_server *server, troc__conn *conn);
+void troc__server_charge(troc_server *server, troc__request *request);
+void troc__server_uncharge(troc_server *server, troc__request *request);
+void troc__server_mark_dirty(troc_server *server, troc__conn *conn);
+void troc__server_flush(troc_server *server);
+
+#endif /* TROC_SERVER_INT_H */

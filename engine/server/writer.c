@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The single writer and group commit.
+ *
+ * One dedicated thread (not the pool: it blocks on fsync) owns every write
+ * transaction.  It sleeps until verified requests are queued, takes all of
+ * them up to TROC_COMMIT_ITEMS_MAX transfers (at least one request, never a
+ * request split in two), applies them in one LMDB write transaction and
+ * commits it durably.  Only then does it move them to the done list and wake
+ * the loop (uv_async_send), which replies.  Requests queued while a commit
+ * is in flight form the next group: the more clients wait, the more each
+ * fsync carries.
+ *
+ * Storage failure.  An error from begin, apply or commit (MDB_MAP_FULL,
+ * -ENOSPC, -EIO, ...) aborts the transaction: nothing of the group is
+ * applied and each of its items is answered STORAGE_FULL (map or disk full)
+ * or UNAVAILABLE, with the reason logged.  On MDB_MAP_FULL the writer asks
+ * the ledger to grow its map and, when it grew, applies the group once
+ * more.  The daemon stays up and keeps serving reads either way.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <time.h>
+
+#include <lmdb.h>
+
+#include "base/error.h"
+#include "base/result.h"
+#include "log.h"
+#include "server_int.h"
+
+static int64_t now_us(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static const char *writer_error_text(int error) {
+    if (error >= MDB_KEYEXIST && error <= MDB_LAST_ERRCODE) return mdb_strerror(error);
+    return troc_strerror(error);
+}
+
+/* Applies every item of `group` in one transaction and commits it. */
+static int writer_apply(troc__writer *writer, troc__request *group, size_t *items_out) {
+    troc_ledger_write *write = NULL;
+    int rc = troc_ledger_write_begin(writer->ledger, now_us(), &write);
+    if (rc != 0) return rc;
+    size_t items = 0;
+    for (troc__request *request = group; request != NULL; request = request->next) {
+        for (size_t i = 0; i < request->item_count; i++) {
+            troc__submit_item *item = &request->items[i];
+            if (!item->apply) continue;
+            item->result.journal_seq = 0;
+            item->result.timestamp_us = 0;
+            item->result.item_count = 0;
+            rc = troc_ledger_apply(write, &item->item, &item->result);
+            if (rc != 0) {
+                troc_ledger_write_abort(write);
+                return rc;
+            }
+            items++;
+        }
+    }
+    *items_out = items;
+    return troc_ledger_write_commit(write);
+}
+
+/* Answers every item of a group the storage refused. */
+static void writer_refuse(troc__request *group, int error, bool grew) {
+    int code = error == MDB_MAP_FULL || error == -ENOSPC ? TROC_RESULT_STORAGE_FULL : TROC_RESULT_UNAVAILABLE;
+    for (troc__request *request = group; request != NULL; request = request->next) {
+        request->storage_error = error;
+        request->storage_grew = grew;
+        for (size_t i = 0; i < request->item_count; i++) {
+            troc__submit_item *item = &request->items[i];
+            if (!item->apply) continue;
+            item->result.code = code;
+            item->result.journal_seq = 0;
+            item->result.timestamp_us = 0;
+            item->result.item_count = 0;
+        }
+    }
+}
+
+static void writer_commit(troc__writer *writer, troc__request *group, size_t weight) {
+    size_t items = 0;
+    bool grew = false;
+    int rc = writer_apply(writer, group, &items);
+    if (rc == MDB_MAP_FULL) {
+        int grow = troc_ledger_grow(writer->ledger);
+        if (grow == 0) {
+            grew = true;
+            troc_log("ledger map full: grew the map to %zu bytes, retrying the commit",
+                     troc_ledger_map_size(writer->ledger));
+            rc = writer_apply(writer, group, &items);
+        } else {
+            troc_log("ledger map full and it cannot grow: %s", writer_error_text(grow));
+        }
+    }
+    if (rc != 0) {
+        writer_refuse(group, rc, grew);
+        writer->commits_refused++;
+        troc_log("refused a batch of %zu transfers: %s", weight, writer_error_text(rc));
+        return;
+    }
+    writer->commits++;
+    writer->items_committed += items;
+    if (items > writer->commit_items_max) writer->commit_items_max = items;
+}
+
+/* Takes the next group off the queue (the caller holds the mutex). */
+static troc__request *writer_take_group(troc__writer *writer, size_t *weight_out) {
+    troc__request *group = writer->queue_head;
+    troc__request *last = group;
+    size_t weight = group->weight;
+    while (last->next != NULL && weight + last->next->weight <= TROC_COMMIT_ITEMS_MAX) {
+        last = last->next;
+        weight += last->weight;
+    }
+    writer->queue_head = last->next;
+    if (writer->queue_head == NULL) writer->queue_tail = NULL;
+    last->next = NULL;
+    *weight_out = weight;
+    return group;
+}
+
+static void writer_main(void *argument) {
+    troc__writer *writer = argument;
+    for (;;) {
+        uv_mutex_lock(&writer->mutex);
+        while (writer->queue_head == NULL && !writer->stopping) uv_cond_wait(&writer->wake, &writer->mutex);
+        if (writer->queue_head == NULL) {
+            uv_mutex_unlock(&writer->mutex);
+            break;
+        }
+        size_t weight = 0;
+        troc__request *group = writer_take_group(writer, &weight);
+        uv_mutex_unlock(&writer->mutex);
+        writer_commit(writer, group, weight);
+        troc__request *last = group;
+        while (last->next != NULL) last = last->next;
+        uv_mutex_lock(&writer->mutex);
+        if (writer->done_tail != NULL) writer->done_tail->next = group;
+        else writer->done_head = group;
+        writer->done_tail = last;
+        uv_mutex_unlock(&writer->mutex);
+        uv_async_send(&writer->done_async);
+    }
+}
+
+int troc__writer_start(troc__writer *writer, uv_loop_t *loop, troc_ledger *ledger, uv_async_cb done) {
+    assert(writer != NULL && loop != NULL && ledger != NULL && done != NULL);
+    assert(!writer->started);
+    writer->ledger = ledger;
+    int rc = uv_mutex_init(&writer->mutex);
+    if (rc != 0) return rc;
+    rc = uv_cond_init(&writer->wake);
+    if (rc != 0) goto fail_mutex;
+    rc = uv_async_init(loop, &writer->done_async, done);
+    if (rc != 0) goto fail_cond;
+    rc = uv_thread_create(&writer->thread, writer_main, writer);
+    if (rc != 0) goto fail_async;
+    writer->started = true;
+    return 0;
+fail_async:
+    uv_close((uv_handle_t *)&writer->done_async, NULL);
+fail_cond:
+    uv_cond_destroy(&writer->wake);
+fail_mutex:
+    uv_mutex_destroy(&writer->mutex);
+    return rc;
+}
+
+void troc__writer_push(troc__writer *writer, troc__request *head, troc__request *tail) {
+    assert(writer != NULL && writer->started);
+    assert(head != NULL && tail != NULL && tail->next == NULL);
+    uv_mutex_lock(&writer->mutex);
+    assert(!writer->stopping);
+    if (writer->queue_tail != NULL) writer->queue_tail->next = head;
+    else writer->queue_head = head;
+    writer->queue_tail = tail;
+    uv_cond_signal(&writer->wake);
+    uv_mutex_unlock(&writer->mutex);
+}
+
+troc__request *troc__writer_take_done(troc__writer *writer) {
+    assert(writer != NULL);
+    uv_mutex_lock(&writer->mutex);
+    troc__request *done = writer->done_head;
+    writer->done_head = writer->done_tail = NULL;
+    uv_mutex_unlock(&writer->mutex);
+    return done;
+}
+
+void troc__writer_stop(troc__writer *writer) {
+    assert(writer != NULL);
+    if (!writer->started) return;
+    uv_mutex_lock(&writer->mutex);
+    writer->stopping = true;
+    uv_cond_signal(&writer->wake);
+    uv_mutex_unlock(&writer->mutex);
+    uv_thread_join(&writer->thread);
+    assert(writer->queue_head == NULL && writer->done_head == NULL);
+    uv_close((uv_handle_t *)&writer->done_async, NULL);
+    uv_cond_destroy(&writer->wake);
+    uv_mutex_destroy(&writer->mutex);
+    writer->started = false;
+}

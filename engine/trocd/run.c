@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `trocd run`: opens the ledger, serves it until SIGINT or SIGTERM, and
+ * exits 0 once every request already read is committed and answered and
+ * every handle is closed.  The work is the server's (engine/server); this
+ * is argument parsing, the optional port file and exit statuses.
+ *
+ * The port file holds the TCP port actually bound, written once the server
+ * listens (to a temporary name, then renamed, so that a reader never sees
+ * half of it): with --listen HOST:0 a supervisor or a test learns which free
+ * port the kernel chose.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "ledger/ledger.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "trocd.h"
+
+#define RUN_DEFAULT_LISTEN "127.0.0.1:7400"
+
+typedef struct run_options {
+    const char *data;
+    const char *listen;
+    const char *socket_path;
+    const char *port_file;
+} run_options;
+
+static void run_usage(FILE *out) {
+    fputs("usage: trocd run --data DIR [--listen HOST:PORT|none] [--socket PATH] [--port-file FILE]\n"
+          "\n"
+          "Serves the territory's ledger in DIR until SIGINT or SIGTERM, then answers\n"
+          "what it has read, closes every connection and exits 0.  Logs one line per\n"
+          "event on stderr.\n"
+          "\n"
+          "  --data DIR          the ledger directory made by `trocd init`\n"
+          "  --listen HOST:PORT  TCP address (default " RUN_DEFAULT_LISTEN "); port 0 picks a free\n"
+          "                      port (logged, and written to --port-file); `none`: no TCP\n"
+          "  --socket PATH       also listen on a Unix socket (mode 0660), same protocol\n"
+          "  --port-file FILE    write the bound TCP port to FILE once listening\n",
+          out);
+}
+
+/* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why. */
+static int run_parse(int argc, char **argv, run_options *options) {
+    *options = (run_options){.listen = RUN_DEFAULT_LISTEN};
+    for (int i = 1; i < argc; i++) {
+        const char **target = NULL;
+        if (strcmp(argv[i], "--data") == 0) target = &options->data;
+        else if (strcmp(argv[i], "--listen") == 0) target = &options->listen;
+        else if (strcmp(argv[i], "--socket") == 0) target = &options->socket_path;
+        else if (strcmp(argv[i], "--port-file") == 0) target = &options->port_file;
+        if (target == NULL) {
+            fprintf(stderr, "trocd run: unknown option '%s'; see 'trocd run --help'\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "trocd run: %s needs a value; see 'trocd run --help'\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
+        *target = argv[++i];
+    }
+    if (options->data == NULL) {
+        fputs("trocd run: --data DIR is required; see 'trocd run --help'\n", stderr);
+        return TROCD_EXIT_USAGE;
+    }
+    if (strcmp(options->listen, "none") == 0) options->listen = NULL;
+    if (options->listen == NULL && options->socket_path == NULL) {
+        fputs("trocd run: with --listen none, give --socket PATH\n", stderr);
+        return TROCD_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int write_port_file(const char *path, int port) {
+    char temporary[4096];
+    if (snprintf(temporary, sizeof temporary, "%s.tmp", path) >= (int)sizeof temporary) return -ENAMETOOLONG;
+    FILE *file = fopen(temporary, "w");
+    if (file == NULL) return -errno;
+    int rc = fprintf(file, "%d\n", port) < 0 ? -EIO : 0;
+    if (fclose(file) != 0 && rc == 0) rc = -errno;
+    if (rc == 0 && rename(temporary, path) != 0) rc = -errno;
+    if (rc != 0) unlink(temporary);
+    return rc;
+}
+
+/* Signature verification runs on libuv's thread pool: give it one thread
+ * per core unless the operator chose (libuv reads the variable when the
+ * pool starts, at the first verification). */
+static void run_size_thread_pool(void) {
+    if (getenv("UV_THREADPOOL_SIZE") != NULL) return;
+    char value[16];
+    snprintf(value, sizeof value, "%u", uv_available_parallelism());
+    setenv("UV_THREADPOOL_SIZE", value, 0);
+}
+
+/* Serves `ledger` on a loop of its own until stopped. */
+static int run_serve(troc_ledger *ledger, const run_options *options) {
+    uv_loop_t loop;
+    int rc = uv_loop_init(&loop);
+    if (rc != 0) return rc;
+    troc_server *server = NULL;
+    troc_server_options server_options = {
+        .listen = options->listen, .socket_path = options->socket_path, .handle_signals = true};
+    rc = troc_server_open(&server, &loop, ledger, &server_options);
+    if (rc != 0) {
+        troc_log("cannot listen on %s: %s", options->listen != NULL ? options->listen : options->socket_path,
+                 troc_strerror(rc));
+        goto done;
+    }
+    if (options->port_file != NULL) {
+        rc = write_port_file(options->port_file, troc_server_tcp_port(server));
+        if (rc != 0) {
+            troc_log("cannot write the port file %s: %s", options->port_file, troc_strerror(rc));
+            troc_server_stop(server);
+        }
+    }
+    int run_rc = troc_server_run(server);
+    if (rc == 0) rc = run_rc;
+    troc_server_close(server);
+    if (options->port_file != NULL) unlink(options->port_file);
+done:;
+    int close_rc = uv_loop_close(&loop);
+    if (close_rc != 0) troc_log("the event loop still had open handles: %s", uv_strerror(close_rc));
+    return rc != 0 ? rc : close_rc;
+}
+
+int troc__trocd_run(int argc, char **argv) {
+    if (troc__trocd_wants_help(argc, argv)) {
+        run_usage(stdout);
+        return TROCD_EXIT_OK;
+    }
+    run_options options;
+    int status = run_parse(argc, argv, &options);
+    if (status != 0) return status;
+    troc_ledger *ledger = NULL;
+    int rc = troc_ledger_open(&ledger, options.data);
+    if (rc != 0) {
+        if (rc == TROC_ENOT_FOUND) {
+            fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
+        } else {
+            fprintf(stderr, "trocd run: cannot open the ledger in %s: %s\n", options.data, troc_strerror(rc));
+        }
+        return TROCD_EXIT_FAILURE;
+    }
+    run_size_thread_pool();
+    troc_log("starting: ledger %s, territory %s (%s), %s verification threads", options.data,
+             troc_ledger_territory(ledger), troc_ledger_unit(ledger), getenv("UV_THREADPOOL_SIZE"));
+    rc = run_serve(ledger, &options);
+    troc_ledger_close(ledger);
+    return rc == 0 ? TROCD_EXIT_OK : TROCD_EXIT_FAILURE;
+}

@@ -1,0 +1,468 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+#
+# Integration tests of the `troc` command line against a real trocd: each
+# scenario initialises a territory in a temporary directory, starts
+# `trocd run` on a free port (and a Unix socket), drives it with the troc
+# binary and checks exit statuses, stderr names and --json output.
+#
+#   cli.py TROCD TROC SCENARIO
+#
+# Every troc call runs with HOME and XDG_CONFIG_HOME inside the temporary
+# directory, so pinning never touches the user's known-territories file.
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TROCD, TROC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+START_TIMEOUT_S = 10
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Territory:
+    """A trocd serving a fresh ledger in `root`, with an admin key."""
+
+    def __init__(self, root, name="testland", socket_path=None):
+        self.root = root
+        self.data = os.path.join(root, name)
+        self.socket = socket_path or os.path.join(root, name + ".sock")
+        self.admin = self.keygen("admin-" + name)
+        out = subprocess.run([TROCD, "init", "--data", self.data, "--territory", name, "--admin",
+                              self.pubkey(self.admin), "--unit", "EUR"],
+                             check=True, capture_output=True, text=True).stdout
+        keys = re.findall(r"\b[0-9a-f]{64}\b", out)
+        check(keys, "trocd init printed no territory key: " + out)
+        self.territory_key = keys[-1]
+        self.process = None
+        self.port = None
+
+    def keygen(self, name):
+        path = os.path.join(self.root, name + ".key")
+        if not os.path.exists(path):
+            subprocess.run([TROC, "keygen", path], check=True, capture_output=True)
+        return path
+
+    def pubkey(self, path):
+        return subprocess.run([TROC, "pubkey", path], check=True, capture_output=True, text=True).stdout.strip()
+
+    def start(self):
+        port_file = os.path.join(self.root, "port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        self.log = open(os.path.join(self.root, "trocd.log"), "a")
+        self.process = subprocess.Popen([TROCD, "run", "--data", self.data, "--listen", "127.0.0.1:0",
+                                         "--port-file", port_file, "--socket", self.socket],
+                                        stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not os.path.exists(port_file):
+            check(self.process.poll() is None, "trocd run exited at start; see trocd.log")
+            check(time.monotonic() < deadline, "trocd run did not listen in time")
+            time.sleep(0.02)
+        self.port = int(open(port_file).read())
+        self.server = "127.0.0.1:%d" % self.port
+        return self
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            status = self.process.wait(timeout=START_TIMEOUT_S)
+            check(status == 0, "trocd run exited with %d after SIGTERM" % status)
+        self.process = None
+        self.log.close()
+
+    def troc(self, *args, key=None, server=None, json_output=False):
+        """Runs troc; returns (status, stdout, stderr)."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root,
+               "XDG_CONFIG_HOME": os.path.join(self.root, "config")}
+        command = [TROC, "--server", server or self.server, "--key", key or self.admin]
+        if json_output:
+            command.append("--json")
+        done = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, env=env,
+                              timeout=60)
+        return done.returncode, done.stdout, done.stderr
+
+    def ok(self, *args, **options):
+        status, out, err = self.troc(*args, **options)
+        check(status == 0, "troc %s: exit %d, stderr: %s" % (" ".join(map(str, args)), status, err))
+        return out
+
+    def json(self, *args, **options):
+        return json.loads(self.ok(*args, json_output=True, **options))
+
+    def refused(self, code, *args, **options):
+        status, out, err = self.troc(*args, **options)
+        check(status == 1, "troc %s: expected exit 1 (%s), got %d: %s" % (" ".join(map(str, args)), code,
+                                                                          status, err))
+        check("refused: " + code in err, "troc %s: stderr lacks 'refused: %s': %s" % (" ".join(map(str, args)),
+                                                                                    code, err))
+        return err
+
+    def member(self, name, credit_limit=None, balance_max=None):
+        key = self.keygen(name)
+        args = ["admin", "member", "add", name, "--pubkey", self.pubkey(key)]
+        if credit_limit is not None:
+            args += ["--credit-limit", credit_limit]
+        if balance_max is not None:
+            args += ["--balance-max", balance_max]
+        self.ok(*args)
+        return key
+
+
+def balance(t, name):
+    return t.json("balance", name)["balance"]
+
+
+def journal_entries(t):
+    return t.json("admin", "stats")["journal_entries"]
+
+
+# ------------------------------------------------------------- scenarios
+
+def scenario_story(t):
+    """The issue's story: an admin, three members with credit lines,
+    payments, one refused for its credit limit, balances and statements."""
+    alice = t.member("alice", "500")
+    bob = t.member("bob", "300", "1000")
+    carol = t.member("carol", "100")
+    out = t.ok("pay", "bob", "120.50", "--memo", "bread, May", key=alice)
+    check("paid 120.50 EUR from alice to bob" in out, "pay output: " + out)
+    t.ok("pay", "carol", "50", key=bob)
+    err = t.refused("exceeds_credit_limit", "pay", "alice", "200", key=carol)
+    check("credit" in err, "refusal explains itself: " + err)
+    t.ok("pay", "alice", "150", key=carol)            # exactly down to -100.00
+    check(balance(t, "alice") == "29.50", "alice")
+    check(balance(t, "bob") == "70.50", "bob")
+    check(balance(t, "carol") == "-100.00", "carol")
+    out = t.ok("balance", key=carol)
+    for expected in ("carol", "-100.00 EUR", "100.00 EUR", "none", "active"):
+        check(expected in out, "balance output lacks %r: %s" % (expected, out))
+    out = t.ok("history", key=alice)
+    lines = [line for line in out.splitlines() if re.match(r"\s+\d+\s", line)]
+    check(len(lines) == 2, "alice's statement has 2 lines: " + out)
+    check("carol" in lines[0] and "150.00" in lines[0] and "29.50" in lines[0], "newest first: " + out)
+    check("bob" in lines[1] and "-120.50" in lines[1] and "bread, May" in lines[1], "oldest: " + out)
+    stats = t.json("admin", "stats")
+    check(stats["members"] == 3 and stats["transfers"] == 3, "stats: %r" % stats)
+    check(stats["balance_sum"] == "0.00" and stats["debt"] == "100.00", "stats: %r" % stats)
+    out = t.ok("admin", "stats")
+    check("debt outstanding" in out and "100.00 EUR" in out, "stats output: " + out)
+
+
+def scenario_refusals(t):
+    """Every refusal the command line can meet: exit 1 and the code's name."""
+    alice = t.member("alice", "5000", "100000")
+    bob = t.member("bob", "300", "1000")
+    t.member("carol", "100")
+    before = journal_entries(t)
+    t.refused("unknown_payee", "pay", "dave", "1", key=alice)
+    t.refused("same_account", "pay", "alice", "1", key=alice)
+    t.refused("exceeds_balance_max", "pay", "bob", "1000.01", key=alice)
+    t.refused("member_exists", "admin", "member", "add", "alice", "--pubkey", t.pubkey(t.keygen("other")))
+    t.refused("key_in_use", "admin", "member", "add", "dave", "--pubkey", t.pubkey(alice))
+    t.refused("unknown_member", "admin", "limit", "dave", "--credit-limit", "5", "--reason", "r")
+    t.refused("unknown_member", "admin", "freeze", "dave", "--reason", "r")
+    t.refused("nothing_changed", "admin", "limit", "bob", "--credit-limit", "300", "--reason", "same")
+    t.refused("key_in_use", "admin", "member", "key", "add", "bob", t.pubkey(alice))
+    t.refused("key_not_found", "admin", "member", "key", "revoke", "bob", t.pubkey(t.keygen("stray")))
+    t.refused("last_key", "admin", "member", "key", "revoke", "bob", t.pubkey(bob))
+    t.refused("not_frozen", "admin", "unfreeze", "bob", "--reason", "r")
+    t.refused("not_admin", "admin", "freeze", "bob", "--reason", "r", key=alice)
+    t.refused("denied", "admin", "stats", key=alice)
+    check(journal_entries(t) == before, "refusals changed nothing")
+    t.ok("admin", "freeze", "bob", "--reason", "audit")
+    t.refused("already_frozen", "admin", "freeze", "bob", "--reason", "again")
+    t.refused("payee_frozen", "pay", "bob", "1", key=alice)
+    t.refused("payer_frozen", "pay", "alice", "1", key=bob)
+    t.ok("admin", "unfreeze", "bob", "--reason", "audit done")
+    t.ok("pay", "bob", "1", key=alice)
+    # Lowering a limit below the current debt is allowed and blocks debits.
+    t.ok("pay", "alice", "200", key=bob)
+    t.ok("admin", "limit", "bob", "--credit-limit", "100", "--reason", "risk review")
+    t.refused("exceeds_credit_limit", "pay", "alice", "0.01", key=bob)
+    check(t.json("admin", "stats")["accounts_over_limit"] == 1, "bob is over his lowered limit")
+    # A member reads only its own account.
+    t.refused("denied", "balance", "bob", key=alice)
+    t.refused("denied", "history", "bob", key=alice)
+    t.refused("denied", "member", "bob", key=alice)
+    t.refused("not_found", "balance", "dave")
+    # A revoked key can no longer connect.
+    second = t.keygen("bob2")
+    t.ok("admin", "member", "key", "add", "bob", t.pubkey(second))
+    t.ok("admin", "member", "key", "revoke", "bob", t.pubkey(bob))
+    status, _, err = t.troc("balance", key=bob)
+    check(status == 3 and "not registered" in err, "revoked key refused: %d %s" % (status, err))
+    check(balance(t, "bob") == "-199.00", "bob's balance")
+    t.ok("balance", key=second)
+
+
+def scenario_usage(t):
+    """Bad usage and bad input: exit 2, checked before connecting (the
+    server named is not even listening), nothing sent."""
+    alice = t.member("alice", "100")
+    before = journal_entries(t)
+    dead = "127.0.0.1:1"
+    pk = t.pubkey(alice)
+    cases = [
+        ["pay"], ["pay", "bob"], ["pay", "bob", "0"], ["pay", "bob", "-5"], ["pay", "bob", "1.005"],
+        ["pay", "bob", "1e3"], ["pay", "Bob", "1"], ["pay", "bob", "1", "--memo", "x" * 257],
+        ["pay", "bob", "1", "--id", "xyz"], ["pay", "bob", "1", "--id", "00" * 15], ["pay", "bob", "1", "extra"],
+        ["pay", "bob", "1", "--unknown", "v"], ["pay", "bob", "10000000000000.01"],
+        ["admin", "member", "add", "bob"], ["admin", "member", "add", "bob", "--pubkey", "abc"],
+        ["admin", "member", "add", "bob", "--pubkey", pk, "--credit-limit", "-1"],
+        ["admin", "member", "add", "bob", "--pubkey", pk, "--balance-max", "none"],
+        ["admin", "member", "key", "add", "bob"], ["admin", "member", "key", "revoke", "bob", "zz"],
+        ["admin", "limit", "bob", "--reason", "r"], ["admin", "limit", "bob", "--credit-limit", "5"],
+        ["admin", "limit", "bob", "--credit-limit", "5", "--reason", ""],
+        ["admin", "limit", "bob", "--balance-max", "lots", "--reason", "r"],
+        ["admin", "freeze", "bob"], ["admin", "unfreeze", "bob", "--reason", "r" * 513],
+        ["admin", "stats", "extra"], ["balance", "a", "b"], ["balance", "NOT_A_NAME"],
+        ["history", "--limit", "0"], ["history", "--limit", "many"], ["history", "--limit", "10001"],
+        ["member", "x y"], ["admin"], ["frobnicate"],
+    ]
+    for args in cases:
+        status, out, err = t.troc(*args, server=dead)
+        check(status == 2, "troc %s: expected exit 2, got %d: %s" % (" ".join(args), status, err))
+        check(err.startswith("troc: "), "troc %s explains itself: %r" % (" ".join(args), err))
+    status, _, err = t.troc("balance", key=os.path.join(t.root, "missing.key"), server=dead)
+    check(status == 2 and "missing.key" in err, "missing key file: %d %s" % (status, err))
+    status, _, err = t.troc("balance", "--server-key", "00ff", server=dead)
+    check(status == 2, "malformed --server-key: %d %s" % (status, err))
+    status, _, err = t.troc("balance", server="no-port")
+    check(status == 2, "malformed server address: %d %s" % (status, err))
+    # An admin session must name the member; a member cannot pay as admin.
+    status, _, err = t.troc("balance")
+    check(status == 2 and "NAME" in err, "admin without NAME: %d %s" % (status, err))
+    status, _, err = t.troc("pay", "alice", "1")
+    check(status == 2 and "member's key" in err, "admin cannot pay: %d %s" % (status, err))
+    for command in (["pay"], ["admin", "limit"], ["history"], ["admin", "member", "key", "revoke"]):
+        status, out, _ = t.troc(*command, "--help", server=dead)
+        check(status == 0 and out.startswith("usage: troc " + " ".join(command)), "help: " + out)
+    check(journal_entries(t) == before, "usage errors sent nothing")
+
+
+def scenario_unreachable(t):
+    """Exit 3 when the server cannot be reached or talked to."""
+    t.member("alice")
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    closed_port = free.getsockname()[1]
+    free.close()
+    status, _, err = t.troc("admin", "stats", server="127.0.0.1:%d" % closed_port)
+    check(status == 3 and "refused" in err.lower(), "closed port: %d %s" % (status, err))
+    status, _, err = t.troc("admin", "stats", server=os.path.join(t.root, "nobody.sock"))
+    check(status == 3, "missing socket: %d %s" % (status, err))
+    # Something that accepts and says nothing troc understands.
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)
+
+    def answer_garbage():
+        for _ in range(2):
+            connection, _ = mute.accept()
+            connection.recv(1024)
+            connection.sendall(b"\x00\x00\x00\x05hello")
+            connection.close()
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    status, _, err = t.troc("admin", "stats", server="127.0.0.1:%d" % mute.getsockname()[1])
+    check(status == 3, "not a troc server: %d %s" % (status, err))
+    status, out, err = t.troc("admin", "stats", server="127.0.0.1:%d" % closed_port, json_output=True)
+    check(status == 3 and json.loads(out)["error"] == "ECONNREFUSED", "json error: %d %s" % (status, out))
+    # The key is not registered in this territory.
+    status, _, err = t.troc("balance", key=t.keygen("stranger"))
+    check(status == 3 and "not registered" in err, "unregistered key: %d %s" % (status, err))
+    # The daemon stops: exit 3, then it serves again after a restart.
+    t.stop()
+    status, _, err = t.troc("admin", "stats", server=t.socket)
+    check(status == 3, "stopped daemon: %d %s" % (status, err))
+    t.start()
+    t.ok("admin", "stats")
+
+
+def scenario_idempotent(t):
+    """Resubmitting with --id returns the original result; the same id with
+    another payment is refused."""
+    alice = t.member("alice", "500")
+    t.member("bob")
+    payment_id = "0123456789abcdef0123456789abcdef"
+    first = t.json("pay", "bob", "25", "--memo", "once", "--id", payment_id, key=alice)
+    again = t.json("pay", "bob", "25", "--memo", "once", "--id", payment_id, key=alice)
+    check(first["result"] == "ok" and again["result"] == "ok", "both ok: %r %r" % (first, again))
+    check(first["id"] == payment_id == again["id"], "ids")
+    check(first["journal_seq"] == again["journal_seq"], "the original result: %r %r" % (first, again))
+    check(balance(t, "alice") == "-25.00", "paid once")
+    err = t.refused("id_reused", "pay", "bob", "26", "--memo", "once", "--id", payment_id, key=alice)
+    status, out, _ = t.troc("pay", "bob", "26", "--id", payment_id, key=alice, json_output=True)
+    check(status == 1 and json.loads(out)["result"] == "id_reused", "json refusal: " + out)
+    check(balance(t, "alice") == "-25.00", "still paid once")
+    check(t.json("admin", "stats")["transfers"] == 1, "one transfer")
+
+
+class DropFirstReply:
+    """A TCP proxy to trocd that, on its first connection, forwards the
+    client's request but drops the connection instead of the reply: the
+    payment is committed and the client cannot know it."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.address = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            client, _ = self.listener.accept()
+            self.connections += 1
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            drop = self.connections == 1
+            state = {"client_frames": 0}
+            threading.Thread(target=self.pump, args=(client, server, state, None), daemon=True).start()
+            threading.Thread(target=self.pump, args=(server, client, state, drop), daemon=True).start()
+
+    @staticmethod
+    def frames(buffer):
+        count = 0
+        while len(buffer) >= 4:
+            size = int.from_bytes(buffer[:4], "big")
+            if len(buffer) < 4 + size:
+                break
+            buffer = buffer[4 + size:]
+            count += 1
+        return count, buffer
+
+    def pump(self, source, destination, state, drop):
+        pending = b""
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if drop is None:
+                    count, pending = self.frames(pending + data)
+                    state["client_frames"] += count
+                elif drop and state["client_frames"] >= 3:
+                    break  # the reply to the request: lost
+                destination.sendall(data)
+        except OSError:
+            pass
+        for s in (source, destination):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def scenario_retry(t):
+    """troc pay retries once, with the same id, after a lost connection."""
+    alice = t.member("alice", "500")
+    t.member("bob")
+    proxy = DropFirstReply(t.port)
+    paid = t.json("pay", "bob", "12.34", key=alice, server=proxy.address)
+    check(paid["result"] == "ok", "paid: %r" % paid)
+    check(proxy.connections == 2, "the payment was sent on a second connection (%d)" % proxy.connections)
+    check(balance(t, "alice") == "-12.34", "paid exactly once")
+    check(t.json("admin", "stats")["transfers"] == 1, "one transfer")
+
+
+def scenario_server_key(t):
+    """The territory key is pinned on first use; a changed key is refused
+    loudly; --server-key must match."""
+    t.member("alice")
+    t.ok("admin", "stats", server=t.socket)
+    known = os.path.join(t.root, "config", "troc", "known_territories")
+    check(t.territory_key in open(known).read(), "pinned in the known-territories file")
+    status, _, err = t.troc("admin", "stats", "--server-key", t.territory_key)
+    check(status == 0, "matching --server-key: %s" % err)
+    status, _, err = t.troc("admin", "stats", "--server-key", "ab" * 32)
+    check(status == 3 and t.territory_key in err and "ab" * 32 in err, "wrong --server-key: %s" % err)
+    t.stop()
+    # Another territory answers at the same socket path.
+    other = Territory(t.root, "otherland", socket_path=t.socket)
+    other.start()
+    try:
+        status, out, err = other.troc("admin", "stats", server=t.socket)
+        check(status == 3, "changed key refused (exit 3): %d" % status)
+        check("HAS CHANGED" in err and t.territory_key in err and other.territory_key in err,
+              "the refusal shows both keys: " + err)
+        check(known in err, "and names the file: " + err)
+        # With the right --server-key the user can still reach it.
+        status, _, err = other.troc("admin", "stats", "--server-key", other.territory_key, server=t.socket)
+        check(status == 0, "explicit key: %s" % err)
+    finally:
+        other.stop()
+
+
+def scenario_json(t):
+    """--json: one object per command, parsed with python's json."""
+    alice = t.member("alice", "500", "1000")
+    bob = t.member("bob", "50")
+    added = t.json("admin", "member", "add", "carol", "--pubkey", t.pubkey(t.keygen("carol")))
+    check(added["result"] == "ok" and added["action"] == "member_add" and added["balance_max"] is None, added)
+    check(re.fullmatch(r"[0-9a-f]{32}", added["id"]) and added["journal_seq"] > 0, added)
+    paid = t.json("pay", "bob", "120.5", "--memo", "caf\u00e9 \"quoted\"", key=alice)
+    check(paid["amount"] == "120.50" and paid["payer"] == "alice" and paid["memo"] == "caf\u00e9 \"quoted\"", paid)
+    own = t.json("balance", key=alice)
+    check(own == {"member": "alice", "balance": "-120.50", "credit_limit": "500.00", "balance_max": "1000.00",
+                  "frozen": False, "unit": "EUR"}, own)
+    check(t.json("balance", key=bob)["balance_max"] is None, "no maximum: null")
+    history = t.json("history", "--limit", "5", key=alice)
+    check(history["member"] == "alice" and len(history["lines"]) == 1 and not history["more"], history)
+    line = history["lines"][0]
+    check(line["counterparty"] == "bob" and line["amount"] == "-120.50" and line["balance_after"] == "-120.50"
+          and line["kind"] == "transfer" and line["id"] == paid["id"], line)
+    limit = t.json("admin", "limit", "alice", "--balance-max", "none", "--reason", "wholesaler")
+    check(limit["balance_max"] is None and limit["reason"] == "wholesaler", limit)
+    record = t.json("member", "alice")
+    check(record["balance_max"] is None and len(record["keys"]) == 1 and not record["keys"][0]["revoked"], record)
+    check(record["limit_changes"][0]["reason"] == "wholesaler", record)
+    stats = t.json("admin", "stats")
+    for field in ("members", "transfers", "balance_sum", "debt", "accounts_over_limit", "journal_entries"):
+        check(field in stats, "stats has " + field)
+    status, out, err = t.troc("pay", "bob", "5000", key=alice, json_output=True)
+    refusal = json.loads(out)
+    check(status == 1 and refusal["result"] == "exceeds_credit_limit" and refusal["detail"], refusal)
+    status, out, _ = t.troc("balance", "bob", key=alice, json_output=True)
+    check(status == 1 and json.loads(out)["result"] == "denied", out)
+
+
+def main():
+    scenario = globals().get("scenario_" + sys.argv[3])
+    if scenario is None:
+        print("unknown scenario " + sys.argv[3], file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="troc-cli-") as root:
+        territory = Territory(root)
+        territory.start()
+        try:
+            scenario(territory)
+        except Failure as failure:
+            print("FAILED: %s" % failure, file=sys.stderr)
+            log = os.path.join(root, "trocd.log")
+            if os.path.exists(log):
+                print("--- trocd.log (tail)\n" + "".join(open(log).readlines()[-30:]), file=sys.stderr)
+            return 1
+        finally:
+            territory.stop()
+    print("ok: " + sys.argv[3])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1090 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of libtroc that need no trocd:
+ *   - troc.h's copies of the engine's codes and sizes match the engine;
+ *   - the known-territories file: default path, parsing, pinning, refusals;
+ *   - signed items: every kind decodes to what was asked and its signature
+ *     verifies with troc_verify over the exact body bytes, for the right
+ *     domain and territory only;
+ *   - argument errors, refused before anything is sent;
+ *   - the connection paths, against a scripted server thread on a Unix
+ *     socket (the socket is the system boundary mocked here): handshake and
+ *     pinning, a changed territory key refused before the client proves
+ *     anything, results, pipelined replies out of order, a lost connection
+ *     retried with the same envelope, timeouts, busy, malformed frames and
+ *     request-level refusals.
+ *
+ * troc.h is included first, so that its own definitions of the error and
+ * result codes are the ones compiled here and compared with the engine's
+ * names at run time.
+ */
+#include "troc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client_int.h"
+#include "net/handshake.h"
+
+/* ------------------------------------------------------------ fixture */
+
+typedef struct fixture {
+    char directory[64];       /* a fresh temporary directory per test */
+    char known[128];          /* its known-territories file */
+    uint8_t territory[TROC_PUBLIC_KEY_SIZE];
+    troc_client *client;
+} fixture;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state) {
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    strcpy(f.directory, "/tmp/troc-libtroc-XXXXXX");
+    if (mkdtemp(f.directory) == NULL) return -1;
+    snprintf(f.known, sizeof f.known, "%s/config/troc/known_territories", f.directory);
+    if (troc_client_create(&f.client) != 0) return -1;
+    troc_key *key = NULL;
+    if (troc_key_generate(&key) != 0) return -1;
+    troc_client_set_key(f.client, key);
+    troc_key_free(key);
+    troc_client_set_known_territories(f.client, f.known);
+    for (size_t i = 0; i < sizeof f.territory; i++) f.territory[i] = (uint8_t)(i * 7 + 1);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    troc_client_free(f->client);
+    return nftw(f->directory, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ------------------------------------------------------ header copies */
+
+static void test_header_codes_match_engine(void **state) {
+    (void)state;
+    assert_string_equal(troc_err_name(TROC_EAMOUNT), "TROC_EAMOUNT");
+    assert_string_equal(troc_err_name(TROC_EHANDSHAKE), "TROC_EHANDSHAKE");
+    assert_string_equal(troc_err_name(TROC_ESERVER_KEY), "TROC_ESERVER_KEY");
+    assert_string_equal(troc_err_name(TROC_ECLOSED), "TROC_ECLOSED");
+    assert_string_equal(troc_err_name(TROC_EUSAGE), "TROC_EUSAGE");
+    assert_string_equal(troc_err_name(TROC_EBUSY), "TROC_EBUSY");
+    assert_string_equal(troc_err_name(TROC_ETIMEOUT), "TROC_ETIMEOUT");
+    assert_string_equal(troc_err_name(TROC_EDENIED), "TROC_EDENIED");
+    assert_string_equal(troc_err_name(TROC_EUNAVAILABLE), "TROC_EUNAVAILABLE");
+    assert_string_equal(troc_result_name(TROC_RESULT_OK), "ok");
+    assert_string_equal(troc_result_name(TROC_RESULT_ID_REUSED), "id_reused");
+    assert_string_equal(troc_result_name(TROC_RESULT_EXCEEDS_CREDIT_LIMIT), "exceeds_credit_limit");
+    assert_string_equal(troc_result_name(TROC_RESULT_EXCEEDS_BALANCE_MAX), "exceeds_balance_max");
+    assert_string_equal(troc_result_name(TROC_RESULT_PAYER_FROZEN), "payer_frozen");
+    assert_string_equal(troc_result_name(TROC_RESULT_UNKNOWN_MEMBER), "unknown_member");
+    assert_string_equal(troc_result_name(TROC_RESULT_NOTHING_CHANGED), "nothing_changed");
+    /* Every result value of the header has a name in the engine's map. */
+    for (int code = TROC_RESULT_OK; code <= TROC_RESULT_NOTHING_CHANGED; code++) {
+        assert_string_not_equal(troc_result_name(code), "unknown");
+    }
+    assert_int_equal(TROC_MEMBER_RECORD_KEYS_MAX >= TROC_MEMBER_KEYS_MAX, 1);
+}
+
+static void test_amounts_and_ids(void **state) {
+    (void)state;
+    int64_t cents = 0;
+    assert_int_equal(troc_amount_parse("-120.5", 6, &cents), 0);
+    assert_int_equal(cents, -12050);
+    char text[TROC_AMOUNT_TEXT_SIZE];
+    assert_string_equal(troc_amount_format(cents, text), "-120.50");
+    uint8_t id[TROC_ID_SIZE], back[TROC_ID_SIZE];
+    char hex[TROC_ID_HEX_SIZE];
+    troc_random_id(id);
+    troc_id_to_hex(id, hex);
+    assert_int_equal(strlen(hex), 32);
+    assert_int_equal(troc_id_from_hex(hex, back), 0);
+    assert_memory_equal(id, back, TROC_ID_SIZE);
+    assert_int_equal(troc_id_from_hex("abc", back), TROC_EHEX);
+    assert_int_equal(troc_id_from_hex(NULL, back), TROC_EHEX);
+    assert_true(troc_error_is_retryable(TROC_ECLOSED));
+    assert_true(troc_error_is_retryable(-ECONNRESET));
+    assert_false(troc_error_is_retryable(TROC_ESERVER_KEY));
+    assert_false(troc_error_is_retryable(TROC_EDENIED));
+}
+
+/* ------------------------------------------------- known territories */
+
+static void write_file(const char *path, const char *text) {
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs(text, file);
+    fclose(file);
+}
+
+static void test_known_default_path(void **state) {
+    (void)state;
+    char *xdg = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
+    char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    char path[256];
+    setenv("XDG_CONFIG_HOME", "/x/config", 1);
+    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_string_equal(path, "/x/config/troc/known_territories");
+    unsetenv("XDG_CONFIG_HOME");
+    setenv("HOME", "/home/ana", 1);
+    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_string_equal(path, "/home/ana/.config/troc/known_territories");
+    unsetenv("HOME");
+    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_string_equal(path, "");
+    setenv("HOME", "/home/ana", 1);
+    char tiny[8];
+    assert_int_equal(troc__known_default_path(tiny, sizeof tiny), -ENAMETOOLONG);
+    if (xdg != NULL) setenv("XDG_CONFIG_HOME", xdg, 1);
+    if (home != NULL) setenv("HOME", home, 1);
+    free(xdg);
+    free(home);
+}
+
+static void test_known_pin_and_lookup(void **state) {
+    fixture *f = *state;
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
+    bool found = true;
+    int line = -1;
+    assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7400", key, &found, &line), 0);
+    assert_false(found);
+    assert_int_equal(troc__known_pin(f->known, "127.0.0.1:7400", f->territory), 0);
+    struct stat st;
+    assert_int_equal(stat(f->known, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    uint8_t other[TROC_PUBLIC_KEY_SIZE];
+    memset(other, 0xab, sizeof other);
+    assert_int_equal(troc__known_pin(f->known, "/run/trocd.sock", other), 0);
+    assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7400", key, &found, &line), 0);
+    assert_true(found);
+    assert_int_equal(line, 2); /* after the header comment */
+    assert_memory_equal(key, f->territory, sizeof key);
+    assert_int_equal(troc__known_lookup(f->known, "/run/trocd.sock", key, &found, &line), 0);
+    assert_true(found);
+    assert_int_equal(line, 3);
+    assert_memory_equal(key, other, sizeof key);
+    assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7401", key, &found, &line), 0);
+    assert_false(found);
+    assert_int_equal(troc__known_pin(f->known, "has space", other), TROC_EUSAGE);
+}
+
+static void test_known_parsing(void **state) {
+    fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/known", f->directory);
+    char hex[TROC_PUBLIC_KEY_HEX_SIZE];
+    troc_public_key_to_hex(f->territory, hex);
+    char text[1024];
+    /* Comments, blank lines, tabs, CRLF, upper-case hex; the first line wins. */
+    snprintf(text, sizeof text, "# comment\n\n   \t\nhost:1\t  %s  \r\nhost:1 %064d\n", hex, 0);
+    for (char *p = strstr(text, hex); p != NULL && *p != ' '; p++) *p = (char)(*p >= 'a' ? *p - 32 : *p);
+    write_file(path, text);
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
+    bool found = false;
+    int line = 0;
+    assert_int_equal(troc__known_lookup(path, "host:1", key, &found, &line), 0);
+    assert_true(found);
+    assert_int_equal(line, 4);
+    assert_memory_equal(key, f->territory, sizeof key);
+
+    char bad[4][600];
+    int bad_lines[] = {1, 1, 1, 2};
+    snprintf(bad[0], sizeof bad[0], "host:1\n");                         /* no key */
+    snprintf(bad[1], sizeof bad[1], "host:1 abcd\n");                    /* short key */
+    snprintf(bad[2], sizeof bad[2], "host:1 %s extra\n", hex);           /* a third field */
+    snprintf(bad[3], sizeof bad[3], "ok:1 %s\nhost:1 %s%s\n", hex, hex, hex); /* a key too long, line 2 */
+    for (size_t i = 0; i < 4; i++) {
+        write_file(path, bad[i]);
+        assert_int_equal(troc__known_lookup(path, "host:1", key, &found, &line), TROC_ECORRUPT);
+        assert_int_equal(line, bad_lines[i]);
+    }
+    /* A line longer than any valid one. */
+    char *long_line = malloc(4096);
+    memset(long_line, 'a', 4095);
+    long_line[4095] = '\0';
+    write_file(path, long_line);
+    free(long_line);
+    assert_int_equal(troc__known_lookup(path, "host:1", key, &found, &line), TROC_ECORRUPT);
+    /* A directory where the file should be cannot be read. */
+    assert_int_equal(troc__known_lookup(f->directory, "host:1", key, &found, &line), -EISDIR);
+    assert_true(troc__known_address_valid("[::1]:7400"));
+    assert_false(troc__known_address_valid(""));
+    assert_false(troc__known_address_valid("a#b"));
+    assert_false(troc__known_address_valid("a\tb"));
+}
+
+/* ------------------------------------------------------- signed items */
+
+/* Checks the envelope's signature over its exact body, and that it holds
+ * for no other domain or territory. */
+static void assert_signed(const troc_envelope *envelope, troc_domain domain, const uint8_t *territory,
+                          const uint8_t *signer) {
+    const Troc__V1__Envelope *message = &envelope->message;
+    assert_true(message->has_body && message->body.len > 0);
+    assert_int_equal(message->signer.len, TROC_PUBLIC_KEY_SIZE);
+    assert_memory_equal(message->signer.data, signer, TROC_PUBLIC_KEY_SIZE);
+    assert_true(troc_verify(signer, domain, territory, message->body.data, message->body.len,
+                            message->signature.data));
+    troc_domain other = domain == TROC_DOMAIN_TRANSFER ? TROC_DOMAIN_BATCH : TROC_DOMAIN_TRANSFER;
+    assert_false(troc_verify(signer, other, territory, message->body.data, message->body.len,
+                             message->signature.data));
+    uint8_t elsewhere[TROC_PUBLIC_KEY_SIZE];
+    memcpy(elsewhere, territory, sizeof elsewhere);
+    elsewhere[0] ^= 1;
+    assert_false(troc_verify(signer, domain, elsewhere, message->body.data, message->body.len,
+                             message->signature.data));
+}
+
+static void test_sign_transfer(void **state) {
+    fixture *f = *state;
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_transfer transfer = {.payer = "alice", .payee = "bob", .amount_cents = 12050, .memo = "bread"};
+    /* No territory yet: nothing to sign for. */
+    assert_int_equal(troc_sign_transfer(f->client, NULL, &transfer, envelope), TROC_EUSAGE);
+    troc_client_set_server_key(f->client, f->territory);
+    uint8_t id[TROC_ID_SIZE];
+    memset(id, 0x42, sizeof id);
+    transfer.id = id;
+    assert_int_equal(troc_sign_transfer(f->client, NULL, &transfer, envelope), 0);
+    assert_int_equal(envelope->message.kind, TROC__V1__ENVELOPE_KIND__KIND_TRANSFER);
+    assert_signed(envelope, TROC_DOMAIN_TRANSFER, f->territory, f->client->keypair.public_key);
+    Troc__V1__Transfer *body =
+        troc__v1__transfer__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_non_null(body);
+    assert_memory_equal(body->id.data, id, TROC_ID_SIZE);
+    assert_string_equal(body->payer, "alice");
+    assert_string_equal(body->payee, "bob");
+    assert_int_equal(body->amount_cents, 12050);
+    assert_string_equal(body->memo, "bread");
+    assert_false(body->has_invoice_id);
+    troc__v1__transfer__free_unpacked(body, NULL);
+    uint8_t got[TROC_ID_SIZE];
+    troc_envelope_id(envelope, got);
+    assert_memory_equal(got, id, TROC_ID_SIZE);
+
+    /* Another signer, a random id, an invoice paid. */
+    troc_key *key = NULL;
+    assert_int_equal(troc_key_generate(&key), 0);
+    uint8_t public_key[TROC_PUBLIC_KEY_SIZE];
+    troc_key_public(key, public_key);
+    uint8_t invoice[TROC_ID_SIZE];
+    memset(invoice, 0x17, sizeof invoice);
+    troc_transfer second = {.payer = "carol", .payee = "bob", .amount_cents = 1, .invoice_id = invoice};
+    assert_int_equal(troc_sign_transfer(f->client, key, &second, envelope), 0);
+    assert_signed(envelope, TROC_DOMAIN_TRANSFER, f->territory, public_key);
+    body = troc__v1__transfer__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_non_null(body);
+    assert_memory_not_equal(body->id.data, id, TROC_ID_SIZE);
+    troc_envelope_id(envelope, got);
+    assert_memory_equal(body->id.data, got, TROC_ID_SIZE);
+    assert_null(body->memo);
+    assert_true(body->has_invoice_id);
+    assert_memory_equal(body->invoice_id.data, invoice, TROC_ID_SIZE);
+    troc__v1__transfer__free_unpacked(body, NULL);
+    troc_key_free(key);
+
+    /* Missing payer (no member session) or payee: refused, envelope emptied. */
+    second.payer = NULL;
+    assert_int_equal(troc_sign_transfer(f->client, NULL, &second, envelope), TROC_EUSAGE);
+    assert_int_equal(envelope->message.body.len, 0);
+    assert_non_null(strstr(troc_client_error_message(f->client), "payer"));
+    second.payer = "carol";
+    second.payee = NULL;
+    assert_int_equal(troc_sign_transfer(f->client, NULL, &second, envelope), TROC_EUSAGE);
+    /* A memo that could never fit in a frame. */
+    char *memo = malloc(TROC_FRAME_SIZE_MAX);
+    memset(memo, 'm', TROC_FRAME_SIZE_MAX - 1);
+    memo[TROC_FRAME_SIZE_MAX - 1] = '\0';
+    second.payee = "bob";
+    second.memo = memo;
+    assert_int_equal(troc_sign_transfer(f->client, NULL, &second, envelope), TROC_EFRAME_SIZE);
+    free(memo);
+    troc_envelope_free(envelope);
+}
+
+static void test_sign_batch(void **state) {
+    fixture *f = *state;
+    troc_client_set_server_key(f->client, f->territory);
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    enum { COUNT = 1000 };
+    static troc_batch_item items[COUNT];
+    uint8_t first_id[TROC_ID_SIZE];
+    memset(first_id, 9, sizeof first_id);
+    for (size_t i = 0; i < COUNT; i++) {
+        items[i] = (troc_batch_item){.payee = i % 2 ? "bob" : "carol", .amount_cents = (int64_t)i + 1};
+    }
+    items[0].id = first_id;
+    items[1].memo = "second";
+    assert_int_equal(troc_sign_batch(f->client, NULL, NULL, "alice", items, COUNT, envelope), 0);
+    assert_int_equal(envelope->message.kind, TROC__V1__ENVELOPE_KIND__KIND_BATCH);
+    assert_signed(envelope, TROC_DOMAIN_BATCH, f->territory, f->client->keypair.public_key);
+    Troc__V1__TransferBatch *batch =
+        troc__v1__transfer_batch__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_non_null(batch);
+    assert_string_equal(batch->payer, "alice");
+    assert_int_equal(batch->n_items, COUNT);
+    assert_memory_equal(batch->items[0]->id.data, first_id, TROC_ID_SIZE);
+    assert_string_equal(batch->items[1]->memo, "second");
+    assert_int_equal(batch->items[999]->amount_cents, 1000);
+    assert_string_equal(batch->items[999]->payee, "bob");
+    assert_memory_not_equal(batch->items[1]->id.data, batch->items[2]->id.data, TROC_ID_SIZE);
+    troc__v1__transfer_batch__free_unpacked(batch, NULL);
+    assert_int_equal(troc_sign_batch(f->client, NULL, NULL, "alice", items, 0, envelope), TROC_EUSAGE);
+    assert_int_equal(troc_sign_batch(f->client, NULL, NULL, "alice", items, TROC_BATCH_ITEMS_MAX + 1, envelope),
+                     TROC_EUSAGE);
+    assert_int_equal(troc_sign_batch(f->client, NULL, NULL, NULL, items, 1, envelope), TROC_EUSAGE);
+    items[3].payee = NULL;
+    assert_int_equal(troc_sign_batch(f->client, NULL, NULL, "alice", items, 5, envelope), TROC_EUSAGE);
+    assert_int_equal(envelope->message.body.len, 0);
+    troc_envelope_free(envelope);
+}
+
+static Troc__V1__AdminAction *sign_admin(fixture *f, const troc_admin_action *action, troc_envelope *envelope) {
+    assert_int_equal(troc_sign_admin(f->client, NULL, action, envelope), 0);
+    assert_int_equal(envelope->message.kind, TROC__V1__ENVELOPE_KIND__KIND_ADMIN);
+    assert_signed(envelope, TROC_DOMAIN_ADMIN, f->territory, f->client->keypair.public_key);
+    Troc__V1__AdminAction *body =
+        troc__v1__admin_action__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_non_null(body);
+    return body;
+}
+
+static void test_sign_admin(void **state) {
+    fixture *f = *state;
+    troc_client_set_server_key(f->client, f->territory);
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    uint8_t member_key[TROC_PUBLIC_KEY_SIZE];
+    memset(member_key, 0x33, sizeof member_key);
+    troc_admin_action add = {.kind = TROC_ADMIN_MEMBER_ADD, .member = "alice", .public_key = member_key,
+                             .has_credit_limit = true, .credit_limit_cents = 50000};
+    Troc__V1__AdminAction *body = sign_admin(f, &add, envelope);
+    assert_int_equal(body->action_case, TROC__V1__ADMIN_ACTION__ACTION_MEMBER_ADD);
+    assert_string_equal(body->member_add->name, "alice");
+    assert_memory_equal(body->member_add->public_key.data, member_key, TROC_PUBLIC_KEY_SIZE);
+    assert_int_equal(body->member_add->credit_limit_cents, 50000);
+    assert_false(body->member_add->has_balance_max_cents);
+    troc__v1__admin_action__free_unpacked(body, NULL);
+
+    troc_admin_action limit = {.kind = TROC_ADMIN_LIMIT_SET, .member = "alice", .remove_balance_max = true,
+                               .reason = "new contract"};
+    body = sign_admin(f, &limit, envelope);
+    assert_int_equal(body->action_case, TROC__V1__ADMIN_ACTION__ACTION_LIMIT_SET);
+    assert_false(body->limit_set->has_credit_limit_cents);
+    assert_true(body->limit_set->has_remove_balance_max && body->limit_set->remove_balance_max);
+    assert_string_equal(body->limit_set->reason, "new contract");
+    troc__v1__admin_action__free_unpacked(body, NULL);
+
+    troc_admin_action revoke = {.kind = TROC_ADMIN_KEY_REVOKE, .member = "alice", .public_key = member_key};
+    body = sign_admin(f, &revoke, envelope);
+    assert_int_equal(body->action_case, TROC__V1__ADMIN_ACTION__ACTION_KEY_REVOKE);
+    troc__v1__admin_action__free_unpacked(body, NULL);
+    troc_admin_action unfreeze = {.kind = TROC_ADMIN_UNFREEZE, .member = "alice", .reason = "paid up"};
+    body = sign_admin(f, &unfreeze, envelope);
+    assert_int_equal(body->action_case, TROC__V1__ADMIN_ACTION__ACTION_UNFREEZE);
+    assert_string_equal(body->unfreeze->reason, "paid up");
+    troc__v1__admin_action__free_unpacked(body, NULL);
+
+    /* Shapes refused before signing. */
+    troc_admin_action wrong[] = {
+        {.kind = 0, .member = "alice"},
+        {.kind = TROC_ADMIN_FREEZE},                                                       /* no member */
+        {.kind = TROC_ADMIN_KEY_ADD, .member = "alice"},                                   /* no key */
+        {.kind = TROC_ADMIN_FREEZE, .member = "alice", .public_key = member_key},          /* unused field */
+        {.kind = TROC_ADMIN_MEMBER_ADD, .member = "a", .public_key = member_key, .reason = "x"},
+        {.kind = TROC_ADMIN_LIMIT_SET, .member = "a", .credit_limit_cents = 5},            /* value without flag */
+        {.kind = TROC_ADMIN_LIMIT_SET, .member = "a", .has_balance_max = true, .remove_balance_max = true},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        assert_int_equal(troc_sign_admin(f->client, NULL, &wrong[i], envelope), TROC_EUSAGE);
+        assert_int_equal(envelope->message.body.len, 0);
+    }
+    troc_envelope_free(envelope);
+}
+
+static void test_sign_invoice(void **state) {
+    fixture *f = *state;
+    troc_client_set_server_key(f->client, f->territory);
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_invoice_action issue = {.kind = TROC_INVOICE_ISSUE, .creditor = "bob", .debtor = "alice",
+                                 .amount_cents = 9900, .ref = "F-2024-001", .due = "2024-06-30"};
+    assert_int_equal(troc_sign_invoice(f->client, NULL, &issue, envelope), 0);
+    assert_signed(envelope, TROC_DOMAIN_INVOICE, f->territory, f->client->keypair.public_key);
+    Troc__V1__InvoiceAction *body =
+        troc__v1__invoice_action__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_non_null(body);
+    assert_int_equal(body->action_case, TROC__V1__INVOICE_ACTION__ACTION_ISSUE);
+    assert_string_equal(body->issue->creditor, "bob");
+    assert_string_equal(body->issue->debtor, "alice");
+    assert_int_equal(body->issue->amount_cents, 9900);
+    assert_string_equal(body->issue->due, "2024-06-30");
+    uint8_t invoice_id[TROC_ID_SIZE];
+    memcpy(invoice_id, body->id.data, TROC_ID_SIZE); /* the invoice takes the action's id */
+    troc__v1__invoice_action__free_unpacked(body, NULL);
+
+    troc_invoice_action reject = {.kind = TROC_INVOICE_REJECT, .invoice_id = invoice_id, .reason = "not ordered"};
+    assert_int_equal(troc_sign_invoice(f->client, NULL, &reject, envelope), 0);
+    body = troc__v1__invoice_action__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_int_equal(body->action_case, TROC__V1__INVOICE_ACTION__ACTION_REJECT);
+    assert_memory_equal(body->reject->invoice_id.data, invoice_id, TROC_ID_SIZE);
+    assert_string_equal(body->reject->reason, "not ordered");
+    troc__v1__invoice_action__free_unpacked(body, NULL);
+    troc_invoice_action accept = {.kind = TROC_INVOICE_ACCEPT, .invoice_id = invoice_id};
+    assert_int_equal(troc_sign_invoice(f->client, NULL, &accept, envelope), 0);
+    body = troc__v1__invoice_action__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_int_equal(body->action_case, TROC__V1__INVOICE_ACTION__ACTION_ACCEPT);
+    troc__v1__invoice_action__free_unpacked(body, NULL);
+
+    troc_invoice_action wrong[] = {
+        {.kind = TROC_INVOICE_ISSUE, .creditor = "bob", .amount_cents = 1},          /* no debtor */
+        {.kind = TROC_INVOICE_ISSUE, .debtor = "alice", .amount_cents = 1},          /* no creditor, no session */
+        {.kind = TROC_INVOICE_CANCEL},                                               /* no invoice id */
+        {.kind = TROC_INVOICE_ACCEPT, .invoice_id = invoice_id, .reason = "why"},    /* unused field */
+        {.kind = 9, .invoice_id = invoice_id},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        assert_int_equal(troc_sign_invoice(f->client, NULL, &wrong[i], envelope), TROC_EUSAGE);
+    }
+    troc_envelope_free(envelope);
+}
+
+/* ----------------------------------------------------- argument errors */
+
+static void test_argument_errors(void **state) {
+    fixture *f = *state;
+    troc_client *bare = NULL;
+    assert_int_equal(troc_client_create(&bare), 0);
+    assert_int_equal(troc_client_connect(bare, "127.0.0.1:7400"), TROC_EUSAGE); /* no key */
+    assert_non_null(strstr(troc_client_error_message(bare), "no key"));
+    troc_client_free(bare);
+    assert_int_equal(troc_client_connect(f->client, "no port"), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(f->client, "host:"), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(f->client, "host:99999"), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(f->client, "host:7a"), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(f->client, ""), TROC_EUSAGE);
+    assert_int_equal(troc_client_reconnect(f->client), TROC_EUSAGE);
+    assert_int_equal(troc_client_set_timeouts(f->client, -1, 0), TROC_EUSAGE);
+    assert_int_equal(troc_client_set_known_territories(f->client, ""), TROC_EUSAGE);
+    assert_false(troc_client_connected(f->client));
+    assert_int_equal(troc_client_role(f->client), TROC_SESSION_NONE);
+
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_submit_result result;
+    const troc_envelope *list[] = {envelope};
+    uint64_t request_id = 0;
+    assert_int_equal(troc_client_send(f->client, list, 1, &request_id), TROC_EUSAGE); /* nothing signed */
+    troc_client_set_server_key(f->client, f->territory);
+    troc_transfer transfer = {.payer = "alice", .payee = "bob", .amount_cents = 1};
+    assert_int_equal(troc_sign_transfer(f->client, NULL, &transfer, envelope), 0);
+    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), TROC_ECLOSED);
+    assert_int_equal(troc_client_send(f->client, list, 1, &request_id), TROC_ECLOSED);
+    troc_reply reply;
+    assert_int_equal(troc_client_receive(f->client, &reply), TROC_ECLOSED);
+    troc_history_line line;
+    size_t count = 0;
+    uint64_t next = 0;
+    assert_int_equal(troc_client_history(f->client, NULL, 0, &line, 0, &count, &next), TROC_EUSAGE);
+    assert_int_equal(troc_client_history(f->client, NULL, 0, &line, TROC_PAGE_ROWS_MAX + 1, &count, &next),
+                     TROC_EUSAGE);
+    troc_envelope_free(envelope);
+
+    /* A key file others can read is refused, as ssh does. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/open.key", f->directory);
+    troc_keypair keypair;
+    troc_keypair_generate(&keypair);
+    assert_int_equal(troc_keyfile_write(path, &keypair), 0);
+    troc_key *key = NULL;
+    assert_int_equal(troc_key_read(path, &key), 0);
+    uint8_t public_key[TROC_PUBLIC_KEY_SIZE];
+    troc_key_public(key, public_key);
+    assert_memory_equal(public_key, keypair.public_key, TROC_PUBLIC_KEY_SIZE);
+    troc_key_free(key);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(troc_key_read(path, &key), -EPERM);
+    assert_int_equal(troc_client_set_key_file(f->client, path), -EPERM);
+    assert_non_null(strstr(troc_client_error_message(f->client), "chmod 600"));
+    assert_int_equal(troc_key_from_seed(keypair.secret_key, &key), 0); /* the seed is the first half */
+    troc_key_public(key, public_key);
+    assert_memory_equal(public_key, keypair.public_key, TROC_PUBLIC_KEY_SIZE);
+    troc_key_free(key);
+}
+
+/* ------------------------------------------------- a scripted server */
+
+typedef struct server server;
+typedef void behaviour_fn(server *s, int fd, troc_channel *channel);
+
+struct server {
+    char path[108];
+    int listen_fd;
+    pthread_t thread;
+    troc_keypair territory;
+    behaviour_fn *behave;
+    int connections_max;       /* accepted before the thread ends */
+    int connection;            /* the one being served, from 0 */
+    bool busy;                 /* answer the hello with a busy error */
+    bool got_auth;             /* a client proof arrived */
+    int submits;               /* submit requests read */
+    uint8_t first_body[1024];  /* the first envelope body of the first and last submit */
+    size_t first_body_size;
+    bool same_body_again;      /* a later submit carried the same body bytes */
+};
+
+static bool read_exact(int fd, uint8_t *data, size_t size) {
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = read(fd, data + done, size - done);
+        if (n <= 0) return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+/* Reads one frame (header included) into `frame`; its size, or 0. */
+static size_t server_read_frame(int fd, uint8_t *frame, size_t capacity) {
+    if (!read_exact(fd, frame, TROC_FRAME_HEADER_SIZE)) return 0;
+    size_t payload = 0;
+    if (troc_frame_peek(frame, TROC_FRAME_HEADER_SIZE, &payload) < 0) return 0;
+    if (TROC_FRAME_HEADER_SIZE + payload > capacity) return 0;
+    if (!read_exact(fd, frame + TROC_FRAME_HEADER_SIZE, payload)) return 0;
+    return TROC_FRAME_HEADER_SIZE + payload;
+}
+
+static void server_write_clear(int fd, const uint8_t *payload, size_t size) {
+    uint8_t header[TROC_FRAME_HEADER_SIZE];
+    troc_frame_header_write(header, size);
+    assert_int_equal(write(fd, header, sizeof header), (ssize_t)sizeof header);
+    assert_int_equal(write(fd, payload, size), (ssize_t)size);
+}
+
+static void server_send(int fd, troc_channel *channel, const Troc__V1__ServerFrame *frame) {
+    static uint8_t plain[65536], sealed[65536 + 64];
+    size_t size = troc__v1__server_frame__pack(frame, plain);
+    size_t total = troc_channel_seal(channel, plain, size, sealed);
+    assert_int_equal(write(fd, sealed, total), (ssize_t)total);
+}
+
+/* Reads and decodes the next sealed ClientFrame; NULL when the client is
+ * gone. */
+static Troc__V1__ClientFrame *server_receive(int fd, troc_channel *channel) {
+    static uint8_t frame[65536], plain[65536];
+    size_t size = server_read_frame(fd, frame, sizeof frame);
+    if (size == 0) return NULL;
+    size_t plain_size = 0;
+    if (troc_channel_open(channel, frame, size, plain, &plain_size) != 0) return NULL;
+    return troc__v1__client_frame__unpack(NULL, plain_size, plain);
+}
+
+static bool server_handshake(server *s, int fd, troc_channel *channel) {
+    uint8_t frame[1024], out[TROC_HANDSHAKE_FRAME_SIZE_MAX];
+    size_t size = server_read_frame(fd, frame, sizeof frame), out_size = 0;
+    if (size == 0) return false;
+    if (s->busy) {
+        Troc__V1__Error error = TROC__V1__ERROR__INIT;
+        error.has_code = 1;
+        error.code = TROC_EBUSY;
+        error.message = "too many connections; try again later";
+        Troc__V1__ServerFrame reply = TROC__V1__SERVER_FRAME__INIT;
+        reply.kind_case = TROC__V1__SERVER_FRAME__KIND_ERROR;
+        reply.error = &error;
+        size = troc__v1__server_frame__pack(&reply, out);
+        server_write_clear(fd, out, size);
+        return false;
+    }
+    troc_handshake handshake;
+    if (troc_handshake_server_hello(&handshake, frame + 4, size - 4, &s->territory, "lyon", "EUR", channel, out,
+                                    &out_size) != 0) {
+        return false;
+    }
+    server_write_clear(fd, out, out_size);
+    Troc__V1__ClientFrame *auth = server_receive(fd, channel);
+    if (auth == NULL) return false;
+    s->got_auth = true;
+    bool ok = auth->kind_case == TROC__V1__CLIENT_FRAME__KIND_AUTH &&
+              troc_handshake_server_verify(&handshake, auth->auth->public_key.data, auth->auth->public_key.len,
+                                           auth->auth->signature.data, auth->auth->signature.len) == 0;
+    troc__v1__client_frame__free_unpacked(auth, NULL);
+    if (!ok) return false;
+    Troc__V1__AuthResult result = TROC__V1__AUTH_RESULT__INIT;
+    result.has_role = 1;
+    result.role = TROC__V1__ROLE__ROLE_MEMBER;
+    result.member = "alice";
+    Troc__V1__ServerFrame reply = TROC__V1__SERVER_FRAME__INIT;
+    reply.kind_case = TROC__V1__SERVER_FRAME__KIND_AUTH_RESULT;
+    reply.auth_result = &result;
+    server_send(fd, channel, &reply);
+    return true;
+}
+
+static void *server_main(void *argument) {
+    server *s = argument;
+    for (s->connection = 0; s->connection < s->connections_max; s->connection++) {
+        int fd = accept(s->listen_fd, NULL, NULL);
+        if (fd < 0) break;
+        troc_channel channel;
+        if (server_handshake(s, fd, &channel) && s->behave != NULL) s->behave(s, fd, &channel);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void server_start(fixture *f, server *s, behaviour_fn *behave, int connections_max) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->path, sizeof s->path, "%s/trocd.sock", f->directory);
+    troc_keypair_generate(&s->territory);
+    s->behave = behave;
+    s->connections_max = connections_max;
+    s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(s->listen_fd >= 0);
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    strcpy(address.sun_path, s->path);
+    unlink(s->path);
+    assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&address, sizeof address), 0);
+    assert_int_equal(listen(s->listen_fd, 8), 0);
+    assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void server_stop(server *s) {
+    assert_int_equal(pthread_join(s->thread, NULL), 0);
+    close(s->listen_fd);
+    unlink(s->path);
+}
+
+/* Answers a submit: one OK result per envelope, with the transfer's id. */
+static void answer_submit(int fd, troc_channel *channel, uint64_t request_id, const Troc__V1__Submit *submit) {
+    Troc__V1__ItemResult results[8];
+    Troc__V1__ItemResult *pointers[8];
+    Troc__V1__Transfer *bodies[8] = {0};
+    size_t count = submit->n_envelopes < 8 ? submit->n_envelopes : 8;
+    for (size_t i = 0; i < count; i++) {
+        const Troc__V1__Envelope *envelope = submit->envelopes[i];
+        bodies[i] = troc__v1__transfer__unpack(NULL, envelope->body.len, envelope->body.data);
+        results[i] = (Troc__V1__ItemResult)TROC__V1__ITEM_RESULT__INIT;
+        results[i].has_code = 1;
+        results[i].code = bodies[i] != NULL && bodies[i]->amount_cents > 100000 ? TROC__V1__RESULT_CODE__RESULT_EXCEEDS_CREDIT_LIMIT
+                                                                               : TROC__V1__RESULT_CODE__RESULT_OK;
+        if (results[i].code != TROC__V1__RESULT_CODE__RESULT_OK) results[i].detail = "over the line";
+        if (bodies[i] != NULL) {
+            results[i].has_id = 1;
+            results[i].id = bodies[i]->id;
+        }
+        results[i].has_journal_seq = 1;
+        results[i].journal_seq = request_id * 10 + i;
+        results[i].has_timestamp_us = 1;
+        results[i].timestamp_us = 1714564800000000LL;
+        pointers[i] = &results[i];
+    }
+    Troc__V1__SubmitReply reply = TROC__V1__SUBMIT_REPLY__INIT;
+    reply.n_results = count;
+    reply.results = pointers;
+    Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
+    response.has_request_id = 1;
+    response.request_id = request_id;
+    response.kind_case = TROC__V1__RESPONSE__KIND_SUBMIT;
+    response.submit = &reply;
+    Troc__V1__ServerFrame frame = TROC__V1__SERVER_FRAME__INIT;
+    frame.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
+    frame.response = &response;
+    server_send(fd, channel, &frame);
+    for (size_t i = 0; i < count; i++) {
+        if (bodies[i] != NULL) troc__v1__transfer__free_unpacked(bodies[i], NULL);
+    }
+}
+
+/* Notes the first envelope's body of a submit. */
+static void remember_submit(server *s, const Troc__V1__Submit *submit) {
+    s->submits++;
+    if (submit->n_envelopes == 0) return;
+    const ProtobufCBinaryData *body = &submit->envelopes[0]->body;
+    if (s->first_body_size == 0 && body->len <= sizeof s->first_body) {
+        memcpy(s->first_body, body->data, body->len);
+        s->first_body_size = body->len;
+    } else if (body->len == s->first_body_size && memcmp(body->data, s->first_body, body->len) == 0) {
+        s->same_body_again = true;
+    }
+}
+
+/* Answers submits with results and balance queries with a refusal, until
+ * the client leaves. */
+static void behave_answer(server *s, int fd, troc_channel *channel) {
+    for (;;) {
+        Troc__V1__ClientFrame *frame = server_receive(fd, channel);
+        if (frame == NULL) return;
+        Troc__V1__Request *request = frame->request;
+        if (request->kind_case == TROC__V1__REQUEST__KIND_SUBMIT) {
+            remember_submit(s, request->submit);
+            answer_submit(fd, channel, request->request_id, request->submit);
+        } else {
+            Troc__V1__Error error = TROC__V1__ERROR__INIT;
+            error.has_code = 1;
+            error.code = TROC_EDENIED;
+            error.message = "a member reads only its own account";
+            Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
+            response.has_request_id = 1;
+            response.request_id = request->request_id;
+            response.kind_case = TROC__V1__RESPONSE__KIND_ERROR;
+            response.error = &error;
+            Troc__V1__ServerFrame reply = TROC__V1__SERVER_FRAME__INIT;
+            reply.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
+            reply.response = &response;
+            server_send(fd, channel, &reply);
+        }
+        troc__v1__client_frame__free_unpacked(frame, NULL);
+    }
+}
+
+/* The first connection reads a submit and drops it unanswered; later ones
+ * answer. */
+static void behave_drop_first(server *s, int fd, troc_channel *channel) {
+    if (s->connection > 0) {
+        behave_answer(s, fd, channel);
+        return;
+    }
+    Troc__V1__ClientFrame *frame = server_receive(fd, channel);
+    if (frame != NULL && frame->request->kind_case == TROC__V1__REQUEST__KIND_SUBMIT) {
+        remember_submit(s, frame->request->submit);
+    }
+    if (frame != NULL) troc__v1__client_frame__free_unpacked(frame, NULL);
+}
+
+/* Reads requests and never answers, until the client leaves. */
+static void behave_silent(server *s, int fd, troc_channel *channel) {
+    (void)s;
+    Troc__V1__ClientFrame *frame;
+    while ((frame = server_receive(fd, channel)) != NULL) troc__v1__client_frame__free_unpacked(frame, NULL);
+}
+
+/* Reads three submits, then answers them newest first. */
+static void behave_reverse(server *s, int fd, troc_channel *channel) {
+    Troc__V1__ClientFrame *frames[3];
+    for (int i = 0; i < 3; i++) {
+        frames[i] = server_receive(fd, channel);
+        if (frames[i] == NULL) return;
+        s->submits++;
+    }
+    for (int i = 2; i >= 0; i--) {
+        answer_submit(fd, channel, frames[i]->request->request_id, frames[i]->request->submit);
+        troc__v1__client_frame__free_unpacked(frames[i], NULL);
+    }
+    behave_silent(s, fd, channel);
+}
+
+/* Answers the first request under an id nobody asked for. */
+static void behave_stray_reply(server *s, int fd, troc_channel *channel) {
+    Troc__V1__ClientFrame *frame = server_receive(fd, channel);
+    if (frame == NULL) return;
+    answer_submit(fd, channel, frame->request->request_id + 1000, frame->request->submit);
+    troc__v1__client_frame__free_unpacked(frame, NULL);
+    behave_silent(s, fd, channel);
+}
+
+/* Sends a frame header announcing more than the maximum. */
+static void behave_oversized(server *s, int fd, troc_channel *channel) {
+    uint8_t header[4] = {0x7f, 0xff, 0xff, 0xff};
+    Troc__V1__ClientFrame *frame = server_receive(fd, channel);
+    if (frame != NULL) troc__v1__client_frame__free_unpacked(frame, NULL);
+    assert_int_equal(write(fd, header, sizeof header), 4);
+    behave_silent(s, fd, channel);
+}
+
+/* Signs and returns one envelope paying bob `cents`. */
+static troc_envelope *payment(fixture *f, int64_t cents) {
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_transfer transfer = {.payee = "bob", .amount_cents = cents};
+    assert_int_equal(troc_sign_transfer(f->client, NULL, &transfer, envelope), 0);
+    return envelope;
+}
+
+static void test_connect_pins_then_refuses_changed_key(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    assert_true(troc_client_connected(f->client));
+    assert_int_equal(troc_client_role(f->client), TROC_SESSION_MEMBER);
+    assert_string_equal(troc_client_member(f->client), "alice");
+    assert_string_equal(troc_client_territory(f->client), "lyon");
+    assert_string_equal(troc_client_unit(f->client), "EUR");
+    assert_memory_equal(troc_client_territory_key(f->client), s.territory.public_key, TROC_PUBLIC_KEY_SIZE);
+    troc_client_close(f->client);
+    server_stop(&s);
+    /* First use pinned the key for this address. */
+    uint8_t pinned[TROC_PUBLIC_KEY_SIZE];
+    bool found = false;
+    int line = 0;
+    assert_int_equal(troc__known_lookup(f->known, s.path, pinned, &found, &line), 0);
+    assert_true(found);
+    assert_memory_equal(pinned, s.territory.public_key, TROC_PUBLIC_KEY_SIZE);
+
+    /* Another territory at the same address: refused before any proof. */
+    server impostor;
+    server_start(f, &impostor, behave_answer, 1);
+    assert_int_equal(troc_client_connect(f->client, impostor.path), TROC_ESERVER_KEY);
+    assert_false(troc_client_connected(f->client));
+    char want[TROC_PUBLIC_KEY_HEX_SIZE], got[TROC_PUBLIC_KEY_HEX_SIZE];
+    troc_public_key_to_hex(s.territory.public_key, want);
+    troc_public_key_to_hex(impostor.territory.public_key, got);
+    const char *message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, want));
+    assert_non_null(strstr(message, got));
+    assert_non_null(strstr(message, "HAS CHANGED"));
+    server_stop(&impostor);
+    assert_false(impostor.got_auth);
+}
+
+static void test_connect_with_expected_key(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 2);
+    troc_client_set_server_key(f->client, f->territory); /* not this server's key */
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_ESERVER_KEY);
+    assert_non_null(strstr(troc_client_error_message(f->client), "--server-key"));
+    troc_client_set_server_key(f->client, s.territory.public_key);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_client_close(f->client);
+    server_stop(&s);
+    /* With an expected key, nothing is pinned. */
+    assert_int_equal(access(f->known, F_OK), -1);
+}
+
+static void test_submit_and_request_refusal(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *ok = payment(f, 2050);
+    troc_envelope *over = payment(f, 500000);
+    const troc_envelope *list[] = {ok, over};
+    troc_submit_result results[2];
+    assert_int_equal(troc_client_submit(f->client, list, 2, results, 0), 0);
+    uint8_t id[TROC_ID_SIZE];
+    troc_envelope_id(ok, id);
+    assert_int_equal(results[0].code, TROC_RESULT_OK);
+    assert_memory_equal(results[0].id, id, TROC_ID_SIZE);
+    assert_int_equal(results[0].journal_seq, 10);
+    assert_int_equal(results[0].timestamp_us, 1714564800000000LL);
+    assert_null(results[0].detail);
+    assert_int_equal(results[1].code, TROC_RESULT_EXCEEDS_CREDIT_LIMIT);
+    assert_string_equal(results[1].detail, "over the line");
+    /* A request-level refusal keeps the connection. */
+    troc_balance balance;
+    assert_int_equal(troc_client_balance(f->client, "bob", &balance), TROC_EDENIED);
+    assert_string_equal(troc_client_error_message(f->client), "a member reads only its own account");
+    assert_true(troc_client_connected(f->client));
+    assert_int_equal(troc_client_submit(f->client, list, 1, results, 0), 0);
+    assert_int_equal(results[0].journal_seq, 30);
+    /* Envelopes must be signed, and a submit holds 1..max of them. */
+    troc_envelope *empty = NULL;
+    assert_int_equal(troc_envelope_create(&empty), 0);
+    const troc_envelope *bad[] = {empty};
+    assert_int_equal(troc_client_submit(f->client, bad, 1, results, 0), TROC_EUSAGE);
+    assert_int_equal(troc_client_submit(f->client, list, 0, results, 0), TROC_EUSAGE);
+    troc_envelope_free(empty);
+    troc_client_close(f->client);
+    server_stop(&s);
+    troc_envelope_free(ok);
+    troc_envelope_free(over);
+}
+
+static void test_lost_connection_retried_with_same_envelope(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_drop_first, 2);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 700);
+    const troc_envelope *list[] = {envelope};
+    troc_submit_result result;
+    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 1), 0);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    troc_client_close(f->client);
+    server_stop(&s);
+    assert_int_equal(s.submits, 2);
+    assert_true(s.same_body_again); /* the very same signed bytes */
+    troc_envelope_free(envelope);
+}
+
+static void test_lost_connection_without_retry(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_drop_first, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 700);
+    const troc_envelope *list[] = {envelope};
+    troc_submit_result result;
+    int rc = troc_client_submit(f->client, list, 1, &result, 0);
+    assert_int_equal(rc, TROC_ECLOSED);
+    assert_true(troc_error_is_retryable(rc));
+    assert_false(troc_client_connected(f->client));
+    assert_non_null(strstr(troc_client_error_message(f->client), "closed the connection"));
+    server_stop(&s);
+    troc_envelope_free(envelope);
+}
+
+static void test_read_timeout(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_silent, 1);
+    assert_int_equal(troc_client_set_timeouts(f->client, 0, 100), 0);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 700);
+    const troc_envelope *list[] = {envelope};
+    troc_submit_result result;
+    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), TROC_ETIMEOUT);
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+    troc_envelope_free(envelope);
+}
+
+static void test_busy_server(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, NULL, 1);
+    s.busy = true;
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EBUSY);
+    assert_non_null(strstr(troc_client_error_message(f->client), "too many connections"));
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+}
+
+static void test_unreachable(void **state) {
+    fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/nobody.sock", f->directory);
+    assert_int_equal(troc_client_connect(f->client, path), -ENOENT);
+    assert_non_null(strstr(troc_client_error_message(f->client), "cannot connect"));
+}
+
+static void test_pipelined_replies_matched_by_id(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_reverse, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelopes[3];
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        envelopes[i] = payment(f, 100 + i);
+        const troc_envelope *list[] = {envelopes[i]};
+        assert_int_equal(troc_client_send(f->client, list, 1, &ids[i]), 0);
+    }
+    assert_int_equal(troc_client_in_flight(f->client), 3);
+    /* Synchronous calls wait until the pipeline is drained. */
+    troc_balance balance;
+    assert_int_equal(troc_client_balance(f->client, NULL, &balance), TROC_EUSAGE);
+    for (int expected = 2; expected >= 0; expected--) {
+        troc_reply reply;
+        assert_int_equal(troc_client_receive(f->client, &reply), 0);
+        assert_int_equal(reply.request_id, ids[expected]);
+        assert_int_equal(reply.error, 0);
+        assert_int_equal(reply.result_count, 1);
+        uint8_t id[TROC_ID_SIZE];
+        troc_envelope_id(envelopes[expected], id);
+        assert_memory_equal(reply.results[0].id, id, TROC_ID_SIZE);
+    }
+    assert_int_equal(troc_client_in_flight(f->client), 0);
+    troc_reply reply;
+    assert_int_equal(troc_client_receive(f->client, &reply), TROC_EUSAGE);
+    troc_client_close(f->client);
+    server_stop(&s);
+    for (int i = 0; i < 3; i++) troc_envelope_free(envelopes[i]);
+}
+
+static void test_stray_reply_is_protocol_error(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_stray_reply, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 100);
+    const troc_envelope *list[] = {envelope};
+    troc_submit_result result;
+    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), TROC_EPROTOCOL);
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+    troc_envelope_free(envelope);
+}
+
+static void test_oversized_frame_refused(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_oversized, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 100);
+    const troc_envelope *list[] = {envelope};
+    troc_submit_result result;
+    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), TROC_EFRAME_SIZE);
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+    troc_envelope_free(envelope);
+}
+
+static void test_in_flight_bound(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_silent, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 100);
+    const troc_envelope *list[] = {envelope};
+    uint64_t id = 0;
+    for (int i = 0; i < TROC_REQUESTS_IN_FLIGHT_MAX; i++) assert_int_equal(troc_client_send(f->client, list, 1, &id), 0);
+    assert_int_equal(id, TROC_REQUESTS_IN_FLIGHT_MAX);
+    assert_int_equal(troc_client_send(f->client, list, 1, &id), TROC_EBUSY);
+    assert_int_equal(troc_client_flush(f->client), 0);
+    troc_client_close(f->client);
+    server_stop(&s);
+    troc_envelope_free(envelope);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header_codes_match_engine),
+        cmocka_unit_test(test_amounts_and_ids),
+        cmocka_unit_test(test_known_default_path),
+        cmocka_unit_test_setup_teardown(test_known_pin_and_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_known_parsing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sign_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sign_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sign_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sign_invoice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_pins_then_refuses_changed_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_replies_matched_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stray_reply_is_protocol_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_frame_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_in_flight_bound, setup, teardown),
+    };
+    if (troc_init() != 0) return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

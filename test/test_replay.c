@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of verify: a ledger with a varied history (admissions, keys
+ * added and revoked, transfers, batches, refusals, idempotent resubmissions,
+ * limit changes, freezes) verifies, also as a copy made like mdb_copy does;
+ * and each kind of tampering is found: a journal byte flipped (in a signed
+ * body, in the unsigned timestamp), a stored balance, limit or frozen flag
+ * changed, a statement line or key record altered or removed, a record
+ * added, and a validly chained and signed entry that was never applied.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "base/error.h"
+#include "base/result.h"
+#include "journal/byteorder.h"
+#include "ledger/ledger_int.h"
+#include "ledger_support.h"
+
+typedef struct fixture {
+    support *s;
+    troc_keypair alice, bob, carol, spare;
+} fixture;
+
+static void batch_submit(fixture *f, const char *payer, const troc_keypair *key, int count) {
+    Troc__V1__BatchItem *items = calloc((size_t)count, sizeof *items);
+    Troc__V1__BatchItem **pointers = calloc((size_t)count, sizeof *pointers);
+    uint8_t(*ids)[TROC_ID_SIZE] = calloc((size_t)count, TROC_ID_SIZE);
+    for (int i = 0; i < count; i++) {
+        Troc__V1__BatchItem init = TROC__V1__BATCH_ITEM__INIT;
+        items[i] = init;
+        support_id(f->s, ids[i]);
+        items[i].has_id = 1;
+        items[i].id = (ProtobufCBinaryData){TROC_ID_SIZE, ids[i]};
+        items[i].payee = i % 3 == 0 ? "bob" : (i % 3 == 1 ? "carol" : "nobody");
+        items[i].has_amount_cents = 1;
+        items[i].amount_cents = 10 + i;
+        items[i].memo = i % 2 ? "batch" : NULL;
+        pointers[i] = &items[i];
+    }
+    uint8_t batch_id[TROC_ID_SIZE];
+    support_id(f->s, batch_id);
+    Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
+    batch.has_id = 1;
+    batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, batch_id};
+    batch.payer = (char *)payer;
+    batch.n_items = (size_t)count;
+    batch.items = pointers;
+    support_item item;
+    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, key, NULL, &item);
+    assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK);
+    assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK); /* idempotent */
+    support_item_free(&item);
+    free(items);
+    free(pointers);
+    free(ids);
+}
+
+static void key_submit(fixture *f, bool add, const char *name, const uint8_t *public_key) {
+    uint8_t id[TROC_ID_SIZE];
+    support_id(f->s, id);
+    Troc__V1__MemberKey key = TROC__V1__MEMBER_KEY__INIT;
+    key.name = (char *)name;
+    key.has_public_key = 1;
+    key.public_key = (ProtobufCBinaryData){TROC_PUBLIC_KEY_SIZE, (uint8_t *)public_key};
+    Troc__V1__AdminAction action = TROC__V1__ADMIN_ACTION__INIT;
+    action.has_id = 1;
+    action.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    action.action_case = add ? TROC__V1__ADMIN_ACTION__ACTION_KEY_ADD : TROC__V1__ADMIN_ACTION__ACTION_KEY_REVOKE;
+    if (add) {
+        action.key_add = &key;
+    } else {
+        action.key_revoke = &key;
+    }
+    support_item item;
+    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_ADMIN, &action, &f->s->admin, NULL, &item);
+    assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK);
+    support_item_free(&item);
+}
+
+/* A varied history, in several transactions and one with many items. */
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->s = support_create();
+    troc_keypair_generate(&f->alice);
+    troc_keypair_generate(&f->bob);
+    troc_keypair_generate(&f->carol);
+    troc_keypair_generate(&f->spare);
+    support *s = f->s;
+    assert_int_equal(support_member_add(s, "alice", &f->alice, 100000, -1), TROC_RESULT_OK);
+    assert_int_equal(support_member_add(s, "bob", &f->bob, 50000, 200000), TROC_RESULT_OK);
+    assert_int_equal(support_member_add(s, "carol", &f->carol, 0, -1), TROC_RESULT_OK);
+    assert_int_equal(support_pay(s, &f->alice, "alice", "bob", 1234), TROC_RESULT_OK);
+    assert_int_equal(support_pay(s, &f->carol, "carol", "bob", 1), TROC_RESULT_EXCEEDS_CREDIT_LIMIT);
+    batch_submit(f, "alice", &f->alice, 50);
+    key_submit(f, true, "alice", f->spare.public_key);
+    key_submit(f, false, "alice", f->alice.public_key);
+    assert_int_equal(support_pay(s, &f->spare, "alice", "carol", 99), TROC_RESULT_OK);
+    assert_int_equal(support_limit_set(s, "alice", 100, "review"), TROC_RESULT_OK);
+    assert_int_equal(support_freeze(s, "carol", true, "audit"), TROC_RESULT_OK);
+    assert_int_equal(support_pay(s, &f->bob, "bob", "carol", 5), TROC_RESULT_PAYEE_FROZEN);
+    assert_int_equal(support_freeze(s, "carol", false, "done"), TROC_RESULT_OK);
+    /* Several items in one transaction, as group commit does. */
+    troc_ledger_write *write = NULL;
+    assert_int_equal(troc_ledger_write_begin(s->ledger, s->now_us, &write), 0);
+    for (int i = 0; i < 20; i++) {
+        support_item item;
+        support_transfer_item(s, i % 2 ? &f->bob : &f->carol, NULL, i % 2 ? "bob" : "carol", i % 2 ? "carol" : "bob",
+                              7 + i, "group", &item);
+        troc_item_result result = {0};
+        assert_int_equal(troc_ledger_apply(write, &item.item, &result), 0);
+        support_item_free(&item);
+    }
+    assert_int_equal(troc_ledger_write_commit(write), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    support_destroy(f->s);
+    free(f);
+    return 0;
+}
+
+/* Runs verify with a scratch directory of its own. */
+static int verify(const char *directory, troc_verify_report *report) {
+    char scratch[256];
+    snprintf(scratch, sizeof scratch, "/tmp/troc-scratch-XXXXXX");
+    assert_non_null(mkdtemp(scratch));
+    int rc = troc_ledger_verify(directory, scratch, report, NULL, NULL);
+    support_remove_directory(scratch);
+    return rc;
+}
+
+/* Opens the ledger's environment raw, for tampering. */
+static MDB_txn *raw_begin(fixture *f, MDB_env **env) {
+    troc_ledger_close(f->s->ledger);
+    f->s->ledger = NULL;
+    assert_int_equal(mdb_env_create(env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(*env, 32), 0);
+    assert_int_equal(mdb_env_set_mapsize(*env, 1u << 30), 0);
+    assert_int_equal(mdb_env_open(*env, f->s->directory, 0, 0600), 0);
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(*env, NULL, 0, &txn), 0);
+    return txn;
+}
+
+static MDB_dbi raw_dbi(MDB_txn *txn, const char *name) {
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
+    return dbi;
+}
+
+static void raw_end(MDB_env *env, MDB_txn *txn) {
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* Rewrites `name`'s account record through `edit`. */
+static void account_tamper(fixture *f, const char *name, void (*edit)(uint8_t *record)) {
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    MDB_val key = {strlen(name), (void *)name}, id, value;
+    assert_int_equal(mdb_get(txn, raw_dbi(txn, "members"), &key, &id), 0);
+    MDB_dbi accounts = raw_dbi(txn, "accounts");
+    assert_int_equal(mdb_get(txn, accounts, &id, &value), 0);
+    uint8_t record[TROC__ACCOUNT_RECORD_SIZE];
+    assert_int_equal(value.mv_size, sizeof record);
+    memcpy(record, value.mv_data, sizeof record);
+    edit(record);
+    MDB_val changed = {sizeof record, record};
+    uint8_t id_copy[4];
+    memcpy(id_copy, id.mv_data, 4);
+    MDB_val id_key = {4, id_copy};
+    assert_int_equal(mdb_put(txn, accounts, &id_key, &changed, 0), 0);
+    raw_end(env, txn);
+}
+
+static void add_a_cent(uint8_t *record) {
+    troc__be64_write_signed(record, troc__be64_read_signed(record) + 1);
+}
+static void raise_limit(uint8_t *record) {
+    troc__be64_write_signed(record + 8, troc__be64_read_signed(record + 8) + 100);
+}
+static void freeze_flag(uint8_t *record) {
+    record[51] ^= TROC__ACCOUNT_FROZEN; /* the low byte of the flags at offset 48 */
+}
+
+/* Flips bit `mask` of byte `offset` (from the end when negative) of
+ * journal entry `seq`. */
+static void journal_flip(fixture *f, uint64_t seq, long offset, uint8_t mask) {
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    MDB_dbi journal = raw_dbi(txn, "journal");
+    uint8_t key_bytes[8];
+    troc__be64_write(key_bytes, seq);
+    MDB_val key = {8, key_bytes}, value;
+    assert_int_equal(mdb_get(txn, journal, &key, &value), 0);
+    uint8_t *copy = malloc(value.mv_size);
+    memcpy(copy, value.mv_data, value.mv_size);
+    copy[offset >= 0 ? (size_t)offset : value.mv_size - (size_t)-offset] ^= mask;
+    MDB_val changed = {value.mv_size, copy};
+    assert_int_equal(mdb_put(txn, journal, &key, &changed, 0), 0);
+    raw_end(env, txn);
+    free(copy);
+}
+
+static void test_verify_ok(void **state) {
+    fixture *f = *state;
+    troc_stats stats = support_stats(f->s);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), 0);
+    assert_string_equal(report.difference, "");
+    assert_int_equal(report.entries, stats.journal_entries);
+    assert_int_equal(report.members, 3);
+    assert_int_equal(report.transfers, stats.transfers);
+    assert_true(report.transfers > 20);
+    /* Verify reads; it does not change the ledger. */
+    assert_int_equal(verify(f->s->directory, &report), 0);
+    assert_int_equal(support_stats(f->s).journal_entries, stats.journal_entries);
+}
+
+static void test_verify_a_copy(void **state) {
+    fixture *f = *state;
+    char copy[300];
+    snprintf(copy, sizeof copy, "%s-copy", f->s->directory);
+    assert_int_equal(mkdir(copy, 0700), 0);
+    MDB_env *env;
+    troc_ledger_close(f->s->ledger);
+    f->s->ledger = NULL;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, f->s->directory, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_env_copy2(env, copy, MDB_CP_COMPACT), 0);
+    mdb_env_close(env);
+    troc_verify_report report;
+    assert_int_equal(verify(copy, &report), 0);
+    assert_true(report.entries > 10);
+    support_remove_directory(copy);
+    assert_int_equal(verify("/nonexistent/troc", &report), TROC_ENOT_FOUND);
+}
+
+static void test_changed_balance(void **state) {
+    fixture *f = *state;
+    account_tamper(f, "bob", add_a_cent);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "account of bob: stored balance"));
+}
+
+static void test_changed_limit(void **state) {
+    fixture *f = *state;
+    account_tamper(f, "alice", raise_limit);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "account of alice: stored limits"));
+}
+
+static void test_changed_frozen_flag(void **state) {
+    fixture *f = *state;
+    account_tamper(f, "carol", freeze_flag);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "account of carol: stored frozen, replayed not frozen"));
+}
+
+static void test_flipped_signed_byte(void **state) {
+    fixture *f = *state;
+    journal_flip(f, 5, -1, 0x01); /* the last byte of entry 5's body */
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_ESIGNATURE);
+    assert_int_equal(report.bad_seq, 5);
+    assert_non_null(strstr(report.difference, "journal entry 5: signature does not verify"));
+}
+
+static void test_flipped_timestamp(void **state) {
+    fixture *f = *state;
+    journal_flip(f, 3, 15, 0x01); /* the timestamp: not signed, but chained */
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_ECHAIN);
+    assert_int_equal(report.bad_seq, 4);
+}
+
+static void test_changed_records(void **state) {
+    fixture *f = *state;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    MDB_dbi lines = raw_dbi(txn, "postings");
+    MDB_cursor *cursor;
+    assert_int_equal(mdb_cursor_open(txn, lines, &cursor), 0);
+    MDB_val key, value;
+    assert_int_equal(mdb_cursor_get(cursor, &key, &value, MDB_LAST), 0);
+    assert_int_equal(mdb_cursor_del(cursor, 0), 0);
+    mdb_cursor_close(cursor);
+    raw_end(env, txn);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "database postings"));
+    assert_non_null(strstr(report.difference, "only in the replayed state"));
+}
+
+static void test_added_record(void **state) {
+    fixture *f = *state;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    uint8_t forged_key[TROC_PUBLIC_KEY_SIZE] = {0xfe};
+    uint8_t owner[TROC__KEY_OWNER_SIZE];
+    troc__key_owner_encode(&(troc__key_owner){.owner = TROC__OWNER_ADMIN, .flags = 0}, owner);
+    MDB_val key = {sizeof forged_key, forged_key}, value = {sizeof owner, owner};
+    assert_int_equal(mdb_put(txn, raw_dbi(txn, "keys"), &key, &value, 0), 0);
+    raw_end(env, txn);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "database keys"));
+    assert_non_null(strstr(report.difference, "only in the stored state"));
+}
+
+/* An entry correctly chained and signed, but never applied to the state. */
+static void test_journaled_but_not_applied(void **state) {
+    fixture *f = *state;
+    support_item item;
+    support_transfer_item(f->s, &f->bob, NULL, "bob", "alice", 500, NULL, &item);
+    troc_ledger_write *write = NULL;
+    assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+    assert_int_equal(troc__write_journal(write, &item.item), 0);
+    assert_int_equal(troc_ledger_write_commit(write), 0);
+    support_item_free(&item);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "stored balance"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_verify_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_a_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_balance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_frozen_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_signed_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_timestamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_added_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journaled_but_not_applied, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

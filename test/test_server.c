@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests of the daemon's server, driven over real sockets by the raw client
+ * (raw_client.h): each test initialises a ledger in a fresh temporary
+ * directory, runs the server on a free port in a thread of its own, admits
+ * three members through an admin session and talks to it.  After each test
+ * the server is stopped, its counters read, and the loop must close with
+ * every handle closed (uv_loop_close == 0).
+ *
+ * Storage failures are injected at the ledger's boundary with
+ * -Wl,--wrap (apply, commit, grow): the real ledger runs underneath.  The
+ * writer can also be held at the start of a transaction, which makes
+ * backpressure observable without timing: while it is held, exactly
+ * TROC_REQUESTS_IN_FLIGHT_MAX requests of one connection get verified.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "base/result.h"
+#include "ledger/ledger.h"
+#include "net/frame.h"
+#include "raw_client.h"
+#include "server/server.h"
+
+#define CREDIT_LIMIT_CENTS 100000
+
+/* ------------------------------------------------- failure injection */
+
+static atomic_int inject_apply_error;      /* returned by apply while inject_apply_count > 0 */
+static atomic_int inject_apply_count;
+static atomic_int inject_commit_error;     /* returned by every commit while set */
+static atomic_int inject_grow_error;       /* returned by grow while set */
+static atomic_int grow_calls;
+static atomic_int verify_calls;
+static atomic_bool writer_held;
+static uv_mutex_t hold_mutex;
+static uv_cond_t hold_cond;
+
+int __real_troc_ledger_apply(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
+int __wrap_troc_ledger_apply(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
+int __real_troc_ledger_write_commit(troc_ledger_write *write);
+int __wrap_troc_ledger_write_commit(troc_ledger_write *write);
+int __real_troc_ledger_grow(troc_ledger *ledger);
+int __wrap_troc_ledger_grow(troc_ledger *ledger);
+int __real_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
+int __wrap_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
+bool __real_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
+                        const uint8_t *body, size_t body_size, const uint8_t *signature);
+bool __wrap_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
+                        const uint8_t *body, size_t body_size, const uint8_t *signature);
+
+int __wrap_troc_ledger_apply(troc_ledger_write *write, const troc_item *item, troc_item_result *result) {
+    if (atomic_load(&inject_apply_count) > 0) {
+        atomic_fetch_sub(&inject_apply_count, 1);
+        return atomic_load(&inject_apply_error);
+    }
+    return __real_troc_ledger_apply(write, item, result);
+}
+
+int __wrap_troc_ledger_write_commit(troc_ledger_write *write) {
+    int error = atomic_load(&inject_commit_error);
+    if (error != 0) {
+        troc_ledger_write_abort(write);
+        return error;
+    }
+    return __real_troc_ledger_write_commit(write);
+}
+
+int __wrap_troc_ledger_grow(troc_ledger *ledger) {
+    atomic_fetch_add(&grow_calls, 1);
+    int error = atomic_load(&inject_grow_error);
+    return error != 0 ? error : __real_troc_ledger_grow(ledger);
+}
+
+int __wrap_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out) {
+    uv_mutex_lock(&hold_mutex);
+    while (atomic_load(&writer_held)) uv_cond_wait(&hold_cond, &hold_mutex);
+    uv_mutex_unlock(&hold_mutex);
+    return __real_troc_ledger_write_begin(ledger, timestamp_us, write_out);
+}
+
+bool __wrap_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
+                        const uint8_t *body, size_t body_size, const uint8_t *signature) {
+    atomic_fetch_add(&verify_calls, 1);
+    return __real_troc_verify(public_key, domain, territory_id, body, body_size, signature);
+}
+
+static void writer_hold(bool hold) {
+    uv_mutex_lock(&hold_mutex);
+    atomic_store(&writer_held, hold);
+    uv_cond_broadcast(&hold_cond);
+    uv_mutex_unlock(&hold_mutex);
+}
+
+/* ------------------------------------------------------------ fixture */
+
+typedef struct fixture {
+    char directory[64];                    /* temporary directory of the test */
+    char ledger_directory[128];
+    char socket_path[128];
+    troc_keypair admin, alice, bob, carol;
+    uint8_t territory_key[TROC_PUBLIC_KEY_SIZE];
+    troc_ledger *ledger;
+    uv_loop_t loop;
+    troc_server *server;
+    uv_thread_t thread;
+    bool running;
+    int run_rc;
+    int port;
+    troc_server_stats stats;               /* read when stopped */
+    pid_t daemon;                          /* trocd as a process, when the test runs one */
+} fixture;
+
+static void server_thread(void *argument) {
+    fixture *f = argument;
+    f->run_rc = troc_server_run(f->server);
+}
+
+static void fixture_start(fixture *f, troc_server_options *options) {
+    assert_int_equal(troc_ledger_open(&f->ledger, f->ledger_directory), 0);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    assert_int_equal(troc_server_open(&f->server, &f->loop, f->ledger, options), 0);
+    f->port = troc_server_tcp_port(f->server);
+    assert_int_equal(uv_thread_create(&f->thread, server_thread, f), 0);
+    f->running = true;
+}
+
+/* Stops the server, reads its counters and checks every handle closed. */
+static void fixture_stop(fixture *f) {
+    if (!f->running) return;
+    troc_server_stop(f->server);
+    assert_int_equal(uv_thread_join(&f->thread), 0);
+    f->running = false;
+    assert_int_equal(f->run_rc, 0);
+    troc_server_stats_get(f->server, &f->stats);
+    troc_server_close(f->server);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+static void admit_members(fixture *f) {
+    raw_client admin;
+    raw_login(&admin, f->port, &f->admin);
+    assert_int_equal(admin.role, TROC__V1__ROLE__ROLE_ADMIN);
+    signed_item items[3];
+    sign_member_add(&items[0], &f->admin, f->territory_key, "alice", f->alice.public_key, CREDIT_LIMIT_CENTS);
+    sign_member_add(&items[1], &f->admin, f->territory_key, "bob", f->bob.public_key, CREDIT_LIMIT_CENTS);
+    sign_member_add(&items[2], &f->admin, f->territory_key, "carol", f->carol.public_key, CREDIT_LIMIT_CENTS);
+    Troc__V1__ServerFrame *frame = raw_submit(&admin, items, 3);
+    for (size_t i = 0; i < 3; i++) assert_int_equal(frame->response->submit->results[i]->code, TROC_RESULT_OK);
+    raw_response_free(frame);
+    raw_close(&admin);
+}
+
+static bool with_socket;                   /* setup_with also listens on a Unix socket */
+
+/* A fresh directory, keys, and a ledger initialised in it. */
+static fixture *fixture_create(void) {
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(troc_crypto_init(), 0);
+    strcpy(f.directory, "/tmp/troc-test-server-XXXXXX");
+    assert_non_null(mkdtemp(f.directory));
+    snprintf(f.ledger_directory, sizeof f.ledger_directory, "%s/ledger", f.directory);
+    snprintf(f.socket_path, sizeof f.socket_path, "%s/trocd.sock", f.directory);
+    troc_keypair_generate(&f.admin);
+    troc_keypair_generate(&f.alice);
+    troc_keypair_generate(&f.bob);
+    troc_keypair_generate(&f.carol);
+    static uint8_t admin_keys[1][TROC_PUBLIC_KEY_SIZE];
+    memcpy(admin_keys[0], f.admin.public_key, TROC_PUBLIC_KEY_SIZE);
+    troc_ledger_init_options init = {.territory = "lyon",
+                                     .unit = "EUR",
+                                     .admin_keys = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])admin_keys,
+                                     .admin_key_count = 1};
+    assert_int_equal(troc_ledger_init(f.ledger_directory, &init, f.territory_key), 0);
+    return &f;
+}
+
+static int setup_with(void **state, troc_server_options *options) {
+    fixture *f = fixture_create();
+    if (with_socket) options->socket_path = f->socket_path;
+    fixture_start(f, options);
+    admit_members(f);
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0"};
+    return setup_with(state, &options);
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    writer_hold(false);
+    atomic_store(&inject_apply_count, 0);
+    atomic_store(&inject_commit_error, 0);
+    atomic_store(&inject_grow_error, 0);
+    fixture_stop(f);
+    if (f->daemon > 0) {
+        kill(f->daemon, SIGKILL);
+        waitpid(f->daemon, NULL, 0);
+    }
+    if (f->ledger != NULL) troc_ledger_close(f->ledger);
+    char command[256];
+    snprintf(command, sizeof command, "rm -rf '%s'", f->directory);
+    assert_int_equal(system(command), 0);
+    return 0;
+}
+
+/* A member's balance read from the ledger directly (not through the
+ * server). */
+static int64_t ledger_balance(fixture *f, const char *member) {
+    troc_ledger_read *read = NULL;
+    assert_int_equal(troc_ledger_read_begin(f->ledger, &read), 0);
+    troc_account account;
+    assert_int_equal(troc_ledger_account(read, member, &account), 0);
+    troc_ledger_read_end(read);
+    return account.balance_cents;
+}
+
+/* ------------------------------------------------------- sessions */
+
+static void test_handshake_gives_roles(void **state) {
+    fixture *f = *state;
+    raw_client admin, alice, stranger;
+    raw_login(&admin, f->port, &f->admin);
+    assert_int_equal(admin.role, TROC__V1__ROLE__ROLE_ADMIN);
+    raw_login(&alice, f->port, &f->alice);
+    assert_int_equal(alice.role, TROC__V1__ROLE__ROLE_MEMBER);
+    assert_string_equal(alice.member, "alice");
+    troc_keypair unknown;
+    troc_keypair_generate(&unknown);
+    assert_int_equal(raw_connect(&stranger, f->port), 0);
+    assert_int_equal(raw_handshake(&stranger, &unknown), 0);
+    assert_int_equal(stranger.role, TROC__V1__ROLE__ROLE_NONE);
+    int error = 0;
+    assert_true(raw_expect_closed(&stranger, &error));
+    assert_int_equal(error, TROC_EDENIED);
+    raw_close(&admin);
+    raw_close(&alice);
+    raw_close(&stranger);
+}
+
+static void test_pay_and_read_balances(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    signed_item item;
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", 1250);
+    Troc__V1__ServerFrame *frame = raw_submit(&alice, &item, 1);
+    Troc__V1__ItemResult *result = frame->response->submit->results[0];
+    assert_int_equal(result->code, TROC_RESULT_OK);
+    assert_true(result->has_journal_seq && result->journal_seq > 0);
+    assert_true(result->has_timestamp_us && result->timestamp_us > 0);
+    assert_true(result->has_id && result->id.len == TROC_ID_SIZE);
+    assert_memory_equal(result->id.data, item.id, TROC_ID_SIZE);
+    raw_response_free(frame);
+    int64_t balance = 0;
+    assert_int_equal(raw_balance(&alice, NULL, &balance), 0);
+    assert_int_equal(balance, -1250);
+    assert_int_equal(ledger_balance(f, "bob"), 1250);
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", CREDIT_LIMIT_CENTS);
+    assert_int_equal(raw_submit_one(&alice, &item), TROC_RESULT_EXCEEDS_CREDIT_LIMIT);
+    assert_int_equal(ledger_balance(f, "alice"), -1250);
+    raw_close(&alice);
+}
+
+static void test_member_reads_only_its_own_account(void **state) {
+    fixture *f = *state;
+    raw_client alice, admin;
+    raw_login(&alice, f->port, &f->alice);
+    raw_login(&admin, f->port, &f->admin);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&alice, "alice", &balance), 0);
+    assert_int_equal(balance, 0);
+    assert_int_equal(raw_balance(&alice, "bob", &balance), TROC_EDENIED);
+    assert_int_equal(raw_balance(&admin, "bob", &balance), 0);
+    assert_int_equal(raw_balance(&admin, NULL, &balance), TROC_EUSAGE);
+    assert_int_equal(raw_balance(&admin, "nobody", &balance), TROC_ENOT_FOUND);
+    assert_int_equal(raw_balance(&admin, "Not A Name", &balance), TROC_ENAME);
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    Troc__V1__StatsQuery stats = TROC__V1__STATS_QUERY__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_STATS;
+    request.stats = &stats;
+    Troc__V1__ServerFrame *frame = raw_call(&alice, &request);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_ERROR);
+    assert_int_equal(frame->response->error->code, TROC_EDENIED);
+    raw_response_free(frame);
+    frame = raw_call(&admin, &request);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_STATS);
+    assert_int_equal(frame->response->stats->members, 3);
+    assert_int_equal(frame->response->stats->balance_sum_cents, 0);
+    raw_response_free(frame);
+    raw_close(&alice);
+    raw_close(&admin);
+}
+
+static void test_history_and_member_info(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    signed_item items[3];
+    for (int i = 0; i < 3; i++) sign_transfer(&items[i], &f->alice, f->territory_key, "alice", "carol", 100 + i);
+    raw_response_free(raw_submit(&alice, items, 3));
+    Troc__V1__HistoryQuery history = TROC__V1__HISTORY_QUERY__INIT;
+    history.has_limit = 1;
+    history.limit = 2;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_HISTORY;
+    request.history = &history;
+    Troc__V1__ServerFrame *frame = raw_call(&alice, &request);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
+    Troc__V1__History *page = frame->response->history;
+    assert_int_equal(page->n_lines, 2);
+    assert_int_equal(page->lines[0]->amount_cents, -102);
+    assert_int_equal(page->lines[0]->balance_after_cents, -303);
+    assert_string_equal(page->lines[0]->counterparty, "carol");
+    assert_true(page->has_next_before_seq && page->next_before_seq > 0);
+    history.has_before_seq = 1;
+    history.before_seq = page->next_before_seq;
+    raw_response_free(frame);
+    frame = raw_call(&alice, &request);
+    assert_int_equal(frame->response->history->n_lines, 1);
+    assert_int_equal(frame->response->history->lines[0]->amount_cents, -100);
+    raw_response_free(frame);
+    Troc__V1__MemberQuery member = TROC__V1__MEMBER_QUERY__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_MEMBER;
+    request.member = &member;
+    frame = raw_call(&alice, &request);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_MEMBER);
+    assert_string_equal(frame->response->member->account->member, "alice");
+    assert_int_equal(frame->response->member->account->credit_limit_cents, CREDIT_LIMIT_CENTS);
+    assert_int_equal(frame->response->member->n_keys, 1);
+    assert_memory_equal(frame->response->member->keys[0]->public_key.data, f->alice.public_key, TROC_PUBLIC_KEY_SIZE);
+    raw_response_free(frame);
+    member.member = "bob";
+    frame = raw_call(&alice, &request);
+    assert_int_equal(frame->response->error->code, TROC_EDENIED);
+    raw_response_free(frame);
+    raw_close(&alice);
+}
+
+/* --------------------------------------------------------- submits */
+
+static void test_bad_signature_is_refused(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    signed_item item;
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", 500);
+    item.signature[10] ^= 0x01;
+    assert_int_equal(raw_submit_one(&alice, &item), TROC_RESULT_BAD_SIGNATURE);
+    sign_transfer(&item, &f->bob, f->territory_key, "alice", "bob", 500);
+    int code = raw_submit_one(&alice, &item);
+    assert_int_equal(code, TROC_RESULT_KEY_NOT_OWNED);
+    assert_int_equal(ledger_balance(f, "alice"), 0);
+    assert_int_equal(ledger_balance(f, "bob"), 0);
+    raw_close(&alice);
+}
+
+static void test_admin_action_signed_by_member_is_refused(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    troc_keypair newcomer;
+    troc_keypair_generate(&newcomer);
+    signed_item item;
+    sign_member_add(&item, &f->alice, f->territory_key, "mallory", newcomer.public_key, CREDIT_LIMIT_CENTS);
+    assert_int_equal(raw_submit_one(&alice, &item), TROC_RESULT_NOT_ADMIN);
+    raw_client admin;
+    raw_login(&admin, f->port, &f->admin);
+    int64_t balance = 0;
+    assert_int_equal(raw_balance(&admin, "mallory", &balance), TROC_ENOT_FOUND);
+    raw_close(&admin);
+    raw_close(&alice);
+}
+
+static void test_misshapen_envelopes_are_malformed(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    signed_item items[4];
+    for (int i = 0; i < 4; i++) sign_transfer(&items[i], &f->alice, f->territory_key, "alice", "bob", 10);
+    items[1].kind = TROC__V1__ENVELOPE_KIND__KIND_UNSPECIFIED;
+    items[2].kind = (Troc__V1__EnvelopeKind)77;
+    items[3].body_size = 3;                /* truncated body: signature and decoding fail */
+    Troc__V1__ServerFrame *frame = raw_submit(&alice, items, 4);
+    Troc__V1__SubmitReply *reply = frame->response->submit;
+    assert_int_equal(reply->results[0]->code, TROC_RESULT_OK);
+    assert_int_equal(reply->results[1]->code, TROC_RESULT_MALFORMED);
+    assert_int_equal(reply->results[2]->code, TROC_RESULT_MALFORMED);
+    assert_int_not_equal(reply->results[3]->code, TROC_RESULT_OK);
+    raw_response_free(frame);
+    assert_int_equal(ledger_balance(f, "bob"), 10);
+    raw_close(&alice);
+}
+
+static void test_resubmission_is_idempotent(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    signed_item item;
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", 700);
+    Troc__V1__ServerFrame *first = raw_submit(&alice, &item, 1);
+    raw_close(&alice);
+    raw_login(&alice, f->port, &f->alice);
+    Troc__V1__ServerFrame *second = raw_submit(&alice, &item, 1);
+    assert_int_equal(first->response->submit->results[0]->code, TROC_RESULT_OK);
+    assert_int_equal(second->response->submit->results[0]->code, TROC_RESULT_OK);
+    assert_int_equal(first->response->submit->results[0]->journal_seq,
+                     second->response->submit->results[0]->journal_seq);
+    raw_response_free(first);
+    raw_response_free(second);
+    assert_int_equal(ledger_balance(f, "bob"), 700);
+    signed_item other;
+    sign_transfer(&other, &f->alice, f->territory_key, "alice", "bob", 701);
+    memcpy(other.id, item.id, TROC_ID_SIZE);
+    Troc__V1__Transfer transfer = TROC__V1__TRANSFER__INIT;
+    transfer.has_id = 1;
+    transfer.id = (ProtobufCBinaryData){TROC_ID_SIZE, item.id};
+    transfer.payer = "alice";
+    transfer.payee = "bob";
+    transfer.has_amount_cents = 1;
+    transfer.amount_cents = 701;
+    other.body_size = troc__v1__transfer__pack(&transfer, other.body);
+    assert_int_equal(troc_sign(&f->alice, TROC_DOMAIN_TRANSFER, f->territory_key, other.body, other.body_size,
+                               other.signature),
+                     0);
+    assert_int_equal(raw_submit_one(&alice, &other), TROC_RESULT_ID_REUSED);
+    assert_int_equal(ledger_balance(f, "bob"), 700);
+    raw_close(&alice);
+}
+
+static void test_batch_signed_once(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    const char *payees[4] = {"bob", "carol", "bob", "nobody"};
+    signed_item item;
+    sign_batch(&item, &f->alice, f->territory_key, "alice", payees, 4, 25);
+    Troc__V1__ServerFrame *frame = raw_submit(&alice, &item, 1);
+    Troc__V1__ItemResult *result = frame->response->submit->results[0];
+    assert_int_equal(result->n_item_codes, 4);
+    assert_int_equal(result->item_codes[0], TROC_RESULT_OK);
+    assert_int_equal(result->item_codes[1], TROC_RESULT_OK);
+    assert_int_equal(result->item_codes[2], TROC_RESULT_OK);
+    assert_int_equal(result->item_codes[3], TROC_RESULT_UNKNOWN_PAYEE);
+    raw_response_free(frame);
+    assert_int_equal(ledger_balance(f, "bob"), 50);
+    assert_int_equal(ledger_balance(f, "carol"), 25);
+    raw_close(&alice);
+}
+
+static void test_submit_size_limits(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    Troc__V1__Submit empty = TROC__V1__SUBMIT__INIT;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
+    request.submit = &empty;
+    Troc__V1__ServerFrame *frame = raw_call(&alice, &request);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_ERROR);
+    assert_int_equal(frame->response->error->code, TROC_EUSAGE);
+    raw_response_free(frame);
+    enum { COUNT = TROC_SUBMIT_ENVELOPES_MAX + 1 };
+    signed_item *items = calloc(COUNT, sizeof *items);
+    assert_non_null(items);
+    for (int i = 0; i < COUNT; i++) sign_transfer(&items[i], &f->alice, f->territory_key, "alice", "bob", 1);
+    Troc__V1__Envelope envelopes[COUNT];
+    Troc__V1__Envelope *pointers[COUNT];
+    Troc__V1__Submit submit;
+    submit_request(&request, &submit, envelopes, pointers, items, COUNT);
+    frame = raw_call(&alice, &request);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_ERROR);
+    assert_int_equal(frame->response->error->code, TROC_ELIMIT);
+    raw_response_free(frame);
+    free(items);
+    assert_int_equal(ledger_balance(f, "bob"), 0);
+    Troc__V1__Request unknown = TROC__V1__REQUEST__INIT;
+    frame = raw_call(&alice, &unknown);
+    assert_int_equal(frame->response->error->code, TROC_EPROTOCOL);
+    raw_response_free(frame);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&alice, NULL, &balance), 0);
+    raw_close(&alice);
+}
+
+/* ---------------------------------------------------------- bad frames */
+
+/* Expects `client` to be closed with `error`, and a witness session to
+ * still be served. */
+static void expect_closed_and_others_served(raw_client *client, int error, raw_client *witness) {
+    int seen = 0;
+    assert_true(raw_expect_closed(client, &seen));
+    assert_int_equal(seen, error);
+    raw_close(client);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(witness, NULL, &balance), 0);
+}
+
+static void test_bad_frames_before_handshake(void **state) {
+    fixture *f = *state;
+    raw_client witness, bad;
+    raw_login(&witness, f->port, &f->bob);
+    uint8_t zero[4] = {0, 0, 0, 0};
+    assert_int_equal(raw_connect(&bad, f->port), 0);
+    assert_int_equal(raw_send_bytes(&bad, zero, sizeof zero), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    uint32_t over = TROC_FRAME_SIZE_MAX + 1;
+    uint8_t header[4] = {(uint8_t)(over >> 24), (uint8_t)(over >> 16), (uint8_t)(over >> 8), (uint8_t)over};
+    assert_int_equal(raw_connect(&bad, f->port), 0);
+    assert_int_equal(raw_send_bytes(&bad, header, sizeof header), 0); /* the header alone is refused */
+    expect_closed_and_others_served(&bad, TROC_EFRAME_SIZE, &witness);
+    uint8_t big[TROC_HANDSHAKE_FRAME_SIZE_MAX + 1];
+    memset(big, 0x0a, sizeof big);
+    assert_int_equal(raw_connect(&bad, f->port), 0);
+    assert_int_equal(raw_send_clear(&bad, big, sizeof big), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME_SIZE, &witness);
+    uint8_t garbage[40];
+    memset(garbage, 0xff, sizeof garbage);
+    assert_int_equal(raw_connect(&bad, f->port), 0);
+    assert_int_equal(raw_send_clear(&bad, garbage, sizeof garbage), 0);
+    expect_closed_and_others_served(&bad, TROC_EHANDSHAKE, &witness);
+    Troc__V1__BalanceQuery query = TROC__V1__BALANCE_QUERY__INIT;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_BALANCE;
+    request.balance = &query;
+    assert_int_equal(raw_connect(&bad, f->port), 0);
+    raw_send_request(&bad, &request);      /* a request before any handshake */
+    expect_closed_and_others_served(&bad, TROC_EHANDSHAKE, &witness);
+    raw_close(&witness);
+}
+
+/* Connects and completes the handshake as alice. */
+static void login_alice(fixture *f, raw_client *client) {
+    raw_login(client, f->port, &f->alice);
+}
+
+static void test_bad_frames_after_handshake(void **state) {
+    fixture *f = *state;
+    raw_client witness, bad;
+    raw_login(&witness, f->port, &f->bob);
+    uint8_t garbage[64];
+    memset(garbage, 0xff, sizeof garbage);
+    login_alice(f, &bad);
+    assert_int_equal(raw_send_sealed(&bad, garbage, sizeof garbage), 0);
+    expect_closed_and_others_served(&bad, TROC_EDECODE, &witness);
+    /* A truncated Request: a submit cut in the middle of its body. */
+    signed_item item;
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", 1);
+    Troc__V1__Envelope envelope, *pointer;
+    Troc__V1__Submit submit;
+    Troc__V1__Request request;
+    submit_request(&request, &submit, &envelope, &pointer, &item, 1);
+    Troc__V1__ClientFrame frame = TROC__V1__CLIENT_FRAME__INIT;
+    frame.kind_case = TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    frame.request = &request;
+    uint8_t packed[4096];
+    size_t packed_size = troc__v1__client_frame__pack(&frame, packed);
+    login_alice(f, &bad);
+    assert_int_equal(raw_send_sealed(&bad, packed, packed_size / 2), 0);
+    expect_closed_and_others_served(&bad, TROC_EDECODE, &witness);
+    /* A frame kind that has no place after the handshake. */
+    uint8_t hello[TROC_HANDSHAKE_FRAME_SIZE_MAX];
+    size_t hello_size = 0;
+    troc_handshake handshake;
+    assert_int_equal(troc_handshake_client_hello(&handshake, hello, &hello_size), 0);
+    login_alice(f, &bad);
+    assert_int_equal(raw_send_sealed(&bad, hello, hello_size), 0);
+    expect_closed_and_others_served(&bad, TROC_EPROTOCOL, &witness);
+    /* An unknown kind: field 15, which ClientFrame does not define. */
+    uint8_t unknown[] = {0x7a, 0x02, 0x08, 0x01};
+    login_alice(f, &bad);
+    assert_int_equal(raw_send_sealed(&bad, unknown, sizeof unknown), 0);
+    expect_closed_and_others_served(&bad, TROC_EPROTOCOL, &witness);
+    /* A frame over the maximum, refused from its header. */
+    uint32_t over = TROC_FRAME_SIZE_MAX + 1;
+    uint8_t header[4] = {(uint8_t)(over >> 24), (uint8_t)(over >> 16), (uint8_t)(over >> 8), (uint8_t)over};
+    login_alice(f, &bad);
+    assert_int_equal(raw_send_bytes(&bad, header, sizeof header), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME_SIZE, &witness);
+    assert_int_equal(ledger_balance(f, "bob"), 0);
+    raw_close(&witness);
+}
+
+static void test_tampered_and_replayed_frames(void **state) {
+    fixture *f = *state;
+    raw_client witness, bad;
+    raw_login(&witness, f->port, &f->bob);
+    Troc__V1__BalanceQuery query = TROC__V1__BALANCE_QUERY__INIT;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.has_request_id = 1;
+    request.request_id = 1;
+    request.kind_case = TROC__V1__REQUEST__KIND_BALANCE;
+    request.balance = &query;
+    Troc__V1__ClientFrame frame = TROC__V1__CLIENT_FRAME__INIT;
+    frame.kind_case = TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    frame.request = &request;
+    uint8_t packed[256], sealed[512];
+    size_t packed_size = troc__v1__client_frame__pack(&frame, packed);
+    login_alice(f, &bad);
+    size_t sealed_size = troc_channel_seal(&bad.channel, packed, packed_size, sealed);
+    sealed[sealed_size - 20] ^= 0x40;
+    assert_int_equal(raw_send_bytes(&bad, sealed, sealed_size), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    login_alice(f, &bad);
+    sealed_size = troc_channel_seal(&bad.channel, packed, packed_size, sealed);
+    assert_int_equal(raw_send_bytes(&bad, sealed, sealed_size), 0);
+    Troc__V1__ServerFrame *reply = raw_recv(&bad);
+    assert_non_null(reply);
+    assert_int_equal(reply->kind_case, TROC__V1__SERVER_FRAME__KIND_RESPONSE);
+    raw_response_free(reply);
+    assert_int_equal(raw_send_bytes(&bad, sealed, sealed_size), 0); /* the same frame again */
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    raw_close(&witness);
+}
+
+/* ----------------------------------------------------- group commit */
+
+enum { PIPELINE_CLIENTS = 3, PIPELINE_TRANSFERS = 400, PIPELINE_WINDOW = 64 };
+
+typedef struct pipeline {
+    raw_client client;
+    signed_item *items;
+    size_t sent, answered;
+} pipeline;
+
+static void pipeline_send_next(pipeline *p) {
+    Troc__V1__Envelope envelope, *pointer;
+    Troc__V1__Submit submit;
+    Troc__V1__Request request;
+    submit_request(&request, &submit, &envelope, &pointer, &p->items[p->sent], 1);
+    raw_send_request(&p->client, &request);
+    p->sent++;
+}
+
+/* Reads one reply; checks it is OK and already visible in the ledger. */
+static void pipeline_receive(fixture *f, pipeline *p) {
+    Troc__V1__ServerFrame *frame = raw_recv(&p->client);
+    assert_non_null(frame);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_SUBMIT);
+    Troc__V1__ItemResult *result = frame->response->submit->results[0];
+    assert_int_equal(result->code, TROC_RESULT_OK);
+    troc_ledger_read *read = NULL;
+    assert_int_equal(troc_ledger_read_begin(f->ledger, &read), 0);
+    troc_stats stats;
+    assert_int_equal(troc_ledger_stats(read, &stats), 0);
+    troc_ledger_read_end(read);
+    assert_true(stats.journal_entries >= result->journal_seq);
+    raw_response_free(frame);
+    p->answered++;
+}
+
+static void test_group_commit_under_pipelined_submits(void **state) {
+    fixture *f = *state;
+    const troc_keypair *keys[PIPELINE_CLIENTS] = {&f->alice, &f->bob, &f->carol};
+    const char *names[PIPELINE_CLIENTS] = {"alice", "bob", "carol"};
+    pipeline pipelines[PIPELINE_CLIENTS];
+    for (int c = 0; c < PIPELINE_CLIENTS; c++) {
+        pipeline *p = &pipelines[c];
+        memset(p, 0, sizeof *p);
+        raw_login(&p->client, f->port, keys[c]);
+        p->items = calloc(PIPELINE_TRANSFERS, sizeof *p->items);
+        assert_non_null(p->items);
+        for (int i = 0; i < PIPELINE_TRANSFERS; i++) {
+            sign_transfer(&p->items[i], keys[c], f->territory_key, names[c], names[(c + 1) % PIPELINE_CLIENTS],
+                          1 + c);
+        }
+        while (p->sent < PIPELINE_WINDOW) pipeline_send_next(p);
+    }
+    for (size_t round = 0; round < PIPELINE_TRANSFERS; round++) {
+        for (int c = 0; c < PIPELINE_CLIENTS; c++) {
+            pipeline_receive(f, &pipelines[c]);
+            if (pipelines[c].sent < PIPELINE_TRANSFERS) pipeline_send_next(&pipelines[c]);
+        }
+    }
+    for (int c = 0; c < PIPELINE_CLIENTS; c++) {
+        assert_int_equal(pipelines[c].answered, PIPELINE_TRANSFERS);
+        raw_close(&pipelines[c].client);
+        free(pipelines[c].items);
+    }
+    fixture_stop(f);
+    int64_t alice = ledger_balance(f, "alice"), bob = ledger_balance(f, "bob"), carol = ledger_balance(f, "carol");
+    assert_int_equal(alice, PIPELINE_TRANSFERS * (3 - 1));
+    assert_int_equal(bob, PIPELINE_TRANSFERS * (1 - 2));
+    assert_int_equal(carol, PIPELINE_TRANSFERS * (2 - 3));
+    assert_int_equal(alice + bob + carol, 0);
+    uint64_t transfers = PIPELINE_CLIENTS * PIPELINE_TRANSFERS;
+    assert_true(f->stats.items_committed >= transfers);
+    assert_true(f->stats.commits < transfers);        /* requests shared commits */
+    assert_true(f->stats.commit_items_max > 1);
+}
+
+/* While the writer is held, one connection pipelining more than its bound
+ * gets exactly TROC_REQUESTS_IN_FLIGHT_MAX requests read and verified; the
+ * rest wait in the socket until replies drain. */
+static void test_backpressure_bounds_requests_in_flight(void **state) {
+    fixture *f = *state;
+    enum { COUNT = TROC_REQUESTS_IN_FLIGHT_MAX + 200 };
+    pipeline p;
+    memset(&p, 0, sizeof p);
+    raw_login(&p.client, f->port, &f->alice);
+    p.items = calloc(COUNT, sizeof *p.items);
+    assert_non_null(p.items);
+    for (int i = 0; i < COUNT; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 1);
+    writer_hold(true);
+    atomic_store(&verify_calls, 0);
+    while (p.sent < COUNT) pipeline_send_next(&p);
+    for (int waited = 0; waited < 1000 && atomic_load(&verify_calls) < TROC_REQUESTS_IN_FLIGHT_MAX; waited++) {
+        usleep(10000);
+    }
+    usleep(200000);
+    assert_int_equal(atomic_load(&verify_calls), TROC_REQUESTS_IN_FLIGHT_MAX);
+    writer_hold(false);
+    while (p.answered < COUNT) pipeline_receive(f, &p);
+    assert_int_equal(atomic_load(&verify_calls), COUNT);
+    raw_close(&p.client);
+    free(p.items);
+    fixture_stop(f);
+    assert_true(f->stats.read_pauses >= 1);
+    assert_int_equal(ledger_balance(f, "bob"), COUNT);
+}
+
+/* ------------------------------------------------------------ storage */
+
+static void test_storage_full_refuses_the_batch_and_keeps_serving(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    atomic_store(&inject_commit_error, -ENOSPC);
+    signed_item items[2];
+    sign_transfer(&items[0], &f->alice, f->territory_key, "alice", "bob", 300);
+    sign_transfer(&items[1], &f->alice, f->territory_key, "alice", "carol", 400);
+    Troc__V1__ServerFrame *frame = raw_submit(&alice, items, 2);
+    for (size_t i = 0; i < 2; i++) {
+        Troc__V1__ItemResult *result = frame->response->submit->results[i];
+        assert_int_equal(result->code, TROC_RESULT_STORAGE_FULL);
+        assert_false(result->has_journal_seq);
+        assert_non_null(result->detail);
+        assert_non_null(strstr(result->detail, "No space left on device"));
+    }
+    raw_response_free(frame);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&alice, NULL, &balance), 0); /* reads are still served */
+    assert_int_equal(balance, 0);
+    atomic_store(&inject_commit_error, -EIO);
+    assert_int_equal(raw_submit_one(&alice, &items[0]), TROC_RESULT_UNAVAILABLE);
+    atomic_store(&inject_commit_error, 0);
+    frame = raw_submit(&alice, items, 2);      /* the same items, once the disk has room */
+    assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_OK);
+    assert_int_equal(frame->response->submit->results[1]->code, TROC_RESULT_OK);
+    raw_response_free(frame);
+    assert_int_equal(ledger_balance(f, "alice"), -700);
+    raw_close(&alice);
+    fixture_stop(f);
+    assert_int_equal(f->stats.commits_refused, 2);
+}
+
+static void test_map_full_grows_and_retries(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    atomic_store(&grow_calls, 0);
+    atomic_store(&inject_apply_error, MDB_MAP_FULL);
+    atomic_store(&inject_apply_count, 1);
+    signed_item item;
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", 900);
+    assert_int_equal(raw_submit_one(&alice, &item), TROC_RESULT_OK);
+    assert_int_equal(atomic_load(&grow_calls), 1);
+    assert_int_equal(ledger_balance(f, "bob"), 900);
+    atomic_store(&inject_grow_error, -ENOSPC);
+    atomic_store(&inject_apply_count, 1);
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", 50);
+    Troc__V1__ServerFrame *frame = raw_submit(&alice, &item, 1);
+    assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_STORAGE_FULL);
+    assert_non_null(strstr(frame->response->submit->results[0]->detail, "MDB_MAP_FULL"));
+    raw_response_free(frame);
+    assert_int_equal(atomic_load(&grow_calls), 2);
+    assert_int_equal(ledger_balance(f, "bob"), 900);
+    raw_close(&alice);
+}
+
+/* ------------------------------------------------------------- limits */
+
+static int setup_small_limits(void **state) {
+    troc_server_options options = {
+        .listen = "127.0.0.1:0", .connections_max = 3, .handshake_timeout_ms = 300, .idle_timeout_ms = 600};
+    return setup_with(state, &options);
+}
+
+static void test_timeouts(void **state) {
+    fixture *f = *state;
+    raw_client silent, idle;
+    assert_int_equal(raw_connect(&silent, f->port), 0);
+    raw_login(&idle, f->port, &f->alice);
+    int error = 0;
+    assert_true(raw_expect_closed(&silent, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    assert_true(raw_expect_closed(&idle, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    raw_close(&silent);
+    raw_close(&idle);
+}
+
+static void test_busy_past_the_connection_limit(void **state) {
+    fixture *f = *state;
+    raw_client clients[3], extra;
+    for (int i = 0; i < 3; i++) raw_login(&clients[i], f->port, &f->bob);
+    assert_int_equal(raw_connect(&extra, f->port), 0);
+    int error = 0;
+    assert_true(raw_expect_closed(&extra, &error));
+    assert_int_equal(error, TROC_EBUSY);
+    raw_close(&extra);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&clients[0], NULL, &balance), 0);
+    raw_close(&clients[2]);
+    bool served = false;
+    for (int attempt = 0; attempt < 100 && !served; attempt++) {
+        assert_int_equal(raw_connect(&extra, f->port), 0);
+        served = raw_handshake(&extra, &f->bob) == 0;
+        raw_close(&extra);
+        if (!served) usleep(20000);
+    }
+    assert_true(served);
+    raw_close(&clients[0]);
+    raw_close(&clients[1]);
+    fixture_stop(f);
+    assert_true(f->stats.connections_refused >= 1);
+}
+
+static int setup_unix_socket(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0"};
+    with_socket = true;
+    int rc = setup_with(state, &options);
+    with_socket = false;
+    return rc;
+}
+
+static void test_unix_socket_speaks_the_same_protocol(void **state) {
+    fixture *f = *state;
+    struct stat info;
+    assert_int_equal(stat(f->socket_path, &info), 0);
+    assert_true(S_ISSOCK(info.st_mode));
+    assert_int_equal(info.st_mode & 0777, 0660);
+    raw_client admin;
+    assert_int_equal(raw_connect_unix(&admin, f->socket_path), 0);
+    assert_int_equal(raw_handshake(&admin, &f->admin), 0);
+    assert_int_equal(admin.role, TROC__V1__ROLE__ROLE_ADMIN);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&admin, "carol", &balance), 0);
+    assert_int_equal(balance, 0);
+    raw_close(&admin);
+    fixture_stop(f);
+    assert_int_equal(stat(f->socket_path, &info), -1);   /* removed at stop */
+}
+
+/* ------------------------------------------------------ trocd itself */
+
+/* Runs `trocd ARGS...` to completion; returns its exit status. */
+static int trocd_command(const char *const *arguments) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execv(getenv("TROCD"), (char *const *)arguments);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Starts `trocd run` on a free port; waits for its port file. */
+static void daemon_start(fixture *f) {
+    char port_file[160], log_file[160];
+    snprintf(port_file, sizeof port_file, "%s/port", f->directory);
+    snprintf(log_file, sizeof log_file, "%s/trocd.log", f->directory);
+    unlink(port_file);
+    f->daemon = fork();
+    assert_true(f->daemon >= 0);
+    if (f->daemon == 0) {
+        FILE *log = freopen(log_file, "a", stderr);
+        (void)log;
+        execl(getenv("TROCD"), "trocd", "run", "--data", f->ledger_directory, "--listen", "127.0.0.1:0",
+              "--port-file", port_file, (char *)NULL);
+        _exit(127);
+    }
+    f->port = 0;
+    for (int waited = 0; waited < 1000 && f->port == 0; waited++) {
+        FILE *file = fopen(port_file, "r");
+        if (file != NULL) {
+            if (fscanf(file, "%d", &f->port) != 1) f->port = 0;
+            fclose(file);
+        }
+        if (f->port == 0) usleep(10000);
+    }
+    assert_int_not_equal(f->port, 0);
+}
+
+/* Signals the daemon and returns its exit status (128 + signal if killed). */
+static int daemon_stop(fixture *f, int signal_number) {
+    assert_int_equal(kill(f->daemon, signal_number), 0);
+    int status = 0;
+    assert_int_equal(waitpid(f->daemon, &status, 0), f->daemon);
+    f->daemon = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int setup_daemon(void **state) {
+    if (getenv("TROCD") == NULL) {
+        print_message("TROCD is not set: the tests of trocd itself need its path\n");
+        return -1;
+    }
+    fixture *f = fixture_create();
+    daemon_start(f);
+    admit_members(f);
+    *state = f;
+    return 0;
+}
+
+/* Every id of `acknowledged` is a line of bob's statement, bob's balance is
+ * `bob_cents`, balances sum to zero and trocd verify says ok. */
+static void check_after_restart(fixture *f, signed_item *acknowledged, size_t count, int64_t bob_cents) {
+    assert_int_equal(troc_ledger_open(&f->ledger, f->ledger_directory), 0);
+    troc_ledger_read *read = NULL;
+    assert_int_equal(troc_ledger_read_begin(f->ledger, &read), 0);
+    static troc_statement_line lines[TROC_PAGE_ROWS_MAX];
+    size_t found = 0, line_count = 0;
+    uint64_t before = 0;
+    do {
+        assert_int_equal(troc_ledger_statement(read, "bob", before, lines, TROC_PAGE_ROWS_MAX, &line_count, &before), 0);
+        for (size_t l = 0; l < line_count; l++) {
+            for (size_t i = 0; i < count; i++) found += memcmp(lines[l].id, acknowledged[i].id, TROC_ID_SIZE) == 0;
+        }
+    } while (before != 0);
+    troc_ledger_read_end(read);
+    assert_int_equal(found, count);
+    int64_t alice = ledger_balance(f, "alice"), bob = ledger_balance(f, "bob"), carol = ledger_balance(f, "carol");
+    assert_int_equal(bob, bob_cents);
+    assert_int_equal(alice + bob + carol, 0);
+    troc_ledger_close(f->ledger);
+    f->ledger = NULL;
+    const char *verify[] = {"trocd", "verify", "--data", f->ledger_directory, NULL};
+    assert_int_equal(trocd_command(verify), 0);
+}
+
+/* SIGTERM while requests are in flight: every request the daemon read is
+ * committed and answered, it exits 0, and what it acknowledged is there. */
+static void test_sigterm_with_work_in_flight(void **state) {
+    fixture *f = *state;
+    enum { COUNT = 1200, WINDOW = TROC_REQUESTS_IN_FLIGHT_MAX, SIGNAL_AFTER = 300 };
+    pipeline p;
+    memset(&p, 0, sizeof p);
+    raw_login(&p.client, f->port, &f->alice);
+    p.items = calloc(COUNT, sizeof *p.items);
+    assert_non_null(p.items);
+    for (int i = 0; i < COUNT; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 3);
+    while (p.sent < WINDOW) pipeline_send_next(&p);
+    pid_t daemon = f->daemon;
+    while (p.answered < SIGNAL_AFTER) {
+        Troc__V1__ServerFrame *frame = raw_recv(&p.client);
+        assert_non_null(frame);
+        assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_OK);
+        raw_response_free(frame);
+        p.answered++;
+        pipeline_send_next(&p);
+    }
+    assert_int_equal(kill(daemon, SIGTERM), 0);
+    for (;;) {                             /* the rest of the replies, then the end of the stream */
+        Troc__V1__ServerFrame *frame = raw_recv(&p.client);
+        if (frame == NULL) break;
+        assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_OK);
+        raw_response_free(frame);
+        p.answered++;
+    }
+    int status = 0;
+    assert_int_equal(waitpid(daemon, &status, 0), daemon);
+    f->daemon = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(p.answered >= SIGNAL_AFTER && p.answered <= p.sent);
+    check_after_restart(f, p.items, p.answered, 3 * (int64_t)p.answered);
+    raw_close(&p.client);
+    free(p.items);
+}
+
+/* kill -9 right after acknowledged transfers, with more in flight: after a
+ * restart every acknowledged one is there, and the daemon serves again. */
+static void test_kill_9_loses_nothing_acknowledged(void **state) {
+    fixture *f = *state;
+    enum { COUNT = 600, ACKNOWLEDGED = 400 };
+    pipeline p;
+    memset(&p, 0, sizeof p);
+    raw_login(&p.client, f->port, &f->alice);
+    p.items = calloc(COUNT, sizeof *p.items);
+    assert_non_null(p.items);
+    for (int i = 0; i < COUNT; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 5);
+    while (p.sent < 128) pipeline_send_next(&p);
+    while (p.answered < ACKNOWLEDGED) {
+        Troc__V1__ServerFrame *frame = raw_recv(&p.client);
+        assert_non_null(frame);
+        assert_int_equal(frame->response->submit->results[0]->code, TROC_RESULT_OK);
+        raw_response_free(frame);
+        p.answered++;
+        if (p.sent < COUNT) pipeline_send_next(&p);
+    }
+    assert_int_equal(daemon_stop(f, SIGKILL), 128 + SIGKILL);
+    raw_close(&p.client);
+    daemon_start(f);                       /* the daemon starts again on the same ledger */
+    raw_client bob;
+    raw_login(&bob, f->port, &f->bob);
+    int64_t balance = 0;
+    assert_int_equal(raw_balance(&bob, NULL, &balance), 0);
+    assert_true(balance >= 5 * ACKNOWLEDGED);
+    raw_close(&bob);
+    assert_int_equal(daemon_stop(f, SIGTERM), 0);
+    check_after_restart(f, p.items, ACKNOWLEDGED, balance);
+    free(p.items);
+}
+
+int main(void) {
+    uv_mutex_init(&hold_mutex);
+    uv_cond_init(&hold_cond);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_handshake_gives_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pay_and_read_balances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_reads_only_its_own_account, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_and_member_info, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_signature_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_action_signed_by_member_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misshapen_envelopes_are_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resubmission_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_signed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_size_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_frames_before_handshake, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_frames_after_handshake, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_and_replayed_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_under_pipelined_submits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure_bounds_requests_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_full_refuses_the_batch_and_keeps_serving, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_full_grows_and_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeouts, setup_small_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_past_the_connection_limit, setup_small_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_with_work_in_flight, setup_daemon, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_9_loses_nothing_acknowledged, setup_daemon, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Integration test of `trocd init` and `trocd verify` through the binary:
+# --help everywhere, refusals (non-empty directory, bad or missing admin key,
+# illegal name) that leave nothing behind, a territory created and verified,
+# its JSON output, and a backup made with mdb_copy verifying too.
+#   trocd_cli_test.sh TROCD TROC
+set -euo pipefail
+trocd=$1
+troc=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/troc-cli-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+# expect STATUS COMMAND...: runs COMMAND, checks its exit status.
+expect() {
+  local want=$1; shift
+  local got=0
+  "$@" >"$work/out" 2>"$work/err" || got=$?
+  [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$work/err")"
+}
+
+# --help answers on stdout with status 0.
+for args in "--help" "init --help" "verify --help"; do
+  expect 0 "$trocd" $args
+  grep -q "usage: trocd" "$work/out" || fail "trocd $args prints no usage"
+done
+expect 2 "$trocd"
+expect 2 "$trocd" frobnicate
+
+admin=$("$troc" keygen "$work/admin.key")
+[ ${#admin} -eq 64 ] || fail "troc keygen printed '$admin'"
+
+# Refusals change nothing.
+mkdir "$work/full"; echo x >"$work/full/keep"
+expect 1 "$trocd" init --data "$work/full" --territory lyon --admin "$admin"
+grep -q "not empty" "$work/err" || fail "non-empty directory: no clear message"
+[ "$(ls "$work/full")" = "keep" ] || fail "a refused init left files behind"
+expect 2 "$trocd" init --data "$work/d" --territory lyon --admin nothex
+grep -q "64 hexadecimal digits" "$work/err" || fail "bad admin key: no clear message"
+expect 2 "$trocd" init --data "$work/d" --territory lyon
+expect 2 "$trocd" init --data "$work/d" --territory "Lyon Nord" --admin "$admin"
+expect 2 "$trocd" init --data "$work/d" --territory lyon --admin "$admin" --admin "$admin"
+expect 2 "$trocd" init --territory lyon --admin "$admin"
+[ ! -e "$work/d" ] || fail "a refused init created the directory"
+expect 1 "$trocd" verify --data "$work/d"
+grep -q "no ledger" "$work/err" || fail "verify of nothing: no clear message"
+expect 2 "$trocd" verify
+
+# A territory, in JSON.
+expect 0 "$trocd" init --data "$work/d" --territory lyon --admin "$admin" --unit WIR --json
+python3 - "$work/out" <<'PY' || fail "init --json output"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["territory"] == "lyon" and o["unit"] == "WIR" and o["admin_keys"] == 1, o
+assert len(o["territory_key"]) == 64, o
+PY
+[ "$(stat -c %a "$work/d/territory.key")" = "600" ] || fail "territory.key is not mode 600"
+expect 1 "$trocd" init --data "$work/d" --territory lyon --admin "$admin"
+
+expect 0 "$trocd" verify --data "$work/d"
+grep -qx "ok entries=1 members=0 transfers=0" "$work/out" || fail "verify printed '$(cat "$work/out")'"
+expect 0 "$trocd" verify --data "$work/d" --json
+grep -q '"ok":true' "$work/out" || fail "verify --json printed '$(cat "$work/out")'"
+
+# A backup made with mdb_copy verifies.
+if command -v mdb_copy >/dev/null; then
+  mkdir "$work/backup"
+  mdb_copy "$work/d" "$work/backup"
+  expect 0 "$trocd" verify --data "$work/backup"
+fi
+
+# A damaged data file is reported, not trusted: every copy of the
+# territory's name (in meta and in the signed init entry) is altered.
+python3 - "$work/d/data.mdb" <<'PY'
+import sys
+path = sys.argv[1]
+data = open(path, "rb").read().replace(b"lyon", b"lyOn")
+open(path, "wb").write(data)
+PY
+expect 1 "$trocd" verify --data "$work/d"
+
+[ "$failures" -eq 0 ] && echo "trocd cli: all checks passed"
+exit "$failures"
