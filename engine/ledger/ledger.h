@@ -70,7 +70,7 @@ const char *troc_ledger_unit(const troc_ledger *ledger);
 
 /* One verified item: the envelope as received and its decoded body. */
 typedef struct troc_item {
-    Troc__V1__EnvelopeKind kind;           /* TRANSFER, BATCH, ADMIN or INVOICE */
+    Troc__V1__EnvelopeKind kind;           /* TRANSFER, BATCH, ADMIN or INVOICE (NODE: rounds only) */
     const uint8_t *body;                   /* the exact signed bytes */
     size_t body_size;
     const uint8_t *signer;                 /* TROC_PUBLIC_KEY_SIZE bytes */

@@ -100,7 +100,7 @@ static int replay_first(verify_run *run, const troc_journal_entry *entry) {
     if (!ok) return differ(run, TROC_ECORRUPT, "journal entry 1 is not the territory's init event");
     int rc = signature_check(run, entry);
     if (rc != 0) return rc;
-    size_t map_size = troc_ledger_map_size(run->source);
+    size_t map_size = 2 * troc_ledger_map_size(run->source); /* headroom: pages may pack differently */
     rc = troc__ledger_open_env(&run->scratch, run->scratch_directory, map_size,
                                TROC__OPEN_CREATE | TROC__OPEN_SCRATCH);
     if (rc == 0) rc = troc_ledger_write_begin(run->scratch, entry->timestamp_us, &run->write);
