@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The ledger's insides, shared by its modules (ledger.c, record.c, write.c,
- * ids.c, transfer.c, admin.c, statement.c, read.c, replay.c) and by the
- * tests.  Nothing outside engine/ledger and test/ includes this file.
+ * The ledger's insides, shared by its modules and by the tests:
+ *   ledger.c     lifecycle: open, close, grow        genesis.c  init
+ *   record.c     every on-disk layout                write.c    transactions, account cache
+ *   ids.c        idempotency                         statement.c postings, statements
+ *   transfer.c   transfers and batches               admin.c    admin actions
+ *   invoice.c    invoices, obligations               clearing.c snapshot, building rounds
+ *   round.c      applying and reading rounds         read.c     reads, stats
+ *   replay.c     verify
+ * Nothing outside engine/ledger and test/ includes this file.
  *
  * On-disk layouts are documented with byte tables in record.c, which alone
  * encodes and decodes them.
