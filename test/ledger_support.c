@@ -246,3 +246,103 @@ troc_stats support_stats(support *s) {
     (void)rc;
     return stats;
 }
+
+static int invoice_submit(support *s, const troc_keypair *key, Troc__V1__InvoiceAction *action, uint8_t *id_out) {
+    uint8_t id[TROC_ID_SIZE];
+    support_id(s, id);
+    if (id_out != NULL) memcpy(id_out, id, TROC_ID_SIZE);
+    action->has_id = 1;
+    action->id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    support_item item;
+    support_sign(s, TROC__V1__ENVELOPE_KIND__KIND_INVOICE, action, key, NULL, &item);
+    int code = support_submit(s, &item, NULL);
+    support_item_free(&item);
+    return code;
+}
+
+int support_invoice_issue(support *s, const troc_keypair *key, const char *creditor, const char *debtor,
+                          int64_t amount, const char *ref, const char *due, uint8_t id_out[TROC_ID_SIZE]) {
+    Troc__V1__InvoiceIssue issue = TROC__V1__INVOICE_ISSUE__INIT;
+    issue.creditor = (char *)creditor;
+    issue.debtor = (char *)debtor;
+    issue.has_amount_cents = 1;
+    issue.amount_cents = amount;
+    issue.ref = (char *)ref;
+    issue.due = (char *)due;
+    Troc__V1__InvoiceAction action = TROC__V1__INVOICE_ACTION__INIT;
+    action.action_case = TROC__V1__INVOICE_ACTION__ACTION_ISSUE;
+    action.issue = &issue;
+    return invoice_submit(s, key, &action, id_out);
+}
+
+int support_invoice_act(support *s, const troc_keypair *key, int action_case, const uint8_t invoice_id[TROC_ID_SIZE],
+                        const char *reason) {
+    Troc__V1__InvoiceRef ref = TROC__V1__INVOICE_REF__INIT;
+    ref.has_invoice_id = 1;
+    ref.invoice_id = (ProtobufCBinaryData){TROC_ID_SIZE, (uint8_t *)invoice_id};
+    Troc__V1__InvoiceReject reject = TROC__V1__INVOICE_REJECT__INIT;
+    reject.has_invoice_id = 1;
+    reject.invoice_id = ref.invoice_id;
+    reject.reason = (char *)reason;
+    Troc__V1__InvoiceAction action = TROC__V1__INVOICE_ACTION__INIT;
+    action.action_case = (Troc__V1__InvoiceAction__ActionCase)action_case;
+    if (action_case == TROC__V1__INVOICE_ACTION__ACTION_ACCEPT) action.accept = &ref;
+    if (action_case == TROC__V1__INVOICE_ACTION__ACTION_CANCEL) action.cancel = &ref;
+    if (action_case == TROC__V1__INVOICE_ACTION__ACTION_REJECT) action.reject = &reject;
+    return invoice_submit(s, key, &action, NULL);
+}
+
+int support_pay_invoice(support *s, const troc_keypair *key, const char *payer, const char *payee, int64_t amount,
+                        const uint8_t invoice_id[TROC_ID_SIZE]) {
+    uint8_t id[TROC_ID_SIZE];
+    support_id(s, id);
+    Troc__V1__Transfer t = TROC__V1__TRANSFER__INIT;
+    t.has_id = 1;
+    t.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    t.payer = (char *)payer;
+    t.payee = (char *)payee;
+    t.has_amount_cents = 1;
+    t.amount_cents = amount;
+    t.has_invoice_id = 1;
+    t.invoice_id = (ProtobufCBinaryData){TROC_ID_SIZE, (uint8_t *)invoice_id};
+    support_item item;
+    support_sign(s, TROC__V1__ENVELOPE_KIND__KIND_TRANSFER, &t, key, NULL, &item);
+    int code = support_submit(s, &item, NULL);
+    support_item_free(&item);
+    return code;
+}
+
+void support_clearing_snapshot(support *s, troc_clearing_snapshot *snapshot) {
+    troc_ledger_read *read = NULL;
+    int rc = troc_ledger_read_begin(s->ledger, &read);
+    assert(rc == 0);
+    rc = troc_ledger_clearing_snapshot(read, snapshot);
+    assert(rc == 0);
+    troc_ledger_read_end(read);
+    (void)rc;
+}
+
+int support_clearing_apply(support *s, const troc_clearing_snapshot *snapshot, bool with_credit,
+                           const int64_t *cleared, const int64_t *paid, troc_item_result *result) {
+    int64_t *potentials = calloc((size_t)snapshot->firm_count + 1, sizeof *potentials);
+    troc_clearing_round_item round;
+    int rc =
+        troc_ledger_clearing_round_build(s->ledger, snapshot, with_credit, NULL, cleared, paid, potentials, &round);
+    free(potentials);
+    if (rc != 0) return rc;
+    troc_item_result local = {0};
+    if (result == NULL) result = &local;
+    troc_ledger_write *write = NULL;
+    rc = troc_ledger_write_begin(s->ledger, s->now_us, &write);
+    assert(rc == 0);
+    rc = troc_ledger_apply_clearing(write, &round.item, snapshot->journal_seq, result);
+    if (rc == 0) {
+        rc = troc_ledger_write_commit(write);
+        assert(rc == 0);
+    } else {
+        troc_ledger_write_abort(write);
+    }
+    troc_clearing_round_item_free(&round);
+    s->now_us += 1000;
+    return rc;
+}

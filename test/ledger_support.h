@@ -66,6 +66,23 @@ int support_pay(support *s, const troc_keypair *key, const char *payer, const ch
 int support_limit_set(support *s, const char *name, int64_t credit_limit, const char *reason);
 int support_freeze(support *s, const char *name, bool freeze, const char *reason);
 
+/* Invoices.  support_invoice_issue() writes the invoice id to id_out. */
+int support_invoice_issue(support *s, const troc_keypair *key, const char *creditor, const char *debtor,
+                          int64_t amount, const char *ref, const char *due, uint8_t id_out[TROC_ID_SIZE]);
+/* case: TROC__V1__INVOICE_ACTION__ACTION_ACCEPT, _REJECT (with reason) or _CANCEL. */
+int support_invoice_act(support *s, const troc_keypair *key, int action_case, const uint8_t invoice_id[TROC_ID_SIZE],
+                        const char *reason);
+int support_pay_invoice(support *s, const troc_keypair *key, const char *payer, const char *payee, int64_t amount,
+                        const uint8_t invoice_id[TROC_ID_SIZE]);
+
+/* Applies a clearing round built from `snapshot` in its own transaction;
+ * returns troc_ledger_apply_clearing()'s return (the transaction is
+ * committed when it is 0, aborted otherwise). */
+int support_clearing_apply(support *s, const troc_clearing_snapshot *snapshot, bool with_credit,
+                           const int64_t *cleared, const int64_t *paid, troc_item_result *result);
+/* Takes a snapshot in its own read transaction. */
+void support_clearing_snapshot(support *s, troc_clearing_snapshot *snapshot);
+
 /* Reads. */
 int64_t support_balance(support *s, const char *member);
 troc_stats support_stats(support *s);

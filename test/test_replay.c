@@ -2,10 +2,13 @@
 /*
  * Unit tests of verify: a ledger with a varied history (admissions, keys
  * added and revoked, transfers, batches, refusals, idempotent resubmissions,
- * limit changes, freezes) verifies, also as a copy made like mdb_copy does;
+ * limit changes, freezes, invoices in every state, an obligation paid, a
+ * plain and a credit clearing round) verifies, also as a copy made like
+ * mdb_copy does;
  * and each kind of tampering is found: a journal byte flipped (in a signed
  * body, in the unsigned timestamp), a stored balance, limit or frozen flag
- * changed, a statement line or key record altered or removed, a record
+ * changed, an obligation's remainder changed, a statement line or key
+ * record altered or removed, a record
  * added, and a validly chained and signed entry that was never applied.
  */
 #include <setjmp.h>
@@ -87,6 +90,52 @@ static void key_submit(fixture *f, bool add, const char *name, const uint8_t *pu
     support_item_free(&item);
 }
 
+static size_t obligation_at(const troc_clearing_snapshot *snapshot, const uint8_t id[TROC_ID_SIZE]) {
+    for (size_t i = 0; i < snapshot->obligation_count; i++) {
+        if (memcmp(snapshot->obligations[i].invoice_id, id, TROC_ID_SIZE) == 0) return i;
+    }
+    fail_msg("obligation not in the snapshot");
+    return 0;
+}
+
+/* An accepted invoice from `creditor` to `debtor`. */
+static void obligation(fixture *f, const troc_keypair *creditor_key, const char *creditor,
+                       const troc_keypair *debtor_key, const char *debtor, int64_t amount, uint8_t id[TROC_ID_SIZE]) {
+    assert_int_equal(support_invoice_issue(f->s, creditor_key, creditor, debtor, amount, "ref", NULL, id),
+                     TROC_RESULT_OK);
+    assert_int_equal(support_invoice_act(f->s, debtor_key, TROC__V1__INVOICE_ACTION__ACTION_ACCEPT, id, NULL),
+                     TROC_RESULT_OK);
+}
+
+/* Invoices in every state, a payment of one, a plain and a credit round. */
+static void invoices_and_rounds(fixture *f) {
+    support *s = f->s;
+    uint8_t ab[TROC_ID_SIZE], bc[TROC_ID_SIZE], ca[TROC_ID_SIZE], other[TROC_ID_SIZE], bc2[TROC_ID_SIZE];
+    obligation(f, &f->bob, "bob", &f->spare, "alice", 300, ab);
+    obligation(f, &f->carol, "carol", &f->bob, "bob", 200, bc);
+    obligation(f, &f->spare, "alice", &f->carol, "carol", 250, ca);
+    assert_int_equal(support_pay_invoice(s, &f->bob, "bob", "carol", 20, bc), TROC_RESULT_OK);
+    assert_int_equal(support_invoice_issue(s, &f->bob, "bob", "carol", 10, NULL, "2030-01-31", other), TROC_RESULT_OK);
+    assert_int_equal(support_invoice_issue(s, &f->carol, "carol", "alice", 5, NULL, NULL, other), TROC_RESULT_OK);
+    assert_int_equal(support_invoice_act(s, &f->spare, TROC__V1__INVOICE_ACTION__ACTION_REJECT, other, "no"),
+                     TROC_RESULT_OK);
+    assert_int_equal(support_invoice_issue(s, &f->spare, "alice", "bob", 7, NULL, NULL, other), TROC_RESULT_OK);
+    assert_int_equal(support_invoice_act(s, &f->spare, TROC__V1__INVOICE_ACTION__ACTION_CANCEL, other, NULL),
+                     TROC_RESULT_OK);
+    troc_clearing_snapshot snapshot;
+    support_clearing_snapshot(s, &snapshot);
+    int64_t cleared[3] = {180, 180, 180};
+    assert_int_equal(support_clearing_apply(s, &snapshot, false, cleared, NULL, NULL), 0);
+    troc_clearing_snapshot_free(&snapshot);
+    obligation(f, &f->carol, "carol", &f->bob, "bob", 40, bc2);
+    support_clearing_snapshot(s, &snapshot);
+    int64_t none[3] = {0}, paid[3] = {0};
+    paid[obligation_at(&snapshot, bc2)] = 40;
+    assert_int_equal(support_clearing_apply(s, &snapshot, true, none, paid, NULL), 0);
+    troc_clearing_snapshot_free(&snapshot);
+    assert_int_equal(support_stats(s).clearing_runs, 2);
+}
+
 /* A varied history, in several transactions and one with many items. */
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
@@ -121,6 +170,7 @@ static int setup(void **state) {
         support_item_free(&item);
     }
     assert_int_equal(troc_ledger_write_commit(write), 0);
+    invoices_and_rounds(f);
     *state = f;
     return 0;
 }
@@ -291,6 +341,29 @@ static void test_flipped_timestamp(void **state) {
     assert_int_equal(report.bad_seq, 4);
 }
 
+/* An obligation's stored remainder changed. */
+static void test_changed_obligation(void **state) {
+    fixture *f = *state;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    MDB_dbi invoices = raw_dbi(txn, "invoices");
+    MDB_cursor *cursor;
+    assert_int_equal(mdb_cursor_open(txn, invoices, &cursor), 0);
+    MDB_val key, value;
+    assert_int_equal(mdb_cursor_get(cursor, &key, &value, MDB_FIRST), 0);
+    uint8_t *copy = malloc(value.mv_size);
+    memcpy(copy, value.mv_data, value.mv_size);
+    copy[23] ^= 1; /* the low byte of remaining_cents */
+    MDB_val changed = {value.mv_size, copy};
+    assert_int_equal(mdb_cursor_put(cursor, &key, &changed, MDB_CURRENT), 0);
+    mdb_cursor_close(cursor);
+    raw_end(env, txn);
+    free(copy);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "database invoices"));
+}
+
 static void test_changed_records(void **state) {
     fixture *f = *state;
     MDB_env *env;
@@ -350,6 +423,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_flipped_signed_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_obligation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journaled_but_not_applied, setup, teardown),
     };

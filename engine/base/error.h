@@ -42,7 +42,8 @@
     XX(REPLAY, -20025, "replayed state differs from the stored state")              \
     XX(UNAVAILABLE, -20026, "storage unavailable (disk or map full)")               \
     XX(INFEASIBLE, -20027, "clearing result is not feasible")                      \
-    XX(NOT_OPTIMAL, -20028, "clearing result is not optimal")
+    XX(NOT_OPTIMAL, -20028, "clearing result is not optimal")                       \
+    XX(STALE, -20029, "the ledger changed since the snapshot; take a new one")
 
 typedef enum troc_error {
 #define TROC_ERROR_ENUM(name, value, text) TROC_E##name = (value),

@@ -245,6 +245,21 @@ _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
 #define TROC_LEDGER_MAP_SIZE_MAX (4ull << 40)
 #define TROC_LEDGER_DISK_FREE_MIN (64ull << 20)
 
+/* Open obligations (accepted invoices not yet settled) at once: a clearing
+ * round takes them all in one snapshot and journals its settlements in one
+ * entry.  Accepting one more is refused (UNAVAILABLE) until some settle. */
+#define TROC_OBLIGATIONS_OPEN_MAX 4000000
+
+/* Largest body of one journal entry: a signed batch (bounded by
+ * TROC_FRAME_SIZE_MAX) or a clearing round: at most 44 bytes per settlement
+ * of TROC_OBLIGATIONS_OPEN_MAX obligations and 80 per firm (name and
+ * potential) of TROC_MEMBERS_MAX members. */
+#define TROC_JOURNAL_BODY_SIZE_MAX (256u * 1024u * 1024u)
+
+_Static_assert(44ull * TROC_OBLIGATIONS_OPEN_MAX + 80ull * TROC_MEMBERS_MAX <= TROC_JOURNAL_BODY_SIZE_MAX,
+               "the largest clearing round fits one journal entry");
+_Static_assert(TROC_FRAME_SIZE_MAX <= TROC_JOURNAL_BODY_SIZE_MAX, "a signed batch fits one journal entry");
+
 /* Journal entries replayed per scratch transaction by verify: big enough to
  * amortise commits, small enough to bound one transaction's dirty pages. */
 #define TROC_REPLAY_ENTRIES_PER_COMMIT 4096

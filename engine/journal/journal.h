@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "crypto/crypto.h"
 
 /* Name of the journal's database in the environment. */
@@ -30,9 +31,6 @@
 
 /* Bytes of an entry before its body (see the layout in journal.c). */
 #define TROC_JOURNAL_ENTRY_HEADER_SIZE 149
-
-/* Largest body an entry holds: a full signed batch fits, with room. */
-#define TROC_JOURNAL_BODY_SIZE_MAX (4u * 1024u * 1024u)
 
 /* One entry.  The pointers point into LMDB's memory (valid until the
  * transaction ends) when the entry was read, into the caller's when it is

@@ -4,7 +4,8 @@
  * (a member's key gets NOT_ADMIN, an unknown or revoked one UNKNOWN_KEY):
  * admitting a member with its first key and limits, adding and revoking
  * member keys, setting limits with a reason, freezing and unfreezing with a
- * reason.  Each is idempotent by its 16-byte id and journaled; the journal
+ * reason; and asking for a clearing round (recorded; the server runs it).
+ * Each is idempotent by its 16-byte id and journaled; the journal
  * entry's signer and timestamp are the who and when of the action, and the
  * limit history (database "limits") keeps them with the reason for reading.
  *
@@ -287,6 +288,11 @@ static int action_dispatch(action *a, const Troc__V1__AdminAction *body) {
     case TROC__V1__ADMIN_ACTION__ACTION_LIMIT_SET: return limit_set(a, body->limit_set);
     case TROC__V1__ADMIN_ACTION__ACTION_FREEZE: return freeze_set(a, body->freeze, true);
     case TROC__V1__ADMIN_ACTION__ACTION_UNFREEZE: return freeze_set(a, body->unfreeze, false);
+    case TROC__V1__ADMIN_ACTION__ACTION_CLEARING_RUN:
+        /* A request, journaled as such: the server runs the round and
+         * applies it with requested_by naming this action. */
+        if (body->clearing_run == NULL) a->code = TROC_RESULT_MALFORMED;
+        return 0;
     default: a->code = TROC_RESULT_MALFORMED; return 0;
     }
 }

@@ -40,7 +40,9 @@ int troc__ids_claim(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE], co
     troc__id_record_encode(record, value_bytes);
     MDB_val key = {TROC_ID_SIZE, (void *)id}, value = {sizeof value_bytes, value_bytes};
     int rc = 0;
-    if (write->ids_cursor == NULL) rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_IDS], &write->ids_cursor);
+    if (write->ids_cursor == NULL) {
+        rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_IDS], &write->ids_cursor);
+    }
     if (rc != 0) return troc__write_fail(write, rc);
     /* An id above every stored one is new: appended without a search.
      * Otherwise (MDB_KEYEXIST here only means "not above"), a search. */

@@ -70,7 +70,7 @@ const char *troc_ledger_unit(const troc_ledger *ledger);
 
 /* One verified item: the envelope as received and its decoded body. */
 typedef struct troc_item {
-    Troc__V1__EnvelopeKind kind;           /* TRANSFER, BATCH, ADMIN or INVOICE */
+    Troc__V1__EnvelopeKind kind;           /* TRANSFER, BATCH, ADMIN or INVOICE (NODE: rounds only) */
     const uint8_t *body;                   /* the exact signed bytes */
     size_t body_size;
     const uint8_t *signer;                 /* TROC_PUBLIC_KEY_SIZE bytes */
@@ -81,6 +81,7 @@ typedef struct troc_item {
         const Troc__V1__TransferBatch *batch;
         const Troc__V1__AdminAction *admin;
         const Troc__V1__InvoiceAction *invoice;
+        const Troc__V1__NodeEvent *node;   /* KIND_NODE: troc_ledger_apply_clearing() only */
     } decoded;
 } troc_item;
 
@@ -244,10 +245,164 @@ typedef struct troc_stats {
     uint64_t frozen;
     uint64_t journal_entries;
     int64_t last_timestamp_us;             /* node time of the last commit */
+    uint64_t invoices_pending;             /* issued, waiting for their debtor */
+    uint64_t obligations_open;             /* accepted, not yet settled */
+    int64_t obligations_cents;             /* what remains owed on them */
+    uint64_t clearing_runs;                /* clearing rounds applied */
 } troc_stats;
 
 /* Running totals kept at every commit: no scan. */
 int troc_ledger_stats(troc_ledger_read *read, troc_stats *stats_out);
+
+/* ------------------------------------------------------------ invoices */
+
+/* Mirrors proto InvoiceState. */
+typedef enum troc_invoice_state {
+    TROC_INVOICE_PENDING = 0,              /* issued, waiting for the debtor */
+    TROC_INVOICE_OPEN = 1,                 /* accepted: an obligation */
+    TROC_INVOICE_SETTLED = 2,              /* fully paid or set off */
+    TROC_INVOICE_REJECTED = 3,
+    TROC_INVOICE_CANCELLED = 4,
+} troc_invoice_state;
+
+typedef struct troc_invoice {
+    uint8_t id[TROC_ID_SIZE];              /* the id of the action that issued it */
+    char creditor[TROC_NAME_LENGTH_MAX + 1];
+    char debtor[TROC_NAME_LENGTH_MAX + 1];
+    int64_t amount_cents;
+    int64_t remaining_cents;               /* amount - paid - cleared */
+    int64_t paid_cents;                    /* paid in credit (transfers, clearing payments) */
+    int64_t cleared_cents;                 /* set off by clearing */
+    troc_invoice_state state;
+    char ref[TROC_INVOICE_REF_LENGTH_MAX + 1]; /* the issuer's reference, may be empty */
+    char due[11];                          /* "YYYY-MM-DD" or empty */
+    char reject_reason[TROC_REASON_LENGTH_MAX + 1];
+    int64_t issued_us;
+    uint64_t issued_seq;                   /* journal entry of the issue */
+    uint64_t version;                      /* journal entry of the last change */
+} troc_invoice;
+
+/* TROC_ENOT_FOUND for an unknown id. */
+int troc_ledger_invoice(troc_ledger_read *read, const uint8_t id[TROC_ID_SIZE], troc_invoice *invoice_out);
+
+#define TROC_INVOICES_AS_DEBTOR 0x1u
+#define TROC_INVOICES_AS_CREDITOR 0x2u
+
+/* A page of `member`'s invoices, newest first: those where it is debtor
+ * and/or creditor (`roles`: TROC_INVOICES_AS_*, 0 meaning both), only the
+ * pending and open ones when `live_only`, issued before the invoice
+ * `after_id` (NULL: from the newest; it must be one of the member's).  At
+ * most `capacity` (<= TROC_PAGE_ROWS_MAX); *more_out tells whether older
+ * ones follow.  TROC_ENOT_FOUND for an unknown member or after_id. */
+int troc_ledger_invoices(troc_ledger_read *read, const char *member, unsigned roles, bool live_only,
+                         const uint8_t *after_id, troc_invoice *invoices, size_t capacity, size_t *count_out,
+                         bool *more_out);
+
+/* ------------------------------------------------------------ clearing */
+
+/* A firm of a clearing snapshot: a member with at least one open
+ * obligation, with its account's figures for credit mode. */
+typedef struct troc_clearing_firm {
+    uint32_t member_id;
+    char name[TROC_NAME_LENGTH_MAX + 1];
+    int64_t balance_cents;
+    int64_t credit_limit_cents;
+    int64_t balance_max_cents;             /* INT64_MAX when the member has none */
+} troc_clearing_firm;
+
+typedef struct troc_clearing_obligation {
+    uint8_t invoice_id[TROC_ID_SIZE];
+    uint32_t debtor;                       /* index into the snapshot's firms */
+    uint32_t creditor;
+    int64_t remaining_cents;               /* what the snapshot saw owed, > 0 */
+    uint64_t version;                      /* journal entry of its last change */
+} troc_clearing_obligation;
+
+/* Every open obligation, oldest accepted first, as one read transaction
+ * saw them: the input of the solver (firm indexes, amounts, accounts). */
+typedef struct troc_clearing_snapshot {
+    uint64_t journal_seq;                  /* the journal head the snapshot saw */
+    uint64_t run;                          /* the run number a round from it must carry */
+    troc_clearing_firm *firms;
+    uint32_t firm_count;
+    troc_clearing_obligation *obligations;
+    size_t obligation_count;
+    int64_t total_cents;                   /* sum of remaining_cents */
+} troc_clearing_snapshot;
+
+/* Takes the snapshot (allocating its arrays: release them with
+ * troc_clearing_snapshot_free()).  Returns 0, -ENOMEM, or a storage error. */
+int troc_ledger_clearing_snapshot(troc_ledger_read *read, troc_clearing_snapshot *snapshot_out);
+void troc_clearing_snapshot_free(troc_clearing_snapshot *snapshot);
+
+/* A clearing round ready to apply: a NodeEvent{clearing_round} signed by
+ * the territory key, and the item that carries it. */
+typedef struct troc_clearing_round_item {
+    troc_item item;                        /* kind KIND_NODE, for troc_ledger_apply_clearing() */
+    uint8_t *body;
+    uint8_t signature[TROC_SIGNATURE_SIZE];
+    void *event;                           /* the decoded NodeEvent */
+} troc_clearing_round_item;
+
+/* Builds and signs the round of a solved snapshot: `cleared` and `paid`
+ * hold one amount per snapshot obligation (`paid` NULL or all zeros in
+ * plain mode), `potentials` firm_count + 1 values (the certificate, the
+ * last for the balance node).  Only obligations with something cleared or
+ * paid become settlements.  `requested_by` is the id of the admin action
+ * that asked for the round, or NULL.  Needs the ledger opened with its key
+ * file.  Returns 0, -ENOMEM, TROC_EOVERFLOW (totals), or -E2BIG (a round
+ * too large for one journal entry). */
+int troc_ledger_clearing_round_build(const troc_ledger *ledger, const troc_clearing_snapshot *snapshot,
+                                     bool with_credit, const uint8_t *requested_by, const int64_t *cleared,
+                                     const int64_t *paid, const int64_t *potentials, troc_clearing_round_item *out);
+void troc_clearing_round_item_free(troc_clearing_round_item *round);
+
+/* Applies a clearing round in the write transaction: every set-off, and in
+ * credit mode every payment in credit, with a statement line for each (kind
+ * SETOFF, CLEARING_PAYMENT), obligations reduced or settled, the round
+ * journaled and recorded.  Checks first, writing nothing when a check fails:
+ *  - TROC_ESTALE: the state changed since the snapshot taken at
+ *    `snapshot_seq` (an obligation it touches changed, or another round was
+ *    applied): take a new snapshot and solve again;
+ *  - TROC_EINFEASIBLE: the round does not hold (an amount beyond what
+ *    remains, a set-off that is not a circulation, a payment in plain mode
+ *    or beyond an account's limits as they are now (an account already
+ *    outside them may not move further out), totals that do not add up, an
+ *    unknown or closed obligation, a duplicate, a signature that is not the
+ *    territory's).
+ * The transaction stays usable after these two.  Any other error is a
+ * storage error after which it can only be aborted.  On success result is
+ * OK with the round's journal seq.  Plain mode never moves a balance
+ * (asserted). */
+int troc_ledger_apply_clearing(troc_ledger_write *write, const troc_item *item, uint64_t snapshot_seq,
+                               troc_item_result *result);
+
+/* A clearing round as applied (proto ClearingSummary). */
+typedef struct troc_clearing_summary {
+    uint64_t run;
+    uint64_t journal_seq;
+    int64_t timestamp_us;
+    bool with_credit;
+    int64_t obligations;                   /* open obligations in its snapshot */
+    int64_t total_cents;                   /* what they summed to */
+    int64_t cleared_cents;
+    int64_t paid_cents;
+    uint64_t settlement_count;
+    bool has_requested_by;
+    uint8_t requested_by[TROC_ID_SIZE];    /* the admin action that asked for it */
+} troc_clearing_summary;
+
+typedef struct troc_settlement {
+    uint8_t invoice_id[TROC_ID_SIZE];
+    int64_t cleared_cents;
+    int64_t paid_cents;
+} troc_settlement;
+
+/* Round `run` (0: the latest) and up to `capacity` of its settlements from
+ * the `offset`-th (capacity 0: the summary only).  TROC_ENOT_FOUND when
+ * there is no such round. */
+int troc_ledger_clearing_round(troc_ledger_read *read, uint64_t run, troc_clearing_summary *summary_out,
+                               troc_settlement *settlements, size_t offset, size_t capacity, size_t *count_out);
 
 /* --------------------------------------------------- verify and replay */
 

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The ledger's insides, shared by its modules (ledger.c, record.c, write.c,
- * ids.c, transfer.c, admin.c, statement.c, read.c, replay.c) and by the
- * tests.  Nothing outside engine/ledger and test/ includes this file.
+ * The ledger's insides, shared by its modules and by the tests:
+ *   ledger.c     lifecycle: open, close, grow        genesis.c  init
+ *   record.c     every on-disk layout                write.c    transactions, account cache
+ *   ids.c        idempotency                         statement.c postings, statements
+ *   transfer.c   transfers and batches               admin.c    admin actions
+ *   invoice.c    invoices, obligations               clearing.c snapshot, building rounds
+ *   round.c      applying and reading rounds         read.c     reads, stats
+ *   replay.c     verify
+ * Nothing outside engine/ledger and test/ includes this file.
  *
  * On-disk layouts are documented with byte tables in record.c, which alone
  * encodes and decodes them.
@@ -31,11 +37,19 @@ typedef enum troc__db {
     TROC__DB_POSTINGS,     /* posting seq -> posting (both sides of a movement) */
     TROC__DB_CHECKPOINTS,  /* member id || line seq -> posting seq, every few lines */
     TROC__DB_LIMITS,       /* member id || journal seq -> limit change */
+    TROC__DB_INVOICES,     /* invoice id -> invoice */
+    TROC__DB_MEMBER_INVOICES, /* member id || issued seq || role -> invoice id, every invoice */
+    TROC__DB_LIVE_INVOICES,   /* likewise, pending and open invoices only */
+    TROC__DB_OBLIGATIONS,  /* accepted seq -> invoice id: open obligations, oldest first */
+    TROC__DB_ROUNDS,       /* clearing run -> round summary */
     TROC__DB_COUNT
 } troc__db;
 
 /* Name of each database in the environment. */
 extern const char *const troc__db_names[TROC__DB_COUNT];
+
+/* Length of a date, "YYYY-MM-DD". */
+#define TROC__DATE_SIZE 10
 
 /* Owner of an admin key in the keys database. */
 #define TROC__OWNER_ADMIN UINT32_MAX
@@ -78,9 +92,13 @@ typedef struct troc__state {
     uint64_t accounts_over_limit;          /* below -credit_limit or above balance_max */
     uint64_t frozen;                       /* frozen accounts */
     uint64_t postings;                     /* postings so far: the last one's seq */
+    uint64_t invoices_pending;             /* issued, waiting for the debtor */
+    uint64_t obligations_open;             /* accepted, not yet settled */
+    int64_t obligations_cents;             /* what remains of the open obligations */
+    uint64_t clearing_runs;                /* clearing rounds applied: the last one's run */
 } troc__state;
 
-#define TROC__STATE_RECORD_SIZE 64
+#define TROC__STATE_RECORD_SIZE 96
 
 #define TROC__PROFILE_SIZE_MAX (8 + TROC_PUBLIC_KEY_SIZE + 3 + TROC_NAME_LENGTH_MAX + TROC_REASON_LENGTH_MAX)
 
@@ -160,6 +178,51 @@ typedef struct troc__posting {
  * line, and checkpoints cost one put per this many lines. */
 #define TROC__CHECKPOINT_LINES 64
 
+/* An invoice: pending until its debtor accepts it, then an open
+ * obligation until paid or set off. */
+typedef struct troc__invoice_record {
+    uint32_t creditor;                     /* member ids */
+    uint32_t debtor;
+    int64_t amount_cents;
+    int64_t remaining_cents;               /* amount - paid - cleared */
+    int64_t paid_cents;                    /* paid in credit: transfers and clearing payments */
+    int64_t cleared_cents;                 /* set off by clearing */
+    int64_t issued_us;
+    uint64_t issued_seq;                   /* journal seq of the issue */
+    uint64_t accepted_seq;                 /* journal seq of the acceptance, 0 before */
+    uint64_t version;                      /* journal seq of the last change */
+    int64_t changed_us;                    /* time of the last change */
+    uint8_t state;                         /* troc_invoice_state */
+    char ref[TROC_INVOICE_REF_LENGTH_MAX + 1];
+    char due[TROC__DATE_SIZE + 1];         /* "YYYY-MM-DD" or empty */
+    char reason[TROC_REASON_LENGTH_MAX + 1]; /* why it was rejected */
+} troc__invoice_record;
+
+#define TROC__INVOICE_RECORD_HEADER_SIZE 85
+#define TROC__INVOICE_RECORD_SIZE_MAX \
+    (TROC__INVOICE_RECORD_HEADER_SIZE + TROC_INVOICE_REF_LENGTH_MAX + TROC__DATE_SIZE + TROC_REASON_LENGTH_MAX)
+
+/* Role of a member in a member_invoices / live_invoices key. */
+#define TROC__ROLE_DEBTOR 1u
+#define TROC__ROLE_CREDITOR 2u
+
+/* A clearing round as stored for reading back (the settlements stay in the
+ * journal entry). */
+typedef struct troc__round_record {
+    uint64_t journal_seq;
+    int64_t timestamp_us;
+    bool with_credit;
+    int64_t obligations;
+    int64_t total_cents;
+    int64_t cleared_cents;
+    int64_t paid_cents;
+    uint64_t settlement_count;
+    bool has_requested_by;
+    uint8_t requested_by[TROC_ID_SIZE];    /* the admin action that asked for it */
+} troc__round_record;
+
+#define TROC__ROUND_RECORD_SIZE 74
+
 /* Record codecs (record.c).  Decoders return TROC_ECORRUPT on a record of
  * the wrong size or with impossible values. */
 void troc__account_encode(const troc__account_record *record, uint8_t out[TROC__ACCOUNT_RECORD_SIZE]);
@@ -181,12 +244,17 @@ int troc__id_record_decode(const MDB_val *value, troc__id_record *record_out);
 size_t troc__posting_size(const troc__posting *posting);
 void troc__posting_encode(const troc__posting *posting, uint8_t *out);
 int troc__posting_decode(const MDB_val *value, troc__posting *posting_out);
+size_t troc__invoice_encode(const troc__invoice_record *invoice, uint8_t out[TROC__INVOICE_RECORD_SIZE_MAX]);
+int troc__invoice_decode(const MDB_val *value, troc__invoice_record *invoice_out);
+void troc__round_encode(const troc__round_record *round, uint8_t out[TROC__ROUND_RECORD_SIZE]);
+int troc__round_decode(const MDB_val *value, troc__round_record *round_out);
 
 /* Keys. */
 void troc__member_id_key(uint32_t member_id, uint8_t out[4]);
 void troc__member_seq_key(uint32_t member_id, uint64_t seq, uint8_t out[12]);
 void troc__member_pubkey_key(uint32_t member_id, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], uint8_t out[36]);
 void troc__seq_key(uint64_t seq, uint8_t out[8]);
+void troc__invoice_index_key(uint32_t member_id, uint64_t issued_seq, uint8_t role, uint8_t out[13]);
 
 /* ------------------------------------------------------ the write cache */
 
@@ -338,6 +406,31 @@ int troc__posting_append(troc_ledger_write *write, troc_line_kind kind, const ui
 int troc__apply_transfer(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
 int troc__apply_batch(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
 int troc__apply_admin(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
+
+/* ---------------------------------------------------------- invoice.c */
+
+int troc__apply_invoice(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
+
+/* The invoice `id`: 0, TROC_ENOT_FOUND, or a storage error. */
+int troc__invoice_get(MDB_txn *txn, const troc_ledger *ledger, const uint8_t id[TROC_ID_SIZE],
+                      troc__invoice_record *invoice_out);
+
+/* Checks that `amount_cents` from `payer_id` to `payee_id` may pay invoice
+ * `id`: *code_out is OK (and *invoice_out filled) or the refusal. */
+int troc__invoice_payment_check(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE], uint32_t payer_id,
+                                uint32_t payee_id, int64_t amount_cents, troc__invoice_record *invoice_out,
+                                int *code_out);
+
+/* Reduces an open obligation by what was paid and set off (at most what
+ * remains), settling it when nothing remains; updates the totals. */
+int troc__invoice_reduce(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE], troc__invoice_record *invoice,
+                         int64_t cleared_cents, int64_t paid_cents);
+
+/* --------------------------------------------------------- clearing.c */
+
+/* Applies a journaled NodeEvent{clearing_round} (replay): no staleness
+ * check, the same validation and effects as troc_ledger_apply_clearing(). */
+int troc__apply_node(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
 
 /* Journals an accepted action (admin, invoice) and remembers its id;
  * fills the OK result. */

@@ -191,5 +191,9 @@ int troc_ledger_stats(troc_ledger_read *read, troc_stats *stats_out) {
     stats_out->frozen = state.frozen;
     stats_out->journal_entries = head.seq;
     stats_out->last_timestamp_us = state.last_timestamp_us;
+    stats_out->invoices_pending = state.invoices_pending;
+    stats_out->obligations_open = state.obligations_open;
+    stats_out->obligations_cents = state.obligations_cents;
+    stats_out->clearing_runs = state.clearing_runs;
     return 0;
 }

@@ -15,7 +15,7 @@
  *   "state"           the state record below
  *   "journal_head"    owned by engine/journal (seq, hash)
  *
- * State record (meta "state"), 64 bytes:
+ * State record (meta "state"), 96 bytes:
  *   OFFSET  SIZE  DESCRIPTION
  *   0       8     last_timestamp_us: node time of the last commit
  *   8       4     member_count: members admitted (ids 1 .. member_count)
@@ -26,6 +26,10 @@
  *   40      8     accounts_over_limit
  *   48      8     frozen accounts
  *   56      8     postings: the last posting's seq
+ *   64      8     invoices_pending
+ *   72      8     obligations_open
+ *   80      8     obligations_cents: what remains of the open obligations
+ *   88      8     clearing_runs: the last round's run number
  *
  * Database "members": key = member name (1..64 bytes); value = member id,
  * 4 bytes big-endian.
@@ -104,6 +108,48 @@
  * line seq that is a multiple of TROC__CHECKPOINT_LINES; value = the
  * posting seq of that line (8 bytes).  A statement page that starts deep in
  * the past starts from the nearest checkpoint instead of the newest line.
+ *
+ * Database "invoices": key = invoice id (16 bytes, the id of the action that
+ * issued it); value:
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       4     creditor member id
+ *   4       4     debtor member id
+ *   8       8     amount_cents
+ *   16      8     remaining_cents (amount - paid - cleared)
+ *   24      8     paid_cents (in credit: transfers, clearing payments)
+ *   32      8     cleared_cents (set off by clearing)
+ *   40      8     issued_us
+ *   48      8     issued seq: journal seq of the issue
+ *   56      8     accepted seq: journal seq of the acceptance (0 before)
+ *   64      8     version: journal seq of the last change
+ *   72      8     changed_us: time of the last change
+ *   80      1     state: 0 pending, 1 open, 2 settled, 3 rejected, 4 cancelled
+ *   81      1     ref length r (0..128)
+ *   82      1     due length d (0 or 10)
+ *   83      2     reject reason length n (0..512)
+ *   85      r     ref;  then d bytes: due (YYYY-MM-DD);  then n bytes: reason
+ *
+ * Databases "member_invoices" (every invoice) and "live_invoices" (pending
+ * and open ones only): key = member id (4) || issued seq (8) || role (1:
+ * 1 debtor, 2 creditor); value = invoice id (16).  Each invoice has one key
+ * for its debtor and one for its creditor in each.
+ *
+ * Database "obligations": key = accepted seq (8); value = invoice id (16).
+ * The open obligations in the order they were accepted, oldest first: the
+ * order of a clearing snapshot.
+ *
+ * Database "rounds": key = run (8); value, 74 bytes:
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       8     journal seq of the round's NodeEvent (it holds the settlements)
+ *   8       8     timestamp_us
+ *   16      1     with_credit (0 or 1)
+ *   17      8     obligations in the snapshot
+ *   25      8     total_cents of the snapshot
+ *   33      8     cleared_cents
+ *   41      8     paid_cents
+ *   49      8     settlements
+ *   57      1     1 when requested by an admin action, else 0
+ *   58      16    that action's id (zeros when none)
  */
 #include <assert.h>
 #include <string.h>
@@ -177,6 +223,10 @@ void troc__state_encode(const troc__state *state, uint8_t out[TROC__STATE_RECORD
     troc__be64_write(out + 40, state->accounts_over_limit);
     troc__be64_write(out + 48, state->frozen);
     troc__be64_write(out + 56, state->postings);
+    troc__be64_write(out + 64, state->invoices_pending);
+    troc__be64_write(out + 72, state->obligations_open);
+    troc__be64_write_signed(out + 80, state->obligations_cents);
+    troc__be64_write(out + 88, state->clearing_runs);
 }
 
 int troc__state_decode(const MDB_val *value, troc__state *state_out) {
@@ -191,6 +241,10 @@ int troc__state_decode(const MDB_val *value, troc__state *state_out) {
     state_out->accounts_over_limit = troc__be64_read(p + 40);
     state_out->frozen = troc__be64_read(p + 48);
     state_out->postings = troc__be64_read(p + 56);
+    state_out->invoices_pending = troc__be64_read(p + 64);
+    state_out->obligations_open = troc__be64_read(p + 72);
+    state_out->obligations_cents = troc__be64_read_signed(p + 80);
+    state_out->clearing_runs = troc__be64_read(p + 88);
     return 0;
 }
 
@@ -380,5 +434,102 @@ int troc__posting_decode(const MDB_val *value, troc__posting *posting_out) {
         value->mv_size != TROC__POSTING_HEADER_SIZE + posting_out->memo_length || posting_out->amount_cents <= 0) {
         return TROC_ECORRUPT;
     }
+    return 0;
+}
+
+void troc__invoice_index_key(uint32_t member_id, uint64_t issued_seq, uint8_t role, uint8_t out[13]) {
+    assert(role == TROC__ROLE_DEBTOR || role == TROC__ROLE_CREDITOR || role == 0 || role == 0xff);
+    troc__be32_write(out, member_id);
+    troc__be64_write(out + 4, issued_seq);
+    out[12] = role;
+}
+
+size_t troc__invoice_encode(const troc__invoice_record *invoice, uint8_t out[TROC__INVOICE_RECORD_SIZE_MAX]) {
+    size_t ref = strlen(invoice->ref), due = strlen(invoice->due), reason = strlen(invoice->reason);
+    assert(ref <= TROC_INVOICE_REF_LENGTH_MAX && (due == 0 || due == TROC__DATE_SIZE));
+    assert(reason <= TROC_REASON_LENGTH_MAX && invoice->state <= TROC_INVOICE_CANCELLED);
+    troc__be32_write(out, invoice->creditor);
+    troc__be32_write(out + 4, invoice->debtor);
+    troc__be64_write_signed(out + 8, invoice->amount_cents);
+    troc__be64_write_signed(out + 16, invoice->remaining_cents);
+    troc__be64_write_signed(out + 24, invoice->paid_cents);
+    troc__be64_write_signed(out + 32, invoice->cleared_cents);
+    troc__be64_write_signed(out + 40, invoice->issued_us);
+    troc__be64_write(out + 48, invoice->issued_seq);
+    troc__be64_write(out + 56, invoice->accepted_seq);
+    troc__be64_write(out + 64, invoice->version);
+    troc__be64_write_signed(out + 72, invoice->changed_us);
+    out[80] = invoice->state;
+    out[81] = (uint8_t)ref;
+    out[82] = (uint8_t)due;
+    troc__be16_write(out + 83, (uint16_t)reason);
+    memcpy(out + 85, invoice->ref, ref);
+    memcpy(out + 85 + ref, invoice->due, due);
+    memcpy(out + 85 + ref + due, invoice->reason, reason);
+    return TROC__INVOICE_RECORD_HEADER_SIZE + ref + due + reason;
+}
+
+int troc__invoice_decode(const MDB_val *value, troc__invoice_record *invoice_out) {
+    assert(value != NULL && invoice_out != NULL);
+    if (value->mv_size < TROC__INVOICE_RECORD_HEADER_SIZE) return TROC_ECORRUPT;
+    const uint8_t *p = value->mv_data;
+    size_t ref = p[81], due = p[82], reason = troc__be16_read(p + 83);
+    if (ref > TROC_INVOICE_REF_LENGTH_MAX || (due != 0 && due != TROC__DATE_SIZE) || reason > TROC_REASON_LENGTH_MAX ||
+        value->mv_size != TROC__INVOICE_RECORD_HEADER_SIZE + ref + due + reason || p[80] > TROC_INVOICE_CANCELLED) {
+        return TROC_ECORRUPT;
+    }
+    invoice_out->creditor = troc__be32_read(p);
+    invoice_out->debtor = troc__be32_read(p + 4);
+    invoice_out->amount_cents = troc__be64_read_signed(p + 8);
+    invoice_out->remaining_cents = troc__be64_read_signed(p + 16);
+    invoice_out->paid_cents = troc__be64_read_signed(p + 24);
+    invoice_out->cleared_cents = troc__be64_read_signed(p + 32);
+    invoice_out->issued_us = troc__be64_read_signed(p + 40);
+    invoice_out->issued_seq = troc__be64_read(p + 48);
+    invoice_out->accepted_seq = troc__be64_read(p + 56);
+    invoice_out->version = troc__be64_read(p + 64);
+    invoice_out->changed_us = troc__be64_read_signed(p + 72);
+    invoice_out->state = p[80];
+    memcpy(invoice_out->ref, p + 85, ref);
+    invoice_out->ref[ref] = '\0';
+    memcpy(invoice_out->due, p + 85 + ref, due);
+    invoice_out->due[due] = '\0';
+    memcpy(invoice_out->reason, p + 85 + ref + due, reason);
+    invoice_out->reason[reason] = '\0';
+    return 0;
+}
+
+void troc__round_encode(const troc__round_record *round, uint8_t out[TROC__ROUND_RECORD_SIZE]) {
+    assert(round != NULL && round->journal_seq > 0);
+    troc__be64_write(out, round->journal_seq);
+    troc__be64_write_signed(out + 8, round->timestamp_us);
+    out[16] = round->with_credit ? 1 : 0;
+    troc__be64_write_signed(out + 17, round->obligations);
+    troc__be64_write_signed(out + 25, round->total_cents);
+    troc__be64_write_signed(out + 33, round->cleared_cents);
+    troc__be64_write_signed(out + 41, round->paid_cents);
+    troc__be64_write(out + 49, round->settlement_count);
+    out[57] = round->has_requested_by ? 1 : 0;
+    if (round->has_requested_by) {
+        memcpy(out + 58, round->requested_by, TROC_ID_SIZE);
+    } else {
+        memset(out + 58, 0, TROC_ID_SIZE);
+    }
+}
+
+int troc__round_decode(const MDB_val *value, troc__round_record *round_out) {
+    assert(value != NULL && round_out != NULL);
+    if (value->mv_size != TROC__ROUND_RECORD_SIZE) return TROC_ECORRUPT;
+    const uint8_t *p = value->mv_data;
+    round_out->journal_seq = troc__be64_read(p);
+    round_out->timestamp_us = troc__be64_read_signed(p + 8);
+    round_out->with_credit = p[16] != 0;
+    round_out->obligations = troc__be64_read_signed(p + 17);
+    round_out->total_cents = troc__be64_read_signed(p + 25);
+    round_out->cleared_cents = troc__be64_read_signed(p + 33);
+    round_out->paid_cents = troc__be64_read_signed(p + 41);
+    round_out->settlement_count = troc__be64_read(p + 49);
+    round_out->has_requested_by = p[57] != 0;
+    memcpy(round_out->requested_by, p + 58, TROC_ID_SIZE);
     return 0;
 }

@@ -14,7 +14,11 @@
  *      memo (MEMO_TOO_LONG, INVALID_TEXT);
  *   4. authority: the signer is a registered, unrevoked key (UNKNOWN_KEY),
  *      the payer exists (UNKNOWN_PAYER) and holds the key (KEY_NOT_OWNED);
- *   5. state: the payee exists (UNKNOWN_PAYEE), neither account is frozen
+ *   5. the payee exists (UNKNOWN_PAYEE); the invoice it pays, if any,
+ *      exists (UNKNOWN_INVOICE), is an open obligation (INVOICE_NOT_OPEN) of
+ *      the payer (NOT_DEBTOR) to the payee (NOT_CREDITOR), and the amount is
+ *      at most what remains (EXCEEDS_OBLIGATION);
+ *   6. state: neither account is frozen
  *      (PAYER_FROZEN, PAYEE_FROZEN), the payer stays at or above
  *      -credit_limit (EXCEEDS_CREDIT_LIMIT), the payee at or below its
  *      balance_max (EXCEEDS_BALANCE_MAX), and no balance overflows
@@ -100,7 +104,8 @@ static int state_check(const troc__slot *payer, const troc__slot *payee, int64_t
     return TROC_RESULT_OK;
 }
 
-/* Moves the amount when the state allows it; *code_out says whether. */
+/* Moves the amount when the state allows it (and pays the invoice it
+ * names); *code_out says whether. */
 static int execute(troc_ledger_write *write, troc__slot *payer, const transfer *t, int *code_out) {
     troc__slot *payee = NULL;
     int rc = troc__slot_by_name(write, t->payee, strlen(t->payee), &payee);
@@ -109,6 +114,12 @@ static int execute(troc_ledger_write *write, troc__slot *payer, const transfer *
         return 0;
     }
     if (rc != 0) return rc;
+    troc__invoice_record invoice;
+    if (t->invoice_id != NULL) {
+        rc = troc__invoice_payment_check(write, t->invoice_id, payer->member_id, payee->member_id, t->amount_cents,
+                                         &invoice, code_out);
+        if (rc != 0 || *code_out != TROC_RESULT_OK) return rc;
+    }
     int64_t payer_after, payee_after;
     *code_out = state_check(payer, payee, t->amount_cents, &payer_after, &payee_after);
     if (*code_out != TROC_RESULT_OK) return 0;
@@ -118,6 +129,7 @@ static int execute(troc_ledger_write *write, troc__slot *payer, const transfer *
     rc = troc__posting_append(write, TROC_LINE_TRANSFER, t->id, payer, payee, t->amount_cents, t->memo,
                               memo_length);
     write->state.transfers++;
+    if (rc == 0 && t->invoice_id != NULL) rc = troc__invoice_reduce(write, t->invoice_id, &invoice, 0, t->amount_cents);
     return rc;
 }
 
@@ -169,7 +181,6 @@ static int transfer_apply(troc_ledger_write *write, const transfer *t, const uin
     if (rc != 0) return rc;
     *code_out = fields_check(t);
     if (*code_out == TROC_RESULT_OK && signer != NULL) rc = payer_resolve(write, t->payer, signer, &payer_id, code_out);
-    if (rc == 0 && *code_out == TROC_RESULT_OK && t->invoice_id != NULL) *code_out = TROC_RESULT_UNKNOWN_INVOICE;
     troc__slot *payer = NULL;
     if (rc == 0 && *code_out == TROC_RESULT_OK) rc = troc__slot_by_id(write, payer_id, &payer);
     if (rc == 0 && *code_out == TROC_RESULT_OK) rc = execute(write, payer, t, code_out);

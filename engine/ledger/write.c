@@ -340,7 +340,8 @@ int troc_ledger_apply(troc_ledger_write *write, const troc_item *item, troc_item
     case TROC__V1__ENVELOPE_KIND__KIND_TRANSFER: rc = troc__apply_transfer(write, item, result); break;
     case TROC__V1__ENVELOPE_KIND__KIND_BATCH: rc = troc__apply_batch(write, item, result); break;
     case TROC__V1__ENVELOPE_KIND__KIND_ADMIN: rc = troc__apply_admin(write, item, result); break;
-    default:
+    case TROC__V1__ENVELOPE_KIND__KIND_INVOICE: rc = troc__apply_invoice(write, item, result); break;
+    default: /* node events go through troc_ledger_apply_clearing() */
         result->code = TROC_RESULT_MALFORMED;
         rc = 0;
     }

@@ -88,7 +88,8 @@ static int args_parse(init_args *args, int argc, char **argv) {
 /* Explains a refusal of troc_ledger_init(). */
 static int init_failed(const init_args *args, int rc) {
     switch (rc) {
-    case TROC_ENAME: return fail_usage("illegal territory name (use 1 to 64 of a-z 0-9 . _ -)", args->options.territory);
+    case TROC_ENAME:
+        return fail_usage("illegal territory name (use 1 to 64 of a-z 0-9 . _ -)", args->options.territory);
     case TROC_EUTF8: return fail_usage("the unit must be 1 to 16 bytes of text without spaces", args->options.unit);
     case TROC_EUSAGE: return fail_usage("the same --admin key is given twice", NULL);
     case TROC_ENOT_EMPTY:

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Applying a clearing round, and reading one back (see clearing.c for the
+ * snapshot and the round's shape).
+ *
+ * Applying runs in two passes over the settlements.  The first only reads:
+ * it checks staleness and feasibility and sums, per member, the set-off in
+ * and out and the net payment (arrays indexed by member id, allocated per
+ * round: rounds are rare).  The second writes: postings, balances,
+ * obligations.  So a round that does not hold leaves the transaction as it
+ * was, and the caller may go on with it.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/result.h"
+#include "journal/byteorder.h"
+#include "ledger_int.h"
+
+typedef struct round_check {
+    troc_ledger_write *write;
+    const Troc__V1__ClearingRound *round;
+    uint64_t snapshot_seq;                 /* UINT64_MAX: no staleness check (replay) */
+    int64_t *setoff_in;                    /* per member id: set off as creditor */
+    int64_t *setoff_out;                   /* per member id: set off as debtor */
+    int64_t *paid_net;                     /* per member id: received minus paid */
+    int64_t cleared_total;
+    int64_t paid_total;
+} round_check;
+
+static int64_t settlement_cleared(const Troc__V1__Settlement *s) { return s->has_cleared_cents ? s->cleared_cents : 0; }
+static int64_t settlement_paid(const Troc__V1__Settlement *s) { return s->has_paid_cents ? s->paid_cents : 0; }
+
+static bool add(int64_t *sum, int64_t value) {
+    return !__builtin_add_overflow(*sum, value, sum);
+}
+
+/* Checks one settlement against its obligation and adds it to the sums. */
+static int settlement_check(round_check *c, const Troc__V1__Settlement *s) {
+    if (s == NULL || !s->has_invoice_id || s->invoice_id.len != TROC_ID_SIZE) return TROC_EINFEASIBLE;
+    int64_t cleared = settlement_cleared(s), paid = settlement_paid(s);
+    if (cleared < 0 || paid < 0 || (cleared == 0 && paid == 0)) return TROC_EINFEASIBLE;
+    if (paid > 0 && !c->round->with_credit) return TROC_EINFEASIBLE;
+    troc__invoice_record invoice;
+    int rc = troc__invoice_get(c->write->txn, c->write->ledger, s->invoice_id.data, &invoice);
+    if (rc == TROC_ENOT_FOUND) return TROC_EINFEASIBLE;
+    if (rc != 0) return troc__write_fail(c->write, rc);
+    uint32_t members = c->write->state.member_count;
+    if (invoice.debtor == 0 || invoice.debtor > members || invoice.creditor == 0 || invoice.creditor > members) {
+        return troc__write_fail(c->write, TROC_ECORRUPT);
+    }
+    if (invoice.version > c->snapshot_seq) return TROC_ESTALE;
+    if (invoice.state != TROC_INVOICE_OPEN) return TROC_EINFEASIBLE;
+    if (cleared > invoice.remaining_cents || paid > invoice.remaining_cents - cleared) return TROC_EINFEASIBLE;
+    bool ok = add(&c->setoff_out[invoice.debtor], cleared) && add(&c->setoff_in[invoice.creditor], cleared) &&
+              add(&c->paid_net[invoice.debtor], -paid) && add(&c->paid_net[invoice.creditor], paid) &&
+              add(&c->cleared_total, cleared) && add(&c->paid_total, paid);
+    return ok ? 0 : TROC_EINFEASIBLE;
+}
+
+static int id_order(const void *a, const void *b) {
+    const Troc__V1__Settlement *x = *(const Troc__V1__Settlement *const *)a;
+    const Troc__V1__Settlement *y = *(const Troc__V1__Settlement *const *)b;
+    return memcmp(x->invoice_id.data, y->invoice_id.data, TROC_ID_SIZE);
+}
+
+/* TROC_EINFEASIBLE when an obligation is settled twice (checked ids). */
+static int duplicates_check(const Troc__V1__ClearingRound *round) {
+    size_t n = round->n_settlements;
+    if (n < 2) return 0;
+    Troc__V1__Settlement **sorted = malloc(n * sizeof *sorted);
+    if (sorted == NULL) return -ENOMEM;
+    memcpy(sorted, round->settlements, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, id_order);
+    int rc = 0;
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        if (id_order(&sorted[i - 1], &sorted[i]) == 0) rc = TROC_EINFEASIBLE;
+    }
+    free(sorted);
+    return rc;
+}
+
+/* In credit mode: every paid member ends within its limits (or, already
+ * outside them, no further out). */
+static int limits_check(round_check *c, uint32_t member_id) {
+    troc__slot *slot = NULL;
+    int rc = troc__cache_reserve(c->write, 1);
+    if (rc == 0) rc = troc__slot_by_id(c->write, member_id, &slot);
+    if (rc != 0) return rc == TROC_ENOT_FOUND ? TROC_EINFEASIBLE : rc;
+    const troc__account_record *a = &slot->current;
+    int64_t final = a->balance_cents;
+    if (!add(&final, c->paid_net[member_id])) return TROC_EINFEASIBLE;
+    int64_t lower = -a->credit_limit_cents < a->balance_cents ? -a->credit_limit_cents : a->balance_cents;
+    if (final < lower) return TROC_EINFEASIBLE;
+    if (a->flags & TROC__ACCOUNT_HAS_BALANCE_MAX) {
+        int64_t upper = a->balance_max_cents > a->balance_cents ? a->balance_max_cents : a->balance_cents;
+        if (final > upper) return TROC_EINFEASIBLE;
+    }
+    return 0;
+}
+
+/* Pass one: checks the whole round, writing nothing. */
+static int round_check_all(round_check *c) {
+    const Troc__V1__ClearingRound *round = c->round;
+    if (round->has_requested_by && round->requested_by.len != TROC_ID_SIZE) return TROC_EINFEASIBLE;
+    if (!round->has_cleared_cents || !round->has_paid_cents) return TROC_EINFEASIBLE;
+    int rc = duplicates_check(round);
+    for (size_t i = 0; i < round->n_settlements && rc == 0; i++) rc = settlement_check(c, round->settlements[i]);
+    if (rc != 0) return rc;
+    if (c->cleared_total != round->cleared_cents || c->paid_total != round->paid_cents) return TROC_EINFEASIBLE;
+    uint32_t members = c->write->state.member_count;
+    for (uint32_t m = 1; m <= members && rc == 0; m++) {
+        if (c->setoff_in[m] != c->setoff_out[m]) return TROC_EINFEASIBLE; /* not a circulation */
+        if (c->paid_net[m] != 0) rc = limits_check(c, m);
+    }
+    return rc;
+}
+
+/* Pass two: the set-off and payment of one settlement. */
+static int settlement_apply(troc_ledger_write *write, const Troc__V1__Settlement *s, int64_t *moved) {
+    int64_t cleared = settlement_cleared(s), paid = settlement_paid(s);
+    troc__invoice_record invoice;
+    troc__slot *debtor = NULL, *creditor = NULL;
+    int rc = troc__invoice_get(write->txn, write->ledger, s->invoice_id.data, &invoice);
+    if (rc == 0) rc = troc__cache_reserve(write, 2);
+    if (rc == 0) rc = troc__slot_by_id(write, invoice.debtor, &debtor);
+    if (rc == 0) rc = troc__slot_by_id(write, invoice.creditor, &creditor);
+    if (rc != 0) return troc__write_fail(write, rc == TROC_ENOT_FOUND ? TROC_ECORRUPT : rc);
+    if (cleared > 0) {
+        rc = troc__posting_append(write, TROC_LINE_SETOFF, s->invoice_id.data, debtor, creditor, cleared, NULL, 0);
+    }
+    if (rc == 0 && paid > 0) {
+        bool ok = add(&debtor->current.balance_cents, -paid) && add(&creditor->current.balance_cents, paid);
+        if (!ok) return troc__write_fail(write, TROC_EOVERFLOW);
+        *moved += paid;
+        rc = troc__posting_append(write, TROC_LINE_CLEARING_PAYMENT, s->invoice_id.data, debtor, creditor, paid,
+                                  NULL, 0);
+    }
+    return rc != 0 ? rc : troc__invoice_reduce(write, s->invoice_id.data, &invoice, cleared, paid);
+}
+
+/* Records the round under its run number. */
+static int round_record(troc_ledger_write *write, const Troc__V1__ClearingRound *round) {
+    troc__round_record record = {
+        .journal_seq = write->head.seq + 1,
+        .timestamp_us = write->timestamp_us,
+        .with_credit = round->with_credit,
+        .obligations = round->obligations,
+        .total_cents = round->total_cents,
+        .cleared_cents = round->cleared_cents,
+        .paid_cents = round->paid_cents,
+        .settlement_count = round->n_settlements,
+        .has_requested_by = round->has_requested_by,
+    };
+    if (round->has_requested_by) memcpy(record.requested_by, round->requested_by.data, TROC_ID_SIZE);
+    uint8_t key[8], value[TROC__ROUND_RECORD_SIZE];
+    troc__seq_key(round->run, key);
+    troc__round_encode(&record, value);
+    write->state.clearing_runs = round->run;
+    return troc__put(write, TROC__DB_ROUNDS, key, sizeof key, value, sizeof value, MDB_APPEND);
+}
+
+/* Checks, then applies a round (both passes) and journals it. */
+static int round_apply(troc_ledger_write *write, const troc_item *item, uint64_t snapshot_seq,
+                       troc_item_result *result) {
+    const Troc__V1__NodeEvent *event = item->decoded.node;
+    if (event == NULL || event->event_case != TROC__V1__NODE_EVENT__EVENT_CLEARING_ROUND ||
+        event->clearing_round == NULL || !event->clearing_round->has_run) {
+        return TROC_EINFEASIBLE;
+    }
+    if (!item->signature_valid || memcmp(item->signer, write->ledger->territory_key, TROC_PUBLIC_KEY_SIZE) != 0) {
+        return TROC_ESIGNATURE;
+    }
+    const Troc__V1__ClearingRound *round = event->clearing_round;
+    if (round->run != write->state.clearing_runs + 1) return TROC_ESTALE;
+    size_t members = (size_t)write->state.member_count + 1;
+    round_check c = {.write = write, .round = round, .snapshot_seq = snapshot_seq};
+    c.setoff_in = calloc(members, sizeof *c.setoff_in);
+    c.setoff_out = calloc(members, sizeof *c.setoff_out);
+    c.paid_net = calloc(members, sizeof *c.paid_net);
+    int rc = c.setoff_in == NULL || c.setoff_out == NULL || c.paid_net == NULL ? -ENOMEM : round_check_all(&c);
+    free(c.setoff_in);
+    free(c.setoff_out);
+    free(c.paid_net);
+    if (rc != 0) return rc;
+    int64_t moved = 0;
+    for (size_t i = 0; i < round->n_settlements && rc == 0; i++) {
+        rc = settlement_apply(write, round->settlements[i], &moved);
+    }
+    assert(rc != 0 || round->with_credit || moved == 0); /* plain mode never moves a balance */
+    if (rc == 0) rc = round_record(write, round);
+    if (rc == 0) rc = troc__write_journal(write, item);
+    if (rc != 0) return rc;
+    result->code = TROC_RESULT_OK;
+    result->journal_seq = write->head.seq;
+    result->timestamp_us = write->timestamp_us;
+    return 0;
+}
+
+int troc_ledger_apply_clearing(troc_ledger_write *write, const troc_item *item, uint64_t snapshot_seq,
+                               troc_item_result *result) {
+    assert(write != NULL && item != NULL && result != NULL);
+    assert(write->ledger->writing && item->kind == TROC__V1__ENVELOPE_KIND__KIND_NODE);
+    if (write->failed != 0) return write->failed;
+    *result = (troc_item_result){.item_codes = result->item_codes, .code = TROC_RESULT_OK};
+    return round_apply(write, item, snapshot_seq, result);
+}
+
+int troc__apply_node(troc_ledger_write *write, const troc_item *item, troc_item_result *result) {
+    assert(write != NULL && item != NULL && result != NULL);
+    *result = (troc_item_result){.item_codes = result->item_codes, .code = TROC_RESULT_OK};
+    return round_apply(write, item, UINT64_MAX, result);
+}
+
+/* ---------------------------------------------------------------- reads */
+
+/* Copies settlements [offset, offset + capacity) of the round's entry. */
+static int settlements_read(troc_ledger_read *read, uint64_t journal_seq, troc_settlement *out, size_t offset,
+                            size_t capacity, size_t *count_out) {
+    troc_journal_entry entry;
+    int rc = troc_journal_get(&read->ledger->journal, read->txn, journal_seq, &entry);
+    if (rc != 0) return rc == TROC_ENOT_FOUND ? TROC_ECORRUPT : rc;
+    Troc__V1__NodeEvent *event = troc__v1__node_event__unpack(NULL, entry.body_size, entry.body);
+    if (event == NULL || event->event_case != TROC__V1__NODE_EVENT__EVENT_CLEARING_ROUND) {
+        if (event != NULL) troc__v1__node_event__free_unpacked(event, NULL);
+        return TROC_ECORRUPT;
+    }
+    const Troc__V1__ClearingRound *round = event->clearing_round;
+    size_t count = 0;
+    for (size_t i = offset; i < round->n_settlements && count < capacity; i++, count++) {
+        const Troc__V1__Settlement *s = round->settlements[i];
+        memcpy(out[count].invoice_id, s->invoice_id.data, TROC_ID_SIZE);
+        out[count].cleared_cents = settlement_cleared(s);
+        out[count].paid_cents = settlement_paid(s);
+    }
+    *count_out = count;
+    troc__v1__node_event__free_unpacked(event, NULL);
+    return 0;
+}
+
+int troc_ledger_clearing_round(troc_ledger_read *read, uint64_t run, troc_clearing_summary *summary_out,
+                               troc_settlement *settlements, size_t offset, size_t capacity, size_t *count_out) {
+    assert(read != NULL && summary_out != NULL && count_out != NULL);
+    assert(capacity == 0 || settlements != NULL);
+    *count_out = 0;
+    if (run == 0) {
+        troc_stats stats;
+        int rc = troc_ledger_stats(read, &stats);
+        if (rc != 0) return rc;
+        if (stats.clearing_runs == 0) return TROC_ENOT_FOUND;
+        run = stats.clearing_runs;
+    }
+    uint8_t key_bytes[8];
+    troc__seq_key(run, key_bytes);
+    MDB_val key = {sizeof key_bytes, key_bytes}, value;
+    int rc = mdb_get(read->txn, read->ledger->dbs[TROC__DB_ROUNDS], &key, &value);
+    if (rc == MDB_NOTFOUND) return TROC_ENOT_FOUND;
+    if (rc != 0) return rc;
+    troc__round_record round;
+    if ((rc = troc__round_decode(&value, &round)) != 0) return rc;
+    *summary_out = (troc_clearing_summary){
+        .run = run, .journal_seq = round.journal_seq, .timestamp_us = round.timestamp_us,
+        .with_credit = round.with_credit, .obligations = round.obligations, .total_cents = round.total_cents,
+        .cleared_cents = round.cleared_cents, .paid_cents = round.paid_cents,
+        .settlement_count = round.settlement_count, .has_requested_by = round.has_requested_by};
+    memcpy(summary_out->requested_by, round.requested_by, TROC_ID_SIZE);
+    if (capacity == 0 || offset >= round.settlement_count) return 0;
+    return settlements_read(read, round.journal_seq, settlements, offset, capacity, count_out);
+}
