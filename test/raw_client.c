@@ -27,11 +27,15 @@
 
 #define RECEIVE_TIMEOUT_SECONDS 20
 
-static uint8_t frame_buffer[TROC_FRAME_HEADER_SIZE + TROC_FRAME_SIZE_MAX];
+#define BUFFER_SIZE (TROC_FRAME_HEADER_SIZE + TROC_FRAME_SIZE_MAX)
 
 static int client_setup(raw_client *client, int fd) {
     memset(client, 0, sizeof *client);
     client->fd = fd;
+    client->in = malloc(BUFFER_SIZE);
+    client->out = malloc(BUFFER_SIZE);
+    assert_non_null(client->in);
+    assert_non_null(client->out);
     struct timeval timeout = {.tv_sec = RECEIVE_TIMEOUT_SECONDS};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
@@ -69,6 +73,9 @@ int raw_connect_unix(raw_client *client, const char *path) {
 void raw_close(raw_client *client) {
     if (client->fd >= 0) close(client->fd);
     client->fd = -1;
+    free(client->in);
+    free(client->out);
+    client->in = client->out = NULL;
 }
 
 int raw_send_bytes(raw_client *client, const void *data, size_t size) {
@@ -93,15 +100,15 @@ int raw_send_clear(raw_client *client, const uint8_t *payload, size_t size) {
 }
 
 int raw_send_sealed(raw_client *client, const uint8_t *plaintext, size_t size) {
-    static uint8_t sealed[TROC_FRAME_HEADER_SIZE + TROC_FRAME_SIZE_MAX];
-    size_t frame_size = troc_channel_seal(&client->channel, plaintext, size, sealed);
-    return raw_send_bytes(client, sealed, frame_size);
+    if (plaintext != client->out + TROC_FRAME_HEADER_SIZE) memmove(client->out + TROC_FRAME_HEADER_SIZE, plaintext, size);
+    size_t frame_size = troc_channel_seal(&client->channel, client->out + TROC_FRAME_HEADER_SIZE, size, client->out);
+    return raw_send_bytes(client, client->out, frame_size);
 }
 
 int raw_send_frame(raw_client *client, const Troc__V1__ClientFrame *frame) {
-    static uint8_t packed[TROC_CHANNEL_PLAINTEXT_MAX];
+    uint8_t *packed = client->out + TROC_FRAME_HEADER_SIZE;
     size_t size = troc__v1__client_frame__get_packed_size(frame);
-    assert_true(size <= sizeof packed);
+    assert_true(size <= TROC_CHANNEL_PLAINTEXT_MAX);
     troc__v1__client_frame__pack(frame, packed);
     return client->sealed ? raw_send_sealed(client, packed, size) : raw_send_clear(client, packed, size);
 }
@@ -120,14 +127,14 @@ static int receive_exactly(raw_client *client, uint8_t *data, size_t size) {
     return 0;
 }
 
-/* Receives one whole frame into frame_buffer; returns its size or an error. */
+/* Receives one whole frame into client->in; returns its size or an error. */
 static long receive_frame(raw_client *client) {
-    int rc = receive_exactly(client, frame_buffer, TROC_FRAME_HEADER_SIZE);
+    int rc = receive_exactly(client, client->in, TROC_FRAME_HEADER_SIZE);
     if (rc != 0) return rc;
     size_t payload_size = 0;
-    rc = troc_frame_peek(frame_buffer, TROC_FRAME_HEADER_SIZE, &payload_size);
+    rc = troc_frame_peek(client->in, TROC_FRAME_HEADER_SIZE, &payload_size);
     if (rc < 0) return rc;
-    rc = receive_exactly(client, frame_buffer + TROC_FRAME_HEADER_SIZE, payload_size);
+    rc = receive_exactly(client, client->in + TROC_FRAME_HEADER_SIZE, payload_size);
     if (rc != 0) return rc;
     return (long)(TROC_FRAME_HEADER_SIZE + payload_size);
 }
@@ -135,13 +142,23 @@ static long receive_frame(raw_client *client) {
 Troc__V1__ServerFrame *raw_recv(raw_client *client) {
     long frame_size = receive_frame(client);
     if (frame_size < 0) return NULL;
-    uint8_t *payload = frame_buffer + TROC_FRAME_HEADER_SIZE;
+    uint8_t *payload = client->in + TROC_FRAME_HEADER_SIZE;
     size_t payload_size = (size_t)frame_size - TROC_FRAME_HEADER_SIZE;
     if (client->sealed &&
-        troc_channel_open(&client->channel, frame_buffer, (size_t)frame_size, payload, &payload_size) != 0) {
+        troc_channel_open(&client->channel, client->in, (size_t)frame_size, payload, &payload_size) != 0) {
         return NULL;
     }
     return troc__v1__server_frame__unpack(NULL, payload_size, payload);
+}
+
+/* The code of a clear ServerFrame{error} (a server refusing the
+ * connection, e.g. TROC_EBUSY), or 0 for any other payload. */
+static int server_error(const uint8_t *payload, size_t payload_size) {
+    Troc__V1__ServerFrame *frame = troc__v1__server_frame__unpack(NULL, payload_size, payload);
+    int code = 0;
+    if (frame != NULL && frame->kind_case == TROC__V1__SERVER_FRAME__KIND_ERROR) code = frame->error->code;
+    if (frame != NULL) troc__v1__server_frame__free_unpacked(frame, NULL);
+    return code;
 }
 
 int raw_handshake(raw_client *client, const troc_keypair *identity) {
@@ -152,7 +169,9 @@ int raw_handshake(raw_client *client, const troc_keypair *identity) {
     if (rc != 0) return rc;
     long frame_size = receive_frame(client);
     if (frame_size < 0) return (int)frame_size;
-    rc = troc_handshake_client_auth(&client->handshake, frame_buffer + TROC_FRAME_HEADER_SIZE,
+    rc = server_error(client->in + TROC_FRAME_HEADER_SIZE, (size_t)frame_size - TROC_FRAME_HEADER_SIZE);
+    if (rc != 0) return rc;
+    rc = troc_handshake_client_auth(&client->handshake, client->in + TROC_FRAME_HEADER_SIZE,
                                     (size_t)frame_size - TROC_FRAME_HEADER_SIZE, NULL, identity, &client->channel,
                                     auth, &auth_size);
     if (rc != 0) return rc;
@@ -206,10 +225,10 @@ bool raw_expect_closed(raw_client *client, int *error_code_out) {
         long frame_size = receive_frame(client);
         if (frame_size == TROC_ECLOSED || frame_size == -ECONNRESET) return true;
         if (frame_size < 0) return false;
-        uint8_t *payload = frame_buffer + TROC_FRAME_HEADER_SIZE;
+        uint8_t *payload = client->in + TROC_FRAME_HEADER_SIZE;
         size_t payload_size = (size_t)frame_size - TROC_FRAME_HEADER_SIZE;
         if (client->sealed &&
-            troc_channel_open(&client->channel, frame_buffer, (size_t)frame_size, payload, &payload_size) != 0) {
+            troc_channel_open(&client->channel, client->in, (size_t)frame_size, payload, &payload_size) != 0) {
             continue;
         }
         Troc__V1__ServerFrame *frame = troc__v1__server_frame__unpack(NULL, payload_size, payload);

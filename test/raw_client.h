@@ -4,7 +4,8 @@
  * sockets, one frame at a time.  It speaks the protocol honestly when asked
  * and can also send any bytes at all, which is how the server's tests send
  * malformed, oversized, truncated and tampered frames.  Every receive has a
- * timeout so that a test fails instead of hanging.
+ * timeout so that a test fails instead of hanging.  Clients share nothing:
+ * one thread per client may run at once.
  */
 #ifndef TROC_TEST_RAW_CLIENT_H
 #define TROC_TEST_RAW_CLIENT_H
@@ -20,6 +21,8 @@
 
 typedef struct raw_client {
     int fd;
+    uint8_t *in;                           /* a frame received */
+    uint8_t *out;                          /* a frame being sent */
     bool sealed;                           /* the channel is up */
     troc_channel channel;
     troc_handshake handshake;
@@ -56,7 +59,8 @@ int raw_send_frame(raw_client *client, const Troc__V1__ClientFrame *frame);
 Troc__V1__ServerFrame *raw_recv(raw_client *client);
 
 /* Runs the handshake with `identity`; 0 when the server answered with an
- * AuthResult (see client->role), an error otherwise. */
+ * AuthResult (see client->role), the code of the server's error frame when
+ * it refused the connection (TROC_EBUSY), another error otherwise. */
 int raw_handshake(raw_client *client, const troc_keypair *identity);
 
 /* Connects and runs the handshake; asserts it worked. */

@@ -870,6 +870,98 @@ static void test_unix_socket_speaks_the_same_protocol(void **state) {
     assert_int_equal(stat(f->socket_path, &info), -1);   /* removed at stop */
 }
 
+/* ------------------------------------------------------------- load */
+
+enum { LOAD_THREADS = 4, LOAD_CONNECTIONS = 6, LOAD_CONNECTIONS_MAX = 8, LOAD_TRANSFERS = 150 };
+
+typedef struct load_thread {
+    fixture *f;
+    uv_barrier_t *barrier;                 /* every connection is open before any works */
+    int refused;                           /* connections told "busy" */
+    int64_t paid[3];                       /* acknowledged cents paid by alice, bob, carol */
+} load_thread;
+
+/* Pipelines LOAD_TRANSFERS transfers on one served connection as fast as
+ * the window allows; returns the cents acknowledged. */
+static int64_t load_pay(fixture *f, raw_client *client, const troc_keypair *key, const char *payer,
+                        const char *payee) {
+    pipeline p = {.client = *client};
+    p.items = calloc(LOAD_TRANSFERS, sizeof *p.items);
+    assert_non_null(p.items);
+    for (int i = 0; i < LOAD_TRANSFERS; i++) sign_transfer(&p.items[i], key, f->territory_key, payer, payee, 7);
+    while (p.sent < 64) pipeline_send_next(&p);
+    while (p.answered < LOAD_TRANSFERS) {
+        pipeline_receive(f, &p);
+        if (p.sent < LOAD_TRANSFERS) pipeline_send_next(&p);
+    }
+    free(p.items);
+    *client = p.client;
+    return 7 * LOAD_TRANSFERS;
+}
+
+static void load_thread_main(void *argument) {
+    load_thread *t = argument;
+    fixture *f = t->f;
+    const troc_keypair *keys[3] = {&f->alice, &f->bob, &f->carol};
+    const char *names[3] = {"alice", "bob", "carol"};
+    raw_client clients[LOAD_CONNECTIONS];
+    bool served[LOAD_CONNECTIONS];
+    for (int c = 0; c < LOAD_CONNECTIONS; c++) {
+        assert_int_equal(raw_connect(&clients[c], f->port), 0);
+        int rc = raw_handshake(&clients[c], keys[c % 3]);
+        served[c] = rc == 0;
+        if (rc != 0) {
+            assert_int_equal(rc, TROC_EBUSY);
+            t->refused++;
+        }
+    }
+    uv_barrier_wait(t->barrier);
+    for (int c = 0; c < LOAD_CONNECTIONS; c++) {
+        if (served[c]) t->paid[c % 3] += load_pay(f, &clients[c], keys[c % 3], names[c % 3], names[(c + 1) % 3]);
+        raw_close(&clients[c]);
+    }
+}
+
+static int setup_load(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .connections_max = LOAD_CONNECTIONS_MAX};
+    return setup_with(state, &options);
+}
+
+/* Far more connections than the bound, all pushing at once: the excess is
+ * told "busy", the daemon stays up, its request memory stays within the
+ * bounds, and every acknowledged transfer is in the balances. */
+static void test_load_past_the_connection_limit(void **state) {
+    fixture *f = *state;
+    uv_barrier_t barrier;
+    assert_int_equal(uv_barrier_init(&barrier, LOAD_THREADS), 0);
+    load_thread threads[LOAD_THREADS];
+    uv_thread_t ids[LOAD_THREADS];
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        threads[i] = (load_thread){.f = f, .barrier = &barrier};
+        assert_int_equal(uv_thread_create(&ids[i], load_thread_main, &threads[i]), 0);
+    }
+    int refused = 0;
+    int64_t paid[3] = {0, 0, 0};
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        assert_int_equal(uv_thread_join(&ids[i]), 0);
+        refused += threads[i].refused;
+        for (int m = 0; m < 3; m++) paid[m] += threads[i].paid[m];
+    }
+    uv_barrier_destroy(&barrier);
+    assert_int_equal(refused, LOAD_THREADS * LOAD_CONNECTIONS - LOAD_CONNECTIONS_MAX);
+    raw_client admin;
+    raw_login(&admin, f->port, &f->admin);   /* still serving */
+    raw_close(&admin);
+    fixture_stop(f);
+    assert_int_equal(ledger_balance(f, "alice"), paid[2] - paid[0]);
+    assert_int_equal(ledger_balance(f, "bob"), paid[0] - paid[1]);
+    assert_int_equal(ledger_balance(f, "carol"), paid[1] - paid[2]);
+    assert_int_equal(f->stats.connections_refused, (uint64_t)refused);
+    assert_true(f->stats.request_bytes_peak > 0);
+    assert_true(f->stats.request_bytes_peak <= (uint64_t)LOAD_CONNECTIONS_MAX * TROC_CONNECTION_REQUEST_BYTES_MAX);
+    assert_true(f->stats.request_bytes_peak <= TROC_SERVER_REQUEST_BYTES_MAX);
+}
+
 /* ------------------------------------------------------ trocd itself */
 
 /* Runs `trocd ARGS...` to completion; returns its exit status. */
@@ -1057,6 +1149,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_timeouts, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_busy_past_the_connection_limit, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
+        cmocka_unit_test_setup_teardown(test_load_past_the_connection_limit, setup_load, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_with_work_in_flight, setup_daemon, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_loses_nothing_acknowledged, setup_daemon, teardown),
     };

@@ -30,7 +30,11 @@
  * gets TROC_CLOSE_LINGER_MS to take its last frame.
  *
  * Closing.  Any protocol violation queues a ServerFrame{error} (sealed once
- * the channel exists) and closes once it is written.  The connection's
+ * the channel exists).  Once it is written the connection lingers: it shuts
+ * down its sending side and discards what the peer still sends until the
+ * peer closes (or TROC_CLOSE_LINGER_MS passes), because closing a socket
+ * with unread input makes the kernel reset the connection, and a reset can
+ * destroy the error frame before the peer reads it.  The connection's
  * memory lives until both handles are closed and every request it sent has
  * come back from the thread pool and the writer.
  */
@@ -101,10 +105,31 @@ void troc__conn_close(troc__conn *conn, const char *reason) {
     uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
 }
 
+static void conn_on_alloc(uv_handle_t *handle, size_t suggested_size, uv_buf_t *buffer);
+static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buffer);
+
+static void conn_on_shutdown(uv_shutdown_t *request, int status) {
+    troc__conn *conn = request->data;
+    if (status < 0 && conn->state != TROC__CONN_CLOSED) troc__conn_close(conn, conn->close_reason);
+}
+
+/* The last frame is written: say so with a FIN and wait for the peer's. */
+static void conn_linger(troc__conn *conn) {
+    assert(conn->state == TROC__CONN_CLOSING && !conn->lingering);
+    conn->lingering = true;
+    conn->shutdown_request.data = conn;
+    if (uv_shutdown(&conn->shutdown_request, &conn->socket.stream, conn_on_shutdown) != 0 ||
+        (!conn->reading && uv_read_start(&conn->socket.stream, conn_on_alloc, conn_on_read) != 0)) {
+        troc__conn_close(conn, conn->close_reason);
+        return;
+    }
+    conn->reading = true;
+}
+
 /* Closes a draining or closing connection once it has nothing left to say. */
 static void conn_close_if_done(troc__conn *conn) {
     bool quiet = conn->writing < 0 && conn_queued_bytes(conn) == 0;
-    if (conn->state == TROC__CONN_CLOSING && quiet) troc__conn_close(conn, conn->close_reason);
+    if (conn->state == TROC__CONN_CLOSING && quiet && !conn->lingering) conn_linger(conn);
     if (conn->state == TROC__CONN_DRAINING && quiet && conn->in_flight == 0) {
         troc__conn_close(conn, "server stopping");
     }
@@ -216,6 +241,11 @@ void troc__conn_send(troc__conn *conn, const Troc__V1__ServerFrame *frame) {
 static void conn_on_alloc(uv_handle_t *handle, size_t suggested_size, uv_buf_t *buffer) {
     (void)suggested_size;
     troc__conn *conn = handle->data;
+    if (conn->lingering) {                 /* input is discarded: any buffer will do */
+        static char discard[4096];
+        *buffer = uv_buf_init(discard, sizeof discard);
+        return;
+    }
     if (conn->read_buffer == NULL) {
         conn->read_buffer = malloc(TROC__READ_BUFFER_SIZE);
         conn->read_capacity = conn->read_buffer != NULL ? TROC__READ_BUFFER_SIZE : 0;
@@ -233,6 +263,10 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     (void)buffer;
     troc__conn *conn = stream->data;
     if (nread == 0 || conn->state == TROC__CONN_CLOSED) return;
+    if (conn->lingering) {
+        if (nread < 0) troc__conn_close(conn, conn->close_reason);
+        return;
+    }
     if (nread < 0) {
         if (nread == UV_ENOBUFS) troc__conn_close(conn, "out of memory for reading");
         else troc__conn_close(conn, nread == UV_EOF ? "peer closed the connection" : uv_strerror((int)nread));
@@ -279,6 +313,7 @@ static void conn_read_shrink(troc__conn *conn) {
 }
 
 static void conn_set_reading(troc__conn *conn) {
+    if (conn->lingering) return;
     bool want = conn_may_read(conn);
     if (want && !conn->reading) {
         if (uv_read_start(&conn->socket.stream, conn_on_alloc, conn_on_read) != 0) {

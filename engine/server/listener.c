@@ -12,9 +12,10 @@
  *
  * Past TROC_CONNECTIONS_MAX served connections (or the lower bound the
  * options set), a new one gets a clear
- * ServerFrame{error: TROC_EBUSY} and is closed; at most TROC_REFUSALS_MAX
- * such replies are in flight, beyond which new connections are closed
- * without a word.
+ * ServerFrame{error: TROC_EBUSY} and is closed (after a lingering close:
+ * FIN, then the peer's input discarded until it closes, for at most
+ * TROC_CLOSE_LINGER_MS); at most TROC_REFUSALS_MAX such refusals are in
+ * flight, beyond which new connections are closed without a word.
  */
 #include <assert.h>
 #include <errno.h>
@@ -38,22 +39,62 @@ typedef struct refusal {
         uv_tcp_t tcp;
         uv_pipe_t pipe;
     } socket;
+    uv_timer_t timer;                      /* bounds the lingering close */
     uv_write_t write_request;
+    uv_shutdown_t shutdown_request;
     troc_server *server;
+    int handles_open;
+    bool closing;
     uint8_t frame[128];                    /* the clear "busy" frame */
 } refusal;
 
 static void refusal_closed(uv_handle_t *handle) {
     refusal *r = handle->data;
+    assert(r->handles_open > 0);
+    if (--r->handles_open > 0) return;
     assert(r->server->refusal_count > 0);
     r->server->refusal_count--;
     free(r);
 }
 
-static void refusal_written(uv_write_t *write_request, int status) {
-    (void)status;
-    refusal *r = write_request->data;
+static void refusal_close(refusal *r) {
+    if (r->closing) return;
+    r->closing = true;
     uv_close(&r->socket.handle, refusal_closed);
+    uv_close((uv_handle_t *)&r->timer, refusal_closed);
+}
+
+static void refusal_on_timer(uv_timer_t *timer) {
+    refusal_close(timer->data);
+}
+
+static void refusal_on_alloc(uv_handle_t *handle, size_t suggested_size, uv_buf_t *buffer) {
+    (void)handle;
+    (void)suggested_size;
+    static char discard[512];
+    *buffer = uv_buf_init(discard, sizeof discard);
+}
+
+static void refusal_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buffer) {
+    (void)buffer;
+    if (nread < 0) refusal_close(stream->data);
+}
+
+static void refusal_on_shutdown(uv_shutdown_t *request, int status) {
+    (void)request;
+    (void)status;
+}
+
+/* The frame is written: send a FIN and discard input until the peer closes,
+ * so that a reset cannot destroy the frame before the peer reads it. */
+static void refusal_written(uv_write_t *write_request, int status) {
+    refusal *r = write_request->data;
+    if (r->closing) return;
+    r->shutdown_request.data = r;
+    if (status < 0 || uv_shutdown(&r->shutdown_request, &r->socket.stream, refusal_on_shutdown) != 0 ||
+        uv_read_start(&r->socket.stream, refusal_on_alloc, refusal_on_read) != 0) {
+        refusal_close(r);
+    }
 }
 
 /* Encodes ServerFrame{error: busy} with its header; returns its size. */
@@ -80,19 +121,21 @@ static void refuse(troc_server *server, uv_stream_t *listener, bool is_tcp) {
         free(r);
         return;
     }
+    uv_timer_init(server->loop, &r->timer);
+    r->handles_open = 2;
     r->server = server;
     r->socket.handle.data = r;
+    r->timer.data = r;
     r->write_request.data = r;
     server->refusal_count++;
     server->stats.connections_refused++;
     if (uv_accept(listener, &r->socket.stream) != 0 || server->refusal_count > TROC_REFUSALS_MAX) {
-        uv_close(&r->socket.handle, refusal_closed);
+        refusal_close(r);
         return;
     }
+    uv_timer_start(&r->timer, refusal_on_timer, TROC_CLOSE_LINGER_MS, 0);
     uv_buf_t buffer = uv_buf_init((char *)r->frame, (unsigned)busy_frame(r->frame, sizeof r->frame));
-    if (uv_write(&r->write_request, &r->socket.stream, &buffer, 1, refusal_written) != 0) {
-        uv_close(&r->socket.handle, refusal_closed);
-    }
+    if (uv_write(&r->write_request, &r->socket.stream, &buffer, 1, refusal_written) != 0) refusal_close(r);
 }
 
 static void on_connection(uv_stream_t *listener, int status, bool is_tcp) {

@@ -43,6 +43,7 @@ void troc__server_charge(troc_server *server, troc__request *request) {
     conn->request_bytes = conn->request_bytes - request->charged + target;
     server->request_bytes = server->request_bytes - request->charged + target;
     request->charged = target;
+    if (server->request_bytes > server->stats.request_bytes_peak) server->stats.request_bytes_peak = server->request_bytes;
     if (server->request_bytes >= TROC_SERVER_REQUEST_BYTES_MAX && !server->over_budget) {
         server->over_budget = true;
         troc_log("request memory at its bound (%zu bytes): reading paused on every connection",

@@ -50,6 +50,7 @@ typedef struct troc_server_stats {
     uint64_t commit_items_max;             /* envelopes in the largest commit */
     uint64_t commits_refused;              /* group commits refused for storage */
     uint64_t read_pauses;                  /* times a connection stopped being read (backpressure) */
+    uint64_t request_bytes_peak;           /* most bytes requests in flight held at once */
 } troc_server_stats;
 
 /* Binds the listeners and starts the writer thread.  The ledger stays the

@@ -90,7 +90,7 @@ typedef enum troc__conn_state {
     TROC__CONN_AUTH,                       /* waiting for the sealed ClientAuth */
     TROC__CONN_READY,                      /* serving requests */
     TROC__CONN_DRAINING,                   /* server stopping: answer what was read, read no more */
-    TROC__CONN_CLOSING,                    /* last frame queued; close once written */
+    TROC__CONN_CLOSING,                    /* last frame queued; once written, linger then close */
     TROC__CONN_CLOSED,                     /* handles closing; freed when its requests are back */
 } troc__conn_state;
 
@@ -109,6 +109,8 @@ struct troc__conn {
     } socket;
     uv_timer_t timer;                      /* handshake, idle and close timeouts */
     uv_write_t write_request;
+    uv_shutdown_t shutdown_request;        /* lingering close: our side is done */
+    bool lingering;                        /* shut down, discarding input until the peer closes */
     int handles_open;                      /* socket and timer not yet closed */
     troc__conn_state state;
     const char *close_reason;              /* logged when closed */
