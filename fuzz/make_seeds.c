@@ -39,7 +39,7 @@ static size_t sealed_request(troc_channel *channel, Troc__V1__Request *request, 
 static size_t transfer_request(troc_channel *channel, const troc_keypair *payer, uint8_t *out) {
     Troc__V1__Transfer transfer = TROC__V1__TRANSFER__INIT;
     uint8_t id[TROC_ID_SIZE];
-    troc_random_id(id);
+    troc_id_generate(id);
     transfer.has_id = 1;
     transfer.id = (ProtobufCBinaryData){sizeof id, id};
     transfer.payer = "alice";

@@ -248,7 +248,7 @@ static void sign_body(signed_item *item, const troc_keypair *key, troc_domain do
 
 void sign_transfer(signed_item *item, const troc_keypair *key, const uint8_t territory_key[TROC_PUBLIC_KEY_SIZE],
                    const char *payer, const char *payee, int64_t amount_cents) {
-    troc_random_id(item->id);
+    troc_id_generate(item->id);
     Troc__V1__Transfer transfer = TROC__V1__TRANSFER__INIT;
     transfer.has_id = 1;
     transfer.id = (ProtobufCBinaryData){TROC_ID_SIZE, item->id};
@@ -264,7 +264,7 @@ void sign_transfer(signed_item *item, const troc_keypair *key, const uint8_t ter
 
 void sign_member_add(signed_item *item, const troc_keypair *key, const uint8_t territory_key[TROC_PUBLIC_KEY_SIZE],
                      const char *name, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], int64_t credit_limit_cents) {
-    troc_random_id(item->id);
+    troc_id_generate(item->id);
     Troc__V1__MemberAdd add = TROC__V1__MEMBER_ADD__INIT;
     add.name = (char *)name;
     add.has_public_key = 1;
@@ -290,7 +290,7 @@ void sign_batch(signed_item *item, const troc_keypair *key, const uint8_t territ
     uint8_t ids[ITEMS_MAX][TROC_ID_SIZE];
     for (size_t i = 0; i < count; i++) {
         troc__v1__batch_item__init(&items[i]);
-        troc_random_id(ids[i]);
+        troc_id_generate(ids[i]);
         items[i].has_id = 1;
         items[i].id = (ProtobufCBinaryData){TROC_ID_SIZE, ids[i]};
         items[i].payee = (char *)payees[i];
@@ -298,7 +298,7 @@ void sign_batch(signed_item *item, const troc_keypair *key, const uint8_t territ
         items[i].amount_cents = amount_cents;
         pointers[i] = &items[i];
     }
-    troc_random_id(item->id);
+    troc_id_generate(item->id);
     Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
     batch.has_id = 1;
     batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, item->id};

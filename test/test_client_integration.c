@@ -391,7 +391,7 @@ static void test_resubmission_is_idempotent(void **state) {
     troc_envelope *envelope = NULL;
     assert_int_equal(troc_envelope_create(&envelope), 0);
     uint8_t id[TROC_ID_SIZE];
-    troc_random_id(id);
+    troc_id_generate(id);
     troc_transfer transfer = {.id = id, .payee = "bob", .amount_cents = 777, .memo = "once"};
     assert_int_equal(troc_sign_transfer(as_alice, NULL, &transfer, envelope), 0);
     troc_submit_result first, again;

@@ -116,7 +116,7 @@ static void test_amounts_and_ids(void **state) {
     assert_string_equal(troc_amount_format(cents, text), "-120.50");
     uint8_t id[TROC_ID_SIZE], back[TROC_ID_SIZE];
     char hex[TROC_ID_HEX_SIZE];
-    troc_random_id(id);
+    troc_id_generate(id);
     troc_id_to_hex(id, hex);
     assert_int_equal(strlen(hex), 32);
     assert_int_equal(troc_id_from_hex(hex, back), 0);

@@ -87,7 +87,7 @@ static void id_choose(const uint8_t *given, uint8_t id[TROC_ID_SIZE]) {
     if (given != NULL) {
         memcpy(id, given, TROC_ID_SIZE);
     } else {
-        troc_random_id(id);
+        troc_id_generate(id);
     }
 }
 

@@ -25,7 +25,7 @@ static int fail(troc_client *client, const char *what, int rc) {
 static int pay(troc_client *client, const char *payee, int64_t cents) {
     /* Choose the id before submitting: with it, a retry can never pay twice. */
     uint8_t id[TROC_ID_SIZE];
-    troc_random_id(id);
+    troc_id_generate(id);
     troc_envelope *envelope = NULL;
     int rc = troc_envelope_create(&envelope);
     if (rc != 0) return fail(client, "out of memory", rc);

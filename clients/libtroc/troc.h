@@ -195,7 +195,7 @@ bool troc_error_is_retryable(int error);
 
 /* Initialises the library (libsodium).  Idempotent and thread-safe; the
  * create and read functions below call it themselves, so it is needed only
- * before troc_random_id() in a program that calls nothing else first.
+ * before troc_id_generate() in a program that calls nothing else first.
  * Returns 0 or -EIO. */
 int troc_init(void);
 
@@ -216,8 +216,10 @@ int troc_public_key_from_hex(const char *hex, uint8_t public_key[TROC_PUBLIC_KEY
 void troc_id_to_hex(const uint8_t id[TROC_ID_SIZE], char hex[TROC_ID_HEX_SIZE]);
 int troc_id_from_hex(const char *hex, uint8_t id[TROC_ID_SIZE]);
 
-/* A fresh random 128-bit id (call troc_init() first). */
-void troc_random_id(uint8_t id[TROC_ID_SIZE]);
+/* A fresh 128-bit id (call troc_init() first): 48 bits of milliseconds since
+ * the epoch, then 80 random bits.  Time-ordered ids keep the ledger's id
+ * index cheap to grow; any unique 16 bytes are accepted, though. */
+void troc_id_generate(uint8_t id[TROC_ID_SIZE]);
 
 /* ------------------------------------------------------------- keys */
 

@@ -40,7 +40,7 @@ static int payment_read(int argc, char **argv, payment *out) {
     if (status == 0) status = troc__cli_check_text("--memo", out->memo, TROC_MEMO_LENGTH_MAX, false);
     if (status != 0) return status;
     if (id_text != NULL) return troc__cli_check_id(id_text, out->id);
-    troc_random_id(out->id);
+    troc_id_generate(out->id);
     return 0;
 }
 

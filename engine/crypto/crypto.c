@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -171,8 +172,12 @@ void troc_hash(const uint8_t *data, size_t size, uint8_t hash[TROC_HASH_SIZE]) {
     crypto_generichash(hash, TROC_HASH_SIZE, data, size, NULL, 0);
 }
 
-void troc_random_id(uint8_t id[TROC_ID_SIZE]) {
-    randombytes_buf(id, TROC_ID_SIZE);
+void troc_id_generate(uint8_t id[TROC_ID_SIZE]) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t milliseconds = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    for (int i = 0; i < 6; i++) id[i] = (uint8_t)(milliseconds >> (8 * (5 - i)));
+    randombytes_buf(id + 6, TROC_ID_SIZE - 6);
 }
 
 void troc_public_key_to_hex(const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], char hex[TROC_PUBLIC_KEY_HEX_SIZE]) {
