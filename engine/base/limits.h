@@ -197,6 +197,29 @@ _Static_assert(TROC_SERVER_REQUEST_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MA
 _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
                "a full batch fits in one group commit");
 
+/* Clearing rounds in the daemon -------------------------------------------- */
+
+/* Attempts of one clearing round.  Each attempt snapshots the open
+ * obligations, solves off the writer's path and hands the round to the
+ * writer; when an obligation it settles (or, in credit mode, an account of
+ * its firms) changed during the solve, the ledger refuses it as stale and
+ * the round starts again from a new snapshot.  Under a steady stream of
+ * payments to the same obligations a round could chase the state forever:
+ * past this bound it is given up, logged, and its requester told why (the
+ * next round tries again). */
+#define TROC_CLEARING_ATTEMPTS_MAX 4
+
+/* Clearing jobs (rounds and previews) waiting behind the one in progress;
+ * one runs at a time, each holding a snapshot and a solution in memory.  A
+ * request past the bound is answered at once: the round is not run. */
+#define TROC_CLEARING_JOBS_WAITING_MAX 16
+
+/* `trocd run --clear-every`: at least a second (a round on a large
+ * territory takes seconds; timed rounds are skipped while one runs) and at
+ * most a year. */
+#define TROC_CLEAR_EVERY_SECONDS_MIN 1
+#define TROC_CLEAR_EVERY_SECONDS_MAX (366ull * 24 * 3600)
+
 /* Client ------------------------------------------------------------------ */
 
 /* A server address as a client is given it: HOST:PORT or a Unix socket path

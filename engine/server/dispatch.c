@@ -16,6 +16,11 @@
  * Replies are built from protobuf-c structs allocated in the server's
  * scratch arena, packed and sealed straight into the connection's output
  * buffer, and the arena is reset: no allocation survives a reply.
+ *
+ * Clearing.  A submit holding an accepted AdminAction{clearing_run} is not
+ * answered at its commit: clearing.c runs the round and answers it once
+ * the round is committed (or refused).  Invoice lists (invoices.c) and
+ * clearing queries (clearing.c) use the session helpers below.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -171,6 +176,23 @@ static void reply_read_error(troc__conn *conn, uint64_t request_id, const char *
     }
     troc_log("connection %llu: read failed: %s", (unsigned long long)conn->number, storage_error_text(rc));
     troc__reply_error(conn, request_id, TROC_EUNAVAILABLE, "the ledger cannot be read now; retry later");
+}
+
+/* The helpers above, for the other modules that answer requests. */
+void troc__send_response(troc__conn *conn, Troc__V1__Response *response) { send_response(conn, response); }
+void *troc__scratch_alloc(troc_server *server, size_t size) { return scratch_alloc(server, size); }
+void troc__scratch_reset(troc_server *server) { scratch_reset(server); }
+
+int troc__session_read_begin(troc__conn *conn, uint64_t request_id, troc_ledger_read **read_out) {
+    return session_read_begin(conn, request_id, read_out);
+}
+
+const char *troc__session_member(troc__conn *conn, uint64_t request_id, const char *named) {
+    return session_member(conn, request_id, named);
+}
+
+void troc__reply_read_error(troc__conn *conn, uint64_t request_id, const char *member, int rc) {
+    reply_read_error(conn, request_id, member, rc);
 }
 
 /* --------------------------------------------------------------- reads */
@@ -375,6 +397,14 @@ static void read_stats(troc__conn *conn, uint64_t request_id) {
     message.frozen = stats.frozen;
     message.has_journal_entries = 1;
     message.journal_entries = stats.journal_entries;
+    message.has_invoices_pending = 1;
+    message.invoices_pending = stats.invoices_pending;
+    message.has_obligations_open = 1;
+    message.obligations_open = stats.obligations_open;
+    message.has_obligations_cents = 1;
+    message.obligations_cents = stats.obligations_cents;
+    message.has_clearing_runs = 1;
+    message.clearing_runs = stats.clearing_runs;
     Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
     response.has_request_id = 1;
     response.request_id = request_id;
@@ -408,6 +438,11 @@ static int item_result_message(troc_server *server, Troc__V1__ItemResult *messag
     message->has_timestamp_us = result->timestamp_us != 0;
     message->timestamp_us = result->timestamp_us;
     if (result->code == TROC_RESULT_STORAGE_FULL || result->code == TROC_RESULT_UNAVAILABLE) message->detail = detail;
+    if (item->clearing != NULL && result->code == TROC_RESULT_OK) {
+        if (!item->clearing->ran) message->detail = item->clearing->detail;
+        int rc = troc__clearing_summary_message(server, item->clearing, &message->clearing);
+        if (rc != 0) return rc;
+    }
     if (result->item_count > 0) {
         assert(result->item_codes != NULL && result->item_count <= TROC_BATCH_ITEMS_MAX);
         Troc__V1__ResultCode *codes = scratch_alloc(server, result->item_count * sizeof *codes);
@@ -419,7 +454,7 @@ static int item_result_message(troc_server *server, Troc__V1__ItemResult *messag
     return 0;
 }
 
-static void reply_submit(troc__conn *conn, troc__request *request) {
+void troc__reply_submit(troc__conn *conn, troc__request *request) {
     troc_server *server = conn->server;
     size_t count = request->item_count;
     Troc__V1__ItemResult *results = scratch_alloc(server, count * sizeof *results);
@@ -470,7 +505,7 @@ void troc__dispatch_verified(troc__conn *conn) {
         if (conn->pending_head == NULL) conn->pending_tail = NULL;
         request->next = NULL;
         if (request->apply_count == 0) {
-            if (conn->state != TROC__CONN_CLOSED) reply_submit(conn, request);
+            if (conn->state != TROC__CONN_CLOSED) troc__reply_submit(conn, request);
             troc__conn_request_put(conn, request);
             continue;
         }
@@ -488,7 +523,8 @@ void troc__dispatch_committed(troc_server *server, troc__request *list) {
         list = request->next;
         request->next = NULL;
         troc__conn *conn = request->conn;
-        if (conn->state != TROC__CONN_CLOSED) reply_submit(conn, request);
+        if (troc__clearing_claim(server, request)) continue; /* answered when its round is done */
+        if (conn->state != TROC__CONN_CLOSED) troc__reply_submit(conn, request);
         troc__conn_request_put(conn, request);
     }
 }
@@ -533,6 +569,12 @@ void troc__dispatch_request(troc__conn *conn, troc__request *request, const Troc
     case TROC__V1__REQUEST__KIND_STATS:
         read_stats(conn, id);
         break;
+    case TROC__V1__REQUEST__KIND_INVOICES:
+        troc__invoices_read(conn, id, message->invoices);
+        break;
+    case TROC__V1__REQUEST__KIND_CLEARING:
+        troc__clearing_query(conn, request, message->clearing); /* keeps the request for a preview */
+        return;
     default:
         troc__reply_error(conn, id, TROC_EPROTOCOL, "this server does not serve this kind of request");
         break;

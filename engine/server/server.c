@@ -17,9 +17,11 @@
  * stops reading everywhere and lets every request already read be verified,
  * committed and answered; connections close as they go quiet.  After
  * TROC_SHUTDOWN_TIMEOUT_MS the remaining ones are cut (their requests still
- * finish in the writer, unanswered).  When the last connection is freed the
- * writer thread is joined and every handle closed, so uv_run returns and the
- * loop closes cleanly.
+ * finish in the writer, unanswered).  A clearing round in progress is
+ * finished; rounds still queued are answered "not run".  When the last
+ * connection is freed and no round is in progress, the writer thread is
+ * joined and every handle closed, so uv_run returns and the loop closes
+ * cleanly.
  */
 #include <assert.h>
 #include <signal.h>
@@ -90,7 +92,13 @@ void troc__server_conn_closed(troc_server *server, troc__conn *conn) {
         *link = conn->dirty_next;
     }
     server->conn_count--;
-    if (server->stopping && server->conn_count == 0) server_finish(server);
+    troc__server_maybe_finish(server);
+}
+
+/* Finishes the stop sequence once nothing is left to wait for. */
+void troc__server_maybe_finish(troc_server *server) {
+    assert(server != NULL);
+    if (server->stopping && server->conn_count == 0 && troc__clearing_idle(server)) server_finish(server);
 }
 
 void troc__server_mark_dirty(troc_server *server, troc__conn *conn) {
@@ -129,6 +137,7 @@ static void server_finish(troc_server *server) {
     if (server->finished) return;
     server->finished = true;
     troc__writer_stop(&server->writer);
+    troc__clearing_close(server);
     uv_close((uv_handle_t *)&server->stop_async, NULL);
     uv_close((uv_handle_t *)&server->shutdown_timer, NULL);
     if (server->has_signals) {
@@ -150,10 +159,11 @@ static void server_begin_stop(troc_server *server, const char *why) {
     server->stopping = true;
     troc_log("stopping (%s): no new connections; answering the %u open ones", why, server->conn_count);
     troc__listener_close(server);
+    troc__clearing_stop(server);
     for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) troc__conn_drain(conn);
     troc__server_flush(server);
     uv_timer_start(&server->shutdown_timer, server_on_shutdown_timeout, TROC_SHUTDOWN_TIMEOUT_MS, 0);
-    if (server->conn_count == 0) server_finish(server);
+    troc__server_maybe_finish(server);
 }
 
 static void server_on_stop(uv_async_t *async) {
@@ -193,6 +203,7 @@ static int server_start(troc_server *server, const troc_server_options *options)
     if (rc == 0 && options->socket_path != NULL) rc = troc__listener_open_pipe(server, options->socket_path);
     if (rc == 0 && options->handle_signals) rc = server_start_signals(server);
     if (rc == 0) rc = troc__writer_start(&server->writer, server->loop, server->ledger, server_on_done);
+    if (rc == 0) rc = troc__clearing_open(server, options->clear_every_ms);
     return rc;
 }
 
@@ -201,7 +212,9 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
     assert(server_out != NULL && loop != NULL && ledger != NULL && options != NULL);
     if (options->listen == NULL && options->socket_path == NULL) return -EINVAL;
     if (options->connections_max > TROC_CONNECTIONS_MAX || options->handshake_timeout_ms > TROC_HANDSHAKE_TIMEOUT_MS ||
-        options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS) {
+        options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS ||
+        (options->clear_every_ms != 0 && (options->clear_every_ms < TROC_CLEAR_EVERY_SECONDS_MIN * 1000ull ||
+                                          options->clear_every_ms > TROC_CLEAR_EVERY_SECONDS_MAX * 1000ull))) {
         return -EINVAL;
     }
     troc_server *server = calloc(1, sizeof *server);

@@ -36,6 +36,8 @@ typedef struct troc_server_options {
     uint32_t connections_max;              /* 0: TROC_CONNECTIONS_MAX; may only be lower */
     uint32_t handshake_timeout_ms;         /* 0: TROC_HANDSHAKE_TIMEOUT_MS; may only be lower */
     uint32_t idle_timeout_ms;              /* 0: TROC_IDLE_TIMEOUT_MS; may only be lower */
+    uint64_t clear_every_ms;               /* run a clearing round this often; 0: only when asked.
+                                              Within TROC_CLEAR_EVERY_SECONDS_MIN..MAX seconds */
 } troc_server_options;
 
 /* Counters of what the server did, for logs and tests. */
@@ -51,6 +53,11 @@ typedef struct troc_server_stats {
     uint64_t commits_refused;              /* group commits refused for storage */
     uint64_t read_pauses;                  /* times a connection stopped being read (backpressure) */
     uint64_t request_bytes_peak;           /* most bytes requests in flight held at once */
+    uint64_t clearing_rounds;              /* clearing rounds applied */
+    uint64_t clearing_empty;               /* rounds that found nothing to clear (not journaled) */
+    uint64_t clearing_stale;               /* round attempts the ledger refused as stale: solved again */
+    uint64_t clearing_failed;              /* rounds given up or failed */
+    uint64_t clearing_previews;            /* dry runs answered */
 } troc_server_stats;
 
 /* Binds the listeners and starts the writer thread.  The ledger stays the

@@ -9,6 +9,9 @@
  *   verify    signatures and body decoding on libuv's thread pool
  *   writer    the single writer thread and group commit
  *   server    the loop, signals and the stop sequence
+ *   clearing  clearing rounds: snapshot and solve on the pool, apply by the
+ *             writer, timed rounds, previews and reads of rounds
+ *   invoices  invoice lists
  *
  * A request goes through these lists, one at a time, linked by its `next`:
  *
@@ -51,6 +54,16 @@
 
 typedef struct troc__conn troc__conn;
 typedef struct troc__request troc__request;
+typedef struct troc__clearing troc__clearing;
+
+/* What a clearing round requested by an admin action came to, kept with the
+ * action's item until its request is answered. */
+typedef struct troc__round_outcome {
+    bool ran;                              /* false: not run, `detail` says why */
+    bool applied;                          /* a round was journaled (false: nothing to clear) */
+    troc_clearing_summary summary;         /* the round (run 0 when nothing was applied) */
+    char detail[192];                      /* why it was not run; empty when it ran */
+} troc__round_outcome;
 
 /* One envelope of a submit, with what the ledger needs and answers. */
 typedef struct troc__submit_item {
@@ -58,6 +71,7 @@ typedef struct troc__submit_item {
     troc_item_result result;               /* the ledger's (or the verifier's) answer */
     ProtobufCBinaryData id;                /* the item's id from its body; len 0 if none */
     bool apply;                            /* well-formed: goes to the ledger */
+    troc__round_outcome *clearing;         /* a clearing_run action: its round (in the arena) */
 } troc__submit_item;
 
 struct troc__request {
@@ -72,6 +86,7 @@ struct troc__request {
     bool verified;                         /* the pool is done with it */
     int storage_error;                     /* why the writer refused it; 0 when applied */
     bool storage_grew;                     /* the map grew and the commit was retried */
+    uint32_t clearing_waits;               /* clearing_run items still waiting for their round */
     size_t charged;                        /* bytes charged to the budgets */
     uv_work_t work;                        /* verification on the pool */
     troc__arena arena;
@@ -132,6 +147,13 @@ struct troc__conn {
     int writing;                           /* index of out[] being written, or -1 */
 };
 
+/* Work the writer runs on its thread between two group commits (a
+ * clearing round): `run` opens, applies and commits its own transaction. */
+typedef struct troc__writer_task troc__writer_task;
+struct troc__writer_task {
+    void (*run)(troc__writer_task *task, troc_ledger *ledger, int64_t timestamp_us);
+};
+
 typedef struct troc__writer {
     troc_ledger *ledger;
     uv_thread_t thread;
@@ -140,6 +162,7 @@ typedef struct troc__writer {
     uv_async_t done_async;                 /* tells the loop that done holds requests */
     troc__request *queue_head, *queue_tail; /* verified requests to apply, in order */
     troc__request *done_head, *done_tail;  /* committed (or refused) requests */
+    troc__writer_task *task;               /* a task to run before the next group, or NULL */
     bool stopping;
     bool started;
     uint64_t commits;                      /* counters: written by the writer thread only */
@@ -166,6 +189,7 @@ struct troc_server {
     uv_async_t stop_async;                 /* troc_server_stop from anywhere */
     uv_timer_t shutdown_timer;             /* bounds the stop sequence */
     troc__writer writer;
+    troc__clearing *clearing;              /* clearing rounds (clearing.c) */
     troc__conn *conns;                     /* served connections */
     uint32_t conn_count;
     uint32_t refusal_count;                /* "busy" replies in flight */
@@ -204,6 +228,26 @@ void troc__dispatch_request(troc__conn *conn, troc__request *request, const Troc
 void troc__dispatch_verified(troc__conn *conn);
 void troc__dispatch_committed(troc_server *server, troc__request *list);
 void troc__reply_error(troc__conn *conn, uint64_t request_id, int error, const char *message);
+void troc__reply_submit(troc__conn *conn, troc__request *request);
+void troc__send_response(troc__conn *conn, Troc__V1__Response *response);
+void *troc__scratch_alloc(troc_server *server, size_t size);
+void troc__scratch_reset(troc_server *server);
+int troc__session_read_begin(troc__conn *conn, uint64_t request_id, troc_ledger_read **read_out);
+const char *troc__session_member(troc__conn *conn, uint64_t request_id, const char *named);
+void troc__reply_read_error(troc__conn *conn, uint64_t request_id, const char *member, int rc);
+
+/* clearing.c */
+int troc__clearing_open(troc_server *server, uint64_t every_ms);
+bool troc__clearing_claim(troc_server *server, troc__request *request);
+int troc__clearing_summary_message(troc_server *server, const troc__round_outcome *outcome,
+                                   Troc__V1__ClearingSummary **message_out);
+void troc__clearing_query(troc__conn *conn, troc__request *request, const Troc__V1__ClearingQuery *query);
+void troc__clearing_stop(troc_server *server);
+bool troc__clearing_idle(const troc_server *server);
+void troc__clearing_close(troc_server *server);
+
+/* invoices.c */
+void troc__invoices_read(troc__conn *conn, uint64_t request_id, const Troc__V1__InvoiceQuery *query);
 
 /* verify.c */
 int troc__verify_prepare(troc__request *request, const Troc__V1__Submit *submit);
@@ -213,6 +257,7 @@ int troc__verify_queue(uv_loop_t *loop, troc__request *request, uv_after_work_cb
 int troc__writer_start(troc__writer *writer, uv_loop_t *loop, troc_ledger *ledger, uv_async_cb done);
 void troc__writer_push(troc__writer *writer, troc__request *head, troc__request *tail);
 troc__request *troc__writer_take_done(troc__writer *writer);
+void troc__writer_push_task(troc__writer *writer, troc__writer_task *task);
 void troc__writer_stop(troc__writer *writer);
 
 /* server.c */
@@ -222,5 +267,6 @@ void troc__server_charge(troc_server *server, troc__request *request);
 void troc__server_uncharge(troc_server *server, troc__request *request);
 void troc__server_mark_dirty(troc_server *server, troc__conn *conn);
 void troc__server_flush(troc_server *server);
+void troc__server_maybe_finish(troc_server *server);
 
 #endif /* TROC_SERVER_INT_H */

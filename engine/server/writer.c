@@ -17,6 +17,10 @@
  * or UNAVAILABLE, with the reason logged.  On MDB_MAP_FULL the writer asks
  * the ledger to grow its map and, when it grew, applies the group once
  * more.  The daemon stays up and keeps serving reads either way.
+ *
+ * Tasks.  Between two groups the writer runs a task handed to it (a
+ * clearing round, engine/server/clearing.c), which opens, applies and
+ * commits a transaction of its own and tells its owner when it is done.
  */
 #include <assert.h>
 #include <errno.h>
@@ -128,7 +132,16 @@ static void writer_main(void *argument) {
     troc__writer *writer = argument;
     for (;;) {
         uv_mutex_lock(&writer->mutex);
-        while (writer->queue_head == NULL && !writer->stopping) uv_cond_wait(&writer->wake, &writer->mutex);
+        while (writer->queue_head == NULL && writer->task == NULL && !writer->stopping) {
+            uv_cond_wait(&writer->wake, &writer->mutex);
+        }
+        troc__writer_task *task = writer->task;
+        writer->task = NULL;
+        if (task != NULL) {
+            uv_mutex_unlock(&writer->mutex);
+            task->run(task, writer->ledger, now_us());
+            continue;
+        }
         if (writer->queue_head == NULL) {
             uv_mutex_unlock(&writer->mutex);
             break;
@@ -183,6 +196,15 @@ void troc__writer_push(troc__writer *writer, troc__request *head, troc__request 
     uv_mutex_unlock(&writer->mutex);
 }
 
+void troc__writer_push_task(troc__writer *writer, troc__writer_task *task) {
+    assert(writer != NULL && writer->started && task != NULL && task->run != NULL);
+    uv_mutex_lock(&writer->mutex);
+    assert(!writer->stopping && writer->task == NULL);
+    writer->task = task;
+    uv_cond_signal(&writer->wake);
+    uv_mutex_unlock(&writer->mutex);
+}
+
 troc__request *troc__writer_take_done(troc__writer *writer) {
     assert(writer != NULL);
     uv_mutex_lock(&writer->mutex);
@@ -200,7 +222,7 @@ void troc__writer_stop(troc__writer *writer) {
     uv_cond_signal(&writer->wake);
     uv_mutex_unlock(&writer->mutex);
     uv_thread_join(&writer->thread);
-    assert(writer->queue_head == NULL && writer->done_head == NULL);
+    assert(writer->queue_head == NULL && writer->done_head == NULL && writer->task == NULL);
     uv_close((uv_handle_t *)&writer->done_async, NULL);
     uv_cond_destroy(&writer->wake);
     uv_mutex_destroy(&writer->mutex);

@@ -9,6 +9,10 @@
  * listens (to a temporary name, then renamed, so that a reader never sees
  * half of it): with --listen HOST:0 a supervisor or a test learns which free
  * port the kernel chose.
+ *
+ * --clear-every DURATION runs a clearing round of plain set-off that often
+ * (engine/server/clearing.c); DURATION is a whole number and one unit, s,
+ * m, h or d ("30s", "15m", "1h", "1d"), within the bounds of limits.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "ledger/ledger.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -29,10 +34,13 @@ typedef struct run_options {
     const char *listen;
     const char *socket_path;
     const char *port_file;
+    const char *clear_every;               /* as given, for messages */
+    uint64_t clear_every_ms;               /* 0: no timed rounds */
 } run_options;
 
 static void run_usage(FILE *out) {
     fputs("usage: trocd run --data DIR [--listen HOST:PORT|none] [--socket PATH] [--port-file FILE]\n"
+          "                 [--clear-every DURATION]\n"
           "\n"
           "Serves the territory's ledger in DIR until SIGINT or SIGTERM, then answers\n"
           "what it has read, closes every connection and exits 0.  Logs one line per\n"
@@ -42,8 +50,31 @@ static void run_usage(FILE *out) {
           "  --listen HOST:PORT  TCP address (default " RUN_DEFAULT_LISTEN "); port 0 picks a free\n"
           "                      port (logged, and written to --port-file); `none`: no TCP\n"
           "  --socket PATH       also listen on a Unix socket (mode 0660), same protocol\n"
-          "  --port-file FILE    write the bound TCP port to FILE once listening\n",
+          "  --port-file FILE    write the bound TCP port to FILE once listening\n"
+          "  --clear-every DURATION\n"
+          "                      run a clearing round (plain set-off) this often: a whole\n"
+          "                      number and a unit, s m h or d (30s, 15m, 1h, 1d), from 1s\n"
+          "                      to 366d; a round already running makes the next tick wait\n",
           out);
+}
+
+/* "30s", "15m", "1h", "1d" into milliseconds; -EINVAL for anything else or
+ * a duration outside TROC_CLEAR_EVERY_SECONDS_MIN..MAX. */
+static int run_parse_duration(const char *text, uint64_t *ms_out) {
+    size_t digits = strspn(text, "0123456789");
+    if (digits == 0 || digits > 9 || text[digits] == '\0' || text[digits + 1] != '\0') return -EINVAL;
+    uint64_t value = strtoull(text, NULL, 10), unit_seconds = 0;
+    switch (text[digits]) {
+    case 's': unit_seconds = 1; break;
+    case 'm': unit_seconds = 60; break;
+    case 'h': unit_seconds = 3600; break;
+    case 'd': unit_seconds = 86400; break;
+    default: return -EINVAL;
+    }
+    uint64_t seconds = value * unit_seconds;
+    if (seconds < TROC_CLEAR_EVERY_SECONDS_MIN || seconds > TROC_CLEAR_EVERY_SECONDS_MAX) return -EINVAL;
+    *ms_out = seconds * 1000;
+    return 0;
 }
 
 /* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why. */
@@ -55,6 +86,7 @@ static int run_parse(int argc, char **argv, run_options *options) {
         else if (strcmp(argv[i], "--listen") == 0) target = &options->listen;
         else if (strcmp(argv[i], "--socket") == 0) target = &options->socket_path;
         else if (strcmp(argv[i], "--port-file") == 0) target = &options->port_file;
+        else if (strcmp(argv[i], "--clear-every") == 0) target = &options->clear_every;
         if (target == NULL) {
             fprintf(stderr, "trocd run: unknown option '%s'; see 'trocd run --help'\n", argv[i]);
             return TROCD_EXIT_USAGE;
@@ -67,6 +99,11 @@ static int run_parse(int argc, char **argv, run_options *options) {
     }
     if (options->data == NULL) {
         fputs("trocd run: --data DIR is required; see 'trocd run --help'\n", stderr);
+        return TROCD_EXIT_USAGE;
+    }
+    if (options->clear_every != NULL && run_parse_duration(options->clear_every, &options->clear_every_ms) != 0) {
+        fprintf(stderr, "trocd run: --clear-every '%s' is not a duration from 1s to 366d (a whole number and "
+                        "a unit: 30s, 15m, 1h, 1d)\n", options->clear_every);
         return TROCD_EXIT_USAGE;
     }
     if (strcmp(options->listen, "none") == 0) options->listen = NULL;
@@ -106,7 +143,10 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
     if (rc != 0) return rc;
     troc_server *server = NULL;
     troc_server_options server_options = {
-        .listen = options->listen, .socket_path = options->socket_path, .handle_signals = true};
+        .listen = options->listen,
+        .socket_path = options->socket_path,
+        .handle_signals = true,
+        .clear_every_ms = options->clear_every_ms};
     rc = troc_server_open(&server, &loop, ledger, &server_options);
     if (rc != 0) {
         troc_log("cannot listen on %s: %s", options->listen != NULL ? options->listen : options->socket_path,
