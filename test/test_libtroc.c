@@ -93,6 +93,9 @@ static void test_header_codes_match_engine(void **state) {
     assert_string_equal(troc_err_name(TROC_ETIMEOUT), "TROC_ETIMEOUT");
     assert_string_equal(troc_err_name(TROC_EDENIED), "TROC_EDENIED");
     assert_string_equal(troc_err_name(TROC_EUNAVAILABLE), "TROC_EUNAVAILABLE");
+    assert_string_equal(troc_err_name(TROC_EINFEASIBLE), "TROC_EINFEASIBLE");
+    assert_string_equal(troc_err_name(TROC_ENOT_OPTIMAL), "TROC_ENOT_OPTIMAL");
+    assert_string_equal(troc_err_name(TROC_ESTALE), "TROC_ESTALE");
     assert_string_equal(troc_result_name(TROC_RESULT_OK), "ok");
     assert_string_equal(troc_result_name(TROC_RESULT_ID_REUSED), "id_reused");
     assert_string_equal(troc_result_name(TROC_RESULT_EXCEEDS_CREDIT_LIMIT), "exceeds_credit_limit");
@@ -407,6 +410,16 @@ static void test_sign_admin(void **state) {
     assert_int_equal(body->action_case, TROC__V1__ADMIN_ACTION__ACTION_UNFREEZE);
     assert_string_equal(body->unfreeze->reason, "paid up");
     troc__v1__admin_action__free_unpacked(body, NULL);
+    troc_admin_action clear = {.kind = TROC_ADMIN_CLEARING_RUN, .with_credit = true};
+    body = sign_admin(f, &clear, envelope);
+    assert_int_equal(body->action_case, TROC__V1__ADMIN_ACTION__ACTION_CLEARING_RUN);
+    assert_true(body->clearing_run->has_with_credit && body->clearing_run->with_credit);
+    troc__v1__admin_action__free_unpacked(body, NULL);
+    clear.with_credit = false;
+    body = sign_admin(f, &clear, envelope);
+    assert_int_equal(body->action_case, TROC__V1__ADMIN_ACTION__ACTION_CLEARING_RUN);
+    assert_false(body->clearing_run->has_with_credit && body->clearing_run->with_credit);
+    troc__v1__admin_action__free_unpacked(body, NULL);
 
     /* Shapes refused before signing. */
     troc_admin_action wrong[] = {
@@ -417,6 +430,10 @@ static void test_sign_admin(void **state) {
         {.kind = TROC_ADMIN_MEMBER_ADD, .member = "a", .public_key = member_key, .reason = "x"},
         {.kind = TROC_ADMIN_LIMIT_SET, .member = "a", .credit_limit_cents = 5},            /* value without flag */
         {.kind = TROC_ADMIN_LIMIT_SET, .member = "a", .has_balance_max = true, .remove_balance_max = true},
+        {.kind = TROC_ADMIN_CLEARING_RUN, .member = "alice"},                              /* names no member */
+        {.kind = TROC_ADMIN_CLEARING_RUN, .reason = "x"},                                  /* unused field */
+        {.kind = TROC_ADMIN_FREEZE, .member = "alice", .reason = "r", .with_credit = true}, /* unused field */
+        {.kind = TROC_ADMIN_CLEARING_RUN + 1},
     };
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
         assert_int_equal(troc_sign_admin(f->client, NULL, &wrong[i], envelope), TROC_EUSAGE);
@@ -511,6 +528,22 @@ static void test_argument_errors(void **state) {
     assert_int_equal(troc_client_history(f->client, NULL, 0, &line, 0, &count, &next), TROC_EUSAGE);
     assert_int_equal(troc_client_history(f->client, NULL, 0, &line, TROC_PAGE_ROWS_MAX + 1, &count, &next),
                      TROC_EUSAGE);
+    troc_invoice_record invoice;
+    bool more = true;
+    troc_invoice_query query = {0};
+    assert_int_equal(troc_client_invoices(f->client, &query, &invoice, 0, &count, &more), TROC_EUSAGE);
+    assert_int_equal(troc_client_invoices(f->client, NULL, &invoice, 1, &count, &more), TROC_EUSAGE);
+    query.roles = 0x4;
+    assert_int_equal(troc_client_invoices(f->client, &query, &invoice, 1, &count, &more), TROC_EUSAGE);
+    assert_false(more);
+    assert_int_equal(troc_client_invoice(f->client, NULL, &invoice), TROC_EUSAGE);
+    troc_clearing_report report;
+    troc_clearing_settlement settlement;
+    assert_int_equal(troc_client_clearing_round(f->client, 0, &report, NULL, 0, 1, &count), TROC_EUSAGE);
+    assert_int_equal(troc_client_clearing_preview(f->client, false, &report, &settlement, 0, TROC_PAGE_ROWS_MAX + 1,
+                                                  &count),
+                     TROC_EUSAGE);
+    assert_int_equal(troc_client_clearing_round(f->client, 0, &report, NULL, 0, 0, &count), TROC_ECLOSED);
     troc_envelope_free(envelope);
 
     /* A key file others can read is refused, as ssh does. */

@@ -11,6 +11,8 @@
  *   envelope.c  building and signing items
  *   request.c   frames out and in, submit, the pipelined interface
  *   reads.c     balance, statement, member record, statistics
+ *   invoices.c  invoice lists and one invoice
+ *   clearing.c  clearing rounds and previews
  */
 #ifndef TROC_CLIENT_INT_H
 #define TROC_CLIENT_INT_H
@@ -106,6 +108,7 @@ struct troc_client {
     Troc__V1__ServerFrame *reply;            /* the last decoded frame, freed at the next */
     Troc__V1__Envelope *envelope_pointers[TROC_SUBMIT_ENVELOPES_MAX];
     troc_submit_result results[TROC_SUBMIT_ENVELOPES_MAX];
+    troc_clearing_report reports[TROC_SUBMIT_ENVELOPES_MAX]; /* results[i].clearing points here */
 
     char message[TROC__CLIENT_MESSAGE_SIZE]; /* the last failure's text */
 };
@@ -190,5 +193,15 @@ int troc__client_call(troc_client *client, Troc__V1__Request *request, const Tro
 /* Releases everything a connection holds (socket, channel keys, buffers'
  * contents, in-flight ids); the settings stay. */
 void troc__client_reset(troc_client *client);
+
+/* ------------------------------------------------------- clearing.c */
+
+/* Copies a ClearingSummary's report (not its settlements). */
+void troc__clearing_report_copy(const Troc__V1__ClearingSummary *from, troc_clearing_report *to);
+
+/* ---------------------------------------------------------- reads.c */
+
+/* Drops the connection after a reply of the wrong kind and says so. */
+int troc__client_wrong_answer(troc_client *client);
 
 #endif /* TROC_CLIENT_INT_H */

@@ -240,6 +240,7 @@ enum {
     FIELD_REF = 1u << 8,
     FIELD_DUE = 1u << 9,
     FIELD_INVOICE_ID = 1u << 10,
+    FIELD_WITH_CREDIT = 1u << 11,
 };
 
 static const unsigned admin_fields[] = {
@@ -249,6 +250,7 @@ static const unsigned admin_fields[] = {
     [TROC_ADMIN_LIMIT_SET] = FIELD_CREDIT_LIMIT | FIELD_BALANCE_MAX | FIELD_REMOVE_BALANCE_MAX | FIELD_REASON,
     [TROC_ADMIN_FREEZE] = FIELD_REASON,
     [TROC_ADMIN_UNFREEZE] = FIELD_REASON,
+    [TROC_ADMIN_CLEARING_RUN] = FIELD_WITH_CREDIT,
 };
 
 static unsigned admin_fields_given(const troc_admin_action *action) {
@@ -258,16 +260,21 @@ static unsigned admin_fields_given(const troc_admin_action *action) {
     if (action->has_balance_max || action->balance_max_cents != 0) given |= FIELD_BALANCE_MAX;
     if (action->remove_balance_max) given |= FIELD_REMOVE_BALANCE_MAX;
     if (action->reason != NULL) given |= FIELD_REASON;
+    if (action->with_credit) given |= FIELD_WITH_CREDIT;
     return given;
 }
 
 /* Checks the action's shape: a known kind, a member, the public key where
  * one is needed, no field the kind does not use, no contradiction. */
 static int admin_check(troc_client *client, const troc_admin_action *action) {
-    if (action->kind < TROC_ADMIN_MEMBER_ADD || action->kind > TROC_ADMIN_UNFREEZE) {
+    if (action->kind < TROC_ADMIN_MEMBER_ADD || action->kind > TROC_ADMIN_CLEARING_RUN) {
         return troc__client_fail(client, TROC_EUSAGE, "unknown admin action kind %d", (int)action->kind);
     }
-    if (action->member == NULL) return troc__client_fail(client, TROC_EUSAGE, "the action names no member");
+    bool clearing = action->kind == TROC_ADMIN_CLEARING_RUN;
+    if (!clearing && action->member == NULL) return troc__client_fail(client, TROC_EUSAGE, "the action names no member");
+    if (clearing && action->member != NULL) {
+        return troc__client_fail(client, TROC_EUSAGE, "a clearing run names no member");
+    }
     unsigned allowed = admin_fields[action->kind];
     unsigned given = admin_fields_given(action);
     if ((given & ~allowed) != 0) {
@@ -286,12 +293,29 @@ static int admin_check(troc_client *client, const troc_admin_action *action) {
     return 0;
 }
 
-/* Sets the AdminAction's oneof from `action`, using the caller's storage
- * for the sub-messages. */
-static void admin_body(const troc_admin_action *action, Troc__V1__AdminAction *body, Troc__V1__MemberAdd *add,
-                       Troc__V1__MemberKey *key, Troc__V1__LimitSet *limit, Troc__V1__Freeze *freeze) {
+/* The sub-messages an AdminAction may point to, in the caller's storage. */
+typedef struct admin_parts {
+    Troc__V1__MemberAdd add;
+    Troc__V1__MemberKey key;
+    Troc__V1__LimitSet limit;
+    Troc__V1__Freeze freeze;
+    Troc__V1__ClearingRun clearing;
+} admin_parts;
+
+/* Sets the AdminAction's oneof from `action`. */
+static void admin_body(const troc_admin_action *action, Troc__V1__AdminAction *body, admin_parts *parts) {
     ProtobufCBinaryData public_key = {TROC_PUBLIC_KEY_SIZE, (uint8_t *)action->public_key};
+    Troc__V1__MemberAdd *add = &parts->add;
+    Troc__V1__MemberKey *key = &parts->key;
+    Troc__V1__LimitSet *limit = &parts->limit;
+    Troc__V1__Freeze *freeze = &parts->freeze;
     switch (action->kind) {
+    case TROC_ADMIN_CLEARING_RUN:
+        parts->clearing.has_with_credit = action->with_credit;
+        parts->clearing.with_credit = action->with_credit;
+        body->action_case = TROC__V1__ADMIN_ACTION__ACTION_CLEARING_RUN;
+        body->clearing_run = &parts->clearing;
+        break;
     case TROC_ADMIN_MEMBER_ADD:
         add->name = (char *)action->member;
         add->has_public_key = 1;
@@ -357,11 +381,9 @@ int troc_sign_admin(troc_client *client, const troc_key *key, const troc_admin_a
     Troc__V1__AdminAction body = TROC__V1__ADMIN_ACTION__INIT;
     body.has_id = 1;
     body.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
-    Troc__V1__MemberAdd add = TROC__V1__MEMBER_ADD__INIT;
-    Troc__V1__MemberKey member_key = TROC__V1__MEMBER_KEY__INIT;
-    Troc__V1__LimitSet limit = TROC__V1__LIMIT_SET__INIT;
-    Troc__V1__Freeze freeze = TROC__V1__FREEZE__INIT;
-    admin_body(action, &body, &add, &member_key, &limit, &freeze);
+    admin_parts parts = {TROC__V1__MEMBER_ADD__INIT, TROC__V1__MEMBER_KEY__INIT, TROC__V1__LIMIT_SET__INIT,
+                         TROC__V1__FREEZE__INIT, TROC__V1__CLEARING_RUN__INIT};
+    admin_body(action, &body, &parts);
     return envelope_seal(client, envelope, &signer, TROC__V1__ENVELOPE_KIND__KIND_ADMIN, TROC_DOMAIN_ADMIN,
                          &body.base, id);
 }

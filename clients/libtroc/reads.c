@@ -15,7 +15,7 @@
 _Static_assert(TROC_MEMBER_RECORD_KEYS_MAX >= TROC_MEMBER_KEY_RECORDS_MAX, "every key record fits");
 _Static_assert(TROC_MEMBER_RECORD_CHANGES_MAX >= TROC_LIMIT_CHANGES_LISTED_MAX, "every listed change fits");
 
-static int wrong_answer(troc_client *client) {
+int troc__client_wrong_answer(troc_client *client) {
     troc__client_reset(client);
     return troc__client_fail(client, TROC_EPROTOCOL, "%s answered with another kind of reply", client->address);
 }
@@ -40,7 +40,7 @@ int troc_client_balance(troc_client *client, const char *member, troc_balance *b
     const Troc__V1__Response *response = NULL;
     int rc = troc__client_call(client, &request, &response);
     if (rc != 0) return rc;
-    if (response->kind_case != TROC__V1__RESPONSE__KIND_BALANCE) return wrong_answer(client);
+    if (response->kind_case != TROC__V1__RESPONSE__KIND_BALANCE) return troc__client_wrong_answer(client);
     balance_copy(response->balance, balance);
     return 0;
 }
@@ -77,9 +77,9 @@ int troc_client_history(troc_client *client, const char *member, uint64_t before
     const Troc__V1__Response *response = NULL;
     int rc = troc__client_call(client, &request, &response);
     if (rc != 0) return rc;
-    if (response->kind_case != TROC__V1__RESPONSE__KIND_HISTORY) return wrong_answer(client);
+    if (response->kind_case != TROC__V1__RESPONSE__KIND_HISTORY) return troc__client_wrong_answer(client);
     const Troc__V1__History *history = response->history;
-    if (history->n_lines > lines_max) return wrong_answer(client);
+    if (history->n_lines > lines_max) return troc__client_wrong_answer(client);
     for (size_t i = 0; i < history->n_lines; i++) line_copy(history->lines[i], &lines[i]);
     *count_out = history->n_lines;
     *next_before_seq_out = history->has_next_before_seq ? history->next_before_seq : 0;
@@ -123,7 +123,7 @@ int troc_client_member_record(troc_client *client, const char *member, troc_memb
     const Troc__V1__Response *response = NULL;
     int rc = troc__client_call(client, &request, &response);
     if (rc != 0) return rc;
-    if (response->kind_case != TROC__V1__RESPONSE__KIND_MEMBER) return wrong_answer(client);
+    if (response->kind_case != TROC__V1__RESPONSE__KIND_MEMBER) return troc__client_wrong_answer(client);
     member_info_copy(response->member, info);
     return 0;
 }
@@ -154,7 +154,7 @@ int troc_client_stats(troc_client *client, troc_territory_stats *stats) {
     const Troc__V1__Response *response = NULL;
     int rc = troc__client_call(client, &request, &response);
     if (rc != 0) return rc;
-    if (response->kind_case != TROC__V1__RESPONSE__KIND_STATS) return wrong_answer(client);
+    if (response->kind_case != TROC__V1__RESPONSE__KIND_STATS) return troc__client_wrong_answer(client);
     stats_copy(response->stats, stats);
     return 0;
 }

@@ -301,6 +301,10 @@ static int results_fill(troc_client *client, const Troc__V1__SubmitReply *reply)
         result->detail = item->detail != NULL && item->detail[0] != '\0' ? item->detail : NULL;
         result->item_codes = item->n_item_codes > 0 ? (const int *)item->item_codes : NULL;
         result->item_count = item->n_item_codes;
+        if (item->clearing != NULL) {
+            troc__clearing_report_copy(item->clearing, &client->reports[i]);
+            result->clearing = &client->reports[i];
+        }
     }
     return 0;
 }

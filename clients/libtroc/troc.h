@@ -7,7 +7,8 @@
  * territory's `trocd` over TCP or a Unix socket: it connects, checks the
  * territory's key, authenticates with a member's or an administrator's key,
  * signs items (transfers, batches, admin and invoice actions) and submits
- * them, and reads balances, statements, member records and statistics.
+ * them, and reads balances, statements, member records, statistics,
+ * invoices and clearing rounds.
  *
  * Conventions
  *   - Every fallible function returns an int: 0 on success, a negative error
@@ -77,6 +78,7 @@ extern "C" {
 #define TROC_UNIT_LENGTH_MAX 16
 #define TROC_MEMO_LENGTH_MAX 256
 #define TROC_REASON_LENGTH_MAX 512
+#define TROC_INVOICE_REF_LENGTH_MAX 128
 #define TROC_AMOUNT_TEXT_SIZE 32
 #define TROC_AMOUNT_CENTS_MAX 1000000000000000LL
 #define TROC_BATCH_ITEMS_MAX 4096
@@ -117,6 +119,9 @@ typedef enum troc_error {
     TROC_EDENIED = -20024,      /* permission denied for this session */
     TROC_EREPLAY = -20025,      /* replayed state differs from the stored state */
     TROC_EUNAVAILABLE = -20026, /* storage unavailable (disk or map full) */
+    TROC_EINFEASIBLE = -20027,  /* clearing result is not feasible */
+    TROC_ENOT_OPTIMAL = -20028, /* clearing result is not optimal */
+    TROC_ESTALE = -20029,       /* the ledger changed since the snapshot */
 } troc_error;
 
 /* Text for any error code (never NULL). */
@@ -383,6 +388,7 @@ typedef enum troc_admin_kind {
     TROC_ADMIN_LIMIT_SET = 4,  /* member, credit limit and/or balance max (or its removal), reason */
     TROC_ADMIN_FREEZE = 5,     /* member, reason */
     TROC_ADMIN_UNFREEZE = 6,   /* member, reason */
+    TROC_ADMIN_CLEARING_RUN = 7, /* no member; with_credit: run a clearing round now (see below) */
 } troc_admin_kind;
 
 /* An administrator's action.  A field a kind does not use must be left
@@ -400,7 +406,15 @@ typedef struct troc_admin_action {
     bool remove_balance_max;         /* LIMIT_SET: no maximum any more */
     const char *reason;              /* recorded with the change; the ledger requires one for
                                         LIMIT_SET, FREEZE and UNFREEZE (reason_required) */
+    bool with_credit;                /* CLEARING_RUN: also pay what set-off leaves, in credit */
 } troc_admin_action;
+
+/* A CLEARING_RUN action is answered only once the round it asks for is
+ * committed (or given up): its troc_submit_result then carries the round's
+ * report in `clearing` (NULL, with the reason in `detail`, when the round
+ * could not be run).  Submitting the same envelope again answers with the
+ * same round.  A large round takes seconds: raise the read timeout
+ * (troc_client_set_timeouts) for territories with many obligations. */
 
 int troc_sign_admin(troc_client *client, const troc_key *key, const troc_admin_action *action,
                     troc_envelope *envelope);
@@ -431,6 +445,24 @@ int troc_sign_invoice(troc_client *client, const troc_key *key, const troc_invoi
 
 /* ----------------------------------------------------------- submit */
 
+/* A clearing round: an applied one, one that found nothing to clear, or a
+ * dry run (see troc_client_clearing_round and troc_client_clearing_preview
+ * below). */
+typedef struct troc_clearing_report {
+    uint64_t run;                  /* the round's number; 0 when nothing was applied */
+    bool applied;                  /* journaled (false: a preview, or nothing to clear) */
+    bool with_credit;              /* credit mode: remaining obligations paid in credit */
+    int64_t timestamp_us;          /* node time of its commit; 0 when not applied */
+    uint64_t journal_seq;          /* its journal entry; 0 when not applied */
+    int64_t obligations;           /* open obligations in its snapshot */
+    int64_t total_cents;           /* what they summed to */
+    int64_t cleared_cents;         /* set off */
+    int64_t paid_cents;            /* paid in credit (credit mode) */
+    uint64_t settlement_count;     /* obligations it settled, in part or in full */
+    bool has_requested_by;
+    uint8_t requested_by[TROC_ID_SIZE]; /* the admin action that asked for it (none: a timed round) */
+} troc_clearing_report;
+
 /* The ledger's answer to one envelope. */
 typedef struct troc_submit_result {
     int code;                  /* TROC_RESULT_OK or the refusal's cause (troc_result) */
@@ -440,8 +472,10 @@ typedef struct troc_submit_result {
     const char *detail;        /* the ledger's explanation of a refusal, or NULL */
     const int *item_codes;     /* a batch: one troc_result per item, in order; else NULL */
     size_t item_count;
+    const troc_clearing_report *clearing; /* an admin CLEARING_RUN: the round it ran; else NULL */
 } troc_submit_result;
-/* detail and item_codes are valid until the next call on the client. */
+/* detail, item_codes and clearing are valid until the next call on the
+ * client. */
 
 /* Submits `count` envelopes (1..TROC_SUBMIT_ENVELOPES_MAX) in one request
  * and waits for the results, one per envelope, in order.  On an error for
@@ -576,6 +610,83 @@ typedef struct troc_territory_stats {
 
 /* The territory's statistics; admin sessions only (TROC_EDENIED). */
 int troc_client_stats(troc_client *client, troc_territory_stats *stats);
+
+/* --------------------------------------------------------- invoices */
+
+typedef enum troc_invoice_status {
+    TROC_INVOICE_STATUS_PENDING = 0,   /* issued, waiting for the debtor to accept or reject it */
+    TROC_INVOICE_STATUS_OPEN = 1,      /* accepted: an obligation, paid or cleared over time */
+    TROC_INVOICE_STATUS_SETTLED = 2,   /* nothing remains owed */
+    TROC_INVOICE_STATUS_REJECTED = 3,
+    TROC_INVOICE_STATUS_CANCELLED = 4,
+} troc_invoice_status;
+
+typedef struct troc_invoice_record {
+    uint8_t id[TROC_ID_SIZE];          /* the id of the action that issued it */
+    char creditor[TROC_NAME_LENGTH_MAX + 1];
+    char debtor[TROC_NAME_LENGTH_MAX + 1];
+    int64_t amount_cents;
+    int64_t remaining_cents;           /* amount - paid - cleared */
+    int64_t paid_cents;                /* paid in credit (transfers, clearing payments) */
+    int64_t cleared_cents;             /* set off by clearing rounds */
+    troc_invoice_status status;
+    char ref[TROC_INVOICE_REF_LENGTH_MAX + 1]; /* the issuer's reference; may be "" */
+    char due[11];                      /* "YYYY-MM-DD" or "" */
+    char reject_reason[TROC_REASON_LENGTH_MAX + 1];
+    int64_t issued_us;
+} troc_invoice_record;
+
+/* Which side of its invoices a list shows (0: both). */
+#define TROC_INVOICES_AS_DEBTOR 0x1u
+#define TROC_INVOICES_AS_CREDITOR 0x2u
+
+typedef struct troc_invoice_query {
+    const char *member;        /* NULL: the session's own; an admin session must name one */
+    unsigned roles;            /* TROC_INVOICES_AS_DEBTOR and/or _AS_CREDITOR; 0: both */
+    bool open_only;            /* only pending and open ones */
+    const uint8_t *after_id;   /* NULL: from the newest; else those issued before this invoice */
+} troc_invoice_query;
+
+/* One page of a member's invoices, newest first: at most `capacity`
+ * (1..TROC_PAGE_ROWS_MAX).  *more_out is true when older ones follow: ask
+ * for them with after_id set to the id of the last one received.  A member
+ * session reads only its own (TROC_EDENIED); TROC_ENOT_FOUND for an
+ * unknown member or after_id. */
+int troc_client_invoices(troc_client *client, const troc_invoice_query *query, troc_invoice_record *invoices,
+                         size_t capacity, size_t *count_out, bool *more_out);
+
+/* One invoice.  TROC_ENOT_FOUND when it does not exist or (for a member
+ * session) the member is neither its debtor nor its creditor. */
+int troc_client_invoice(troc_client *client, const uint8_t id[TROC_ID_SIZE], troc_invoice_record *invoice);
+
+/* --------------------------------------------------------- clearing */
+
+/* One obligation a round settled (in the round's order: oldest accepted
+ * first). */
+typedef struct troc_clearing_settlement {
+    uint8_t invoice_id[TROC_ID_SIZE];
+    char debtor[TROC_NAME_LENGTH_MAX + 1];
+    char creditor[TROC_NAME_LENGTH_MAX + 1];
+    int64_t cleared_cents;             /* set off */
+    int64_t paid_cents;                /* paid in credit */
+} troc_clearing_settlement;
+
+/* Applied round `run` (0: the latest) and up to `capacity` (0 ..
+ * TROC_PAGE_ROWS_MAX) of its settlements from the `offset`-th.  Admin
+ * sessions only (TROC_EDENIED); TROC_ENOT_FOUND when there is no such
+ * round.  `settlements` may be NULL when capacity is 0. */
+int troc_client_clearing_round(troc_client *client, uint64_t run, troc_clearing_report *report,
+                               troc_clearing_settlement *settlements, size_t offset, size_t capacity,
+                               size_t *count_out);
+
+/* A dry run: the round the daemon would apply now (in credit mode with
+ * `with_credit`), solved on the current obligations, applying nothing; the
+ * report has applied false and run 0.  Same paging and rights as above.
+ * It waits its turn behind a round in progress (TROC_EBUSY when too many
+ * wait). */
+int troc_client_clearing_preview(troc_client *client, bool with_credit, troc_clearing_report *report,
+                                 troc_clearing_settlement *settlements, size_t offset, size_t capacity,
+                                 size_t *count_out);
 
 #ifdef __cplusplus
 }

@@ -165,9 +165,14 @@ static void statement_print(const statement *st, const char *member, const char 
     printf("%6s  %-19s  %-20s %14s %14s  %s\n", "seq", "time (UTC)", "counterparty", "amount", "balance", "memo");
     for (size_t i = 0; i < st->count; i++) {
         const troc_history_line *line = &st->lines[i];
-        const char *tag = line->kind == TROC_HISTORY_SETOFF             ? "[set-off] "
-                          : line->kind == TROC_HISTORY_CLEARING_PAYMENT ? "[clearing] "
-                                                                     : "";
+        /* Clearing lines name their invoice: a set-off moves no balance,
+         * it only reduces what the two members owe each other. */
+        char tag[96] = "", id[TROC_ID_HEX_SIZE];
+        troc_id_to_hex(line->id, id);
+        if (line->kind == TROC_HISTORY_SETOFF) snprintf(tag, sizeof tag, "set-off of invoice %.12s... ", id);
+        if (line->kind == TROC_HISTORY_CLEARING_PAYMENT) {
+            snprintf(tag, sizeof tag, "clearing payment of invoice %.12s... ", id);
+        }
         printf("%6llu  %-19s  %-20s %14s %14s  %s%s\n", (unsigned long long)line->seq,
                troc__cli_time(line->timestamp_us, false, time_text), line->counterparty,
                troc_amount_format(line->amount_cents, amount), troc_amount_format(line->balance_after_cents, after),

@@ -23,6 +23,13 @@ troc_cli_command_fn troc__cmd_clear;
 #define TROC_USAGE_BALANCE "[NAME]"
 #define TROC_USAGE_HISTORY "[NAME] [--limit N]"
 #define TROC_USAGE_MEMBER "[NAME]"
+#define TROC_USAGE_INVOICE_ISSUE "DEBTOR AMOUNT [--ref TEXT] [--due YYYY-MM-DD] [--id HEX]"
+#define TROC_USAGE_INVOICE_ID "ID"
+#define TROC_USAGE_INVOICE_REJECT "ID --reason TEXT"
+#define TROC_USAGE_INVOICE_PAY "ID [AMOUNT] [--memo TEXT] [--id HEX]"
+#define TROC_USAGE_INVOICE_LIST "[NAME] [--open] [--as debtor|creditor] [--limit N]"
+#define TROC_USAGE_CLEAR "[--with-credit] [--dry-run [--limit N]] [--id HEX]"
+#define TROC_USAGE_CLEARING_SHOW "[RUN] [--limit N]"
 
 troc_cli_command_fn troc__cmd_admin_member_add;
 troc_cli_command_fn troc__cmd_admin_key_add;
@@ -35,5 +42,13 @@ troc_cli_command_fn troc__cmd_pay;
 troc_cli_command_fn troc__cmd_balance;
 troc_cli_command_fn troc__cmd_history;
 troc_cli_command_fn troc__cmd_member;
+troc_cli_command_fn troc__cmd_invoice_issue;
+troc_cli_command_fn troc__cmd_invoice_accept;
+troc_cli_command_fn troc__cmd_invoice_reject;
+troc_cli_command_fn troc__cmd_invoice_cancel;
+troc_cli_command_fn troc__cmd_invoice_pay;
+troc_cli_command_fn troc__cmd_invoice_list;
+troc_cli_command_fn troc__cmd_admin_clear;
+troc_cli_command_fn troc__cmd_clearing_show;
 
 #endif /* TROC_COMMANDS_H */

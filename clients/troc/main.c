@@ -46,6 +46,21 @@ static const command commands[] = {
     {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)"},
     {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance"},
     {"member", troc__cmd_member, TROC_USAGE_MEMBER, "a member's record: account, keys, limit changes"},
+    {"invoice issue", troc__cmd_invoice_issue, TROC_USAGE_INVOICE_ISSUE,
+     "bill another member (you are the creditor); prints the invoice id"},
+    {"invoice accept", troc__cmd_invoice_accept, TROC_USAGE_INVOICE_ID,
+     "accept an invoice you owe: it becomes an obligation"},
+    {"invoice reject", troc__cmd_invoice_reject, TROC_USAGE_INVOICE_REJECT, "refuse an invoice you were sent"},
+    {"invoice cancel", troc__cmd_invoice_cancel, TROC_USAGE_INVOICE_ID,
+     "withdraw an invoice you issued, before it is accepted"},
+    {"invoice pay", troc__cmd_invoice_pay, TROC_USAGE_INVOICE_PAY,
+     "pay (part of) an invoice you owe in credit; default: all that remains"},
+    {"invoice list", troc__cmd_invoice_list, TROC_USAGE_INVOICE_LIST,
+     "invoices you issued or owe, newest first (--open: pending and open ones)"},
+    {"admin clear", troc__cmd_admin_clear, TROC_USAGE_CLEAR,
+     "run a clearing round now: set off cycles of obligations (--dry-run applies nothing)"},
+    {"clearing show", troc__cmd_clearing_show, TROC_USAGE_CLEARING_SHOW,
+     "a clearing round (the latest by default) and its settlements"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -236,6 +236,12 @@ _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
  * never leaves half a statement; about 4 MB at most. */
 #define TROC_HISTORY_LINES_MAX (10 * TROC_PAGE_ROWS_MAX)
 
+/* Invoices `troc invoice list` and settlements `troc clearing show` or
+ * `troc admin clear --dry-run` gather in one run (pages of
+ * TROC_PAGE_ROWS_MAX), all read before any is printed; about 9 MB of
+ * invoices at most. */
+#define TROC_LIST_ROWS_MAX (10 * TROC_PAGE_ROWS_MAX)
+
 /* Ledger storage ---------------------------------------------------------- */
 
 /* Members of one territory: a cooperative's member businesses.  Member ids

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * troc invoice ...: a member's invoices.
+ *
+ *   issue DEBTOR AMOUNT [--ref TEXT] [--due YYYY-MM-DD] [--id HEX]
+ *                            the creditor bills a debtor; prints the invoice id
+ *   accept ID                the debtor accepts: the invoice becomes an obligation
+ *   reject ID --reason TEXT  the debtor refuses it
+ *   cancel ID                the creditor withdraws it, before acceptance
+ *   pay ID [AMOUNT] [--memo TEXT] [--id HEX]
+ *                            the debtor pays (part of) it in credit; default:
+ *                            all that remains
+ *   list [NAME] [--open] [--as debtor|creditor] [--limit N]
+ *
+ * Each action is signed with the member's key and submitted once, retried
+ * once with the same signed item after a lost connection (the ledger
+ * applies an id once).  The command line checks what it must to build the
+ * item (names, amounts, ids: exit 2); the ledger judges the rest and
+ * refuses with a result code (exit 1): a reference longer than 128 bytes
+ * (ref_too_long), a due date that is not a real YYYY-MM-DD date
+ * (invalid_date), an action by the wrong party (not_debtor, not_creditor),
+ * an invoice in the wrong state (invoice_not_pending, invoice_not_open), a
+ * payment beyond what remains (exceeds_obligation).  The one refusal made
+ * here is paying an invoice one is the creditor of (not_debtor): the
+ * payment would go from the creditor to itself.
+ *
+ * After an action the invoice is read back and shown as it now stands.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "base/limits.h"
+#include "commands.h"
+#include "invoice.h"
+#include "session.h"
+
+/* ------------------------------------------------------------ helpers */
+
+int troc__cli_take_flag(int *argc, char **argv, const char *flag) {
+    int found = 0, kept = 1;
+    bool ended = false;
+    for (int i = 1; i < *argc; i++) {
+        if (!ended && strcmp(argv[i], "--") == 0) ended = true;
+        if (!ended && strcmp(argv[i], flag) == 0) {
+            found++;
+            continue;
+        }
+        argv[kept++] = argv[i];
+    }
+    *argc = kept;
+    return found;
+}
+
+int troc__cli_flags(int *argc, char **argv, const char *usage, const char *const *names, bool *values,
+                    int count) {
+    for (int i = 0; i < count; i++) {
+        int found = troc__cli_take_flag(argc, argv, names[i]);
+        if (found > 1) return troc_cli_fail(TROC_EXIT_USAGE, "given twice: %s\nusage: %s", names[i], usage);
+        values[i] = found == 1;
+    }
+    return 0;
+}
+
+int troc__cli_check_invoice_id(const char *what, const char *text, uint8_t id[TROC_ID_SIZE]) {
+    if (troc_id_from_hex(text, id) == 0) return 0;
+    return troc_cli_fail(TROC_EXIT_USAGE,
+                         "%s '%s' is not an invoice id (32 hex digits, as 'troc invoice issue' and 'troc invoice "
+                         "list' print them)",
+                         what, text);
+}
+
+const char *troc__cli_invoice_status(troc_invoice_status status) {
+    static const char *const names[] = {"pending", "open", "settled", "rejected", "cancelled"};
+    return (unsigned)status < sizeof names / sizeof names[0] ? names[status] : "unknown";
+}
+
+/* Connects with a member's key (exit 2 for an administrator's). */
+static int member_connect(const troc_cli *cli, const char *doing, troc_client **client_out) {
+    int status = troc__cli_connect(cli, client_out);
+    if (status != 0) return status;
+    if (troc_client_role(*client_out) == TROC_SESSION_MEMBER) return 0;
+    troc_client_free(*client_out);
+    *client_out = NULL;
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s is an administrator's key; %s with a member's key", cli->key_path,
+                         doing);
+}
+
+static void json_invoice(troc_json *json, const char *key, const troc_invoice_record *invoice) {
+    char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
+    troc_id_to_hex(invoice->id, id);
+    troc_json_object_begin(json, key);
+    troc_json_string(json, "id", id);
+    troc_json_string(json, "state", troc__cli_invoice_status(invoice->status));
+    troc_json_string(json, "creditor", invoice->creditor);
+    troc_json_string(json, "debtor", invoice->debtor);
+    troc_json_amount(json, "amount", invoice->amount_cents);
+    troc_json_amount(json, "remaining", invoice->remaining_cents);
+    troc_json_amount(json, "paid", invoice->paid_cents);
+    troc_json_amount(json, "cleared", invoice->cleared_cents);
+    troc_json_string(json, "ref", invoice->ref);
+    troc_json_string(json, "due", invoice->due[0] != '\0' ? invoice->due : NULL);
+    troc_json_int(json, "issued_us", invoice->issued_us);
+    troc_json_string(json, "issued", troc__cli_time(invoice->issued_us, true, time_text));
+    troc_json_string(json, "reject_reason", invoice->reject_reason[0] != '\0' ? invoice->reject_reason : NULL);
+    troc_json_object_end(json);
+}
+
+static void print_invoice(const troc_invoice_record *invoice, const char *unit) {
+    char amount[TROC_AMOUNT_TEXT_SIZE], remaining[TROC_AMOUNT_TEXT_SIZE];
+    char paid[TROC_AMOUNT_TEXT_SIZE], cleared[TROC_AMOUNT_TEXT_SIZE];
+    printf("  creditor   %s\n", invoice->creditor);
+    printf("  debtor     %s\n", invoice->debtor);
+    printf("  amount     %s %s\n", troc_amount_format(invoice->amount_cents, amount), unit);
+    printf("  remaining  %s %s (paid %s, cleared %s)\n", troc_amount_format(invoice->remaining_cents, remaining),
+           unit, troc_amount_format(invoice->paid_cents, paid), troc_amount_format(invoice->cleared_cents, cleared));
+    printf("  state      %s\n", troc__cli_invoice_status(invoice->status));
+    if (invoice->due[0] != '\0') printf("  due        %s\n", invoice->due);
+    if (invoice->ref[0] != '\0') printf("  ref        %s\n", invoice->ref);
+    if (invoice->reject_reason[0] != '\0') printf("  rejected   %s\n", invoice->reject_reason);
+}
+
+/* What an accepted action says: its name in JSON ("accept"), its verb on
+ * a terminal ("accepted"), and for a payment the amount paid. */
+typedef struct action_words {
+    const char *name;
+    const char *verb;
+    int64_t paid_cents;                    /* 0: not a payment */
+} action_words;
+
+/* Prints an accepted action, the item's journal entry and the invoice
+ * `invoice_id` as it now stands (when it can be read). */
+static void print_done(const troc_cli *cli, troc_client *client, const action_words *words,
+                       const uint8_t *invoice_id, const troc_submit_result *result) {
+    troc_invoice_record invoice;
+    bool known = troc_client_invoice(client, invoice_id, &invoice) == 0;
+    char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE], amount[TROC_AMOUNT_TEXT_SIZE];
+    troc_id_to_hex(invoice_id, id);
+    troc_amount_format(words->paid_cents, amount);
+    if (cli->json) {
+        troc_json json;
+        troc_json_start(&json, stdout);
+        troc__cli_json_result(&json, result);
+        troc_json_string(&json, "action", words->name);
+        troc_json_string(&json, "invoice_id", id);
+        if (words->paid_cents > 0) troc_json_string(&json, "paid", amount);
+        if (known) json_invoice(&json, "invoice", &invoice);
+        else troc_json_null(&json, "invoice");
+        troc_json_string(&json, "unit", troc_client_unit(client));
+        troc_json_finish(&json);
+        return;
+    }
+    if (words->paid_cents > 0) printf("paid %s %s of invoice %s\n", amount, troc_client_unit(client), id);
+    else printf("%s invoice %s\n", words->verb, id);
+    if (known) print_invoice(&invoice, troc_client_unit(client));
+    printf("  journal    #%llu, %s UTC\n", (unsigned long long)result->journal_seq,
+           troc__cli_time(result->timestamp_us, false, time_text));
+}
+
+/* Connects as a member, signs `action` and submits it; prints the result. */
+static int action_run(const troc_cli *cli, troc_invoice_action *action, const char *doing,
+                      const action_words *words) {
+    troc_client *client = NULL;
+    troc_envelope *envelope = NULL;
+    int status = member_connect(cli, doing, &client);
+    if (status != 0) return status;
+    int rc = troc_envelope_create(&envelope);
+    if (rc == 0) rc = troc_sign_invoice(client, NULL, action, envelope);
+    if (rc != 0) {
+        status = troc__cli_failure(cli, client, rc);
+    } else {
+        troc_submit_result result;
+        bool issue = action->kind == TROC_INVOICE_ISSUE;
+        status = troc__cli_submit(cli, client, envelope, "invoice action", issue, &result);
+        if (status == 0) print_done(cli, client, words, issue ? result.id : action->invoice_id, &result);
+    }
+    troc_envelope_free(envelope);
+    troc_client_free(client);
+    return status;
+}
+
+/* ------------------------------------------------------------ actions */
+
+int troc__cmd_invoice_issue(const troc_cli *cli, int argc, char **argv) {
+    const char *ref = NULL, *due = NULL, *id_text = NULL;
+    troc_cli_option options[] = {{"--ref", &ref}, {"--due", &due}, {"--id", &id_text}};
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, "troc invoice issue " TROC_USAGE_INVOICE_ISSUE, options, 3, 2, 2, &args);
+    if (status != 0) return status;
+    uint8_t id[TROC_ID_SIZE];
+    troc_invoice_action action = {.kind = TROC_INVOICE_ISSUE, .id = id, .debtor = args.positional[0],
+                                  .ref = ref, .due = due};
+    status = troc__cli_check_name("DEBTOR", action.debtor);
+    if (status == 0) status = troc__cli_check_amount("AMOUNT", args.positional[1], 1, &action.amount_cents);
+    if (status != 0) return status;
+    if (id_text != NULL && (status = troc__cli_check_id(id_text, id)) != 0) return status;
+    if (id_text == NULL) troc_id_generate(id);
+    return action_run(cli, &action, "issue invoices", &(action_words){"issue", "issued", 0});
+}
+
+/* accept, cancel: ID only. */
+static int ref_action(const troc_cli *cli, int argc, char **argv, troc_invoice_kind kind, const char *usage,
+                      const action_words *words) {
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, usage, NULL, 0, 1, 1, &args);
+    if (status != 0) return status;
+    uint8_t invoice_id[TROC_ID_SIZE];
+    if ((status = troc__cli_check_invoice_id("ID", args.positional[0], invoice_id)) != 0) return status;
+    troc_invoice_action action = {.kind = kind, .invoice_id = invoice_id};
+    return action_run(cli, &action, kind == TROC_INVOICE_ACCEPT ? "accept invoices" : "cancel invoices", words);
+}
+
+int troc__cmd_invoice_accept(const troc_cli *cli, int argc, char **argv) {
+    return ref_action(cli, argc, argv, TROC_INVOICE_ACCEPT, "troc invoice accept " TROC_USAGE_INVOICE_ID,
+                      &(action_words){"accept", "accepted", 0});
+}
+
+int troc__cmd_invoice_cancel(const troc_cli *cli, int argc, char **argv) {
+    return ref_action(cli, argc, argv, TROC_INVOICE_CANCEL, "troc invoice cancel " TROC_USAGE_INVOICE_ID,
+                      &(action_words){"cancel", "cancelled", 0});
+}
+
+int troc__cmd_invoice_reject(const troc_cli *cli, int argc, char **argv) {
+    const char *reason = NULL;
+    troc_cli_option options[] = {{"--reason", &reason}};
+    troc_cli_args args;
+    int status =
+        troc__cli_parse(argc, argv, "troc invoice reject " TROC_USAGE_INVOICE_REJECT, options, 1, 1, 1, &args);
+    if (status != 0) return status;
+    uint8_t invoice_id[TROC_ID_SIZE];
+    status = troc__cli_check_invoice_id("ID", args.positional[0], invoice_id);
+    if (status == 0) status = troc__cli_check_text("--reason", reason, TROC_REASON_LENGTH_MAX, true);
+    if (status != 0) return status;
+    troc_invoice_action action = {.kind = TROC_INVOICE_REJECT, .invoice_id = invoice_id, .reason = reason};
+    return action_run(cli, &action, "reject invoices", &(action_words){"reject", "rejected", 0});
+}
+
+/* ---------------------------------------------------------------- pay */
+
+typedef struct invoice_payment {
+    uint8_t invoice_id[TROC_ID_SIZE];
+    const char *amount_text;               /* NULL: all that remains */
+    int64_t amount_cents;
+    const char *memo;
+    char memo_default[TROC_MEMO_LENGTH_MAX + 1];
+    uint8_t id[TROC_ID_SIZE];
+} invoice_payment;
+
+static int payment_read(int argc, char **argv, invoice_payment *pay) {
+    const char *id_text = NULL;
+    troc_cli_option options[] = {{"--memo", &pay->memo}, {"--id", &id_text}};
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, "troc invoice pay " TROC_USAGE_INVOICE_PAY, options, 2, 1, 2, &args);
+    if (status != 0) return status;
+    status = troc__cli_check_invoice_id("ID", args.positional[0], pay->invoice_id);
+    pay->amount_text = args.count > 1 ? args.positional[1] : NULL;
+    if (status == 0 && pay->amount_text != NULL) {
+        status = troc__cli_check_amount("AMOUNT", pay->amount_text, 1, &pay->amount_cents);
+    }
+    if (status == 0) status = troc__cli_check_text("--memo", pay->memo, TROC_MEMO_LENGTH_MAX, false);
+    if (status != 0) return status;
+    if (id_text != NULL) return troc__cli_check_id(id_text, pay->id);
+    troc_id_generate(pay->id);
+    return 0;
+}
+
+/* The transfer paying `invoice`: to its creditor, by default all that
+ * remains (an invoice not open keeps its amount, which the ledger refuses
+ * with invoice_not_open), with a memo naming it unless one is given. */
+static void payment_build(invoice_payment *pay, const troc_invoice_record *invoice, troc_transfer *transfer) {
+    if (pay->amount_text == NULL) {
+        pay->amount_cents = invoice->remaining_cents > 0 ? invoice->remaining_cents : invoice->amount_cents;
+    }
+    if (pay->memo == NULL) {
+        char id[TROC_ID_HEX_SIZE];
+        troc_id_to_hex(invoice->id, id);
+        snprintf(pay->memo_default, sizeof pay->memo_default, "invoice %s", invoice->ref[0] != '\0' ? invoice->ref : id);
+        pay->memo = pay->memo_default;
+    }
+    *transfer = (troc_transfer){.id = pay->id, .payee = invoice->creditor, .amount_cents = pay->amount_cents,
+                                .memo = pay->memo, .invoice_id = pay->invoice_id};
+}
+
+/* A payment refused before it is sent, reported as the ledger would
+ * (exit 1, the result code's name). */
+static int refuse_here(const troc_cli *cli, int code, const char *detail) {
+    if (cli->json) {
+        troc_json json;
+        troc_json_start(&json, stdout);
+        troc_json_string(&json, "result", troc_result_name(code));
+        troc_json_string(&json, "detail", detail);
+        troc_json_finish(&json);
+    }
+    return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(code), detail);
+}
+
+static int payment_submit(const troc_cli *cli, troc_client *client, invoice_payment *pay) {
+    troc_invoice_record invoice;
+    int rc = troc_client_invoice(client, pay->invoice_id, &invoice);
+    if (rc == TROC_ENOT_FOUND) {
+        return refuse_here(cli, TROC_RESULT_UNKNOWN_INVOICE, "no such invoice among this member's");
+    }
+    if (rc != 0) return troc__cli_failure(cli, client, rc);
+    if (strcmp(invoice.creditor, troc_client_member(client)) == 0) {
+        char detail[TROC_NAME_LENGTH_MAX + 64];
+        snprintf(detail, sizeof detail, "only the invoice's debtor, %s, pays it", invoice.debtor);
+        return refuse_here(cli, TROC_RESULT_NOT_DEBTOR, detail);
+    }
+    troc_transfer transfer;
+    payment_build(pay, &invoice, &transfer);
+    troc_envelope *envelope = NULL;
+    rc = troc_envelope_create(&envelope);
+    if (rc == 0) rc = troc_sign_transfer(client, NULL, &transfer, envelope);
+    int status = rc != 0 ? troc__cli_failure(cli, client, rc) : 0;
+    troc_submit_result result;
+    if (status == 0) status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
+    if (status == 0) print_done(cli, client, &(action_words){"pay", "paid", pay->amount_cents}, pay->invoice_id, &result);
+    troc_envelope_free(envelope);
+    return status;
+}
+
+int troc__cmd_invoice_pay(const troc_cli *cli, int argc, char **argv) {
+    invoice_payment pay = {0};
+    int status = payment_read(argc, argv, &pay);
+    if (status != 0) return status;
+    troc_client *client = NULL;
+    status = member_connect(cli, "pay invoices", &client);
+    if (status != 0) return status;
+    status = payment_submit(cli, client, &pay);
+    troc_client_free(client);
+    return status;
+}
+
+/* --------------------------------------------------------------- list */
+
+typedef struct invoice_list {
+    troc_invoice_query query;
+    troc_invoice_record *invoices;
+    size_t count;
+    size_t wanted;
+    bool more;
+} invoice_list;
+
+/* Reads pages until `wanted` invoices or the oldest. */
+static int list_gather(troc_client *client, invoice_list *list) {
+    /* Bounded: each page brings at least one invoice, at most `wanted` in all. */
+    for (;;) {
+        size_t page = list->wanted - list->count;
+        if (page > TROC_PAGE_ROWS_MAX) page = TROC_PAGE_ROWS_MAX;
+        size_t count = 0;
+        int rc = troc_client_invoices(client, &list->query, list->invoices + list->count, page, &count, &list->more);
+        if (rc != 0) return rc;
+        list->count += count;
+        if (!list->more || count == 0 || list->count == list->wanted) return 0;
+        list->query.after_id = list->invoices[list->count - 1].id;
+    }
+}
+
+static void list_json(const invoice_list *list, const char *member, const char *unit) {
+    troc_json json;
+    troc_json_start(&json, stdout);
+    troc_json_string(&json, "member", member);
+    troc_json_string(&json, "unit", unit);
+    troc_json_array_begin(&json, "invoices");
+    for (size_t i = 0; i < list->count; i++) json_invoice(&json, NULL, &list->invoices[i]);
+    troc_json_array_end(&json);
+    troc_json_bool(&json, "more", list->more);
+    troc_json_finish(&json);
+}
+
+static void list_print(const invoice_list *list, const char *member, const char *unit) {
+    char id[TROC_ID_HEX_SIZE], amount[TROC_AMOUNT_TEXT_SIZE], remaining[TROC_AMOUNT_TEXT_SIZE];
+    printf("invoices of %s, newest first (amounts in %s)\n", member, unit);
+    if (list->count == 0) {
+        printf("  none\n");
+        return;
+    }
+    printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-10s  %s\n", "id", "state", "debtor", "creditor", "amount",
+           "remaining", "due", "ref");
+    for (size_t i = 0; i < list->count; i++) {
+        const troc_invoice_record *v = &list->invoices[i];
+        troc_id_to_hex(v->id, id);
+        printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-10s  %s\n", id, troc__cli_invoice_status(v->status), v->debtor,
+               v->creditor, troc_amount_format(v->amount_cents, amount),
+               troc_amount_format(v->remaining_cents, remaining), v->due[0] != '\0' ? v->due : "-", v->ref);
+    }
+    if (list->more) printf("  (older invoices exist: use --limit to see more)\n");
+}
+
+static int list_run(const troc_cli *cli, invoice_list *list) {
+    troc_client *client = NULL;
+    int status = troc__cli_connect(cli, &client);
+    if (status != 0) return status;
+    if (list->query.member == NULL && troc_client_role(client) != TROC_SESSION_MEMBER) {
+        status = troc_cli_fail(TROC_EXIT_USAGE, "an administrator's session must name the member (NAME)");
+    } else {
+        int rc = list_gather(client, list);
+        const char *member = list->query.member != NULL ? list->query.member : troc_client_member(client);
+        if (rc != 0) status = troc__cli_failure(cli, client, rc);
+        else if (cli->json) list_json(list, member, troc_client_unit(client));
+        else list_print(list, member, troc_client_unit(client));
+    }
+    troc_client_free(client);
+    return status;
+}
+
+int troc__cmd_invoice_list(const troc_cli *cli, int argc, char **argv) {
+    const char *usage = "troc invoice list " TROC_USAGE_INVOICE_LIST;
+    bool open_only = false;
+    int status = troc__cli_flags(&argc, argv, usage, (const char *const[]){"--open"}, &open_only, 1);
+    const char *as = NULL, *limit_text = NULL;
+    troc_cli_option options[] = {{"--as", &as}, {"--limit", &limit_text}};
+    troc_cli_args args;
+    if (status == 0) status = troc__cli_parse(argc, argv, usage, options, 2, 0, 1, &args);
+    if (status != 0) return status;
+    invoice_list list = {.query = {.member = args.count > 0 ? args.positional[0] : NULL, .open_only = open_only}};
+    uint64_t wanted = 50;
+    if (list.query.member != NULL) status = troc__cli_check_name("NAME", list.query.member);
+    if (status == 0 && limit_text != NULL) {
+        status = troc__cli_check_count("--limit", limit_text, TROC_LIST_ROWS_MAX, &wanted);
+    }
+    if (status == 0 && as != NULL) {
+        if (strcmp(as, "debtor") == 0) list.query.roles = TROC_INVOICES_AS_DEBTOR;
+        else if (strcmp(as, "creditor") == 0) list.query.roles = TROC_INVOICES_AS_CREDITOR;
+        else status = troc_cli_fail(TROC_EXIT_USAGE, "--as takes debtor or creditor, not '%s'\nusage: %s", as, usage);
+    }
+    if (status != 0) return status;
+    list.wanted = (size_t)wanted;
+    list.invoices = malloc(list.wanted * sizeof *list.invoices);
+    if (list.invoices == NULL) return troc_cli_fail(TROC_EXIT_SERVER, "out of memory");
+    status = list_run(cli, &list);
+    free(list.invoices);
+    return status;
+}
