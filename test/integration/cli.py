@@ -50,6 +50,7 @@ class Territory:
         self.territory_key = keys[-1]
         self.process = None
         self.port = None
+        self.run_args = []                  # more options for `trocd run` (e.g. --clear-every)
 
     def keygen(self, name):
         path = os.path.join(self.root, name + ".key")
@@ -66,7 +67,7 @@ class Territory:
             os.unlink(port_file)
         self.log = open(os.path.join(self.root, "trocd.log"), "a")
         self.process = subprocess.Popen([TROCD, "run", "--data", self.data, "--listen", "127.0.0.1:0",
-                                         "--port-file", port_file, "--socket", self.socket],
+                                         "--port-file", port_file, "--socket", self.socket] + self.run_args,
                                         stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not os.path.exists(port_file):

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+#
+# Integration tests of invoices and clearing rounds through the `troc`
+# command line against a real trocd (the harness of cli.py: a fresh
+# territory in a temporary directory, trocd on a free port).
+#
+#   rounds.py TROCD TROC SCENARIO
+#
+# Scenarios:
+#   invoices     the invoice life cycle and every refusal, exit statuses
+#   triangle     a cycle of accepted invoices set off by `troc admin clear`:
+#                no balance moves, statements show the set-offs, `troc
+#                clearing show` prints the round, `trocd verify` replays it
+#   credit       credit mode pays what cannot clear, within every limit
+#   dry_run      --dry-run changes nothing
+#   idempotent   the same clearing request answers the same round
+#   clear_every  `trocd run --clear-every` runs rounds on its own
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402  (reads TROCD and TROC from sys.argv, as this script does)
+from cli import Failure, Territory, check  # noqa: E402
+
+# How long clear_every waits for the daemon's first round (a bound on a
+# hang, not a timing assertion: the round normally comes within a second).
+ROUND_WAIT_S = 60
+
+
+def issue(t, creditor_key, debtor, amount, *extra):
+    """Issues an invoice; returns its id."""
+    out = t.json("invoice", "issue", debtor, amount, *extra, key=creditor_key)
+    check(out["result"] == "ok" and out["action"] == "issue", out)
+    check(re.fullmatch(r"[0-9a-f]{32}", out["invoice_id"]) and out["invoice"]["state"] == "pending", out)
+    return out["invoice_id"]
+
+
+def accept(t, debtor_key, invoice_id):
+    out = t.json("invoice", "accept", invoice_id, key=debtor_key)
+    check(out["invoice"]["state"] == "open", out)
+
+
+def invoices(t, member):
+    """The member's invoices, by id (read by the admin)."""
+    listed = t.json("invoice", "list", member, "--limit", "1000")
+    return {v["id"]: v for v in listed["invoices"]}
+
+
+def accounts(t, names):
+    return {name: t.json("balance", name) for name in names}
+
+
+def stats(t):
+    return t.json("admin", "stats")
+
+
+def within_limits(account):
+    balance = float(account["balance"])
+    ok = balance >= -float(account["credit_limit"])
+    if account["balance_max"] is not None:
+        ok = ok and balance <= float(account["balance_max"])
+    return ok
+
+
+def stop_and_verify(t):
+    """Stops trocd and runs `trocd verify` on its ledger."""
+    t.stop()
+    done = subprocess.run([cli.TROCD, "verify", "--data", t.data, "--json"], capture_output=True, text=True,
+                          timeout=120)
+    check(done.returncode == 0, "trocd verify: %d %s %s" % (done.returncode, done.stdout, done.stderr))
+    check(json.loads(done.stdout)["ok"] is True, done.stdout)
+
+
+# ------------------------------------------------------------- scenarios
+
+def scenario_invoices(t):
+    """Issue, accept, reject, cancel, pay partly and fully, list, and every
+    refusal with exit 1 and the code's name."""
+    alice = t.member("alice", "500")
+    bob = t.member("bob", "100")
+    carol = t.member("carol", "100")
+    first = issue(t, alice, "bob", "100", "--ref", "F-1", "--due", "2026-12-31")
+    second = issue(t, alice, "bob", "40")
+    third = issue(t, alice, "bob", "15.50")
+    listed = t.json("invoice", "list", key=bob)
+    check([v["id"] for v in listed["invoices"]] == [third, second, first], "newest first: %r" % listed)
+    check(listed["invoices"][2]["ref"] == "F-1" and listed["invoices"][2]["due"] == "2026-12-31", listed)
+    check(t.json("invoice", "list", key=carol)["invoices"] == [], "carol is party to none")
+    before = cli.journal_entries(t)
+    unknown = "00" * 16
+    t.refused("not_debtor", "invoice", "accept", first, key=carol)
+    t.refused("not_debtor", "invoice", "accept", first, key=alice)
+    t.refused("not_creditor", "invoice", "cancel", first, key=bob)
+    t.refused("not_debtor", "invoice", "reject", first, "--reason", "no", key=alice)
+    t.refused("unknown_invoice", "invoice", "accept", unknown, key=bob)
+    t.refused("unknown_invoice", "invoice", "cancel", unknown, key=alice)
+    t.refused("invoice_not_open", "invoice", "pay", first, "1", key=bob)      # still pending
+    t.refused("unknown_invoice", "invoice", "pay", unknown, key=bob)
+    t.refused("unknown_invoice", "invoice", "pay", first, key=carol)         # not party to it
+    t.refused("invalid_date", "invoice", "issue", "bob", "1", "--due", "2026-02-30", key=alice)
+    t.refused("invalid_date", "invoice", "issue", "bob", "1", "--due", "tomorrow", key=alice)
+    t.refused("ref_too_long", "invoice", "issue", "bob", "1", "--ref", "r" * 129, key=alice)
+    t.refused("unknown_member", "invoice", "issue", "dave", "1", key=alice)
+    t.refused("same_account", "invoice", "issue", "alice", "1", key=alice)
+    check(cli.journal_entries(t) == before, "refusals changed nothing")
+    check(stats(t)["invoices_pending"] == 3, "three pending")
+
+    rejected = t.json("invoice", "reject", second, "--reason", "not ordered", key=bob)
+    check(rejected["invoice"]["state"] == "rejected" and rejected["invoice"]["reject_reason"] == "not ordered",
+          rejected)
+    t.refused("invoice_not_pending", "invoice", "accept", second, key=bob)
+    t.refused("invoice_not_pending", "invoice", "cancel", second, key=alice)
+    cancelled = t.json("invoice", "cancel", third, key=alice)
+    check(cancelled["invoice"]["state"] == "cancelled", cancelled)
+    t.refused("invoice_not_pending", "invoice", "accept", third, key=bob)
+    out = t.ok("invoice", "accept", first, key=bob)
+    check("accepted invoice " + first in out and "open" in out, out)
+    t.refused("invoice_not_pending", "invoice", "cancel", first, key=alice)
+    t.refused("invoice_not_pending", "invoice", "accept", first, key=bob)
+    check(stats(t)["obligations_open"] == 1 and stats(t)["obligations"] == "100.00", stats(t))
+
+    paid = t.json("invoice", "pay", first, "30", key=bob)
+    check(paid["paid"] == "30.00" and paid["invoice"]["remaining"] == "70.00" and paid["invoice"]["paid"] == "30.00",
+          paid)
+    check(cli.balance(t, "bob") == "-30.00" and cli.balance(t, "alice") == "30.00", "the payment moved credit")
+    t.refused("exceeds_obligation", "invoice", "pay", first, "70.01", key=bob)
+    t.refused("not_debtor", "invoice", "pay", first, "1", key=alice)
+    fourth = issue(t, carol, "bob", "200")
+    accept(t, bob, fourth)
+    t.refused("exceeds_credit_limit", "invoice", "pay", fourth, key=bob)  # all 200 would pass -100
+    out = t.ok("invoice", "pay", first, key=bob)                           # all that remains
+    check("paid 70.00 EUR of invoice " + first in out and "settled" in out, out)
+    t.refused("invoice_not_open", "invoice", "pay", first, "1", key=bob)
+    check(cli.balance(t, "bob") == "-100.00", "bob paid 100 in all")
+    history = t.json("history", key=bob)
+    check([line["memo"] for line in history["lines"]] == ["invoice F-1", "invoice F-1"], history)
+
+    states = {v["id"]: v["state"] for v in t.json("invoice", "list", key=alice)["invoices"]}
+    check(states == {first: "settled", second: "rejected", third: "cancelled"}, states)
+    live = t.json("invoice", "list", "--open", key=bob)["invoices"]
+    check([v["id"] for v in live] == [fourth], "only the open one: %r" % live)
+    check([v["id"] for v in t.json("invoice", "list", "--as", "creditor", key=carol)["invoices"]] == [fourth],
+          "carol as creditor")
+    check(t.json("invoice", "list", "--as", "debtor", key=carol)["invoices"] == [], "carol owes nothing")
+    paged = t.json("invoice", "list", "--limit", "2", key=bob)
+    check(len(paged["invoices"]) == 2 and paged["more"], paged)
+    check(len(t.json("invoice", "list", "bob")["invoices"]) == 4, "an admin names the member")
+    t.refused("denied", "invoice", "list", "alice", key=bob)
+    out = t.ok("invoice", "list", key=alice)
+    check(first in out and "settled" in out and "F-1" in out, out)
+
+    dead = "127.0.0.1:1"
+    for args in (["invoice", "accept", "xyz"], ["invoice", "issue", "bob", "0"], ["invoice", "issue", "Bob", "1"],
+                 ["invoice", "issue", "bob", "1.001"], ["invoice", "issue", "bob", "1", "--id", "zz"],
+                 ["invoice", "reject", first], ["invoice", "reject", first, "--reason", ""],
+                 ["invoice", "pay", first, "-1"], ["invoice", "pay"], ["invoice", "list", "--as", "both"],
+                 ["invoice", "list", "--open", "--open"], ["invoice", "list", "--limit", "0"],
+                 ["invoice", "cancel", first, "extra"], ["admin", "clear", "--dry-run", "--id", "00" * 16],
+                 ["admin", "clear", "--limit", "5"], ["admin", "clear", "extra"], ["clearing", "show", "0"],
+                 ["clearing", "show", "x"]):
+        status, _, err = t.troc(*args, key=bob, server=dead)
+        check(status == 2 and err.startswith("troc: "), "troc %s: exit %d: %s" % (" ".join(args), status, err))
+    status, _, err = t.troc("invoice", "issue", "bob", "1")
+    check(status == 2 and "member's key" in err, "an admin cannot issue: %d %s" % (status, err))
+    status, _, err = t.troc("invoice", "list")
+    check(status == 2 and "NAME" in err, "an admin names the member: %d %s" % (status, err))
+    for command in (["invoice", "issue"], ["invoice", "accept"], ["invoice", "reject"], ["invoice", "cancel"],
+                    ["invoice", "pay"], ["invoice", "list"], ["admin", "clear"], ["clearing", "show"]):
+        status, out, _ = t.troc(*command, "--help", server=dead)
+        check(status == 0 and out.startswith("usage: troc " + " ".join(command)), "help: " + out)
+
+
+def triangle(t):
+    """alice owes bob 100, bob owes carol 120, carol owes alice 80, and alice
+    owes dave 50 outside any cycle.  The optimum sets off 80 on each arc of
+    the cycle: 240."""
+    keys = {name: t.member(name, "1000") for name in ("alice", "bob", "carol", "dave")}
+    ids = {
+        "ab": issue(t, keys["bob"], "alice", "100"),
+        "bc": issue(t, keys["carol"], "bob", "120"),
+        "ca": issue(t, keys["alice"], "carol", "80"),
+        "ad": issue(t, keys["dave"], "alice", "50"),
+    }
+    for pair, debtor in (("ab", "alice"), ("bc", "bob"), ("ca", "carol"), ("ad", "alice")):
+        accept(t, keys[debtor], ids[pair])
+    t.ok("pay", "bob", "12.34", key=keys["alice"])   # balances that are not all zero
+    return keys, ids
+
+
+def scenario_triangle(t):
+    keys, ids = triangle(t)
+    names = sorted(keys)
+    before = accounts(t, names)
+    check(stats(t)["obligations_open"] == 4 and stats(t)["obligations"] == "350.00", stats(t))
+    t.refused("not_admin", "admin", "clear", key=keys["alice"])
+    t.refused("denied", "clearing", "show", key=keys["alice"])
+    t.refused("not_found", "clearing", "show")
+    done = t.json("admin", "clear")
+    round_ = done["clearing"]
+    check(done["result"] == "ok" and round_["applied"] and round_["run"] == 1, done)
+    check(round_["cleared"] == "240.00" and round_["paid"] == "0.00" and round_["obligations"] == 4, round_)
+    check(round_["total"] == "350.00" and round_["settlement_count"] == 3 and round_["mode"] == "set_off", round_)
+    check(round_["requested_by"] == done["id"], "the round names the request: %r" % done)
+    check(accounts(t, names) == before, "no balance moved")
+    after = {**invoices(t, "alice"), **invoices(t, "carol")}
+    check(after[ids["ab"]]["cleared"] == "80.00" and after[ids["ab"]]["remaining"] == "20.00", after[ids["ab"]])
+    check(after[ids["bc"]]["remaining"] == "40.00" and after[ids["ca"]]["state"] == "settled", after)
+    check(after[ids["ad"]]["remaining"] == "50.00" and after[ids["ad"]]["cleared"] == "0.00", "dave's untouched")
+    check(stats(t)["obligations"] == "110.00" and stats(t)["clearing_runs"] == 1, stats(t))
+
+    history = t.json("history", key=keys["alice"])
+    setoffs = [line for line in history["lines"] if line["kind"] == "setoff"]
+    check(sorted((line["counterparty"], line["amount"], line["id"]) for line in setoffs) ==
+          [("bob", "-80.00", ids["ab"]), ("carol", "80.00", ids["ca"])], "alice's set-off lines: %r" % setoffs)
+    check(all(line["balance_after"] == before["alice"]["balance"] for line in setoffs), setoffs)
+    out = t.ok("history", key=keys["alice"])
+    check("set-off of invoice " + ids["ab"][:12] in out and "set-off of invoice " + ids["ca"][:12] in out, out)
+
+    shown = t.json("clearing", "show")
+    check(shown["run"] == 1 and shown["journal_seq"] == round_["journal_seq"] and not shown["more"], shown)
+    settled = {s["invoice_id"]: (s["debtor"], s["creditor"], s["cleared"], s["paid"]) for s in shown["settlements"]}
+    check(settled == {ids["ab"]: ("alice", "bob", "80.00", "0.00"), ids["bc"]: ("bob", "carol", "80.00", "0.00"),
+                      ids["ca"]: ("carol", "alice", "80.00", "0.00")}, settled)
+    out = t.ok("clearing", "show", "1")
+    check("clearing run 1 (set-off)" in out and "240.00 EUR" in out and ids["bc"] in out, out)
+    t.refused("not_found", "clearing", "show", "2")
+    again = t.json("admin", "clear")
+    check(again["clearing"]["applied"] is False and again["clearing"]["run"] == 0, again)
+    check(again["clearing"]["cleared"] == "0.00" and again["clearing"]["obligations"] == 3, again)
+    out = t.ok("admin", "clear")
+    check("nothing to clear" in out, out)
+    check(stats(t)["clearing_runs"] == 1, "an empty round is not recorded")
+    entries = cli.journal_entries(t)
+    listed = {name: invoices(t, name) for name in names}
+    stop_and_verify(t)
+    t.start()
+    check(accounts(t, names) == before and {name: invoices(t, name) for name in names} == listed,
+          "the same state after a restart")
+    check(cli.journal_entries(t) == entries, "journal")
+
+
+def scenario_credit(t):
+    """A chain that cannot clear is paid in credit within every line."""
+    alice = t.member("alice", "50")
+    t.member("bob", "0")
+    carol = t.member("carol", "500")
+    dave = t.member("dave", "0", "25")
+    bob_key = t.keygen("bob")
+    owed = {"ab": issue(t, bob_key, "alice", "80"), "cd": issue(t, dave, "carol", "40")}
+    accept(t, alice, owed["ab"])
+    accept(t, carol, owed["cd"])
+    names = ["alice", "bob", "carol", "dave"]
+    plain = t.json("admin", "clear")["clearing"]
+    check(not plain["applied"] and plain["cleared"] == "0.00", "no cycle: nothing to set off: %r" % plain)
+    done = t.json("admin", "clear", "--with-credit")["clearing"]
+    check(done["applied"] and done["mode"] == "with_credit" and done["cleared"] == "0.00", done)
+    check(done["paid"] == "75.00", "alice may pay 50, dave take 25: %r" % done)
+    after = accounts(t, names)
+    check(all(within_limits(a) for a in after.values()), "every account within its limits: %r" % after)
+    check([after[n]["balance"] for n in names] == ["-50.00", "50.00", "-25.00", "25.00"], after)
+    left = {**invoices(t, "alice"), **invoices(t, "carol")}
+    check(left[owed["ab"]]["remaining"] == "30.00" and left[owed["ab"]]["paid"] == "50.00", left)
+    check(left[owed["cd"]]["remaining"] == "15.00", left)
+    lines = t.json("history", key=alice)["lines"]
+    check([(line["kind"], line["amount"]) for line in lines] == [("clearing_payment", "-50.00")], lines)
+    check("clearing payment of invoice" in t.ok("history", key=alice), "rendered")
+    again = t.json("admin", "clear", "--with-credit")["clearing"]
+    check(not again["applied"] and again["paid"] == "0.00", "no room left: %r" % again)
+    stop_and_verify(t)
+
+
+def scenario_dry_run(t):
+    """--dry-run solves and shows, and changes nothing."""
+    keys, ids = triangle(t)
+    names = sorted(keys)
+    before_accounts, before_stats = accounts(t, names), stats(t)
+    before_invoices = {name: invoices(t, name) for name in names}
+    preview = t.json("admin", "clear", "--dry-run")
+    check(not preview["applied"] and preview["run"] == 0 and preview["cleared"] == "240.00", preview)
+    check({s["invoice_id"] for s in preview["settlements"]} == {ids["ab"], ids["bc"], ids["ca"]}, preview)
+    one = t.json("admin", "clear", "--dry-run", "--limit", "1")
+    check(len(one["settlements"]) == 1 and one["more"], one)
+    credit = t.json("admin", "clear", "--dry-run", "--with-credit")
+    check(credit["mode"] == "with_credit" and float(credit["paid"]) > 0, credit)
+    out = t.ok("admin", "clear", "--dry-run")
+    check("nothing was applied" in out and "240.00 EUR" in out, out)
+    t.refused("denied", "admin", "clear", "--dry-run", key=keys["bob"])
+    check(accounts(t, names) == before_accounts and stats(t) == before_stats, "nothing changed")
+    check({name: invoices(t, name) for name in names} == before_invoices, "no invoice changed")
+    t.refused("not_found", "clearing", "show")
+
+
+def scenario_idempotent(t):
+    """The same clearing request, sent again, answers the same round."""
+    triangle(t)
+    request = "0123456789abcdef0123456789abcdef"
+    first = t.json("admin", "clear", "--id", request)
+    again = t.json("admin", "clear", "--id", request)
+    check(first["clearing"]["run"] == 1 and again["clearing"] == first["clearing"], "%r %r" % (first, again))
+    check(again["journal_seq"] == first["journal_seq"], "the original request")
+    check(stats(t)["clearing_runs"] == 1, "one round")
+    t.refused("id_reused", "admin", "clear", "--with-credit", "--id", request)
+
+
+def scenario_clear_every(t):
+    """trocd run --clear-every runs rounds on its own."""
+    t.stop()
+    t.run_args = ["--clear-every", "1s"]
+    t.start()
+    keys, ids = triangle(t)
+    names = sorted(keys)
+    before = accounts(t, names)
+    deadline = time.monotonic() + ROUND_WAIT_S
+    while True:
+        status, out, _ = t.troc("clearing", "show", json_output=True)
+        if status == 0:
+            break
+        check(json.loads(out).get("result") == "not_found", "no round yet: " + out)
+        check(time.monotonic() < deadline, "no timed round within %d s" % ROUND_WAIT_S)
+        time.sleep(0.2)
+    shown = json.loads(out)
+    check(shown["run"] == 1 and shown["requested_by"] is None and shown["mode"] == "set_off", shown)
+    check(shown["cleared"] == "240.00" and shown["settlement_count"] == 3, shown)
+    check(accounts(t, names) == before, "a timed round moves no balance")
+    log = open(os.path.join(t.root, "trocd.log")).read()
+    check(re.search(r"clearing run 1 \(set-off, timer\): 4 obligations", log), "logged: " + log[-2000:])
+    stop_and_verify(t)
+    status = subprocess.run([cli.TROCD, "run", "--data", t.data, "--clear-every", "0s"], capture_output=True,
+                            text=True, timeout=30)
+    check(status.returncode == 2 and "--clear-every" in status.stderr, "bad duration: %r" % status)
+
+
+def main():
+    scenario = globals().get("scenario_" + sys.argv[3])
+    if scenario is None:
+        print("unknown scenario " + sys.argv[3], file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="troc-rounds-") as root:
+        territory = Territory(root)
+        territory.start()
+        try:
+            scenario(territory)
+        except Failure as failure:
+            print("FAILED: %s" % failure, file=sys.stderr)
+            log = os.path.join(root, "trocd.log")
+            if os.path.exists(log):
+                print("--- trocd.log (tail)\n" + "".join(open(log).readlines()[-30:]), file=sys.stderr)
+            return 1
+        finally:
+            territory.stop()
+    print("ok: " + sys.argv[3])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's clearing rounds when the obligations change while a round is
+ * solved.  Each test initialises a ledger in a fresh temporary directory,
+ * runs the server in a thread of its own on a free port, and talks to it
+ * through libtroc: three members owe each other around a triangle, then an
+ * administrator asks for a round.
+ *
+ * The snapshot is made stale deterministically: troc_clearing_solve is
+ * wrapped at link time (-Wl,--wrap) by a function that, before solving,
+ * has the debtor pay part of an invoice of the snapshot and waits for the
+ * payment's commit.  The solver itself runs unchanged underneath.
+ *
+ * After the server stops, its counters say how many attempts were stale,
+ * the loop closes with every handle closed, and troc_ledger_verify replays
+ * the journal to the same state.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "base/result.h"
+#include "clearing/clearing.h"
+#include "ledger/ledger.h"
+#include "server/server.h"
+#include "troc.h"
+
+#define CREDIT_LIMIT_CENTS 100000
+#define OWED_CENTS 10000
+
+/* ------------------------------------------------ the wrapped solve */
+
+static atomic_int solve_calls;             /* every call of the solver */
+static atomic_int payments_to_inject;      /* solves still to precede with a payment */
+static atomic_int payment_failures;        /* payments that did not go through */
+static troc_client *payer;                 /* the debtor's client, used by the pool thread only */
+static uint8_t paid_invoice[TROC_ID_SIZE];
+static int64_t payment_cents;
+
+int __real_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
+                               troc_clearing_progress_fn *progress, void *progress_context);
+int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
+                               troc_clearing_progress_fn *progress, void *progress_context);
+
+/* Pays `payment_cents` of the invoice, from the pool's thread (so no
+ * cmocka assertion here: a failure is counted and checked later). */
+static void pay_during_solve(void) {
+    troc_envelope *envelope = NULL;
+    troc_transfer transfer = {.payee = "bob", .amount_cents = payment_cents, .invoice_id = paid_invoice};
+    troc_submit_result result;
+    const troc_envelope *list[1];
+    int rc = troc_envelope_create(&envelope);
+    if (rc == 0) rc = troc_sign_transfer(payer, NULL, &transfer, envelope);
+    list[0] = envelope;
+    if (rc == 0) rc = troc_client_submit(payer, list, 1, &result, 0);
+    if (rc != 0 || result.code != TROC_RESULT_OK) atomic_fetch_add(&payment_failures, 1);
+    troc_envelope_free(envelope);
+}
+
+int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
+                               troc_clearing_progress_fn *progress, void *progress_context) {
+    atomic_fetch_add(&solve_calls, 1);
+    if (atomic_load(&payments_to_inject) > 0) {
+        atomic_fetch_sub(&payments_to_inject, 1);
+        pay_during_solve();
+    }
+    return __real_troc_clearing_solve(problem, result, progress, progress_context);
+}
+
+/* ------------------------------------------------------------ fixture */
+
+typedef struct fixture {
+    char directory[64];
+    char ledger_directory[128];
+    uint8_t territory_key[TROC_PUBLIC_KEY_SIZE];
+    troc_key *admin_key, *alice_key, *bob_key, *carol_key;
+    troc_ledger *ledger;
+    uv_loop_t loop;
+    troc_server *server;
+    uv_thread_t thread;
+    bool running;
+    int run_rc;
+    char address[64];
+    troc_server_stats stats;               /* read when stopped */
+    troc_client *admin, *alice, *bob, *carol;
+    uint8_t invoices[3][TROC_ID_SIZE];     /* alice owes bob, bob owes carol, carol owes alice */
+} fixture;
+
+static void server_thread(void *argument) {
+    fixture *f = argument;
+    f->run_rc = troc_server_run(f->server);
+}
+
+static troc_client *connect_as(fixture *f, const troc_key *key) {
+    troc_client *client = NULL;
+    assert_int_equal(troc_client_create(&client), 0);
+    assert_int_equal(troc_client_set_key(client, key), 0);
+    assert_int_equal(troc_client_set_server_key(client, f->territory_key), 0);
+    int rc = troc_client_connect(client, f->address);
+    if (rc != 0) print_error("connect: %s\n", troc_client_error_message(client));
+    assert_int_equal(rc, 0);
+    return client;
+}
+
+/* Signs nothing itself: submits `envelope` and returns its result. */
+static troc_submit_result submit(troc_client *client, troc_envelope *envelope) {
+    troc_submit_result result;
+    const troc_envelope *list[] = {envelope};
+    int rc = troc_client_submit(client, list, 1, &result, 0);
+    if (rc != 0) print_error("submit: %s\n", troc_client_error_message(client));
+    assert_int_equal(rc, 0);
+    return result;
+}
+
+static void admit(fixture *f, const char *name, const troc_key *key) {
+    uint8_t public_key[TROC_PUBLIC_KEY_SIZE];
+    troc_key_public(key, public_key);
+    troc_admin_action add = {.kind = TROC_ADMIN_MEMBER_ADD, .member = name, .public_key = public_key,
+                             .has_credit_limit = true, .credit_limit_cents = CREDIT_LIMIT_CENTS};
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    assert_int_equal(troc_sign_admin(f->admin, NULL, &add, envelope), 0);
+    assert_int_equal(submit(f->admin, envelope).code, TROC_RESULT_OK);
+    troc_envelope_free(envelope);
+}
+
+/* `creditor` bills `debtor` OWED_CENTS and the debtor accepts. */
+static void obligation(troc_client *creditor, troc_client *debtor, const char *debtor_name,
+                       uint8_t id_out[TROC_ID_SIZE]) {
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_invoice_action issue = {.kind = TROC_INVOICE_ISSUE, .debtor = debtor_name, .amount_cents = OWED_CENTS};
+    assert_int_equal(troc_sign_invoice(creditor, NULL, &issue, envelope), 0);
+    troc_submit_result result = submit(creditor, envelope);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    memcpy(id_out, result.id, TROC_ID_SIZE);
+    troc_invoice_action accept = {.kind = TROC_INVOICE_ACCEPT, .invoice_id = id_out};
+    assert_int_equal(troc_sign_invoice(debtor, NULL, &accept, envelope), 0);
+    assert_int_equal(submit(debtor, envelope).code, TROC_RESULT_OK);
+    troc_envelope_free(envelope);
+}
+
+static int setup(void **state) {
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    atomic_store(&solve_calls, 0);
+    atomic_store(&payments_to_inject, 0);
+    atomic_store(&payment_failures, 0);
+    strcpy(f.directory, "/tmp/troc-test-rounds-XXXXXX");
+    assert_non_null(mkdtemp(f.directory));
+    snprintf(f.ledger_directory, sizeof f.ledger_directory, "%s/ledger", f.directory);
+    assert_int_equal(troc_key_generate(&f.admin_key), 0);
+    assert_int_equal(troc_key_generate(&f.alice_key), 0);
+    assert_int_equal(troc_key_generate(&f.bob_key), 0);
+    assert_int_equal(troc_key_generate(&f.carol_key), 0);
+    static uint8_t admin_keys[1][TROC_PUBLIC_KEY_SIZE];
+    troc_key_public(f.admin_key, admin_keys[0]);
+    troc_ledger_init_options init = {.territory = "lyon", .unit = "EUR",
+                                     .admin_keys = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])admin_keys,
+                                     .admin_key_count = 1};
+    assert_int_equal(troc_ledger_init(f.ledger_directory, &init, f.territory_key), 0);
+    assert_int_equal(troc_ledger_open(&f.ledger, f.ledger_directory), 0);
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    troc_server_options options = {.listen = "127.0.0.1:0"};
+    assert_int_equal(troc_server_open(&f.server, &f.loop, f.ledger, &options), 0);
+    snprintf(f.address, sizeof f.address, "127.0.0.1:%d", troc_server_tcp_port(f.server));
+    assert_int_equal(uv_thread_create(&f.thread, server_thread, &f), 0);
+    f.running = true;
+    f.admin = connect_as(&f, f.admin_key);
+    admit(&f, "alice", f.alice_key);
+    admit(&f, "bob", f.bob_key);
+    admit(&f, "carol", f.carol_key);
+    f.alice = connect_as(&f, f.alice_key);
+    f.bob = connect_as(&f, f.bob_key);
+    f.carol = connect_as(&f, f.carol_key);
+    obligation(f.bob, f.alice, "alice", f.invoices[0]);
+    obligation(f.carol, f.bob, "bob", f.invoices[1]);
+    obligation(f.alice, f.carol, "carol", f.invoices[2]);
+    payer = f.alice;
+    memcpy(paid_invoice, f.invoices[0], TROC_ID_SIZE);
+    *state = &f;
+    return 0;
+}
+
+/* Stops the server, reads its counters and checks every handle closed. */
+static void fixture_stop(fixture *f) {
+    if (!f->running) return;
+    troc_client_free(f->admin);
+    troc_client_free(f->alice);
+    troc_client_free(f->bob);
+    troc_client_free(f->carol);
+    f->admin = f->alice = f->bob = f->carol = NULL;
+    troc_server_stop(f->server);
+    assert_int_equal(uv_thread_join(&f->thread), 0);
+    f->running = false;
+    assert_int_equal(f->run_rc, 0);
+    troc_server_stats_get(f->server, &f->stats);
+    troc_server_close(f->server);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    fixture_stop(f);
+    if (f->ledger != NULL) troc_ledger_close(f->ledger);
+    troc_key_free(f->admin_key);
+    troc_key_free(f->alice_key);
+    troc_key_free(f->bob_key);
+    troc_key_free(f->carol_key);
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", f->directory);
+    assert_int_equal(system(command), 0);
+    return 0;
+}
+
+/* ------------------------------------------------------------ checks */
+
+/* Asks for a plain round and returns the action's result. */
+static troc_submit_result clear(fixture *f, troc_clearing_report *report_out, bool *ran_out) {
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_admin_action action = {.kind = TROC_ADMIN_CLEARING_RUN};
+    assert_int_equal(troc_sign_admin(f->admin, NULL, &action, envelope), 0);
+    troc_submit_result result = submit(f->admin, envelope);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    *ran_out = result.clearing != NULL;
+    if (result.clearing != NULL) *report_out = *result.clearing;
+    troc_envelope_free(envelope);
+    return result;
+}
+
+static int64_t remaining(fixture *f, int invoice) {
+    troc_invoice_record record;
+    assert_int_equal(troc_client_invoice(f->admin, f->invoices[invoice], &record), 0);
+    return record.remaining_cents;
+}
+
+static int64_t balance(fixture *f, const char *member) {
+    troc_balance b;
+    assert_int_equal(troc_client_balance(f->admin, member, &b), 0);
+    return b.balance_cents;
+}
+
+/* The ledger's open obligations hold no more cycle: a solve of a fresh
+ * snapshot clears nothing, so the round left nothing it could set off. */
+static void nothing_left_to_clear(fixture *f) {
+    troc_ledger_read *read = NULL;
+    troc_clearing_snapshot snapshot;
+    assert_int_equal(troc_ledger_read_begin(f->ledger, &read), 0);
+    assert_int_equal(troc_ledger_clearing_snapshot(read, &snapshot), 0);
+    troc_ledger_read_end(read);
+    troc_obligation *obligations = calloc(snapshot.obligation_count + 1, sizeof *obligations);
+    assert_non_null(obligations);
+    for (size_t i = 0; i < snapshot.obligation_count; i++) {
+        obligations[i] = (troc_obligation){snapshot.obligations[i].debtor, snapshot.obligations[i].creditor,
+                                           snapshot.obligations[i].remaining_cents};
+    }
+    troc_clearing_problem problem = {snapshot.firm_count, snapshot.obligation_count, obligations, NULL};
+    troc_clearing_result result = {0};
+    assert_int_equal(__real_troc_clearing_solve(&problem, &result, NULL, NULL), 0);
+    assert_int_equal(result.cleared_total_cents, 0);
+    troc_clearing_result_free(&result);
+    free(obligations);
+    troc_clearing_snapshot_free(&snapshot);
+}
+
+/* Stops the daemon and replays its journal. */
+static void verify(fixture *f) {
+    fixture_stop(f);
+    troc_ledger_close(f->ledger);
+    f->ledger = NULL;
+    char scratch[128];
+    snprintf(scratch, sizeof scratch, "%s/scratch", f->directory);
+    assert_int_equal(mkdir(scratch, 0700), 0);
+    troc_verify_report report;
+    int rc = troc_ledger_verify(f->ledger_directory, scratch, &report, NULL, NULL);
+    if (rc != 0) print_error("verify: %s\n", report.difference);
+    assert_int_equal(rc, 0);
+}
+
+/* ------------------------------------------------------------- tests */
+
+/* Alice pays 30.00 of what she owes Bob while the round is solved: the
+ * round built on the snapshot (100.00 around the triangle) is refused as
+ * stale, and the round solved again from a new snapshot sets off 70.00
+ * around it, the optimum of the state it is applied to. */
+static void test_stale_round_is_solved_again(void **state) {
+    fixture *f = *state;
+    payment_cents = 3000;
+    atomic_store(&payments_to_inject, 1);
+    troc_clearing_report report;
+    bool ran = false;
+    clear(f, &report, &ran);
+    assert_true(ran);
+    assert_int_equal(atomic_load(&payment_failures), 0);
+    assert_int_equal(atomic_load(&solve_calls), 2);
+    assert_true(report.applied);
+    assert_int_equal(report.run, 1);
+    assert_int_equal(report.obligations, 3);
+    assert_int_equal(report.total_cents, 3 * OWED_CENTS - 3000);
+    assert_int_equal(report.cleared_cents, 3 * 7000);
+    assert_int_equal(report.paid_cents, 0);
+    assert_int_equal(remaining(f, 0), 0);
+    assert_int_equal(remaining(f, 1), 3000);
+    assert_int_equal(remaining(f, 2), 3000);
+    /* Only the payment moved credit: set-off moves none. */
+    assert_int_equal(balance(f, "alice"), -3000);
+    assert_int_equal(balance(f, "bob"), 3000);
+    assert_int_equal(balance(f, "carol"), 0);
+    nothing_left_to_clear(f);
+    verify(f);
+    assert_int_equal(f->stats.clearing_stale, 1);
+    assert_int_equal(f->stats.clearing_rounds, 1);
+    assert_int_equal(f->stats.clearing_failed, 0);
+}
+
+/* A payment lands during every attempt: the round is given up after
+ * TROC_CLEARING_ATTEMPTS_MAX, the request is answered with why, and
+ * nothing of the round is applied. */
+static void test_round_given_up_when_always_stale(void **state) {
+    fixture *f = *state;
+    payment_cents = 1;
+    atomic_store(&payments_to_inject, TROC_CLEARING_ATTEMPTS_MAX);
+    troc_clearing_report report;
+    bool ran = true;
+    troc_submit_result result = clear(f, &report, &ran);
+    assert_false(ran);
+    assert_non_null(result.detail);
+    assert_non_null(strstr(result.detail, "given up"));
+    assert_int_equal(atomic_load(&payment_failures), 0);
+    assert_int_equal(atomic_load(&solve_calls), TROC_CLEARING_ATTEMPTS_MAX);
+    assert_int_equal(remaining(f, 0), OWED_CENTS - TROC_CLEARING_ATTEMPTS_MAX);
+    assert_int_equal(remaining(f, 1), OWED_CENTS);
+    troc_territory_stats stats;
+    assert_int_equal(troc_client_stats(f->admin, &stats), 0);
+    assert_int_equal(stats.clearing_runs, 0);
+    /* The next request finds the obligations quiet and clears them. */
+    clear(f, &report, &ran);
+    assert_true(ran && report.applied);
+    assert_int_equal(report.cleared_cents, 3 * (OWED_CENTS - TROC_CLEARING_ATTEMPTS_MAX));
+    nothing_left_to_clear(f);
+    verify(f);
+    assert_int_equal(f->stats.clearing_stale, TROC_CLEARING_ATTEMPTS_MAX);
+    assert_int_equal(f->stats.clearing_failed, 1);
+    assert_int_equal(f->stats.clearing_rounds, 1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stale_round_is_solved_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_given_up_when_always_stale, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
