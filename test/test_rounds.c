@@ -8,8 +8,9 @@
  *
  * The snapshot is made stale deterministically: troc_clearing_solve is
  * wrapped at link time (-Wl,--wrap) by a function that, before solving,
- * has the debtor pay part of an invoice of the snapshot and waits for the
- * payment's commit.  The solver itself runs unchanged underneath.
+ * has alice pay bob (part of the invoice she owes him, or a plain payment)
+ * and waits for the payment's commit.  The solver itself runs unchanged
+ * underneath.
  *
  * After the server stops, its counters say how many attempts were stale,
  * the loop closes with every handle closed, and troc_ledger_verify replays
@@ -45,6 +46,7 @@ static atomic_int payments_to_inject;      /* solves still to precede with a pay
 static atomic_int payment_failures;        /* payments that did not go through */
 static troc_client *payer;                 /* the debtor's client, used by the pool thread only */
 static uint8_t paid_invoice[TROC_ID_SIZE];
+static bool pay_invoice;                   /* pay paid_invoice; false: a plain payment */
 static int64_t payment_cents;
 
 int __real_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
@@ -56,7 +58,8 @@ int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_cleari
  * cmocka assertion here: a failure is counted and checked later). */
 static void pay_during_solve(void) {
     troc_envelope *envelope = NULL;
-    troc_transfer transfer = {.payee = "bob", .amount_cents = payment_cents, .invoice_id = paid_invoice};
+    troc_transfer transfer = {.payee = "bob", .amount_cents = payment_cents,
+                              .invoice_id = pay_invoice ? paid_invoice : NULL};
     troc_submit_result result;
     const troc_envelope *list[1];
     int rc = troc_envelope_create(&envelope);
@@ -188,6 +191,7 @@ static int setup(void **state) {
     obligation(f.alice, f.carol, "carol", f.invoices[2]);
     payer = f.alice;
     memcpy(paid_invoice, f.invoices[0], TROC_ID_SIZE);
+    pay_invoice = true;
     *state = &f;
     return 0;
 }
@@ -225,11 +229,11 @@ static int teardown(void **state) {
 
 /* ------------------------------------------------------------ checks */
 
-/* Asks for a plain round and returns the action's result. */
-static troc_submit_result clear(fixture *f, troc_clearing_report *report_out, bool *ran_out) {
+/* Asks for a round and returns the action's result. */
+static troc_submit_result clear_in(fixture *f, bool with_credit, troc_clearing_report *report_out, bool *ran_out) {
     troc_envelope *envelope = NULL;
     assert_int_equal(troc_envelope_create(&envelope), 0);
-    troc_admin_action action = {.kind = TROC_ADMIN_CLEARING_RUN};
+    troc_admin_action action = {.kind = TROC_ADMIN_CLEARING_RUN, .with_credit = with_credit};
     assert_int_equal(troc_sign_admin(f->admin, NULL, &action, envelope), 0);
     troc_submit_result result = submit(f->admin, envelope);
     assert_int_equal(result.code, TROC_RESULT_OK);
@@ -237,6 +241,10 @@ static troc_submit_result clear(fixture *f, troc_clearing_report *report_out, bo
     if (result.clearing != NULL) *report_out = *result.clearing;
     troc_envelope_free(envelope);
     return result;
+}
+
+static troc_submit_result clear(fixture *f, troc_clearing_report *report_out, bool *ran_out) {
+    return clear_in(f, false, report_out, ran_out);
 }
 
 static int64_t remaining(fixture *f, int invoice) {
@@ -355,8 +363,41 @@ static void test_round_given_up_when_always_stale(void **state) {
     assert_int_equal(f->stats.clearing_rounds, 1);
 }
 
+/* A plain payment between two of the round's members during the solve:
+ * a plain round settles only obligations, which did not change, and
+ * applies at once; a credit round depends on the members' balances, so it
+ * is solved again. */
+static void test_moved_account_makes_only_credit_rounds_stale(void **state) {
+    fixture *f = *state;
+    pay_invoice = false;
+    payment_cents = 500;
+    atomic_store(&payments_to_inject, 1);
+    troc_clearing_report report;
+    bool ran = false;
+    clear(f, &report, &ran);
+    assert_true(ran && report.applied);
+    assert_int_equal(atomic_load(&solve_calls), 1);
+    assert_int_equal(report.cleared_cents, 3 * OWED_CENTS);
+    uint8_t extra[TROC_ID_SIZE];
+    obligation(f->bob, f->alice, "alice", extra);   /* alice owes bob again: credit mode can pay it */
+    atomic_store(&payments_to_inject, 1);
+    clear_in(f, true, &report, &ran);
+    assert_int_equal(atomic_load(&payment_failures), 0);
+    assert_true(ran && report.applied && report.with_credit);
+    assert_int_equal(atomic_load(&solve_calls), 3);
+    assert_int_equal(report.run, 2);
+    assert_int_equal(report.paid_cents, OWED_CENTS);
+    /* Alice paid 5.00 twice, then 100.00 in credit: within her line. */
+    assert_int_equal(balance(f, "alice"), -(2 * 500 + OWED_CENTS));
+    assert_true(balance(f, "alice") >= -CREDIT_LIMIT_CENTS);
+    verify(f);
+    assert_int_equal(f->stats.clearing_stale, 1);
+    assert_int_equal(f->stats.clearing_rounds, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_moved_account_makes_only_credit_rounds_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_round_is_solved_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_given_up_when_always_stale, setup, teardown),
     };

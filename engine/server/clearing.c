@@ -117,6 +117,7 @@ static const char *error_text(int rc) {
 /* ------------------------------------------------------------- jobs */
 
 static job *job_new(job_kind kind, bool with_credit) {
+    assert(kind == JOB_ROUND || kind == JOB_PREVIEW);
     job *j = calloc(1, sizeof *j);
     if (j == NULL) return NULL;
     j->kind = kind;
@@ -135,6 +136,7 @@ static void attempt_release(job *j) {
 }
 
 static void job_free(job *j) {
+    assert(j != NULL && j->next == NULL);
     assert(j->waiters == NULL && j->preview == NULL);
     attempt_release(j);
     free(j);
@@ -152,6 +154,8 @@ static uint64_t settled_count(const job *j) {
 
 /* The summary of the current attempt (applied or not). */
 static void job_summary(const job *j, bool applied, troc_clearing_summary *summary) {
+    assert(j != NULL && summary != NULL);
+    assert(!applied || (j->built && j->applied.journal_seq != 0));
     memset(summary, 0, sizeof *summary);
     summary->run = applied ? j->snapshot.run : 0;
     summary->journal_seq = applied ? j->applied.journal_seq : 0;
@@ -171,6 +175,7 @@ static void job_summary(const job *j, bool applied, troc_clearing_summary *summa
 /* Solves the snapshot and checks the solution from its certificate. */
 static int snapshot_solve(job *j) {
     const troc_clearing_snapshot *s = &j->snapshot;
+    assert(s->obligation_count > 0 && s->firm_count >= 2);
     troc_obligation *obligations = malloc(s->obligation_count * sizeof *obligations);
     troc_clearing_account *accounts = j->with_credit ? malloc(s->firm_count * sizeof *accounts) : NULL;
     int rc = obligations == NULL || (j->with_credit && accounts == NULL) ? -ENOMEM : 0;
@@ -193,6 +198,7 @@ static int snapshot_solve(job *j) {
 }
 
 static int attempt_solve(troc_ledger *ledger, job *j) {
+    assert(ledger != NULL && j != NULL);
     attempt_release(j);
     troc_ledger_read *read = NULL;
     j->stage = "taking the snapshot";
@@ -209,6 +215,7 @@ static int attempt_solve(troc_ledger *ledger, job *j) {
                                           j->with_credit ? j->result.paid_cents : NULL, j->result.potentials,
                                           &j->round);
     j->built = rc == 0;
+    assert(!j->built || j->round.item.kind == TROC__V1__ENVELOPE_KIND__KIND_NODE);
     return rc;
 }
 
@@ -224,6 +231,7 @@ static void work_solve(uv_work_t *work) {
  * as the snapshot saw it (run before the write transaction, on the writer's
  * thread: nothing can commit in between). */
 static int accounts_check(troc_ledger *ledger, const troc_clearing_snapshot *s) {
+    assert(ledger != NULL && s != NULL && s->firms != NULL);
     troc_ledger_read *read = NULL;
     int rc = troc_ledger_read_begin(ledger, &read);
     if (rc != 0) return rc;
@@ -246,6 +254,7 @@ static int accounts_check(troc_ledger *ledger, const troc_clearing_snapshot *s) 
 }
 
 static int round_commit(troc_ledger *ledger, job *j, int64_t timestamp_us) {
+    assert(ledger != NULL && j->built);
     troc_ledger_write *write = NULL;
     int rc = troc_ledger_write_begin(ledger, timestamp_us, &write);
     if (rc != 0) return rc;
@@ -290,6 +299,9 @@ static void attempt_start(troc__clearing *c, job *j) {
 
 /* Answers every request waiting for a round with `outcome`. */
 static void waiters_answer(troc__clearing *c, job *j, const troc__round_outcome *outcome) {
+    assert(j->kind == JOB_ROUND && outcome != NULL);
+    assert(outcome->ran || outcome->detail[0] != '\0');
+    /* Bounded by the requests that claimed the round. */
     while (j->waiters != NULL) {
         waiter *w = j->waiters;
         j->waiters = w->next;
@@ -334,6 +346,7 @@ static void round_log(const troc__clearing *c, const job *j, const troc_clearing
 
 /* The current round is done (applied, empty, or failed). */
 static void round_done(troc__clearing *c, job *j, double seconds) {
+    assert(c->current == j && j->kind == JOB_ROUND);
     troc__round_outcome outcome = {.ran = j->rc == 0};
     if (j->rc == 0) {
         outcome.applied = j->built;
@@ -402,6 +415,7 @@ static void on_applied(uv_async_t *async) {
 }
 
 static void start_next(troc__clearing *c) {
+    assert(c != NULL && !c->applying);
     if (c->current != NULL || c->head == NULL) return;
     job *j = c->head;
     c->head = j->next;
@@ -410,6 +424,7 @@ static void start_next(troc__clearing *c) {
     j->next = NULL;
     c->current = j;
     j->started_ns = uv_hrtime();
+    assert(j->attempts == 0 && (j->kind == JOB_PREVIEW) == (j->preview != NULL));
     attempt_start(c, j);
 }
 
@@ -424,6 +439,7 @@ static void enqueue(troc__clearing *c, job *j) {
 
 static void on_timer(uv_timer_t *timer) {
     troc__clearing *c = timer->data;
+    assert(c != NULL && timer == &c->timer);
     if (c->stopping) return;
     bool timed_pending = c->current != NULL && c->current->timed;
     for (job *j = c->head; j != NULL && !timed_pending; j = j->next) timed_pending = j->timed;
@@ -510,6 +526,7 @@ static void send_summary(troc__conn *conn, uint64_t request_id, Troc__V1__Cleari
 /* The page of a preview's settlements asked for, from the snapshot. */
 static void preview_reply(troc__conn *conn, uint64_t request_id, const job *j) {
     troc_server *server = conn->server;
+    assert(j->kind == JOB_PREVIEW && j->rc == 0 && j->limit <= TROC_PAGE_ROWS_MAX);
     settlement_row *rows = troc__scratch_alloc(server, ((size_t)j->limit + 1) * sizeof *rows);
     troc_clearing_summary summary;
     job_summary(j, false, &summary);
@@ -531,6 +548,7 @@ static void preview_reply(troc__conn *conn, uint64_t request_id, const job *j) {
 
 static void preview_done(troc__clearing *c, job *j, double seconds) {
     troc_server *server = c->server;
+    assert(j->kind == JOB_PREVIEW && j->preview != NULL);
     troc__request *request = j->preview;
     troc__conn *conn = request->conn;
     j->preview = NULL;
@@ -577,6 +595,7 @@ static void reply_no_round(troc__conn *conn, uint64_t request_id, uint64_t run) 
 /* An applied round (0: the latest) and a page of its settlements. */
 static void show_round(troc__conn *conn, uint64_t request_id, uint64_t run, uint32_t offset, uint32_t limit) {
     troc_server *server = conn->server;
+    assert(conn->role == TROC_ROLE_ADMIN && limit <= TROC_PAGE_ROWS_MAX);
     troc_settlement *settlements = troc__scratch_alloc(server, ((size_t)limit + 1) * sizeof *settlements);
     settlement_row *rows = troc__scratch_alloc(server, ((size_t)limit + 1) * sizeof *rows);
     char(*names)[2][TROC_NAME_LENGTH_MAX + 1] = troc__scratch_alloc(server, ((size_t)limit + 1) * sizeof *names);
@@ -693,10 +712,12 @@ static int round_of_request(troc_ledger *ledger, const uint8_t id[TROC_ID_SIZE],
 
 /* The queued or running round asked for by action `id`, or NULL. */
 static job *job_requested(troc__clearing *c, const uint8_t id[TROC_ID_SIZE]) {
+    assert(c != NULL && id != NULL);
     job *j = c->current;
     if (j != NULL && j->kind == JOB_ROUND && j->has_requested_by && memcmp(j->requested_by, id, TROC_ID_SIZE) == 0) {
         return j;
     }
+    /* Bounded by TROC_CLEARING_JOBS_WAITING_MAX. */
     for (j = c->head; j != NULL; j = j->next) {
         if (j->kind == JOB_ROUND && j->has_requested_by && memcmp(j->requested_by, id, TROC_ID_SIZE) == 0) return j;
     }
@@ -707,6 +728,8 @@ static job *job_requested(troc__clearing *c, const uint8_t id[TROC_ID_SIZE]) {
  * with the same id), or answers it at once. */
 static void claim_item(troc__clearing *c, troc__request *request, troc__submit_item *item) {
     troc__round_outcome *outcome = item->clearing;
+    assert(outcome != NULL && is_clearing_run(item));
+    assert(item->result.journal_seq != 0);
     const Troc__V1__AdminAction *action = item->item.decoded.admin;
     bool with_credit = action->clearing_run->has_with_credit && action->clearing_run->with_credit;
     bool found = false;
