@@ -124,9 +124,11 @@ int troc__trocd_init(int argc, char **argv) {
         troc_json_string(&json, "territory_key", hex);
         troc_json_finish(&json);
     } else {
-        printf("created territory %s in %s (unit %s, %zu admin key%s)\nterritory key: %s\n", args.options.territory,
-               args.data, args.options.unit, args.options.admin_key_count,
-               args.options.admin_key_count == 1 ? "" : "s", hex);
+        /* The key alone on stdout, so that a script can capture it. */
+        fprintf(stderr, "trocd: created territory %s in %s (unit %s, %zu admin key%s)\n", args.options.territory,
+                args.data, args.options.unit, args.options.admin_key_count,
+                args.options.admin_key_count == 1 ? "" : "s");
+        printf("%s\n", hex);
     }
     return TROCD_EXIT_OK;
 }
