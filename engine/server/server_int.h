@@ -214,6 +214,8 @@ int troc__writer_start(troc__writer *writer, uv_loop_t *loop, troc_ledger *ledge
 void troc__writer_push(troc__writer *writer, troc__request *head, troc__request *tail);
 troc__request *troc__writer_take_done(troc__writer *writer);
 void troc__writer_stop(troc__writer *writer);
+/* Text of a storage error: LMDB's own words for its codes, troc's otherwise. */
+const char *troc__storage_error_text(int error);
 
 /* server.c */
 void troc__server_conn_opened(troc_server *server, troc__conn *conn);
