@@ -61,12 +61,20 @@ static void serve(void *argument) {
     troc_server_run(harness.server);
 }
 
+/* Removes the temporary ledger when libFuzzer exits. */
+static void remove_directory(void) {
+    char command[96];
+    snprintf(command, sizeof command, "rm -rf '%s'", harness.directory);
+    if (system(command) != 0) fprintf(stderr, "fuzz_server: cannot remove %s\n", harness.directory);
+}
+
 static void start_once(void) {
     if (harness.started) return;
     harness.started = true;
     check(troc_crypto_init() == 0, "cannot initialise libsodium");
     strcpy(harness.directory, "/tmp/troc-fuzz-server-XXXXXX");
     check(mkdtemp(harness.directory) != NULL, "cannot create a temporary directory");
+    atexit(remove_directory);
     char ledger_directory[96];
     snprintf(ledger_directory, sizeof ledger_directory, "%s/ledger", harness.directory);
     snprintf(harness.socket_path, sizeof harness.socket_path, "%s/sock", harness.directory);
