@@ -65,6 +65,15 @@ typedef struct troc__round_outcome {
     char detail[192];                      /* why it was not run; empty when it ran */
 } troc__round_outcome;
 
+/* A connected socket, TCP or Unix, seen as whichever libuv type a call
+ * wants. */
+typedef union troc__socket {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+} troc__socket;
+
 /* One envelope of a submit, with what the ledger needs and answers. */
 typedef struct troc__submit_item {
     troc_item item;                        /* envelope and decoded body */
@@ -116,12 +125,7 @@ struct troc__conn {
     troc_server *server;
     uint64_t number;                       /* for logs: "connection 12" */
     char peer[64];                         /* "127.0.0.1:51234" or "unix" */
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } socket;
+    troc__socket socket;
     uv_timer_t timer;                      /* handshake, idle and close timeouts */
     uv_write_t write_request;
     uv_shutdown_t shutdown_request;        /* lingering close: our side is done */
@@ -259,6 +263,8 @@ void troc__writer_push(troc__writer *writer, troc__request *head, troc__request 
 troc__request *troc__writer_take_done(troc__writer *writer);
 void troc__writer_push_task(troc__writer *writer, troc__writer_task *task);
 void troc__writer_stop(troc__writer *writer);
+/* Text of a storage error: LMDB's own words for its codes, troc's otherwise. */
+const char *troc__storage_error_text(int error);
 
 /* server.c */
 void troc__server_conn_opened(troc_server *server, troc__conn *conn);
