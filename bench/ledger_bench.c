@@ -15,12 +15,14 @@
  *      each, --batches-per-commit batches per transaction.
  * Items are built between transactions; only begin/apply/commit is timed.
  * Ids are time-ordered (a counter) unless --random-ids.  Reports transfers
- * per second and the bytes the data file grew by per transfer.  Signature
+ * per second, the CPU time (user and system) per transfer and the bytes the
+ * data file grew by per transfer.  Signature
  * verification is not part of this bench (the server measures it).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -42,6 +44,15 @@ static double now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* CPU seconds this process used so far (user and system: the kernel's
+ * share of writing and syncing pages counts). */
+static double cpu_seconds(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec +
+           (double)usage.ru_stime.tv_usec / 1e6;
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -88,10 +99,11 @@ static void members_add(support *s, const options *o) {
     if (troc_ledger_write_commit(write) != 0) exit(1);
 }
 
-/* Applies `count` items in one transaction; returns the seconds it took. */
-static double commit_timed(support *s, support_item *items, int count, int *refused) {
+/* Applies `count` items in one transaction; returns the seconds it took
+ * and adds the CPU seconds to *cpu. */
+static double commit_timed(support *s, support_item *items, int count, int *refused, double *cpu) {
     static uint16_t codes[TROC_BATCH_ITEMS_MAX];
-    double start = now_seconds();
+    double start = now_seconds(), cpu_start = cpu_seconds();
     troc_ledger_write *write = NULL;
     int rc = troc_ledger_write_begin(s->ledger, s->now_us, &write);
     for (int i = 0; i < count && rc == 0; i++) {
@@ -105,6 +117,7 @@ static double commit_timed(support *s, support_item *items, int count, int *refu
         exit(1);
     }
     s->now_us += 1000;
+    *cpu += cpu_seconds() - cpu_start;
     return now_seconds() - start;
 }
 
@@ -174,21 +187,22 @@ static long long data_size(support *s) {
 static void run(support *s, const options *o, const char *label, int total, int per_item, int per_commit,
                 void (*build)(support *, const options *, support_item *)) {
     support_item *items = calloc((size_t)per_commit, sizeof *items);
-    double seconds = 0;
+    double seconds = 0, cpu = 0;
     int done = 0, refused = 0, commits = 0;
     long long size_before = data_size(s);
     while (done < total) {
         int count = 0;
         while (count < per_commit && done + count * per_item < total) build(s, o, &items[count++]);
-        seconds += commit_timed(s, items, count, &refused);
+        seconds += commit_timed(s, items, count, &refused, &cpu);
         for (int i = 0; i < count; i++) support_item_free(&items[i]);
         done += count * per_item;
         commits++;
     }
     long long grown = data_size(s) - size_before;
     printf("%-8s transfers=%d per_commit=%d commits=%d seconds=%.3f transfers_per_second=%.0f "
-           "bytes_per_transfer=%.0f refused_items=%d\n",
-           label, done, per_commit * per_item, commits, seconds, done / seconds, (double)grown / done, refused);
+           "cpu_us_per_transfer=%.2f bytes_per_transfer=%.0f refused_items=%d\n",
+           label, done, per_commit * per_item, commits, seconds, done / seconds, cpu * 1e6 / done, (double)grown / done,
+           refused);
     free(items);
 }
 
