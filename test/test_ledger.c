@@ -4,8 +4,10 @@
  * batches with every refusal code (each leaving no trace), idempotency,
  * credit limits and balance maxima, frozen accounts, keys, balances summing
  * to zero, statement paging, member info and the running totals, time,
- * a tiny LMDB map (MDB_MAP_FULL, then grow and replay) and injected LMDB
- * failures (-Wl,--wrap=mdb_put and mdb_txn_commit).
+ * a tiny LMDB map (MDB_MAP_FULL, then grow and replay), injected LMDB
+ * failures (-Wl,--wrap=mdb_put and mdb_txn_commit), admissions of
+ * transactions that do not commit, and a transaction overflowing the write
+ * cache.
  *
  * Each test gets a fresh ledger in its own temporary directory.
  */
@@ -1069,6 +1071,154 @@ static void test_injected_io_errors(void **state) {
     assert_sum_zero(f);
 }
 
+/* Applies `items` in one transaction; commits it when `commit`, else aborts.
+ * Every item must be accepted. */
+static void apply_all(fixture *f, support_item *items, size_t count, bool commit) {
+    troc_ledger_write *write = NULL;
+    assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+    for (size_t i = 0; i < count; i++) {
+        troc_item_result result = {0};
+        assert_int_equal(troc_ledger_apply(write, &items[i].item, &result), 0);
+        assert_int_equal(result.code, TROC_RESULT_OK);
+    }
+    if (commit) assert_int_equal(troc_ledger_write_commit(write), 0);
+    else troc_ledger_write_abort(write);
+    f->s->now_us += 1000;
+}
+
+/* A member admitted by a transaction that does not commit is forgotten
+ * (the writer's directory of members follows the transaction): payments
+ * to it are refused, its name and id are free again, and what a commit
+ * admits is found again after the ledger is reopened. */
+static void test_aborted_admission_forgotten(void **state) {
+    fixture *f = *state;
+    support_item items[2];
+    support_member_add_item(f->s, "dave", f->dave.public_key, 0, -1, &items[0]);
+    support_transfer_item(f->s, &f->alice, NULL, "alice", "dave", 10, NULL, &items[1]);
+    apply_all(f, items, 2, false); /* dave is found by the same transaction */
+    assert_int_equal(pay_with(f, &f->alice, NULL, "alice", "dave", 10, NULL, NULL), TROC_RESULT_UNKNOWN_PAYEE);
+    assert_int_equal(support_stats(f->s).members, 3);
+    assert_int_equal(support_balance(f->s, "alice"), 0);
+    /* The commit itself fails: the same. */
+    troc_ledger_write *write = NULL;
+    troc_item_result result = {0};
+    assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+    assert_int_equal(troc_ledger_apply(write, &items[0].item, &result), 0);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    commit_failure_code = -ENOSPC;
+    assert_int_equal(troc_ledger_write_commit(write), -ENOSPC);
+    assert_int_equal(pay_with(f, &f->alice, NULL, "alice", "dave", 10, NULL, NULL), TROC_RESULT_UNKNOWN_PAYEE);
+    /* Admitted for good, then found after reopening. */
+    assert_int_equal(support_submit(f->s, &items[0], NULL), TROC_RESULT_OK);
+    assert_int_equal(support_submit(f->s, &items[1], NULL), TROC_RESULT_OK);
+    support_item_free(&items[0]);
+    support_item_free(&items[1]);
+    troc_ledger_close(f->s->ledger);
+    assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), 0);
+    assert_int_equal(pay_with(f, &f->dave, NULL, "dave", "alice", 4, NULL, NULL), TROC_RESULT_OK);
+    assert_int_equal(pay_with(f, &f->alice, NULL, "alice", "nobody", 4, NULL, NULL), TROC_RESULT_UNKNOWN_PAYEE);
+    assert_int_equal(support_balance(f->s, "dave"), 6);
+    assert_int_equal(support_balance(f->s, "alice"), -6);
+    assert_int_equal(support_stats(f->s).members, 4);
+    assert_int_equal(support_stats(f->s).balance_sum_cents, 0);
+}
+
+/* Members m0 .. m(count-1) with keys 0xbe || id and large credit lines,
+ * admitted cheaply (signatures marked valid, as the server does after
+ * verifying them). */
+static void fake_key(uint32_t member, uint8_t key[TROC_PUBLIC_KEY_SIZE]) {
+    memset(key, 0, TROC_PUBLIC_KEY_SIZE);
+    key[0] = 0xbe;
+    key[1] = (uint8_t)(member >> 16);
+    key[2] = (uint8_t)(member >> 8);
+    key[3] = (uint8_t)member;
+}
+
+static void member_name(uint32_t member, char name[16]) {
+    snprintf(name, 16, "m%06u", (unsigned)member);
+}
+
+static void many_members_add(fixture *f, uint32_t count) {
+    enum { PER_COMMIT = 4096 };
+    support_item *items = calloc(PER_COMMIT, sizeof *items);
+    for (uint32_t first = 0; first < count; first += PER_COMMIT) {
+        uint32_t n = count - first < PER_COMMIT ? count - first : PER_COMMIT;
+        for (uint32_t i = 0; i < n; i++) {
+            char name[16];
+            uint8_t key[TROC_PUBLIC_KEY_SIZE], id[TROC_ID_SIZE];
+            member_name(first + i, name);
+            fake_key(first + i, key);
+            support_id(f->s, id);
+            Troc__V1__MemberAdd add = TROC__V1__MEMBER_ADD__INIT;
+            add.name = name;
+            add.has_public_key = 1;
+            add.public_key = (ProtobufCBinaryData){TROC_PUBLIC_KEY_SIZE, key};
+            add.has_credit_limit_cents = 1;
+            add.credit_limit_cents = 1000000;
+            Troc__V1__AdminAction action = TROC__V1__ADMIN_ACTION__INIT;
+            action.has_id = 1;
+            action.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+            action.action_case = TROC__V1__ADMIN_ACTION__ACTION_MEMBER_ADD;
+            action.member_add = &add;
+            support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_ADMIN, &action, NULL, f->s->admin.public_key, &items[i]);
+        }
+        apply_all(f, items, n, true);
+        for (uint32_t i = 0; i < n; i++) support_item_free(&items[i]);
+    }
+    free(items);
+}
+
+/* A transfer from member `payer` to `payee` with a fake signature. */
+static void fake_transfer(fixture *f, uint32_t payer, uint32_t payee, int64_t amount, support_item *out) {
+    char payer_name[16], payee_name[16];
+    uint8_t key[TROC_PUBLIC_KEY_SIZE], id[TROC_ID_SIZE];
+    member_name(payer, payer_name);
+    member_name(payee, payee_name);
+    fake_key(payer, key);
+    support_id(f->s, id);
+    Troc__V1__Transfer t = TROC__V1__TRANSFER__INIT;
+    t.has_id = 1;
+    t.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    t.payer = payer_name;
+    t.payee = payee_name;
+    t.has_amount_cents = 1;
+    t.amount_cents = amount;
+    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_TRANSFER, &t, NULL, key, out);
+}
+
+/* One transaction touching more accounts than the write cache holds:
+ * m0 pays m1 before and after the cache is written out and emptied in the
+ * middle of the transaction.  Committed, both payments count; aborted,
+ * neither does, and the next transaction starts from the committed
+ * balances. */
+static void test_write_cache_overflow(void **state) {
+    fixture *f = *state;
+    enum { MEMBERS = TROC_WRITE_ACCOUNTS_MAX + 4, TRANSFERS = MEMBERS / 2 + 1 };
+    many_members_add(f, MEMBERS);
+    support_item *items = calloc(TRANSFERS, sizeof *items);
+    for (int round = 0; round < 2; round++) {
+        bool commit = round == 0;
+        fake_transfer(f, 0, 1, 10, &items[0]);
+        for (uint32_t i = 1; i < TRANSFERS - 1; i++) fake_transfer(f, 2 * i, 2 * i + 1, 1, &items[i]);
+        fake_transfer(f, 0, 1, 5, &items[TRANSFERS - 1]);
+        apply_all(f, items, TRANSFERS, commit);
+        for (uint32_t i = 0; i < TRANSFERS; i++) support_item_free(&items[i]);
+        assert_int_equal(support_balance(f->s, "m000000"), -15);
+        assert_int_equal(support_balance(f->s, "m000001"), 15);
+        assert_int_equal(support_balance(f->s, "m000002"), -1);
+        assert_int_equal(support_balance(f->s, "m000003"), 1);
+        assert_int_equal(support_stats(f->s).balance_sum_cents, 0);
+    }
+    free(items);
+    support_item item;
+    fake_transfer(f, 0, 1, 1, &item);
+    assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK);
+    support_item_free(&item);
+    assert_int_equal(support_balance(f->s, "m000000"), -16);
+    assert_int_equal(support_stats(f->s).transfers, TRANSFERS + 1);
+    assert_int_equal(support_stats(f->s).debt_cents, 16 + (TRANSFERS - 2));
+}
+
 /* A tiny map: the batch is refused with MDB_MAP_FULL, the ledger stays as
  * it was, and after growing the map the same batch applies. */
 static void test_map_full_then_grow(void **state) {
@@ -1145,6 +1295,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_injected_io_errors, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_then_grow, setup_members, teardown),
+        cmocka_unit_test_setup_teardown(test_aborted_admission_forgotten, setup_members, teardown),
+        cmocka_unit_test_setup_teardown(test_write_cache_overflow, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

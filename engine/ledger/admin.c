@@ -124,7 +124,8 @@ static int member_create(action *a, const char *name, size_t length, const uint8
     if (rc == 0) rc = troc__put(write, TROC__DB_PROFILES, id_bytes, sizeof id_bytes, profile_bytes, profile_size, 0);
     if (rc == 0) rc = key_register(write, member_id, public_key);
     if (rc != 0) return rc;
-    troc__slot *slot = troc__slot_create(write, member_id, name, length, NULL);
+    troc__slot *slot = NULL;
+    if ((rc = troc__slot_admit(write, member_id, name, length, &slot)) != 0) return rc;
     slot->current = *record;
     slot->dirty = true;
     return limit_history_put(a, slot, TROC__ADMISSION_REASON);
@@ -266,7 +267,10 @@ static int freeze_set(action *a, const Troc__V1__Freeze *f, bool freeze) {
         return 0;
     }
     troc__profile profile = {.frozen_us = freeze ? a->write->timestamp_us : 0};
-    memcpy(profile.name, slot->name, slot->name_length + 1);
+    size_t name_length = 0;
+    const char *name = troc__directory_name(&a->write->ledger->members, slot->member_id, &name_length);
+    memcpy(profile.name, name, name_length);
+    profile.name[name_length] = '\0';
     if (freeze) {
         memcpy(profile.frozen_by, a->admin_key, TROC_PUBLIC_KEY_SIZE);
         snprintf(profile.freeze_reason, sizeof profile.freeze_reason, "%s", f->reason);

@@ -122,11 +122,26 @@ done:
 static int write_cache_allocate(troc_ledger *ledger) {
     troc_ledger_write *write = &ledger->write;
     write->ledger = ledger;
+    write->slot_epoch = 1;
     write->slots = calloc(TROC_WRITE_ACCOUNTS_MAX, sizeof *write->slots);
-    write->name_index = calloc(TROC__CACHE_INDEX_SIZE, sizeof *write->name_index);
-    write->id_index = calloc(TROC__CACHE_INDEX_SIZE, sizeof *write->id_index);
-    if (write->slots == NULL || write->name_index == NULL || write->id_index == NULL) return -ENOMEM;
+    write->flush_order = calloc(2 * TROC_WRITE_ACCOUNTS_MAX, sizeof *write->flush_order);
+    if (write->slots == NULL || write->flush_order == NULL) return -ENOMEM;
     return 0;
+}
+
+/* Loads the member directory of a writable ledger (none when creating). */
+static int directory_open(troc_ledger *ledger) {
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(ledger->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) return rc;
+    MDB_val key = {sizeof "state" - 1, "state"}, value;
+    troc__state state = {0};
+    rc = mdb_get(txn, ledger->dbs[TROC__DB_META], &key, &value);
+    if (rc == MDB_NOTFOUND) rc = 0; /* a ledger whose init did not finish: no member */
+    else if (rc == 0) rc = troc__state_decode(&value, &state);
+    if (rc == 0) rc = troc__directory_load(&ledger->members, txn, ledger->dbs[TROC__DB_MEMBERS], state.member_count);
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 /* Creates and opens the LMDB environment with the given flags. */
@@ -168,6 +183,7 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
     if ((rc = databases_open(ledger, (flags & TROC__OPEN_CREATE) != 0)) != 0) goto fail;
     if (!(flags & TROC__OPEN_CREATE) && (rc = meta_load(ledger)) != 0) goto fail;
     if (!ledger->read_only && (rc = write_cache_allocate(ledger)) != 0) goto fail;
+    if (!ledger->read_only && !(flags & TROC__OPEN_CREATE) && (rc = directory_open(ledger)) != 0) goto fail;
     *ledger_out = ledger;
     return 0;
 fail:
@@ -204,8 +220,8 @@ void troc_ledger_close(troc_ledger *ledger) {
     if (ledger->writing) troc_ledger_write_abort(&ledger->write);
     if (ledger->env != NULL) mdb_env_close(ledger->env);
     free(ledger->write.slots);
-    free(ledger->write.name_index);
-    free(ledger->write.id_index);
+    free(ledger->write.flush_order);
+    troc__directory_free(&ledger->members);
     memset(&ledger->keypair, 0, sizeof ledger->keypair);
     free(ledger);
 }

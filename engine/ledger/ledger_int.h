@@ -7,7 +7,7 @@
  *   transfer.c   transfers and batches               admin.c    admin actions
  *   invoice.c    invoices, obligations               clearing.c snapshot, building rounds
  *   round.c      applying and reading rounds         read.c     reads, stats
- *   replay.c     verify
+ *   replay.c     verify                              directory.c members by name, in memory
  * Nothing outside engine/ledger and test/ includes this file.
  *
  * On-disk layouts are documented with byte tables in record.c, which alone
@@ -256,22 +256,61 @@ void troc__member_pubkey_key(uint32_t member_id, const uint8_t public_key[TROC_P
 void troc__seq_key(uint64_t seq, uint8_t out[8]);
 void troc__invoice_index_key(uint32_t member_id, uint64_t issued_seq, uint8_t role, uint8_t out[13]);
 
+/* ------------------------------------------------- the member directory */
+
+/* One member in the writer's directory (directory.c). */
+typedef struct troc__member_entry {
+    uint32_t name_offset;                  /* of its name in the directory's names */
+    uint8_t name_length;                   /* 1 .. TROC_NAME_LENGTH_MAX; 0: no member */
+    bool account_cached;                   /* the directory's accounts[] holds its committed record */
+    uint32_t slot;                         /* its write cache slot, when slot_epoch is the cache's */
+    uint32_t slot_epoch;
+} troc__member_entry;
+
+/* Every member's name and id, for the write path. */
+typedef struct troc__directory {
+    uint32_t count;                        /* members: ids 1 .. count */
+    troc__member_entry *entries;           /* by member id (entry 0 unused) */
+    troc__account_record *accounts;        /* by member id: committed records, where account_cached */
+    size_t entry_capacity;                 /* of entries and accounts */
+    char *names;                           /* names one after another, no NUL */
+    size_t names_size, names_capacity;
+    uint32_t *index;                       /* by name hash: member ids, 0 empty; at most half full */
+    uint32_t index_size;                   /* a power of two */
+} troc__directory;
+
+/* FNV-1a of a name. */
+uint32_t troc__name_hash(const char *name, size_t length);
+
+/* Loads the directory of a ledger holding `member_count` members from its
+ * "members" database: 0, TROC_ECORRUPT, -ENOMEM or an LMDB error. */
+int troc__directory_load(troc__directory *directory, MDB_txn *txn, MDB_dbi members, uint32_t member_count);
+void troc__directory_free(troc__directory *directory);
+
+/* The id of member `name`, 0 when there is none. */
+uint32_t troc__directory_find(const troc__directory *directory, const char *name, size_t length);
+
+/* The name (not NUL-terminated) of member `member_id`, 1 .. count. */
+const char *troc__directory_name(const troc__directory *directory, uint32_t member_id, size_t *length_out);
+
+/* Adds member `member_id` (count + 1), admitted in the open transaction:
+ * 0 or -ENOMEM. */
+int troc__directory_add(troc__directory *directory, uint32_t member_id, const char *name, size_t length);
+
+/* Forgets the members above `count` (admitted by an aborted transaction). */
+void troc__directory_truncate(troc__directory *directory, uint32_t count);
+
 /* ------------------------------------------------------ the write cache */
 
 /* An account touched by the write transaction: read once, changed in
- * memory, written once at commit (or when the cache is full). */
+ * memory, written once at commit (or when the cache is full).  The member
+ * directory's entry of the member points to it. */
 typedef struct troc__slot {
     troc__account_record stored;           /* as in LMDB (zeros for a member admitted in this txn) */
     troc__account_record current;          /* as changed by this transaction */
     uint32_t member_id;
-    uint8_t name_length;
     bool dirty;                            /* current differs from LMDB */
-    char name[TROC_NAME_LENGTH_MAX + 1];
 } troc__slot;
-
-/* Entries of each open-addressing index of the cache: a power of two at
- * least twice the slots, so that probes stay short. */
-#define TROC__CACHE_INDEX_SIZE (2u * TROC_WRITE_ACCOUNTS_MAX)
 
 struct troc_ledger_write {
     troc_ledger *ledger;
@@ -282,10 +321,11 @@ struct troc_ledger_write {
     int failed;                            /* first storage error: the transaction can only abort */
     bool changed;                          /* something was journaled: commit, else just end */
     int64_t balance_delta_cents;           /* sum of the balance changes written: 0 at commit */
+    uint32_t members_committed;            /* member count when the transaction began */
     troc__slot *slots;                     /* TROC_WRITE_ACCOUNTS_MAX */
     uint32_t slot_count;
-    uint32_t *name_index;                  /* TROC__CACHE_INDEX_SIZE entries: slot index + 1, 0 empty */
-    uint32_t *id_index;                    /* likewise, by member id */
+    uint32_t slot_epoch;                   /* slots of directory entries with another epoch are stale */
+    uint32_t *flush_order;                 /* 2 * TROC_WRITE_ACCOUNTS_MAX: dirty members by id, and scratch */
     MDB_cursor *ids_cursor;                /* appends time-ordered ids without a search */
     MDB_cursor *postings_cursor;           /* appends postings */
 };
@@ -303,6 +343,7 @@ struct troc_ledger {
     bool read_only;
     size_t map_size_bytes;
     bool writing;                          /* the write transaction is open */
+    troc__directory members;               /* members by name, for the write path (writable ledgers) */
     troc_ledger_write write;               /* the one write transaction, preallocated */
 };
 
@@ -339,9 +380,10 @@ int troc__write_fail(troc_ledger_write *write, int error);
 int troc__slot_by_name(troc_ledger_write *write, const char *name, size_t name_length, troc__slot **slot_out);
 int troc__slot_by_id(troc_ledger_write *write, uint32_t member_id, troc__slot **slot_out);
 
-/* Adds the slot of a member admitted in this transaction. */
-troc__slot *troc__slot_create(troc_ledger_write *write, uint32_t member_id, const char *name, size_t name_length,
-                              const troc__account_record *record);
+/* Admits member `member_id` (the next id) into the directory and gives it
+ * a slot (its stored record zeros): 0 or -ENOMEM (the transaction fails). */
+int troc__slot_admit(troc_ledger_write *write, uint32_t member_id, const char *name, size_t name_length,
+                     troc__slot **slot_out);
 
 /* Makes room for `count` more slots, writing and forgetting the cached
  * accounts when the cache is too full (which invalidates slot pointers). */

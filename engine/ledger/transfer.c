@@ -73,19 +73,6 @@ static int fields_check(const transfer *t) {
     return troc__text_check(t->memo, TROC_MEMO_LENGTH_MAX, TROC_RESULT_MEMO_TOO_LONG);
 }
 
-/* Is `signer` an active key of `payer_id`?  *code_out tells why not. */
-static int signer_check(troc_ledger_write *write, const uint8_t *signer, uint32_t payer_id, int *code_out) {
-    troc__key_owner owner;
-    int rc = troc__key_owner_get(write->txn, write->ledger, signer, &owner);
-    if (rc == TROC_ENOT_FOUND || (rc == 0 && (owner.flags & TROC__KEY_REVOKED))) {
-        *code_out = TROC_RESULT_UNKNOWN_KEY;
-        return 0;
-    }
-    if (rc != 0) return troc__write_fail(write, rc);
-    *code_out = owner.owner == payer_id ? TROC_RESULT_OK : TROC_RESULT_KEY_NOT_OWNED;
-    return 0;
-}
-
 /* Checks the two accounts' state for `amount`; returns a result code. */
 static int state_check(const troc__slot *payer, const troc__slot *payee, int64_t amount, int64_t *payer_after,
                        int64_t *payee_after) {
@@ -133,7 +120,9 @@ static int execute(troc_ledger_write *write, troc__slot *payer, const transfer *
     return rc;
 }
 
-/* Resolves and authorises the payer: its member id, or a refusal code. */
+/* Resolves and authorises the payer: its member id, or a refusal code
+ * (UNKNOWN_KEY for a key that is not registered or revoked, UNKNOWN_PAYER,
+ * KEY_NOT_OWNED when the key is someone else's). */
 static int payer_resolve(troc_ledger_write *write, const char *payer, const uint8_t *signer, uint32_t *payer_id,
                          int *code_out) {
     size_t length = strnlen(payer, TROC_NAME_LENGTH_MAX + 1);
@@ -148,15 +137,11 @@ static int payer_resolve(troc_ledger_write *write, const char *payer, const uint
         return 0;
     }
     if (rc != 0) return troc__write_fail(write, rc);
-    troc__slot *slot = NULL;
-    rc = troc__slot_by_name(write, payer, length, &slot);
-    if (rc == TROC_ENOT_FOUND) {
-        *code_out = TROC_RESULT_UNKNOWN_PAYER;
-        return 0;
-    }
-    if (rc != 0) return rc;
-    *payer_id = slot->member_id;
-    return signer_check(write, signer, slot->member_id, code_out);
+    *payer_id = troc__directory_find(&write->ledger->members, payer, length);
+    if (*payer_id == 0) *code_out = TROC_RESULT_UNKNOWN_PAYER;
+    else if (owner.owner != *payer_id) *code_out = TROC_RESULT_KEY_NOT_OWNED;
+    else *code_out = TROC_RESULT_OK;
+    return 0;
 }
 
 /* Applies one transfer: claims its id (an id used before answers its

@@ -2,13 +2,22 @@
 /*
  * The write transaction of one group commit: begin, apply items, commit.
  *
- * Speed comes from doing little per item.  Every account an item touches is
- * read from LMDB once per transaction into a slot of a preallocated cache
- * (open addressing by name and by member id, no allocation), changed in
- * memory, and written once at commit.  The running totals of meta (member
- * count, transfers, debt, accounts over their limit, frozen accounts, the
- * balance sum) are updated from the difference between each slot's stored
- * and current record when it is written: never by scanning accounts.
+ * Speed comes from doing little per item.  Every account an item touches
+ * gets a slot of a preallocated cache once per transaction, is changed in
+ * memory, and is written once at commit, in member id order through one
+ * cursor.  Members are found by name in the member directory (directory.c,
+ * one hash probe), whose entry of a member points to its slot in the
+ * current transaction (an epoch makes every slot stale at once when a
+ * transaction begins: nothing is cleared) and keeps its account record as
+ * last committed, so that a slot is filled without reading LMDB.  Those
+ * records change only at a successful commit; a transaction that writes
+ * accounts out before its commit (its cache full) makes the directory
+ * forget them, and LMDB answers for them until they are committed.
+ *
+ * The running totals of meta (member count, transfers, debt, accounts over
+ * their limit, frozen accounts, the balance sum) are updated from the
+ * difference between each slot's stored and current record when it is
+ * written: never by scanning accounts.
  *
  * Balances sum to zero: each written slot adds current - stored to the
  * transaction's balance delta, which must be zero at commit, and the stored
@@ -19,7 +28,8 @@
  *
  * The first LMDB error (MDB_MAP_FULL, -EIO, ...) marks the transaction
  * failed: further applies return it, and commit aborts.  Nothing of a
- * failed transaction remains.
+ * failed transaction remains, in LMDB or in the directory (the members it
+ * admitted are removed again).
  */
 #include <assert.h>
 #include <errno.h>
@@ -29,10 +39,6 @@
 #include "base/result.h"
 #include "journal/byteorder.h"
 #include "ledger_int.h"
-
-#define INDEX_MASK (TROC__CACHE_INDEX_SIZE - 1u)
-
-_Static_assert((TROC__CACHE_INDEX_SIZE & INDEX_MASK) == 0, "cache index size is a power of two");
 
 int troc__write_fail(troc_ledger_write *write, int error) {
     assert(error != 0);
@@ -67,64 +73,36 @@ int troc__key_owner_get(MDB_txn *txn, const troc_ledger *ledger, const uint8_t p
 
 /* ------------------------------------------------------------- cache */
 
-static uint32_t name_hash(const char *name, size_t length) {
-    uint32_t hash = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < length; i++) hash = (hash ^ (uint8_t)name[i]) * 16777619u;
-    return hash;
+/* Forgets every slot: the directory's entries still name them, but with
+ * an older epoch.  At the (very distant) wrap of the epoch, the entries'
+ * epochs are cleared so that none can match by chance. */
+static void cache_reset(troc_ledger_write *write) {
+    write->slot_count = 0;
+    if (++write->slot_epoch != 0) return;
+    troc__directory *directory = &write->ledger->members;
+    for (uint32_t id = 1; id <= directory->count; id++) directory->entries[id].slot_epoch = 0;
+    write->slot_epoch = 1;
 }
 
-static uint32_t id_hash(uint32_t member_id) {
-    return member_id * 2654435761u;
-}
-
-static troc__slot *slot_find_by_name(troc_ledger_write *write, const char *name, size_t length) {
-    uint32_t position = name_hash(name, length) & INDEX_MASK;
-    /* Bounded: the index is at most half full, so an empty entry is near. */
-    for (uint32_t probe = 0; probe < TROC__CACHE_INDEX_SIZE; probe++) {
-        uint32_t entry = write->name_index[(position + probe) & INDEX_MASK];
-        if (entry == 0) return NULL;
-        troc__slot *slot = &write->slots[entry - 1];
-        if (slot->name_length == length && memcmp(slot->name, name, length) == 0) return slot;
-    }
-    return NULL;
-}
-
-static troc__slot *slot_find_by_id(troc_ledger_write *write, uint32_t member_id) {
-    uint32_t position = id_hash(member_id) & INDEX_MASK;
-    for (uint32_t probe = 0; probe < TROC__CACHE_INDEX_SIZE; probe++) {
-        uint32_t entry = write->id_index[(position + probe) & INDEX_MASK];
-        if (entry == 0) return NULL;
-        if (write->slots[entry - 1].member_id == member_id) return &write->slots[entry - 1];
-    }
-    return NULL;
-}
-
-static void index_insert(uint32_t *index, uint32_t position, uint32_t entry) {
-    /* Bounded: the index is at most half full. */
-    for (uint32_t probe = 0; probe < TROC__CACHE_INDEX_SIZE; probe++) {
-        uint32_t *cell = &index[(position + probe) & INDEX_MASK];
-        if (*cell == 0) {
-            *cell = entry;
-            return;
-        }
-    }
-    assert(!"cache index full");
-}
-
-troc__slot *troc__slot_create(troc_ledger_write *write, uint32_t member_id, const char *name, size_t name_length,
-                              const troc__account_record *record) {
+/* Gives member `member_id` the next slot, holding `record`. */
+static troc__slot *slot_create(troc_ledger_write *write, uint32_t member_id, const troc__account_record *record) {
     assert(write->slot_count < TROC_WRITE_ACCOUNTS_MAX);
-    assert(name_length >= 1 && name_length <= TROC_NAME_LENGTH_MAX);
-    troc__slot *slot = &write->slots[write->slot_count++];
-    memset(slot, 0, sizeof *slot);
-    slot->member_id = member_id;
-    slot->name_length = (uint8_t)name_length;
-    memcpy(slot->name, name, name_length);
-    slot->name[name_length] = '\0';
-    if (record != NULL) slot->stored = slot->current = *record;
-    index_insert(write->name_index, name_hash(name, name_length) & INDEX_MASK, write->slot_count);
-    index_insert(write->id_index, id_hash(member_id) & INDEX_MASK, write->slot_count);
+    troc__member_entry *entry = &write->ledger->members.entries[member_id];
+    troc__slot *slot = &write->slots[write->slot_count];
+    *slot = (troc__slot){.stored = *record, .current = *record, .member_id = member_id, .dirty = false};
+    entry->slot = write->slot_count++;
+    entry->slot_epoch = write->slot_epoch;
     return slot;
+}
+
+int troc__slot_admit(troc_ledger_write *write, uint32_t member_id, const char *name, size_t name_length,
+                     troc__slot **slot_out) {
+    assert(write != NULL && slot_out != NULL);
+    assert(name_length >= 1 && name_length <= TROC_NAME_LENGTH_MAX);
+    int rc = troc__directory_add(&write->ledger->members, member_id, name, name_length);
+    if (rc != 0) return troc__write_fail(write, rc);
+    *slot_out = slot_create(write, member_id, &(troc__account_record){.balance_cents = 0});
+    return 0;
 }
 
 /* Reads a member's account record. */
@@ -138,41 +116,33 @@ static int account_read(troc_ledger_write *write, uint32_t member_id, troc__acco
     return troc__account_decode(&value, record);
 }
 
-int troc__slot_by_name(troc_ledger_write *write, const char *name, size_t name_length, troc__slot **slot_out) {
+int troc__slot_by_id(troc_ledger_write *write, uint32_t member_id, troc__slot **slot_out) {
     assert(write != NULL && slot_out != NULL);
-    *slot_out = slot_find_by_name(write, name, name_length);
-    if (*slot_out != NULL) return 0;
-    assert(write->slot_count < TROC_WRITE_ACCOUNTS_MAX);
-    if (name_length == 0 || name_length > TROC_NAME_LENGTH_MAX) return TROC_ENOT_FOUND;
-    MDB_val key = {name_length, (void *)name}, value;
-    int rc = mdb_get(write->txn, write->ledger->dbs[TROC__DB_MEMBERS], &key, &value);
-    if (rc == MDB_NOTFOUND) return TROC_ENOT_FOUND;
-    if (rc != 0) return troc__write_fail(write, rc);
-    if (value.mv_size != 4) return troc__write_fail(write, TROC_ECORRUPT);
-    uint32_t member_id = troc__be32_read(value.mv_data);
+    const troc__directory *directory = &write->ledger->members;
+    *slot_out = NULL;
+    if (member_id < 1 || member_id > directory->count) return TROC_ENOT_FOUND;
+    const troc__member_entry *entry = &directory->entries[member_id];
+    if (entry->slot_epoch == write->slot_epoch) {
+        assert(entry->slot < write->slot_count && write->slots[entry->slot].member_id == member_id);
+        *slot_out = &write->slots[entry->slot];
+        return 0;
+    }
+    if (entry->account_cached) {
+        *slot_out = slot_create(write, member_id, &directory->accounts[member_id]);
+        return 0;
+    }
     troc__account_record record;
-    if ((rc = account_read(write, member_id, &record)) != 0) return troc__write_fail(write, rc);
-    *slot_out = troc__slot_create(write, member_id, name, name_length, &record);
+    int rc = account_read(write, member_id, &record);
+    if (rc != 0) return troc__write_fail(write, rc);
+    *slot_out = slot_create(write, member_id, &record);
     return 0;
 }
 
-int troc__slot_by_id(troc_ledger_write *write, uint32_t member_id, troc__slot **slot_out) {
-    assert(write != NULL && slot_out != NULL);
-    *slot_out = slot_find_by_id(write, member_id);
-    if (*slot_out != NULL) return 0;
-    assert(write->slot_count < TROC_WRITE_ACCOUNTS_MAX);
-    uint8_t key_bytes[4];
-    troc__member_id_key(member_id, key_bytes);
-    MDB_val key = {sizeof key_bytes, key_bytes}, value;
-    int rc = mdb_get(write->txn, write->ledger->dbs[TROC__DB_PROFILES], &key, &value);
-    if (rc == MDB_NOTFOUND) return TROC_ENOT_FOUND;
-    if (rc != 0) return troc__write_fail(write, rc);
-    troc__profile profile;
-    troc__account_record record;
-    if ((rc = troc__profile_decode(&value, &profile)) != 0) return troc__write_fail(write, rc);
-    if ((rc = account_read(write, member_id, &record)) != 0) return troc__write_fail(write, rc);
-    *slot_out = troc__slot_create(write, member_id, profile.name, strlen(profile.name), &record);
-    return 0;
+int troc__slot_by_name(troc_ledger_write *write, const char *name, size_t name_length, troc__slot **slot_out) {
+    assert(write != NULL && name != NULL && slot_out != NULL);
+    *slot_out = NULL;
+    uint32_t member_id = troc__directory_find(&write->ledger->members, name, name_length);
+    return member_id != 0 ? troc__slot_by_id(write, member_id, slot_out) : TROC_ENOT_FOUND;
 }
 
 static bool over_limit(const troc__account_record *record) {
@@ -199,34 +169,60 @@ static void totals_update(troc_ledger_write *write, const troc__slot *slot) {
                      (uint64_t)((old->flags & TROC__ACCOUNT_FROZEN) != 0);
 }
 
-/* Writes every changed slot. */
+/* Sorts `count` member ids (LSD radix sort, a byte per pass, through
+ * `scratch` of as many entries): no comparison calls, no allocation. */
+static void member_ids_sort(uint32_t *ids, uint32_t *scratch, uint32_t count) {
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+        uint32_t offsets[257] = {0};
+        for (uint32_t i = 0; i < count; i++) offsets[((ids[i] >> shift) & 0xffu) + 1]++;
+        for (unsigned digit = 0; digit < 256; digit++) offsets[digit + 1] += offsets[digit];
+        for (uint32_t i = 0; i < count; i++) scratch[offsets[(ids[i] >> shift) & 0xffu]++] = ids[i];
+        uint32_t *swap = ids;
+        ids = scratch;
+        scratch = swap;
+    }
+    /* Four passes: the sorted ids are back in the caller's `ids`. */
+}
+
+/* Writes every changed slot, in member id order through one cursor: keys
+ * that follow each other on a page are found without a search from the
+ * root. */
 static int cache_flush(troc_ledger_write *write) {
+    uint32_t count = 0;
     for (uint32_t i = 0; i < write->slot_count; i++) {
-        troc__slot *slot = &write->slots[i];
-        if (!slot->dirty) continue;
-        uint8_t key[4], value[TROC__ACCOUNT_RECORD_SIZE];
-        troc__member_id_key(slot->member_id, key);
-        troc__account_encode(&slot->current, value);
-        int rc = troc__put(write, TROC__DB_ACCOUNTS, key, sizeof key, value, sizeof value, 0);
-        if (rc != 0) return rc;
+        if (write->slots[i].dirty) write->flush_order[count++] = write->slots[i].member_id;
+    }
+    if (count == 0) return 0;
+    member_ids_sort(write->flush_order, write->flush_order + TROC_WRITE_ACCOUNTS_MAX, count);
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_ACCOUNTS], &cursor);
+    if (rc != 0) return troc__write_fail(write, rc);
+    for (uint32_t i = 0; i < count && rc == 0; i++) {
+        troc__slot *slot = &write->slots[write->ledger->members.entries[write->flush_order[i]].slot];
+        uint8_t key_bytes[4], value_bytes[TROC__ACCOUNT_RECORD_SIZE];
+        troc__member_id_key(slot->member_id, key_bytes);
+        troc__account_encode(&slot->current, value_bytes);
+        MDB_val key = {sizeof key_bytes, key_bytes}, value = {sizeof value_bytes, value_bytes};
+        rc = mdb_cursor_put(cursor, &key, &value, 0);
+        if (rc != 0) break;
         totals_update(write, slot);
         slot->stored = slot->current;
         slot->dirty = false;
     }
-    return 0;
-}
-
-static void cache_reset(troc_ledger_write *write) {
-    if (write->slot_count == 0) return;
-    memset(write->name_index, 0, TROC__CACHE_INDEX_SIZE * sizeof *write->name_index);
-    memset(write->id_index, 0, TROC__CACHE_INDEX_SIZE * sizeof *write->id_index);
-    write->slot_count = 0;
+    mdb_cursor_close(cursor);
+    return rc != 0 ? troc__write_fail(write, rc) : 0;
 }
 
 int troc__cache_reserve(troc_ledger_write *write, uint32_t count) {
     assert(count <= TROC_WRITE_ACCOUNTS_MAX);
     if (write->failed != 0) return write->failed;
     if (write->slot_count + count <= TROC_WRITE_ACCOUNTS_MAX) return 0;
+    /* What is written now is not committed: the directory forgets those
+     * records (reading them again in this transaction finds what it wrote). */
+    troc__member_entry *entries = write->ledger->members.entries;
+    for (uint32_t i = 0; i < write->slot_count; i++) {
+        if (write->slots[i].dirty) entries[write->slots[i].member_id].account_cached = false;
+    }
     int rc = cache_flush(write);
     if (rc != 0) return rc;
     cache_reset(write);
@@ -257,6 +253,8 @@ int troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledg
         write->txn = NULL;
         return rc;
     }
+    assert(ledger->members.count == write->state.member_count && "the directory holds the committed members");
+    write->members_committed = write->state.member_count;
     write->failed = 0;
     write->changed = false;
     write->ids_cursor = NULL; /* cursors of a write transaction close with it */
@@ -269,12 +267,27 @@ int troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledg
     return 0;
 }
 
-void troc_ledger_write_abort(troc_ledger_write *write) {
-    assert(write != NULL && write->ledger->writing);
-    mdb_txn_abort(write->txn);
+/* Ends the transaction (already committed, or aborted here): forgets its
+ * slots and, unless it committed, the members it admitted.  A commit's
+ * accounts are the directory's committed records from now on. */
+static void write_end(troc_ledger_write *write, bool committed) {
+    troc__directory *directory = &write->ledger->members;
+    if (!committed) troc__directory_truncate(directory, write->members_committed);
+    for (uint32_t i = 0; committed && i < write->slot_count; i++) {
+        const troc__slot *slot = &write->slots[i];
+        assert(!slot->dirty && "a commit writes every changed account");
+        directory->accounts[slot->member_id] = slot->current;
+        directory->entries[slot->member_id].account_cached = true;
+    }
     write->txn = NULL;
     cache_reset(write);
     write->ledger->writing = false;
+}
+
+void troc_ledger_write_abort(troc_ledger_write *write) {
+    assert(write != NULL && write->ledger->writing);
+    mdb_txn_abort(write->txn);
+    write_end(write, false);
 }
 
 /* Writes the accounts, the totals and the journal head. */
@@ -305,9 +318,7 @@ int troc_ledger_write_commit(troc_ledger_write *write) {
         return rc;
     }
     rc = mdb_txn_commit(write->txn); /* frees the transaction, committed or not */
-    write->txn = NULL;
-    cache_reset(write);
-    write->ledger->writing = false;
+    write_end(write, rc == 0);
     return rc;
 }
 
