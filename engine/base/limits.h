@@ -117,6 +117,19 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
  * request waits behind others. */
 #define TROC_COMMIT_ITEMS_MAX 65536
 
+/* Group commit under load: when at least TROC_COMMIT_GATHER_SIBLINGS
+ * requests are being verified (the daemon is saturated, more are coming
+ * within a verification's time), the writer waits up to
+ * TROC_COMMIT_GATHER_WAIT_US for its group to reach
+ * TROC_COMMIT_GATHER_ITEMS transfers before it begins the transaction.
+ * A commit's cost is mostly per transaction (the account pages it dirties,
+ * the sync), so fuller groups leave more of the cores to verification; a
+ * lightly loaded daemon never waits (as PostgreSQL's commit_delay and
+ * commit_siblings).  The wait bounds the latency it adds. */
+#define TROC_COMMIT_GATHER_ITEMS 512
+#define TROC_COMMIT_GATHER_SIBLINGS 64
+#define TROC_COMMIT_GATHER_WAIT_US 10000
+
 /* A client must finish the handshake within this time. */
 #define TROC_HANDSHAKE_TIMEOUT_MS 10000
 
@@ -196,6 +209,7 @@ _Static_assert(TROC_SERVER_REQUEST_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MA
                "the server's budget holds at least one connection's");
 _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
                "a full batch fits in one group commit");
+_Static_assert(TROC_COMMIT_GATHER_ITEMS <= TROC_COMMIT_ITEMS_MAX, "a gathered group fits one commit");
 
 /* Clearing rounds in the daemon -------------------------------------------- */
 

@@ -25,6 +25,7 @@
 #ifndef TROC_SERVER_INT_H
 #define TROC_SERVER_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,6 +166,10 @@ typedef struct troc__writer {
     uv_cond_t wake;                        /* signalled when the queue or `stopping` changes */
     uv_async_t done_async;                 /* tells the loop that done holds requests */
     troc__request *queue_head, *queue_tail; /* verified requests to apply, in order */
+    size_t queue_weight;                   /* transfers in the queue */
+    bool idle;                             /* waiting for work: a push wakes it */
+    bool gathering;                        /* waiting for a fuller group: woken when it is full */
+    atomic_uint verifying;                 /* requests being verified (verify.c): more are coming */
     troc__request *done_head, *done_tail;  /* committed (or refused) requests */
     troc__writer_task *task;               /* a task to run before the next group, or NULL */
     bool stopping;

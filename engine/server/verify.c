@@ -133,10 +133,17 @@ static void verify_work(uv_work_t *work) {
         verify_envelope(request, &request->items[i], request->submit->envelopes[i], territory_key);
     }
     assert(request->apply_count <= request->item_count);
+    unsigned verifying = atomic_fetch_sub(&request->conn->server->writer.verifying, 1u);
+    assert(verifying > 0);
+    (void)verifying;
 }
 
 int troc__verify_queue(uv_loop_t *loop, troc__request *request, uv_after_work_cb after) {
     assert(loop != NULL && request != NULL && after != NULL);
     assert(request->work.data == request);
-    return uv_queue_work(loop, &request->work, verify_work, after);
+    troc__writer *writer = &request->conn->server->writer;
+    atomic_fetch_add(&writer->verifying, 1u);
+    int rc = uv_queue_work(loop, &request->work, verify_work, after);
+    if (rc != 0) atomic_fetch_sub(&writer->verifying, 1u);
+    return rc;
 }

@@ -11,6 +11,17 @@
  * is in flight form the next group: the more clients wait, the more each
  * fsync carries.
  *
+ * Under load it waits for a fuller group.  A commit costs mostly per
+ * transaction (every account page it dirties is copied, written and
+ * synced, whatever the number of transfers on it), so when the daemon is
+ * saturated -- at least TROC_COMMIT_GATHER_SIBLINGS requests being
+ * verified, which will reach the queue within a verification's time --
+ * the writer waits up to TROC_COMMIT_GATHER_WAIT_US for its group to hold
+ * TROC_COMMIT_GATHER_ITEMS transfers, leaving the cores to verification
+ * meanwhile.  A daemon with fewer requests in flight never waits, and a
+ * push wakes a gathering writer only once its group is full or the
+ * verifications have drained, so that pushes cost no wake-up each.
+ *
  * Storage failure.  An error from begin, apply or commit (MDB_MAP_FULL,
  * -ENOSPC, -EIO, ...) aborts the transaction: nothing of the group is
  * applied and each of its items is answered STORAGE_FULL (map or disk full)
@@ -24,6 +35,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <lmdb.h>
@@ -112,29 +124,65 @@ static void writer_commit(troc__writer *writer, troc__request *group, size_t wei
     if (items > writer->commit_items_max) writer->commit_items_max = items;
 }
 
-/* Takes the next group off the queue (the caller holds the mutex). */
-static troc__request *writer_take_group(troc__writer *writer, size_t *weight_out) {
+/* Takes the next group off the queue (the caller holds the mutex): the
+ * whole queue when it fits one commit (no walk through its requests), else
+ * its first requests up to TROC_COMMIT_ITEMS_MAX transfers. */
+static troc__request *writer_take_group(troc__writer *writer, troc__request **last_out, size_t *weight_out) {
     troc__request *group = writer->queue_head;
-    troc__request *last = group;
-    size_t weight = group->weight;
-    while (last->next != NULL && weight + last->next->weight <= TROC_COMMIT_ITEMS_MAX) {
-        last = last->next;
-        weight += last->weight;
+    troc__request *last = writer->queue_tail;
+    size_t weight = writer->queue_weight;
+    if (weight > TROC_COMMIT_ITEMS_MAX) {
+        last = group;
+        weight = group->weight;
+        while (last->next != NULL && weight + last->next->weight <= TROC_COMMIT_ITEMS_MAX) {
+            last = last->next;
+            weight += last->weight;
+        }
     }
     writer->queue_head = last->next;
     if (writer->queue_head == NULL) writer->queue_tail = NULL;
     last->next = NULL;
+    assert(writer->queue_weight >= weight);
+    writer->queue_weight -= weight;
+    *last_out = last;
     *weight_out = weight;
     return group;
 }
 
+/* Whether a gathering writer should stop waiting (the caller holds the
+ * mutex). */
+static bool writer_gathered(const troc__writer *writer) {
+    return writer->queue_weight >= TROC_COMMIT_GATHER_ITEMS || writer->stopping || writer->task != NULL ||
+           atomic_load(&writer->verifying) < TROC_COMMIT_GATHER_SIBLINGS;
+}
+
+/* Waits, the mutex held, for a fuller group while the daemon is
+ * saturated, at most TROC_COMMIT_GATHER_WAIT_US. */
+static void writer_gather(troc__writer *writer) {
+    if (writer_gathered(writer)) return;
+    writer->gathering = true;
+    uint64_t deadline = uv_hrtime() + (uint64_t)TROC_COMMIT_GATHER_WAIT_US * 1000u;
+    /* Bounded by the deadline. */
+    while (!writer_gathered(writer)) {
+        uint64_t now = uv_hrtime();
+        if (now >= deadline || uv_cond_timedwait(&writer->wake, &writer->mutex, deadline - now) == UV_ETIMEDOUT) {
+            break;
+        }
+    }
+    writer->gathering = false;
+}
+
 static void writer_main(void *argument) {
     troc__writer *writer = argument;
+    pthread_setname_np(pthread_self(), "troc-writer"); /* for top -H, perf and the benchmark */
     for (;;) {
         uv_mutex_lock(&writer->mutex);
+        writer->idle = true;
         while (writer->queue_head == NULL && writer->task == NULL && !writer->stopping) {
             uv_cond_wait(&writer->wake, &writer->mutex);
         }
+        writer->idle = false;
+        if (writer->queue_head != NULL) writer_gather(writer);
         troc__writer_task *task = writer->task;
         writer->task = NULL;
         if (task != NULL) {
@@ -147,11 +195,10 @@ static void writer_main(void *argument) {
             break;
         }
         size_t weight = 0;
-        troc__request *group = writer_take_group(writer, &weight);
+        troc__request *last = NULL;
+        troc__request *group = writer_take_group(writer, &last, &weight);
         uv_mutex_unlock(&writer->mutex);
         writer_commit(writer, group, weight);
-        troc__request *last = group;
-        while (last->next != NULL) last = last->next;
         uv_mutex_lock(&writer->mutex);
         if (writer->done_tail != NULL) writer->done_tail->next = group;
         else writer->done_head = group;
@@ -187,12 +234,15 @@ fail_mutex:
 void troc__writer_push(troc__writer *writer, troc__request *head, troc__request *tail) {
     assert(writer != NULL && writer->started);
     assert(head != NULL && tail != NULL && tail->next == NULL);
+    size_t weight = 0;
+    for (const troc__request *request = head; request != NULL; request = request->next) weight += request->weight;
     uv_mutex_lock(&writer->mutex);
     assert(!writer->stopping);
     if (writer->queue_tail != NULL) writer->queue_tail->next = head;
     else writer->queue_head = head;
     writer->queue_tail = tail;
-    uv_cond_signal(&writer->wake);
+    writer->queue_weight += weight;
+    if (writer->idle || (writer->gathering && writer_gathered(writer))) uv_cond_signal(&writer->wake);
     uv_mutex_unlock(&writer->mutex);
 }
 
