@@ -27,6 +27,7 @@
  * Its last line is machine-readable:
  *   transfers_per_second=N verify_limit=N ratio=R p99_ms=N
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -90,6 +91,57 @@ static double process_cpu_seconds(long pid) {
         return -1;
     }
     return (double)(user + system) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of trocd's threads so far, by role: its main thread runs the
+ * loop, the thread named troc-writer commits, the others are libuv's pool
+ * (verification and decoding). */
+typedef struct server_threads {
+    double loop, writer, pool;
+} server_threads;
+
+static bool thread_cpu_seconds(long pid, const char *tid, double *seconds_out, char comm[32]) {
+    char path[320];
+    snprintf(path, sizeof path, "/proc/%ld/task/%s/comm", pid, tid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL) return false;
+    if (fgets(comm, 32, file) == NULL) comm[0] = '\0';
+    fclose(file);
+    comm[strcspn(comm, "\n")] = '\0';
+    snprintf(path, sizeof path, "/proc/%ld/task/%s/stat", pid, tid);
+    file = fopen(path, "r");
+    if (file == NULL) return false;
+    char line[1024];
+    size_t length = fread(line, 1, sizeof line - 1, file);
+    fclose(file);
+    line[length] = '\0';
+    const char *after = strrchr(line, ')');
+    unsigned long long user = 0, system = 0;
+    if (after == NULL || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user, &system) != 2) {
+        return false;
+    }
+    *seconds_out = (double)(user + system) / (double)sysconf(_SC_CLK_TCK);
+    return true;
+}
+
+static server_threads server_threads_cpu(long pid) {
+    server_threads threads = {0};
+    char path[64], pid_text[24];
+    snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    snprintf(pid_text, sizeof pid_text, "%ld", pid);
+    DIR *tasks = opendir(path);
+    if (tasks == NULL) return threads;
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL) {
+        char comm[32];
+        double seconds = 0;
+        if (entry->d_name[0] == '.' || !thread_cpu_seconds(pid, entry->d_name, &seconds, comm)) continue;
+        if (strcmp(entry->d_name, pid_text) == 0) threads.loop += seconds;
+        else if (strcmp(comm, "troc-writer") == 0) threads.writer += seconds;
+        else threads.pool += seconds;
+    }
+    closedir(tasks);
+    return threads;
 }
 
 /* CPU seconds this process used so far, all threads. */
@@ -303,8 +355,13 @@ static void *conn_thread(void *argument) {
     troc_client *client = client_new(b, true);
     double sent_at[RING_SIZE];
     size_t next = job->first, end = job->first + job->count, answered = 0, requests = 0;
+    /* Requests are sent a chunk at a time (an eighth of the window), so that
+     * one write carries many of them: the generator shares the cores with
+     * trocd and must cost it as little as it can. */
+    size_t window = (size_t)b->opt.window, chunk = window / 8 > 0 ? window / 8 : 1;
     while (answered < job->count) {
-        while (next < end && troc_client_in_flight(client) < (size_t)b->opt.window) {
+        bool refill = troc_client_in_flight(client) + chunk <= window;
+        while (refill && next < end && troc_client_in_flight(client) < window) {
             size_t count = end - next < (size_t)b->opt.per_request ? end - next : (size_t)b->opt.per_request;
             uint64_t id = 0;
             if (troc_client_send(client, (const troc_envelope *const *)&b->envelopes[next], count, &id) != 0) {
@@ -445,9 +502,11 @@ int main(int argc, char **argv) {
     size_t transfers = b.envelope_count * b.transfers_per_envelope;
     printf("signed: %zu envelopes (%zu transfers) in %.2f s\n", b.envelope_count, transfers, now_seconds() - start);
     double cpu_before = cpu_seconds(), server_before = b.opt.server_pid ? process_cpu_seconds(b.opt.server_pid) : -1;
+    server_threads threads_before = b.opt.server_pid ? server_threads_cpu(b.opt.server_pid) : (server_threads){0};
     double elapsed = submit_all(&b);
     double client_cpu = cpu_seconds() - cpu_before;
     double server_cpu = server_before >= 0 ? process_cpu_seconds(b.opt.server_pid) - server_before : -1;
+    server_threads threads_after = b.opt.server_pid ? server_threads_cpu(b.opt.server_pid) : (server_threads){0};
     size_t requests = 0;
     for (size_t i = 0; i < b.envelope_count; i++) requests += b.latencies_ms[i] > 0;
     qsort(b.latencies_ms, b.envelope_count, sizeof *b.latencies_ms, compare_double);
@@ -461,7 +520,12 @@ int main(int argc, char **argv) {
            rate, p50, p99);
     printf("client: %.1f us of CPU per transfer (encoding, sealing, sending, reading replies)\n",
            client_cpu * 1e6 / (double)transfers);
-    if (server_cpu >= 0) printf("trocd: %.1f us of CPU per transfer\n", server_cpu * 1e6 / (double)transfers);
+    if (server_cpu >= 0) {
+        double per = 1e6 / (double)transfers;
+        printf("trocd: %.1f us of CPU per transfer: loop %.1f, writer %.1f, pool (verification, decoding) %.1f\n",
+               server_cpu * per, (threads_after.loop - threads_before.loop) * per,
+               (threads_after.writer - threads_before.writer) * per, (threads_after.pool - threads_before.pool) * per);
+    }
     double limit_after = verify_limit(&b);
     double limit = limit_before > limit_after ? limit_before : limit_after;
     printf("verify: %zu threads, %.0f Ed25519 verifications/s before the run, %.0f after (the higher is the limit); "
