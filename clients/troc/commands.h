@@ -10,5 +10,6 @@
 
 troc_cli_command_fn troc__cmd_keygen;
 troc_cli_command_fn troc__cmd_pubkey;
+troc_cli_command_fn troc__cmd_clear;
 
 #endif /* TROC_COMMANDS_H */

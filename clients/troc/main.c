@@ -30,6 +30,8 @@ typedef struct command {
 static const command commands[] = {
     {"keygen", troc__cmd_keygen, "FILE", "write a new secret key file (mode 0600) and print its public key"},
     {"pubkey", troc__cmd_pubkey, "FILE", "print the public key of a key file"},
+    {"clear", troc__cmd_clear, "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]]",
+     "clear a CSV of unpaid invoices offline: exact set-off (and credit payments); see README"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -123,4 +123,40 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 /* A connection silent this long is closed. */
 #define TROC_IDLE_TIMEOUT_MS (5 * 60 * 1000)
 
+/* CSV files (troc clear) ------------------------------------------------- */
+
+/* Largest CSV file read.  The whole file is held in memory and its fields
+ * are addressed by 32-bit offsets; 2 GiB is some sixty times the 1,000,000
+ * obligations of the clearing benchmark (about 30 MB). */
+#define TROC_CSV_FILE_SIZE_MAX (2ull * 1024u * 1024u * 1024u)
+
+/* Bytes of one field: a firm name, an amount, an invoice reference or a
+ * free-text note.  64 KiB holds any of them, a pasted paragraph included;
+ * a longer field is a wrong delimiter or a binary file. */
+#define TROC_CSV_FIELD_LENGTH_MAX 65536
+
+/* Bytes of one record, the "line" of a CSV file: all its fields, separators
+ * and line ends, across physical lines when quoted fields hold line breaks.
+ * Sixteen long fields, enough for any invoice export. */
+#define TROC_CSV_LINE_LENGTH_MAX (1024u * 1024u)
+
+/* Columns of one file: invoice exports carry tens of columns.  Bounds the
+ * header table and the per-row field array. */
+#define TROC_CSV_COLUMNS_MAX 1024
+
+/* Data rows of one file (header excluded): ten times the benchmark's
+ * 1,000,000 obligations.  Two firm indices per row stay far below 2^32. */
+#define TROC_CSV_ROWS_MAX 10000000
+
+/* Strings one intern table maps to indices (firm names, invoice ids,
+ * member names): the two firms of every row of the largest INPUT and the
+ * members of an ACCOUNTS file as large, with indices and hash slots (a power
+ * of two, at most four per string) in 32 bits. */
+#define TROC_INTERN_COUNT_MAX (3u * TROC_CSV_ROWS_MAX)
+
+_Static_assert(TROC_CSV_FIELD_LENGTH_MAX <= TROC_CSV_LINE_LENGTH_MAX, "a field fits in a line");
+_Static_assert(TROC_CSV_LINE_LENGTH_MAX <= TROC_CSV_FILE_SIZE_MAX, "a line fits in a file");
+_Static_assert(TROC_CSV_FILE_SIZE_MAX < 4294967295ull, "field offsets are 32-bit");
+_Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are counted in 32 bits");
+
 #endif /* TROC_LIMITS_H */

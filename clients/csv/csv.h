@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * RFC 4180 CSV files: a reader that holds a whole file in memory and a writer
+ * that replaces its target only once it is complete.
+ *
+ * Reading.  A file is UTF-8 text (a leading byte-order mark is dropped), its
+ * first record is the header, and every record has as many fields as the
+ * header.  Records end with LF or CRLF; a field holding a comma, a quote or a
+ * line break is quoted, with each quote doubled.  Lines holding nothing are
+ * skipped.  Every field must be valid UTF-8 without control characters other
+ * than tab (and line breaks inside quotes).  Anything else is refused with the
+ * physical line number (1-based) at which the offending record starts.
+ *
+ * A read file is immutable: fields are (pointer, length) views into the
+ * file's bytes, not NUL-terminated, valid until troc_csv_free().
+ *
+ * Writing.  The writer quotes a field only when it must (it holds a comma, a
+ * quote, a line break, begins with U+FEFF, or is the only, empty field of its
+ * row) and writes a
+ * file under a temporary name in the target's directory, renamed over the
+ * target by troc_csv_writer_commit(): a reader never sees a partial file.
+ */
+#ifndef TROC_CSV_H
+#define TROC_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Room for an error message, the line number apart. */
+#define TROC_CSV_MESSAGE_SIZE 256
+
+/* Why a file was refused.  `line` is the physical line (1-based) where the
+ * offending record starts, or 0 when the problem concerns the whole file
+ * (cannot open it, empty, too large). */
+typedef struct troc_csv_error {
+    uint32_t line;
+    char message[TROC_CSV_MESSAGE_SIZE];
+} troc_csv_error;
+
+/* A view of one field's text (quotes removed, doubled quotes made single). */
+typedef struct troc_csv_field {
+    const char *text; /* not NUL-terminated */
+    size_t length;    /* bytes */
+} troc_csv_field;
+
+typedef struct troc_csv troc_csv;
+
+/* Reads and checks a whole file.  Returns 0 and *csv_out, or fills *error and
+ * returns -errno (cannot read), -ENOMEM, TROC_ELIMIT (a bound of limits.h
+ * exceeded), TROC_EUTF8 (bad UTF-8 or a control character) or TROC_ECSV
+ * (anything else: empty file, unterminated quote, a row with too few or too
+ * many fields...). */
+int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *error);
+
+/* The same from `size` bytes in memory (copied). */
+int troc_csv_read_memory(const char *data, size_t size, troc_csv **csv_out, troc_csv_error *error);
+
+void troc_csv_free(troc_csv *csv);
+
+size_t troc_csv_column_count(const troc_csv *csv);
+
+/* Data rows, the header excluded. */
+size_t troc_csv_row_count(const troc_csv *csv);
+
+/* Physical line (1-based) of the header: 1 unless blank lines precede it. */
+uint32_t troc_csv_header_line(const troc_csv *csv);
+
+/* The name of a column as written in the header. */
+troc_csv_field troc_csv_header(const troc_csv *csv, size_t column);
+
+/* Field `column` of data row `row` (0-based, the header excluded). */
+troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column);
+
+/* Physical line (1-based) where data row `row` starts. */
+uint32_t troc_csv_row_line(const troc_csv *csv, size_t row);
+
+/* Finds the column named `name`, ignoring ASCII case and spaces around the
+ * header's text.  Returns 0 and the index, TROC_ENOT_FOUND, or TROC_ECSV when
+ * two columns bear that name. */
+int troc_csv_column_find(const troc_csv *csv, const char *name, size_t *column_out);
+
+/* Whether the file began with a byte-order mark, and whether its header ended
+ * with CRLF: a writer may follow the same conventions. */
+bool troc_csv_has_bom(const troc_csv *csv);
+bool troc_csv_uses_crlf(const troc_csv *csv);
+
+/* Writer ---------------------------------------------------------------- */
+
+/* Flags of troc_csv_writer_open_*(). */
+#define TROC_CSV_WRITE_CRLF 1u /* end rows with CRLF rather than LF */
+#define TROC_CSV_WRITE_BOM 2u  /* begin the file with a UTF-8 byte-order mark */
+
+typedef struct troc_csv_writer troc_csv_writer;
+
+/* Creates a temporary file next to `path` (same directory, so that the final
+ * rename is atomic).  Returns 0, -errno or -ENOMEM. */
+int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer **writer_out);
+
+/* Writes to an already open descriptor (standard output), which finish
+ * flushes and leaves open. */
+int troc_csv_writer_open_fd(int fd, unsigned flags, troc_csv_writer **writer_out);
+
+/* Appends a field to the current row.  Write errors are kept and reported
+ * by troc_csv_writer_finish(). */
+void troc_csv_write_field(troc_csv_writer *writer, const char *text, size_t length);
+
+/* Appends a NUL-terminated text, or an amount with two fractional digits. */
+void troc_csv_write_text(troc_csv_writer *writer, const char *text);
+void troc_csv_write_amount(troc_csv_writer *writer, int64_t cents);
+
+/* Ends the current row (it must hold at least one field). */
+void troc_csv_write_row_end(troc_csv_writer *writer);
+
+/* Flushes, syncs and closes the temporary file: after 0 the file is complete
+ * under its temporary name and only the rename remains.  Returns the first
+ * write error (-errno) otherwise.  Every writer is finished, then committed
+ * or aborted. */
+int troc_csv_writer_finish(troc_csv_writer *writer);
+
+/* Renames a finished file over its target and frees the writer, in every
+ * case: on failure (-errno) the temporary file is removed. */
+int troc_csv_writer_commit(troc_csv_writer *writer);
+
+/* Removes the temporary file (if any) and frees the writer; NULL is
+ * accepted. */
+void troc_csv_writer_abort(troc_csv_writer *writer);
+
+#endif /* TROC_CSV_H */

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CSV reader: RFC 4180 with UTF-8 text, in one pass over a file held
+ * whole in memory.
+ *
+ * The file is read in one go into one buffer.  Each field becomes a span
+ * (32-bit offset and length) into that buffer; a quoted field is unescaped
+ * in place (its text only ever shrinks, so it never overtakes the bytes still
+ * to be read).  The spans of all records sit in one array sized before the
+ * rows are read, from an upper bound on the number of records, so reading
+ * allocates three blocks whatever the file holds: the bytes, the spans and
+ * the line numbers.
+ *
+ * The scanner classifies each byte with a 256-entry table.  Plain bytes
+ * (printable ASCII and tab) are skipped; a field holding any other byte is
+ * checked afterwards for control characters and well-formed UTF-8, so that
+ * the check costs nothing on ASCII data.
+ *
+ * Rules beyond RFC 4180, chosen for files exported by spreadsheets and
+ * accounting tools: a UTF-8 byte-order mark at the start is dropped; lines
+ * may end with LF or CRLF (a lone CR is refused); lines holding nothing are
+ * skipped; a quote inside an unquoted field, or text after a closing quote,
+ * is refused rather than guessed at.  Every refusal names the physical line
+ * where the record starts.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "base/text.h"
+#include "csv.h"
+
+/* Bytes read at once from a file whose size is not known (a pipe). */
+#define READ_CHUNK_SIZE (1024u * 1024u)
+
+/* Bytes of a column name quoted in an error message. */
+#define MESSAGE_NAME_LENGTH_MAX 40
+
+typedef struct span {
+    uint32_t offset; /* first byte in troc_csv.data */
+    uint32_t length; /* bytes */
+} span;
+
+struct troc_csv {
+    char *data;          /* the file's bytes, quoted fields unescaped in place */
+    size_t size;         /* bytes in data */
+    size_t column_count; /* fields of every record, from the header */
+    size_t row_count;    /* data rows, header excluded */
+    span *spans;         /* (row_count + 1) * column_count fields, header first */
+    uint32_t *lines;     /* row_count + 1 physical lines where records start, header first */
+    bool bom;            /* the file began with a UTF-8 byte-order mark */
+    bool crlf;           /* the header ended with CRLF */
+};
+
+enum byte_class { PLAIN, COMMA, QUOTE, LINE_FEED, CARRIAGE_RETURN, SUSPECT };
+
+typedef struct parser {
+    char *data;               /* the buffer being read (and unescaped) */
+    size_t size;              /* bytes in data */
+    size_t at;                /* next byte to read */
+    uint32_t line;            /* physical line of data[at], 1-based */
+    bool crlf;                /* the last record ended with CRLF */
+    const span *header;       /* column names once the header is read, else NULL */
+    size_t column_count;      /* entries of header */
+    troc_csv_error *error;    /* where a refusal is described */
+    uint8_t classes[256];     /* enum byte_class of each byte value */
+} parser;
+
+static int fail(parser *p, int code, uint32_t line, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(parser *p, int code, uint32_t line, const char *format, ...) {
+    assert(code < 0);
+    p->error->line = line;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(p->error->message, sizeof p->error->message, format, args);
+    va_end(args);
+    return code;
+}
+
+static void parser_init(parser *p, char *data, size_t size, troc_csv_error *error) {
+    memset(p, 0, sizeof *p);
+    p->data = data;
+    p->size = size;
+    p->line = 1;
+    p->error = error;
+    for (unsigned c = 0; c < 256; c++) {
+        bool plain = (c >= 0x20 && c < 0x7F) || c == '\t';
+        p->classes[c] = plain ? PLAIN : SUSPECT;
+    }
+    p->classes[','] = COMMA;
+    p->classes['"'] = QUOTE;
+    p->classes['\n'] = LINE_FEED;
+    p->classes['\r'] = CARRIAGE_RETURN;
+}
+
+/* "field 3" or "field 3 (memo)" for messages, naming the column once the
+ * header is known; the name is cut at a character boundary. */
+static const char *field_name(const parser *p, size_t column, char *buffer, size_t size) {
+    if (p->header == NULL || column >= p->column_count) {
+        snprintf(buffer, size, "field %zu", column + 1);
+        return buffer;
+    }
+    const char *name = p->data + p->header[column].offset;
+    size_t length = p->header[column].length;
+    if (length > MESSAGE_NAME_LENGTH_MAX) {
+        length = MESSAGE_NAME_LENGTH_MAX;
+        while (length > 0 && ((unsigned char)name[length] & 0xC0) == 0x80) length--;
+    }
+    snprintf(buffer, size, "field %zu (%.*s)", column + 1, (int)length, name);
+    return buffer;
+}
+
+/* A field holding a byte other than printable ASCII or tab: refuses control
+ * characters (line breaks are allowed, they can only come from a quoted
+ * field) and ill-formed UTF-8, checked between line breaks. */
+static int check_text(parser *p, uint32_t line, size_t column, const char *text, size_t length) {
+    char name[MESSAGE_NAME_LENGTH_MAX + 32];
+    size_t start = 0;
+    for (size_t i = 0; i <= length; i++) {
+        unsigned char c = i < length ? (unsigned char)text[i] : '\n';
+        bool line_break = c == '\n' || c == '\r';
+        if ((c < 0x20 && c != '\t' && !line_break) || c == 0x7F) {
+            return fail(p, TROC_EUTF8, line, "%s holds the control character 0x%02X",
+                        field_name(p, column, name, sizeof name), c);
+        }
+        if (!line_break) continue;
+        if (!troc_text_valid(text + start, i - start)) {
+            return fail(p, TROC_EUTF8, line, "%s is not valid UTF-8 text (save the file as UTF-8)",
+                        field_name(p, column, name, sizeof name));
+        }
+        start = i + 1;
+    }
+    return 0;
+}
+
+static int finish_field(parser *p, uint32_t line, size_t column, size_t start, size_t length, bool suspect,
+                        span *field) {
+    assert(start + length <= p->size);
+    if (length > TROC_CSV_FIELD_LENGTH_MAX) {
+        char name[MESSAGE_NAME_LENGTH_MAX + 32];
+        return fail(p, TROC_ELIMIT, line, "%s is longer than %d bytes", field_name(p, column, name, sizeof name),
+                    TROC_CSV_FIELD_LENGTH_MAX);
+    }
+    if (suspect) {
+        int rc = check_text(p, line, column, p->data + start, length);
+        if (rc != 0) return rc;
+    }
+    field->offset = (uint32_t)start;
+    field->length = (uint32_t)length;
+    return 0;
+}
+
+/* The hot loop of the reader: locals rather than p's fields, which the
+ * compiler would otherwise store back at every byte. */
+static int scan_unquoted(parser *p, uint32_t line, size_t column, span *field) {
+    const char *data = p->data;
+    const uint8_t *classes = p->classes;
+    size_t start = p->at, at = p->at, size = p->size;
+    bool suspect = false;
+    while (at < size) {
+        uint8_t class = classes[(unsigned char)data[at]];
+        if (class == SUSPECT) {
+            suspect = true;
+        } else if (class != PLAIN) {
+            break;
+        }
+        at++;
+    }
+    p->at = at;
+    if (p->at < p->size && p->data[p->at] == '"') {
+        char name[MESSAGE_NAME_LENGTH_MAX + 32];
+        return fail(p, TROC_ECSV, line,
+                    "%s holds a quote but does not start with one (quote the whole field and double each quote "
+                    "inside it)",
+                    field_name(p, column, name, sizeof name));
+    }
+    return finish_field(p, line, column, start, p->at - start, suspect, field);
+}
+
+/* A field that starts with a quote: copies its text down over the quotes
+ * (a doubled quote becomes one) and counts the line breaks it holds. */
+static int scan_quoted(parser *p, uint32_t line, size_t column, span *field) {
+    assert(p->data[p->at] == '"');
+    char name[MESSAGE_NAME_LENGTH_MAX + 32];
+    char *data = p->data;
+    const uint8_t *classes = p->classes;
+    uint32_t open_line = p->line, lines = 0;
+    size_t start = p->at + 1, read = start, write = start, size = p->size;
+    bool suspect = false;
+    for (;;) {
+        if (read == size) {
+            return fail(p, TROC_ECSV, line, "%s: the quote opened on line %u is never closed",
+                        field_name(p, column, name, sizeof name), open_line);
+        }
+        char c = data[read];
+        if (c == '"') {
+            if (read + 1 < size && data[read + 1] == '"') {
+                data[write++] = '"';
+                read += 2;
+                continue;
+            }
+            read++;
+            break;
+        }
+        lines += c == '\n';
+        suspect |= classes[(unsigned char)c] == SUSPECT;
+        data[write++] = c;
+        read++;
+    }
+    p->line += lines;
+    p->at = read;
+    if (p->at < p->size && p->data[p->at] != ',' && p->data[p->at] != '\n' && p->data[p->at] != '\r') {
+        return fail(p, TROC_ECSV, line,
+                    "%s has text after its closing quote (a quote inside a quoted field is written as two quotes)",
+                    field_name(p, column, name, sizeof name));
+    }
+    return finish_field(p, line, column, start, write - start, suspect, field);
+}
+
+/* Consumes what follows a field: a comma (the record goes on), a line end
+ * or the end of the data (the record ends). */
+static int end_of_field(parser *p, uint32_t line, bool *record_ended) {
+    if (p->at == p->size) {
+        *record_ended = true;
+        return 0;
+    }
+    char c = p->data[p->at];
+    *record_ended = c != ',';
+    if (c == ',' || c == '\n') {
+        p->at++;
+        p->line += c == '\n';
+        p->crlf = false;
+        return 0;
+    }
+    assert(c == '\r');
+    if (p->at + 1 < p->size && p->data[p->at + 1] == '\n') {
+        p->at += 2;
+        p->line++;
+        p->crlf = true;
+        return 0;
+    }
+    return fail(p, TROC_ECSV, line, "a carriage return not followed by a line feed (lines must end with LF or CRLF)");
+}
+
+/* Reads one record into `fields` (room for `capacity`) and counts its fields
+ * in *count_out; fields past the capacity are read and counted, not kept. */
+static int parse_record(parser *p, span *fields, size_t capacity, size_t *count_out) {
+    assert(p->at < p->size);
+    uint32_t line = p->line;
+    size_t record_start = p->at;
+    size_t count = 0;
+    bool ended = false;
+    while (!ended) {
+        span discarded;
+        span *field = count < capacity ? &fields[count] : &discarded;
+        int rc = p->at < p->size && p->data[p->at] == '"' ? scan_quoted(p, line, count, field)
+                                                           : scan_unquoted(p, line, count, field);
+        if (rc == 0) rc = end_of_field(p, line, &ended);
+        if (rc != 0) return rc;
+        count++;
+        if (p->at - record_start > TROC_CSV_LINE_LENGTH_MAX) {
+            return fail(p, TROC_ELIMIT, line, "the record is longer than %u bytes", TROC_CSV_LINE_LENGTH_MAX);
+        }
+    }
+    *count_out = count;
+    return 0;
+}
+
+/* Skips lines that hold nothing; returns whether a record follows. */
+static bool skip_blank_lines(parser *p) {
+    for (;;) {
+        if (p->at < p->size && p->data[p->at] == '\n') {
+            p->at++;
+        } else if (p->at + 1 < p->size && p->data[p->at] == '\r' && p->data[p->at + 1] == '\n') {
+            p->at += 2;
+        } else {
+            return p->at < p->size;
+        }
+        p->line++;
+    }
+}
+
+/* Upper bound on the data records in data[at..size): each but the last ends
+ * with a line feed, and each holds at least max(columns - 1, 1) bytes. */
+static size_t rows_bound(const char *data, size_t at, size_t size, size_t column_count) {
+    size_t line_feeds = 0;
+    for (const char *p = data + at, *end = data + size; p < end; p++) {
+        p = memchr(p, '\n', (size_t)(end - p));
+        if (p == NULL) break;
+        line_feeds++;
+    }
+    size_t bytes_per_row = column_count > 1 ? column_count - 1 : 1;
+    size_t bound = (size - at) / bytes_per_row + 1;
+    if (line_feeds + 1 < bound) bound = line_feeds + 1;
+    return bound < TROC_CSV_ROWS_MAX ? bound : TROC_CSV_ROWS_MAX;
+}
+
+/* Reads the header, then sizes the span and line arrays for the rows. */
+static int parse_header(parser *p, troc_csv *csv, size_t *rows_capacity_out) {
+    span header[TROC_CSV_COLUMNS_MAX];
+    uint32_t line = p->line;
+    size_t count = 0;
+    int rc = parse_record(p, header, TROC_CSV_COLUMNS_MAX, &count);
+    if (rc != 0) return rc;
+    if (count > TROC_CSV_COLUMNS_MAX) {
+        return fail(p, TROC_ELIMIT, line, "the header has %zu columns, more than %d", count, TROC_CSV_COLUMNS_MAX);
+    }
+    size_t rows_capacity = rows_bound(p->data, p->at, p->size, count);
+    size_t records = rows_capacity + 1, span_count = 0, span_bytes = 0;
+    if (__builtin_mul_overflow(records, count, &span_count) ||
+        __builtin_mul_overflow(span_count, sizeof(span), &span_bytes)) {
+        return fail(p, -ENOMEM, 0, "out of memory");
+    }
+    csv->spans = malloc(span_bytes);
+    csv->lines = malloc(records * sizeof(uint32_t));
+    if (csv->spans == NULL || csv->lines == NULL) return fail(p, -ENOMEM, 0, "out of memory");
+    memcpy(csv->spans, header, count * sizeof(span));
+    csv->lines[0] = line;
+    csv->column_count = count;
+    csv->crlf = p->crlf;
+    p->header = csv->spans;
+    p->column_count = count;
+    *rows_capacity_out = rows_capacity;
+    return 0;
+}
+
+static int parse(troc_csv *csv, troc_csv_error *error) {
+    parser p;
+    parser_init(&p, csv->data, csv->size, error);
+    if (p.size >= 3 && memcmp(p.data, "\xEF\xBB\xBF", 3) == 0) {
+        p.at = 3;
+        csv->bom = true;
+    }
+    if (!skip_blank_lines(&p)) return fail(&p, TROC_ECSV, 0, "empty file: no header row");
+    size_t rows_capacity = 0;
+    int rc = parse_header(&p, csv, &rows_capacity);
+    if (rc != 0) return rc;
+    size_t columns = csv->column_count;
+    while (skip_blank_lines(&p)) {
+        uint32_t line = p.line;
+        if (csv->row_count == rows_capacity) {
+            assert(rows_capacity == TROC_CSV_ROWS_MAX);
+            return fail(&p, TROC_ELIMIT, line, "more than %d rows", TROC_CSV_ROWS_MAX);
+        }
+        size_t record = csv->row_count + 1, count = 0;
+        rc = parse_record(&p, csv->spans + record * columns, columns, &count);
+        if (rc != 0) return rc;
+        if (count != columns) {
+            return fail(&p, TROC_ECSV, line, "%zu fields, but the header has %zu (%s)", count, columns,
+                        count < columns ? "a field is missing" : "is a comma inside a field not quoted?");
+        }
+        csv->lines[record] = line;
+        csv->row_count++;
+    }
+    assert(p.at == p.size);
+    return 0;
+}
+
+/* Reads from fd to its end into a buffer of `capacity` bytes at first,
+ * doubled as needed up to one byte past TROC_CSV_FILE_SIZE_MAX. */
+static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) {
+    size_t size = 0;
+    char *data = malloc(capacity);
+    if (data == NULL) return -ENOMEM;
+    for (;;) {
+        if (size == capacity) {
+            size_t grown_capacity = capacity * 2 < TROC_CSV_FILE_SIZE_MAX + 1 ? capacity * 2 : TROC_CSV_FILE_SIZE_MAX + 1;
+            char *grown = capacity > TROC_CSV_FILE_SIZE_MAX ? NULL : realloc(data, grown_capacity);
+            if (grown == NULL) {
+                free(data);
+                return capacity > TROC_CSV_FILE_SIZE_MAX ? TROC_ELIMIT : -ENOMEM;
+            }
+            data = grown;
+            capacity = grown_capacity;
+        }
+        ssize_t n = read(fd, data + size, capacity - size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int rc = -errno;
+            free(data);
+            return rc;
+        }
+        if (n == 0) {
+            *data_out = data;
+            *size_out = size;
+            return 0;
+        }
+        size += (size_t)n;
+    }
+}
+
+/* Reads a whole file into one buffer, in one read when its size is known. */
+static int read_whole_file(const char *path, char **data_out, size_t *size_out, troc_csv_error *error) {
+    int rc = 0;
+    struct stat status;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &status) != 0) {
+        rc = -errno;
+    } else if (S_ISDIR(status.st_mode)) {
+        rc = -EISDIR;
+    } else if (S_ISREG(status.st_mode) && status.st_size > (off_t)TROC_CSV_FILE_SIZE_MAX) {
+        rc = TROC_ELIMIT;
+    } else {
+        /* One byte more than the size, so that the read that sees the end of
+         * the file needs no second buffer; pipes are read by chunks. */
+        size_t capacity = S_ISREG(status.st_mode) ? (size_t)status.st_size + 1 : READ_CHUNK_SIZE;
+        rc = read_all(fd, capacity, data_out, size_out);
+    }
+    if (fd >= 0) close(fd);
+    if (rc == 0) return 0;
+    error->line = 0;
+    if (rc == TROC_ELIMIT) {
+        snprintf(error->message, sizeof error->message, "the file is larger than %llu bytes",
+                 (unsigned long long)TROC_CSV_FILE_SIZE_MAX);
+    } else {
+        snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
+    }
+    return rc;
+}
+
+/* Parses a buffer the new troc_csv takes over (freed on failure too). */
+static int read_buffer(char *data, size_t size, troc_csv **csv_out, troc_csv_error *error) {
+    troc_csv *csv = calloc(1, sizeof *csv);
+    if (csv == NULL) {
+        free(data);
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "out of memory");
+        return -ENOMEM;
+    }
+    csv->data = data;
+    csv->size = size;
+    int rc = parse(csv, error);
+    if (rc != 0) {
+        troc_csv_free(csv);
+        return rc;
+    }
+    *csv_out = csv;
+    return 0;
+}
+
+int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *error) {
+    assert(path != NULL && csv_out != NULL);
+    assert(error != NULL);
+    char *data = NULL;
+    size_t size = 0;
+    int rc = read_whole_file(path, &data, &size, error);
+    if (rc != 0) return rc;
+    return read_buffer(data, size, csv_out, error);
+}
+
+int troc_csv_read_memory(const char *data, size_t size, troc_csv **csv_out, troc_csv_error *error) {
+    assert(data != NULL || size == 0);
+    assert(csv_out != NULL && error != NULL);
+    if (size > TROC_CSV_FILE_SIZE_MAX) {
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "the data is larger than %llu bytes",
+                 (unsigned long long)TROC_CSV_FILE_SIZE_MAX);
+        return TROC_ELIMIT;
+    }
+    char *copy = malloc(size > 0 ? size : 1);
+    if (copy == NULL) {
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "out of memory");
+        return -ENOMEM;
+    }
+    if (size > 0) memcpy(copy, data, size);
+    return read_buffer(copy, size, csv_out, error);
+}
+
+void troc_csv_free(troc_csv *csv) {
+    if (csv == NULL) return;
+    free(csv->data);
+    free(csv->spans);
+    free(csv->lines);
+    free(csv);
+}
+
+size_t troc_csv_column_count(const troc_csv *csv) {
+    assert(csv != NULL);
+    return csv->column_count;
+}
+
+size_t troc_csv_row_count(const troc_csv *csv) {
+    assert(csv != NULL);
+    return csv->row_count;
+}
+
+uint32_t troc_csv_header_line(const troc_csv *csv) {
+    assert(csv != NULL);
+    return csv->lines[0];
+}
+
+static troc_csv_field field_at(const troc_csv *csv, size_t record, size_t column) {
+    assert(record <= csv->row_count);
+    assert(column < csv->column_count);
+    const span *s = &csv->spans[record * csv->column_count + column];
+    return (troc_csv_field){.text = csv->data + s->offset, .length = s->length};
+}
+
+troc_csv_field troc_csv_header(const troc_csv *csv, size_t column) {
+    return field_at(csv, 0, column);
+}
+
+troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
+    assert(row < csv->row_count);
+    return field_at(csv, row + 1, column);
+}
+
+uint32_t troc_csv_row_line(const troc_csv *csv, size_t row) {
+    assert(row < csv->row_count);
+    return csv->lines[row + 1];
+}
+
+static char ascii_lower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Whether `field`, without the spaces around it, is `name` up to ASCII
+ * case. */
+static bool names_match(troc_csv_field field, const char *name) {
+    const char *text = field.text;
+    size_t length = field.length;
+    while (length > 0 && (text[0] == ' ' || text[0] == '\t')) text++, length--;
+    while (length > 0 && (text[length - 1] == ' ' || text[length - 1] == '\t')) length--;
+    if (strlen(name) != length) return false;
+    for (size_t i = 0; i < length; i++) {
+        if (ascii_lower(text[i]) != ascii_lower(name[i])) return false;
+    }
+    return true;
+}
+
+int troc_csv_column_find(const troc_csv *csv, const char *name, size_t *column_out) {
+    assert(csv != NULL && name != NULL);
+    assert(column_out != NULL);
+    int rc = TROC_ENOT_FOUND;
+    for (size_t column = 0; column < csv->column_count; column++) {
+        if (!names_match(troc_csv_header(csv, column), name)) continue;
+        if (rc == 0) return TROC_ECSV;
+        *column_out = column;
+        rc = 0;
+    }
+    return rc;
+}
+
+bool troc_csv_has_bom(const troc_csv *csv) {
+    assert(csv != NULL);
+    return csv->bom;
+}
+
+bool troc_csv_uses_crlf(const troc_csv *csv) {
+    assert(csv != NULL);
+    return csv->crlf;
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CSV writer: RFC 4180 output through a buffer of its own, into a
+ * temporary file that replaces its target only once complete.
+ *
+ * The temporary file is ".NAME.tmp-PID-N" in the target's directory, so that
+ * the final rename(2) is atomic: whoever opens NAME sees either the old file
+ * or the whole new one, never a part.  It is created with O_EXCL (a leftover
+ * of an earlier run is never reused), mode 0666 less the umask like any new
+ * file, and synced before the rename so that a crash cannot leave a renamed
+ * but empty file behind.
+ *
+ * A field is quoted only when it must be: when it holds a comma, a quote or a
+ * line break, when it begins with U+FEFF (which would be taken for a
+ * byte-order mark at the start of a file), or when it is the only field of
+ * its row and empty (an empty line would be read back as no row at all).  Write errors are sticky: the
+ * first one is kept, later writes are dropped, and finish() reports it, so
+ * that callers check once.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/amount.h"
+#include "csv.h"
+
+/* Bytes gathered before each write(2). */
+#define WRITE_BUFFER_SIZE (256u * 1024u)
+
+/* Names tried for the temporary file before giving up: each is taken only
+ * if a file of that name was left by an earlier run with the same pid. */
+#define TEMPORARY_NAME_ATTEMPTS 100
+
+struct troc_csv_writer {
+    int fd;                         /* destination, -1 once closed */
+    bool owns_file;                 /* fd is our temporary file: sync, close, rename it */
+    bool last_field_empty;          /* the last field of the current row was empty */
+    int error;                      /* first write error (-errno), 0 if none */
+    unsigned flags;                 /* TROC_CSV_WRITE_* */
+    size_t used;                    /* bytes waiting in buffer */
+    size_t fields;                  /* fields written in the current row */
+    char *target_path;              /* final name, NULL for a descriptor */
+    char *temporary_path;           /* the file being written, NULL for a descriptor */
+    char buffer[WRITE_BUFFER_SIZE]; /* bytes not yet written */
+};
+
+static void flush(troc_csv_writer *writer) {
+    size_t done = 0;
+    while (done < writer->used && writer->error == 0) {
+        ssize_t n = write(writer->fd, writer->buffer + done, writer->used - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) writer->error = -errno;
+        if (n > 0) done += (size_t)n;
+    }
+    writer->used = 0;
+}
+
+static void put(troc_csv_writer *writer, const char *bytes, size_t length) {
+    if (length <= WRITE_BUFFER_SIZE - writer->used) {
+        memcpy(writer->buffer + writer->used, bytes, length);
+        writer->used += length;
+        return;
+    }
+    while (length > 0) {
+        if (writer->used == WRITE_BUFFER_SIZE) flush(writer);
+        size_t room = WRITE_BUFFER_SIZE - writer->used;
+        size_t chunk = length < room ? length : room;
+        memcpy(writer->buffer + writer->used, bytes, chunk);
+        writer->used += chunk;
+        bytes += chunk;
+        length -= chunk;
+    }
+}
+
+static int writer_create(unsigned flags, troc_csv_writer **writer_out) {
+    assert((flags & ~(TROC_CSV_WRITE_CRLF | TROC_CSV_WRITE_BOM)) == 0);
+    troc_csv_writer *writer = calloc(1, sizeof *writer);
+    if (writer == NULL) return -ENOMEM;
+    writer->fd = -1;
+    writer->flags = flags;
+    if (flags & TROC_CSV_WRITE_BOM) put(writer, "\xEF\xBB\xBF", 3);
+    *writer_out = writer;
+    return 0;
+}
+
+/* ".NAME.tmp-PID-N" next to `path`. */
+static char *temporary_name(const char *path, unsigned attempt) {
+    const char *slash = strrchr(path, '/');
+    int directory_length = slash == NULL ? 0 : (int)(slash - path + 1);
+    const char *base = path + directory_length;
+    int length = snprintf(NULL, 0, "%.*s.%s.tmp-%ld-%u", directory_length, path, base, (long)getpid(), attempt);
+    char *name = malloc((size_t)length + 1);
+    if (name != NULL) {
+        snprintf(name, (size_t)length + 1, "%.*s.%s.tmp-%ld-%u", directory_length, path, base, (long)getpid(),
+                 attempt);
+    }
+    return name;
+}
+
+static int create_temporary(troc_csv_writer *writer, const char *path) {
+    for (unsigned attempt = 0; attempt < TEMPORARY_NAME_ATTEMPTS; attempt++) {
+        char *name = temporary_name(path, attempt);
+        if (name == NULL) return -ENOMEM;
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            writer->fd = fd;
+            writer->temporary_path = name;
+            return 0;
+        }
+        int rc = -errno;
+        free(name);
+        if (rc != -EEXIST) return rc;
+    }
+    return -EEXIST;
+}
+
+int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer **writer_out) {
+    assert(path != NULL && writer_out != NULL);
+    size_t length = strlen(path);
+    if (length == 0 || path[length - 1] == '/') return -EISDIR;
+    troc_csv_writer *writer = NULL;
+    int rc = writer_create(flags, &writer);
+    if (rc != 0) return rc;
+    writer->owns_file = true;
+    writer->target_path = strdup(path);
+    rc = writer->target_path == NULL ? -ENOMEM : create_temporary(writer, path);
+    if (rc != 0) {
+        troc_csv_writer_abort(writer);
+        return rc;
+    }
+    *writer_out = writer;
+    return 0;
+}
+
+int troc_csv_writer_open_fd(int fd, unsigned flags, troc_csv_writer **writer_out) {
+    assert(fd >= 0 && writer_out != NULL);
+    troc_csv_writer *writer = NULL;
+    int rc = writer_create(flags, &writer);
+    if (rc != 0) return rc;
+    writer->fd = fd;
+    *writer_out = writer;
+    return 0;
+}
+
+void troc_csv_write_field(troc_csv_writer *writer, const char *text, size_t length) {
+    assert(writer != NULL);
+    assert(text != NULL || length == 0);
+    if (writer->fields > 0) put(writer, ",", 1);
+    writer->fields++;
+    writer->last_field_empty = length == 0;
+    /* A field starting with U+FEFF is quoted: first in a file, it would be
+     * read back as a byte-order mark and dropped. */
+    bool quote = length >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0;
+    for (size_t i = 0; i < length && !quote; i++) {
+        char c = text[i];
+        /* Every byte that needs quoting is at most ',' (0x2C). */
+        quote = (unsigned char)c <= ',' && (c == ',' || c == '"' || c == '\n' || c == '\r');
+    }
+    if (!quote) {
+        put(writer, text, length);
+        return;
+    }
+    put(writer, "\"", 1);
+    const char *end = text + length;
+    while (text < end) {
+        const char *q = memchr(text, '"', (size_t)(end - text));
+        size_t run = q == NULL ? (size_t)(end - text) : (size_t)(q - text) + 1;
+        put(writer, text, run);
+        if (q != NULL) put(writer, "\"", 1);
+        text += run;
+    }
+    put(writer, "\"", 1);
+}
+
+void troc_csv_write_text(troc_csv_writer *writer, const char *text) {
+    assert(text != NULL);
+    troc_csv_write_field(writer, text, strlen(text));
+}
+
+void troc_csv_write_amount(troc_csv_writer *writer, int64_t cents) {
+    char text[TROC_AMOUNT_TEXT_SIZE];
+    troc_csv_write_text(writer, troc_amount_format(cents, text));
+}
+
+void troc_csv_write_row_end(troc_csv_writer *writer) {
+    assert(writer != NULL);
+    assert(writer->fields > 0);
+    if (writer->fields == 1 && writer->last_field_empty) put(writer, "\"\"", 2);
+    if (writer->flags & TROC_CSV_WRITE_CRLF) {
+        put(writer, "\r\n", 2);
+    } else {
+        put(writer, "\n", 1);
+    }
+    writer->fields = 0;
+}
+
+int troc_csv_writer_finish(troc_csv_writer *writer) {
+    assert(writer != NULL);
+    assert(writer->fields == 0);
+    flush(writer);
+    if (writer->owns_file && writer->fd >= 0) {
+        if (writer->error == 0 && fsync(writer->fd) != 0) writer->error = -errno;
+        if (close(writer->fd) != 0 && writer->error == 0) writer->error = -errno;
+        writer->fd = -1;
+    }
+    return writer->error;
+}
+
+int troc_csv_writer_commit(troc_csv_writer *writer) {
+    assert(writer != NULL);
+    assert(writer->used == 0 && (!writer->owns_file || writer->fd < 0)); /* finished */
+    int rc = writer->error;
+    if (rc == 0 && writer->owns_file) {
+        if (rename(writer->temporary_path, writer->target_path) == 0) {
+            free(writer->temporary_path);
+            writer->temporary_path = NULL;
+        } else {
+            rc = -errno;
+        }
+    }
+    troc_csv_writer_abort(writer);
+    return rc;
+}
+
+void troc_csv_writer_abort(troc_csv_writer *writer) {
+    if (writer == NULL) return;
+    if (writer->owns_file && writer->fd >= 0) close(writer->fd);
+    if (writer->temporary_path != NULL) unlink(writer->temporary_path);
+    free(writer->temporary_path);
+    free(writer->target_path);
+    free(writer);
+}

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * troc clear: INPUT and ACCOUNTS files into a clearing problem.
+ *
+ * Every row is checked before anything is solved or written, and the first
+ * problem found is reported with its file, its line and what to do.  The
+ * rules, as the README states them:
+ *
+ *  - Columns are found by name (ASCII case and spaces around the header's
+ *    text ignored): INPUT needs debtor, creditor and amount and may have id;
+ *    ACCOUNTS needs member, balance and credit_limit and may have
+ *    balance_max.  Other columns are copied through (INPUT) or ignored
+ *    (ACCOUNTS).  An INPUT column named like one RESULT adds (cleared,
+ *    remaining, and paid in credit mode) is refused: it is most likely a
+ *    RESULT given back as INPUT.
+ *  - Firm names are any UTF-8 text, compared byte for byte, but not empty,
+ *    not on several lines, and without spaces or tabs at either end: "A" and
+ *    "A " would otherwise be two firms, silently.
+ *  - Amounts are decimals with at most two fractional digits, read by
+ *    troc_amount_parse(); spaces and tabs around them are ignored (a padded
+ *    number is still unambiguous).  Their magnitude is at most
+ *    TROC_AMOUNT_CENTS_MAX, and INPUT's total at most
+ *    TROC_CLEARING_TOTAL_CENTS_MAX (the line where the running sum passes it
+ *    is named); obligations are positive, credit limits and balance maxima
+ *    are not negative, balances may be either.
+ *  - When INPUT has an id column, every row has a distinct, non-empty id.
+ *  - A firm of INPUT absent from ACCOUNTS has balance 0, credit limit 0 and
+ *    no maximum (it can be paid, it cannot pay beyond what it receives);
+ *    their number is reported.  A member twice in ACCOUNTS is refused.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/amount.h"
+#include "base/error.h"
+#include "base/limits.h"
+#include "clear.h"
+#include "cli.h"
+
+/* Bytes of a value quoted in an error message, and the room its quoted form
+ * needs: every byte may become a two-byte escape, plus quotes, "..." and
+ * NUL. */
+#define QUOTED_LENGTH_MAX 40
+#define QUOTED_SIZE (2 * QUOTED_LENGTH_MAX + 8)
+
+/* Rows whose names are interned in one call. */
+#define INTERN_CHUNK_ROWS 512
+
+typedef enum amount_rule { AMOUNT_POSITIVE, AMOUNT_NOT_NEGATIVE, AMOUNT_ANY } amount_rule;
+
+typedef struct account_columns {
+    size_t member, balance, credit_limit; /* column indices */
+    size_t balance_max;                   /* column index when has_balance_max */
+    bool has_balance_max;
+} account_columns;
+
+typedef struct input_columns {
+    size_t debtor, creditor, amount; /* column indices */
+    size_t id;                       /* column index when has_id */
+    bool has_id;
+} input_columns;
+
+/* Prints "troc: PATH line N: message" (or "troc: PATH: message" when line
+ * is 0) and returns TROC_EXIT_USAGE. */
+static int file_fail(const char *path, uint32_t line, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+static int file_fail(const char *path, uint32_t line, const char *format, ...) {
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    if (line == 0) return troc_cli_fail(TROC_EXIT_USAGE, "%s: %s", path, message);
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s line %u: %s", path, line, message);
+}
+
+static int memory_fail(void) {
+    return troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
+}
+
+/* 'value' for a message: cut at a character boundary with "..." when long,
+ * line breaks and tabs shown as \n, \r and \t. */
+static const char *quote(troc_csv_field field, char buffer[QUOTED_SIZE]) {
+    size_t length = field.length < QUOTED_LENGTH_MAX ? field.length : QUOTED_LENGTH_MAX;
+    while (length < field.length && length > 0 && ((unsigned char)field.text[length] & 0xC0) == 0x80) length--;
+    size_t used = 0;
+    buffer[used++] = '\'';
+    for (size_t i = 0; i < length; i++) {
+        char c = field.text[i];
+        const char *escape = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (escape == NULL) {
+            buffer[used++] = c;
+        } else {
+            buffer[used++] = escape[0];
+            buffer[used++] = escape[1];
+        }
+    }
+    if (length < field.length) {
+        memcpy(buffer + used, "...", 3);
+        used += 3;
+    }
+    buffer[used++] = '\'';
+    buffer[used] = '\0';
+    assert(used < QUOTED_SIZE);
+    return buffer;
+}
+
+static bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+
+static troc_csv_field trim(troc_csv_field field) {
+    while (field.length > 0 && is_blank(field.text[0])) field.text++, field.length--;
+    while (field.length > 0 && is_blank(field.text[field.length - 1])) field.length--;
+    return field;
+}
+
+/* Whether text is a decimal but for having three or more fractional digits. */
+static bool has_long_fraction(troc_csv_field t) {
+    size_t i = t.length > 0 && t.text[0] == '-' ? 1 : 0, digits = 0, point = 0;
+    for (; i < t.length; i++) {
+        if (t.text[i] == '.' && point == 0 && digits > 0) {
+            point = i;
+        } else if (t.text[i] >= '0' && t.text[i] <= '9') {
+            digits++;
+        } else {
+            return false;
+        }
+    }
+    return point != 0 && t.length - point - 1 > 2;
+}
+
+static int read_amount(const char *path, uint32_t line, const char *label, troc_csv_field field, amount_rule rule,
+                       int64_t *cents_out) {
+    char shown[QUOTED_SIZE], largest[TROC_AMOUNT_TEXT_SIZE];
+    troc_csv_field t = trim(field);
+    if (t.length == 0) return file_fail(path, line, "%s is empty", label);
+    int64_t cents = 0;
+    int rc = troc_amount_parse(t.text, t.length, &cents);
+    if (rc == TROC_EAMOUNT && has_long_fraction(t)) {
+        return file_fail(path, line, "%s %s has more than two fractional digits", label, quote(field, shown));
+    }
+    if (rc == TROC_EAMOUNT) {
+        return file_fail(path, line,
+                         "%s %s is not a number (write amounts like 1234.56: a point, at most two fractional "
+                         "digits, no thousands separator)",
+                         label, quote(field, shown));
+    }
+    if (rc == TROC_EOVERFLOW || cents > TROC_AMOUNT_CENTS_MAX || cents < -TROC_AMOUNT_CENTS_MAX) {
+        return file_fail(path, line, "%s %s is too large (at most %s)", label, quote(field, shown),
+                         troc_amount_format(TROC_AMOUNT_CENTS_MAX, largest));
+    }
+    assert(rc == 0);
+    if (rule == AMOUNT_POSITIVE && cents <= 0) {
+        return file_fail(path, line, "%s %s must be positive", label, quote(field, shown));
+    }
+    if (rule == AMOUNT_NOT_NEGATIVE && cents < 0) {
+        return file_fail(path, line, "%s %s cannot be negative", label, quote(field, shown));
+    }
+    *cents_out = cents;
+    return 0;
+}
+
+static int check_firm_name(const char *path, uint32_t line, const char *label, troc_csv_field name) {
+    char shown[QUOTED_SIZE];
+    if (name.length == 0) return file_fail(path, line, "%s is empty", label);
+    if (is_blank(name.text[0]) || is_blank(name.text[name.length - 1])) {
+        return file_fail(path, line, "%s %s begins or ends with a space (names are compared exactly; remove it)",
+                         label, quote(name, shown));
+    }
+    /* The reader has refused ill-formed UTF-8 and control characters but
+     * tab and the line breaks of quoted fields: refuse those line breaks. */
+    for (size_t i = 0; i < name.length; i++) {
+        if (name.text[i] == '\n' || name.text[i] == '\r') {
+            return file_fail(path, line, "%s %s holds a line break", label, quote(name, shown));
+        }
+    }
+    return 0;
+}
+
+/* Reads a CSV file, reporting what is wrong with it. */
+static int read_csv(const char *path, troc_csv **csv_out) {
+    troc_csv_error error;
+    int rc = troc_csv_read_file(path, csv_out, &error);
+    if (rc == -ENOMEM) return memory_fail();
+    if (rc != 0) return file_fail(path, error.line, "%s", error.message);
+    return 0;
+}
+
+/* Finds a column by name; `required` columns must be there. */
+static int find_column(const char *path, const troc_csv *csv, const char *name, bool required, size_t *column_out,
+                       bool *found_out) {
+    int rc = troc_csv_column_find(csv, name, column_out);
+    if (found_out != NULL) *found_out = rc == 0;
+    if (rc == TROC_ECSV) return file_fail(path, troc_csv_header_line(csv), "two columns are named '%s'", name);
+    if (rc == TROC_ENOT_FOUND && required) {
+        return file_fail(path, troc_csv_header_line(csv), "the header has no column '%s'", name);
+    }
+    return 0;
+}
+
+static int find_input_columns(const troc__clear_options *options, const troc_csv *csv, input_columns *columns) {
+    const char *path = options->input_path;
+    int status = find_column(path, csv, "debtor", true, &columns->debtor, NULL);
+    if (status == 0) status = find_column(path, csv, "creditor", true, &columns->creditor, NULL);
+    if (status == 0) status = find_column(path, csv, "amount", true, &columns->amount, NULL);
+    if (status == 0) status = find_column(path, csv, "id", false, &columns->id, &columns->has_id);
+    if (status != 0) return status;
+    static const char *const added[] = {"cleared", "remaining", "paid"};
+    size_t added_count = options->accounts_path != NULL ? 3 : 2;
+    for (size_t i = 0; i < added_count; i++) {
+        size_t column;
+        if (troc_csv_column_find(csv, added[i], &column) != TROC_ENOT_FOUND) {
+            return file_fail(path, troc_csv_header_line(csv),
+                             "the header has a column '%s', which the result adds (is this file a result of "
+                             "troc clear? clear the original file, or rename the column)",
+                             added[i]);
+        }
+    }
+    return 0;
+}
+
+static int intern_fail(int rc) {
+    if (rc == TROC_ELIMIT) return troc_cli_fail(TROC_EXIT_USAGE, "more than %u distinct names", TROC_INTERN_COUNT_MAX);
+    return memory_fail();
+}
+
+/* Fills the firm indices of every obligation, a chunk of rows at a time
+ * (troc_intern_add_many() is several times faster than one by one). */
+static int intern_firms(troc__clear_data *data, const input_columns *columns) {
+    const char *texts[2 * INTERN_CHUNK_ROWS];
+    uint32_t lengths[2 * INTERN_CHUNK_ROWS], indices[2 * INTERN_CHUNK_ROWS];
+    const troc_csv *csv = data->input;
+    size_t rows = troc_csv_row_count(csv);
+    for (size_t first = 0; first < rows; first += INTERN_CHUNK_ROWS) {
+        size_t count = rows - first < INTERN_CHUNK_ROWS ? rows - first : INTERN_CHUNK_ROWS;
+        for (size_t i = 0; i < count; i++) {
+            troc_csv_field debtor = troc_csv_get(csv, first + i, columns->debtor);
+            troc_csv_field creditor = troc_csv_get(csv, first + i, columns->creditor);
+            texts[2 * i] = debtor.text;
+            lengths[2 * i] = (uint32_t)debtor.length;
+            texts[2 * i + 1] = creditor.text;
+            lengths[2 * i + 1] = (uint32_t)creditor.length;
+        }
+        int rc = troc_intern_add_many(data->firms, 2 * count, texts, lengths, indices, NULL);
+        if (rc != 0) return intern_fail(rc);
+        for (size_t i = 0; i < count; i++) {
+            data->obligations[first + i].debtor = indices[2 * i];
+            data->obligations[first + i].creditor = indices[2 * i + 1];
+        }
+    }
+    return 0;
+}
+
+/* Refuses the first id that an earlier row already used. */
+static int check_ids(const char *path, const troc_csv *csv, size_t column) {
+    const char *texts[INTERN_CHUNK_ROWS];
+    uint32_t lengths[INTERN_CHUNK_ROWS], indices[INTERN_CHUNK_ROWS];
+    bool added[INTERN_CHUNK_ROWS];
+    size_t rows = troc_csv_row_count(csv);
+    troc_intern *ids = NULL;
+    int status = troc_intern_create(rows, &ids) == 0 ? 0 : memory_fail();
+    for (size_t first = 0; first < rows && status == 0; first += INTERN_CHUNK_ROWS) {
+        size_t count = rows - first < INTERN_CHUNK_ROWS ? rows - first : INTERN_CHUNK_ROWS;
+        for (size_t i = 0; i < count; i++) {
+            troc_csv_field id = troc_csv_get(csv, first + i, column);
+            texts[i] = id.text;
+            lengths[i] = (uint32_t)id.length;
+        }
+        int rc = troc_intern_add_many(ids, count, texts, lengths, indices, added);
+        if (rc != 0) status = intern_fail(rc);
+        for (size_t i = 0; i < count && status == 0; i++) {
+            if (added[i]) continue;
+            /* Every id before the first duplicate was new: the index of an
+             * id is the row that first used it. */
+            char shown[QUOTED_SIZE];
+            troc_csv_field id = {.text = texts[i], .length = lengths[i]};
+            status = file_fail(path, troc_csv_row_line(csv, first + i), "id %s is already used on line %u",
+                               quote(id, shown), troc_csv_row_line(csv, indices[i]));
+        }
+    }
+    troc_intern_destroy(ids);
+    return status;
+}
+
+/* Checks one row's names, amount and id, and adds its amount to the total;
+ * the firm indices come later, from intern_firms(). */
+static int read_obligation(const troc__clear_options *options, troc__clear_data *data, const input_columns *columns,
+                           size_t row) {
+    const char *path = options->input_path;
+    const troc_csv *csv = data->input;
+    uint32_t line = troc_csv_row_line(csv, row);
+    troc_csv_field debtor = troc_csv_get(csv, row, columns->debtor);
+    troc_csv_field creditor = troc_csv_get(csv, row, columns->creditor);
+    int status = check_firm_name(path, line, "debtor", debtor);
+    if (status == 0) status = check_firm_name(path, line, "creditor", creditor);
+    if (status != 0) return status;
+    if (debtor.length == creditor.length && memcmp(debtor.text, creditor.text, debtor.length) == 0) {
+        char shown[QUOTED_SIZE];
+        return file_fail(path, line, "debtor and creditor are the same firm %s (a firm cannot owe itself)",
+                         quote(debtor, shown));
+    }
+    int64_t cents = 0;
+    status = read_amount(path, line, "amount", troc_csv_get(csv, row, columns->amount), AMOUNT_POSITIVE, &cents);
+    if (status != 0) return status;
+    /* Both amounts are at most TROC_CLEARING_TOTAL_CENTS_MAX, a quarter of
+     * int64: the sum cannot overflow. */
+    data->total_cents += cents;
+    if (data->total_cents > TROC_CLEARING_TOTAL_CENTS_MAX) {
+        char largest[TROC_AMOUNT_TEXT_SIZE];
+        return file_fail(path, line, "the amounts up to this line add up to more than %s, the largest total troc clears",
+                         troc_amount_format(TROC_CLEARING_TOTAL_CENTS_MAX, largest));
+    }
+    data->obligations[row] = (troc_obligation){.amount_cents = cents};
+    if (columns->has_id && troc_csv_get(csv, row, columns->id).length == 0) {
+        return file_fail(path, line, "id is empty (every row needs its own id, or no id column)");
+    }
+    return 0;
+}
+
+/* Three passes over the rows, each sequential: values checked, firms
+ * interned, ids checked for duplicates. */
+int troc__clear_read_input(const troc__clear_options *options, troc__clear_data *data) {
+    assert(options != NULL && options->input_path != NULL);
+    assert(data != NULL && data->input == NULL);
+    int status = read_csv(options->input_path, &data->input);
+    if (status != 0) return status;
+    input_columns columns = {0};
+    status = find_input_columns(options, data->input, &columns);
+    if (status != 0) return status;
+    size_t rows = troc_csv_row_count(data->input);
+    data->obligations = malloc((rows > 0 ? rows : 1) * sizeof *data->obligations);
+    if (data->obligations == NULL || troc_intern_create(rows / 4, &data->firms) != 0) return memory_fail();
+    for (size_t row = 0; row < rows && status == 0; row++) {
+        status = read_obligation(options, data, &columns, row);
+    }
+    if (status == 0) status = intern_firms(data, &columns);
+    if (status == 0 && columns.has_id) status = check_ids(options->input_path, data->input, columns.id);
+    data->input_firm_count = troc_intern_count(data->firms);
+    return status;
+}
+
+static int read_account(const troc__clear_options *options, troc__clear_data *data, const account_columns *columns,
+                        size_t row) {
+    const char *path = options->accounts_path;
+    const troc_csv *csv = data->accounts_file;
+    uint32_t line = troc_csv_row_line(csv, row);
+    troc_csv_field member = troc_csv_get(csv, row, columns->member);
+    uint32_t index = 0;
+    int status = check_firm_name(path, line, "member", member);
+    if (status != 0) return status;
+    bool added = false;
+    int rc = troc_intern_add(data->firms, member.text, member.length, &index, &added);
+    if (rc != 0) return intern_fail(rc);
+    if (data->account_lines[index] != 0) {
+        char shown[QUOTED_SIZE];
+        return file_fail(path, line, "member %s already has an account on line %u", quote(member, shown),
+                         data->account_lines[index]);
+    }
+    troc_clearing_account *account = &data->accounts[index];
+    account->balance_max_cents = TROC_CLEARING_NO_MAX;
+    status = read_amount(path, line, "balance", troc_csv_get(csv, row, columns->balance), AMOUNT_ANY,
+                         &account->balance_cents);
+    if (status == 0) {
+        status = read_amount(path, line, "credit_limit", troc_csv_get(csv, row, columns->credit_limit), AMOUNT_NOT_NEGATIVE,
+                             &account->credit_limit_cents);
+    }
+    if (status == 0 && columns->has_balance_max) {
+        troc_csv_field maximum = troc_csv_get(csv, row, columns->balance_max);
+        if (trim(maximum).length > 0) {
+            status = read_amount(path, line, "balance_max", maximum, AMOUNT_NOT_NEGATIVE, &account->balance_max_cents);
+        }
+    }
+    data->account_lines[index] = line;
+    data->account_firms[row] = index;
+    return status;
+}
+
+int troc__clear_read_accounts(const troc__clear_options *options, troc__clear_data *data) {
+    assert(options != NULL && options->accounts_path != NULL);
+    assert(data != NULL && data->firms != NULL && data->accounts_file == NULL);
+    const char *path = options->accounts_path;
+    int status = read_csv(path, &data->accounts_file);
+    if (status != 0) return status;
+    const troc_csv *csv = data->accounts_file;
+    account_columns columns = {0};
+    status = find_column(path, csv, "member", true, &columns.member, NULL);
+    if (status == 0) status = find_column(path, csv, "balance", true, &columns.balance, NULL);
+    if (status == 0) status = find_column(path, csv, "credit_limit", true, &columns.credit_limit, NULL);
+    if (status == 0) {
+        status = find_column(path, csv, "balance_max", false, &columns.balance_max, &columns.has_balance_max);
+    }
+    if (status != 0) return status;
+    /* Every member may be a firm INPUT does not name. */
+    size_t firm_bound = (size_t)data->input_firm_count + troc_csv_row_count(csv) + 1;
+    data->accounts = malloc(firm_bound * sizeof *data->accounts);
+    data->account_lines = calloc(firm_bound, sizeof *data->account_lines);
+    data->account_firms = malloc(firm_bound * sizeof *data->account_firms);
+    if (data->accounts == NULL || data->account_lines == NULL || data->account_firms == NULL) return memory_fail();
+    for (size_t i = 0; i < firm_bound; i++) {
+        data->accounts[i] = (troc_clearing_account){.balance_max_cents = TROC_CLEARING_NO_MAX};
+    }
+    for (size_t row = 0; row < troc_csv_row_count(csv); row++) {
+        status = read_account(options, data, &columns, row);
+        if (status != 0) return status;
+    }
+    for (uint32_t firm = 0; firm < data->input_firm_count; firm++) {
+        data->firms_without_account += data->account_lines[firm] == 0;
+    }
+    return 0;
+}
+
+void troc__clear_data_free(troc__clear_data *data) {
+    assert(data != NULL);
+    troc_intern_destroy(data->firms);
+    troc_csv_free(data->input);
+    troc_csv_free(data->accounts_file);
+    free(data->obligations);
+    free(data->accounts);
+    free(data->account_lines);
+    free(data->account_firms);
+    memset(data, 0, sizeof *data);
+}

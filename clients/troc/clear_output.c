@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * troc clear: the RESULT and BALANCES files.
+ *
+ * RESULT holds INPUT's rows in INPUT's order with all their columns, each
+ * value as read (quoted again only where it must be), then `cleared`, `paid`
+ * (credit mode only) and `remaining` = amount - cleared - paid, with two
+ * fractional digits.  It follows INPUT's conventions: a byte-order mark if
+ * INPUT had one, CRLF line ends if INPUT's header had them.
+ *
+ * BALANCES (credit mode) holds one row per member: `member`,
+ * `balance_before`, `paid` (paid in credit as a debtor), `received` (as a
+ * creditor) and `balance_after`; ACCOUNTS' members first in ACCOUNTS' order,
+ * then INPUT's firms without an account in order of first appearance.
+ *
+ * Both files are written under temporary names, synced and closed before
+ * either is renamed into place, so that a failure while writing (a full
+ * disk) leaves no output at all.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/amount.h"
+#include "base/error.h"
+#include "clear.h"
+#include "cli.h"
+
+/* Writer flags that reproduce a file's byte-order mark and line ends. */
+static unsigned flags_like(const troc_csv *csv) {
+    return (troc_csv_has_bom(csv) ? TROC_CSV_WRITE_BOM : 0u) | (troc_csv_uses_crlf(csv) ? TROC_CSV_WRITE_CRLF : 0u);
+}
+
+static void write_result_rows(troc_csv_writer *writer, const troc__clear_data *data,
+                              const troc_clearing_result *result, bool credit) {
+    const troc_csv *input = data->input;
+    size_t columns = troc_csv_column_count(input);
+    for (size_t column = 0; column < columns; column++) {
+        troc_csv_field name = troc_csv_header(input, column);
+        troc_csv_write_field(writer, name.text, name.length);
+    }
+    troc_csv_write_text(writer, "cleared");
+    if (credit) troc_csv_write_text(writer, "paid");
+    troc_csv_write_text(writer, "remaining");
+    troc_csv_write_row_end(writer);
+    for (size_t row = 0; row < troc_csv_row_count(input); row++) {
+        for (size_t column = 0; column < columns; column++) {
+            troc_csv_field value = troc_csv_get(input, row, column);
+            troc_csv_write_field(writer, value.text, value.length);
+        }
+        int64_t cleared = result->cleared_cents[row], paid = result->paid_cents[row];
+        int64_t remaining = data->obligations[row].amount_cents - cleared - paid;
+        assert(cleared >= 0 && paid >= 0 && remaining >= 0);
+        troc_csv_write_amount(writer, cleared);
+        if (credit) troc_csv_write_amount(writer, paid);
+        troc_csv_write_amount(writer, remaining);
+        troc_csv_write_row_end(writer);
+    }
+}
+
+static void write_balance_row(troc_csv_writer *writer, const troc__clear_data *data, uint32_t firm,
+                              const int64_t *paid, const int64_t *received) {
+    size_t length = 0;
+    const char *name = troc_intern_text(data->firms, firm, &length);
+    int64_t before = data->accounts[firm].balance_cents, after = 0;
+    /* Cannot overflow: a balance is at most TROC_AMOUNT_CENTS_MAX in
+     * magnitude and what moves it at most the total of INPUT, at most
+     * TROC_CLEARING_TOTAL_CENTS_MAX (a quarter of int64). */
+    int rc = troc_amount_subtract(before, paid[firm], &after);
+    if (rc == 0) rc = troc_amount_add(after, received[firm], &after);
+    assert(rc == 0);
+    troc_csv_write_field(writer, name, length);
+    troc_csv_write_amount(writer, before);
+    troc_csv_write_amount(writer, paid[firm]);
+    troc_csv_write_amount(writer, received[firm]);
+    troc_csv_write_amount(writer, after);
+    troc_csv_write_row_end(writer);
+}
+
+static int write_balances_rows(troc_csv_writer *writer, const troc__clear_data *data,
+                               const troc_clearing_result *result) {
+    uint32_t firm_count = troc_intern_count(data->firms);
+    int64_t *paid = calloc((size_t)firm_count + 1, sizeof *paid);
+    int64_t *received = calloc((size_t)firm_count + 1, sizeof *received);
+    if (paid == NULL || received == NULL) {
+        free(paid);
+        free(received);
+        return -ENOMEM;
+    }
+    for (size_t row = 0; row < troc_csv_row_count(data->input); row++) {
+        paid[data->obligations[row].debtor] += result->paid_cents[row];
+        received[data->obligations[row].creditor] += result->paid_cents[row];
+    }
+    static const char *const header[] = {"member", "balance_before", "paid", "received", "balance_after"};
+    for (size_t i = 0; i < sizeof header / sizeof header[0]; i++) troc_csv_write_text(writer, header[i]);
+    troc_csv_write_row_end(writer);
+    for (size_t row = 0; row < troc_csv_row_count(data->accounts_file); row++) {
+        write_balance_row(writer, data, data->account_firms[row], paid, received);
+    }
+    for (uint32_t firm = 0; firm < data->input_firm_count; firm++) {
+        if (data->account_lines[firm] == 0) write_balance_row(writer, data, firm, paid, received);
+    }
+    free(paid);
+    free(received);
+    return 0;
+}
+
+/* Opens a writer for `path` ("-" is standard output). */
+static int open_writer(const char *path, unsigned flags, troc_csv_writer **writer_out) {
+    int rc = strcmp(path, "-") == 0 ? troc_csv_writer_open_fd(STDOUT_FILENO, flags, writer_out)
+                                    : troc_csv_writer_open_file(path, flags, writer_out);
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_USAGE, "cannot create %s: %s", path, troc_strerror(rc));
+    return 0;
+}
+
+static int finish_writer(const char *path, troc_csv_writer *writer) {
+    int rc = troc_csv_writer_finish(writer);
+    if (rc != 0) {
+        return troc_cli_fail(TROC_EXIT_REFUSED, "cannot write %s: %s (nothing was written)", path, troc_strerror(rc));
+    }
+    return 0;
+}
+
+int troc__clear_write(const troc__clear_options *options, const troc__clear_data *data,
+                      const troc_clearing_result *result) {
+    assert(options != NULL && data != NULL && data->input != NULL);
+    assert(result != NULL);
+    assert(options->balances_path == NULL || data->accounts != NULL);
+    troc_csv_writer *result_writer = NULL, *balances_writer = NULL;
+    int status = 0;
+    if (options->out_path != NULL) {
+        status = open_writer(options->out_path, flags_like(data->input), &result_writer);
+        if (status != 0) goto cleanup;
+        write_result_rows(result_writer, data, result, data->accounts != NULL);
+        status = finish_writer(options->out_path, result_writer);
+        if (status != 0) goto cleanup;
+    }
+    if (options->balances_path != NULL) {
+        status = open_writer(options->balances_path, flags_like(data->accounts_file), &balances_writer);
+        if (status != 0) goto cleanup;
+        if (write_balances_rows(balances_writer, data, result) != 0) {
+            status = troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
+            goto cleanup;
+        }
+        status = finish_writer(options->balances_path, balances_writer);
+        if (status != 0) goto cleanup;
+    }
+    const char *paths[2] = {options->out_path, options->balances_path};
+    troc_csv_writer **writers[2] = {&result_writer, &balances_writer};
+    for (size_t i = 0; i < 2; i++) {
+        if (*writers[i] == NULL) continue;
+        int rc = troc_csv_writer_commit(*writers[i]);
+        *writers[i] = NULL;
+        if (rc != 0) {
+            status = troc_cli_fail(TROC_EXIT_REFUSED, "cannot rename the new %s into place: %s", paths[i],
+                                   troc_strerror(rc));
+            goto cleanup;
+        }
+    }
+cleanup:
+    troc_csv_writer_abort(result_writer);
+    troc_csv_writer_abort(balances_writer);
+    return status;
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv
+ *     [--balances-out BALANCES.csv]] [--json]
+ *
+ * Clears a CSV file of unpaid invoices offline, without a ledger: the exact
+ * maximum set-off (engine/clearing), and in credit mode payments in mutual
+ * credit within every member's credit line.  The steps, each finished before
+ * the next begins:
+ *
+ *   1. options, and whether the outputs can be written where they are asked
+ *      for (a wrong path fails at once, not after a long solve);
+ *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c);
+ *   3. the solve, then troc_clearing_check() on its result;
+ *   4. RESULT (and BALANCES) written, each complete or not at all
+ *      (clear_output.c);
+ *   5. the summary, as text or one JSON object.
+ *
+ * A failure at any step leaves no output file.  Exit status: 0 done; 2 bad
+ * usage or bad input (the message names the file, the line and the
+ * problem); 1 a failure after the input was accepted (out of memory, a disk
+ * error, a result failing its check).
+ *
+ * Without --out only the summary is printed: a dry run showing how much
+ * would clear.  "--out -" writes RESULT on standard output and the summary
+ * on standard error.  The solver's progress goes to standard error when it
+ * is a terminal and INPUT has at least PROGRESS_ROWS_MIN rows.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/amount.h"
+#include "base/error.h"
+#include "clear.h"
+#include "cli.h"
+#include "commands.h"
+
+/* Rows of INPUT from which a terminal shows the solver's progress: below
+ * it the solve takes well under a second. */
+#define PROGRESS_ROWS_MIN 100000
+
+#define USAGE "usage: troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--json]"
+
+typedef struct progress {
+    bool enabled;      /* standard error is a terminal and the input is large */
+    const char *stage; /* last stage shown, NULL before the first */
+    int percent;       /* last percentage shown */
+} progress;
+
+typedef struct timings {
+    double read_seconds, solve_seconds, write_seconds, total_seconds;
+} timings;
+
+static double seconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static void show_progress(void *context, const char *stage, double fraction_done) {
+    progress *shown = context;
+    assert(shown != NULL && stage != NULL);
+    if (!shown->enabled) return;
+    int percent = (int)(fraction_done * 100.0 + 0.5);
+    if (shown->stage != NULL && strcmp(shown->stage, stage) == 0 && shown->percent == percent) return;
+    shown->stage = stage;
+    shown->percent = percent;
+    fprintf(stderr, "\rtroc: %s %3d%%\033[K", stage, percent);
+    fflush(stderr);
+}
+
+static void end_progress(progress *shown) {
+    if (shown->enabled && shown->stage != NULL) fputs("\r\033[K", stderr);
+    shown->stage = NULL;
+}
+
+/* Takes the value of an option that needs one and may appear once. */
+static int option_value(int argc, char **argv, int *i, const char **target) {
+    const char *name = argv[*i];
+    if (*i + 1 >= argc) return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a file name\n%s", name, USAGE);
+    if (*target != NULL) return troc_cli_fail(TROC_EXIT_USAGE, "%s is given twice", name);
+    *target = argv[++*i];
+    return 0;
+}
+
+static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear_options *options) {
+    memset(options, 0, sizeof *options);
+    options->json = cli->json;
+    bool after_dashes = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int status = 0;
+        if (!after_dashes && strcmp(arg, "--") == 0) {
+            after_dashes = true;
+        } else if (!after_dashes && strcmp(arg, "--out") == 0) {
+            status = option_value(argc, argv, &i, &options->out_path);
+        } else if (!after_dashes && strcmp(arg, "--with-credit") == 0) {
+            status = option_value(argc, argv, &i, &options->accounts_path);
+        } else if (!after_dashes && strcmp(arg, "--balances-out") == 0) {
+            status = option_value(argc, argv, &i, &options->balances_path);
+        } else if (!after_dashes && arg[0] == '-' && arg[1] != '\0') {
+            status = troc_cli_fail(TROC_EXIT_USAGE, "unknown option %s\n%s", arg, USAGE);
+        } else if (options->input_path != NULL) {
+            status = troc_cli_fail(TROC_EXIT_USAGE, "one INPUT file only ('%s' and '%s')\n%s", options->input_path,
+                                   arg, USAGE);
+        } else {
+            options->input_path = arg;
+        }
+        if (status != 0) return status;
+    }
+    if (options->input_path == NULL) return troc_cli_fail(TROC_EXIT_USAGE, "no INPUT file\n%s", USAGE);
+    if (options->balances_path != NULL && options->accounts_path == NULL) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "--balances-out needs --with-credit ACCOUNTS.csv");
+    }
+    if (options->out_path != NULL && strcmp(options->out_path, "-") == 0 && options->json) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "--json and --out - both write on standard output; choose one");
+    }
+    return 0;
+}
+
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0) return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Refuses an output that would replace an input or the other output, that
+ * names a directory, or that lies in a directory we cannot write. */
+static int check_output(const char *option, const char *path, const troc__clear_options *options) {
+    if (strcmp(path, "-") == 0) {
+        if (strcmp(option, "--out") == 0) return 0;
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a file name, not '-'", option);
+    }
+    const char *inputs[] = {options->input_path, options->accounts_path};
+    for (size_t i = 0; i < 2; i++) {
+        if (inputs[i] != NULL && same_file(path, inputs[i])) {
+            return troc_cli_fail(TROC_EXIT_USAGE, "%s %s would replace the input %s; choose another file", option,
+                                 path, inputs[i]);
+        }
+    }
+    struct stat target;
+    if (stat(path, &target) == 0 && S_ISDIR(target.st_mode)) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s %s is a directory; give a file name", option, path);
+    }
+    const char *slash = strrchr(path, '/');
+    char *directory = slash == NULL ? strdup(".") : strndup(path, (size_t)(slash - path) + 1);
+    if (directory == NULL) return troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
+    int rc = access(directory, W_OK | X_OK) == 0 ? 0 : -errno;
+    int status = 0;
+    if (rc != 0) {
+        status = troc_cli_fail(TROC_EXIT_USAGE, "%s %s: cannot write in directory %s: %s", option, path, directory,
+                               troc_strerror(rc));
+    }
+    free(directory);
+    return status;
+}
+
+static int check_outputs(const troc__clear_options *options) {
+    int status = 0;
+    if (options->out_path != NULL) status = check_output("--out", options->out_path, options);
+    if (status == 0 && options->balances_path != NULL) {
+        status = check_output("--balances-out", options->balances_path, options);
+    }
+    if (status == 0 && options->out_path != NULL && options->balances_path != NULL &&
+        same_file(options->out_path, options->balances_path)) {
+        status = troc_cli_fail(TROC_EXIT_USAGE, "--out and --balances-out name the same file");
+    }
+    return status;
+}
+
+static int solve(const troc__clear_options *options, const troc__clear_data *data, troc_clearing_result *result,
+                 progress *shown) {
+    troc_clearing_problem problem = {
+        .firm_count = data->input_firm_count,
+        .obligation_count = troc_csv_row_count(data->input),
+        .obligations = data->obligations,
+        .accounts = data->accounts,
+    };
+    int rc = troc_clearing_problem_validate(&problem);
+    if (rc != 0) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s: these obligations cannot be cleared: %s", options->input_path,
+                             troc_strerror(rc));
+    }
+    rc = troc_clearing_solve(&problem, result, show_progress, shown);
+    end_progress(shown);
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the solve failed: %s", troc_strerror(rc));
+    rc = troc_clearing_check(&problem, result);
+    if (rc != 0) {
+        return troc_cli_fail(TROC_EXIT_REFUSED,
+                             "the clearing result failed its check (%s) and nothing was written; this is a bug in "
+                             "troc, please report it with the input",
+                             troc_strerror(rc));
+    }
+    return 0;
+}
+
+static double share_percent(int64_t part_cents, int64_t total_cents) {
+    return total_cents > 0 ? 100.0 * (double)part_cents / (double)total_cents : 0.0;
+}
+
+static void print_json(const troc__clear_options *options, const troc__clear_data *data,
+                       const troc_clearing_result *result, const timings *times) {
+    bool credit = data->accounts != NULL;
+    troc_json json;
+    troc_json_start(&json, stdout);
+    troc_json_string(&json, "mode", credit ? "credit" : "plain");
+    troc_json_int(&json, "obligations", (int64_t)troc_csv_row_count(data->input));
+    troc_json_int(&json, "firms", data->input_firm_count);
+    troc_json_amount(&json, "total", result->total_cents);
+    troc_json_amount(&json, "cleared", result->cleared_total_cents);
+    if (credit) troc_json_amount(&json, "paid", result->paid_total_cents);
+    troc_json_amount(&json, "remaining", result->total_cents - result->cleared_total_cents - result->paid_total_cents);
+    troc_json_double(&json, "share", share_percent(result->cleared_total_cents, result->total_cents));
+    if (credit) troc_json_int(&json, "firms_without_account", data->firms_without_account);
+    troc_json_int(&json, "components", result->component_count);
+    troc_json_int(&json, "cycle_firms", result->cycle_firm_count);
+    troc_json_int(&json, "cycle_obligations", (int64_t)result->cycle_obligation_count);
+    troc_json_double(&json, "seconds", times->total_seconds);
+    troc_json_double(&json, "read_seconds", times->read_seconds);
+    troc_json_double(&json, "solve_seconds", times->solve_seconds);
+    troc_json_double(&json, "write_seconds", times->write_seconds);
+    troc_json_string(&json, "result", options->out_path);
+    if (credit) troc_json_string(&json, "balances", options->balances_path);
+    troc_json_finish(&json);
+}
+
+static void print_text(FILE *out, const troc__clear_options *options, const troc__clear_data *data,
+                       const troc_clearing_result *result, const timings *times) {
+    char text[TROC_AMOUNT_TEXT_SIZE];
+    bool credit = data->accounts != NULL;
+    fprintf(out, "obligations      %zu\n", troc_csv_row_count(data->input));
+    fprintf(out, "firms            %u\n", data->input_firm_count);
+    fprintf(out, "total            %s\n", troc_amount_format(result->total_cents, text));
+    fprintf(out, "cleared          %s\n", troc_amount_format(result->cleared_total_cents, text));
+    if (credit) fprintf(out, "paid             %s\n", troc_amount_format(result->paid_total_cents, text));
+    fprintf(out, "remaining        %s\n",
+            troc_amount_format(result->total_cents - result->cleared_total_cents - result->paid_total_cents, text));
+    fprintf(out, "share            %.2f %%\n", share_percent(result->cleared_total_cents, result->total_cents));
+    if (credit) fprintf(out, "without account  %u\n", data->firms_without_account);
+    fprintf(out, "seconds          %.3f (read %.3f, solve %.3f, write %.3f)\n", times->total_seconds,
+            times->read_seconds, times->solve_seconds, times->write_seconds);
+    if (options->out_path != NULL && strcmp(options->out_path, "-") != 0) {
+        fprintf(out, "result           %s\n", options->out_path);
+    }
+    if (options->balances_path != NULL) fprintf(out, "balances         %s\n", options->balances_path);
+    fflush(out);
+}
+
+/* Steps 2 to 4: read, solve and check, write. */
+static int run(const troc__clear_options *options, troc__clear_data *data, troc_clearing_result *result,
+               timings *times) {
+    double start = seconds_now();
+    int status = troc__clear_read_input(options, data);
+    if (status == 0 && options->accounts_path != NULL) status = troc__clear_read_accounts(options, data);
+    if (status != 0) return status;
+    double read_end = seconds_now();
+    progress shown = {.enabled = isatty(STDERR_FILENO) && troc_csv_row_count(data->input) >= PROGRESS_ROWS_MIN};
+    status = solve(options, data, result, &shown);
+    if (status != 0) return status;
+    double solve_end = seconds_now();
+    status = troc__clear_write(options, data, result);
+    double write_end = seconds_now();
+    *times = (timings){
+        .read_seconds = read_end - start,
+        .solve_seconds = solve_end - read_end,
+        .write_seconds = write_end - solve_end,
+        .total_seconds = write_end - start,
+    };
+    return status;
+}
+
+int troc__cmd_clear(const troc_cli *cli, int argc, char **argv) {
+    assert(cli != NULL && argc >= 1);
+    troc__clear_options options;
+    int status = parse_options(cli, argc, argv, &options);
+    if (status == 0) status = check_outputs(&options);
+    if (status != 0) return status;
+    troc__clear_data data = {0};
+    troc_clearing_result result = {0};
+    timings times = {0};
+    status = run(&options, &data, &result, &times);
+    if (status == 0 && options.json) print_json(&options, &data, &result, &times);
+    if (status == 0 && !options.json) {
+        bool result_on_stdout = options.out_path != NULL && strcmp(options.out_path, "-") == 0;
+        print_text(result_on_stdout ? stderr : stdout, &options, &data, &result, &times);
+    }
+    troc_clearing_result_free(&result);
+    troc__clear_data_free(&data);
+    return status;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * trocd: the territory's ledger daemon.  This file only dispatches to the
+ * subcommands (init, run, verify); the work lives in the engine's libraries.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "trocd.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} subcommands[] = {
+    {"init", troc__trocd_init, "create a territory's ledger in an empty directory"},
+    {"verify", troc__trocd_verify, "check the journal, its signatures and the state it rebuilds"},
+};
+
+static void usage(FILE *out) {
+    fputs("usage: trocd COMMAND [OPTIONS]   (trocd COMMAND --help for its options)\n\ncommands:\n", out);
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
+        fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return TROCD_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return TROCD_EXIT_OK;
+    }
+    if (troc_crypto_init() != 0) {
+        fputs("trocd: cannot initialise libsodium\n", stderr);
+        return TROCD_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
+        if (strcmp(argv[1], subcommands[i].name) == 0) return subcommands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "trocd: unknown command '%s'; see 'trocd --help'\n", argv[1]);
+    return TROCD_EXIT_USAGE;
+}

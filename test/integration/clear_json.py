@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The summary of `troc clear`: with --json one JSON object on one line, with
+amounts as decimal strings, counts as numbers and seconds as numbers, whether
+--json comes before or after the command; without it, one figure per line.
+"""
+import json
+import os
+import re
+
+from clear_support import Context
+
+ctx = Context()
+triangle = os.path.join(ctx.shared, "data", "clearing", "small", "triangle.csv")
+result = ctx.path("result.csv")
+AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
+
+for args in (("clear", triangle, "--out", result, "--json"), ("--json", "clear", triangle, "--out", result)):
+    status, out, err = ctx.run(*args)
+    ctx.check(status == 0, f"{args}: exit status {status}: {err}")
+    ctx.check(out.count(b"\n") == 1 and out.endswith(b"\n"), f"{args}: not one line: {out!r}")
+    summary = json.loads(out)
+    ctx.check(summary["mode"] == "plain", f"mode {summary['mode']}")
+    for key, value in (("obligations", 3), ("firms", 3), ("components", 1), ("cycle_firms", 3),
+                       ("cycle_obligations", 3)):
+        ctx.check(type(summary[key]) is int and summary[key] == value, f"{key}: {summary[key]!r}, expected {value}")
+    for key, value in (("total", "300.00"), ("cleared", "300.00"), ("remaining", "0.00")):
+        ctx.check(isinstance(summary[key], str) and AMOUNT.fullmatch(summary[key]) and summary[key] == value,
+                  f"{key}: {summary[key]!r}, expected {value!r}")
+    ctx.check(summary["share"] == 100, f"share {summary['share']!r}")
+    for key in ("seconds", "read_seconds", "solve_seconds", "write_seconds"):
+        ctx.check(type(summary[key]) in (int, float) and summary[key] >= 0, f"{key}: {summary[key]!r}")
+    ctx.check(summary["seconds"] >= summary["solve_seconds"], "seconds less than solve_seconds")
+    ctx.check(summary["result"] == result, f"result {summary['result']!r}")
+    ctx.check("paid" not in summary and "balances" not in summary, "plain mode reports payments")
+
+# Without --out: a dry run, result null, nothing written.
+os.remove(result)
+status, out, err = ctx.clear(triangle, "--json")
+summary = json.loads(out)
+ctx.check(status == 0 and summary["result"] is None, f"no --out: {summary}")
+ctx.check(not os.path.exists(result), "no --out wrote a file")
+
+# Text summary.
+chain = os.path.join(ctx.shared, "data", "clearing", "small", "parallel.csv")
+status, out, err = ctx.clear(chain)
+lines = out.decode().splitlines()
+ctx.check(status == 0 and lines[:6] == ["obligations      3", "firms            2", "total            140.00",
+                                        "cleared          120.00", "remaining        20.00", "share            85.71 %"],
+          f"text summary {lines}")
+ctx.check(lines[6].startswith("seconds          "), f"seconds line {lines[6]!r}")
+
+ctx.done()

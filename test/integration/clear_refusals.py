@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Every bad input and bad usage of `troc clear`: exit status 2, a message that
+names the file, the line and the problem, nothing on standard output, and no
+output file at all (not even a temporary one).  A RESULT that existed before a
+refused run keeps its content.  A header without rows is not bad: it clears
+nothing and writes a RESULT holding only the header.
+"""
+import os
+
+from clear_support import Context
+
+ctx = Context()
+HEADER = "id,debtor,creditor,amount\n"
+ACCOUNTS_HEADER = "member,balance,credit_limit,balance_max\n"
+GOOD_ACCOUNTS = ACCOUNTS_HEADER + "A,0,10,\n"
+
+
+def refused(name, content, expected, accounts=None, args=(), before=None):
+    """Runs troc clear on `content` (and `accounts`) with outputs in a fresh
+    directory; expects a refusal whose message holds every text of
+    `expected`; "FILE line N" names INPUT (input.csv) or ACCOUNTS
+    (accounts.csv)."""
+    directory = ctx.path(name)
+    os.makedirs(directory)
+    inputs = {"input.csv"}
+    inp = ctx.write(f"{name}/input.csv", content) if content is not None else os.path.join(directory, "input.csv")
+    result = os.path.join(directory, "result.csv")
+    command = [inp, "--out", result]
+    if accounts is not None:
+        command += ["--with-credit", ctx.write(f"{name}/accounts.csv", accounts),
+                    "--balances-out", os.path.join(directory, "balances.csv")]
+        inputs.add("accounts.csv")
+    if before is not None:
+        ctx.write(f"{name}/result.csv", before)
+        inputs.add("result.csv")
+    status, out, err = ctx.clear(*command, *args)
+    ctx.check(status == 2, f"{name}: exit status {status}, expected 2 (stderr: {err.strip()})")
+    ctx.check(out == b"", f"{name}: printed on standard output: {out[:200]!r}")
+    for text in expected:
+        ctx.check(text in err, f"{name}: message {err.strip()!r} does not say {text!r}")
+    left = set(os.listdir(directory)) - (inputs if content is not None else set())
+    ctx.check(left == set(), f"{name}: left files behind: {sorted(left)}")
+    if before is not None:
+        with open(result, "rb") as f:
+            ctx.check(f.read() == before.encode(), f"{name}: the existing RESULT was changed")
+    print(f"{name}: {err.strip()}")
+
+
+def at(line, file="input.csv"):
+    return f"{file} line {line}:"
+
+
+# Amounts.
+refused("negative", HEADER + "a1,A,B,10\na2,B,C,-5\n", [at(3), "'-5'", "must be positive"])
+refused("zero", HEADER + "a1,A,B,0.00\n", [at(2), "must be positive"])
+refused("three-decimals", HEADER + "a1,A,B,1.5\na2,B,C,1.234\n", [at(3), "'1.234'", "more than two fractional digits"])
+refused("not-a-number", HEADER + "a1,A,B,12a\n", [at(2), "'12a'", "not a number"])
+refused("comma-decimal", HEADER + 'a1,A,B,"1,5"\n', [at(2), "not a number"])
+refused("exponent", HEADER + "a1,A,B,1e3\n", [at(2), "not a number"])
+refused("empty-amount", HEADER + "a1,A,B,\n", [at(2), "amount is empty"])
+refused("amount-too-large", HEADER + "a1,A,B,10000000000000.01\n", [at(2), "too large"])
+refused("amount-beyond-int64", HEADER + "a1,A,B,99999999999999999999\n", [at(2), "too large"])
+# The total passes a quarter of int64 (TROC_CLEARING_TOTAL_CENTS_MAX) at the
+# 2306th obligation of the largest amount, on line 2307.
+refused("total-overflow", HEADER + "".join(f"a{i},A{i},B,10000000000000\n" for i in range(2400)),
+        [at(2307), "add up to more than"])
+
+# Firms and ids.
+refused("same-firm", HEADER + "a1,A,B,1\na2,Caf\u00e9,Caf\u00e9,1\n", [at(3), "same firm 'Caf\u00e9'"])
+refused("empty-debtor", HEADER + "a1,,B,1\n", [at(2), "debtor is empty"])
+refused("padded-creditor", HEADER + "a1,A,B ,1\n", [at(2), "creditor 'B '", "space"])
+refused("name-on-two-lines", HEADER + 'a1,"A\nB",C,1\n', [at(2), "'A\\nB' holds a line break"])
+refused("duplicate-id", HEADER + "a1,A,B,1\na2,B,C,1\na1,C,A,1\n", [at(4), "'a1'", "already used on line 2"])
+refused("empty-id", HEADER + "a1,A,B,1\n,B,C,1\n", [at(3), "id is empty"])
+
+# Columns and rows.
+refused("missing-column", "id,debtor,creditor,sum\na1,A,B,1\n", [at(1), "no column 'amount'"])
+refused("missing-debtor", "creditor,amount\nB,1\n", [at(1), "no column 'debtor'"])
+refused("two-amounts", "debtor,creditor,amount,Amount\nA,B,1,2\n", [at(1), "two columns are named 'amount'"])
+refused("result-as-input", "debtor,creditor,amount,cleared,remaining\nA,B,1,0,1\n", [at(1), "'cleared'"])
+refused("short-row", HEADER + "a1,A,B,1\na2,B,C\n", [at(3), "3 fields, but the header has 4"])
+refused("long-row", HEADER + "a1,A,B,1\na2,B,C,1,5\n", [at(3), "5 fields, but the header has 4"])
+refused("line-after-quoted-break", "id,debtor,creditor,amount,memo\n"
+        'a1,A,B,1,"two\nlines"\na2,B,C,x,memo\n', [at(4), "not a number"])
+
+# The file itself.
+refused("empty-file", "", ["input.csv: empty file"])
+refused("blank-file", "\n\n", ["input.csv: empty file"])
+refused("bad-utf8", HEADER.encode() + b"a1,A,B,1\na2,Caf\xe9,B,1\n", [at(3), "not valid UTF-8"])
+refused("control-character", HEADER + "a1,A,B\x01,1\n", [at(2), "control character 0x01"])
+refused("unterminated-quote", HEADER + 'a1,A,B,1\na2,"B,C,1\na3,C,A,1\n', [at(3), "never closed"])
+refused("stray-quote", HEADER + 'a1,A,B"x,C,1\n', [at(2), "quote"])
+refused("bare-carriage-return", HEADER + "a1,A,B,1\ra2,B,C,1\n", [at(2), "carriage return"])
+refused("missing-file", None, ["input.csv: cannot read", "No such file"])
+refused("existing-result-kept", HEADER + "a1,A,B,-1\n", [at(2)], before="old result\n")
+
+# ACCOUNTS.
+refused("negative-limit", HEADER + "a1,A,B,1\n", [at(3, "accounts.csv"), "credit_limit '-5' cannot be negative"],
+        accounts=ACCOUNTS_HEADER + "A,0,10,\nB,0,-5,\n")
+refused("negative-maximum", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "balance_max", "cannot be negative"],
+        accounts=ACCOUNTS_HEADER + "A,0,10,-1\n")
+refused("bad-balance", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "balance 'ten' is not a number"],
+        accounts=ACCOUNTS_HEADER + "A,ten,10,\n")
+refused("duplicate-member", HEADER + "a1,A,B,1\n", [at(3, "accounts.csv"), "already has an account on line 2"],
+        accounts=ACCOUNTS_HEADER + "A,0,10,\nA,5,0,\n")
+refused("no-limit-column", HEADER + "a1,A,B,1\n", [at(1, "accounts.csv"), "no column 'credit_limit'"],
+        accounts="member,balance\nA,0\n")
+refused("empty-accounts", HEADER + "a1,A,B,1\n", ["accounts.csv: empty file"], accounts="")
+
+# Usage.
+refused("balances-without-credit", HEADER + "a1,A,B,1\n", ["--balances-out needs --with-credit"],
+        args=("--balances-out", "b.csv"))
+refused("unknown-option", HEADER + "a1,A,B,1\n", ["unknown option --fast"], args=("--fast",))
+refused("two-inputs", HEADER + "a1,A,B,1\n", ["one INPUT file only"], args=("other.csv",))
+
+status, out, err = ctx.clear()
+ctx.check(status == 2 and "no INPUT file" in err, f"no arguments: status {status}, {err!r}")
+inp = ctx.write("replace/input.csv", HEADER + "a1,A,B,1\n")
+status, out, err = ctx.clear(inp, "--out", "-", "--json")
+ctx.check(status == 2 and "choose one" in err and out == b"", f"--out - --json: status {status}, {err!r}")
+status, out, err = ctx.clear(inp, "--out", inp)
+ctx.check(status == 2 and "would replace the input" in err, f"--out INPUT: status {status}, {err!r}")
+with open(inp) as f:
+    ctx.check(f.read() == HEADER + "a1,A,B,1\n", "--out INPUT changed INPUT")
+status, out, err = ctx.clear(inp, "--out", ctx.path("no", "such", "dir", "r.csv"))
+ctx.check(status == 2 and "cannot write in directory" in err, f"--out in a missing directory: {status}, {err!r}")
+status, out, err = ctx.clear(ctx.work)
+ctx.check(status == 2 and "Is a directory" in err, f"a directory as INPUT: {status}, {err!r}")
+
+# Not bad: a header without rows clears nothing and writes the header.
+inp = ctx.write("header-only/input.csv", "id,debtor,creditor,amount,memo\r\n")
+result = ctx.path("header-only", "result.csv")
+status, out, err = ctx.clear(inp, "--out", result)
+ctx.check(status == 0, f"header only: exit status {status}: {err}")
+with open(result, "rb") as f:
+    ctx.check(f.read() == b"id,debtor,creditor,amount,memo,cleared,remaining\r\n", "header only: RESULT")
+ctx.check(b"obligations      0\n" in out and b"cleared          0.00\n" in out, f"header only: summary {out!r}")
+
+ctx.done()

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the CSV reader and writer (clients/csv): every case of RFC
+ * 4180 the reader accepts, every input it refuses with the exact line it
+ * names, the writer's quoting, conventions and atomic replacement of its
+ * target, and a round trip from reader to writer and back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "csv/csv.h"
+
+static troc_csv *read_ok(const char *text) {
+    troc_csv *csv = NULL;
+    troc_csv_error error = {0};
+    int rc = troc_csv_read_memory(text, strlen(text), &csv, &error);
+    if (rc != 0) print_error("unexpected refusal: line %u: %s\n", error.line, error.message);
+    assert_int_equal(rc, 0);
+    assert_non_null(csv);
+    return csv;
+}
+
+/* Reads `size` bytes that must be refused with `code` on `line`; returns
+ * the message for further checks. */
+static const char *read_refused(const char *data, size_t size, int code, uint32_t line) {
+    static troc_csv_error error;
+    troc_csv *csv = (troc_csv *)&error; /* must be left alone */
+    memset(&error, 0, sizeof error);
+    error.line = 999999;
+    int rc = troc_csv_read_memory(data, size, &csv, &error);
+    if (rc != code || error.line != line) {
+        print_error("expected %s on line %u, got %s on line %u: %s\n", troc_err_name(code), line, troc_err_name(rc),
+                    error.line, error.message);
+    }
+    assert_int_equal(rc, code);
+    assert_int_equal(error.line, line);
+    assert_true(csv == (troc_csv *)&error);
+    assert_true(strlen(error.message) > 0);
+    return error.message;
+}
+
+static const char *refused(const char *text, int code, uint32_t line) {
+    return read_refused(text, strlen(text), code, line);
+}
+
+static void assert_field(const troc_csv *csv, size_t row, size_t column, const char *expected) {
+    troc_csv_field field = troc_csv_get(csv, row, column);
+    assert_int_equal(field.length, strlen(expected));
+    assert_memory_equal(field.text, expected, field.length);
+}
+
+static void assert_header(const troc_csv *csv, size_t column, const char *expected) {
+    troc_csv_field field = troc_csv_header(csv, column);
+    assert_int_equal(field.length, strlen(expected));
+    assert_memory_equal(field.text, expected, field.length);
+}
+
+/* Reader: accepted input ------------------------------------------------ */
+
+static void test_simple_lf(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("id,debtor,creditor,amount\nd1,A,B,0.01\nd2,B,A,2\n");
+    assert_int_equal(troc_csv_column_count(csv), 4);
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    assert_header(csv, 0, "id");
+    assert_header(csv, 3, "amount");
+    assert_field(csv, 0, 0, "d1");
+    assert_field(csv, 1, 3, "2");
+    assert_int_equal(troc_csv_header_line(csv), 1);
+    assert_int_equal(troc_csv_row_line(csv, 0), 2);
+    assert_int_equal(troc_csv_row_line(csv, 1), 3);
+    assert_false(troc_csv_uses_crlf(csv));
+    assert_false(troc_csv_has_bom(csv));
+    troc_csv_free(csv);
+}
+
+static void test_crlf_and_no_final_line_end(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("a,b\r\n1,2\r\n3,4");
+    assert_true(troc_csv_uses_crlf(csv));
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    assert_field(csv, 0, 1, "2");
+    assert_field(csv, 1, 0, "3");
+    assert_field(csv, 1, 1, "4");
+    assert_int_equal(troc_csv_row_line(csv, 1), 3);
+    troc_csv_free(csv);
+}
+
+static void test_quoted_fields(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("a,b,c\n"
+                            "\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\n"
+                            "\"\",\"\"\"\",\"crlf\r\ninside\"\n"
+                            "after,\"a\"\"b\"\"c\",z\n");
+    assert_int_equal(troc_csv_row_count(csv), 3);
+    assert_field(csv, 0, 0, "x, y");
+    assert_field(csv, 0, 1, "say \"hi\"");
+    assert_field(csv, 0, 2, "two\nlines");
+    assert_field(csv, 1, 0, "");
+    assert_field(csv, 1, 1, "\"");
+    assert_field(csv, 1, 2, "crlf\r\ninside");
+    assert_field(csv, 2, 1, "a\"b\"c");
+    /* Records start on physical lines 2, 4 and 6: each quoted line break
+     * moves the next record down. */
+    assert_int_equal(troc_csv_row_line(csv, 0), 2);
+    assert_int_equal(troc_csv_row_line(csv, 1), 4);
+    assert_int_equal(troc_csv_row_line(csv, 2), 6);
+    troc_csv_free(csv);
+}
+
+static void test_empty_fields_and_spaces(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("a,b,c\n,,\n x , y,\"\"\n1,,\"\"");
+    assert_int_equal(troc_csv_row_count(csv), 3);
+    assert_field(csv, 0, 0, "");
+    assert_field(csv, 0, 2, "");
+    assert_field(csv, 1, 0, " x ");
+    assert_field(csv, 1, 1, " y");
+    assert_field(csv, 1, 2, "");
+    assert_field(csv, 2, 1, "");
+    assert_field(csv, 2, 2, "");
+    troc_csv_free(csv);
+}
+
+static void test_bom_dropped(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("\xEF\xBB\xBFid,amount\r\nx,1\r\n");
+    assert_true(troc_csv_has_bom(csv));
+    assert_header(csv, 0, "id");
+    size_t column = 9;
+    assert_int_equal(troc_csv_column_find(csv, "id", &column), 0);
+    assert_int_equal(column, 0);
+    assert_int_equal(troc_csv_row_line(csv, 0), 2);
+    troc_csv_free(csv);
+}
+
+static void test_blank_lines_skipped(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("\n\r\na,b\n\n1,2\r\n\r\n\n3,4\n\n");
+    assert_int_equal(troc_csv_header_line(csv), 3);
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    assert_int_equal(troc_csv_row_line(csv, 0), 5);
+    assert_int_equal(troc_csv_row_line(csv, 1), 8);
+    assert_false(troc_csv_uses_crlf(csv));
+    assert_field(csv, 1, 1, "4");
+    troc_csv_free(csv);
+}
+
+static void test_single_column_and_header_only(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("name\n\"\"\nx\n");
+    assert_int_equal(troc_csv_column_count(csv), 1);
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    assert_field(csv, 0, 0, "");
+    assert_field(csv, 1, 0, "x");
+    troc_csv_free(csv);
+    csv = read_ok("debtor,creditor,amount\n");
+    assert_int_equal(troc_csv_row_count(csv), 0);
+    assert_int_equal(troc_csv_column_count(csv), 3);
+    troc_csv_free(csv);
+    csv = read_ok("debtor,creditor,amount");
+    assert_int_equal(troc_csv_row_count(csv), 0);
+    troc_csv_free(csv);
+}
+
+static void test_utf8_text(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok("firme,note\nCaf\xC3\xA9 du Port,\"\xF0\x9F\x98\x80\tok\"\n\xE2\x82\xAC,\xEF\xBB\xBFx\n");
+    assert_field(csv, 0, 0, "Caf\xC3\xA9 du Port");
+    assert_field(csv, 0, 1, "\xF0\x9F\x98\x80\tok");
+    assert_field(csv, 1, 0, "\xE2\x82\xAC");
+    assert_field(csv, 1, 1, "\xEF\xBB\xBFx"); /* a BOM past the start is text */
+    troc_csv_free(csv);
+}
+
+static void test_column_find(void **state) {
+    (void)state;
+    troc_csv *csv = read_ok(" Debtor ,CREDITOR,amount,memo,Memo\n");
+    size_t column = 99;
+    assert_int_equal(troc_csv_column_find(csv, "debtor", &column), 0);
+    assert_int_equal(column, 0);
+    assert_int_equal(troc_csv_column_find(csv, "creditor", &column), 0);
+    assert_int_equal(column, 1);
+    assert_int_equal(troc_csv_column_find(csv, "amount", &column), 0);
+    assert_int_equal(column, 2);
+    assert_int_equal(troc_csv_column_find(csv, "id", &column), TROC_ENOT_FOUND);
+    assert_int_equal(troc_csv_column_find(csv, "debto", &column), TROC_ENOT_FOUND);
+    assert_int_equal(troc_csv_column_find(csv, "memo", &column), TROC_ECSV);
+    troc_csv_free(csv);
+}
+
+static void test_read_file(void **state) {
+    (void)state;
+    char path[] = "/tmp/troc-test-csv-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] = "a,b\n1,\"x\ny\"\n2,z\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    assert_int_equal(troc_csv_read_file(path, &csv, &error), 0);
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    assert_field(csv, 0, 1, "x\ny");
+    assert_int_equal(troc_csv_row_line(csv, 1), 4);
+    troc_csv_free(csv);
+    unlink(path);
+}
+
+/* Reader: refusals ------------------------------------------------------- */
+
+static void test_refuses_empty(void **state) {
+    (void)state;
+    assert_non_null(strstr(read_refused("", 0, TROC_ECSV, 0), "empty"));
+    refused("\xEF\xBB\xBF", TROC_ECSV, 0);
+    refused("\n\r\n\n", TROC_ECSV, 0);
+}
+
+static void test_refuses_unterminated_quote(void **state) {
+    (void)state;
+    const char *message = refused("a,b\n1,2\n3,\"open\nstill open\n", TROC_ECSV, 3);
+    assert_non_null(strstr(message, "never closed"));
+    refused("\"a", TROC_ECSV, 1);
+    refused("a,b\n1,\"x\"\"", TROC_ECSV, 2);
+}
+
+static void test_refuses_stray_quotes(void **state) {
+    (void)state;
+    assert_non_null(strstr(refused("a,b\n1,ab\"c\n", TROC_ECSV, 2), "quote"));
+    assert_non_null(strstr(refused("a,b\n1,\"ab\"c\n", TROC_ECSV, 2), "after its closing quote"));
+    refused("a,b\n1,\"ab\" \n", TROC_ECSV, 2);
+}
+
+static void test_refuses_bare_carriage_return(void **state) {
+    (void)state;
+    assert_non_null(strstr(refused("a,b\r1,2\r", TROC_ECSV, 1), "carriage return"));
+    refused("a,b\n1,2\n3,4\r5,6\n", TROC_ECSV, 3);
+    refused("a,b\n1,x\ry\n", TROC_ECSV, 2);
+}
+
+static void test_refuses_short_and_long_rows(void **state) {
+    (void)state;
+    const char *message = refused("a,b,c\n1,2,3\n4,5\n", TROC_ECSV, 3);
+    assert_non_null(strstr(message, "2 fields"));
+    assert_non_null(strstr(message, "header has 3"));
+    message = refused("a,b,c\n1,2,3\n4,5,6,7\n", TROC_ECSV, 3);
+    assert_non_null(strstr(message, "4 fields"));
+    /* The line of a record after a multi-line quoted field. */
+    refused("a,b\n\"x\n\ny\",1\n\n2\n", TROC_ECSV, 6);
+    refused("a,b\n1,2\n   \n", TROC_ECSV, 3);
+}
+
+static void test_refuses_bad_utf8(void **state) {
+    (void)state;
+    const char *message = refused("a,b\n1,caf\xE9\n", TROC_EUTF8, 2);
+    assert_non_null(strstr(message, "UTF-8"));
+    assert_non_null(strstr(message, "field 2 (b)"));
+    refused("a\xFF,b\n", TROC_EUTF8, 1);
+    refused("a,b\n1,2\n\xC0\xAF,x\n", TROC_EUTF8, 3);          /* overlong */
+    refused("a,b\n1,\"x\n\xED\xA0\x80\"\n", TROC_EUTF8, 2);    /* surrogate in a quoted field */
+    refused("a,b\n1,\xE2\x82\n", TROC_EUTF8, 2);               /* truncated sequence */
+    refused("a,b\n1,\xF4\x90\x80\x80\n", TROC_EUTF8, 2);       /* beyond U+10FFFF */
+}
+
+static void test_refuses_control_characters(void **state) {
+    (void)state;
+    assert_non_null(strstr(refused("a,b\n1,x\x01y\n", TROC_EUTF8, 2), "control character 0x01"));
+    read_refused("a,b\n1,x\0y\n", 10, TROC_EUTF8, 2);
+    refused("a,b\n1,2\n\"x\x1b[31m\",3\n", TROC_EUTF8, 3);
+    refused("a,b\n1,\x7F\n", TROC_EUTF8, 2);
+}
+
+static char *repeat(char c, size_t count, const char *prefix, const char *suffix) {
+    size_t prefix_length = strlen(prefix), suffix_length = strlen(suffix);
+    char *text = malloc(prefix_length + count + suffix_length + 1);
+    assert_non_null(text);
+    memcpy(text, prefix, prefix_length);
+    memset(text + prefix_length, c, count);
+    memcpy(text + prefix_length + count, suffix, suffix_length + 1);
+    return text;
+}
+
+static void test_refuses_past_limits(void **state) {
+    (void)state;
+    char *text = repeat('x', TROC_CSV_FIELD_LENGTH_MAX, "a,b\n1,", "\n");
+    troc_csv *csv = read_ok(text); /* exactly the maximum */
+    troc_csv_free(csv);
+    free(text);
+    text = repeat('x', TROC_CSV_FIELD_LENGTH_MAX + 1, "a,b\n1,2\n3,", "\n");
+    assert_non_null(strstr(refused(text, TROC_ELIMIT, 3), "longer than"));
+    free(text);
+    /* A line of many short fields, each within bounds. */
+    text = repeat(',', TROC_CSV_LINE_LENGTH_MAX + 1, "a\n", "\n");
+    assert_non_null(strstr(refused(text, TROC_ELIMIT, 2), "record is longer"));
+    free(text);
+    text = repeat(',', TROC_CSV_COLUMNS_MAX, "", "\n");
+    assert_non_null(strstr(refused(text, TROC_ELIMIT, 1), "columns"));
+    free(text);
+    text = repeat(',', TROC_CSV_COLUMNS_MAX - 1, "", "\n");
+    csv = read_ok(text);
+    assert_int_equal(troc_csv_column_count(csv), TROC_CSV_COLUMNS_MAX);
+    troc_csv_free(csv);
+    free(text);
+    troc_csv_error error;
+    troc_csv *none = NULL;
+    assert_int_equal(troc_csv_read_memory("", TROC_CSV_FILE_SIZE_MAX + 1, &none, &error), TROC_ELIMIT);
+    assert_null(none);
+}
+
+static void test_refuses_too_many_rows(void **state) {
+    (void)state;
+    size_t rows = TROC_CSV_ROWS_MAX + 1;
+    char *text = malloc(2 + 2 * rows + 1);
+    assert_non_null(text);
+    memcpy(text, "a\n", 2);
+    for (size_t i = 0; i < rows; i++) memcpy(text + 2 + 2 * i, "1\n", 2);
+    text[2 + 2 * rows] = '\0';
+    assert_non_null(strstr(refused(text, TROC_ELIMIT, (uint32_t)rows + 1), "rows"));
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    assert_int_equal(troc_csv_read_memory(text, 2 + 2 * (rows - 1), &csv, &error), 0);
+    assert_int_equal(troc_csv_row_count(csv), TROC_CSV_ROWS_MAX);
+    troc_csv_free(csv);
+    free(text);
+}
+
+static void test_refuses_unreadable_file(void **state) {
+    (void)state;
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    assert_int_equal(troc_csv_read_file("/nonexistent/troc/input.csv", &csv, &error), -ENOENT);
+    assert_int_equal(error.line, 0);
+    assert_non_null(strstr(error.message, "No such file"));
+    assert_int_equal(troc_csv_read_file("/tmp", &csv, &error), -EISDIR);
+    assert_null(csv);
+}
+
+/* Writer ----------------------------------------------------------------- */
+
+typedef struct temp_dir {
+    char path[64];
+} temp_dir;
+
+static void temp_dir_create(temp_dir *dir) {
+    strcpy(dir->path, "/tmp/troc-test-csv-XXXXXX");
+    assert_non_null(mkdtemp(dir->path));
+}
+
+/* Entries of the directory other than . and .. */
+static int temp_dir_count(const temp_dir *dir) {
+    DIR *d = opendir(dir->path);
+    assert_non_null(d);
+    int count = 0;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) count++;
+    }
+    closedir(d);
+    return count;
+}
+
+static void temp_dir_remove(temp_dir *dir) {
+    DIR *d = opendir(dir->path);
+    assert_non_null(d);
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir->path, e->d_name);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) unlink(path);
+    }
+    closedir(d);
+    assert_int_equal(rmdir(dir->path), 0);
+}
+
+static char *slurp(const char *path, size_t *size_out) {
+    static char buffer[4096];
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    ssize_t n = read(fd, buffer, sizeof buffer - 1);
+    assert_true(n >= 0);
+    close(fd);
+    buffer[n] = '\0';
+    *size_out = (size_t)n;
+    return buffer;
+}
+
+static void write_sample(troc_csv_writer *writer) {
+    troc_csv_write_text(writer, "plain");
+    troc_csv_write_text(writer, "a,b");
+    troc_csv_write_text(writer, "say \"hi\"");
+    troc_csv_write_text(writer, "two\nlines");
+    troc_csv_write_row_end(writer);
+    troc_csv_write_text(writer, "");
+    troc_csv_write_text(writer, " spaced ");
+    troc_csv_write_text(writer, "cr\rhere");
+    troc_csv_write_amount(writer, -12050);
+    troc_csv_write_row_end(writer);
+    troc_csv_write_field(writer, "", 0);
+    troc_csv_write_row_end(writer);
+}
+
+/* A first field beginning with U+FEFF, unlike a byte-order mark, is kept. */
+static void test_writer_keeps_leading_feff(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.csv", dir.path);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, 0, &writer), 0);
+    troc_csv_write_text(writer, "\xEF\xBB\xBF"
+                                "a");
+    troc_csv_write_text(writer, "b");
+    troc_csv_write_row_end(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    assert_int_equal(troc_csv_read_file(path, &csv, &error), 0);
+    assert_false(troc_csv_has_bom(csv));
+    assert_header(csv, 0, "\xEF\xBB\xBF"
+                          "a");
+    troc_csv_free(csv);
+    temp_dir_remove(&dir);
+}
+
+static void test_writer_quotes_when_needed(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.csv", dir.path);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, 0, &writer), 0);
+    write_sample(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    size_t size = 0;
+    const char *text = slurp(path, &size);
+    assert_string_equal(text, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"\n"
+                              ", spaced ,\"cr\rhere\",-120.50\n"
+                              "\"\"\n");
+    assert_int_equal(temp_dir_count(&dir), 1);
+    temp_dir_remove(&dir);
+}
+
+static void test_writer_crlf_bom_and_round_trip(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.csv", dir.path);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, TROC_CSV_WRITE_CRLF | TROC_CSV_WRITE_BOM, &writer), 0);
+    troc_csv_write_text(writer, "a");
+    troc_csv_write_text(writer, "b");
+    troc_csv_write_text(writer, "c");
+    troc_csv_write_text(writer, "d");
+    troc_csv_write_row_end(writer);
+    write_sample(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    size_t size = 0;
+    const char *text = slurp(path, &size);
+    static const char start[] = "\xEF\xBB\xBF"
+                                "a,b,c,d\r\nplain,";
+    assert_memory_equal(text, start, sizeof start - 1);
+    /* Read back: the last sample row has one field, so it is its own
+     * file's business; check the two full rows. */
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    size_t cut = (size_t)(strstr(text, "\"\"\r\n") - text);
+    assert_int_equal(troc_csv_read_memory(text, cut, &csv, &error), 0);
+    assert_true(troc_csv_has_bom(csv));
+    assert_true(troc_csv_uses_crlf(csv));
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    assert_field(csv, 0, 2, "say \"hi\"");
+    assert_field(csv, 0, 3, "two\nlines");
+    assert_field(csv, 1, 0, "");
+    assert_field(csv, 1, 1, " spaced ");
+    assert_field(csv, 1, 2, "cr\rhere");
+    assert_field(csv, 1, 3, "-120.50");
+    troc_csv_free(csv);
+    temp_dir_remove(&dir);
+}
+
+static void test_writer_replaces_target_only_on_commit(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.csv", dir.path);
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "old\n", 4), 4);
+    close(fd);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, 0, &writer), 0);
+    troc_csv_write_text(writer, "new");
+    troc_csv_write_row_end(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    size_t size = 0;
+    assert_string_equal(slurp(path, &size), "old\n");
+    assert_int_equal(temp_dir_count(&dir), 2); /* the target and the temporary file */
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    assert_string_equal(slurp(path, &size), "new\n");
+    assert_int_equal(temp_dir_count(&dir), 1);
+    /* Aborted: the target keeps its content, nothing else is left. */
+    assert_int_equal(troc_csv_writer_open_file(path, 0, &writer), 0);
+    troc_csv_write_text(writer, "lost");
+    troc_csv_write_row_end(writer);
+    troc_csv_writer_abort(writer);
+    assert_string_equal(slurp(path, &size), "new\n");
+    assert_int_equal(temp_dir_count(&dir), 1);
+    temp_dir_remove(&dir);
+}
+
+static void test_writer_reports_errors(void **state) {
+    (void)state;
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file("/nonexistent/troc/out.csv", 0, &writer), -ENOENT);
+    assert_null(writer);
+    assert_int_equal(troc_csv_writer_open_file("/tmp/", 0, &writer), -EISDIR);
+    int fd = open("/dev/full", O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(troc_csv_writer_open_fd(fd, 0, &writer), 0);
+    troc_csv_write_text(writer, "x");
+    troc_csv_write_row_end(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), -ENOSPC);
+    assert_int_equal(troc_csv_writer_commit(writer), -ENOSPC);
+    close(fd);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simple_lf),
+        cmocka_unit_test(test_crlf_and_no_final_line_end),
+        cmocka_unit_test(test_quoted_fields),
+        cmocka_unit_test(test_empty_fields_and_spaces),
+        cmocka_unit_test(test_bom_dropped),
+        cmocka_unit_test(test_blank_lines_skipped),
+        cmocka_unit_test(test_single_column_and_header_only),
+        cmocka_unit_test(test_utf8_text),
+        cmocka_unit_test(test_column_find),
+        cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_refuses_empty),
+        cmocka_unit_test(test_refuses_unterminated_quote),
+        cmocka_unit_test(test_refuses_stray_quotes),
+        cmocka_unit_test(test_refuses_bare_carriage_return),
+        cmocka_unit_test(test_refuses_short_and_long_rows),
+        cmocka_unit_test(test_refuses_bad_utf8),
+        cmocka_unit_test(test_refuses_control_characters),
+        cmocka_unit_test(test_refuses_past_limits),
+        cmocka_unit_test(test_refuses_too_many_rows),
+        cmocka_unit_test(test_refuses_unreadable_file),
+        cmocka_unit_test(test_writer_quotes_when_needed),
+        cmocka_unit_test(test_writer_crlf_bom_and_round_trip),
+        cmocka_unit_test(test_writer_keeps_leading_feff),
+        cmocka_unit_test(test_writer_replaces_target_only_on_commit),
+        cmocka_unit_test(test_writer_reports_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
