@@ -65,25 +65,28 @@ static void stack_potentials(const troc__components *components, const troc__res
     }
 }
 
-int troc__circulation_solve(const troc__network *network, int64_t *flow, int64_t *potential,
-                            troc__circulation_stats *stats, troc__progress *progress) {
+int troc__circulation_solve(const troc__network *network, const troc__components *known, int64_t *flow,
+                            int64_t *potential, troc__circulation_stats *stats, troc__progress *progress) {
     assert(network != NULL && flow != NULL && potential != NULL);
     assert(stats != NULL && progress != NULL);
     *stats = (troc__circulation_stats){0};
-    troc__components components = {0};
+    troc__components found = {0};
     troc__residual residual = {0};
     troc__progress_report(progress, "components", 0.0);
-    int error = troc__components_find(network, network->node_count, &components);
+    int error = 0;
+    if (known == NULL) error = troc__components_find(network, network->node_count, &found);
     if (error != 0) goto cleanup;
-    error = troc__residual_build(network, &components, &residual);
+    const troc__components *components = known != NULL ? known : &found;
+    assert(components->component_first[components->component_count] == network->node_count);
+    error = troc__residual_build(network, components, &residual);
     if (error != 0) goto cleanup;
     troc__progress_report(progress, "flow", 0.0);
-    error = solve_components(&components, &residual, stats, progress);
+    error = solve_components(components, &residual, stats, progress);
     if (error != 0) goto cleanup;
     troc__residual_flows(&residual, network, flow);
-    stack_potentials(&components, &residual, potential);
+    stack_potentials(components, &residual, potential);
 cleanup:
     troc__residual_free(&residual);
-    troc__components_free(&components);
+    troc__components_free(&found);
     return error;
 }

@@ -46,14 +46,18 @@ typedef struct troc__network {
     int8_t *arc_cost;      /* arc_count: -1 or 0 */
 } troc__network;
 
-/* Obligations grouped by (debtor, creditor): group g holds the obligations
- * order[group_first[g]] .. order[group_first[g + 1] - 1], in array order
- * (oldest first), and is carried by network arc group_arc[g]. */
+/* Obligations grouped by (debtor, creditor): one group per pair that owes,
+ * the groups of each debtor numbered consecutively, so that group g is
+ * carried by network arc group_arc[g] and the arcs come out sorted by tail.
+ * Within a group the obligations keep their array order (oldest first). */
 typedef struct troc__groups {
     uint32_t group_count;
-    uint32_t *order;       /* obligation_count: obligation indices sorted by (debtor, creditor, index) */
-    uint32_t *group_first; /* group_count + 1 offsets into order */
-    uint32_t *group_arc;   /* group_count: arc of the network carrying the group, or TROC__NONE */
+    uint32_t *group_of;       /* obligation_count: group of each obligation */
+    uint32_t *group_first;    /* firm_count + 1: groups of debtor v are [group_first[v], group_first[v + 1]) */
+    uint32_t *group_creditor; /* group_count: creditor of each group */
+    uint32_t *group_size;     /* group_count: obligations in each group */
+    int64_t *group_capacity;  /* group_count: sum of the group's amounts, cents */
+    uint32_t *group_arc;      /* group_count: arc of the network carrying the group, or TROC__NONE */
 } troc__groups;
 
 /* Strongly connected components of a network: nodes listed component by
@@ -226,14 +230,14 @@ void troc__maxflow(troc__flow *flow, troc__residual *residual, uint32_t lo, uint
 /* circulation.c: a min-cost circulation of the network (flow on every arc)
  * and potentials certifying it: for each arc with reduced cost
  * cost + potential[tail] - potential[head] < 0 the flow equals the capacity,
- * > 0 it is zero. */
-int troc__circulation_solve(const troc__network *network, int64_t *flow, int64_t *potential,
-                            troc__circulation_stats *stats, troc__progress *progress);
+ * > 0 it is zero.  `components` are the network's strongly connected
+ * components if the caller has them (over all its nodes), else NULL. */
+int troc__circulation_solve(const troc__network *network, const troc__components *components, int64_t *flow,
+                            int64_t *potential, troc__circulation_stats *stats, troc__progress *progress);
 
 /* split.c: settled[g] (and cleared[g] <= settled[g]) per group onto the
- * obligations, oldest first. */
-void troc__split(const troc_clearing_problem *problem, const troc__groups *groups,
-                 const int64_t *group_settled, const int64_t *group_cleared, int64_t *cleared_cents,
-                 int64_t *paid_cents);
+ * obligations, oldest first.  Consumes both arrays (they end all zero). */
+void troc__split(const troc_clearing_problem *problem, const troc__groups *groups, int64_t *group_settled,
+                 int64_t *group_cleared, int64_t *cleared_cents, int64_t *paid_cents);
 
 #endif /* TROC_CLEARING_INT_H */
