@@ -9,6 +9,7 @@
 // total and the solver's seconds (graph building plus run(), not reading).
 //
 //   lemon_clear INPUT.csv [--transport]
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <lemon/cost_scaling.h>
