@@ -60,6 +60,7 @@ static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, 
     }
     assert(head <= hi - lo);
     f->gap = hi - lo;
+    f->deficit_side = head;
     return reached;
 }
 

@@ -16,7 +16,9 @@
  * After a maximum flow the graph falls into the part the excesses reach and
  * the part that reaches the deficits; the smaller changes from phase to
  * phase, and the race settles about twice the smaller instead of the
- * larger.
+ * larger.  The last global relabel of the maximum flow has just counted
+ * the part that reaches the deficits, so when one part is clearly the
+ * smaller only its search runs; the race decides the close cases.
  *
  * Reduced costs are small non-negative integers, so each search runs on
  * Dial's buckets (a doubly linked list of nodes per distance).  Distances
@@ -185,12 +187,18 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
     const uint32_t phase = ++f->phase_count;
-    search_start(&f->searches[0], r, lo, hi);
-    search_start(&f->searches[1], r, lo, hi);
+    /* Which searches run: 1 forward, 2 backward, 3 both in turns. */
+    const uint64_t count = hi - lo, deficit_side = f->phase_count > 1 ? f->deficit_side : count / 2;
+    const uint32_t run = 5 * deficit_side < 2 * count ? 2u : 5 * deficit_side > 3 * count ? 1u : 3u;
+    if (run & 1u) search_start(&f->searches[0], r, lo, hi);
+    if (run & 2u) search_start(&f->searches[1], r, lo, hi);
     int64_t nearest = -1;
-    uint32_t turn = 0;
-    for (; nearest < 0; turn ^= 1u) nearest = search_step(&f->searches[turn], r, lo, hi, phase);
-    troc__search *s = &f->searches[turn ^ 1u]; /* the one that finished */
+    uint32_t turn = run == 2u ? 1u : 0u;
+    while (nearest < 0) {
+        nearest = search_step(&f->searches[turn], r, lo, hi, phase);
+        if (nearest < 0 && run == 3u) turn ^= 1u;
+    }
+    troc__search *s = &f->searches[turn]; /* the one that finished */
     /* Nodes at distance D keep their potential: only closer ones change. */
     uint32_t kept = 0;
     for (uint32_t i = 0; i < s->settled_count; i++) {
