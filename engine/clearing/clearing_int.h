@@ -197,7 +197,8 @@ typedef struct troc__flow {
     uint32_t *label_count;     /* per label: nodes holding it */
     uint32_t gap;              /* labels at or above it are cut off until the next global relabel */
     uint32_t *queue;           /* breadth-first queue */
-    uint32_t deficit_side;     /* nodes the last global relabel found reaching a deficit */
+    uint32_t deficit_side;     /* nodes the last global relabel found reaching a deficit
+                                  (half the component before its first phase) */
     uint32_t *path;            /* entries of the augmenting path being built */
     /* Statistics and progress */
     uint32_t phase_count;

@@ -73,6 +73,7 @@ static bool has_excess(const troc__residual *r, uint32_t lo, uint32_t hi) {
 void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
+    f->deficit_side = (hi - lo) / 2; /* no idea yet which side is smaller: race */
     while (has_excess(r, lo, hi)) {
         troc__paths_update(f, r, lo, hi);
         troc__residual_refresh(r, f->changed, f->changed_count, f->changed_stamp, f->phase_count);

@@ -188,7 +188,7 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
     assert(lo < hi && hi <= f->node_capacity);
     const uint32_t phase = ++f->phase_count;
     /* Which searches run: 1 forward, 2 backward, 3 both in turns. */
-    const uint64_t count = hi - lo, deficit_side = f->phase_count > 1 ? f->deficit_side : count / 2;
+    const uint64_t count = hi - lo, deficit_side = f->deficit_side;
     const uint32_t run = 5 * deficit_side < 2 * count ? 2u : 5 * deficit_side > 3 * count ? 1u : 3u;
     if (run & 1u) search_start(&f->searches[0], r, lo, hi);
     if (run & 2u) search_start(&f->searches[1], r, lo, hi);
