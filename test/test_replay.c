@@ -216,19 +216,21 @@ static void raw_end(MDB_env *env, MDB_txn *txn) {
     mdb_env_close(env);
 }
 
-/* Rewrites `name`'s account record through `edit`. */
-static void account_tamper(fixture *f, const char *name, void (*edit)(uint8_t *record)) {
+/* Rewrites `name`'s record in database `db` ("balances" or "accounts")
+ * through `edit`. */
+static void account_tamper(fixture *f, const char *db, const char *name, void (*edit)(uint8_t *record)) {
     MDB_env *env;
     MDB_txn *txn = raw_begin(f, &env);
     MDB_val key = {strlen(name), (void *)name}, id, value;
     assert_int_equal(mdb_get(txn, raw_dbi(txn, "members"), &key, &id), 0);
-    MDB_dbi accounts = raw_dbi(txn, "accounts");
+    MDB_dbi accounts = raw_dbi(txn, db);
     assert_int_equal(mdb_get(txn, accounts, &id, &value), 0);
     uint8_t record[TROC__ACCOUNT_RECORD_SIZE];
-    assert_int_equal(value.mv_size, sizeof record);
-    memcpy(record, value.mv_data, sizeof record);
+    assert_true(value.mv_size <= sizeof record);
+    size_t size = value.mv_size;
+    memcpy(record, value.mv_data, size);
     edit(record);
-    MDB_val changed = {sizeof record, record};
+    MDB_val changed = {size, record};
     uint8_t id_copy[4];
     memcpy(id_copy, id.mv_data, 4);
     MDB_val id_key = {4, id_copy};
@@ -236,14 +238,14 @@ static void account_tamper(fixture *f, const char *name, void (*edit)(uint8_t *r
     raw_end(env, txn);
 }
 
-static void add_a_cent(uint8_t *record) {
+static void add_a_cent(uint8_t *record) { /* the balance, at offset 0 of "balances" */
     troc__be64_write_signed(record, troc__be64_read_signed(record) + 1);
 }
-static void raise_limit(uint8_t *record) {
-    troc__be64_write_signed(record + 8, troc__be64_read_signed(record + 8) + 100);
+static void raise_limit(uint8_t *record) { /* the credit limit, at offset 0 of "accounts" */
+    troc__be64_write_signed(record, troc__be64_read_signed(record) + 100);
 }
 static void freeze_flag(uint8_t *record) {
-    record[51] ^= TROC__ACCOUNT_FROZEN; /* the low byte of the flags at offset 48 */
+    record[27] ^= TROC__ACCOUNT_FROZEN; /* the low byte of the flags at offset 24 of "accounts" */
 }
 
 /* Flips bit `mask` of byte `offset` (from the end when negative) of
@@ -302,7 +304,7 @@ static void test_verify_a_copy(void **state) {
 
 static void test_changed_balance(void **state) {
     fixture *f = *state;
-    account_tamper(f, "bob", add_a_cent);
+    account_tamper(f, "balances", "bob", add_a_cent);
     troc_verify_report report;
     assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
     assert_non_null(strstr(report.difference, "account of bob: stored balance"));
@@ -310,7 +312,7 @@ static void test_changed_balance(void **state) {
 
 static void test_changed_limit(void **state) {
     fixture *f = *state;
-    account_tamper(f, "alice", raise_limit);
+    account_tamper(f, "accounts", "alice", raise_limit);
     troc_verify_report report;
     assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
     assert_non_null(strstr(report.difference, "account of alice: stored limits"));
@@ -318,7 +320,7 @@ static void test_changed_limit(void **state) {
 
 static void test_changed_frozen_flag(void **state) {
     fixture *f = *state;
-    account_tamper(f, "carol", freeze_flag);
+    account_tamper(f, "accounts", "carol", freeze_flag);
     troc_verify_report report;
     assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
     assert_non_null(strstr(report.difference, "account of carol: stored frozen, replayed not frozen"));

@@ -59,13 +59,9 @@ static int firm_index(troc_ledger_read *read, troc_clearing_snapshot *s, uint32_
         *capacity = next;
     }
     troc_clearing_firm *firm = &s->firms[s->firm_count];
-    uint8_t key_bytes[4];
-    troc__member_id_key(member_id, key_bytes);
-    MDB_val key = {sizeof key_bytes, key_bytes}, value;
     troc__account_record account;
-    int rc = mdb_get(read->txn, read->ledger->dbs[TROC__DB_ACCOUNTS], &key, &value);
-    if (rc != 0) return rc == MDB_NOTFOUND ? TROC_ECORRUPT : rc;
-    if ((rc = troc__account_decode(&value, &account)) != 0) return rc;
+    int rc = troc__account_get(read->txn, read->ledger, member_id, &account);
+    if (rc != 0) return rc;
     if ((rc = troc__member_name(read->txn, read->ledger, member_id, firm->name)) != 0) return rc;
     firm->member_id = member_id;
     firm->balance_cents = account.balance_cents;

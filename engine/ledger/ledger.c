@@ -38,8 +38,9 @@
 #define MAX_DBS (TROC__DB_COUNT + 8)
 
 const char *const troc__db_names[TROC__DB_COUNT] = {
-    [TROC__DB_META] = "meta",         [TROC__DB_MEMBERS] = "members",         [TROC__DB_ACCOUNTS] = "accounts",
-    [TROC__DB_PROFILES] = "profiles", [TROC__DB_KEYS] = "keys",               [TROC__DB_MEMBER_KEYS] = "member_keys",
+    [TROC__DB_META] = "meta",         [TROC__DB_MEMBERS] = "members",         [TROC__DB_BALANCES] = "balances",
+    [TROC__DB_ACCOUNTS] = "accounts", [TROC__DB_PROFILES] = "profiles",       [TROC__DB_KEYS] = "keys",
+    [TROC__DB_MEMBER_KEYS] = "member_keys",
     [TROC__DB_IDS] = "ids",           [TROC__DB_POSTINGS] = "postings",       [TROC__DB_CHECKPOINTS] = "checkpoints",
     [TROC__DB_LIMITS] = "limits",     [TROC__DB_INVOICES] = "invoices",
     [TROC__DB_MEMBER_INVOICES] = "member_invoices",                       [TROC__DB_LIVE_INVOICES] = "live_invoices",

@@ -29,7 +29,8 @@
 typedef enum troc__db {
     TROC__DB_META = 0,     /* ASCII key -> territory, unit, key, state, journal head */
     TROC__DB_MEMBERS,      /* member name -> member id */
-    TROC__DB_ACCOUNTS,     /* member id -> account record (hot: balance, limits) */
+    TROC__DB_BALANCES,     /* member id -> balance, statement lines, last posting (every transfer) */
+    TROC__DB_ACCOUNTS,     /* member id -> credit line, flags, key counts (admin actions) */
     TROC__DB_PROFILES,     /* member id -> name, freeze reason */
     TROC__DB_KEYS,         /* public key -> owner (member id or admin) */
     TROC__DB_MEMBER_KEYS,  /* member id || public key -> when added, revoked */
@@ -60,8 +61,10 @@ extern const char *const troc__db_names[TROC__DB_COUNT];
 /* Held (flock, exclusive) by the one process that may write the ledger. */
 #define TROC__LOCK_FILE "writer.lock"
 
-/* Version of the on-disk format, stored in meta under "format". */
-#define TROC__FORMAT_VERSION 1u
+/* Version of the on-disk format, stored in meta under "format".  2: the
+ * balance, line count and last posting left the account record for
+ * "balances". */
+#define TROC__FORMAT_VERSION 2u
 
 /* Reason recorded with the limits a member is admitted with. */
 #define TROC__ADMISSION_REASON "admitted"
@@ -71,6 +74,8 @@ extern const char *const troc__db_names[TROC__DB_COUNT];
 #define TROC__ACCOUNT_FROZEN 0x1u          /* account flags */
 #define TROC__ACCOUNT_HAS_BALANCE_MAX 0x2u
 
+/* A member's account: its balance part is stored in "balances" (written by
+ * every movement), the rest in "accounts" (written by admin actions). */
 typedef struct troc__account_record {
     int64_t balance_cents;
     int64_t credit_limit_cents;            /* >= 0 */
@@ -83,7 +88,8 @@ typedef struct troc__account_record {
     uint32_t key_record_count;             /* keys ever registered, <= TROC_MEMBER_KEY_RECORDS_MAX */
 } troc__account_record;
 
-#define TROC__ACCOUNT_RECORD_SIZE 64
+#define TROC__BALANCE_RECORD_SIZE 24
+#define TROC__ACCOUNT_RECORD_SIZE 40
 
 /* Running totals kept in meta, updated once per commit. */
 typedef struct troc__state {
@@ -228,6 +234,8 @@ typedef struct troc__round_record {
 
 /* Record codecs (record.c).  Decoders return TROC_ECORRUPT on a record of
  * the wrong size or with impossible values. */
+void troc__balance_encode(const troc__account_record *record, uint8_t out[TROC__BALANCE_RECORD_SIZE]);
+int troc__balance_decode(const MDB_val *value, troc__account_record *record_out);
 void troc__account_encode(const troc__account_record *record, uint8_t out[TROC__ACCOUNT_RECORD_SIZE]);
 int troc__account_decode(const MDB_val *value, troc__account_record *record_out);
 void troc__state_encode(const troc__state *state, uint8_t out[TROC__STATE_RECORD_SIZE]);
@@ -313,6 +321,7 @@ typedef struct troc__slot {
     troc__account_record current;          /* as changed by this transaction */
     uint32_t member_id;
     bool dirty;                            /* current differs from LMDB */
+    bool admitted;                         /* admitted by this transaction: nothing stored yet */
 } troc__slot;
 
 struct troc_ledger_write {
@@ -395,6 +404,10 @@ int troc__cache_reserve(troc_ledger_write *write, uint32_t count);
 
 /* Appends the item's envelope to the journal at the current time. */
 int troc__write_journal(troc_ledger_write *write, const troc_item *item);
+
+/* The account of member `member_id` (its two records), through any
+ * transaction: 0, TROC_ECORRUPT when it has none, or a storage error. */
+int troc__account_get(MDB_txn *txn, const troc_ledger *ledger, uint32_t member_id, troc__account_record *record_out);
 
 /* The owner of a public key: 0, TROC_ENOT_FOUND, or a storage error. */
 int troc__key_owner_get(MDB_txn *txn, const troc_ledger *ledger, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE],

@@ -53,17 +53,6 @@ int troc_ledger_key_role(troc_ledger_read *read, const uint8_t public_key[TROC_P
     return rc;
 }
 
-/* The stored account record of member `member_id`. */
-static int account_record_get(troc_ledger_read *read, uint32_t member_id, troc__account_record *record) {
-    uint8_t key_bytes[4];
-    troc__member_id_key(member_id, key_bytes);
-    MDB_val key = {sizeof key_bytes, key_bytes}, value;
-    int rc = mdb_get(read->txn, read->ledger->dbs[TROC__DB_ACCOUNTS], &key, &value);
-    if (rc == MDB_NOTFOUND) return TROC_ECORRUPT;
-    if (rc != 0) return rc;
-    return troc__account_decode(&value, record);
-}
-
 static void account_fill(const char *member, const troc__account_record *record, troc_account *account) {
     snprintf(account->member, sizeof account->member, "%s", member);
     account->balance_cents = record->balance_cents;
@@ -79,7 +68,7 @@ int troc_ledger_account(troc_ledger_read *read, const char *member, troc_account
     int rc = troc__member_id(read->txn, read->ledger, member, &member_id);
     if (rc != 0) return rc;
     troc__account_record record;
-    if ((rc = account_record_get(read, member_id, &record)) != 0) return rc;
+    if ((rc = troc__account_get(read->txn, read->ledger, member_id, &record)) != 0) return rc;
     account_fill(member, &record, account_out);
     return 0;
 }
@@ -156,7 +145,7 @@ int troc_ledger_member_info(troc_ledger_read *read, const char *member, troc_mem
     int rc = troc__member_id(read->txn, read->ledger, member, &member_id);
     if (rc != 0) return rc;
     troc__account_record record;
-    if ((rc = account_record_get(read, member_id, &record)) != 0) return rc;
+    if ((rc = troc__account_get(read->txn, read->ledger, member_id, &record)) != 0) return rc;
     account_fill(member, &record, &info_out->account);
     info_out->admitted_us = record.admitted_us;
     uint8_t key_bytes[4];

@@ -34,18 +34,26 @@
  * Database "members": key = member name (1..64 bytes); value = member id,
  * 4 bytes big-endian.
  *
- * Database "accounts": key = member id (4 bytes); value, 64 bytes:
+ * A member's account is two records under its member id, so that the part
+ * every transfer changes is small: a commit rewrites the pages holding the
+ * balances of the members it touched, and 24-byte records put twice as many
+ * members on a page as the whole account would.
+ *
+ * Database "balances": key = member id (4 bytes); value, 24 bytes:
  *   OFFSET  SIZE  DESCRIPTION
  *   0       8     balance_cents
- *   8       8     credit_limit_cents (>= 0; the balance may go down to its negative)
- *   16      8     balance_max_cents (meaningful with flag 0x2, else 0)
- *   24      8     line_count: statement lines so far
- *   32      8     last_posting: posting seq of the last line (0: none)
- *   40      8     admitted_us
- *   48      4     flags: 0x1 frozen, 0x2 has balance_max
- *   52      4     active_key_count
- *   56      4     key_record_count (active and revoked)
- *   60      4     zero (reserved)
+ *   8       8     line_count: statement lines so far
+ *   16      8     last_posting: posting seq of the last line (0: none)
+ *
+ * Database "accounts": key = member id (4 bytes); value, 40 bytes:
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       8     credit_limit_cents (>= 0; the balance may go down to its negative)
+ *   8       8     balance_max_cents (meaningful with flag 0x2, else 0)
+ *   16      8     admitted_us
+ *   24      4     flags: 0x1 frozen, 0x2 has balance_max
+ *   28      4     active_key_count
+ *   32      4     key_record_count (active and revoked)
+ *   36      4     zero (reserved)
  *
  * Database "profiles": key = member id (4 bytes); value:
  *   OFFSET  SIZE  DESCRIPTION
@@ -176,39 +184,50 @@ void troc__member_pubkey_key(uint32_t member_id, const uint8_t public_key[TROC_P
     memcpy(out + 4, public_key, TROC_PUBLIC_KEY_SIZE);
 }
 
+void troc__balance_encode(const troc__account_record *record, uint8_t out[TROC__BALANCE_RECORD_SIZE]) {
+    assert(record != NULL && out != NULL);
+    assert((record->line_count == 0) == (record->last_posting == 0));
+    troc__be64_write_signed(out, record->balance_cents);
+    troc__be64_write(out + 8, record->line_count);
+    troc__be64_write(out + 16, record->last_posting);
+}
+
+int troc__balance_decode(const MDB_val *value, troc__account_record *record_out) {
+    assert(value != NULL && record_out != NULL);
+    if (value->mv_size != TROC__BALANCE_RECORD_SIZE) return TROC_ECORRUPT;
+    const uint8_t *p = value->mv_data;
+    record_out->balance_cents = troc__be64_read_signed(p);
+    record_out->line_count = troc__be64_read(p + 8);
+    record_out->last_posting = troc__be64_read(p + 16);
+    return (record_out->line_count == 0) == (record_out->last_posting == 0) ? 0 : TROC_ECORRUPT;
+}
+
 void troc__account_encode(const troc__account_record *record, uint8_t out[TROC__ACCOUNT_RECORD_SIZE]) {
     assert(record->credit_limit_cents >= 0);
     assert(record->flags <= (TROC__ACCOUNT_FROZEN | TROC__ACCOUNT_HAS_BALANCE_MAX));
-    troc__be64_write_signed(out, record->balance_cents);
-    troc__be64_write_signed(out + 8, record->credit_limit_cents);
-    troc__be64_write_signed(out + 16, record->balance_max_cents);
-    troc__be64_write(out + 24, record->line_count);
-    troc__be64_write(out + 32, record->last_posting);
-    troc__be64_write_signed(out + 40, record->admitted_us);
-    troc__be32_write(out + 48, record->flags);
-    troc__be32_write(out + 52, record->active_key_count);
-    troc__be32_write(out + 56, record->key_record_count);
-    troc__be32_write(out + 60, 0);
+    troc__be64_write_signed(out, record->credit_limit_cents);
+    troc__be64_write_signed(out + 8, record->balance_max_cents);
+    troc__be64_write_signed(out + 16, record->admitted_us);
+    troc__be32_write(out + 24, record->flags);
+    troc__be32_write(out + 28, record->active_key_count);
+    troc__be32_write(out + 32, record->key_record_count);
+    troc__be32_write(out + 36, 0);
 }
 
 int troc__account_decode(const MDB_val *value, troc__account_record *record_out) {
     assert(value != NULL && record_out != NULL);
     if (value->mv_size != TROC__ACCOUNT_RECORD_SIZE) return TROC_ECORRUPT;
     const uint8_t *p = value->mv_data;
-    record_out->balance_cents = troc__be64_read_signed(p);
-    record_out->credit_limit_cents = troc__be64_read_signed(p + 8);
-    record_out->balance_max_cents = troc__be64_read_signed(p + 16);
-    record_out->line_count = troc__be64_read(p + 24);
-    record_out->last_posting = troc__be64_read(p + 32);
-    record_out->admitted_us = troc__be64_read_signed(p + 40);
-    record_out->flags = troc__be32_read(p + 48);
-    record_out->active_key_count = troc__be32_read(p + 52);
-    record_out->key_record_count = troc__be32_read(p + 56);
+    record_out->credit_limit_cents = troc__be64_read_signed(p);
+    record_out->balance_max_cents = troc__be64_read_signed(p + 8);
+    record_out->admitted_us = troc__be64_read_signed(p + 16);
+    record_out->flags = troc__be32_read(p + 24);
+    record_out->active_key_count = troc__be32_read(p + 28);
+    record_out->key_record_count = troc__be32_read(p + 32);
     bool sane = record_out->credit_limit_cents >= 0 && record_out->balance_max_cents >= 0 &&
                 record_out->flags <= (TROC__ACCOUNT_FROZEN | TROC__ACCOUNT_HAS_BALANCE_MAX) &&
                 record_out->active_key_count <= record_out->key_record_count &&
-                record_out->key_record_count <= TROC_MEMBER_KEY_RECORDS_MAX &&
-                (record_out->line_count == 0) == (record_out->last_posting == 0);
+                record_out->key_record_count <= TROC_MEMBER_KEY_RECORDS_MAX;
     return sane ? 0 : TROC_ECORRUPT;
 }
 

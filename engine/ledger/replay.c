@@ -202,13 +202,17 @@ static int visit(void *context, const troc_journal_entry *entry) {
 
 /* -------------------------------------------------------- comparison */
 
-/* Describes how two account records differ. */
-static int account_differ(verify_run *run, const MDB_val *key, const MDB_val *stored, const MDB_val *replayed) {
+/* Describes how two records of a member's account ("balances" or
+ * "accounts", `db`) differ. */
+static int account_differ(verify_run *run, int db, const MDB_val *key, const MDB_val *stored,
+                          const MDB_val *replayed) {
     char name[TROC_NAME_LENGTH_MAX + 1] = "?";
     uint32_t member_id = key->mv_size == 4 ? troc__be32_read(key->mv_data) : 0;
     troc__member_name(run->source_txn, run->source, member_id, name);
-    troc__account_record a, b;
-    if (troc__account_decode(stored, &a) != 0 || troc__account_decode(replayed, &b) != 0) {
+    int (*decode)(const MDB_val *, troc__account_record *) =
+        db == TROC__DB_BALANCES ? troc__balance_decode : troc__account_decode;
+    troc__account_record a = {0}, b = {0};
+    if (decode(stored, &a) != 0 || decode(replayed, &b) != 0) {
         return differ(run, TROC_EREPLAY, "account of %s: the stored record is malformed", name);
     }
     char x[TROC_AMOUNT_TEXT_SIZE], y[TROC_AMOUNT_TEXT_SIZE];
@@ -231,8 +235,8 @@ static int account_differ(verify_run *run, const MDB_val *key, const MDB_val *st
 /* Describes the first difference in database `name` at `key`. */
 static int record_differ(verify_run *run, int db, const MDB_val *key, const MDB_val *stored,
                          const MDB_val *replayed) {
-    if (db == TROC__DB_ACCOUNTS && stored != NULL && replayed != NULL) {
-        return account_differ(run, key, stored, replayed);
+    if ((db == TROC__DB_BALANCES || db == TROC__DB_ACCOUNTS) && stored != NULL && replayed != NULL) {
+        return account_differ(run, db, key, stored, replayed);
     }
     const char *name = db < TROC__DB_COUNT ? troc__db_names[db] : TROC_JOURNAL_DATABASE;
     char hex[2 * 40 + 1];
@@ -288,10 +292,10 @@ static int databases_compare(verify_run *run) {
     /* Accounts first, so that a changed balance is named as such rather
      * than by the totals it also changes. */
     static const int order[] = {
-        TROC__DB_ACCOUNTS,    TROC__DB_META,        TROC__DB_MEMBERS,         TROC__DB_PROFILES,
-        TROC__DB_KEYS,        TROC__DB_MEMBER_KEYS, TROC__DB_IDS,             TROC__DB_POSTINGS,
-        TROC__DB_CHECKPOINTS, TROC__DB_LIMITS,      TROC__DB_INVOICES,        TROC__DB_MEMBER_INVOICES,
-        TROC__DB_LIVE_INVOICES, TROC__DB_OBLIGATIONS, TROC__DB_ROUNDS,
+        TROC__DB_BALANCES,    TROC__DB_ACCOUNTS,      TROC__DB_META,        TROC__DB_MEMBERS,
+        TROC__DB_PROFILES,    TROC__DB_KEYS,          TROC__DB_MEMBER_KEYS, TROC__DB_IDS,
+        TROC__DB_POSTINGS,    TROC__DB_CHECKPOINTS,   TROC__DB_LIMITS,      TROC__DB_INVOICES,
+        TROC__DB_MEMBER_INVOICES, TROC__DB_LIVE_INVOICES, TROC__DB_OBLIGATIONS, TROC__DB_ROUNDS,
     };
     _Static_assert(sizeof order / sizeof order[0] == TROC__DB_COUNT, "every database is compared");
     for (size_t i = 0; i < TROC__DB_COUNT && rc == 0; i++) {

@@ -168,16 +168,6 @@ static int line_find(troc_ledger_read *read, uint32_t member_id, uint64_t newest
     return 0;
 }
 
-/* The account record of `member_id`, through a read transaction. */
-static int account_get(troc_ledger_read *read, uint32_t member_id, troc__account_record *record) {
-    uint8_t key_bytes[4];
-    troc__member_id_key(member_id, key_bytes);
-    MDB_val key = {sizeof key_bytes, key_bytes}, value;
-    int rc = mdb_get(read->txn, read->ledger->dbs[TROC__DB_ACCOUNTS], &key, &value);
-    if (rc != 0) return rc == MDB_NOTFOUND ? TROC_ECORRUPT : rc;
-    return troc__account_decode(&value, record);
-}
-
 int troc_ledger_statement(troc_ledger_read *read, const char *member, uint64_t before_seq,
                           troc_statement_line *lines, size_t capacity, size_t *count_out,
                           uint64_t *next_before_seq_out) {
@@ -188,7 +178,7 @@ int troc_ledger_statement(troc_ledger_read *read, const char *member, uint64_t b
     uint32_t member_id;
     troc__account_record account;
     int rc = troc__member_id(read->txn, read->ledger, member, &member_id);
-    if (rc == 0) rc = account_get(read, member_id, &account);
+    if (rc == 0) rc = troc__account_get(read->txn, read->ledger, member_id, &account);
     if (rc != 0) return rc;
     uint64_t target = before_seq == 0 || before_seq > account.line_count ? account.line_count : before_seq - 1;
     if (target == 0) return 0;

@@ -102,18 +102,27 @@ int troc__slot_admit(troc_ledger_write *write, uint32_t member_id, const char *n
     int rc = troc__directory_add(&write->ledger->members, member_id, name, name_length);
     if (rc != 0) return troc__write_fail(write, rc);
     *slot_out = slot_create(write, member_id, &(troc__account_record){.balance_cents = 0});
+    (*slot_out)->admitted = true;
     return 0;
 }
 
-/* Reads a member's account record. */
-static int account_read(troc_ledger_write *write, uint32_t member_id, troc__account_record *record) {
+/* Reads record `member_id` of `db` into `value`. */
+static int member_record_get(MDB_txn *txn, const troc_ledger *ledger, troc__db db, uint32_t member_id,
+                             MDB_val *value) {
     uint8_t key_bytes[4];
     troc__member_id_key(member_id, key_bytes);
-    MDB_val key = {sizeof key_bytes, key_bytes}, value;
-    int rc = mdb_get(write->txn, write->ledger->dbs[TROC__DB_ACCOUNTS], &key, &value);
-    if (rc == MDB_NOTFOUND) return TROC_ECORRUPT; /* a member without an account */
-    if (rc != 0) return rc;
-    return troc__account_decode(&value, record);
+    MDB_val key = {sizeof key_bytes, key_bytes};
+    int rc = mdb_get(txn, ledger->dbs[db], &key, value);
+    return rc == MDB_NOTFOUND ? TROC_ECORRUPT : rc; /* a member without an account */
+}
+
+int troc__account_get(MDB_txn *txn, const troc_ledger *ledger, uint32_t member_id, troc__account_record *record_out) {
+    assert(txn != NULL && ledger != NULL && record_out != NULL);
+    MDB_val value;
+    int rc = member_record_get(txn, ledger, TROC__DB_ACCOUNTS, member_id, &value);
+    if (rc == 0) rc = troc__account_decode(&value, record_out);
+    if (rc == 0) rc = member_record_get(txn, ledger, TROC__DB_BALANCES, member_id, &value);
+    return rc == 0 ? troc__balance_decode(&value, record_out) : rc;
 }
 
 int troc__slot_by_id(troc_ledger_write *write, uint32_t member_id, troc__slot **slot_out) {
@@ -132,7 +141,7 @@ int troc__slot_by_id(troc_ledger_write *write, uint32_t member_id, troc__slot **
         return 0;
     }
     troc__account_record record;
-    int rc = account_read(write, member_id, &record);
+    int rc = troc__account_get(write->txn, write->ledger, member_id, &record);
     if (rc != 0) return troc__write_fail(write, rc);
     *slot_out = slot_create(write, member_id, &record);
     return 0;
@@ -184,9 +193,40 @@ static void member_ids_sort(uint32_t *ids, uint32_t *scratch, uint32_t count) {
     /* Four passes: the sorted ids are back in the caller's `ids`. */
 }
 
-/* Writes every changed slot, in member id order through one cursor: keys
- * that follow each other on a page are found without a search from the
- * root. */
+static bool balance_changed(const troc__account_record *a, const troc__account_record *b) {
+    return a->balance_cents != b->balance_cents || a->line_count != b->line_count || a->last_posting != b->last_posting;
+}
+
+static bool account_changed(const troc__account_record *a, const troc__account_record *b) {
+    return a->credit_limit_cents != b->credit_limit_cents || a->balance_max_cents != b->balance_max_cents ||
+           a->admitted_us != b->admitted_us || a->flags != b->flags || a->active_key_count != b->active_key_count ||
+           a->key_record_count != b->key_record_count;
+}
+
+/* Writes what changed of one slot: its balance through `balances` (the
+ * common case), its account record (admin actions). */
+static int slot_write(troc_ledger_write *write, troc__slot *slot, MDB_cursor *balances) {
+    uint8_t key_bytes[4], value_bytes[TROC__ACCOUNT_RECORD_SIZE];
+    _Static_assert(TROC__ACCOUNT_RECORD_SIZE >= TROC__BALANCE_RECORD_SIZE, "one buffer holds either record");
+    troc__member_id_key(slot->member_id, key_bytes);
+    MDB_val key = {sizeof key_bytes, key_bytes}, value = {TROC__BALANCE_RECORD_SIZE, value_bytes};
+    int rc = 0;
+    if (slot->admitted || balance_changed(&slot->stored, &slot->current)) {
+        troc__balance_encode(&slot->current, value_bytes);
+        rc = mdb_cursor_put(balances, &key, &value, 0);
+        if (rc != 0) return troc__write_fail(write, rc);
+    }
+    if (slot->admitted || account_changed(&slot->stored, &slot->current)) {
+        troc__account_encode(&slot->current, value_bytes);
+        rc = troc__put(write, TROC__DB_ACCOUNTS, key_bytes, sizeof key_bytes, value_bytes, TROC__ACCOUNT_RECORD_SIZE,
+                       0);
+    }
+    return rc;
+}
+
+/* Writes every changed slot, in member id order, balances through one
+ * cursor: keys that follow each other on a page are found without a
+ * search from the root. */
 static int cache_flush(troc_ledger_write *write) {
     uint32_t count = 0;
     for (uint32_t i = 0; i < write->slot_count; i++) {
@@ -194,23 +234,20 @@ static int cache_flush(troc_ledger_write *write) {
     }
     if (count == 0) return 0;
     member_ids_sort(write->flush_order, write->flush_order + TROC_WRITE_ACCOUNTS_MAX, count);
-    MDB_cursor *cursor = NULL;
-    int rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_ACCOUNTS], &cursor);
+    MDB_cursor *balances = NULL;
+    int rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_BALANCES], &balances);
     if (rc != 0) return troc__write_fail(write, rc);
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         troc__slot *slot = &write->slots[write->ledger->members.entries[write->flush_order[i]].slot];
-        uint8_t key_bytes[4], value_bytes[TROC__ACCOUNT_RECORD_SIZE];
-        troc__member_id_key(slot->member_id, key_bytes);
-        troc__account_encode(&slot->current, value_bytes);
-        MDB_val key = {sizeof key_bytes, key_bytes}, value = {sizeof value_bytes, value_bytes};
-        rc = mdb_cursor_put(cursor, &key, &value, 0);
+        rc = slot_write(write, slot, balances);
         if (rc != 0) break;
         totals_update(write, slot);
         slot->stored = slot->current;
         slot->dirty = false;
+        slot->admitted = false;
     }
-    mdb_cursor_close(cursor);
-    return rc != 0 ? troc__write_fail(write, rc) : 0;
+    mdb_cursor_close(balances);
+    return rc;
 }
 
 int troc__cache_reserve(troc_ledger_write *write, uint32_t count) {
