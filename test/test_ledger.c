@@ -368,6 +368,56 @@ static void test_keys(void **state) {
     assert_int_equal(key_action(f, true, "bob", extra.public_key), TROC_RESULT_TOO_MANY_KEYS);
 }
 
+/* The writer knows one key of each member without a lookup: a key revoked
+ * by a transaction that aborts still pays; a revoked key never pays again,
+ * after reopening either; a member's other keys pay as before. */
+static void test_keys_known_to_the_writer(void **state) {
+    fixture *f = *state;
+    troc_keypair second;
+    troc_keypair_generate(&second);
+    assert_int_equal(key_action(f, true, "alice", second.public_key), TROC_RESULT_OK);
+    assert_int_equal(support_pay(f->s, &f->alice, "alice", "bob", 1), TROC_RESULT_OK);
+    /* Revoked, then aborted. */
+    Troc__V1__MemberKey key = TROC__V1__MEMBER_KEY__INIT;
+    key.name = "alice";
+    key.has_public_key = 1;
+    key.public_key = (ProtobufCBinaryData){TROC_PUBLIC_KEY_SIZE, f->alice.public_key};
+    Troc__V1__AdminAction action = TROC__V1__ADMIN_ACTION__INIT;
+    uint8_t id[TROC_ID_SIZE];
+    support_id(f->s, id);
+    action.has_id = 1;
+    action.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    action.action_case = TROC__V1__ADMIN_ACTION__ACTION_KEY_REVOKE;
+    action.key_revoke = &key;
+    support_item items[2];
+    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_ADMIN, &action, &f->s->admin, NULL, &items[0]);
+    support_transfer_item(f->s, &f->alice, NULL, "alice", "bob", 1, NULL, &items[1]);
+    troc_ledger_write *write = NULL;
+    troc_item_result result = {0};
+    assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+    assert_int_equal(troc_ledger_apply(write, &items[0].item, &result), 0);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    assert_int_equal(troc_ledger_apply(write, &items[1].item, &result), 0);
+    assert_int_equal(result.code, TROC_RESULT_UNKNOWN_KEY); /* revoked in this transaction */
+    troc_ledger_write_abort(write);
+    support_item_free(&items[1]);
+    assert_int_equal(support_pay(f->s, &f->alice, "alice", "bob", 1), TROC_RESULT_OK);
+    /* Reopened: the first key is known again; revoked for good, it is not. */
+    troc_ledger_close(f->s->ledger);
+    assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), 0);
+    assert_int_equal(support_pay(f->s, &f->alice, "alice", "bob", 1), TROC_RESULT_OK);
+    assert_int_equal(support_submit(f->s, &items[0], NULL), TROC_RESULT_OK);
+    support_item_free(&items[0]);
+    assert_int_equal(support_pay(f->s, &f->alice, "alice", "bob", 1), TROC_RESULT_UNKNOWN_KEY);
+    troc_ledger_close(f->s->ledger);
+    assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), 0);
+    assert_int_equal(support_pay(f->s, &f->alice, "alice", "bob", 1), TROC_RESULT_UNKNOWN_KEY);
+    assert_int_equal(support_pay(f->s, &second, "alice", "bob", 1), TROC_RESULT_OK);
+    assert_int_equal(support_pay(f->s, &f->bob, "alice", "bob", 1), TROC_RESULT_KEY_NOT_OWNED);
+    assert_int_equal(support_balance(f->s, "alice"), -4);
+    assert_sum_zero(f);
+}
+
 /* --------------------------------------------------------- transfers */
 
 static void test_transfer_and_balances(void **state) {
@@ -1286,6 +1336,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_member_add_and_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_refusals, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_keys, setup_members, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_known_to_the_writer, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_transfer_and_balances, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_transfer_refusals, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_balance_overflow, setup, teardown),

@@ -126,6 +126,7 @@ static int member_create(action *a, const char *name, size_t length, const uint8
     if (rc != 0) return rc;
     troc__slot *slot = NULL;
     if ((rc = troc__slot_admit(write, member_id, name, length, &slot)) != 0) return rc;
+    troc__directory_key_set(&write->ledger->members, member_id, public_key);
     slot->current = *record;
     slot->dirty = true;
     return limit_history_put(a, slot, TROC__ADMISSION_REASON);
@@ -213,6 +214,7 @@ static int key_revoke(action *a, const Troc__V1__MemberKey *k) {
     if (rc != 0) return troc__write_fail(a->write, rc == MDB_NOTFOUND ? TROC_ECORRUPT : rc);
     stored.revoked_us = a->write->timestamp_us;
     troc__member_key_encode(&stored, record);
+    troc__directory_key_forget(&a->write->ledger->members, slot->member_id, k->public_key.data);
     slot->current.active_key_count--;
     slot->dirty = true;
     return troc__put(a->write, TROC__DB_MEMBER_KEYS, member_key, sizeof member_key, record, sizeof record, 0);

@@ -26,6 +26,12 @@
  * already.  Rebuilding the index when it grows reinserts in id order,
  * which keeps that property.
  *
+ * Each entry also holds one active key of its member (the first found
+ * at load, or the key it was admitted with), so that the common transfer,
+ * signed with that key, is authorised without a B-tree search in "keys".
+ * Keys are never given to another holder; a revoked key is forgotten at
+ * once, and a member whose key was forgotten is authorised by the lookup.
+ *
  * Each entry also carries what the write cache (write.c) keeps of its
  * member: the member's slot in the current transaction, which counts only
  * while its epoch is the cache's (so that a new transaction forgets every
@@ -196,7 +202,55 @@ static int load_one(troc__directory *directory, const MDB_val *key, const MDB_va
     return 0;
 }
 
-int troc__directory_load(troc__directory *directory, MDB_txn *txn, MDB_dbi members, uint32_t member_count) {
+bool troc__directory_key_is(const troc__directory *directory, uint32_t member_id,
+                            const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]) {
+    assert(directory != NULL && public_key != NULL);
+    assert(member_id >= 1 && member_id <= directory->count);
+    const troc__member_entry *entry = &directory->entries[member_id];
+    return entry->has_key && memcmp(entry->key, public_key, TROC_PUBLIC_KEY_SIZE) == 0;
+}
+
+void troc__directory_key_set(troc__directory *directory, uint32_t member_id,
+                             const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]) {
+    assert(directory != NULL && public_key != NULL);
+    assert(member_id >= 1 && member_id <= directory->count);
+    troc__member_entry *entry = &directory->entries[member_id];
+    memcpy(entry->key, public_key, TROC_PUBLIC_KEY_SIZE);
+    entry->has_key = true;
+}
+
+void troc__directory_key_forget(troc__directory *directory, uint32_t member_id,
+                                const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]) {
+    assert(directory != NULL && public_key != NULL);
+    assert(member_id >= 1 && member_id <= directory->count);
+    if (troc__directory_key_is(directory, member_id, public_key)) directory->entries[member_id].has_key = false;
+}
+
+/* Gives each member without one the first active key of "keys" it holds. */
+static int keys_load(troc__directory *directory, MDB_txn *txn, MDB_dbi keys) {
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open(txn, keys, &cursor);
+    if (rc != 0) return rc;
+    MDB_val key, value;
+    int step = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+    /* Bounded: each step advances the cursor. */
+    while (step == 0 && rc == 0) {
+        troc__key_owner owner;
+        rc = key.mv_size == TROC_PUBLIC_KEY_SIZE ? troc__key_owner_decode(&value, &owner) : TROC_ECORRUPT;
+        bool member = rc == 0 && owner.owner != TROC__OWNER_ADMIN && !(owner.flags & TROC__KEY_REVOKED);
+        if (member && owner.owner > directory->count) rc = TROC_ECORRUPT;
+        else if (member && !directory->entries[owner.owner].has_key) {
+            troc__directory_key_set(directory, owner.owner, key.mv_data);
+        }
+        step = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    if (rc == 0 && step != MDB_NOTFOUND) rc = step;
+    return rc;
+}
+
+int troc__directory_load(troc__directory *directory, MDB_txn *txn, MDB_dbi members, MDB_dbi keys,
+                         uint32_t member_count) {
     assert(directory != NULL && txn != NULL && directory->count == 0);
     if (member_count > TROC_MEMBERS_MAX) return TROC_ECORRUPT;
     int rc = storage_reserve(directory, member_count, 0);
@@ -218,7 +272,8 @@ int troc__directory_load(troc__directory *directory, MDB_txn *txn, MDB_dbi membe
     if (step != MDB_NOTFOUND) return step;
     if (loaded != member_count) return TROC_ECORRUPT;
     directory->count = member_count;
-    return index_reserve(directory, member_count);
+    rc = index_reserve(directory, member_count);
+    return rc == 0 ? keys_load(directory, txn, keys) : rc;
 }
 
 void troc__directory_free(troc__directory *directory) {

@@ -142,7 +142,10 @@ static int directory_open(troc_ledger *ledger) {
     rc = mdb_get(txn, ledger->dbs[TROC__DB_META], &key, &value);
     if (rc == MDB_NOTFOUND) rc = 0; /* a ledger whose init did not finish: no member */
     else if (rc == 0) rc = troc__state_decode(&value, &state);
-    if (rc == 0) rc = troc__directory_load(&ledger->members, txn, ledger->dbs[TROC__DB_MEMBERS], state.member_count);
+    if (rc == 0) {
+        rc = troc__directory_load(&ledger->members, txn, ledger->dbs[TROC__DB_MEMBERS], ledger->dbs[TROC__DB_KEYS],
+                                  state.member_count);
+    }
     mdb_txn_abort(txn);
     return rc;
 }

@@ -274,8 +274,10 @@ typedef struct troc__member_entry {
     uint32_t name_offset;                  /* of its name in the directory's names */
     uint8_t name_length;                   /* 1 .. TROC_NAME_LENGTH_MAX; 0: no member */
     bool account_cached;                   /* the directory's accounts[] holds its committed record */
+    bool has_key;                          /* key is one of the member's active keys */
     uint32_t slot;                         /* its write cache slot, when slot_epoch is the cache's */
     uint32_t slot_epoch;
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
 } troc__member_entry;
 
 /* Every member's name and id, for the write path. */
@@ -294,8 +296,10 @@ typedef struct troc__directory {
 uint32_t troc__name_hash(const char *name, size_t length);
 
 /* Loads the directory of a ledger holding `member_count` members from its
- * "members" database: 0, TROC_ECORRUPT, -ENOMEM or an LMDB error. */
-int troc__directory_load(troc__directory *directory, MDB_txn *txn, MDB_dbi members, uint32_t member_count);
+ * "members" and "keys" databases: 0, TROC_ECORRUPT, -ENOMEM or an LMDB
+ * error. */
+int troc__directory_load(troc__directory *directory, MDB_txn *txn, MDB_dbi members, MDB_dbi keys,
+                         uint32_t member_count);
 void troc__directory_free(troc__directory *directory);
 
 /* The id of member `name`, 0 when there is none. */
@@ -310,6 +314,18 @@ int troc__directory_add(troc__directory *directory, uint32_t member_id, const ch
 
 /* Forgets the members above `count` (admitted by an aborted transaction). */
 void troc__directory_truncate(troc__directory *directory, uint32_t count);
+
+/* One active key of each member, so that a transfer signed with it is
+ * authorised without a lookup in "keys": true when `public_key` is that
+ * key of `member_id` (false says nothing).  A member's key is set when it
+ * is admitted or the directory loaded, and forgotten when it is revoked
+ * (even by a transaction that then aborts: the lookup answers then). */
+bool troc__directory_key_is(const troc__directory *directory, uint32_t member_id,
+                            const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]);
+void troc__directory_key_set(troc__directory *directory, uint32_t member_id,
+                             const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]);
+void troc__directory_key_forget(troc__directory *directory, uint32_t member_id,
+                                const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]);
 
 /* ------------------------------------------------------ the write cache */
 

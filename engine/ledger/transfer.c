@@ -130,6 +130,11 @@ static int payer_resolve(troc_ledger_write *write, const char *payer, const uint
         *code_out = TROC_RESULT_INVALID_NAME;
         return 0;
     }
+    *payer_id = troc__directory_find(&write->ledger->members, payer, length);
+    if (*payer_id != 0 && troc__directory_key_is(&write->ledger->members, *payer_id, signer)) {
+        *code_out = TROC_RESULT_OK; /* the payer's usual key: no lookup */
+        return 0;
+    }
     troc__key_owner owner;
     int rc = troc__key_owner_get(write->txn, write->ledger, signer, &owner);
     if (rc == TROC_ENOT_FOUND || (rc == 0 && (owner.flags & TROC__KEY_REVOKED))) {
@@ -137,7 +142,6 @@ static int payer_resolve(troc_ledger_write *write, const char *payer, const uint
         return 0;
     }
     if (rc != 0) return troc__write_fail(write, rc);
-    *payer_id = troc__directory_find(&write->ledger->members, payer, length);
     if (*payer_id == 0) *code_out = TROC_RESULT_UNKNOWN_PAYER;
     else if (owner.owner != *payer_id) *code_out = TROC_RESULT_KEY_NOT_OWNED;
     else *code_out = TROC_RESULT_OK;
