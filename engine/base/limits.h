@@ -125,10 +125,12 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
  * A commit's cost is mostly per transaction (the account pages it dirties,
  * the sync), so fuller groups leave more of the cores to verification; a
  * lightly loaded daemon never waits (as PostgreSQL's commit_delay and
- * commit_siblings).  The wait bounds the latency it adds. */
-#define TROC_COMMIT_GATHER_ITEMS 512
+ * commit_siblings).  The wait ends as soon as fewer requests are being
+ * verified, so a burst waits about its own verification time; the bound
+ * caps what it can add to a request's latency. */
+#define TROC_COMMIT_GATHER_ITEMS 1024
 #define TROC_COMMIT_GATHER_SIBLINGS 64
-#define TROC_COMMIT_GATHER_WAIT_US 10000
+#define TROC_COMMIT_GATHER_WAIT_US 20000
 
 /* A client must finish the handshake within this time. */
 #define TROC_HANDSHAKE_TIMEOUT_MS 10000
