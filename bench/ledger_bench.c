@@ -4,7 +4,7 @@
  *
  *   ledger_bench [--members N] [--transfers N] [--per-commit N]
  *                [--batch-transfers N] [--batch-size N] [--batches-per-commit N]
- *                [--random-ids] [--dir DIR]
+ *                [--random-ids | --client-ids]
  *
  * Creates a ledger with N members (large credit lines, so nothing is
  * refused), then
@@ -14,7 +14,9 @@
  *   2. applies batches signed once, of --batch-size transfers from one payer
  *      each, --batches-per-commit batches per transaction.
  * Items are built between transactions; only begin/apply/commit is timed.
- * Ids are time-ordered (a counter) unless --random-ids.  Reports transfers
+ * Ids are a counter (strictly ordered), random with --random-ids, or made
+ * like libtroc's with --client-ids (ordered by millisecond, random within
+ * one, CLIENT_IDS_PER_MS per millisecond).  Reports transfers
  * per second, the CPU time (user and system) per transfer and the bytes the
  * data file grew by per transfer.  Signature
  * verification is not part of this bench (the server measures it).
@@ -38,6 +40,7 @@ typedef struct options {
     int batch_size;
     int batches_per_commit;
     int random_ids;
+    int client_ids;
 } options;
 
 static double now_seconds(void) {
@@ -67,10 +70,19 @@ static void member_name(int i, char name[16]) {
     snprintf(name, 16, "m%06d", i);
 }
 
+/* Ids made by clients advance with the millisecond they are made in
+ * (troc_id_generate: 48 bits of time, 80 random bits); a busy client makes
+ * this many in one millisecond, in random order among themselves. */
+#define CLIENT_IDS_PER_MS 64
+
 static void next_id(support *s, const options *o, uint8_t id[TROC_ID_SIZE]) {
     support_id(s, id);
     if (o->random_ids) {
         for (int i = 0; i < TROC_ID_SIZE; i++) id[i] = (uint8_t)rng_next();
+    } else if (o->client_ids) {
+        uint64_t ms = (s->next_id - 1) / CLIENT_IDS_PER_MS;
+        for (int i = 0; i < 6; i++) id[i] = (uint8_t)(ms >> (8 * (5 - i)));
+        for (int i = 6; i < TROC_ID_SIZE; i++) id[i] = (uint8_t)rng_next();
     }
 }
 
@@ -217,7 +229,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             puts("usage: ledger_bench [--members N] [--transfers N] [--per-commit N] [--batch-transfers N]\n"
-                 "                    [--batch-size N] [--batches-per-commit N] [--random-ids]\n"
+                 "                    [--batch-size N] [--batches-per-commit N] [--random-ids | --client-ids]\n"
                  "Applies verified transfers to a fresh ledger in $TMPDIR with synced commits and\n"
                  "reports transfers per second, for single transfers and for batches signed once.");
             return 0;
@@ -231,7 +243,10 @@ int main(int argc, char **argv) {
         .batch_size = option_int(argc, argv, "--batch-size", TROC_BATCH_ITEMS_MAX),
         .batches_per_commit = option_int(argc, argv, "--batches-per-commit", 16),
     };
-    for (int i = 1; i < argc; i++) o.random_ids |= strcmp(argv[i], "--random-ids") == 0;
+    for (int i = 1; i < argc; i++) {
+        o.random_ids |= strcmp(argv[i], "--random-ids") == 0;
+        o.client_ids |= strcmp(argv[i], "--client-ids") == 0;
+    }
     if (o.members < 2 || o.per_commit < 1 || o.batch_size < 1 || o.batch_size > TROC_BATCH_ITEMS_MAX ||
         o.batches_per_commit < 1 || o.members > TROC_MEMBERS_MAX) {
         fputs("ledger_bench: bad option value (see --help)\n", stderr);
@@ -239,7 +254,7 @@ int main(int argc, char **argv) {
     }
     support *s = support_create();
     members_add(s, &o);
-    printf("members=%d ids=%s\n", o.members, o.random_ids ? "random" : "ordered");
+    printf("members=%d ids=%s\n", o.members, o.random_ids ? "random" : o.client_ids ? "client" : "ordered");
     if (o.transfers > 0) run(s, &o, "single", o.transfers, 1, o.per_commit, single_build);
     if (o.batch_transfers > 0) {
         run(s, &o, "batch", o.batch_transfers, o.batch_size, o.batches_per_commit, batch_build);
