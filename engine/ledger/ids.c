@@ -21,9 +21,9 @@
  * refused: acceptance is the common case on the hot path.  A claim is an
  * append through a cursor when the id is above every stored id (clients
  * that make time-ordered ids, like libtroc, get this: no search, pages
- * filled in order), else one put with MDB_NOOVERWRITE, which returns the
- * existing record when there is one.  Random ids work, but each then costs
- * a search and dirties a page of its own.
+ * filled in order), else one put with MDB_NOOVERWRITE through the same
+ * cursor, which returns the existing record when there is one.  Random
+ * ids work, but each then costs a search and dirties a page of its own.
  */
 #include <assert.h>
 #include <string.h>
@@ -45,9 +45,13 @@ int troc__ids_claim(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE], co
     }
     if (rc != 0) return troc__write_fail(write, rc);
     /* An id above every stored one is new: appended without a search.
-     * Otherwise (MDB_KEYEXIST here only means "not above"), a search. */
+     * Otherwise (MDB_KEYEXIST here only means "not above"), a search by
+     * the same cursor, which the append left on the last page: an id made
+     * in the same millisecond as the last ones (their order within a
+     * millisecond is random) is found on that page without a search from
+     * the root. */
     rc = mdb_cursor_put(write->ids_cursor, &key, &value, MDB_APPEND);
-    if (rc == MDB_KEYEXIST) rc = mdb_put(write->txn, write->ledger->dbs[TROC__DB_IDS], &key, &value, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) rc = mdb_cursor_put(write->ids_cursor, &key, &value, MDB_NOOVERWRITE);
     if (rc == 0) return 0;
     if (rc != MDB_KEYEXIST) return troc__write_fail(write, rc);
     rc = troc__id_record_decode(&value, existing);
