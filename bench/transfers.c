@@ -5,7 +5,8 @@
  *
  *   transfers --server ADDR --server-key HEX --admin-key FILE [--members N]
  *             [--transfers N] [--connections N] [--window N] [--batch]
- *             [--batch-size N] [--verify-seconds N]
+ *             [--batch-size N] [--envelopes-per-request N] [--verify-seconds N]
+ *             [--server-pid PID]
  *
  * 1. Admits N members (fresh keys, credit lines large enough that no
  *    transfer is refused) through an admin session.
@@ -13,8 +14,10 @@
  *    signing is not measured.  With --batch, each envelope is instead a
  *    TransferBatch of --batch-size transfers from one payer, signed once.
  * 3. Submits them over --connections pipelined connections (at most
- *    --window requests in flight on each), timing every request from send
- *    to reply; a reply comes only after its commit is durable.
+ *    --window requests in flight on each, each request holding
+ *    --envelopes-per-request envelopes, every one signed and verified on its
+ *    own), timing every request from send to reply; a reply comes only
+ *    after its commit is durable.
  * 4. Measures this machine's Ed25519 verification rate on all cores
  *    (crypto_sign_verify_detached over messages shaped like a signed
  *    transfer), the bound a daemon verifying every transfer cannot pass,
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +50,8 @@ typedef struct options {
     const char *server;
     const char *server_key_hex;
     const char *admin_key_file;
-    long members, transfers, connections, window, batch_size, verify_seconds;
+    long members, transfers, connections, window, batch_size, verify_seconds, per_request;
+    long server_pid;                       /* 0: unknown; else trocd's CPU is read from /proc */
     bool batch;
 } options;
 
@@ -60,12 +65,39 @@ typedef struct bench {
     size_t envelope_count;
     size_t transfers_per_envelope;
     double *latencies_ms;                  /* one per request */
+    double verify_cpu_us;                  /* CPU time of one verification, last measured */
 } bench;
 
 static double now_seconds(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* CPU seconds process `pid` used so far (utime + stime of /proc/PID/stat),
+ * or -1 when it cannot be read. */
+static double process_cpu_seconds(long pid) {
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL) return -1;
+    size_t length = fread(line, 1, sizeof line - 1, file);
+    fclose(file);
+    line[length] = '\0';
+    const char *after = strrchr(line, ')');   /* the command name may hold spaces */
+    unsigned long long user = 0, system = 0;
+    if (after == NULL || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user, &system) != 2) {
+        return -1;
+    }
+    return (double)(user + system) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds this process used so far, all threads. */
+static double cpu_seconds(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec +
+           (double)usage.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const char *detail) {
@@ -91,13 +123,14 @@ static long number_option(const char *name, const char *value) {
 static void usage(FILE *out) {
     fputs("usage: transfers --server ADDR --server-key HEX --admin-key FILE [--members N]\n"
           "                 [--transfers N] [--connections N] [--window N] [--batch]\n"
-          "                 [--batch-size N] [--verify-seconds N]\n",
+          "                 [--batch-size N] [--envelopes-per-request N] [--verify-seconds N]\n"
+          "                 [--server-pid PID]\n",
           out);
 }
 
 static void parse(options *opt, int argc, char **argv) {
     *opt = (options){.members = 10000, .transfers = 100000, .connections = 4, .window = 256,
-                     .batch_size = 4096, .verify_seconds = 3};
+                     .batch_size = 4096, .verify_seconds = 3, .per_request = 1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
@@ -118,6 +151,8 @@ static void parse(options *opt, int argc, char **argv) {
         else if (strcmp(name, "--window") == 0) opt->window = number_option(name, value);
         else if (strcmp(name, "--batch-size") == 0) opt->batch_size = number_option(name, value);
         else if (strcmp(name, "--verify-seconds") == 0) opt->verify_seconds = number_option(name, value);
+        else if (strcmp(name, "--envelopes-per-request") == 0) opt->per_request = number_option(name, value);
+        else if (strcmp(name, "--server-pid") == 0) opt->server_pid = number_option(name, value);
         else die("unknown option", name);
     }
     if (opt->server == NULL || opt->server_key_hex == NULL || opt->admin_key_file == NULL) {
@@ -125,8 +160,10 @@ static void parse(options *opt, int argc, char **argv) {
         exit(2);
     }
     if (opt->connections > THREADS_MAX || opt->window > TROC_REQUESTS_IN_FLIGHT_MAX || opt->members < 2 ||
-        opt->batch_size > TROC_BATCH_ITEMS_MAX) {
-        die("out of range: --connections <= 64, --window <= 256, --members >= 2, --batch-size <= 4096", NULL);
+        opt->batch_size > TROC_BATCH_ITEMS_MAX || opt->per_request > TROC_SUBMIT_ENVELOPES_MAX) {
+        die("out of range: --connections <= 64, --window <= 256, --members >= 2, --batch-size <= 4096, "
+            "--envelopes-per-request <= 256",
+            NULL);
     }
 }
 
@@ -265,20 +302,22 @@ static void *conn_thread(void *argument) {
     bench *b = job->b;
     troc_client *client = client_new(b, true);
     double sent_at[RING_SIZE];
-    size_t next = job->first, end = job->first + job->count, answered = 0;
+    size_t next = job->first, end = job->first + job->count, answered = 0, requests = 0;
     while (answered < job->count) {
         while (next < end && troc_client_in_flight(client) < (size_t)b->opt.window) {
+            size_t count = end - next < (size_t)b->opt.per_request ? end - next : (size_t)b->opt.per_request;
             uint64_t id = 0;
-            if (troc_client_send(client, (const troc_envelope *const *)&b->envelopes[next], 1, &id) != 0) {
+            if (troc_client_send(client, (const troc_envelope *const *)&b->envelopes[next], count, &id) != 0) {
                 die("cannot send", troc_client_error_message(client));
             }
             sent_at[id % RING_SIZE] = now_seconds();
-            next++;
+            next += count;
         }
         troc_reply reply;
         receive_ok(client, &reply);
-        b->latencies_ms[job->first + answered] = (now_seconds() - sent_at[reply.request_id % RING_SIZE]) * 1e3;
-        answered++;
+        b->latencies_ms[job->first / (size_t)b->opt.per_request + requests++] =
+            (now_seconds() - sent_at[reply.request_id % RING_SIZE]) * 1e3;
+        answered += reply.result_count;
     }
     troc_client_free(client);
     return NULL;
@@ -289,7 +328,9 @@ static double submit_all(bench *b) {
     size_t connections = (size_t)b->opt.connections;
     pthread_t ids[THREADS_MAX];
     conn_job jobs[THREADS_MAX];
+    size_t per_request = (size_t)b->opt.per_request;
     size_t per = (b->envelope_count + connections - 1) / connections;
+    per = (per + per_request - 1) / per_request * per_request;  /* whole requests per connection */
     double start = now_seconds();
     for (size_t c = 0; c < connections; c++) {
         size_t first = c * per < b->envelope_count ? c * per : b->envelope_count;
@@ -345,7 +386,7 @@ static double verify_limit(bench *b) {
     if (threads < 1 || threads > THREADS_MAX) threads = threads < 1 ? 1 : THREADS_MAX;
     pthread_t ids[THREADS_MAX];
     verify_job jobs[THREADS_MAX];
-    double start = now_seconds(), until = start + (double)b->opt.verify_seconds;
+    double start = now_seconds(), until = start + (double)b->opt.verify_seconds, cpu_start = cpu_seconds();
     for (size_t t = 0; t < threads; t++) {
         jobs[t] = (verify_job){.messages = (const uint8_t(*)[160])messages,
                                .signatures = (const uint8_t(*)[crypto_sign_BYTES])signatures,
@@ -358,6 +399,7 @@ static double verify_limit(bench *b) {
         pthread_join(ids[t], NULL);
         verified += jobs[t].verified;
     }
+    b->verify_cpu_us = (cpu_seconds() - cpu_start) * 1e6 / (double)verified;
     return (double)verified / (now_seconds() - start);
 }
 
@@ -402,18 +444,35 @@ int main(int argc, char **argv) {
     presign(&b);
     size_t transfers = b.envelope_count * b.transfers_per_envelope;
     printf("signed: %zu envelopes (%zu transfers) in %.2f s\n", b.envelope_count, transfers, now_seconds() - start);
+    double cpu_before = cpu_seconds(), server_before = b.opt.server_pid ? process_cpu_seconds(b.opt.server_pid) : -1;
     double elapsed = submit_all(&b);
+    double client_cpu = cpu_seconds() - cpu_before;
+    double server_cpu = server_before >= 0 ? process_cpu_seconds(b.opt.server_pid) - server_before : -1;
+    size_t requests = 0;
+    for (size_t i = 0; i < b.envelope_count; i++) requests += b.latencies_ms[i] > 0;
     qsort(b.latencies_ms, b.envelope_count, sizeof *b.latencies_ms, compare_double);
-    double p50 = b.latencies_ms[b.envelope_count / 2];
-    double p99 = b.latencies_ms[(size_t)((double)(b.envelope_count - 1) * 0.99)];
+    double *latencies = b.latencies_ms + (b.envelope_count - requests);   /* the unused slots sort first */
+    double p50 = latencies[requests / 2];
+    double p99 = latencies[(size_t)((double)(requests - 1) * 0.99)];
     double rate = (double)transfers / elapsed;
-    printf("transfers: %zu in %.2f s over %ld connections (window %ld%s): %.0f transfers/s, "
-           "request latency p50 %.2f ms p99 %.2f ms\n",
-           transfers, elapsed, b.opt.connections, b.opt.window, b.opt.batch ? ", batches" : "", rate, p50, p99);
+    printf("transfers: %zu in %.2f s over %ld connections (window %ld, %ld envelopes per request%s): "
+           "%.0f transfers/s, request latency p50 %.2f ms p99 %.2f ms\n",
+           transfers, elapsed, b.opt.connections, b.opt.window, b.opt.per_request, b.opt.batch ? ", batches" : "",
+           rate, p50, p99);
+    printf("client: %.1f us of CPU per transfer (encoding, sealing, sending, reading replies)\n",
+           client_cpu * 1e6 / (double)transfers);
+    if (server_cpu >= 0) printf("trocd: %.1f us of CPU per transfer\n", server_cpu * 1e6 / (double)transfers);
     double limit_after = verify_limit(&b);
     double limit = limit_before > limit_after ? limit_before : limit_after;
-    printf("verify: %zu threads, %.0f Ed25519 verifications/s before the run, %.0f after (the higher is the limit)\n",
-           threads, limit_before, limit_after);
+    printf("verify: %zu threads, %.0f Ed25519 verifications/s before the run, %.0f after (the higher is the limit); "
+           "%.1f us of CPU each\n",
+           threads, limit_before, limit_after, b.verify_cpu_us);
+    if (server_cpu >= 0 && !b.opt.batch) {
+        /* Independent of load from elsewhere: the share of the CPU the run
+         * spent on what it cannot avoid, one verification per transfer. */
+        printf("cpu_ratio=%.2f (verification / (trocd + client) CPU per transfer)\n",
+               b.verify_cpu_us / ((server_cpu + client_cpu) * 1e6 / (double)transfers));
+    }
     printf("transfers_per_second=%.0f verify_limit=%.0f ratio=%.2f p99_ms=%.1f\n", rate, limit, rate / limit, p99);
     for (size_t i = 0; i < b.envelope_count; i++) troc_envelope_free(b.envelopes[i]);
     for (size_t i = 0; i < (size_t)b.opt.members; i++) troc_key_free(b.keys[i]);

@@ -26,8 +26,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <lmdb.h>
-
 #include "base/error.h"
 #include "base/result.h"
 #include "base/text.h"
@@ -68,12 +66,6 @@ void troc__reply_error(troc__conn *conn, uint64_t request_id, int error, const c
     send_response(conn, &response);
 }
 
-/* Text of a storage error: LMDB's own words for its codes. */
-static const char *storage_error_text(int error) {
-    if (error >= MDB_KEYEXIST && error <= MDB_LAST_ERRCODE) return mdb_strerror(error);
-    return troc_strerror(error);
-}
-
 /* ----------------------------------------------------------- the session */
 
 static const char *role_name(troc_role role) {
@@ -99,7 +91,7 @@ void troc__dispatch_auth(troc__conn *conn, const Troc__V1__ClientAuth *auth) {
     }
     if (rc != 0) {
         troc_log("connection %llu: cannot look up its key: %s", (unsigned long long)conn->number,
-                 storage_error_text(rc));
+                 troc__storage_error_text(rc));
         troc__conn_fail(conn, TROC_EUNAVAILABLE, "the ledger cannot be read now; retry later");
         return;
     }
@@ -174,7 +166,7 @@ static void reply_read_error(troc__conn *conn, uint64_t request_id, const char *
         troc__reply_error(conn, request_id, TROC_ENOT_FOUND, message);
         return;
     }
-    troc_log("connection %llu: read failed: %s", (unsigned long long)conn->number, storage_error_text(rc));
+    troc_log("connection %llu: read failed: %s", (unsigned long long)conn->number, troc__storage_error_text(rc));
     troc__reply_error(conn, request_id, TROC_EUNAVAILABLE, "the ledger cannot be read now; retry later");
 }
 
@@ -419,7 +411,7 @@ static void read_stats(troc__conn *conn, uint64_t request_id) {
 static char *storage_detail(troc_server *server, const troc__request *request) {
     char *detail = scratch_alloc(server, 256);
     if (detail == NULL) return NULL;
-    snprintf(detail, 256, "the ledger could not commit this batch: %s%s", storage_error_text(request->storage_error),
+    snprintf(detail, 256, "the ledger could not commit this batch: %s%s", troc__storage_error_text(request->storage_error),
              request->storage_grew ? " (even after growing its map)" : "");
     return detail;
 }

@@ -255,7 +255,14 @@ int troc_server_run(troc_server *server) {
     troc_log("serving territory %s", troc_ledger_territory(server->ledger));
     int rc = uv_run(server->loop, UV_RUN_DEFAULT);
     assert(server->finished);
-    troc_log("stopped");
+    troc_server_stats stats;
+    troc_server_stats_get(server, &stats);
+    troc_log("stopped: %llu connections served (%llu refused), %llu requests, %llu commits of %llu items "
+             "(at most %llu in one), %llu commits refused",
+             (unsigned long long)stats.connections_accepted, (unsigned long long)stats.connections_refused,
+             (unsigned long long)stats.requests, (unsigned long long)stats.commits,
+             (unsigned long long)stats.items_committed, (unsigned long long)stats.commit_items_max,
+             (unsigned long long)stats.commits_refused);
     return rc < 0 ? rc : 0;
 }
 

@@ -259,6 +259,8 @@ void troc__writer_push(troc__writer *writer, troc__request *head, troc__request 
 troc__request *troc__writer_take_done(troc__writer *writer);
 void troc__writer_push_task(troc__writer *writer, troc__writer_task *task);
 void troc__writer_stop(troc__writer *writer);
+/* Text of a storage error: LMDB's own words for its codes, troc's otherwise. */
+const char *troc__storage_error_text(int error);
 
 /* server.c */
 void troc__server_conn_opened(troc_server *server, troc__conn *conn);

@@ -39,7 +39,7 @@ static int64_t now_us(void) {
     return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
-static const char *writer_error_text(int error) {
+const char *troc__storage_error_text(int error) {
     if (error >= MDB_KEYEXIST && error <= MDB_LAST_ERRCODE) return mdb_strerror(error);
     return troc_strerror(error);
 }
@@ -98,13 +98,13 @@ static void writer_commit(troc__writer *writer, troc__request *group, size_t wei
                      troc_ledger_map_size(writer->ledger));
             rc = writer_apply(writer, group, &items);
         } else {
-            troc_log("ledger map full and it cannot grow: %s", writer_error_text(grow));
+            troc_log("ledger map full and it cannot grow: %s", troc__storage_error_text(grow));
         }
     }
     if (rc != 0) {
         writer_refuse(group, rc, grew);
         writer->commits_refused++;
-        troc_log("refused a batch of %zu transfers: %s", weight, writer_error_text(rc));
+        troc_log("refused a batch of %zu transfers: %s", weight, troc__storage_error_text(rc));
         return;
     }
     writer->commits++;
