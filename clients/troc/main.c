@@ -61,6 +61,8 @@ static const command commands[] = {
      "run a clearing round now: set off cycles of obligations (--dry-run applies nothing)"},
     {"clearing show", troc__cmd_clearing_show, TROC_USAGE_CLEARING_SHOW,
      "a clearing round (the latest by default) and its settlements"},
+    {"admin backup", troc__cmd_admin_backup, TROC_USAGE_BACKUP,
+     "hot copy of the ledger and its key into DEST, a new or empty directory on the daemon's machine"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

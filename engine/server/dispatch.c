@@ -567,6 +567,9 @@ void troc__dispatch_request(troc__conn *conn, troc__request *request, const Troc
     case TROC__V1__REQUEST__KIND_CLEARING:
         troc__clearing_query(conn, request, message->clearing); /* keeps the request for a preview */
         return;
+    case TROC__V1__REQUEST__KIND_BACKUP:
+        troc__backup_request(conn, request, message->backup); /* keeps the request until the copy is done */
+        return;
     default:
         troc__reply_error(conn, id, TROC_EPROTOCOL, "this server does not serve this kind of request");
         break;
