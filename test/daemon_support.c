@@ -93,6 +93,9 @@ void daemon_create(daemon_fixture *d, const char *parent, size_t members) {
         snprintf(d->names[i], sizeof d->names[i], "m%u", (unsigned)(i % DAEMON_MEMBERS_MAX));
     }
     d->member_count = members;
+}
+
+void daemon_init(daemon_fixture *d) {
     uint8_t admin_public[TROC_PUBLIC_KEY_SIZE];
     char admin_hex[TROC_PUBLIC_KEY_HEX_SIZE], out[320];
     troc_key_public(d->admin_key, admin_public);

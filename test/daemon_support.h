@@ -21,7 +21,7 @@
 
 typedef struct daemon_fixture {
     char directory[256];                   /* temporary directory, removed at the end */
-    char ledger[300];                      /* DIRECTORY/ledger */
+    char ledger[384];                      /* DIRECTORY/ledger by default */
     char log[300];                         /* trocd's stderr, appended over restarts */
     char address[64];                      /* 127.0.0.1:PORT while running */
     uint8_t territory_key[TROC_PUBLIC_KEY_SIZE]; /* printed by trocd init; clients expect it */
@@ -32,9 +32,12 @@ typedef struct daemon_fixture {
     pid_t pid;                             /* trocd run, 0 when stopped */
 } daemon_fixture;
 
-/* Creates the temporary directory under `parent` (NULL: $TMPDIR or /tmp),
- * keys for an admin and `members` members, and `trocd init`. */
+/* Creates the temporary directory under `parent` (NULL: $TMPDIR or /tmp)
+ * and keys for an admin and `members` members (m0, m1, ...). */
 void daemon_create(daemon_fixture *d, const char *parent, size_t members);
+
+/* `trocd init` of d->ledger (DIRECTORY/ledger unless the test changed it). */
+void daemon_init(daemon_fixture *d);
 
 /* Starts `trocd run` on a free port with `extra` options (NULL-terminated,
  * may be NULL) and waits until it listens. */

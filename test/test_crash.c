@@ -136,6 +136,7 @@ static int setup(void **state) {
     }
     assert_int_equal(troc_init(), 0);
     daemon_create(&d, NULL, MEMBERS);
+    daemon_init(&d);
     *state = &d;
     return 0;
 }

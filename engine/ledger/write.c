@@ -19,7 +19,9 @@
  *
  * The first LMDB error (MDB_MAP_FULL, -EIO, ...) marks the transaction
  * failed: further applies return it, and commit aborts.  Nothing of a
- * failed transaction remains.
+ * failed transaction remains.  LMDB reports a system error as a positive
+ * errno (ENOSPC when a disk is full at commit); it is passed on as -errno,
+ * as every troc error is.
  */
 #include <assert.h>
 #include <errno.h>
@@ -34,8 +36,15 @@
 
 _Static_assert((TROC__CACHE_INDEX_SIZE & INDEX_MASK) == 0, "cache index size is a power of two");
 
+/* An LMDB result as troc passes errors on: its own MDB_* codes unchanged,
+ * a system error as -errno. */
+static int storage_error(int rc) {
+    return rc > 0 ? -rc : rc;
+}
+
 int troc__write_fail(troc_ledger_write *write, int error) {
     assert(error != 0);
+    error = storage_error(error);
     if (write->failed == 0) write->failed = error;
     return error;
 }
@@ -251,11 +260,11 @@ int troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledg
     assert(!ledger->writing && !ledger->read_only);
     troc_ledger_write *write = &ledger->write;
     int rc = mdb_txn_begin(ledger->env, NULL, 0, &write->txn);
-    if (rc != 0) return rc;
+    if (rc != 0) return storage_error(rc);
     if ((rc = state_read(write)) != 0 || (rc = troc_journal_head_read(&ledger->journal, write->txn, &write->head))) {
         mdb_txn_abort(write->txn);
         write->txn = NULL;
-        return rc;
+        return storage_error(rc);
     }
     write->failed = 0;
     write->changed = false;
@@ -308,7 +317,7 @@ int troc_ledger_write_commit(troc_ledger_write *write) {
     write->txn = NULL;
     cache_reset(write);
     write->ledger->writing = false;
-    return rc;
+    return storage_error(rc);
 }
 
 int troc__write_journal(troc_ledger_write *write, const troc_item *item) {

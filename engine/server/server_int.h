@@ -88,6 +88,7 @@ struct troc__request {
     bool verified;                         /* the pool is done with it */
     int storage_error;                     /* why the writer refused it; 0 when applied */
     bool storage_grew;                     /* the map grew and the commit was retried */
+    int storage_grow_error;                /* why the full map could not grow; 0 if it did not try */
     uint32_t clearing_waits;               /* clearing_run items still waiting for their round */
     size_t charged;                        /* bytes charged to the budgets */
     uv_work_t work;                        /* verification on the pool */
