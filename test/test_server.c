@@ -437,6 +437,31 @@ static void test_misshapen_envelopes_are_malformed(void **state) {
     raw_close(&alice);
 }
 
+/* A body that does not decode as its kind says, for every kind (a batch's
+ * once made the ledger assert: no array for its codes), is malformed, and
+ * the server goes on. */
+static void test_undecodable_bodies_of_every_kind(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    const Troc__V1__EnvelopeKind kinds[4] = {TROC__V1__ENVELOPE_KIND__KIND_TRANSFER, TROC__V1__ENVELOPE_KIND__KIND_BATCH,
+                                             TROC__V1__ENVELOPE_KIND__KIND_ADMIN, TROC__V1__ENVELOPE_KIND__KIND_INVOICE};
+    signed_item items[4];
+    for (int i = 0; i < 4; i++) {
+        sign_transfer(&items[i], &f->alice, f->territory_key, "alice", "bob", 10);
+        items[i].kind = kinds[i];
+        memset(items[i].body, 0xff, 40);   /* not a protobuf message */
+        items[i].body_size = 40;
+    }
+    Troc__V1__ServerFrame *frame = raw_submit(&alice, items, 4);
+    for (int i = 0; i < 4; i++) assert_int_equal(frame->response->submit->results[i]->code, TROC_RESULT_MALFORMED);
+    raw_response_free(frame);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&alice, NULL, &balance), 0);
+    assert_int_equal(balance, 0);
+    raw_close(&alice);
+}
+
 static void test_resubmission_is_idempotent(void **state) {
     fixture *f = *state;
     raw_client alice;
@@ -1375,6 +1400,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_signature_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_action_signed_by_member_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misshapen_envelopes_are_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_undecodable_bodies_of_every_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resubmission_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_signed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_size_limits, setup, teardown),
