@@ -81,6 +81,7 @@ static const char *error_text(int rc) {
 
 /* Splits and checks `destination`: absolute, bounded, printable. */
 static int paths_split(const char *destination, backup_paths *paths, troc_backup_report *report) {
+    assert(destination != NULL && paths != NULL);
     size_t length = strlen(destination);
     if (length == 0 || destination[0] != '/') {
         return fail(report, TROC_EUSAGE, "the backup's destination must be an absolute path on the daemon's machine");
@@ -97,6 +98,7 @@ static int paths_split(const char *destination, backup_paths *paths, troc_backup
         return fail(report, TROC_EUSAGE, "the backup's destination must name a directory (not '/', '.' or '..')");
     }
     size_t parent_length = slash == paths->destination ? 1 : (size_t)(slash - paths->destination);
+    assert(parent_length >= 1 && parent_length < length);
     memcpy(paths->parent, paths->destination, parent_length);
     paths->parent[parent_length] = '\0';
     int written = snprintf(paths->temporary, sizeof paths->temporary, "%s/.%s.partial-XXXXXX",
@@ -169,6 +171,7 @@ static void *copy_thread(void *argument) {
 /* Moves what the pipe carries into `file` until the copy ends, the disk
  * refuses, or `cancel` is set; closes `pipe_fd` in every case. */
 static int pump(int pipe_fd, int file, const atomic_bool *cancel, uint64_t *bytes_out) {
+    assert(pipe_fd >= 0 && file >= 0 && bytes_out != NULL);
     uint8_t *chunk = malloc(PUMP_CHUNK_SIZE);
     int rc = chunk != NULL ? 0 : -ENOMEM;
     /* Bounded by the size of the ledger: every pass moves at least a byte
@@ -200,6 +203,8 @@ static int pump(int pipe_fd, int file, const atomic_bool *cancel, uint64_t *byte
 /* Copies the environment into `path` (a new file), synced. */
 static int copy_data(troc_ledger *ledger, const char *path, const atomic_bool *cancel, uint64_t *bytes_out,
                      troc_backup_report *report) {
+    assert(ledger != NULL && ledger->env != NULL && path != NULL);
+    assert(*bytes_out == 0);
     int file = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (file < 0) return fail(report, -errno, "cannot create %s: %s", path, strerror(errno));
     int pipe_fds[2];
@@ -232,6 +237,7 @@ static int copy_data(troc_ledger *ledger, const char *path, const atomic_bool *c
  * territory; counts its journal entries. */
 static int copy_check(const troc_ledger *ledger, const char *directory, uint64_t *entries_out,
                       troc_backup_report *report) {
+    assert(ledger != NULL && directory != NULL && entries_out != NULL);
     troc_ledger *copy = NULL;
     int rc = troc__ledger_open_env(&copy, directory, 0, TROC__OPEN_READ_ONLY | TROC__OPEN_NO_LOCK);
     if (rc == 0 && memcmp(copy->territory_key, ledger->territory_key, TROC_PUBLIC_KEY_SIZE) != 0) rc = TROC_ECORRUPT;
@@ -243,6 +249,7 @@ static int copy_check(const troc_ledger *ledger, const char *directory, uint64_t
     troc_ledger_close(copy);
     if (rc != 0) return fail(report, TROC_ECORRUPT, "the copy in %s does not open as this ledger: %s", directory,
                              error_text(rc));
+    assert(stats.journal_entries >= 1 && "a ledger holds at least its init entry");
     *entries_out = stats.journal_entries;
     return 0;
 }
@@ -250,6 +257,7 @@ static int copy_check(const troc_ledger *ledger, const char *directory, uint64_t
 /* Copies data and key into the temporary directory, checks and syncs it. */
 static int backup_write(troc_ledger *ledger, const backup_paths *paths, const atomic_bool *cancel,
                         troc_backup_report *report) {
+    assert(paths->created);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s", paths->temporary, DATA_FILE);
     int rc = pthread_rwlock_rdlock(&ledger->map_lock);
