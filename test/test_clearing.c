@@ -204,6 +204,25 @@ static void test_greedy_pair_netting_is_not_optimal(void **state) {
     troc_clearing_result_free(&r);
 }
 
+/* Two cycles joined by a one-way arc: two components, solved apart, and a
+ * certificate that also proves the arc between them empty. */
+static void test_components_solved_apart(void **state) {
+    (void)state;
+    static const troc_obligation ob[] = {{0, 1, 100}, {1, 2, 100}, {2, 0, 100}, {2, 3, 30},
+                                         {3, 4, 50},  {4, 3, 70},  {5, 0, 10}};
+    troc_clearing_problem p = plain_problem(6, ob, 7);
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == 400);
+    assert_true(r.cleared_cents[3] == 0 && r.cleared_cents[6] == 0);
+    assert_int_equal(r.component_count, 2);
+    assert_int_equal(r.cycle_firm_count, 5);
+    assert_int_equal(r.cycle_obligation_count, 5);
+    /* The arc between components needs p[debtor] >= p[creditor] + 1. */
+    assert_true(r.potentials[2] > r.potentials[3]);
+    troc_clearing_result_free(&r);
+}
+
 static void test_empty_problems(void **state) {
     (void)state;
     troc_clearing_problem p = plain_problem(0, NULL, 0);
@@ -566,6 +585,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_instances),
         cmocka_unit_test(test_greedy_pair_netting_is_not_optimal),
+        cmocka_unit_test(test_components_solved_apart),
         cmocka_unit_test(test_empty_problems),
         cmocka_unit_test(test_random_plain_matches_reference),
         cmocka_unit_test(test_random_credit_matches_reference),

@@ -28,21 +28,22 @@ static int64_t positive_excess(const troc__residual *residual) {
     return total;
 }
 
+/* Component c is the range [component_first[c], component_first[c + 1]) of
+ * residual nodes. */
 static int solve_components(const troc__components *components, troc__residual *residual,
                             troc__circulation_stats *stats, troc__progress *progress) {
     troc__flow *flow = NULL;
     int error = troc__flow_create(residual->node_count, positive_excess(residual), progress, &flow);
     if (error != 0) return error;
-    for (uint32_t c = 0; c < components->component_count && error == 0; c++) {
-        const uint32_t first = components->component_first[c];
-        const uint32_t count = components->component_first[c + 1] - first;
-        if (count < 2) continue;
+    for (uint32_t c = 0; c < components->component_count; c++) {
+        const uint32_t lo = components->component_first[c], hi = components->component_first[c + 1];
+        if (hi - lo < 2) continue;
         stats->component_count++;
-        error = troc__flow_component(flow, residual, &components->node_order[first], count);
+        troc__flow_component(flow, residual, lo, hi);
     }
-    stats->phase_count = troc__flow_phase_count(flow);
+    stats->phase_count = flow->phase_count;
     troc__flow_destroy(flow);
-    return error;
+    return 0;
 }
 
 /* potential := the residual's potentials, each component shifted above all
@@ -51,42 +52,41 @@ static void stack_potentials(const troc__components *components, const troc__res
                              int64_t *potential) {
     int64_t floor = 0; /* lowest potential the next component may use */
     for (uint32_t c = 0; c < components->component_count; c++) {
-        const uint32_t *nodes = &components->node_order[components->component_first[c]];
-        const uint32_t count = components->component_first[c + 1] - components->component_first[c];
-        int64_t lowest = residual->potential[nodes[0]], highest = lowest;
-        for (uint32_t i = 1; i < count; i++) {
-            const int64_t p = residual->potential[nodes[i]];
-            if (p < lowest) lowest = p;
-            if (p > highest) highest = p;
+        const uint32_t lo = components->component_first[c], hi = components->component_first[c + 1];
+        int64_t lowest = residual->potential[lo], highest = lowest;
+        for (uint32_t v = lo + 1; v < hi; v++) {
+            if (residual->potential[v] < lowest) lowest = residual->potential[v];
+            if (residual->potential[v] > highest) highest = residual->potential[v];
         }
-        for (uint32_t i = 0; i < count; i++) potential[nodes[i]] = residual->potential[nodes[i]] - lowest + floor;
+        for (uint32_t v = lo; v < hi; v++) {
+            potential[residual->network_node[v]] = residual->potential[v] - lowest + floor;
+        }
         floor += highest - lowest + 1;
     }
 }
 
-int troc__circulation_solve(const troc__network *network, int64_t *flow, int64_t *potential,
-                            troc__circulation_stats *stats, troc__progress *progress) {
+int troc__circulation_solve(const troc__network *network, const troc__components *known, int64_t *flow,
+                            int64_t *potential, troc__circulation_stats *stats, troc__progress *progress) {
     assert(network != NULL && flow != NULL && potential != NULL);
     assert(stats != NULL && progress != NULL);
     *stats = (troc__circulation_stats){0};
-    troc__components components = {0};
+    troc__components found = {0};
     troc__residual residual = {0};
     troc__progress_report(progress, "components", 0.0);
-    int error = troc__components_find(network, network->node_count, &components);
+    int error = 0;
+    if (known == NULL) error = troc__components_find(network, network->node_count, &found);
     if (error != 0) goto cleanup;
-    error = troc__residual_build(network, &components, &residual);
+    const troc__components *components = known != NULL ? known : &found;
+    assert(components->component_first[components->component_count] == network->node_count);
+    error = troc__residual_build(network, components, &residual);
     if (error != 0) goto cleanup;
     troc__progress_report(progress, "flow", 0.0);
-    error = solve_components(&components, &residual, stats, progress);
+    error = solve_components(components, &residual, stats, progress);
     if (error != 0) goto cleanup;
-    for (uint32_t a = 0; a < network->arc_count; a++) {
-        const uint32_t e = residual.arc_entry[a];
-        flow[a] = e == TROC__NONE ? 0 : network->arc_capacity[a] - residual.entries[e].capacity;
-        assert(flow[a] >= 0 && flow[a] <= network->arc_capacity[a]);
-    }
-    stack_potentials(&components, &residual, potential);
+    troc__residual_flows(&residual, network, flow);
+    stack_potentials(components, &residual, potential);
 cleanup:
     troc__residual_free(&residual);
-    troc__components_free(&components);
+    troc__components_free(&found);
     return error;
 }

@@ -64,13 +64,15 @@ static int result_allocate(const troc_clearing_problem *problem, troc_clearing_r
 }
 
 /* Solves the circulation of `network` into potentials (node_count entries)
- * and the flow of each group (0 for a group without an arc). */
-static int solve_groups(const troc__network *network, const troc__groups *groups, int64_t *potentials,
-                        int64_t *group_flow, troc__progress *progress) {
+ * and the flow of each group (0 for a group without an arc); `components`
+ * are the network's, or NULL to find them. */
+static int solve_groups(const troc__network *network, const troc__components *components,
+                        const troc__groups *groups, int64_t *potentials, int64_t *group_flow,
+                        troc__progress *progress) {
     int64_t *arc_flow = malloc(((size_t)network->arc_count + 1) * sizeof *arc_flow);
     if (arc_flow == NULL) return -ENOMEM;
     troc__circulation_stats stats;
-    int error = troc__circulation_solve(network, arc_flow, potentials, &stats, progress);
+    int error = troc__circulation_solve(network, components, arc_flow, potentials, &stats, progress);
     if (error == 0) {
         for (uint32_t g = 0; g < groups->group_count; g++) {
             const uint32_t a = groups->group_arc[g];
@@ -82,25 +84,21 @@ static int solve_groups(const troc__network *network, const troc__groups *groups
 }
 
 /* Components, firms and obligations inside cycles of the obligations alone. */
-static int cycle_statistics(const troc_clearing_problem *problem, const troc__network *network,
-                            const troc__groups *groups, troc_clearing_result *result) {
-    troc__components components;
-    int error = troc__components_find(network, problem->firm_count, &components);
-    if (error != 0) return error;
-    for (uint32_t c = 0; c < components.component_count; c++) {
-        const uint32_t size = components.component_first[c + 1] - components.component_first[c];
+static void cycle_statistics(const troc_clearing_problem *problem, const troc__components *components,
+                             const troc__groups *groups, troc_clearing_result *result) {
+    for (uint32_t c = 0; c < components->component_count; c++) {
+        const uint32_t size = components->component_first[c + 1] - components->component_first[c];
         if (size < 2) continue;
         result->component_count++;
         result->cycle_firm_count += size;
     }
-    for (uint32_t g = 0; g < groups->group_count; g++) {
-        const troc_obligation *o = &problem->obligations[groups->order[groups->group_first[g]]];
-        if (components.component_of[o->debtor] == components.component_of[o->creditor]) {
-            result->cycle_obligation_count += groups->group_first[g + 1] - groups->group_first[g];
+    for (uint32_t v = 0; v < problem->firm_count; v++) {
+        for (uint32_t g = groups->group_first[v]; g < groups->group_first[v + 1]; g++) {
+            if (components->component_of[v] == components->component_of[groups->group_creditor[g]]) {
+                result->cycle_obligation_count += groups->group_size[g];
+            }
         }
     }
-    troc__components_free(&components);
-    return 0;
 }
 
 /* Credit mode step 4: the largest set-off within the settled amounts. */
@@ -109,7 +107,7 @@ static int solve_split(const troc_clearing_problem *problem, troc__groups *group
     troc__network network;
     int error = troc__network_build_capacities(problem, groups, group_settled, &network);
     if (error != 0) return error;
-    error = solve_groups(&network, groups, result->split_potentials, group_cleared, progress);
+    error = solve_groups(&network, NULL, groups, result->split_potentials, group_cleared, progress);
     troc__network_free(&network);
     return error;
 }
@@ -127,6 +125,7 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
                       troc__progress *progress) {
     troc__groups groups = {0};
     troc__network network = {0};
+    troc__components components = {0};
     int64_t *group_settled = NULL, *group_cleared = NULL;
     troc__progress_report(progress, "merging", 0.0);
     int error = troc__groups_build(problem, &groups);
@@ -137,9 +136,13 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     group_settled = malloc(((size_t)groups.group_count + 1) * sizeof *group_settled);
     group_cleared = malloc(((size_t)groups.group_count + 1) * sizeof *group_cleared);
     if (group_settled == NULL || group_cleared == NULL) goto cleanup;
-    error = cycle_statistics(problem, &network, &groups, result);
+    /* The components of the obligations alone: the statistics, and in plain
+     * mode the solver's own components. */
+    error = troc__components_find(&network, problem->firm_count, &components);
     if (error != 0) goto cleanup;
-    error = solve_groups(&network, &groups, result->potentials, group_settled, progress);
+    cycle_statistics(problem, &components, &groups, result);
+    error = solve_groups(&network, problem->accounts == NULL ? &components : NULL, &groups, result->potentials,
+                         group_settled, progress);
     if (error != 0) goto cleanup;
     if (problem->accounts != NULL) {
         error = solve_split(problem, &groups, group_settled, group_cleared, result, progress);
@@ -153,6 +156,7 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
 cleanup:
     free(group_settled);
     free(group_cleared);
+    troc__components_free(&components);
     troc__network_free(&network);
     troc__groups_free(&groups);
     return error;

@@ -2,13 +2,16 @@
 /*
  * From obligations to the solver's network.
  *
- * Obligations are sorted by (debtor, creditor, index) with two stable
- * counting-sort passes (by creditor, then by debtor): linear time, no
- * comparisons, and obligations of one pair stay in array order, which is the
- * oldest-first order the split relies on.  Each run of equal pairs becomes a
- * group, and each group one arc whose capacity is the group's total.  Since
- * the order is by debtor, the arcs come out already grouped by tail: the CSR
- * offsets fall out of one scan.
+ * Obligations are grouped by (debtor, creditor) in linear time: a stable
+ * counting sort by debtor, then one pass over each debtor's obligations in
+ * array order with a marker per creditor (the group it last opened and the
+ * debtor it opened it for), so a pair's obligations join the group its first
+ * one opened.  Each group becomes one arc whose capacity is the group's
+ * total; the groups of a debtor are consecutive, so the arcs come out
+ * grouped by tail and the CSR offsets fall out of one scan.  Each
+ * obligation remembers its group: the split walks the obligations in array
+ * order, which is oldest first within every group, without needing the
+ * groups' members side by side.
  *
  * Credit mode adds a balance node after the firms, an arc firm -> balance
  * node with the room of the firm's balance to rise and an arc back with its
@@ -25,80 +28,91 @@
 
 void troc__groups_free(troc__groups *groups) {
     assert(groups != NULL);
-    free(groups->order);
+    free(groups->group_of);
     free(groups->group_first);
+    free(groups->group_creditor);
+    free(groups->group_size);
+    free(groups->group_capacity);
     free(groups->group_arc);
     *groups = (troc__groups){0};
 }
 
-/* order := obligation indices sorted by (debtor, creditor, index). */
-static int sort_obligations(const troc_clearing_problem *problem, uint32_t *order) {
+/* order := obligation indices sorted by debtor, array order within each;
+ * first[v] := where debtor v's obligations start (first[n] = m). */
+static void sort_by_debtor(const troc_clearing_problem *problem, uint32_t *order, uint32_t *first) {
     const uint32_t n = problem->firm_count;
     const size_t m = problem->obligation_count;
-    const troc_obligation *obligations = problem->obligations;
-    uint32_t *position = calloc((size_t)n + 1, sizeof *position);
-    uint32_t *by_creditor = malloc((m ? m : 1) * sizeof *by_creditor);
-    if (position == NULL || by_creditor == NULL) {
-        free(position);
-        free(by_creditor);
+    for (uint32_t v = 0; v <= n; v++) first[v] = 0;
+    for (size_t k = 0; k < m; k++) first[problem->obligations[k].debtor + 1]++;
+    for (uint32_t v = 0; v < n; v++) first[v + 1] += first[v];
+    for (size_t k = 0; k < m; k++) order[first[problem->obligations[k].debtor]++] = (uint32_t)k;
+    for (uint32_t v = n; v > 0; v--) first[v] = first[v - 1]; /* the scatter moved each start to the next */
+    first[0] = 0;
+}
+
+static int groups_allocate(troc__groups *groups, uint32_t firm_count, size_t obligation_count) {
+    const size_t m = obligation_count + 1; /* at most one group per obligation */
+    groups->group_of = malloc(m * sizeof *groups->group_of);
+    groups->group_first = malloc(((size_t)firm_count + 1) * sizeof *groups->group_first);
+    groups->group_creditor = malloc(m * sizeof *groups->group_creditor);
+    groups->group_size = malloc(m * sizeof *groups->group_size);
+    groups->group_capacity = malloc(m * sizeof *groups->group_capacity);
+    groups->group_arc = malloc(m * sizeof *groups->group_arc);
+    if (groups->group_of == NULL || groups->group_first == NULL || groups->group_creditor == NULL ||
+        groups->group_size == NULL || groups->group_capacity == NULL || groups->group_arc == NULL) {
         return -ENOMEM;
     }
-    for (size_t k = 0; k < m; k++) position[obligations[k].creditor + 1]++;
-    for (uint32_t v = 0; v < n; v++) position[v + 1] += position[v];
-    for (size_t k = 0; k < m; k++) by_creditor[position[obligations[k].creditor]++] = (uint32_t)k;
-
-    for (uint32_t v = 0; v <= n; v++) position[v] = 0;
-    for (size_t k = 0; k < m; k++) position[obligations[k].debtor + 1]++;
-    for (uint32_t v = 0; v < n; v++) position[v + 1] += position[v];
-    for (size_t i = 0; i < m; i++) {
-        uint32_t k = by_creditor[i];
-        order[position[obligations[k].debtor]++] = k;
-    }
-    assert(n == 0 || position[n - 1] == m);
-    free(position);
-    free(by_creditor);
     return 0;
 }
 
-static bool same_pair(const troc_obligation *a, const troc_obligation *b) {
-    return a->debtor == b->debtor && a->creditor == b->creditor;
+/* Opens the groups of each debtor in turn; marker_group[c] and
+ * marker_debtor[c] name the group creditor c last got, and for whom. */
+static void group_obligations(const troc_clearing_problem *problem, const uint32_t *order, const uint32_t *first,
+                              uint32_t *marker_group, uint32_t *marker_debtor, troc__groups *groups) {
+    uint32_t count = 0;
+    for (uint32_t c = 0; c < problem->firm_count; c++) marker_debtor[c] = TROC__NONE;
+    for (uint32_t v = 0; v < problem->firm_count; v++) {
+        groups->group_first[v] = count;
+        for (uint32_t i = first[v]; i < first[v + 1]; i++) {
+            const uint32_t k = order[i];
+            const troc_obligation *o = &problem->obligations[k];
+            if (marker_debtor[o->creditor] != v) {
+                marker_debtor[o->creditor] = v;
+                marker_group[o->creditor] = count;
+                groups->group_creditor[count] = o->creditor;
+                groups->group_size[count] = 0;
+                groups->group_capacity[count] = 0;
+                groups->group_arc[count++] = TROC__NONE;
+            }
+            const uint32_t g = marker_group[o->creditor];
+            groups->group_of[k] = g;
+            groups->group_size[g]++;
+            groups->group_capacity[g] += o->amount_cents;
+        }
+    }
+    groups->group_first[problem->firm_count] = count;
+    groups->group_count = count;
 }
 
 int troc__groups_build(const troc_clearing_problem *problem, troc__groups *groups) {
     assert(problem != NULL && groups != NULL);
     assert(problem->obligation_count <= TROC_CLEARING_OBLIGATIONS_MAX);
-    const size_t m = problem->obligation_count;
-    const troc_obligation *obligations = problem->obligations;
+    const size_t m = problem->obligation_count, n = (size_t)problem->firm_count + 1;
     *groups = (troc__groups){0};
+    uint32_t *order = malloc((m + 1) * sizeof *order), *first = malloc(n * sizeof *first);
+    uint32_t *marker_group = malloc(n * sizeof *marker_group), *marker_debtor = malloc(n * sizeof *marker_debtor);
     int error = -ENOMEM;
-    groups->order = malloc((m ? m : 1) * sizeof *groups->order);
-    if (groups->order == NULL) goto fail;
-    error = sort_obligations(problem, groups->order);
-    if (error != 0) goto fail;
-
-    uint32_t count = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (i == 0 || !same_pair(&obligations[groups->order[i]], &obligations[groups->order[i - 1]])) {
-            count++;
-        }
-    }
-    error = -ENOMEM;
-    groups->group_first = malloc(((size_t)count + 1) * sizeof *groups->group_first);
-    groups->group_arc = malloc(((size_t)count + 1) * sizeof *groups->group_arc);
-    if (groups->group_first == NULL || groups->group_arc == NULL) goto fail;
-    uint32_t g = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (i == 0 || !same_pair(&obligations[groups->order[i]], &obligations[groups->order[i - 1]])) {
-            groups->group_arc[g] = TROC__NONE;
-            groups->group_first[g++] = (uint32_t)i;
-        }
-    }
-    assert(g == count);
-    groups->group_first[count] = (uint32_t)m;
-    groups->group_count = count;
-    return 0;
-fail:
-    troc__groups_free(groups);
+    if (order == NULL || first == NULL || marker_group == NULL || marker_debtor == NULL) goto cleanup;
+    error = groups_allocate(groups, problem->firm_count, m);
+    if (error != 0) goto cleanup;
+    sort_by_debtor(problem, order, first);
+    group_obligations(problem, order, first, marker_group, marker_debtor, groups);
+cleanup:
+    free(order);
+    free(first);
+    free(marker_group);
+    free(marker_debtor);
+    if (error != 0) troc__groups_free(groups);
     return error;
 }
 
@@ -153,15 +167,6 @@ static void firm_totals(const troc_clearing_problem *problem, int64_t *in_total,
     }
 }
 
-/* Capacity of each group: the sum of its obligations. */
-static int64_t group_total(const troc_clearing_problem *problem, const troc__groups *groups, uint32_t g) {
-    int64_t total = 0;
-    for (uint32_t i = groups->group_first[g]; i < groups->group_first[g + 1]; i++) {
-        total += problem->obligations[groups->order[i]].amount_cents;
-    }
-    return total;
-}
-
 /* Fills the arcs: each firm's groups (a capacity of 0 gives no arc), then its
  * slack arc to the balance node; then the balance node's arcs.  `up` and
  * `down` are NULL in plain mode.  Returns the number of arcs written; with
@@ -170,20 +175,18 @@ static uint32_t network_fill(const troc_clearing_problem *problem, troc__groups 
                              const int64_t *group_capacity, const int64_t *up, const int64_t *down,
                              troc__network *network) {
     const uint32_t n = problem->firm_count;
-    uint32_t a = 0, g = 0;
+    uint32_t a = 0;
     for (uint32_t v = 0; v < n; v++) {
         if (network != NULL) network->arc_first[v] = a;
-        for (; g < groups->group_count; g++) {
-            const troc_obligation *o = &problem->obligations[groups->order[groups->group_first[g]]];
-            if (o->debtor != v) break;
-            const int64_t capacity = group_capacity ? group_capacity[g] : group_total(problem, groups, g);
+        for (uint32_t g = groups->group_first[v]; g < groups->group_first[v + 1]; g++) {
+            const int64_t capacity = group_capacity ? group_capacity[g] : groups->group_capacity[g];
             if (network == NULL) {
                 a += capacity > 0;
                 continue;
             }
             groups->group_arc[g] = TROC__NONE;
             if (capacity == 0) continue;
-            network->arc_head[a] = o->creditor;
+            network->arc_head[a] = groups->group_creditor[g];
             network->arc_capacity[a] = capacity;
             network->arc_cost[a] = -1;
             groups->group_arc[g] = a++;
@@ -197,7 +200,6 @@ static uint32_t network_fill(const troc_clearing_problem *problem, troc__groups 
             a++;
         }
     }
-    assert(g == groups->group_count);
     if (up == NULL) return a;
     if (network != NULL) network->arc_first[n] = a;
     for (uint32_t v = 0; v < n; v++) {

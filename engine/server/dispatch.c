@@ -500,12 +500,13 @@ void troc__reply_submit(troc__conn *conn, troc__request *request) {
 static void on_verified(uv_work_t *work, int status) {
     troc__request *request = work->data;
     troc__conn *conn = request->conn;
+    troc_server *server = conn->server; /* dispatching may free a closed connection */
     assert(status == 0);
     assert(!request->verified);
     request->verified = true;
-    troc__server_charge(conn->server, request);
+    troc__server_charge(server, request);
     troc__dispatch_verified(conn);
-    troc__server_flush(conn->server);
+    troc__server_flush(server);
 }
 
 /* Verified submits leave the head of the connection's queue in arrival
@@ -521,7 +522,11 @@ void troc__dispatch_verified(troc__conn *conn) {
         request->next = NULL;
         if (request->apply_count == 0) {
             if (conn->state != TROC__CONN_CLOSED) troc__reply_submit(conn, request);
+            /* Returning the last request of a closed connection frees it:
+             * nothing may touch `conn` after that. */
+            bool last = conn->pending_head == NULL && head == NULL;
             troc__conn_request_put(conn, request);
+            if (last) return;
             continue;
         }
         if (tail != NULL) tail->next = request;

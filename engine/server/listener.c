@@ -33,12 +33,7 @@
 #include "server_int.h"
 
 typedef struct refusal {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } socket;
+    troc__socket socket;
     uv_timer_t timer;                      /* bounds the lingering close */
     uv_write_t write_request;
     uv_shutdown_t shutdown_request;

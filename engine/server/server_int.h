@@ -67,6 +67,15 @@ typedef struct troc__round_outcome {
     char detail[192];                      /* why it was not run; empty when it ran */
 } troc__round_outcome;
 
+/* A connected socket, TCP or Unix, seen as whichever libuv type a call
+ * wants. */
+typedef union troc__socket {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+} troc__socket;
+
 /* One envelope of a submit, with what the ledger needs and answers. */
 typedef struct troc__submit_item {
     troc_item item;                        /* envelope and decoded body */
@@ -119,12 +128,7 @@ struct troc__conn {
     troc_server *server;
     uint64_t number;                       /* for logs: "connection 12" */
     char peer[64];                         /* "127.0.0.1:51234" or "unix" */
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } socket;
+    troc__socket socket;
     uv_timer_t timer;                      /* handshake, idle and close timeouts */
     uv_write_t write_request;
     uv_shutdown_t shutdown_request;        /* lingering close: our side is done */

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libFuzzer harness for the server's request handlers, end to end: a real
+ * server (engine/server) over a real ledger in a temporary directory,
+ * listening on a Unix socket in a thread of the harness.  Each input is a
+ * stream of plaintexts, each prefixed by its 2-byte big-endian length; the
+ * harness opens a session with an admin key (so that every read is allowed),
+ * seals each plaintext as one frame of the channel and sends it, then sends
+ * a StatsQuery and reads until its answer comes back or the server closes
+ * the connection.  The server must neither crash (sanitizers watch both
+ * threads) nor hang (the harness aborts when the answer does not come).
+ *
+ * Signatures in fuzzed envelopes do not verify (the territory key is new in
+ * every run), so submits reach the ledger's refusal paths; seeds are real
+ * requests of every kind.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/limits.h"
+#include "ledger/ledger.h"
+#include "net/channel.h"
+#include "net/frame.h"
+#include "net/handshake.h"
+#include "server/server.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define PING_REQUEST_ID UINT64_C(0xfeedface)
+
+static struct {
+    bool started;
+    char directory[64];
+    char socket_path[128];
+    troc_keypair admin;
+    troc_ledger *ledger;
+    uv_loop_t loop;
+    troc_server *server;
+    uv_thread_t thread;
+} harness;
+
+static uint8_t frame_in[TROC_FRAME_HEADER_SIZE + TROC_FRAME_SIZE_MAX];
+static uint8_t frame_out[TROC_FRAME_HEADER_SIZE + TROC_FRAME_SIZE_MAX];
+
+static void check(bool ok, const char *what) {
+    if (ok) return;
+    fprintf(stderr, "fuzz_server: %s\n", what);
+    abort();
+}
+
+static void serve(void *argument) {
+    (void)argument;
+    troc_server_run(harness.server);
+}
+
+/* Removes the temporary ledger when libFuzzer exits. */
+static void remove_directory(void) {
+    char command[96];
+    snprintf(command, sizeof command, "rm -rf '%s'", harness.directory);
+    if (system(command) != 0) fprintf(stderr, "fuzz_server: cannot remove %s\n", harness.directory);
+}
+
+static void start_once(void) {
+    if (harness.started) return;
+    harness.started = true;
+    check(troc_crypto_init() == 0, "cannot initialise libsodium");
+    strcpy(harness.directory, "/tmp/troc-fuzz-server-XXXXXX");
+    check(mkdtemp(harness.directory) != NULL, "cannot create a temporary directory");
+    atexit(remove_directory);
+    char ledger_directory[96];
+    snprintf(ledger_directory, sizeof ledger_directory, "%s/ledger", harness.directory);
+    snprintf(harness.socket_path, sizeof harness.socket_path, "%s/sock", harness.directory);
+    troc_keypair_generate(&harness.admin);
+    static uint8_t admin_keys[1][TROC_PUBLIC_KEY_SIZE];
+    memcpy(admin_keys[0], harness.admin.public_key, TROC_PUBLIC_KEY_SIZE);
+    troc_ledger_init_options init = {.territory = "fuzz", .unit = "EUR",
+                                     .admin_keys = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])admin_keys,
+                                     .admin_key_count = 1};
+    uint8_t territory_key[TROC_PUBLIC_KEY_SIZE];
+    check(troc_ledger_init(ledger_directory, &init, territory_key) == 0, "cannot create the ledger");
+    check(troc_ledger_open(&harness.ledger, ledger_directory) == 0, "cannot open the ledger");
+    check(uv_loop_init(&harness.loop) == 0, "cannot start a loop");
+    troc_server_options options = {.socket_path = harness.socket_path};
+    check(troc_server_open(&harness.server, &harness.loop, harness.ledger, &options) == 0, "cannot start the server");
+    check(uv_thread_create(&harness.thread, serve, NULL) == 0, "cannot start the server's thread");
+}
+
+static bool send_all(int fd, const uint8_t *bytes, size_t size) {
+    while (size > 0) {
+        ssize_t sent = send(fd, bytes, size, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR) continue;
+        if (sent <= 0) return false;
+        bytes += sent;
+        size -= (size_t)sent;
+    }
+    return true;
+}
+
+/* Reads one frame into frame_in; its size, 0 at the end of the stream. */
+static size_t receive_frame(int fd) {
+    size_t have = 0, need = TROC_FRAME_HEADER_SIZE, payload = 0;
+    while (have < need) {
+        ssize_t got = recv(fd, frame_in + have, need - have, 0);
+        if (got < 0 && errno == EINTR) continue;
+        check(!(got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)), "the server stopped answering");
+        if (got <= 0) return 0;
+        have += (size_t)got;
+        if (have == TROC_FRAME_HEADER_SIZE) {
+            check(troc_frame_peek(frame_in, have, &payload) >= 0, "the server sent a malformed frame");
+            need += payload;
+        }
+    }
+    return have;
+}
+
+/* Connects and opens an admin session; the socket, or -1. */
+static int session_open(troc_channel *channel) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    check(fd >= 0, "cannot create a socket");
+    struct timeval timeout = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    strcpy(address.sun_path, harness.socket_path);
+    check(connect(fd, (struct sockaddr *)&address, sizeof address) == 0, "cannot connect to the server");
+    troc_handshake handshake;
+    uint8_t hello[TROC_HANDSHAKE_FRAME_SIZE_MAX], auth[TROC_HANDSHAKE_FRAME_SIZE_MAX];
+    size_t hello_size = 0, auth_size = 0;
+    check(troc_handshake_client_hello(&handshake, hello, &hello_size) == 0, "cannot make a hello");
+    troc_frame_header_write(frame_out, hello_size);
+    memcpy(frame_out + TROC_FRAME_HEADER_SIZE, hello, hello_size);
+    check(send_all(fd, frame_out, TROC_FRAME_HEADER_SIZE + hello_size), "cannot send the hello");
+    size_t frame_size = receive_frame(fd);
+    check(frame_size > 0, "no server hello");
+    check(troc_handshake_client_auth(&handshake, frame_in + TROC_FRAME_HEADER_SIZE, frame_size - TROC_FRAME_HEADER_SIZE,
+                                     NULL, &harness.admin, channel, auth, &auth_size) == 0,
+          "the server's hello does not check");
+    size_t sealed = troc_channel_seal(channel, auth, auth_size, frame_out);
+    check(send_all(fd, frame_out, sealed), "cannot send the proof");
+    frame_size = receive_frame(fd);
+    check(frame_size > 0, "no AuthResult");
+    size_t plain_size = 0;
+    check(troc_channel_open(channel, frame_in, frame_size, frame_in + TROC_FRAME_HEADER_SIZE, &plain_size) == 0,
+          "the AuthResult does not open");
+    Troc__V1__ServerFrame *result = troc__v1__server_frame__unpack(NULL, plain_size, frame_in + TROC_FRAME_HEADER_SIZE);
+    check(result != NULL && result->kind_case == TROC__V1__SERVER_FRAME__KIND_AUTH_RESULT &&
+              result->auth_result->role == TROC__V1__ROLE__ROLE_ADMIN,
+          "no admin session");
+    troc__v1__server_frame__free_unpacked(result, NULL);
+    return fd;
+}
+
+/* Sends a StatsQuery and reads until its answer or the end of the stream. */
+static void ping(int fd, troc_channel *channel) {
+    Troc__V1__StatsQuery query = TROC__V1__STATS_QUERY__INIT;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.has_request_id = 1;
+    request.request_id = PING_REQUEST_ID;
+    request.kind_case = TROC__V1__REQUEST__KIND_STATS;
+    request.stats = &query;
+    Troc__V1__ClientFrame frame = TROC__V1__CLIENT_FRAME__INIT;
+    frame.kind_case = TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    frame.request = &request;
+    size_t size = troc__v1__client_frame__pack(&frame, frame_out + TROC_FRAME_HEADER_SIZE);
+    if (!send_all(fd, frame_out, troc_channel_seal(channel, frame_out + TROC_FRAME_HEADER_SIZE, size, frame_out))) {
+        return;                            /* the server already closed this connection */
+    }
+    for (;;) {
+        size_t frame_size = receive_frame(fd);
+        if (frame_size == 0) return;
+        size_t plain_size = 0;
+        check(troc_channel_open(channel, frame_in, frame_size, frame_in + TROC_FRAME_HEADER_SIZE, &plain_size) == 0,
+              "a server frame does not open");
+        Troc__V1__ServerFrame *reply = troc__v1__server_frame__unpack(NULL, plain_size, frame_in + TROC_FRAME_HEADER_SIZE);
+        check(reply != NULL, "a server frame does not decode");
+        bool answered = reply->kind_case == TROC__V1__SERVER_FRAME__KIND_RESPONSE &&
+                        reply->response->request_id == PING_REQUEST_ID;
+        troc__v1__server_frame__free_unpacked(reply, NULL);
+        if (answered) return;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    start_once();
+    troc_channel channel;
+    int fd = session_open(&channel);
+    size_t offset = 0;
+    bool sent = true;
+    while (sent && size - offset >= 2) {
+        size_t length = (size_t)data[offset] << 8 | data[offset + 1];
+        offset += 2;
+        if (length == 0 || length > size - offset) break;
+        memcpy(frame_out + TROC_FRAME_HEADER_SIZE, data + offset, length);
+        sent = send_all(fd, frame_out, troc_channel_seal(&channel, frame_out + TROC_FRAME_HEADER_SIZE, length, frame_out));
+        offset += length;
+    }
+    if (sent) ping(fd, &channel);
+    close(fd);
+    return 0;
+}
