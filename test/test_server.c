@@ -943,6 +943,43 @@ static void test_timeouts(void **state) {
     raw_close(&idle);
 }
 
+/* Sends `data` one byte every 50 ms until the server says something (its
+ * error frame) or the bytes run out; true when it spoke first. */
+static bool trickle_until_answered(raw_client *client, const uint8_t *data, size_t size) {
+    for (size_t i = 0; i < size; i++) {
+        struct pollfd answer = {.fd = client->fd, .events = POLLIN};
+        if (poll(&answer, 1, 50) == 1) return true;
+        if (raw_send_bytes(client, &data[i], 1) != 0) return true;
+    }
+    return false;
+}
+
+/* A peer that trickles bytes without ever completing a frame is not
+ * active: the handshake timeout cuts it before its hello is whole, the idle
+ * timeout after the handshake. */
+static void test_trickling_peers_time_out(void **state) {
+    fixture *f = *state;
+    raw_client slow;
+    uint8_t hello[TROC_FRAME_HEADER_SIZE + TROC_HANDSHAKE_FRAME_SIZE_MAX];
+    size_t hello_size = 0;
+    troc_handshake handshake;
+    assert_int_equal(troc_handshake_client_hello(&handshake, hello + TROC_FRAME_HEADER_SIZE, &hello_size), 0);
+    troc_frame_header_write(hello, hello_size);
+    assert_int_equal(raw_connect(&slow, f->port), 0);
+    assert_true(trickle_until_answered(&slow, hello, TROC_FRAME_HEADER_SIZE + hello_size));
+    int error = 0;
+    assert_true(raw_expect_closed(&slow, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    raw_close(&slow);
+    raw_login(&slow, f->port, &f->alice);
+    static uint8_t frame[TROC_FRAME_HEADER_SIZE + 200];
+    troc_frame_header_write(frame, 200);   /* a frame of 200 bytes, sent at 20 bytes a second */
+    assert_true(trickle_until_answered(&slow, frame, sizeof frame));
+    assert_true(raw_expect_closed(&slow, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    raw_close(&slow);
+}
+
 static int setup_slow_client(void **state) {
     troc_server_options options = {.listen = "127.0.0.1:0", .idle_timeout_ms = 1000};
     return setup_with(state, &options);
@@ -1413,6 +1450,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_storage_full_refuses_the_batch_and_keeps_serving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_grows_and_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeouts, setup_small_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_trickling_peers_time_out, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_slow_client_is_paused_then_cut, setup_slow_client, teardown),
         cmocka_unit_test_setup_teardown(test_busy_past_the_connection_limit, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
