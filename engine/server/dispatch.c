@@ -413,7 +413,8 @@ static void read_stats(troc__conn *conn, uint64_t request_id) {
 /* Why a full map could not grow, and what to do, in words. */
 static void grow_error_text(int error, char *text, size_t size) {
     if (error == -ENOSPC) {
-        snprintf(text, size, "the disk has less than 64 MiB free; free some space and submit it again");
+        snprintf(text, size, "the disk has less than %llu MiB free; free some space and submit it again",
+                 (unsigned long long)(TROC_LEDGER_DISK_FREE_MIN >> 20));
     } else if (error == TROC_EBUSY) {
         snprintf(text, size, "a backup is being written; submit it again once the backup is done");
     } else {

@@ -117,8 +117,9 @@ static int run_check_values(run_options *options) {
         return TROCD_EXIT_USAGE;
     }
     if (options->map_size != NULL && run_parse_size(options->map_size, &options->map_size_bytes) != 0) {
-        fprintf(stderr, "trocd run: --map-size '%s' is not a size from 1M to 4096G (bytes, or a whole number "
-                        "and K, M or G)\n", options->map_size);
+        fprintf(stderr, "trocd run: --map-size '%s' is not a size from %lluM to %lluG (bytes, or a whole number "
+                        "and K, M or G)\n", options->map_size, (unsigned long long)(TROC_LEDGER_MAP_SIZE_MIN >> 20),
+                (unsigned long long)(TROC_LEDGER_MAP_SIZE_MAX >> 30));
         return TROCD_EXIT_USAGE;
     }
     return 0;
