@@ -116,8 +116,20 @@ static void check_tally(const ledger_tally *tally) {
 
 /* ------------------------------------------------------------ map full */
 
+/* `trocd run --map-size SIZE` refuses SIZE as bad usage (exit 2). */
+static void expect_bad_map_size(const char *size) {
+    char command[1024];
+    snprintf(command, sizeof command, "'%s' run --data '%s' --map-size '%s' 2>/dev/null", getenv("TROCD"),
+             fixture.ledger, size);
+    int status = system(command);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+}
+
 static void test_map_full_grows_and_applies(void **state) {
     (void)state;
+    const char *bad[] = {"", "12Q", "1K", "0", "-5M", "1.5G", "5000G", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad_map_size(bad[i]);
     const char *small_map[] = {"--map-size", "1M", NULL};
     daemon_start(&fixture, small_map);
     daemon_admit(&fixture, CREDIT_LIMIT_CENTS);
