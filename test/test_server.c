@@ -991,7 +991,7 @@ static int setup_slow_client(void **state) {
  * when it has been idle for the idle timeout. */
 static void test_slow_client_is_paused_then_cut(void **state) {
     fixture *f = *state;
-    enum { LINES = TROC_PAGE_ROWS_MAX, QUERIES = 1000 };
+    enum { LINES = TROC_PAGE_ROWS_MAX, QUERIES = 4000 };
     pipeline p;                            /* bob's statement gets LINES lines */
     memset(&p, 0, sizeof p);
     raw_login(&p.client, f->port, &f->alice);
@@ -1013,7 +1013,7 @@ static void test_slow_client_is_paused_then_cut(void **state) {
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;
     request.kind_case = TROC__V1__REQUEST__KIND_HISTORY;
     request.history = &query;
-    for (int i = 0; i < QUERIES; i++) raw_send_request(&slow, &request); /* 50 MB of replies, never read */
+    for (int i = 0; i < QUERIES; i++) raw_send_request(&slow, &request); /* 200 MB of replies, never read */
     raw_login(&witness, f->port, &f->carol);
     int64_t balance = -1;
     assert_int_equal(raw_balance(&witness, NULL, &balance), 0);
