@@ -196,6 +196,12 @@ static void test_init_open_and_roles(void **state) {
     assert_int_equal(troc_ledger_account(read, "nobody", &account), TROC_ENOT_FOUND);
     troc_ledger_read_end(read);
 
+    /* One writer at a time: a second open for writing is refused while the
+     * first holds the ledger. */
+    troc_ledger *second = NULL;
+    assert_int_equal(troc_ledger_open(&second, f->s->directory), -EBUSY);
+    assert_null(second);
+
     /* Reopening finds the same state. */
     troc_ledger_close(f->s->ledger);
     assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), 0);

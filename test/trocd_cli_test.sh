@@ -4,7 +4,8 @@
 # Integration test of `trocd init` and `trocd verify` through the binary:
 # --help everywhere, refusals (non-empty directory, bad or missing admin key,
 # illegal name) that leave nothing behind, a territory created and verified,
-# its JSON output, and a backup made with mdb_copy verifying too.
+# its JSON output, a second daemon on the same ledger refused, and a backup
+# made with mdb_copy verifying too.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -64,6 +65,18 @@ expect 0 "$trocd" verify --data "$work/d"
 grep -qx "ok entries=1 members=0 transfers=0" "$work/out" || fail "verify printed '$(cat "$work/out")'"
 expect 0 "$trocd" verify --data "$work/d" --json
 grep -q '"ok":true' "$work/out" || fail "verify --json printed '$(cat "$work/out")'"
+
+# One daemon per ledger: a second trocd on the same directory is refused
+# while the first serves, and the first keeps serving.
+"$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/first.log" &
+first=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+[ -s "$work/port" ] || fail "the first trocd did not start: $(cat "$work/first.log")"
+expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "in use by another process" "$work/err" || fail "second trocd: no clear message: $(cat "$work/err")"
+kill -0 "$first" 2>/dev/null || fail "the first trocd stopped"
+kill -TERM "$first"
+wait "$first" || fail "the first trocd did not exit 0"
 
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then

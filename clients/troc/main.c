@@ -132,6 +132,41 @@ static int extract_global_options(troc_cli *cli, int argc, char **argv) {
     return kept;
 }
 
+/* Number of leading words of argv that begin the name of `entry`. */
+static int words_matching(const command *entry, int argc, char **argv) {
+    const char *p = entry->name;
+    int words = 0;
+    while (words < argc && words < COMMAND_WORDS_MAX && *p != '\0') {
+        size_t length = strcspn(p, " ");
+        if (strlen(argv[words]) != length || strncmp(argv[words], p, length) != 0) break;
+        words++;
+        p += length;
+        if (*p == ' ') p++;
+    }
+    return words;
+}
+
+/* For a partial command ("troc admin", "troc invoice"): lists the commands
+ * it begins and returns true; false when argv begins none. */
+static bool print_commands_under(int argc, char **argv, bool asked) {
+    FILE *out = asked ? stdout : stderr;
+    int best = 0;
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        int words = words_matching(&commands[i], argc, argv);
+        if (words > best) best = words;
+    }
+    if (best == 0) return false;
+    fputs(asked ? "usage: troc" : "troc: a command is missing after 'troc", out);
+    for (int i = 0; i < best; i++) fprintf(out, " %s", argv[i]);
+    fputs(asked ? " COMMAND ...\n\ncommands:\n" : "'; one of:\n", out);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        if (words_matching(&commands[i], argc, argv) == best) {
+            fprintf(out, "  troc %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].summary);
+        }
+    }
+    return true;
+}
+
 /* The entry whose name matches the most leading words of argv. */
 static const command *find_command(int argc, char **argv, int *words_out) {
     const command *best = NULL;
@@ -172,6 +207,8 @@ int main(int argc, char **argv) {
     int words = 0;
     const command *found = find_command(count, args, &words);
     if (found == NULL) {
+        bool asked = troc_cli_wants_help(count, args);
+        if (print_commands_under(count, args, asked)) return asked ? TROC_EXIT_OK : TROC_EXIT_USAGE;
         return troc_cli_fail(TROC_EXIT_USAGE, "unknown command '%s'; see 'troc --help'", args[0]);
     }
     if (troc_cli_wants_help(count - words, args + words)) {

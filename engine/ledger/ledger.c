@@ -25,9 +25,11 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -154,11 +156,33 @@ static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned
     return mdb_reader_check(ledger->env, &ledger->stale_readers);
 }
 
+/* One writer per ledger.  A second process writing the same environment
+ * (say, two trocd started on one directory) would keep its own caches of
+ * balances, running sums and the journal head and corrupt the state, so a
+ * writable open takes an exclusive lock on DIR/writer.lock, held until
+ * close; the second open gets -EBUSY.  flock locks belong to the open file
+ * description and are released by the kernel when a process dies, so a
+ * killed trocd never leaves a stale lock behind. */
+static int writer_lock_take(troc_ledger *ledger) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", ledger->directory, TROC__LOCK_FILE);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        close(fd);
+        return rc;
+    }
+    ledger->lock_fd = fd;
+    return 0;
+}
+
 int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes, unsigned flags) {
     assert(ledger_out != NULL && directory != NULL);
     *ledger_out = NULL;
     troc_ledger *ledger = calloc(1, sizeof *ledger);
     if (ledger == NULL) return -ENOMEM;
+    ledger->lock_fd = -1;
     int rc = 0;
     if (snprintf(ledger->directory, sizeof ledger->directory, "%s", directory) >= (int)sizeof ledger->directory) {
         rc = -ENAMETOOLONG;
@@ -173,6 +197,7 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
     ledger->read_only = (flags & TROC__OPEN_READ_ONLY) != 0;
     if ((rc = -pthread_rwlock_init(&ledger->map_lock, NULL)) != 0) goto fail;
     ledger->map_lock_ready = true;
+    if (!ledger->read_only && (rc = writer_lock_take(ledger)) != 0) goto fail;
     if ((rc = environment_open(ledger, map_size_bytes, flags)) != 0) goto fail;
     if ((rc = databases_open(ledger, (flags & TROC__OPEN_CREATE) != 0)) != 0) goto fail;
     if (!(flags & TROC__OPEN_CREATE) && (rc = meta_load(ledger)) != 0) goto fail;
@@ -213,6 +238,7 @@ void troc_ledger_close(troc_ledger *ledger) {
     if (ledger->writing) troc_ledger_write_abort(&ledger->write);
     if (ledger->env != NULL) mdb_env_close(ledger->env);
     if (ledger->map_lock_ready) pthread_rwlock_destroy(&ledger->map_lock);
+    if (ledger->lock_fd >= 0) close(ledger->lock_fd);
     free(ledger->write.slots);
     free(ledger->write.name_index);
     free(ledger->write.id_index);

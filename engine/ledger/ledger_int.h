@@ -58,6 +58,9 @@ extern const char *const troc__db_names[TROC__DB_COUNT];
 /* Name of the territory's key file inside the data directory. */
 #define TROC__KEY_FILE "territory.key"
 
+/* Held (flock, exclusive) by the one process that may write the ledger. */
+#define TROC__LOCK_FILE "writer.lock"
+
 /* Version of the on-disk format, stored in meta under "format". */
 #define TROC__FORMAT_VERSION 1u
 
@@ -302,6 +305,7 @@ struct troc_ledger {
     troc_keypair keypair;                  /* the territory's key pair (daemon only) */
     bool has_keypair;
     bool read_only;
+    int lock_fd;                           /* TROC__LOCK_FILE, held while open for writing; -1 if not */
     size_t map_size_bytes;
     /* Growing the map remaps it: no read transaction of this process may
      * be open then (LMDB leaves that to the caller).  Reads hold this lock

@@ -229,6 +229,9 @@ int troc__trocd_run(int argc, char **argv) {
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
+        } else if (rc == -EBUSY) {
+            fprintf(stderr, "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
+                    options.data);
         } else {
             fprintf(stderr, "trocd run: cannot open the ledger in %s: %s\n", options.data, troc_strerror(rc));
         }

@@ -239,6 +239,12 @@ def scenario_usage(t):
         status, out, err = t.troc(*args, server=dead)
         check(status == 2, "troc %s: expected exit 2, got %d: %s" % (" ".join(args), status, err))
         check(err.startswith("troc: "), "troc %s explains itself: %r" % (" ".join(args), err))
+    # A partial command lists what can follow it.
+    status, _, err = t.troc("admin", "member", server=dead)
+    check(status == 2 and "admin member key revoke" in err and "admin stats" not in err,
+          "troc admin member lists its commands: %d %s" % (status, err))
+    status, out, _ = t.troc("invoice", "--help", server=dead)
+    check(status == 0 and "troc invoice accept ID" in out, "troc invoice --help: %d %s" % (status, out))
     status, _, err = t.troc("balance", key=os.path.join(t.root, "missing.key"), server=dead)
     check(status == 2 and "missing.key" in err, "missing key file: %d %s" % (status, err))
     status, _, err = t.troc("balance", "--server-key", "00ff", server=dead)
