@@ -175,9 +175,21 @@ void daemon_destroy(daemon_fixture *d) {
     memset(d, 0, sizeof *d);
 }
 
+/* trocd verify with $TMPDIR set to a directory of its own, which must be
+ * empty again afterwards: verify removes its scratch ledger whatever
+ * happens. */
 int daemon_verify(const char *directory) {
+    char scratch_parent[] = "/tmp/troc-verify-parent-XXXXXX";
+    assert_non_null(mkdtemp(scratch_parent));
+    char variable[64];
+    snprintf(variable, sizeof variable, "TMPDIR=%s", scratch_parent);
+    char *environment[] = {variable, NULL};
     char *argv[] = {(char *)trocd_path(), "verify", "--data", (char *)directory, NULL};
-    return wait_status(spawn(argv, NULL, NULL));
+    pid_t pid = -1;
+    assert_int_equal(posix_spawn(&pid, argv[0], NULL, NULL, argv, environment), 0);
+    int status = wait_status(pid);
+    assert_int_equal(rmdir(scratch_parent), 0);   /* nothing left behind */
+    return status;
 }
 
 troc_client *daemon_connect(const daemon_fixture *d, const troc_key *key) {

@@ -109,7 +109,7 @@ static void test_backup_is_a_verifiable_copy_with_its_key(void **state) {
     assert_int_equal(troc_ledger_verify(f->destination, scratch, &verified, NULL, NULL), 0);
     assert_int_equal(verified.entries, stats.journal_entries);
     assert_int_equal(verified.transfers, PAYMENTS);
-    rmdir(scratch);
+    nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     troc_ledger *copy = NULL;                /* it opens with its key, as a daemon would */
     assert_int_equal(troc_ledger_open(&copy, f->destination), 0);
     troc_ledger_read *read = NULL;
