@@ -495,12 +495,14 @@ def scenario_backup(t):
     t.start()
 
 
-def main():
-    scenario = globals().get("scenario_" + sys.argv[3])
+def run_scenario(scenarios, prefix):
+    """Runs the scenario named by argv[3], taken from `scenarios` (a module's
+    globals), in a fresh territory; prints trocd's log tail on failure."""
+    scenario = scenarios.get("scenario_" + sys.argv[3])
     if scenario is None:
         print("unknown scenario " + sys.argv[3], file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="troc-cli-") as root:
+    with tempfile.TemporaryDirectory(prefix=prefix) as root:
         territory = Territory(root)
         territory.start()
         try:
@@ -518,4 +520,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenario(globals(), "troc-cli-"))
