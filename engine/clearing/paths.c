@@ -34,6 +34,7 @@
 
 #define DISTANCE_INFINITE INT64_MAX
 
+
 int troc__search_create(troc__search *s, uint32_t node_count, bool forward) {
     assert(s != NULL);
     const size_t size = (size_t)node_count + 1;
@@ -159,14 +160,15 @@ static void search_start(troc__search *s, const troc__residual *r, uint32_t lo, 
  * enter it (backward). */
 static void relax_from(troc__search *s, const troc__residual *r, uint32_t u) {
     const int64_t du = s->distance[u];
-    for (uint32_t e = r->first[u]; e < r->first[u + 1]; e++) {
-        const troc__residual_entry *entry = &r->entries[e];
-        const int64_t room = s->forward ? entry->capacity : r->total[e] - entry->capacity;
-        if (room == 0) continue;
-        const int64_t cost = troc__reduced_cost(r, u, e);
+    const uint32_t end = r->first[u + 1];
+    for (uint32_t e = r->first[u]; e < end; e++) {
+        const troc__residual_entry entry = r->entries[e];
+        const int64_t cost = troc__reduced_cost(r, u, entry);
         const int64_t d = du + (s->forward ? cost : -cost);
-        assert(d >= du); /* reduced costs are >= 0 */
-        if (d < s->distance[entry->head]) lower(s, entry->head, d);
+        if (d >= s->distance[entry.head]) continue;
+        if (!(s->forward ? troc__entry_has_room(r, entry) : troc__entry_partner_has_room(r, entry))) continue;
+        assert(d >= du); /* reduced costs of entries with room are >= 0 */
+        lower(s, entry.head, d);
     }
 }
 
@@ -205,12 +207,10 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
         const uint32_t v = s->settled[i];
         if (s->distance[v] < nearest) {
             r->potential[v] += s->forward ? s->distance[v] - nearest : nearest - s->distance[v];
-            s->settled[kept++] = v;
+            kept++;
         } else {
             s->stamp[v] = 0;
         }
     }
-    f->changed = s->settled;
     f->changed_count = kept;
-    f->changed_stamp = s->stamp;
 }
