@@ -299,10 +299,10 @@ void troc__flow_destroy(troc__flow *flow);
 void troc__flow_component(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 
 /* paths.c: the distance D between the excesses and the deficits of
- * [lo, hi) in reduced costs, found by searching from both sides at once
- * until one side is done; moves the potentials of the nodes that side
- * settled closer than D so that reduced costs stay >= 0 and every shortest
- * path becomes admissible. */
+ * [lo, hi) in reduced costs, found by searching from both sides until one
+ * side has settled every node closer than D; moves the potentials of those
+ * nodes so that reduced costs stay >= 0 and every shortest path becomes
+ * admissible. */
 void troc__paths_update(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 int troc__search_create(troc__search *search, uint32_t node_count, bool forward);
 void troc__search_free(troc__search *search);

@@ -14,17 +14,16 @@
  * Only arcs inside a component take part; an arc between components carries
  * nothing in any circulation.  Nodes are renumbered in the order of the
  * components' node lists, so each component is a contiguous range and its
- * entries a contiguous block of memory; arcs are numbered by tail in that
- * order, so a component's arcs are a contiguous range too.
+ * entries a contiguous block of memory.  The two entries of an arc point at
+ * each other; entry_arc remembers which arc (and which side) each entry
+ * belongs to, so the flow is read back as capacity - room at the tail.
  *
- * An entry is 8 bytes: the node it leads to and a link (its arc, whether it
- * sits at the arc's tail, whether the arc is free).  The arc's room lives
- * once, in `arcs`: an update touches one place, and entries never move.
- * The shortest-path searches visit every entry of the nodes they settle
- * and mostly need to know only whether an entry has room; two bits per arc
- * in room_bits say so, in an array small enough to stay in cache, so that
- * the searches read the scattered arcs not at all.  The maximum flow works
- * on a compact copy of the admissible arcs (admissible.c).
+ * Admissible entries (reduced cost 0) are kept at the front of their node's
+ * block, so that the maximum flow scans only them, in contiguous memory.
+ * Potentials change at a subset of nodes between phases; refresh()
+ * re-partitions those nodes and moves the paired entries at their
+ * neighbours.  Moving an entry swaps it with another of the same node and
+ * re-points the two partners.
  */
 #include <assert.h>
 #include <errno.h>
