@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv
- *     [--balances-out BALANCES.csv]] [--json]
+ *     [--balances-out BALANCES.csv]] [--threads N] [--json]
  *
  * Clears a CSV file of unpaid invoices offline, without a ledger: the exact
  * maximum set-off (engine/clearing), and in credit mode payments in mutual
@@ -10,7 +10,8 @@
  *
  *   1. options, and whether the outputs can be written where they are asked
  *      for (a wrong path fails at once, not after a long solve);
- *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c);
+ *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c,
+ *      clear_rows.c: large files by several threads, --threads of them);
  *   3. the solve, then troc_clearing_check() on its result;
  *   4. RESULT (and BALANCES) written, each complete or not at all
  *      (clear_output.c);
@@ -37,6 +38,7 @@
 
 #include "base/amount.h"
 #include "base/error.h"
+#include "base/limits.h"
 #include "clear.h"
 #include "cli.h"
 #include "commands.h"
@@ -45,7 +47,9 @@
  * it the solve takes well under a second. */
 #define PROGRESS_ROWS_MIN 100000
 
-#define USAGE "usage: troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--json]"
+#define USAGE                                                                                                      \
+    "usage: troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] " \
+    "[--threads N] [--json]"
 
 typedef struct progress {
     bool enabled;      /* standard error is a terminal and the input is large */
@@ -89,6 +93,24 @@ static int option_value(int argc, char **argv, int *i, const char **target) {
     return 0;
 }
 
+/* --threads N: 1 to TROC_THREADS_MAX. */
+static int threads_value(int argc, char **argv, int *i, unsigned *target) {
+    const char *text = NULL;
+    if (*target != 0) return troc_cli_fail(TROC_EXIT_USAGE, "--threads is given twice");
+    if (*i + 1 >= argc) return troc_cli_fail(TROC_EXIT_USAGE, "--threads needs a number\n%s", USAGE);
+    text = argv[++*i];
+    unsigned value = 0;
+    size_t length = strlen(text);
+    for (size_t k = 0; k < length && value <= TROC_THREADS_MAX; k++) {
+        value = text[k] >= '0' && text[k] <= '9' ? value * 10 + (unsigned)(text[k] - '0') : TROC_THREADS_MAX + 1;
+    }
+    if (length == 0 || value < 1 || value > TROC_THREADS_MAX) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "--threads '%s': give a number from 1 to %u", text, TROC_THREADS_MAX);
+    }
+    *target = value;
+    return 0;
+}
+
 static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear_options *options) {
     memset(options, 0, sizeof *options);
     options->json = cli->json;
@@ -104,6 +126,8 @@ static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear
             status = option_value(argc, argv, &i, &options->accounts_path);
         } else if (!after_dashes && strcmp(arg, "--balances-out") == 0) {
             status = option_value(argc, argv, &i, &options->balances_path);
+        } else if (!after_dashes && strcmp(arg, "--threads") == 0) {
+            status = threads_value(argc, argv, &i, &options->thread_count);
         } else if (!after_dashes && arg[0] == '-' && arg[1] != '\0') {
             status = troc_cli_fail(TROC_EXIT_USAGE, "unknown option %s\n%s", arg, USAGE);
         } else if (options->input_path != NULL) {
