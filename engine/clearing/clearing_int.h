@@ -192,6 +192,15 @@ static inline bool troc__entry_partner_has_room(const troc__residual *r, troc__r
     return (r->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
 }
 
+/* Sets the two room bits of an arc from its room at the tail. */
+static inline void troc__room_bits_set(uint64_t *bits, uint32_t arc, int64_t room, int64_t capacity) {
+    const uint64_t tail_bit = 2ull << ((arc & 31u) * 2), head_bit = 1ull << ((arc & 31u) * 2);
+    uint64_t word = bits[arc >> 5] & ~(tail_bit | head_bit);
+    if (room > 0) word |= tail_bit;
+    if (room < capacity) word |= head_bit;
+    bits[arc >> 5] = word;
+}
+
 /* Cost of an entry: -1 at the tail of an obligation arc, +1 at its head, 0
  * on both sides of a slack arc. */
 static inline int64_t troc__entry_cost(troc__residual_entry e) {
@@ -214,25 +223,45 @@ void troc__residual_flows(const troc__residual *residual, const troc__network *n
 
 /* admissible.c: the admissible graph of one phase: the arcs of a component
  * whose reduced cost is 0, copied out of the residual graph with their
- * room, so that the maximum flow scans only them, 4 bytes an entry, with
- * whether each entry and its partner have room beside the node it leads
- * to.  Built after the potentials of a phase moved, written back once the
- * maximum flow is done. */
+ * room, so that the maximum flow scans only them, in a compact block.  Its
+ * entries name their arc and side as the residual graph's do (8 bytes);
+ * its arcs carry their room, and two bits each in room_bits say which side
+ * has room, in an array small enough to stay in the nearest cache.  Built
+ * after the potentials of a phase moved, written back once the maximum flow
+ * is done. */
+typedef struct troc__admissible_arc {
+    int64_t room;     /* room at the tail, cents */
+    int64_t capacity; /* cents */
+} troc__admissible_arc;
+
 typedef struct troc__admissible {
-    uint32_t *first;      /* per node + 1: entries of v are [first[v], first[v + 1]) */
-    uint32_t *head;       /* per entry: the node it leads to | TROC__ENTRY_* bits */
-    int64_t *room;        /* per entry, cents */
-    uint32_t *reverse;    /* per entry: the paired entry */
-    uint32_t *tail_entry; /* per admissible arc: its entry at the tail */
-    uint32_t *arc;        /* per admissible arc: the residual arc */
-    uint32_t arc_count;   /* admissible arcs of the component */
+    uint32_t *first;               /* per node + 1: entries of v are [first[v], first[v + 1]) */
+    troc__residual_entry *entries; /* link: admissible arc << TROC__LINK_ARC_SHIFT | TROC__LINK_TAIL if at its tail */
+    troc__admissible_arc *arcs;    /* per admissible arc */
+    uint32_t *arc;                 /* per admissible arc: the residual arc */
+    uint64_t *room_bits;           /* 2 bits per admissible arc, as the residual graph's */
+    uint32_t *out_count;           /* per node: admissible arcs leaving it (scratch of build) */
+    uint32_t arc_count;            /* admissible arcs of the component */
 } troc__admissible;
 
-/* Bits of admissible.head beside the node: scans test room without
- * touching the rooms themselves. */
-#define TROC__ENTRY_ROOM 0x80000000u         /* room[e] > 0 */
-#define TROC__ENTRY_PARTNER_ROOM 0x40000000u /* room[reverse[e]] > 0 */
-#define TROC__ENTRY_NODE 0x3FFFFFFFu         /* the node */
+/* Whether entry e of the admissible graph has room, and its partner. */
+static inline bool troc__admissible_has_room(const troc__admissible *a, troc__residual_entry e) {
+    const uint32_t bit = troc__entry_room_bit(e);
+    return (a->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
+}
+
+static inline bool troc__admissible_partner_has_room(const troc__admissible *a, troc__residual_entry e) {
+    const uint32_t bit = troc__entry_room_bit(e) ^ 1u;
+    return (a->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
+}
+
+/* Room of entry e, and moving delta cents along it. */
+static inline int64_t troc__admissible_room(const troc__admissible *a, troc__residual_entry e) {
+    const troc__admissible_arc *arc = &a->arcs[e.link >> TROC__LINK_ARC_SHIFT];
+    return (e.link & TROC__LINK_TAIL) ? arc->room : arc->capacity - arc->room;
+}
+
+void troc__admissible_push(troc__admissible *a, troc__residual_entry e, int64_t delta);
 
 int troc__admissible_create(troc__admissible *admissible, uint32_t node_count, uint32_t arc_count);
 void troc__admissible_free(troc__admissible *admissible);

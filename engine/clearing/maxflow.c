@@ -78,8 +78,9 @@ static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, 
         const uint32_t end = a->first[h + 1];
         scanned += end - a->first[h];
         for (uint32_t e = a->first[h]; e < end; e++) {
-            const uint32_t word = a->head[e], u = word & TROC__ENTRY_NODE;
-            if ((word & TROC__ENTRY_PARTNER_ROOM) == 0 || f->level[u] != TROC__NONE) continue;
+            const troc__residual_entry entry = a->entries[e];
+            const uint32_t u = entry.head;
+            if (f->level[u] != TROC__NONE || !troc__admissible_partner_has_room(a, entry)) continue;
             f->level[u] = f->level[h] + 1;
             f->queue[head++] = u;
             reached |= r->excess[u] > 0;
@@ -108,8 +109,9 @@ static void relabel(troc__flow *f, uint32_t v) {
     const uint32_t end = a->first[v + 1];
     uint32_t lowest = TROC__NONE, best = a->first[v];
     for (uint32_t e = a->first[v]; e < end; e++) {
-        const uint32_t word = a->head[e], level = f->level[word & TROC__ENTRY_NODE];
-        if ((word & TROC__ENTRY_ROOM) != 0 && level < lowest) {
+        const troc__residual_entry entry = a->entries[e];
+        const uint32_t level = f->level[entry.head];
+        if (level < lowest && troc__admissible_has_room(a, entry)) {
             lowest = level;
             best = e;
         }
@@ -134,8 +136,8 @@ static uint32_t advance(troc__flow *f, uint32_t v) {
     const troc__admissible *a = &f->admissible;
     const uint32_t end = a->first[v + 1], want = f->level[v] - 1;
     for (uint32_t e = f->current[v]; e < end; e++) {
-        const uint32_t word = a->head[e];
-        if ((word & TROC__ENTRY_ROOM) != 0 && f->level[word & TROC__ENTRY_NODE] == want) {
+        const troc__residual_entry entry = a->entries[e];
+        if (f->level[entry.head] == want && troc__admissible_has_room(a, entry)) {
             f->current[v] = e;
             return e;
         }
@@ -149,21 +151,15 @@ static uint32_t augment(troc__flow *f, troc__residual *r, uint32_t s, uint32_t t
     troc__admissible *a = &f->admissible;
     int64_t delta = r->excess[s] < -r->excess[t] ? r->excess[s] : -r->excess[t];
     for (uint32_t i = 0; i < depth; i++) {
-        if (a->room[f->path[i]] < delta) delta = a->room[f->path[i]];
+        const int64_t room = troc__admissible_room(a, a->entries[f->path[i]]);
+        if (room < delta) delta = room;
     }
     assert(delta > 0);
     uint32_t resume = depth;
     for (uint32_t i = 0; i < depth; i++) {
-        const uint32_t e = f->path[i], partner = a->reverse[e];
-        a->room[e] -= delta;
-        a->room[partner] += delta;
-        a->head[partner] |= TROC__ENTRY_ROOM;
-        a->head[e] |= TROC__ENTRY_PARTNER_ROOM;
-        if (a->room[e] == 0) {
-            a->head[e] &= ~TROC__ENTRY_ROOM;
-            a->head[partner] &= ~TROC__ENTRY_PARTNER_ROOM;
-            if (resume == depth) resume = i;
-        }
+        const troc__residual_entry entry = a->entries[f->path[i]];
+        troc__admissible_push(a, entry, delta);
+        if (resume == depth && !troc__admissible_has_room(a, entry)) resume = i;
     }
     r->excess[s] -= delta;
     r->excess[t] += delta;
@@ -180,7 +176,7 @@ static bool live(const troc__flow *f, uint32_t v) {
 
 /* The node the path of the given depth ends at. */
 static uint32_t path_end(const troc__flow *f, uint32_t s, uint32_t depth) {
-    return depth == 0 ? s : f->admissible.head[f->path[depth - 1]] & TROC__ENTRY_NODE;
+    return depth == 0 ? s : f->admissible.entries[f->path[depth - 1]].head;
 }
 
 /* Routes what it can of the excess of s, until the relabel budget is
@@ -198,7 +194,7 @@ static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
         const uint32_t e = !alive || f->level[v] == 0 ? TROC__NONE : advance(f, v);
         if (e != TROC__NONE) {
             f->path[depth++] = e;
-            v = f->admissible.head[e] & TROC__ENTRY_NODE;
+            v = f->admissible.entries[e].head;
             continue;
         }
         if (alive) relabel(f, v);

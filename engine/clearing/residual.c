@@ -183,11 +183,7 @@ void troc__residual_set_room(troc__residual *r, uint32_t arc, int64_t room) {
     assert(arc < r->arc_count);
     assert(room >= 0 && room <= r->arcs[arc].capacity);
     r->arcs[arc].room = room;
-    const uint64_t tail_bit = 2ull << ((arc & 31u) * 2), head_bit = 1ull << ((arc & 31u) * 2);
-    uint64_t word = r->room_bits[arc >> 5] & ~(tail_bit | head_bit);
-    if (room > 0) word |= tail_bit;
-    if (room < r->arcs[arc].capacity) word |= head_bit;
-    r->room_bits[arc >> 5] = word;
+    troc__room_bits_set(r->room_bits, arc, room, r->arcs[arc].capacity);
 }
 
 void troc__residual_flows(const troc__residual *r, const troc__network *network, int64_t *flow) {
