@@ -205,9 +205,14 @@ static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
 void troc__maxflow(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
-    while (global_relabel(f, r, lo, hi)) {
+    bool more = global_relabel(f, r, lo, hi);
+    while (more) {
         for (uint32_t s = lo; s < hi && f->relabel_work <= f->relabel_budget; s++) {
             if (r->excess[s] > 0 && live(f, s)) route_from(f, r, s);
         }
+        /* A source stops when its excess is gone or it is cut off (a label
+         * is cut off only when no path from it remains), or when the round's
+         * budget is spent: only then can another round route more. */
+        more = f->relabel_work > f->relabel_budget && global_relabel(f, r, lo, hi);
     }
 }
