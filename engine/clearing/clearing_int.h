@@ -150,6 +150,7 @@ typedef struct troc__residual {
     uint32_t node_count;
     uint32_t entry_count;
     uint32_t arc_count;
+    uint32_t free_arc_count;       /* arcs of cost 0 (slack arcs of the balance node) */
     uint32_t *network_node;        /* node_count: network node of each residual node */
     uint32_t *first;               /* node_count + 1: entries of v are [first[v], first[v + 1]) */
     uint32_t *arc_first;           /* node_count + 1: arcs leaving v are [arc_first[v], arc_first[v + 1]) */
@@ -333,6 +334,11 @@ void troc__flow_component(troc__flow *flow, troc__residual *residual, uint32_t l
  * nodes so that reduced costs stay >= 0 and every shortest path becomes
  * admissible. */
 void troc__paths_update(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
+/* The first phase of a component without free arcs, where the searches
+ * would only find that the excesses lie at distance 0 and a deficit at 1:
+ * moves the excesses' potentials by 1 and returns true, or returns false
+ * (no excess is owed by a deficit: search). */
+bool troc__paths_first(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 int troc__search_create(troc__search *search, uint32_t node_count, bool forward);
 void troc__search_free(troc__search *search);
 

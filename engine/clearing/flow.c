@@ -82,8 +82,10 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
     f->deficit_side = (hi - lo) / 2; /* no idea yet which side is smaller: race */
+    bool first = true;
     while (has_excess(r, lo, hi)) {
-        troc__paths_update(f, r, lo, hi);
+        if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);
+        first = false;
         troc__admissible_build(&f->admissible, r, lo, hi, f->current);
         troc__maxflow(f, r, lo, hi);
         troc__admissible_write_back(&f->admissible, r);

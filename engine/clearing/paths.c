@@ -8,7 +8,7 @@
  * entries with room, backward from the deficits along entries whose partner
  * has room, the one whose frontier is nearer taking the next step.  Each
  * bounds D from above whenever it reaches a node of the other side, or a
- * node the other search has settled (its distance plus the other's is the
+ * node the other search has reached (its distance plus the other's is the
  * length of a path).  A search whose frontier is no closer than the best
  * bound has settled every node closer than D, and D is that bound: only
  * the nodes it settled move,
@@ -41,6 +41,11 @@
 #include "clearing_int.h"
 
 #define DISTANCE_INFINITE INT64_MAX
+
+/* A side may settle this many times the other's nodes, plus the slack,
+ * before the other takes a step whatever the frontiers. */
+#define IMBALANCE_FACTOR 16u
+#define IMBALANCE_SLACK 1024u
 
 
 int troc__search_create(troc__search *s, uint32_t node_count, bool forward) {
@@ -180,10 +185,11 @@ static bool is_target(const troc__search *s, const troc__residual *r, uint32_t v
 }
 
 /* Relaxes the entries that leave u (forward) or, through their partners,
- * enter it (backward).  A path through a node the other search settled,
- * or to a target, bounds D from above: *best keeps the least bound. */
+ * enter it (backward).  A path through a node the other search has
+ * reached (its tentative distance is the length of a path), or to a
+ * target, bounds D from above: *best keeps the least bound. */
 static void relax_from(troc__search *s, const troc__search *other, const troc__residual *r, uint32_t u,
-                       uint32_t phase, int64_t *best) {
+                       int64_t *best) {
     const int64_t du = s->distance[u];
     const uint32_t end = r->first[u + 1];
     for (uint32_t e = r->first[u]; e < end; e++) {
@@ -196,7 +202,7 @@ static void relax_from(troc__search *s, const troc__search *other, const troc__r
         assert(d >= du); /* reduced costs of entries with room are >= 0 */
         lower(s, w, d);
         if (is_target(s, r, w)) *best = d;
-        else if (other->stamp[w] == phase && d + other->distance[w] < *best) *best = d + other->distance[w];
+        else if (other->distance[w] != DISTANCE_INFINITE && d + other->distance[w] < *best) *best = d + other->distance[w];
     }
 }
 
@@ -210,7 +216,7 @@ static void search_step(troc__search *s, const troc__search *other, const troc__
     }
     s->stamp[u] = phase;
     s->settled[s->settled_count++] = u;
-    relax_from(s, other, r, u, phase, best);
+    relax_from(s, other, r, u, best);
 }
 
 void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
@@ -231,11 +237,16 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
             done = top_forward >= best ? forward : backward;
             break;
         }
-        /* The side nearer its frontier goes on. */
+        /* The side nearer its frontier goes on, unless it has done much more
+         * than the other: a side that went past its own part may meet the
+         * other side's long before that side is done with its part. */
         bool go_forward = top_forward < top_backward;
         if (top_forward == top_backward) {
             go_forward = preference != 0 ? preference > 0 : forward->settled_count <= backward->settled_count;
         }
+        const uint32_t ahead = go_forward ? forward->settled_count : backward->settled_count;
+        const uint32_t behind = go_forward ? backward->settled_count : forward->settled_count;
+        if (ahead > IMBALANCE_FACTOR * behind + IMBALANCE_SLACK) go_forward = !go_forward;
         if (go_forward) search_step(forward, backward, r, phase, &best);
         else search_step(backward, forward, r, phase, &best);
     }
@@ -250,4 +261,30 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
         changed += done->distance[v] < best;
     }
     f->changed_count = changed;
+}
+
+bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
+    assert(f != NULL && r != NULL);
+    assert(lo < hi && hi <= f->node_capacity);
+    if (r->free_arc_count > 0) return false;
+    /* Every entry with room leads back along a full obligation arc, at
+     * reduced cost 1: the excesses are the nodes at distance 0, and D is 1
+     * as soon as one of them is owed by a deficit. */
+    bool adjacent = false;
+    for (uint32_t v = lo; v < hi && !adjacent; v++) {
+        if (r->excess[v] <= 0) continue;
+        for (uint32_t e = r->first[v]; e < r->first[v + 1] && !adjacent; e++) {
+            adjacent = r->excess[r->entries[e].head] < 0;
+        }
+    }
+    if (!adjacent) return false;
+    f->phase_count++;
+    f->changed_count = 0;
+    for (uint32_t v = lo; v < hi; v++) {
+        assert(r->potential[v] == 0);
+        if (r->excess[v] <= 0) continue;
+        r->potential[v] = -1;
+        f->changed_count++;
+    }
+    return true;
 }

@@ -119,6 +119,7 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
             troc__residual_set_room(r, arc, capacity - start);
             r->arc_head[arc] = head;
             r->arc_cost[arc] = network->arc_cost[a];
+            r->free_arc_count += network->arc_cost[a] == 0;
             r->network_arc[arc] = a;
             const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (network->arc_cost[a] == 0 ? TROC__LINK_FREE : 0u);
             r->entries[next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
