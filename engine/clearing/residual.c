@@ -31,6 +31,9 @@
 
 #include "clearing_int.h"
 
+/* Arcs ahead of the one placed whose entry's place is fetched early. */
+#define PREFETCH_ARCS 16u
+
 void troc__residual_free(troc__residual *residual) {
     assert(residual != NULL);
     free(residual->first);
@@ -123,13 +126,32 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
             r->network_arc[arc] = a;
             const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (network->arc_cost[a] == 0 ? TROC__LINK_FREE : 0u);
             r->entries[next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
-            r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
-            r->excess[head] += start;
             r->excess[tail] -= start;
             arc++;
         }
     }
     assert(arc == r->arc_count);
+}
+
+/* The entries at the heads, once every arc is in place: a pass over the
+ * arcs by tail, whose writes land all over the entries, so the places a few
+ * arcs ahead are fetched early. */
+static void fill_heads(troc__residual *r, uint32_t *next) {
+    for (uint32_t tail = 0; tail < r->node_count; tail++) {
+        for (uint32_t arc = r->arc_first[tail]; arc < r->arc_first[tail + 1]; arc++) {
+            if (arc + PREFETCH_ARCS < r->arc_count) {
+                const uint32_t ahead = r->arc_head[arc + PREFETCH_ARCS];
+                __builtin_prefetch(&r->entries[next[ahead]], 1);
+                __builtin_prefetch(&r->excess[ahead], 1);
+            }
+            if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[r->arc_head[arc + 2 * PREFETCH_ARCS]], 1);
+            const uint32_t head = r->arc_head[arc];
+            const bool free = r->arc_cost[arc] == 0;
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (free ? TROC__LINK_FREE : 0u);
+            r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
+            r->excess[head] += free ? 0 : r->arcs[arc].capacity;
+        }
+    }
 }
 
 static int residual_allocate(troc__residual *r, uint32_t arc_count) {
@@ -173,6 +195,7 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     if (error != 0) goto cleanup;
     for (uint32_t v = 0; v < network->node_count; v++) next[v] = r->first[v];
     fill_arcs(network, components, rank, r, next);
+    fill_heads(r, next);
 cleanup:
     free(rank);
     free(next);
