@@ -16,13 +16,13 @@
  *    tables are then added to it in part order, which numbers every firm as
  *    a single pass would (a name first seen in a later part appears in no
  *    earlier one), and their rows are renumbered.
- *  - Ids: a duplicate can only be found among ids of equal hash, so the ids
- *    are cut by hash rather than by row, and each group is interned on its
- *    own, in file order.  The duplicate the file reports is the earliest
- *    of the groups' first ones.
+ *  - Ids: each id's hash is computed in parts, then (hash, row) keys are
+ *    sorted, which puts equal ids side by side, earliest row first; the
+ *    duplicate reported is the earliest row whose id an earlier row holds.
+ *    No copy of the ids is made.
  *
- * Firms and ids use one part per thread (each part has a table to merge or
- * fill), checks many small parts (a thread slowed down takes fewer).
+ * Firms use one part per thread (each part has a table to merge), checks
+ * and hashes many small parts (a thread slowed down takes fewer).
  */
 #include <assert.h>
 #include <errno.h>
@@ -45,6 +45,9 @@
 
 #define ROW_NONE SIZE_MAX
 
+/* Digits of the id sort: the 32-bit hash in two passes of 16 bits. */
+#define RADIX 65536u
+
 typedef struct rows_job {
     troc__clear_data *data;
     const troc__input_columns *columns;
@@ -55,14 +58,11 @@ typedef struct rows_job {
     bool refused_id[CHECK_PARTS_MAX];       /* per part: the refusal is of the id (checked after the total) */
     troc__clear_refusal refusals[CHECK_PARTS_MAX];
     /* Firms and ids: one part per thread */
-    troc_intern *tables[TROC_THREADS_MAX];  /* per part: its names (part 0: data->firms) or ids */
+    troc_intern *tables[TROC_THREADS_MAX];  /* per part: its names (part 0: data->firms) */
     uint32_t *maps[TROC_THREADS_MAX];       /* per part but 0: its firm numbers in data->firms */
-    uint32_t *first_rows[TROC_THREADS_MAX]; /* per id group: the row of each id */
     int rcs[TROC_THREADS_MAX];              /* per part: 0 or an intern error */
-    size_t duplicate_row[TROC_THREADS_MAX]; /* per id group: first row whose id is taken, ROW_NONE if none */
-    size_t original_row[TROC_THREADS_MAX];  /* per id group: the row that took it */
-    uint32_t *hashes;                       /* per row: troc_intern_hash() of its id */
-    uint32_t group_count;                   /* id groups */
+    /* Ids */
+    uint64_t *keys;                         /* per row: hash of its id << 32 | row */
 } rows_job;
 
 static void part_range(const rows_job *job, size_t part, size_t *begin, size_t *end) {
@@ -220,85 +220,81 @@ static int intern_firms(const troc__clear_options *options, rows_job *job, unsig
 
 /* Ids --------------------------------------------------------------------- */
 
+/* Keys of the id sort: an id's hash above, its row below. */
 static void hash_part(void *context, size_t part) {
     rows_job *job = context;
     size_t begin, end;
     part_range(job, part, &begin, &end);
     for (size_t row = begin; row < end; row++) {
         troc_csv_field id = troc_csv_get(job->data->input, row, job->columns->id);
-        job->hashes[row] = troc_intern_hash(id.text, id.length);
+        job->keys[row] = (uint64_t)troc_intern_hash(id.text, id.length) << 32 | row;
     }
 }
 
-/* The group of a hash: its high bits, which the tables do not use to place
- * it (they take the low bits). */
-static uint32_t id_group(uint32_t hash, uint32_t group_count) {
-    return (uint32_t)(((uint64_t)hash * group_count) >> 32);
+/* Sorts the keys by hash, rows in order within a hash (a stable radix sort
+ * on the hash's two halves, the keys starting in row order). */
+static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t *start, size_t count) {
+    static const unsigned shifts[] = {32, 48};
+    uint64_t *from = keys, *to = scratch;
+    for (size_t pass = 0; pass < 2; pass++) {
+        memset(start, 0, (RADIX + 1) * sizeof *start);
+        for (size_t i = 0; i < count; i++) start[((from[i] >> shifts[pass]) & (RADIX - 1)) + 1]++;
+        for (size_t d = 0; d < RADIX; d++) start[d + 1] += start[d];
+        for (size_t i = 0; i < count; i++) to[start[(from[i] >> shifts[pass]) & (RADIX - 1)]++] = from[i];
+        uint64_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    assert(from == keys);
 }
 
-/* Interns the ids of one group, in file order, up to the first one taken
- * already. */
-static void ids_group(void *context, size_t group) {
-    rows_job *job = context;
-    const char *texts[INTERN_CHUNK_ROWS];
-    uint32_t lengths[INTERN_CHUNK_ROWS], hashes[INTERN_CHUNK_ROWS], indices[INTERN_CHUNK_ROWS];
-    size_t rows[INTERN_CHUNK_ROWS];
-    bool added[INTERN_CHUNK_ROWS];
-    job->duplicate_row[group] = ROW_NONE;
-    troc_intern *table = job->tables[group];
-    size_t row = 0;
-    while (row < job->rows) {
-        size_t count = 0;
-        for (; row < job->rows && count < INTERN_CHUNK_ROWS; row++) {
-            if (id_group(job->hashes[row], job->group_count) != group) continue;
-            troc_csv_field id = troc_csv_get(job->data->input, row, job->columns->id);
-            texts[count] = id.text;
-            lengths[count] = (uint32_t)id.length;
-            hashes[count] = job->hashes[row];
-            rows[count++] = row;
-        }
-        job->rcs[group] = troc_intern_add_many_hashed(table, count, texts, lengths, hashes, indices, added);
-        if (job->rcs[group] != 0) return;
-        for (size_t i = 0; i < count; i++) {
-            if (added[i]) {
-                job->first_rows[group][indices[i]] = (uint32_t)rows[i];
-                continue;
-            }
-            job->duplicate_row[group] = rows[i];
-            job->original_row[group] = job->first_rows[group][indices[i]];
+static bool same_id(const rows_job *job, size_t a, size_t b) {
+    troc_csv_field x = troc_csv_get(job->data->input, a, job->columns->id);
+    troc_csv_field y = troc_csv_get(job->data->input, b, job->columns->id);
+    return x.length == y.length && memcmp(x.text, y.text, x.length) == 0;
+}
+
+/* Within keys[begin, end) of one hash, in row order: the first row whose
+ * id an earlier row of the run holds, if before *duplicate. */
+static void check_run(const rows_job *job, const uint64_t *keys, size_t begin, size_t end, size_t *duplicate,
+                      size_t *original) {
+    for (size_t j = begin + 1; j < end; j++) {
+        const size_t row = (uint32_t)keys[j];
+        if (row >= *duplicate) return; /* rows grow within a run */
+        for (size_t i = begin; i < j; i++) {
+            if (!same_id(job, (uint32_t)keys[i], row)) continue;
+            *duplicate = row;
+            *original = (uint32_t)keys[i];
             return;
         }
     }
 }
 
-static int check_ids(const troc__clear_options *options, rows_job *job, unsigned threads) {
-    size_t parts = cut(job, CHECK_PARTS_MAX);
-    job->hashes = malloc((job->rows + 1) * sizeof *job->hashes);
-    if (job->hashes == NULL) return troc__clear_intern_fail(-ENOMEM);
-    troc_tasks_run(options->thread_count, parts, hash_part, job);
-    job->group_count = (uint32_t)cut(job, threads);
-    int rc = 0;
-    for (uint32_t group = 0; group < job->group_count && rc == 0; group++) {
-        rc = troc_intern_create(job->rows / job->group_count + 1, &job->tables[group]);
-        job->first_rows[group] = malloc((job->rows + 1) * sizeof *job->first_rows[group]);
-        if (rc == 0 && job->first_rows[group] == NULL) rc = -ENOMEM;
+/* Ids are compared by sorting (hash, row) keys: equal ids fall side by
+ * side, the earliest row of each first.  Runs of one hash are a few rows
+ * unless the file was made to collide; their ids are compared pairwise. */
+static int check_ids(const troc__clear_options *options, rows_job *job) {
+    job->keys = malloc((job->rows + 1) * sizeof *job->keys);
+    uint64_t *scratch = malloc((job->rows + 1) * sizeof *scratch);
+    size_t *start = malloc((RADIX + 1) * sizeof *start);
+    if (job->keys == NULL || scratch == NULL || start == NULL) {
+        free(job->keys);
+        free(scratch);
+        free(start);
+        job->keys = NULL;
+        return troc__clear_intern_fail(-ENOMEM);
     }
-    if (rc == 0) troc_tasks_run(options->thread_count, job->group_count, ids_group, job);
+    troc_tasks_run(options->thread_count, cut(job, CHECK_PARTS_MAX), hash_part, job);
+    sort_keys(job->keys, scratch, start, job->rows);
+    free(scratch);
+    free(start);
     size_t duplicate = ROW_NONE, original = 0;
-    for (uint32_t group = 0; group < job->group_count; group++) {
-        if (rc == 0) rc = job->rcs[group];
-        if (rc == 0 && job->duplicate_row[group] < duplicate) {
-            duplicate = job->duplicate_row[group];
-            original = job->original_row[group];
-        }
-        troc_intern_destroy(job->tables[group]);
-        free(job->first_rows[group]);
-        job->tables[group] = NULL;
-        job->first_rows[group] = NULL;
+    for (size_t begin = 0, end = 0; begin < job->rows; begin = end) {
+        for (end = begin + 1; end < job->rows && job->keys[end] >> 32 == job->keys[begin] >> 32; end++) continue;
+        if (end - begin > 1) check_run(job, job->keys, begin, end, &duplicate, &original);
     }
-    free(job->hashes);
-    job->hashes = NULL;
-    if (rc != 0) return troc__clear_intern_fail(rc);
+    free(job->keys);
+    job->keys = NULL;
     if (duplicate == ROW_NONE) return 0;
     troc__clear_refusal refusal;
     troc__clear_refuse_id(job->data->input, job->columns, duplicate, original, &refusal);
@@ -319,7 +315,7 @@ int troc__clear_read_rows(const troc__clear_options *options, troc__clear_data *
     troc_tasks_run(options->thread_count, count, check_part, job);
     int status = check_total(options, job, count);
     if (status == 0) status = intern_firms(options, job, threads);
-    if (status == 0 && columns->has_id) status = check_ids(options, job, threads);
+    if (status == 0 && columns->has_id) status = check_ids(options, job);
     free(job);
     return status;
 }
