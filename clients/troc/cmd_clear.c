@@ -12,7 +12,7 @@
  *      for (a wrong path fails at once, not after a long solve);
  *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c,
  *      clear_rows.c: large files by several threads, --threads of them);
- *   3. the solve, then troc_clearing_check() on its result;
+ *   3. the solve, which proves its result with troc_clearing_check();
  *   4. RESULT (and BALANCES) written, each complete or not at all
  *      (clear_output.c);
  *   5. the summary, as text or one JSON object.
@@ -213,14 +213,15 @@ static int solve(const troc__clear_options *options, const troc__clear_data *dat
     }
     rc = troc_clearing_solve(&problem, result, show_progress, shown);
     end_progress(shown);
-    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the solve failed: %s", troc_strerror(rc));
-    rc = troc_clearing_check(&problem, result);
-    if (rc != 0) {
+    /* troc_clearing_solve() proves its result with troc_clearing_check()
+     * and returns one of these codes rather than a result that fails. */
+    if (rc == TROC_EINFEASIBLE || rc == TROC_ENOT_OPTIMAL) {
         return troc_cli_fail(TROC_EXIT_REFUSED,
                              "the clearing result failed its check (%s) and nothing was written; this is a bug in "
                              "troc, please report it with the input",
                              troc_strerror(rc));
     }
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the solve failed: %s", troc_strerror(rc));
     return 0;
 }
 
