@@ -12,19 +12,17 @@
  * both its entries have reduced cost 0); the copy takes every such arc,
  * with or without room, since pushes give room to full entries.
  *
- * The copy is laid out like the residual graph: entries name their arc and
- * side, each arc holds its room once, and two bits per arc say which side
- * has room.  Scans read the entries and those bits (tens of kilobytes), an
- * augmentation the arcs.  Nothing points from an entry to its partner, so
- * the two entries of an arc are written independently: at each node its
- * entries at the tail come first, in the order of the arcs (which are
- * listed by tail, so those writes run straight through memory), then its
- * entries at the head.
+ * The copy holds entries only, the residual graph's own (their links name
+ * the residual arcs): the maximum flow reads the rooms and room bits of
+ * the residual graph and updates them in place, so nothing is copied back.
+ * At each node its entries at the tail come first, in the order of the
+ * arcs (which are numbered by tail, so those writes run straight through
+ * memory), then its entries at the head.
  *
  * Building is one pass over the component's arcs, which lists the
- * admissible ones with their room and counts their entries per node, then
- * one pass over that list; writing back is one pass over it.  The flow
- * solver allocates the copy once, for the largest component.
+ * admissible ones and counts their entries per node, then one pass over
+ * that list.  The flow solver allocates the copy once, for the largest
+ * component.
  */
 #include <assert.h>
 #include <errno.h>
@@ -39,11 +37,8 @@ int troc__admissible_create(troc__admissible *a, uint32_t node_count, uint32_t a
     a->first = malloc(nodes * sizeof *a->first);
     a->out_count = malloc(nodes * sizeof *a->out_count);
     a->entries = malloc(2 * arcs * sizeof *a->entries);
-    a->arcs = malloc(arcs * sizeof *a->arcs);
     a->arc = malloc(arcs * sizeof *a->arc);
-    a->room_bits = calloc(arcs / 32 + 1, sizeof *a->room_bits);
-    if (a->first == NULL || a->out_count == NULL || a->entries == NULL || a->arcs == NULL || a->arc == NULL ||
-        a->room_bits == NULL) {
+    if (a->first == NULL || a->out_count == NULL || a->entries == NULL || a->arc == NULL) {
         troc__admissible_free(a);
         return -ENOMEM;
     }
@@ -55,23 +50,12 @@ void troc__admissible_free(troc__admissible *a) {
     free(a->first);
     free(a->out_count);
     free(a->entries);
-    free(a->arcs);
     free(a->arc);
-    free(a->room_bits);
     *a = (troc__admissible){0};
 }
 
-void troc__admissible_push(troc__admissible *a, troc__residual_entry e, int64_t delta) {
-    const uint32_t c = e.link >> TROC__LINK_ARC_SHIFT;
-    troc__admissible_arc *arc = &a->arcs[c];
-    arc->room += (e.link & TROC__LINK_TAIL) ? -delta : delta;
-    assert(arc->room >= 0 && arc->room <= arc->capacity);
-    troc__room_bits_set(a->room_bits, c, arc->room, arc->capacity);
-}
-
-/* Lists the admissible arcs of [lo, hi) (by tail) with their room, and
- * counts the entries of each node: first[v + 1] all of them, out_count[v]
- * those at the tail. */
+/* Lists the admissible arcs of [lo, hi) (by tail) and counts the entries
+ * of each node: first[v + 1] all of them, out_count[v] those at the tail. */
 static void list_arcs(troc__admissible *a, const troc__residual *r, uint32_t lo, uint32_t hi) {
     const int64_t *potential = r->potential;
     uint32_t count = 0;
@@ -82,9 +66,6 @@ static void list_arcs(troc__admissible *a, const troc__residual *r, uint32_t lo,
         for (uint32_t arc = r->arc_first[tail]; arc < r->arc_first[tail + 1]; arc++) {
             const uint32_t head = r->arc_head[arc];
             if (potential[head] != p + r->arc_cost[arc]) continue;
-            const troc__residual_arc *ra = &r->arcs[arc];
-            a->arcs[count] = (troc__admissible_arc){.room = ra->room, .capacity = ra->capacity};
-            troc__room_bits_set(a->room_bits, count, ra->room, ra->capacity);
             a->arc[count++] = arc;
             a->first[head + 1]++;
         }
@@ -108,14 +89,9 @@ void troc__admissible_build(troc__admissible *a, const troc__residual *r, uint32
             tail++;
             at_tail = a->first[tail];
         }
-        const uint32_t head = r->arc_head[arc], link = c << TROC__LINK_ARC_SHIFT;
+        const uint32_t head = r->arc_head[arc], link = arc << TROC__LINK_ARC_SHIFT;
         a->entries[at_tail++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
         a->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
     }
     assert(a->first[hi] == 2 * a->arc_count);
-}
-
-void troc__admissible_write_back(const troc__admissible *a, troc__residual *r) {
-    assert(a != NULL && r != NULL);
-    for (uint32_t c = 0; c < a->arc_count; c++) troc__residual_set_room(r, a->arc[c], a->arcs[c].room);
 }

@@ -6,7 +6,7 @@
  *                 CSR form, plus the balance node's slack arcs in credit mode
  *   components.c  strongly connected components (iterative Tarjan)
  *   residual.c    the transport form of one network as a residual graph
- *   admissible.c  the arcs of reduced cost 0 of a phase, copied compactly
+ *   admissible.c  the entries of reduced cost 0 of a phase, copied compactly
  *   flow.c        exact min-cost flow on it (primal-dual), phase by phase:
  *   paths.c         shortest distances from both sides with buckets, and the
  *                   potential update
@@ -25,6 +25,7 @@
 #ifndef TROC_CLEARING_INT_H
 #define TROC_CLEARING_INT_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -218,51 +219,34 @@ int troc__residual_build(const troc__network *network, const troc__components *c
                          troc__residual *residual);
 void troc__residual_free(troc__residual *residual);
 /* Sets the room at the tail of an arc (and its room bits). */
-void troc__residual_set_room(troc__residual *residual, uint32_t arc, int64_t room);
+static inline void troc__residual_set_room(troc__residual *r, uint32_t arc, int64_t room) {
+    assert(arc < r->arc_count);
+    assert(room >= 0 && room <= r->arcs[arc].capacity);
+    r->arcs[arc].room = room;
+    troc__room_bits_set(r->room_bits, arc, room, r->arcs[arc].capacity);
+}
+
+/* Moves delta cents along entry e (its room shrinks, its partner's grows). */
+static inline void troc__residual_push(troc__residual *r, troc__residual_entry e, int64_t delta) {
+    const uint32_t arc = e.link >> TROC__LINK_ARC_SHIFT;
+    troc__residual_set_room(r, arc, r->arcs[arc].room + ((e.link & TROC__LINK_TAIL) ? -delta : delta));
+}
 /* flow[a] for every network arc (0 for arcs between components). */
 void troc__residual_flows(const troc__residual *residual, const troc__network *network, int64_t *flow);
 
-/* admissible.c: the admissible graph of one phase: the arcs of a component
- * whose reduced cost is 0, copied out of the residual graph with their
- * room, so that the maximum flow scans only them, in a compact block.  Its
- * entries name their arc and side as the residual graph's do (8 bytes);
- * its arcs carry their room, and two bits each in room_bits say which side
- * has room, in an array small enough to stay in the nearest cache.  Built
- * after the potentials of a phase moved, written back once the maximum flow
- * is done. */
-typedef struct troc__admissible_arc {
-    int64_t room;     /* room at the tail, cents */
-    int64_t capacity; /* cents */
-} troc__admissible_arc;
-
+/* admissible.c: the admissible graph of one phase: the entries of a
+ * component's arcs of reduced cost 0, copied out of the residual graph in
+ * a compact CSR, so that the maximum flow scans only them, in a few
+ * megabytes.  The entries are the residual graph's (their links name the
+ * residual arcs, whose rooms and room bits the maximum flow reads and
+ * updates in place).  Built after the potentials of a phase moved. */
 typedef struct troc__admissible {
     uint32_t *first;               /* per node + 1: entries of v are [first[v], first[v + 1]) */
-    troc__residual_entry *entries; /* link: admissible arc << TROC__LINK_ARC_SHIFT | TROC__LINK_TAIL if at its tail */
-    troc__admissible_arc *arcs;    /* per admissible arc */
-    uint32_t *arc;                 /* per admissible arc: the residual arc */
-    uint64_t *room_bits;           /* 2 bits per admissible arc, as the residual graph's */
+    troc__residual_entry *entries; /* at each node, its entries at the tail first */
+    uint32_t *arc;                 /* per admissible arc: the residual arc (scratch of build) */
     uint32_t *out_count;           /* per node: admissible arcs leaving it (scratch of build) */
     uint32_t arc_count;            /* admissible arcs of the component */
 } troc__admissible;
-
-/* Whether entry e of the admissible graph has room, and its partner. */
-static inline bool troc__admissible_has_room(const troc__admissible *a, troc__residual_entry e) {
-    const uint32_t bit = troc__entry_room_bit(e);
-    return (a->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
-}
-
-static inline bool troc__admissible_partner_has_room(const troc__admissible *a, troc__residual_entry e) {
-    const uint32_t bit = troc__entry_room_bit(e) ^ 1u;
-    return (a->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
-}
-
-/* Room of entry e, and moving delta cents along it. */
-static inline int64_t troc__admissible_room(const troc__admissible *a, troc__residual_entry e) {
-    const troc__admissible_arc *arc = &a->arcs[e.link >> TROC__LINK_ARC_SHIFT];
-    return (e.link & TROC__LINK_TAIL) ? arc->room : arc->capacity - arc->room;
-}
-
-void troc__admissible_push(troc__admissible *a, troc__residual_entry e, int64_t delta);
 
 int troc__admissible_create(troc__admissible *admissible, uint32_t node_count, uint32_t arc_count);
 void troc__admissible_free(troc__admissible *admissible);
@@ -270,8 +254,6 @@ void troc__admissible_free(troc__admissible *admissible);
  * node_count. */
 void troc__admissible_build(troc__admissible *admissible, const troc__residual *residual, uint32_t lo, uint32_t hi,
                             uint32_t *next);
-/* Copies the rooms back into the residual graph. */
-void troc__admissible_write_back(const troc__admissible *admissible, troc__residual *residual);
 
 /* One shortest-path search of paths.c: forward from the excesses or
  * backward from the deficits. */

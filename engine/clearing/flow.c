@@ -88,7 +88,6 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
         first = false;
         troc__admissible_build(&f->admissible, r, lo, hi, f->current);
         troc__maxflow(f, r, lo, hi);
-        troc__admissible_write_back(&f->admissible, r);
         if (f->excess_total > 0) {
             troc__progress_report(f->progress, "flow",
                                   1.0 - (double)f->excess_left / (double)f->excess_total);

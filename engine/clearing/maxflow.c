@@ -80,7 +80,7 @@ static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, 
         for (uint32_t e = a->first[h]; e < end; e++) {
             const troc__residual_entry entry = a->entries[e];
             const uint32_t u = entry.head;
-            if (f->level[u] != TROC__NONE || !troc__admissible_partner_has_room(a, entry)) continue;
+            if (f->level[u] != TROC__NONE || !troc__entry_partner_has_room(r, entry)) continue;
             f->level[u] = f->level[h] + 1;
             f->queue[head++] = u;
             reached |= r->excess[u] > 0;
@@ -104,14 +104,14 @@ static void cut_gap(troc__flow *f, uint32_t k) {
 
 /* New label of v: one more than its lowest neighbour through room, or cut
  * off (no such neighbour, or v left a gap behind). */
-static void relabel(troc__flow *f, uint32_t v) {
+static void relabel(troc__flow *f, const troc__residual *r, uint32_t v) {
     const troc__admissible *a = &f->admissible;
     const uint32_t end = a->first[v + 1];
     uint32_t lowest = TROC__NONE, best = a->first[v];
     for (uint32_t e = a->first[v]; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
         const uint32_t level = f->level[entry.head];
-        if (level < lowest && troc__admissible_has_room(a, entry)) {
+        if (level < lowest && troc__entry_has_room(r, entry)) {
             lowest = level;
             best = e;
         }
@@ -132,12 +132,12 @@ static void relabel(troc__flow *f, uint32_t v) {
 }
 
 /* Next entry of v with room down one label, or TROC__NONE. */
-static uint32_t advance(troc__flow *f, uint32_t v) {
+static uint32_t advance(troc__flow *f, const troc__residual *r, uint32_t v) {
     const troc__admissible *a = &f->admissible;
     const uint32_t end = a->first[v + 1], want = f->level[v] - 1;
     for (uint32_t e = f->current[v]; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
-        if (f->level[entry.head] == want && troc__admissible_has_room(a, entry)) {
+        if (f->level[entry.head] == want && troc__entry_has_room(r, entry)) {
             f->current[v] = e;
             return e;
         }
@@ -148,18 +148,18 @@ static uint32_t advance(troc__flow *f, uint32_t v) {
 /* Pushes the bottleneck along path[0..depth) from s to the deficit t;
  * returns the depth to resume from (the first entry left without room). */
 static uint32_t augment(troc__flow *f, troc__residual *r, uint32_t s, uint32_t t, uint32_t depth) {
-    troc__admissible *a = &f->admissible;
+    const troc__admissible *a = &f->admissible;
     int64_t delta = r->excess[s] < -r->excess[t] ? r->excess[s] : -r->excess[t];
     for (uint32_t i = 0; i < depth; i++) {
-        const int64_t room = troc__admissible_room(a, a->entries[f->path[i]]);
+        const int64_t room = troc__entry_room(r, a->entries[f->path[i]]);
         if (room < delta) delta = room;
     }
     assert(delta > 0);
     uint32_t resume = depth;
     for (uint32_t i = 0; i < depth; i++) {
         const troc__residual_entry entry = a->entries[f->path[i]];
-        troc__admissible_push(a, entry, delta);
-        if (resume == depth && !troc__admissible_has_room(a, entry)) resume = i;
+        troc__residual_push(r, entry, delta);
+        if (resume == depth && !troc__entry_has_room(r, entry)) resume = i;
     }
     r->excess[s] -= delta;
     r->excess[t] += delta;
@@ -191,13 +191,13 @@ static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
         }
         /* A gap found deeper in the search may have cut v off already. */
         const bool alive = live(f, v);
-        const uint32_t e = !alive || f->level[v] == 0 ? TROC__NONE : advance(f, v);
+        const uint32_t e = !alive || f->level[v] == 0 ? TROC__NONE : advance(f, r, v);
         if (e != TROC__NONE) {
             f->path[depth++] = e;
             v = f->admissible.entries[e].head;
             continue;
         }
-        if (alive) relabel(f, v);
+        if (alive) relabel(f, r, v);
         if (depth > 0) v = path_end(f, s, --depth);
     }
 }

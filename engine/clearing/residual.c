@@ -203,13 +203,6 @@ cleanup:
     return error;
 }
 
-void troc__residual_set_room(troc__residual *r, uint32_t arc, int64_t room) {
-    assert(arc < r->arc_count);
-    assert(room >= 0 && room <= r->arcs[arc].capacity);
-    r->arcs[arc].room = room;
-    troc__room_bits_set(r->room_bits, arc, room, r->arcs[arc].capacity);
-}
-
 void troc__residual_flows(const troc__residual *r, const troc__network *network, int64_t *flow) {
     assert(r != NULL && network != NULL && flow != NULL);
     for (uint32_t a = 0; a < network->arc_count; a++) flow[a] = 0;
