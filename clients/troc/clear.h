@@ -28,8 +28,16 @@ typedef struct troc__clear_options {
     unsigned thread_count;     /* --threads N; 0: one per processor (troc_tasks_default_threads()) */
 } troc__clear_options;
 
+/* Columns of INPUT. */
+typedef struct troc__input_columns {
+    size_t debtor, creditor, amount; /* column indices */
+    size_t id;                       /* column index when has_id */
+    bool has_id;
+} troc__input_columns;
+
 typedef struct troc__clear_data {
     troc_csv *input;                  /* INPUT, kept to copy its rows into RESULT */
+    troc__input_columns columns;      /* where INPUT's values are */
     troc_intern *firms;               /* INPUT's firms first, then members found only in ACCOUNTS */
     uint32_t input_firm_count;        /* firms named in INPUT: the problem's firm_count */
     troc_obligation *obligations;     /* one per INPUT row, in the file's order */
@@ -43,13 +51,6 @@ typedef struct troc__clear_data {
 
 /* Reads INPUT into data: firms, obligations, total. */
 int troc__clear_read_input(const troc__clear_options *options, troc__clear_data *data);
-
-/* Columns of INPUT. */
-typedef struct troc__input_columns {
-    size_t debtor, creditor, amount; /* column indices */
-    size_t id;                       /* column index when has_id */
-    bool has_id;
-} troc__input_columns;
 
 /* Room for the text of a refusal, the file and line apart. */
 #define TROC__CLEAR_MESSAGE_SIZE 512
@@ -81,12 +82,16 @@ int troc__clear_report(const char *path, const troc__clear_refusal *refusal);
 int troc__clear_intern_fail(int rc);
 
 /* clear_rows.c: checks INPUT's rows, fills data->obligations and
- * data->total_cents, interns the firms into data->firms (created here) and
- * compares the ids, cutting each pass into parts run at the same time; the
- * outcome, refusals included, is the one a single pass in file order
- * gives. */
+ * data->total_cents and interns the firms into data->firms (created here),
+ * cutting each pass into parts run at the same time; the outcome, refusals
+ * included, is the one a single pass in file order gives. */
 int troc__clear_read_rows(const troc__clear_options *options, troc__clear_data *data,
                           const troc__input_columns *columns);
+
+/* Compares INPUT's ids (when it has an id column), reading data only, so
+ * that it may run beside the solve.  Returns 0, TROC_EXIT_USAGE with the
+ * first duplicate in *refusal, or -ENOMEM; prints nothing. */
+int troc__clear_compare_ids(const troc__clear_data *data, unsigned thread_count, troc__clear_refusal *refusal);
 
 /* Reads ACCOUNTS (after INPUT) into data->accounts. */
 int troc__clear_read_accounts(const troc__clear_options *options, troc__clear_data *data);

@@ -281,20 +281,21 @@ int troc__clear_intern_fail(int rc) {
     return memory_fail();
 }
 
-/* INPUT is read (in parts at the same time, clear_rows.c), then its rows
- * are checked, their firms interned and their ids compared. */
+/* INPUT is read, then its rows are checked and their firms interned (in
+ * parts at the same time, clear_rows.c); the ids are compared later, beside
+ * the solve (troc__clear_compare_ids()). */
 int troc__clear_read_input(const troc__clear_options *options, troc__clear_data *data) {
     assert(options != NULL && options->input_path != NULL);
     assert(data != NULL && data->input == NULL);
     int status = read_csv(options->input_path, options->thread_count, &data->input);
     if (status != 0) return status;
-    troc__input_columns columns = {0};
-    status = find_input_columns(options, data->input, &columns);
+    troc__input_columns *columns = &data->columns;
+    status = find_input_columns(options, data->input, columns);
     if (status != 0) return status;
     size_t rows = troc_csv_row_count(data->input);
     data->obligations = malloc((rows > 0 ? rows : 1) * sizeof *data->obligations);
     if (data->obligations == NULL) return memory_fail();
-    status = troc__clear_read_rows(options, data, &columns);
+    status = troc__clear_read_rows(options, data, columns);
     if (status == 0) data->input_firm_count = troc_intern_count(data->firms);
     return status;
 }

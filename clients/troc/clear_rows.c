@@ -273,7 +273,7 @@ static void check_run(const rows_job *job, const uint64_t *keys, size_t begin, s
 /* Ids are compared by sorting (hash, row) keys: equal ids fall side by
  * side, the earliest row of each first.  Runs of one hash are a few rows
  * unless the file was made to collide; their ids are compared pairwise. */
-static int check_ids(const troc__clear_options *options, rows_job *job) {
+static int check_ids(unsigned thread_count, rows_job *job, troc__clear_refusal *refusal) {
     job->keys = malloc((job->rows + 1) * sizeof *job->keys);
     uint64_t *scratch = malloc((job->rows + 1) * sizeof *scratch);
     size_t *start = malloc((RADIX + 1) * sizeof *start);
@@ -282,9 +282,9 @@ static int check_ids(const troc__clear_options *options, rows_job *job) {
         free(scratch);
         free(start);
         job->keys = NULL;
-        return troc__clear_intern_fail(-ENOMEM);
+        return -ENOMEM;
     }
-    troc_tasks_run(options->thread_count, cut(job, CHECK_PARTS_MAX), hash_part, job);
+    troc_tasks_run(thread_count, cut(job, CHECK_PARTS_MAX), hash_part, job);
     sort_keys(job->keys, scratch, start, job->rows);
     free(scratch);
     free(start);
@@ -296,9 +296,20 @@ static int check_ids(const troc__clear_options *options, rows_job *job) {
     free(job->keys);
     job->keys = NULL;
     if (duplicate == ROW_NONE) return 0;
-    troc__clear_refusal refusal;
-    troc__clear_refuse_id(job->data->input, job->columns, duplicate, original, &refusal);
-    return troc__clear_report(options->input_path, &refusal);
+    return troc__clear_refuse_id(job->data->input, job->columns, duplicate, original, refusal);
+}
+
+int troc__clear_compare_ids(const troc__clear_data *data, unsigned thread_count, troc__clear_refusal *refusal) {
+    assert(data != NULL && data->input != NULL && refusal != NULL);
+    if (!data->columns.has_id) return 0;
+    rows_job *job = calloc(1, sizeof *job);
+    if (job == NULL) return -ENOMEM;
+    job->data = (troc__clear_data *)data; /* read only: the ids pass writes job->keys alone */
+    job->columns = &data->columns;
+    job->rows = troc_csv_row_count(data->input);
+    int status = check_ids(thread_count, job, refusal);
+    free(job);
+    return status;
 }
 
 int troc__clear_read_rows(const troc__clear_options *options, troc__clear_data *data,
@@ -315,7 +326,6 @@ int troc__clear_read_rows(const troc__clear_options *options, troc__clear_data *
     troc_tasks_run(options->thread_count, count, check_part, job);
     int status = check_total(options, job, count);
     if (status == 0) status = intern_firms(options, job, threads);
-    if (status == 0 && columns->has_id) status = check_ids(options, job);
     free(job);
     return status;
 }

@@ -12,7 +12,8 @@
  *      for (a wrong path fails at once, not after a long solve);
  *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c,
  *      clear_rows.c: large files by several threads, --threads of them);
- *   3. the solve, which proves its result with troc_clearing_check();
+ *   3. the solve, which proves its result with troc_clearing_check(), and
+ *      beside it INPUT's ids compared (a duplicate discards the result);
  *   4. RESULT (and BALANCES) written, each complete or not at all
  *      (clear_output.c);
  *   5. the summary, as text or one JSON object.
@@ -28,6 +29,7 @@
  * is a terminal and INPUT has at least PROGRESS_ROWS_MIN rows.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +279,46 @@ static void print_text(FILE *out, const troc__clear_options *options, const troc
     fflush(out);
 }
 
+/* INPUT's ids, compared on a thread of their own beside the solve: they
+ * change nothing the solve uses, and a duplicate discards its result. */
+typedef struct ids_job {
+    const troc__clear_data *data;
+    int rc;                      /* troc__clear_compare_ids()'s */
+    troc__clear_refusal refusal; /* when rc is TROC_EXIT_USAGE */
+} ids_job;
+
+static void *compare_ids(void *argument) {
+    ids_job *job = argument;
+    job->rc = troc__clear_compare_ids(job->data, 1, &job->refusal);
+    return NULL;
+}
+
+/* Prints what the ids comparison found wrong; returns the exit status. */
+static int ids_status(const troc__clear_options *options, const ids_job *ids) {
+    if (ids->rc == TROC_EXIT_USAGE) return troc__clear_report(options->input_path, &ids->refusal);
+    if (ids->rc != 0) return troc__clear_intern_fail(ids->rc);
+    return 0;
+}
+
+/* Step 3 with the ids compared at the same time (or before, when no thread
+ * can start): a duplicate id is reported rather than the solve's outcome. */
+static int solve_and_compare(const troc__clear_options *options, const troc__clear_data *data,
+                             troc_clearing_result *result, progress *shown) {
+    ids_job ids = {.data = data};
+    pthread_t thread;
+    const bool beside = data->columns.has_id && pthread_create(&thread, NULL, compare_ids, &ids) == 0;
+    if (!beside) {
+        compare_ids(&ids);
+        if (ids.rc != 0) return ids_status(options, &ids);
+    }
+    int status = solve(options, data, result, shown);
+    if (beside) {
+        pthread_join(thread, NULL);
+        if (ids.rc != 0) return ids_status(options, &ids);
+    }
+    return status;
+}
+
 /* Steps 2 to 4: read, solve and check, write. */
 static int run(const troc__clear_options *options, troc__clear_data *data, troc_clearing_result *result,
                timings *times) {
@@ -286,7 +328,7 @@ static int run(const troc__clear_options *options, troc__clear_data *data, troc_
     if (status != 0) return status;
     double read_end = seconds_now();
     progress shown = {.enabled = isatty(STDERR_FILENO) && troc_csv_row_count(data->input) >= PROGRESS_ROWS_MIN};
-    status = solve(options, data, result, &shown);
+    status = solve_and_compare(options, data, result, &shown);
     if (status != 0) return status;
     double solve_end = seconds_now();
     status = troc__clear_write(options, data, result);
