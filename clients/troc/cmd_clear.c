@@ -49,6 +49,10 @@
  * it the solve takes well under a second. */
 #define PROGRESS_ROWS_MIN 100000
 
+/* Rows of INPUT from which its ids are compared on a thread of their own,
+ * beside the solve: below it starting the thread costs what it saves. */
+#define BESIDE_ROWS_MIN 65536
+
 #define USAGE                                                                                                      \
     "usage: troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] " \
     "[--threads N] [--json]"
@@ -300,13 +304,15 @@ static int ids_status(const troc__clear_options *options, const ids_job *ids) {
     return 0;
 }
 
-/* Step 3 with the ids compared at the same time (or before, when no thread
- * can start): a duplicate id is reported rather than the solve's outcome. */
+/* Step 3 with the ids compared at the same time (or before: small inputs,
+ * --threads 1, no thread to start): a duplicate id is reported rather than
+ * the solve's outcome. */
 static int solve_and_compare(const troc__clear_options *options, const troc__clear_data *data,
                              troc_clearing_result *result, progress *shown) {
     ids_job ids = {.data = data};
     pthread_t thread;
-    const bool beside = data->columns.has_id && pthread_create(&thread, NULL, compare_ids, &ids) == 0;
+    const bool beside = data->columns.has_id && troc_csv_row_count(data->input) >= BESIDE_ROWS_MIN &&
+                        options->thread_count != 1 && pthread_create(&thread, NULL, compare_ids, &ids) == 0;
     if (!beside) {
         compare_ids(&ids);
         if (ids.rc != 0) return ids_status(options, &ids);
