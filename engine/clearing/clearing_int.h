@@ -37,8 +37,6 @@
 
 _Static_assert(4ull * (TROC_CLEARING_OBLIGATIONS_MAX + 2ull * TROC_CLEARING_FIRMS_MAX) < 4294967295ull,
                "an arc index and two bits fit in a residual entry's link");
-_Static_assert(TROC_CLEARING_FIRMS_MAX + 1ull < 0x3FFFFFFFull,
-               "a node index and two bits fit in an admissible entry's head");
 
 /* A network of arcs sorted by tail (CSR).  Arc costs are -1 (an obligation
  * arc: every unit carried is one unit set off or paid) or 0 (a slack arc to
@@ -169,12 +167,6 @@ typedef struct troc__residual {
 static inline int64_t troc__entry_room(const troc__residual *r, troc__residual_entry e) {
     const troc__residual_arc *arc = &r->arcs[e.link >> TROC__LINK_ARC_SHIFT];
     return (e.link & TROC__LINK_TAIL) ? arc->room : arc->capacity - arc->room;
-}
-
-/* Room of the entry paired with e (the other side of its arc). */
-static inline int64_t troc__entry_partner_room(const troc__residual *r, troc__residual_entry e) {
-    const troc__residual_arc *arc = &r->arcs[e.link >> TROC__LINK_ARC_SHIFT];
-    return (e.link & TROC__LINK_TAIL) ? arc->capacity - arc->room : arc->room;
 }
 
 /* Whether entry e has room, and its partner: from room_bits, which the
