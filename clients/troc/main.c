@@ -30,7 +30,8 @@ typedef struct command {
 static const command commands[] = {
     {"keygen", troc__cmd_keygen, "FILE", "write a new secret key file (mode 0600) and print its public key"},
     {"pubkey", troc__cmd_pubkey, "FILE", "print the public key of a key file"},
-    {"clear", troc__cmd_clear, "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]]",
+    {"clear", troc__cmd_clear,
+     "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--threads N]",
      "clear a CSV of unpaid invoices offline: exact set-off (and credit payments); see README"},
     {"admin member add", troc__cmd_admin_member_add, TROC_USAGE_MEMBER_ADD,
      "admit a member with its public key and credit line (default 0, no balance maximum)"},

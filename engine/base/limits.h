@@ -321,4 +321,10 @@ _Static_assert((TROC_WRITE_ACCOUNTS_MAX & (TROC_WRITE_ACCOUNTS_MAX - 1)) == 0,
                "the write cache's indexes are powers of two");
 _Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys are key records");
 
+/* Threads one offline command (troc clear) runs at once.  Its work is cut
+ * into parts by the data, not by the threads, so the bound changes speed
+ * only; a few cores are all that reading, checking and writing a file can
+ * use before the disk and memory set the pace. */
+#define TROC_THREADS_MAX 8u
+
 #endif /* TROC_LIMITS_H */
