@@ -3,7 +3,10 @@
  * Unit tests of the CSV reader and writer (clients/csv): every case of RFC
  * 4180 the reader accepts, every input it refuses with the exact line it
  * names, the writer's quoting, conventions and atomic replacement of its
- * target, and a round trip from reader to writer and back.
+ * target, and a round trip from reader to writer and back.  A file read in
+ * parts on several threads gives what it gives read whole, refusals
+ * included; rows formatted in memory parts and rows copied whole give what
+ * field-by-field writing gives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -497,6 +500,174 @@ static void test_writer_crlf_bom_and_round_trip(void **state) {
     temp_dir_remove(&dir);
 }
 
+/* Reading in parts ------------------------------------------------------- */
+
+/* Reads `size` bytes whole on one thread and in parts of a few bytes on
+ * four: both must give the same rows, lines, conventions, or refusal. */
+static void assert_parts_agree(const char *data, size_t size) {
+    const troc_csv_read_options whole = {.thread_count = 1, .part_size_min = SIZE_MAX};
+    const troc_csv_read_options parts = {.thread_count = 4, .part_size_min = 7};
+    troc_csv *a = NULL, *b = NULL;
+    troc_csv_error error_a = {0}, error_b = {0};
+    int rc_a = troc_csv_read_memory_with(data, size, &whole, &a, &error_a);
+    int rc_b = troc_csv_read_memory_with(data, size, &parts, &b, &error_b);
+    assert_int_equal(rc_a, rc_b);
+    if (rc_a != 0) {
+        assert_int_equal(error_a.line, error_b.line);
+        assert_string_equal(error_a.message, error_b.message);
+        return;
+    }
+    assert_int_equal(troc_csv_row_count(a), troc_csv_row_count(b));
+    assert_int_equal(troc_csv_column_count(a), troc_csv_column_count(b));
+    assert_int_equal(troc_csv_header_line(a), troc_csv_header_line(b));
+    assert_int_equal(troc_csv_has_bom(a), troc_csv_has_bom(b));
+    assert_int_equal(troc_csv_uses_crlf(a), troc_csv_uses_crlf(b));
+    for (size_t row = 0; row < troc_csv_row_count(a); row++) {
+        assert_int_equal(troc_csv_row_line(a, row), troc_csv_row_line(b, row));
+        for (size_t column = 0; column < troc_csv_column_count(a); column++) {
+            troc_csv_field fa = troc_csv_get(a, row, column), fb = troc_csv_get(b, row, column);
+            assert_int_equal(fa.length, fb.length);
+            assert_memory_equal(fa.text, fb.text, fa.length);
+        }
+    }
+    troc_csv_free(a);
+    troc_csv_free(b);
+}
+
+/* A file of `rows` rows, some blank lines among them, with `broken` (a
+ * whole line, NULL for none) in place of row `at`. */
+static char *sample_rows(size_t rows, const char *line_end, size_t at, const char *broken) {
+    size_t capacity = 64 + rows * 64 + (broken != NULL ? strlen(broken) : 0);
+    char *text = malloc(capacity);
+    assert_non_null(text);
+    size_t used = (size_t)snprintf(text, capacity, "\xEF\xBB\xBFid,debtor,creditor,amount%s", line_end);
+    for (size_t row = 0; row < rows; row++) {
+        if (row % 17 == 5) used += (size_t)snprintf(text + used, capacity - used, "%s", line_end);
+        if (row == at && broken != NULL) {
+            used += (size_t)snprintf(text + used, capacity - used, "%s%s", broken, line_end);
+            continue;
+        }
+        used += (size_t)snprintf(text + used, capacity - used, "i%zu,f\xC3\xA9%zu,g%zu,%zu.%02zu%s", row, row % 7,
+                                 row % 5, row + 1, row % 100, row + 1 < rows ? line_end : "");
+    }
+    text[used] = '\0';
+    return text;
+}
+
+static void test_parts_agree(void **state) {
+    (void)state;
+    static const char *const broken[] = {NULL, "x,y", "a,b,c,d,e", "a,\xC3,b,1", "a,b\rc,d,1", "a,b,c,\"1\"x"};
+    static const char *const ends[] = {"\n", "\r\n"};
+    for (size_t e = 0; e < 2; e++) {
+        for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+            for (size_t at = 0; at < 200; at += 61) {
+                char *text = sample_rows(200, ends[e], at, broken[i]);
+                assert_parts_agree(text, strlen(text));
+                free(text);
+            }
+        }
+    }
+    /* Quotes (one of them around a line feed) keep a file in one part. */
+    const char *quoted = "a,b\n1,2\n3,\"x\ny\"\n\n5,\"z\"\"\"\n7,8\n9,10\n";
+    assert_parts_agree(quoted, strlen(quoted));
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    const troc_csv_read_options parts = {.thread_count = 4, .part_size_min = 2};
+    assert_int_equal(troc_csv_read_memory_with(quoted, strlen(quoted), &parts, &csv, &error), 0);
+    assert_int_equal(troc_csv_row_count(csv), 5);
+    assert_field(csv, 1, 1, "x\ny");
+    assert_int_equal(troc_csv_row_line(csv, 2), 6);
+    troc_csv_free(csv);
+    /* A header alone, and a last row without a line end. */
+    assert_parts_agree("a,b\n", 4);
+    assert_parts_agree("a,b\n1,2\n\n\n3,4", 15);
+}
+
+/* Writing in parts and whole rows ---------------------------------------- */
+
+/* Everything a memory writer holds, read back by appending it to a file
+ * writer on a temporary file. */
+static char *memory_text(const char *directory, troc_csv_writer **parts, size_t count, unsigned flags,
+                         size_t *size_out) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/parts.csv", directory);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, flags, &writer), 0);
+    for (size_t i = 0; i < count; i++) troc_csv_writer_append(writer, parts[i]);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    char *text = strdup(slurp(path, size_out));
+    assert_non_null(text);
+    return text;
+}
+
+static void test_writer_memory_parts(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char path[256];
+    snprintf(path, sizeof path, "%s/whole.csv", dir.path);
+    const unsigned flags = TROC_CSV_WRITE_CRLF | TROC_CSV_WRITE_BOM;
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, flags, &writer), 0);
+    for (int i = 0; i < 3; i++) write_sample(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    size_t whole_size = 0;
+    char *whole = strdup(slurp(path, &whole_size));
+    troc_csv_writer *parts[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(troc_csv_writer_open_memory(TROC_CSV_WRITE_CRLF, &parts[i]), 0);
+        write_sample(parts[i]);
+    }
+    size_t size = 0;
+    char *text = memory_text(dir.path, parts, 3, flags, &size);
+    assert_int_equal(size, whole_size);
+    assert_memory_equal(text, whole, size);
+    free(text);
+    free(whole);
+    temp_dir_remove(&dir);
+}
+
+/* troc_csv_write_row_fields() writes each row as the fields would be: rows
+ * read with quotes, a field beginning with U+FEFF, empty fields, one
+ * column. */
+static void test_write_row_fields(void **state) {
+    (void)state;
+    static const char *const inputs[] = {
+        "a,b,c\n1,2,3\n\"x,y\",\"\",z\n,,\n\xEF\xBB\xBFw,v,u\nq,\"r\"\"s\",t\n",
+        "only\nx\n\"\"\ny\n",
+    };
+    temp_dir dir;
+    temp_dir_create(&dir);
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        troc_csv *csv = read_ok(inputs[i]);
+        troc_csv_writer *by_field = NULL, *by_row = NULL;
+        assert_int_equal(troc_csv_writer_open_memory(0, &by_field), 0);
+        assert_int_equal(troc_csv_writer_open_memory(0, &by_row), 0);
+        for (size_t row = 0; row < troc_csv_row_count(csv); row++) {
+            for (size_t column = 0; column < troc_csv_column_count(csv); column++) {
+                troc_csv_field field = troc_csv_get(csv, row, column);
+                troc_csv_write_field(by_field, field.text, field.length);
+            }
+            troc_csv_write_row_fields(by_row, csv, row);
+            troc_csv_write_amount(by_field, 123);
+            troc_csv_write_amount(by_row, 123);
+            troc_csv_write_row_end(by_field);
+            troc_csv_write_row_end(by_row);
+        }
+        size_t size_field = 0, size_row = 0;
+        char *text_field = memory_text(dir.path, &by_field, 1, 0, &size_field);
+        char *text_row = memory_text(dir.path, &by_row, 1, 0, &size_row);
+        assert_int_equal(size_field, size_row);
+        assert_memory_equal(text_field, text_row, size_field);
+        free(text_field);
+        free(text_row);
+        troc_csv_free(csv);
+    }
+    temp_dir_remove(&dir);
+}
+
 static void test_writer_replaces_target_only_on_commit(void **state) {
     (void)state;
     temp_dir dir;
@@ -571,6 +742,9 @@ int main(void) {
         cmocka_unit_test(test_writer_keeps_leading_feff),
         cmocka_unit_test(test_writer_replaces_target_only_on_commit),
         cmocka_unit_test(test_writer_reports_errors),
+        cmocka_unit_test(test_parts_agree),
+        cmocka_unit_test(test_writer_memory_parts),
+        cmocka_unit_test(test_write_row_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

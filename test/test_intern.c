@@ -94,7 +94,8 @@ static void test_grows_past_expected_size(void **state) {
 }
 
 /* add_many() gives the indices and flags add() would, across its groups,
- * with repeats inside one call. */
+ * with repeats inside one call; so does add_many_hashed() given
+ * troc_intern_hash(). */
 static void test_add_many_matches_add(void **state) {
     (void)state;
     enum { COUNT = 1000 };
@@ -126,6 +127,18 @@ static void test_add_many_matches_add(void **state) {
     assert_int_equal(troc_intern_add_many(many, COUNT, texts, lengths, again, NULL), 0);
     assert_memory_equal(again, indices, sizeof again);
     assert_int_equal(troc_intern_count(many), 300);
+    /* With the hashes given, a new table fills the same way. */
+    troc_intern *hashed = NULL;
+    uint32_t hashes[COUNT], hashed_indices[COUNT];
+    bool hashed_added[COUNT];
+    for (uint32_t i = 0; i < COUNT; i++) hashes[i] = troc_intern_hash(texts[i], lengths[i]);
+    assert_int_equal(troc_intern_create(2, &hashed), 0);
+    assert_int_equal(add(hashed, "f0", true), 0);
+    assert_int_equal(troc_intern_add_many_hashed(hashed, COUNT, texts, lengths, hashes, hashed_indices, hashed_added), 0);
+    assert_memory_equal(hashed_indices, indices, sizeof indices);
+    assert_memory_equal(hashed_added, added, sizeof added);
+    assert_true(troc_intern_hash("f12", 3) != troc_intern_hash("f13", 3));
+    troc_intern_destroy(hashed);
     troc_intern_destroy(many);
     troc_intern_destroy(one);
 }

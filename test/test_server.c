@@ -12,6 +12,8 @@
  * writer can also be held at the start of a transaction, which makes
  * backpressure observable without timing: while it is held, exactly
  * TROC_REQUESTS_IN_FLIGHT_MAX requests of one connection get verified.
+ * Likewise a backup can be held (troc_ledger_backup wrapped) to see what
+ * the server does while a long copy runs.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +51,8 @@ static atomic_int inject_grow_error;       /* returned by grow while set */
 static atomic_int grow_calls;
 static atomic_int verify_calls;
 static atomic_bool writer_held;
+static atomic_bool backup_held;            /* a backup waits until released or cancelled */
+static atomic_int backup_calls;
 static uv_mutex_t hold_mutex;
 static uv_cond_t hold_cond;
 
@@ -58,6 +64,10 @@ int __real_troc_ledger_grow(troc_ledger *ledger);
 int __wrap_troc_ledger_grow(troc_ledger *ledger);
 int __real_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
 int __wrap_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
+int __real_troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomic_bool *cancel,
+                              troc_backup_report *report);
+int __wrap_troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomic_bool *cancel,
+                              troc_backup_report *report);
 bool __real_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
                         const uint8_t *body, size_t body_size, const uint8_t *signature);
 bool __wrap_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
@@ -97,6 +107,22 @@ bool __wrap_troc_verify(const uint8_t *public_key, troc_domain domain, const uin
                         const uint8_t *body, size_t body_size, const uint8_t *signature) {
     atomic_fetch_add(&verify_calls, 1);
     return __real_troc_verify(public_key, domain, territory_id, body, body_size, signature);
+}
+
+/* While backup_held, a backup blocks (as a long copy would) until it is
+ * released, or cancelled by the daemon stopping, which it then reports the
+ * way the real copy does. */
+int __wrap_troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomic_bool *cancel,
+                              troc_backup_report *report) {
+    atomic_fetch_add(&backup_calls, 1);
+    /* Bounded by the test: it releases the hold or stops the server. */
+    while (atomic_load(&backup_held) && !atomic_load(cancel)) usleep(1000);
+    if (atomic_load(cancel)) {
+        memset(report, 0, sizeof *report);
+        snprintf(report->detail, sizeof report->detail, "the backup was cancelled (the daemon is stopping)");
+        return -ECANCELED;
+    }
+    return __real_troc_ledger_backup(ledger, destination, cancel, report);
 }
 
 static void writer_hold(bool hold) {
@@ -207,6 +233,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *f = *state;
     writer_hold(false);
+    atomic_store(&backup_held, false);
     atomic_store(&inject_apply_count, 0);
     atomic_store(&inject_commit_error, 0);
     atomic_store(&inject_grow_error, 0);
@@ -407,6 +434,31 @@ static void test_misshapen_envelopes_are_malformed(void **state) {
     assert_int_not_equal(reply->results[3]->code, TROC_RESULT_OK);
     raw_response_free(frame);
     assert_int_equal(ledger_balance(f, "bob"), 10);
+    raw_close(&alice);
+}
+
+/* A body that does not decode as its kind says, for every kind (a batch's
+ * once made the ledger assert: no array for its codes), is malformed, and
+ * the server goes on. */
+static void test_undecodable_bodies_of_every_kind(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    const Troc__V1__EnvelopeKind kinds[4] = {TROC__V1__ENVELOPE_KIND__KIND_TRANSFER, TROC__V1__ENVELOPE_KIND__KIND_BATCH,
+                                             TROC__V1__ENVELOPE_KIND__KIND_ADMIN, TROC__V1__ENVELOPE_KIND__KIND_INVOICE};
+    signed_item items[4];
+    for (int i = 0; i < 4; i++) {
+        sign_transfer(&items[i], &f->alice, f->territory_key, "alice", "bob", 10);
+        items[i].kind = kinds[i];
+        memset(items[i].body, 0xff, 40);   /* not a protobuf message */
+        items[i].body_size = 40;
+    }
+    Troc__V1__ServerFrame *frame = raw_submit(&alice, items, 4);
+    for (int i = 0; i < 4; i++) assert_int_equal(frame->response->submit->results[i]->code, TROC_RESULT_MALFORMED);
+    raw_response_free(frame);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&alice, NULL, &balance), 0);
+    assert_int_equal(balance, 0);
     raw_close(&alice);
 }
 
@@ -631,6 +683,79 @@ static void test_tampered_and_replayed_frames(void **state) {
     raw_close(&witness);
 }
 
+/* Seals, on `client`'s channel, a submit holding one transfer of
+ * `amount_cents` from alice to bob; the channel's counter advances as if
+ * it had been sent.  Returns the frame's size. */
+static size_t sealed_transfer(fixture *f, raw_client *client, int64_t amount_cents, uint8_t *sealed) {
+    signed_item item;
+    sign_transfer(&item, &f->alice, f->territory_key, "alice", "bob", amount_cents);
+    Troc__V1__Envelope envelope, *pointer;
+    Troc__V1__Submit submit;
+    Troc__V1__Request request;
+    submit_request(&request, &submit, &envelope, &pointer, &item, 1);
+    request.has_request_id = 1;
+    request.request_id = ++client->next_request_id;
+    Troc__V1__ClientFrame frame = TROC__V1__CLIENT_FRAME__INIT;
+    frame.kind_case = TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    frame.request = &request;
+    uint8_t packed[4096];
+    size_t packed_size = troc__v1__client_frame__pack(&frame, packed);
+    assert_true(packed_size < sizeof packed);
+    return troc_channel_seal(&client->channel, packed, packed_size, sealed);
+}
+
+/* Sealed frames holding a payment that fail to open close their
+ * connection, and the payment inside is not applied; meanwhile another
+ * client is served. */
+static void test_sealed_transfers_that_do_not_open_change_nothing(void **state) {
+    fixture *f = *state;
+    raw_client witness, bad;
+    raw_login(&witness, f->port, &f->carol);
+    uint8_t first[4096], second[4096];
+    login_alice(f, &bad);                  /* tampered: one bit of the ciphertext */
+    size_t size = sealed_transfer(f, &bad, 101, first);
+    first[size - TROC_CHANNEL_TAG_SIZE - 3] ^= 0x01;
+    assert_int_equal(raw_send_bytes(&bad, first, size), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    login_alice(f, &bad);                  /* tampered: the header, which is authenticated too */
+    size = sealed_transfer(f, &bad, 102, first);
+    troc_frame_header_write(first, size - TROC_FRAME_HEADER_SIZE - 1);
+    assert_int_equal(raw_send_bytes(&bad, first, size - 1), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    login_alice(f, &bad);                  /* reordered: the second frame sent first */
+    size = sealed_transfer(f, &bad, 103, first);
+    size_t second_size = sealed_transfer(f, &bad, 104, second);
+    assert_int_equal(raw_send_bytes(&bad, second, second_size), 0);
+    assert_int_equal(raw_send_bytes(&bad, first, size), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    login_alice(f, &bad);                  /* truncated: half a frame, then the peer goes */
+    size = sealed_transfer(f, &bad, 105, first);
+    assert_int_equal(raw_send_bytes(&bad, first, size / 2), 0);
+    assert_int_equal(shutdown(bad.fd, SHUT_WR), 0);
+    expect_closed_and_others_served(&bad, 0, &witness);
+    login_alice(f, &bad);                  /* replayed: applied once, then sent again */
+    size = sealed_transfer(f, &bad, 106, first);
+    assert_int_equal(raw_send_bytes(&bad, first, size), 0);
+    Troc__V1__ServerFrame *reply = raw_recv(&bad);
+    assert_non_null(reply);
+    assert_int_equal(reply->response->submit->results[0]->code, TROC_RESULT_OK);
+    raw_response_free(reply);
+    assert_int_equal(raw_send_bytes(&bad, first, size), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    login_alice(f, &bad);                  /* replayed on another connection: other keys */
+    assert_int_equal(raw_send_bytes(&bad, first, size), 0);
+    expect_closed_and_others_served(&bad, TROC_EFRAME, &witness);
+    raw_close(&witness);
+    assert_int_equal(ledger_balance(f, "bob"), 106);   /* the one frame that opened */
+    assert_int_equal(ledger_balance(f, "alice"), -106);
+    troc_ledger_read *read = NULL;
+    troc_stats stats;
+    assert_int_equal(troc_ledger_read_begin(f->ledger, &read), 0);
+    assert_int_equal(troc_ledger_stats(read, &stats), 0);
+    troc_ledger_read_end(read);
+    assert_int_equal(stats.transfers, 1);
+}
+
 /* ----------------------------------------------------- group commit */
 
 enum { PIPELINE_CLIENTS = 3, PIPELINE_TRANSFERS = 400, PIPELINE_WINDOW = 64 };
@@ -818,6 +943,93 @@ static void test_timeouts(void **state) {
     raw_close(&idle);
 }
 
+/* Sends `data` one byte every 50 ms until the server says something (its
+ * error frame) or the bytes run out; true when it spoke first. */
+static bool trickle_until_answered(raw_client *client, const uint8_t *data, size_t size) {
+    for (size_t i = 0; i < size; i++) {
+        struct pollfd answer = {.fd = client->fd, .events = POLLIN};
+        if (poll(&answer, 1, 50) == 1) return true;
+        if (raw_send_bytes(client, &data[i], 1) != 0) return true;
+    }
+    return false;
+}
+
+/* A peer that trickles bytes without ever completing a frame is not
+ * active: the handshake timeout cuts it before its hello is whole, the idle
+ * timeout after the handshake. */
+static void test_trickling_peers_time_out(void **state) {
+    fixture *f = *state;
+    raw_client slow;
+    uint8_t hello[TROC_FRAME_HEADER_SIZE + TROC_HANDSHAKE_FRAME_SIZE_MAX];
+    size_t hello_size = 0;
+    troc_handshake handshake;
+    assert_int_equal(troc_handshake_client_hello(&handshake, hello + TROC_FRAME_HEADER_SIZE, &hello_size), 0);
+    troc_frame_header_write(hello, hello_size);
+    assert_int_equal(raw_connect(&slow, f->port), 0);
+    assert_true(trickle_until_answered(&slow, hello, TROC_FRAME_HEADER_SIZE + hello_size));
+    int error = 0;
+    assert_true(raw_expect_closed(&slow, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    raw_close(&slow);
+    raw_login(&slow, f->port, &f->alice);
+    static uint8_t frame[TROC_FRAME_HEADER_SIZE + 200];
+    troc_frame_header_write(frame, 200);   /* a frame of 200 bytes, sent at 20 bytes a second */
+    assert_true(trickle_until_answered(&slow, frame, sizeof frame));
+    assert_true(raw_expect_closed(&slow, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    raw_close(&slow);
+}
+
+static int setup_slow_client(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .idle_timeout_ms = 1000};
+    return setup_with(state, &options);
+}
+
+/* A client that sends requests and never reads the replies: once its
+ * replies fill the write queue the server stops reading it (its other
+ * requests wait in the kernel), keeps serving everyone else, and cuts it
+ * when it has been idle for the idle timeout. */
+static void test_slow_client_is_paused_then_cut(void **state) {
+    fixture *f = *state;
+    enum { LINES = TROC_PAGE_ROWS_MAX, QUERIES = 4000 };
+    pipeline p;                            /* bob's statement gets LINES lines */
+    memset(&p, 0, sizeof p);
+    raw_login(&p.client, f->port, &f->alice);
+    p.items = calloc(LINES, sizeof *p.items);
+    assert_non_null(p.items);
+    for (int i = 0; i < LINES; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 1);
+    while (p.sent < 64) pipeline_send_next(&p);
+    while (p.answered < LINES) {
+        pipeline_receive(f, &p);
+        if (p.sent < LINES) pipeline_send_next(&p);
+    }
+    raw_close(&p.client);
+    free(p.items);
+    raw_client slow, witness;
+    raw_login(&slow, f->port, &f->bob);
+    Troc__V1__HistoryQuery query = TROC__V1__HISTORY_QUERY__INIT;
+    query.has_limit = 1;
+    query.limit = LINES;                   /* about 50 KB a reply */
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_HISTORY;
+    request.history = &query;
+    for (int i = 0; i < QUERIES; i++) raw_send_request(&slow, &request); /* 200 MB of replies, never read */
+    raw_login(&witness, f->port, &f->carol);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&witness, NULL, &balance), 0);
+    raw_close(&witness);
+    struct pollfd cut = {.fd = slow.fd, .events = POLLRDHUP};
+    assert_int_equal(poll(&cut, 1, 30000), 1);  /* bounded wait: idle timeout, then the close linger */
+    assert_true(cut.revents & (POLLERR | POLLHUP | POLLRDHUP));
+    raw_close(&slow);
+    raw_login(&witness, f->port, &f->carol);   /* and the server goes on */
+    assert_int_equal(raw_balance(&witness, NULL, &balance), 0);
+    raw_close(&witness);
+    fixture_stop(f);
+    assert_true(f->stats.read_pauses >= 1);
+    assert_true(f->stats.connections_failed >= 1);
+}
+
 static void test_busy_past_the_connection_limit(void **state) {
     fixture *f = *state;
     raw_client clients[3], extra;
@@ -960,6 +1172,95 @@ static void test_load_past_the_connection_limit(void **state) {
     assert_true(f->stats.request_bytes_peak > 0);
     assert_true(f->stats.request_bytes_peak <= (uint64_t)LOAD_CONNECTIONS_MAX * TROC_CONNECTION_REQUEST_BYTES_MAX);
     assert_true(f->stats.request_bytes_peak <= TROC_SERVER_REQUEST_BYTES_MAX);
+}
+
+/* ------------------------------------------------------------ backups */
+
+/* Sends a BackupRequest for `path` and returns the Error's code (0 for a
+ * BackupReply). */
+static int raw_backup(raw_client *client, const char *path) {
+    Troc__V1__BackupRequest backup = TROC__V1__BACKUP_REQUEST__INIT;
+    backup.path = (char *)path;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_BACKUP;
+    request.backup = &backup;
+    Troc__V1__ServerFrame *frame = raw_call(client, &request);
+    int code = frame->response->kind_case == TROC__V1__RESPONSE__KIND_ERROR ? frame->response->error->code : 0;
+    if (code == 0) {
+        assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_BACKUP);
+        assert_true(frame->response->backup->journal_entries >= 2);
+    }
+    raw_response_free(frame);
+    return code;
+}
+
+static void test_backup_requests(void **state) {
+    fixture *f = *state;
+    raw_client admin, alice;
+    raw_login(&admin, f->port, &f->admin);
+    raw_login(&alice, f->port, &f->alice);
+    char destination[160];
+    snprintf(destination, sizeof destination, "%s/backup", f->directory);
+    assert_int_equal(raw_backup(&alice, destination), TROC_EDENIED);
+    assert_int_equal(raw_backup(&admin, "backup"), TROC_EUSAGE);
+    assert_int_equal(raw_backup(&admin, ""), TROC_EUSAGE);
+    assert_int_equal(raw_backup(&admin, NULL), TROC_EUSAGE);
+    char too_long[TROC_BACKUP_PATH_LENGTH_MAX + 2];
+    memset(too_long, 'a', sizeof too_long - 1);
+    too_long[0] = '/';
+    too_long[sizeof too_long - 1] = '\0';
+    assert_int_equal(raw_backup(&admin, too_long), TROC_EUSAGE);
+    assert_int_equal(raw_backup(&admin, destination), 0);
+    assert_int_equal(raw_backup(&admin, destination), TROC_ENOT_EMPTY);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&alice, NULL, &balance), 0); /* both sessions still open */
+    assert_int_equal(raw_balance(&admin, "alice", &balance), 0);
+    raw_close(&alice);
+    raw_close(&admin);
+    struct stat info;
+    char path[200];
+    snprintf(path, sizeof path, "%s/territory.key", destination);
+    assert_int_equal(stat(path, &info), 0);
+    assert_int_equal(info.st_mode & 0777, 0600);
+}
+
+/* A backup that takes long: a second one is told busy, the server keeps
+ * serving, the first one's connection is not closed as idle, and stopping
+ * the server cancels it. */
+static void test_backup_one_at_a_time_and_cancelled_by_stop(void **state) {
+    fixture *f = *state;
+    raw_client first, second;
+    raw_login(&first, f->port, &f->admin);
+    raw_login(&second, f->port, &f->admin);
+    char destination[160];
+    snprintf(destination, sizeof destination, "%s/backup", f->directory);
+    atomic_store(&backup_calls, 0);
+    atomic_store(&backup_held, true);
+    Troc__V1__BackupRequest backup = TROC__V1__BACKUP_REQUEST__INIT;
+    backup.path = destination;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_BACKUP;
+    request.backup = &backup;
+    uint64_t id = raw_send_request(&first, &request);
+    for (int waited = 0; waited < 1000 && atomic_load(&backup_calls) == 0; waited++) usleep(5000);
+    assert_int_equal(atomic_load(&backup_calls), 1);
+    assert_int_equal(raw_backup(&second, destination), TROC_EBUSY);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&second, "bob", &balance), 0);
+    raw_close(&second);
+    usleep(1000000);                       /* longer than the idle timeout of setup_slow_client */
+    troc_server_stop(f->server);
+    Troc__V1__ServerFrame *frame = raw_recv(&first);
+    assert_non_null(frame);
+    assert_int_equal(frame->response->request_id, id);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_ERROR);
+    assert_int_equal(frame->response->error->code, -ECANCELED);
+    raw_response_free(frame);
+    raw_close(&first);
+    fixture_stop(f);
+    struct stat info;
+    assert_int_equal(stat(destination, &info), -1);
+    assert_int_equal(atomic_load(&backup_calls), 1);
 }
 
 /* ------------------------------------------------------ trocd itself */
@@ -1136,20 +1437,26 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_signature_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_action_signed_by_member_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misshapen_envelopes_are_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_undecodable_bodies_of_every_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resubmission_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_signed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_size_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_before_handshake, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_after_handshake, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_and_replayed_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_transfers_that_do_not_open_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_under_pipelined_submits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backpressure_bounds_requests_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_full_refuses_the_batch_and_keeps_serving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_grows_and_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeouts, setup_small_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_trickling_peers_time_out, setup_small_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_client_is_paused_then_cut, setup_slow_client, teardown),
         cmocka_unit_test_setup_teardown(test_busy_past_the_connection_limit, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
         cmocka_unit_test_setup_teardown(test_load_past_the_connection_limit, setup_load, teardown),
+        cmocka_unit_test_setup_teardown(test_backup_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup_one_at_a_time_and_cancelled_by_stop, setup_slow_client, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_with_work_in_flight, setup_daemon, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_loses_nothing_acknowledged, setup_daemon, teardown),
     };

@@ -46,6 +46,14 @@ typedef struct troc_csv_field {
 
 typedef struct troc_csv troc_csv;
 
+/* How a file is read.  A large file without quotes is cut at line ends into
+ * parts read at the same time; the result is the same whatever the parts
+ * and threads, errors included (the first one in the file is reported). */
+typedef struct troc_csv_read_options {
+    unsigned thread_count; /* threads at most; 0: troc_tasks_default_threads() */
+    size_t part_size_min;  /* bytes of a part at least; 0: the default (1 MiB) */
+} troc_csv_read_options;
+
 /* Reads and checks a whole file.  Returns 0 and *csv_out, or fills *error and
  * returns -errno (cannot read), -ENOMEM, TROC_ELIMIT (a bound of limits.h
  * exceeded), TROC_EUTF8 (bad UTF-8 or a control character) or TROC_ECSV
@@ -55,6 +63,12 @@ int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *err
 
 /* The same from `size` bytes in memory (copied). */
 int troc_csv_read_memory(const char *data, size_t size, troc_csv **csv_out, troc_csv_error *error);
+
+/* The same with options (NULL: the defaults). */
+int troc_csv_read_file_with(const char *path, const troc_csv_read_options *options, troc_csv **csv_out,
+                            troc_csv_error *error);
+int troc_csv_read_memory_with(const char *data, size_t size, const troc_csv_read_options *options,
+                              troc_csv **csv_out, troc_csv_error *error);
 
 void troc_csv_free(troc_csv *csv);
 
@@ -101,6 +115,15 @@ int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer 
  * flushes and leaves open. */
 int troc_csv_writer_open_fd(int fd, unsigned flags, troc_csv_writer **writer_out);
 
+/* Collects rows in memory, for a part of a file formatted beside the
+ * others: troc_csv_writer_append() then adds them to the real writer in
+ * order.  Returns 0 or -ENOMEM. */
+int troc_csv_writer_open_memory(unsigned flags, troc_csv_writer **writer_out);
+
+/* Appends what a memory writer collected (its rows ended, as the writer's)
+ * and frees it; its error, if any, becomes the writer's. */
+void troc_csv_writer_append(troc_csv_writer *writer, troc_csv_writer *memory);
+
 /* Appends a field to the current row.  Write errors are kept and reported
  * by troc_csv_writer_finish(). */
 void troc_csv_write_field(troc_csv_writer *writer, const char *text, size_t length);
@@ -108,6 +131,11 @@ void troc_csv_write_field(troc_csv_writer *writer, const char *text, size_t leng
 /* Appends a NUL-terminated text, or an amount with two fractional digits. */
 void troc_csv_write_text(troc_csv_writer *writer, const char *text);
 void troc_csv_write_amount(troc_csv_writer *writer, int64_t cents);
+
+/* Appends every field of data row `row` of csv to the current row, as
+ * troc_csv_write_field() would one by one: a row read without quotes is
+ * copied in one piece. */
+void troc_csv_write_row_fields(troc_csv_writer *writer, const troc_csv *csv, size_t row);
 
 /* Ends the current row (it must hold at least one field). */
 void troc_csv_write_row_end(troc_csv_writer *writer);

@@ -9,12 +9,22 @@
  * to be read).  The spans of all records sit in one array sized before the
  * rows are read, from an upper bound on the number of records, so reading
  * allocates three blocks whatever the file holds: the bytes, the spans and
- * the line numbers.
+ * the line numbers.  A row read without quotes lies in the buffer as the
+ * writer would write it, and troc_csv_write_row_fields() copies it whole.
  *
  * The scanner classifies each byte with a 256-entry table.  Plain bytes
  * (printable ASCII and tab) are skipped; a field holding any other byte is
  * checked afterwards for control characters and well-formed UTF-8, so that
  * the check costs nothing on ASCII data.
+ *
+ * A large file is read in parts at the same time: the body (what follows
+ * the header) is cut just after line feeds into up to PARTS_MAX parts; each
+ * part's line feeds are counted first (at the same time), which numbers its
+ * first line and bounds its records, so that every part writes its records
+ * straight into its own slots of the one span array; the parts are then
+ * moved together and the first refusal in file order is kept.  A line feed
+ * inside a quoted field is not the end of a record, so a body holding a
+ * quote anywhere is read as one part.
  *
  * Rules beyond RFC 4180, chosen for files exported by spreadsheets and
  * accounting tools: a UTF-8 byte-order mark at the start is dropped; lines
@@ -37,9 +47,18 @@
 #include "base/limits.h"
 #include "base/text.h"
 #include "csv.h"
+#include "csv_int.h"
+#include "tasks.h"
 
 /* Bytes read at once from a file whose size is not known (a pipe). */
 #define READ_CHUNK_SIZE (1024u * 1024u)
+
+/* Bytes of body a part holds at least: below this, one thread reads the
+ * whole file faster than two start.  Files are cut into at most PARTS_MAX
+ * parts, more than the threads, so that a thread the rest of the machine
+ * slows down takes fewer. */
+#define PART_SIZE_MIN (1024u * 1024u)
+#define PARTS_MAX 16
 
 /* Bytes of a column name quoted in an error message. */
 #define MESSAGE_NAME_LENGTH_MAX 40
@@ -51,6 +70,8 @@ typedef struct span {
 
 struct troc_csv {
     char *data;          /* the file's bytes, quoted fields unescaped in place */
+    span header[TROC_CSV_COLUMNS_MAX]; /* the header's fields, while the rows are read */
+    uint32_t header_line; /* physical line of the header */
     size_t size;         /* bytes in data */
     size_t column_count; /* fields of every record, from the header */
     size_t row_count;    /* data rows, header excluded */
@@ -61,6 +82,19 @@ struct troc_csv {
 };
 
 enum byte_class { PLAIN, COMMA, QUOTE, LINE_FEED, CARRIAGE_RETURN, SUSPECT };
+
+/* A part: a stretch of the body (the bytes after the header) read by one
+ * thread, whole records from just after a line feed to just after another. */
+typedef struct chunk {
+    size_t begin, end;    /* bytes of csv->data */
+    size_t line_feeds;    /* in [begin, end) */
+    uint32_t first_line;  /* physical line of data[begin] */
+    size_t first_record;  /* slot of its first record in spans and lines */
+    size_t capacity;      /* records it has slots for */
+    size_t row_count;     /* records read */
+    int rc;               /* 0, or why the part was refused */
+    troc_csv_error error; /* the refusal */
+} chunk;
 
 typedef struct parser {
     char *data;               /* the buffer being read (and unescaped) */
@@ -290,23 +324,28 @@ static bool skip_blank_lines(parser *p) {
     }
 }
 
-/* Upper bound on the data records in data[at..size): each but the last ends
- * with a line feed, and each holds at least max(columns - 1, 1) bytes. */
-static size_t rows_bound(const char *data, size_t at, size_t size, size_t column_count) {
-    size_t line_feeds = 0;
-    for (const char *p = data + at, *end = data + size; p < end; p++) {
-        p = memchr(p, '\n', (size_t)(end - p));
-        if (p == NULL) break;
-        line_feeds++;
+/* Line feeds in data[begin, end). */
+static size_t count_line_feeds(const char *data, size_t begin, size_t end) {
+    size_t count = 0;
+    for (const char *at = data + begin, *stop = data + end; at < stop; at++) {
+        at = memchr(at, '\n', (size_t)(stop - at));
+        if (at == NULL) break;
+        count++;
     }
-    size_t bytes_per_row = column_count > 1 ? column_count - 1 : 1;
-    size_t bound = (size - at) / bytes_per_row + 1;
-    if (line_feeds + 1 < bound) bound = line_feeds + 1;
-    return bound < TROC_CSV_ROWS_MAX ? bound : TROC_CSV_ROWS_MAX;
+    return count;
 }
 
-/* Reads the header, then sizes the span and line arrays for the rows. */
-static int parse_header(parser *p, troc_csv *csv, size_t *rows_capacity_out) {
+/* Upper bound on the records of a part: each but the last ends with a line
+ * feed, and each holds at least max(columns - 1, 1) bytes. */
+static size_t part_bound(const chunk *part, size_t column_count) {
+    size_t bytes_per_row = column_count > 1 ? column_count - 1 : 1;
+    size_t bound = (part->end - part->begin) / bytes_per_row + 1;
+    return part->line_feeds + 1 < bound ? part->line_feeds + 1 : bound;
+}
+
+/* Reads the header into csv->spans[0..count) (allocated here for the
+ * header alone; rows come later). */
+static int parse_header(parser *p, troc_csv *csv) {
     span header[TROC_CSV_COLUMNS_MAX];
     uint32_t line = p->line;
     size_t count = 0;
@@ -315,26 +354,137 @@ static int parse_header(parser *p, troc_csv *csv, size_t *rows_capacity_out) {
     if (count > TROC_CSV_COLUMNS_MAX) {
         return fail(p, TROC_ELIMIT, line, "the header has %zu columns, more than %d", count, TROC_CSV_COLUMNS_MAX);
     }
-    size_t rows_capacity = rows_bound(p->data, p->at, p->size, count);
-    size_t records = rows_capacity + 1, span_count = 0, span_bytes = 0;
-    if (__builtin_mul_overflow(records, count, &span_count) ||
-        __builtin_mul_overflow(span_count, sizeof(span), &span_bytes)) {
-        return fail(p, -ENOMEM, 0, "out of memory");
-    }
-    csv->spans = malloc(span_bytes);
-    csv->lines = malloc(records * sizeof(uint32_t));
-    if (csv->spans == NULL || csv->lines == NULL) return fail(p, -ENOMEM, 0, "out of memory");
-    memcpy(csv->spans, header, count * sizeof(span));
-    csv->lines[0] = line;
+    csv->header_line = line;
+    memcpy(csv->header, header, count * sizeof(span));
     csv->column_count = count;
     csv->crlf = p->crlf;
-    p->header = csv->spans;
-    p->column_count = count;
-    *rows_capacity_out = rows_capacity;
     return 0;
 }
 
-static int parse(troc_csv *csv, troc_csv_error *error) {
+/* Cuts the body [begin, size) into parts that end after a line feed, of at
+ * least PART_SIZE_MIN bytes each.  A quote could hide a line feed inside a
+ * field, so a body holding one is a single part. */
+static size_t plan_parts(const troc_csv *csv, size_t begin, size_t part_size_min, chunk *parts) {
+    const size_t size = csv->size, body = size - begin;
+    size_t count = body / (part_size_min > 0 ? part_size_min : 1);
+    if (count > PARTS_MAX) count = PARTS_MAX;
+    if (count < 2 || memchr(csv->data + begin, '"', body) != NULL) count = 1;
+    size_t made = 0, at = begin;
+    for (size_t i = 1; i < count; i++) {
+        size_t target = begin + body / count * i;
+        if (target < at) continue;
+        const char *line_feed = memchr(csv->data + target, '\n', size - target);
+        if (line_feed == NULL || (size_t)(line_feed - csv->data) + 1 >= size) break;
+        parts[made++] = (chunk){.begin = at, .end = (size_t)(line_feed - csv->data) + 1};
+        at = parts[made - 1].end;
+    }
+    parts[made++] = (chunk){.begin = at, .end = size};
+    return made;
+}
+
+typedef struct reading {
+    troc_csv *csv;
+    chunk *parts;
+    const span *header;
+} reading;
+
+static void count_part(void *context, size_t index) {
+    reading *r = context;
+    chunk *part = &r->parts[index];
+    part->line_feeds = count_line_feeds(r->csv->data, part->begin, part->end);
+}
+
+/* Reads the records of one part into its slots of csv->spans and lines. */
+static void parse_part(void *context, size_t index) {
+    reading *r = context;
+    troc_csv *csv = r->csv;
+    chunk *part = &r->parts[index];
+    parser p;
+    parser_init(&p, csv->data, part->end, &part->error);
+    p.at = part->begin;
+    p.line = part->first_line;
+    p.header = r->header;
+    p.column_count = csv->column_count;
+    const size_t columns = csv->column_count;
+    part->rc = 0;
+    while (skip_blank_lines(&p)) {
+        uint32_t line = p.line;
+        if (part->row_count == part->capacity) {
+            assert(part->capacity == TROC_CSV_ROWS_MAX);
+            part->rc = fail(&p, TROC_ELIMIT, line, "more than %d rows", TROC_CSV_ROWS_MAX);
+            return;
+        }
+        size_t record = part->first_record + part->row_count, count = 0;
+        part->rc = parse_record(&p, csv->spans + record * columns, columns, &count);
+        if (part->rc != 0) return;
+        if (count != columns) {
+            part->rc = fail(&p, TROC_ECSV, line, "%zu fields, but the header has %zu (%s)", count, columns,
+                            count < columns ? "a field is missing" : "is a comma inside a field not quoted?");
+            return;
+        }
+        csv->lines[record] = line;
+        part->row_count++;
+    }
+    assert(p.at == part->end);
+}
+
+/* Sizes every part, allocates the spans and lines of all records and
+ * numbers each part's first line and first record. */
+static int prepare_parts(troc_csv *csv, reading *r, size_t count, uint32_t body_line, unsigned threads,
+                         troc_csv_error *error) {
+    troc_tasks_run(threads, count, count_part, r);
+    size_t records = 1;
+    uint32_t line = body_line;
+    for (size_t i = 0; i < count; i++) {
+        chunk *part = &r->parts[i];
+        part->first_line = line;
+        part->first_record = records;
+        part->capacity = part_bound(part, csv->column_count);
+        if (count == 1 && part->capacity > TROC_CSV_ROWS_MAX) part->capacity = TROC_CSV_ROWS_MAX;
+        records += part->capacity;
+        line += (uint32_t)part->line_feeds;
+    }
+    size_t span_count = 0, span_bytes = 0;
+    if (__builtin_mul_overflow(records, csv->column_count, &span_count) ||
+        __builtin_mul_overflow(span_count, sizeof(span), &span_bytes)) {
+        span_bytes = SIZE_MAX;
+    }
+    csv->spans = span_bytes == SIZE_MAX ? NULL : malloc(span_bytes);
+    csv->lines = malloc(records * sizeof(uint32_t));
+    if (csv->spans == NULL || csv->lines == NULL) {
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "out of memory");
+        return -ENOMEM;
+    }
+    memcpy(csv->spans, csv->header, csv->column_count * sizeof(span));
+    csv->lines[0] = csv->header_line;
+    return 0;
+}
+
+/* Moves each part's records down behind the previous part's, and keeps
+ * the first error in file order. */
+static int join_parts(troc_csv *csv, const chunk *parts, size_t count, troc_csv_error *error) {
+    const size_t columns = csv->column_count;
+    size_t records = 1;
+    for (size_t i = 0; i < count; i++) {
+        const chunk *part = &parts[i];
+        if (part->rc != 0) {
+            *error = part->error;
+            return part->rc;
+        }
+        if (part->first_record != records && part->row_count > 0) {
+            memmove(csv->spans + records * columns, csv->spans + part->first_record * columns,
+                    part->row_count * columns * sizeof(span));
+            memmove(csv->lines + records, csv->lines + part->first_record, part->row_count * sizeof(uint32_t));
+        }
+        records += part->row_count;
+    }
+    csv->row_count = records - 1;
+    assert(csv->row_count <= TROC_CSV_ROWS_MAX);
+    return 0;
+}
+
+static int parse(troc_csv *csv, const troc_csv_read_options *options, troc_csv_error *error) {
     parser p;
     parser_init(&p, csv->data, csv->size, error);
     if (p.size >= 3 && memcmp(p.data, "\xEF\xBB\xBF", 3) == 0) {
@@ -342,28 +492,27 @@ static int parse(troc_csv *csv, troc_csv_error *error) {
         csv->bom = true;
     }
     if (!skip_blank_lines(&p)) return fail(&p, TROC_ECSV, 0, "empty file: no header row");
-    size_t rows_capacity = 0;
-    int rc = parse_header(&p, csv, &rows_capacity);
+    int rc = parse_header(&p, csv);
     if (rc != 0) return rc;
-    size_t columns = csv->column_count;
-    while (skip_blank_lines(&p)) {
-        uint32_t line = p.line;
-        if (csv->row_count == rows_capacity) {
-            assert(rows_capacity == TROC_CSV_ROWS_MAX);
-            return fail(&p, TROC_ELIMIT, line, "more than %d rows", TROC_CSV_ROWS_MAX);
-        }
-        size_t record = csv->row_count + 1, count = 0;
-        rc = parse_record(&p, csv->spans + record * columns, columns, &count);
-        if (rc != 0) return rc;
-        if (count != columns) {
-            return fail(&p, TROC_ECSV, line, "%zu fields, but the header has %zu (%s)", count, columns,
-                        count < columns ? "a field is missing" : "is a comma inside a field not quoted?");
-        }
-        csv->lines[record] = line;
-        csv->row_count++;
+    const size_t part_size_min = options != NULL && options->part_size_min > 0 ? options->part_size_min : PART_SIZE_MIN;
+    const unsigned threads = options != NULL ? options->thread_count : 0;
+    chunk parts[PARTS_MAX];
+    size_t count = plan_parts(csv, p.at, part_size_min, parts);
+    reading r = {.csv = csv, .parts = parts, .header = csv->header};
+    rc = prepare_parts(csv, &r, count, p.line, threads, error);
+    if (rc == 0 && count > 1 && r.parts[count - 1].first_record + r.parts[count - 1].capacity > TROC_CSV_ROWS_MAX + 1u) {
+        /* Near the row limit: one part, whose capacity the limit caps. */
+        free(csv->spans);
+        free(csv->lines);
+        csv->spans = NULL;
+        csv->lines = NULL;
+        parts[0] = (chunk){.begin = p.at, .end = csv->size};
+        count = 1;
+        rc = prepare_parts(csv, &r, count, p.line, threads, error);
     }
-    assert(p.at == p.size);
-    return 0;
+    if (rc != 0) return rc;
+    troc_tasks_run(threads, count, parse_part, &r);
+    return join_parts(csv, parts, count, error);
 }
 
 /* Reads from fd to its end into a buffer of `capacity` bytes at first,
@@ -429,7 +578,8 @@ static int read_whole_file(const char *path, char **data_out, size_t *size_out, 
 }
 
 /* Parses a buffer the new troc_csv takes over (freed on failure too). */
-static int read_buffer(char *data, size_t size, troc_csv **csv_out, troc_csv_error *error) {
+static int read_buffer(char *data, size_t size, const troc_csv_read_options *options, troc_csv **csv_out,
+                       troc_csv_error *error) {
     troc_csv *csv = calloc(1, sizeof *csv);
     if (csv == NULL) {
         free(data);
@@ -439,7 +589,7 @@ static int read_buffer(char *data, size_t size, troc_csv **csv_out, troc_csv_err
     }
     csv->data = data;
     csv->size = size;
-    int rc = parse(csv, error);
+    int rc = parse(csv, options, error);
     if (rc != 0) {
         troc_csv_free(csv);
         return rc;
@@ -448,17 +598,23 @@ static int read_buffer(char *data, size_t size, troc_csv **csv_out, troc_csv_err
     return 0;
 }
 
-int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *error) {
+int troc_csv_read_file_with(const char *path, const troc_csv_read_options *options, troc_csv **csv_out,
+                            troc_csv_error *error) {
     assert(path != NULL && csv_out != NULL);
     assert(error != NULL);
     char *data = NULL;
     size_t size = 0;
     int rc = read_whole_file(path, &data, &size, error);
     if (rc != 0) return rc;
-    return read_buffer(data, size, csv_out, error);
+    return read_buffer(data, size, options, csv_out, error);
 }
 
-int troc_csv_read_memory(const char *data, size_t size, troc_csv **csv_out, troc_csv_error *error) {
+int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *error) {
+    return troc_csv_read_file_with(path, NULL, csv_out, error);
+}
+
+int troc_csv_read_memory_with(const char *data, size_t size, const troc_csv_read_options *options,
+                              troc_csv **csv_out, troc_csv_error *error) {
     assert(data != NULL || size == 0);
     assert(csv_out != NULL && error != NULL);
     if (size > TROC_CSV_FILE_SIZE_MAX) {
@@ -474,7 +630,11 @@ int troc_csv_read_memory(const char *data, size_t size, troc_csv **csv_out, troc
         return -ENOMEM;
     }
     if (size > 0) memcpy(copy, data, size);
-    return read_buffer(copy, size, csv_out, error);
+    return read_buffer(copy, size, options, csv_out, error);
+}
+
+int troc_csv_read_memory(const char *data, size_t size, troc_csv **csv_out, troc_csv_error *error) {
+    return troc_csv_read_memory_with(data, size, NULL, csv_out, error);
 }
 
 void troc_csv_free(troc_csv *csv) {
@@ -519,6 +679,36 @@ troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
 uint32_t troc_csv_row_line(const troc_csv *csv, size_t row) {
     assert(row < csv->row_count);
     return csv->lines[row + 1];
+}
+
+/* Whether a data record can be copied as it was read: no field was quoted
+ * (then its fields follow each other, one comma apart), and none begins
+ * with U+FEFF, which the writer quotes. */
+static bool record_plain(const troc_csv *csv, size_t record) {
+    const span *fields = &csv->spans[record * csv->column_count];
+    for (size_t column = 0; column < csv->column_count; column++) {
+        const span *field = &fields[column];
+        if (column > 0 && field->offset != fields[column - 1].offset + fields[column - 1].length + 1) return false;
+        if (field->length >= 3 && memcmp(csv->data + field->offset, "\xEF\xBB\xBF", 3) == 0) return false;
+        if (field->offset > 0 && csv->data[field->offset - 1] == '"') return false;
+    }
+    return true;
+}
+
+void troc_csv_write_row_fields(troc_csv_writer *writer, const troc_csv *csv, size_t row) {
+    assert(writer != NULL && csv != NULL);
+    assert(row < csv->row_count);
+    const size_t record = row + 1, columns = csv->column_count;
+    if (columns >= 2 && record_plain(csv, record)) {
+        const span *first = &csv->spans[record * columns], *last = first + columns - 1;
+        troc__csv_write_fields(writer, csv->data + first->offset, last->offset + last->length - first->offset,
+                               columns);
+        return;
+    }
+    for (size_t column = 0; column < columns; column++) {
+        troc_csv_field value = field_at(csv, record, column);
+        troc_csv_write_field(writer, value.text, value.length);
+    }
 }
 
 static char ascii_lower(char c) {

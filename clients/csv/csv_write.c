@@ -10,6 +10,10 @@
  * file, and synced before the rename so that a crash cannot leave a renamed
  * but empty file behind.
  *
+ * A memory writer collects rows in a buffer that doubles as needed, for a
+ * part of a file formatted beside the others; append() adds its bytes to
+ * the real writer, straight from its buffer when they exceed the writer's.
+ *
  * A field is quoted only when it must be: when it holds a comma, a quote or a
  * line break, when it begins with U+FEFF (which would be taken for a
  * byte-order mark at the start of a file), or when it is the only field of
@@ -27,60 +31,101 @@
 
 #include "base/amount.h"
 #include "csv.h"
+#include "csv_int.h"
 
 /* Bytes gathered before each write(2). */
 #define WRITE_BUFFER_SIZE (256u * 1024u)
+
+/* First buffer of a memory writer (it doubles as needed). */
+#define MEMORY_BUFFER_SIZE (64u * 1024u)
 
 /* Names tried for the temporary file before giving up: each is taken only
  * if a file of that name was left by an earlier run with the same pid. */
 #define TEMPORARY_NAME_ATTEMPTS 100
 
 struct troc_csv_writer {
-    int fd;                         /* destination, -1 once closed */
-    bool owns_file;                 /* fd is our temporary file: sync, close, rename it */
-    bool last_field_empty;          /* the last field of the current row was empty */
-    int error;                      /* first write error (-errno), 0 if none */
-    unsigned flags;                 /* TROC_CSV_WRITE_* */
-    size_t used;                    /* bytes waiting in buffer */
-    size_t fields;                  /* fields written in the current row */
-    char *target_path;              /* final name, NULL for a descriptor */
-    char *temporary_path;           /* the file being written, NULL for a descriptor */
-    char buffer[WRITE_BUFFER_SIZE]; /* bytes not yet written */
+    int fd;               /* destination, -1 once closed or for a memory writer */
+    bool owns_file;       /* fd is our temporary file: sync, close, rename it */
+    bool memory;          /* collects everything in buffer, which grows */
+    bool last_field_empty; /* the last field of the current row was empty */
+    int error;            /* first write error (-errno), 0 if none */
+    unsigned flags;       /* TROC_CSV_WRITE_* */
+    size_t used;          /* bytes waiting in buffer */
+    size_t capacity;      /* bytes of buffer */
+    size_t fields;        /* fields written in the current row */
+    char *target_path;    /* final name, NULL for a descriptor */
+    char *temporary_path; /* the file being written, NULL for a descriptor */
+    char *buffer;         /* bytes not yet written */
 };
 
-static void flush(troc_csv_writer *writer) {
+static void write_all(troc_csv_writer *writer, const char *bytes, size_t length) {
     size_t done = 0;
-    while (done < writer->used && writer->error == 0) {
-        ssize_t n = write(writer->fd, writer->buffer + done, writer->used - done);
+    while (done < length && writer->error == 0) {
+        ssize_t n = write(writer->fd, bytes + done, length - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) writer->error = -errno;
         if (n > 0) done += (size_t)n;
     }
+}
+
+static void flush(troc_csv_writer *writer) {
+    assert(!writer->memory);
+    write_all(writer, writer->buffer, writer->used);
     writer->used = 0;
 }
 
-static void put(troc_csv_writer *writer, const char *bytes, size_t length) {
-    if (length <= WRITE_BUFFER_SIZE - writer->used) {
+/* A memory writer's buffer at least doubles, to hold `length` more bytes. */
+static bool grow(troc_csv_writer *writer, size_t length) {
+    size_t capacity = writer->capacity * 2;
+    while (capacity - writer->used < length) capacity *= 2;
+    char *buffer = realloc(writer->buffer, capacity);
+    if (buffer == NULL) {
+        if (writer->error == 0) writer->error = -ENOMEM;
+        return false;
+    }
+    writer->buffer = buffer;
+    writer->capacity = capacity;
+    return true;
+}
+
+static void put_slow(troc_csv_writer *writer, const char *bytes, size_t length) {
+    if (writer->error != 0) return;
+    if (writer->memory) {
+        if (!grow(writer, length)) return;
         memcpy(writer->buffer + writer->used, bytes, length);
         writer->used += length;
         return;
     }
-    while (length > 0) {
-        if (writer->used == WRITE_BUFFER_SIZE) flush(writer);
-        size_t room = WRITE_BUFFER_SIZE - writer->used;
-        size_t chunk = length < room ? length : room;
-        memcpy(writer->buffer + writer->used, bytes, chunk);
-        writer->used += chunk;
-        bytes += chunk;
-        length -= chunk;
+    flush(writer);
+    if (length >= writer->capacity) {
+        write_all(writer, bytes, length); /* straight from the caller's bytes */
+        return;
     }
+    memcpy(writer->buffer, bytes, length);
+    writer->used = length;
 }
 
-static int writer_create(unsigned flags, troc_csv_writer **writer_out) {
+static inline void put(troc_csv_writer *writer, const char *bytes, size_t length) {
+    if (length <= writer->capacity - writer->used) {
+        memcpy(writer->buffer + writer->used, bytes, length);
+        writer->used += length;
+        return;
+    }
+    put_slow(writer, bytes, length);
+}
+
+static int writer_create(unsigned flags, bool memory, troc_csv_writer **writer_out) {
     assert((flags & ~(TROC_CSV_WRITE_CRLF | TROC_CSV_WRITE_BOM)) == 0);
     troc_csv_writer *writer = calloc(1, sizeof *writer);
     if (writer == NULL) return -ENOMEM;
+    writer->capacity = memory ? MEMORY_BUFFER_SIZE : WRITE_BUFFER_SIZE;
+    writer->buffer = malloc(writer->capacity);
+    if (writer->buffer == NULL) {
+        free(writer);
+        return -ENOMEM;
+    }
     writer->fd = -1;
+    writer->memory = memory;
     writer->flags = flags;
     if (flags & TROC_CSV_WRITE_BOM) put(writer, "\xEF\xBB\xBF", 3);
     *writer_out = writer;
@@ -123,7 +168,7 @@ int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer 
     size_t length = strlen(path);
     if (length == 0 || path[length - 1] == '/') return -EISDIR;
     troc_csv_writer *writer = NULL;
-    int rc = writer_create(flags, &writer);
+    int rc = writer_create(flags, false, &writer);
     if (rc != 0) return rc;
     writer->owns_file = true;
     writer->target_path = strdup(path);
@@ -139,11 +184,32 @@ int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer 
 int troc_csv_writer_open_fd(int fd, unsigned flags, troc_csv_writer **writer_out) {
     assert(fd >= 0 && writer_out != NULL);
     troc_csv_writer *writer = NULL;
-    int rc = writer_create(flags, &writer);
+    int rc = writer_create(flags, false, &writer);
     if (rc != 0) return rc;
     writer->fd = fd;
     *writer_out = writer;
     return 0;
+}
+
+int troc_csv_writer_open_memory(unsigned flags, troc_csv_writer **writer_out) {
+    assert(writer_out != NULL);
+    return writer_create(flags, true, writer_out);
+}
+
+void troc_csv_writer_append(troc_csv_writer *writer, troc_csv_writer *memory) {
+    assert(writer != NULL && memory != NULL && memory->memory);
+    assert(writer->fields == 0 && memory->fields == 0);
+    if (writer->error == 0) writer->error = memory->error;
+    put(writer, memory->buffer, memory->used);
+    troc_csv_writer_abort(memory);
+}
+
+void troc__csv_write_fields(troc_csv_writer *writer, const char *text, size_t length, size_t field_count) {
+    assert(writer != NULL && field_count >= 2);
+    if (writer->fields > 0) put(writer, ",", 1);
+    put(writer, text, length);
+    writer->fields += field_count;
+    writer->last_field_empty = false; /* unused past the first field */
 }
 
 void troc_csv_write_field(troc_csv_writer *writer, const char *text, size_t length) {
@@ -182,8 +248,14 @@ void troc_csv_write_text(troc_csv_writer *writer, const char *text) {
 }
 
 void troc_csv_write_amount(troc_csv_writer *writer, int64_t cents) {
+    assert(writer != NULL);
     char text[TROC_AMOUNT_TEXT_SIZE];
-    troc_csv_write_text(writer, troc_amount_format(cents, text));
+    const size_t length = strlen(troc_amount_format(cents, text));
+    /* Digits, a point and perhaps a minus: never quoted, never empty. */
+    if (writer->fields > 0) put(writer, ",", 1);
+    put(writer, text, length);
+    writer->fields++;
+    writer->last_field_empty = false;
 }
 
 void troc_csv_write_row_end(troc_csv_writer *writer) {
@@ -199,7 +271,7 @@ void troc_csv_write_row_end(troc_csv_writer *writer) {
 }
 
 int troc_csv_writer_finish(troc_csv_writer *writer) {
-    assert(writer != NULL);
+    assert(writer != NULL && !writer->memory);
     assert(writer->fields == 0);
     flush(writer);
     if (writer->owns_file && writer->fd >= 0) {
@@ -232,5 +304,6 @@ void troc_csv_writer_abort(troc_csv_writer *writer) {
     if (writer->temporary_path != NULL) unlink(writer->temporary_path);
     free(writer->temporary_path);
     free(writer->target_path);
+    free(writer->buffer);
     free(writer);
 }

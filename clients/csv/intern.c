@@ -36,7 +36,7 @@
 #define ARENA_SIZE_MIN 256u
 
 typedef struct slot {
-    uint32_t hash;  /* hash_bytes() of the entry's text, truncated */
+    uint32_t hash;  /* troc_intern_hash() of the entry's text, truncated */
     uint32_t entry; /* entry index + 1, or 0 when the slot is empty */
 } slot;
 
@@ -65,7 +65,7 @@ static uint64_t mix(uint64_t h) {
     return h;
 }
 
-static uint32_t hash_bytes(const char *text, size_t length) {
+uint32_t troc_intern_hash(const char *text, size_t length) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)length;
     size_t i = 0;
     for (; i + 8 <= length; i += 8) {
@@ -199,7 +199,7 @@ static int add_hashed(troc_intern *intern, const char *text, size_t length, uint
 }
 
 int troc_intern_add(troc_intern *intern, const char *text, size_t length, uint32_t *index_out, bool *added_out) {
-    return add_hashed(intern, text, length, hash_bytes(text, length), index_out, added_out);
+    return add_hashed(intern, text, length, troc_intern_hash(text, length), index_out, added_out);
 }
 
 int troc_intern_add_many(troc_intern *intern, size_t count, const char *const *texts, const uint32_t *lengths,
@@ -209,10 +209,23 @@ int troc_intern_add_many(troc_intern *intern, size_t count, const char *const *t
     for (size_t first = 0; first < count; first += PREFETCH_GROUP) {
         size_t n = count - first < PREFETCH_GROUP ? count - first : PREFETCH_GROUP;
         uint32_t hashes[PREFETCH_GROUP];
-        for (size_t i = 0; i < n; i++) {
-            hashes[i] = hash_bytes(texts[first + i], lengths[first + i]);
-            __builtin_prefetch(&intern->slots[hashes[i] & intern->slot_mask]);
-        }
+        for (size_t i = 0; i < n; i++) hashes[i] = troc_intern_hash(texts[first + i], lengths[first + i]);
+        int rc = troc_intern_add_many_hashed(intern, n, texts + first, lengths + first, hashes, indices_out + first,
+                                             added_out != NULL ? added_out + first : NULL);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+int troc_intern_add_many_hashed(troc_intern *intern, size_t count, const char *const *texts,
+                                const uint32_t *lengths, const uint32_t *all_hashes, uint32_t *indices_out,
+                                bool *added_out) {
+    assert(intern != NULL && (count == 0 || (texts != NULL && lengths != NULL && all_hashes != NULL)));
+    assert(count == 0 || indices_out != NULL);
+    for (size_t first = 0; first < count; first += PREFETCH_GROUP) {
+        size_t n = count - first < PREFETCH_GROUP ? count - first : PREFETCH_GROUP;
+        const uint32_t *hashes = all_hashes + first;
+        for (size_t i = 0; i < n; i++) __builtin_prefetch(&intern->slots[hashes[i] & intern->slot_mask]);
         for (size_t i = 0; i < n; i++) {
             const slot *s = &intern->slots[hashes[i] & intern->slot_mask];
             if (s->entry != 0 && s->hash == hashes[i]) __builtin_prefetch(&intern->entries[s->entry - 1]);

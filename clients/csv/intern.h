@@ -33,6 +33,15 @@ int troc_intern_add(troc_intern *intern, const char *text, size_t length, uint32
 int troc_intern_add_many(troc_intern *intern, size_t count, const char *const *texts, const uint32_t *lengths,
                          uint32_t *indices_out, bool *added_out);
 
+/* The same, with each string's troc_intern_hash() already known (a caller
+ * that cuts strings into groups by hash computes it once). */
+int troc_intern_add_many_hashed(troc_intern *intern, size_t count, const char *const *texts,
+                                const uint32_t *lengths, const uint32_t *hashes, uint32_t *indices_out,
+                                bool *added_out);
+
+/* The 32-bit hash the table files a string under. */
+uint32_t troc_intern_hash(const char *text, size_t length);
+
 /* Strings in the table; their indices are 0 .. count - 1. */
 uint32_t troc_intern_count(const troc_intern *intern);
 

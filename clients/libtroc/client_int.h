@@ -13,6 +13,7 @@
  *   reads.c     balance, statement, member record, statistics
  *   invoices.c  invoice lists and one invoice
  *   clearing.c  clearing rounds and previews
+ *   backup.c    hot backups made by the daemon
  */
 #ifndef TROC_CLIENT_INT_H
 #define TROC_CLIENT_INT_H

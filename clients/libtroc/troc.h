@@ -85,6 +85,7 @@ extern "C" {
 #define TROC_SUBMIT_ENVELOPES_MAX 256
 #define TROC_PAGE_ROWS_MAX 1000
 #define TROC_REQUESTS_IN_FLIGHT_MAX 256
+#define TROC_BACKUP_PATH_LENGTH_MAX 1024
 
 /* ------------------------------------------------------------ errors */
 
@@ -687,6 +688,29 @@ int troc_client_clearing_round(troc_client *client, uint64_t run, troc_clearing_
 int troc_client_clearing_preview(troc_client *client, bool with_credit, troc_clearing_report *report,
                                  troc_clearing_settlement *settlements, size_t offset, size_t capacity,
                                  size_t *count_out);
+
+/* ----------------------------------------------------------- backup */
+
+/* A copy of the ledger the daemon made. */
+typedef struct troc_backup_info {
+    char path[TROC_BACKUP_PATH_LENGTH_MAX + 1]; /* the directory it is in, on the daemon's machine */
+    uint64_t journal_entries;                   /* journal entries in the copy */
+    uint64_t bytes;                             /* size of its data file */
+} troc_backup_info;
+
+/* Asks the daemon for a hot, compacted copy of the ledger in `path`, an
+ * absolute path on the daemon's machine that must not exist or be an empty
+ * directory (its parent must exist).  The daemon keeps serving meanwhile;
+ * the copy holds the ledger and the territory's secret key (mode 0600), and
+ * `trocd verify --data PATH` checks it.  Admin sessions only (TROC_EDENIED).
+ * Waits until the copy is written, at most the read timeout: raise it with
+ * troc_client_set_timeouts() for a large ledger (a copy runs at about the
+ * disk's speed).  Errors, with the daemon's words in
+ * troc_client_error_message(): TROC_EUSAGE (not an absolute path),
+ * TROC_ENOT_EMPTY, TROC_EBUSY (another backup is running), -EEXIST (a file
+ * is there), -ENOENT (no such parent directory), -ENOSPC, -ECANCELED (the
+ * daemon stopped), TROC_EUNAVAILABLE. */
+int troc_client_backup(troc_client *client, const char *path, troc_backup_info *info);
 
 #ifdef __cplusplus
 }

@@ -47,9 +47,6 @@
 #define QUOTED_LENGTH_MAX 40
 #define QUOTED_SIZE (2 * QUOTED_LENGTH_MAX + 8)
 
-/* Rows whose names are interned in one call. */
-#define INTERN_CHUNK_ROWS 512
-
 typedef enum amount_rule { AMOUNT_POSITIVE, AMOUNT_NOT_NEGATIVE, AMOUNT_ANY } amount_rule;
 
 typedef struct account_columns {
@@ -58,11 +55,6 @@ typedef struct account_columns {
     bool has_balance_max;
 } account_columns;
 
-typedef struct input_columns {
-    size_t debtor, creditor, amount; /* column indices */
-    size_t id;                       /* column index when has_id */
-    bool has_id;
-} input_columns;
 
 /* Prints "troc: PATH line N: message" (or "troc: PATH: message" when line
  * is 0) and returns TROC_EXIT_USAGE. */
@@ -76,6 +68,26 @@ static int file_fail(const char *path, uint32_t line, const char *format, ...) {
     va_end(args);
     if (line == 0) return troc_cli_fail(TROC_EXIT_USAGE, "%s: %s", path, message);
     return troc_cli_fail(TROC_EXIT_USAGE, "%s line %u: %s", path, line, message);
+}
+
+/* Fills *refusal with "message" for the given line and returns
+ * TROC_EXIT_USAGE, printing nothing: rows are checked by several threads,
+ * and only the first refusal in the file is printed, by report(). */
+static int refuse(troc__clear_refusal *refusal, uint32_t line, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(troc__clear_refusal *refusal, uint32_t line, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(refusal->message, sizeof refusal->message, format, args);
+    va_end(args);
+    refusal->line = line;
+    return TROC_EXIT_USAGE;
+}
+
+int troc__clear_report(const char *path, const troc__clear_refusal *refusal) {
+    assert(path != NULL && refusal != NULL);
+    return file_fail(path, refusal->line, "%s", refusal->message);
 }
 
 static int memory_fail(void) {
@@ -134,58 +146,59 @@ static bool has_long_fraction(troc_csv_field t) {
     return point != 0 && t.length - point - 1 > 2;
 }
 
-static int read_amount(const char *path, uint32_t line, const char *label, troc_csv_field field, amount_rule rule,
-                       int64_t *cents_out) {
+static int read_amount(troc__clear_refusal *refusal, uint32_t line, const char *label, troc_csv_field field,
+                       amount_rule rule, int64_t *cents_out) {
     char shown[QUOTED_SIZE], largest[TROC_AMOUNT_TEXT_SIZE];
     troc_csv_field t = trim(field);
-    if (t.length == 0) return file_fail(path, line, "%s is empty", label);
+    if (t.length == 0) return refuse(refusal, line, "%s is empty", label);
     int64_t cents = 0;
     int rc = troc_amount_parse(t.text, t.length, &cents);
     if (rc == TROC_EAMOUNT && has_long_fraction(t)) {
-        return file_fail(path, line, "%s %s has more than two fractional digits", label, quote(field, shown));
+        return refuse(refusal, line, "%s %s has more than two fractional digits", label, quote(field, shown));
     }
     if (rc == TROC_EAMOUNT) {
-        return file_fail(path, line,
+        return refuse(refusal, line,
                          "%s %s is not a number (write amounts like 1234.56: a point, at most two fractional "
                          "digits, no thousands separator)",
                          label, quote(field, shown));
     }
     if (rc == TROC_EOVERFLOW || cents > TROC_AMOUNT_CENTS_MAX || cents < -TROC_AMOUNT_CENTS_MAX) {
-        return file_fail(path, line, "%s %s is too large (at most %s)", label, quote(field, shown),
+        return refuse(refusal, line, "%s %s is too large (at most %s)", label, quote(field, shown),
                          troc_amount_format(TROC_AMOUNT_CENTS_MAX, largest));
     }
     assert(rc == 0);
     if (rule == AMOUNT_POSITIVE && cents <= 0) {
-        return file_fail(path, line, "%s %s must be positive", label, quote(field, shown));
+        return refuse(refusal, line, "%s %s must be positive", label, quote(field, shown));
     }
     if (rule == AMOUNT_NOT_NEGATIVE && cents < 0) {
-        return file_fail(path, line, "%s %s cannot be negative", label, quote(field, shown));
+        return refuse(refusal, line, "%s %s cannot be negative", label, quote(field, shown));
     }
     *cents_out = cents;
     return 0;
 }
 
-static int check_firm_name(const char *path, uint32_t line, const char *label, troc_csv_field name) {
+static int check_firm_name(troc__clear_refusal *refusal, uint32_t line, const char *label, troc_csv_field name) {
     char shown[QUOTED_SIZE];
-    if (name.length == 0) return file_fail(path, line, "%s is empty", label);
+    if (name.length == 0) return refuse(refusal, line, "%s is empty", label);
     if (is_blank(name.text[0]) || is_blank(name.text[name.length - 1])) {
-        return file_fail(path, line, "%s %s begins or ends with a space (names are compared exactly; remove it)",
-                         label, quote(name, shown));
+        return refuse(refusal, line, "%s %s begins or ends with a space (names are compared exactly; remove it)",
+                      label, quote(name, shown));
     }
     /* The reader has refused ill-formed UTF-8 and control characters but
      * tab and the line breaks of quoted fields: refuse those line breaks. */
     for (size_t i = 0; i < name.length; i++) {
         if (name.text[i] == '\n' || name.text[i] == '\r') {
-            return file_fail(path, line, "%s %s holds a line break", label, quote(name, shown));
+            return refuse(refusal, line, "%s %s holds a line break", label, quote(name, shown));
         }
     }
     return 0;
 }
 
 /* Reads a CSV file, reporting what is wrong with it. */
-static int read_csv(const char *path, troc_csv **csv_out) {
+static int read_csv(const char *path, unsigned thread_count, troc_csv **csv_out) {
     troc_csv_error error;
-    int rc = troc_csv_read_file(path, csv_out, &error);
+    const troc_csv_read_options read_options = {.thread_count = thread_count};
+    int rc = troc_csv_read_file_with(path, &read_options, csv_out, &error);
     if (rc == -ENOMEM) return memory_fail();
     if (rc != 0) return file_fail(path, error.line, "%s", error.message);
     return 0;
@@ -203,7 +216,8 @@ static int find_column(const char *path, const troc_csv *csv, const char *name, 
     return 0;
 }
 
-static int find_input_columns(const troc__clear_options *options, const troc_csv *csv, input_columns *columns) {
+static int find_input_columns(const troc__clear_options *options, const troc_csv *csv,
+                              troc__input_columns *columns) {
     const char *path = options->input_path;
     int status = find_column(path, csv, "debtor", true, &columns->debtor, NULL);
     if (status == 0) status = find_column(path, csv, "creditor", true, &columns->creditor, NULL);
@@ -224,123 +238,65 @@ static int find_input_columns(const troc__clear_options *options, const troc_csv
     return 0;
 }
 
-static int intern_fail(int rc) {
+int troc__clear_check_row(const troc_csv *csv, const troc__input_columns *columns, size_t row, int64_t *cents_out,
+                          troc__clear_refusal *refusal) {
+    assert(csv != NULL && columns != NULL && cents_out != NULL && refusal != NULL);
+    uint32_t line = troc_csv_row_line(csv, row);
+    troc_csv_field debtor = troc_csv_get(csv, row, columns->debtor);
+    troc_csv_field creditor = troc_csv_get(csv, row, columns->creditor);
+    int status = check_firm_name(refusal, line, "debtor", debtor);
+    if (status == 0) status = check_firm_name(refusal, line, "creditor", creditor);
+    if (status != 0) return status;
+    if (debtor.length == creditor.length && memcmp(debtor.text, creditor.text, debtor.length) == 0) {
+        char shown[QUOTED_SIZE];
+        return refuse(refusal, line, "debtor and creditor are the same firm %s (a firm cannot owe itself)",
+                      quote(debtor, shown));
+    }
+    return read_amount(refusal, line, "amount", troc_csv_get(csv, row, columns->amount), AMOUNT_POSITIVE, cents_out);
+}
+
+int troc__clear_check_id(const troc_csv *csv, const troc__input_columns *columns, size_t row,
+                         troc__clear_refusal *refusal) {
+    assert(csv != NULL && columns != NULL && refusal != NULL);
+    if (!columns->has_id || troc_csv_get(csv, row, columns->id).length > 0) return 0;
+    return refuse(refusal, troc_csv_row_line(csv, row), "id is empty (every row needs its own id, or no id column)");
+}
+
+int troc__clear_refuse_total(const troc_csv *csv, size_t row, troc__clear_refusal *refusal) {
+    char largest[TROC_AMOUNT_TEXT_SIZE];
+    return refuse(refusal, troc_csv_row_line(csv, row),
+                  "the amounts up to this line add up to more than %s, the largest total troc clears",
+                  troc_amount_format(TROC_CLEARING_TOTAL_CENTS_MAX, largest));
+}
+
+int troc__clear_refuse_id(const troc_csv *csv, const troc__input_columns *columns, size_t row, size_t first_row,
+                          troc__clear_refusal *refusal) {
+    char shown[QUOTED_SIZE];
+    return refuse(refusal, troc_csv_row_line(csv, row), "id %s is already used on line %u",
+                  quote(troc_csv_get(csv, row, columns->id), shown), troc_csv_row_line(csv, first_row));
+}
+
+int troc__clear_intern_fail(int rc) {
     if (rc == TROC_ELIMIT) return troc_cli_fail(TROC_EXIT_USAGE, "more than %u distinct names", TROC_INTERN_COUNT_MAX);
     return memory_fail();
 }
 
-/* Fills the firm indices of every obligation, a chunk of rows at a time
- * (troc_intern_add_many() is several times faster than one by one). */
-static int intern_firms(troc__clear_data *data, const input_columns *columns) {
-    const char *texts[2 * INTERN_CHUNK_ROWS];
-    uint32_t lengths[2 * INTERN_CHUNK_ROWS], indices[2 * INTERN_CHUNK_ROWS];
-    const troc_csv *csv = data->input;
-    size_t rows = troc_csv_row_count(csv);
-    for (size_t first = 0; first < rows; first += INTERN_CHUNK_ROWS) {
-        size_t count = rows - first < INTERN_CHUNK_ROWS ? rows - first : INTERN_CHUNK_ROWS;
-        for (size_t i = 0; i < count; i++) {
-            troc_csv_field debtor = troc_csv_get(csv, first + i, columns->debtor);
-            troc_csv_field creditor = troc_csv_get(csv, first + i, columns->creditor);
-            texts[2 * i] = debtor.text;
-            lengths[2 * i] = (uint32_t)debtor.length;
-            texts[2 * i + 1] = creditor.text;
-            lengths[2 * i + 1] = (uint32_t)creditor.length;
-        }
-        int rc = troc_intern_add_many(data->firms, 2 * count, texts, lengths, indices, NULL);
-        if (rc != 0) return intern_fail(rc);
-        for (size_t i = 0; i < count; i++) {
-            data->obligations[first + i].debtor = indices[2 * i];
-            data->obligations[first + i].creditor = indices[2 * i + 1];
-        }
-    }
-    return 0;
-}
-
-/* Refuses the first id that an earlier row already used. */
-static int check_ids(const char *path, const troc_csv *csv, size_t column) {
-    const char *texts[INTERN_CHUNK_ROWS];
-    uint32_t lengths[INTERN_CHUNK_ROWS], indices[INTERN_CHUNK_ROWS];
-    bool added[INTERN_CHUNK_ROWS];
-    size_t rows = troc_csv_row_count(csv);
-    troc_intern *ids = NULL;
-    int status = troc_intern_create(rows, &ids) == 0 ? 0 : memory_fail();
-    for (size_t first = 0; first < rows && status == 0; first += INTERN_CHUNK_ROWS) {
-        size_t count = rows - first < INTERN_CHUNK_ROWS ? rows - first : INTERN_CHUNK_ROWS;
-        for (size_t i = 0; i < count; i++) {
-            troc_csv_field id = troc_csv_get(csv, first + i, column);
-            texts[i] = id.text;
-            lengths[i] = (uint32_t)id.length;
-        }
-        int rc = troc_intern_add_many(ids, count, texts, lengths, indices, added);
-        if (rc != 0) status = intern_fail(rc);
-        for (size_t i = 0; i < count && status == 0; i++) {
-            if (added[i]) continue;
-            /* Every id before the first duplicate was new: the index of an
-             * id is the row that first used it. */
-            char shown[QUOTED_SIZE];
-            troc_csv_field id = {.text = texts[i], .length = lengths[i]};
-            status = file_fail(path, troc_csv_row_line(csv, first + i), "id %s is already used on line %u",
-                               quote(id, shown), troc_csv_row_line(csv, indices[i]));
-        }
-    }
-    troc_intern_destroy(ids);
-    return status;
-}
-
-/* Checks one row's names, amount and id, and adds its amount to the total;
- * the firm indices come later, from intern_firms(). */
-static int read_obligation(const troc__clear_options *options, troc__clear_data *data, const input_columns *columns,
-                           size_t row) {
-    const char *path = options->input_path;
-    const troc_csv *csv = data->input;
-    uint32_t line = troc_csv_row_line(csv, row);
-    troc_csv_field debtor = troc_csv_get(csv, row, columns->debtor);
-    troc_csv_field creditor = troc_csv_get(csv, row, columns->creditor);
-    int status = check_firm_name(path, line, "debtor", debtor);
-    if (status == 0) status = check_firm_name(path, line, "creditor", creditor);
-    if (status != 0) return status;
-    if (debtor.length == creditor.length && memcmp(debtor.text, creditor.text, debtor.length) == 0) {
-        char shown[QUOTED_SIZE];
-        return file_fail(path, line, "debtor and creditor are the same firm %s (a firm cannot owe itself)",
-                         quote(debtor, shown));
-    }
-    int64_t cents = 0;
-    status = read_amount(path, line, "amount", troc_csv_get(csv, row, columns->amount), AMOUNT_POSITIVE, &cents);
-    if (status != 0) return status;
-    /* Both amounts are at most TROC_CLEARING_TOTAL_CENTS_MAX, a quarter of
-     * int64: the sum cannot overflow. */
-    data->total_cents += cents;
-    if (data->total_cents > TROC_CLEARING_TOTAL_CENTS_MAX) {
-        char largest[TROC_AMOUNT_TEXT_SIZE];
-        return file_fail(path, line, "the amounts up to this line add up to more than %s, the largest total troc clears",
-                         troc_amount_format(TROC_CLEARING_TOTAL_CENTS_MAX, largest));
-    }
-    data->obligations[row] = (troc_obligation){.amount_cents = cents};
-    if (columns->has_id && troc_csv_get(csv, row, columns->id).length == 0) {
-        return file_fail(path, line, "id is empty (every row needs its own id, or no id column)");
-    }
-    return 0;
-}
-
-/* Three passes over the rows, each sequential: values checked, firms
- * interned, ids checked for duplicates. */
+/* INPUT is read, then its rows are checked and their firms interned (in
+ * parts at the same time, clear_rows.c); the ids are compared later, beside
+ * the solve (troc__clear_compare_ids()). */
 int troc__clear_read_input(const troc__clear_options *options, troc__clear_data *data) {
     assert(options != NULL && options->input_path != NULL);
     assert(data != NULL && data->input == NULL);
-    int status = read_csv(options->input_path, &data->input);
+    int status = read_csv(options->input_path, options->thread_count, &data->input);
     if (status != 0) return status;
-    input_columns columns = {0};
-    status = find_input_columns(options, data->input, &columns);
+    troc__input_columns *columns = &data->columns;
+    status = find_input_columns(options, data->input, columns);
     if (status != 0) return status;
     size_t rows = troc_csv_row_count(data->input);
     data->obligations = malloc((rows > 0 ? rows : 1) * sizeof *data->obligations);
-    if (data->obligations == NULL || troc_intern_create(rows / 4, &data->firms) != 0) return memory_fail();
-    for (size_t row = 0; row < rows && status == 0; row++) {
-        status = read_obligation(options, data, &columns, row);
-    }
-    if (status == 0) status = intern_firms(data, &columns);
-    if (status == 0 && columns.has_id) status = check_ids(options->input_path, data->input, columns.id);
-    data->input_firm_count = troc_intern_count(data->firms);
+    if (data->obligations == NULL) return memory_fail();
+    status = troc__clear_read_rows(options, data, columns);
+    if (status == 0) data->input_firm_count = troc_intern_count(data->firms);
     return status;
 }
 
@@ -351,11 +307,11 @@ static int read_account(const troc__clear_options *options, troc__clear_data *da
     uint32_t line = troc_csv_row_line(csv, row);
     troc_csv_field member = troc_csv_get(csv, row, columns->member);
     uint32_t index = 0;
-    int status = check_firm_name(path, line, "member", member);
-    if (status != 0) return status;
+    troc__clear_refusal refusal;
+    if (check_firm_name(&refusal, line, "member", member) != 0) return troc__clear_report(path, &refusal);
     bool added = false;
     int rc = troc_intern_add(data->firms, member.text, member.length, &index, &added);
-    if (rc != 0) return intern_fail(rc);
+    if (rc != 0) return troc__clear_intern_fail(rc);
     if (data->account_lines[index] != 0) {
         char shown[QUOTED_SIZE];
         return file_fail(path, line, "member %s already has an account on line %u", quote(member, shown),
@@ -363,28 +319,30 @@ static int read_account(const troc__clear_options *options, troc__clear_data *da
     }
     troc_clearing_account *account = &data->accounts[index];
     account->balance_max_cents = TROC_CLEARING_NO_MAX;
-    status = read_amount(path, line, "balance", troc_csv_get(csv, row, columns->balance), AMOUNT_ANY,
-                         &account->balance_cents);
+    int status = read_amount(&refusal, line, "balance", troc_csv_get(csv, row, columns->balance), AMOUNT_ANY,
+                             &account->balance_cents);
     if (status == 0) {
-        status = read_amount(path, line, "credit_limit", troc_csv_get(csv, row, columns->credit_limit), AMOUNT_NOT_NEGATIVE,
-                             &account->credit_limit_cents);
+        status = read_amount(&refusal, line, "credit_limit", troc_csv_get(csv, row, columns->credit_limit),
+                             AMOUNT_NOT_NEGATIVE, &account->credit_limit_cents);
     }
     if (status == 0 && columns->has_balance_max) {
         troc_csv_field maximum = troc_csv_get(csv, row, columns->balance_max);
         if (trim(maximum).length > 0) {
-            status = read_amount(path, line, "balance_max", maximum, AMOUNT_NOT_NEGATIVE, &account->balance_max_cents);
+            status = read_amount(&refusal, line, "balance_max", maximum, AMOUNT_NOT_NEGATIVE,
+                                 &account->balance_max_cents);
         }
     }
+    if (status != 0) return troc__clear_report(path, &refusal);
     data->account_lines[index] = line;
     data->account_firms[row] = index;
-    return status;
+    return 0;
 }
 
 int troc__clear_read_accounts(const troc__clear_options *options, troc__clear_data *data) {
     assert(options != NULL && options->accounts_path != NULL);
     assert(data != NULL && data->firms != NULL && data->accounts_file == NULL);
     const char *path = options->accounts_path;
-    int status = read_csv(path, &data->accounts_file);
+    int status = read_csv(path, options->thread_count, &data->accounts_file);
     if (status != 0) return status;
     const troc_csv *csv = data->accounts_file;
     account_columns columns = {0};

@@ -13,6 +13,10 @@
  * creditor) and `balance_after`; ACCOUNTS' members first in ACCOUNTS' order,
  * then INPUT's firms without an account in order of first appearance.
  *
+ * RESULT's rows are formatted in parts at the same time, each in memory
+ * (a row read without quotes is copied whole), then written in order: the
+ * bytes are those of one writer going through the rows.
+ *
  * Both files are written under temporary names, synced and closed before
  * either is renamed into place, so that a failure while writing (a full
  * disk) leaves no output at all.
@@ -33,8 +37,45 @@ static unsigned flags_like(const troc_csv *csv) {
     return (troc_csv_has_bom(csv) ? TROC_CSV_WRITE_BOM : 0u) | (troc_csv_uses_crlf(csv) ? TROC_CSV_WRITE_CRLF : 0u);
 }
 
-static void write_result_rows(troc_csv_writer *writer, const troc__clear_data *data,
-                              const troc_clearing_result *result, bool credit) {
+/* RESULT rows are formatted in parts of at least PART_ROWS_MIN rows and at
+ * most PARTS_MAX parts, each in memory, then written in order. */
+#define PART_ROWS_MIN 65536u
+#define PARTS_MAX 16u
+
+typedef struct result_parts {
+    const troc__clear_data *data;
+    const troc_clearing_result *result;
+    bool credit;
+    unsigned flags;                         /* writer flags of the parts: line ends only */
+    size_t part_rows;                       /* rows of every part but perhaps the last */
+    troc_csv_writer *writers[PARTS_MAX];    /* per part: its rows, NULL if out of memory */
+} result_parts;
+
+static void format_part(void *context, size_t part) {
+    result_parts *parts = context;
+    const troc__clear_data *data = parts->data;
+    const troc_clearing_result *result = parts->result;
+    const size_t rows = troc_csv_row_count(data->input), begin = part * parts->part_rows;
+    const size_t end = begin + parts->part_rows < rows ? begin + parts->part_rows : rows;
+    troc_csv_writer *writer = NULL;
+    if (troc_csv_writer_open_memory(parts->flags, &writer) != 0) return;
+    for (size_t row = begin; row < end; row++) {
+        troc_csv_write_row_fields(writer, data->input, row);
+        int64_t cleared = result->cleared_cents[row], paid = result->paid_cents[row];
+        int64_t remaining = data->obligations[row].amount_cents - cleared - paid;
+        assert(cleared >= 0 && paid >= 0 && remaining >= 0);
+        troc_csv_write_amount(writer, cleared);
+        if (parts->credit) troc_csv_write_amount(writer, paid);
+        troc_csv_write_amount(writer, remaining);
+        troc_csv_write_row_end(writer);
+    }
+    parts->writers[part] = writer;
+}
+
+/* The header, then the rows, formatted in parts at the same time and
+ * written in order.  Returns 0 or -ENOMEM. */
+static int write_result_rows(troc_csv_writer *writer, const troc__clear_options *options,
+                             const troc__clear_data *data, const troc_clearing_result *result, bool credit) {
     const troc_csv *input = data->input;
     size_t columns = troc_csv_column_count(input);
     for (size_t column = 0; column < columns; column++) {
@@ -45,19 +86,22 @@ static void write_result_rows(troc_csv_writer *writer, const troc__clear_data *d
     if (credit) troc_csv_write_text(writer, "paid");
     troc_csv_write_text(writer, "remaining");
     troc_csv_write_row_end(writer);
-    for (size_t row = 0; row < troc_csv_row_count(input); row++) {
-        for (size_t column = 0; column < columns; column++) {
-            troc_csv_field value = troc_csv_get(input, row, column);
-            troc_csv_write_field(writer, value.text, value.length);
-        }
-        int64_t cleared = result->cleared_cents[row], paid = result->paid_cents[row];
-        int64_t remaining = data->obligations[row].amount_cents - cleared - paid;
-        assert(cleared >= 0 && paid >= 0 && remaining >= 0);
-        troc_csv_write_amount(writer, cleared);
-        if (credit) troc_csv_write_amount(writer, paid);
-        troc_csv_write_amount(writer, remaining);
-        troc_csv_write_row_end(writer);
+    const size_t rows = troc_csv_row_count(input);
+    result_parts parts = {.data = data, .result = result, .credit = credit,
+                          .flags = troc_csv_uses_crlf(input) ? TROC_CSV_WRITE_CRLF : 0u};
+    parts.part_rows = rows / PARTS_MAX + 1 > PART_ROWS_MIN ? rows / PARTS_MAX + 1 : PART_ROWS_MIN;
+    const size_t count = (rows + parts.part_rows - 1) / parts.part_rows;
+    assert(count <= PARTS_MAX);
+    troc_tasks_run(options->thread_count, count, format_part, &parts);
+    int rc = 0;
+    for (size_t part = 0; part < count; part++) {
+        if (parts.writers[part] == NULL) rc = -ENOMEM;
     }
+    for (size_t part = 0; part < count; part++) {
+        if (rc == 0) troc_csv_writer_append(writer, parts.writers[part]);
+        else troc_csv_writer_abort(parts.writers[part]);
+    }
+    return rc;
 }
 
 static void write_balance_row(troc_csv_writer *writer, const troc__clear_data *data, uint32_t firm,
@@ -133,7 +177,10 @@ int troc__clear_write(const troc__clear_options *options, const troc__clear_data
     if (options->out_path != NULL) {
         status = open_writer(options->out_path, flags_like(data->input), &result_writer);
         if (status != 0) goto cleanup;
-        write_result_rows(result_writer, data, result, data->accounts != NULL);
+        if (write_result_rows(result_writer, options, data, result, data->accounts != NULL) != 0) {
+            status = troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
+            goto cleanup;
+        }
         status = finish_writer(options->out_path, result_writer);
         if (status != 0) goto cleanup;
     }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv
- *     [--balances-out BALANCES.csv]] [--json]
+ *     [--balances-out BALANCES.csv]] [--threads N] [--json]
  *
  * Clears a CSV file of unpaid invoices offline, without a ledger: the exact
  * maximum set-off (engine/clearing), and in credit mode payments in mutual
@@ -10,8 +10,10 @@
  *
  *   1. options, and whether the outputs can be written where they are asked
  *      for (a wrong path fails at once, not after a long solve);
- *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c);
- *   3. the solve, then troc_clearing_check() on its result;
+ *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c,
+ *      clear_rows.c: large files by several threads, --threads of them);
+ *   3. the solve, which proves its result with troc_clearing_check(), and
+ *      beside it INPUT's ids compared (a duplicate discards the result);
  *   4. RESULT (and BALANCES) written, each complete or not at all
  *      (clear_output.c);
  *   5. the summary, as text or one JSON object.
@@ -27,6 +29,7 @@
  * is a terminal and INPUT has at least PROGRESS_ROWS_MIN rows.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 
 #include "base/amount.h"
 #include "base/error.h"
+#include "base/limits.h"
 #include "clear.h"
 #include "cli.h"
 #include "commands.h"
@@ -45,7 +49,13 @@
  * it the solve takes well under a second. */
 #define PROGRESS_ROWS_MIN 100000
 
-#define USAGE "usage: troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--json]"
+/* Rows of INPUT from which its ids are compared on a thread of their own,
+ * beside the solve: below it starting the thread costs what it saves. */
+#define BESIDE_ROWS_MIN 65536
+
+#define USAGE                                                                                                      \
+    "usage: troc clear INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] " \
+    "[--threads N] [--json]"
 
 typedef struct progress {
     bool enabled;      /* standard error is a terminal and the input is large */
@@ -89,6 +99,24 @@ static int option_value(int argc, char **argv, int *i, const char **target) {
     return 0;
 }
 
+/* --threads N: 1 to TROC_THREADS_MAX. */
+static int threads_value(int argc, char **argv, int *i, unsigned *target) {
+    const char *text = NULL;
+    if (*target != 0) return troc_cli_fail(TROC_EXIT_USAGE, "--threads is given twice");
+    if (*i + 1 >= argc) return troc_cli_fail(TROC_EXIT_USAGE, "--threads needs a number\n%s", USAGE);
+    text = argv[++*i];
+    unsigned value = 0;
+    size_t length = strlen(text);
+    for (size_t k = 0; k < length && value <= TROC_THREADS_MAX; k++) {
+        value = text[k] >= '0' && text[k] <= '9' ? value * 10 + (unsigned)(text[k] - '0') : TROC_THREADS_MAX + 1;
+    }
+    if (length == 0 || value < 1 || value > TROC_THREADS_MAX) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "--threads '%s': give a number from 1 to %u", text, TROC_THREADS_MAX);
+    }
+    *target = value;
+    return 0;
+}
+
 static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear_options *options) {
     memset(options, 0, sizeof *options);
     options->json = cli->json;
@@ -104,6 +132,8 @@ static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear
             status = option_value(argc, argv, &i, &options->accounts_path);
         } else if (!after_dashes && strcmp(arg, "--balances-out") == 0) {
             status = option_value(argc, argv, &i, &options->balances_path);
+        } else if (!after_dashes && strcmp(arg, "--threads") == 0) {
+            status = threads_value(argc, argv, &i, &options->thread_count);
         } else if (!after_dashes && arg[0] == '-' && arg[1] != '\0') {
             status = troc_cli_fail(TROC_EXIT_USAGE, "unknown option %s\n%s", arg, USAGE);
         } else if (options->input_path != NULL) {
@@ -189,14 +219,15 @@ static int solve(const troc__clear_options *options, const troc__clear_data *dat
     }
     rc = troc_clearing_solve(&problem, result, show_progress, shown);
     end_progress(shown);
-    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the solve failed: %s", troc_strerror(rc));
-    rc = troc_clearing_check(&problem, result);
-    if (rc != 0) {
+    /* troc_clearing_solve() proves its result with troc_clearing_check()
+     * and returns one of these codes rather than a result that fails. */
+    if (rc == TROC_EINFEASIBLE || rc == TROC_ENOT_OPTIMAL) {
         return troc_cli_fail(TROC_EXIT_REFUSED,
                              "the clearing result failed its check (%s) and nothing was written; this is a bug in "
                              "troc, please report it with the input",
                              troc_strerror(rc));
     }
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the solve failed: %s", troc_strerror(rc));
     return 0;
 }
 
@@ -252,6 +283,48 @@ static void print_text(FILE *out, const troc__clear_options *options, const troc
     fflush(out);
 }
 
+/* INPUT's ids, compared on a thread of their own beside the solve: they
+ * change nothing the solve uses, and a duplicate discards its result. */
+typedef struct ids_job {
+    const troc__clear_data *data;
+    int rc;                      /* troc__clear_compare_ids()'s */
+    troc__clear_refusal refusal; /* when rc is TROC_EXIT_USAGE */
+} ids_job;
+
+static void *compare_ids(void *argument) {
+    ids_job *job = argument;
+    job->rc = troc__clear_compare_ids(job->data, 1, &job->refusal);
+    return NULL;
+}
+
+/* Prints what the ids comparison found wrong; returns the exit status. */
+static int ids_status(const troc__clear_options *options, const ids_job *ids) {
+    if (ids->rc == TROC_EXIT_USAGE) return troc__clear_report(options->input_path, &ids->refusal);
+    if (ids->rc != 0) return troc__clear_intern_fail(ids->rc);
+    return 0;
+}
+
+/* Step 3 with the ids compared at the same time (or before: small inputs,
+ * --threads 1, no thread to start): a duplicate id is reported rather than
+ * the solve's outcome. */
+static int solve_and_compare(const troc__clear_options *options, const troc__clear_data *data,
+                             troc_clearing_result *result, progress *shown) {
+    ids_job ids = {.data = data};
+    pthread_t thread;
+    const bool beside = data->columns.has_id && troc_csv_row_count(data->input) >= BESIDE_ROWS_MIN &&
+                        options->thread_count != 1 && pthread_create(&thread, NULL, compare_ids, &ids) == 0;
+    if (!beside) {
+        compare_ids(&ids);
+        if (ids.rc != 0) return ids_status(options, &ids);
+    }
+    int status = solve(options, data, result, shown);
+    if (beside) {
+        pthread_join(thread, NULL);
+        if (ids.rc != 0) return ids_status(options, &ids);
+    }
+    return status;
+}
+
 /* Steps 2 to 4: read, solve and check, write. */
 static int run(const troc__clear_options *options, troc__clear_data *data, troc_clearing_result *result,
                timings *times) {
@@ -261,7 +334,7 @@ static int run(const troc__clear_options *options, troc__clear_data *data, troc_
     if (status != 0) return status;
     double read_end = seconds_now();
     progress shown = {.enabled = isatty(STDERR_FILENO) && troc_csv_row_count(data->input) >= PROGRESS_ROWS_MIN};
-    status = solve(options, data, result, &shown);
+    status = solve_and_compare(options, data, result, &shown);
     if (status != 0) return status;
     double solve_end = seconds_now();
     status = troc__clear_write(options, data, result);

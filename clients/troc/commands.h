@@ -30,6 +30,7 @@ troc_cli_command_fn troc__cmd_clear;
 #define TROC_USAGE_INVOICE_LIST "[NAME] [--open] [--as debtor|creditor] [--limit N]"
 #define TROC_USAGE_CLEAR "[--with-credit] [--dry-run [--limit N]] [--id HEX]"
 #define TROC_USAGE_CLEARING_SHOW "[RUN] [--limit N]"
+#define TROC_USAGE_BACKUP "DEST"
 
 troc_cli_command_fn troc__cmd_admin_member_add;
 troc_cli_command_fn troc__cmd_admin_key_add;
@@ -50,5 +51,6 @@ troc_cli_command_fn troc__cmd_invoice_pay;
 troc_cli_command_fn troc__cmd_invoice_list;
 troc_cli_command_fn troc__cmd_admin_clear;
 troc_cli_command_fn troc__cmd_clearing_show;
+troc_cli_command_fn troc__cmd_admin_backup;
 
 #endif /* TROC_COMMANDS_H */

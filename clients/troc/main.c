@@ -30,7 +30,8 @@ typedef struct command {
 static const command commands[] = {
     {"keygen", troc__cmd_keygen, "FILE", "write a new secret key file (mode 0600) and print its public key"},
     {"pubkey", troc__cmd_pubkey, "FILE", "print the public key of a key file"},
-    {"clear", troc__cmd_clear, "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]]",
+    {"clear", troc__cmd_clear,
+     "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--threads N]",
      "clear a CSV of unpaid invoices offline: exact set-off (and credit payments); see README"},
     {"admin member add", troc__cmd_admin_member_add, TROC_USAGE_MEMBER_ADD,
      "admit a member with its public key and credit line (default 0, no balance maximum)"},
@@ -61,6 +62,8 @@ static const command commands[] = {
      "run a clearing round now: set off cycles of obligations (--dry-run applies nothing)"},
     {"clearing show", troc__cmd_clearing_show, TROC_USAGE_CLEARING_SHOW,
      "a clearing round (the latest by default) and its settlements"},
+    {"admin backup", troc__cmd_admin_backup, TROC_USAGE_BACKUP,
+     "hot copy of the ledger and its key into DEST, a new or empty directory on the daemon's machine"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

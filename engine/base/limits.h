@@ -290,6 +290,18 @@ _Static_assert(TROC_COMMIT_GATHER_ITEMS <= TROC_COMMIT_ITEMS_MAX, "a gathered gr
 #define TROC_LEDGER_MAP_SIZE_MAX (4ull << 40)
 #define TROC_LEDGER_DISK_FREE_MIN (64ull << 20)
 
+/* Smallest map `trocd run --map-size` accepts: a fresh ledger takes a few
+ * hundred KiB, and LMDB itself needs a handful of pages. */
+#define TROC_LEDGER_MAP_SIZE_MIN (1ull << 20)
+
+/* Growing the map remaps it, which waits until no read transaction of the
+ * daemon is open.  Reads are short, except a hot backup's (the whole copy):
+ * past this wait the growth is given up and the batch refused
+ * (storage_full), to be resubmitted once the backup is done. */
+#define TROC_LEDGER_GROW_WAIT_MS 1000
+
+_Static_assert(TROC_LEDGER_MAP_SIZE_MIN <= TROC_LEDGER_MAP_SIZE_INITIAL, "the initial map is a valid map size");
+
 /* Open obligations (accepted invoices not yet settled) at once: a clearing
  * round takes them all in one snapshot and journals its settlements in one
  * entry.  Accepting one more is refused (UNAVAILABLE) until some settle. */
@@ -305,6 +317,18 @@ _Static_assert(44ull * TROC_OBLIGATIONS_OPEN_MAX + 80ull * TROC_MEMBERS_MAX <= T
                "the largest clearing round fits one journal entry");
 _Static_assert(TROC_FRAME_SIZE_MAX <= TROC_JOURNAL_BODY_SIZE_MAX, "a signed batch fits one journal entry");
 
+/* Backups ------------------------------------------------------------------ */
+
+/* Bytes of a backup's destination path (`troc admin backup DEST`): an
+ * absolute path on the daemon's machine, with room under PATH_MAX for the
+ * temporary sibling the copy is written to and the files inside it. */
+#define TROC_BACKUP_PATH_LENGTH_MAX 1024
+
+/* Hot backups running at once: each holds a read transaction for the whole
+ * copy (pages freed meanwhile cannot be reused) and a thread; one is
+ * enough, a second request is told "busy". */
+#define TROC_BACKUPS_RUNNING_MAX 1
+
 /* Journal entries replayed per scratch transaction by verify: big enough to
  * amortise commits, small enough to bound one transaction's dirty pages. */
 #define TROC_REPLAY_ENTRIES_PER_COMMIT 4096
@@ -312,5 +336,11 @@ _Static_assert(TROC_FRAME_SIZE_MAX <= TROC_JOURNAL_BODY_SIZE_MAX, "a signed batc
 _Static_assert((TROC_WRITE_ACCOUNTS_MAX & (TROC_WRITE_ACCOUNTS_MAX - 1)) == 0,
                "the write cache's indexes are powers of two");
 _Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys are key records");
+
+/* Threads one offline command (troc clear) runs at once.  Its work is cut
+ * into parts by the data, not by the threads, so the bound changes speed
+ * only; a few cores are all that reading, checking and writing a file can
+ * use before the disk and memory set the pace. */
+#define TROC_THREADS_MAX 8u
 
 #endif /* TROC_LIMITS_H */

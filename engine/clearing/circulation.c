@@ -33,7 +33,13 @@ static int64_t positive_excess(const troc__residual *residual) {
 static int solve_components(const troc__components *components, troc__residual *residual,
                             troc__circulation_stats *stats, troc__progress *progress) {
     troc__flow *flow = NULL;
-    int error = troc__flow_create(residual->node_count, positive_excess(residual), progress, &flow);
+    uint32_t arc_count_max = 0;
+    for (uint32_t c = 0; c < components->component_count; c++) {
+        const uint32_t lo = components->component_first[c], hi = components->component_first[c + 1];
+        const uint32_t arcs = residual->arc_first[hi] - residual->arc_first[lo];
+        if (arcs > arc_count_max) arc_count_max = arcs;
+    }
+    int error = troc__flow_create(residual, arc_count_max, positive_excess(residual), progress, &flow);
     if (error != 0) return error;
     for (uint32_t c = 0; c < components->component_count; c++) {
         const uint32_t lo = components->component_first[c], hi = components->component_first[c + 1];

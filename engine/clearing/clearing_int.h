@@ -5,8 +5,8 @@
  *   network.c     obligations -> merged arcs (one per debtor/creditor pair) in
  *                 CSR form, plus the balance node's slack arcs in credit mode
  *   components.c  strongly connected components (iterative Tarjan)
- *   residual.c    the transport form of one network as a residual graph,
- *                 admissible entries first
+ *   residual.c    the transport form of one network as a residual graph
+ *   admissible.c  the entries of reduced cost 0 of a phase, copied compactly
  *   flow.c        exact min-cost flow on it (primal-dual), phase by phase:
  *   paths.c         shortest distances from both sides with buckets, and the
  *                   potential update
@@ -25,13 +25,18 @@
 #ifndef TROC_CLEARING_INT_H
 #define TROC_CLEARING_INT_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "clearing.h"
 
 #define TROC__NONE UINT32_MAX /* no node, arc or component */
+
+_Static_assert(4ull * (TROC_CLEARING_OBLIGATIONS_MAX + 2ull * TROC_CLEARING_FIRMS_MAX) < 4294967295ull,
+               "an arc index and two bits fit in a residual entry's link");
 
 /* A network of arcs sorted by tail (CSR).  Arc costs are -1 (an obligation
  * arc: every unit carried is one unit set off or paid) or 0 (a slack arc to
@@ -115,53 +120,132 @@ void troc__components_free(troc__components *components);
 /* residual.c: the residual graph of a network's circulation problem,
  * restricted to arcs inside a component, starting from the pseudo-flow that
  * fills every cost -1 arc and leaves every cost 0 arc empty.  Each arc gives
- * two entries: at its tail (capacity - flow, the arc's cost) and at its head
- * (flow, minus the cost).  With all costs then >= 0 on entries with room,
- * the solver routes the excess this pseudo-flow leaves at nodes back to the
- * deficits at least cost: the transport form of the problem.
+ * two entries: at its tail (room capacity - flow, the arc's cost) and at its
+ * head (room flow, minus the cost).  With all costs then >= 0 on entries
+ * with room, the solver routes the excess this pseudo-flow leaves at nodes
+ * back to the deficits at least cost: the transport form of the problem.
  *
  * Nodes are renumbered component by component (components in the order of
- * troc__components), so that a component is a range of nodes.  The entries
- * of each node are kept partitioned: those of reduced cost 0 (admissible,
- * with or without room) first, up to admissible_end. */
+ * troc__components), so that a component is a range of nodes, and arcs by
+ * tail in that order, so that a component's arcs are a range too.  An entry
+ * is 8 bytes: the node it leads to and a link naming its arc, its side and
+ * whether the arc is free (cost 0);
+ * the arc's room lives once, in `arcs`. */
 typedef struct troc__residual_entry {
-    int64_t capacity; /* residual capacity, cents */
-    uint32_t head;    /* node the entry leads to */
-    uint32_t reverse; /* the paired entry */
+    uint32_t head; /* node the entry leads to */
+    uint32_t link; /* arc << TROC__LINK_ARC_SHIFT | TROC__LINK_* bits */
 } troc__residual_entry;
 
-#define TROC__TAIL_SIDE 0x80000000u /* entry_arc bit: the entry sits at the arc's tail */
+#define TROC__LINK_TAIL 1u      /* the entry sits at its arc's tail */
+#define TROC__LINK_FREE 2u      /* the arc costs 0 (else -1) */
+#define TROC__LINK_ARC_SHIFT 2u /* the arc index above those bits */
+
+typedef struct troc__residual_arc {
+    int64_t room;     /* room at the tail: capacity - flow, cents */
+    int64_t capacity; /* cents, > 0 */
+} troc__residual_arc;
 
 typedef struct troc__residual {
     uint32_t node_count;
     uint32_t entry_count;
+    uint32_t arc_count;
+    uint32_t free_arc_count;       /* arcs of cost 0 (slack arcs of the balance node) */
     uint32_t *network_node;        /* node_count: network node of each residual node */
     uint32_t *first;               /* node_count + 1: entries of v are [first[v], first[v + 1]) */
-    uint32_t *admissible_end;      /* node_count: entries [first[v], admissible_end[v]) have reduced cost 0 */
+    uint32_t *arc_first;           /* node_count + 1: arcs leaving v are [arc_first[v], arc_first[v + 1]) */
     troc__residual_entry *entries; /* entry_count */
-    int64_t *total;                /* entry_count: capacity of the entry's arc, so its partner's room
-                                      is total - capacity without a visit to the partner */
-    int8_t *cost;                  /* entry_count: +1, -1 or 0 */
-    uint32_t *entry_arc;           /* entry_count: network arc, | TROC__TAIL_SIDE at its tail */
+    troc__residual_arc *arcs;      /* arc_count */
+    uint32_t *arc_head;            /* arc_count: head node of each arc */
+    int8_t *arc_cost;              /* arc_count: -1 or 0 */
+    uint64_t *room_bits;           /* 2 bits per arc, bit 2a + 1: room at the tail, 2a: at the head */
+    uint32_t *network_arc;         /* arc_count: the network arc of each arc */
     int64_t *excess;               /* node_count: inflow minus outflow of the pseudo-flow */
     int64_t *potential;            /* node_count: keeps reduced costs of entries with room >= 0 */
 } troc__residual;
 
-static inline int64_t troc__reduced_cost(const troc__residual *r, uint32_t v, uint32_t e) {
-    return r->cost[e] + r->potential[v] - r->potential[r->entries[e].head];
+/* Room of entry e: what can still move along it. */
+static inline int64_t troc__entry_room(const troc__residual *r, troc__residual_entry e) {
+    const troc__residual_arc *arc = &r->arcs[e.link >> TROC__LINK_ARC_SHIFT];
+    return (e.link & TROC__LINK_TAIL) ? arc->room : arc->capacity - arc->room;
+}
+
+/* Whether entry e has room, and its partner: from room_bits, which the
+ * searches read instead of the scattered arcs (a quarter megabyte per
+ * million arcs). */
+static inline uint32_t troc__entry_room_bit(troc__residual_entry e) {
+    return (e.link >> TROC__LINK_ARC_SHIFT) << 1 | (e.link & TROC__LINK_TAIL);
+}
+
+static inline bool troc__entry_has_room(const troc__residual *r, troc__residual_entry e) {
+    const uint32_t bit = troc__entry_room_bit(e);
+    return (r->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
+}
+
+static inline bool troc__entry_partner_has_room(const troc__residual *r, troc__residual_entry e) {
+    const uint32_t bit = troc__entry_room_bit(e) ^ 1u;
+    return (r->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
+}
+
+/* Sets the two room bits of an arc from its room at the tail. */
+static inline void troc__room_bits_set(uint64_t *bits, uint32_t arc, int64_t room, int64_t capacity) {
+    const uint64_t tail_bit = 2ull << ((arc & 31u) * 2), head_bit = 1ull << ((arc & 31u) * 2);
+    uint64_t word = bits[arc >> 5] & ~(tail_bit | head_bit);
+    if (room > 0) word |= tail_bit;
+    if (room < capacity) word |= head_bit;
+    bits[arc >> 5] = word;
+}
+
+/* Cost of an entry: -1 at the tail of an obligation arc, +1 at its head, 0
+ * on both sides of a slack arc. */
+static inline int64_t troc__entry_cost(troc__residual_entry e) {
+    if (e.link & TROC__LINK_FREE) return 0;
+    return (e.link & TROC__LINK_TAIL) ? -1 : 1;
+}
+
+/* Reduced cost of entry e of node v. */
+static inline int64_t troc__reduced_cost(const troc__residual *r, uint32_t v, troc__residual_entry e) {
+    return troc__entry_cost(e) + r->potential[v] - r->potential[e.head];
 }
 
 int troc__residual_build(const troc__network *network, const troc__components *components,
                          troc__residual *residual);
 void troc__residual_free(troc__residual *residual);
-/* Puts v's admissible entries first. */
-void troc__residual_partition(troc__residual *residual, uint32_t v);
-/* After the potentials of the nodes marked stamp[v] == mark changed: puts
- * their entries, and the paired entries at their neighbours, back in place. */
-void troc__residual_refresh(troc__residual *residual, const uint32_t *nodes, uint32_t node_count,
-                            const uint32_t *stamp, uint32_t mark);
+/* Sets the room at the tail of an arc (and its room bits). */
+static inline void troc__residual_set_room(troc__residual *r, uint32_t arc, int64_t room) {
+    assert(arc < r->arc_count);
+    assert(room >= 0 && room <= r->arcs[arc].capacity);
+    r->arcs[arc].room = room;
+    troc__room_bits_set(r->room_bits, arc, room, r->arcs[arc].capacity);
+}
+
+/* Moves delta cents along entry e (its room shrinks, its partner's grows). */
+static inline void troc__residual_push(troc__residual *r, troc__residual_entry e, int64_t delta) {
+    const uint32_t arc = e.link >> TROC__LINK_ARC_SHIFT;
+    troc__residual_set_room(r, arc, r->arcs[arc].room + ((e.link & TROC__LINK_TAIL) ? -delta : delta));
+}
 /* flow[a] for every network arc (0 for arcs between components). */
 void troc__residual_flows(const troc__residual *residual, const troc__network *network, int64_t *flow);
+
+/* admissible.c: the admissible graph of one phase: the entries of a
+ * component's arcs of reduced cost 0, copied out of the residual graph in
+ * a compact CSR, so that the maximum flow scans only them, in a few
+ * megabytes.  The entries are the residual graph's (their links name the
+ * residual arcs, whose rooms and room bits the maximum flow reads and
+ * updates in place).  Built after the potentials of a phase moved. */
+typedef struct troc__admissible {
+    uint32_t *first;               /* per node + 1: entries of v are [first[v], first[v + 1]) */
+    troc__residual_entry *entries; /* at each node, its entries at the tail first */
+    uint32_t *arc;                 /* per admissible arc: the residual arc (scratch of build) */
+    uint32_t *out_count;           /* per node: admissible arcs leaving it (scratch of build) */
+    uint32_t arc_count;            /* admissible arcs of the component */
+} troc__admissible;
+
+int troc__admissible_create(troc__admissible *admissible, uint32_t node_count, uint32_t arc_count);
+void troc__admissible_free(troc__admissible *admissible);
+/* The admissible arcs of the component [lo, hi); `next` is scratch of
+ * node_count. */
+void troc__admissible_build(troc__admissible *admissible, const troc__residual *residual, uint32_t lo, uint32_t hi,
+                            uint32_t *next);
 
 /* One shortest-path search of paths.c: forward from the excesses or
  * backward from the deficits. */
@@ -188,15 +272,18 @@ typedef struct troc__flow {
     uint32_t node_capacity;    /* nodes of the residual graph */
     /* Shortest paths (paths.c) */
     troc__search searches[2];  /* forward and backward */
-    const uint32_t *changed;   /* nodes whose potential the last phase changed */
-    uint32_t changed_count;
-    const uint32_t *changed_stamp; /* changed[i] has changed_stamp == phase_count */
+    uint32_t changed_count;    /* nodes whose potential the last phase changed */
     /* Maximum flow (maxflow.c) */
+    troc__admissible admissible;
     uint32_t *level;           /* per node: distance label to the deficits, TROC__NONE if cut off */
     uint32_t *current;         /* per node: next entry to try */
-    uint32_t *label_count;     /* per label: nodes holding it */
-    uint32_t gap;              /* labels at or above it are cut off until the next global relabel */
+    uint32_t *label_first;     /* per label: first node holding it, TROC__NONE if none */
+    uint32_t *label_next;      /* per node: doubly linked lists of the nodes of each label */
+    uint32_t *label_previous;
+    uint32_t label_top;        /* highest label held, TROC__NONE if none */
     uint32_t *queue;           /* breadth-first queue */
+    uint64_t relabel_work;     /* entries relabels scanned since the last global relabel */
+    uint64_t relabel_budget;   /* what the last global relabel scanned: past it, relabel again */
     uint32_t deficit_side;     /* nodes the last global relabel found reaching a deficit
                                   (half the component before its first phase) */
     uint32_t *path;            /* entries of the augmenting path being built */
@@ -210,23 +297,28 @@ typedef struct troc__flow {
 
 /* flow.c: routes every excess of the component [lo, hi) to its deficits at
  * least cost (primal-dual). */
-int troc__flow_create(uint32_t node_count, int64_t excess_total, troc__progress *progress,
-                      troc__flow **flow_out);
+int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, int64_t excess_total,
+                      troc__progress *progress, troc__flow **flow_out);
 void troc__flow_destroy(troc__flow *flow);
 void troc__flow_component(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 
 /* paths.c: the distance D between the excesses and the deficits of
- * [lo, hi) in reduced costs, found by searching from both sides at once
- * until one side is done; moves the potentials of the nodes that side
- * settled closer than D so that reduced costs stay >= 0 and every shortest
- * path becomes admissible.  Lists those nodes in changed. */
+ * [lo, hi) in reduced costs, found by searching from both sides until one
+ * side has settled every node closer than D; moves the potentials of those
+ * nodes so that reduced costs stay >= 0 and every shortest path becomes
+ * admissible. */
 void troc__paths_update(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
+/* The first phase of a component without free arcs, where the searches
+ * would only find that the excesses lie at distance 0 and a deficit at 1:
+ * moves the excesses' potentials by 1 and returns true, or returns false
+ * (no excess is owed by a deficit: search). */
+bool troc__paths_first(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 int troc__search_create(troc__search *search, uint32_t node_count, bool forward);
 void troc__search_free(troc__search *search);
 
-/* maxflow.c: pushes as much excess as possible to deficits through
- * admissible entries of [lo, hi) (shortest augmenting paths with distance
- * labels, a gap cut-off and global relabels). */
+/* maxflow.c: pushes as much excess as possible to deficits through the
+ * admissible graph of [lo, hi) (shortest augmenting paths with distance
+ * labels, gaps and global relabels). */
 void troc__maxflow(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 
 /* circulation.c: a min-cost circulation of the network (flow on every arc)

@@ -31,18 +31,22 @@ void troc__flow_destroy(troc__flow *f) {
     if (f == NULL) return;
     troc__search_free(&f->searches[0]);
     troc__search_free(&f->searches[1]);
+    troc__admissible_free(&f->admissible);
     free(f->level);
     free(f->current);
-    free(f->label_count);
+    free(f->label_first);
+    free(f->label_next);
+    free(f->label_previous);
     free(f->queue);
     free(f->path);
     free(f);
 }
 
-int troc__flow_create(uint32_t node_count, int64_t excess_total, troc__progress *progress,
-                      troc__flow **flow_out) {
-    assert(flow_out != NULL && progress != NULL);
-    assert(excess_total >= 0);
+int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, int64_t excess_total,
+                      troc__progress *progress, troc__flow **flow_out) {
+    assert(residual != NULL && flow_out != NULL && progress != NULL);
+    assert(excess_total >= 0 && arc_count_max <= residual->arc_count);
+    const uint32_t node_count = residual->node_count;
     const size_t size = (size_t)node_count + 1;
     troc__flow *f = calloc(1, sizeof *f);
     if (f == NULL) return -ENOMEM;
@@ -50,12 +54,16 @@ int troc__flow_create(uint32_t node_count, int64_t excess_total, troc__progress 
                       .excess_left = excess_total, .progress = progress};
     f->level = malloc(size * sizeof *f->level);
     f->current = malloc(size * sizeof *f->current);
-    f->label_count = malloc(size * sizeof *f->label_count);
+    f->label_first = malloc(size * sizeof *f->label_first);
+    f->label_next = malloc(size * sizeof *f->label_next);
+    f->label_previous = malloc(size * sizeof *f->label_previous);
     f->queue = malloc(size * sizeof *f->queue);
     f->path = malloc(size * sizeof *f->path);
     if (troc__search_create(&f->searches[0], node_count, true) != 0 ||
-        troc__search_create(&f->searches[1], node_count, false) != 0 || f->level == NULL ||
-        f->current == NULL || f->label_count == NULL || f->queue == NULL || f->path == NULL) {
+        troc__search_create(&f->searches[1], node_count, false) != 0 ||
+        troc__admissible_create(&f->admissible, node_count, arc_count_max) != 0 || f->level == NULL ||
+        f->current == NULL || f->label_first == NULL || f->label_next == NULL || f->label_previous == NULL ||
+        f->queue == NULL || f->path == NULL) {
         troc__flow_destroy(f);
         return -ENOMEM;
     }
@@ -74,9 +82,11 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
     f->deficit_side = (hi - lo) / 2; /* no idea yet which side is smaller: race */
+    bool first = true;
     while (has_excess(r, lo, hi)) {
-        troc__paths_update(f, r, lo, hi);
-        troc__residual_refresh(r, f->changed, f->changed_count, f->changed_stamp, f->phase_count);
+        if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);
+        first = false;
+        troc__admissible_build(&f->admissible, r, lo, hi, f->current);
         troc__maxflow(f, r, lo, hi);
         if (f->excess_total > 0) {
             troc__progress_report(f->progress, "flow",

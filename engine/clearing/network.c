@@ -3,8 +3,10 @@
  * From obligations to the solver's network.
  *
  * Obligations are grouped by (debtor, creditor) in linear time: a stable
- * counting sort by debtor, then one pass over each debtor's obligations in
- * array order with a marker per creditor (the group it last opened and the
+ * counting sort by debtor that carries each obligation's index, creditor
+ * and amount along (so the next pass reads straight through memory), then
+ * one pass over each debtor's obligations in array order with a marker per
+ * creditor (the group it last opened and the
  * debtor it opened it for), so a pair's obligations join the group its first
  * one opened.  Each group becomes one arc whose capacity is the group's
  * total; the groups of a debtor are consecutive, so the arcs come out
@@ -26,6 +28,13 @@
 #include "base/limits.h"
 #include "clearing_int.h"
 
+/* An obligation as grouping reads it, once sorted by debtor. */
+typedef struct sorted_obligation {
+    uint32_t index;       /* in the problem's array */
+    uint32_t creditor;
+    int64_t amount_cents;
+} sorted_obligation;
+
 void troc__groups_free(troc__groups *groups) {
     assert(groups != NULL);
     free(groups->group_of);
@@ -37,17 +46,27 @@ void troc__groups_free(troc__groups *groups) {
     *groups = (troc__groups){0};
 }
 
-/* order := obligation indices sorted by debtor, array order within each;
- * first[v] := where debtor v's obligations start (first[n] = m). */
-static void sort_by_debtor(const troc_clearing_problem *problem, uint32_t *order, uint32_t *first) {
+/* first[v] := where debtor v's obligations start once sorted (first[n] =
+ * m). */
+static void count_by_debtor(const troc_clearing_problem *problem, uint32_t *first) {
     const uint32_t n = problem->firm_count;
-    const size_t m = problem->obligation_count;
     for (uint32_t v = 0; v <= n; v++) first[v] = 0;
-    for (size_t k = 0; k < m; k++) first[problem->obligations[k].debtor + 1]++;
+    for (size_t k = 0; k < problem->obligation_count; k++) first[problem->obligations[k].debtor + 1]++;
     for (uint32_t v = 0; v < n; v++) first[v + 1] += first[v];
-    for (size_t k = 0; k < m; k++) order[first[problem->obligations[k].debtor]++] = (uint32_t)k;
-    for (uint32_t v = n; v > 0; v--) first[v] = first[v - 1]; /* the scatter moved each start to the next */
-    first[0] = 0;
+}
+
+/* The obligations sorted by debtor, array order within each: their index,
+ * creditor and amount side by side, so that grouping reads them straight
+ * through (a gather from the problem's array would stall on every read).
+ * `next` is scratch of firm_count + 1. */
+static void sort_by_debtor(const troc_clearing_problem *problem, const uint32_t *first, uint32_t *next,
+                           sorted_obligation *sorted) {
+    for (uint32_t v = 0; v <= problem->firm_count; v++) next[v] = first[v];
+    for (size_t k = 0; k < problem->obligation_count; k++) {
+        const troc_obligation *o = &problem->obligations[k];
+        sorted[next[o->debtor]++] = (sorted_obligation){.index = (uint32_t)k, .creditor = o->creditor,
+                                                        .amount_cents = o->amount_cents};
+    }
 }
 
 static int groups_allocate(troc__groups *groups, uint32_t firm_count, size_t obligation_count) {
@@ -67,15 +86,15 @@ static int groups_allocate(troc__groups *groups, uint32_t firm_count, size_t obl
 
 /* Opens the groups of each debtor in turn; marker_group[c] and
  * marker_debtor[c] name the group creditor c last got, and for whom. */
-static void group_obligations(const troc_clearing_problem *problem, const uint32_t *order, const uint32_t *first,
-                              uint32_t *marker_group, uint32_t *marker_debtor, troc__groups *groups) {
+static void group_obligations(const troc_clearing_problem *problem, const sorted_obligation *sorted,
+                              const uint32_t *first, uint32_t *marker_group, uint32_t *marker_debtor,
+                              troc__groups *groups) {
     uint32_t count = 0;
     for (uint32_t c = 0; c < problem->firm_count; c++) marker_debtor[c] = TROC__NONE;
     for (uint32_t v = 0; v < problem->firm_count; v++) {
         groups->group_first[v] = count;
         for (uint32_t i = first[v]; i < first[v + 1]; i++) {
-            const uint32_t k = order[i];
-            const troc_obligation *o = &problem->obligations[k];
+            const sorted_obligation *o = &sorted[i];
             if (marker_debtor[o->creditor] != v) {
                 marker_debtor[o->creditor] = v;
                 marker_group[o->creditor] = count;
@@ -85,7 +104,7 @@ static void group_obligations(const troc_clearing_problem *problem, const uint32
                 groups->group_arc[count++] = TROC__NONE;
             }
             const uint32_t g = marker_group[o->creditor];
-            groups->group_of[k] = g;
+            groups->group_of[o->index] = g;
             groups->group_size[g]++;
             groups->group_capacity[g] += o->amount_cents;
         }
@@ -99,16 +118,18 @@ int troc__groups_build(const troc_clearing_problem *problem, troc__groups *group
     assert(problem->obligation_count <= TROC_CLEARING_OBLIGATIONS_MAX);
     const size_t m = problem->obligation_count, n = (size_t)problem->firm_count + 1;
     *groups = (troc__groups){0};
-    uint32_t *order = malloc((m + 1) * sizeof *order), *first = malloc(n * sizeof *first);
+    sorted_obligation *sorted = malloc((m + 1) * sizeof *sorted);
+    uint32_t *first = malloc(n * sizeof *first);
     uint32_t *marker_group = malloc(n * sizeof *marker_group), *marker_debtor = malloc(n * sizeof *marker_debtor);
     int error = -ENOMEM;
-    if (order == NULL || first == NULL || marker_group == NULL || marker_debtor == NULL) goto cleanup;
+    if (sorted == NULL || first == NULL || marker_group == NULL || marker_debtor == NULL) goto cleanup;
     error = groups_allocate(groups, problem->firm_count, m);
     if (error != 0) goto cleanup;
-    sort_by_debtor(problem, order, first);
-    group_obligations(problem, order, first, marker_group, marker_debtor, groups);
+    count_by_debtor(problem, first);
+    sort_by_debtor(problem, first, marker_group, sorted); /* marker_group as scratch until grouping */
+    group_obligations(problem, sorted, first, marker_group, marker_debtor, groups);
 cleanup:
-    free(order);
+    free(sorted);
     free(first);
     free(marker_group);
     free(marker_debtor);

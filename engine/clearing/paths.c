@@ -4,22 +4,30 @@
  * nodes with excess to the nearest deficit, and the potential update that
  * makes every shortest path admissible.
  *
- * Two Dijkstra searches run in turns, one node at a time: forward from the
- * excesses along entries with room, backward from the deficits along
- * entries whose partner has room.  The first to reach the other side has
- * found D, and only the nodes it settled closer than D move:
+ * Two Dijkstra searches run together: forward from the excesses along
+ * entries with room, backward from the deficits along entries whose partner
+ * has room, the one whose frontier is nearer taking the next step.  Each
+ * bounds D from above whenever it reaches a node of the other side, or a
+ * node the other search has reached (its distance plus the other's is the
+ * length of a path).  A search whose frontier is no closer than the best
+ * bound has settled every node closer than D, and D is that bound: only
+ * the nodes it settled move,
  *   forward:  potential -= D - distance (distance from the excesses),
  *   backward: potential += D - distance (distance to the deficits).
  * Either keeps every reduced cost >= 0 and zeroes them along shortest paths
  * (the textbook update raises every potential by min(distance, D); the
  * forms above differ from it by a constant, which changes no reduced cost).
- * After a maximum flow the graph falls into the part the excesses reach and
- * the part that reaches the deficits; the smaller changes from phase to
- * phase, and the race settles about twice the smaller instead of the
- * larger.  The last global relabel of the maximum flow has just counted
- * the part that reaches the deficits, so when one part is clearly the
- * smaller only its search runs; the race decides the close cases.
  *
+ * After a maximum flow the graph falls into the part the excesses reach at
+ * no cost and the part that reaches the deficits at no cost, and D is
+ * usually 1: one side settles its part, the other a few nodes to close the
+ * gap, where a single search would go on through the whole shell at
+ * distance D before meeting the other side.  Which part is smaller changes
+ * from phase to phase; the last global relabel of the maximum flow has just
+ * counted the part that reaches the deficits, so when one part is clearly
+ * the smaller its search goes first on ties, and otherwise the searches
+ * take turns.
+
  * Reduced costs are small non-negative integers, so each search runs on
  * Dial's buckets (a doubly linked list of nodes per distance).  Distances
  * past TROC__BUCKETS, which would take a very unusual network, go to a
@@ -33,6 +41,12 @@
 #include "clearing_int.h"
 
 #define DISTANCE_INFINITE INT64_MAX
+
+/* A side may settle this many times the other's nodes, plus the slack,
+ * before the other takes a step whatever the frontiers. */
+#define IMBALANCE_FACTOR 16u
+#define IMBALANCE_SLACK 1024u
+
 
 int troc__search_create(troc__search *s, uint32_t node_count, bool forward) {
     assert(s != NULL);
@@ -125,23 +139,32 @@ static void lower(troc__search *s, uint32_t v, int64_t d) {
     else if (d < (int64_t)TROC__BUCKETS) bucket_insert(s, v);
 }
 
-/* Next node to settle, or TROC__NONE when the queues are empty. */
-static uint32_t next_node(troc__search *s, uint32_t lo, uint32_t hi, uint32_t phase) {
+/* Distance of the next node to settle, DISTANCE_INFINITE when the queues
+ * are empty; moves the bucket cursor (and once the buckets are exhausted,
+ * what lies past them into the heap) but takes nothing out. */
+static int64_t queue_min(troc__search *s, uint32_t lo, uint32_t hi, uint32_t phase) {
     while (s->bucket < TROC__BUCKETS) {
-        const uint32_t v = s->bucket_head[s->bucket];
-        if (v != TROC__NONE) {
-            bucket_remove(s, v);
-            return v;
-        }
+        if (s->bucket_head[s->bucket] != TROC__NONE) return s->bucket;
         if (++s->bucket < TROC__BUCKETS) continue;
         for (uint32_t u = lo; u < hi; u++) { /* spill what is past the buckets */
             if (s->distance[u] != DISTANCE_INFINITE && s->stamp[u] != phase) heap_lower(s, u);
         }
     }
-    return s->heap_size > 0 ? heap_pop(s) : TROC__NONE;
+    return s->heap_size > 0 ? s->distance[s->heap[0]] : DISTANCE_INFINITE;
 }
 
-/* The search --------------------------------------------------------------- */
+/* Takes out the node queue_min() saw. */
+static uint32_t queue_pop(troc__search *s) {
+    if (s->bucket < TROC__BUCKETS) {
+        const uint32_t v = s->bucket_head[s->bucket];
+        assert(v != TROC__NONE);
+        bucket_remove(s, v);
+        return v;
+    }
+    return heap_pop(s);
+}
+
+/* The searches ------------------------------------------------------------- */
 
 static void search_start(troc__search *s, const troc__residual *r, uint32_t lo, uint32_t hi) {
     s->bucket = 0;
@@ -155,62 +178,113 @@ static void search_start(troc__search *s, const troc__residual *r, uint32_t lo, 
     }
 }
 
+/* Whether v is where search s wants to arrive: a deficit going forward, an
+ * excess going backward. */
+static bool is_target(const troc__search *s, const troc__residual *r, uint32_t v) {
+    return s->forward ? r->excess[v] < 0 : r->excess[v] > 0;
+}
+
 /* Relaxes the entries that leave u (forward) or, through their partners,
- * enter it (backward). */
-static void relax_from(troc__search *s, const troc__residual *r, uint32_t u) {
+ * enter it (backward).  A path through a node the other search has
+ * reached (its tentative distance is the length of a path), or to a
+ * target, bounds D from above: *best keeps the least bound. */
+static void relax_from(troc__search *s, const troc__search *other, const troc__residual *r, uint32_t u,
+                       int64_t *best) {
     const int64_t du = s->distance[u];
-    for (uint32_t e = r->first[u]; e < r->first[u + 1]; e++) {
-        const troc__residual_entry *entry = &r->entries[e];
-        const int64_t room = s->forward ? entry->capacity : r->total[e] - entry->capacity;
-        if (room == 0) continue;
-        const int64_t cost = troc__reduced_cost(r, u, e);
+    const uint32_t end = r->first[u + 1];
+    for (uint32_t e = r->first[u]; e < end; e++) {
+        const troc__residual_entry entry = r->entries[e];
+        const int64_t cost = troc__reduced_cost(r, u, entry);
         const int64_t d = du + (s->forward ? cost : -cost);
-        assert(d >= du); /* reduced costs are >= 0 */
-        if (d < s->distance[entry->head]) lower(s, entry->head, d);
+        const uint32_t w = entry.head;
+        if (d >= s->distance[w] || d >= *best) continue;
+        if (!(s->forward ? troc__entry_has_room(r, entry) : troc__entry_partner_has_room(r, entry))) continue;
+        assert(d >= du); /* reduced costs of entries with room are >= 0 */
+        lower(s, w, d);
+        if (is_target(s, r, w)) *best = d;
+        else if (other->distance[w] != DISTANCE_INFINITE && d + other->distance[w] < *best) *best = d + other->distance[w];
     }
 }
 
-/* Settles one node.  Returns its distance when it lies on the other side
- * (a deficit for the forward search, an excess for the backward one), -1
- * otherwise. */
-static int64_t search_step(troc__search *s, const troc__residual *r, uint32_t lo, uint32_t hi, uint32_t phase) {
-    const uint32_t u = next_node(s, lo, hi, phase);
-    assert(u != TROC__NONE); /* a balanced component always has the other side */
-    if (s->forward ? r->excess[u] < 0 : r->excess[u] > 0) return s->distance[u];
+/* Settles the next node of s. */
+static void search_step(troc__search *s, const troc__search *other, const troc__residual *r, uint32_t phase,
+                        int64_t *best) {
+    const uint32_t u = queue_pop(s);
+    if (is_target(s, r, u)) {
+        if (s->distance[u] < *best) *best = s->distance[u];
+        return; /* a target is never settled: nothing lies beyond it */
+    }
     s->stamp[u] = phase;
     s->settled[s->settled_count++] = u;
-    relax_from(s, r, u);
-    return -1;
+    relax_from(s, other, r, u, best);
 }
 
 void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
     const uint32_t phase = ++f->phase_count;
-    /* Which searches run: 1 forward, 2 backward, 3 both in turns. */
+    troc__search *forward = &f->searches[0], *backward = &f->searches[1], *done = NULL;
+    search_start(forward, r, lo, hi);
+    search_start(backward, r, lo, hi);
+    int64_t best = DISTANCE_INFINITE; /* least length of a path found so far: D once a side is done */
+    /* Which side goes first on a tie: the one the last global relabel showed
+     * clearly smaller, else the one that has settled fewer nodes. */
     const uint64_t count = hi - lo, deficit_side = f->deficit_side;
-    const uint32_t run = 5 * deficit_side < 2 * count ? 2u : 5 * deficit_side > 3 * count ? 1u : 3u;
-    if (run & 1u) search_start(&f->searches[0], r, lo, hi);
-    if (run & 2u) search_start(&f->searches[1], r, lo, hi);
-    int64_t nearest = -1;
-    uint32_t turn = run == 2u ? 1u : 0u;
-    while (nearest < 0) {
-        nearest = search_step(&f->searches[turn], r, lo, hi, phase);
-        if (nearest < 0 && run == 3u) turn ^= 1u;
+    const int preference = 5 * deficit_side < 2 * count ? -1 : 5 * deficit_side > 3 * count ? 1 : 0;
+    for (;;) {
+        const int64_t top_forward = queue_min(forward, lo, hi, phase), top_backward = queue_min(backward, lo, hi, phase);
+        if (top_forward >= best || top_backward >= best) {
+            done = top_forward >= best ? forward : backward;
+            break;
+        }
+        /* The side nearer its frontier goes on, unless it has done much more
+         * than the other: a side that went past its own part may meet the
+         * other side's long before that side is done with its part. */
+        bool go_forward = top_forward < top_backward;
+        if (top_forward == top_backward) {
+            go_forward = preference != 0 ? preference > 0 : forward->settled_count <= backward->settled_count;
+        }
+        const uint32_t ahead = go_forward ? forward->settled_count : backward->settled_count;
+        const uint32_t behind = go_forward ? backward->settled_count : forward->settled_count;
+        if (ahead > IMBALANCE_FACTOR * behind + IMBALANCE_SLACK) go_forward = !go_forward;
+        if (go_forward) search_step(forward, backward, r, phase, &best);
+        else search_step(backward, forward, r, phase, &best);
     }
-    troc__search *s = &f->searches[turn]; /* the one that finished */
-    /* Nodes at distance D keep their potential: only closer ones change. */
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < s->settled_count; i++) {
-        const uint32_t v = s->settled[i];
-        if (s->distance[v] < nearest) {
-            r->potential[v] += s->forward ? s->distance[v] - nearest : nearest - s->distance[v];
-            s->settled[kept++] = v;
-        } else {
-            s->stamp[v] = 0;
+    assert(best != DISTANCE_INFINITE); /* a balanced component always has the other side */
+    /* The side that is done has settled every node closer than D (and
+     * perhaps a few at D, found while D itself was found): they move. */
+    uint32_t changed = 0;
+    for (uint32_t i = 0; i < done->settled_count; i++) {
+        const uint32_t v = done->settled[i];
+        assert(done->distance[v] <= best);
+        r->potential[v] += done->forward ? done->distance[v] - best : best - done->distance[v];
+        changed += done->distance[v] < best;
+    }
+    f->changed_count = changed;
+}
+
+bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
+    assert(f != NULL && r != NULL);
+    assert(lo < hi && hi <= f->node_capacity);
+    if (r->free_arc_count > 0) return false;
+    /* Every entry with room leads back along a full obligation arc, at
+     * reduced cost 1: the excesses are the nodes at distance 0, and D is 1
+     * as soon as one of them is owed by a deficit. */
+    bool adjacent = false;
+    for (uint32_t v = lo; v < hi && !adjacent; v++) {
+        if (r->excess[v] <= 0) continue;
+        for (uint32_t e = r->first[v]; e < r->first[v + 1] && !adjacent; e++) {
+            adjacent = r->excess[r->entries[e].head] < 0;
         }
     }
-    f->changed = s->settled;
-    f->changed_count = kept;
-    f->changed_stamp = s->stamp;
+    if (!adjacent) return false;
+    f->phase_count++;
+    f->changed_count = 0;
+    for (uint32_t v = lo; v < hi; v++) {
+        assert(r->potential[v] == 0);
+        if (r->excess[v] <= 0) continue;
+        r->potential[v] = -1;
+        f->changed_count++;
+    }
+    return true;
 }

@@ -31,15 +31,20 @@
 
 #include "clearing_int.h"
 
+/* Arcs ahead of the one placed whose entry's place is fetched early. */
+#define PREFETCH_ARCS 16u
+
 void troc__residual_free(troc__residual *residual) {
     assert(residual != NULL);
     free(residual->first);
+    free(residual->arc_first);
     free(residual->network_node);
-    free(residual->admissible_end);
     free(residual->entries);
-    free(residual->total);
-    free(residual->cost);
-    free(residual->entry_arc);
+    free(residual->arcs);
+    free(residual->arc_head);
+    free(residual->arc_cost);
+    free(residual->room_bits);
+    free(residual->network_arc);
     free(residual->excess);
     free(residual->potential);
     *residual = (troc__residual){0};
@@ -76,60 +81,93 @@ static void number_nodes(const troc__network *network, const troc__components *c
     }
 }
 
-/* first[] := CSR offsets of the entries of every arc inside a component. */
-static uint32_t count_entries(const troc__network *network, const troc__components *components,
-                              const uint32_t *rank, uint32_t *first) {
+/* first[] := CSR offsets of the entries, and arc_first[] of the arcs, of
+ * every arc inside a component; returns the number of such arcs. */
+static uint32_t count_arcs(const troc__network *network, const troc__components *components, const uint32_t *rank,
+                           troc__residual *r) {
     const uint32_t n = network->node_count;
-    for (uint32_t v = 0; v <= n; v++) first[v] = 0;
+    for (uint32_t v = 0; v <= n; v++) r->first[v] = r->arc_first[v] = 0;
     for (uint32_t v = 0; v < n; v++) {
+        const uint32_t component = components->component_of[v];
         for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
             const uint32_t h = network->arc_head[a];
-            if (components->component_of[v] != components->component_of[h]) continue;
-            first[rank[v] + 1]++;
-            first[rank[h] + 1]++;
+            if (components->component_of[h] != component) continue;
+            r->first[rank[v] + 1]++;
+            r->first[rank[h] + 1]++;
+            r->arc_first[rank[v] + 1]++;
         }
     }
-    for (uint32_t v = 0; v < n; v++) first[v + 1] += first[v];
-    return first[n];
+    for (uint32_t v = 0; v < n; v++) {
+        r->first[v + 1] += r->first[v];
+        r->arc_first[v + 1] += r->arc_first[v];
+    }
+    return r->arc_first[n];
 }
 
-/* Writes the two entries of every arc inside a component. */
-static void fill_entries(const troc__network *network, const troc__components *components,
-                         const uint32_t *rank, troc__residual *r, uint32_t *next) {
-    for (uint32_t v = 0; v < network->node_count; v++) {
+/* Numbers the arcs inside components by tail in residual node order and
+ * writes their two entries; next[v] is where v's next entry goes. */
+static void fill_arcs(const troc__network *network, const troc__components *components, const uint32_t *rank,
+                      troc__residual *r, uint32_t *next) {
+    uint32_t arc = 0;
+    for (uint32_t tail = 0; tail < r->node_count; tail++) {
+        const uint32_t v = r->network_node[tail], component = components->component_of[v];
+        assert(arc == r->arc_first[tail]);
         for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
             const uint32_t h = network->arc_head[a];
-            if (components->component_of[v] != components->component_of[h]) continue;
-            const uint32_t tail = rank[v], head = rank[h];
-            const int8_t cost = network->arc_cost[a];
+            if (components->component_of[h] != component) continue;
+            const uint32_t head = rank[h];
             const int64_t capacity = network->arc_capacity[a];
-            const int64_t start = cost < 0 ? capacity : 0; /* initial pseudo-flow */
-            const uint32_t at_tail = next[tail]++, at_head = next[head]++;
-            r->entries[at_tail] = (troc__residual_entry){capacity - start, head, at_head};
-            r->entries[at_head] = (troc__residual_entry){start, tail, at_tail};
-            r->total[at_tail] = r->total[at_head] = capacity;
-            r->cost[at_tail] = cost;
-            r->cost[at_head] = (int8_t)-cost;
-            r->entry_arc[at_tail] = a | TROC__TAIL_SIDE;
-            r->entry_arc[at_head] = a;
-            r->excess[head] += start;
+            const int64_t start = network->arc_cost[a] < 0 ? capacity : 0; /* initial pseudo-flow */
+            r->arcs[arc] = (troc__residual_arc){.room = capacity, .capacity = capacity};
+            troc__residual_set_room(r, arc, capacity - start);
+            r->arc_head[arc] = head;
+            r->arc_cost[arc] = network->arc_cost[a];
+            r->free_arc_count += network->arc_cost[a] == 0;
+            r->network_arc[arc] = a;
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (network->arc_cost[a] == 0 ? TROC__LINK_FREE : 0u);
+            r->entries[next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
             r->excess[tail] -= start;
+            arc++;
+        }
+    }
+    assert(arc == r->arc_count);
+}
+
+/* The entries at the heads, once every arc is in place: a pass over the
+ * arcs by tail, whose writes land all over the entries, so the places a few
+ * arcs ahead are fetched early. */
+static void fill_heads(troc__residual *r, uint32_t *next) {
+    for (uint32_t tail = 0; tail < r->node_count; tail++) {
+        for (uint32_t arc = r->arc_first[tail]; arc < r->arc_first[tail + 1]; arc++) {
+            if (arc + PREFETCH_ARCS < r->arc_count) {
+                const uint32_t ahead = r->arc_head[arc + PREFETCH_ARCS];
+                __builtin_prefetch(&r->entries[next[ahead]], 1);
+                __builtin_prefetch(&r->excess[ahead], 1);
+            }
+            if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[r->arc_head[arc + 2 * PREFETCH_ARCS]], 1);
+            const uint32_t head = r->arc_head[arc];
+            const bool free = r->arc_cost[arc] == 0;
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (free ? TROC__LINK_FREE : 0u);
+            r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
+            r->excess[head] += free ? 0 : r->arcs[arc].capacity;
         }
     }
 }
 
-static int residual_allocate(troc__residual *r, uint32_t node_count, uint32_t entry_count) {
-    const size_t nodes = (size_t)node_count + 1, entries = (size_t)entry_count + 1;
-    r->entry_count = entry_count;
-    r->admissible_end = malloc(nodes * sizeof *r->admissible_end);
+static int residual_allocate(troc__residual *r, uint32_t arc_count) {
+    const size_t nodes = (size_t)r->node_count + 1, arcs = (size_t)arc_count + 1;
+    r->arc_count = arc_count;
+    r->entry_count = 2 * arc_count;
     r->excess = calloc(nodes, sizeof *r->excess);
     r->potential = calloc(nodes, sizeof *r->potential);
-    r->entries = malloc(entries * sizeof *r->entries);
-    r->total = malloc(entries * sizeof *r->total);
-    r->cost = malloc(entries * sizeof *r->cost);
-    r->entry_arc = malloc(entries * sizeof *r->entry_arc);
-    if (r->admissible_end == NULL || r->excess == NULL || r->potential == NULL || r->entries == NULL ||
-        r->total == NULL || r->cost == NULL || r->entry_arc == NULL) {
+    r->entries = malloc(2 * arcs * sizeof *r->entries);
+    r->arcs = malloc(arcs * sizeof *r->arcs);
+    r->arc_head = malloc(arcs * sizeof *r->arc_head);
+    r->arc_cost = malloc(arcs * sizeof *r->arc_cost);
+    r->network_arc = malloc(arcs * sizeof *r->network_arc);
+    r->room_bits = calloc(arcs / 32 + 1, sizeof *r->room_bits);
+    if (r->room_bits == NULL || r->excess == NULL || r->potential == NULL || r->entries == NULL || r->arcs == NULL || r->arc_head == NULL ||
+        r->arc_cost == NULL || r->network_arc == NULL) {
         return -ENOMEM;
     }
     return 0;
@@ -144,17 +182,20 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     const size_t nodes = (size_t)network->node_count + 1;
     uint32_t *rank = malloc(nodes * sizeof *rank), *next = malloc(nodes * sizeof *next);
     r->first = malloc(nodes * sizeof *r->first);
+    r->arc_first = malloc(nodes * sizeof *r->arc_first);
     r->network_node = malloc(nodes * sizeof *r->network_node);
     int error = -ENOMEM;
-    if (rank == NULL || next == NULL || r->first == NULL || r->network_node == NULL) goto cleanup;
+    if (rank == NULL || next == NULL || r->first == NULL || r->arc_first == NULL || r->network_node == NULL) {
+        goto cleanup;
+    }
     number_nodes(network, components, r->network_node, rank);
-    const uint32_t entry_count = count_entries(network, components, rank, r->first);
-    assert(entry_count % 2 == 0 && entry_count <= 2 * network->arc_count);
-    error = residual_allocate(r, network->node_count, entry_count);
+    const uint32_t arc_count = count_arcs(network, components, rank, r);
+    assert(arc_count <= network->arc_count && r->first[network->node_count] == 2 * arc_count);
+    error = residual_allocate(r, arc_count);
     if (error != 0) goto cleanup;
     for (uint32_t v = 0; v < network->node_count; v++) next[v] = r->first[v];
-    fill_entries(network, components, rank, r, next);
-    for (uint32_t v = 0; v < network->node_count; v++) troc__residual_partition(r, v);
+    fill_arcs(network, components, rank, r, next);
+    fill_heads(r, next);
 cleanup:
     free(rank);
     free(next);
@@ -162,73 +203,12 @@ cleanup:
     return error;
 }
 
-/* Exchanges entries x and y of one node, keeping their partners pointing at
- * them. */
-static void swap_entries(troc__residual *r, uint32_t x, uint32_t y) {
-    if (x == y) return;
-    const troc__residual_entry ex = r->entries[x], ey = r->entries[y];
-    r->entries[x] = ey;
-    r->entries[y] = ex;
-    r->entries[ey.reverse].reverse = x;
-    r->entries[ex.reverse].reverse = y;
-    const int64_t total = r->total[x];
-    r->total[x] = r->total[y];
-    r->total[y] = total;
-    const int8_t cost = r->cost[x];
-    r->cost[x] = r->cost[y];
-    r->cost[y] = cost;
-    const uint32_t arc = r->entry_arc[x];
-    r->entry_arc[x] = r->entry_arc[y];
-    r->entry_arc[y] = arc;
-}
-
-void troc__residual_partition(troc__residual *r, uint32_t v) {
-    assert(r != NULL && v < r->node_count);
-    uint32_t i = r->first[v], j = r->first[v + 1];
-    while (i < j) {
-        if (troc__reduced_cost(r, v, i) == 0) {
-            i++;
-        } else if (troc__reduced_cost(r, v, j - 1) != 0) {
-            j--;
-        } else {
-            swap_entries(r, i, j - 1);
-        }
-    }
-    r->admissible_end[v] = i;
-}
-
-/* Moves entry x of node v into or out of v's admissible prefix. */
-static void place_entry(troc__residual *r, uint32_t v, uint32_t x) {
-    const bool admissible = troc__reduced_cost(r, v, x) == 0;
-    const bool in_prefix = x < r->admissible_end[v];
-    if (admissible && !in_prefix) {
-        swap_entries(r, x, r->admissible_end[v]++);
-    } else if (!admissible && in_prefix) {
-        swap_entries(r, x, --r->admissible_end[v]);
-    }
-}
-
-void troc__residual_refresh(troc__residual *r, const uint32_t *nodes, uint32_t node_count,
-                            const uint32_t *stamp, uint32_t mark) {
-    assert(r != NULL && nodes != NULL && stamp != NULL);
-    for (uint32_t i = 0; i < node_count; i++) {
-        const uint32_t v = nodes[i];
-        assert(stamp[v] == mark);
-        troc__residual_partition(r, v);
-        for (uint32_t e = r->first[v]; e < r->first[v + 1]; e++) {
-            const uint32_t h = r->entries[e].head;
-            if (stamp[h] != mark) place_entry(r, h, r->entries[e].reverse);
-        }
-    }
-}
-
 void troc__residual_flows(const troc__residual *r, const troc__network *network, int64_t *flow) {
     assert(r != NULL && network != NULL && flow != NULL);
     for (uint32_t a = 0; a < network->arc_count; a++) flow[a] = 0;
-    for (uint32_t e = 0; e < r->entry_count; e++) {
-        if ((r->entry_arc[e] & TROC__TAIL_SIDE) == 0) continue;
-        const uint32_t a = r->entry_arc[e] & ~TROC__TAIL_SIDE;
-        flow[a] = network->arc_capacity[a] - r->entries[e].capacity;
-        assert(flow[a] >= 0 && flow[a] <= network->arc_capacity[a]);
+    for (uint32_t a = 0; a < r->arc_count; a++) {
+        const troc__residual_arc *arc = &r->arcs[a];
+        assert(arc->room >= 0 && arc->room <= arc->capacity);
+        flow[r->network_arc[a]] = arc->capacity - arc->room;
     }
 }

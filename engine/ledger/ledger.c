@@ -11,6 +11,12 @@
  * returned is on disk.  Stale reader slots of a killed process are cleared
  * at every open (mdb_reader_check).
  *
+ * Growing the map (mdb_env_set_mapsize) unmaps and maps the file again, so
+ * it must not run while a read transaction of this process is open: LMDB
+ * leaves that to the caller.  Every read holds `map_lock` shared (read.c,
+ * backup.c) and growth holds it exclusively, waiting at most
+ * TROC_LEDGER_GROW_WAIT_MS (a backup's read lasts the whole copy).
+ *
  * Init writes the first journal entry, a NodeEvent{init} signed by the new
  * territory key, through troc__ledger_apply_init(), the same function
  * replay uses to start a scratch ledger: the initial state is itself a
@@ -155,6 +161,7 @@ static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned
     unsigned env_flags = MDB_NOTLS;
     if (flags & TROC__OPEN_SCRATCH) env_flags |= MDB_NOSYNC;
     if (flags & TROC__OPEN_READ_ONLY) env_flags |= MDB_RDONLY;
+    if (flags & TROC__OPEN_NO_LOCK) env_flags |= MDB_NOLOCK;
     int rc = mdb_env_create(&ledger->env);
     if (rc != 0) return rc;
     ledger->map_size_bytes = map_size_bytes != 0 ? map_size_bytes : map_size_policy(ledger->directory);
@@ -164,8 +171,8 @@ static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned
     MDB_envinfo info;
     if ((rc = mdb_env_info(ledger->env, &info)) != 0) return rc;
     ledger->map_size_bytes = info.me_mapsize;
-    int dead = 0;
-    return mdb_reader_check(ledger->env, &dead);
+    if (flags & TROC__OPEN_NO_LOCK) return 0;
+    return mdb_reader_check(ledger->env, &ledger->stale_readers);
 }
 
 /* One writer per ledger.  A second process writing the same environment
@@ -207,6 +214,8 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
         goto fail;
     }
     ledger->read_only = (flags & TROC__OPEN_READ_ONLY) != 0;
+    if ((rc = -pthread_rwlock_init(&ledger->map_lock, NULL)) != 0) goto fail;
+    ledger->map_lock_ready = true;
     if (!ledger->read_only && (rc = writer_lock_take(ledger)) != 0) goto fail;
     if ((rc = environment_open(ledger, map_size_bytes, flags)) != 0) goto fail;
     if ((rc = databases_open(ledger, (flags & TROC__OPEN_CREATE) != 0)) != 0) goto fail;
@@ -248,6 +257,7 @@ void troc_ledger_close(troc_ledger *ledger) {
     if (ledger == NULL) return;
     if (ledger->writing) troc_ledger_write_abort(&ledger->write);
     if (ledger->env != NULL) mdb_env_close(ledger->env);
+    if (ledger->map_lock_ready) pthread_rwlock_destroy(&ledger->map_lock);
     if (ledger->lock_fd >= 0) close(ledger->lock_fd);
     free(ledger->write.slots);
     free(ledger->write.flush_order);
@@ -276,6 +286,28 @@ size_t troc_ledger_map_size(const troc_ledger *ledger) {
     return ledger->map_size_bytes;
 }
 
+int troc_ledger_stale_readers(const troc_ledger *ledger) {
+    assert(ledger != NULL);
+    return ledger->stale_readers;
+}
+
+/* Takes the map lock exclusively, waiting at most TROC_LEDGER_GROW_WAIT_MS
+ * for the reads in progress: 0, or TROC_EBUSY. */
+static int map_lock_exclusive(troc_ledger *ledger) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += TROC_LEDGER_GROW_WAIT_MS / 1000;
+    deadline.tv_nsec += (long)(TROC_LEDGER_GROW_WAIT_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    int rc = pthread_rwlock_timedwrlock(&ledger->map_lock, &deadline);
+    if (rc == ETIMEDOUT) return TROC_EBUSY;
+    assert(rc == 0);
+    return 0;
+}
+
 int troc_ledger_grow(troc_ledger *ledger) {
     assert(ledger != NULL && !ledger->writing);
     if (ledger->map_size_bytes >= TROC_LEDGER_MAP_SIZE_MAX) return TROC_ELIMIT;
@@ -283,8 +315,12 @@ int troc_ledger_grow(troc_ledger *ledger) {
     if (statvfs(ledger->directory, &vfs) != 0) return -errno;
     if ((unsigned long long)vfs.f_bavail * vfs.f_frsize < TROC_LEDGER_DISK_FREE_MIN) return -ENOSPC;
     size_t next = map_size_next(ledger->map_size_bytes);
-    int rc = mdb_env_set_mapsize(ledger->env, next);
+    int rc = map_lock_exclusive(ledger);
+    if (rc != 0) return rc;
+    rc = mdb_env_set_mapsize(ledger->env, next);
+    pthread_rwlock_unlock(&ledger->map_lock);
     if (rc != 0) return rc;
     ledger->map_size_bytes = next;
+    assert(ledger->map_size_bytes <= TROC_LEDGER_MAP_SIZE_MAX);
     return 0;
 }

@@ -22,6 +22,7 @@
 #ifndef TROC_LEDGER_H
 #define TROC_LEDGER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,6 +141,36 @@ int troc_ledger_grow(troc_ledger *ledger);
 
 /* The current LMDB map size in bytes. */
 size_t troc_ledger_map_size(const troc_ledger *ledger);
+
+/* Reader slots left by dead processes (a killed daemon, a killed reader)
+ * that opening the ledger cleared. */
+int troc_ledger_stale_readers(const troc_ledger *ledger);
+
+/* -------------------------------------------------------------- backup */
+
+typedef struct troc_backup_report {
+    uint64_t journal_entries;              /* journal entries in the copy */
+    uint64_t bytes;                        /* size of the copy's data file */
+    char detail[256];                      /* on failure, what went wrong, in words */
+} troc_backup_report;
+
+/* Writes a hot, compacted copy of the ledger to `destination`, an absolute
+ * path that must not exist or be an empty directory (its parent must
+ * exist), while the ledger keeps serving: the copy is one read transaction
+ * (mdb_env_copyfd2 with MDB_CP_COMPACT), so writers go on committing.  The
+ * copy holds data.mdb and territory.key (mode 0600: a restore needs it) and
+ * is written into a temporary sibling, `.NAME.partial-XXXXXX`, synced, opened
+ * once to check it is a ledger of this territory, then renamed to
+ * `destination`: a failed or interrupted backup never leaves anything at
+ * `destination`.  Blocks for the whole copy: call it off any thread that
+ * must stay responsive.  `cancel`, when not NULL, is polled while copying;
+ * setting it makes the call stop early with -ECANCELED.  Errors (with
+ * report->detail): TROC_EUSAGE for a path that is not absolute or too long,
+ * TROC_ENOT_EMPTY, -EEXIST (a file is there), -ENOENT (no parent),
+ * -ECANCELED, TROC_ECORRUPT (the copy does not open as this ledger), LMDB
+ * or -errno for the rest. */
+int troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomic_bool *cancel,
+                       troc_backup_report *report);
 
 /* ------------------------------------------------------------ read path */
 

@@ -7,7 +7,8 @@
  *   transfer.c   transfers and batches               admin.c    admin actions
  *   invoice.c    invoices, obligations               clearing.c snapshot, building rounds
  *   round.c      applying and reading rounds         read.c     reads, stats
- *   replay.c     verify                              directory.c members by name, in memory
+ *   replay.c     verify                              backup.c   hot backups
+ *   directory.c  members by name, in memory
  * Nothing outside engine/ledger and test/ includes this file.
  *
  * On-disk layouts are documented with byte tables in record.c, which alone
@@ -18,6 +19,7 @@
 
 #include <limits.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -371,6 +373,12 @@ struct troc_ledger {
     bool read_only;
     int lock_fd;                           /* TROC__LOCK_FILE, held while open for writing; -1 if not */
     size_t map_size_bytes;
+    /* Growing the map remaps it: no read transaction of this process may
+     * be open then (LMDB leaves that to the caller).  Reads hold this lock
+     * shared, troc_ledger_grow() exclusively. */
+    pthread_rwlock_t map_lock;
+    bool map_lock_ready;
+    int stale_readers;                     /* reader slots of dead processes cleared at open */
     bool writing;                          /* the write transaction is open */
     troc__directory members;               /* members by name, for the write path (writable ledgers) */
     troc_ledger_write write;               /* the one write transaction, preallocated */
@@ -387,6 +395,7 @@ struct troc_ledger_read {
 #define TROC__OPEN_SCRATCH 0x1u
 #define TROC__OPEN_READ_ONLY 0x2u
 #define TROC__OPEN_CREATE 0x4u
+#define TROC__OPEN_NO_LOCK 0x8u            /* no lock file (reading a backup just written) */
 
 /* Opens the environment in `directory` with `map_size_bytes` (0: the
  * default policy) and loads the meta records (unless creating). */

@@ -3,7 +3,9 @@
  * The read path: read transactions (any thread, many at once: the
  * environment is opened with MDB_NOTLS), who holds a key, balances and
  * limits, member information and the running totals.  Nothing here writes;
- * a read sees the state of the last commit before it began.
+ * a read sees the state of the last commit before it began.  Each read
+ * holds the ledger's map lock shared, so that the map is never grown
+ * (remapped) under it (ledger.c).
  */
 #include <assert.h>
 #include <errno.h>
@@ -20,8 +22,14 @@ int troc_ledger_read_begin(troc_ledger *ledger, troc_ledger_read **read_out) {
     troc_ledger_read *read = malloc(sizeof *read);
     if (read == NULL) return -ENOMEM;
     read->ledger = ledger;
-    int rc = mdb_txn_begin(ledger->env, NULL, MDB_RDONLY, &read->txn);
+    int rc = -pthread_rwlock_rdlock(&ledger->map_lock);
     if (rc != 0) {
+        free(read);
+        return rc;
+    }
+    rc = mdb_txn_begin(ledger->env, NULL, MDB_RDONLY, &read->txn);
+    if (rc != 0) {
+        pthread_rwlock_unlock(&ledger->map_lock);
         free(read);
         return rc;
     }
@@ -32,6 +40,7 @@ int troc_ledger_read_begin(troc_ledger *ledger, troc_ledger_read **read_out) {
 void troc_ledger_read_end(troc_ledger_read *read) {
     if (read == NULL) return;
     mdb_txn_abort(read->txn);
+    pthread_rwlock_unlock(&read->ledger->map_lock);
     free(read);
 }
 

@@ -267,11 +267,15 @@ static int batch_record(troc_ledger_write *write, const troc_item *item, const T
 
 int troc__apply_batch(troc_ledger_write *write, const troc_item *item, troc_item_result *result) {
     const Troc__V1__TransferBatch *batch = item->decoded.batch;
-    assert(result->item_codes != NULL);
     result->code = TROC_RESULT_OK;
+    /* A body that did not decode has no codes array: it is malformed
+     * before anything needs one. */
     if (batch == NULL || !id_present(batch->has_id, batch->id) || batch->payer == NULL || batch->n_items == 0) {
         result->code = TROC_RESULT_MALFORMED;
-    } else if (batch->n_items > TROC_BATCH_ITEMS_MAX) {
+        return 0;
+    }
+    assert(result->item_codes != NULL);
+    if (batch->n_items > TROC_BATCH_ITEMS_MAX) {
         result->code = TROC_RESULT_BATCH_TOO_LARGE;
     } else if (!item->signature_valid) {
         result->code = TROC_RESULT_BAD_SIGNATURE;

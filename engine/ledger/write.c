@@ -29,7 +29,9 @@
  * The first LMDB error (MDB_MAP_FULL, -EIO, ...) marks the transaction
  * failed: further applies return it, and commit aborts.  Nothing of a
  * failed transaction remains, in LMDB or in the directory (the members it
- * admitted are removed again).
+ * admitted are removed again).  LMDB reports a system error as a positive
+ * errno (ENOSPC when a disk is full at commit); it is passed on as -errno,
+ * as every troc error is.
  */
 #include <assert.h>
 #include <errno.h>
@@ -40,8 +42,15 @@
 #include "journal/byteorder.h"
 #include "ledger_int.h"
 
+/* An LMDB result as troc passes errors on: its own MDB_* codes unchanged,
+ * a system error as -errno. */
+static int storage_error(int rc) {
+    return rc > 0 ? -rc : rc;
+}
+
 int troc__write_fail(troc_ledger_write *write, int error) {
     assert(error != 0);
+    error = storage_error(error);
     if (write->failed == 0) write->failed = error;
     return error;
 }
@@ -284,11 +293,11 @@ int troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledg
     assert(!ledger->writing && !ledger->read_only);
     troc_ledger_write *write = &ledger->write;
     int rc = mdb_txn_begin(ledger->env, NULL, 0, &write->txn);
-    if (rc != 0) return rc;
+    if (rc != 0) return storage_error(rc);
     if ((rc = state_read(write)) != 0 || (rc = troc_journal_head_read(&ledger->journal, write->txn, &write->head))) {
         mdb_txn_abort(write->txn);
         write->txn = NULL;
-        return rc;
+        return storage_error(rc);
     }
     assert(ledger->members.count == write->state.member_count && "the directory holds the committed members");
     write->members_committed = write->state.member_count;
@@ -356,7 +365,7 @@ int troc_ledger_write_commit(troc_ledger_write *write) {
     }
     rc = mdb_txn_commit(write->txn); /* frees the transaction, committed or not */
     write_end(write, rc == 0);
-    return rc;
+    return storage_error(rc);
 }
 
 int troc__write_journal(troc_ledger_write *write, const troc_item *item) {

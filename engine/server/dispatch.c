@@ -23,8 +23,11 @@
  * clearing queries (clearing.c) use the session helpers below.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <lmdb.h>
 
 #include "base/error.h"
 #include "base/result.h"
@@ -407,12 +410,33 @@ static void read_stats(troc__conn *conn, uint64_t request_id) {
 
 /* ------------------------------------------------------------- submits */
 
+/* Why a full map could not grow, and what to do, in words. */
+static void grow_error_text(int error, char *text, size_t size) {
+    if (error == -ENOSPC) {
+        snprintf(text, size, "the disk has less than %llu MiB free; free some space and submit it again",
+                 (unsigned long long)(TROC_LEDGER_DISK_FREE_MIN >> 20));
+    } else if (error == TROC_EBUSY) {
+        snprintf(text, size, "a backup is being written; submit it again once the backup is done");
+    } else {
+        snprintf(text, size, "%s; submit it again later", troc__storage_error_text(error));
+    }
+}
+
 /* Detail of a refusal by the writer, in the scratch arena. */
 static char *storage_detail(troc_server *server, const troc__request *request) {
     char *detail = scratch_alloc(server, 256);
     if (detail == NULL) return NULL;
-    snprintf(detail, 256, "the ledger could not commit this batch: %s%s", troc__storage_error_text(request->storage_error),
-             request->storage_grew ? " (even after growing its map)" : "");
+    if (request->storage_error == MDB_MAP_FULL && request->storage_grow_error != 0) {
+        char why[128];
+        grow_error_text(request->storage_grow_error, why, sizeof why);
+        snprintf(detail, 256, "the ledger could not commit this batch: %s, and the map cannot grow: %s",
+                 troc__storage_error_text(MDB_MAP_FULL), why);
+        return detail;
+    }
+    snprintf(detail, 256, "the ledger could not commit this batch: %s%s%s",
+             troc__storage_error_text(request->storage_error),
+             request->storage_grew ? " (even after growing its map)" : "",
+             request->storage_error == -ENOSPC ? "; free some space on the disk and submit it again" : "");
     return detail;
 }
 
@@ -571,6 +595,9 @@ void troc__dispatch_request(troc__conn *conn, troc__request *request, const Troc
         break;
     case TROC__V1__REQUEST__KIND_CLEARING:
         troc__clearing_query(conn, request, message->clearing); /* keeps the request for a preview */
+        return;
+    case TROC__V1__REQUEST__KIND_BACKUP:
+        troc__backup_request(conn, request, message->backup); /* keeps the request until the copy is done */
         return;
     default:
         troc__reply_error(conn, id, TROC_EPROTOCOL, "this server does not serve this kind of request");

@@ -160,6 +160,7 @@ static void server_begin_stop(troc_server *server, const char *why) {
     troc_log("stopping (%s): no new connections; answering the %u open ones", why, server->conn_count);
     troc__listener_close(server);
     troc__clearing_stop(server);
+    troc__backup_stop(server);
     for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) troc__conn_drain(conn);
     troc__server_flush(server);
     uv_timer_start(&server->shutdown_timer, server_on_shutdown_timeout, TROC_SHUTDOWN_TIMEOUT_MS, 0);

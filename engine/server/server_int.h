@@ -12,6 +12,7 @@
  *   clearing  clearing rounds: snapshot and solve on the pool, apply by the
  *             writer, timed rounds, previews and reads of rounds
  *   invoices  invoice lists
+ *   backup    hot backups on a thread of their own
  *
  * A request goes through these lists, one at a time, linked by its `next`:
  *
@@ -56,6 +57,7 @@
 typedef struct troc__conn troc__conn;
 typedef struct troc__request troc__request;
 typedef struct troc__clearing troc__clearing;
+typedef struct troc__backup troc__backup;
 
 /* What a clearing round requested by an admin action came to, kept with the
  * action's item until its request is answered. */
@@ -96,6 +98,7 @@ struct troc__request {
     bool verified;                         /* the pool is done with it */
     int storage_error;                     /* why the writer refused it; 0 when applied */
     bool storage_grew;                     /* the map grew and the commit was retried */
+    int storage_grow_error;                /* why the full map could not grow; 0 if it did not try */
     uint32_t clearing_waits;               /* clearing_run items still waiting for their round */
     size_t charged;                        /* bytes charged to the budgets */
     uv_work_t work;                        /* verification on the pool */
@@ -199,6 +202,7 @@ struct troc_server {
     uv_timer_t shutdown_timer;             /* bounds the stop sequence */
     troc__writer writer;
     troc__clearing *clearing;              /* clearing rounds (clearing.c) */
+    troc__backup *backup;                  /* the backup in progress (backup.c), or NULL */
     troc__conn *conns;                     /* served connections */
     uint32_t conn_count;
     uint32_t refusal_count;                /* "busy" replies in flight */
@@ -254,6 +258,10 @@ void troc__clearing_query(troc__conn *conn, troc__request *request, const Troc__
 void troc__clearing_stop(troc_server *server);
 bool troc__clearing_idle(const troc_server *server);
 void troc__clearing_close(troc_server *server);
+
+/* backup.c */
+void troc__backup_request(troc__conn *conn, troc__request *request, const Troc__V1__BackupRequest *message);
+void troc__backup_stop(troc_server *server);
 
 /* invoices.c */
 void troc__invoices_read(troc__conn *conn, uint64_t request_id, const Troc__V1__InvoiceQuery *query);

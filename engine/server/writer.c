@@ -26,8 +26,10 @@
  * -ENOSPC, -EIO, ...) aborts the transaction: nothing of the group is
  * applied and each of its items is answered STORAGE_FULL (map or disk full)
  * or UNAVAILABLE, with the reason logged.  On MDB_MAP_FULL the writer asks
- * the ledger to grow its map and, when it grew, applies the group once
- * more.  The daemon stays up and keeps serving reads either way.
+ * the ledger to grow its map and, when it grew, applies the group again,
+ * as long as the map keeps growing (a group larger than twice the map
+ * needs several doublings).  The daemon stays up and keeps serving reads
+ * either way.
  *
  * Tasks.  Between two groups the writer runs a task handed to it (a
  * clearing round, engine/server/clearing.c), which opens, applies and
@@ -82,11 +84,12 @@ static int writer_apply(troc__writer *writer, troc__request *group, size_t *item
 }
 
 /* Answers every item of a group the storage refused. */
-static void writer_refuse(troc__request *group, int error, bool grew) {
+static void writer_refuse(troc__request *group, int error, bool grew, int grow_error) {
     int code = error == MDB_MAP_FULL || error == -ENOSPC ? TROC_RESULT_STORAGE_FULL : TROC_RESULT_UNAVAILABLE;
     for (troc__request *request = group; request != NULL; request = request->next) {
         request->storage_error = error;
         request->storage_grew = grew;
+        request->storage_grow_error = grow_error;
         for (size_t i = 0; i < request->item_count; i++) {
             troc__submit_item *item = &request->items[i];
             if (!item->apply) continue;
@@ -98,23 +101,31 @@ static void writer_refuse(troc__request *group, int error, bool grew) {
     }
 }
 
+/* Growths of the map one group may ask for: from TROC_LEDGER_MAP_SIZE_MIN
+ * (1 MiB), 16 doublings reach 64 GiB and 8 more steps 576 GiB, far beyond
+ * the largest group (TROC_COMMIT_ITEMS_MAX transfers), so a group that fits
+ * on the disk is applied whatever map the daemon started with. */
+#define WRITER_GROWTHS_MAX 24
+
 static void writer_commit(troc__writer *writer, troc__request *group, size_t weight) {
     size_t items = 0;
     bool grew = false;
+    int grow = 0;
     int rc = writer_apply(writer, group, &items);
-    if (rc == MDB_MAP_FULL) {
-        int grow = troc_ledger_grow(writer->ledger);
-        if (grow == 0) {
-            grew = true;
-            troc_log("ledger map full: grew the map to %zu bytes, retrying the commit",
-                     troc_ledger_map_size(writer->ledger));
-            rc = writer_apply(writer, group, &items);
-        } else {
+    /* Bounded by WRITER_GROWTHS_MAX: each pass doubles the map or stops. */
+    for (int growths = 0; rc == MDB_MAP_FULL && growths < WRITER_GROWTHS_MAX; growths++) {
+        grow = troc_ledger_grow(writer->ledger);
+        if (grow != 0) {
             troc_log("ledger map full and it cannot grow: %s", troc__storage_error_text(grow));
+            break;
         }
+        grew = true;
+        troc_log("ledger map full: grew the map to %zu bytes, retrying the commit",
+                 troc_ledger_map_size(writer->ledger));
+        rc = writer_apply(writer, group, &items);
     }
     if (rc != 0) {
-        writer_refuse(group, rc, grew);
+        writer_refuse(group, rc, grew, grow);
         writer->commits_refused++;
         troc_log("refused a batch of %zu transfers: %s", weight, troc__storage_error_text(rc));
         return;

@@ -13,6 +13,13 @@
  * --clear-every DURATION runs a clearing round of plain set-off that often
  * (engine/server/clearing.c); DURATION is a whole number and one unit, s,
  * m, h or d ("30s", "15m", "1h", "1d"), within the bounds of limits.h.
+ *
+ * --map-size BYTES sets the LMDB map the ledger opens with (a number of
+ * bytes, or of KiB, MiB or GiB with K, M or G), within
+ * TROC_LEDGER_MAP_SIZE_MIN..MAX.  It is only the initial size: a full map
+ * still grows while the disk has room, and a data file larger than the
+ * size given opens with a map that holds it.  Tests use a small one to
+ * reach MDB_MAP_FULL quickly.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,11 +43,13 @@ typedef struct run_options {
     const char *port_file;
     const char *clear_every;               /* as given, for messages */
     uint64_t clear_every_ms;               /* 0: no timed rounds */
+    const char *map_size;                  /* as given, for messages */
+    uint64_t map_size_bytes;               /* 0: the ledger's own policy */
 } run_options;
 
 static void run_usage(FILE *out) {
     fputs("usage: trocd run --data DIR [--listen HOST:PORT|none] [--socket PATH] [--port-file FILE]\n"
-          "                 [--clear-every DURATION]\n"
+          "                 [--clear-every DURATION] [--map-size BYTES]\n"
           "\n"
           "Serves the territory's ledger in DIR until SIGINT or SIGTERM, then answers\n"
           "what it has read, closes every connection and exits 0.  Logs one line per\n"
@@ -54,7 +63,10 @@ static void run_usage(FILE *out) {
           "  --clear-every DURATION\n"
           "                      run a clearing round (plain set-off) this often: a whole\n"
           "                      number and a unit, s m h or d (30s, 15m, 1h, 1d), from 1s\n"
-          "                      to 366d; a round already running makes the next tick wait\n",
+          "                      to 366d; a round already running makes the next tick wait\n"
+          "  --map-size BYTES    initial size of the ledger's LMDB map (default 1G, or what\n"
+          "                      the data file needs); K, M, G for KiB, MiB, GiB; from 1M.\n"
+          "                      A full map grows while the disk has room\n",
           out);
 }
 
@@ -77,6 +89,42 @@ static int run_parse_duration(const char *text, uint64_t *ms_out) {
     return 0;
 }
 
+/* "1048576", "64K", "16M", "2G" into bytes, rounded up to whole pages;
+ * -EINVAL for anything else or a size outside TROC_LEDGER_MAP_SIZE_MIN..MAX. */
+static int run_parse_size(const char *text, uint64_t *bytes_out) {
+    size_t digits = strspn(text, "0123456789");
+    if (digits == 0 || digits > 15) return -EINVAL;
+    uint64_t value = strtoull(text, NULL, 10), unit = 1;
+    const char *suffix = text + digits;
+    if (strcmp(suffix, "K") == 0) unit = 1ull << 10;
+    else if (strcmp(suffix, "M") == 0) unit = 1ull << 20;
+    else if (strcmp(suffix, "G") == 0) unit = 1ull << 30;
+    else if (suffix[0] != '\0') return -EINVAL;
+    if (value > TROC_LEDGER_MAP_SIZE_MAX / unit) return -EINVAL;
+    uint64_t bytes = value * unit;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    bytes = (bytes + page - 1) / page * page;
+    if (bytes < TROC_LEDGER_MAP_SIZE_MIN || bytes > TROC_LEDGER_MAP_SIZE_MAX) return -EINVAL;
+    *bytes_out = bytes;
+    return 0;
+}
+
+/* Checks the values of the options that take one. */
+static int run_check_values(run_options *options) {
+    if (options->clear_every != NULL && run_parse_duration(options->clear_every, &options->clear_every_ms) != 0) {
+        fprintf(stderr, "trocd run: --clear-every '%s' is not a duration from 1s to 366d (a whole number and "
+                        "a unit: 30s, 15m, 1h, 1d)\n", options->clear_every);
+        return TROCD_EXIT_USAGE;
+    }
+    if (options->map_size != NULL && run_parse_size(options->map_size, &options->map_size_bytes) != 0) {
+        fprintf(stderr, "trocd run: --map-size '%s' is not a size from %lluM to %lluG (bytes, or a whole number "
+                        "and K, M or G)\n", options->map_size, (unsigned long long)(TROC_LEDGER_MAP_SIZE_MIN >> 20),
+                (unsigned long long)(TROC_LEDGER_MAP_SIZE_MAX >> 30));
+        return TROCD_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why. */
 static int run_parse(int argc, char **argv, run_options *options) {
     *options = (run_options){.listen = RUN_DEFAULT_LISTEN};
@@ -87,6 +135,7 @@ static int run_parse(int argc, char **argv, run_options *options) {
         else if (strcmp(argv[i], "--socket") == 0) target = &options->socket_path;
         else if (strcmp(argv[i], "--port-file") == 0) target = &options->port_file;
         else if (strcmp(argv[i], "--clear-every") == 0) target = &options->clear_every;
+        else if (strcmp(argv[i], "--map-size") == 0) target = &options->map_size;
         if (target == NULL) {
             fprintf(stderr, "trocd run: unknown option '%s'; see 'trocd run --help'\n", argv[i]);
             return TROCD_EXIT_USAGE;
@@ -101,11 +150,8 @@ static int run_parse(int argc, char **argv, run_options *options) {
         fputs("trocd run: --data DIR is required; see 'trocd run --help'\n", stderr);
         return TROCD_EXIT_USAGE;
     }
-    if (options->clear_every != NULL && run_parse_duration(options->clear_every, &options->clear_every_ms) != 0) {
-        fprintf(stderr, "trocd run: --clear-every '%s' is not a duration from 1s to 366d (a whole number and "
-                        "a unit: 30s, 15m, 1h, 1d)\n", options->clear_every);
-        return TROCD_EXIT_USAGE;
-    }
+    int status = run_check_values(options);
+    if (status != 0) return status;
     if (strcmp(options->listen, "none") == 0) options->listen = NULL;
     if (options->listen == NULL && options->socket_path == NULL) {
         fputs("trocd run: with --listen none, give --socket PATH\n", stderr);
@@ -179,7 +225,7 @@ int troc__trocd_run(int argc, char **argv) {
     int status = run_parse(argc, argv, &options);
     if (status != 0) return status;
     troc_ledger *ledger = NULL;
-    int rc = troc_ledger_open(&ledger, options.data);
+    int rc = troc_ledger_open_sized(&ledger, options.data, (size_t)options.map_size_bytes);
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
@@ -194,6 +240,11 @@ int troc__trocd_run(int argc, char **argv) {
     run_size_thread_pool();
     troc_log("starting: ledger %s, territory %s (%s), %s verification threads", options.data,
              troc_ledger_territory(ledger), troc_ledger_unit(ledger), getenv("UV_THREADPOOL_SIZE"));
+    if (troc_ledger_stale_readers(ledger) > 0) {
+        troc_log("cleared %d stale reader slot(s) left in the ledger by a process that died",
+                 troc_ledger_stale_readers(ledger));
+    }
+    if (options.map_size != NULL) troc_log("ledger map: %zu bytes", troc_ledger_map_size(ledger));
     rc = run_serve(ledger, &options);
     troc_ledger_close(ledger);
     return rc == 0 ? TROCD_EXIT_OK : TROCD_EXIT_FAILURE;

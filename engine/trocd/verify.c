@@ -40,7 +40,7 @@ static void progress_show(void *context, const char *stage, uint64_t done, uint6
 
 /* Removes the scratch ledger's files and directory. */
 static void scratch_remove(const char *directory) {
-    static const char *const files[] = {"data.mdb", "lock.mdb"};
+    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
     char path[4096 + 16];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", directory, files[i]);

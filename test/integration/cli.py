@@ -449,12 +449,60 @@ def scenario_json(t):
     check(status == 1 and json.loads(out)["result"] == "denied", out)
 
 
-def main():
-    scenario = globals().get("scenario_" + sys.argv[3])
+def scenario_backup(t):
+    """troc admin backup: a copy trocd verify accepts, refusals with their
+    exit status, and the restore of docs/operations.md."""
+    alice = t.member("alice", "500")
+    t.member("bob")
+    t.ok("pay", "bob", "12.34", key=alice)
+    status, out, _ = t.troc("admin", "backup", "--help")
+    check(status == 0 and out.startswith("usage: troc admin backup DEST"), "help: " + out)
+    destination = os.path.join(t.root, "backups", "first")
+    os.mkdir(os.path.dirname(destination))
+    copy = t.json("admin", "backup", destination)
+    check(copy["path"] == destination and copy["journal_entries"] == journal_entries(t) and copy["bytes"] > 0,
+          "backup json: %r" % copy)
+    check(sorted(os.listdir(destination)) == ["data.mdb", "territory.key"], os.listdir(destination))
+    check(os.stat(os.path.join(destination, "territory.key")).st_mode & 0o777 == 0o600, "key mode")
+    check(os.listdir(os.path.dirname(destination)) == ["first"], "no temporary directory left")
+    verify = subprocess.run([TROCD, "verify", "--data", destination, "--json"], capture_output=True, text=True)
+    check(verify.returncode == 0 and json.loads(verify.stdout)["ok"], "verify: " + verify.stdout + verify.stderr)
+    out = t.ok("admin", "backup", os.path.join(t.root, "backups", "second"))
+    check("backup written to" in out and "trocd verify --data" in out, "backup output: " + out)
+    t.refused("not_empty", "admin", "backup", destination)
+    t.refused("denied", "admin", "backup", os.path.join(t.root, "backups", "third"), key=alice)
+    t.refused("enoent", "admin", "backup", os.path.join(t.root, "nowhere", "copy"))
+    status, out, err = t.troc("admin", "backup", "relative/dir")
+    check(status == 2 and "absolute" in err, "relative DEST: %d %s" % (status, err))
+    status, _, err = t.troc("admin", "backup")
+    check(status == 2 and "usage" in err, "no DEST: %d %s" % (status, err))
+    status, out, _ = t.troc("admin", "backup", destination, json_output=True)
+    check(status == 1 and json.loads(out)["result"] == "not_empty", "json refusal: " + out)
+    # After the backup: a payment the restore will lose, then the restore.
+    t.ok("pay", "bob", "1.00", key=alice)
+    check(balance(t, "alice") == "-13.34", "before the restore")
+    t.stop()
+    os.rename(t.data, t.data + ".replaced")
+    subprocess.run(["cp", "-a", destination, t.data], check=True)
+    verify = subprocess.run([TROCD, "verify", "--data", t.data], capture_output=True, text=True)
+    check(verify.returncode == 0 and verify.stdout.startswith("ok "), "verify restored: " + verify.stdout)
+    t.start()
+    check(balance(t, "alice") == "-12.34", "the restored ledger is the backup's")
+    check(journal_entries(t) == copy["journal_entries"], "journal entries of the backup")
+    t.stop()
+    status, _, err = t.troc("admin", "backup", os.path.join(t.root, "backups", "fourth"))
+    check(status == 3, "daemon stopped: %d %s" % (status, err))
+    t.start()
+
+
+def run_scenario(scenarios, prefix):
+    """Runs the scenario named by argv[3], taken from `scenarios` (a module's
+    globals), in a fresh territory; prints trocd's log tail on failure."""
+    scenario = scenarios.get("scenario_" + sys.argv[3])
     if scenario is None:
         print("unknown scenario " + sys.argv[3], file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="troc-cli-") as root:
+    with tempfile.TemporaryDirectory(prefix=prefix) as root:
         territory = Territory(root)
         territory.start()
         try:
@@ -472,4 +520,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenario(globals(), "troc-cli-"))

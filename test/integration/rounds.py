@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -336,27 +335,5 @@ def scenario_clear_every(t):
     check(status.returncode == 2 and "--clear-every" in status.stderr, "bad duration: %r" % status)
 
 
-def main():
-    scenario = globals().get("scenario_" + sys.argv[3])
-    if scenario is None:
-        print("unknown scenario " + sys.argv[3], file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="troc-rounds-") as root:
-        territory = Territory(root)
-        territory.start()
-        try:
-            scenario(territory)
-        except Failure as failure:
-            print("FAILED: %s" % failure, file=sys.stderr)
-            log = os.path.join(root, "trocd.log")
-            if os.path.exists(log):
-                print("--- trocd.log (tail)\n" + "".join(open(log).readlines()[-30:]), file=sys.stderr)
-            return 1
-        finally:
-            territory.stop()
-    print("ok: " + sys.argv[3])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_scenario(globals(), "troc-rounds-"))
