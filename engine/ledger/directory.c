@@ -13,6 +13,11 @@
  * directory is exactly the committed members plus those of the open
  * transaction; read transactions on other threads never use it.
  *
+ * Memory: about 130 bytes per member plus its name (an entry with one key,
+ * the cached account record, two index cells), some 150 MB for the
+ * TROC_MEMBERS_MAX members a ledger may hold; loading reads "members" and
+ * "keys" once.
+ *
  * Layout.  Member ids are dense (1 .. count), so entries are an array
  * indexed by id; names lie one after another in one buffer (no NUL).  The
  * name index is open addressing with linear probing over member ids (0:
