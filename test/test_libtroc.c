@@ -96,6 +96,7 @@ static void test_header_codes_match_engine(void **state) {
     assert_string_equal(troc_err_name(TROC_EINFEASIBLE), "TROC_EINFEASIBLE");
     assert_string_equal(troc_err_name(TROC_ENOT_OPTIMAL), "TROC_ENOT_OPTIMAL");
     assert_string_equal(troc_err_name(TROC_ESTALE), "TROC_ESTALE");
+    assert_string_equal(troc_err_name(TROC_EFORMAT), "TROC_EFORMAT");
     assert_string_equal(troc_result_name(TROC_RESULT_OK), "ok");
     assert_string_equal(troc_result_name(TROC_RESULT_ID_REUSED), "id_reused");
     assert_string_equal(troc_result_name(TROC_RESULT_EXCEEDS_CREDIT_LIMIT), "exceeds_credit_limit");

@@ -216,6 +216,20 @@ static void raw_end(MDB_env *env, MDB_txn *txn) {
     mdb_env_close(env);
 }
 
+/* A ledger of another storage format is named as such at open, not taken
+ * for a corrupt one nor read with the wrong layout. */
+static void test_other_format_refused(void **state) {
+    fixture *f = *state;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    uint8_t old_format[4] = {0, 0, 0, 1};
+    MDB_val key = {6, (void *)"format"}, value = {sizeof old_format, old_format};
+    assert_int_equal(mdb_put(txn, raw_dbi(txn, "meta"), &key, &value, 0), 0);
+    raw_end(env, txn);
+    assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), TROC_EFORMAT);
+    assert_null(f->s->ledger);
+}
+
 /* Rewrites `name`'s record in database `db` ("balances" or "accounts")
  * through `edit`. */
 static void account_tamper(fixture *f, const char *db, const char *name, void (*edit)(uint8_t *record)) {
@@ -418,6 +432,7 @@ static void test_journaled_but_not_applied(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_verify_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_format_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_a_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_limit, setup, teardown),

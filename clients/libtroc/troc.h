@@ -123,6 +123,7 @@ typedef enum troc_error {
     TROC_EINFEASIBLE = -20027,  /* clearing result is not feasible */
     TROC_ENOT_OPTIMAL = -20028, /* clearing result is not optimal */
     TROC_ESTALE = -20029,       /* the ledger changed since the snapshot */
+    TROC_EFORMAT = -20030,      /* a ledger in another storage format */
 } troc_error;
 
 /* Text for any error code (never NULL). */

@@ -109,7 +109,7 @@ static int meta_load(troc_ledger *ledger) {
     if (rc != 0) return rc;
     if ((rc = meta_get(txn, ledger, "format", 4, 4, &value)) != 0) goto done;
     if (troc__be32_read(value.mv_data) != TROC__FORMAT_VERSION) {
-        rc = TROC_ECORRUPT;
+        rc = TROC_EFORMAT;
         goto done;
     }
     if ((rc = meta_get(txn, ledger, "territory", 1, TROC_NAME_LENGTH_MAX, &value)) != 0) goto done;
