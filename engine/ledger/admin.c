@@ -316,6 +316,28 @@ static int admin_check(action *a) {
     return 0;
 }
 
+int troc__action_open(troc_ledger_write *write, const troc_item *item, bool well_formed, const uint8_t *id,
+                      troc_item_result *result) {
+    assert(write != NULL && item != NULL && result != NULL);
+    assert(!well_formed || id != NULL);
+    if (!well_formed) {
+        result->code = TROC_RESULT_MALFORMED;
+        return 1;
+    }
+    if (!item->signature_valid) {
+        result->code = TROC_RESULT_BAD_SIGNATURE;
+        return 1;
+    }
+    troc__id_record existing;
+    int rc = troc__ids_get(write->txn, write->ledger, id, &existing);
+    if (rc == 0) {
+        rc = troc__ids_answer(write, &existing, &(troc__id_match){.item = item}, result);
+        return rc != 0 ? rc : 1;
+    }
+    if (rc != TROC_ENOT_FOUND) return troc__write_fail(write, rc);
+    return 0;
+}
+
 /* Journals an accepted action and remembers its id. */
 int troc__action_record(troc_ledger_write *write, const troc_item *item, const uint8_t id[TROC_ID_SIZE],
                         troc_item_result *result) {
@@ -335,19 +357,10 @@ int troc__action_record(troc_ledger_write *write, const troc_item *item, const u
 
 int troc__apply_admin(troc_ledger_write *write, const troc_item *item, troc_item_result *result) {
     const Troc__V1__AdminAction *body = item->decoded.admin;
-    if (body == NULL || !body->has_id || body->id.len != TROC_ID_SIZE ||
-        body->action_case == TROC__V1__ADMIN_ACTION__ACTION__NOT_SET) {
-        result->code = TROC_RESULT_MALFORMED;
-        return 0;
-    }
-    if (!item->signature_valid) {
-        result->code = TROC_RESULT_BAD_SIGNATURE;
-        return 0;
-    }
-    troc__id_record existing;
-    int rc = troc__ids_get(write->txn, write->ledger, body->id.data, &existing);
-    if (rc == 0) return troc__ids_answer(write, &existing, &(troc__id_match){.item = item}, result);
-    if (rc != TROC_ENOT_FOUND) return troc__write_fail(write, rc);
+    bool well_formed = body != NULL && body->has_id && body->id.len == TROC_ID_SIZE &&
+                       body->action_case != TROC__V1__ADMIN_ACTION__ACTION__NOT_SET;
+    int rc = troc__action_open(write, item, well_formed, well_formed ? body->id.data : NULL, result);
+    if (rc != 0) return rc > 0 ? 0 : rc;
     action a = {.write = write, .admin_key = item->signer, .code = TROC_RESULT_OK};
     if ((rc = admin_check(&a)) != 0) return rc;
     if (a.code == TROC_RESULT_OK && (rc = action_dispatch(&a, body)) != 0) return rc;

@@ -290,19 +290,10 @@ static int signer_member(action *a, const uint8_t *signer) {
 
 int troc__apply_invoice(troc_ledger_write *write, const troc_item *item, troc_item_result *result) {
     const Troc__V1__InvoiceAction *body = item->decoded.invoice;
-    if (body == NULL || !body->has_id || body->id.len != TROC_ID_SIZE ||
-        body->action_case == TROC__V1__INVOICE_ACTION__ACTION__NOT_SET) {
-        result->code = TROC_RESULT_MALFORMED;
-        return 0;
-    }
-    if (!item->signature_valid) {
-        result->code = TROC_RESULT_BAD_SIGNATURE;
-        return 0;
-    }
-    troc__id_record existing;
-    int rc = troc__ids_get(write->txn, write->ledger, body->id.data, &existing);
-    if (rc == 0) return troc__ids_answer(write, &existing, &(troc__id_match){.item = item}, result);
-    if (rc != TROC_ENOT_FOUND) return troc__write_fail(write, rc);
+    bool well_formed = body != NULL && body->has_id && body->id.len == TROC_ID_SIZE &&
+                       body->action_case != TROC__V1__INVOICE_ACTION__ACTION__NOT_SET;
+    int rc = troc__action_open(write, item, well_formed, well_formed ? body->id.data : NULL, result);
+    if (rc != 0) return rc > 0 ? 0 : rc;
     action a = {.write = write, .id = body->id.data, .code = TROC_RESULT_OK};
     if ((rc = signer_member(&a, item->signer)) != 0) return rc;
     if (a.code == TROC_RESULT_OK) {

@@ -516,6 +516,13 @@ int troc__invoice_reduce(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE
  * check, the same validation and effects as troc_ledger_apply_clearing(). */
 int troc__apply_node(troc_ledger_write *write, const troc_item *item, troc_item_result *result);
 
+/* The opening every signed action (admin, invoice) shares: a malformed or
+ * badly signed item is refused, a used id answers with its stored result.
+ * Returns 1 when `result` holds the answer, 0 when the action is new and
+ * must be applied, or a storage error. */
+int troc__action_open(troc_ledger_write *write, const troc_item *item, bool well_formed, const uint8_t *id,
+                      troc_item_result *result);
+
 /* Journals an accepted action (admin, invoice) and remembers its id;
  * fills the OK result. */
 int troc__action_record(troc_ledger_write *write, const troc_item *item, const uint8_t id[TROC_ID_SIZE],
