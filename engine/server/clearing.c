@@ -266,17 +266,28 @@ static int round_commit(troc_ledger *ledger, job *j, int64_t timestamp_us) {
     return troc_ledger_write_commit(write);
 }
 
+typedef struct round_apply {
+    troc_ledger *ledger;
+    job *job;
+    int64_t timestamp_us;
+} round_apply;
+
+static int round_apply_run(void *context) {
+    round_apply *r = context;
+    return round_commit(r->ledger, r->job, r->timestamp_us);
+}
+
 static void task_run(troc__writer_task *task, troc_ledger *ledger, int64_t timestamp_us) {
     troc__clearing *c = (troc__clearing *)((char *)task - offsetof(troc__clearing, task));
     job *j = c->current;
     assert(j != NULL && j->built && c->applying);
     j->stage = "applying the round";
     int rc = j->with_credit ? accounts_check(ledger, &j->snapshot) : 0;
-    if (rc == 0) rc = round_commit(ledger, j, timestamp_us);
-    if (rc == MDB_MAP_FULL && troc_ledger_grow(ledger) == 0) {
-        troc_log("ledger map full: grew the map to %zu bytes, applying the clearing round again",
-                 troc_ledger_map_size(ledger));
-        rc = round_commit(ledger, j, timestamp_us);
+    if (rc == 0) {
+        round_apply r = {.ledger = ledger, .job = j, .timestamp_us = timestamp_us};
+        bool grew = false;
+        int grow_error = 0;
+        rc = troc__writer_apply_growing(ledger, round_apply_run, &r, &grew, &grow_error);
     }
     j->rc = rc;
     uv_async_send(&c->applied_async);

@@ -279,6 +279,13 @@ void troc__writer_stop(troc__writer *writer);
 /* Text of a storage error: LMDB's own words for its codes, troc's otherwise. */
 const char *troc__storage_error_text(int error);
 
+/* Runs `apply` (one write transaction, begun and committed or aborted by
+ * it); on MDB_MAP_FULL grows the ledger's map and runs it again, as long as
+ * the map keeps growing.  Returns apply's last result; *grew_out says
+ * whether the map grew, *grow_error_out why it could not (0 if it could). */
+int troc__writer_apply_growing(troc_ledger *ledger, int (*apply)(void *context), void *context, bool *grew_out,
+                               int *grow_error_out);
+
 /* server.c */
 void troc__server_conn_opened(troc_server *server, troc__conn *conn);
 void troc__server_conn_closed(troc_server *server, troc__conn *conn);

@@ -101,29 +101,52 @@ static void writer_refuse(troc__request *group, int error, bool grew, int grow_e
     }
 }
 
-/* Growths of the map one group may ask for: from TROC_LEDGER_MAP_SIZE_MIN
- * (1 MiB), 16 doublings reach 64 GiB and 8 more steps 576 GiB, far beyond
- * the largest group (TROC_COMMIT_ITEMS_MAX transfers), so a group that fits
- * on the disk is applied whatever map the daemon started with. */
+/* Growths of the map one transaction may ask for: from
+ * TROC_LEDGER_MAP_SIZE_MIN (1 MiB), 16 doublings reach 64 GiB and 8 more
+ * steps 576 GiB, far beyond the largest group (TROC_COMMIT_ITEMS_MAX
+ * transfers) or clearing round, so what fits on the disk is applied
+ * whatever map the daemon started with. */
 #define WRITER_GROWTHS_MAX 24
 
-static void writer_commit(troc__writer *writer, troc__request *group, size_t weight) {
-    size_t items = 0;
-    bool grew = false;
-    int grow = 0;
-    int rc = writer_apply(writer, group, &items);
+int troc__writer_apply_growing(troc_ledger *ledger, int (*apply)(void *context), void *context, bool *grew_out,
+                               int *grow_error_out) {
+    assert(ledger != NULL && apply != NULL && grew_out != NULL && grow_error_out != NULL);
+    *grew_out = false;
+    *grow_error_out = 0;
+    int rc = apply(context);
     /* Bounded by WRITER_GROWTHS_MAX: each pass doubles the map or stops. */
     for (int growths = 0; rc == MDB_MAP_FULL && growths < WRITER_GROWTHS_MAX; growths++) {
-        grow = troc_ledger_grow(writer->ledger);
+        int grow = troc_ledger_grow(ledger);
         if (grow != 0) {
+            *grow_error_out = grow;
             troc_log("ledger map full and it cannot grow: %s", troc__storage_error_text(grow));
             break;
         }
-        grew = true;
-        troc_log("ledger map full: grew the map to %zu bytes, retrying the commit",
-                 troc_ledger_map_size(writer->ledger));
-        rc = writer_apply(writer, group, &items);
+        *grew_out = true;
+        troc_log("ledger map full: grew the map to %zu bytes, applying the transaction again",
+                 troc_ledger_map_size(ledger));
+        rc = apply(context);
     }
+    return rc;
+}
+
+typedef struct group_apply {
+    troc__writer *writer;
+    troc__request *group;
+    size_t items;
+} group_apply;
+
+static int group_apply_run(void *context) {
+    group_apply *g = context;
+    return writer_apply(g->writer, g->group, &g->items);
+}
+
+static void writer_commit(troc__writer *writer, troc__request *group, size_t weight) {
+    group_apply g = {.writer = writer, .group = group};
+    bool grew = false;
+    int grow = 0;
+    int rc = troc__writer_apply_growing(writer->ledger, group_apply_run, &g, &grew, &grow);
+    size_t items = g.items;
     if (rc != 0) {
         writer_refuse(group, rc, grew, grow);
         writer->commits_refused++;
