@@ -31,7 +31,7 @@ int troc_ledger_read_begin(troc_ledger *ledger, troc_ledger_read **read_out) {
     if (rc != 0) {
         pthread_rwlock_unlock(&ledger->map_lock);
         free(read);
-        return rc;
+        return rc > 0 ? -rc : rc; /* LMDB reports system errors as positive errno */
     }
     *read_out = read;
     return 0;
