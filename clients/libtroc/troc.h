@@ -224,8 +224,9 @@ void troc_id_to_hex(const uint8_t id[TROC_ID_SIZE], char hex[TROC_ID_HEX_SIZE]);
 int troc_id_from_hex(const char *hex, uint8_t id[TROC_ID_SIZE]);
 
 /* A fresh 128-bit id (call troc_init() first): 48 bits of milliseconds since
- * the epoch, then 80 random bits.  Time-ordered ids keep the ledger's id
- * index cheap to grow; any unique 16 bytes are accepted, though. */
+ * the epoch, then 80 random bits, strictly increasing across the calls of
+ * one thread.  Time-ordered ids keep the ledger's id index cheap to grow;
+ * any unique 16 bytes are accepted, though. */
 void troc_id_generate(uint8_t id[TROC_ID_SIZE]);
 
 /* ------------------------------------------------------------- keys */

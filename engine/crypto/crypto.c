@@ -173,11 +173,19 @@ void troc_hash(const uint8_t *data, size_t size, uint8_t hash[TROC_HASH_SIZE]) {
 }
 
 void troc_id_generate(uint8_t id[TROC_ID_SIZE]) {
+    /* The last id this thread made: a new one that would not be above it
+     * (same millisecond, or a clock stepped back) is the last plus one. */
+    static _Thread_local uint8_t last[TROC_ID_SIZE];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t milliseconds = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
     for (int i = 0; i < 6; i++) id[i] = (uint8_t)(milliseconds >> (8 * (5 - i)));
     randombytes_buf(id + 6, TROC_ID_SIZE - 6);
+    if (memcmp(id, last, TROC_ID_SIZE) <= 0) {
+        memcpy(id, last, TROC_ID_SIZE);
+        for (int i = TROC_ID_SIZE - 1; i >= 0 && ++id[i] == 0; i--) continue;
+    }
+    memcpy(last, id, TROC_ID_SIZE);
 }
 
 void troc_public_key_to_hex(const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], char hex[TROC_PUBLIC_KEY_HEX_SIZE]) {

@@ -79,9 +79,11 @@ bool troc_verify(const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], troc_domain dom
 void troc_hash(const uint8_t *data, size_t size, uint8_t hash[TROC_HASH_SIZE]);
 
 /* A fresh 128-bit id: 48 bits of milliseconds since the epoch (big-endian),
- * then 80 random bits.  Ids are unique for all practical purposes and
- * increase with time, so the ledger's id index grows at its end instead of
- * splitting pages all over (random ids halve the rate of batches). */
+ * then 80 random bits; the ids one thread makes strictly increase (within a
+ * millisecond, the next is the last plus one).  Ids are unique for all
+ * practical purposes and increase with time, so the ledger's id index grows
+ * at its end instead of splitting pages all over (random ids halve the rate
+ * of batches). */
 void troc_id_generate(uint8_t id[TROC_ID_SIZE]);
 
 /* Lower-case hex of a public key (TROC_PUBLIC_KEY_HEX_SIZE bytes). */

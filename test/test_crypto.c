@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the libsodium wrappers: key files (private, never replaced,
+ * refused when malformed or readable by others), signatures bound to their
+ * domain and territory, and ids that increase with time and within a
+ * thread.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "crypto/crypto.h"
+
+typedef struct fixture {
+    char directory[64];
+    char path[96];
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(troc_crypto_init(), 0);
+    strcpy(f->directory, "/tmp/troc-crypto-XXXXXX");
+    assert_non_null(mkdtemp(f->directory));
+    snprintf(f->path, sizeof f->path, "%s/member.key", f->directory);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    unlink(f->path);
+    rmdir(f->directory);
+    free(f);
+    return 0;
+}
+
+static void write_text(const char *path, const char *text, mode_t mode) {
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs(text, file);
+    assert_int_equal(fclose(file), 0);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_keyfile_round_trip(void **state) {
+    fixture *f = *state;
+    troc_keypair keypair, read_back;
+    troc_keypair_generate(&keypair);
+    assert_int_equal(troc_keyfile_write(f->path, &keypair), 0);
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(troc_keyfile_read(f->path, &read_back), 0);
+    assert_memory_equal(read_back.public_key, keypair.public_key, TROC_PUBLIC_KEY_SIZE);
+    assert_memory_equal(read_back.secret_key, keypair.secret_key, TROC_SECRET_KEY_SIZE);
+    /* An existing key is never replaced. */
+    troc_keypair other;
+    troc_keypair_generate(&other);
+    assert_int_equal(troc_keyfile_write(f->path, &other), -EEXIST);
+    assert_int_equal(troc_keyfile_read(f->path, &read_back), 0);
+    assert_memory_equal(read_back.public_key, keypair.public_key, TROC_PUBLIC_KEY_SIZE);
+}
+
+static void test_keyfile_refusals(void **state) {
+    fixture *f = *state;
+    troc_keypair keypair;
+    assert_int_equal(troc_keyfile_read(f->path, &keypair), -ENOENT);
+    char text[128];
+    snprintf(text, sizeof text, "troc-secret-key-v1\n%064d\n", 7);
+    write_text(f->path, text, 0644);
+    assert_int_equal(troc_keyfile_read(f->path, &keypair), -EPERM);
+    assert_int_equal(chmod(f->path, 0600), 0);
+    assert_int_equal(troc_keyfile_read(f->path, &keypair), 0);
+    static const char *const bad[] = {
+        "", "troc-secret-key-v1\n", "troc-secret-key-v2\n0000000000000000000000000000000000000000000000000000000000000000\n",
+        "troc-secret-key-v1\n000000000000000000000000000000000000000000000000000000000000000g\n",
+        "troc-secret-key-v1\n00000000000000000000000000000000000000000000000000000000000000\n",
+        "troc-secret-key-v1\n0000000000000000000000000000000000000000000000000000000000000000x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unlink(f->path);
+        write_text(f->path, bad[i], 0600);
+        assert_int_equal(troc_keyfile_read(f->path, &keypair), TROC_EKEYFILE);
+    }
+}
+
+static void test_signatures_are_bound(void **state) {
+    (void)state;
+    troc_keypair signer, other;
+    troc_keypair_generate(&signer);
+    troc_keypair_generate(&other);
+    uint8_t territory[TROC_PUBLIC_KEY_SIZE] = {1}, elsewhere[TROC_PUBLIC_KEY_SIZE] = {2};
+    const uint8_t body[] = "a transfer's exact bytes";
+    uint8_t signature[TROC_SIGNATURE_SIZE];
+    assert_int_equal(troc_sign(&signer, TROC_DOMAIN_TRANSFER, territory, body, sizeof body, signature), 0);
+    assert_true(troc_verify(signer.public_key, TROC_DOMAIN_TRANSFER, territory, body, sizeof body, signature));
+    assert_false(troc_verify(signer.public_key, TROC_DOMAIN_ADMIN, territory, body, sizeof body, signature));
+    assert_false(troc_verify(signer.public_key, TROC_DOMAIN_TRANSFER, elsewhere, body, sizeof body, signature));
+    assert_false(troc_verify(other.public_key, TROC_DOMAIN_TRANSFER, territory, body, sizeof body, signature));
+    assert_false(troc_verify(signer.public_key, TROC_DOMAIN_TRANSFER, territory, body, sizeof body - 1, signature));
+    /* A body larger than the stack buffer takes the heap path, same rules. */
+    size_t large_size = 64 * 1024;
+    uint8_t *large = calloc(1, large_size);
+    assert_non_null(large);
+    assert_int_equal(troc_sign(&signer, TROC_DOMAIN_BATCH, territory, large, large_size, signature), 0);
+    assert_true(troc_verify(signer.public_key, TROC_DOMAIN_BATCH, territory, large, large_size, signature));
+    large[large_size - 1] = 1;
+    assert_false(troc_verify(signer.public_key, TROC_DOMAIN_BATCH, territory, large, large_size, signature));
+    free(large);
+    for (int d = 0; d < TROC_DOMAIN_COUNT; d++) assert_int_equal(strncmp(troc_domain_name(d), "troc/v1/", 8), 0);
+}
+
+static void test_ids_increase(void **state) {
+    (void)state;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t milliseconds = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    uint8_t previous[TROC_ID_SIZE], id[TROC_ID_SIZE];
+    troc_id_generate(previous);
+    uint64_t stamped = 0;
+    for (int i = 0; i < 6; i++) stamped = stamped << 8 | previous[i];
+    assert_true(stamped >= milliseconds && stamped < milliseconds + 60000);
+    /* Many ids within one millisecond still strictly increase. */
+    for (int i = 0; i < 100000; i++) {
+        troc_id_generate(id);
+        assert_true(memcmp(previous, id, TROC_ID_SIZE) < 0);
+        memcpy(previous, id, TROC_ID_SIZE);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_keyfile_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyfile_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signatures_are_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ids_increase, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
