@@ -106,7 +106,7 @@ static void test_backup_is_a_verifiable_copy_with_its_key(void **state) {
     char scratch[] = "/tmp/troc-backup-verify-XXXXXX";
     assert_non_null(mkdtemp(scratch));
     troc_verify_report verified;
-    assert_int_equal(troc_ledger_verify(f->destination, scratch, &verified, NULL, NULL), 0);
+    assert_int_equal(troc_ledger_verify(f->destination, scratch, 0, &verified, NULL, NULL), 0);
     assert_int_equal(verified.entries, stats.journal_entries);
     assert_int_equal(verified.transfers, PAYMENTS);
     nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

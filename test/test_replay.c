@@ -10,6 +10,8 @@
  * changed, an obligation's remainder changed, a statement line or key
  * record altered or removed, a record
  * added, and a validly chained and signed entry that was never applied.
+ * Signatures are checked on several threads: the first bad entry is
+ * reported whatever their number.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -182,14 +184,18 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* Runs verify with a scratch directory of its own. */
-static int verify(const char *directory, troc_verify_report *report) {
+/* Runs verify on `threads` threads with a scratch directory of its own. */
+static int verify_on(const char *directory, unsigned threads, troc_verify_report *report) {
     char scratch[256];
     snprintf(scratch, sizeof scratch, "/tmp/troc-scratch-XXXXXX");
     assert_non_null(mkdtemp(scratch));
-    int rc = troc_ledger_verify(directory, scratch, report, NULL, NULL);
+    int rc = troc_ledger_verify(directory, scratch, threads, report, NULL, NULL);
     support_remove_directory(scratch);
     return rc;
+}
+
+static int verify(const char *directory, troc_verify_report *report) {
+    return verify_on(directory, 0, report);
 }
 
 /* Opens the ledger's environment raw, for tampering. */
@@ -357,6 +363,50 @@ static void test_flipped_timestamp(void **state) {
     assert_int_equal(report.bad_seq, 4);
 }
 
+/* Adds `count` transfers in one transaction (one journal entry each), so
+ * that the journal spans several of the signature pass's chunks. */
+static void transfers_add(fixture *f, int count) {
+    troc_ledger_write *write = NULL;
+    assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+    for (int i = 0; i < count; i++) {
+        support_item item;
+        support_transfer_item(f->s, i % 2 ? &f->bob : &f->carol, NULL, i % 2 ? "bob" : "carol",
+                              i % 2 ? "carol" : "bob", 1 + i % 5, NULL, &item);
+        troc_item_result result = {0};
+        assert_int_equal(troc_ledger_apply(write, &item.item, &result), 0);
+        assert_int_equal(result.code, TROC_RESULT_OK);
+        support_item_free(&item);
+    }
+    assert_int_equal(troc_ledger_write_commit(write), 0);
+}
+
+/* Signatures are checked on several threads; the answer is the first bad
+ * entry whatever their number, and an earlier broken link still comes
+ * first. */
+static void test_signatures_on_threads(void **state) {
+    fixture *f = *state;
+    transfers_add(f, 1000);
+    uint64_t head = support_stats(f->s).journal_entries;
+    assert_true(head > 1000);
+    static const unsigned thread_counts[] = {1, 2, 5};
+    troc_verify_report report;
+    for (size_t i = 0; i < 3; i++) assert_int_equal(verify_on(f->s->directory, thread_counts[i], &report), 0);
+    journal_flip(f, head - 3, -1, 0x01);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(verify_on(f->s->directory, thread_counts[i], &report), TROC_ESIGNATURE);
+        assert_int_equal(report.bad_seq, head - 3);
+    }
+    journal_flip(f, 600, -1, 0x01);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(verify_on(f->s->directory, thread_counts[i], &report), TROC_ESIGNATURE);
+        assert_int_equal(report.bad_seq, 600);
+        assert_non_null(strstr(report.difference, "journal entry 600: signature does not verify"));
+    }
+    journal_flip(f, 300, 15, 0x01); /* a timestamp: the link to entry 301 breaks */
+    assert_int_equal(verify_on(f->s->directory, 4, &report), TROC_ECHAIN);
+    assert_int_equal(report.bad_seq, 301);
+}
+
 /* An obligation's stored remainder changed. */
 static void test_changed_obligation(void **state) {
     fixture *f = *state;
@@ -439,6 +489,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_changed_frozen_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_signed_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_timestamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signatures_on_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_obligation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_record, setup, teardown),

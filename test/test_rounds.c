@@ -291,7 +291,7 @@ static void verify(fixture *f) {
     snprintf(scratch, sizeof scratch, "%s/scratch", f->directory);
     assert_int_equal(mkdir(scratch, 0700), 0);
     troc_verify_report report;
-    int rc = troc_ledger_verify(f->ledger_directory, scratch, &report, NULL, NULL);
+    int rc = troc_ledger_verify(f->ledger_directory, scratch, 0, &report, NULL, NULL);
     if (rc != 0) print_error("verify: %s\n", report.difference);
     assert_int_equal(rc, 0);
 }

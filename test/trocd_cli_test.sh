@@ -65,6 +65,12 @@ expect 0 "$trocd" verify --data "$work/d"
 grep -qx "ok entries=1 members=0 transfers=0" "$work/out" || fail "verify printed '$(cat "$work/out")'"
 expect 0 "$trocd" verify --data "$work/d" --json
 grep -q '"ok":true' "$work/out" || fail "verify --json printed '$(cat "$work/out")'"
+expect 0 "$trocd" verify --data "$work/d" --threads 3
+grep -qx "ok entries=1 members=0 transfers=0" "$work/out" || fail "verify --threads 3 printed '$(cat "$work/out")'"
+for threads in 0 65 -1 2x ""; do
+  expect 2 "$trocd" verify --data "$work/d" --threads "$threads"
+  grep -q "not a whole number from 1 to 64" "$work/err" || fail "verify --threads '$threads': no clear message"
+done
 
 # One daemon per ledger: a second trocd on the same directory is refused
 # while the first serves, and the first keeps serving.

@@ -343,4 +343,9 @@ _Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys
  * use before the disk and memory set the pace. */
 #define TROC_THREADS_MAX 8u
 
+/* Threads `trocd verify` checks signatures on at once (one per processor
+ * by default): the checks scale with cores, and beyond this the journal's
+ * reads set the pace. */
+#define TROC_VERIFY_THREADS_MAX 64u
+
 #endif /* TROC_LIMITS_H */

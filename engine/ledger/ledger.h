@@ -453,13 +453,14 @@ typedef void troc_verify_progress_fn(void *context, const char *stage, uint64_t 
 
 /* Checks the ledger in `directory` (daemon stopped, or a copy made with
  * mdb_copy): the journal's hash chain up to the stored head, every stored
- * signature, then replays the journal through the same apply code into a
+ * signature (on `threads` threads, 0 for one per processor; the answer
+ * does not depend on them), then replays the journal through the same apply code into a
  * scratch ledger created in `scratch_directory` (an empty directory the
  * caller creates and removes) and compares every database with the stored
  * one.  Returns 0 when all agree; TROC_ECHAIN, TROC_ESIGNATURE, TROC_ECORRUPT
  * or TROC_EREPLAY with report->difference (and bad_seq) saying where; or an
  * error opening or reading (TROC_ENOT_FOUND: no ledger there). */
-int troc_ledger_verify(const char *directory, const char *scratch_directory, troc_verify_report *report,
-                       troc_verify_progress_fn *progress, void *progress_context);
+int troc_ledger_verify(const char *directory, const char *scratch_directory, unsigned threads,
+                       troc_verify_report *report, troc_verify_progress_fn *progress, void *progress_context);
 
 #endif /* TROC_LEDGER_H */

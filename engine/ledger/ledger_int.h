@@ -8,7 +8,7 @@
  *   invoice.c    invoices, obligations               clearing.c snapshot, building rounds
  *   round.c      applying and reading rounds         read.c     reads, stats
  *   replay.c     verify                              backup.c   hot backups
- *   directory.c  members by name, in memory
+ *   signatures.c verify's signature pass, threaded   directory.c members by name, in memory
  * Nothing outside engine/ledger and test/ includes this file.
  *
  * On-disk layouts are documented with byte tables in record.c, which alone
@@ -530,5 +530,19 @@ int troc__action_record(troc_ledger_write *write, const troc_item *item, const u
 
 /* Checks a free-text field: TROC_RESULT_OK, or `too_long` / INVALID_TEXT. */
 int troc__text_check(const char *text, size_t length_max, int too_long);
+
+/* ------------------------------------------------------ signatures.c */
+
+/* The signing domain of a journal entry's kind; false for an unknown kind. */
+bool troc__domain_of_kind(uint8_t kind, troc_domain *domain);
+
+/* Checks the signature of every journal entry 1..last_seq on `threads`
+ * threads (0: one per processor) and sets *first_bad_out to the lowest
+ * entry whose signature does not verify, 0 when none.  Entries it cannot
+ * read or whose kind has no domain are not judged here.  Returns 0, or the
+ * error beginning a read transaction. */
+int troc__signatures_check(troc_ledger *ledger, const uint8_t territory_id[TROC_PUBLIC_KEY_SIZE], uint64_t last_seq,
+                           unsigned threads, uint64_t *first_bad_out, troc_verify_progress_fn *progress,
+                           void *progress_context);
 
 #endif /* TROC_LEDGER_INT_H */

@@ -4,7 +4,7 @@
  * mdb_copy) against its journal: hash chain, every signature, and a replay
  * into a scratch ledger compared with the stored state.
  *
- *   trocd verify --data DIR [--json]
+ *   trocd verify --data DIR [--threads N] [--json]
  *
  * The scratch ledger lives in a fresh directory under $TMPDIR (or /tmp) and
  * is removed afterwards, whatever happens.  Progress goes to stderr when it
@@ -18,20 +18,23 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "cli.h"
 #include "ledger/ledger.h"
 #include "trocd.h"
 
 static const char usage_text[] =
-    "usage: trocd verify --data DIR [--json]\n"
+    "usage: trocd verify --data DIR [--threads N] [--json]\n"
     "\n"
     "Checks the ledger in DIR (stop the daemon first, or verify a copy made with\n"
     "mdb_copy): the journal's hash chain, every stored signature, then replays the\n"
     "journal into a scratch ledger and compares it with the stored state.\n"
     "Prints 'ok' with counts, or the first difference (exit status 1).\n"
     "\n"
-    "  --data DIR   the data directory\n"
-    "  --json       print one JSON object on stdout\n";
+    "  --data DIR    the data directory\n"
+    "  --threads N   check signatures on N threads, 1 to 64 (default: one per\n"
+    "                processor); the answer is the same whatever N\n"
+    "  --json        print one JSON object on stdout\n";
 
 static void progress_show(void *context, const char *stage, uint64_t done, uint64_t total) {
     (void)context;
@@ -72,12 +75,28 @@ static int report_print(bool json, int rc, const troc_verify_report *report) {
     return rc == 0 ? TROCD_EXIT_OK : TROCD_EXIT_FAILURE;
 }
 
-static int args_parse(int argc, char **argv, const char **data, bool *json) {
+/* "1" to "64" into a thread count; false for anything else. */
+static bool threads_parse(const char *text, unsigned *threads) {
+    size_t digits = strspn(text, "0123456789");
+    if (digits == 0 || digits > 2 || text[digits] != '\0') return false;
+    unsigned long value = strtoul(text, NULL, 10);
+    if (value < 1 || value > TROC_VERIFY_THREADS_MAX) return false;
+    *threads = (unsigned)value;
+    return true;
+}
+
+static int args_parse(int argc, char **argv, const char **data, unsigned *threads, bool *json) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             *json = true;
         } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
             *data = argv[++i];
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            if (!threads_parse(argv[++i], threads)) {
+                fprintf(stderr, "trocd verify: --threads '%s' is not a whole number from 1 to %u\n", argv[i],
+                        TROC_VERIFY_THREADS_MAX);
+                return TROCD_EXIT_USAGE;
+            }
         } else {
             fprintf(stderr, "trocd verify: unexpected argument '%s' (see 'trocd verify --help')\n", argv[i]);
             return TROCD_EXIT_USAGE;
@@ -96,8 +115,9 @@ int troc__trocd_verify(int argc, char **argv) {
         return TROCD_EXIT_OK;
     }
     const char *data = NULL;
+    unsigned threads = 0; /* one per processor */
     bool json = false;
-    int status = args_parse(argc, argv, &data, &json);
+    int status = args_parse(argc, argv, &data, &threads, &json);
     if (status != 0) return status;
     const char *tmp = getenv("TMPDIR");
     char scratch[4096];
@@ -109,7 +129,7 @@ int troc__trocd_verify(int argc, char **argv) {
     }
     bool tty = isatty(STDERR_FILENO) == 1;
     troc_verify_report report;
-    int rc = troc_ledger_verify(data, scratch, &report, tty ? progress_show : NULL, NULL);
+    int rc = troc_ledger_verify(data, scratch, threads, &report, tty ? progress_show : NULL, NULL);
     if (tty) fputs("\r\033[K", stderr);
     scratch_remove(scratch);
     if (rc == TROC_ENOT_FOUND) {
