@@ -6,7 +6,8 @@
  * with roles, live-only and paging; the running totals; the snapshot; and
  * applying rounds: plain set-off (no balance moves), credit mode within
  * limits, staleness after a payment during the solve, every way a round
- * may not hold, and reading a round back.
+ * may not hold, and reading a round back, page by page from the journaled
+ * bytes (and refusing malformed ones).
  *
  * Each test gets a fresh ledger in its own temporary directory.
  */
@@ -21,6 +22,7 @@
 
 #include "base/error.h"
 #include "base/result.h"
+#include "ledger/ledger_int.h"
 #include "ledger_support.h"
 
 enum { ACCEPT = TROC__V1__INVOICE_ACTION__ACTION_ACCEPT,
@@ -609,6 +611,104 @@ static void test_clearing_request(void **state) {
     troc_ledger_read_end(read);
 }
 
+/* A NodeEvent{clearing_round} of `count` settlements, with a certificate,
+ * packed; settlement i clears i cents and pays 2i (invoice id: i in its
+ * first bytes). */
+static uint8_t *round_body_pack(size_t count, size_t *size_out) {
+    Troc__V1__Settlement *items = calloc(count, sizeof *items);
+    Troc__V1__Settlement **pointers = calloc(count, sizeof *pointers);
+    uint8_t(*ids)[TROC_ID_SIZE] = calloc(count, TROC_ID_SIZE);
+    char *firms[] = {"alice", "bob", "carol"};
+    int64_t potentials[] = {0, 1, 2};
+    assert_true(items != NULL && pointers != NULL && ids != NULL);
+    for (size_t i = 0; i < count; i++) {
+        Troc__V1__Settlement init = TROC__V1__SETTLEMENT__INIT;
+        items[i] = init;
+        memcpy(ids[i], &i, sizeof i);
+        items[i].has_invoice_id = 1;
+        items[i].invoice_id = (ProtobufCBinaryData){TROC_ID_SIZE, ids[i]};
+        items[i].has_cleared_cents = 1;
+        items[i].cleared_cents = (int64_t)i;
+        items[i].has_paid_cents = i % 2 == 0;
+        items[i].paid_cents = 2 * (int64_t)i;
+        pointers[i] = &items[i];
+    }
+    Troc__V1__ClearingRound round = TROC__V1__CLEARING_ROUND__INIT;
+    round.has_run = 1;
+    round.run = 7;
+    round.n_settlements = count;
+    round.settlements = pointers;
+    round.n_firms = 3;
+    round.firms = firms;
+    round.n_potentials = 3;
+    round.potentials = potentials;
+    Troc__V1__NodeEvent event = TROC__V1__NODE_EVENT__INIT;
+    event.event_case = TROC__V1__NODE_EVENT__EVENT_CLEARING_ROUND;
+    event.clearing_round = &round;
+    size_t size = troc__v1__node_event__get_packed_size(&event);
+    uint8_t *body = malloc(size + 16); /* room to append fields */
+    assert_non_null(body);
+    troc__v1__node_event__pack(&event, body);
+    free(items);
+    free(pointers);
+    free(ids);
+    *size_out = size;
+    return body;
+}
+
+/* A page read from the bytes is the page of the decoded round, wherever it
+ * starts; malformed bytes are refused as corrupt, never read past. */
+static void test_round_page_from_bytes(void **state) {
+    (void)state;
+    const size_t count = 2500;
+    size_t size = 0;
+    uint8_t *body = round_body_pack(count, &size);
+    static const size_t offsets[] = {0, 1, 999, 2000, 2499, 2500, 9000};
+    troc_settlement page[1000];
+    for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++) {
+        size_t got = 99;
+        assert_int_equal(troc__round_settlements_page(body, size, page, offsets[k], 1000, &got), 0);
+        size_t want = offsets[k] >= count ? 0 : count - offsets[k] < 1000 ? count - offsets[k] : 1000;
+        assert_int_equal(got, want);
+        for (size_t i = 0; i < got; i++) {
+            size_t index = offsets[k] + i, id = 0;
+            memcpy(&id, page[i].invoice_id, sizeof id);
+            assert_int_equal(id, index);
+            assert_int_equal(page[i].cleared_cents, (int64_t)index);
+            assert_int_equal(page[i].paid_cents, index % 2 == 0 ? 2 * (int64_t)index : 0);
+        }
+    }
+    size_t got = 0;
+    /* Every truncation of the body is refused or yields fewer settlements
+     * (a cut exactly between fields is well formed), never more. */
+    for (size_t cut = 0; cut < 64; cut++) {
+        int rc = troc__round_settlements_page(body, cut, page, 0, 1000, &got);
+        assert_true(rc == TROC_ECORRUPT || (rc == 0 && got < count));
+    }
+    assert_int_equal(troc__round_settlements_page(body, size - 1, page, 2400, 1000, &got), TROC_ECORRUPT);
+    /* A second clearing_round field (a decoder would merge the two). */
+    memcpy(body + size, body, 2);
+    body[size + 1] = 0;
+    assert_int_equal(troc__round_settlements_page(body, size + 2, page, 0, 10, &got), TROC_ECORRUPT);
+    /* A field of wire type 3 (a group), a length past the end, an
+     * over-long varint in an unknown field after an empty round, and an
+     * init event instead of a round. */
+    static const uint8_t group[] = {0x13};
+    static const uint8_t too_long[] = {0x12, 0x05, 0x42, 0x01};
+    static const uint8_t varint[] = {0x12, 0x00, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t init[] = {0x0a, 0x00};
+    assert_int_equal(troc__round_settlements_page(group, sizeof group, page, 0, 10, &got), TROC_ECORRUPT);
+    assert_int_equal(troc__round_settlements_page(too_long, sizeof too_long, page, 0, 10, &got), TROC_ECORRUPT);
+    assert_int_equal(troc__round_settlements_page(varint, sizeof varint, page, 0, 10, &got), TROC_ECORRUPT);
+    assert_int_equal(troc__round_settlements_page(init, sizeof init, page, 0, 10, &got), TROC_ECORRUPT);
+    /* A settlement written with the wrong wire type, or without its id. */
+    static const uint8_t wrong_type[] = {0x12, 0x02, 0x40, 0x01};
+    static const uint8_t no_id[] = {0x12, 0x04, 0x42, 0x02, 0x10, 0x05};
+    assert_int_equal(troc__round_settlements_page(wrong_type, sizeof wrong_type, page, 0, 10, &got), TROC_ECORRUPT);
+    assert_int_equal(troc__round_settlements_page(no_id, sizeof no_id, page, 0, 10, &got), TROC_ECORRUPT);
+    free(body);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_issue_accept_pay, setup, teardown),
@@ -623,6 +723,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rounds_that_do_not_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clearing_request, setup, teardown),
+        cmocka_unit_test(test_round_page_from_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

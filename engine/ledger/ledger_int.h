@@ -531,6 +531,14 @@ int troc__action_record(troc_ledger_write *write, const troc_item *item, const u
 /* Checks a free-text field: TROC_RESULT_OK, or `too_long` / INVALID_TEXT. */
 int troc__text_check(const char *text, size_t length_max, int too_long);
 
+/* ----------------------------------------------------------- round.c */
+
+/* Copies settlements [offset, offset + capacity) of a journaled
+ * NodeEvent{clearing_round} body, decoding only those: *count_out of them.
+ * TROC_ECORRUPT when the body is not a well-formed clearing round. */
+int troc__round_settlements_page(const uint8_t *body, size_t body_size, troc_settlement *out, size_t offset,
+                                 size_t capacity, size_t *count_out);
+
 /* ------------------------------------------------------ signatures.c */
 
 /* The signing domain of a journal entry's kind; false for an unknown kind. */
