@@ -275,7 +275,7 @@ typedef struct troc__flow {
     uint32_t changed_count;    /* nodes whose potential the last phase changed */
     /* Maximum flow (maxflow.c) */
     troc__admissible admissible;
-    uint32_t *level;           /* per node: distance label to the deficits, TROC__NONE if cut off */
+    uint32_t *level;           /* per node: distance label to the ends, TROC__NONE if cut off */
     uint32_t *current;         /* per node: next entry to try */
     uint32_t *label_first;     /* per label: first node holding it, TROC__NONE if none */
     uint32_t *label_next;      /* per node: doubly linked lists of the nodes of each label */
@@ -287,6 +287,7 @@ typedef struct troc__flow {
     uint32_t deficit_side;     /* nodes the last global relabel found reaching a deficit
                                   (half the component before its first phase) */
     uint32_t *path;            /* entries of the augmenting path being built */
+    bool reverse;              /* the maximum flow's round searches from the deficits */
     /* Statistics and progress */
     uint32_t phase_count;
     uint64_t global_relabel_count;

@@ -22,10 +22,27 @@
  * all of them are cut off at once.  Global relabels: once relabels have
  * scanned as many entries as the last global relabel did, a new one
  * restores exact labels (nodes that reach no deficit are cut off), which
- * costs no more than the climbing it replaces.  The loop ends when a
- * global relabel finds no node with excess that reaches a deficit.  Each
- * round starts with exact labels, so its first search augments: the loop
- * always progresses.
+ * costs no more than the climbing it replaces.
+ *
+ * Directions.  The climbing happens on the side of the final cut the
+ * searches start from: searching from the excesses, every node that ends
+ * cut off from the deficits climbs until it is.  Which side of a phase's
+ * cut is the small one changes from phase to phase (on the benchmark's
+ * 1,000,000 obligations, 4,900 of 95,000 nodes still reach a deficit after
+ * one phase, 94,000 after the next), and the same maximum flow can be
+ * computed from the deficits, with labels counting entries to an excess
+ * and flow moving against the search.  So a round that spends its relabel
+ * budget, the sign of climbing, hands over to the other direction: the
+ * next round searches from the other side, after a global relabel in its
+ * direction.  Every augmentation is a whole path from an excess to a
+ * deficit, so the flow left by one direction is a valid start for the
+ * other.  On networks of 500,000 to 1,000,000 obligations this scans a
+ * fifth fewer entries than searching from the excesses only.
+ *
+ * The loop ends when a round ends with every source stopped on its own
+ * (its supply gone, or cut off: no path left), or when a global relabel
+ * finds no source that reaches the other side.  Each round starts with
+ * exact labels, so its first search augments: the loop always progresses.
  */
 #include <assert.h>
 
@@ -36,6 +53,35 @@
  * for every entry augmentations pushed through.  Rounds that keep moving
  * flow relabel on; rounds that mostly climb get exact labels soon. */
 #define RELABEL_CREDIT 4u
+
+/* The direction of a round.  Forward, the searches start at the excesses
+ * and labels count entries to a deficit; reversed, they start at the
+ * deficits and labels count entries to an excess, and flow moves against
+ * the search, along each entry's partner.  The admissible graph holds both
+ * entries of every arc of reduced cost 0, so the same lists serve both
+ * directions. */
+static inline bool step_has_room(const troc__flow *f, const troc__residual *r, troc__residual_entry e) {
+    return f->reverse ? troc__entry_partner_has_room(r, e) : troc__entry_has_room(r, e);
+}
+
+/* Whether a search may step from e's head to the node whose list holds e
+ * (the breadth-first search of a global relabel runs backwards). */
+static inline bool step_back_has_room(const troc__flow *f, const troc__residual *r, troc__residual_entry e) {
+    return f->reverse ? troc__entry_has_room(r, e) : troc__entry_partner_has_room(r, e);
+}
+
+/* A node's supply in the current direction: > 0 where searches start
+ * (sources), < 0 where they end. */
+static inline int64_t supply(const troc__flow *f, const troc__residual *r, uint32_t v) {
+    return f->reverse ? -r->excess[v] : r->excess[v];
+}
+
+/* The entry flow moves along when a search steps across entry e of node
+ * `tail`: e itself, or its partner (from e's head back to tail). */
+static inline troc__residual_entry flow_entry(const troc__flow *f, troc__residual_entry e, uint32_t tail) {
+    if (!f->reverse) return e;
+    return (troc__residual_entry){.head = tail, .link = e.link ^ TROC__LINK_TAIL};
+}
 
 static void label_insert(troc__flow *f, uint32_t v) {
     const uint32_t label = f->level[v];
@@ -53,9 +99,9 @@ static void label_remove(troc__flow *f, uint32_t v) {
     if (next != TROC__NONE) f->label_previous[next] = previous;
 }
 
-/* Exact labels from a breadth-first search backwards from the deficits;
- * TROC__NONE for nodes that reach none.  Returns whether a node with excess
- * reaches one. */
+/* Exact labels from a breadth-first search backwards from the ends (the
+ * deficits, or the excesses when reversed); TROC__NONE for nodes that reach
+ * none.  Returns whether a source reaches one. */
 static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, uint32_t hi) {
     const troc__admissible *a = &f->admissible;
     uint32_t tail = 0, head = 0;
@@ -65,7 +111,7 @@ static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, 
         f->current[v] = a->first[v];
         f->level[v] = TROC__NONE;
         f->label_first[v - lo] = TROC__NONE;
-        if (r->excess[v] < 0) {
+        if (supply(f, r, v) < 0) {
             f->level[v] = 0;
             f->queue[head++] = v;
         }
@@ -80,14 +126,14 @@ static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, 
         for (uint32_t e = a->first[h]; e < end; e++) {
             const troc__residual_entry entry = a->entries[e];
             const uint32_t u = entry.head;
-            if (f->level[u] != TROC__NONE || !troc__entry_partner_has_room(r, entry)) continue;
+            if (f->level[u] != TROC__NONE || !step_back_has_room(f, r, entry)) continue;
             f->level[u] = f->level[h] + 1;
             f->queue[head++] = u;
-            reached |= r->excess[u] > 0;
+            reached |= supply(f, r, u) > 0;
         }
     }
     assert(head <= hi - lo);
-    f->deficit_side = head;
+    f->deficit_side = f->reverse ? (hi - lo) - head : head;
     f->relabel_work = 0;
     f->relabel_budget = scanned + head;
     return reached;
@@ -111,7 +157,7 @@ static void relabel(troc__flow *f, const troc__residual *r, uint32_t v) {
     for (uint32_t e = a->first[v]; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
         const uint32_t level = f->level[entry.head];
-        if (level < lowest && troc__entry_has_room(r, entry)) {
+        if (level < lowest && step_has_room(f, r, entry)) {
             lowest = level;
             best = e;
         }
@@ -137,7 +183,7 @@ static uint32_t advance(troc__flow *f, const troc__residual *r, uint32_t v) {
     const uint32_t end = a->first[v + 1], want = f->level[v] - 1;
     for (uint32_t e = f->current[v]; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
-        if (f->level[entry.head] == want && troc__entry_has_room(r, entry)) {
+        if (f->level[entry.head] == want && step_has_room(f, r, entry)) {
             f->current[v] = e;
             return e;
         }
@@ -145,24 +191,32 @@ static uint32_t advance(troc__flow *f, const troc__residual *r, uint32_t v) {
     return TROC__NONE;
 }
 
-/* Pushes the bottleneck along path[0..depth) from s to the deficit t;
- * returns the depth to resume from (the first entry left without room). */
+/* The node the path of the given depth ends at. */
+static uint32_t path_end(const troc__flow *f, uint32_t s, uint32_t depth) {
+    return depth == 0 ? s : f->admissible.entries[f->path[depth - 1]].head;
+}
+
+/* Pushes the bottleneck along path[0..depth) from s to t (against it when
+ * reversed); returns the depth to resume from (the first entry left
+ * without room). */
 static uint32_t augment(troc__flow *f, troc__residual *r, uint32_t s, uint32_t t, uint32_t depth) {
     const troc__admissible *a = &f->admissible;
-    int64_t delta = r->excess[s] < -r->excess[t] ? r->excess[s] : -r->excess[t];
+    int64_t delta = supply(f, r, s) < -supply(f, r, t) ? supply(f, r, s) : -supply(f, r, t);
     for (uint32_t i = 0; i < depth; i++) {
-        const int64_t room = troc__entry_room(r, a->entries[f->path[i]]);
+        const troc__residual_entry e = flow_entry(f, a->entries[f->path[i]], f->reverse ? path_end(f, s, i) : 0);
+        const int64_t room = troc__entry_room(r, e);
         if (room < delta) delta = room;
     }
     assert(delta > 0);
     uint32_t resume = depth;
     for (uint32_t i = 0; i < depth; i++) {
-        const troc__residual_entry entry = a->entries[f->path[i]];
-        troc__residual_push(r, entry, delta);
-        if (resume == depth && !troc__entry_has_room(r, entry)) resume = i;
+        const troc__residual_entry e = flow_entry(f, a->entries[f->path[i]], f->reverse ? path_end(f, s, i) : 0);
+        troc__residual_push(r, e, delta);
+        if (resume == depth && !troc__entry_has_room(r, e)) resume = i;
     }
-    r->excess[s] -= delta;
-    r->excess[t] += delta;
+    const int64_t moved = f->reverse ? -delta : delta;
+    r->excess[s] -= moved;
+    r->excess[t] += moved;
     f->excess_left -= delta;
     /* Work that moved flow earns the relabels room before the next global
      * relabel. */
@@ -174,17 +228,12 @@ static bool live(const troc__flow *f, uint32_t v) {
     return f->level[v] != TROC__NONE;
 }
 
-/* The node the path of the given depth ends at. */
-static uint32_t path_end(const troc__flow *f, uint32_t s, uint32_t depth) {
-    return depth == 0 ? s : f->admissible.entries[f->path[depth - 1]].head;
-}
-
-/* Routes what it can of the excess of s, until the relabel budget is
+/* Routes what it can of the supply of s, until the relabel budget is
  * spent. */
 static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
     uint32_t depth = 0, v = s;
-    while (r->excess[s] > 0 && live(f, s) && f->relabel_work <= f->relabel_budget) {
-        if (f->level[v] == 0 && r->excess[v] < 0) {
+    while (supply(f, r, s) > 0 && live(f, s) && f->relabel_work <= f->relabel_budget) {
+        if (f->level[v] == 0 && supply(f, r, v) < 0) {
             depth = augment(f, r, s, v, depth);
             v = path_end(f, s, depth);
             continue;
@@ -205,14 +254,20 @@ static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
 void troc__maxflow(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
+    f->reverse = false;
     bool more = global_relabel(f, r, lo, hi);
     while (more) {
         for (uint32_t s = lo; s < hi && f->relabel_work <= f->relabel_budget; s++) {
-            if (r->excess[s] > 0 && live(f, s)) route_from(f, r, s);
+            if (supply(f, r, s) > 0 && live(f, s)) route_from(f, r, s);
         }
-        /* A source stops when its excess is gone or it is cut off (a label
+        /* A source stops when its supply is gone or it is cut off (a label
          * is cut off only when no path from it remains), or when the round's
-         * budget is spent: only then can another round route more. */
-        more = f->relabel_work > f->relabel_budget && global_relabel(f, r, lo, hi);
+         * budget is spent: only then can another round route more, and the
+         * other direction takes over. */
+        more = f->relabel_work > f->relabel_budget;
+        if (more) {
+            f->reverse = !f->reverse;
+            more = global_relabel(f, r, lo, hi);
+        }
     }
 }
