@@ -59,27 +59,31 @@
  * deficits and labels count entries to an excess, and flow moves against
  * the search, along each entry's partner.  The admissible graph holds both
  * entries of every arc of reduced cost 0, so the same lists serve both
- * directions. */
-static inline bool step_has_room(const troc__flow *f, const troc__residual *r, troc__residual_entry e) {
-    return f->reverse ? troc__entry_partner_has_room(r, e) : troc__entry_has_room(r, e);
+ * directions.  The functions that take `reverse` are compiled once per
+ * direction (DIRECTED: inlined where `reverse` is a constant), so the
+ * inner loops do not test it. */
+#define DIRECTED static inline __attribute__((always_inline))
+
+static inline bool step_has_room(const troc__residual *r, troc__residual_entry e, bool reverse) {
+    return reverse ? troc__entry_partner_has_room(r, e) : troc__entry_has_room(r, e);
 }
 
 /* Whether a search may step from e's head to the node whose list holds e
  * (the breadth-first search of a global relabel runs backwards). */
-static inline bool step_back_has_room(const troc__flow *f, const troc__residual *r, troc__residual_entry e) {
-    return f->reverse ? troc__entry_has_room(r, e) : troc__entry_partner_has_room(r, e);
+static inline bool step_back_has_room(const troc__residual *r, troc__residual_entry e, bool reverse) {
+    return reverse ? troc__entry_has_room(r, e) : troc__entry_partner_has_room(r, e);
 }
 
 /* A node's supply in the current direction: > 0 where searches start
  * (sources), < 0 where they end. */
-static inline int64_t supply(const troc__flow *f, const troc__residual *r, uint32_t v) {
-    return f->reverse ? -r->excess[v] : r->excess[v];
+static inline int64_t supply(const troc__residual *r, uint32_t v, bool reverse) {
+    return reverse ? -r->excess[v] : r->excess[v];
 }
 
 /* The entry flow moves along when a search steps across entry e of node
  * `tail`: e itself, or its partner (from e's head back to tail). */
-static inline troc__residual_entry flow_entry(const troc__flow *f, troc__residual_entry e, uint32_t tail) {
-    if (!f->reverse) return e;
+static inline troc__residual_entry flow_entry(troc__residual_entry e, uint32_t tail, bool reverse) {
+    if (!reverse) return e;
     return (troc__residual_entry){.head = tail, .link = e.link ^ TROC__LINK_TAIL};
 }
 
@@ -102,7 +106,8 @@ static void label_remove(troc__flow *f, uint32_t v) {
 /* Exact labels from a breadth-first search backwards from the ends (the
  * deficits, or the excesses when reversed); TROC__NONE for nodes that reach
  * none.  Returns whether a source reaches one. */
-static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, uint32_t hi) {
+DIRECTED bool global_relabel_directed(troc__flow *f, const troc__residual *r, uint32_t lo, uint32_t hi,
+                                     bool reverse) {
     const troc__admissible *a = &f->admissible;
     uint32_t tail = 0, head = 0;
     uint64_t scanned = 0;
@@ -111,7 +116,7 @@ static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, 
         f->current[v] = a->first[v];
         f->level[v] = TROC__NONE;
         f->label_first[v - lo] = TROC__NONE;
-        if (supply(f, r, v) < 0) {
+        if (supply(r, v, reverse) < 0) {
             f->level[v] = 0;
             f->queue[head++] = v;
         }
@@ -126,17 +131,21 @@ static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, 
         for (uint32_t e = a->first[h]; e < end; e++) {
             const troc__residual_entry entry = a->entries[e];
             const uint32_t u = entry.head;
-            if (f->level[u] != TROC__NONE || !step_back_has_room(f, r, entry)) continue;
+            if (f->level[u] != TROC__NONE || !step_back_has_room(r, entry, reverse)) continue;
             f->level[u] = f->level[h] + 1;
             f->queue[head++] = u;
-            reached |= supply(f, r, u) > 0;
+            reached |= supply(r, u, reverse) > 0;
         }
     }
     assert(head <= hi - lo);
-    f->deficit_side = f->reverse ? (hi - lo) - head : head;
+    f->deficit_side = reverse ? (hi - lo) - head : head;
     f->relabel_work = 0;
     f->relabel_budget = scanned + head;
     return reached;
+}
+
+static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, uint32_t hi) {
+    return f->reverse ? global_relabel_directed(f, r, lo, hi, true) : global_relabel_directed(f, r, lo, hi, false);
 }
 
 /* Label k holds no node: cuts off every node above it. */
@@ -150,14 +159,14 @@ static void cut_gap(troc__flow *f, uint32_t k) {
 
 /* New label of v: one more than its lowest neighbour through room, or cut
  * off (no such neighbour, or v left a gap behind). */
-static void relabel(troc__flow *f, const troc__residual *r, uint32_t v) {
+DIRECTED void relabel(troc__flow *f, const troc__residual *r, uint32_t v, bool reverse) {
     const troc__admissible *a = &f->admissible;
     const uint32_t end = a->first[v + 1];
     uint32_t lowest = TROC__NONE, best = a->first[v];
     for (uint32_t e = a->first[v]; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
         const uint32_t level = f->level[entry.head];
-        if (level < lowest && step_has_room(f, r, entry)) {
+        if (level < lowest && step_has_room(r, entry, reverse)) {
             lowest = level;
             best = e;
         }
@@ -178,12 +187,12 @@ static void relabel(troc__flow *f, const troc__residual *r, uint32_t v) {
 }
 
 /* Next entry of v with room down one label, or TROC__NONE. */
-static uint32_t advance(troc__flow *f, const troc__residual *r, uint32_t v) {
+DIRECTED uint32_t advance(troc__flow *f, const troc__residual *r, uint32_t v, bool reverse) {
     const troc__admissible *a = &f->admissible;
     const uint32_t end = a->first[v + 1], want = f->level[v] - 1;
     for (uint32_t e = f->current[v]; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
-        if (f->level[entry.head] == want && step_has_room(f, r, entry)) {
+        if (f->level[entry.head] == want && step_has_room(r, entry, reverse)) {
             f->current[v] = e;
             return e;
         }
@@ -199,22 +208,22 @@ static uint32_t path_end(const troc__flow *f, uint32_t s, uint32_t depth) {
 /* Pushes the bottleneck along path[0..depth) from s to t (against it when
  * reversed); returns the depth to resume from (the first entry left
  * without room). */
-static uint32_t augment(troc__flow *f, troc__residual *r, uint32_t s, uint32_t t, uint32_t depth) {
+DIRECTED uint32_t augment(troc__flow *f, troc__residual *r, uint32_t s, uint32_t t, uint32_t depth, bool reverse) {
     const troc__admissible *a = &f->admissible;
-    int64_t delta = supply(f, r, s) < -supply(f, r, t) ? supply(f, r, s) : -supply(f, r, t);
+    int64_t delta = supply(r, s, reverse) < -supply(r, t, reverse) ? supply(r, s, reverse) : -supply(r, t, reverse);
     for (uint32_t i = 0; i < depth; i++) {
-        const troc__residual_entry e = flow_entry(f, a->entries[f->path[i]], f->reverse ? path_end(f, s, i) : 0);
+        const troc__residual_entry e = flow_entry(a->entries[f->path[i]], reverse ? path_end(f, s, i) : 0, reverse);
         const int64_t room = troc__entry_room(r, e);
         if (room < delta) delta = room;
     }
     assert(delta > 0);
     uint32_t resume = depth;
     for (uint32_t i = 0; i < depth; i++) {
-        const troc__residual_entry e = flow_entry(f, a->entries[f->path[i]], f->reverse ? path_end(f, s, i) : 0);
+        const troc__residual_entry e = flow_entry(a->entries[f->path[i]], reverse ? path_end(f, s, i) : 0, reverse);
         troc__residual_push(r, e, delta);
         if (resume == depth && !troc__entry_has_room(r, e)) resume = i;
     }
-    const int64_t moved = f->reverse ? -delta : delta;
+    const int64_t moved = reverse ? -delta : delta;
     r->excess[s] -= moved;
     r->excess[t] += moved;
     f->excess_left -= delta;
@@ -230,25 +239,30 @@ static bool live(const troc__flow *f, uint32_t v) {
 
 /* Routes what it can of the supply of s, until the relabel budget is
  * spent. */
-static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
+DIRECTED void route_from_directed(troc__flow *f, troc__residual *r, uint32_t s, bool reverse) {
     uint32_t depth = 0, v = s;
-    while (supply(f, r, s) > 0 && live(f, s) && f->relabel_work <= f->relabel_budget) {
-        if (f->level[v] == 0 && supply(f, r, v) < 0) {
-            depth = augment(f, r, s, v, depth);
+    while (supply(r, s, reverse) > 0 && live(f, s) && f->relabel_work <= f->relabel_budget) {
+        if (f->level[v] == 0 && supply(r, v, reverse) < 0) {
+            depth = augment(f, r, s, v, depth, reverse);
             v = path_end(f, s, depth);
             continue;
         }
         /* A gap found deeper in the search may have cut v off already. */
         const bool alive = live(f, v);
-        const uint32_t e = !alive || f->level[v] == 0 ? TROC__NONE : advance(f, r, v);
+        const uint32_t e = !alive || f->level[v] == 0 ? TROC__NONE : advance(f, r, v, reverse);
         if (e != TROC__NONE) {
             f->path[depth++] = e;
             v = f->admissible.entries[e].head;
             continue;
         }
-        if (alive) relabel(f, r, v);
+        if (alive) relabel(f, r, v, reverse);
         if (depth > 0) v = path_end(f, s, --depth);
     }
+}
+
+static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
+    if (f->reverse) route_from_directed(f, r, s, true);
+    else route_from_directed(f, r, s, false);
 }
 
 void troc__maxflow(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
@@ -258,7 +272,7 @@ void troc__maxflow(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
     bool more = global_relabel(f, r, lo, hi);
     while (more) {
         for (uint32_t s = lo; s < hi && f->relabel_work <= f->relabel_budget; s++) {
-            if (supply(f, r, s) > 0 && live(f, s)) route_from(f, r, s);
+            if (supply(r, s, f->reverse) > 0 && live(f, s)) route_from(f, r, s);
         }
         /* A source stops when its supply is gone or it is cut off (a label
          * is cut off only when no path from it remains), or when the round's
