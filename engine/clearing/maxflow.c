@@ -64,6 +64,8 @@
  * inner loops do not test it. */
 #define DIRECTED static inline __attribute__((always_inline))
 
+/* Whether a search may step across e: flow would move along e, or along
+ * its partner when reversed. */
 static inline bool step_has_room(const troc__residual *r, troc__residual_entry e, bool reverse) {
     return reverse ? troc__entry_partner_has_room(r, e) : troc__entry_has_room(r, e);
 }
