@@ -290,7 +290,7 @@ int troc__round_settlements_page(const uint8_t *body, size_t body_size, troc_set
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field_by_name(&troc__v1__clearing_round__descriptor, "settlements");
     assert(field != NULL);
-    wire w;
+    wire w = {0}; /* round_bytes() sets it when it returns 0 */
     int rc = round_bytes(body, body_size, &w);
     size_t index = 0, count = 0;
     while (rc == 0 && w.at < w.end && count < capacity) {
