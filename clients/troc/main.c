@@ -25,45 +25,79 @@ typedef struct command {
     troc_cli_command_fn *run;
     const char *usage;         /* arguments after the name */
     const char *summary;       /* one line for `troc --help` */
+    const char *details;       /* more for `troc COMMAND --help`, or NULL */
 } command;
 
+#define CLEAR_DETAILS                                                                                    \
+    "  INPUT.csv      a header row, then one unpaid invoice per row; columns found by name:\n"             \
+    "                 debtor, creditor, amount (1234.56: at most two decimals), id (optional,\n"           \
+    "                 unique); any other column is copied through\n"                                      \
+    "  --out FILE     write INPUT's rows with cleared (paid) and remaining added; '-' for\n"             \
+    "                 standard output; written whole or not at all. Without it: summary only\n"         \
+    "  --with-credit ACCOUNTS.csv\n"                                                                   \
+    "                 also pay what set-off leaves, in credit within every credit line;\n"            \
+    "                 columns member, balance, credit_limit, balance_max (empty: no maximum)\n"      \
+    "  --balances-out FILE\n"                                                                          \
+    "                 credit mode: member, balance_before, paid, received, balance_after\n"           \
+    "  --threads N    threads that read, check and write (default: one per processor, at\n"          \
+    "                 most 8); the result is the same whatever N\n"                                  \
+    "  --json         the summary as one JSON object\n"                                              \
+    "exit status: 0 done; 2 bad usage or bad input (the message names the line; nothing is\n"       \
+    "written); 1 a failure after the input was accepted (nothing is written).\n"                     \
+    "More in README.md, \"Clearing a CSV offline\"."
+
+#define ADMIN_CLEAR_DETAILS                                                                              \
+    "  --with-credit  also pay what set-off leaves, in credit within every credit line\n"             \
+    "  --dry-run      solve on the current obligations and show what the round would settle;\n"     \
+    "                 nothing is applied or recorded\n"                                                \
+    "  --limit N      with --dry-run: settlements to list (default 100)\n"                                          \
+    "  --id HEX       the request's id (32 hex digits), so that a retry is not run twice\n"          \
+    "It waits until the round is committed and prints it. Exit status: 0 done (also when\n"          \
+    "there was nothing to clear: no round is recorded); 1 the round could not be run\n"              \
+    "(the reason is printed); 2 bad usage; 3 the daemon cannot be reached."
+
+#define CLEARING_SHOW_DETAILS                                                                            \
+    "  RUN            the round's number (default: the latest)\n"                                     \
+    "  --limit N      settlements to list (default 100)"
+
 static const command commands[] = {
-    {"keygen", troc__cmd_keygen, "FILE", "write a new secret key file (mode 0600) and print its public key"},
-    {"pubkey", troc__cmd_pubkey, "FILE", "print the public key of a key file"},
+    {"keygen", troc__cmd_keygen, "FILE", "write a new secret key file (mode 0600) and print its public key", NULL},
+    {"pubkey", troc__cmd_pubkey, "FILE", "print the public key of a key file", NULL},
     {"clear", troc__cmd_clear,
-     "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--threads N]",
-     "clear a CSV of unpaid invoices offline: exact set-off (and credit payments); see README"},
+     "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--threads N] [--json]",
+     "clear a CSV of unpaid invoices offline: exact set-off (and credit payments)", CLEAR_DETAILS},
     {"admin member add", troc__cmd_admin_member_add, TROC_USAGE_MEMBER_ADD,
-     "admit a member with its public key and credit line (default 0, no balance maximum)"},
-    {"admin member key add", troc__cmd_admin_key_add, TROC_USAGE_KEY, "register another key of a member"},
-    {"admin member key revoke", troc__cmd_admin_key_revoke, TROC_USAGE_KEY, "revoke one of a member's keys"},
+     "admit a member with its public key and credit line (default 0, no balance maximum)", NULL},
+    {"admin member key add", troc__cmd_admin_key_add, TROC_USAGE_KEY, "register another key of a member", NULL},
+    {"admin member key revoke", troc__cmd_admin_key_revoke, TROC_USAGE_KEY, "revoke one of a member's keys", NULL},
     {"admin limit", troc__cmd_admin_limit, TROC_USAGE_LIMIT,
-     "change a member's credit limit or balance maximum, with the reason recorded"},
-    {"admin freeze", troc__cmd_admin_freeze, TROC_USAGE_FREEZE, "freeze an account: no payment in or out"},
-    {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account"},
+     "change a member's credit limit or balance maximum, with the reason recorded", NULL},
+    {"admin freeze", troc__cmd_admin_freeze, TROC_USAGE_FREEZE, "freeze an account: no payment in or out", NULL},
+    {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account", NULL},
     {"admin stats", troc__cmd_admin_stats, TROC_USAGE_STATS,
-     "the territory's statistics: members, transfers, debt, accounts over their limit"},
-    {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)"},
-    {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)"},
-    {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance"},
-    {"member", troc__cmd_member, TROC_USAGE_MEMBER, "a member's record: account, keys, limit changes"},
+     "the territory's statistics: members, transfers, debt, accounts over their limit", NULL},
+    {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)", NULL},
+    {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)", NULL},
+    {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance", NULL},
+    {"member", troc__cmd_member, TROC_USAGE_MEMBER, "a member's record: account, keys, limit changes", NULL},
     {"invoice issue", troc__cmd_invoice_issue, TROC_USAGE_INVOICE_ISSUE,
-     "bill another member (you are the creditor); prints the invoice id"},
+     "bill another member (you are the creditor); prints the invoice id", NULL},
     {"invoice accept", troc__cmd_invoice_accept, TROC_USAGE_INVOICE_ID,
-     "accept an invoice you owe: it becomes an obligation"},
-    {"invoice reject", troc__cmd_invoice_reject, TROC_USAGE_INVOICE_REJECT, "refuse an invoice you were sent"},
+     "accept an invoice you owe: it becomes an obligation", NULL},
+    {"invoice reject", troc__cmd_invoice_reject, TROC_USAGE_INVOICE_REJECT, "refuse an invoice you were sent", NULL},
     {"invoice cancel", troc__cmd_invoice_cancel, TROC_USAGE_INVOICE_ID,
-     "withdraw an invoice you issued, before it is accepted"},
+     "withdraw an invoice you issued, before it is accepted", NULL},
     {"invoice pay", troc__cmd_invoice_pay, TROC_USAGE_INVOICE_PAY,
-     "pay (part of) an invoice you owe in credit; default: all that remains"},
+     "pay (part of) an invoice you owe in credit; default: all that remains", NULL},
     {"invoice list", troc__cmd_invoice_list, TROC_USAGE_INVOICE_LIST,
-     "invoices you issued or owe, newest first (--open: pending and open ones)"},
+     "invoices you issued or owe, newest first (--open: pending and open ones)", NULL},
     {"admin clear", troc__cmd_admin_clear, TROC_USAGE_CLEAR,
-     "run a clearing round now: set off cycles of obligations (--dry-run applies nothing)"},
+     "run a clearing round now: set off cycles of obligations (--dry-run applies nothing)",
+     ADMIN_CLEAR_DETAILS},
     {"clearing show", troc__cmd_clearing_show, TROC_USAGE_CLEARING_SHOW,
-     "a clearing round (the latest by default) and its settlements"},
+     "a clearing round (the latest by default) and its settlements", CLEARING_SHOW_DETAILS},
     {"admin backup", troc__cmd_admin_backup, TROC_USAGE_BACKUP,
-     "hot copy of the ledger and its key into DEST, a new or empty directory on the daemon's machine"},
+     "hot copy of the ledger and its key into DEST, a new or empty directory on the daemon's machine", NULL},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -214,6 +248,7 @@ int main(int argc, char **argv) {
     }
     if (troc_cli_wants_help(count - words, args + words)) {
         printf("usage: troc %s %s\n  %s\n", found->name, found->usage, found->summary);
+        if (found->details != NULL) printf("\n%s\n", found->details);
         return TROC_EXIT_OK;
     }
     if (troc_crypto_init() != 0) return troc_cli_fail(TROC_EXIT_SERVER, "cannot initialise libsodium");

@@ -115,6 +115,12 @@ refused("two-inputs", HEADER + "a1,A,B,1\n", ["one INPUT file only"], args=("oth
 
 status, out, err = ctx.clear()
 ctx.check(status == 2 and "no INPUT file" in err, f"no arguments: status {status}, {err!r}")
+status, out, err = ctx.clear("--help")
+help_text = out.decode()
+ctx.check(status == 0 and help_text.startswith("usage: troc clear INPUT.csv"), f"--help: status {status}, {help_text!r}")
+for words in ("debtor, creditor, amount", "--with-credit ACCOUNTS.csv", "credit_limit", "--balances-out FILE",
+              "--threads N", "exit status: 0 done; 2 bad usage or bad input"):
+    ctx.check(words in help_text, f"--help does not explain {words!r}: {help_text!r}")
 inp = ctx.write("replace/input.csv", HEADER + "a1,A,B,1\n")
 status, out, err = ctx.clear(inp, "--out", "-", "--json")
 ctx.check(status == 2 and "choose one" in err and out == b"", f"--out - --json: status {status}, {err!r}")

@@ -173,6 +173,9 @@ def scenario_invoices(t):
                     ["invoice", "pay"], ["invoice", "list"], ["admin", "clear"], ["clearing", "show"]):
         status, out, _ = t.troc(*command, "--help", server=dead)
         check(status == 0 and out.startswith("usage: troc " + " ".join(command)), "help: " + out)
+    status, out, _ = t.troc("admin", "clear", "--help", server=dead)
+    check(all(words in out for words in ("--dry-run", "--limit N", "--id HEX", "Exit status: 0 done")),
+          "admin clear --help explains its options: " + out)
 
 
 def triangle(t):
