@@ -4,7 +4,7 @@
  *
  *   ledger_bench [--members N] [--transfers N] [--per-commit N]
  *                [--batch-transfers N] [--batch-size N] [--batches-per-commit N]
- *                [--random-ids | --client-ids]
+ *                [--random-ids | --client-ids] [--round-obligations N [--with-credit]]
  *
  * Creates a ledger with N members (large credit lines, so nothing is
  * refused), then
@@ -20,6 +20,13 @@
  * per second, the CPU time (user and system) per transfer and the bytes the
  * data file grew by per transfer.  Signature
  * verification is not part of this bench (the server measures it).
+ *
+ * --round-obligations N then issues and accepts N invoices between random
+ * members (--per-commit per transaction), takes a clearing snapshot, solves
+ * it, and times the writer's part of a round: applying it (every set-off,
+ * and with --with-credit every payment in credit, with their statement
+ * lines) and the synced commit.  This is how long a round holds the
+ * daemon's writer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +37,7 @@
 
 #include "base/error.h"
 #include "base/result.h"
+#include "clearing/clearing.h"
 #include "ledger_support.h"
 
 typedef struct options {
@@ -41,6 +49,8 @@ typedef struct options {
     int batches_per_commit;
     int random_ids;
     int client_ids;
+    int round_obligations;
+    int with_credit;
 } options;
 
 static double now_seconds(void) {
@@ -218,6 +228,137 @@ static void run(support *s, const options *o, const char *label, int total, int 
     free(items);
 }
 
+/* An invoice from creditor b to debtor a (signed by b), or its acceptance
+ * (signed by a). */
+static void invoice_build(support *s, int a, int b, const uint8_t invoice_id[TROC_ID_SIZE], bool accept,
+                          support_item *item) {
+    char debtor[16], creditor[16];
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
+    member_name(a, debtor);
+    member_name(b, creditor);
+    fake_key(accept ? a : b, key);
+    Troc__V1__InvoiceIssue issue = TROC__V1__INVOICE_ISSUE__INIT;
+    issue.creditor = creditor;
+    issue.debtor = debtor;
+    issue.has_amount_cents = 1;
+    issue.amount_cents = 1 + (int64_t)(rng_next() % 10000);
+    Troc__V1__InvoiceRef ref = TROC__V1__INVOICE_REF__INIT;
+    ref.has_invoice_id = 1;
+    ref.invoice_id = (ProtobufCBinaryData){TROC_ID_SIZE, (uint8_t *)invoice_id};
+    Troc__V1__InvoiceAction action = TROC__V1__INVOICE_ACTION__INIT;
+    uint8_t id[TROC_ID_SIZE];
+    if (accept) {
+        support_id(s, id);
+        action.action_case = TROC__V1__INVOICE_ACTION__ACTION_ACCEPT;
+        action.accept = &ref;
+    } else {
+        memcpy(id, invoice_id, TROC_ID_SIZE);
+        action.action_case = TROC__V1__INVOICE_ACTION__ACTION_ISSUE;
+        action.issue = &issue;
+    }
+    action.has_id = 1;
+    action.id = (ProtobufCBinaryData){TROC_ID_SIZE, id};
+    support_sign(s, TROC__V1__ENVELOPE_KIND__KIND_INVOICE, &action, NULL, key, item);
+}
+
+/* N open obligations between random members: each invoice issued, then
+ * accepted, in transactions of per_commit items. */
+static void obligations_add(support *s, const options *o) {
+    const int n = o->round_obligations;
+    uint8_t(*ids)[TROC_ID_SIZE] = malloc((size_t)n * sizeof *ids);
+    int(*pairs)[2] = malloc((size_t)n * sizeof *pairs);
+    support_item *items = calloc((size_t)o->per_commit, sizeof *items);
+    if (ids == NULL || pairs == NULL || items == NULL) exit(1);
+    for (int k = 0; k < n; k++) {
+        pairs[k][0] = (int)(rng_next() % (uint64_t)o->members);
+        pairs[k][1] = (int)(rng_next() % (uint64_t)(o->members - 1));
+        if (pairs[k][1] >= pairs[k][0]) pairs[k][1]++;
+        support_id(s, ids[k]);
+    }
+    for (int accept = 0; accept < 2; accept++) {
+        for (int done = 0; done < n;) {
+            int count = 0, refused = 0;
+            double cpu = 0;
+            for (; count < o->per_commit && done + count < n; count++) {
+                const int k = done + count;
+                invoice_build(s, pairs[k][0], pairs[k][1], ids[k], accept, &items[count]);
+            }
+            commit_timed(s, items, count, &refused, &cpu);
+            if (refused != 0) {
+                fprintf(stderr, "ledger_bench: %d invoice items refused\n", refused);
+                exit(1);
+            }
+            for (int i = 0; i < count; i++) support_item_free(&items[i]);
+            done += count;
+        }
+    }
+    free(items);
+    free(pairs);
+    free(ids);
+}
+
+/* Solves a clearing round on the open obligations and times its apply and
+ * commit. */
+static void round_run(support *s, const options *o) {
+    obligations_add(s, o);
+    troc_clearing_snapshot snapshot;
+    support_clearing_snapshot(s, &snapshot);
+    troc_obligation *obligations = malloc(snapshot.obligation_count * sizeof *obligations);
+    troc_clearing_account *accounts = malloc(snapshot.firm_count * sizeof *accounts);
+    if (obligations == NULL || accounts == NULL) exit(1);
+    for (size_t k = 0; k < snapshot.obligation_count; k++) {
+        obligations[k] = (troc_obligation){snapshot.obligations[k].debtor, snapshot.obligations[k].creditor,
+                                           snapshot.obligations[k].remaining_cents};
+    }
+    /* Credit lines that let credit settle some of what set-off leaves. */
+    for (uint32_t f = 0; f < snapshot.firm_count; f++) {
+        accounts[f] = (troc_clearing_account){snapshot.firms[f].balance_cents, 20000, TROC_CLEARING_NO_MAX};
+    }
+    troc_clearing_problem problem = {.firm_count = snapshot.firm_count,
+                                     .obligation_count = snapshot.obligation_count,
+                                     .obligations = obligations,
+                                     .accounts = o->with_credit ? accounts : NULL};
+    troc_clearing_result result;
+    int rc = troc_clearing_solve(&problem, &result, NULL, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "ledger_bench: the solve failed: %s\n", troc_strerror(rc));
+        exit(1);
+    }
+    size_t settlements = 0;
+    for (size_t k = 0; k < snapshot.obligation_count; k++) {
+        settlements += result.cleared_cents[k] > 0 || result.paid_cents[k] > 0;
+    }
+    troc_clearing_round_item round;
+    rc = troc_ledger_clearing_round_build(s->ledger, &snapshot, o->with_credit, NULL, result.cleared_cents,
+                                          result.paid_cents, result.potentials, &round);
+    if (rc != 0) {
+        fprintf(stderr, "ledger_bench: cannot build the round: %s\n", troc_strerror(rc));
+        exit(1);
+    }
+    const double start = now_seconds(), cpu_start = cpu_seconds();
+    troc_ledger_write *write = NULL;
+    troc_item_result item_result = {0};
+    rc = troc_ledger_write_begin(s->ledger, s->now_us, &write);
+    if (rc == 0) rc = troc_ledger_apply_clearing(write, &round.item, snapshot.journal_seq, &item_result);
+    if (rc == 0) rc = troc_ledger_write_commit(write);
+    const double seconds = now_seconds() - start, cpu = cpu_seconds() - cpu_start;
+    if (rc != 0 || item_result.code != TROC_RESULT_OK) {
+        fprintf(stderr, "ledger_bench: the round was not applied: %s (code %d)\n", troc_strerror(rc),
+                (int)item_result.code);
+        exit(1);
+    }
+    s->now_us += 1000;
+    printf("round    obligations=%zu settlements=%zu mode=%s apply_seconds=%.3f cpu_us_per_settlement=%.2f "
+           "journal_bytes=%zu\n",
+           snapshot.obligation_count, settlements, o->with_credit ? "credit" : "plain", seconds,
+           settlements > 0 ? cpu * 1e6 / (double)settlements : 0.0, round.item.body_size);
+    troc_clearing_round_item_free(&round);
+    troc_clearing_result_free(&result);
+    free(accounts);
+    free(obligations);
+    troc_clearing_snapshot_free(&snapshot);
+}
+
 static int option_int(int argc, char **argv, const char *name, int fallback) {
     for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], name) == 0) return atoi(argv[i + 1]);
@@ -230,8 +371,11 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             puts("usage: ledger_bench [--members N] [--transfers N] [--per-commit N] [--batch-transfers N]\n"
                  "                    [--batch-size N] [--batches-per-commit N] [--random-ids | --client-ids]\n"
+                 "                    [--round-obligations N [--with-credit]]\n"
                  "Applies verified transfers to a fresh ledger in $TMPDIR with synced commits and\n"
-                 "reports transfers per second, for single transfers and for batches signed once.");
+                 "reports transfers per second, for single transfers and for batches signed once.\n"
+                 "--round-obligations N: then N invoices issued and accepted, and the time a\n"
+                 "clearing round of them takes to apply and commit (the writer's part).");
             return 0;
         }
     }
@@ -242,13 +386,15 @@ int main(int argc, char **argv) {
         .batch_transfers = option_int(argc, argv, "--batch-transfers", 2000000),
         .batch_size = option_int(argc, argv, "--batch-size", TROC_BATCH_ITEMS_MAX),
         .batches_per_commit = option_int(argc, argv, "--batches-per-commit", 16),
+        .round_obligations = option_int(argc, argv, "--round-obligations", 0),
     };
     for (int i = 1; i < argc; i++) {
         o.random_ids |= strcmp(argv[i], "--random-ids") == 0;
         o.client_ids |= strcmp(argv[i], "--client-ids") == 0;
+        o.with_credit |= strcmp(argv[i], "--with-credit") == 0;
     }
     if (o.members < 2 || o.per_commit < 1 || o.batch_size < 1 || o.batch_size > TROC_BATCH_ITEMS_MAX ||
-        o.batches_per_commit < 1 || o.members > TROC_MEMBERS_MAX) {
+        o.batches_per_commit < 1 || o.members > TROC_MEMBERS_MAX || o.round_obligations < 0) {
         fputs("ledger_bench: bad option value (see --help)\n", stderr);
         return 2;
     }
@@ -259,6 +405,7 @@ int main(int argc, char **argv) {
     if (o.batch_transfers > 0) {
         run(s, &o, "batch", o.batch_transfers, o.batch_size, o.batches_per_commit, batch_build);
     }
+    if (o.round_obligations > 0) round_run(s, &o);
     troc_stats stats = support_stats(s);
     printf("ledger transfers=%llu journal_entries=%llu balance_sum=%lld\n", (unsigned long long)stats.transfers,
            (unsigned long long)stats.journal_entries, (long long)stats.balance_sum_cents);

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -481,8 +482,8 @@ static void test_rounds_that_do_not_hold(void **state) {
     troc_stats after = support_stats(f->s);
     assert_int_equal(after.journal_entries, before.journal_entries);
     assert_int_equal(after.clearing_runs, 0);
-    /* A duplicate settlement, a forged signer, and a refusal that leaves the
-     * transaction usable. */
+    /* A duplicate settlement, a malformed id, a forged signer, and a refusal
+     * that leaves the transaction usable. */
     int64_t cleared[3] = {6000, 6000, 6000}, potentials[4] = {0};
     troc_clearing_round_item round;
     assert_int_equal(troc_ledger_clearing_round_build(f->s->ledger, &snapshot, false, NULL, cleared, NULL, potentials,
@@ -496,6 +497,9 @@ static void test_rounds_that_do_not_hold(void **state) {
     body->settlements[1] = body->settlements[0];
     assert_int_equal(troc_ledger_apply_clearing(write, &round.item, snapshot.journal_seq, &result), TROC_EINFEASIBLE);
     body->settlements[1] = saved;
+    body->settlements[2]->invoice_id.len = TROC_ID_SIZE / 2; /* an id cut short */
+    assert_int_equal(troc_ledger_apply_clearing(write, &round.item, snapshot.journal_seq, &result), TROC_EINFEASIBLE);
+    body->settlements[2]->invoice_id.len = TROC_ID_SIZE;
     troc_keypair other;
     troc_keypair_generate(&other);
     round.item.signer = other.public_key;
@@ -513,6 +517,71 @@ static void test_rounds_that_do_not_hold(void **state) {
     assert_int_equal(support_stats(f->s).clearing_runs, 1);
     assert_int_equal(support_balance(f->s, "alice"), -100);
     troc_clearing_snapshot_free(&snapshot);
+}
+
+/* A round that settles hundreds of obligations of many members at once
+ * (their index entries are removed together, sorted): afterwards the open
+ * obligations, each member's live invoices and the totals are exactly the
+ * ones left.  Pairs of members owe each other; each pair sets off the
+ * smaller amount, settling one obligation (both when equal). */
+static void test_large_round_leaves_exact_indexes(void **state) {
+    fixture *f = *state;
+    enum { MEMBERS = 40, PAIRS = 150 };
+    troc_keypair keys[MEMBERS];
+    char names[MEMBERS][16];
+    for (int m = 0; m < MEMBERS; m++) {
+        snprintf(names[m], sizeof names[m], "firm%02d", m);
+        troc_keypair_generate(&keys[m]);
+        assert_int_equal(support_member_add(f->s, names[m], &keys[m], 0, -1), TROC_RESULT_OK);
+    }
+    int64_t open_left = 0;
+    uint64_t state_left = 1;
+    int live_left[MEMBERS] = {0};
+    for (int k = 0; k < PAIRS; k++) {
+        state_left = state_left * 6364136223846793005ull + 1442695040888963407ull;
+        const int a = (int)((state_left >> 33) % MEMBERS), b = (a + 1 + (int)((state_left >> 45) % (MEMBERS - 1))) % MEMBERS;
+        const int64_t p = 100 + (int64_t)((state_left >> 20) % 5) * 100, q = 100 + (int64_t)((state_left >> 11) % 5) * 100;
+        uint8_t id[TROC_ID_SIZE];
+        obligation(f, &keys[b], names[b], &keys[a], names[a], p, id); /* a owes b */
+        obligation(f, &keys[a], names[a], &keys[b], names[b], q, id); /* b owes a */
+        open_left += p != q;
+        if (p != q) {
+            live_left[p > q ? a : b]++;
+            live_left[p > q ? b : a]++;
+        }
+    }
+    troc_clearing_snapshot snapshot;
+    support_clearing_snapshot(f->s, &snapshot);
+    assert_int_equal(snapshot.obligation_count, 2 * PAIRS);
+    /* Obligations come in pairs, in the order they were accepted. */
+    int64_t *cleared = calloc(snapshot.obligation_count, sizeof *cleared);
+    assert_non_null(cleared);
+    for (size_t k = 0; k < snapshot.obligation_count; k += 2) {
+        const int64_t p = snapshot.obligations[k].remaining_cents, q = snapshot.obligations[k + 1].remaining_cents;
+        cleared[k] = cleared[k + 1] = p < q ? p : q;
+    }
+    assert_int_equal(support_clearing_apply(f->s, &snapshot, false, cleared, NULL, NULL), 0);
+    free(cleared);
+    troc_clearing_snapshot_free(&snapshot);
+    support_clearing_snapshot(f->s, &snapshot);
+    assert_int_equal(snapshot.obligation_count, open_left);
+    for (size_t k = 0; k < snapshot.obligation_count; k++) assert_true(snapshot.obligations[k].remaining_cents > 0);
+    troc_clearing_snapshot_free(&snapshot);
+    assert_int_equal(support_stats(f->s).obligations_open, open_left);
+    troc_ledger_read *read = NULL;
+    assert_int_equal(troc_ledger_read_begin(f->s->ledger, &read), 0);
+    troc_invoice *page = calloc(2 * PAIRS, sizeof *page);
+    assert_non_null(page);
+    for (int m = 0; m < MEMBERS; m++) {
+        size_t count = 0;
+        bool more = false;
+        assert_int_equal(troc_ledger_invoices(read, names[m], 0, true, NULL, page, 2 * PAIRS, &count, &more), 0);
+        assert_false(more);
+        assert_int_equal(count, live_left[m]);
+        for (size_t i = 0; i < count; i++) assert_int_equal(page[i].state, TROC_INVOICE_OPEN);
+    }
+    free(page);
+    troc_ledger_read_end(read);
 }
 
 static void test_credit_round(void **state) {
@@ -721,6 +790,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_plain_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rounds_that_do_not_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_round_leaves_exact_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clearing_request, setup, teardown),
         cmocka_unit_test(test_round_page_from_bytes),

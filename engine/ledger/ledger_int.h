@@ -505,10 +505,27 @@ int troc__invoice_payment_check(troc_ledger_write *write, const uint8_t id[TROC_
                                 uint32_t payee_id, int64_t amount_cents, troc__invoice_record *invoice_out,
                                 int *code_out);
 
+/* Index entries of settled obligations that a clearing round removes all
+ * at once, after its settlements (see invoice.c). */
+typedef struct troc__index_removals {
+    uint8_t (*live)[13];                   /* live_invoices keys */
+    uint8_t (*open)[8];                    /* obligations keys */
+    size_t live_count;
+    size_t open_count;
+} troc__index_removals;
+
+/* Room for the removals of `obligations` settled obligations. */
+int troc__index_removals_init(troc__index_removals *removals, size_t obligations);
+void troc__index_removals_free(troc__index_removals *removals);
+/* Deletes them, in key order. */
+int troc__index_removals_apply(troc_ledger_write *write, troc__index_removals *removals);
+
 /* Reduces an open obligation by what was paid and set off (at most what
- * remains), settling it when nothing remains; updates the totals. */
+ * remains), settling it when nothing remains; updates the totals.  The
+ * index entries of an obligation it settles are deleted at once, or, when
+ * `removals` is not NULL, added to them for troc__index_removals_apply(). */
 int troc__invoice_reduce(troc_ledger_write *write, const uint8_t id[TROC_ID_SIZE], troc__invoice_record *invoice,
-                         int64_t cleared_cents, int64_t paid_cents);
+                         int64_t cleared_cents, int64_t paid_cents, troc__index_removals *removals);
 
 /* --------------------------------------------------------- clearing.c */
 

@@ -116,7 +116,7 @@ static int execute(troc_ledger_write *write, troc__slot *payer, const transfer *
     rc = troc__posting_append(write, TROC_LINE_TRANSFER, t->id, payer, payee, t->amount_cents, t->memo,
                               memo_length);
     write->state.transfers++;
-    if (rc == 0 && t->invoice_id != NULL) rc = troc__invoice_reduce(write, t->invoice_id, &invoice, 0, t->amount_cents);
+    if (rc == 0 && t->invoice_id != NULL) rc = troc__invoice_reduce(write, t->invoice_id, &invoice, 0, t->amount_cents, NULL);
     return rc;
 }
 
