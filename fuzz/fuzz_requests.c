@@ -109,7 +109,35 @@ int __wrap_troc_ledger_backup(troc_ledger *ledger, const char *destination, cons
 
 /* ------------------------------------------------------------- checks */
 
-/* Sums every account record's balance; checks the totals. */
+/* The records of one database that decode; their balances summed (of
+ * balance records). */
+static uint64_t records_read(troc_ledger_read *read, troc__db db, int64_t *balance_sum) {
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open(read->txn, harness.ledger->dbs[db], &cursor);
+    assert(rc == 0);
+    MDB_val key, value;
+    uint64_t records = 0;
+    /* Bounded by the number of members. */
+    for (rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+        troc__account_record record;
+        int decoded = db == TROC__DB_BALANCES ? troc__balance_decode(&value, &record)
+                                              : troc__account_decode(&value, &record);
+        assert(decoded == 0);
+        if (db == TROC__DB_BALANCES) {
+            bool overflow = __builtin_add_overflow(*balance_sum, record.balance_cents, balance_sum);
+            assert(!overflow);
+            (void)overflow;
+        }
+        records++;
+        (void)decoded;
+    }
+    assert(rc == MDB_NOTFOUND);
+    mdb_cursor_close(cursor);
+    return records;
+}
+
+/* Sums every member's balance record; checks the totals. */
 static void state_read(state *out) {
     troc_ledger_read *read = NULL;
     int rc = troc_ledger_read_begin(harness.ledger, &read);
@@ -117,28 +145,13 @@ static void state_read(state *out) {
     troc_stats stats;
     rc = troc_ledger_stats(read, &stats);
     assert(rc == 0 && stats.balance_sum_cents == 0);
-    MDB_cursor *cursor = NULL;
-    rc = mdb_cursor_open(read->txn, harness.ledger->dbs[TROC__DB_ACCOUNTS], &cursor);
-    assert(rc == 0);
-    MDB_val key, value;
     int64_t sum = 0;
-    uint64_t accounts = 0;
-    /* Bounded by the number of accounts. */
-    for (rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
-        troc__account_record record;
-        int decoded = troc__account_decode(&value, &record);
-        assert(decoded == 0);
-        bool overflow = __builtin_add_overflow(sum, record.balance_cents, &sum);
-        assert(!overflow);
-        accounts++;
-        (void)decoded, (void)overflow;
-    }
-    assert(rc == MDB_NOTFOUND);
-    mdb_cursor_close(cursor);
+    uint64_t balances = records_read(read, TROC__DB_BALANCES, &sum);
+    uint64_t accounts = records_read(read, TROC__DB_ACCOUNTS, &sum);
     troc_ledger_read_end(read);
     assert(sum == 0 && "balances sum to zero");
-    assert(accounts == stats.members && "one account per member");
+    assert(balances == stats.members && accounts == stats.members && "one balance and one account per member");
+    (void)balances, (void)accounts;
     out->journal_entries = stats.journal_entries;
     out->members = stats.members;
     (void)rc;
