@@ -52,9 +52,8 @@ typedef struct command {
     "                 nothing is applied or recorded\n"                                                \
     "  --limit N      with --dry-run: settlements to list (default 100)\n"                                          \
     "  --id HEX       the request's id (32 hex digits), so that a retry is not run twice\n"          \
-    "It waits until the round is committed and prints it. Exit status: 0 done (also when\n"          \
-    "there was nothing to clear: no round is recorded); 1 the round could not be run\n"              \
-    "(the reason is printed); 2 bad usage; 3 the daemon cannot be reached."
+    "It waits until the round is committed and prints it. When there is nothing to clear, no\n"       \
+    "round is recorded and it exits 0; a round that could not be run exits 1 with the reason."
 
 #define CLEARING_SHOW_DETAILS                                                                            \
     "  RUN            the round's number (default: the latest)\n"                                     \
@@ -101,6 +100,18 @@ static const command commands[] = {
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+/* What every command that talks to trocd shares, under its own help. */
+#define SERVER_FOOTER                                                                                   \
+    "\nwith the options of every command: --server HOST:PORT, --key FILE, --server-key HEX,\n"        \
+    "--json (see 'troc --help')\n"                                                                     \
+    "exit status: 0 done, 1 refused by the ledger (the reason is printed), 2 bad usage,\n"           \
+    "3 server unreachable\n"
+
+/* Commands that work without a daemon. */
+static bool offline(const command *c) {
+    return c->run == troc__cmd_keygen || c->run == troc__cmd_pubkey || c->run == troc__cmd_clear;
+}
 
 int troc_cli_fail(int status, const char *format, ...) {
     va_list args;
@@ -249,6 +260,7 @@ int main(int argc, char **argv) {
     if (troc_cli_wants_help(count - words, args + words)) {
         printf("usage: troc %s %s\n  %s\n", found->name, found->usage, found->summary);
         if (found->details != NULL) printf("\n%s\n", found->details);
+        if (!offline(found)) fputs(SERVER_FOOTER, stdout);
         return TROC_EXIT_OK;
     }
     if (troc_crypto_init() != 0) return troc_cli_fail(TROC_EXIT_SERVER, "cannot initialise libsodium");

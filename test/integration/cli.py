@@ -259,6 +259,10 @@ def scenario_usage(t):
     for command in (["pay"], ["admin", "limit"], ["history"], ["admin", "member", "key", "revoke"]):
         status, out, _ = t.troc(*command, "--help", server=dead)
         check(status == 0 and out.startswith("usage: troc " + " ".join(command)), "help: " + out)
+        check("--server HOST:PORT" in out and "exit status: 0 done, 1 refused" in out,
+              "help names the common options and exit statuses: " + out)
+    status, out, _ = t.troc("keygen", "--help")
+    check(status == 0 and "--server" not in out, "keygen needs no server: " + out)
     check(journal_entries(t) == before, "usage errors sent nothing")
 
 

@@ -174,7 +174,8 @@ def scenario_invoices(t):
         status, out, _ = t.troc(*command, "--help", server=dead)
         check(status == 0 and out.startswith("usage: troc " + " ".join(command)), "help: " + out)
     status, out, _ = t.troc("admin", "clear", "--help", server=dead)
-    check(all(words in out for words in ("--dry-run", "--limit N", "--id HEX", "Exit status: 0 done")),
+    check(all(words in out for words in ("--dry-run", "--limit N", "--id HEX", "exit status: 0 done",
+                                         "--server HOST:PORT")),
           "admin clear --help explains its options: " + out)
 
 
