@@ -55,6 +55,28 @@ typedef struct command {
     "It waits until the round is committed and prints it. When there is nothing to clear, no\n"       \
     "round is recorded and it exits 0; a round that could not be run exits 1 with the reason."
 
+#define PAY_DETAILS                                                                                      \
+    "  AMOUNT         in the territory's unit, at most two decimals (12.50)\n"                        \
+    "  --memo TEXT    a note on both statements (at most 256 bytes)\n"                                \
+    "  --id HEX       the transfer's id (32 hex digits): sending the same payment again with\n"       \
+    "                 it is answered with the first result and pays nothing twice"
+
+#define HISTORY_DETAILS                                                                                  \
+    "  NAME           another member's statement (administrators)\n"                                  \
+    "  --limit N      lines to show (default 20)"
+
+#define INVOICE_ISSUE_DETAILS                                                                            \
+    "  DEBTOR AMOUNT  who owes you, and how much (at most two decimals)\n"                           \
+    "  --ref TEXT     your reference, shown to both (at most 128 bytes)\n"                           \
+    "  --due DATE     the due date, YYYY-MM-DD\n"                                                     \
+    "  --id HEX       the invoice's id (32 hex digits), so that a retry issues it once"
+
+#define INVOICE_LIST_DETAILS                                                                             \
+    "  NAME           another member's invoices (administrators)\n"                                   \
+    "  --open         only pending and open ones\n"                                                   \
+    "  --as debtor|creditor  only those owed, or only those issued\n"                                 \
+    "  --limit N      invoices to show (default 50)"
+
 #define CLEARING_SHOW_DETAILS                                                                            \
     "  RUN            the round's number (default: the latest)\n"                                     \
     "  --limit N      settlements to list (default 100)"
@@ -75,12 +97,13 @@ static const command commands[] = {
     {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account", NULL},
     {"admin stats", troc__cmd_admin_stats, TROC_USAGE_STATS,
      "the territory's statistics: members, transfers, debt, accounts over their limit", NULL},
-    {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)", NULL},
+    {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)", PAY_DETAILS},
     {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)", NULL},
-    {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance", NULL},
+    {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance",
+     HISTORY_DETAILS},
     {"member", troc__cmd_member, TROC_USAGE_MEMBER, "a member's record: account, keys, limit changes", NULL},
     {"invoice issue", troc__cmd_invoice_issue, TROC_USAGE_INVOICE_ISSUE,
-     "bill another member (you are the creditor); prints the invoice id", NULL},
+     "bill another member (you are the creditor); prints the invoice id", INVOICE_ISSUE_DETAILS},
     {"invoice accept", troc__cmd_invoice_accept, TROC_USAGE_INVOICE_ID,
      "accept an invoice you owe: it becomes an obligation", NULL},
     {"invoice reject", troc__cmd_invoice_reject, TROC_USAGE_INVOICE_REJECT, "refuse an invoice you were sent", NULL},
@@ -89,7 +112,7 @@ static const command commands[] = {
     {"invoice pay", troc__cmd_invoice_pay, TROC_USAGE_INVOICE_PAY,
      "pay (part of) an invoice you owe in credit; default: all that remains", NULL},
     {"invoice list", troc__cmd_invoice_list, TROC_USAGE_INVOICE_LIST,
-     "invoices you issued or owe, newest first (--open: pending and open ones)", NULL},
+     "invoices you issued or owe, newest first (--open: pending and open ones)", INVOICE_LIST_DETAILS},
     {"admin clear", troc__cmd_admin_clear, TROC_USAGE_CLEAR,
      "run a clearing round now: set off cycles of obligations (--dry-run applies nothing)",
      ADMIN_CLEAR_DETAILS},
