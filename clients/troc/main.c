@@ -50,7 +50,7 @@ typedef struct command {
     "  --with-credit  also pay what set-off leaves, in credit within every credit line\n"             \
     "  --dry-run      solve on the current obligations and show what the round would settle;\n"     \
     "                 nothing is applied or recorded\n"                                                \
-    "  --limit N      with --dry-run: settlements to list (default 100)\n"                                          \
+    "  --limit N      with --dry-run: settlements to list (default 100)\n"                         \
     "  --id HEX       the request's id (32 hex digits), so that a retry is not run twice\n"          \
     "It waits until the round is committed and prints it. When there is nothing to clear, no\n"       \
     "round is recorded and it exits 0; a round that could not be run exits 1 with the reason."
