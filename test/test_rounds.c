@@ -12,6 +12,9 @@
  * and waits for the payment's commit.  The solver itself runs unchanged
  * underneath.
  *
+ * Requests that arrive while a round is written are made to arrive then
+ * the same way: the round's apply waits for them (below).
+ *
  * After the server stops, its counters say how many attempts were stale,
  * the loop closes with every handle closed, and troc_ledger_verify replays
  * the journal to the same state.
@@ -34,6 +37,7 @@
 #include "clearing/clearing.h"
 #include "ledger/ledger.h"
 #include "server/server.h"
+#include "server/server_int.h"
 #include "troc.h"
 
 #define CREDIT_LIMIT_CENTS 100000
@@ -78,6 +82,96 @@ int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_cleari
         pay_during_solve();
     }
     return __real_troc_clearing_solve(problem, result, progress, progress_context);
+}
+
+/* ------------------------------------- requests while a round is applied */
+
+/* troc_ledger_apply_clearing (on the writer's thread) and the entry point
+ * of dry runs (on the loop's thread) are wrapped too: when
+ * `requests_during_apply` is set, the apply starts a dry run and a round
+ * request from other clients, and waits, before it writes, until the dry
+ * run has reached the clearing queue.  (A round request reaches it only
+ * after the writer has committed the request, so it arrives during the
+ * apply or just after, as it happens.) */
+int __real_troc_ledger_apply_clearing(troc_ledger_write *write, const troc_item *item, uint64_t snapshot_seq,
+                                      troc_item_result *result);
+int __wrap_troc_ledger_apply_clearing(troc_ledger_write *write, const troc_item *item, uint64_t snapshot_seq,
+                                      troc_item_result *result);
+void __real_troc__clearing_query(troc__conn *conn, troc__request *request, const Troc__V1__ClearingQuery *query);
+void __wrap_troc__clearing_query(troc__conn *conn, troc__request *request, const Troc__V1__ClearingQuery *query);
+
+static atomic_bool requests_during_apply;  /* one-shot: the next apply waits for a dry run */
+static atomic_int queries_seen;
+static atomic_int late_request_failures;   /* the late requests' clients: failures, checked later */
+static atomic_bool waited_in_vain;         /* the apply gave up waiting for the dry run */
+static uv_thread_t late_threads[2];
+static struct {
+    const char *address;
+    const uint8_t *territory_key;
+    const troc_key *admin_key;
+    troc_clearing_report preview, round;
+    bool round_ran;
+} late;
+
+void __wrap_troc__clearing_query(troc__conn *conn, troc__request *request, const Troc__V1__ClearingQuery *query) {
+    __real_troc__clearing_query(conn, request, query);
+    atomic_fetch_add(&queries_seen, 1);
+}
+
+static troc_client *late_client(void) {
+    troc_client *client = NULL;
+    if (troc_client_create(&client) != 0) return NULL;
+    if (troc_client_set_key(client, late.admin_key) != 0 ||
+        troc_client_set_server_key(client, late.territory_key) != 0 ||
+        troc_client_connect(client, late.address) != 0) {
+        troc_client_free(client);
+        return NULL;
+    }
+    return client;
+}
+
+static void late_preview(void *unused) {
+    (void)unused;
+    troc_client *client = late_client();
+    size_t count = 0;
+    if (client == NULL || troc_client_clearing_preview(client, false, &late.preview, NULL, 0, 0, &count) != 0) {
+        atomic_fetch_add(&late_request_failures, 1);
+    }
+    troc_client_free(client);
+}
+
+static void late_round(void *unused) {
+    (void)unused;
+    troc_client *client = late_client();
+    troc_envelope *envelope = NULL;
+    troc_admin_action action = {.kind = TROC_ADMIN_CLEARING_RUN};
+    troc_submit_result result;
+    const troc_envelope *list[1];
+    int rc = client == NULL ? -1 : troc_envelope_create(&envelope);
+    if (rc == 0) rc = troc_sign_admin(client, NULL, &action, envelope);
+    list[0] = envelope;
+    if (rc == 0) rc = troc_client_submit(client, list, 1, &result, 0);
+    if (rc != 0 || result.code != TROC_RESULT_OK) atomic_fetch_add(&late_request_failures, 1);
+    late.round_ran = rc == 0 && result.clearing != NULL;
+    if (late.round_ran) late.round = *result.clearing;
+    troc_envelope_free(envelope);
+    troc_client_free(client);
+}
+
+int __wrap_troc_ledger_apply_clearing(troc_ledger_write *write, const troc_item *item, uint64_t snapshot_seq,
+                                      troc_item_result *result) {
+    if (atomic_exchange(&requests_during_apply, false)) {
+        const int queries = atomic_load(&queries_seen);
+        if (uv_thread_create(&late_threads[0], late_preview, NULL) != 0 ||
+            uv_thread_create(&late_threads[1], late_round, NULL) != 0) {
+            abort();
+        }
+        /* A bounded wait (the request travels over loopback): giving up
+         * makes the test fail, not pass. */
+        for (int i = 0; i < 20000 && atomic_load(&queries_seen) == queries; i++) usleep(1000);
+        atomic_store(&waited_in_vain, atomic_load(&queries_seen) == queries);
+    }
+    return __real_troc_ledger_apply_clearing(write, item, snapshot_seq, result);
 }
 
 /* ------------------------------------------------------------ fixture */
@@ -159,6 +253,10 @@ static int setup(void **state) {
     atomic_store(&solve_calls, 0);
     atomic_store(&payments_to_inject, 0);
     atomic_store(&payment_failures, 0);
+    atomic_store(&requests_during_apply, false);
+    atomic_store(&queries_seen, 0);
+    atomic_store(&late_request_failures, 0);
+    atomic_store(&waited_in_vain, false);
     strcpy(f.directory, "/tmp/troc-test-rounds-XXXXXX");
     assert_non_null(mkdtemp(f.directory));
     snprintf(f.ledger_directory, sizeof f.ledger_directory, "%s/ledger", f.directory);
@@ -395,11 +493,42 @@ static void test_moved_account_makes_only_credit_rounds_stale(void **state) {
     assert_int_equal(f->stats.clearing_rounds, 2);
 }
 
+/* A dry run and a round asked for while a round is being written wait
+ * their turn: the dry run then sees what the applied round left (nothing
+ * to clear), the round request is answered (by that round or by one that
+ * finds nothing), and the daemon goes on serving. */
+static void test_requests_while_a_round_is_applied(void **state) {
+    fixture *f = *state;
+    late.address = f->address;
+    late.territory_key = f->territory_key;
+    late.admin_key = f->admin_key;
+    atomic_store(&requests_during_apply, true);
+    troc_clearing_report report;
+    bool ran = false;
+    clear(f, &report, &ran);
+    assert_int_equal(uv_thread_join(&late_threads[0]), 0);
+    assert_int_equal(uv_thread_join(&late_threads[1]), 0);
+    assert_false(atomic_load(&waited_in_vain));
+    assert_int_equal(atomic_load(&late_request_failures), 0);
+    assert_true(ran && report.applied);
+    assert_int_equal(report.cleared_cents, 3 * OWED_CENTS);
+    assert_false(late.preview.applied);
+    assert_int_equal(late.preview.obligations, 0);
+    assert_true(late.round_ran);
+    assert_true(late.round.run == 1 || !late.round.applied);
+    assert_int_equal(remaining(f, 0), 0);
+    verify(f);
+    assert_int_equal(f->stats.clearing_rounds, 1);
+    assert_int_equal(f->stats.clearing_previews, 1);
+    assert_int_equal(f->stats.clearing_failed, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_moved_account_makes_only_credit_rounds_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_round_is_solved_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_given_up_when_always_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requests_while_a_round_is_applied, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

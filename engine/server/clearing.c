@@ -425,9 +425,12 @@ static void on_applied(uv_async_t *async) {
     current_done(c);
 }
 
+/* Starts the next job when none is running: a request may arrive at any
+ * moment of the current one, its apply on the writer included. */
 static void start_next(troc__clearing *c) {
-    assert(c != NULL && !c->applying);
+    assert(c != NULL);
     if (c->current != NULL || c->head == NULL) return;
+    assert(!c->applying);
     job *j = c->head;
     c->head = j->next;
     if (c->head == NULL) c->tail = NULL;
