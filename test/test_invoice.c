@@ -634,6 +634,30 @@ static void test_credit_round(void **state) {
     troc_clearing_snapshot_free(&snapshot);
 }
 
+/* A frozen account can neither pay nor be paid: the ledger refuses a
+ * credit round that would move its balance, whoever built it. */
+static void test_credit_round_refused_for_frozen_account(void **state) {
+    fixture *f = *state;
+    uint8_t ab[TROC_ID_SIZE];
+    obligation(f, &f->bob, "bob", &f->alice, "alice", 7000, ab);
+    assert_int_equal(support_freeze(f->s, "bob", true, "audit"), TROC_RESULT_OK);
+    troc_clearing_snapshot snapshot;
+    support_clearing_snapshot(f->s, &snapshot);
+    assert_true(snapshot.firms[snapshot.obligations[0].creditor].frozen);
+    assert_false(snapshot.firms[snapshot.obligations[0].debtor].frozen);
+    int64_t cleared[1] = {0}, paid[1] = {7000};
+    troc_stats before = support_stats(f->s);
+    assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, NULL), TROC_EINFEASIBLE);
+    assert_int_equal(support_stats(f->s).journal_entries, before.journal_entries);
+    assert_int_equal(support_balance(f->s, "bob"), 0);
+    troc_clearing_snapshot_free(&snapshot);
+    assert_int_equal(support_freeze(f->s, "bob", false, "audit done"), TROC_RESULT_OK);
+    support_clearing_snapshot(f->s, &snapshot);
+    assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, NULL), 0);
+    assert_int_equal(support_balance(f->s, "bob"), 7000);
+    troc_clearing_snapshot_free(&snapshot);
+}
+
 static void test_clearing_request(void **state) {
     fixture *f = *state;
     Troc__V1__ClearingRun run = TROC__V1__CLEARING_RUN__INIT;
@@ -792,6 +816,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rounds_that_do_not_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_round_leaves_exact_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credit_round_refused_for_frozen_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clearing_request, setup, teardown),
         cmocka_unit_test(test_round_page_from_bytes),
     };

@@ -67,6 +67,7 @@ static int firm_index(troc_ledger_read *read, troc_clearing_snapshot *s, uint32_
     firm->balance_cents = account.balance_cents;
     firm->credit_limit_cents = account.credit_limit_cents;
     firm->balance_max_cents = (account.flags & TROC__ACCOUNT_HAS_BALANCE_MAX) ? account.balance_max_cents : INT64_MAX;
+    firm->frozen = (account.flags & TROC__ACCOUNT_FROZEN) != 0;
     index_of[member_id] = ++s->firm_count;
     *index_out = s->firm_count - 1;
     return 0;

@@ -339,6 +339,7 @@ typedef struct troc_clearing_firm {
     int64_t balance_cents;
     int64_t credit_limit_cents;
     int64_t balance_max_cents;             /* INT64_MAX when the member has none */
+    bool frozen;                           /* its balance may not move: credit rounds leave it out */
 } troc_clearing_firm;
 
 typedef struct troc_clearing_obligation {

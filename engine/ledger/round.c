@@ -103,13 +103,16 @@ static int duplicates_check(const Troc__V1__ClearingRound *round) {
 }
 
 /* In credit mode: every paid member ends within its limits (or, already
- * outside them, no further out). */
+ * outside them, no further out), and none is frozen (a frozen account can
+ * neither pay nor be paid).  Replay skips the frozen rule, so that a round
+ * journaled before it existed replays as it was applied. */
 static int limits_check(round_check *c, uint32_t member_id) {
     troc__slot *slot = NULL;
     int rc = troc__cache_reserve(c->write, 1);
     if (rc == 0) rc = troc__slot_by_id(c->write, member_id, &slot);
     if (rc != 0) return rc == TROC_ENOT_FOUND ? TROC_EINFEASIBLE : rc;
     const troc__account_record *a = &slot->current;
+    if ((a->flags & TROC__ACCOUNT_FROZEN) && c->snapshot_seq != UINT64_MAX) return TROC_EINFEASIBLE;
     int64_t final = a->balance_cents;
     if (!add(&final, c->paid_net[member_id])) return TROC_EINFEASIBLE;
     int64_t lower = -a->credit_limit_cents < a->balance_cents ? -a->credit_limit_cents : a->balance_cents;

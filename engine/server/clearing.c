@@ -184,8 +184,12 @@ static int snapshot_solve(job *j) {
                                            s->obligations[i].remaining_cents};
     }
     for (uint32_t f = 0; rc == 0 && accounts != NULL && f < s->firm_count; f++) {
-        accounts[f] = (troc_clearing_account){s->firms[f].balance_cents, s->firms[f].credit_limit_cents,
-                                              s->firms[f].balance_max_cents};
+        const troc_clearing_firm *firm = &s->firms[f];
+        /* The solver reads an account as room to move: a frozen one has none
+         * either way (its obligations can still be set off). */
+        accounts[f] = firm->frozen ? (troc_clearing_account){0, 0, 0}
+                                   : (troc_clearing_account){firm->balance_cents, firm->credit_limit_cents,
+                                                             firm->balance_max_cents};
     }
     troc_clearing_problem problem = {s->firm_count, s->obligation_count, obligations, accounts};
     j->stage = "solving";
@@ -245,7 +249,7 @@ static int accounts_check(troc_ledger *ledger, const troc_clearing_snapshot *s) 
         int64_t maximum = account.has_balance_max ? account.balance_max_cents : INT64_MAX;
         if (rc == 0 && (account.balance_cents != firm->balance_cents ||
                         account.credit_limit_cents != firm->credit_limit_cents ||
-                        maximum != firm->balance_max_cents)) {
+                        maximum != firm->balance_max_cents || account.frozen != firm->frozen)) {
             rc = TROC_ESTALE;
         }
     }

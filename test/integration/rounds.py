@@ -12,7 +12,8 @@
 #   triangle     a cycle of accepted invoices set off by `troc admin clear`:
 #                no balance moves, statements show the set-offs, `troc
 #                clearing show` prints the round, `trocd verify` replays it
-#   credit       credit mode pays what cannot clear, within every limit
+#   credit       credit mode pays what cannot clear, within every limit,
+#                and never to or from a frozen account
 #   dry_run      --dry-run changes nothing
 #   idempotent   the same clearing request answers the same round
 #   clear_every  `trocd run --clear-every` runs rounds on its own
@@ -275,6 +276,22 @@ def scenario_credit(t):
     check("clearing payment of invoice" in t.ok("history", key=alice), "rendered")
     again = t.json("admin", "clear", "--with-credit")["clearing"]
     check(not again["applied"] and again["paid"] == "0.00", "no room left: %r" % again)
+    # A frozen account can neither pay nor be paid: its obligations are set
+    # off, nothing more, though its line would allow paying the rest.
+    erin = t.member("erin", "100")
+    frank = t.member("frank", "100")
+    owed_erin = issue(t, erin, "frank", "30")
+    accept(t, frank, owed_erin)
+    owed_frank = issue(t, frank, "erin", "10")
+    accept(t, erin, owed_frank)
+    t.ok("admin", "freeze", "erin", "--reason", "audit")
+    frozen = t.json("admin", "clear", "--with-credit")["clearing"]
+    check(frozen["applied"] and frozen["cleared"] == "20.00" and frozen["paid"] == "0.00", frozen)
+    check([a["balance"] for a in accounts(t, ["erin", "frank"]).values()] == ["0.00", "0.00"], "no balance moved")
+    check(invoices(t, "erin")[owed_erin]["remaining"] == "20.00", "the rest stays owed")
+    t.ok("admin", "unfreeze", "erin", "--reason", "audit done")
+    paid = t.json("admin", "clear", "--with-credit")["clearing"]
+    check(paid["applied"] and paid["paid"] == "20.00", "unfrozen, it is paid: %r" % paid)
     stop_and_verify(t)
 
 
