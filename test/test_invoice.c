@@ -189,7 +189,10 @@ static void test_accept_reject_cancel(void **state) {
     assert_int_equal(support_stats(f->s).invoices_pending, 3);
     assert_int_equal(support_invoice_act(f->s, &f->alice, ACCEPT, unknown, NULL), TROC_RESULT_UNKNOWN_INVOICE);
     assert_int_equal(support_invoice_act(f->s, &f->bob, ACCEPT, a, NULL), TROC_RESULT_NOT_DEBTOR);
-    assert_int_equal(support_invoice_act(f->s, &f->carol, ACCEPT, a, NULL), TROC_RESULT_NOT_DEBTOR);
+    /* carol is not party to it: for her it does not exist. */
+    assert_int_equal(support_invoice_act(f->s, &f->carol, ACCEPT, a, NULL), TROC_RESULT_UNKNOWN_INVOICE);
+    assert_int_equal(support_invoice_act(f->s, &f->carol, REJECT, a, "no"), TROC_RESULT_UNKNOWN_INVOICE);
+    assert_int_equal(support_invoice_act(f->s, &f->carol, CANCEL, a, NULL), TROC_RESULT_UNKNOWN_INVOICE);
     assert_int_equal(support_invoice_act(f->s, &f->alice, ACCEPT, a, NULL), TROC_RESULT_OK);
     assert_int_equal(support_invoice_act(f->s, &f->alice, ACCEPT, a, NULL), TROC_RESULT_INVOICE_NOT_PENDING);
     assert_int_equal(support_invoice_act(f->s, &f->alice, REJECT, a, "late"), TROC_RESULT_INVOICE_NOT_PENDING);
@@ -221,7 +224,8 @@ static void test_payment_refusals(void **state) {
     uint8_t id[TROC_ID_SIZE];
     obligation(f, &f->bob, "bob", &f->alice, "alice", 20000, id);
     troc_stats before = support_stats(f->s);
-    assert_int_equal(support_pay_invoice(f->s, &f->carol, "carol", "bob", 100, id), TROC_RESULT_NOT_DEBTOR);
+    assert_int_equal(support_pay_invoice(f->s, &f->carol, "carol", "bob", 100, id), TROC_RESULT_UNKNOWN_INVOICE);
+    assert_int_equal(support_pay_invoice(f->s, &f->bob, "bob", "alice", 100, id), TROC_RESULT_NOT_DEBTOR);
     assert_int_equal(support_pay_invoice(f->s, &f->alice, "alice", "carol", 100, id), TROC_RESULT_NOT_CREDITOR);
     assert_int_equal(support_pay_invoice(f->s, &f->alice, "alice", "bob", 20001, id), TROC_RESULT_EXCEEDS_OBLIGATION);
     /* Within the obligation but beyond alice's credit line. */

@@ -299,7 +299,7 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
     troc_invoice_record invoice;
     int rc = troc_client_invoice(client, pay->invoice_id, &invoice);
     if (rc == TROC_ENOT_FOUND) {
-        return refuse_here(cli, TROC_RESULT_UNKNOWN_INVOICE, "no such invoice among this member's");
+        return refuse_here(cli, TROC_RESULT_UNKNOWN_INVOICE, troc_result_text(TROC_RESULT_UNKNOWN_INVOICE));
     }
     if (rc != 0) return troc__cli_failure(cli, client, rc);
     if (strcmp(invoice.creditor, troc_client_member(client)) == 0) {

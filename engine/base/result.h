@@ -25,7 +25,7 @@
     XX(MEMO_TOO_LONG, 9, "memo_too_long", "memo too long")                                          \
     XX(UNKNOWN_PAYER, 10, "unknown_payer", "unknown payer")                                         \
     XX(UNKNOWN_PAYEE, 11, "unknown_payee", "unknown payee")                                         \
-    XX(SAME_ACCOUNT, 12, "same_account", "payer and payee are the same account")                    \
+    XX(SAME_ACCOUNT, 12, "same_account", "both parties are the same account")                       \
     XX(AMOUNT_NOT_POSITIVE, 13, "amount_not_positive", "amount must be positive")                   \
     XX(AMOUNT_TOO_LARGE, 14, "amount_too_large", "amount beyond the largest allowed")               \
     XX(PAYER_FROZEN, 15, "payer_frozen", "payer's account is frozen")                               \

@@ -91,7 +91,9 @@ int troc__invoice_payment_check(troc_ledger_write *write, const uint8_t id[TROC_
         return 0;
     }
     if (rc != 0) return troc__write_fail(write, rc);
-    if (invoice_out->state != TROC_INVOICE_OPEN) {
+    if (invoice_out->debtor != payer_id && invoice_out->creditor != payer_id) {
+        *code_out = TROC_RESULT_UNKNOWN_INVOICE; /* not party to it: as if it did not exist */
+    } else if (invoice_out->state != TROC_INVOICE_OPEN) {
         *code_out = TROC_RESULT_INVOICE_NOT_OPEN;
     } else if (invoice_out->debtor != payer_id) {
         *code_out = TROC_RESULT_NOT_DEBTOR;
@@ -284,7 +286,8 @@ static int issue(action *a, const Troc__V1__InvoiceIssue *issue) {
 }
 
 /* Loads the invoice an accept, reject or cancel names, checking who may act
- * on it and that it is pending. */
+ * on it and that it is pending.  To a member not party to it, the invoice
+ * does not exist (a member cannot see invoices it is not party to). */
 static int pending_find(action *a, const Troc__V1__InvoiceRef *ref_body, const uint8_t **id_out,
                         troc__invoice_record *invoice, bool by_debtor) {
     if (ref_body == NULL || !ref_body->has_invoice_id || ref_body->invoice_id.len != TROC_ID_SIZE) {
@@ -298,7 +301,9 @@ static int pending_find(action *a, const Troc__V1__InvoiceRef *ref_body, const u
         return 0;
     }
     if (rc != 0) return troc__write_fail(a->write, rc);
-    if (by_debtor && invoice->debtor != a->signer_member) {
+    if (invoice->debtor != a->signer_member && invoice->creditor != a->signer_member) {
+        a->code = TROC_RESULT_UNKNOWN_INVOICE;
+    } else if (by_debtor && invoice->debtor != a->signer_member) {
         a->code = TROC_RESULT_NOT_DEBTOR;
     } else if (!by_debtor && invoice->creditor != a->signer_member) {
         a->code = TROC_RESULT_NOT_CREDITOR;

@@ -94,7 +94,9 @@ def scenario_invoices(t):
     check(t.json("invoice", "list", key=carol)["invoices"] == [], "carol is party to none")
     before = cli.journal_entries(t)
     unknown = "00" * 16
-    t.refused("not_debtor", "invoice", "accept", first, key=carol)
+    t.refused("unknown_invoice", "invoice", "accept", first, key=carol)       # not party to it
+    t.refused("unknown_invoice", "invoice", "reject", first, "--reason", "no", key=carol)
+    t.refused("unknown_invoice", "invoice", "cancel", first, key=carol)
     t.refused("not_debtor", "invoice", "accept", first, key=alice)
     t.refused("not_creditor", "invoice", "cancel", first, key=bob)
     t.refused("not_debtor", "invoice", "reject", first, "--reason", "no", key=alice)
