@@ -22,7 +22,9 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "base/result.h"
+#include "clearing/clearing.h"
 #include "ledger/ledger_int.h"
 #include "ledger_support.h"
 
@@ -217,6 +219,43 @@ static void test_accept_reject_cancel(void **state) {
     assert_int_equal(stats.invoices_pending, 0);
     assert_int_equal(stats.obligations_open, 1);
     assert_int_equal(stats.obligations_cents, 100);
+}
+
+/* The open obligations' total stays within what one clearing problem may
+ * hold: the accept that would pass it is refused, changes nothing, and a
+ * round can still run. */
+static void test_accept_bounded_by_clearing_total(void **state) {
+    fixture *f = *state;
+    const int64_t largest = TROC_AMOUNT_CENTS_MAX;
+    const int64_t fit = TROC_CLEARING_TOTAL_CENTS_MAX / largest;
+    uint8_t id[TROC_ID_SIZE];
+    for (int64_t k = 0; k < fit; k++) obligation(f, &f->bob, "bob", &f->alice, "alice", largest, id);
+    troc_stats before = support_stats(f->s);
+    assert_int_equal(before.obligations_cents, fit * largest);
+    assert_int_equal(support_invoice_issue(f->s, &f->bob, "bob", "alice", largest, NULL, NULL, id), TROC_RESULT_OK);
+    assert_int_equal(support_invoice_act(f->s, &f->alice, ACCEPT, id, NULL), TROC_RESULT_UNAVAILABLE);
+    troc_stats after = support_stats(f->s);
+    assert_int_equal(after.obligations_cents, before.obligations_cents);
+    assert_int_equal(after.obligations_open, before.obligations_open);
+    assert_int_equal(invoice_read(f, id).state, TROC_INVOICE_PENDING);
+    /* What still fits is accepted, and a round over all of it is solved. */
+    uint8_t small[TROC_ID_SIZE];
+    obligation(f, &f->alice, "alice", &f->bob, "bob", 500, small);
+    troc_clearing_snapshot snapshot;
+    support_clearing_snapshot(f->s, &snapshot);
+    troc_obligation *obligations = calloc(snapshot.obligation_count, sizeof *obligations);
+    assert_non_null(obligations);
+    for (size_t i = 0; i < snapshot.obligation_count; i++) {
+        obligations[i] = (troc_obligation){snapshot.obligations[i].debtor, snapshot.obligations[i].creditor,
+                                           snapshot.obligations[i].remaining_cents};
+    }
+    troc_clearing_problem problem = {snapshot.firm_count, snapshot.obligation_count, obligations, NULL};
+    troc_clearing_result result = {0};
+    assert_int_equal(troc_clearing_solve(&problem, &result, NULL, NULL), 0);
+    assert_int_equal(result.cleared_total_cents, 2 * 500);
+    troc_clearing_result_free(&result);
+    free(obligations);
+    troc_clearing_snapshot_free(&snapshot);
 }
 
 static void test_payment_refusals(void **state) {
@@ -819,6 +858,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_stale_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rounds_that_do_not_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_round_leaves_exact_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accept_bounded_by_clearing_total, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round_refused_for_frozen_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clearing_request, setup, teardown),

@@ -319,11 +319,15 @@ static int accept(action *a, const Troc__V1__InvoiceRef *body) {
     int rc = pending_find(a, body, &id, &invoice, true);
     if (rc != 0 || a->code != TROC_RESULT_OK) return rc;
     troc__state *state = &a->write->state;
+    /* Every round takes all open obligations into one problem, which the
+     * solver bounds: past either bound no round could run, for anyone. */
+    assert(state->obligations_cents <= TROC_CLEARING_TOTAL_CENTS_MAX);
     if (state->obligations_open >= TROC_OBLIGATIONS_OPEN_MAX ||
-        __builtin_add_overflow(state->obligations_cents, invoice.remaining_cents, &state->obligations_cents)) {
+        invoice.remaining_cents > TROC_CLEARING_TOTAL_CENTS_MAX - state->obligations_cents) {
         a->code = TROC_RESULT_UNAVAILABLE;
         return 0;
     }
+    state->obligations_cents += invoice.remaining_cents;
     invoice.state = TROC_INVOICE_OPEN;
     invoice.accepted_seq = a->write->head.seq + 1;
     state->invoices_pending--;
