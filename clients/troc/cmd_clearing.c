@@ -202,16 +202,22 @@ int troc__cmd_clearing_show(const troc_cli *cli, int argc, char **argv) {
 
 /* -------------------------------------------------------- admin clear */
 
-/* Prints the round an admin's request ran; exit 1 when it was not run. */
+/* Prints the round an admin's request ran; exit 1 when it was not run.  The
+ * request itself was accepted (its item result is ok), but a program
+ * reading the JSON sees the round's failure as a refusal would read:
+ * "unavailable", with the reason in detail. */
 static int clear_output(const troc_cli *cli, troc_client *client, const troc_submit_result *result) {
     if (result->clearing == NULL) {
         const char *detail = result->detail != NULL ? result->detail : "the daemon did not say why";
         if (cli->json) {
+            char id[TROC_ID_HEX_SIZE];
+            troc_id_to_hex(result->id, id);
             troc_json json;
             troc_json_start(&json, stdout);
-            troc__cli_json_result(&json, result);
-            troc_json_null(&json, "clearing");
+            troc_json_string(&json, "result", troc_result_name(TROC_RESULT_UNAVAILABLE));
             troc_json_string(&json, "detail", detail);
+            troc_json_string(&json, "id", id);
+            troc_json_null(&json, "clearing");
             troc_json_finish(&json);
         }
         return troc_cli_fail(TROC_EXIT_REFUSED, "%s", detail);

@@ -51,9 +51,12 @@ typedef struct command {
     "  --dry-run      solve on the current obligations and show what the round would settle;\n"     \
     "                 nothing is applied or recorded\n"                                                \
     "  --limit N      with --dry-run: settlements to list (default 100)\n"                         \
-    "  --id HEX       the request's id (32 hex digits), so that a retry is not run twice\n"          \
+    "  --id HEX       the request's id (32 hex digits): a retry of a request whose round was\n"    \
+    "                 applied answers that round instead of running another; a request that\n"    \
+    "                 found nothing to clear left no record, so its retry is a new request\n"      \
     "It waits until the round is committed and prints it. When there is nothing to clear, no\n"       \
-    "round is recorded and it exits 0; a round that could not be run exits 1 with the reason."
+    "round is recorded and it exits 0; a round that could not be run exits 1 with the reason\n"     \
+    "(--json: result \"unavailable\", the reason in detail)."
 
 #define PAY_DETAILS                                                                                      \
     "  AMOUNT         in the territory's unit, at most two decimals (12.50)\n"                        \

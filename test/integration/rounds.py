@@ -319,7 +319,11 @@ def scenario_dry_run(t):
 
 
 def scenario_idempotent(t):
-    """The same clearing request, sent again, answers the same round."""
+    """The same clearing request, sent again, answers the same round; a
+    request that found nothing left no record, and its retry is new."""
+    early = "fedcba9876543210fedcba9876543210"
+    nothing = t.json("admin", "clear", "--id", early)
+    check(not nothing["clearing"]["applied"] and nothing["clearing"]["cleared"] == "0.00", nothing)
     triangle(t)
     request = "0123456789abcdef0123456789abcdef"
     first = t.json("admin", "clear", "--id", request)
@@ -328,6 +332,12 @@ def scenario_idempotent(t):
     check(again["journal_seq"] == first["journal_seq"], "the original request")
     check(stats(t)["clearing_runs"] == 1, "one round")
     t.refused("id_reused", "admin", "clear", "--with-credit", "--id", request)
+    dave, erin = t.member("dave"), t.member("erin")
+    accept(t, erin, issue(t, dave, "erin", "10"))
+    accept(t, dave, issue(t, erin, "dave", "10"))
+    retried = t.json("admin", "clear", "--id", early)
+    check(retried["clearing"]["applied"] and retried["clearing"]["run"] == 2, "run as a new request: %r" % retried)
+    check(retried["clearing"]["cleared"] == "20.00", retried)
 
 
 def scenario_clear_every(t):
