@@ -99,7 +99,8 @@ static const command commands[] = {
     {"admin freeze", troc__cmd_admin_freeze, TROC_USAGE_FREEZE, "freeze an account: no payment in or out", NULL},
     {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account", NULL},
     {"admin stats", troc__cmd_admin_stats, TROC_USAGE_STATS,
-     "the territory's statistics: members, transfers, debt, accounts over their limit", NULL},
+     "the territory's statistics: members, debt, over-limit accounts, invoices, obligations, clearing runs",
+     NULL},
     {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)", PAY_DETAILS},
     {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)", NULL},
     {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance",
@@ -157,11 +158,17 @@ bool troc_cli_wants_help(int argc, char **argv) {
     return false;
 }
 
+/* "troc NAME USAGE" (no trailing space for a command without arguments). */
+static void print_command(FILE *out, const char *lead, const command *c) {
+    fprintf(out, "%stroc %s%s%s\n", lead, c->name, c->usage[0] != '\0' ? " " : "", c->usage);
+}
+
 static void print_help(FILE *out) {
     fputs("usage: troc [--server HOST:PORT] [--key FILE] [--server-key HEX] [--json] COMMAND ...\n\n"
           "commands:\n", out);
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
-        fprintf(out, "  troc %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].summary);
+        print_command(out, "  ", &commands[i]);
+        fprintf(out, "      %s\n", commands[i].summary);
     }
     fputs("\nglobal options:\n"
           "  --server HOST:PORT  the territory's trocd (env TROC_SERVER, default 127.0.0.1:7400);\n"
@@ -233,7 +240,8 @@ static bool print_commands_under(int argc, char **argv, bool asked) {
     fputs(asked ? " COMMAND ...\n\ncommands:\n" : "'; one of:\n", out);
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         if (words_matching(&commands[i], argc, argv) == best) {
-            fprintf(out, "  troc %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].summary);
+            print_command(out, "  ", &commands[i]);
+            fprintf(out, "      %s\n", commands[i].summary);
         }
     }
     return true;
@@ -284,7 +292,8 @@ int main(int argc, char **argv) {
         return troc_cli_fail(TROC_EXIT_USAGE, "unknown command '%s'; see 'troc --help'", args[0]);
     }
     if (troc_cli_wants_help(count - words, args + words)) {
-        printf("usage: troc %s %s\n  %s\n", found->name, found->usage, found->summary);
+        print_command(stdout, "usage: ", found);
+        printf("  %s\n", found->summary);
         if (found->details != NULL) printf("\n%s\n", found->details);
         if (!offline(found)) fputs(SERVER_FOOTER, stdout);
         return TROC_EXIT_OK;

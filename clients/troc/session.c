@@ -32,12 +32,15 @@ static void error_word(int rc, char *word, size_t size) {
     word[i] = '\0';
 }
 
+/* --json: a refusal reads {"result": name, "detail": why}, as the ledger's
+ * refusals do; any other failure {"error": name, "message": what}. */
 static int report(const troc_cli *cli, int status, const char *field, const char *name, const char *message) {
     if (cli->json) {
+        const bool refusal = strcmp(field, "result") == 0;
         troc_json json;
         troc_json_start(&json, stdout);
         troc_json_string(&json, field, name);
-        troc_json_string(&json, "message", message);
+        troc_json_string(&json, refusal ? "detail" : "message", message);
         troc_json_finish(&json);
     }
     if (status == TROC_EXIT_REFUSED) return troc_cli_fail(status, "refused: %s (%s)", name, message);

@@ -107,6 +107,7 @@ struct troc__clearing {
     size_t waiting;
     bool applying;                         /* the current job is the writer's */
     bool stopping;
+    bool quiet;                            /* the last timed round found nothing, and said so */
 };
 
 static const char *error_text(int rc) {
@@ -339,7 +340,10 @@ static void round_refuse(troc__clearing *c, job *j, const char *detail) {
     waiters_answer(c, j, &outcome);
 }
 
-static void round_log(const troc__clearing *c, const job *j, const troc_clearing_summary *s, double seconds) {
+/* Logs a round.  Timed rounds that find nothing log only the first of a
+ * series: a short --clear-every on a quiet territory would otherwise fill
+ * the log. */
+static void round_log(troc__clearing *c, const job *j, const troc_clearing_summary *s, double seconds) {
     char total[TROC_AMOUNT_TEXT_SIZE], cleared[TROC_AMOUNT_TEXT_SIZE], paid[TROC_AMOUNT_TEXT_SIZE];
     char by[TROC_ID_SIZE * 2 + 1] = "timer";
     if (j->has_requested_by) troc_hex_encode(j->requested_by, TROC_ID_SIZE, by);
@@ -349,10 +353,14 @@ static void round_log(const troc__clearing *c, const job *j, const troc_clearing
     troc_amount_format(s->paid_cents, paid);
     const char *mode = j->with_credit ? "with credit" : "set-off";
     if (s->run == 0) {
-        troc_log("clearing (%s, %s): nothing to clear among %lld obligations (%s %s), %u attempt%s, %.3f s", mode,
-                 by, (long long)s->obligations, total, unit, j->attempts, j->attempts == 1 ? "" : "s", seconds);
+        if (j->timed && c->quiet) return;
+        troc_log("clearing (%s, %s): nothing to clear among %lld obligations (%s %s), %u attempt%s, %.3f s%s", mode,
+                 by, (long long)s->obligations, total, unit, j->attempts, j->attempts == 1 ? "" : "s", seconds,
+                 j->timed ? "; timed rounds that find nothing are not logged again until one clears" : "");
+        c->quiet = j->timed;
         return;
     }
+    c->quiet = false;
     troc_log("clearing run %llu (%s, %s): %lld obligations (%s %s), cleared %s, paid %s, %llu settlements, "
              "%u attempt%s, %.3f s",
              (unsigned long long)s->run, mode, by, (long long)s->obligations, total, unit, cleared, paid,

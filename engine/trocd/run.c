@@ -63,7 +63,8 @@ static void run_usage(FILE *out) {
           "  --clear-every DURATION\n"
           "                      run a clearing round (plain set-off) this often: a whole\n"
           "                      number and a unit, s m h or d (30s, 15m, 1h, 1d), from 1s\n"
-          "                      to 366d; a round already running makes the next tick wait\n"
+          "                      to 366d; a tick is skipped while the last timed round\n"
+          "                      is still waiting or running\n"
           "  --map-size BYTES    initial size of the ledger's LMDB map (default 1G, or what\n"
           "                      the data file needs); K, M, G for KiB, MiB, GiB; from 1M.\n"
           "                      A full map grows while the disk has room\n",

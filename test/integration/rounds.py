@@ -362,6 +362,16 @@ def scenario_clear_every(t):
     check(accounts(t, names) == before, "a timed round moves no balance")
     log = open(os.path.join(t.root, "trocd.log")).read()
     check(re.search(r"clearing run 1 \(set-off, timer\): 4 obligations", log), "logged: " + log[-2000:])
+    # The ticks after it find nothing: the first says so, the next are quiet.
+    def quiet_lines():
+        log = open(os.path.join(t.root, "trocd.log")).read()
+        after = log[log.index("clearing run 1 (set-off, timer)"):]
+        return re.findall(r"clearing \(set-off, timer\): nothing to clear", after)
+    while not quiet_lines():
+        check(time.monotonic() < deadline, "no empty timed round within %d s" % ROUND_WAIT_S)
+        time.sleep(0.2)
+    time.sleep(2.5)  # two ticks or more, each of which would log without the rule
+    check(len(quiet_lines()) == 1, "one line for a series of empty timed rounds: %r" % quiet_lines())
     stop_and_verify(t)
     status = subprocess.run([cli.TROCD, "run", "--data", t.data, "--clear-every", "0s"], capture_output=True,
                             text=True, timeout=30)
