@@ -353,7 +353,8 @@ def scenario_clear_every(t):
         status, out, _ = t.troc("clearing", "show", json_output=True)
         if status == 0:
             break
-        check(json.loads(out).get("result") == "not_found", "no round yet: " + out)
+        refusal = json.loads(out)
+        check(refusal.get("result") == "not_found" and refusal.get("detail"), "no round yet: " + out)
         check(time.monotonic() < deadline, "no timed round within %d s" % ROUND_WAIT_S)
         time.sleep(0.2)
     shown = json.loads(out)
