@@ -18,10 +18,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -440,6 +442,61 @@ static void test_writer_keeps_leading_feff(void **state) {
     temp_dir_remove(&dir);
 }
 
+/* A process interrupted while it writes (the handler installed) leaves no
+ * temporary file: a child opens two writers, says so through a pipe and
+ * waits; the parent sees both temporary files, signals it, and finds the
+ * directory empty and the child killed by that signal.  A signal the
+ * process ignores stays ignored. */
+static void interrupt_writer(int signal_number, bool ignored) {
+    temp_dir dir;
+    temp_dir_create(&dir);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (ignored) signal(signal_number, SIG_IGN);
+        char paths[2][128];
+        troc_csv_writer *writers[2] = {NULL, NULL};
+        int rc = troc_csv_remove_temporaries_on_signals();
+        for (int i = 0; i < 2 && rc == 0; i++) {
+            snprintf(paths[i], sizeof paths[i], "%s/out%d.csv", dir.path, i);
+            rc = troc_csv_writer_open_file(paths[i], 0, &writers[i]);
+            if (rc == 0) write_sample(writers[i]);
+        }
+        char byte = rc == 0 ? 'y' : 'n';
+        if (write(ready[1], &byte, 1) != 1) _exit(3);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    char byte = 0;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
+    assert_int_equal(byte, 'y');
+    assert_int_equal(temp_dir_count(&dir), 2);
+    assert_int_equal(kill(child, signal_number), 0);
+    if (ignored) {
+        usleep(100000); /* the signal is ignored: the child is still there */
+        assert_int_equal(waitpid(child, NULL, WNOHANG), 0);
+        assert_int_equal(temp_dir_count(&dir), 2);
+        assert_int_equal(kill(child, SIGKILL), 0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), ignored ? SIGKILL : signal_number);
+    assert_int_equal(temp_dir_count(&dir), ignored ? 2 : 0);
+    temp_dir_remove(&dir);
+}
+
+static void test_interrupted_writer_leaves_no_temporary(void **state) {
+    (void)state;
+    interrupt_writer(SIGINT, false);
+    interrupt_writer(SIGTERM, false);
+    interrupt_writer(SIGHUP, false);
+    interrupt_writer(SIGHUP, true);
+}
+
 static void test_writer_quotes_when_needed(void **state) {
     (void)state;
     temp_dir dir;
@@ -743,6 +800,7 @@ int main(void) {
         cmocka_unit_test(test_writer_keeps_leading_feff),
         cmocka_unit_test(test_writer_replaces_target_only_on_commit),
         cmocka_unit_test(test_writer_reports_errors),
+        cmocka_unit_test(test_interrupted_writer_leaves_no_temporary),
         cmocka_unit_test(test_parts_agree),
         cmocka_unit_test(test_writer_memory_parts),
         cmocka_unit_test(test_write_row_fields),

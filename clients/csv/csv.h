@@ -154,4 +154,10 @@ int troc_csv_writer_commit(troc_csv_writer *writer);
  * accepted. */
 void troc_csv_writer_abort(troc_csv_writer *writer);
 
+/* Installs a handler of SIGINT, SIGTERM and SIGHUP (those not ignored) that
+ * removes the temporary files of the writers open at that moment, then
+ * lets the signal take its default course: an interrupted command leaves
+ * neither a partial file nor a temporary one.  Returns 0 or -errno. */
+int troc_csv_remove_temporaries_on_signals(void);
+
 #endif /* TROC_CSV_H */

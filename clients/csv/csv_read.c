@@ -163,6 +163,10 @@ static int check_text(parser *p, uint32_t line, size_t column, const char *text,
     for (size_t i = 0; i <= length; i++) {
         unsigned char c = i < length ? (unsigned char)text[i] : '\n';
         bool line_break = c == '\n' || c == '\r';
+        if (c == 0) {
+            return fail(p, TROC_EUTF8, line, "%s holds a NUL byte (a UTF-16 file? save it as UTF-8)",
+                        field_name(p, column, name, sizeof name));
+        }
         if ((c < 0x20 && c != '\t' && !line_break) || c == 0x7F) {
             return fail(p, TROC_EUTF8, line, "%s holds the control character 0x%02X",
                         field_name(p, column, name, sizeof name), c);

@@ -10,6 +10,13 @@
  * file, and synced before the rename so that a crash cannot leave a renamed
  * but empty file behind.
  *
+ * An interrupted run (Ctrl-C, SIGTERM, SIGHUP) would leave the temporary
+ * file behind: once troc_csv_remove_temporaries_on_signals() has installed
+ * its handler, the files being written are listed in a small static table
+ * (paths copied into it, so that the handler reads no memory that could be
+ * freed under it) and the handler removes them before the signal takes its
+ * default course.
+ *
  * A memory writer collects rows in a buffer that doubles as needed, for a
  * part of a file formatted beside the others; append() adds its bytes to
  * the real writer, straight from its buffer when they exceed the writer's.
@@ -24,6 +31,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +53,20 @@
  * if a file of that name was left by an earlier run with the same pid. */
 #define TEMPORARY_NAME_ATTEMPTS 100
 
+/* Temporary files listed for the signal handler: more at once than any
+ * command writes (troc clear writes two). */
+#define LIVE_TEMPORARIES_MAX 8
+
+typedef struct live_temporary {
+    atomic_int state; /* FREE, TAKEN (path being copied), LIVE */
+    char path[PATH_MAX];
+} live_temporary;
+
+enum { TEMPORARY_FREE, TEMPORARY_TAKEN, TEMPORARY_LIVE };
+
+static live_temporary live_temporaries[LIVE_TEMPORARIES_MAX];
+static atomic_bool signals_handled;
+
 struct troc_csv_writer {
     int fd;               /* destination, -1 once closed or for a memory writer */
     bool owns_file;       /* fd is our temporary file: sync, close, rename it */
@@ -56,7 +80,57 @@ struct troc_csv_writer {
     char *target_path;    /* final name, NULL for a descriptor */
     char *temporary_path; /* the file being written, NULL for a descriptor */
     char *buffer;         /* bytes not yet written */
+    int live_slot;        /* its entry in live_temporaries, -1 if none */
 };
+
+/* Lists a temporary file for the handler (when it is installed and there
+ * is room: past that, an interrupted run leaves the file, as without the
+ * handler).  Returns its slot or -1. */
+static int temporary_list(const char *path) {
+    size_t length = strlen(path);
+    if (!atomic_load(&signals_handled) || length >= PATH_MAX) return -1;
+    for (int slot = 0; slot < LIVE_TEMPORARIES_MAX; slot++) {
+        int expected = TEMPORARY_FREE;
+        if (!atomic_compare_exchange_strong(&live_temporaries[slot].state, &expected, TEMPORARY_TAKEN)) continue;
+        memcpy(live_temporaries[slot].path, path, length + 1);
+        atomic_store(&live_temporaries[slot].state, TEMPORARY_LIVE);
+        return slot;
+    }
+    return -1;
+}
+
+static void temporary_unlist(troc_csv_writer *writer) {
+    if (writer->live_slot < 0) return;
+    atomic_store(&live_temporaries[writer->live_slot].state, TEMPORARY_FREE);
+    writer->live_slot = -1;
+}
+
+/* Removes the listed files, then lets the signal do what it does by
+ * default (the handler was installed with SA_RESETHAND).  unlink(2) and
+ * raise(3) are async-signal-safe. */
+static void remove_temporaries(int signal_number) {
+    for (int slot = 0; slot < LIVE_TEMPORARIES_MAX; slot++) {
+        if (atomic_load(&live_temporaries[slot].state) == TEMPORARY_LIVE) unlink(live_temporaries[slot].path);
+    }
+    raise(signal_number);
+}
+
+int troc_csv_remove_temporaries_on_signals(void) {
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = remove_temporaries;
+    action.sa_flags = SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction before;
+        if (sigaction(signals[i], NULL, &before) != 0) return -errno;
+        if (before.sa_handler == SIG_IGN) continue; /* run under nohup: keep ignoring */
+        if (sigaction(signals[i], &action, NULL) != 0) return -errno;
+    }
+    atomic_store(&signals_handled, true);
+    return 0;
+}
 
 static void write_all(troc_csv_writer *writer, const char *bytes, size_t length) {
     size_t done = 0;
@@ -125,6 +199,7 @@ static int writer_create(unsigned flags, bool memory, troc_csv_writer **writer_o
         return -ENOMEM;
     }
     writer->fd = -1;
+    writer->live_slot = -1;
     writer->memory = memory;
     writer->flags = flags;
     if (flags & TROC_CSV_WRITE_BOM) put(writer, "\xEF\xBB\xBF", 3);
@@ -154,6 +229,7 @@ static int create_temporary(troc_csv_writer *writer, const char *path) {
         if (fd >= 0) {
             writer->fd = fd;
             writer->temporary_path = name;
+            writer->live_slot = temporary_list(name);
             return 0;
         }
         int rc = -errno;
@@ -288,6 +364,7 @@ int troc_csv_writer_commit(troc_csv_writer *writer) {
     int rc = writer->error;
     if (rc == 0 && writer->owns_file) {
         if (rename(writer->temporary_path, writer->target_path) == 0) {
+            temporary_unlist(writer);
             free(writer->temporary_path);
             writer->temporary_path = NULL;
         } else {
@@ -302,6 +379,7 @@ void troc_csv_writer_abort(troc_csv_writer *writer) {
     if (writer == NULL) return;
     if (writer->owns_file && writer->fd >= 0) close(writer->fd);
     if (writer->temporary_path != NULL) unlink(writer->temporary_path);
+    temporary_unlist(writer);
     free(writer->temporary_path);
     free(writer->target_path);
     free(writer->buffer);

@@ -106,26 +106,29 @@ static void check_part(void *context, size_t part) {
     }
 }
 
-/* The total in file order, up to the first refused row; returns the exit
- * status with the first refusal printed. */
-static int check_total(const troc__clear_options *options, rows_job *job, size_t count) {
+/* The total in file order, up to the first refused row: the first problem
+ * found (a row's, or the total passing its bound) into *refusal; returns
+ * its row, ROW_NONE when there is none (and then sets the total). */
+static size_t first_refusal(rows_job *job, size_t count, troc__clear_refusal *refusal) {
     size_t part = 0;
     while (part < count && job->refused_row[part] == ROW_NONE) part++;
     const size_t stop = part < count ? job->refused_row[part] : job->rows;
     int64_t total = 0;
-    troc__clear_refusal refusal;
     for (size_t row = 0; row < stop || (row == stop && part < count && job->refused_id[part]); row++) {
         /* Both terms are at most TROC_CLEARING_TOTAL_CENTS_MAX, a quarter of
          * int64: the sum cannot overflow. */
         total += job->data->obligations[row].amount_cents;
         if (total > TROC_CLEARING_TOTAL_CENTS_MAX) {
-            troc__clear_refuse_total(job->data->input, row, &refusal);
-            return troc__clear_report(options->input_path, &refusal);
+            troc__clear_refuse_total(job->data->input, row, refusal);
+            return row;
         }
     }
-    if (part < count) return troc__clear_report(options->input_path, &job->refusals[part]);
+    if (part < count) {
+        *refusal = job->refusals[part];
+        return stop;
+    }
     job->data->total_cents = total;
-    return 0;
+    return ROW_NONE;
 }
 
 /* Firms ------------------------------------------------------------------- */
@@ -324,7 +327,19 @@ int troc__clear_read_rows(const troc__clear_options *options, troc__clear_data *
     job->rows = troc_csv_row_count(data->input);
     const size_t count = cut(job, CHECK_PARTS_MAX);
     troc_tasks_run(options->thread_count, count, check_part, job);
-    int status = check_total(options, job, count);
+    troc__clear_refusal refusal;
+    const size_t refused = first_refusal(job, count, &refusal);
+    int status = 0;
+    if (refused != ROW_NONE) {
+        /* Ids are compared once every row is read; a duplicate among the rows
+         * before this refusal is the first problem of the file. */
+        troc__clear_refusal duplicate;
+        job->rows = refused;
+        if (refused > 0 && columns->has_id && check_ids(options->thread_count, job, &duplicate) == TROC_EXIT_USAGE) {
+            refusal = duplicate;
+        }
+        status = troc__clear_report(options->input_path, &refusal);
+    }
     if (status == 0) status = intern_firms(options, job, threads);
     free(job);
     return status;

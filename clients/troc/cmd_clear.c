@@ -21,7 +21,8 @@
  * A failure at any step leaves no output file.  Exit status: 0 done; 2 bad
  * usage or bad input (the message names the file, the line and the
  * problem); 1 a failure after the input was accepted (out of memory, a disk
- * error, a result failing its check).
+ * error, a result failing its check), or a summary that could not be
+ * printed.
  *
  * Without --out only the summary is printed: a dry run showing how much
  * would clear.  "--out -" writes RESULT on standard output and the summary
@@ -96,6 +97,7 @@ static int option_value(int argc, char **argv, int *i, const char **target) {
     if (*i + 1 >= argc) return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a file name\n%s", name, USAGE);
     if (*target != NULL) return troc_cli_fail(TROC_EXIT_USAGE, "%s is given twice", name);
     *target = argv[++*i];
+    if ((*target)[0] == '\0') return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a file name, not an empty one", name);
     return 0;
 }
 
@@ -348,20 +350,37 @@ static int run(const troc__clear_options *options, troc__clear_data *data, troc_
     return status;
 }
 
+/* The summary is the only output without --out: a summary that could not
+ * be printed (standard output closed, a full disk) fails the command. */
+static int summary_status(FILE *out, const troc__clear_options *options) {
+    if (fflush(out) == 0 && !ferror(out)) return 0;
+    const int error = errno;
+    if (options->out_path != NULL && strcmp(options->out_path, "-") != 0) {
+        return troc_cli_fail(TROC_EXIT_REFUSED, "cannot print the summary: %s (the result is written, in %s)",
+                             strerror(error), options->out_path);
+    }
+    return troc_cli_fail(TROC_EXIT_REFUSED, "cannot print the summary: %s", strerror(error));
+}
+
 int troc__cmd_clear(const troc_cli *cli, int argc, char **argv) {
     assert(cli != NULL && argc >= 1);
     troc__clear_options options;
     int status = parse_options(cli, argc, argv, &options);
     if (status == 0) status = check_outputs(&options);
     if (status != 0) return status;
+    /* Interrupted while writing, leave no temporary file either (at worst,
+     * without the handler, one is left: nothing to refuse the run for). */
+    (void)troc_csv_remove_temporaries_on_signals();
     troc__clear_data data = {0};
     troc_clearing_result result = {0};
     timings times = {0};
     status = run(&options, &data, &result, &times);
-    if (status == 0 && options.json) print_json(&options, &data, &result, &times);
-    if (status == 0 && !options.json) {
+    if (status == 0) {
         bool result_on_stdout = options.out_path != NULL && strcmp(options.out_path, "-") == 0;
-        print_text(result_on_stdout ? stderr : stdout, &options, &data, &result, &times);
+        FILE *out = result_on_stdout ? stderr : stdout;
+        if (options.json) print_json(&options, &data, &result, &times);
+        else print_text(out, &options, &data, &result, &times);
+        status = summary_status(out, &options);
     }
     troc_clearing_result_free(&result);
     troc__clear_data_free(&data);

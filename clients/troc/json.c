@@ -2,14 +2,17 @@
 /*
  * A streaming JSON writer for the --json output of every command.  It writes
  * straight to a FILE, keeps only a comma flag per nesting level, and escapes
- * strings per RFC 8259 (control characters as \u00XX; other bytes are passed
- * through because every text that reaches here was validated as UTF-8).
+ * strings per RFC 8259: control characters as \u00XX, well-formed UTF-8
+ * passed through, and any byte that is not part of it (a file name given on
+ * the command line may hold any) as U+FFFD, so that the output is always
+ * valid JSON.
  */
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "base/amount.h"
+#include "base/text.h"
 #include "cli.h"
 
 static void separate(troc_json *json, const char *key);
@@ -27,8 +30,16 @@ static void write_escaped(FILE *out, const char *value, size_t length) {
         default:
             if (c < 0x20 || c == 0x7F) {
                 fprintf(out, "\\u%04x", c);
-            } else {
+            } else if (c < 0x80) {
                 fputc(c, out);
+            } else {
+                size_t n = troc_utf8_sequence_length(value + i, length - i);
+                if (n == 0) {
+                    fputs("\\ufffd", out);
+                } else {
+                    fwrite(value + i, 1, n, out);
+                    i += n - 1;
+                }
             }
         }
     }

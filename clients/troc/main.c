@@ -31,9 +31,11 @@ typedef struct command {
 #define CLEAR_DETAILS                                                                                    \
     "  INPUT.csv      a header row, then one unpaid invoice per row; columns found by name:\n"             \
     "                 debtor, creditor, amount (1234.56: at most two decimals), id (optional,\n"           \
-    "                 unique); any other column is copied through\n"                                      \
+    "                 unique); any other column is copied through, but not one named cleared,\n"       \
+    "                 remaining or paid; comma-separated, UTF-8, no control character but tab\n"    \
     "  --out FILE     write INPUT's rows with cleared (paid) and remaining added; '-' for\n"             \
-    "                 standard output; written whole or not at all. Without it: summary only\n"         \
+    "                 standard output; written whole or not at all (a new file renamed into\n"      \
+    "                 place: it replaces FILE, or a link of that name). Without it: summary only\n" \
     "  --with-credit ACCOUNTS.csv\n"                                                                   \
     "                 also pay what set-off leaves, in credit within every credit line;\n"            \
     "                 columns member, balance, credit_limit, balance_max (empty: no maximum)\n"      \
@@ -41,9 +43,10 @@ typedef struct command {
     "                 credit mode: member, balance_before, paid, received, balance_after\n"           \
     "  --threads N    threads that read, check and write (default: one per processor, at\n"          \
     "                 most 8); the result is the same whatever N\n"                                  \
-    "  --json         the summary as one JSON object\n"                                              \
-    "exit status: 0 done; 2 bad usage or bad input (the message names the line; nothing is\n"       \
-    "written); 1 a failure after the input was accepted (nothing is written).\n"                     \
+    "  --json         the summary as one JSON object (not with --out -)\n"                           \
+    "exit status: 0 done; 2 bad usage or bad input (the message names the first bad line;\n"       \
+    "nothing is written); 1 a failure after the input was accepted (nothing is written), or a\n"  \
+    "summary that could not be printed.\n"                                                          \
     "More in README.md, \"Clearing a CSV offline\"."
 
 #define ADMIN_CLEAR_DETAILS                                                                              \

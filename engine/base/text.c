@@ -22,8 +22,9 @@ bool troc_name_valid(const char *name, size_t length) {
     return true;
 }
 
-/* Length of the well-formed sequence starting at s[0], or 0 if there is none. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t available) {
+size_t troc_utf8_sequence_length(const char *text, size_t available) {
+    assert(text != NULL && available > 0);
+    const unsigned char *s = (const unsigned char *)text;
     unsigned char c = s[0];
     if (c < 0x80) return 1;
     size_t length;
@@ -57,7 +58,7 @@ bool troc_text_valid(const char *text, size_t length) {
     while (i < length) {
         if (s[i] < 0x20 && s[i] != '\t') return false;
         if (s[i] == 0x7F) return false;
-        size_t n = utf8_sequence_length(s + i, length - i);
+        size_t n = troc_utf8_sequence_length(text + i, length - i);
         if (n == 0) return false;
         i += n;
     }

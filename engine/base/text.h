@@ -19,6 +19,10 @@ bool troc_name_valid(const char *name, size_t length);
  * no NUL or other C0 control character but tab. */
 bool troc_text_valid(const char *text, size_t length);
 
+/* Length of the well-formed UTF-8 sequence at the start of `text` (1 to 4
+ * bytes of the `available` ones, at least 1), or 0 when there is none. */
+size_t troc_utf8_sequence_length(const char *text, size_t available);
+
 /* Lower-case hexadecimal of `size` bytes into `hex` (2 * size + 1 bytes). */
 void troc_hex_encode(const uint8_t *bytes, size_t size, char *hex);
 

@@ -6,6 +6,7 @@ amounts as decimal strings, counts as numbers and seconds as numbers, whether
 import json
 import os
 import re
+import subprocess
 
 from clear_support import Context
 
@@ -39,6 +40,22 @@ status, out, err = ctx.clear(triangle, "--json")
 summary = json.loads(out)
 ctx.check(status == 0 and summary["result"] is None, f"no --out: {summary}")
 ctx.check(not os.path.exists(result), "no --out wrote a file")
+
+# A file name that is not UTF-8 (any bytes may name a file) still gives
+# valid JSON: the stray byte reads as U+FFFD.
+odd = os.path.join(ctx.work.encode(), b"result-\xff.csv")
+status, out, err = ctx.run("clear", triangle, "--out", odd, "--json")
+ctx.check(status == 0, f"odd name: exit status {status}: {err}")
+summary = json.loads(out.decode("utf-8"))
+ctx.check(summary["result"] == os.path.join(ctx.work, "result-\ufffd.csv"), f"odd name: {summary['result']!r}")
+ctx.check(os.path.exists(odd), "the result is written under the name given")
+
+# A summary that cannot be printed (standard output full) is a failure: it
+# is the only output without --out.
+for args in ((triangle,), (triangle, "--json")):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([ctx.troc, "clear", *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+    ctx.check(done.returncode == 1 and b"summary" in done.stderr, f"{args} into /dev/full: {done}")
 
 # Text summary.
 chain = os.path.join(ctx.shared, "data", "clearing", "small", "parallel.csv")

@@ -58,8 +58,8 @@ refused("not-a-number", HEADER + "a1,A,B,12a\n", [at(2), "'12a'", "not a number"
 refused("comma-decimal", HEADER + 'a1,A,B,"1,5"\n', [at(2), "not a number"])
 refused("exponent", HEADER + "a1,A,B,1e3\n", [at(2), "not a number"])
 refused("empty-amount", HEADER + "a1,A,B,\n", [at(2), "amount is empty"])
-refused("amount-too-large", HEADER + "a1,A,B,10000000000000.01\n", [at(2), "too large"])
-refused("amount-beyond-int64", HEADER + "a1,A,B,99999999999999999999\n", [at(2), "too large"])
+refused("amount-too-large", HEADER + "a1,A,B,10000000000000.01\n", [at(2), "out of range", "10000000000000.00"])
+refused("amount-beyond-int64", HEADER + "a1,A,B,99999999999999999999\n", [at(2), "out of range"])
 # The total passes a quarter of int64 (TROC_CLEARING_TOTAL_CENTS_MAX) at the
 # 2306th obligation of the largest amount, on line 2307.
 refused("total-overflow", HEADER + "".join(f"a{i},A{i},B,10000000000000\n" for i in range(2400)),
@@ -72,6 +72,11 @@ refused("padded-creditor", HEADER + "a1,A,B ,1\n", [at(2), "creditor 'B '", "spa
 refused("name-on-two-lines", HEADER + 'a1,"A\nB",C,1\n', [at(2), "'A\\nB' holds a line break"])
 refused("duplicate-id", HEADER + "a1,A,B,1\na2,B,C,1\na1,C,A,1\n", [at(4), "'a1'", "already used on line 2"])
 refused("empty-id", HEADER + "a1,A,B,1\n,B,C,1\n", [at(3), "id is empty"])
+# The first problem of the file is reported, though ids are compared last:
+# a duplicate id before a bad amount, in a file read in several parts.
+refused("duplicate-before-bad-amount", HEADER + "".join(
+    f"a{i},A{i % 100},B{i % 97},1\n" if i not in (5, 150000) else ("a1,A,B,1\n" if i == 5 else f"a{i},A,B,-3\n")
+    for i in range(200000)), [at(7), "'a1'", "already used on line 3"])
 
 # Columns and rows.
 refused("missing-column", "id,debtor,creditor,sum\na1,A,B,1\n", [at(1), "no column 'amount'"])
@@ -88,6 +93,11 @@ refused("empty-file", "", ["input.csv: empty file"])
 refused("blank-file", "\n\n", ["input.csv: empty file"])
 refused("bad-utf8", HEADER.encode() + b"a1,A,B,1\na2,Caf\xe9,B,1\n", [at(3), "not valid UTF-8"])
 refused("control-character", HEADER + "a1,A,B\x01,1\n", [at(2), "control character 0x01"])
+refused("control-character-copied-column", "debtor,creditor,amount,note\nA,B,1,x\x7fy\n",
+        [at(2), "control character 0x7F"])
+refused("utf-16", (HEADER + "a1,A,B,1\n").encode("utf-16"), [at(1), "NUL byte", "UTF-16"])
+refused("semicolons", "debtor;creditor;amount\nA;B;1\n", [at(1), "no column 'debtor'", "semicolons"])
+refused("tabs", "debtor\tcreditor\tamount\nA\tB\t1\n", [at(1), "no column 'debtor'", "tabs"])
 refused("unterminated-quote", HEADER + 'a1,A,B,1\na2,"B,C,1\na3,C,A,1\n', [at(3), "never closed"])
 refused("stray-quote", HEADER + 'a1,A,B"x,C,1\n', [at(2), "quote"])
 refused("bare-carriage-return", HEADER + "a1,A,B,1\ra2,B,C,1\n", [at(2), "carriage return"])
@@ -101,6 +111,8 @@ refused("negative-maximum", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "bala
         accounts=ACCOUNTS_HEADER + "A,0,10,-1\n")
 refused("bad-balance", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "balance 'ten' is not a number"],
         accounts=ACCOUNTS_HEADER + "A,ten,10,\n")
+refused("balance-too-low", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "out of range", "from -10000000000000.00"],
+        accounts=ACCOUNTS_HEADER + "A,-10000000000000.01,10,\n")
 refused("duplicate-member", HEADER + "a1,A,B,1\n", [at(3, "accounts.csv"), "already has an account on line 2"],
         accounts=ACCOUNTS_HEADER + "A,0,10,\nA,5,0,\n")
 refused("no-limit-column", HEADER + "a1,A,B,1\n", [at(1, "accounts.csv"), "no column 'credit_limit'"],
@@ -115,6 +127,8 @@ refused("two-inputs", HEADER + "a1,A,B,1\n", ["one INPUT file only"], args=("oth
 
 status, out, err = ctx.clear()
 ctx.check(status == 2 and "no INPUT file" in err, f"no arguments: status {status}, {err!r}")
+status, out, err = ctx.clear(ctx.write("empty-out.csv", HEADER + "a1,A,B,1\n"), "--out", "")
+ctx.check(status == 2 and "--out needs a file name" in err, f"--out '': status {status}, {err!r}")
 status, out, err = ctx.clear("--help")
 help_text = out.decode()
 ctx.check(status == 0 and help_text.startswith("usage: troc clear INPUT.csv"), f"--help: status {status}, {help_text!r}")
