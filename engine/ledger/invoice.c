@@ -412,7 +412,10 @@ static int invoice_fill(troc_ledger_read *read, const uint8_t id[TROC_ID_SIZE], 
                         troc_invoice *out) {
     memcpy(out->id, id, TROC_ID_SIZE);
     out->amount_cents = record->amount_cents;
-    out->remaining_cents = record->remaining_cents;
+    /* A rejected or cancelled invoice is owed by no one: what the record
+     * kept from before is not shown as remaining. */
+    const bool void_invoice = record->state == TROC_INVOICE_REJECTED || record->state == TROC_INVOICE_CANCELLED;
+    out->remaining_cents = void_invoice ? 0 : record->remaining_cents;
     out->paid_cents = record->paid_cents;
     out->cleared_cents = record->cleared_cents;
     out->state = (troc_invoice_state)record->state;

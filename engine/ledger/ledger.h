@@ -301,7 +301,7 @@ typedef struct troc_invoice {
     char creditor[TROC_NAME_LENGTH_MAX + 1];
     char debtor[TROC_NAME_LENGTH_MAX + 1];
     int64_t amount_cents;
-    int64_t remaining_cents;               /* amount - paid - cleared */
+    int64_t remaining_cents;               /* amount - paid - cleared; 0 once rejected or cancelled */
     int64_t paid_cents;                    /* paid in credit (transfers, clearing payments) */
     int64_t cleared_cents;                 /* set off by clearing */
     troc_invoice_state state;

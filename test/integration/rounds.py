@@ -116,10 +116,11 @@ def scenario_invoices(t):
     rejected = t.json("invoice", "reject", second, "--reason", "not ordered", key=bob)
     check(rejected["invoice"]["state"] == "rejected" and rejected["invoice"]["reject_reason"] == "not ordered",
           rejected)
+    check(rejected["invoice"]["remaining"] == "0.00", "a rejected invoice is owed by no one: %r" % rejected)
     t.refused("invoice_not_pending", "invoice", "accept", second, key=bob)
     t.refused("invoice_not_pending", "invoice", "cancel", second, key=alice)
     cancelled = t.json("invoice", "cancel", third, key=alice)
-    check(cancelled["invoice"]["state"] == "cancelled", cancelled)
+    check(cancelled["invoice"]["state"] == "cancelled" and cancelled["invoice"]["remaining"] == "0.00", cancelled)
     t.refused("invoice_not_pending", "invoice", "accept", third, key=bob)
     out = t.ok("invoice", "accept", first, key=bob)
     check("accepted invoice " + first in out and "open" in out, out)
