@@ -497,6 +497,48 @@ static void test_interrupted_writer_leaves_no_temporary(void **state) {
     interrupt_writer(SIGHUP, true);
 }
 
+/* A writer replaces the file a symbolic link names (the link stays) and
+ * keeps the replaced file's permissions; it refuses a name that is not a
+ * regular file (a pipe here), which renaming would replace by one, and a
+ * link to nothing. */
+static void test_writer_follows_links_keeps_modes(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char real[128], link[128], fifo[128], dangling[128];
+    snprintf(real, sizeof real, "%s/real.csv", dir.path);
+    snprintf(link, sizeof link, "%s/link.csv", dir.path);
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir.path);
+    snprintf(dangling, sizeof dangling, "%s/dangling.csv", dir.path);
+    FILE *old = fopen(real, "w");
+    assert_non_null(old);
+    fputs("old\n", old);
+    fclose(old);
+    assert_int_equal(chmod(real, 0600), 0);
+    assert_int_equal(symlink("real.csv", link), 0);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(link, 0, &writer), 0);
+    troc_csv_write_text(writer, "new");
+    troc_csv_write_row_end(writer);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    struct stat status;
+    assert_int_equal(lstat(link, &status), 0);
+    assert_true(S_ISLNK(status.st_mode));
+    assert_int_equal(stat(real, &status), 0);
+    assert_int_equal(status.st_mode & 07777, 0600);
+    size_t size = 0;
+    assert_string_equal(slurp(real, &size), "new\n");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(troc_csv_writer_open_file(fifo, 0, &writer), -EINVAL);
+    assert_int_equal(symlink("nowhere.csv", dangling), 0);
+    assert_int_equal(troc_csv_writer_open_file(dangling, 0, &writer), -ENOENT);
+    assert_int_equal(stat(fifo, &status), 0);
+    assert_true(S_ISFIFO(status.st_mode));
+    assert_int_equal(temp_dir_count(&dir), 4); /* nothing left behind */
+    temp_dir_remove(&dir);
+}
+
 static void test_writer_quotes_when_needed(void **state) {
     (void)state;
     temp_dir dir;
@@ -801,6 +843,7 @@ int main(void) {
         cmocka_unit_test(test_writer_replaces_target_only_on_commit),
         cmocka_unit_test(test_writer_reports_errors),
         cmocka_unit_test(test_interrupted_writer_leaves_no_temporary),
+        cmocka_unit_test(test_writer_follows_links_keeps_modes),
         cmocka_unit_test(test_parts_agree),
         cmocka_unit_test(test_writer_memory_parts),
         cmocka_unit_test(test_write_row_fields),

@@ -108,7 +108,9 @@ bool troc_csv_uses_crlf(const troc_csv *csv);
 typedef struct troc_csv_writer troc_csv_writer;
 
 /* Creates a temporary file next to `path` (same directory, so that the final
- * rename is atomic).  Returns 0, -errno or -ENOMEM. */
+ * rename is atomic; next to the file a symbolic link names).  Returns 0,
+ * -errno, -ENOMEM, -EISDIR, -EINVAL when `path` names something else than a
+ * regular file (a device, a pipe) and -ENOENT for a link to nothing. */
 int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer **writer_out);
 
 /* Writes to an already open descriptor (standard output), which finish

@@ -6,9 +6,11 @@
  * The temporary file is ".NAME.tmp-PID-N" in the target's directory, so that
  * the final rename(2) is atomic: whoever opens NAME sees either the old file
  * or the whole new one, never a part.  It is created with O_EXCL (a leftover
- * of an earlier run is never reused), mode 0666 less the umask like any new
- * file, and synced before the rename so that a crash cannot leave a renamed
- * but empty file behind.
+ * of an earlier run is never reused), with the permissions of the file it
+ * replaces (else mode 0666 less the umask like any new file), and synced
+ * before the rename so that a crash cannot leave a renamed but empty file
+ * behind.  A symbolic link is followed: the file it names is replaced.  A
+ * name that is not a regular file (a device, a pipe) is refused.
  *
  * An interrupted run (Ctrl-C, SIGTERM, SIGHUP) would leave the temporary
  * file behind: once troc_csv_remove_temporaries_on_signals() has installed
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/amount.h"
@@ -239,6 +242,31 @@ static int create_temporary(troc_csv_writer *writer, const char *path) {
     return -EEXIST;
 }
 
+/* The file a writer replaces: `path`, or the file a symbolic link of that
+ * name points to (the link stays a link).  Only a regular file, or a name
+ * not yet taken, is replaced: renaming over a device or a pipe (/dev/null,
+ * /dev/stdout) would put a file in its place.  *mode_out is the replaced
+ * file's permissions, kept by the new one, or -1 for a new file. */
+static int replaced_file(const char *path, char **target_out, int *mode_out) {
+    struct stat status;
+    *mode_out = -1;
+    if (lstat(path, &status) != 0) {
+        if (errno != ENOENT) return -errno;
+        *target_out = strdup(path);
+        return *target_out == NULL ? -ENOMEM : 0;
+    }
+    char *target = S_ISLNK(status.st_mode) ? realpath(path, NULL) : strdup(path);
+    if (target == NULL) return errno == ENOMEM ? -ENOMEM : -ENOENT; /* a link to nothing */
+    if (stat(target, &status) != 0 || !S_ISREG(status.st_mode)) {
+        int rc = S_ISDIR(status.st_mode) ? -EISDIR : -EINVAL;
+        free(target);
+        return rc;
+    }
+    *mode_out = (int)(status.st_mode & 07777);
+    *target_out = target;
+    return 0;
+}
+
 int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer **writer_out) {
     assert(path != NULL && writer_out != NULL);
     size_t length = strlen(path);
@@ -247,8 +275,10 @@ int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer 
     int rc = writer_create(flags, false, &writer);
     if (rc != 0) return rc;
     writer->owns_file = true;
-    writer->target_path = strdup(path);
-    rc = writer->target_path == NULL ? -ENOMEM : create_temporary(writer, path);
+    int mode = -1;
+    rc = replaced_file(path, &writer->target_path, &mode);
+    if (rc == 0) rc = create_temporary(writer, writer->target_path);
+    if (rc == 0 && mode >= 0 && fchmod(writer->fd, (mode_t)mode) != 0) rc = -errno;
     if (rc != 0) {
         troc_csv_writer_abort(writer);
         return rc;

@@ -163,7 +163,10 @@ static bool same_file(const char *a, const char *b) {
 }
 
 /* Refuses an output that would replace an input or the other output, that
- * names a directory, or that lies in a directory we cannot write. */
+ * names a directory or anything else than a regular file (a device, a
+ * pipe: the new file would take its place), a link to nothing, or that
+ * lies in a directory we cannot write.  A symbolic link is followed (the
+ * CSV writer replaces the file it names). */
 static int check_output(const char *option, const char *path, const troc__clear_options *options) {
     if (strcmp(path, "-") == 0) {
         if (strcmp(option, "--out") == 0) return 0;
@@ -176,12 +179,37 @@ static int check_output(const char *option, const char *path, const troc__clear_
                                  path, inputs[i]);
         }
     }
-    struct stat target;
-    if (stat(path, &target) == 0 && S_ISDIR(target.st_mode)) {
+    struct stat link, target;
+    const bool is_link = lstat(path, &link) == 0 && S_ISLNK(link.st_mode);
+    const bool exists = stat(path, &target) == 0;
+    if (is_link && !exists) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s %s is a symbolic link to nothing; give a file name", option, path);
+    }
+    if (exists && S_ISDIR(target.st_mode)) {
         return troc_cli_fail(TROC_EXIT_USAGE, "%s %s is a directory; give a file name", option, path);
     }
-    const char *slash = strrchr(path, '/');
-    char *directory = slash == NULL ? strdup(".") : strndup(path, (size_t)(slash - path) + 1);
+    struct stat stream;
+    for (int fd = STDOUT_FILENO; exists && fd <= STDERR_FILENO; fd++) {
+        if (fstat(fd, &stream) == 0 && stream.st_dev == target.st_dev && stream.st_ino == target.st_ino) {
+            return troc_cli_fail(TROC_EXIT_USAGE, "%s %s is where standard %s goes: it would be replaced; %s",
+                                 option, path, fd == STDOUT_FILENO ? "output" : "error",
+                                 strcmp(option, "--out") == 0 ? "use --out - for standard output" : "give a file name");
+        }
+    }
+    if (exists && !S_ISREG(target.st_mode)) {
+        return troc_cli_fail(TROC_EXIT_USAGE,
+                             "%s %s is not a regular file (a device or a pipe): it would be replaced by one; give "
+                             "a file name%s",
+                             option, path, strcmp(option, "--out") == 0 ? ", or - for standard output" : "");
+    }
+    char *resolved = is_link ? realpath(path, NULL) : NULL; /* the file a link names is the one replaced */
+    if (is_link && resolved == NULL) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s %s: cannot follow the link: %s", option, path, strerror(errno));
+    }
+    const char *written = resolved != NULL ? resolved : path;
+    const char *slash = strrchr(written, '/');
+    char *directory = slash == NULL ? strdup(".") : strndup(written, (size_t)(slash - written) + 1);
+    free(resolved);
     if (directory == NULL) return troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
     int rc = access(directory, W_OK | X_OK) == 0 ? 0 : -errno;
     int status = 0;

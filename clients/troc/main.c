@@ -35,7 +35,7 @@ typedef struct command {
     "                 remaining or paid; comma-separated, UTF-8, no control character but tab\n"    \
     "  --out FILE     write INPUT's rows with cleared (paid) and remaining added; '-' for\n"             \
     "                 standard output; written whole or not at all (a new file renamed into\n"      \
-    "                 place: it replaces FILE, or a link of that name). Without it: summary only\n" \
+    "                 place: a regular FILE, or the file a link names). Without it: summary only\n" \
     "  --with-credit ACCOUNTS.csv\n"                                                                   \
     "                 also pay what set-off leaves, in credit within every credit line;\n"            \
     "                 columns member, balance, credit_limit, balance_max (empty: no maximum)\n"      \

@@ -6,6 +6,8 @@ refused run keeps its content.  A header without rows is not bad: it clears
 nothing and writes a RESULT holding only the header.
 """
 import os
+import stat
+import subprocess
 
 from clear_support import Context
 
@@ -129,6 +131,24 @@ status, out, err = ctx.clear()
 ctx.check(status == 2 and "no INPUT file" in err, f"no arguments: status {status}, {err!r}")
 status, out, err = ctx.clear(ctx.write("empty-out.csv", HEADER + "a1,A,B,1\n"), "--out", "")
 ctx.check(status == 2 and "--out needs a file name" in err, f"--out '': status {status}, {err!r}")
+
+# Outputs that are not regular files would be replaced by one (renamed into
+# place): a device or a pipe (a pipe here: a regression must not replace a
+# device of the machine), the file standard output goes to, a link to
+# nothing.  Each is refused and left as it was.
+good = ctx.write("good.csv", HEADER + "a1,A,B,1\n")
+fifo = ctx.path("pipe")
+os.mkfifo(fifo)
+os.symlink("nowhere.csv", ctx.path("dangling.csv"))
+for target, words in ((fifo, "not a regular file"), (ctx.path("dangling.csv"), "link to nothing")):
+    status, out, err = ctx.clear(good, "--out", target)
+    ctx.check(status == 2 and words in err, f"--out {target}: status {status}, {err!r}")
+ctx.check(stat.S_ISFIFO(os.stat(fifo).st_mode), "the pipe is still a pipe")
+stdout_file = ctx.path("stdout.txt")
+with open(stdout_file, "wb") as redirected:
+    done = subprocess.run([ctx.troc, "clear", good, "--out", "/dev/stdout"], stdout=redirected,
+                          stderr=subprocess.PIPE, timeout=60)
+ctx.check(done.returncode == 2 and b"standard output" in done.stderr, f"--out /dev/stdout: {done}")
 status, out, err = ctx.clear("--help")
 help_text = out.decode()
 ctx.check(status == 0 and help_text.startswith("usage: troc clear INPUT.csv"), f"--help: status {status}, {help_text!r}")
