@@ -84,6 +84,20 @@ kill -0 "$first" 2>/dev/null || fail "the first trocd stopped"
 kill -TERM "$first"
 wait "$first" || fail "the first trocd did not exit 0"
 
+# trocd run names the key file when it is missing or another territory's
+# (and --listen's host must be numeric, as the message says).
+expect 1 "$trocd" run --data "$work/d" --listen localhost:0
+grep -q "numeric" "$work/err" || fail "--listen localhost: no clear message: $(cat "$work/err")"
+expect 0 "$trocd" init --data "$work/other" --territory other --admin "$admin"
+cp "$work/d/territory.key" "$work/d.key"
+cp "$work/other/territory.key" "$work/d/territory.key"
+expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "territory.key is not this territory's key" "$work/err" || fail "another key: $(cat "$work/err")"
+rm "$work/d/territory.key"
+expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "territory.key is missing" "$work/err" || fail "no key: $(cat "$work/err")"
+cp "$work/d.key" "$work/d/territory.key"
+
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then
   mkdir "$work/backup"

@@ -116,8 +116,9 @@ static void report_print(const round_view *view, const char *unit, bool preview)
                troc_amount_format(s->cleared_cents, cleared), troc_amount_format(s->paid_cents, paid));
     }
     if (view->count < r->settlement_count) {
-        printf("  (%llu more settlements: use --limit to see them)\n",
-               (unsigned long long)(r->settlement_count - view->count));
+        const unsigned long long more = r->settlement_count - view->count;
+        printf("  (%llu more settlement%s: use --limit to see %s)\n", more, more == 1 ? "" : "s",
+               more == 1 ? "it" : "them");
     }
 }
 

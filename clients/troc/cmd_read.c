@@ -169,14 +169,16 @@ static void statement_print(const statement *st, const char *member, const char 
          * it only reduces what the two members owe each other. */
         char tag[96] = "", id[TROC_ID_HEX_SIZE];
         troc_id_to_hex(line->id, id);
-        if (line->kind == TROC_HISTORY_SETOFF) snprintf(tag, sizeof tag, "set-off of invoice %.12s... ", id);
+        const char *space = line->memo[0] != '\0' ? " " : "";
+        if (line->kind == TROC_HISTORY_SETOFF) snprintf(tag, sizeof tag, "set-off of invoice %.12s...%s", id, space);
         if (line->kind == TROC_HISTORY_CLEARING_PAYMENT) {
-            snprintf(tag, sizeof tag, "clearing payment of invoice %.12s... ", id);
+            snprintf(tag, sizeof tag, "clearing payment of invoice %.12s...%s", id, space);
         }
-        printf("%6llu  %-19s  %-20s %14s %14s  %s%s\n", (unsigned long long)line->seq,
+        const char *gap = tag[0] != '\0' || line->memo[0] != '\0' ? "  " : ""; /* no trailing spaces */
+        printf("%6llu  %-19s  %-20s %14s %14s%s%s%s\n", (unsigned long long)line->seq,
                troc__cli_time(line->timestamp_us, false, time_text), line->counterparty,
                troc_amount_format(line->amount_cents, amount), troc_amount_format(line->balance_after_cents, after),
-               tag, line->memo);
+               gap, tag, line->memo);
     }
     if (st->more) printf("  (older lines exist: use --limit to see more)\n");
 }

@@ -44,6 +44,9 @@ typedef struct troc_ledger_init_options {
     size_t admin_key_count;                /* 1 .. TROC_ADMIN_KEYS_MAX */
 } troc_ledger_init_options;
 
+/* The territory's key file, in the ledger's directory. */
+#define TROC_LEDGER_KEY_FILE "territory.key"
+
 /* Creates a new ledger in `directory` (created if absent; TROC_ENOT_EMPTY if
  * it holds anything): the LMDB environment, the territory's key pair (a key
  * file in the directory, mode 0600) and the first journal entry.  Writes the
@@ -52,7 +55,8 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
                      uint8_t territory_key_out[TROC_PUBLIC_KEY_SIZE]);
 
 /* Opens an existing ledger (clearing stale reader slots left by a killed
- * process).  TROC_ENOT_FOUND when `directory` holds no ledger. */
+ * process).  TROC_ENOT_FOUND when `directory` holds no ledger; -ENOENT when
+ * its key file is missing, TROC_EKEYFILE when it is not the territory's. */
 int troc_ledger_open(troc_ledger **ledger_out, const char *directory);
 
 /* Like troc_ledger_open() with an explicit LMDB map size in bytes (0: the

@@ -58,7 +58,7 @@ extern const char *const troc__db_names[TROC__DB_COUNT];
 #define TROC__OWNER_ADMIN UINT32_MAX
 
 /* Name of the territory's key file inside the data directory. */
-#define TROC__KEY_FILE "territory.key"
+#define TROC__KEY_FILE TROC_LEDGER_KEY_FILE
 
 /* Held (flock, exclusive) by the one process that may write the ledger. */
 #define TROC__LOCK_FILE "writer.lock"

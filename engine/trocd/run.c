@@ -56,8 +56,8 @@ static void run_usage(FILE *out) {
           "event on stderr.\n"
           "\n"
           "  --data DIR          the ledger directory made by `trocd init`\n"
-          "  --listen HOST:PORT  TCP address (default " RUN_DEFAULT_LISTEN "); port 0 picks a free\n"
-          "                      port (logged, and written to --port-file); `none`: no TCP\n"
+          "  --listen HOST:PORT  TCP address, HOST numeric (default " RUN_DEFAULT_LISTEN "); port 0\n"
+          "                      picks a free port (logged, and written to --port-file); `none`: no TCP\n"
           "  --socket PATH       also listen on a Unix socket (mode 0660), same protocol\n"
           "  --port-file FILE    write the bound TCP port to FILE once listening\n"
           "  --clear-every DURATION\n"
@@ -196,8 +196,9 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
         .clear_every_ms = options->clear_every_ms};
     rc = troc_server_open(&server, &loop, ledger, &server_options);
     if (rc != 0) {
-        troc_log("cannot listen on %s: %s", options->listen != NULL ? options->listen : options->socket_path,
-                 troc_strerror(rc));
+        troc_log("cannot listen on %s: %s%s", options->listen != NULL ? options->listen : options->socket_path,
+                 troc_strerror(rc),
+                 rc == -EINVAL ? " (HOST is a numeric address: 127.0.0.1, 0.0.0.0, [::1], [::])" : "");
         goto done;
     }
     if (options->port_file != NULL) {
@@ -230,6 +231,11 @@ int troc__trocd_run(int argc, char **argv) {
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
+        } else if (rc == -ENOENT || rc == TROC_EKEYFILE) {
+            fprintf(stderr,
+                    "trocd run: the territory's key file %s/" TROC_LEDGER_KEY_FILE " %s; restore it from the ledger's "
+                    "backup (docs/operations.md, \"Backups\")\n",
+                    options.data, rc == -ENOENT ? "is missing" : "is not this territory's key (or not a key file)");
         } else if (rc == -EBUSY) {
             fprintf(stderr, "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);
