@@ -84,6 +84,12 @@ kill -0 "$first" 2>/dev/null || fail "the first trocd stopped"
 kill -TERM "$first"
 wait "$first" || fail "the first trocd did not exit 0"
 
+# --map-size outside 1M..its maximum, or not a size, is bad usage.
+for size in 1048575 1023K 0 2x 1T ""; do
+  expect 2 "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --map-size "$size"
+  grep -q "is not a size from 1M" "$work/err" || fail "--map-size '$size': no clear message: $(cat "$work/err")"
+done
+
 # trocd run names the key file when it is missing or another territory's
 # (and --listen's host must be numeric, as the message says).
 expect 1 "$trocd" run --data "$work/d" --listen localhost:0

@@ -103,9 +103,10 @@ static int run_parse_size(const char *text, uint64_t *bytes_out) {
     else if (suffix[0] != '\0') return -EINVAL;
     if (value > TROC_LEDGER_MAP_SIZE_MAX / unit) return -EINVAL;
     uint64_t bytes = value * unit;
+    if (bytes < TROC_LEDGER_MAP_SIZE_MIN) return -EINVAL; /* as given, before rounding up to pages */
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     bytes = (bytes + page - 1) / page * page;
-    if (bytes < TROC_LEDGER_MAP_SIZE_MIN || bytes > TROC_LEDGER_MAP_SIZE_MAX) return -EINVAL;
+    if (bytes > TROC_LEDGER_MAP_SIZE_MAX) return -EINVAL;
     *bytes_out = bytes;
     return 0;
 }
