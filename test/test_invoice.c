@@ -678,18 +678,25 @@ static void test_credit_round(void **state) {
 }
 
 /* A frozen account can neither pay nor be paid: the ledger refuses a
- * credit round that would move its balance, whoever built it. */
+ * credit round that pays any part of a frozen member's obligation, whoever
+ * built it, even when the payments through it net to nothing (alice pays
+ * bob, bob pays carol the same). */
 static void test_credit_round_refused_for_frozen_account(void **state) {
     fixture *f = *state;
-    uint8_t ab[TROC_ID_SIZE];
+    uint8_t ab[TROC_ID_SIZE], bc[TROC_ID_SIZE];
     obligation(f, &f->bob, "bob", &f->alice, "alice", 7000, ab);
+    obligation(f, &f->carol, "carol", &f->bob, "bob", 7000, bc);
     assert_int_equal(support_freeze(f->s, "bob", true, "audit"), TROC_RESULT_OK);
     troc_clearing_snapshot snapshot;
     support_clearing_snapshot(f->s, &snapshot);
-    assert_true(snapshot.firms[snapshot.obligations[0].creditor].frozen);
-    assert_false(snapshot.firms[snapshot.obligations[0].debtor].frozen);
-    int64_t cleared[1] = {0}, paid[1] = {7000};
+    const size_t at_ab = obligation_at(&snapshot, ab), at_bc = obligation_at(&snapshot, bc);
+    assert_true(snapshot.firms[snapshot.obligations[at_ab].creditor].frozen);
+    assert_false(snapshot.firms[snapshot.obligations[at_ab].debtor].frozen);
+    int64_t cleared[2] = {0}, paid[2] = {0};
+    paid[at_ab] = 7000;
     troc_stats before = support_stats(f->s);
+    assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, NULL), TROC_EINFEASIBLE);
+    paid[at_bc] = 7000; /* bob's payments in and out net to nothing */
     assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, NULL), TROC_EINFEASIBLE);
     assert_int_equal(support_stats(f->s).journal_entries, before.journal_entries);
     assert_int_equal(support_balance(f->s, "bob"), 0);
@@ -697,7 +704,8 @@ static void test_credit_round_refused_for_frozen_account(void **state) {
     assert_int_equal(support_freeze(f->s, "bob", false, "audit done"), TROC_RESULT_OK);
     support_clearing_snapshot(f->s, &snapshot);
     assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, NULL), 0);
-    assert_int_equal(support_balance(f->s, "bob"), 7000);
+    assert_int_equal(support_balance(f->s, "bob"), 0);
+    assert_int_equal(support_balance(f->s, "carol"), 7000);
     troc_clearing_snapshot_free(&snapshot);
 }
 

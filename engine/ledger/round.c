@@ -39,6 +39,21 @@ static bool add(int64_t *sum, int64_t value) {
 }
 
 /* Checks one settlement against its obligation and adds it to the sums. */
+/* Whether member_id's account is frozen (*frozen_out). */
+static int frozen_check(round_check *c, uint32_t member_id, bool *frozen_out) {
+    troc__slot *slot = NULL;
+    int rc = troc__cache_reserve(c->write, 1);
+    if (rc == 0) rc = troc__slot_by_id(c->write, member_id, &slot);
+    if (rc != 0) return rc == TROC_ENOT_FOUND ? TROC_EINFEASIBLE : rc;
+    *frozen_out = (slot->current.flags & TROC__ACCOUNT_FROZEN) != 0;
+    return 0;
+}
+
+/* Checks one settlement and adds it to the sums.  A frozen account can
+ * neither pay nor be paid: no part of an obligation of a frozen member may
+ * be paid in credit, not even when the payments in and out would net to
+ * nothing.  Replay skips that rule, so that a round journaled before it
+ * existed replays as it was applied. */
 static int settlement_check(round_check *c, const Troc__V1__Settlement *s) {
     if (s == NULL || !s->has_invoice_id || s->invoice_id.len != TROC_ID_SIZE) return TROC_EINFEASIBLE;
     int64_t cleared = settlement_cleared(s), paid = settlement_paid(s);
@@ -55,6 +70,13 @@ static int settlement_check(round_check *c, const Troc__V1__Settlement *s) {
     if (invoice.version > c->snapshot_seq) return TROC_ESTALE;
     if (invoice.state != TROC_INVOICE_OPEN) return TROC_EINFEASIBLE;
     if (cleared > invoice.remaining_cents || paid > invoice.remaining_cents - cleared) return TROC_EINFEASIBLE;
+    if (paid > 0 && c->snapshot_seq != UINT64_MAX) {
+        bool debtor_frozen = false, creditor_frozen = false;
+        rc = frozen_check(c, invoice.debtor, &debtor_frozen);
+        if (rc == 0) rc = frozen_check(c, invoice.creditor, &creditor_frozen);
+        if (rc != 0) return rc;
+        if (debtor_frozen || creditor_frozen) return TROC_EINFEASIBLE;
+    }
     bool ok = add(&c->setoff_out[invoice.debtor], cleared) && add(&c->setoff_in[invoice.creditor], cleared) &&
               add(&c->paid_net[invoice.debtor], -paid) && add(&c->paid_net[invoice.creditor], paid) &&
               add(&c->cleared_total, cleared) && add(&c->paid_total, paid);
@@ -103,16 +125,13 @@ static int duplicates_check(const Troc__V1__ClearingRound *round) {
 }
 
 /* In credit mode: every paid member ends within its limits (or, already
- * outside them, no further out), and none is frozen (a frozen account can
- * neither pay nor be paid).  Replay skips the frozen rule, so that a round
- * journaled before it existed replays as it was applied. */
+ * outside them, no further out). */
 static int limits_check(round_check *c, uint32_t member_id) {
     troc__slot *slot = NULL;
     int rc = troc__cache_reserve(c->write, 1);
     if (rc == 0) rc = troc__slot_by_id(c->write, member_id, &slot);
     if (rc != 0) return rc == TROC_ENOT_FOUND ? TROC_EINFEASIBLE : rc;
     const troc__account_record *a = &slot->current;
-    if ((a->flags & TROC__ACCOUNT_FROZEN) && c->snapshot_seq != UINT64_MAX) return TROC_EINFEASIBLE;
     int64_t final = a->balance_cents;
     if (!add(&final, c->paid_net[member_id])) return TROC_EINFEASIBLE;
     int64_t lower = -a->credit_limit_cents < a->balance_cents ? -a->credit_limit_cents : a->balance_cents;

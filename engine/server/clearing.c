@@ -173,31 +173,64 @@ static void job_summary(const job *j, bool applied, troc_clearing_summary *summa
 
 /* ---------------------------------------------------- on the pool */
 
+/* Whether a round takes obligation o into its problem.  A credit round
+ * leaves out the obligations of frozen members: a frozen account can
+ * neither pay nor be paid, and in credit mode any part of a settlement may
+ * end up paid, even through a member whose payments in and out net to
+ * nothing.  A plain round sets them off like any other. */
+static bool solved(const job *j, const troc_clearing_obligation *o) {
+    const troc_clearing_firm *firms = j->snapshot.firms;
+    return !j->with_credit || (!firms[o->debtor].frozen && !firms[o->creditor].frozen);
+}
+
+/* Puts the result of the `count` obligations solved back in the snapshot's
+ * places (kept[k]: the place of the k-th), zero for those left out. */
+static int result_spread(job *j, const size_t *kept, size_t count) {
+    const size_t total = j->snapshot.obligation_count;
+    int64_t *cleared = calloc(total, sizeof *cleared), *paid = calloc(total, sizeof *paid);
+    if (cleared == NULL || paid == NULL) {
+        free(cleared);
+        free(paid);
+        return -ENOMEM;
+    }
+    for (size_t k = 0; k < count; k++) {
+        cleared[kept[k]] = j->result.cleared_cents[k];
+        paid[kept[k]] = j->result.paid_cents[k];
+    }
+    free(j->result.cleared_cents);
+    free(j->result.paid_cents);
+    j->result.cleared_cents = cleared;
+    j->result.paid_cents = paid;
+    return 0;
+}
+
 /* Solves the snapshot and checks the solution from its certificate. */
 static int snapshot_solve(job *j) {
     const troc_clearing_snapshot *s = &j->snapshot;
     assert(s->obligation_count > 0 && s->firm_count >= 2);
     troc_obligation *obligations = malloc(s->obligation_count * sizeof *obligations);
+    size_t *kept = malloc(s->obligation_count * sizeof *kept);
     troc_clearing_account *accounts = j->with_credit ? malloc(s->firm_count * sizeof *accounts) : NULL;
-    int rc = obligations == NULL || (j->with_credit && accounts == NULL) ? -ENOMEM : 0;
+    int rc = obligations == NULL || kept == NULL || (j->with_credit && accounts == NULL) ? -ENOMEM : 0;
+    size_t count = 0;
     for (size_t i = 0; rc == 0 && i < s->obligation_count; i++) {
-        obligations[i] = (troc_obligation){s->obligations[i].debtor, s->obligations[i].creditor,
-                                           s->obligations[i].remaining_cents};
+        const troc_clearing_obligation *o = &s->obligations[i];
+        if (!solved(j, o)) continue;
+        kept[count] = i;
+        obligations[count++] = (troc_obligation){o->debtor, o->creditor, o->remaining_cents};
     }
     for (uint32_t f = 0; rc == 0 && accounts != NULL && f < s->firm_count; f++) {
-        const troc_clearing_firm *firm = &s->firms[f];
-        /* The solver reads an account as room to move: a frozen one has none
-         * either way (its obligations can still be set off). */
-        accounts[f] = firm->frozen ? (troc_clearing_account){0, 0, 0}
-                                   : (troc_clearing_account){firm->balance_cents, firm->credit_limit_cents,
-                                                             firm->balance_max_cents};
+        accounts[f] = (troc_clearing_account){s->firms[f].balance_cents, s->firms[f].credit_limit_cents,
+                                              s->firms[f].balance_max_cents};
     }
-    troc_clearing_problem problem = {s->firm_count, s->obligation_count, obligations, accounts};
+    troc_clearing_problem problem = {s->firm_count, count, obligations, accounts};
     j->stage = "solving";
     if (rc == 0) rc = troc_clearing_solve(&problem, &j->result, NULL, NULL);
     j->stage = "checking the solution";
     if (rc == 0) rc = troc_clearing_check(&problem, &j->result);
+    if (rc == 0 && count < s->obligation_count) rc = result_spread(j, kept, count);
     free(obligations);
+    free(kept);
     free(accounts);
     return rc;
 }

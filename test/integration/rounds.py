@@ -13,7 +13,7 @@
 #                no balance moves, statements show the set-offs, `troc
 #                clearing show` prints the round, `trocd verify` replays it
 #   credit       credit mode pays what cannot clear, within every limit,
-#                and never to or from a frozen account
+#                and leaves frozen members' obligations out
 #   dry_run      --dry-run changes nothing
 #   idempotent   the same clearing request answers the same round
 #   clear_every  `trocd run --clear-every` runs rounds on its own
@@ -279,22 +279,28 @@ def scenario_credit(t):
     check("clearing payment of invoice" in t.ok("history", key=alice), "rendered")
     again = t.json("admin", "clear", "--with-credit")["clearing"]
     check(not again["applied"] and again["paid"] == "0.00", "no room left: %r" % again)
-    # A frozen account can neither pay nor be paid: its obligations are set
-    # off, nothing more, though its line would allow paying the rest.
-    erin = t.member("erin", "100")
-    frank = t.member("frank", "100")
+    # A frozen account can neither pay nor be paid: credit rounds leave its
+    # obligations out, even where payments in and out would net to nothing
+    # (frank owes erin, erin owes gus: frank could pay gus through erin);
+    # plain rounds still set them off.
+    erin, frank, gus = t.member("erin", "100"), t.member("frank", "100"), t.member("gus", "100")
     owed_erin = issue(t, erin, "frank", "30")
     accept(t, frank, owed_erin)
     owed_frank = issue(t, frank, "erin", "10")
     accept(t, erin, owed_frank)
+    accept(t, erin, issue(t, gus, "erin", "15"))
     t.ok("admin", "freeze", "erin", "--reason", "audit")
     frozen = t.json("admin", "clear", "--with-credit")["clearing"]
-    check(frozen["applied"] and frozen["cleared"] == "20.00" and frozen["paid"] == "0.00", frozen)
-    check([a["balance"] for a in accounts(t, ["erin", "frank"]).values()] == ["0.00", "0.00"], "no balance moved")
+    check(not frozen["applied"] and frozen["paid"] == "0.00", "a frozen member's obligations are left out: %r" % frozen)
+    history = t.json("history", "erin")["lines"]
+    check(history == [], "no line for erin: %r" % history)
+    plain = t.json("admin", "clear")["clearing"]
+    check(plain["applied"] and plain["cleared"] == "20.00", "a plain round sets them off: %r" % plain)
+    check([a["balance"] for a in accounts(t, ["erin", "frank", "gus"]).values()] == ["0.00"] * 3, "no balance moved")
     check(invoices(t, "erin")[owed_erin]["remaining"] == "20.00", "the rest stays owed")
     t.ok("admin", "unfreeze", "erin", "--reason", "audit done")
     paid = t.json("admin", "clear", "--with-credit")["clearing"]
-    check(paid["applied"] and paid["paid"] == "20.00", "unfrozen, it is paid: %r" % paid)
+    check(paid["applied"] and paid["paid"] == "35.00", "unfrozen, what erin owes and is owed is paid: %r" % paid)
     stop_and_verify(t)
 
 
