@@ -295,6 +295,25 @@ static int refuse_here(const troc_cli *cli, int code, const char *detail) {
     return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(code), detail);
 }
 
+/* Without AMOUNT a payment is what remains when it is signed, which a retry
+ * with the same --id may find changed (by the first attempt itself): the
+ * ledger would then see another payment under that id.  Says which amount
+ * to give, or what id_reused most likely means. */
+static void retry_hint(troc_client *client, const invoice_payment *pay, int status, const troc_submit_result *result) {
+    char amount[TROC_AMOUNT_TEXT_SIZE], invoice[TROC_ID_HEX_SIZE], id[TROC_ID_HEX_SIZE];
+    troc_amount_format(pay->amount_cents, amount);
+    troc_id_to_hex(pay->invoice_id, invoice);
+    troc_id_to_hex(pay->id, id);
+    if (status == TROC_EXIT_SERVER) {
+        fprintf(stderr, "troc: this payment was what remained, %s %s; run it again with that amount: troc invoice pay "
+                        "%s %s --id %s\n", amount, troc_client_unit(client), invoice, amount, id);
+    } else if (status == TROC_EXIT_REFUSED && result->code == TROC_RESULT_ID_REUSED) {
+        fprintf(stderr, "troc: without AMOUNT this run would pay what remains now (%s %s); if an earlier run with "
+                        "this --id lost its answer, the ledger applied it: see 'troc history'\n",
+                amount, troc_client_unit(client));
+    }
+}
+
 static int payment_submit(const troc_cli *cli, troc_client *client, invoice_payment *pay) {
     troc_invoice_record invoice;
     int rc = troc_client_invoice(client, pay->invoice_id, &invoice);
@@ -314,7 +333,10 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
     if (rc == 0) rc = troc_sign_transfer(client, NULL, &transfer, envelope);
     int status = rc != 0 ? troc__cli_failure(cli, client, rc) : 0;
     troc_submit_result result;
-    if (status == 0) status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
+    if (status == 0) {
+        status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
+        if (status != 0 && pay->amount_text == NULL) retry_hint(client, pay, status, &result);
+    }
     if (status == 0) print_done(cli, client, &(action_words){"pay", "paid", pay->amount_cents}, pay->invoice_id, &result);
     troc_envelope_free(envelope);
     return status;

@@ -77,6 +77,13 @@ typedef struct command {
     "  --due DATE     the due date, YYYY-MM-DD\n"                                                     \
     "  --id HEX       the invoice's id (32 hex digits), so that a retry issues it once"
 
+#define INVOICE_PAY_DETAILS                                                                              \
+    "  ID [AMOUNT]    the invoice, and how much of it (default: all that remains now)\n"              \
+    "  --memo TEXT    shown to both (default: invoice REF)\n"                                        \
+    "  --id HEX       the transfer's id (32 hex digits), so that a retry pays once; a retry\n"      \
+    "                 must sign the same payment: give it the AMOUNT the first run paid\n"          \
+    "                 (without AMOUNT it pays what remains then, which the first run changed)"
+
 #define INVOICE_LIST_DETAILS                                                                             \
     "  NAME           another member's invoices (administrators)\n"                                   \
     "  --open         only pending and open ones\n"                                                   \
@@ -117,7 +124,7 @@ static const command commands[] = {
     {"invoice cancel", troc__cmd_invoice_cancel, TROC_USAGE_INVOICE_ID,
      "withdraw an invoice you issued, before it is accepted", NULL},
     {"invoice pay", troc__cmd_invoice_pay, TROC_USAGE_INVOICE_PAY,
-     "pay (part of) an invoice you owe in credit; default: all that remains", NULL},
+     "pay (part of) an invoice you owe in credit; default: all that remains", INVOICE_PAY_DETAILS},
     {"invoice list", troc__cmd_invoice_list, TROC_USAGE_INVOICE_LIST,
      "invoices you issued or owe, newest first (--open: pending and open ones)", INVOICE_LIST_DETAILS},
     {"admin clear", troc__cmd_admin_clear, TROC_USAGE_CLEAR,

@@ -158,6 +158,17 @@ def scenario_invoices(t):
     out = t.ok("invoice", "list", key=alice)
     check(first in out and "settled" in out and "F-1" in out, out)
 
+    # Paying "what remains" again under the same --id: the first run was
+    # applied, so the second signs another amount; the refusal says why.
+    fifth = issue(t, carol, "alice", "50")
+    accept(t, alice, fifth)
+    t.ok("invoice", "pay", fifth, "10", key=alice)
+    again = "ab" * 16
+    paid = t.json("invoice", "pay", fifth, "--id", again, key=alice)
+    check(paid["paid"] == "40.00" and paid["invoice"]["state"] == "settled", paid)
+    err = t.refused("id_reused", "invoice", "pay", fifth, "--id", again, key=alice)
+    check("the ledger applied it" in err and "troc history" in err, err)
+
     dead = "127.0.0.1:1"
     for args in (["invoice", "accept", "xyz"], ["invoice", "issue", "bob", "0"], ["invoice", "issue", "Bob", "1"],
                  ["invoice", "issue", "bob", "1.001"], ["invoice", "issue", "bob", "1", "--id", "zz"],
