@@ -38,7 +38,6 @@ static bool add(int64_t *sum, int64_t value) {
     return !__builtin_add_overflow(*sum, value, sum);
 }
 
-/* Checks one settlement against its obligation and adds it to the sums. */
 /* Whether member_id's account is frozen (*frozen_out). */
 static int frozen_check(round_check *c, uint32_t member_id, bool *frozen_out) {
     troc__slot *slot = NULL;
