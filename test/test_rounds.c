@@ -74,12 +74,19 @@ static void pay_during_solve(void) {
     troc_envelope_free(envelope);
 }
 
+static atomic_int freezes_to_inject;        /* solves still to precede with freezing bob */
+static void freeze_during_solve(void);
+
 int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
                                troc_clearing_progress_fn *progress, void *progress_context) {
     atomic_fetch_add(&solve_calls, 1);
     if (atomic_load(&payments_to_inject) > 0) {
         atomic_fetch_sub(&payments_to_inject, 1);
         pay_during_solve();
+    }
+    if (atomic_load(&freezes_to_inject) > 0) {
+        atomic_fetch_sub(&freezes_to_inject, 1);
+        freeze_during_solve();
     }
     return __real_troc_clearing_solve(problem, result, progress, progress_context);
 }
@@ -128,6 +135,22 @@ static troc_client *late_client(void) {
         return NULL;
     }
     return client;
+}
+
+/* Freezes bob from an admin client of its own (the pool's thread). */
+static void freeze_during_solve(void) {
+    troc_client *client = late_client();
+    troc_envelope *envelope = NULL;
+    troc_admin_action action = {.kind = TROC_ADMIN_FREEZE, .member = "bob", .reason = "audit"};
+    troc_submit_result result;
+    const troc_envelope *list[1];
+    int rc = client == NULL ? -1 : troc_envelope_create(&envelope);
+    if (rc == 0) rc = troc_sign_admin(client, NULL, &action, envelope);
+    list[0] = envelope;
+    if (rc == 0) rc = troc_client_submit(client, list, 1, &result, 0);
+    if (rc != 0 || result.code != TROC_RESULT_OK) atomic_fetch_add(&payment_failures, 1);
+    troc_envelope_free(envelope);
+    troc_client_free(client);
 }
 
 static void late_preview(void *unused) {
@@ -253,6 +276,7 @@ static int setup(void **state) {
     atomic_store(&solve_calls, 0);
     atomic_store(&payments_to_inject, 0);
     atomic_store(&payment_failures, 0);
+    atomic_store(&freezes_to_inject, 0);
     atomic_store(&requests_during_apply, false);
     atomic_store(&queries_seen, 0);
     atomic_store(&late_request_failures, 0);
@@ -493,6 +517,47 @@ static void test_moved_account_makes_only_credit_rounds_stale(void **state) {
     assert_int_equal(f->stats.clearing_rounds, 2);
 }
 
+/* A credit round that only sets off (the triangle) touches no balance: a
+ * payment between two of its members during the solve leaves it valid, and
+ * it applies at once.  A freeze of one of them makes it stale. */
+static void test_credit_round_stale_only_for_what_it_touches(void **state) {
+    fixture *f = *state;
+    late.address = f->address;
+    late.territory_key = f->territory_key;
+    late.admin_key = f->admin_key;
+    pay_invoice = false;
+    payment_cents = 500;
+    atomic_store(&payments_to_inject, 1);
+    troc_clearing_report report;
+    bool ran = false;
+    clear_in(f, true, &report, &ran);
+    assert_int_equal(atomic_load(&payment_failures), 0);
+    assert_true(ran && report.applied && report.with_credit);
+    assert_int_equal(atomic_load(&solve_calls), 1);
+    assert_int_equal(report.cleared_cents, 3 * OWED_CENTS);
+    assert_int_equal(report.paid_cents, 0);
+    assert_int_equal(balance(f, "alice"), -500);
+    /* A new triangle, and bob frozen during the solve: stale, and solved
+     * again without his obligations (a credit round leaves them out): what
+     * is left, carol owing alice, is paid. */
+    uint8_t again[3][TROC_ID_SIZE];
+    obligation(f->bob, f->alice, "alice", again[0]);
+    obligation(f->carol, f->bob, "bob", again[1]);
+    obligation(f->alice, f->carol, "carol", again[2]);
+    atomic_store(&freezes_to_inject, 1);
+    clear_in(f, true, &report, &ran);
+    assert_int_equal(atomic_load(&payment_failures), 0);
+    assert_int_equal(atomic_load(&solve_calls), 3);
+    assert_true(ran && report.applied);
+    assert_int_equal(report.cleared_cents, 0);
+    assert_int_equal(report.paid_cents, OWED_CENTS);
+    assert_int_equal(remaining(f, 0), 0); /* the first triangle, set off */
+    assert_int_equal(balance(f, "bob"), 500);
+    verify(f);
+    assert_int_equal(f->stats.clearing_stale, 1);
+    assert_int_equal(f->stats.clearing_rounds, 2);
+}
+
 /* A dry run and a round asked for while a round is being written wait
  * their turn: the dry run then sees what the applied round left (nothing
  * to clear), the round request is answered (by that round or by one that
@@ -529,6 +594,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_stale_round_is_solved_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_given_up_when_always_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests_while_a_round_is_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credit_round_stale_only_for_what_it_touches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

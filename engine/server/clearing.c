@@ -265,29 +265,49 @@ static void work_solve(uv_work_t *work) {
 
 /* ------------------------------------------------- on the writer */
 
-/* Credit mode: TROC_ESTALE when an account of the snapshot's firms is not
- * as the snapshot saw it (run before the write transaction, on the writer's
- * thread: nothing can commit in between). */
-static int accounts_check(troc_ledger *ledger, const troc_clearing_snapshot *s) {
-    assert(ledger != NULL && s != NULL && s->firms != NULL);
+/* What a credit round touches of a firm's account. */
+enum { TOUCHES_NOTHING, TOUCHES_FROZEN_FLAG, TOUCHES_ACCOUNT };
+
+/* Credit mode: TROC_ESTALE when an account the round touches is not as the
+ * snapshot saw it (run before the write transaction, on the writer's
+ * thread: nothing can commit in between).  A firm that pays or is paid
+ * depends on its balance, limits and frozen flag; one whose obligations
+ * are only set off, on its frozen flag (credit rounds leave frozen members
+ * out); others, on nothing, so that payments elsewhere in the territory
+ * during the solve do not make the round stale. */
+static int accounts_check(troc_ledger *ledger, const job *j) {
+    const troc_clearing_snapshot *s = &j->snapshot;
+    assert(ledger != NULL && s->firms != NULL);
+    uint8_t *touches = calloc(s->firm_count, sizeof *touches);
+    if (touches == NULL) return -ENOMEM;
+    for (size_t i = 0; i < s->obligation_count; i++) {
+        const uint8_t what = j->result.paid_cents[i] > 0      ? TOUCHES_ACCOUNT
+                             : j->result.cleared_cents[i] > 0 ? TOUCHES_FROZEN_FLAG
+                                                              : TOUCHES_NOTHING;
+        const troc_clearing_obligation *o = &s->obligations[i];
+        if (what > touches[o->debtor]) touches[o->debtor] = what;
+        if (what > touches[o->creditor]) touches[o->creditor] = what;
+    }
     troc_ledger_read *read = NULL;
     int rc = troc_ledger_read_begin(ledger, &read);
-    if (rc != 0) return rc;
     troc_stats stats;
-    rc = troc_ledger_stats(read, &stats);
+    if (rc == 0) rc = troc_ledger_stats(read, &stats);
     bool moved = rc == 0 && stats.journal_entries != s->journal_seq;
     for (uint32_t f = 0; moved && rc == 0 && f < s->firm_count; f++) {
+        if (touches[f] == TOUCHES_NOTHING) continue;
         const troc_clearing_firm *firm = &s->firms[f];
         troc_account account;
         rc = troc_ledger_account(read, firm->name, &account);
         int64_t maximum = account.has_balance_max ? account.balance_max_cents : INT64_MAX;
-        if (rc == 0 && (account.balance_cents != firm->balance_cents ||
-                        account.credit_limit_cents != firm->credit_limit_cents ||
-                        maximum != firm->balance_max_cents || account.frozen != firm->frozen)) {
-            rc = TROC_ESTALE;
+        bool same = account.frozen == firm->frozen;
+        if (touches[f] == TOUCHES_ACCOUNT) {
+            same = same && account.balance_cents == firm->balance_cents &&
+                   account.credit_limit_cents == firm->credit_limit_cents && maximum == firm->balance_max_cents;
         }
+        if (rc == 0 && !same) rc = TROC_ESTALE;
     }
-    troc_ledger_read_end(read);
+    if (read != NULL) troc_ledger_read_end(read);
+    free(touches);
     return rc;
 }
 
@@ -320,7 +340,7 @@ static void task_run(troc__writer_task *task, troc_ledger *ledger, int64_t times
     job *j = c->current;
     assert(j != NULL && j->built && c->applying);
     j->stage = "applying the round";
-    int rc = j->with_credit ? accounts_check(ledger, &j->snapshot) : 0;
+    int rc = j->with_credit ? accounts_check(ledger, j) : 0;
     if (rc == 0) {
         round_apply r = {.ledger = ledger, .job = j, .timestamp_us = timestamp_us};
         bool grew = false;
