@@ -320,14 +320,18 @@ static int accept(action *a, const Troc__V1__InvoiceRef *body) {
     if (rc != 0 || a->code != TROC_RESULT_OK) return rc;
     troc__state *state = &a->write->state;
     /* Every round takes all open obligations into one problem, which the
-     * solver bounds: past either bound no round could run, for anyone. */
-    assert(state->obligations_cents <= TROC_CLEARING_TOTAL_CENTS_MAX);
+     * solver bounds: past either bound no round could run, for anyone.  A
+     * ledger written before the total was bounded may hold more (replay
+     * applies its accepts as they were; live, it takes no more). */
+    const int64_t room = TROC_CLEARING_TOTAL_CENTS_MAX - state->obligations_cents;
+    int64_t total = 0;
     if (state->obligations_open >= TROC_OBLIGATIONS_OPEN_MAX ||
-        invoice.remaining_cents > TROC_CLEARING_TOTAL_CENTS_MAX - state->obligations_cents) {
+        __builtin_add_overflow(state->obligations_cents, invoice.remaining_cents, &total) ||
+        (!a->write->ledger->replaying && invoice.remaining_cents > room)) {
         a->code = TROC_RESULT_UNAVAILABLE;
         return 0;
     }
-    state->obligations_cents += invoice.remaining_cents;
+    state->obligations_cents = total;
     invoice.state = TROC_INVOICE_OPEN;
     invoice.accepted_seq = a->write->head.seq + 1;
     state->invoices_pending--;

@@ -202,6 +202,7 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
     troc_ledger *ledger = calloc(1, sizeof *ledger);
     if (ledger == NULL) return -ENOMEM;
     ledger->lock_fd = -1;
+    ledger->replaying = (flags & TROC__OPEN_SCRATCH) != 0;
     int rc = 0;
     if (snprintf(ledger->directory, sizeof ledger->directory, "%s", directory) >= (int)sizeof ledger->directory) {
         rc = -ENAMETOOLONG;

@@ -371,6 +371,8 @@ struct troc_ledger {
     troc_keypair keypair;                  /* the territory's key pair (daemon only) */
     bool has_keypair;
     bool read_only;
+    bool replaying;                        /* a scratch ledger replaying a journal: rules added after an
+                                              entry was journaled must not refuse it */
     int lock_fd;                           /* TROC__LOCK_FILE, held while open for writing; -1 if not */
     size_t map_size_bytes;
     /* Growing the map remaps it: no read transaction of this process may
