@@ -83,6 +83,10 @@ uint32_t troc_csv_header_line(const troc_csv *csv);
 /* The name of a column as written in the header. */
 troc_csv_field troc_csv_header(const troc_csv *csv, size_t column);
 
+/* For a message about a header read as one column that holds semicolons
+ * or tabs: what the file most likely is (another separator); else NULL. */
+const char *troc_csv_separator_hint(const troc_csv *csv);
+
 /* Field `column` of data row `row` (0-based, the header excluded). */
 troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column);
 

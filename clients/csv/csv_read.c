@@ -137,6 +137,22 @@ static void parser_init(parser *p, char *data, size_t size, troc_csv_error *erro
     p->classes['\r'] = CARRIAGE_RETURN;
 }
 
+/* What a one-column header holding semicolons or tabs most likely means:
+ * the file uses another separator.  NULL otherwise. */
+static const char *separator_hint_of(const char *header, size_t length, size_t column_count) {
+    if (column_count != 1) return NULL;
+    if (memchr(header, ';', length) != NULL) {
+        return "columns are separated by commas; this header seems to use semicolons";
+    }
+    if (memchr(header, '\t', length) != NULL) return "columns are separated by commas; this header seems to use tabs";
+    return NULL;
+}
+
+const char *troc_csv_separator_hint(const troc_csv *csv) {
+    troc_csv_field header = troc_csv_header(csv, 0);
+    return separator_hint_of(header.text, header.length, troc_csv_column_count(csv));
+}
+
 /* "field 3" or "field 3 (memo)" for messages, naming the column once the
  * header is known; the name is cut at a character boundary. */
 static const char *field_name(const parser *p, size_t column, char *buffer, size_t size) {
@@ -422,8 +438,9 @@ static void parse_part(void *context, size_t index) {
         part->rc = parse_record(&p, csv->spans + record * columns, columns, &count);
         if (part->rc != 0) return;
         if (count != columns) {
-            part->rc = fail(&p, TROC_ECSV, line, "%zu fields, but the header has %zu (%s)", count, columns,
-                            count < columns ? "a field is missing" : "is a comma inside a field not quoted?");
+            const char *hint = separator_hint_of(p.data + r->header[0].offset, r->header[0].length, columns);
+            if (hint == NULL) hint = count < columns ? "a field is missing" : "is a comma inside a field not quoted?";
+            part->rc = fail(&p, TROC_ECSV, line, "%zu fields, but the header has %zu (%s)", count, columns, hint);
             return;
         }
         csv->lines[record] = line;

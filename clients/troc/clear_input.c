@@ -204,20 +204,6 @@ static int read_csv(const char *path, unsigned thread_count, troc_csv **csv_out)
     return 0;
 }
 
-/* A header read as one column that holds semicolons or tabs was most
- * likely written with another separator: says so. */
-static const char *separator_hint(const troc_csv *csv) {
-    if (troc_csv_column_count(csv) != 1) return "";
-    troc_csv_field header = troc_csv_header(csv, 0);
-    if (memchr(header.text, ';', header.length) != NULL) {
-        return " (columns are separated by commas; this header seems to use semicolons)";
-    }
-    if (memchr(header.text, '\t', header.length) != NULL) {
-        return " (columns are separated by commas; this header seems to use tabs)";
-    }
-    return "";
-}
-
 /* Finds a column by name; `required` columns must be there. */
 static int find_column(const char *path, const troc_csv *csv, const char *name, bool required, size_t *column_out,
                        bool *found_out) {
@@ -225,8 +211,9 @@ static int find_column(const char *path, const troc_csv *csv, const char *name, 
     if (found_out != NULL) *found_out = rc == 0;
     if (rc == TROC_ECSV) return file_fail(path, troc_csv_header_line(csv), "two columns are named '%s'", name);
     if (rc == TROC_ENOT_FOUND && required) {
-        return file_fail(path, troc_csv_header_line(csv), "the header has no column '%s'%s", name,
-                         separator_hint(csv));
+        const char *hint = troc_csv_separator_hint(csv);
+        return file_fail(path, troc_csv_header_line(csv), "the header has no column '%s'%s%s%s", name,
+                         hint != NULL ? " (" : "", hint != NULL ? hint : "", hint != NULL ? ")" : "");
     }
     return 0;
 }

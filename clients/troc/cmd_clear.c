@@ -156,10 +156,36 @@ static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear
     return 0;
 }
 
+/* The absolute name a path will have once written: its own, resolved, or
+ * for a file not yet there, its resolved directory and its last name.
+ * NULL when the directory cannot be resolved either. */
+static char *resolved_name(const char *path) {
+    char *resolved = realpath(path, NULL);
+    if (resolved != NULL) return resolved;
+    const char *slash = strrchr(path, '/');
+    char *directory = slash == NULL ? strdup(".") : strndup(path, (size_t)(slash - path) + 1);
+    char *parent = directory != NULL ? realpath(directory, NULL) : NULL;
+    free(directory);
+    if (parent == NULL) return NULL;
+    const char *base = slash == NULL ? path : slash + 1;
+    size_t size = strlen(parent) + strlen(base) + 2;
+    char *name = malloc(size);
+    if (name != NULL) snprintf(name, size, "%s/%s", parent, base);
+    free(parent);
+    return name;
+}
+
+/* Whether two paths name one file, existing or about to be written
+ * ("n.csv" and "./n.csv" before either exists). */
 static bool same_file(const char *a, const char *b) {
     struct stat sa, sb;
     if (strcmp(a, b) == 0) return true;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char *name_a = resolved_name(a), *name_b = resolved_name(b);
+    bool same = name_a != NULL && name_b != NULL && strcmp(name_a, name_b) == 0;
+    free(name_a);
+    free(name_b);
+    return same;
 }
 
 /* Refuses an output that would replace an input or the other output, that

@@ -299,18 +299,25 @@ static int refuse_here(const troc_cli *cli, int code, const char *detail) {
  * with the same --id may find changed (by the first attempt itself): the
  * ledger would then see another payment under that id.  Says which amount
  * to give, or what id_reused most likely means. */
-static void retry_hint(troc_client *client, const invoice_payment *pay, int status, const troc_submit_result *result) {
+static void retry_hint(const char *unit, const invoice_payment *pay, int64_t remaining_cents, int status,
+                       const troc_submit_result *result) {
     char amount[TROC_AMOUNT_TEXT_SIZE], invoice[TROC_ID_HEX_SIZE], id[TROC_ID_HEX_SIZE];
     troc_amount_format(pay->amount_cents, amount);
     troc_id_to_hex(pay->invoice_id, invoice);
     troc_id_to_hex(pay->id, id);
     if (status == TROC_EXIT_SERVER) {
-        fprintf(stderr, "troc: this payment was what remained, %s %s; run it again with that amount: troc invoice pay "
-                        "%s %s --id %s\n", amount, troc_client_unit(client), invoice, amount, id);
+        fprintf(stderr, "troc: without AMOUNT a new run would pay what remains then; to retry this payment of %s %s, "
+                        "run: troc invoice pay %s %s --id %s\n", amount, unit, invoice, amount, id);
     } else if (status == TROC_EXIT_REFUSED && result->code == TROC_RESULT_ID_REUSED) {
-        fprintf(stderr, "troc: without AMOUNT this run would pay what remains now (%s %s); if an earlier run with "
-                        "this --id lost its answer, the ledger applied it: see 'troc history'\n",
-                amount, troc_client_unit(client));
+        const char *applied = "if an earlier run with this --id lost its answer, the ledger applied it: see "
+                              "'troc history'";
+        if (remaining_cents == 0) {
+            fprintf(stderr, "troc: nothing remains owed on this invoice; %s\n", applied);
+        } else {
+            char left[TROC_AMOUNT_TEXT_SIZE];
+            fprintf(stderr, "troc: without AMOUNT this run pays what remains now, %s %s; %s\n",
+                    troc_amount_format(remaining_cents, left), unit, applied);
+        }
     }
 }
 
@@ -333,9 +340,11 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
     if (rc == 0) rc = troc_sign_transfer(client, NULL, &transfer, envelope);
     int status = rc != 0 ? troc__cli_failure(cli, client, rc) : 0;
     troc_submit_result result;
+    char unit[TROC_UNIT_LENGTH_MAX + 1]; /* kept: a lost connection forgets it */
+    snprintf(unit, sizeof unit, "%s", troc_client_unit(client));
     if (status == 0) {
         status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
-        if (status != 0 && pay->amount_text == NULL) retry_hint(client, pay, status, &result);
+        if (status != 0 && pay->amount_text == NULL) retry_hint(unit, pay, invoice.remaining_cents, status, &result);
     }
     if (status == 0) print_done(cli, client, &(action_words){"pay", "paid", pay->amount_cents}, pay->invoice_id, &result);
     troc_envelope_free(envelope);

@@ -44,7 +44,7 @@ typedef struct command {
     "  --threads N    threads that read, check and write (default: one per processor, at\n"          \
     "                 most 8); the result is the same whatever N\n"                                  \
     "  --json         the summary as one JSON object (not with --out -)\n"                           \
-    "exit status: 0 done; 2 bad usage or bad input (the message names the first bad line;\n"       \
+    "exit status: 0 done; 2 bad usage or bad input (the message names the bad line;\n"             \
     "nothing is written); 1 a failure after the input was accepted (nothing is written), or a\n"  \
     "summary that could not be printed.\n"                                                          \
     "More in README.md, \"Clearing a CSV offline\"."

@@ -100,6 +100,7 @@ refused("control-character-copied-column", "debtor,creditor,amount,note\nA,B,1,x
 refused("utf-16", (HEADER + "a1,A,B,1\n").encode("utf-16"), [at(1), "NUL byte", "UTF-16"])
 refused("semicolons", "debtor;creditor;amount\nA;B;1\n", [at(1), "no column 'debtor'", "semicolons"])
 refused("tabs", "debtor\tcreditor\tamount\nA\tB\t1\n", [at(1), "no column 'debtor'", "tabs"])
+refused("semicolons-decimal-comma", "id;debtor;creditor;amount\n1;a;b;1,50\n", [at(2), "2 fields", "semicolons"])
 refused("unterminated-quote", HEADER + 'a1,A,B,1\na2,"B,C,1\na3,C,A,1\n', [at(3), "never closed"])
 refused("stray-quote", HEADER + 'a1,A,B"x,C,1\n', [at(2), "quote"])
 refused("bare-carriage-return", HEADER + "a1,A,B,1\ra2,B,C,1\n", [at(2), "carriage return"])
@@ -144,6 +145,11 @@ for target, words in ((fifo, "not a regular file"), (ctx.path("dangling.csv"), "
     status, out, err = ctx.clear(good, "--out", target)
     ctx.check(status == 2 and words in err, f"--out {target}: status {status}, {err!r}")
 ctx.check(stat.S_ISFIFO(os.stat(fifo).st_mode), "the pipe is still a pipe")
+accounts = ctx.write("accounts-pair.csv", GOOD_ACCOUNTS)
+status, out, err = ctx.clear(good, "--out", "pair.csv", "--with-credit", accounts, "--balances-out", "./pair.csv",
+                             cwd=ctx.work)
+ctx.check(status == 2 and "name the same file" in err, f"one new file named twice: status {status}, {err!r}")
+ctx.check(not os.path.exists(ctx.path("pair.csv")), "one new file named twice: written")
 stdout_file = ctx.path("stdout.txt")
 with open(stdout_file, "wb") as redirected:
     done = subprocess.run([ctx.troc, "clear", good, "--out", "/dev/stdout"], stdout=redirected,
