@@ -137,20 +137,29 @@ static troc_client *late_client(void) {
     return client;
 }
 
-/* Freezes bob from an admin client of its own (the pool's thread). */
-static void freeze_during_solve(void) {
+/* Submits an admin action from a client of its own (another thread than
+ * the test's); returns whether it was applied, and the round it ran. */
+static bool admin_act_elsewhere(const troc_admin_action *action, troc_clearing_report *round_out, bool *ran_out) {
     troc_client *client = late_client();
     troc_envelope *envelope = NULL;
-    troc_admin_action action = {.kind = TROC_ADMIN_FREEZE, .member = "bob", .reason = "audit"};
     troc_submit_result result;
     const troc_envelope *list[1];
     int rc = client == NULL ? -1 : troc_envelope_create(&envelope);
-    if (rc == 0) rc = troc_sign_admin(client, NULL, &action, envelope);
+    if (rc == 0) rc = troc_sign_admin(client, NULL, action, envelope);
     list[0] = envelope;
     if (rc == 0) rc = troc_client_submit(client, list, 1, &result, 0);
-    if (rc != 0 || result.code != TROC_RESULT_OK) atomic_fetch_add(&payment_failures, 1);
+    const bool applied = rc == 0 && result.code == TROC_RESULT_OK;
+    if (ran_out != NULL) *ran_out = applied && result.clearing != NULL;
+    if (ran_out != NULL && *ran_out) *round_out = *result.clearing;
     troc_envelope_free(envelope);
     troc_client_free(client);
+    return applied;
+}
+
+/* Freezes bob (from the pool's thread). */
+static void freeze_during_solve(void) {
+    troc_admin_action action = {.kind = TROC_ADMIN_FREEZE, .member = "bob", .reason = "audit"};
+    if (!admin_act_elsewhere(&action, NULL, NULL)) atomic_fetch_add(&payment_failures, 1);
 }
 
 static void late_preview(void *unused) {
@@ -165,20 +174,8 @@ static void late_preview(void *unused) {
 
 static void late_round(void *unused) {
     (void)unused;
-    troc_client *client = late_client();
-    troc_envelope *envelope = NULL;
     troc_admin_action action = {.kind = TROC_ADMIN_CLEARING_RUN};
-    troc_submit_result result;
-    const troc_envelope *list[1];
-    int rc = client == NULL ? -1 : troc_envelope_create(&envelope);
-    if (rc == 0) rc = troc_sign_admin(client, NULL, &action, envelope);
-    list[0] = envelope;
-    if (rc == 0) rc = troc_client_submit(client, list, 1, &result, 0);
-    if (rc != 0 || result.code != TROC_RESULT_OK) atomic_fetch_add(&late_request_failures, 1);
-    late.round_ran = rc == 0 && result.clearing != NULL;
-    if (late.round_ran) late.round = *result.clearing;
-    troc_envelope_free(envelope);
-    troc_client_free(client);
+    if (!admin_act_elsewhere(&action, &late.round, &late.round_ran)) atomic_fetch_add(&late_request_failures, 1);
 }
 
 int __wrap_troc_ledger_apply_clearing(troc_ledger_write *write, const troc_item *item, uint64_t snapshot_seq,
@@ -301,6 +298,9 @@ static int setup(void **state) {
     snprintf(f.address, sizeof f.address, "127.0.0.1:%d", troc_server_tcp_port(f.server));
     assert_int_equal(uv_thread_create(&f.thread, server_thread, &f), 0);
     f.running = true;
+    late.address = f.address;
+    late.territory_key = f.territory_key;
+    late.admin_key = f.admin_key;
     f.admin = connect_as(&f, f.admin_key);
     admit(&f, "alice", f.alice_key);
     admit(&f, "bob", f.bob_key);
@@ -522,9 +522,6 @@ static void test_moved_account_makes_only_credit_rounds_stale(void **state) {
  * it applies at once.  A freeze of one of them makes it stale. */
 static void test_credit_round_stale_only_for_what_it_touches(void **state) {
     fixture *f = *state;
-    late.address = f->address;
-    late.territory_key = f->territory_key;
-    late.admin_key = f->admin_key;
     pay_invoice = false;
     payment_cents = 500;
     atomic_store(&payments_to_inject, 1);
@@ -564,9 +561,6 @@ static void test_credit_round_stale_only_for_what_it_touches(void **state) {
  * finds nothing), and the daemon goes on serving. */
 static void test_requests_while_a_round_is_applied(void **state) {
     fixture *f = *state;
-    late.address = f->address;
-    late.territory_key = f->territory_key;
-    late.admin_key = f->admin_key;
     atomic_store(&requests_during_apply, true);
     troc_clearing_report report;
     bool ran = false;
