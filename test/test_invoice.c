@@ -233,7 +233,7 @@ static void test_accept_bounded_by_clearing_total(void **state) {
     troc_stats before = support_stats(f->s);
     assert_int_equal(before.obligations_cents, fit * largest);
     assert_int_equal(support_invoice_issue(f->s, &f->bob, "bob", "alice", largest, NULL, NULL, id), TROC_RESULT_OK);
-    assert_int_equal(support_invoice_act(f->s, &f->alice, ACCEPT, id, NULL), TROC_RESULT_UNAVAILABLE);
+    assert_int_equal(support_invoice_act(f->s, &f->alice, ACCEPT, id, NULL), TROC_RESULT_OBLIGATIONS_FULL);
     troc_stats after = support_stats(f->s);
     assert_int_equal(after.obligations_cents, before.obligations_cents);
     assert_int_equal(after.obligations_open, before.obligations_open);
@@ -273,7 +273,7 @@ static void test_total_past_bound_from_before(void **state) {
     troc_stats before = support_stats(f->s);
     assert_true(before.obligations_cents > TROC_CLEARING_TOTAL_CENTS_MAX);
     assert_int_equal(support_invoice_issue(f->s, &f->alice, "alice", "bob", 1, NULL, NULL, id), TROC_RESULT_OK);
-    assert_int_equal(support_invoice_act(f->s, &f->bob, ACCEPT, id, NULL), TROC_RESULT_UNAVAILABLE);
+    assert_int_equal(support_invoice_act(f->s, &f->bob, ACCEPT, id, NULL), TROC_RESULT_OBLIGATIONS_FULL);
     assert_int_equal(support_stats(f->s).obligations_cents, before.obligations_cents);
     troc_ledger_close(f->s->ledger);
     f->s->ledger = NULL;

@@ -103,9 +103,9 @@ static void test_header_codes_match_engine(void **state) {
     assert_string_equal(troc_result_name(TROC_RESULT_EXCEEDS_BALANCE_MAX), "exceeds_balance_max");
     assert_string_equal(troc_result_name(TROC_RESULT_PAYER_FROZEN), "payer_frozen");
     assert_string_equal(troc_result_name(TROC_RESULT_UNKNOWN_MEMBER), "unknown_member");
-    assert_string_equal(troc_result_name(TROC_RESULT_NOTHING_CHANGED), "nothing_changed");
+    assert_string_equal(troc_result_name(TROC_RESULT_OBLIGATIONS_FULL), "obligations_full");
     /* Every result value of the header has a name in the engine's map. */
-    for (int code = TROC_RESULT_OK; code <= TROC_RESULT_NOTHING_CHANGED; code++) {
+    for (int code = TROC_RESULT_OK; code <= TROC_RESULT_OBLIGATIONS_FULL; code++) {
         assert_string_not_equal(troc_result_name(code), "unknown");
     }
     assert_int_equal(TROC_MEMBER_RECORD_KEYS_MAX >= TROC_MEMBER_KEYS_MAX, 1);

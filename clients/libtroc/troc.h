@@ -184,6 +184,7 @@ typedef enum troc_result {
     TROC_RESULT_STORAGE_FULL = 41,
     TROC_RESULT_UNAVAILABLE = 42,
     TROC_RESULT_NOTHING_CHANGED = 43,
+    TROC_RESULT_OBLIGATIONS_FULL = 44,
 } troc_result;
 
 /* Lower-case name ("exceeds_credit_limit"); "unknown" for other values. */

@@ -56,7 +56,10 @@
     XX(INVALID_DATE, 40, "invalid_date", "not a date (YYYY-MM-DD)")                                 \
     XX(STORAGE_FULL, 41, "storage_full", "the ledger's storage is full; the batch was not applied") \
     XX(UNAVAILABLE, 42, "unavailable", "the ledger cannot apply items now")                         \
-    XX(NOTHING_CHANGED, 43, "nothing_changed", "the new limits equal the current ones")
+    XX(NOTHING_CHANGED, 43, "nothing_changed", "the new limits equal the current ones")             \
+    XX(OBLIGATIONS_FULL, 44, "obligations_full",                                                   \
+       "the territory holds as many open obligations as a clearing round can take; "    \
+       "pay or clear some first")
 
 typedef enum troc_result {
 #define TROC_RESULT_ENUM(name, value, lower, text) TROC_RESULT_##name = (value),

@@ -328,7 +328,7 @@ static int accept(action *a, const Troc__V1__InvoiceRef *body) {
     if (state->obligations_open >= TROC_OBLIGATIONS_OPEN_MAX ||
         __builtin_add_overflow(state->obligations_cents, invoice.remaining_cents, &total) ||
         (!a->write->ledger->replaying && invoice.remaining_cents > room)) {
-        a->code = TROC_RESULT_UNAVAILABLE;
+        a->code = TROC_RESULT_OBLIGATIONS_FULL;
         return 0;
     }
     state->obligations_cents = total;
