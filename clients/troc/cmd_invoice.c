@@ -130,13 +130,19 @@ typedef struct action_words {
 } action_words;
 
 /* Prints an accepted action, the item's journal entry and the invoice
- * `invoice_id` as it now stands (when it can be read). */
+ * `invoice_id` as it now stands.  The action is done whether or not the
+ * invoice can then be read: a failed read only gets a warning. */
 static void print_done(const troc_cli *cli, troc_client *client, const action_words *words,
                        const uint8_t *invoice_id, const troc_submit_result *result) {
     troc_invoice_record invoice;
-    bool known = troc_client_invoice(client, invoice_id, &invoice) == 0;
+    int read = troc_client_invoice(client, invoice_id, &invoice);
+    bool known = read == 0;
     char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE], amount[TROC_AMOUNT_TEXT_SIZE];
     troc_id_to_hex(invoice_id, id);
+    if (!known) {
+        fprintf(stderr, "troc: warning: done, but the invoice could not be read back (%s); "
+                        "see it with: troc invoice show %s\n", troc_strerror(read), id);
+    }
     troc_amount_format(words->paid_cents, amount);
     if (cli->json) {
         troc_json json;
@@ -282,7 +288,7 @@ static void payment_build(invoice_payment *pay, const troc_invoice_record *invoi
                                 .memo = pay->memo, .invoice_id = pay->invoice_id};
 }
 
-/* A payment refused before it is sent, reported as the ledger would
+/* A refusal found before anything is sent, reported as the ledger would
  * (exit 1, the result code's name). */
 static int refuse_here(const troc_cli *cli, int code, const char *detail) {
     if (cli->json) {
@@ -359,6 +365,38 @@ int troc__cmd_invoice_pay(const troc_cli *cli, int argc, char **argv) {
     status = member_connect(cli, "pay invoices", &client);
     if (status != 0) return status;
     status = payment_submit(cli, client, &pay);
+    troc_client_free(client);
+    return status;
+}
+
+/* --------------------------------------------------------------- show */
+
+int troc__cmd_invoice_show(const troc_cli *cli, int argc, char **argv) {
+    troc_cli_args args;
+    int status = troc__cli_parse(argc, argv, "troc invoice show " TROC_USAGE_INVOICE_ID, NULL, 0, 1, 1, &args);
+    if (status != 0) return status;
+    uint8_t invoice_id[TROC_ID_SIZE];
+    if ((status = troc__cli_check_invoice_id("ID", args.positional[0], invoice_id)) != 0) return status;
+    troc_client *client = NULL;
+    if ((status = troc__cli_connect(cli, &client)) != 0) return status;
+    troc_invoice_record invoice;
+    int rc = troc_client_invoice(client, invoice_id, &invoice);
+    if (rc == TROC_ENOT_FOUND) {
+        status = refuse_here(cli, TROC_RESULT_UNKNOWN_INVOICE, troc_result_text(TROC_RESULT_UNKNOWN_INVOICE));
+    } else if (rc != 0) {
+        status = troc__cli_failure(cli, client, rc);
+    } else if (cli->json) {
+        troc_json json;
+        troc_json_start(&json, stdout);
+        json_invoice(&json, "invoice", &invoice);
+        troc_json_string(&json, "unit", troc_client_unit(client));
+        troc_json_finish(&json);
+    } else {
+        char time_text[TROC_CLI_TIME_SIZE];
+        printf("invoice %s\n", args.positional[0]);
+        print_invoice(&invoice, troc_client_unit(client));
+        printf("  issued     %s UTC\n", troc__cli_time(invoice.issued_us, false, time_text));
+    }
     troc_client_free(client);
     return status;
 }

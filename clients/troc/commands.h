@@ -49,6 +49,7 @@ troc_cli_command_fn troc__cmd_invoice_reject;
 troc_cli_command_fn troc__cmd_invoice_cancel;
 troc_cli_command_fn troc__cmd_invoice_pay;
 troc_cli_command_fn troc__cmd_invoice_list;
+troc_cli_command_fn troc__cmd_invoice_show;
 troc_cli_command_fn troc__cmd_admin_clear;
 troc_cli_command_fn troc__cmd_clearing_show;
 troc_cli_command_fn troc__cmd_admin_backup;

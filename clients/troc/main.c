@@ -125,6 +125,8 @@ static const command commands[] = {
      "withdraw an invoice you issued, before it is accepted", NULL},
     {"invoice pay", troc__cmd_invoice_pay, TROC_USAGE_INVOICE_PAY,
      "pay (part of) an invoice you owe in credit; default: all that remains", INVOICE_PAY_DETAILS},
+    {"invoice show", troc__cmd_invoice_show, TROC_USAGE_INVOICE_ID,
+     "one invoice you issued or owe (administrators: any), as it stands now", NULL},
     {"invoice list", troc__cmd_invoice_list, TROC_USAGE_INVOICE_LIST,
      "invoices you issued or owe, newest first (--open: pending and open ones)", INVOICE_LIST_DETAILS},
     {"admin clear", troc__cmd_admin_clear, TROC_USAGE_CLEAR,

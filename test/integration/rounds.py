@@ -133,6 +133,14 @@ def scenario_invoices(t):
           paid)
     check(cli.balance(t, "bob") == "-30.00" and cli.balance(t, "alice") == "30.00", "the payment moved credit")
     t.refused("exceeds_obligation", "invoice", "pay", first, "70.01", key=bob)
+    for reader in (bob, alice, t.admin):                                   # both parties, and an admin
+        shown = t.json("invoice", "show", first, key=reader)
+        check(shown["invoice"]["id"] == first and shown["invoice"]["remaining"] == "70.00" and
+              shown["invoice"]["state"] == "open" and shown["unit"] == "EUR", shown)
+    out = t.ok("invoice", "show", first, key=bob)
+    check(out.startswith("invoice " + first) and "remaining  70.00 EUR (paid 30.00" in out and "issued" in out, out)
+    t.refused("unknown_invoice", "invoice", "show", first, key=carol)       # not party to it
+    t.refused("unknown_invoice", "invoice", "show", unknown, key=bob)
     t.refused("not_debtor", "invoice", "pay", first, "1", key=alice)
     fourth = issue(t, carol, "bob", "200")
     accept(t, bob, fourth)
@@ -175,7 +183,8 @@ def scenario_invoices(t):
                  ["invoice", "reject", first], ["invoice", "reject", first, "--reason", ""],
                  ["invoice", "pay", first, "-1"], ["invoice", "pay"], ["invoice", "list", "--as", "both"],
                  ["invoice", "list", "--open", "--open"], ["invoice", "list", "--limit", "0"],
-                 ["invoice", "cancel", first, "extra"], ["admin", "clear", "--dry-run", "--id", "00" * 16],
+                 ["invoice", "cancel", first, "extra"], ["invoice", "show"], ["invoice", "show", "xyz"],
+                 ["invoice", "show", first, "extra"], ["admin", "clear", "--dry-run", "--id", "00" * 16],
                  ["admin", "clear", "--limit", "5"], ["admin", "clear", "extra"], ["clearing", "show", "0"],
                  ["clearing", "show", "x"]):
         status, _, err = t.troc(*args, key=bob, server=dead)
@@ -185,7 +194,7 @@ def scenario_invoices(t):
     status, _, err = t.troc("invoice", "list")
     check(status == 2 and "NAME" in err, "an admin names the member: %d %s" % (status, err))
     for command in (["invoice", "issue"], ["invoice", "accept"], ["invoice", "reject"], ["invoice", "cancel"],
-                    ["invoice", "pay"], ["invoice", "list"], ["admin", "clear"], ["clearing", "show"]):
+                    ["invoice", "pay"], ["invoice", "show"], ["invoice", "list"], ["admin", "clear"], ["clearing", "show"]):
         status, out, _ = t.troc(*command, "--help", server=dead)
         check(status == 0 and out.startswith("usage: troc " + " ".join(command)), "help: " + out)
     status, out, _ = t.troc("admin", "clear", "--help", server=dead)
