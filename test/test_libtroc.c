@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,9 +155,18 @@ static void test_known_default_path(void **state) {
     setenv("HOME", "/home/ana", 1);
     assert_int_equal(troc__known_default_path(path, sizeof path), 0);
     assert_string_equal(path, "/home/ana/.config/troc/known_territories");
+    /* Without HOME (cron jobs, services), or with a relative one: the home
+     * directory of the password database. */
+    const struct passwd *user = getpwuid(getuid());
+    assert_non_null(user);
+    char expected[256];
+    snprintf(expected, sizeof expected, "%s/.config/troc/known_territories", user->pw_dir);
     unsetenv("HOME");
     assert_int_equal(troc__known_default_path(path, sizeof path), 0);
-    assert_string_equal(path, "");
+    assert_string_equal(path, expected);
+    setenv("HOME", "relative", 1);
+    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_string_equal(path, expected);
     setenv("HOME", "/home/ana", 1);
     char tiny[8];
     assert_int_equal(troc__known_default_path(tiny, sizeof tiny), -ENAMETOOLONG);
@@ -893,6 +903,26 @@ static void test_connect_pins_then_refuses_changed_key(void **state) {
     assert_false(impostor.got_auth);
 }
 
+/* No file to pin in, and the caller chose none: connecting unchecked is
+ * refused, unless the caller disables pinning or names the key. */
+static void test_connect_without_known_file_refused(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 2);
+    f->client->known_default_error = -ENOENT; /* as troc_client_create() leaves it without a home */
+    f->client->known_path[0] = '\0';
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EUSAGE);
+    assert_non_null(strstr(troc_client_error_message(f->client), "--server-key"));
+    troc_client_set_server_key(f->client, s.territory.public_key);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_client_close(f->client);
+    troc_client_set_server_key(f->client, NULL);
+    troc_client_set_known_territories(f->client, NULL); /* the caller's choice: no pinning */
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_client_close(f->client);
+    server_stop(&s);
+}
+
 static void test_connect_with_expected_key(void **state) {
     fixture *f = *state;
     server s;
@@ -1107,6 +1137,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sign_invoice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_pins_then_refuses_changed_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_without_known_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),

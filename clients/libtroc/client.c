@@ -60,7 +60,7 @@ int troc_client_create(troc_client **client_out) {
     client->arena.memory = malloc(TROC__CLIENT_ARENA_SIZE);
     client->arena.size = TROC__CLIENT_ARENA_SIZE;
     client->allocator = (ProtobufCAllocator){arena_alloc, arena_free, &client->arena};
-    (void)troc__known_default_path(client->known_path, sizeof client->known_path);
+    client->known_default_error = troc__known_default_path(client->known_path, sizeof client->known_path);
     if (client->input == NULL || client->output == NULL || client->plaintext == NULL || client->arena.memory == NULL) {
         troc_client_free(client);
         return -ENOMEM;
@@ -109,12 +109,14 @@ int troc_client_set_known_territories(troc_client *client, const char *path) {
     assert(client != NULL);
     if (path == NULL) {
         client->known_path[0] = '\0';
+        client->known_default_error = 0;
         return 0;
     }
     if (path[0] == '\0' || strlen(path) >= sizeof client->known_path) {
         return troc__client_fail(client, TROC_EUSAGE, "known-territories path is empty or too long");
     }
     strcpy(client->known_path, path);
+    client->known_default_error = 0;
     return 0;
 }
 
@@ -199,6 +201,18 @@ static int expectation_load(troc_client *client, expectation *expected) {
         expected->known = true;
         memcpy(expected->key, client->server_key, TROC_PUBLIC_KEY_SIZE);
         return 0;
+    }
+    if (client->known_default_error != 0) {
+        /* Connecting unchecked would silently drop the protection the user
+         * was promised; disabling it must be the caller's choice. */
+        return troc__client_fail(client, TROC_EUSAGE, "%s",
+                                 client->known_default_error == -ENAMETOOLONG
+                                     ? "cannot check the territory's key: the known-territories path under "
+                                       "XDG_CONFIG_HOME or HOME is too long; give the territory key "
+                                       "(troc --server-key HEX) or set XDG_CONFIG_HOME to a shorter directory"
+                                     : "cannot check the territory's key: no home directory (HOME is not set) "
+                                       "to keep the known-territories file in; give the territory key "
+                                       "(troc --server-key HEX) or set HOME");
     }
     if (client->known_path[0] == '\0') return 0;
     int rc = troc__known_lookup(client->known_path, client->address, expected->key, &expected->known, &expected->line);

@@ -81,6 +81,7 @@ struct troc_client {
     uint8_t server_key[TROC_PUBLIC_KEY_SIZE];
     bool has_server_key;
     char known_path[TROC__CLIENT_PATH_SIZE]; /* "" : no pinning */
+    int known_default_error;                 /* why the default known_path is missing; 0 once the caller chose */
     int connect_timeout_ms;
     int read_timeout_ms;
     char address[TROC_ADDRESS_LENGTH_MAX + 1];
@@ -127,8 +128,10 @@ int troc__client_fail(troc_client *client, int error, const char *format, ...)
 /* ---------------------------------------------------------- known.c */
 
 /* The default file: $XDG_CONFIG_HOME/troc/known_territories, else
- * $HOME/.config/troc/known_territories.  Writes "" when neither variable is
- * set; -ENAMETOOLONG when the path does not fit. */
+ * $HOME/.config/troc/known_territories, else the same under the user's home
+ * directory from the password database (cron jobs and services often run
+ * without HOME).  Writes "" and returns -ENOENT when no absolute directory
+ * is found, -ENAMETOOLONG when the path does not fit. */
 int troc__known_default_path(char *path, size_t path_size);
 
 /* Looks `address` up.  Returns 0 with *found_out false when the file or the

@@ -22,6 +22,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,12 @@ int troc__known_default_path(char *path, size_t path_size) {
     assert(path != NULL && path_size > 0);
     const char *xdg = getenv("XDG_CONFIG_HOME");
     const char *home = getenv("HOME");
+    struct passwd entry, *found = NULL;
+    char buffer[4096];
+    if ((home == NULL || home[0] != '/') && getpwuid_r(getuid(), &entry, buffer, sizeof buffer, &found) == 0 &&
+        found != NULL) {
+        home = found->pw_dir;
+    }
     int length;
     if (xdg != NULL && xdg[0] == '/') {
         length = snprintf(path, path_size, "%s/%s", xdg, KNOWN_FILE_NAME);
@@ -46,7 +53,7 @@ int troc__known_default_path(char *path, size_t path_size) {
         length = snprintf(path, path_size, "%s/.config/%s", home, KNOWN_FILE_NAME);
     } else {
         path[0] = '\0';
-        return 0;
+        return -ENOENT;
     }
     if (length < 0 || (size_t)length >= path_size) {
         path[0] = '\0';

@@ -290,7 +290,10 @@ int troc_client_set_server_key(troc_client *client, const uint8_t territory_key[
  * keys in troc_client_error_message()), or appended to the file after the
  * first successful connection (trust on first use).  NULL disables pinning.
  * The default is $XDG_CONFIG_HOME/troc/known_territories, else
- * $HOME/.config/troc/known_territories (no pinning when neither is set). */
+ * $HOME/.config/troc/known_territories, HOME being the user's home directory
+ * from the password database when the variable is unset.  When no default
+ * can be found, connecting without a server key fails (TROC_EUSAGE) until
+ * the caller sets a file, or NULL. */
 int troc_client_set_known_territories(troc_client *client, const char *path);
 
 /* Timeouts of connecting (and the handshake) and of waiting for a reply or
