@@ -189,6 +189,8 @@ def scenario_refusals(t):
     t.refused("already_frozen", "admin", "freeze", "bob", "--reason", "again")
     t.refused("payee_frozen", "pay", "bob", "1", key=alice)
     t.refused("payer_frozen", "pay", "alice", "1", key=bob)
+    out = t.ok("balance", key=bob)
+    check(re.search(r"can pay +0\.00 EUR", out) and "frozen" in out, "a frozen account can pay nothing: " + out)
     t.ok("admin", "unfreeze", "bob", "--reason", "audit done")
     t.ok("pay", "bob", "1", key=alice)
     # Lowering a limit below the current debt is allowed and blocks debits.
