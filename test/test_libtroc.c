@@ -593,6 +593,7 @@ struct server {
     int connections_max;       /* accepted before the thread ends */
     int connection;            /* the one being served, from 0 */
     bool busy;                 /* answer the hello with a busy error */
+    bool foreign;              /* answer the hello as a web server would */
     bool got_auth;             /* a client proof arrived */
     int submits;               /* submit requests read */
     uint8_t first_body[1024];  /* the first envelope body of the first and last submit */
@@ -649,6 +650,11 @@ static bool server_handshake(server *s, int fd, troc_channel *channel) {
     uint8_t frame[1024], out[TROC_HANDSHAKE_FRAME_SIZE_MAX];
     size_t size = server_read_frame(fd, frame, sizeof frame), out_size = 0;
     if (size == 0) return false;
+    if (s->foreign) {
+        static const char answer[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        assert_int_equal(write(fd, answer, sizeof answer - 1), (ssize_t)(sizeof answer - 1));
+        return false;
+    }
     if (s->busy) {
         Troc__V1__Error error = TROC__V1__ERROR__INIT;
         error.has_code = 1;
@@ -1037,6 +1043,17 @@ static void test_busy_server(void **state) {
     server_stop(&s);
 }
 
+static void test_foreign_server(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, NULL, 1);
+    s.foreign = true;
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EFRAME_SIZE);
+    assert_non_null(strstr(troc_client_error_message(f->client), "does not speak the troc protocol"));
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+}
+
 static void test_unreachable(void **state) {
     fixture *f = *state;
     char path[128];
@@ -1144,6 +1161,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_replies_matched_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stray_reply_is_protocol_error, setup, teardown),

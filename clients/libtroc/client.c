@@ -256,6 +256,12 @@ static int handshake_hello(troc_client *client, troc_handshake *handshake, const
     const uint8_t *payload = NULL;
     size_t payload_size = 0;
     if (rc == 0) rc = troc__client_read_payload(client, client->connect_timeout_ms, false, &payload, &payload_size);
+    if (rc == TROC_EFRAME_SIZE || rc == TROC_EFRAME) {
+        /* What comes back is not a frame at all: another service (a web
+         * server, ssh) listens there. */
+        return troc__client_fail(client, rc, "%s does not speak the troc protocol (%s): is this trocd's address and port?",
+                                 client->address, troc_strerror(rc));
+    }
     if (rc != 0) return rc;
     /* The exact bytes received: the signature and the transcript cover them. */
     rc = troc_handshake_client_auth(handshake, payload, payload_size, NULL, &client->keypair, &client->channel, frame,
