@@ -193,10 +193,12 @@ static void print_help(FILE *out) {
 }
 
 /* Takes the global options out of argv (in place); returns the new argc, or
- * -1 after printing an error. */
+ * -1 after printing an error.  One given twice is refused, as a command's
+ * options are: a second --key would silently decide who pays. */
 static int extract_global_options(troc_cli *cli, int argc, char **argv) {
     int kept = 0;
     bool after_dashes = false;
+    bool given[3] = {false, false, false}; /* --server, --key, --server-key seen */
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (!after_dashes && strcmp(arg, "--") == 0) after_dashes = true;
@@ -215,6 +217,12 @@ static int extract_global_options(troc_cli *cli, int argc, char **argv) {
                 troc_cli_fail(TROC_EXIT_USAGE, "%s needs a value", arg);
                 return -1;
             }
+            size_t slot = target == &cli->server ? 0 : target == &cli->key_path ? 1 : 2;
+            if (given[slot]) {
+                troc_cli_fail(TROC_EXIT_USAGE, "given twice: %s; give it once", arg);
+                return -1;
+            }
+            given[slot] = true;
             *target = argv[++i];
             continue;
         }

@@ -236,6 +236,8 @@ def scenario_usage(t):
         ["admin", "stats", "extra"], ["balance", "a", "b"], ["balance", "NOT_A_NAME"],
         ["history", "--limit", "0"], ["history", "--limit", "many"], ["history", "--limit", "10001"],
         ["member", "x y"], ["admin"], ["frobnicate"],
+        ["pay", "bob", "1", "--key", "other.key"], ["balance", "--server", "127.0.0.1:2"],  # twice: whose?
+        ["balance", "--server-key", "00" * 32, "--server-key", "11" * 32],
     ]
     for args in cases:
         status, out, err = t.troc(*args, server=dead)
