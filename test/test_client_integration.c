@@ -486,7 +486,7 @@ static void test_session_limits(void **state) {
     troc_client_set_key(client, stranger);
     troc_client_set_server_key(client, t->key);
     assert_int_equal(troc_client_connect(client, t->address), TROC_EDENIED);
-    assert_non_null(strstr(troc_client_error_message(client), "not registered"));
+    assert_non_null(strstr(troc_client_error_message(client), "not an active key"));
     /* A limit change is recorded with its reason. */
     troc_admin_action limit = {.kind = TROC_ADMIN_LIMIT_SET, .member = "alice", .has_credit_limit = true,
                                .credit_limit_cents = 2500, .has_balance_max = true, .balance_max_cents = 9900,

@@ -296,8 +296,10 @@ static int handshake_auth(troc_client *client) {
     bool member = auth->has_role && auth->role == TROC__V1__ROLE__ROLE_MEMBER;
     bool admin = auth->has_role && auth->role == TROC__V1__ROLE__ROLE_ADMIN;
     if (!member && !admin) {
-        return troc__client_fail(client, TROC_EDENIED, "the key %s is not registered in territory %s", hex,
-                                 client->territory);
+        return troc__client_fail(client, TROC_EDENIED,
+                                 "the key %s is not an active key in territory %s (never registered, or "
+                                 "revoked): ask an administrator to register it",
+                                 hex, client->territory);
     }
     if (member && (auth->member == NULL || strlen(auth->member) > TROC_NAME_LENGTH_MAX || auth->member[0] == '\0')) {
         return troc__client_fail(client, TROC_EHANDSHAKE, "%s named no member for this session", client->address);

@@ -36,7 +36,7 @@
     XX(MEMBER_EXISTS, 20, "member_exists", "a member with this name exists")                        \
     XX(UNKNOWN_MEMBER, 21, "unknown_member", "unknown member")                                      \
     XX(KEY_IN_USE, 22, "key_in_use", "this key is already registered")                              \
-    XX(KEY_NOT_FOUND, 23, "key_not_found", "this key is not one of the member's keys")              \
+    XX(KEY_NOT_FOUND, 23, "key_not_found", "this key is not one of the member's active keys")              \
     XX(LAST_KEY, 24, "last_key", "a member must keep at least one key")                             \
     XX(TOO_MANY_KEYS, 25, "too_many_keys", "the member holds the maximum number of keys")           \
     XX(REASON_REQUIRED, 26, "reason_required", "a reason is required")                              \

@@ -207,8 +207,10 @@ def scenario_refusals(t):
     second = t.keygen("bob2")
     t.ok("admin", "member", "key", "add", "bob", t.pubkey(second))
     t.ok("admin", "member", "key", "revoke", "bob", t.pubkey(bob))
+    err = t.refused("key_not_found", "admin", "member", "key", "revoke", "bob", t.pubkey(bob))
+    check("active" in err, "a revoked key is not active: " + err)
     status, _, err = t.troc("balance", key=bob)
-    check(status == 3 and "not registered" in err, "revoked key refused: %d %s" % (status, err))
+    check(status == 3 and "not an active key" in err and "revoked" in err, "revoked key refused: %d %s" % (status, err))
     check(balance(t, "bob") == "-199.00", "bob's balance")
     t.ok("balance", key=second)
 
@@ -299,7 +301,7 @@ def scenario_unreachable(t):
     check(status == 3 and json.loads(out)["error"] == "ECONNREFUSED", "json error: %d %s" % (status, out))
     # The key is not registered in this territory.
     status, _, err = t.troc("balance", key=t.keygen("stranger"))
-    check(status == 3 and "not registered" in err, "unregistered key: %d %s" % (status, err))
+    check(status == 3 and "not an active key" in err, "unregistered key: %d %s" % (status, err))
     # The daemon stops: exit 3, then it serves again after a restart.
     t.stop()
     status, _, err = t.troc("admin", "stats", server=t.socket)
