@@ -31,8 +31,13 @@ static const char *const action_done[] = {
     [TROC_ADMIN_FREEZE] = "froze",               [TROC_ADMIN_UNFREEZE] = "unfroze",
 };
 
+/* A member admitted without --credit-limit gets none: 0.00, shown as such. */
+static bool shows_credit_limit(const troc_admin_action *action) {
+    return action->has_credit_limit || action->kind == TROC_ADMIN_MEMBER_ADD;
+}
+
 static void print_limits_json(troc_json *json, const troc_admin_action *action) {
-    if (action->has_credit_limit) troc_json_amount(json, "credit_limit", action->credit_limit_cents);
+    if (shows_credit_limit(action)) troc_json_amount(json, "credit_limit", action->credit_limit_cents);
     if (action->has_balance_max) troc_json_amount(json, "balance_max", action->balance_max_cents);
     if (action->remove_balance_max || (action->kind == TROC_ADMIN_MEMBER_ADD && !action->has_balance_max)) {
         troc_json_null(json, "balance_max");
@@ -54,7 +59,9 @@ static void print_done(const troc_cli *cli, const troc_admin_action *action, con
     }
     troc_id_to_hex(result->id, id);
     printf("%s %s\n", action_done[action->kind], action->member);
-    if (action->has_credit_limit) printf("  credit limit  %s\n", troc_amount_format(action->credit_limit_cents, amount));
+    if (shows_credit_limit(action)) {
+        printf("  credit limit  %s\n", troc_amount_format(action->credit_limit_cents, amount));
+    }
     if (action->has_balance_max) printf("  balance max   %s\n", troc_amount_format(action->balance_max_cents, amount));
     if (action->remove_balance_max || (action->kind == TROC_ADMIN_MEMBER_ADD && !action->has_balance_max)) {
         printf("  balance max   none\n");

@@ -431,7 +431,8 @@ def scenario_json(t):
     alice = t.member("alice", "500", "1000")
     bob = t.member("bob", "50")
     added = t.json("admin", "member", "add", "carol", "--pubkey", t.pubkey(t.keygen("carol")))
-    check(added["result"] == "ok" and added["action"] == "member_add" and added["balance_max"] is None, added)
+    check(added["result"] == "ok" and added["action"] == "member_add" and added["balance_max"] is None and
+          added["credit_limit"] == "0.00", added)
     check(re.fullmatch(r"[0-9a-f]{32}", added["id"]) and added["journal_seq"] > 0, added)
     paid = t.json("pay", "bob", "120.5", "--memo", "caf\u00e9 \"quoted\"", key=alice)
     check(paid["amount"] == "120.50" and paid["payer"] == "alice" and paid["memo"] == "caf\u00e9 \"quoted\"", paid)
