@@ -188,6 +188,7 @@ static void print_help(FILE *out) {
           "  --key FILE          your secret key file (env TROC_KEY)\n"
           "  --server-key HEX    the territory's public key; otherwise it is pinned on first use\n"
           "  --json              print one JSON object on stdout\n"
+          "  --version           print troc's version\n"
           "\nexit status: 0 done, 1 refused by the ledger, 2 bad usage or input, 3 server unreachable\n",
           out);
 }
@@ -300,6 +301,10 @@ int main(int argc, char **argv) {
     int count = extract_global_options(&cli, argc - 1, argv + 1);
     if (count < 0) return TROC_EXIT_USAGE;
     char **args = argv + 1;
+    if (count == 1 && strcmp(args[0], "--version") == 0) {
+        printf("troc %s\n", TROC_VERSION);
+        return TROC_EXIT_OK;
+    }
     if (count == 0 || strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 || strcmp(args[0], "help") == 0) {
         print_help(count == 0 ? stderr : stdout);
         return count == 0 ? TROC_EXIT_USAGE : TROC_EXIT_OK;

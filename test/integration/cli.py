@@ -249,6 +249,8 @@ def scenario_usage(t):
     status, _, err = t.troc("admin", "member", server=dead)
     check(status == 2 and "admin member key revoke" in err and "admin stats" not in err,
           "troc admin member lists its commands: %d %s" % (status, err))
+    status, out, _ = t.troc("--version", server=dead)
+    check(status == 0 and re.fullmatch(r"troc \d+\.\d+\.\d+\n", out), "troc --version: %d %r" % (status, out))
     status, out, _ = t.troc("invoice", "--help", server=dead)
     check(status == 0 and "troc invoice accept ID" in out, "troc invoice --help: %d %s" % (status, out))
     status, _, err = t.troc("balance", key=os.path.join(t.root, "missing.key"), server=dead)
