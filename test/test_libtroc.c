@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -594,6 +595,9 @@ struct server {
     int connection;            /* the one being served, from 0 */
     bool busy;                 /* answer the hello with a busy error */
     bool foreign;              /* answer the hello as a web server would */
+    bool trickle_hello;        /* send the hello a byte every TRICKLE_GAP_MS, then stop */
+    size_t trickle_size;       /* bytes of the last frame trickled */
+    size_t trickled;           /* of which the client took before leaving */
     bool got_auth;             /* a client proof arrived */
     int submits;               /* submit requests read */
     uint8_t first_body[1024];  /* the first envelope body of the first and last submit */
@@ -628,11 +632,35 @@ static void server_write_clear(int fd, const uint8_t *payload, size_t size) {
     assert_int_equal(write(fd, payload, size), (ssize_t)size);
 }
 
-static void server_send(int fd, troc_channel *channel, const Troc__V1__ServerFrame *frame) {
-    static uint8_t plain[65536], sealed[65536 + 64];
+/* Seals `frame` into `sealed` (65536 + 64 bytes); the bytes to send. */
+static size_t server_seal(troc_channel *channel, const Troc__V1__ServerFrame *frame, uint8_t *sealed) {
+    static uint8_t plain[65536];
     size_t size = troc__v1__server_frame__pack(frame, plain);
-    size_t total = troc_channel_seal(channel, plain, size, sealed);
+    return troc_channel_seal(channel, plain, size, sealed);
+}
+
+static void server_send(int fd, troc_channel *channel, const Troc__V1__ServerFrame *frame) {
+    static uint8_t sealed[65536 + 64];
+    size_t total = server_seal(channel, frame, sealed);
     assert_int_equal(write(fd, sealed, total), (ssize_t)total);
+}
+
+/* Pause between two trickled bytes: far below the timeouts of the tests
+ * that trickle, so that only a timeout bounding the whole call can end
+ * them. */
+#define TRICKLE_GAP_MS 50
+
+/* Sends `data` a byte at a time, TRICKLE_GAP_MS apart, until done or until
+ * the client leaves; counts the bytes it took. */
+static void server_trickle(server *s, int fd, const uint8_t *data, size_t size) {
+    s->trickle_size = size;
+    s->trickled = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (send(fd, data + i, 1, MSG_NOSIGNAL) != 1) return;
+        s->trickled++;
+        struct timespec gap = {.tv_nsec = TRICKLE_GAP_MS * 1000000L};
+        nanosleep(&gap, NULL);
+    }
 }
 
 /* Reads and decodes the next sealed ClientFrame; NULL when the client is
@@ -670,6 +698,13 @@ static bool server_handshake(server *s, int fd, troc_channel *channel) {
     troc_handshake handshake;
     if (troc_handshake_server_hello(&handshake, frame + 4, size - 4, &s->territory, "lyon", "EUR", channel, out,
                                     &out_size) != 0) {
+        return false;
+    }
+    if (s->trickle_hello) {
+        uint8_t hello[TROC_FRAME_HEADER_SIZE + sizeof out];
+        troc_frame_header_write(hello, out_size);
+        memcpy(hello + TROC_FRAME_HEADER_SIZE, out, out_size);
+        server_trickle(s, fd, hello, TROC_FRAME_HEADER_SIZE + out_size);
         return false;
     }
     server_write_clear(fd, out, out_size);
@@ -854,6 +889,27 @@ static void behave_stray_reply(server *s, int fd, troc_channel *channel) {
     behave_silent(s, fd, channel);
 }
 
+/* Answers the first request with a refusal sent a byte at a time. */
+static void behave_trickle_reply(server *s, int fd, troc_channel *channel) {
+    Troc__V1__ClientFrame *frame = server_receive(fd, channel);
+    if (frame == NULL) return;
+    Troc__V1__Error error = TROC__V1__ERROR__INIT;
+    error.has_code = 1;
+    error.code = TROC_EDENIED;
+    error.message = "a member reads only its own account";
+    Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
+    response.has_request_id = 1;
+    response.request_id = frame->request->request_id;
+    response.kind_case = TROC__V1__RESPONSE__KIND_ERROR;
+    response.error = &error;
+    Troc__V1__ServerFrame reply = TROC__V1__SERVER_FRAME__INIT;
+    reply.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
+    reply.response = &response;
+    static uint8_t sealed[65536 + 64];
+    server_trickle(s, fd, sealed, server_seal(channel, &reply, sealed));
+    troc__v1__client_frame__free_unpacked(frame, NULL);
+}
+
 /* Sends a frame header announcing more than the maximum. */
 static void behave_oversized(server *s, int fd, troc_channel *channel) {
     uint8_t header[4] = {0x7f, 0xff, 0xff, 0xff};
@@ -1032,6 +1088,36 @@ static void test_read_timeout(void **state) {
     troc_envelope_free(envelope);
 }
 
+/* A reply trickled a byte every TRICKLE_GAP_MS: each wait is short, but the
+ * read timeout bounds the whole call, so it ends before the reply does. */
+static void test_read_timeout_bounds_a_trickled_reply(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_trickle_reply, 1);
+    assert_int_equal(troc_client_set_timeouts(f->client, 0, 6 * TRICKLE_GAP_MS), 0);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_balance balance;
+    assert_int_equal(troc_client_balance(f->client, NULL, &balance), TROC_ETIMEOUT);
+    assert_false(troc_client_connected(f->client));
+    assert_non_null(strstr(troc_client_error_message(f->client), "no complete answer"));
+    server_stop(&s);
+    assert_true(s.trickled < s.trickle_size);
+}
+
+/* The same for a server that accepts and trickles its hello: the connect
+ * timeout bounds the connect and the handshake together. */
+static void test_connect_timeout_bounds_a_trickled_hello(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, NULL, 1);
+    s.trickle_hello = true;
+    assert_int_equal(troc_client_set_timeouts(f->client, 6 * TRICKLE_GAP_MS, 0), 0);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_ETIMEOUT);
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+    assert_true(s.trickled < s.trickle_size);
+}
+
 static void test_busy_server(void **state) {
     fixture *f = *state;
     server s;
@@ -1160,6 +1246,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_timeout_bounds_a_trickled_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout_bounds_a_trickled_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),

@@ -247,15 +247,16 @@ static int key_mismatch(troc_client *client, const expectation *expected, const 
 
 /* Hello out, server hello in: checks the territory's signature and key and
  * writes the sealed proof into the output. */
-static int handshake_hello(troc_client *client, troc_handshake *handshake, const expectation *expected) {
+static int handshake_hello(troc_client *client, troc_handshake *handshake, const expectation *expected,
+                           troc__deadline deadline) {
     uint8_t frame[TROC_HANDSHAKE_FRAME_SIZE_MAX];
     size_t size = 0;
     int rc = troc_handshake_client_hello(handshake, frame, &size);
     if (rc == 0) rc = troc__client_queue(client, frame, size, false);
-    if (rc == 0) rc = troc_client_flush(client);
+    if (rc == 0) rc = troc__client_flush_until(client, deadline);
     const uint8_t *payload = NULL;
     size_t payload_size = 0;
-    if (rc == 0) rc = troc__client_read_payload(client, client->connect_timeout_ms, false, &payload, &payload_size);
+    if (rc == 0) rc = troc__client_read_payload(client, deadline, false, &payload, &payload_size);
     if (rc == TROC_EFRAME_SIZE || rc == TROC_EFRAME) {
         /* What comes back is not a frame at all: another service (a web
          * server, ssh) listens there. */
@@ -282,9 +283,9 @@ static int handshake_hello(troc_client *client, troc_handshake *handshake, const
 }
 
 /* Proof out, AuthResult in: the session's role and member. */
-static int handshake_auth(troc_client *client) {
-    int rc = troc_client_flush(client);
-    if (rc == 0) rc = troc__client_read_frame(client, client->connect_timeout_ms, true);
+static int handshake_auth(troc_client *client, troc__deadline deadline) {
+    int rc = troc__client_flush_until(client, deadline);
+    if (rc == 0) rc = troc__client_read_frame(client, deadline, true);
     if (rc != 0) return rc;
     const Troc__V1__AuthResult *auth = client->reply->auth_result;
     if (client->reply->kind_case != TROC__V1__SERVER_FRAME__KIND_AUTH_RESULT) {
@@ -309,14 +310,14 @@ static int handshake_auth(troc_client *client) {
     return 0;
 }
 
-static int handshake_run(troc_client *client, const expectation *expected) {
+static int handshake_run(troc_client *client, const expectation *expected, troc__deadline deadline) {
     troc_handshake handshake;
-    int rc = handshake_hello(client, &handshake, expected);
+    int rc = handshake_hello(client, &handshake, expected, deadline);
     if (rc == 0) {
         memcpy(client->territory_key, handshake.territory_key, TROC_PUBLIC_KEY_SIZE);
         troc__copy_text(client->territory, sizeof client->territory, handshake.territory);
         troc__copy_text(client->unit, sizeof client->unit, handshake.unit);
-        rc = handshake_auth(client);
+        rc = handshake_auth(client, deadline);
     }
     troc_handshake_clear(&handshake);
     troc__client_reply_release(client);
@@ -327,10 +328,13 @@ static int connect_address(troc_client *client) {
     expectation expected;
     int rc = expectation_load(client, &expected);
     if (rc != 0) return rc;
-    rc = troc__io_connect(client->address, client->connect_timeout_ms, &client->fd, client->message,
+    /* One deadline for the connect and the handshake: the connect timeout
+     * bounds the whole of it. */
+    troc__deadline deadline;
+    rc = troc__io_connect(client->address, client->connect_timeout_ms, &deadline, &client->fd, client->message,
                           sizeof client->message);
     if (rc != 0) return rc;
-    rc = handshake_run(client, &expected);
+    rc = handshake_run(client, &expected, deadline);
     if (rc != 0) {
         troc__client_reset(client);
         return rc;

@@ -151,18 +151,33 @@ bool troc__known_address_valid(const char *address);
 
 /* ------------------------------------------------------------- io.c */
 
-/* Connects to HOST:PORT or a Unix socket path (one holding a '/') within
- * `timeout_ms`; the descriptor is non-blocking.  On failure the text of the
- * cause is in `message`. */
-int troc__io_connect(const char *address, int timeout_ms, int *fd_out, char *message, size_t message_size);
+/* When a call must be over, computed once as it begins: a connect with its
+ * handshake gets the connect timeout, reading one reply or writing one
+ * request the read timeout.  Every wait inside the call gets only what is
+ * left, so that a server trickling bytes cannot stretch the call. */
+typedef struct troc__deadline {
+    int64_t at_ms;  /* CLOCK_MONOTONIC, milliseconds */
+    int timeout_ms; /* the timeout it was computed from, for messages */
+} troc__deadline;
 
-/* Writes all `size` bytes, waiting at most `timeout_ms` each time the
- * socket is full.  TROC_ETIMEOUT, or -errno (-EPIPE, -ECONNRESET). */
-int troc__io_write(int fd, const uint8_t *data, size_t size, int timeout_ms);
+/* The deadline `timeout_ms` (> 0) from now. */
+troc__deadline troc__deadline_in(int timeout_ms);
 
-/* Reads what is available (at least one byte), waiting at most
- * `timeout_ms`.  TROC_ECLOSED at end of stream, TROC_ETIMEOUT, -errno. */
-int troc__io_read(int fd, uint8_t *buffer, size_t capacity, int timeout_ms, size_t *read_out);
+/* Connects to HOST:PORT or a Unix socket path (one holding a '/'); the
+ * descriptor is non-blocking.  A host name is resolved first, in a time the
+ * timeout does not bound (getaddrinfo cannot be interrupted); `timeout_ms`
+ * starts after it, and *deadline_out is when it ends, for the handshake to
+ * finish by.  On failure the text of the cause is in `message`. */
+int troc__io_connect(const char *address, int timeout_ms, troc__deadline *deadline_out, int *fd_out, char *message,
+                     size_t message_size);
+
+/* Writes all `size` bytes before `deadline`.  TROC_ETIMEOUT, or -errno
+ * (-EPIPE, -ECONNRESET). */
+int troc__io_write(int fd, const uint8_t *data, size_t size, troc__deadline deadline);
+
+/* Reads what is available (at least one byte), waiting at most until
+ * `deadline`.  TROC_ECLOSED at end of stream, TROC_ETIMEOUT, -errno. */
+int troc__io_read(int fd, uint8_t *buffer, size_t capacity, troc__deadline deadline, size_t *read_out);
 
 /* -------------------------------------------------------- request.c */
 
@@ -170,15 +185,19 @@ int troc__io_read(int fd, uint8_t *buffer, size_t capacity, int timeout_ms, size
  * `sealed`, in clear otherwise (the handshake's first frame). */
 int troc__client_queue(troc_client *client, const uint8_t *payload, size_t payload_size, bool sealed);
 
-/* Reads the next whole frame within `timeout_ms` and decodes it into
+/* Writes out everything queued before `deadline`; on failure the
+ * connection is closed. */
+int troc__client_flush_until(troc_client *client, troc__deadline deadline);
+
+/* Reads the next whole frame before `deadline` and decodes it into
  * client->reply (sealed: opened with the channel first).  A connection-level
  * error frame from the server is returned as its code, with its text. */
-int troc__client_read_frame(troc_client *client, int timeout_ms, bool sealed);
+int troc__client_read_frame(troc_client *client, troc__deadline deadline, bool sealed);
 
-/* Reads the next whole frame within `timeout_ms` without decoding it;
+/* Reads the next whole frame before `deadline` without decoding it;
  * *payload_out (opened with the channel when `sealed`) stays valid until the
  * next read.  On failure the connection is closed. */
-int troc__client_read_payload(troc_client *client, int timeout_ms, bool sealed, const uint8_t **payload_out,
+int troc__client_read_payload(troc_client *client, troc__deadline deadline, bool sealed, const uint8_t **payload_out,
                               size_t *payload_size_out);
 
 /* Decodes a ServerFrame payload into client->reply, as
@@ -190,8 +209,9 @@ void troc__client_reply_release(troc_client *client);
 
 /* Sends `request` (its id is assigned here), waits for the response with
  * the same id and returns it in *response_out (valid until the next call on
- * the client).  A request-level Error is returned as its code.  Nothing may
- * be in flight. */
+ * the client); sending and waiting together take at most the read timeout.
+ * A request-level Error is returned as its code.  Nothing may be in
+ * flight. */
 int troc__client_call(troc_client *client, Troc__V1__Request *request, const Troc__V1__Response **response_out);
 
 /* Releases everything a connection holds (socket, channel keys, buffers'

@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Sockets with timeouts.  Every descriptor is non-blocking and every wait
- * goes through poll() with the caller's timeout, so that a server that
- * stops answering costs a client a bounded time, never a hang.  Writes use
- * MSG_NOSIGNAL: a peer that went away is an -EPIPE to handle, not a SIGPIPE
- * that kills the program.
+ * Sockets with deadlines.  Every descriptor is non-blocking and every wait
+ * goes through poll() until a deadline computed once when the call began
+ * (CLOCK_MONOTONIC, so that setting the clock changes nothing).  Each wait
+ * gets only what is left of the call's time: a timeout restarted at every
+ * wait would bound only silence, and a server sending a byte a second
+ * could hold a client for ever.  Writes use MSG_NOSIGNAL: a peer that went
+ * away is an -EPIPE to handle, not a SIGPIPE that kills the program.
  *
  * An address holding a '/' is a Unix socket path; otherwise it is
  * HOST:PORT, split at the last ':', with IPv6 hosts in brackets
- * ("[::1]:7400").  Host names are resolved with getaddrinfo(), whose time
- * the connect timeout does not bound.
+ * ("[::1]:7400").  Host names are resolved with getaddrinfo() before the
+ * connect timeout starts: it cannot be interrupted, so its time (the
+ * resolver's own timeouts, from resolv.conf) is not bounded here.  The
+ * resolved addresses are tried in turn, each with an equal share of what is
+ * left of the timeout, so that one that never answers (its packets
+ * dropped) leaves time for the next and the whole connect fits in the
+ * timeout.
  */
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,25 +30,46 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client_int.h"
 
-/* Waits until `fd` is ready for `events`; 0, TROC_ETIMEOUT or -errno. */
-static int wait_for(int fd, short events, int timeout_ms) {
-    assert(fd >= 0 && timeout_ms > 0);
+/* Addresses of one host name tried at most: each gets a share of the
+ * connect timeout, and past a few the shares would be too small to be of
+ * use (a name rarely has more than one IPv4 and one IPv6 address). */
+#define CONNECT_ADDRESSES_MAX 8
+
+static int64_t monotonic_ms(void) {
+    struct timespec now;
+    int rc = clock_gettime(CLOCK_MONOTONIC, &now);
+    assert(rc == 0);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+troc__deadline troc__deadline_in(int timeout_ms) {
+    assert(timeout_ms > 0);
+    return (troc__deadline){.at_ms = monotonic_ms() + timeout_ms, .timeout_ms = timeout_ms};
+}
+
+/* Waits until `fd` is ready for `events`, at most until `deadline`; 0,
+ * TROC_ETIMEOUT or -errno.  The loop ends at the deadline: poll() is given
+ * what is left of it each time round. */
+static int wait_for(int fd, short events, troc__deadline deadline) {
+    assert(fd >= 0 && deadline.timeout_ms > 0);
     struct pollfd pfd = {.fd = fd, .events = events};
     for (;;) {
-        int n = poll(&pfd, 1, timeout_ms);
+        int64_t left_ms = deadline.at_ms - monotonic_ms();
+        if (left_ms <= 0) return TROC_ETIMEOUT;
+        int n = poll(&pfd, 1, left_ms > INT_MAX ? INT_MAX : (int)left_ms);
         if (n > 0) return 0;
-        if (n == 0) return TROC_ETIMEOUT;
-        if (errno != EINTR) return -errno;
+        if (n < 0 && errno != EINTR) return -errno;
     }
 }
 
 /* Finishes a non-blocking connect started on `fd`. */
-static int connect_finish(int fd, int timeout_ms) {
-    int rc = wait_for(fd, POLLOUT, timeout_ms);
+static int connect_finish(int fd, troc__deadline deadline) {
+    int rc = wait_for(fd, POLLOUT, deadline);
     if (rc != 0) return rc;
     int error = 0;
     socklen_t length = sizeof error;
@@ -48,7 +77,7 @@ static int connect_finish(int fd, int timeout_ms) {
     return -error;
 }
 
-static int connect_unix(const char *path, int timeout_ms, int *fd_out, char *message, size_t message_size) {
+static int connect_unix(const char *path, troc__deadline deadline, int *fd_out, char *message, size_t message_size) {
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof address.sun_path) {
         snprintf(message, message_size, "Unix socket path %s is too long", path);
@@ -59,7 +88,7 @@ static int connect_unix(const char *path, int timeout_ms, int *fd_out, char *mes
     if (fd < 0) return -errno;
     int rc = 0;
     if (connect(fd, (const struct sockaddr *)&address, sizeof address) != 0) {
-        rc = errno == EINPROGRESS ? connect_finish(fd, timeout_ms) : -errno;
+        rc = errno == EINPROGRESS ? connect_finish(fd, deadline) : -errno;
     }
     if (rc != 0) {
         snprintf(message, message_size, "cannot connect to %s: %s", path, troc_strerror(rc));
@@ -94,12 +123,12 @@ static int split_host_port(const char *address, char *host, size_t host_size, ch
 }
 
 /* Tries one resolved address; the socket is left in *fd_out on success. */
-static int connect_one(const struct addrinfo *info, int timeout_ms, int *fd_out) {
+static int connect_one(const struct addrinfo *info, troc__deadline deadline, int *fd_out) {
     int fd = socket(info->ai_family, info->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, info->ai_protocol);
     if (fd < 0) return -errno;
     int rc = 0;
     if (connect(fd, info->ai_addr, info->ai_addrlen) != 0) {
-        rc = errno == EINPROGRESS ? connect_finish(fd, timeout_ms) : -errno;
+        rc = errno == EINPROGRESS ? connect_finish(fd, deadline) : -errno;
     }
     if (rc != 0) {
         close(fd);
@@ -111,7 +140,17 @@ static int connect_one(const struct addrinfo *info, int timeout_ms, int *fd_out)
     return 0;
 }
 
-static int connect_tcp(const char *address, int timeout_ms, int *fd_out, char *message, size_t message_size) {
+/* An equal share of what is left before `deadline` for the first of
+ * `count` addresses still to try. */
+static troc__deadline deadline_share(troc__deadline deadline, int count) {
+    assert(count >= 1);
+    int64_t now_ms = monotonic_ms();
+    int64_t left_ms = deadline.at_ms > now_ms ? deadline.at_ms - now_ms : 0;
+    return (troc__deadline){.at_ms = now_ms + left_ms / count, .timeout_ms = deadline.timeout_ms};
+}
+
+static int connect_tcp(const char *address, int timeout_ms, troc__deadline *deadline_out, int *fd_out, char *message,
+                       size_t message_size) {
     char host[TROC_ADDRESS_LENGTH_MAX + 1];
     char port[8];
     if (split_host_port(address, host, sizeof host, port, sizeof port) != 0) {
@@ -125,9 +164,15 @@ static int connect_tcp(const char *address, int timeout_ms, int *fd_out, char *m
         snprintf(message, message_size, "cannot resolve %s: %s", host, gai_strerror(gai));
         return -EHOSTUNREACH;
     }
+    *deadline_out = troc__deadline_in(timeout_ms); /* from here on, not during the lookup */
+    int count = 0;
+    for (const struct addrinfo *info = list; info != NULL && count < CONNECT_ADDRESSES_MAX; info = info->ai_next) {
+        count++;
+    }
     int rc = -EHOSTUNREACH;
-    for (const struct addrinfo *info = list; info != NULL; info = info->ai_next) {
-        rc = connect_one(info, timeout_ms, fd_out);
+    const struct addrinfo *info = list;
+    for (int tried = 0; tried < count; tried++, info = info->ai_next) {
+        rc = connect_one(info, deadline_share(*deadline_out, count - tried), fd_out);
         if (rc == 0) break;
     }
     freeaddrinfo(list);
@@ -135,15 +180,17 @@ static int connect_tcp(const char *address, int timeout_ms, int *fd_out, char *m
     return rc;
 }
 
-int troc__io_connect(const char *address, int timeout_ms, int *fd_out, char *message, size_t message_size) {
-    assert(address != NULL && fd_out != NULL && message != NULL);
+int troc__io_connect(const char *address, int timeout_ms, troc__deadline *deadline_out, int *fd_out, char *message,
+                     size_t message_size) {
+    assert(address != NULL && deadline_out != NULL && fd_out != NULL && message != NULL);
     assert(timeout_ms > 0);
     *fd_out = -1;
-    if (strchr(address, '/') != NULL) return connect_unix(address, timeout_ms, fd_out, message, message_size);
-    return connect_tcp(address, timeout_ms, fd_out, message, message_size);
+    *deadline_out = troc__deadline_in(timeout_ms);
+    if (strchr(address, '/') != NULL) return connect_unix(address, *deadline_out, fd_out, message, message_size);
+    return connect_tcp(address, timeout_ms, deadline_out, fd_out, message, message_size);
 }
 
-int troc__io_write(int fd, const uint8_t *data, size_t size, int timeout_ms) {
+int troc__io_write(int fd, const uint8_t *data, size_t size, troc__deadline deadline) {
     assert(fd >= 0 && (data != NULL || size == 0));
     size_t done = 0;
     while (done < size) {
@@ -154,14 +201,14 @@ int troc__io_write(int fd, const uint8_t *data, size_t size, int timeout_ms) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
-        int rc = wait_for(fd, POLLOUT, timeout_ms);
+        int rc = wait_for(fd, POLLOUT, deadline);
         if (rc != 0) return rc;
     }
     assert(done == size);
     return 0;
 }
 
-int troc__io_read(int fd, uint8_t *buffer, size_t capacity, int timeout_ms, size_t *read_out) {
+int troc__io_read(int fd, uint8_t *buffer, size_t capacity, troc__deadline deadline, size_t *read_out) {
     assert(fd >= 0 && buffer != NULL && capacity > 0);
     assert(read_out != NULL);
     for (;;) {
@@ -173,7 +220,7 @@ int troc__io_read(int fd, uint8_t *buffer, size_t capacity, int timeout_ms, size
         if (n == 0) return TROC_ECLOSED;
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
-        int rc = wait_for(fd, POLLIN, timeout_ms);
+        int rc = wait_for(fd, POLLIN, deadline);
         if (rc != 0) return rc;
     }
 }

@@ -14,6 +14,12 @@
  * frame is kept until the next one is read, so that results can point into
  * it without copying.
  *
+ * Time: a synchronous call, and troc_client_receive, takes one deadline of
+ * the read timeout for writing what is queued and reading the reply; a
+ * flush alone takes its own.  The deadline is computed once per call and
+ * passed down to every wait, so the timeout bounds the call, not each
+ * silence within it.
+ *
  * Request ids are 1, 2, ... per connection; the ids in flight are kept in a
  * small array so that an unexpected or repeated reply is a protocol error,
  * not a silent mix-up.
@@ -46,17 +52,22 @@ int troc__client_queue(troc_client *client, const uint8_t *payload, size_t paylo
     return 0;
 }
 
-int troc_client_flush(troc_client *client) {
+int troc__client_flush_until(troc_client *client, troc__deadline deadline) {
     assert(client != NULL);
     if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
     if (client->output_size == 0) return 0;
-    int rc = troc__io_write(client->fd, client->output, client->output_size, client->read_timeout_ms);
+    int rc = troc__io_write(client->fd, client->output, client->output_size, deadline);
     if (rc != 0) {
         troc__client_reset(client);
         return troc__client_fail(client, rc, "cannot send to %s: %s", client->address, troc_strerror(rc));
     }
     client->output_size = 0;
     return 0;
+}
+
+int troc_client_flush(troc_client *client) {
+    assert(client != NULL);
+    return troc__client_flush_until(client, troc__deadline_in(client->read_timeout_ms));
 }
 
 void troc__client_reply_release(troc_client *client) {
@@ -76,7 +87,7 @@ static void input_compact(troc_client *client) {
 }
 
 /* Waits until the input holds a whole frame; its size in *frame_size_out. */
-static int input_frame(troc_client *client, int timeout_ms, size_t *frame_size_out) {
+static int input_frame(troc_client *client, troc__deadline deadline, size_t *frame_size_out) {
     for (;;) {
         size_t payload_size = 0;
         int whole = troc_frame_peek(client->input + client->input_start, client->input_end - client->input_start,
@@ -89,7 +100,7 @@ static int input_frame(troc_client *client, int timeout_ms, size_t *frame_size_o
         if (client->input_end == TROC__CLIENT_FRAME_BUFFER_SIZE) input_compact(client);
         size_t got = 0;
         int rc = troc__io_read(client->fd, client->input + client->input_end,
-                               TROC__CLIENT_FRAME_BUFFER_SIZE - client->input_end, timeout_ms, &got);
+                               TROC__CLIENT_FRAME_BUFFER_SIZE - client->input_end, deadline, &got);
         if (rc != 0) return rc;
         client->input_end += got;
     }
@@ -105,10 +116,10 @@ static int server_error(troc_client *client, const Troc__V1__Error *error) {
 
 /* Takes the next whole frame from the input (opened with the channel when
  * `sealed`); *payload_out stays valid until the next read. */
-static int read_payload(troc_client *client, int timeout_ms, bool sealed, const uint8_t **payload_out,
+static int read_payload(troc_client *client, troc__deadline deadline, bool sealed, const uint8_t **payload_out,
                         size_t *payload_size_out) {
     size_t frame_size = 0;
-    int rc = input_frame(client, timeout_ms, &frame_size);
+    int rc = input_frame(client, deadline, &frame_size);
     if (rc != 0) return rc;
     const uint8_t *frame = client->input + client->input_start;
     const uint8_t *payload = frame + TROC_FRAME_HEADER_SIZE;
@@ -141,7 +152,7 @@ static int read_failed(troc_client *client, int rc, int timeout_ms) {
     } else if (rc == TROC_ECLOSED) {
         troc__client_fail(client, rc, "%s closed the connection", client->address);
     } else if (rc == TROC_ETIMEOUT) {
-        troc__client_fail(client, rc, "no answer from %s within %d ms", client->address, timeout_ms);
+        troc__client_fail(client, rc, "no complete answer from %s within %d ms", client->address, timeout_ms);
     } else {
         troc__client_fail(client, rc, "%s: %s", client->address, troc_strerror(rc));
     }
@@ -149,13 +160,13 @@ static int read_failed(troc_client *client, int rc, int timeout_ms) {
     return rc;
 }
 
-int troc__client_read_payload(troc_client *client, int timeout_ms, bool sealed, const uint8_t **payload_out,
+int troc__client_read_payload(troc_client *client, troc__deadline deadline, bool sealed, const uint8_t **payload_out,
                               size_t *payload_size_out) {
-    assert(client != NULL && client->fd >= 0 && timeout_ms > 0);
+    assert(client != NULL && client->fd >= 0);
     assert(payload_out != NULL && payload_size_out != NULL);
     troc__client_reply_release(client);
-    int rc = read_payload(client, timeout_ms, sealed, payload_out, payload_size_out);
-    return rc == 0 ? 0 : read_failed(client, rc, timeout_ms);
+    int rc = read_payload(client, deadline, sealed, payload_out, payload_size_out);
+    return rc == 0 ? 0 : read_failed(client, rc, deadline.timeout_ms);
 }
 
 int troc__client_decode(troc_client *client, const uint8_t *payload, size_t payload_size) {
@@ -164,15 +175,14 @@ int troc__client_decode(troc_client *client, const uint8_t *payload, size_t payl
     return rc == 0 ? 0 : read_failed(client, rc, client->read_timeout_ms);
 }
 
-int troc__client_read_frame(troc_client *client, int timeout_ms, bool sealed) {
+int troc__client_read_frame(troc_client *client, troc__deadline deadline, bool sealed) {
     assert(client != NULL && client->fd >= 0);
-    assert(timeout_ms > 0);
     troc__client_reply_release(client);
     const uint8_t *payload = NULL;
     size_t payload_size = 0;
-    int rc = read_payload(client, timeout_ms, sealed, &payload, &payload_size);
+    int rc = read_payload(client, deadline, sealed, &payload, &payload_size);
     if (rc == 0) rc = decode(client, payload, payload_size);
-    return rc == 0 ? 0 : read_failed(client, rc, timeout_ms);
+    return rc == 0 ? 0 : read_failed(client, rc, deadline.timeout_ms);
 }
 
 /* Encodes `frame`, seals it into the output and records the request id. */
@@ -210,11 +220,12 @@ static bool in_flight_remove(troc_client *client, uint64_t request_id) {
     return false;
 }
 
-/* Reads the next response and checks that it answers a request in flight. */
-static int receive_response(troc_client *client, const Troc__V1__Response **response_out) {
-    int rc = troc_client_flush(client);
+/* Writes what is queued, reads the next response before `deadline` and
+ * checks that it answers a request in flight. */
+static int receive_response(troc_client *client, troc__deadline deadline, const Troc__V1__Response **response_out) {
+    int rc = troc__client_flush_until(client, deadline);
     if (rc != 0) return rc;
-    rc = troc__client_read_frame(client, client->read_timeout_ms, true);
+    rc = troc__client_read_frame(client, deadline, true);
     if (rc != 0) return rc;
     const Troc__V1__Response *response = client->reply->response;
     if (client->reply->kind_case != TROC__V1__SERVER_FRAME__KIND_RESPONSE || !response->has_request_id ||
@@ -239,11 +250,12 @@ int troc__client_call(troc_client *client, Troc__V1__Request *request, const Tro
     if (client->in_flight_count != 0) {
         return troc__client_fail(client, TROC_EUSAGE, "receive the pipelined replies before a synchronous call");
     }
+    troc__deadline deadline = troc__deadline_in(client->read_timeout_ms);
     uint64_t request_id = 0;
     int rc = queue_request(client, request, &request_id);
     if (rc != 0) return rc;
     const Troc__V1__Response *response = NULL;
-    rc = receive_response(client, &response);
+    rc = receive_response(client, deadline, &response);
     if (rc != 0) return rc;
     assert(response->request_id == request_id);
     if (response->kind_case == TROC__V1__RESPONSE__KIND_ERROR) return response_error(client, response->error);
@@ -316,7 +328,7 @@ int troc_client_receive(troc_client *client, troc_reply *reply) {
     if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
     if (client->in_flight_count == 0) return troc__client_fail(client, TROC_EUSAGE, "no request in flight");
     const Troc__V1__Response *response = NULL;
-    int rc = receive_response(client, &response);
+    int rc = receive_response(client, troc__deadline_in(client->read_timeout_ms), &response);
     if (rc != 0) return rc;
     reply->request_id = response->request_id;
     if (response->kind_case == TROC__V1__RESPONSE__KIND_ERROR) {

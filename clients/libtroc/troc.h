@@ -296,9 +296,21 @@ int troc_client_set_server_key(troc_client *client, const uint8_t territory_key[
  * the caller sets a file, or NULL. */
 int troc_client_set_known_territories(troc_client *client, const char *path);
 
-/* Timeouts of connecting (and the handshake) and of waiting for a reply or
- * for the socket to take a request.  0 means the default; both must be
- * positive otherwise. */
+/* Timeouts, in milliseconds, each bounding a whole call rather than each
+ * silence within it, so that a server answering slowly or a byte at a time
+ * costs at most that long, then TROC_ETIMEOUT (and the connection is
+ * closed):
+ *   - the connect timeout bounds a connect with its handshake, all of the
+ *     host's addresses included (each tried with an equal share of what is
+ *     left);
+ *   - the read timeout bounds writing one request and reading its reply (a
+ *     submit, a read, troc_client_receive), or one troc_client_flush.
+ * Resolving a host name comes first and is not bounded by the connect
+ * timeout: getaddrinfo() cannot be interrupted, and takes as long as the
+ * system's resolver allows (timeout and attempts in resolv.conf(5)); give
+ * an IP address or a socket path to avoid it.  A submit's retries each
+ * connect and wait anew.  0 means the default; both must be positive
+ * otherwise. */
 int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int read_timeout_ms);
 
 /* Connects to `address`: "HOST:PORT" ("[::1]:7400" for IPv6) or, when it
@@ -523,7 +535,8 @@ typedef struct troc_reply {
     const troc_submit_result *results; /* valid until the next call on the client */
 } troc_reply;
 
-/* Flushes, then waits (up to the read timeout) for the next reply.
+/* Flushes, then waits for the next reply: the two together take at most
+ * the read timeout (TROC_ETIMEOUT, and the connection is closed).
  * TROC_EUSAGE when nothing is in flight. */
 int troc_client_receive(troc_client *client, troc_reply *reply);
 
