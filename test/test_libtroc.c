@@ -64,7 +64,7 @@ static int setup(void **state) {
     memset(&f, 0, sizeof f);
     strcpy(f.directory, "/tmp/troc-libtroc-XXXXXX");
     if (mkdtemp(f.directory) == NULL) return -1;
-    snprintf(f.known, sizeof f.known, "%s/config/troc/known_territories", f.directory);
+    snprintf(f.known, sizeof f.known, "%s/troc/known_territories", f.directory);
     if (troc_client_create(&f.client) != 0) return -1;
     troc_key *key = NULL;
     if (troc_key_generate(&key) != 0) return -1;
@@ -149,13 +149,16 @@ static void test_known_default_path(void **state) {
     char *xdg = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
     char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
     char path[256];
+    int directories = 0;
     setenv("XDG_CONFIG_HOME", "/x/config", 1);
-    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_int_equal(troc__known_default_path(path, sizeof path, &directories), 0);
     assert_string_equal(path, "/x/config/troc/known_territories");
+    assert_int_equal(directories, 1); /* troc/ only: the configuration directory must exist */
     unsetenv("XDG_CONFIG_HOME");
     setenv("HOME", "/home/ana", 1);
-    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_int_equal(troc__known_default_path(path, sizeof path, &directories), 0);
     assert_string_equal(path, "/home/ana/.config/troc/known_territories");
+    assert_int_equal(directories, 2); /* .config/troc/: the home directory must exist */
     /* Without HOME (cron jobs, services), or with a relative one: the home
      * directory of the password database. */
     const struct passwd *user = getpwuid(getuid());
@@ -163,14 +166,14 @@ static void test_known_default_path(void **state) {
     char expected[256];
     snprintf(expected, sizeof expected, "%s/.config/troc/known_territories", user->pw_dir);
     unsetenv("HOME");
-    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_int_equal(troc__known_default_path(path, sizeof path, &directories), 0);
     assert_string_equal(path, expected);
     setenv("HOME", "relative", 1);
-    assert_int_equal(troc__known_default_path(path, sizeof path), 0);
+    assert_int_equal(troc__known_default_path(path, sizeof path, &directories), 0);
     assert_string_equal(path, expected);
     setenv("HOME", "/home/ana", 1);
     char tiny[8];
-    assert_int_equal(troc__known_default_path(tiny, sizeof tiny), -ENAMETOOLONG);
+    assert_int_equal(troc__known_default_path(tiny, sizeof tiny, &directories), -ENAMETOOLONG);
     if (xdg != NULL) setenv("XDG_CONFIG_HOME", xdg, 1);
     if (home != NULL) setenv("HOME", home, 1);
     free(xdg);
@@ -184,13 +187,13 @@ static void test_known_pin_and_lookup(void **state) {
     int line = -1;
     assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7400", key, &found, &line), 0);
     assert_false(found);
-    assert_int_equal(troc__known_pin(f->known, "127.0.0.1:7400", f->territory), 0);
+    assert_int_equal(troc__known_pin(f->known, 1, "127.0.0.1:7400", f->territory), 0);
     struct stat st;
     assert_int_equal(stat(f->known, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     uint8_t other[TROC_PUBLIC_KEY_SIZE];
     memset(other, 0xab, sizeof other);
-    assert_int_equal(troc__known_pin(f->known, "/run/trocd.sock", other), 0);
+    assert_int_equal(troc__known_pin(f->known, 1, "/run/trocd.sock", other), 0);
     assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7400", key, &found, &line), 0);
     assert_true(found);
     assert_int_equal(line, 2); /* after the header comment */
@@ -201,7 +204,33 @@ static void test_known_pin_and_lookup(void **state) {
     assert_memory_equal(key, other, sizeof key);
     assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7401", key, &found, &line), 0);
     assert_false(found);
-    assert_int_equal(troc__known_pin(f->known, "has space", other), TROC_EUSAGE);
+    assert_int_equal(troc__known_pin(f->known, 1, "has space", other), TROC_EUSAGE);
+}
+
+/* Pinning creates the directories troc names (.config/troc under a home
+ * directory), never the home directory itself nor anything above it. */
+static void test_known_pin_creates_only_its_directories(void **state) {
+    fixture *f = *state;
+    char home[128], path[192];
+    snprintf(home, sizeof home, "%s/home", f->directory);
+    snprintf(path, sizeof path, "%s/.config/troc/known_territories", home);
+    assert_int_equal(troc__known_pin(path, 2, "host:1", f->territory), -ENOENT);
+    assert_int_equal(access(home, F_OK), -1); /* nothing created */
+    assert_int_equal(mkdir(home, 0700), 0);
+    assert_int_equal(troc__known_pin(path, 1, "host:1", f->territory), -ENOENT); /* .config/ is missing too */
+    assert_int_equal(troc__known_pin(path, 2, "host:1", f->territory), 0);
+    char config[160];
+    snprintf(config, sizeof config, "%s/.config", home);
+    struct stat st;
+    assert_int_equal(stat(config, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    /* Both exist now: nothing more to create. */
+    assert_int_equal(troc__known_pin(path, 0, "host:2", f->territory), 0);
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
+    bool found = false;
+    int line = 0;
+    assert_int_equal(troc__known_lookup(path, "host:2", key, &found, &line), 0);
+    assert_true(found);
 }
 
 static void test_known_parsing(void **state) {
@@ -985,6 +1014,58 @@ static void test_connect_without_known_file_refused(void **state) {
     server_stop(&s);
 }
 
+/* A key that cannot be recorded fails the connection: otherwise every
+ * later connection would be a first use too, and accept any key. */
+static void test_connect_unpinnable_refused(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 3);
+    /* The file is a link to a directory that does not exist. */
+    char directory[128], target[160];
+    snprintf(directory, sizeof directory, "%s/troc", f->directory);
+    snprintf(target, sizeof target, "%s/missing/known_territories", f->directory);
+    assert_int_equal(mkdir(directory, 0700), 0);
+    assert_int_equal(symlink(target, f->known), 0);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EUSAGE);
+    assert_false(troc_client_connected(f->client));
+    const char *message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, f->known));
+    assert_non_null(strstr(message, troc_strerror(-ENOENT)));
+    assert_non_null(strstr(message, "--server-key"));
+    assert_non_null(strstr(message, "troc_client_set_known_territories(NULL)"));
+
+    /* The default file under a HOME that does not exist: nothing is
+     * created there, and the connection fails the same way. */
+    char *xdg = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
+    char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    char nowhere[128];
+    snprintf(nowhere, sizeof nowhere, "%s/nonexistent/dir", f->directory);
+    unsetenv("XDG_CONFIG_HOME");
+    setenv("HOME", nowhere, 1);
+    troc_client *homeless = NULL;
+    assert_int_equal(troc_client_create(&homeless), 0);
+    if (xdg != NULL) setenv("XDG_CONFIG_HOME", xdg, 1);
+    if (home != NULL) setenv("HOME", home, 1);
+    free(xdg);
+    free(home);
+    troc_key *key = NULL;
+    assert_int_equal(troc_key_generate(&key), 0);
+    assert_int_equal(troc_client_set_key(homeless, key), 0);
+    troc_key_free(key);
+    assert_int_equal(troc_client_connect(homeless, s.path), TROC_EUSAGE);
+    assert_false(troc_client_connected(homeless));
+    assert_non_null(strstr(troc_client_error_message(homeless), "nonexistent/dir/.config/troc/known_territories"));
+    snprintf(nowhere, sizeof nowhere, "%s/nonexistent", f->directory);
+    assert_int_equal(access(nowhere, F_OK), -1);
+    troc_client_free(homeless);
+
+    /* The alternatives the message offers work. */
+    troc_client_set_server_key(f->client, s.territory.public_key);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_client_close(f->client);
+    server_stop(&s);
+}
+
 static void test_connect_with_expected_key(void **state) {
     fixture *f = *state;
     server s;
@@ -1233,6 +1314,7 @@ int main(void) {
         cmocka_unit_test(test_amounts_and_ids),
         cmocka_unit_test(test_known_default_path),
         cmocka_unit_test_setup_teardown(test_known_pin_and_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_known_pin_creates_only_its_directories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_known_parsing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_transfer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_batch, setup, teardown),
@@ -1241,6 +1323,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_pins_then_refuses_changed_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_without_known_file_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_unpinnable_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),

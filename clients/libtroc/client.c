@@ -9,9 +9,10 @@
  * key is checked after the server's signature over it has verified and
  * before the client proves anything, against the key set by the caller or,
  * failing that, the one pinned in the known-territories file; a first
- * connection that completes pins it.  A mismatch is reported with both keys
- * and the file's line, because the user must decide whether the territory
- * was re-initialised or someone is impersonating it.
+ * connection that completes pins it, or fails when it cannot (an unpinned
+ * key would be trusted again at every connection).  A mismatch is reported
+ * with both keys and the file's line, because the user must decide whether
+ * the territory was re-initialised or someone is impersonating it.
  *
  * All buffers are allocated at create, so connecting and exchanging
  * requests never allocate beyond what protobuf-c needs past the arena.
@@ -60,7 +61,8 @@ int troc_client_create(troc_client **client_out) {
     client->arena.memory = malloc(TROC__CLIENT_ARENA_SIZE);
     client->arena.size = TROC__CLIENT_ARENA_SIZE;
     client->allocator = (ProtobufCAllocator){arena_alloc, arena_free, &client->arena};
-    client->known_default_error = troc__known_default_path(client->known_path, sizeof client->known_path);
+    client->known_default_error =
+        troc__known_default_path(client->known_path, sizeof client->known_path, &client->known_directories_max);
     if (client->input == NULL || client->output == NULL || client->plaintext == NULL || client->arena.memory == NULL) {
         troc_client_free(client);
         return -ENOMEM;
@@ -116,6 +118,7 @@ int troc_client_set_known_territories(troc_client *client, const char *path) {
         return troc__client_fail(client, TROC_EUSAGE, "known-territories path is empty or too long");
     }
     strcpy(client->known_path, path);
+    client->known_directories_max = 1; /* its own directory, not its parents */
     client->known_default_error = 0;
     return 0;
 }
@@ -324,6 +327,22 @@ static int handshake_run(troc_client *client, const expectation *expected, troc_
     return rc;
 }
 
+/* Trust on first use: records the key the territory presented.  A key that
+ * cannot be recorded fails the connection, because every later connection
+ * would be a first use too and accept any key. */
+static int pin_first_use(troc_client *client) {
+    int rc = troc__known_pin(client->known_path, client->known_directories_max, client->address,
+                             client->territory_key);
+    if (rc == 0) return 0;
+    return troc__client_fail(client, TROC_EUSAGE,
+                             "cannot record the territory key of %s in %s: %s.  Without it the key could not be "
+                             "checked next time, so the connection is closed: make that file writable (or create "
+                             "its directory), give the territory key (troc --server-key HEX, "
+                             "troc_client_set_server_key()), or disable pinning "
+                             "(troc_client_set_known_territories(NULL))",
+                             client->address, client->known_path, troc_strerror(rc));
+}
+
 static int connect_address(troc_client *client) {
     expectation expected;
     int rc = expectation_load(client, &expected);
@@ -335,15 +354,9 @@ static int connect_address(troc_client *client) {
                           sizeof client->message);
     if (rc != 0) return rc;
     rc = handshake_run(client, &expected, deadline);
-    if (rc != 0) {
-        troc__client_reset(client);
-        return rc;
-    }
-    /* Trust on first use.  A failed write only means it is pinned later. */
-    if (!expected.known && client->known_path[0] != '\0') {
-        (void)troc__known_pin(client->known_path, client->address, client->territory_key);
-    }
-    return 0;
+    if (rc == 0 && !expected.known && client->known_path[0] != '\0') rc = pin_first_use(client);
+    if (rc != 0) troc__client_reset(client);
+    return rc;
 }
 
 int troc_client_connect(troc_client *client, const char *address) {

@@ -38,8 +38,9 @@
  * statement page of long memos) takes the rest from malloc. */
 #define TROC__CLIENT_ARENA_SIZE (1024u * 1024u)
 
-/* Room for the text of the last failure. */
-#define TROC__CLIENT_MESSAGE_SIZE 640
+/* Room for the text of the last failure: the longest name a file, an
+ * address, two keys and what to do. */
+#define TROC__CLIENT_MESSAGE_SIZE 1024
 
 /* Room for the known-territories file's path. */
 #define TROC__CLIENT_PATH_SIZE 4096
@@ -81,6 +82,7 @@ struct troc_client {
     uint8_t server_key[TROC_PUBLIC_KEY_SIZE];
     bool has_server_key;
     char known_path[TROC__CLIENT_PATH_SIZE]; /* "" : no pinning */
+    int known_directories_max;               /* missing directories at the end of its path pinning may create */
     int known_default_error;                 /* why the default known_path is missing; 0 once the caller chose */
     int connect_timeout_ms;
     int read_timeout_ms;
@@ -130,9 +132,11 @@ int troc__client_fail(troc_client *client, int error, const char *format, ...)
 /* The default file: $XDG_CONFIG_HOME/troc/known_territories, else
  * $HOME/.config/troc/known_territories, else the same under the user's home
  * directory from the password database (cron jobs and services often run
- * without HOME).  Writes "" and returns -ENOENT when no absolute directory
+ * without HOME).  *directories_max_out is how many directories at the end
+ * of its path pinning may create: "troc", or ".config/troc" under the
+ * home directory.  Writes "" and returns -ENOENT when no absolute directory
  * is found, -ENAMETOOLONG when the path does not fit. */
-int troc__known_default_path(char *path, size_t path_size);
+int troc__known_default_path(char *path, size_t path_size, int *directories_max_out);
 
 /* Looks `address` up.  Returns 0 with *found_out false when the file or the
  * line does not exist; with *found_out true, the pinned key and the line's
@@ -142,8 +146,12 @@ int troc__known_lookup(const char *path, const char *address, uint8_t key_out[TR
                        int *line_out);
 
 /* Appends "ADDRESS KEY" to the file, creating it (mode 0600, with a header
- * comment) and its directory (mode 0700) when absent. */
-int troc__known_pin(const char *path, const char *address, const uint8_t key[TROC_PUBLIC_KEY_SIZE]);
+ * comment) when absent, and up to `directories_max` (0 to 2) missing
+ * directories at the end of its path (mode 0700): -ENOENT, with nothing
+ * created, when more are missing.  TROC_EUSAGE for an address that cannot
+ * be a line's first field, -errno when the file cannot be written. */
+int troc__known_pin(const char *path, int directories_max, const char *address,
+                    const uint8_t key[TROC_PUBLIC_KEY_SIZE]);
 
 /* True when `address` can be a line's first field: 1 to
  * TROC_ADDRESS_LENGTH_MAX bytes, no space, control character or '#'. */

@@ -18,6 +18,12 @@
  *
  * Entries are appended with one write() to a file opened with O_APPEND, so
  * that two clients pinning at once cannot interleave partial lines.
+ *
+ * Pinning creates only the directories troc names itself: "troc" under
+ * the configuration directory, and ".config" under the home directory for
+ * the default file; for a file the caller named, its own directory.  A
+ * missing home or configuration directory is an error, not something to
+ * create: HOME=/nonexistent would otherwise grow a tree from the root.
  */
 #include <assert.h>
 #include <errno.h>
@@ -32,12 +38,14 @@
 #include "client_int.h"
 
 #define KNOWN_FILE_NAME "troc/known_territories"
+#define KNOWN_DIRECTORIES_MAX 2 /* ".config/troc" under the home directory */
 #define KNOWN_HEADER "# troc known territories: SERVER-ADDRESS TERRITORY-KEY, pinned on first use\n"
 /* A line: address, separator, key, newline, and room to see a longer one. */
 #define KNOWN_LINE_SIZE (TROC_ADDRESS_LENGTH_MAX + 1 + 2 * TROC_PUBLIC_KEY_SIZE + 64)
 
-int troc__known_default_path(char *path, size_t path_size) {
-    assert(path != NULL && path_size > 0);
+int troc__known_default_path(char *path, size_t path_size, int *directories_max_out) {
+    assert(path != NULL && path_size > 0 && directories_max_out != NULL);
+    *directories_max_out = 0;
     const char *xdg = getenv("XDG_CONFIG_HOME");
     const char *home = getenv("HOME");
     struct passwd entry, *found = NULL;
@@ -47,10 +55,12 @@ int troc__known_default_path(char *path, size_t path_size) {
         home = found->pw_dir;
     }
     int length;
+    int directories_max = 1;
     if (xdg != NULL && xdg[0] == '/') {
         length = snprintf(path, path_size, "%s/%s", xdg, KNOWN_FILE_NAME);
     } else if (home != NULL && home[0] == '/') {
         length = snprintf(path, path_size, "%s/.config/%s", home, KNOWN_FILE_NAME);
+        directories_max = 2;
     } else {
         path[0] = '\0';
         return -ENOENT;
@@ -59,6 +69,7 @@ int troc__known_default_path(char *path, size_t path_size) {
         path[0] = '\0';
         return -ENAMETOOLONG;
     }
+    *directories_max_out = directories_max;
     return 0;
 }
 
@@ -143,25 +154,38 @@ int troc__known_lookup(const char *path, const char *address, uint8_t key_out[TR
     return rc;
 }
 
-/* Creates the directories leading to `path` (mode 0700), like mkdir -p. */
-static int make_parents(const char *path) {
+/* Creates the missing directories at the end of `path`'s directory, at
+ * most `directories_max` of them (mode 0700).  -ENOENT, with nothing
+ * created, when more are missing. */
+static int make_directories(const char *path, int directories_max) {
+    assert(directories_max >= 0 && directories_max <= KNOWN_DIRECTORIES_MAX);
     char directory[TROC__CLIENT_PATH_SIZE];
     size_t length = strlen(path);
     if (length >= sizeof directory) return -ENAMETOOLONG;
     memcpy(directory, path, length + 1);
-    for (size_t i = 1; i < length; i++) {
-        if (directory[i] != '/') continue;
-        directory[i] = '\0';
-        if (mkdir(directory, 0700) != 0 && errno != EEXIST) return -errno;
-        directory[i] = '/';
+    size_t ends[KNOWN_DIRECTORIES_MAX]; /* lengths of the missing directories' paths, deepest first */
+    int missing = 0;
+    for (char *slash = strrchr(directory, '/'); slash != NULL && slash != directory; slash = strrchr(directory, '/')) {
+        *slash = '\0';
+        struct stat st;
+        if (stat(directory, &st) == 0) break; /* not a directory: open() says so */
+        if (errno != ENOENT) return -errno;
+        if (missing == directories_max) return -ENOENT;
+        ends[missing++] = (size_t)(slash - directory);
+    }
+    for (int i = missing - 1; i >= 0; i--) {
+        memcpy(directory, path, ends[i]);
+        directory[ends[i]] = '\0';
+        if (mkdir(directory, 0700) != 0 && errno != EEXIST) return -errno; /* EEXIST: another client won */
     }
     return 0;
 }
 
-int troc__known_pin(const char *path, const char *address, const uint8_t key[TROC_PUBLIC_KEY_SIZE]) {
+int troc__known_pin(const char *path, int directories_max, const char *address,
+                    const uint8_t key[TROC_PUBLIC_KEY_SIZE]) {
     assert(path != NULL && address != NULL && key != NULL);
     if (!troc__known_address_valid(address)) return TROC_EUSAGE;
-    int rc = make_parents(path);
+    int rc = make_directories(path, directories_max);
     if (rc != 0) return rc;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;

@@ -293,7 +293,16 @@ int troc_client_set_server_key(troc_client *client, const uint8_t territory_key[
  * $HOME/.config/troc/known_territories, HOME being the user's home directory
  * from the password database when the variable is unset.  When no default
  * can be found, connecting without a server key fails (TROC_EUSAGE) until
- * the caller sets a file, or NULL. */
+ * the caller sets a file, or NULL.
+ *
+ * Pinning creates the file (mode 0600) and its directory (mode 0700), and
+ * for the default under HOME also .config; never a missing home or
+ * configuration directory, nor the parents of the caller's file.  A first
+ * connection whose key cannot be recorded (a file or directory that cannot
+ * be written or created) is closed and fails with TROC_EUSAGE, naming the
+ * file and the cause: left unrecorded, the key would be taken on trust at
+ * every connection.  Make the file writable, set the server key, or disable
+ * pinning. */
 int troc_client_set_known_territories(troc_client *client, const char *path);
 
 /* Timeouts, in milliseconds, each bounding a whole call rather than each
@@ -319,8 +328,9 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
  * the client's key.  Errors: -errno from the socket (-ECONNREFUSED, ...),
  * TROC_ETIMEOUT, TROC_EHANDSHAKE, TROC_ESERVER_KEY, TROC_EDENIED (the key is
  * not registered in this territory), TROC_EBUSY (the server has too many
- * connections), TROC_ECORRUPT (unreadable known-territories file),
- * TROC_EUSAGE (no key set, or a malformed address). */
+ * connections), TROC_ECORRUPT (a malformed known-territories file), -errno
+ * when that file cannot be read, TROC_EUSAGE (no key set, a malformed
+ * address, or a key that cannot be pinned: see above). */
 int troc_client_connect(troc_client *client, const char *address);
 
 /* Closes the connection and connects again to the same address with the

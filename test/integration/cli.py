@@ -9,7 +9,8 @@
 #   cli.py TROCD TROC SCENARIO
 #
 # Every troc call runs with HOME and XDG_CONFIG_HOME inside the temporary
-# directory, so pinning never touches the user's known-territories file.
+# directory (created, as a user's ~/.config is), so pinning never touches
+# the user's known-territories file.
 import json
 import os
 import re
@@ -86,10 +87,13 @@ class Territory:
         self.process = None
         self.log.close()
 
-    def troc(self, *args, key=None, server=None, json_output=False):
-        """Runs troc; returns (status, stdout, stderr)."""
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root,
-               "XDG_CONFIG_HOME": os.path.join(self.root, "config")}
+    def troc(self, *args, key=None, server=None, json_output=False, config_home=None):
+        """Runs troc; returns (status, stdout, stderr).  `config_home`
+        replaces the XDG_CONFIG_HOME made for the test."""
+        if config_home is None:
+            config_home = os.path.join(self.root, "config")
+            os.makedirs(config_home, exist_ok=True)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root, "XDG_CONFIG_HOME": config_home}
         command = [TROC, "--server", server or self.server, "--key", key or self.admin]
         if json_output:
             command.append("--json")
@@ -407,6 +411,13 @@ def scenario_server_key(t):
     t.ok("admin", "stats", server=t.socket)
     known = os.path.join(t.root, "config", "troc", "known_territories")
     check(t.territory_key in open(known).read(), "pinned in the known-territories file")
+    # A key that cannot be recorded fails the command, and a configuration
+    # directory that does not exist is not created.
+    nowhere = os.path.join(t.root, "nonexistent", "config")
+    status, _, err = t.troc("admin", "stats", server=t.socket, config_home=nowhere)
+    check(status == 2 and "cannot record the territory key" in err and "--server-key" in err,
+          "unrecordable key refused: %d %s" % (status, err))
+    check(not os.path.exists(os.path.join(t.root, "nonexistent")), "nothing created under a missing directory")
     status, _, err = t.troc("admin", "stats", "--server-key", t.territory_key)
     check(status == 0, "matching --server-key: %s" % err)
     status, _, err = t.troc("admin", "stats", "--server-key", "ab" * 32)
