@@ -768,9 +768,10 @@ static void *server_main(void *argument) {
     return NULL;
 }
 
-static void server_start(fixture *f, server *s, behaviour_fn *behave, int connections_max) {
+/* Starts a server on the socket `name` in the fixture's directory. */
+static void server_start_named(fixture *f, server *s, const char *name, behaviour_fn *behave, int connections_max) {
     memset(s, 0, sizeof *s);
-    snprintf(s->path, sizeof s->path, "%s/trocd.sock", f->directory);
+    snprintf(s->path, sizeof s->path, "%s/%s", f->directory, name);
     troc_keypair_generate(&s->territory);
     s->behave = behave;
     s->connections_max = connections_max;
@@ -782,6 +783,10 @@ static void server_start(fixture *f, server *s, behaviour_fn *behave, int connec
     assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&address, sizeof address), 0);
     assert_int_equal(listen(s->listen_fd, 8), 0);
     assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void server_start(fixture *f, server *s, behaviour_fn *behave, int connections_max) {
+    server_start_named(f, s, "trocd.sock", behave, connections_max);
 }
 
 static void server_stop(server *s) {
@@ -1066,6 +1071,36 @@ static void test_connect_unpinnable_refused(void **state) {
     server_stop(&s);
 }
 
+/* A socket path may hold a space or a '#': it is connected to, but cannot
+ * be pinned (the file's fields are separated by spaces), so its key must
+ * be given, or pinning disabled. */
+static void test_socket_path_with_space(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start_named(f, &s, "troc d#1.sock", behave_answer, 2);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EUSAGE);
+    const char *message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, "cannot be pinned"));
+    assert_non_null(strstr(message, "--server-key"));
+    troc_client_set_server_key(f->client, s.territory.public_key);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    assert_int_equal(troc_client_reconnect(f->client), 0);
+    troc_client_close(f->client);
+    server_stop(&s);
+    assert_int_equal(access(f->known, F_OK), -1); /* nothing pinned */
+    server_start_named(f, &s, "troc d#1.sock", behave_answer, 1);
+    troc_client_set_server_key(f->client, NULL);
+    troc_client_set_known_territories(f->client, NULL);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_client_close(f->client);
+    server_stop(&s);
+    /* Only the length of sockaddr_un's path limits it. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/%0100d.sock", f->directory, 0);
+    assert_int_equal(troc_client_connect(f->client, path), TROC_EUSAGE);
+    assert_non_null(strstr(troc_client_error_message(f->client), "too long"));
+}
+
 static void test_connect_with_expected_key(void **state) {
     fixture *f = *state;
     server s;
@@ -1324,6 +1359,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_connect_pins_then_refuses_changed_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_without_known_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_unpinnable_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_socket_path_with_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),

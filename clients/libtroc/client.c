@@ -218,6 +218,16 @@ static int expectation_load(troc_client *client, expectation *expected) {
                                        "(troc --server-key HEX) or set HOME");
     }
     if (client->known_path[0] == '\0') return 0;
+    if (!troc__known_address_valid(client->address)) {
+        /* The file's fields are separated by spaces and '#' starts a
+         * comment: such a socket path cannot have a line of its own. */
+        return troc__client_fail(client, TROC_EUSAGE,
+                                 "the territory key of '%s' cannot be pinned in %s: the path holds a space, '#' or "
+                                 "control character; give the territory key (troc --server-key HEX, "
+                                 "troc_client_set_server_key()) or disable pinning "
+                                 "(troc_client_set_known_territories(NULL))",
+                                 client->address, client->known_path);
+    }
     int rc = troc__known_lookup(client->known_path, client->address, expected->key, &expected->known, &expected->line);
     if (rc == TROC_ECORRUPT) {
         return troc__client_fail(client, rc, "%s, line %d, is not 'SERVER-ADDRESS TERRITORY-KEY'; fix or remove it",
@@ -359,11 +369,20 @@ static int connect_address(troc_client *client) {
     return rc;
 }
 
+/* True when `address` may be connected to: a socket path (holding a '/')
+ * of any characters, as file names may hold spaces, or a HOST:PORT without
+ * spaces or control characters (io.c checks its shape). */
+static bool address_valid(const char *address) {
+    size_t length = strlen(address);
+    if (length == 0 || length > TROC_ADDRESS_LENGTH_MAX) return false;
+    return strchr(address, '/') != NULL || troc__known_address_valid(address);
+}
+
 int troc_client_connect(troc_client *client, const char *address) {
     assert(client != NULL);
     troc_client_close(client);
     client->message[0] = '\0';
-    if (address == NULL || !troc__known_address_valid(address)) {
+    if (address == NULL || !address_valid(address)) {
         return troc__client_fail(client, TROC_EUSAGE, "'%s' is not a server address (HOST:PORT or a socket path)",
                                  address != NULL ? address : "");
     }

@@ -323,9 +323,13 @@ int troc_client_set_known_territories(troc_client *client, const char *path);
 int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int read_timeout_ms);
 
 /* Connects to `address`: "HOST:PORT" ("[::1]:7400" for IPv6) or, when it
- * contains a '/', the path of a Unix socket ("./trocd.sock").  Runs the
- * handshake: checks the territory's key (see above), then authenticates with
- * the client's key.  Errors: -errno from the socket (-ECONNREFUSED, ...),
+ * contains a '/', the path of a Unix socket ("./trocd.sock"), any path that
+ * fits in a sockaddr_un (107 bytes).  Runs the handshake: checks the
+ * territory's key (see above), then authenticates with the client's key.  A
+ * socket path holding a space, a '#' or a control character cannot be
+ * pinned (the known-territories file separates its fields with spaces):
+ * connecting to one needs the server key set, or pinning disabled
+ * (TROC_EUSAGE otherwise).  Errors: -errno from the socket (-ECONNREFUSED, ...),
  * TROC_ETIMEOUT, TROC_EHANDSHAKE, TROC_ESERVER_KEY, TROC_EDENIED (the key is
  * not registered in this territory), TROC_EBUSY (the server has too many
  * connections), TROC_ECORRUPT (a malformed known-territories file), -errno
