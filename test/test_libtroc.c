@@ -13,6 +13,8 @@
  *     anything, results, pipelined replies out of order, a lost connection
  *     retried with the same envelope, timeouts, busy, malformed frames and
  *     request-level refusals.
+ *   - name lookups, failing as each test says through getaddrinfo wrapped
+ *     at link time (the resolver is the system boundary there).
  *
  * troc.h is included first, so that its own definitions of the error and
  * result codes are the ones compiled here and compared with the engine's
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -42,6 +45,20 @@
 
 #include "client_int.h"
 #include "net/handshake.h"
+
+/* ------------------------------------------------------- name lookups */
+
+/* What the next name lookups fail with (EAI_*); 0 passes them to the
+ * system's resolver. */
+static int getaddrinfo_error;
+
+int __real_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res);
+int __wrap_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res);
+
+int __wrap_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res) {
+    if (getaddrinfo_error != 0) return getaddrinfo_error;
+    return __real_getaddrinfo(node, service, hints, res);
+}
 
 /* ------------------------------------------------------------ fixture */
 
@@ -1264,6 +1281,26 @@ static void test_unreachable(void **state) {
     assert_non_null(strstr(troc_client_error_message(f->client), "cannot connect"));
 }
 
+/* A host name that does not exist will not exist on a retry either; a
+ * resolver that cannot answer now may answer later. */
+static void test_name_lookup_failures(void **state) {
+    fixture *f = *state;
+    const int permanent[] = {EAI_NONAME, EAI_FAIL, EAI_NODATA};
+    for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++) {
+        getaddrinfo_error = permanent[i];
+        int rc = troc_client_connect(f->client, "nosuch.invalid:7400");
+        assert_int_equal(rc, TROC_ENOT_FOUND);
+        assert_false(troc_error_is_retryable(rc));
+        assert_non_null(strstr(troc_client_error_message(f->client), "cannot resolve nosuch.invalid: "));
+    }
+    getaddrinfo_error = EAI_AGAIN;
+    int rc = troc_client_connect(f->client, "nosuch.invalid:7400");
+    assert_true(troc_error_is_retryable(rc));
+    assert_non_null(strstr(troc_client_error_message(f->client), "cannot resolve nosuch.invalid: "));
+    getaddrinfo_error = 0;
+    assert_false(troc_client_connected(f->client));
+}
+
 static void test_pipelined_replies_matched_by_id(void **state) {
     fixture *f = *state;
     server s;
@@ -1370,6 +1407,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_busy_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_lookup_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_replies_matched_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stray_reply_is_protocol_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_frame_refused, setup, teardown),

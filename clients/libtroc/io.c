@@ -140,6 +140,19 @@ static int connect_one(const struct addrinfo *info, troc__deadline deadline, int
     return 0;
 }
 
+/* The error of a failed name lookup.  A name that does not exist will not
+ * exist on a retry either (TROC_ENOT_FOUND); a resolver that could not
+ * answer now may answer later, as a lost route may come back
+ * (-EHOSTUNREACH, which troc_error_is_retryable() counts). */
+static int resolve_error(int gai) {
+    switch (gai) {
+    case EAI_AGAIN: return -EHOSTUNREACH;
+    case EAI_MEMORY: return -ENOMEM;
+    case EAI_SYSTEM: return errno > 0 ? -errno : -EIO;
+    default: return TROC_ENOT_FOUND; /* EAI_NONAME, EAI_FAIL, EAI_NODATA, ... */
+    }
+}
+
 /* An equal share of what is left before `deadline` for the first of
  * `count` addresses still to try. */
 static troc__deadline deadline_share(troc__deadline deadline, int count) {
@@ -161,8 +174,9 @@ static int connect_tcp(const char *address, int timeout_ms, troc__deadline *dead
     struct addrinfo *list = NULL;
     int gai = getaddrinfo(host, port, &hints, &list);
     if (gai != 0) {
+        int rc = resolve_error(gai);
         snprintf(message, message_size, "cannot resolve %s: %s", host, gai_strerror(gai));
-        return -EHOSTUNREACH;
+        return rc;
     }
     *deadline_out = troc__deadline_in(timeout_ms); /* from here on, not during the lookup */
     int count = 0;

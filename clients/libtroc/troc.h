@@ -329,7 +329,10 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
  * socket path holding a space, a '#' or a control character cannot be
  * pinned (the known-territories file separates its fields with spaces):
  * connecting to one needs the server key set, or pinning disabled
- * (TROC_EUSAGE otherwise).  Errors: -errno from the socket (-ECONNREFUSED, ...),
+ * (TROC_EUSAGE otherwise).
+ * Errors: -errno from the socket (-ECONNREFUSED, ...), TROC_ENOT_FOUND (the
+ * host name does not exist, or the resolver failed for good; a resolver
+ * that cannot answer for now gives -EHOSTUNREACH, which may be retried),
  * TROC_ETIMEOUT, TROC_EHANDSHAKE, TROC_ESERVER_KEY, TROC_EDENIED (the key is
  * not registered in this territory), TROC_EBUSY (the server has too many
  * connections), TROC_ECORRUPT (a malformed known-territories file), -errno
