@@ -497,6 +497,13 @@ static void test_sign_admin(void **state) {
         assert_int_equal(troc_sign_admin(f->client, NULL, &wrong[i], envelope), TROC_EUSAGE);
         assert_int_equal(envelope->message.body.len, 0);
     }
+    /* A limit change that changes nothing: the ledger would answer only
+     * 'malformed'. */
+    assert_int_equal(troc_sign_admin(f->client, NULL, &limit, envelope), 0);
+    troc_admin_action nothing = {.kind = TROC_ADMIN_LIMIT_SET, .member = "alice", .reason = "review"};
+    assert_int_equal(troc_sign_admin(f->client, NULL, &nothing, envelope), TROC_EUSAGE);
+    assert_int_equal(envelope->message.body.len, 0);
+    assert_non_null(strstr(troc_client_error_message(f->client), "a limit change needs"));
     troc_envelope_free(envelope);
 }
 

@@ -265,7 +265,8 @@ static unsigned admin_fields_given(const troc_admin_action *action) {
 }
 
 /* Checks the action's shape: a known kind, a member, the public key where
- * one is needed, no field the kind does not use, no contradiction. */
+ * one is needed, something to change in a limit change, no field the kind
+ * does not use, no contradiction. */
 static int admin_check(troc_client *client, const troc_admin_action *action) {
     if (action->kind < TROC_ADMIN_MEMBER_ADD || action->kind > TROC_ADMIN_CLEARING_RUN) {
         return troc__client_fail(client, TROC_EUSAGE, "unknown admin action kind %d", (int)action->kind);
@@ -289,6 +290,12 @@ static int admin_check(troc_client *client, const troc_admin_action *action) {
     }
     if (action->has_balance_max && action->remove_balance_max) {
         return troc__client_fail(client, TROC_EUSAGE, "set the balance maximum or remove it, not both");
+    }
+    if (action->kind == TROC_ADMIN_LIMIT_SET && !action->has_credit_limit && !action->has_balance_max &&
+        !action->remove_balance_max) {
+        /* The ledger would refuse it as malformed, without saying why. */
+        return troc__client_fail(client, TROC_EUSAGE,
+                                 "a limit change needs a credit limit, a balance maximum, or the maximum's removal");
     }
     return 0;
 }

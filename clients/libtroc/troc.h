@@ -421,7 +421,7 @@ typedef enum troc_admin_kind {
     TROC_ADMIN_MEMBER_ADD = 1, /* member, public_key, credit limit (default 0), balance max (default none) */
     TROC_ADMIN_KEY_ADD = 2,    /* member, public_key */
     TROC_ADMIN_KEY_REVOKE = 3, /* member, public_key */
-    TROC_ADMIN_LIMIT_SET = 4,  /* member, credit limit and/or balance max (or its removal), reason */
+    TROC_ADMIN_LIMIT_SET = 4,  /* member, reason, and at least one of: credit limit, balance max or its removal */
     TROC_ADMIN_FREEZE = 5,     /* member, reason */
     TROC_ADMIN_UNFREEZE = 6,   /* member, reason */
     TROC_ADMIN_CLEARING_RUN = 7, /* no member; with_credit: run a clearing round now (see below) */
