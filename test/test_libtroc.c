@@ -28,6 +28,7 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,9 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -631,6 +634,66 @@ static void test_argument_errors(void **state) {
     troc_key_public(key, public_key);
     assert_memory_equal(public_key, keypair.public_key, TROC_PUBLIC_KEY_SIZE);
     troc_key_free(key);
+}
+
+/* Runs `call` in a child process; true when it ended by an assertion
+ * (SIGABRT), not by a crash or a return. */
+static bool aborts(void (*call)(const char *), const char *argument) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL); /* cmocka's handler would report, not crash */
+        signal(SIGABRT, SIG_DFL);
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        if (freopen("/dev/null", "w", stderr) == NULL) _exit(2);
+        call(argument);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void key_read_into_null(const char *path) {
+    (void)troc_key_read(path, NULL);
+}
+
+static void key_generate_into_null(const char *unused) {
+    (void)unused;
+    (void)troc_key_generate(NULL);
+}
+
+static void key_from_seed_into_null(const char *unused) {
+    (void)unused;
+    uint8_t seed[TROC_SEED_SIZE] = {0};
+    (void)troc_key_from_seed(seed, NULL);
+}
+
+static void id_generate_into_null(const char *unused) {
+    (void)unused;
+    troc_id_generate(NULL);
+}
+
+static void client_create_into_null(const char *unused) {
+    (void)unused;
+    (void)troc_client_create(NULL);
+}
+
+/* A NULL where a pointer is required is a programming error: an assertion
+ * stops the program, rather than a crash somewhere later. */
+static void test_null_pointers_abort(void **state) {
+    fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/member.key", f->directory);
+    troc_keypair keypair;
+    troc_keypair_generate(&keypair);
+    assert_int_equal(troc_keyfile_write(path, &keypair), 0);
+    assert_true(aborts(key_read_into_null, path));
+    assert_true(aborts(key_generate_into_null, NULL));
+    assert_true(aborts(key_from_seed_into_null, NULL));
+    assert_true(aborts(id_generate_into_null, NULL));
+    assert_true(aborts(client_create_into_null, NULL));
 }
 
 /* ------------------------------------------------- a scripted server */
@@ -1400,6 +1463,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sign_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_invoice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_pointers_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_pins_then_refuses_changed_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_without_known_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_unpinnable_refused, setup, teardown),

@@ -60,6 +60,7 @@ static int key_allocate(troc_key **key_out) {
 }
 
 int troc_key_read(const char *path, troc_key **key_out) {
+    assert(key_out != NULL);
     if (path == NULL) return TROC_EUSAGE;
     troc_key *key;
     int rc = key_allocate(&key);
@@ -74,6 +75,7 @@ int troc_key_read(const char *path, troc_key **key_out) {
 }
 
 int troc_key_from_seed(const uint8_t seed[TROC_SEED_SIZE], troc_key **key_out) {
+    assert(key_out != NULL);
     if (seed == NULL) return TROC_EUSAGE;
     troc_key *key;
     int rc = key_allocate(&key);
@@ -84,6 +86,7 @@ int troc_key_from_seed(const uint8_t seed[TROC_SEED_SIZE], troc_key **key_out) {
 }
 
 int troc_key_generate(troc_key **key_out) {
+    assert(key_out != NULL);
     troc_key *key;
     int rc = key_allocate(&key);
     if (rc != 0) return rc;

@@ -23,6 +23,13 @@
  *   - Types are opaque; results are plain structs the caller owns, except
  *     where a pointer is documented as "valid until the next call on the
  *     client".
+ *   - Passing NULL where a pointer is required (a client, a key, an
+ *     envelope, a place for a result) is a programming error: an assertion
+ *     aborts the program, and troc keeps its assertions in release builds.
+ *     NULL is allowed only where a function says so (a sign function's
+ *     key, a read's member, ...); a few inputs that usually come from
+ *     outside the program (an address, a path, the item to sign) are
+ *     refused with TROC_EUSAGE instead.
  *   - One client is one connection and is used by one thread at a time.
  *   - Inside troc's own tree, include the engine's headers (base/error.h,
  *     base/result.h) before this one: it then uses their definitions, of

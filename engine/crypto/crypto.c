@@ -173,6 +173,7 @@ void troc_hash(const uint8_t *data, size_t size, uint8_t hash[TROC_HASH_SIZE]) {
 }
 
 void troc_id_generate(uint8_t id[TROC_ID_SIZE]) {
+    assert(id != NULL);
     /* The last id this thread made: a new one that would not be above it
      * (same millisecond, or a clock stepped back) is the last plus one. */
     static _Thread_local uint8_t last[TROC_ID_SIZE];
