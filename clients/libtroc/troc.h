@@ -179,7 +179,8 @@ typedef enum troc_result {
     TROC_RESULT_ALREADY_FROZEN = 29,
     TROC_RESULT_NOT_FROZEN = 30,
     TROC_RESULT_BATCH_TOO_LARGE = 31,
-    TROC_RESULT_WRONG_TERRITORY = 32,
+    TROC_RESULT_WRONG_TERRITORY = 32,     /* reserved, never answered: an item signed for another
+                                             territory fails its signature (bad_signature) */
     TROC_RESULT_UNKNOWN_INVOICE = 33,
     TROC_RESULT_NOT_DEBTOR = 34,
     TROC_RESULT_NOT_CREDITOR = 35,

@@ -45,7 +45,7 @@
     XX(ALREADY_FROZEN, 29, "already_frozen", "the account is already frozen")                       \
     XX(NOT_FROZEN, 30, "not_frozen", "the account is not frozen")                                   \
     XX(BATCH_TOO_LARGE, 31, "batch_too_large", "too many items in one batch")                       \
-    XX(WRONG_TERRITORY, 32, "wrong_territory", "the item is for another territory")                 \
+    XX(WRONG_TERRITORY, 32, "wrong_territory", "reserved: an item for another territory is bad_signature") \
     XX(UNKNOWN_INVOICE, 33, "unknown_invoice", "unknown invoice")                                   \
     XX(NOT_DEBTOR, 34, "not_debtor", "only the invoice's debtor may do this")                       \
     XX(NOT_CREDITOR, 35, "not_creditor", "only the invoice's creditor may do this")                 \
