@@ -113,7 +113,7 @@ typedef enum troc_error {
     TROC_EDECODE = -20010,      /* cannot decode message */
     TROC_EPROTOCOL = -20011,    /* protocol violation */
     TROC_EHANDSHAKE = -20012,   /* handshake failed */
-    TROC_ESERVER_KEY = -20013,  /* the territory's key differs from the one expected or pinned */
+    TROC_ESERVER_KEY = -20013,  /* the territory's key differs from the one expected (set or pinned) */
     TROC_ECLOSED = -20014,      /* connection closed */
     TROC_ECORRUPT = -20015,     /* stored data is corrupt (e.g. the known-territories file) */
     TROC_ECHAIN = -20016,       /* journal hash chain is broken */

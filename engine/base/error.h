@@ -27,7 +27,7 @@
     XX(DECODE, -20010, "cannot decode message")                                     \
     XX(PROTOCOL, -20011, "protocol violation")                                      \
     XX(HANDSHAKE, -20012, "handshake failed")                                       \
-    XX(SERVER_KEY, -20013, "the territory's key differs from the one pinned")      \
+    XX(SERVER_KEY, -20013, "the territory's key differs from the one expected (given, or pinned on first use)") \
     XX(CLOSED, -20014, "connection closed")                                         \
     XX(CORRUPT, -20015, "stored data is corrupt")                                   \
     XX(CHAIN, -20016, "journal hash chain is broken")                               \
