@@ -22,6 +22,7 @@
  */
 #include "troc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -147,6 +148,10 @@ static void test_amounts_and_ids(void **state) {
     troc_id_generate(id);
     troc_id_to_hex(id, hex);
     assert_int_equal(strlen(hex), 32);
+    assert_int_equal(troc_id_from_hex(hex, back), 0);
+    assert_memory_equal(id, back, TROC_ID_SIZE);
+    for (char *p = hex; *p != '\0'; p++) *p = (char)toupper((unsigned char)*p); /* either case is read */
+    memset(back, 0, sizeof back);
     assert_int_equal(troc_id_from_hex(hex, back), 0);
     assert_memory_equal(id, back, TROC_ID_SIZE);
     assert_int_equal(troc_id_from_hex("abc", back), TROC_EHEX);

@@ -228,7 +228,8 @@ char *troc_amount_format(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]);
 void troc_public_key_to_hex(const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], char hex[TROC_PUBLIC_KEY_HEX_SIZE]);
 int troc_public_key_from_hex(const char *hex, uint8_t public_key[TROC_PUBLIC_KEY_SIZE]);
 
-/* Item ids as 32 lower-case hex digits; TROC_EHEX for anything else. */
+/* Item ids as 32 lower-case hex digits; parsing takes either case and
+ * returns TROC_EHEX for anything but 32 hex digits. */
 void troc_id_to_hex(const uint8_t id[TROC_ID_SIZE], char hex[TROC_ID_HEX_SIZE]);
 int troc_id_from_hex(const char *hex, uint8_t id[TROC_ID_SIZE]);
 
@@ -466,7 +467,7 @@ int troc_sign_admin(troc_client *client, const troc_key *key, const troc_admin_a
 typedef enum troc_invoice_kind {
     TROC_INVOICE_ISSUE = 1,  /* creditor (NULL: the session's member), debtor, amount, ref, due */
     TROC_INVOICE_ACCEPT = 2, /* invoice_id: the debtor accepts; it becomes an obligation */
-    TROC_INVOICE_REJECT = 3, /* invoice_id, reason (optional) */
+    TROC_INVOICE_REJECT = 3, /* invoice_id, reason (required: the ledger answers reason_required) */
     TROC_INVOICE_CANCEL = 4, /* invoice_id: the creditor cancels before acceptance */
 } troc_invoice_kind;
 
