@@ -15,8 +15,8 @@
  * on a large territory, so these commands wait up to
  * CLEARING_READ_TIMEOUT_MS for their answer.  A round that settles nothing
  * is not recorded: the command says "nothing to clear" and exits 0.  A
- * round that could not be run (given up because the obligations kept
- * changing, the daemon stopping, ...) exits 1 with the reason.
+ * round that could not be run (the daemon stopping, a storage error, ...)
+ * exits 1 with the reason.
  */
 #include <stdio.h>
 #include <stdlib.h>

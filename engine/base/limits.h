@@ -220,9 +220,9 @@ _Static_assert(TROC_COMMIT_GATHER_ITEMS <= TROC_COMMIT_ITEMS_MAX, "a gathered gr
  * writer; when an obligation it settles (or, in credit mode, an account of
  * its firms) changed during the solve, the ledger refuses it as stale and
  * the round starts again from a new snapshot.  Under a steady stream of
- * payments to the same obligations a round could chase the state forever:
- * past this bound it is given up, logged, and its requester told why (the
- * next round tries again). */
+ * payments a round could chase the state forever: the last attempt
+ * snapshots, solves and applies on the writer, where nothing can change in
+ * between, and payments wait for it. */
 #define TROC_CLEARING_ATTEMPTS_MAX 4
 
 /* Clearing jobs (rounds and previews) waiting behind the one in progress;

@@ -18,8 +18,13 @@
  *             most TROC_CLEARING_ATTEMPTS_MAX in all; done: one log line,
  *             and the requests waiting for the round are answered
  *
- * The loop thread never solves and the writer never waits for a solve: the
- * writer only applies a round that is ready, between two group commits.
+ * The loop thread never solves.  The writer does not wait for a solve,
+ * except in a round's last attempt: when every attempt before it went
+ * stale (payments kept landing on what it settles), the last one takes its
+ * snapshot, solves and applies on the writer, between two group commits,
+ * so that nothing can change in between.  Payments then wait for the solve
+ * instead of the round being given up: under steady load a round with a
+ * large backlog would otherwise never apply.
  *
  * A round that settles nothing (no cycle of debts, and in credit mode no
  * room in any credit line) is not journaled and consumes no run number:
@@ -84,6 +89,7 @@ typedef struct job {
     troc__request *preview;                /* previews: the request to answer */
     uint32_t offset, limit;                /* previews: the page of settlements asked for */
     unsigned attempts;
+    bool on_writer;                        /* the last attempt: snapshot, solve and apply on the writer */
     uint64_t started_ns;                   /* uv_hrtime() when it left the queue */
     /* The current attempt, handed between the loop, the pool and the writer. */
     troc_clearing_snapshot snapshot;
@@ -338,9 +344,15 @@ static int round_apply_run(void *context) {
 static void task_run(troc__writer_task *task, troc_ledger *ledger, int64_t timestamp_us) {
     troc__clearing *c = (troc__clearing *)((char *)task - offsetof(troc__clearing, task));
     job *j = c->current;
-    assert(j != NULL && j->built && c->applying);
+    assert(j != NULL && (j->built || j->on_writer) && c->applying);
+    int rc = j->on_writer ? attempt_solve(ledger, j) : 0;
+    if (rc != 0 || !j->built) { /* nothing to settle, or the solve failed */
+        j->rc = rc;
+        uv_async_send(&c->applied_async);
+        return;
+    }
     j->stage = "applying the round";
-    int rc = j->with_credit ? accounts_check(ledger, j) : 0;
+    if (j->with_credit) rc = accounts_check(ledger, j);
     if (rc == 0) {
         round_apply r = {.ledger = ledger, .job = j, .timestamp_us = timestamp_us};
         bool grew = false;
@@ -356,10 +368,18 @@ static void task_run(troc__writer_task *task, troc_ledger *ledger, int64_t times
 static void start_next(troc__clearing *c);
 static void after_solve(uv_work_t *work, int status);
 
+/* Solves on the pool; the last attempt of a round that kept going stale
+ * runs wholly on the writer (see the top of this file). */
 static void attempt_start(troc__clearing *c, job *j) {
     assert(c->current == j && !c->applying);
     assert(j->attempts < TROC_CLEARING_ATTEMPTS_MAX);
     j->attempts++;
+    if (j->kind == JOB_ROUND && j->attempts == TROC_CLEARING_ATTEMPTS_MAX) {
+        j->on_writer = true;
+        c->applying = true;
+        troc__writer_push_task(&c->server->writer, &c->task);
+        return;
+    }
     c->work.data = c;
     int rc = uv_queue_work(c->server->loop, &c->work, work_solve, after_solve);
     assert(rc == 0 && "uv_queue_work fails only without callbacks");
@@ -432,15 +452,8 @@ static void round_done(troc__clearing *c, job *j, double seconds) {
         else c->server->stats.clearing_empty++;
     } else {
         c->server->stats.clearing_failed++;
-        if (j->rc == TROC_ESTALE) {
-            snprintf(outcome.detail, sizeof outcome.detail,
-                     "the clearing round was given up: the obligations kept changing during its %u attempts; "
-                     "ask again",
-                     j->attempts);
-        } else {
-            snprintf(outcome.detail, sizeof outcome.detail, "the clearing round failed while %s: %s",
-                     j->stage != NULL ? j->stage : "running", error_text(j->rc));
-        }
+        snprintf(outcome.detail, sizeof outcome.detail, "the clearing round failed while %s: %s",
+                 j->stage != NULL ? j->stage : "running", error_text(j->rc));
         troc_log("clearing round not applied: %s", outcome.detail);
     }
     waiters_answer(c, j, &outcome);
@@ -481,8 +494,9 @@ static void on_applied(uv_async_t *async) {
     if (j->rc == TROC_ESTALE && j->attempts < TROC_CLEARING_ATTEMPTS_MAX) {
         c->server->stats.clearing_stale++;
         troc_log("clearing round stale: an obligation it settles (or an account) changed while it was solved; "
-                 "solving again (attempt %u of %d)",
-                 j->attempts + 1, TROC_CLEARING_ATTEMPTS_MAX);
+                 "solving again (attempt %u of %d%s)",
+                 j->attempts + 1, TROC_CLEARING_ATTEMPTS_MAX,
+                 j->attempts + 1 == TROC_CLEARING_ATTEMPTS_MAX ? ", on the writer: payments wait for it" : "");
         attempt_start(c, j);
         return;
     }
