@@ -124,6 +124,11 @@ static void test_text(void **state) {
     assert_false(troc_text_valid("a\nb", 3));
     assert_false(troc_text_valid("a\0b", 3));
     assert_false(troc_text_valid("\x1b[31m", 5));
+    assert_false(troc_text_valid("\x7f", 1));
+    assert_false(troc_text_valid("x\xc2\x9b" "31m", 6)); /* U+009B, CSI */
+    assert_false(troc_text_valid("a\xc2\x85" "b", 4));   /* U+0085, next line */
+    assert_false(troc_text_valid("\xc2\x80", 2));        /* U+0080, the first C1 */
+    assert_true(troc_text_valid("\xc2\xa0", 2));         /* U+00A0, no-break space */
 }
 
 static void test_hex(void **state) {

@@ -60,6 +60,9 @@ bool troc_text_valid(const char *text, size_t length) {
         if (s[i] == 0x7F) return false;
         size_t n = troc_utf8_sequence_length(text + i, length - i);
         if (n == 0) return false;
+        /* C1 controls, U+0080..U+009F: U+009B is CSI to terminals that
+         * honour 8-bit controls, and U+0085 a line break. */
+        if (n == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0) return false;
         i += n;
     }
     return true;

@@ -16,7 +16,8 @@
 bool troc_name_valid(const char *name, size_t length);
 
 /* Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) and
- * no NUL or other C0 control character but tab. */
+ * no control character but tab: neither C0 (NUL included) nor DEL nor C1
+ * (U+0080..U+009F). */
 bool troc_text_valid(const char *text, size_t length);
 
 /* Length of the well-formed UTF-8 sequence at the start of `text` (1 to 4
