@@ -90,10 +90,41 @@ for size in 1048575 1023K 0 2x 1T ""; do
   grep -q "is not a size from 1M" "$work/err" || fail "--map-size '$size': no clear message: $(cat "$work/err")"
 done
 
-# trocd run names the key file when it is missing or another territory's
-# (and --listen's host must be numeric, as the message says).
-expect 1 "$trocd" run --data "$work/d" --listen localhost:0
-grep -q "numeric" "$work/err" || fail "--listen localhost: no clear message: $(cat "$work/err")"
+# A malformed --listen or --socket is bad usage, told before the ledger
+# is opened (here there is none), with what is wrong.
+expect 2 "$trocd" run --data "$work/none" --listen localhost:0
+grep -q "host that is not a numeric address" "$work/err" || fail "--listen localhost:0: $(cat "$work/err")"
+expect 2 "$trocd" run --data "$work/none" --listen 127.0.0.1
+grep -q "'127.0.0.1' has no port" "$work/err" || fail "--listen 127.0.0.1: $(cat "$work/err")"
+grep -q "numeric" "$work/err" && fail "--listen 127.0.0.1 blames the host: $(cat "$work/err")"
+for listen in ":7400" "::1" "[::1]" "127.0.0.1:65536" "127.0.0.1:x"; do
+  expect 2 "$trocd" run --data "$work/none" --listen "$listen"
+  grep -qF "trocd run: --listen '$listen' has" "$work/err" || fail "--listen '$listen': $(cat "$work/err")"
+done
+expect 2 "$trocd" run --data "$work/none" --socket "$work/$(printf 's%.0s' $(seq 110))"
+grep -q "longer than 107 bytes" "$work/err" || fail "a long --socket: $(cat "$work/err")"
+
+# A socket another trocd serves is named as the cause, before anything
+# else is said of the second daemon, which never claims its TCP address.
+"$trocd" run --data "$work/d" --listen none --socket "$work/sock" 2>"$work/first.log" &
+first=$!
+for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.05; done
+expect 0 "$trocd" init --data "$work/d2" --territory lyon --admin "$admin"
+expect 1 "$trocd" run --data "$work/d2" --listen 127.0.0.1:0 --socket "$work/sock"
+grep -q "cannot listen on unix:$work/sock: .*another process (another trocd?) serves this socket" "$work/err" ||
+  fail "busy socket: $(cat "$work/err")"
+grep -Eq "listening on|stopping" "$work/err" && fail "busy socket: the failed start says more: $(cat "$work/err")"
+kill -TERM "$first"
+wait "$first" || fail "the trocd serving the socket did not exit 0"
+# A file that is not a socket is not taken for one, nor removed.
+echo keep >"$work/notsock"
+expect 1 "$trocd" run --data "$work/d2" --listen none --socket "$work/notsock"
+grep -q "unix:$work/notsock: .*exists and is not a socket" "$work/err" || fail "not a socket: $(cat "$work/err")"
+[ "$(cat "$work/notsock")" = keep ] || fail "a file at --socket was replaced"
+expect 1 "$trocd" run --data "$work/d2" --listen none --socket "$work/nodir/sock"
+grep -q "directory does not exist" "$work/err" || fail "socket in a missing directory: $(cat "$work/err")"
+
+# trocd run names the key file when it is missing or another territory's.
 expect 0 "$trocd" init --data "$work/other" --territory other --admin "$admin"
 cp "$work/d/territory.key" "$work/d.key"
 cp "$work/other/territory.key" "$work/d/territory.key"
