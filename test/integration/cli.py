@@ -13,6 +13,7 @@
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -473,6 +474,14 @@ def scenario_backup(t):
     check(verify.returncode == 0 and json.loads(verify.stdout)["ok"], "verify: " + verify.stdout + verify.stderr)
     out = t.ok("admin", "backup", os.path.join(t.root, "backups", "second"))
     check("backup written to" in out and "trocd verify --data" in out, "backup output: " + out)
+    # The command it suggests can be pasted into a shell whatever the path holds.
+    odd = os.path.join(t.root, "backups", "it's $HOME; a copy")
+    out = t.ok("admin", "backup", odd)
+    suggested = [line for line in out.splitlines() if line.startswith("check it with: ")]
+    check(len(suggested) == 1 and "'\\''" in suggested[0], "backup output: " + out)
+    command = suggested[0][len("check it with: "):].replace("trocd", shlex.quote(TROCD), 1)
+    pasted = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+    check(pasted.returncode == 0 and pasted.stdout.startswith("ok "), "pasted: %s: %s" % (command, pasted.stderr))
     t.refused("not_empty", "admin", "backup", destination)
     t.refused("denied", "admin", "backup", os.path.join(t.root, "backups", "third"), key=alice)
     t.refused("enoent", "admin", "backup", os.path.join(t.root, "nowhere", "copy"))
