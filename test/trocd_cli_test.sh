@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# Integration test of `trocd init` and `trocd verify` through the binary:
-# --help everywhere, refusals (non-empty directory, bad or missing admin key,
-# illegal name) that leave nothing behind, a territory created and verified,
-# its JSON output, a second daemon on the same ledger refused, and a backup
-# made with mdb_copy verifying too.
+# Integration test of `trocd init`, `trocd verify` and the refusals of
+# `trocd run` through the binary: --help everywhere, refusals (non-empty
+# directory, bad or missing admin key, illegal name) that leave nothing
+# behind, a territory created and verified, its JSON output, a second daemon
+# on the same ledger refused, malformed or busy listen addresses, key files
+# missing, too open or not regular files, and a backup made with mdb_copy
+# verifying too.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -134,6 +136,35 @@ rm "$work/d/territory.key"
 expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
 grep -q "territory.key is missing" "$work/err" || fail "no key: $(cat "$work/err")"
 cp "$work/d.key" "$work/d/territory.key"
+# A key left readable by others (a restore's easy slip) is named with the
+# chmod that fixes it; verify, whose verdict is the data's, warns of it.
+chmod 644 "$work/d/territory.key"
+expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -qF "territory.key may be read by its group or others, and a secret key must be private; run: chmod 600 $work/d/territory.key" \
+  "$work/err" || fail "key readable by others: $(cat "$work/err")"
+expect 0 "$trocd" verify --data "$work/d"
+grep -qF "warning: trocd run cannot serve this ledger yet: the territory's key file $work/d/territory.key may be read" \
+  "$work/err" || fail "verify of a key readable by others: $(cat "$work/err")"
+expect 0 "$trocd" verify --data "$work/d" --json
+python3 - "$work/out" <<'PY' || fail "verify --json of a key readable by others: $(cat "$work/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ok"] and o["key_file_ok"] is False and "chmod 600" in o["key_file_problem"], o
+PY
+chmod 600 "$work/d/territory.key"
+expect 0 "$trocd" verify --data "$work/d"
+[ -s "$work/err" ] && fail "verify of a sound ledger warns: $(cat "$work/err")"
+# A key file that is not a regular file is refused for what it is.
+mv "$work/d/territory.key" "$work/d.key.real"
+mkdir "$work/d/territory.key"
+expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "territory.key is a directory, not a key file" "$work/err" || fail "a directory as key: $(cat "$work/err")"
+rmdir "$work/d/territory.key"
+mkfifo "$work/d/territory.key"
+expect 1 timeout 10 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "territory.key is a FIFO, not a key file" "$work/err" || fail "a FIFO as key: $(cat "$work/err")"
+rm "$work/d/territory.key"
+mv "$work/d.key.real" "$work/d/territory.key"
 
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then

@@ -243,11 +243,10 @@ int troc__trocd_run(int argc, char **argv) {
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
-        } else if (rc == -ENOENT || rc == TROC_EKEYFILE) {
-            fprintf(stderr,
-                    "trocd run: the territory's key file %s/" TROC_LEDGER_KEY_FILE " %s; restore it from the ledger's "
-                    "backup (docs/operations.md, \"Backups\")\n",
-                    options.data, rc == -ENOENT ? "is missing" : "is not this territory's key (or not a key file)");
+        } else if (troc__trocd_key_file_error(rc)) {
+            char message[2048];
+            troc__trocd_key_file_describe(options.data, rc, message, sizeof message);
+            fprintf(stderr, "trocd run: %s\n", message);
         } else if (rc == -EBUSY) {
             fprintf(stderr, "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);
