@@ -50,6 +50,24 @@ expect 2 "$trocd" init --territory lyon --admin "$admin"
 [ ! -e "$work/d" ] || fail "a refused init created the directory"
 expect 1 "$trocd" verify --data "$work/d"
 grep -q "no ledger" "$work/err" || fail "verify of nothing: no clear message"
+# With --json every failure is one object on stdout, whatever stopped it:
+# no ledger, a file where the directory should be, no scratch directory.
+# check_failure_json FILE ERROR: ok false, that error, a difference.
+check_failure_json() {
+  python3 - "$@" <<'PY' || fail "verify --json printed '$(cat "$1")'"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ok"] is False and o["error"] == sys.argv[2] and o["difference"], o
+PY
+}
+expect 1 "$trocd" verify --data "$work/d" --json
+check_failure_json "$work/out" TROC_ENOT_FOUND
+grep -q "no ledger in $work/d" "$work/out" || fail "verify --json of nothing: $(cat "$work/out")"
+expect 1 "$trocd" verify --data "$work/full/keep" --json
+check_failure_json "$work/out" ENOTDIR
+expect 1 env TMPDIR="$work/none" "$trocd" verify --data "$work/full" --json
+check_failure_json "$work/out" ENOENT
+grep -q "scratch directory" "$work/out" || fail "verify --json without a scratch directory: $(cat "$work/out")"
 expect 2 "$trocd" verify
 
 # A territory, in JSON.
@@ -182,6 +200,9 @@ data = open(path, "rb").read().replace(b"lyon", b"lyOn")
 open(path, "wb").write(data)
 PY
 expect 1 "$trocd" verify --data "$work/d"
+expect 1 "$trocd" verify --data "$work/d" --json
+check_failure_json "$work/out" TROC_ESIGNATURE
+grep -q "\"entry\":1," "$work/out" || fail "verify --json of a bad entry names none: $(cat "$work/out")"
 
 [ "$failures" -eq 0 ] && echo "trocd cli: all checks passed"
 exit "$failures"

@@ -57,6 +57,10 @@ static void scratch_remove(const char *directory) {
     rmdir(directory);
 }
 
+/* Prints the verdict, or why there is none (no ledger, no scratch
+ * directory: report->difference says which), in one form: with --json,
+ * always one object on stdout, so that a script reading it never finds
+ * nothing. */
 static int report_print(bool json, const char *data, int rc, const troc_verify_report *report) {
     char key_problem[2048] = "";
     if (report->key_file_checked && report->key_file_rc != 0) {
@@ -71,7 +75,7 @@ static int report_print(bool json, const char *data, int rc, const troc_verify_r
         troc_json_int(&out, "transfers", (int64_t)report->transfers);
         if (rc != 0) {
             troc_json_string(&out, "error", troc_err_name(rc));
-            troc_json_int(&out, "entry", (int64_t)report->bad_seq);
+            if (report->bad_seq != 0) troc_json_int(&out, "entry", (int64_t)report->bad_seq);
             troc_json_string(&out, "difference", report->difference[0] ? report->difference : troc_strerror(rc));
         }
         if (report->key_file_checked) troc_json_bool(&out, "key_file_ok", key_problem[0] == '\0');
@@ -139,19 +143,22 @@ int troc__trocd_verify(int argc, char **argv) {
     const char *tmp = getenv("TMPDIR");
     char scratch[4096];
     snprintf(scratch, sizeof scratch, "%s/troc-verify-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    troc_verify_report report = {0};
     if (mkdtemp(scratch) == NULL) {
-        fprintf(stderr, "trocd verify: cannot create a scratch directory in %s: %s\n", tmp ? tmp : "/tmp",
-                strerror(errno));
-        return TROCD_EXIT_FAILURE;
+        int rc = -errno;
+        snprintf(report.difference, sizeof report.difference, "cannot create a scratch directory in %s: %s (set "
+                 "TMPDIR to a writable directory)", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", troc_strerror(rc));
+        return report_print(json, data, rc, &report);
     }
     bool tty = isatty(STDERR_FILENO) == 1;
-    troc_verify_report report;
     int rc = troc_ledger_verify(data, scratch, threads, &report, tty ? progress_show : NULL, NULL);
     if (tty) fputs("\r\033[K", stderr);
     scratch_remove(scratch);
     if (rc == TROC_ENOT_FOUND) {
-        fprintf(stderr, "trocd verify: no ledger in %s (see 'trocd init --help')\n", data);
-        return TROCD_EXIT_FAILURE;
+        snprintf(report.difference, sizeof report.difference, "no ledger in %s (see 'trocd init --help')", data);
+    } else if (rc != 0 && report.difference[0] == '\0') {
+        snprintf(report.difference, sizeof report.difference, "cannot read the ledger in %s: %s", data,
+                 troc_strerror(rc));
     }
     return report_print(json, data, rc, &report);
 }
