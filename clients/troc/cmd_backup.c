@@ -2,7 +2,7 @@
 /*
  * troc admin backup DEST: asks the daemon for a hot, compacted copy of the
  * ledger in DEST, a directory on the daemon's machine that must not exist
- * or be empty.  The daemon keeps serving while it copies; the command waits
+ * or be empty (a link to an empty one is followed).  The daemon keeps serving while it copies; the command waits
  * for the copy (at most BACKUP_READ_TIMEOUT_MS) and prints where it is, how
  * many journal entries it holds and its size.
  *

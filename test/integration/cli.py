@@ -503,6 +503,12 @@ def scenario_backup(t):
     pasted = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
     check(pasted.returncode == 0 and pasted.stdout.startswith("ok "), "pasted: %s: %s" % (command, pasted.stderr))
     t.refused("not_empty", "admin", "backup", destination)
+    # A link to an empty directory is taken as that directory.
+    os.mkdir(os.path.join(t.root, "backups", "nightly"))
+    link = os.path.join(t.root, "backups", "latest")
+    os.symlink("nightly", link)
+    out = t.ok("admin", "backup", link)
+    check(os.path.islink(link) and "territory.key" in os.listdir(link), "backup through a link: " + out)
     t.refused("denied", "admin", "backup", os.path.join(t.root, "backups", "third"), key=alice)
     t.refused("enoent", "admin", "backup", os.path.join(t.root, "nowhere", "copy"))
     status, out, err = t.troc("admin", "backup", "relative/dir")
