@@ -168,6 +168,29 @@ static void test_backup_refusals(void **state) {
     assert_int_equal(entries(f->destination), 1); /* untouched */
 }
 
+/* A link to an empty directory is that directory: the copy goes where it
+ * leads and the link stays; a link that leads nowhere is refused as one. */
+static void test_backup_through_a_link(void **state) {
+    fixture *f = *state;
+    char target[340];
+    snprintf(target, sizeof target, "%s/nightly", f->parent);
+    assert_int_equal(mkdir(target, 0755), 0);
+    assert_int_equal(symlink("nightly", f->destination), 0); /* relative, as links often are */
+    troc_backup_report report;
+    assert_int_equal(troc_ledger_backup(f->s->ledger, f->destination, NULL, &report), 0);
+    struct stat st;
+    assert_int_equal(lstat(f->destination, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(entries(target), 2); /* data.mdb and territory.key */
+    assert_int_equal(entries(f->parent), 2); /* the link and its target: no temporary directory left */
+    expect_refused(f, f->destination, TROC_ENOT_EMPTY, 2);
+    assert_int_equal(unlink(f->destination), 0);
+    assert_int_equal(symlink("nowhere", f->destination), 0);
+    assert_int_equal(troc_ledger_backup(f->s->ledger, f->destination, NULL, &report), -ENOENT);
+    assert_non_null(strstr(report.detail, "is a symbolic link that leads nowhere"));
+    assert_int_equal(entries(f->parent), 2);
+}
+
 static void test_backup_cancelled_leaves_nothing(void **state) {
     fixture *f = *state;
     atomic_bool cancel;
@@ -241,6 +264,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_backup_is_a_verifiable_copy_with_its_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_into_an_empty_directory_and_trailing_slash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup_through_a_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_cancelled_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_while_a_write_is_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow_waits_for_reads, setup, teardown),

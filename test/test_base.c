@@ -144,6 +144,30 @@ static void test_hex(void **state) {
     assert_int_equal(troc_hex_decode("00ab10fg", 8, back, 4), TROC_EHEX);
 }
 
+/* Quotes `text` into a buffer of `size` bytes; checks the result and the
+ * length returned. */
+static void check_shell_quote(const char *text, const char *want) {
+    char out[64];
+    assert_int_equal(troc_shell_quote(text, out, sizeof out), strlen(want));
+    assert_string_equal(out, want);
+}
+
+static void test_shell_quote(void **state) {
+    (void)state;
+    check_shell_quote("/var/backups/troc/2026-11-26", "/var/backups/troc/2026-11-26");
+    check_shell_quote("/tmp/my backup", "'/tmp/my backup'");
+    check_shell_quote("/tmp/it's", "'/tmp/it'\\''s'");
+    check_shell_quote("/tmp/$(rm -rf ~);x", "'/tmp/$(rm -rf ~);x'");
+    check_shell_quote("", "''");
+    check_shell_quote("~/k", "'~/k'");
+    check_shell_quote("caf\xc3\xa9", "'caf\xc3\xa9'");
+    /* Too small: truncated but terminated, and the length needed returned. */
+    char small[4];
+    assert_int_equal(troc_shell_quote("a b c", small, sizeof small), 7);
+    assert_string_equal(small, "'a ");
+    assert_int_equal(troc_shell_quote("it's", NULL, 0), 9);
+}
+
 static void test_error_and_result_names(void **state) {
     (void)state;
     assert_string_equal(troc_err_name(TROC_EAMOUNT), "TROC_EAMOUNT");
@@ -167,6 +191,7 @@ int main(void) {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_error_and_result_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,6 +96,42 @@ static void test_keyfile_refusals(void **state) {
     }
 }
 
+/* Describes `rc` for `path` and checks that the message holds `want`. */
+static void check_described(const char *path, int rc, const char *want) {
+    char message[512];
+    troc_keyfile_describe_error(path, rc, message, sizeof message);
+    if (strstr(message, want) == NULL) fail_msg("'%s' lacks '%s'", message, want);
+}
+
+/* A key file is a regular file: anything else is refused from its type,
+ * before its mode (a directory's or /dev/null's says nothing of a key)
+ * and without reading it (a FIFO with no writer would block for ever). */
+static void test_keyfile_not_regular(void **state) {
+    fixture *f = *state;
+    troc_keypair keypair;
+    alarm(10); /* a read that blocks fails the test instead of hanging it */
+    assert_int_equal(troc_keyfile_read(f->directory, &keypair), TROC_EKEYFILE);
+    check_described(f->directory, TROC_EKEYFILE, " is a directory, not a key file");
+    assert_int_equal(troc_keyfile_read("/dev/null", &keypair), TROC_EKEYFILE);
+    check_described("/dev/null", TROC_EKEYFILE, "/dev/null is a character device, not a key file");
+    assert_int_equal(mkfifo(f->path, 0600), 0);
+    assert_int_equal(troc_keyfile_read(f->path, &keypair), TROC_EKEYFILE);
+    check_described(f->path, TROC_EKEYFILE, " is a FIFO, not a key file");
+    alarm(0);
+    unlink(f->path);
+    /* A regular file others may read: the chmod to run, pasteable. */
+    char text[128];
+    snprintf(text, sizeof text, "troc-secret-key-v1\n%064d\n", 7);
+    write_text(f->path, text, 0640);
+    assert_int_equal(troc_keyfile_read(f->path, &keypair), -EPERM);
+    check_described("my key's", -EPERM, "my key's may be read by its group or others, and a secret key must be "
+                                        "private; run: chmod 600 'my key'\\''s'");
+    check_described("admin.key", -EPERM, "run: chmod 600 admin.key");
+    write_text(f->path, "not a key\n", 0600);
+    check_described(f->path, TROC_EKEYFILE, " is not a troc key file");
+    check_described("/nonexistent.key", -ENOENT, "cannot read the key file /nonexistent.key: No such file");
+}
+
 static void test_signatures_are_bound(void **state) {
     (void)state;
     troc_keypair signer, other;
@@ -144,6 +180,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keyfile_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyfile_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyfile_not_regular, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signatures_are_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_increase, setup, teardown),
     };

@@ -637,6 +637,10 @@ static void test_argument_errors(void **state) {
     assert_int_equal(troc_key_read(path, &key), -EPERM);
     assert_int_equal(troc_client_set_key_file(f->client, path), -EPERM);
     assert_non_null(strstr(troc_client_error_message(f->client), "chmod 600"));
+    /* A directory is no key file, whatever its mode. */
+    assert_int_equal(troc_key_read(f->directory, &key), TROC_EKEYFILE);
+    assert_int_equal(troc_client_set_key_file(f->client, f->directory), TROC_EKEYFILE);
+    assert_non_null(strstr(troc_client_error_message(f->client), "is a directory, not a key file"));
     assert_int_equal(troc_key_from_seed(keypair.secret_key, &key), 0); /* the seed is the first half */
     troc_key_public(key, public_key);
     assert_memory_equal(public_key, keypair.public_key, TROC_PUBLIC_KEY_SIZE);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# Integration test of `trocd init` and `trocd verify` through the binary:
-# --help everywhere, refusals (non-empty directory, bad or missing admin key,
-# illegal name) that leave nothing behind, a territory created and verified,
-# its JSON output, a second daemon on the same ledger refused, and a backup
-# made with mdb_copy verifying too.
+# Integration test of `trocd init`, `trocd verify` and the refusals of
+# `trocd run` through the binary: --help everywhere, refusals (non-empty
+# directory, bad or missing admin key, illegal name) that leave nothing
+# behind, a territory created and verified, its JSON output, a second daemon
+# on the same ledger refused, malformed or busy listen addresses, key files
+# missing, too open or not regular files, and a backup made with mdb_copy
+# verifying too.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -48,6 +50,24 @@ expect 2 "$trocd" init --territory lyon --admin "$admin"
 [ ! -e "$work/d" ] || fail "a refused init created the directory"
 expect 1 "$trocd" verify --data "$work/d"
 grep -q "no ledger" "$work/err" || fail "verify of nothing: no clear message"
+# With --json every failure is one object on stdout, whatever stopped it:
+# no ledger, a file where the directory should be, no scratch directory.
+# check_failure_json FILE ERROR: ok false, that error, a difference.
+check_failure_json() {
+  python3 - "$@" <<'PY' || fail "verify --json printed '$(cat "$1")'"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ok"] is False and o["error"] == sys.argv[2] and o["difference"], o
+PY
+}
+expect 1 "$trocd" verify --data "$work/d" --json
+check_failure_json "$work/out" TROC_ENOT_FOUND
+grep -q "no ledger in $work/d" "$work/out" || fail "verify --json of nothing: $(cat "$work/out")"
+expect 1 "$trocd" verify --data "$work/full/keep" --json
+check_failure_json "$work/out" ENOTDIR
+expect 1 env TMPDIR="$work/none" "$trocd" verify --data "$work/full" --json
+check_failure_json "$work/out" ENOENT
+grep -q "scratch directory" "$work/out" || fail "verify --json without a scratch directory: $(cat "$work/out")"
 expect 2 "$trocd" verify
 
 # A territory, in JSON.
@@ -90,10 +110,41 @@ for size in 1048575 1023K 0 2x 1T ""; do
   grep -q "is not a size from 1M" "$work/err" || fail "--map-size '$size': no clear message: $(cat "$work/err")"
 done
 
-# trocd run names the key file when it is missing or another territory's
-# (and --listen's host must be numeric, as the message says).
-expect 1 "$trocd" run --data "$work/d" --listen localhost:0
-grep -q "numeric" "$work/err" || fail "--listen localhost: no clear message: $(cat "$work/err")"
+# A malformed --listen or --socket is bad usage, told before the ledger
+# is opened (here there is none), with what is wrong.
+expect 2 "$trocd" run --data "$work/none" --listen localhost:0
+grep -q "host that is not a numeric address" "$work/err" || fail "--listen localhost:0: $(cat "$work/err")"
+expect 2 "$trocd" run --data "$work/none" --listen 127.0.0.1
+grep -q "'127.0.0.1' has no port" "$work/err" || fail "--listen 127.0.0.1: $(cat "$work/err")"
+grep -q "numeric" "$work/err" && fail "--listen 127.0.0.1 blames the host: $(cat "$work/err")"
+for listen in ":7400" "::1" "[::1]" "127.0.0.1:65536" "127.0.0.1:x"; do
+  expect 2 "$trocd" run --data "$work/none" --listen "$listen"
+  grep -qF "trocd run: --listen '$listen' has" "$work/err" || fail "--listen '$listen': $(cat "$work/err")"
+done
+expect 2 "$trocd" run --data "$work/none" --socket "$work/$(printf 's%.0s' $(seq 110))"
+grep -q "longer than 107 bytes" "$work/err" || fail "a long --socket: $(cat "$work/err")"
+
+# A socket another trocd serves is named as the cause, before anything
+# else is said of the second daemon, which never claims its TCP address.
+"$trocd" run --data "$work/d" --listen none --socket "$work/sock" 2>"$work/first.log" &
+first=$!
+for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.05; done
+expect 0 "$trocd" init --data "$work/d2" --territory lyon --admin "$admin"
+expect 1 "$trocd" run --data "$work/d2" --listen 127.0.0.1:0 --socket "$work/sock"
+grep -q "cannot listen on unix:$work/sock: .*another process (another trocd?) serves this socket" "$work/err" ||
+  fail "busy socket: $(cat "$work/err")"
+grep -Eq "listening on|stopping" "$work/err" && fail "busy socket: the failed start says more: $(cat "$work/err")"
+kill -TERM "$first"
+wait "$first" || fail "the trocd serving the socket did not exit 0"
+# A file that is not a socket is not taken for one, nor removed.
+echo keep >"$work/notsock"
+expect 1 "$trocd" run --data "$work/d2" --listen none --socket "$work/notsock"
+grep -q "unix:$work/notsock: .*exists and is not a socket" "$work/err" || fail "not a socket: $(cat "$work/err")"
+[ "$(cat "$work/notsock")" = keep ] || fail "a file at --socket was replaced"
+expect 1 "$trocd" run --data "$work/d2" --listen none --socket "$work/nodir/sock"
+grep -q "directory does not exist" "$work/err" || fail "socket in a missing directory: $(cat "$work/err")"
+
+# trocd run names the key file when it is missing or another territory's.
 expect 0 "$trocd" init --data "$work/other" --territory other --admin "$admin"
 cp "$work/d/territory.key" "$work/d.key"
 cp "$work/other/territory.key" "$work/d/territory.key"
@@ -103,6 +154,35 @@ rm "$work/d/territory.key"
 expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
 grep -q "territory.key is missing" "$work/err" || fail "no key: $(cat "$work/err")"
 cp "$work/d.key" "$work/d/territory.key"
+# A key left readable by others (a restore's easy slip) is named with the
+# chmod that fixes it; verify, whose verdict is the data's, warns of it.
+chmod 644 "$work/d/territory.key"
+expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -qF "territory.key may be read by its group or others, and a secret key must be private; run: chmod 600 $work/d/territory.key" \
+  "$work/err" || fail "key readable by others: $(cat "$work/err")"
+expect 0 "$trocd" verify --data "$work/d"
+grep -qF "warning: trocd run cannot serve this ledger yet: the territory's key file $work/d/territory.key may be read" \
+  "$work/err" || fail "verify of a key readable by others: $(cat "$work/err")"
+expect 0 "$trocd" verify --data "$work/d" --json
+python3 - "$work/out" <<'PY' || fail "verify --json of a key readable by others: $(cat "$work/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ok"] and o["key_file_ok"] is False and "chmod 600" in o["key_file_problem"], o
+PY
+chmod 600 "$work/d/territory.key"
+expect 0 "$trocd" verify --data "$work/d"
+[ -s "$work/err" ] && fail "verify of a sound ledger warns: $(cat "$work/err")"
+# A key file that is not a regular file is refused for what it is.
+mv "$work/d/territory.key" "$work/d.key.real"
+mkdir "$work/d/territory.key"
+expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "territory.key is a directory, not a key file" "$work/err" || fail "a directory as key: $(cat "$work/err")"
+rmdir "$work/d/territory.key"
+mkfifo "$work/d/territory.key"
+expect 1 timeout 10 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "territory.key is a FIFO, not a key file" "$work/err" || fail "a FIFO as key: $(cat "$work/err")"
+rm "$work/d/territory.key"
+mv "$work/d.key.real" "$work/d/territory.key"
 
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then
@@ -120,6 +200,9 @@ data = open(path, "rb").read().replace(b"lyon", b"lyOn")
 open(path, "wb").write(data)
 PY
 expect 1 "$trocd" verify --data "$work/d"
+expect 1 "$trocd" verify --data "$work/d" --json
+check_failure_json "$work/out" TROC_ESIGNATURE
+grep -q "\"entry\":1," "$work/out" || fail "verify --json of a bad entry names none: $(cat "$work/out")"
 
 [ "$failures" -eq 0 ] && echo "trocd cli: all checks passed"
 exit "$failures"

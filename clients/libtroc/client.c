@@ -94,8 +94,11 @@ int troc_client_set_key_file(troc_client *client, const char *path) {
     assert(client != NULL);
     if (path == NULL) return troc__client_fail(client, TROC_EUSAGE, "no key file given");
     int rc = troc_keyfile_read(path, &client->keypair);
-    if (rc == -EPERM) return troc__client_fail(client, rc, "%s is readable by others; run 'chmod 600 %s'", path, path);
-    if (rc != 0) return troc__client_fail(client, rc, "cannot read key file %s: %s", path, troc_strerror(rc));
+    if (rc != 0) {
+        char message[1024];
+        troc_keyfile_describe_error(path, rc, message, sizeof message);
+        return troc__client_fail(client, rc, "%s", message);
+    }
     client->has_key = true;
     return 0;
 }

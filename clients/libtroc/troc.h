@@ -246,7 +246,9 @@ void troc_id_generate(uint8_t id[TROC_ID_SIZE]);
 typedef struct troc_key troc_key;
 
 /* Reads a key file written by `troc keygen`.  TROC_EKEYFILE when the file
- * is not one, -EPERM when others may read it, -errno otherwise. */
+ * is not one (not a regular file, or not a key's text), -EPERM when its
+ * group or others may read it, -errno otherwise.  A FIFO or a device is
+ * refused without being read. */
 int troc_key_read(const char *path, troc_key **key_out);
 
 /* The key pair of a 32-byte seed (what a key file holds). */

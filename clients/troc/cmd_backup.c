@@ -2,7 +2,7 @@
 /*
  * troc admin backup DEST: asks the daemon for a hot, compacted copy of the
  * ledger in DEST, a directory on the daemon's machine that must not exist
- * or be empty.  The daemon keeps serving while it copies; the command waits
+ * or be empty (a link to an empty one is followed).  The daemon keeps serving while it copies; the command waits
  * for the copy (at most BACKUP_READ_TIMEOUT_MS) and prints where it is, how
  * many journal entries it holds and its size.
  *
@@ -13,11 +13,13 @@
  * no such parent, disk full), 2 for bad usage, 3 when unreachable.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "base/limits.h"
+#include "base/text.h"
 #include "commands.h"
 #include "session.h"
 
@@ -40,7 +42,13 @@ static void print_backup(const troc_cli *cli, const troc_backup_info *info) {
     printf("  size             %.1f MiB (%llu bytes)\n", (double)info->bytes / (1024.0 * 1024.0),
            (unsigned long long)info->bytes);
     printf("  holds the territory's secret key (territory.key): keep it as private as the ledger\n");
-    printf("check it with: trocd verify --data %s\n", info->path);
+    /* Quoted for a shell, so that the line can be pasted whatever the path
+     * holds (a space, a quote, a $). */
+    size_t quoted_size = troc_shell_quote(info->path, NULL, 0) + 1;
+    char *quoted = malloc(quoted_size);
+    if (quoted != NULL) troc_shell_quote(info->path, quoted, quoted_size);
+    printf("check it with: trocd verify --data %s\n", quoted != NULL ? quoted : info->path);
+    free(quoted);
 }
 
 int troc__cmd_admin_backup(const troc_cli *cli, int argc, char **argv) {

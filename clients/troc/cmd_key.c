@@ -42,9 +42,10 @@ int troc__cmd_pubkey(const troc_cli *cli, int argc, char **argv) {
     if (argc != 2) return troc_cli_fail(TROC_EXIT_USAGE, "usage: troc pubkey FILE");
     troc_keypair keypair;
     int rc = troc_keyfile_read(argv[1], &keypair);
-    if (rc == -EPERM) {
-        return troc_cli_fail(TROC_EXIT_USAGE, "%s is readable by others; run 'chmod 600 %s'", argv[1], argv[1]);
+    if (rc != 0) {
+        char message[1024];
+        troc_keyfile_describe_error(argv[1], rc, message, sizeof message);
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s", message);
     }
-    if (rc != 0) return troc_cli_fail(TROC_EXIT_USAGE, "cannot read key file %s: %s", argv[1], troc_strerror(rc));
     return print_public_key(cli, argv[1], &keypair);
 }

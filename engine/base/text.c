@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Boundary checks for names and text, and hexadecimal conversion.  The UTF-8
+ * Boundary checks for names and text, hexadecimal conversion, and quoting
+ * for a shell of the paths a message asks the user to paste.  The UTF-8
  * check follows the table of well-formed byte sequences in the Unicode
  * standard (section 3.9, table 3-7), so overlong forms and surrogates are
  * refused rather than passed on to a terminal or a CSV file.
@@ -8,6 +9,7 @@
 #include "text.h"
 
 #include <assert.h>
+#include <string.h>
 
 #include "error.h"
 #include "limits.h"
@@ -96,4 +98,40 @@ int troc_hex_decode(const char *hex, size_t length, uint8_t *bytes, size_t size)
         bytes[i] = (uint8_t)(high << 4 | low);
     }
     return 0;
+}
+
+static bool shell_safe(const char *text) {
+    if (text[0] == '\0') return false;
+    for (const char *c = text; *c != '\0'; c++) {
+        bool safe = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                    strchr("_-./,:@%+=", *c) != NULL;
+        if (!safe) return false;
+    }
+    return true;
+}
+
+/* Appends `byte` to `out` when it fits with the NUL; counts it anyway. */
+static void shell_put(char *out, size_t size, size_t *length, char byte) {
+    if (*length + 1 < size) out[*length] = byte;
+    (*length)++;
+}
+
+size_t troc_shell_quote(const char *text, char *out, size_t size) {
+    assert(text != NULL && (out != NULL || size == 0));
+    bool quote = !shell_safe(text);
+    size_t length = 0;
+    if (quote) shell_put(out, size, &length, '\'');
+    for (const char *c = text; *c != '\0'; c++) {
+        if (quote && *c == '\'') {
+            /* Closes the quotes, writes an escaped quote, opens them again. */
+            for (const char *escaped = "'\\''"; *escaped != '\0'; escaped++) {
+                shell_put(out, size, &length, *escaped);
+            }
+        } else {
+            shell_put(out, size, &length, *c);
+        }
+    }
+    if (quote) shell_put(out, size, &length, '\'');
+    if (size > 0) out[length < size ? length : size - 1] = '\0';
+    return length;
 }

@@ -31,4 +31,12 @@ void troc_hex_encode(const uint8_t *bytes, size_t size, char *hex);
  * `length` bytes; TROC_EHEX when the length or a digit is wrong. */
 int troc_hex_decode(const char *hex, size_t length, uint8_t *bytes, size_t size);
 
+/* `text` as one word of a POSIX shell, for a command a message invites the
+ * user to paste: unchanged when every byte is safe unquoted (letters,
+ * digits and _ - . / , : @ % + =), else in single quotes, each ' written
+ * '\''; "" becomes ''.  Writes at most `size` bytes with the terminating
+ * NUL (none when `size` is 0) and returns the length the whole word needs
+ * without it, as snprintf does. */
+size_t troc_shell_quote(const char *text, char *out, size_t size);
+
 #endif /* TROC_TEXT_H */

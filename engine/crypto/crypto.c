@@ -11,7 +11,9 @@
  *   <64 hex digits: the 32-byte Ed25519 seed>\n
  *
  * The public key is derived from the seed, so the file cannot hold a
- * mismatched pair.
+ * mismatched pair.  A key file is a regular file only its owner may read
+ * (as ssh demands of its keys); anything else is refused before it is
+ * read.
  */
 #include "crypto.h"
 
@@ -74,12 +76,26 @@ int troc_keyfile_write(const char *path, const troc_keypair *keypair) {
     return rc;
 }
 
+/* A key file is a regular file that only its owner may read.  Anything
+ * else is refused from its type or mode alone, before a byte is read: a
+ * FIFO would block the reader, a device could be anything, and a
+ * directory's mode says nothing of a key. */
+static int keyfile_check(const struct stat *st) {
+    if (!S_ISREG(st->st_mode)) return TROC_EKEYFILE;
+    if ((st->st_mode & 077) != 0) return -EPERM;
+    return 0;
+}
+
 int troc_keyfile_read(const char *path, troc_keypair *keypair) {
     assert(path != NULL && keypair != NULL);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int rc = 0;
+    /* Checked before opening, so that a device is never opened, and again
+     * on the descriptor (opened not to block), in case the path changed. */
     struct stat st;
+    if (stat(path, &st) != 0) return -errno;
+    int rc = keyfile_check(&st);
+    if (rc != 0) return rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return -errno;
     char text[KEYFILE_SIZE + 2];
     ssize_t length = 0;
     uint8_t seed[TROC_SEED_SIZE];
@@ -87,10 +103,7 @@ int troc_keyfile_read(const char *path, troc_keypair *keypair) {
         rc = -errno;
         goto done;
     }
-    if ((st.st_mode & 077) != 0) {
-        rc = -EPERM;
-        goto done;
-    }
+    if ((rc = keyfile_check(&st)) != 0) goto done;
     length = read(fd, text, sizeof text);
     if (length < 0) {
         rc = -errno;
@@ -110,6 +123,44 @@ done:
     sodium_memzero(text, sizeof text);
     close(fd);
     return rc;
+}
+
+/* What kind of file `mode` says, for a message; NULL for a regular file. */
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISREG(mode)) return NULL;
+    return "not a regular file";
+}
+
+/* The advice for a key file its group or others may read, with the path
+ * quoted for a shell so that the command can be pasted. */
+static void describe_too_open(const char *path, char *message, size_t size) {
+    size_t quoted_size = troc_shell_quote(path, NULL, 0) + 1;
+    char *quoted = malloc(quoted_size);
+    if (quoted != NULL) troc_shell_quote(path, quoted, quoted_size);
+    snprintf(message, size,
+             "%s may be read by its group or others, and a secret key must be private; run: chmod 600 %s", path,
+             quoted != NULL ? quoted : path);
+    free(quoted);
+}
+
+void troc_keyfile_describe_error(const char *path, int rc, char *message, size_t size) {
+    assert(path != NULL && rc != 0 && message != NULL && size > 0);
+    struct stat st;
+    const char *kind = rc == TROC_EKEYFILE && stat(path, &st) == 0 ? file_kind(st.st_mode) : NULL;
+    if (kind != NULL) {
+        snprintf(message, size, "%s is %s, not a key file (a key file is a regular file)", path, kind);
+    } else if (rc == TROC_EKEYFILE) {
+        snprintf(message, size, "%s is not a troc key file (one that 'troc keygen' writes)", path);
+    } else if (rc == -EPERM) {
+        describe_too_open(path, message, size);
+    } else {
+        snprintf(message, size, "cannot read the key file %s: %s", path, troc_strerror(rc));
+    }
 }
 
 /* Writes domain || 0x00 || territory id into `message`; returns its size. */

@@ -57,9 +57,19 @@ void troc_keypair_generate(troc_keypair *keypair);
  * -EEXIST).  The file is text: a header line and the hex seed. */
 int troc_keyfile_write(const char *path, const troc_keypair *keypair);
 
-/* Reads a key file.  TROC_EKEYFILE when it is not one, -EPERM when others may
- * read it (as ssh does, a secret key must be private), -errno otherwise. */
+/* Reads a key file.  TROC_EKEYFILE when it is not one (not a regular file,
+ * or not a key's text), -EPERM when its group or others may read it (as ssh
+ * does, a secret key must be private), -errno otherwise.  Never blocks on a
+ * FIFO nor opens a device. */
 int troc_keyfile_read(const char *path, troc_keypair *keypair);
+
+/* Writes into `message` (`size` bytes) what is wrong with the key file
+ * `path` that troc_keyfile_read refused with `rc`, and what to do about
+ * it, as a phrase that names the file: "/tmp is a directory, not a key
+ * file (...)", "k.key may be read by its group or others, and a secret key
+ * must be private; run: chmod 600 k.key" (the path quoted for a shell when
+ * it needs to be). */
+void troc_keyfile_describe_error(const char *path, int rc, char *message, size_t size);
 
 /* The domain string of `domain` ("troc/v1/transfer"). */
 const char *troc_domain_name(troc_domain domain);

@@ -10,7 +10,8 @@
  * runs.  The copy holds the map lock shared like any read (ledger.c), so
  * the map is not grown under it.
  *
- * Where it goes.  DEST must not exist or be an empty directory.  The copy
+ * Where it goes.  DEST must not exist or be an empty directory; a symbolic
+ * link is followed, and the copy goes where it leads.  The copy
  * is written into a temporary sibling, `PARENT/.NAME.partial-XXXXXX` (mode
  * 0700), as data.mdb, with the territory's key file beside it, because a
  * restored ledger cannot serve without its key (the daemon signs its
@@ -145,6 +146,30 @@ static int destination_check(const backup_paths *paths, troc_backup_report *repo
     }
     if (rc != 0) return fail(report, rc, "cannot read %s: %s", paths->destination, troc_strerror(rc));
     return 0;
+}
+
+/* DEST a symbolic link: the copy goes where the link leads, so that a link
+ * to an empty directory is taken as that directory, as cp or mkdir -p
+ * would take it; the link itself stays as it is.  A link that leads
+ * nowhere is refused as a link, not as "not a directory". */
+static int destination_follow_link(backup_paths *paths, troc_backup_report *report) {
+    struct stat st;
+    if (lstat(paths->destination, &st) != 0 || !S_ISLNK(st.st_mode)) return 0;
+    char *target = realpath(paths->destination, NULL);
+    if (target == NULL) {
+        int rc = -errno;
+        return fail(report, rc, "%s is a symbolic link that leads nowhere (%s); point it at a new or empty "
+                                "directory, or name the directory itself", paths->destination, troc_strerror(rc));
+    }
+    int rc = 0;
+    if (strlen(target) > TROC_BACKUP_PATH_LENGTH_MAX) {
+        rc = fail(report, TROC_EUSAGE, "%s is a symbolic link to a path longer than %d bytes; name a shorter one",
+                  paths->destination, TROC_BACKUP_PATH_LENGTH_MAX);
+    } else {
+        rc = paths_split(target, paths, report);
+    }
+    free(target);
+    return rc;
 }
 
 static int fsync_path(const char *path) {
@@ -296,6 +321,7 @@ int troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomi
     backup_paths *paths = calloc(1, sizeof *paths);
     if (paths == NULL) return fail(report, -ENOMEM, "out of memory");
     int rc = paths_split(destination, paths, report);
+    if (rc == 0) rc = destination_follow_link(paths, report);
     if (rc == 0) rc = destination_check(paths, report);
     if (rc == 0 && mkdtemp(paths->temporary) == NULL) {
         rc = fail(report, -errno, "cannot create a directory in %s: %s", paths->parent, strerror(errno));

@@ -230,17 +230,23 @@ fail:
     return rc;
 }
 
+int troc__ledger_key_read(const troc_ledger *ledger, const char *directory, troc_keypair *keypair) {
+    assert(ledger != NULL && directory != NULL && keypair != NULL);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", directory, TROC__KEY_FILE);
+    int rc = troc_keyfile_read(path, keypair);
+    if (rc == 0 && memcmp(keypair->public_key, ledger->territory_key, TROC_PUBLIC_KEY_SIZE) != 0) {
+        rc = TROC_EKEYFILE;
+    }
+    return rc;
+}
+
 int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes) {
     assert(ledger_out != NULL && directory != NULL);
     troc_ledger *ledger = NULL;
     int rc = troc__ledger_open_env(&ledger, directory, map_size_bytes, 0);
     if (rc != 0) return rc;
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/%s", directory, TROC__KEY_FILE);
-    rc = troc_keyfile_read(path, &ledger->keypair);
-    if (rc == 0 && memcmp(ledger->keypair.public_key, ledger->territory_key, TROC_PUBLIC_KEY_SIZE) != 0) {
-        rc = TROC_EKEYFILE;
-    }
+    rc = troc__ledger_key_read(ledger, directory, &ledger->keypair);
     if (rc != 0) {
         troc_ledger_close(ledger);
         return rc;

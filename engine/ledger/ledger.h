@@ -55,8 +55,10 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
                      uint8_t territory_key_out[TROC_PUBLIC_KEY_SIZE]);
 
 /* Opens an existing ledger (clearing stale reader slots left by a killed
- * process).  TROC_ENOT_FOUND when `directory` holds no ledger; -ENOENT when
- * its key file is missing, TROC_EKEYFILE when it is not the territory's. */
+ * process).  TROC_ENOT_FOUND when `directory` holds no ledger; for its key
+ * file: -ENOENT when it is missing, -EPERM when its group or others may
+ * read it, TROC_EKEYFILE when it is not a regular file or not the
+ * territory's key (troc_keyfile_describe_error says which). */
 int troc_ledger_open(troc_ledger **ledger_out, const char *directory);
 
 /* Like troc_ledger_open() with an explicit LMDB map size in bytes (0: the
@@ -449,6 +451,10 @@ typedef struct troc_verify_report {
     uint64_t members;
     uint64_t transfers;
     uint64_t bad_seq;                      /* the journal entry at fault, 0 if none */
+    bool key_file_checked;                 /* the ledger opened, so its key file was read */
+    int key_file_rc;                       /* then: 0 when trocd run could serve with it, else
+                                              troc_ledger_open's error for it (-ENOENT, -EPERM,
+                                              TROC_EKEYFILE, -errno); no part of the verdict */
     char difference[TROC_VERIFY_DIFFERENCE_SIZE]; /* what is wrong, in words; empty when ok */
 } troc_verify_report;
 

@@ -403,6 +403,11 @@ struct troc_ledger_read {
  * default policy) and loads the meta records (unless creating). */
 int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes, unsigned flags);
 
+/* Reads the territory's key file in `directory` as trocd run does: 0, or
+ * troc_keyfile_read's error, or TROC_EKEYFILE when it holds another
+ * territory's key. */
+int troc__ledger_key_read(const troc_ledger *ledger, const char *directory, troc_keypair *keypair);
+
 /* Applies the first journal entry (NodeEvent{init}) to an empty ledger:
  * meta records, admin keys, the entry itself.  Used by init and replay. */
 int troc__ledger_apply_init(troc_ledger_write *write, const troc_journal_entry *entry);

@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "base/amount.h"
 #include "base/error.h"
 #include "base/result.h"
@@ -364,6 +366,17 @@ static int verify_walk(verify_run *run) {
     return databases_compare(run);
 }
 
+/* Reads the key file as trocd run would, so that a ledger verified "ok"
+ * and then refused by trocd run is warned of (a key left readable by others
+ * after a restore); the data's verdict does not depend on it, since a copy
+ * made with mdb_copy has no key file. */
+static void verify_key_file(const troc_ledger *source, const char *directory, troc_verify_report *report) {
+    troc_keypair keypair;
+    report->key_file_rc = troc__ledger_key_read(source, directory, &keypair);
+    report->key_file_checked = true;
+    sodium_memzero(&keypair, sizeof keypair);
+}
+
 int troc_ledger_verify(const char *directory, const char *scratch_directory, unsigned threads,
                        troc_verify_report *report, troc_verify_progress_fn *progress, void *progress_context) {
     assert(directory != NULL && scratch_directory != NULL && report != NULL);
@@ -373,6 +386,7 @@ int troc_ledger_verify(const char *directory, const char *scratch_directory, uns
     *run = (verify_run){.scratch_directory = scratch_directory, .threads = threads, .report = report,
                         .progress = progress, .progress_context = progress_context};
     int rc = troc__ledger_open_env(&run->source, directory, 0, TROC__OPEN_READ_ONLY);
+    if (rc == 0) verify_key_file(run->source, directory, report);
     if (rc == 0) rc = mdb_txn_begin(run->source->env, NULL, MDB_RDONLY, &run->source_txn);
     if (rc == 0) rc = verify_walk(run);
     if (run->write != NULL) troc_ledger_write_abort(run->write);

@@ -10,6 +10,12 @@
  * killed daemon is replaced only after a connection to it is refused, so two
  * daemons never share a path.
  *
+ * A listen address is parsed by one function, which trocd also calls
+ * (troc_server_check_listen) to refuse a malformed one as bad usage before
+ * it opens the ledger.  A listener that cannot start logs its own address,
+ * the system's reason and what to do: the caller, holding only an error
+ * code, could not tell which listener failed.
+ *
  * Past TROC_CONNECTIONS_MAX served connections (or the lower bound the
  * options set), a new one gets a clear
  * ServerFrame{error: TROC_EBUSY} and is closed (after a lingering close:
@@ -155,99 +161,247 @@ static void on_pipe_connection(uv_stream_t *listener, int status) {
     on_connection(listener, status, false);
 }
 
-/* Splits "HOST:PORT" or "[V6]:PORT" into an address. */
-static int parse_listen(const char *listen, struct sockaddr_storage *address) {
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL || colon == listen || colon[1] == '\0') return -EINVAL;
-    char *end = NULL;
-    errno = 0;
-    long port = strtol(colon + 1, &end, 10);
-    if (errno != 0 || *end != '\0' || port < 0 || port > 65535) return -EINVAL;
-    char host[64];
-    const char *host_start = listen;
-    size_t host_length = (size_t)(colon - listen);
-    if (host_start[0] == '[' && colon[-1] == ']') {
-        host_start++;
-        host_length -= 2;
+/* Splits "HOST:PORT" or "[V6]:PORT" into its host and port text; on
+ * -EINVAL, *problem_out says what is wrong (see troc_server_check_listen). */
+static int split_listen(const char *listen, char host[static 64], const char **port_out, const char **problem_out) {
+    const char *host_start = listen, *host_end = NULL;
+    if (listen[0] == '[') {
+        host_start = listen + 1;
+        host_end = strchr(host_start, ']');
+        if (host_end == NULL) {
+            *problem_out = "has a '[' that no ']' closes: write an IPv6 address as [ADDRESS]:PORT, such as [::1]:7400";
+            return -EINVAL;
+        }
+        if (host_end[1] != '\0' && host_end[1] != ':') {
+            *problem_out = "has something other than :PORT after ']': write an IPv6 address as [ADDRESS]:PORT, "
+                           "such as [::1]:7400";
+            return -EINVAL;
+        }
+        *port_out = host_end[1] == ':' ? host_end + 2 : host_end + 1;
+    } else {
+        host_end = strrchr(listen, ':');
+        if (host_end != NULL && strchr(listen, ':') != host_end) {
+            *problem_out = "has an IPv6 address without brackets: write it as [ADDRESS]:PORT, such as [::1]:7400";
+            return -EINVAL;
+        }
+        *port_out = host_end != NULL ? host_end + 1 : listen + strlen(listen);
+        if (host_end == NULL) host_end = *port_out;
     }
-    if (host_length == 0 || host_length >= sizeof host) return -EINVAL;
+    if (**port_out == '\0') {
+        *problem_out = "has no port: give HOST:PORT, such as 127.0.0.1:7400 (port 0 picks a free one)";
+        return -EINVAL;
+    }
+    size_t host_length = (size_t)(host_end - host_start);
+    if (host_length == 0) {
+        *problem_out = "has no host: give HOST:PORT, such as 127.0.0.1:7400 (0.0.0.0:7400 for every interface)";
+        return -EINVAL;
+    }
+    /* Longer than any numeric address: not one; the check below says so. */
+    if (host_length >= 64) host_length = 63;
     memcpy(host, host_start, host_length);
     host[host_length] = '\0';
+    return 0;
+}
+
+/* Parses "HOST:PORT" or "[V6]:PORT", HOST numeric, into an address; on
+ * -EINVAL, *problem_out says what is wrong. */
+static int parse_listen(const char *listen, struct sockaddr_storage *address, const char **problem_out) {
+    char host[64];
+    const char *port_text = NULL;
+    int rc = split_listen(listen, host, &port_text, problem_out);
+    if (rc != 0) return rc;
+    size_t digits = strspn(port_text, "0123456789");
+    unsigned long port = digits > 0 && digits <= 5 ? strtoul(port_text, NULL, 10) : 0;
+    if (digits == 0 || digits > 5 || port_text[digits] != '\0' || port > 65535) {
+        *problem_out = "has a port that is not a number from 0 to 65535";
+        return -EINVAL;
+    }
     if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)address) == 0) return 0;
     if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)address) == 0) return 0;
+    *problem_out = "has a host that is not a numeric address: give an IPv4 or IPv6 address (127.0.0.1, 0.0.0.0, "
+                   "[::1], [::]), not a name";
     return -EINVAL;
+}
+
+int troc_server_check_listen(const char *listen, const char **problem_out) {
+    assert(listen != NULL && problem_out != NULL);
+    struct sockaddr_storage address;
+    *problem_out = NULL;
+    return parse_listen(listen, &address, problem_out);
+}
+
+int troc_server_check_socket_path(const char *path, const char **problem_out) {
+    assert(path != NULL && problem_out != NULL);
+    struct sockaddr_un address;
+    _Static_assert(sizeof address.sun_path == sizeof ((troc_server *)NULL)->socket_path,
+                   "the server keeps a socket path as long as the kernel takes");
+    *problem_out = NULL;
+    if (path[0] == '\0') {
+        *problem_out = "is empty: give the path of the Unix socket to create";
+        return -EINVAL;
+    }
+    if (strlen(path) >= sizeof address.sun_path) {
+        *problem_out = "is longer than 107 bytes, the most a Unix socket's path may have: choose a shorter one";
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+/* Logs why a listener could not start: the address, the system's reason
+ * and, when there is one, what to do about it. */
+static void log_listen_failed(const char *prefix, const char *address, int rc, const char *hint) {
+    troc_log("cannot listen on %s%s: %s%s%s", prefix, address, troc_strerror(rc), hint != NULL ? "; " : "",
+             hint != NULL ? hint : "");
+}
+
+static const char *tcp_failure_hint(int rc) {
+    switch (rc) {
+    case UV_EADDRINUSE:
+        return "another process (another trocd?) listens on this address: stop it, or give another --listen";
+    case UV_EACCES: return "ports below 1024 need privileges: choose a port from 1024";
+    case UV_EADDRNOTAVAIL:
+        return "no interface of this machine has this address: give one of its own (127.0.0.1, 0.0.0.0)";
+    default: return NULL;
+    }
+}
+
+/* Remembers the port the kernel bound and the address to log once every
+ * listener is up. */
+static int tcp_note_bound(troc_server *server) {
+    struct sockaddr_storage bound;
+    int bound_size = sizeof bound;
+    int rc = uv_tcp_getsockname(&server->tcp_listener, (struct sockaddr *)&bound, &bound_size);
+    if (rc != 0) return rc;
+    char host[64] = "";
+    if (bound.ss_family == AF_INET6) {
+        uv_ip6_name((struct sockaddr_in6 *)&bound, host, sizeof host);
+        server->tcp_port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+        snprintf(server->tcp_address, sizeof server->tcp_address, "[%s]:%d", host, server->tcp_port);
+    } else {
+        uv_ip4_name((struct sockaddr_in *)&bound, host, sizeof host);
+        server->tcp_port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        snprintf(server->tcp_address, sizeof server->tcp_address, "%s:%d", host, server->tcp_port);
+    }
+    return 0;
 }
 
 int troc__listener_open_tcp(troc_server *server, const char *listen) {
     assert(server != NULL && listen != NULL);
     assert(!server->has_tcp);
     struct sockaddr_storage address;
-    int rc = parse_listen(listen, &address);
-    if (rc != 0) return rc;
+    const char *problem = NULL;
+    int rc = parse_listen(listen, &address, &problem);
+    if (rc != 0) {
+        troc_log("cannot listen on %s: the address %s", listen, problem);
+        return rc;
+    }
     rc = uv_tcp_init(server->loop, &server->tcp_listener);
-    if (rc != 0) return rc;
+    if (rc != 0) {
+        log_listen_failed("", listen, rc, NULL);
+        return rc;
+    }
     server->has_tcp = true;
     server->tcp_listener.data = server;
     rc = uv_tcp_bind(&server->tcp_listener, (const struct sockaddr *)&address, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&server->tcp_listener, TROC_LISTEN_BACKLOG, on_tcp_connection);
-    if (rc != 0) return rc;
-    struct sockaddr_storage bound;
-    int bound_size = sizeof bound;
-    rc = uv_tcp_getsockname(&server->tcp_listener, (struct sockaddr *)&bound, &bound_size);
-    if (rc != 0) return rc;
-    char host[64] = "";
-    if (bound.ss_family == AF_INET6) {
-        uv_ip6_name((struct sockaddr_in6 *)&bound, host, sizeof host);
-        server->tcp_port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-        troc_log("listening on [%s]:%d", host, server->tcp_port);
-    } else {
-        uv_ip4_name((struct sockaddr_in *)&bound, host, sizeof host);
-        server->tcp_port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-        troc_log("listening on %s:%d", host, server->tcp_port);
-    }
-    return 0;
+    if (rc == 0) rc = tcp_note_bound(server);
+    if (rc != 0) log_listen_failed("", listen, rc, tcp_failure_hint(rc));
+    return rc;
 }
 
-/* True when something accepts connections on the Unix socket `path`. */
-static bool socket_in_use(const char *path) {
+/* 0 when something accepts connections on the Unix socket `path`, else
+ * the errno of the attempt (ECONNREFUSED: nothing serves it). */
+static int socket_connect_error(const char *path) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return true;
+    if (fd < 0) return errno;
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     snprintf(address.sun_path, sizeof address.sun_path, "%s", path);
-    bool in_use = connect(fd, (struct sockaddr *)&address, sizeof address) == 0 || errno != ECONNREFUSED;
+    int error = connect(fd, (struct sockaddr *)&address, sizeof address) == 0 ? 0 : errno;
     close(fd);
-    return in_use;
+    return error;
 }
 
-static int pipe_bind(troc_server *server, const char *path) {
+/* `path` exists: replaces it when it is a socket nothing serves (left by a
+ * daemon that was killed); otherwise says why not in *hint_out. */
+static int pipe_replace_stale(troc_server *server, const char *path, const char **hint_out) {
+    struct stat info;
+    if (lstat(path, &info) == 0 && !S_ISSOCK(info.st_mode)) {
+        *hint_out = "the path exists and is not a socket: move it away, or give another --socket";
+        return UV_EADDRINUSE;
+    }
+    int error = socket_connect_error(path);
+    if (error == 0) {
+        *hint_out = "another process (another trocd?) serves this socket: stop it, or give another --socket";
+        return UV_EADDRINUSE;
+    }
+    if (error != ECONNREFUSED && error != ENOENT) {
+        *hint_out = "the socket exists and this process cannot tell whether another serves it: if none does, "
+                    "remove it, or give another --socket";
+        return UV_EADDRINUSE;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        *hint_out = "the stale socket left by a daemon that stopped cannot be removed: remove it, or give another "
+                    "--socket";
+        return UV_EADDRINUSE;
+    }
+    troc_log("replaced the stale socket %s", path);
+    return uv_pipe_bind(&server->pipe_listener, path);
+}
+
+/* libuv reports a missing directory as UV_EACCES: tell the two apart, as
+ * their remedies differ. */
+static bool socket_directory_exists(const char *path) {
+    char directory[sizeof ((troc_server *)NULL)->socket_path];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) return true;
+    size_t length = slash == path ? 1 : (size_t)(slash - path);
+    assert(length < sizeof directory);
+    memcpy(directory, path, length);
+    directory[length] = '\0';
+    struct stat info;
+    return stat(directory, &info) == 0 || errno != ENOENT;
+}
+
+static int pipe_bind(troc_server *server, const char *path, const char **hint_out) {
     mode_t previous = umask(0117);
     int rc = uv_pipe_bind(&server->pipe_listener, path);
-    if (rc == UV_EADDRINUSE && !socket_in_use(path)) {
-        struct stat info;
-        if (lstat(path, &info) == 0 && S_ISSOCK(info.st_mode) && unlink(path) == 0) {
-            troc_log("replaced the stale socket %s", path);
-            rc = uv_pipe_bind(&server->pipe_listener, path);
-        }
-    }
+    if (rc == UV_EADDRINUSE) rc = pipe_replace_stale(server, path, hint_out);
     umask(previous);
+    if (rc == UV_EACCES && !socket_directory_exists(path)) rc = UV_ENOENT;
+    if (rc == UV_EACCES) *hint_out = "the daemon's user may not create a file in that directory";
+    else if (rc == UV_ENOENT) *hint_out = "the socket's directory does not exist: create it, or give another --socket";
     return rc;
 }
 
 int troc__listener_open_pipe(troc_server *server, const char *path) {
     assert(server != NULL && path != NULL);
     assert(!server->has_pipe);
-    if (strlen(path) >= sizeof server->socket_path) return -ENAMETOOLONG;
-    int rc = uv_pipe_init(server->loop, &server->pipe_listener, 0);
-    if (rc != 0) return rc;
+    const char *hint = NULL;
+    int rc = troc_server_check_socket_path(path, &hint);
+    if (rc != 0) {
+        troc_log("cannot listen on unix:%s: the path %s", path, hint);
+        return rc;
+    }
+    rc = uv_pipe_init(server->loop, &server->pipe_listener, 0);
+    if (rc != 0) {
+        log_listen_failed("unix:", path, rc, NULL);
+        return rc;
+    }
     server->has_pipe = true;
     server->pipe_listener.data = server;
-    rc = pipe_bind(server, path);
-    if (rc != 0) return rc;
-    strcpy(server->socket_path, path);
-    rc = uv_listen((uv_stream_t *)&server->pipe_listener, TROC_LISTEN_BACKLOG, on_pipe_connection);
-    if (rc != 0) return rc;
-    troc_log("listening on unix:%s", path);
-    return 0;
+    rc = pipe_bind(server, path, &hint);
+    if (rc == 0) {
+        strcpy(server->socket_path, path);
+        rc = uv_listen((uv_stream_t *)&server->pipe_listener, TROC_LISTEN_BACKLOG, on_pipe_connection);
+    }
+    if (rc != 0) log_listen_failed("unix:", path, rc, hint);
+    return rc;
+}
+
+void troc__listener_log_ready(const troc_server *server) {
+    assert(server != NULL);
+    if (server->has_tcp) troc_log("listening on %s", server->tcp_address);
+    if (server->has_pipe) troc_log("listening on unix:%s", server->socket_path);
 }
 
 void troc__listener_close(troc_server *server) {

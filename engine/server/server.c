@@ -154,10 +154,12 @@ static void server_on_shutdown_timeout(uv_timer_t *timer) {
     }
 }
 
+/* Begins the stop sequence; `why` is logged, unless NULL: a server that
+ * failed to start says why once, not that it stops. */
 static void server_begin_stop(troc_server *server, const char *why) {
     if (server->stopping) return;
     server->stopping = true;
-    troc_log("stopping (%s): no new connections; answering the %u open ones", why, server->conn_count);
+    if (why != NULL) troc_log("stopping (%s): no new connections; answering the %u open ones", why, server->conn_count);
     troc__listener_close(server);
     troc__clearing_stop(server);
     troc__backup_stop(server);
@@ -198,24 +200,37 @@ static int server_start_signals(troc_server *server) {
     return rc;
 }
 
+/* Opens the listeners (each logs its own failure, naming its address),
+ * then the rest; says "listening" only once everything is up, so that a
+ * start that fails never claims an address it then lets go. */
 static int server_start(troc_server *server, const troc_server_options *options) {
     int rc = 0;
     if (options->listen != NULL) rc = troc__listener_open_tcp(server, options->listen);
     if (rc == 0 && options->socket_path != NULL) rc = troc__listener_open_pipe(server, options->socket_path);
-    if (rc == 0 && options->handle_signals) rc = server_start_signals(server);
+    if (rc != 0) return rc;
+    if (options->handle_signals) rc = server_start_signals(server);
     if (rc == 0) rc = troc__writer_start(&server->writer, server->loop, server->ledger, server_on_done);
     if (rc == 0) rc = troc__clearing_open(server, options->clear_every_ms);
-    return rc;
+    if (rc != 0) {
+        troc_log("cannot start the server: %s", troc_strerror(rc));
+        return rc;
+    }
+    troc__listener_log_ready(server);
+    return 0;
 }
 
 int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *ledger,
                      const troc_server_options *options) {
     assert(server_out != NULL && loop != NULL && ledger != NULL && options != NULL);
-    if (options->listen == NULL && options->socket_path == NULL) return -EINVAL;
+    if (options->listen == NULL && options->socket_path == NULL) {
+        troc_log("cannot start the server: it has neither a TCP address nor a Unix socket to listen on");
+        return -EINVAL;
+    }
     if (options->connections_max > TROC_CONNECTIONS_MAX || options->handshake_timeout_ms > TROC_HANDSHAKE_TIMEOUT_MS ||
         options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS ||
         (options->clear_every_ms != 0 && (options->clear_every_ms < TROC_CLEAR_EVERY_SECONDS_MIN * 1000ull ||
                                           options->clear_every_ms > TROC_CLEAR_EVERY_SECONDS_MAX * 1000ull))) {
+        troc_log("cannot start the server: an option is beyond its bound in engine/base/limits.h");
         return -EINVAL;
     }
     troc_server *server = calloc(1, sizeof *server);
@@ -238,6 +253,8 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
     server->writer.done_async.data = server;
     int rc = server_start(server, options);
     if (rc != 0) {
+        server_begin_stop(server, NULL);
+        uv_run(loop, UV_RUN_DEFAULT); /* closes what was opened */
         troc_server_close(server);
         return rc;
     }

@@ -60,10 +60,26 @@ typedef struct troc_server_stats {
     uint64_t clearing_previews;            /* dry runs answered */
 } troc_server_stats;
 
-/* Binds the listeners and starts the writer thread.  The ledger stays the
- * caller's and must outlive the server.  Errors: -EINVAL for a malformed
- * listen address or a bound above its limit, libuv's codes for bind
- * failures (UV_EADDRINUSE, ...). */
+/* Checks a listen address without binding it: "HOST:PORT" with HOST a
+ * numeric IPv4 address, or "[ADDRESS]:PORT" with an IPv6 one; PORT from 0
+ * to 65535.  Returns 0, or -EINVAL with *problem_out set to what is wrong,
+ * worded to follow the address ("has no port: give HOST:PORT, ..."), so
+ * that a command line can refuse it before it opens anything. */
+int troc_server_check_listen(const char *listen, const char **problem_out);
+
+/* Checks the path of a Unix socket to create without creating it: not
+ * empty, and short enough for sockaddr_un.  Returns 0, or -EINVAL or
+ * -ENAMETOOLONG with *problem_out set to what is wrong, worded to follow
+ * the path ("is empty: ..."). */
+int troc_server_check_socket_path(const char *path, const char **problem_out);
+
+/* Binds the listeners and starts the writer thread; logs "listening on"
+ * each address once all of them are up.  The ledger stays the caller's and
+ * must outlive the server.  A failure is logged with its cause (which
+ * address, what the system said, what to do) and leaves nothing open and
+ * nothing else logged.  Errors: -EINVAL for a malformed listen address or
+ * a bound above its limit, libuv's codes for bind failures (UV_EADDRINUSE,
+ * ...). */
 int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *ledger,
                      const troc_server_options *options);
 

@@ -192,7 +192,8 @@ struct troc_server {
     const troc_keypair *territory_keypair;
     uv_tcp_t tcp_listener;
     bool has_tcp;
-    int tcp_port;
+    int tcp_port;                          /* the port bound (port 0 asks the kernel for one) */
+    char tcp_address[64];                  /* the address bound, as logged: "127.0.0.1:7400", "[::1]:7400" */
     uv_pipe_t pipe_listener;
     bool has_pipe;
     char socket_path[108];                 /* sizeof sockaddr_un.sun_path */
@@ -221,6 +222,7 @@ struct troc_server {
 /* listener.c */
 int troc__listener_open_tcp(troc_server *server, const char *listen);
 int troc__listener_open_pipe(troc_server *server, const char *path);
+void troc__listener_log_ready(const troc_server *server);
 void troc__listener_close(troc_server *server);
 
 /* conn.c */

@@ -127,6 +127,22 @@ static int run_check_values(run_options *options) {
     return 0;
 }
 
+/* Checks --listen and --socket before the ledger is opened: a mistyped
+ * address is the command line's fault, not the ledger's, and is told as
+ * such.  Whether the address is free is known only once bound. */
+static int run_check_addresses(const run_options *options) {
+    const char *problem = NULL;
+    if (options->listen != NULL && troc_server_check_listen(options->listen, &problem) != 0) {
+        fprintf(stderr, "trocd run: --listen '%s' %s\n", options->listen, problem);
+        return TROCD_EXIT_USAGE;
+    }
+    if (options->socket_path != NULL && troc_server_check_socket_path(options->socket_path, &problem) != 0) {
+        fprintf(stderr, "trocd run: --socket '%s' %s\n", options->socket_path, problem);
+        return TROCD_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why. */
 static int run_parse(int argc, char **argv, run_options *options) {
     *options = (run_options){.listen = RUN_DEFAULT_LISTEN};
@@ -159,7 +175,7 @@ static int run_parse(int argc, char **argv, run_options *options) {
         fputs("trocd run: with --listen none, give --socket PATH\n", stderr);
         return TROCD_EXIT_USAGE;
     }
-    return 0;
+    return run_check_addresses(options);
 }
 
 static int write_port_file(const char *path, int port) {
@@ -196,12 +212,7 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
         .handle_signals = true,
         .clear_every_ms = options->clear_every_ms};
     rc = troc_server_open(&server, &loop, ledger, &server_options);
-    if (rc != 0) {
-        troc_log("cannot listen on %s: %s%s", options->listen != NULL ? options->listen : options->socket_path,
-                 troc_strerror(rc),
-                 rc == -EINVAL ? " (HOST is a numeric address: 127.0.0.1, 0.0.0.0, [::1], [::])" : "");
-        goto done;
-    }
+    if (rc != 0) goto done; /* the server said which address failed and why */
     if (options->port_file != NULL) {
         rc = write_port_file(options->port_file, troc_server_tcp_port(server));
         if (rc != 0) {
@@ -232,11 +243,10 @@ int troc__trocd_run(int argc, char **argv) {
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
-        } else if (rc == -ENOENT || rc == TROC_EKEYFILE) {
-            fprintf(stderr,
-                    "trocd run: the territory's key file %s/" TROC_LEDGER_KEY_FILE " %s; restore it from the ledger's "
-                    "backup (docs/operations.md, \"Backups\")\n",
-                    options.data, rc == -ENOENT ? "is missing" : "is not this territory's key (or not a key file)");
+        } else if (troc__trocd_key_file_error(rc)) {
+            char message[2048];
+            troc__trocd_key_file_describe(options.data, rc, message, sizeof message);
+            fprintf(stderr, "trocd run: %s\n", message);
         } else if (rc == -EBUSY) {
             fprintf(stderr, "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);

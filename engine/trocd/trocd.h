@@ -7,6 +7,7 @@
 #define TROC_TROCD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Exit statuses of trocd. */
@@ -23,6 +24,14 @@ static inline bool troc__trocd_wants_help(int argc, char **argv) {
     }
     return false;
 }
+
+/* True when troc_ledger_open's `rc` is about the territory's key file. */
+bool troc__trocd_key_file_error(int rc);
+
+/* What is wrong with DATA/territory.key, which the ledger refused with
+ * `rc`, and what to do, into `message` (a phrase without a final period,
+ * starting "the territory's key file DATA/territory.key"). */
+void troc__trocd_key_file_describe(const char *data, int rc, char *message, size_t size);
 
 /* Each takes its own arguments, argv[0] being the subcommand's name. */
 int troc__trocd_init(int argc, char **argv);

@@ -10,6 +10,11 @@
  * is removed afterwards, whatever happens.  Progress goes to stderr when it
  * is a terminal.  Exit status 0 when all agrees, 1 on the first difference
  * (printed) or when the ledger cannot be read, 2 on bad usage.
+ *
+ * The territory's key file is read as trocd run reads it; what run would
+ * refuse (missing, readable by others, another territory's) is a warning,
+ * not a difference: the data's verdict stands, and a copy made with
+ * mdb_copy has no key file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,7 +57,15 @@ static void scratch_remove(const char *directory) {
     rmdir(directory);
 }
 
-static int report_print(bool json, int rc, const troc_verify_report *report) {
+/* Prints the verdict, or why there is none (no ledger, no scratch
+ * directory: report->difference says which), in one form: with --json,
+ * always one object on stdout, so that a script reading it never finds
+ * nothing. */
+static int report_print(bool json, const char *data, int rc, const troc_verify_report *report) {
+    char key_problem[2048] = "";
+    if (report->key_file_checked && report->key_file_rc != 0) {
+        troc__trocd_key_file_describe(data, report->key_file_rc, key_problem, sizeof key_problem);
+    }
     if (json) {
         troc_json out;
         troc_json_start(&out, stdout);
@@ -62,15 +75,23 @@ static int report_print(bool json, int rc, const troc_verify_report *report) {
         troc_json_int(&out, "transfers", (int64_t)report->transfers);
         if (rc != 0) {
             troc_json_string(&out, "error", troc_err_name(rc));
-            troc_json_int(&out, "entry", (int64_t)report->bad_seq);
+            if (report->bad_seq != 0) troc_json_int(&out, "entry", (int64_t)report->bad_seq);
             troc_json_string(&out, "difference", report->difference[0] ? report->difference : troc_strerror(rc));
         }
+        if (report->key_file_checked) troc_json_bool(&out, "key_file_ok", key_problem[0] == '\0');
+        if (key_problem[0] != '\0') troc_json_string(&out, "key_file_problem", key_problem);
         troc_json_finish(&out);
+        return rc == 0 ? TROCD_EXIT_OK : TROCD_EXIT_FAILURE;
     } else if (rc == 0) {
         printf("ok entries=%llu members=%llu transfers=%llu\n", (unsigned long long)report->entries,
                (unsigned long long)report->members, (unsigned long long)report->transfers);
     } else {
         fprintf(stderr, "trocd verify: %s\n", report->difference[0] ? report->difference : troc_strerror(rc));
+    }
+    /* Not a difference in the ledger (a copy made with mdb_copy has no key
+     * file), but what trocd run would refuse, said before anyone tries. */
+    if (key_problem[0] != '\0') {
+        fprintf(stderr, "trocd verify: warning: trocd run cannot serve this ledger yet: %s\n", key_problem);
     }
     return rc == 0 ? TROCD_EXIT_OK : TROCD_EXIT_FAILURE;
 }
@@ -122,19 +143,22 @@ int troc__trocd_verify(int argc, char **argv) {
     const char *tmp = getenv("TMPDIR");
     char scratch[4096];
     snprintf(scratch, sizeof scratch, "%s/troc-verify-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    troc_verify_report report = {0};
     if (mkdtemp(scratch) == NULL) {
-        fprintf(stderr, "trocd verify: cannot create a scratch directory in %s: %s\n", tmp ? tmp : "/tmp",
-                strerror(errno));
-        return TROCD_EXIT_FAILURE;
+        int rc = -errno;
+        snprintf(report.difference, sizeof report.difference, "cannot create a scratch directory in %s: %s (set "
+                 "TMPDIR to a writable directory)", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", troc_strerror(rc));
+        return report_print(json, data, rc, &report);
     }
     bool tty = isatty(STDERR_FILENO) == 1;
-    troc_verify_report report;
     int rc = troc_ledger_verify(data, scratch, threads, &report, tty ? progress_show : NULL, NULL);
     if (tty) fputs("\r\033[K", stderr);
     scratch_remove(scratch);
     if (rc == TROC_ENOT_FOUND) {
-        fprintf(stderr, "trocd verify: no ledger in %s (see 'trocd init --help')\n", data);
-        return TROCD_EXIT_FAILURE;
+        snprintf(report.difference, sizeof report.difference, "no ledger in %s (see 'trocd init --help')", data);
+    } else if (rc != 0 && report.difference[0] == '\0') {
+        snprintf(report.difference, sizeof report.difference, "cannot read the ledger in %s: %s", data,
+                 troc_strerror(rc));
     }
-    return report_print(json, rc, &report);
+    return report_print(json, data, rc, &report);
 }

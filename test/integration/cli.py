@@ -14,6 +14,8 @@
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -259,6 +261,25 @@ def scenario_usage(t):
     check(status == 0 and "troc invoice accept ID" in out, "troc invoice --help: %d %s" % (status, out))
     status, _, err = t.troc("balance", key=os.path.join(t.root, "missing.key"), server=dead)
     check(status == 2 and "missing.key" in err, "missing key file: %d %s" % (status, err))
+    # A key that is not a private regular file is refused from its type or
+    # mode alone (a FIFO must not block), saying what it is and what to do.
+    fifo = os.path.join(t.root, "fifo.key")
+    os.mkfifo(fifo)
+    too_open = os.path.join(t.root, "open key's.key")
+    shutil.copy(alice, too_open)
+    os.chmod(too_open, 0o644)
+    quoted = "'" + too_open.replace("'", "'\\''") + "'"
+    for path, want in ((t.root, t.root + " is a directory, not a key file"),
+                       ("/dev/null", "/dev/null is a character device, not a key file"),
+                       (fifo, fifo + " is a FIFO, not a key file"),
+                       (too_open, too_open + " may be read by its group or others, and a secret key must be "
+                                             "private; run: chmod 600 " + quoted)):
+        for args, key in ((["balance", "alice"], path), (["pubkey", path], None)):
+            status, _, err = t.troc(*args, key=key, server=dead)
+            check(status == 2 and want in err and ("chmod" in err) == (path == too_open),
+                  "troc %s with key %s: %d %s" % (args[0], path, status, err))
+    chmod = subprocess.run(["sh", "-c", "chmod 600 " + quoted], capture_output=True, text=True)
+    check(chmod.returncode == 0 and os.stat(too_open).st_mode & 0o777 == 0o600, "the chmod given: " + chmod.stderr)
     status, _, err = t.troc("balance", "--server-key", "00ff", server=dead)
     check(status == 2, "malformed --server-key: %d %s" % (status, err))
     status, _, err = t.troc("balance", server="no-port")
@@ -493,7 +514,21 @@ def scenario_backup(t):
     check(verify.returncode == 0 and json.loads(verify.stdout)["ok"], "verify: " + verify.stdout + verify.stderr)
     out = t.ok("admin", "backup", os.path.join(t.root, "backups", "second"))
     check("backup written to" in out and "trocd verify --data" in out, "backup output: " + out)
+    # The command it suggests can be pasted into a shell whatever the path holds.
+    odd = os.path.join(t.root, "backups", "it's $HOME; a copy")
+    out = t.ok("admin", "backup", odd)
+    suggested = [line for line in out.splitlines() if line.startswith("check it with: ")]
+    check(len(suggested) == 1 and "'\\''" in suggested[0], "backup output: " + out)
+    command = suggested[0][len("check it with: "):].replace("trocd", shlex.quote(TROCD), 1)
+    pasted = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+    check(pasted.returncode == 0 and pasted.stdout.startswith("ok "), "pasted: %s: %s" % (command, pasted.stderr))
     t.refused("not_empty", "admin", "backup", destination)
+    # A link to an empty directory is taken as that directory.
+    os.mkdir(os.path.join(t.root, "backups", "nightly"))
+    link = os.path.join(t.root, "backups", "latest")
+    os.symlink("nightly", link)
+    out = t.ok("admin", "backup", link)
+    check(os.path.islink(link) and "territory.key" in os.listdir(link), "backup through a link: " + out)
     t.refused("denied", "admin", "backup", os.path.join(t.root, "backups", "third"), key=alice)
     t.refused("enoent", "admin", "backup", os.path.join(t.root, "nowhere", "copy"))
     status, out, err = t.troc("admin", "backup", "relative/dir")
