@@ -560,12 +560,16 @@ static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) 
             free(data);
             return rc;
         }
-        if (n == 0) {
+        /* A NUL byte is refused wherever it stands, and the parser reports
+         * the first fault of the file: reading on past the first NUL cannot
+         * change the answer, only cost the rest (/dev/zero: 2 GiB). */
+        bool nul = n > 0 && memchr(data + size, '\0', (size_t)n) != NULL;
+        size += (size_t)n;
+        if (n == 0 || nul) {
             *data_out = data;
             *size_out = size;
             return 0;
         }
-        size += (size_t)n;
     }
 }
 

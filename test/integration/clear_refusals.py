@@ -8,6 +8,7 @@ nothing and writes a RESULT holding only the header.
 import os
 import stat
 import subprocess
+import threading
 
 from clear_support import Context
 
@@ -127,6 +128,31 @@ refused("balances-without-credit", HEADER + "a1,A,B,1\n", ["--balances-out needs
         args=("--balances-out", "b.csv"))
 refused("unknown-option", HEADER + "a1,A,B,1\n", ["unknown option --fast"], args=("--fast",))
 refused("two-inputs", HEADER + "a1,A,B,1\n", ["one INPUT file only"], args=("other.csv",))
+
+# An input pipe that turns into NUL bytes (a device such as /dev/zero, a
+# UTF-16 stream) is refused once the first NUL is read, not after 2 GiB: the
+# writer finds the pipe closed long before it has written all it would.
+nul_pipe = ctx.path("nul-pipe")
+os.mkfifo(nul_pipe)
+fed = {"closed_early": False}
+
+
+def feed_nul_bytes():
+    with open(nul_pipe, "wb") as pipe:
+        try:
+            pipe.write((HEADER + "a1,A,B,1\n").encode())
+            for _ in range(1024):  # 64 MiB
+                pipe.write(b"\0" * 65536)
+        except BrokenPipeError:
+            fed["closed_early"] = True
+
+
+feeder = threading.Thread(target=feed_nul_bytes)
+feeder.start()
+status, out, err = ctx.clear(nul_pipe, "--out", ctx.path("nul-result.csv"))
+feeder.join()
+ctx.check(status == 2 and at(3, "nul-pipe") in err, f"NUL bytes from a pipe: status {status}, {err!r}")
+ctx.check(fed["closed_early"], "NUL bytes from a pipe: all 64 MiB were read before the refusal")
 
 status, out, err = ctx.clear()
 ctx.check(status == 2 and "no INPUT file" in err, f"no arguments: status {status}, {err!r}")
