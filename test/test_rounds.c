@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -46,6 +47,7 @@
 /* ------------------------------------------------ the wrapped solve */
 
 static atomic_int solve_calls;             /* every call of the solver */
+static _Atomic int64_t solve_started_us;   /* wall clock when the last one began */
 static atomic_int payments_to_inject;      /* solves still to precede with a payment */
 static atomic_int payment_failures;        /* payments that did not go through */
 static atomic_int last_payment_code;       /* the ledger's answer to the last one */
@@ -117,6 +119,9 @@ static void freeze_during_solve(void);
 int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
                                troc_clearing_progress_fn *progress, void *progress_context) {
     atomic_fetch_add(&solve_calls, 1);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    atomic_store(&solve_started_us, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
     if (atomic_load(&payments_to_inject) > 0) {
         atomic_fetch_sub(&payments_to_inject, 1);
         pay_while_solving();
@@ -509,6 +514,7 @@ static void test_last_attempt_on_writer_when_always_stale(void **state) {
     assert_int_equal(atomic_load(&payment_failures), 1);
     assert_int_equal(atomic_load(&last_payment_code), TROC_RESULT_INVOICE_NOT_OPEN); /* settled by the round */
     assert_int_equal(atomic_load(&solve_calls), TROC_CLEARING_ATTEMPTS_MAX);
+    assert_true(report.timestamp_us >= atomic_load(&solve_started_us)); /* stamped when it commits */
     assert_int_equal(report.cleared_cents, 3 * (OWED_CENTS - stale));
     nothing_left_to_clear(f);
     verify(f);

@@ -351,6 +351,7 @@ static void task_run(troc__writer_task *task, troc_ledger *ledger, int64_t times
         uv_async_send(&c->applied_async);
         return;
     }
+    if (j->on_writer) timestamp_us = troc__writer_now_us(); /* the round commits now, not when its solve began */
     j->stage = "applying the round";
     if (j->with_credit) rc = accounts_check(ledger, j);
     if (rc == 0) {

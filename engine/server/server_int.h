@@ -156,11 +156,15 @@ struct troc__conn {
 };
 
 /* Work the writer runs on its thread between two group commits (a
- * clearing round): `run` opens, applies and commits its own transaction. */
+ * clearing round): `run` opens, applies and commits its own transaction,
+ * stamped `timestamp_us` (troc__writer_now_us() when `run` began). */
 typedef struct troc__writer_task troc__writer_task;
 struct troc__writer_task {
     void (*run)(troc__writer_task *task, troc_ledger *ledger, int64_t timestamp_us);
 };
+
+/* The time the writer stamps its transactions with (wall clock, µs). */
+int64_t troc__writer_now_us(void);
 
 typedef struct troc__writer {
     troc_ledger *ledger;

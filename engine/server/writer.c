@@ -47,7 +47,7 @@
 #include "log.h"
 #include "server_int.h"
 
-static int64_t now_us(void) {
+int64_t troc__writer_now_us(void) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
@@ -61,7 +61,7 @@ const char *troc__storage_error_text(int error) {
 /* Applies every item of `group` in one transaction and commits it. */
 static int writer_apply(troc__writer *writer, troc__request *group, size_t *items_out) {
     troc_ledger_write *write = NULL;
-    int rc = troc_ledger_write_begin(writer->ledger, now_us(), &write);
+    int rc = troc_ledger_write_begin(writer->ledger, troc__writer_now_us(), &write);
     if (rc != 0) return rc;
     size_t items = 0;
     for (troc__request *request = group; request != NULL; request = request->next) {
@@ -221,7 +221,7 @@ static void writer_main(void *argument) {
         writer->task = NULL;
         if (task != NULL) {
             uv_mutex_unlock(&writer->mutex);
-            task->run(task, writer->ledger, now_us());
+            task->run(task, writer->ledger, troc__writer_now_us());
             continue;
         }
         if (writer->queue_head == NULL) {
