@@ -52,7 +52,7 @@ size_t troc_utf8_sequence_length(const char *text, size_t available) {
     return length;
 }
 
-bool troc_text_valid(const char *text, size_t length) {
+static bool text_valid(const char *text, size_t length, bool c1_allowed) {
     if (length == 0) return true;
     if (text == NULL) return false;
     const unsigned char *s = (const unsigned char *)text;
@@ -64,10 +64,18 @@ bool troc_text_valid(const char *text, size_t length) {
         if (n == 0) return false;
         /* C1 controls, U+0080..U+009F: U+009B is CSI to terminals that
          * honour 8-bit controls, and U+0085 a line break. */
-        if (n == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0) return false;
+        if (!c1_allowed && n == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0) return false;
         i += n;
     }
     return true;
+}
+
+bool troc_text_valid(const char *text, size_t length) {
+    return text_valid(text, length, false);
+}
+
+bool troc_text_valid_with_c1(const char *text, size_t length) {
+    return text_valid(text, length, true);
 }
 
 void troc_hex_encode(const uint8_t *bytes, size_t size, char *hex) {

@@ -17,8 +17,12 @@ bool troc_name_valid(const char *name, size_t length);
 
 /* Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) and
  * no control character but tab: neither C0 (NUL included) nor DEL nor C1
- * (U+0080..U+009F). */
+ * (U+0080..U+009F).  What new text must be. */
 bool troc_text_valid(const char *text, size_t length);
+
+/* As troc_text_valid, but C1 controls pass: the rule text journaled before
+ * they were refused was accepted under, which replaying it must keep. */
+bool troc_text_valid_with_c1(const char *text, size_t length);
 
 /* Length of the well-formed UTF-8 sequence at the start of `text` (1 to 4
  * bytes of the `available` ones, at least 1), or 0 when there is none. */

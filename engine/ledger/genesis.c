@@ -34,8 +34,12 @@ _Static_assert(TROC_ADMIN_KEYS_MAX * (TROC_PUBLIC_KEY_SIZE + 2) + TROC_NAME_LENG
                    INIT_BODY_SIZE_MAX,
                "an init event fits its buffer");
 
-static bool unit_valid(const char *unit, size_t length) {
-    if (length == 0 || length > TROC_UNIT_LENGTH_MAX || !troc_text_valid(unit, length)) return false;
+/* A new territory's unit, or (`journaled`) one read back from an existing
+ * ledger, held to the rule it was written under (C1 controls were accepted
+ * once). */
+static bool unit_valid(const char *unit, size_t length, bool journaled) {
+    if (length == 0 || length > TROC_UNIT_LENGTH_MAX) return false;
+    if (!(journaled ? troc_text_valid_with_c1(unit, length) : troc_text_valid(unit, length))) return false;
     return memchr(unit, ' ', length) == NULL && memchr(unit, '\t', length) == NULL;
 }
 
@@ -43,7 +47,7 @@ static bool unit_valid(const char *unit, size_t length) {
 static int init_event_check(const Troc__V1__TerritoryInit *init, const uint8_t *signer) {
     if (init == NULL || init->territory == NULL || init->unit == NULL) return TROC_ECORRUPT;
     if (!troc_name_valid(init->territory, strlen(init->territory))) return TROC_ECORRUPT;
-    if (!unit_valid(init->unit, strlen(init->unit))) return TROC_ECORRUPT;
+    if (!unit_valid(init->unit, strlen(init->unit), true)) return TROC_ECORRUPT;
     if (!init->has_territory_key || init->territory_key.len != TROC_PUBLIC_KEY_SIZE) return TROC_ECORRUPT;
     if (memcmp(init->territory_key.data, signer, TROC_PUBLIC_KEY_SIZE) != 0) return TROC_ECORRUPT;
     if (init->n_admin_keys < 1 || init->n_admin_keys > TROC_ADMIN_KEYS_MAX) return TROC_ECORRUPT;
@@ -106,7 +110,7 @@ static int options_check(const troc_ledger_init_options *options) {
     if (options->territory == NULL || !troc_name_valid(options->territory, strlen(options->territory))) {
         return TROC_ENAME;
     }
-    if (options->unit == NULL || !unit_valid(options->unit, strlen(options->unit))) return TROC_EUTF8;
+    if (options->unit == NULL || !unit_valid(options->unit, strlen(options->unit), false)) return TROC_EUTF8;
     if (options->admin_key_count < 1 || options->admin_key_count > TROC_ADMIN_KEYS_MAX) return TROC_ELIMIT;
     for (size_t i = 0; i < options->admin_key_count; i++) {
         for (size_t j = 0; j < i; j++) {

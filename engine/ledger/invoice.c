@@ -233,7 +233,7 @@ static bool date_valid(const char *text) {
 }
 
 /* Field checks of an issue; a result code. */
-static int issue_fields_check(const Troc__V1__InvoiceIssue *issue) {
+static int issue_fields_check(const troc_ledger_write *write, const Troc__V1__InvoiceIssue *issue) {
     size_t creditor = strnlen(issue->creditor, TROC_NAME_LENGTH_MAX + 1);
     size_t debtor = strnlen(issue->debtor, TROC_NAME_LENGTH_MAX + 1);
     if (!troc_name_valid(issue->creditor, creditor) || !troc_name_valid(issue->debtor, debtor)) {
@@ -242,7 +242,7 @@ static int issue_fields_check(const Troc__V1__InvoiceIssue *issue) {
     if (strcmp(issue->creditor, issue->debtor) == 0) return TROC_RESULT_SAME_ACCOUNT;
     if (issue->amount_cents <= 0) return TROC_RESULT_AMOUNT_NOT_POSITIVE;
     if (issue->amount_cents > TROC_AMOUNT_CENTS_MAX) return TROC_RESULT_AMOUNT_TOO_LARGE;
-    int code = troc__text_check(issue->ref, TROC_INVOICE_REF_LENGTH_MAX, TROC_RESULT_REF_TOO_LONG);
+    int code = troc__text_check(write, issue->ref, TROC_INVOICE_REF_LENGTH_MAX, TROC_RESULT_REF_TOO_LONG);
     if (code == TROC_RESULT_OK && issue->due != NULL && !date_valid(issue->due)) code = TROC_RESULT_INVALID_DATE;
     return code;
 }
@@ -261,7 +261,7 @@ static int issue(action *a, const Troc__V1__InvoiceIssue *issue) {
         a->code = TROC_RESULT_MALFORMED;
         return 0;
     }
-    a->code = issue_fields_check(issue);
+    a->code = issue_fields_check(a->write, issue);
     uint32_t creditor = 0, debtor = 0;
     int rc = 0;
     if (a->code == TROC_RESULT_OK) rc = member_of(a, issue->creditor, &creditor, TROC_RESULT_UNKNOWN_MEMBER);
@@ -362,7 +362,7 @@ static int reject(action *a, const Troc__V1__InvoiceReject *body) {
         a->code = TROC_RESULT_REASON_REQUIRED;
         return 0;
     }
-    a->code = troc__text_check(body->reason, TROC_REASON_LENGTH_MAX, TROC_RESULT_REASON_TOO_LONG);
+    a->code = troc__text_check(a->write, body->reason, TROC_REASON_LENGTH_MAX, TROC_RESULT_REASON_TOO_LONG);
     if (a->code != TROC_RESULT_OK) return 0;
     Troc__V1__InvoiceRef ref = TROC__V1__INVOICE_REF__INIT;
     ref.has_invoice_id = body->has_invoice_id;

@@ -552,8 +552,10 @@ int troc__action_open(troc_ledger_write *write, const troc_item *item, bool well
 int troc__action_record(troc_ledger_write *write, const troc_item *item, const uint8_t id[TROC_ID_SIZE],
                         troc_item_result *result);
 
-/* Checks a free-text field: TROC_RESULT_OK, or `too_long` / INVALID_TEXT. */
-int troc__text_check(const char *text, size_t length_max, int too_long);
+/* Checks a free-text field: TROC_RESULT_OK, or `too_long` / INVALID_TEXT.
+ * A replayed entry is held to the rule it was journaled under (C1 controls
+ * were accepted once). */
+int troc__text_check(const troc_ledger_write *write, const char *text, size_t length_max, int too_long);
 
 /* ----------------------------------------------------------- round.c */
 

@@ -52,14 +52,15 @@ typedef struct transfer {
     const uint8_t *invoice_id;             /* NULL: a plain payment */
 } transfer;
 
-int troc__text_check(const char *text, size_t length_max, int too_long) {
+int troc__text_check(const troc_ledger_write *write, const char *text, size_t length_max, int too_long) {
     size_t length = text != NULL ? strnlen(text, length_max + 1) : 0;
     if (length > length_max) return too_long;
-    if (length > 0 && !troc_text_valid(text, length)) return TROC_RESULT_INVALID_TEXT;
+    bool valid = write->ledger->replaying ? troc_text_valid_with_c1(text, length) : troc_text_valid(text, length);
+    if (length > 0 && !valid) return TROC_RESULT_INVALID_TEXT;
     return TROC_RESULT_OK;
 }
 
-static int fields_check(const transfer *t) {
+static int fields_check(const troc_ledger_write *write, const transfer *t) {
     size_t payer_length = strnlen(t->payer, TROC_NAME_LENGTH_MAX + 1);
     size_t payee_length = strnlen(t->payee, TROC_NAME_LENGTH_MAX + 1);
     if (!troc_name_valid(t->payer, payer_length) || !troc_name_valid(t->payee, payee_length)) {
@@ -70,7 +71,7 @@ static int fields_check(const transfer *t) {
     }
     if (t->amount_cents <= 0) return TROC_RESULT_AMOUNT_NOT_POSITIVE;
     if (t->amount_cents > TROC_AMOUNT_CENTS_MAX) return TROC_RESULT_AMOUNT_TOO_LARGE;
-    return troc__text_check(t->memo, TROC_MEMO_LENGTH_MAX, TROC_RESULT_MEMO_TOO_LONG);
+    return troc__text_check(write, t->memo, TROC_MEMO_LENGTH_MAX, TROC_RESULT_MEMO_TOO_LONG);
 }
 
 /* Checks the two accounts' state for `amount`; returns a result code. */
@@ -168,7 +169,7 @@ static int transfer_apply(troc_ledger_write *write, const transfer *t, const uin
         return rc;
     }
     if (rc != 0) return rc;
-    *code_out = fields_check(t);
+    *code_out = fields_check(write, t);
     if (*code_out == TROC_RESULT_OK && signer != NULL) rc = payer_resolve(write, t->payer, signer, &payer_id, code_out);
     troc__slot *payer = NULL;
     if (rc == 0 && *code_out == TROC_RESULT_OK) rc = troc__slot_by_id(write, payer_id, &payer);
