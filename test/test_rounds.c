@@ -19,6 +19,7 @@
  * the loop closes with every handle closed, and troc_ledger_verify replays
  * the journal to the same state.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -78,33 +79,34 @@ static void pay_during_solve(void) {
     troc_envelope_free(envelope);
 }
 
-/* The payment is made from a thread of its own, which the solve waits for
- * at most PAYMENT_WAIT_MS: a solve on the writer's thread (a round's last
- * attempt) holds the writer, so the payment can only land after the round,
- * and the thread is joined later (payment_join). */
-#define PAYMENT_WAIT_MS 2000
+/* A solve on the pool waits for its payment, which the writer commits
+ * meanwhile.  A solve on the writer's own thread (a round's last attempt)
+ * holds the writer: its payment is sent from a thread of its own, can only
+ * land after the round, and is joined later (payment_join). */
 static uv_thread_t payment_thread;
-static atomic_bool payment_done;
 static bool payment_thread_running;
+
+static bool on_writer_thread(void) {
+    char name[16] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return strcmp(name, "troc-writer") == 0;
+}
 
 static void payment_main(void *argument) {
     (void)argument;
     pay_during_solve();
-    atomic_store(&payment_done, true);
 }
 
 static void pay_while_solving(void) {
-    atomic_store(&payment_done, false);
+    if (!on_writer_thread()) {
+        pay_during_solve();
+        return;
+    }
     if (uv_thread_create(&payment_thread, payment_main, NULL) != 0) {
         atomic_fetch_add(&payment_failures, 1);
         return;
     }
     payment_thread_running = true;
-    for (int waited = 0; waited < PAYMENT_WAIT_MS && !atomic_load(&payment_done); waited += 5) usleep(5000);
-    if (atomic_load(&payment_done)) {
-        uv_thread_join(&payment_thread);
-        payment_thread_running = false;
-    }
 }
 
 static void payment_join(void) {

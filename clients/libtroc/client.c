@@ -216,8 +216,9 @@ static int expectation_load(troc_client *client, expectation *expected) {
                                      ? "cannot check the territory's key: the known-territories path under "
                                        "XDG_CONFIG_HOME or HOME is too long; give the territory key "
                                        "(troc --server-key HEX) or set XDG_CONFIG_HOME to a shorter directory"
-                                     : "cannot check the territory's key: no home directory (HOME is not set) "
-                                       "to keep the known-territories file in; give the territory key "
+                                     : "cannot check the territory's key: no home directory to keep the "
+                                       "known-territories file in (HOME is unset or relative, and the "
+                                       "password database names none); give the territory key "
                                        "(troc --server-key HEX) or set HOME");
     }
     if (client->known_path[0] == '\0') return 0;

@@ -345,7 +345,7 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
  * host name does not exist, or the resolver failed for good; a resolver
  * that cannot answer for now gives -EHOSTUNREACH, which may be retried),
  * TROC_ETIMEOUT, TROC_EHANDSHAKE, TROC_ESERVER_KEY, TROC_EDENIED (the key is
- * not registered in this territory), TROC_EBUSY (the server has too many
+ * not an active key of this territory: never registered, or revoked), TROC_EBUSY (the server has too many
  * connections), TROC_ECORRUPT (a malformed known-territories file), -errno
  * when that file cannot be read, TROC_EUSAGE (no key set, a malformed
  * address, or a key that cannot be pinned: see above). */
@@ -457,7 +457,7 @@ typedef struct troc_admin_action {
 } troc_admin_action;
 
 /* A CLEARING_RUN action is answered only once the round it asks for is
- * committed (or given up): its troc_submit_result then carries the round's
+ * committed (or could not be run): its troc_submit_result then carries the round's
  * report in `clearing` (NULL, with the reason in `detail`, when the round
  * could not be run).  Submitting the same envelope again answers with the
  * same round.  A large round takes seconds: raise the read timeout

@@ -17,7 +17,7 @@
     XX(ID_REUSED, 1, "id_reused", "this id was already used with a different body")                 \
     XX(MALFORMED, 2, "malformed", "the item cannot be decoded or misses a field")                   \
     XX(BAD_SIGNATURE, 3, "bad_signature", "the signature does not verify")                          \
-    XX(UNKNOWN_KEY, 4, "unknown_key", "the signing key is not registered")                          \
+    XX(UNKNOWN_KEY, 4, "unknown_key", "the signing key is not an active key (never registered, or revoked)") \
     XX(KEY_NOT_OWNED, 5, "key_not_owned", "the signing key belongs to another member")              \
     XX(NOT_ADMIN, 6, "not_admin", "the action needs an admin key")                                  \
     XX(INVALID_NAME, 7, "invalid_name", "illegal name (use 1 to 64 of a-z 0-9 . _ -)")              \

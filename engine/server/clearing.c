@@ -41,13 +41,15 @@
  * whose round is queued or running waits for that same round.
  *
  * Threads: the job in progress belongs to the pool while it solves and to
- * the writer while it applies; each hands it back with libuv's own
- * synchronisation (after-work callback, uv_async_send).  Everything else
- * here is the loop thread's.
+ * the writer while it applies (in a last attempt, from its snapshot to its
+ * commit); each hands it back with libuv's own synchronisation
+ * (after-work callback, uv_async_send).  Everything else here is the loop
+ * thread's.
  *
  * Tests: nothing here is mocked.  test/test_rounds.c makes a snapshot go
  * stale deterministically by wrapping troc_clearing_solve at link time
- * (-Wl,--wrap) with a function that submits a payment before solving.
+ * (-Wl,--wrap) with a function that submits a payment before solving (and
+ * waits for it, except on the writer, where it can only land afterwards).
  */
 #include <assert.h>
 #include <stdalign.h>

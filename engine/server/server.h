@@ -56,7 +56,7 @@ typedef struct troc_server_stats {
     uint64_t clearing_rounds;              /* clearing rounds applied */
     uint64_t clearing_empty;               /* rounds that found nothing to clear (not journaled) */
     uint64_t clearing_stale;               /* round attempts the ledger refused as stale: solved again */
-    uint64_t clearing_failed;              /* rounds given up or failed */
+    uint64_t clearing_failed;              /* rounds that could not be run (a storage error, ...) */
     uint64_t clearing_previews;            /* dry runs answered */
 } troc_server_stats;
 
