@@ -253,6 +253,12 @@ static int scan_quoted(parser *p, uint32_t line, size_t column, span *field) {
     bool suspect = false;
     for (;;) {
         if (read == size) {
+            /* Bad text in what the field holds is a fault whether or not
+             * the quote would close later: it is reported first, so that a
+             * reading stopped at a NUL byte gives the answer the whole file
+             * would. */
+            int rc = suspect ? finish_field(p, line, column, start, write - start, true, field) : 0;
+            if (rc != 0) return rc;
             return fail(p, TROC_ECSV, line, "%s: the quote opened on line %u is never closed",
                         field_name(p, column, name, sizeof name), open_line);
         }
@@ -561,7 +567,8 @@ static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) 
             return rc;
         }
         /* A NUL byte is refused wherever it stands, and the parser reports
-         * the first fault of the file: reading on past the first NUL cannot
+         * the first fault of the file (a quoted field cut short with it
+         * included: see scan_quoted): reading on past the first NUL cannot
          * change the answer, only cost the rest (/dev/zero: 2 GiB). */
         bool nul = n > 0 && memchr(data + size, '\0', (size_t)n) != NULL;
         size += (size_t)n;

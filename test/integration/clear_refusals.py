@@ -99,6 +99,9 @@ refused("control-character", HEADER + "a1,A,B\x01,1\n", [at(2), "control charact
 refused("control-character-copied-column", "debtor,creditor,amount,note\nA,B,1,x\x7fy\n",
         [at(2), "control character 0x7F"])
 refused("utf-16", (HEADER + "a1,A,B,1\n").encode("utf-16"), [at(1), "NUL byte", "UTF-16"])
+# A NUL in a quoted field that the data ends in (as when reading stops at the
+# first NUL of a pipe): the NUL is the fault, not the quote.
+refused("nul-in-open-quote", HEADER + 'a1,A,B,"1\0 2', [at(2), "NUL byte"])
 refused("semicolons", "debtor;creditor;amount\nA;B;1\n", [at(1), "no column 'debtor'", "semicolons"])
 refused("tabs", "debtor\tcreditor\tamount\nA\tB\t1\n", [at(1), "no column 'debtor'", "tabs"])
 refused("semicolons-decimal-comma", "id;debtor;creditor;amount\n1;a;b;1,50\n", [at(2), "2 fields", "semicolons"])
