@@ -133,8 +133,8 @@ int troc__client_fail(troc_client *client, int error, const char *format, ...)
  * $HOME/.config/troc/known_territories, else the same under the user's home
  * directory from the password database (cron jobs and services often run
  * without HOME).  *directories_max_out is how many directories at the end
- * of its path pinning may create: "troc", or ".config/troc" under the
- * home directory.  Writes "" and returns -ENOENT when no absolute directory
+ * of its path pinning may create: "troc" and the configuration directory
+ * ($XDG_CONFIG_HOME, or ~/.config), never the one above.  Writes "" and returns -ENOENT when no absolute directory
  * is found, -ENAMETOOLONG when the path does not fit. */
 int troc__known_default_path(char *path, size_t path_size, int *directories_max_out);
 

@@ -19,11 +19,13 @@
  * Entries are appended with one write() to a file opened with O_APPEND, so
  * that two clients pinning at once cannot interleave partial lines.
  *
- * Pinning creates only the directories troc names itself: "troc" under
- * the configuration directory, and ".config" under the home directory for
- * the default file; for a file the caller named, its own directory.  A
- * missing home or configuration directory is an error, not something to
- * create: HOME=/nonexistent would otherwise grow a tree from the root.
+ * Pinning creates only the directories troc names itself, and the
+ * configuration directory (as the XDG base directory rules ask): "troc"
+ * and $XDG_CONFIG_HOME, or "troc" and ".config" under the home directory;
+ * for a file the caller named, its own directory.  A missing home
+ * directory, or a missing parent of $XDG_CONFIG_HOME, is an error, not
+ * something to create: HOME=/nonexistent would otherwise grow a tree from
+ * the root.
  */
 #include <assert.h>
 #include <errno.h>
@@ -38,7 +40,7 @@
 #include "client_int.h"
 
 #define KNOWN_FILE_NAME "troc/known_territories"
-#define KNOWN_DIRECTORIES_MAX 2 /* ".config/troc" under the home directory */
+#define KNOWN_DIRECTORIES_MAX 2 /* "troc" and the configuration directory */
 #define KNOWN_HEADER "# troc known territories: SERVER-ADDRESS TERRITORY-KEY, pinned on first use\n"
 /* A line: address, separator, key, newline, and room to see a longer one. */
 #define KNOWN_LINE_SIZE (TROC_ADDRESS_LENGTH_MAX + 1 + 2 * TROC_PUBLIC_KEY_SIZE + 64)
@@ -55,12 +57,11 @@ int troc__known_default_path(char *path, size_t path_size, int *directories_max_
         home = found->pw_dir;
     }
     int length;
-    int directories_max = 1;
+    const int directories_max = 2; /* troc/ and the configuration directory */
     if (xdg != NULL && xdg[0] == '/') {
         length = snprintf(path, path_size, "%s/%s", xdg, KNOWN_FILE_NAME);
     } else if (home != NULL && home[0] == '/') {
         length = snprintf(path, path_size, "%s/.config/%s", home, KNOWN_FILE_NAME);
-        directories_max = 2;
     } else {
         path[0] = '\0';
         return -ENOENT;

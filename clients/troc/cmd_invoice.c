@@ -392,8 +392,9 @@ int troc__cmd_invoice_show(const troc_cli *cli, int argc, char **argv) {
         troc_json_string(&json, "unit", troc_client_unit(client));
         troc_json_finish(&json);
     } else {
-        char time_text[TROC_CLI_TIME_SIZE];
-        printf("invoice %s\n", args.positional[0]);
+        char time_text[TROC_CLI_TIME_SIZE], id[TROC_ID_HEX_SIZE];
+        troc_id_to_hex(invoice_id, id);
+        printf("invoice %s\n", id);
         print_invoice(&invoice, troc_client_unit(client));
         printf("  issued     %s UTC\n", troc__cli_time(invoice.issued_us, false, time_text));
     }
