@@ -30,6 +30,10 @@ for args in "--help" "init --help" "verify --help"; do
   expect 0 "$trocd" $args
   grep -q "usage: trocd" "$work/out" || fail "trocd $args prints no usage"
 done
+expect 0 "$trocd" --help
+grep -q -- "--version" "$work/out" || fail "trocd --help does not mention --version"
+expect 0 "$trocd" --version
+grep -Eqx "trocd [0-9]+\.[0-9]+\.[0-9]+" "$work/out" || fail "trocd --version printed '$(cat "$work/out")'"
 expect 2 "$trocd"
 expect 2 "$trocd" frobnicate
 
