@@ -24,6 +24,7 @@
 #include <string.h>
 #include <signal.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1056,6 +1057,69 @@ static void test_busy_past_the_connection_limit(void **state) {
     assert_true(f->stats.connections_refused >= 1);
 }
 
+/* The descriptor limit the process had before a test lowered it. */
+static struct rlimit saved_descriptor_limit;
+
+enum { DESCRIPTORS_FIT = 4 };              /* connections a lowered limit leaves room for */
+
+/* Lowers the soft descriptor limit so that it holds DESCRIPTORS_FIT
+ * connections beside what the server keeps for itself. */
+static int setup_few_descriptors(void **state) {
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_descriptor_limit), 0);
+    struct rlimit lowered = saved_descriptor_limit;
+    lowered.rlim_cur = TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED + DESCRIPTORS_FIT;
+    assert_true(saved_descriptor_limit.rlim_cur >= lowered.rlim_cur);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    troc_server_options options = {.listen = "127.0.0.1:0"};
+    return setup_with(state, &options);
+}
+
+static int teardown_descriptors(void **state) {
+    int rc = teardown(state);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved_descriptor_limit), 0);
+    return rc;
+}
+
+/* Under a descriptor limit too low for TROC_CONNECTIONS_MAX, the server
+ * serves as many connections as its descriptors hold and tells the next
+ * one "busy", instead of running out and letting libuv close newcomers
+ * unseen. */
+static void test_descriptor_limit_caps_connections(void **state) {
+    fixture *f = *state;
+    raw_client clients[DESCRIPTORS_FIT], extra;
+    for (int i = 0; i < DESCRIPTORS_FIT; i++) raw_login(&clients[i], f->port, &f->bob);
+    assert_int_equal(raw_connect(&extra, f->port), 0);
+    int error = 0;
+    assert_true(raw_expect_closed(&extra, &error));
+    assert_int_equal(error, TROC_EBUSY);
+    raw_close(&extra);
+    for (int i = 0; i < DESCRIPTORS_FIT; i++) raw_close(&clients[i]);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_refused, 1);
+}
+
+/* Asked to (as trocd does), the server raises a low soft descriptor limit
+ * to what TROC_CONNECTIONS_MAX connections need, within the hard limit. */
+static void test_descriptor_limit_raised(void **state) {
+    (void)state;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_descriptor_limit), 0);
+    struct rlimit lowered = saved_descriptor_limit;
+    lowered.rlim_cur = TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED + DESCRIPTORS_FIT;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    fixture *f = fixture_create();
+    *state = f;
+    troc_server_options options = {.listen = "127.0.0.1:0", .raise_descriptor_limit = true};
+    fixture_start(f, &options);
+    struct rlimit raised;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &raised), 0);
+    rlim_t needed = TROC_CONNECTIONS_MAX + TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED;
+    bool hard_allows = raised.rlim_max == RLIM_INFINITY || raised.rlim_max >= needed;
+    assert_int_equal(raised.rlim_cur, hard_allows ? needed : raised.rlim_max);
+    raw_client admin;
+    raw_login(&admin, f->port, &f->admin);
+    raw_close(&admin);
+}
+
 static int setup_unix_socket(void **state) {
     troc_server_options options = {.listen = "127.0.0.1:0"};
     with_socket = true;
@@ -1453,6 +1517,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_trickling_peers_time_out, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_slow_client_is_paused_then_cut, setup_slow_client, teardown),
         cmocka_unit_test_setup_teardown(test_busy_past_the_connection_limit, setup_small_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptor_limit_caps_connections, setup_few_descriptors,
+                                        teardown_descriptors),
+        cmocka_unit_test_setup_teardown(test_descriptor_limit_raised, NULL, teardown_descriptors),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
         cmocka_unit_test_setup_teardown(test_load_past_the_connection_limit, setup_load, teardown),
         cmocka_unit_test_setup_teardown(test_backup_requests, setup, teardown),

@@ -194,6 +194,15 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
  * the peer takes it); past it a new connection is closed without a word. */
 #define TROC_REFUSALS_MAX 64
 
+/* Descriptors kept apart from connections: the standard streams, the
+ * ledger's files (data, lock, writer lock), the event loop's own (epoll,
+ * signal pipes, wake-ups), the listeners, a backup's files and the port
+ * file, with room to spare.  The daemon needs TROC_CONNECTIONS_MAX +
+ * TROC_REFUSALS_MAX + this many: past its descriptor limit accept fails,
+ * and libuv then closes newcomers unseen, with no "busy" answer and
+ * nothing logged, so the connection limit is lowered to fit instead. */
+#define TROC_DESCRIPTORS_RESERVED 64
+
 /* Pending connections the kernel may queue before the server accepts them. */
 #define TROC_LISTEN_BACKLOG 511
 

@@ -17,7 +17,7 @@
  * code, could not tell which listener failed.
  *
  * Past TROC_CONNECTIONS_MAX served connections (or the lower bound the
- * options set), a new one gets a clear
+ * options or the descriptor limit set, see server.c), a new one gets a clear
  * ServerFrame{error: TROC_EBUSY} and is closed (after a lingering close:
  * FIN, then the peer's input discarded until it closes, for at most
  * TROC_CLOSE_LINGER_MS); at most TROC_REFUSALS_MAX such refusals are in

@@ -8,6 +8,14 @@
  * resumes for all once the charge falls under three quarters of it, so the
  * daemon's memory stays bounded however many peers push at once.
  *
+ * Descriptors.  Every connection takes a descriptor, and so does every
+ * "busy" answer in flight.  Past the process's limit accept fails with
+ * EMFILE, and libuv then accepts and closes newcomers itself, unseen: no
+ * busy answer, nothing logged, an administrator locked out like anyone.  So
+ * at open the server (asked by trocd) raises its soft limit as far as the
+ * hard one allows, and serves no more connections than the descriptors left
+ * beside TROC_DESCRIPTORS_RESERVED hold, saying so in the log.
+ *
  * Output.  Replies are queued into connections' buffers during a callback
  * and the connections are marked dirty; the end of each callback flushes
  * them, so that a group commit answering many requests of one connection
@@ -27,6 +35,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/error.h"
 #include "log.h"
@@ -200,11 +209,64 @@ static int server_start_signals(troc_server *server) {
     return rc;
 }
 
+/* Descriptors that serving `connections` connections takes. */
+static uint64_t descriptors_needed(uint64_t connections) {
+    return connections + TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED;
+}
+
+/* Raises the soft descriptor limit towards what `needed` says, as far as the
+ * hard limit allows; returns the soft limit in effect. */
+static rlim_t descriptors_raise(struct rlimit limit, rlim_t needed) {
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return limit.rlim_cur;
+    rlim_t previous = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed ? limit.rlim_max : needed;
+    if (limit.rlim_cur == previous) return previous;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        troc_log("cannot raise the descriptor limit from %llu to %llu: %s", (unsigned long long)previous,
+                 (unsigned long long)limit.rlim_cur, troc_strerror(-errno));
+        return previous;
+    }
+    troc_log("raised the descriptor limit (ulimit -n) from %llu to %llu", (unsigned long long)previous,
+             (unsigned long long)limit.rlim_cur);
+    return limit.rlim_cur;
+}
+
+/* Lowers connections_max to what the descriptor limit holds (raised first
+ * if asked), so that a newcomer past it is told "busy" rather than closed
+ * unseen by libuv when accept fails. */
+static int server_fit_descriptors(troc_server *server, bool raise) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        int rc = -errno;
+        troc_log("cannot start the server: cannot read its descriptor limit: %s", troc_strerror(rc));
+        return rc;
+    }
+    rlim_t needed = (rlim_t)descriptors_needed(server->connections_max);
+    rlim_t soft = raise ? descriptors_raise(limit, needed) : limit.rlim_cur;
+    if (soft == RLIM_INFINITY || soft >= needed) return 0;
+    rlim_t others = (rlim_t)descriptors_needed(0);
+    if (soft <= others) {
+        troc_log("cannot start the server: its descriptor limit (ulimit -n) of %llu leaves no room for "
+                 "connections beside the %llu it keeps for the ledger, the listeners, backups and busy answers; "
+                 "raise it to %llu", (unsigned long long)soft, (unsigned long long)others,
+                 (unsigned long long)needed);
+        return -EMFILE;
+    }
+    uint32_t fit = (uint32_t)(soft - others);
+    troc_log("serving at most %u connections instead of %u: the descriptor limit (ulimit -n) is %llu and %llu "
+             "are kept for the ledger, the listeners, backups and busy answers; raise the limit to %llu "
+             "(ulimit -n, LimitNOFILE= under systemd) to serve %u", fit, server->connections_max, (unsigned long long)soft,
+             (unsigned long long)others, (unsigned long long)needed, server->connections_max);
+    server->connections_max = fit;
+    return 0;
+}
+
 /* Opens the listeners (each logs its own failure, naming its address),
  * then the rest; says "listening" only once everything is up, so that a
  * start that fails never claims an address it then lets go. */
 static int server_start(troc_server *server, const troc_server_options *options) {
-    int rc = 0;
+    int rc = server_fit_descriptors(server, options->raise_descriptor_limit);
+    if (rc != 0) return rc;
     if (options->listen != NULL) rc = troc__listener_open_tcp(server, options->listen);
     if (rc == 0 && options->socket_path != NULL) rc = troc__listener_open_pipe(server, options->socket_path);
     if (rc != 0) return rc;

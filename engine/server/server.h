@@ -33,6 +33,8 @@ typedef struct troc_server_options {
     const char *listen;                    /* "HOST:PORT" (port 0: a free port); NULL: no TCP */
     const char *socket_path;               /* a Unix socket (mode 0660) to create; NULL: none */
     bool handle_signals;                   /* stop on SIGINT and SIGTERM */
+    bool raise_descriptor_limit;           /* raise the process's soft RLIMIT_NOFILE as far as
+                                              connections_max needs and the hard limit allows */
     uint32_t connections_max;              /* 0: TROC_CONNECTIONS_MAX; may only be lower */
     uint32_t handshake_timeout_ms;         /* 0: TROC_HANDSHAKE_TIMEOUT_MS; may only be lower */
     uint32_t idle_timeout_ms;              /* 0: TROC_IDLE_TIMEOUT_MS; may only be lower */
@@ -74,7 +76,11 @@ int troc_server_check_listen(const char *listen, const char **problem_out);
 int troc_server_check_socket_path(const char *path, const char **problem_out);
 
 /* Binds the listeners and starts the writer thread; logs "listening on"
- * each address once all of them are up.  The ledger stays the caller's and
+ * each address once all of them are up.  When the descriptor limit
+ * (RLIMIT_NOFILE, raised first if the options say so) cannot hold
+ * connections_max connections beside TROC_DESCRIPTORS_RESERVED and
+ * TROC_REFUSALS_MAX, the server serves fewer and logs how many; a limit
+ * with no room for any is -EMFILE.  The ledger stays the caller's and
  * must outlive the server.  A failure is logged with its cause (which
  * address, what the system said, what to do) and leaves nothing open and
  * nothing else logged.  Errors: -EINVAL for a malformed listen address or
