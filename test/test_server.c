@@ -1128,6 +1128,73 @@ static int setup_unix_socket(void **state) {
     return rc;
 }
 
+enum { SHARED_CONNECTIONS_MAX = 40 };      /* a quarter is 10: the floors of limits.h apply */
+
+static int setup_shared_slots(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .connections_max = SHARED_CONNECTIONS_MAX};
+    with_socket = true;
+    int rc = setup_with(state, &options);
+    with_socket = false;
+    return rc;
+}
+
+/* Connects over TCP (or the Unix socket when `path` is set) and runs the
+ * handshake; returns raw_handshake's code, leaving a served client open. */
+static int try_login(fixture *f, raw_client *client, const char *path, const troc_keypair *key) {
+    int rc = path != NULL ? raw_connect_unix(client, path) : raw_connect(client, f->port);
+    assert_int_equal(rc, 0);
+    rc = raw_handshake(client, key);
+    if (rc != 0) raw_close(client);
+    return rc;
+}
+
+/* Strangers who never finish their handshake hold at most their share of
+ * the slots: past it a newcomer over TCP is told busy, sessions already
+ * open go on, and the Unix socket has a share of its own. */
+static void test_handshakes_hold_a_share_of_the_slots(void **state) {
+    fixture *f = *state;
+    raw_client session, silent[TROC_HANDSHAKES_MIN], extra, admin;
+    raw_login(&session, f->port, &f->bob);
+    for (int i = 0; i < TROC_HANDSHAKES_MIN; i++) assert_int_equal(raw_connect(&silent[i], f->port), 0);
+    assert_int_equal(raw_connect(&extra, f->port), 0);
+    int error = 0;
+    assert_true(raw_expect_closed(&extra, &error));
+    assert_int_equal(error, TROC_EBUSY);
+    raw_close(&extra);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&session, NULL, &balance), 0);
+    assert_int_equal(try_login(f, &admin, f->socket_path, &f->admin), 0);
+    assert_int_equal(raw_balance(&admin, "bob", &balance), 0);
+    raw_close(&admin);
+    for (int i = 0; i < TROC_HANDSHAKES_MIN; i++) raw_close(&silent[i]);
+    raw_close(&session);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_refused, 1);
+}
+
+/* Sessions over TCP fill all but TROC_CONNECTIONS_LOCAL_RESERVED slots (a
+ * quarter of the limit here): the rest are the Unix socket's, so a local
+ * administrator still gets in. */
+static void test_unix_socket_keeps_slots_of_its_own(void **state) {
+    fixture *f = *state;
+    enum { RESERVED = SHARED_CONNECTIONS_MAX / 4 < TROC_CONNECTIONS_LOCAL_RESERVED ? SHARED_CONNECTIONS_MAX / 4
+                                                                                     : TROC_CONNECTIONS_LOCAL_RESERVED };
+    static raw_client clients[SHARED_CONNECTIONS_MAX + 2];
+    int tcp = 0, local = 0;
+    while (tcp < SHARED_CONNECTIONS_MAX + 1 && try_login(f, &clients[tcp], NULL, &f->bob) == 0) tcp++;
+    assert_int_equal(tcp, SHARED_CONNECTIONS_MAX - RESERVED);
+    while (tcp + local < SHARED_CONNECTIONS_MAX + 1 &&
+           try_login(f, &clients[tcp + local], f->socket_path, &f->admin) == 0) {
+        local++;
+    }
+    assert_int_equal(local, RESERVED);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&clients[tcp], "bob", &balance), 0);
+    for (int i = 0; i < tcp + local; i++) raw_close(&clients[i]);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_refused, 2);
+}
+
 static void test_unix_socket_speaks_the_same_protocol(void **state) {
     fixture *f = *state;
     struct stat info;
@@ -1521,6 +1588,8 @@ int main(void) {
                                         teardown_descriptors),
         cmocka_unit_test_setup_teardown(test_descriptor_limit_raised, NULL, teardown_descriptors),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
+        cmocka_unit_test_setup_teardown(test_handshakes_hold_a_share_of_the_slots, setup_shared_slots, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket_keeps_slots_of_its_own, setup_shared_slots, teardown),
         cmocka_unit_test_setup_teardown(test_load_past_the_connection_limit, setup_load, teardown),
         cmocka_unit_test_setup_teardown(test_backup_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_one_at_a_time_and_cancelled_by_stop, setup_slow_client, teardown),

@@ -103,6 +103,22 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
  * Each costs at most one frame buffer plus its write queue. */
 #define TROC_CONNECTIONS_MAX 1024
 
+/* Connections still in their handshake, on each listener: a quarter of the
+ * connection limit, or TROC_HANDSHAKES_MIN if more (at most the limit).  A
+ * peer needs no key to hold a connection for TROC_HANDSHAKE_TIMEOUT_MS,
+ * and one that reconnects as fast as it is cut could hold every slot:
+ * bounded, strangers leave the other three quarters to the sessions that
+ * proved their key.  The floor keeps small limits from refusing an honest
+ * burst of clients connecting at once. */
+#define TROC_HANDSHAKES_SHARE 4
+#define TROC_HANDSHAKES_MIN 16
+
+/* Slots only the Unix socket may take, when the daemon has one (at most a
+ * quarter of the connection limit): its peers are local administrators
+ * (mode 0660), and they must be able to connect when peers over TCP fill
+ * every other slot. */
+#define TROC_CONNECTIONS_LOCAL_RESERVED 16
+
 /* Requests a connection may have in flight (read, not yet answered); at the
  * bound the server stops reading from it (backpressure) until replies go
  * out. */

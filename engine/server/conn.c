@@ -484,6 +484,7 @@ static void conn_on_timer(uv_timer_t *timer) {
 void troc__conn_ready(troc__conn *conn) {
     assert(conn != NULL && conn->state == TROC__CONN_AUTH);
     conn->state = TROC__CONN_READY;
+    troc__server_handshake_over(conn->server, conn);
     uv_timer_start(&conn->timer, conn_on_timer, conn->server->idle_timeout_ms, 0);
 }
 
@@ -550,6 +551,7 @@ void troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp) 
     conn->server = server;
     conn->writing = -1;
     conn->state = TROC__CONN_HELLO;
+    conn->local = !is_tcp;
     conn->socket.handle.data = conn;
     conn->timer.data = conn;
     conn->write_request.data = conn;

@@ -79,6 +79,9 @@ void troc__server_uncharge(troc_server *server, troc__request *request) {
 
 void troc__server_conn_opened(troc_server *server, troc__conn *conn) {
     assert(server != NULL && conn != NULL);
+    assert(!conn->handshaking);
+    conn->handshaking = true;
+    server->handshakes[conn->local]++;
     conn->next = server->conns;
     conn->prev = NULL;
     if (server->conns != NULL) server->conns->prev = conn;
@@ -87,11 +90,22 @@ void troc__server_conn_opened(troc_server *server, troc__conn *conn) {
     server->stats.connections_accepted++;
 }
 
+/* The connection left its handshake (session open, or freed): its slot is
+ * no longer a stranger's. */
+void troc__server_handshake_over(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    if (!conn->handshaking) return;
+    assert(server->handshakes[conn->local] > 0);
+    server->handshakes[conn->local]--;
+    conn->handshaking = false;
+}
+
 static void server_finish(troc_server *server);
 
 void troc__server_conn_closed(troc_server *server, troc__conn *conn) {
     assert(server != NULL && conn != NULL);
     assert(server->conn_count > 0);
+    troc__server_handshake_over(server, conn);
     if (conn->prev != NULL) conn->prev->next = conn->next;
     else server->conns = conn->next;
     if (conn->next != NULL) conn->next->prev = conn->prev;
@@ -261,12 +275,24 @@ static int server_fit_descriptors(troc_server *server, bool raise) {
     return 0;
 }
 
+/* The shares of the connection limit: strangers in their handshake, and
+ * the slots kept for the Unix socket (see limits.h). */
+static void server_share_connections(troc_server *server, bool has_socket) {
+    uint32_t max = server->connections_max;
+    uint32_t floor = max < TROC_HANDSHAKES_MIN ? max : TROC_HANDSHAKES_MIN;
+    server->handshakes_max = max / TROC_HANDSHAKES_SHARE > floor ? max / TROC_HANDSHAKES_SHARE : floor;
+    uint32_t reserved = max / 4 < TROC_CONNECTIONS_LOCAL_RESERVED ? max / 4 : TROC_CONNECTIONS_LOCAL_RESERVED;
+    server->local_reserved = has_socket ? reserved : 0;
+    assert(server->handshakes_max >= 1 && server->local_reserved < max);
+}
+
 /* Opens the listeners (each logs its own failure, naming its address),
  * then the rest; says "listening" only once everything is up, so that a
  * start that fails never claims an address it then lets go. */
 static int server_start(troc_server *server, const troc_server_options *options) {
     int rc = server_fit_descriptors(server, options->raise_descriptor_limit);
     if (rc != 0) return rc;
+    server_share_connections(server, options->socket_path != NULL);
     if (options->listen != NULL) rc = troc__listener_open_tcp(server, options->listen);
     if (rc == 0 && options->socket_path != NULL) rc = troc__listener_open_pipe(server, options->socket_path);
     if (rc != 0) return rc;

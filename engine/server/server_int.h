@@ -136,6 +136,8 @@ struct troc__conn {
     bool lingering;                        /* shut down, discarding input until the peer closes */
     int handles_open;                      /* socket and timer not yet closed */
     troc__conn_state state;
+    bool local;                            /* accepted on the Unix socket, not TCP */
+    bool handshaking;                      /* counted in the server's handshakes[local] */
     const char *close_reason;              /* logged when closed */
     troc_handshake handshake;
     troc_channel channel;
@@ -185,7 +187,9 @@ typedef struct troc__writer {
 
 struct troc_server {
     uv_loop_t *loop;
-    uint32_t connections_max;              /* bounds in effect (options or limits.h) */
+    uint32_t connections_max;              /* bounds in effect (options, limits.h or descriptors) */
+    uint32_t handshakes_max;               /* connections in their handshake, per listener */
+    uint32_t local_reserved;               /* slots only the Unix socket may take */
     uint32_t handshake_timeout_ms;
     uint32_t idle_timeout_ms;
     troc_ledger *ledger;
@@ -206,6 +210,7 @@ struct troc_server {
     troc__backup *backup;                  /* the backup in progress (backup.c), or NULL */
     troc__conn *conns;                     /* served connections */
     uint32_t conn_count;
+    uint32_t handshakes[2];                /* connections in their handshake: [0] TCP, [1] Unix socket */
     uint32_t refusal_count;                /* "busy" replies in flight */
     troc__conn *dirty;                     /* connections with output to flush */
     size_t request_bytes;                  /* bytes charged by all requests in flight */
@@ -291,6 +296,7 @@ int troc__writer_apply_growing(troc_ledger *ledger, int (*apply)(void *context),
 /* server.c */
 void troc__server_conn_opened(troc_server *server, troc__conn *conn);
 void troc__server_conn_closed(troc_server *server, troc__conn *conn);
+void troc__server_handshake_over(troc_server *server, troc__conn *conn);
 void troc__server_charge(troc_server *server, troc__request *request);
 void troc__server_uncharge(troc_server *server, troc__request *request);
 void troc__server_mark_dirty(troc_server *server, troc__conn *conn);
