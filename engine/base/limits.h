@@ -154,6 +154,12 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 /* A connection silent this long is closed. */
 #define TROC_IDLE_TIMEOUT_MS (5 * 60 * 1000)
 
+/* A frame must arrive whole within this time of its first bytes being read
+ * (time the server spends not reading does not count): 2 MiB in 30 s is
+ * 70 KB/s.  A peer that sends a large frame's header and then trickles or
+ * stalls would otherwise pin its read buffer until the idle timeout. */
+#define TROC_FRAME_TIMEOUT_MS 30000
+
 /* CSV files (troc clear) ------------------------------------------------- */
 
 /* Largest CSV file read.  The whole file is held in memory and its fields
@@ -201,10 +207,20 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
  * TROC_REQUESTS_IN_FLIGHT_MAX, it bounds what one peer costs). */
 #define TROC_CONNECTION_REQUEST_BYTES_MAX (64u * 1024u * 1024u)
 
-/* Decoded request memory all connections together may hold in flight; past
- * it every connection stops reading until the writer catches up, so the
- * daemon's memory stays bounded whatever the number of busy peers. */
-#define TROC_SERVER_REQUEST_BYTES_MAX (512u * 1024u * 1024u)
+/* Memory all connections together may hold: decoded requests in flight,
+ * read buffers and replies queued.  Past it every connection stops taking
+ * frames until the writer catches up and peers take their replies, so the
+ * daemon's memory stays bounded whatever the number of busy peers (replies
+ * already owed are still queued: a connection can always finish them).  A
+ * quarter of it at most goes to read buffers grown for frames larger than
+ * their first 16 KiB: a connection whose frame does not fit waits, not
+ * reading, until another's is done. */
+#define TROC_SERVER_MEMORY_BYTES_MAX (512u * 1024u * 1024u)
+#define TROC_SERVER_FRAME_BUFFERS_SHARE 4
+
+/* The lowest budget a server may be given (tests give low ones): its share
+ * for read buffers must hold one frame of the largest size. */
+#define TROC_SERVER_MEMORY_BYTES_MIN (16u * 1024u * 1024u)
 
 /* Connections being told "busy" at once (each holds one small frame until
  * the peer takes it); past it a new connection is closed without a word. */
@@ -232,8 +248,11 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
 
 _Static_assert(TROC_CONNECTION_REQUEST_BYTES_MAX >= (unsigned long long)TROC_DECODE_EXPANSION_MAX * TROC_FRAME_SIZE_MAX,
                "a connection must be able to hold its largest decoded request");
-_Static_assert(TROC_SERVER_REQUEST_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MAX,
+_Static_assert(TROC_SERVER_MEMORY_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MAX,
                "the server's budget holds at least one connection's");
+_Static_assert(TROC_SERVER_MEMORY_BYTES_MIN / TROC_SERVER_FRAME_BUFFERS_SHARE >= TROC_FRAME_SIZE_MAX + 4,
+               "the read buffers' share of the smallest budget holds a frame of the largest size");
+_Static_assert(TROC_SERVER_MEMORY_BYTES_MIN <= TROC_SERVER_MEMORY_BYTES_MAX, "the default budget is allowed");
 _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
                "a full batch fits in one group commit");
 _Static_assert(TROC_COMMIT_GATHER_ITEMS <= TROC_COMMIT_ITEMS_MAX, "a gathered group fits one commit");

@@ -3,10 +3,23 @@
  * The server's loop, its budgets and its stop sequence.
  *
  * Budget.  Every request in flight is charged (its object and the heap its
- * arena took) to its connection and to the server.  Past
- * TROC_SERVER_REQUEST_BYTES_MAX every connection stops reading; reading
- * resumes for all once the charge falls under three quarters of it, so the
- * daemon's memory stays bounded however many peers push at once.
+ * arena took) to its connection and to the server, and so is every buffer
+ * a connection holds: its read buffer and its output buffers, by capacity.
+ * Past the budget (TROC_SERVER_MEMORY_BYTES_MAX) every connection stops
+ * taking frames; they resume for all once the charge falls under three
+ * quarters of it, so the daemon's memory stays bounded however many peers
+ * push at once.  Replies already owed are still queued (a connection can
+ * always finish what it owes, and the writer always finishes its
+ * requests), so the charge can pass the budget by those replies only.
+ *
+ * Large frames.  A read buffer grows to a frame larger than its first size
+ * only while the grown buffers stay within their share of the budget, and
+ * the server is not past it.  A connection whose frame does not fit stops
+ * reading and waits in line; the head of the line grows as soon as it
+ * fits, at the end of any callback.  Nothing a waiter waits for waits in
+ * turn: grown buffers are released as their frames are taken (or their
+ * connections cut by the frame timeout), requests as the writer answers
+ * them, replies as peers read them (or are cut when idle).
  *
  * Descriptors.  Every connection takes a descriptor, and so does every
  * "busy" answer in flight.  Past the process's limit accept fails with
@@ -33,6 +46,7 @@
  */
 #include <assert.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -46,32 +60,102 @@
 
 /* ------------------------------------------------------------ budgets */
 
+/* The charge changed: pause every connection at the budget, resume them
+ * all once well under it. */
+static void server_memory_changed(troc_server *server) {
+    if (server->memory_bytes > server->stats.memory_bytes_peak) server->stats.memory_bytes_peak = server->memory_bytes;
+    if (server->memory_bytes >= server->memory_bytes_max && !server->over_budget) {
+        server->over_budget = true;
+        server->stats.memory_full++;
+        troc_log("memory at its bound (%zu bytes of requests and buffers): reading paused on every connection",
+                 server->memory_bytes);
+    } else if (server->over_budget && server->memory_bytes < BUDGET_RESUME(server->memory_bytes_max)) {
+        server->over_budget = false;
+        server->resume_all = true;
+    }
+}
+
 void troc__server_charge(troc_server *server, troc__request *request) {
     assert(server != NULL && request != NULL);
     troc__conn *conn = request->conn;
     size_t target = sizeof *request + request->arena.heap_bytes;
-    assert(conn->request_bytes >= request->charged && server->request_bytes >= request->charged);
+    assert(conn->request_bytes >= request->charged && server->memory_bytes >= request->charged);
     conn->request_bytes = conn->request_bytes - request->charged + target;
-    server->request_bytes = server->request_bytes - request->charged + target;
+    server->memory_bytes = server->memory_bytes - request->charged + target;
     request->charged = target;
-    if (server->request_bytes > server->stats.request_bytes_peak) server->stats.request_bytes_peak = server->request_bytes;
-    if (server->request_bytes >= TROC_SERVER_REQUEST_BYTES_MAX && !server->over_budget) {
-        server->over_budget = true;
-        troc_log("request memory at its bound (%zu bytes): reading paused on every connection",
-                 server->request_bytes);
-    }
+    server_memory_changed(server);
 }
 
 void troc__server_uncharge(troc_server *server, troc__request *request) {
     assert(server != NULL && request != NULL);
     troc__conn *conn = request->conn;
-    assert(conn->request_bytes >= request->charged && server->request_bytes >= request->charged);
+    assert(conn->request_bytes >= request->charged && server->memory_bytes >= request->charged);
     conn->request_bytes -= request->charged;
-    server->request_bytes -= request->charged;
+    server->memory_bytes -= request->charged;
     request->charged = 0;
-    if (server->over_budget && server->request_bytes < BUDGET_RESUME(TROC_SERVER_REQUEST_BYTES_MAX)) {
-        server->over_budget = false;
-        server->resume_all = true;
+    server_memory_changed(server);
+}
+
+/* Sets what `conn`'s buffers are charged: `buffer_bytes` in all, of which
+ * `frame_buffer_bytes` for a read buffer grown for a large frame. */
+void troc__server_charge_buffers(troc_server *server, troc__conn *conn, size_t buffer_bytes,
+                                 size_t frame_buffer_bytes) {
+    assert(server != NULL && conn != NULL && frame_buffer_bytes <= buffer_bytes);
+    assert(server->memory_bytes >= conn->buffer_bytes && server->frame_buffer_bytes >= conn->frame_buffer_bytes);
+    server->memory_bytes = server->memory_bytes - conn->buffer_bytes + buffer_bytes;
+    server->frame_buffer_bytes = server->frame_buffer_bytes - conn->frame_buffer_bytes + frame_buffer_bytes;
+    conn->buffer_bytes = buffer_bytes;
+    conn->frame_buffer_bytes = frame_buffer_bytes;
+    server_memory_changed(server);
+}
+
+/* May a read buffer grow by `growth` bytes for a large frame now?  Not
+ * past the budget, and within the read buffers' share of it: the last
+ * growth may take the charge past the budget by one frame, but a frame
+ * is never kept waiting while the charge stays just under it. */
+bool troc__server_frame_fits(const troc_server *server, size_t growth) {
+    assert(server != NULL);
+    return !server->over_budget && server->frame_buffer_bytes + growth <= server->frame_buffer_bytes_max;
+}
+
+/* Puts `conn` at the end of the line of connections waiting to grow. */
+void troc__server_memory_wait(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    if (conn->memory_waiting) return;
+    conn->memory_waiting = true;
+    conn->memory_wait_next = NULL;
+    if (server->memory_wait_tail != NULL) server->memory_wait_tail->memory_wait_next = conn;
+    else server->memory_wait_head = conn;
+    server->memory_wait_tail = conn;
+    server->stats.memory_waits++;
+}
+
+/* Takes `conn` out of the line (it is closing); bounded by the connections. */
+void troc__server_memory_unwait(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    if (!conn->memory_waiting) return;
+    troc__conn *previous = NULL;
+    for (troc__conn *c = server->memory_wait_head; c != conn; c = c->memory_wait_next) {
+        assert(c != NULL);
+        previous = c;
+    }
+    if (previous != NULL) previous->memory_wait_next = conn->memory_wait_next;
+    else server->memory_wait_head = conn->memory_wait_next;
+    if (server->memory_wait_tail == conn) server->memory_wait_tail = previous;
+    conn->memory_waiting = false;
+    conn->memory_wait_next = NULL;
+}
+
+/* Lets the connections at the head of the line grow, in order, while their
+ * frames fit. */
+static void server_memory_wake(troc_server *server) {
+    /* Bounded: each turn takes a connection off the line, and one that
+     * comes back (it could not grow after all) goes to its end. */
+    for (uint32_t turn = 0; turn <= server->conn_count && server->memory_wait_head != NULL; turn++) {
+        troc__conn *conn = server->memory_wait_head;
+        if (!troc__server_frame_fits(server, conn->memory_wanted)) return;
+        troc__server_memory_unwait(server, conn);
+        troc__conn_update_reading(conn);
     }
 }
 
@@ -134,6 +218,7 @@ void troc__server_mark_dirty(troc_server *server, troc__conn *conn) {
 
 void troc__server_flush(troc_server *server) {
     assert(server != NULL);
+    server_memory_wake(server);
     if (server->resume_all) {
         server->resume_all = false;
         for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) troc__conn_update_reading(conn);
@@ -315,7 +400,9 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
         return -EINVAL;
     }
     if (options->connections_max > TROC_CONNECTIONS_MAX || options->handshake_timeout_ms > TROC_HANDSHAKE_TIMEOUT_MS ||
-        options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS ||
+        options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS || options->frame_timeout_ms > TROC_FRAME_TIMEOUT_MS ||
+        options->memory_bytes_max > TROC_SERVER_MEMORY_BYTES_MAX ||
+        (options->memory_bytes_max != 0 && options->memory_bytes_max < TROC_SERVER_MEMORY_BYTES_MIN) ||
         (options->clear_every_ms != 0 && (options->clear_every_ms < TROC_CLEAR_EVERY_SECONDS_MIN * 1000ull ||
                                           options->clear_every_ms > TROC_CLEAR_EVERY_SECONDS_MAX * 1000ull))) {
         troc_log("cannot start the server: an option is beyond its bound in engine/base/limits.h");
@@ -327,6 +414,12 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
     server->handshake_timeout_ms =
         options->handshake_timeout_ms ? options->handshake_timeout_ms : TROC_HANDSHAKE_TIMEOUT_MS;
     server->idle_timeout_ms = options->idle_timeout_ms ? options->idle_timeout_ms : TROC_IDLE_TIMEOUT_MS;
+    server->frame_timeout_ms = options->frame_timeout_ms ? options->frame_timeout_ms : TROC_FRAME_TIMEOUT_MS;
+    snprintf(server->frame_timeout_reason, sizeof server->frame_timeout_reason,
+             "frame not received in time: a frame must arrive whole within %.3g s of its first bytes",
+             server->frame_timeout_ms / 1000.0);
+    server->memory_bytes_max = options->memory_bytes_max ? options->memory_bytes_max : TROC_SERVER_MEMORY_BYTES_MAX;
+    server->frame_buffer_bytes_max = server->memory_bytes_max / TROC_SERVER_FRAME_BUFFERS_SHARE;
     /* A peer that goes away mid-write must not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
     server->loop = loop;
