@@ -1286,6 +1286,34 @@ static void test_unread_replies_count_against_the_budget(void **state) {
     assert_true(f->stats.read_pauses >= HOGS);
 }
 
+static int setup_short_write_timeout(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .write_timeout_ms = 300};
+    return setup_with(state, &options);
+}
+
+/* A client that sends requests and never reads their replies is cut once
+ * the server has had a write pending for the write timeout without the
+ * client taking any of it, long before the idle timeout: its replies would
+ * hold the server's memory budget meanwhile. */
+static void test_peers_that_never_read_are_cut(void **state) {
+    fixture *f = *state;
+    fill_bobs_statement(f);
+    raw_client hog;
+    raw_login(&hog, f->port, &f->bob);
+    send_history_queries(&hog, 1000);      /* 50 MB of replies, more than the sockets hold */
+    struct pollfd cut = {.fd = hog.fd, .events = POLLRDHUP};
+    assert_int_equal(poll(&cut, 1, 60000), 1); /* bounded wait; the idle timeout is 5 minutes */
+    assert_true(cut.revents & (POLLERR | POLLHUP | POLLRDHUP));
+    raw_close(&hog);
+    raw_client witness;                    /* readers are served as before */
+    raw_login(&witness, f->port, &f->carol);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&witness, NULL, &balance), 0);
+    raw_close(&witness);
+    fixture_stop(f);
+    assert_true(f->stats.connections_failed >= 1);
+}
+
 static int setup_short_frame_timeout(void **state) {
     troc_server_options options = {.listen = "127.0.0.1:0", .frame_timeout_ms = 300};
     return setup_with(state, &options);
@@ -1789,6 +1817,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_large_frames_wait_for_memory, setup_small_budget, teardown),
         cmocka_unit_test_setup_teardown(test_unread_replies_count_against_the_budget, setup_small_budget, teardown),
         cmocka_unit_test_setup_teardown(test_frames_must_arrive_in_time, setup_short_frame_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_peers_that_never_read_are_cut, setup_short_write_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
         cmocka_unit_test_setup_teardown(test_handshakes_hold_a_share_of_the_slots, setup_shared_slots, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_keeps_slots_of_its_own, setup_shared_slots, teardown),

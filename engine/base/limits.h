@@ -160,6 +160,15 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
  * stalls would otherwise pin its read buffer until the idle timeout. */
 #define TROC_FRAME_TIMEOUT_MS 30000
 
+/* A connection whose peer takes none of the replies being written to it
+ * for this long is cut (as nginx's send_timeout).  Its unread replies are
+ * charged to the server's memory budget, and while that budget is full no
+ * connection is read: peers that never read must not hold it for the idle
+ * timeout.  The peer's taking shows once the kernel has room for more, a
+ * fraction of its socket buffer: a client reading even a few kilobytes a
+ * second is never cut. */
+#define TROC_WRITE_TIMEOUT_MS 60000
+
 /* CSV files (troc clear) ------------------------------------------------- */
 
 /* Largest CSV file read.  The whole file is held in memory and its fields

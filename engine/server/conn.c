@@ -38,8 +38,12 @@
  * (a peer trickling bytes does not count as active), and a frame must
  * arrive whole within TROC_FRAME_TIMEOUT_MS of its first bytes being read
  * (the time the connection is not read does not count), so that a peer
- * cannot pin a large read buffer by trickling; a connection closing gets
- * TROC_CLOSE_LINGER_MS to take its last frame.
+ * cannot pin a large read buffer by trickling.  A served connection whose
+ * peer takes nothing of a write for TROC_WRITE_TIMEOUT_MS is cut too: its
+ * unread replies count against the server's budget, which stops every
+ * connection when full.  Progress is libuv's write queue shrinking, checked
+ * when the timer fires.  A connection closing gets TROC_CLOSE_LINGER_MS to
+ * take its last frame.
  *
  * Closing.  Any protocol violation queues a ServerFrame{error} (sealed once
  * the channel exists).  Once it is written the connection lingers: it shuts
@@ -181,6 +185,17 @@ void troc__conn_fail(troc__conn *conn, int error, const char *reason) {
 
 /* ------------------------------------------------------------- writing */
 
+/* A write has begun: its clock runs from now, and the timer of a served
+ * connection fires in time to check it. */
+static void conn_watch_write(troc__conn *conn) {
+    conn->write_progress_ms = uv_now(conn->server->loop);
+    conn->write_pending = uv_stream_get_write_queue_size(&conn->socket.stream);
+    if (conn->state != TROC__CONN_READY) return; /* the handshake's or the linger's timer is shorter */
+    if (uv_timer_get_due_in(&conn->timer) > conn->server->write_timeout_ms) {
+        uv_timer_start(&conn->timer, conn_on_timer, conn->server->write_timeout_ms, 0);
+    }
+}
+
 static void conn_on_written(uv_write_t *write_request, int status) {
     troc__conn *conn = write_request->data;
     assert(conn->writing == 0 || conn->writing == 1);
@@ -215,7 +230,9 @@ void troc__conn_flush(troc__conn *conn) {
     if (rc != 0) {
         conn->writing = -1;
         troc__conn_close(conn, uv_strerror(rc));
+        return;
     }
+    conn_watch_write(conn);
 }
 
 /* The buffer replies go to: the one not being written. */
@@ -524,15 +541,29 @@ void troc__conn_update_reading(troc__conn *conn) {
 
 /* -------------------------------------------------------------- timers */
 
-/* A served connection's deadlines: the frame arriving, then idleness
- * (which does not run while the server owes it something: replies, or
- * room for its frame).  Cuts it past one, else sets the timer for the
- * nearest. */
+/* How long the write in flight has gone without the peer taking any of
+ * it: libuv's queue of it shrinks as the kernel takes more. */
+static uint64_t conn_write_stalled_ms(troc__conn *conn, uint64_t now) {
+    size_t pending = uv_stream_get_write_queue_size(&conn->socket.stream);
+    if (pending < conn->write_pending) conn->write_progress_ms = now;
+    conn->write_pending = pending;
+    return now - conn->write_progress_ms;
+}
+
+/* A served connection's deadlines: the frame arriving, the peer taking
+ * its replies, then idleness (which does not run while the server owes it
+ * something: replies, or room for its frame).  Cuts it past one, else sets
+ * the timer for the nearest. */
 static void conn_check_ready(troc__conn *conn, uint64_t now) {
     troc_server *server = conn->server;
     uint64_t frame_age = conn->frame_started_ms != 0 ? now - conn->frame_started_ms : 0;
     if (conn->frame_started_ms != 0 && frame_age >= server->frame_timeout_ms) {
         troc__conn_fail(conn, TROC_ETIMEOUT, server->frame_timeout_reason);
+        return;
+    }
+    uint64_t write_stalled = conn->writing >= 0 ? conn_write_stalled_ms(conn, now) : 0;
+    if (write_stalled >= server->write_timeout_ms) {
+        troc__conn_fail(conn, TROC_ETIMEOUT, server->write_timeout_reason);
         return;
     }
     uint64_t idle = now - conn->last_frame_ms;
@@ -545,6 +576,9 @@ static void conn_check_ready(troc__conn *conn, uint64_t now) {
     uint64_t wait = owed ? timeout : timeout - idle;
     if (conn->frame_started_ms != 0 && server->frame_timeout_ms - frame_age < wait) {
         wait = server->frame_timeout_ms - frame_age;
+    }
+    if (conn->writing >= 0 && server->write_timeout_ms - write_stalled < wait) {
+        wait = server->write_timeout_ms - write_stalled;
     }
     uv_timer_start(&conn->timer, conn_on_timer, wait, 0);
 }

@@ -401,6 +401,7 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
     }
     if (options->connections_max > TROC_CONNECTIONS_MAX || options->handshake_timeout_ms > TROC_HANDSHAKE_TIMEOUT_MS ||
         options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS || options->frame_timeout_ms > TROC_FRAME_TIMEOUT_MS ||
+        options->write_timeout_ms > TROC_WRITE_TIMEOUT_MS ||
         options->memory_bytes_max > TROC_SERVER_MEMORY_BYTES_MAX ||
         (options->memory_bytes_max != 0 && options->memory_bytes_max < TROC_SERVER_MEMORY_BYTES_MIN) ||
         (options->clear_every_ms != 0 && (options->clear_every_ms < TROC_CLEAR_EVERY_SECONDS_MIN * 1000ull ||
@@ -418,6 +419,9 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
     snprintf(server->frame_timeout_reason, sizeof server->frame_timeout_reason,
              "frame not received in time: a frame must arrive whole within %.3g s of its first bytes",
              server->frame_timeout_ms / 1000.0);
+    server->write_timeout_ms = options->write_timeout_ms ? options->write_timeout_ms : TROC_WRITE_TIMEOUT_MS;
+    snprintf(server->write_timeout_reason, sizeof server->write_timeout_reason,
+             "replies not read: the client took none of its replies for %.3g s", server->write_timeout_ms / 1000.0);
     server->memory_bytes_max = options->memory_bytes_max ? options->memory_bytes_max : TROC_SERVER_MEMORY_BYTES_MAX;
     server->frame_buffer_bytes_max = server->memory_bytes_max / TROC_SERVER_FRAME_BUFFERS_SHARE;
     /* A peer that goes away mid-write must not kill the daemon. */

@@ -40,6 +40,7 @@ typedef struct troc_server_options {
     uint32_t handshake_timeout_ms;         /* 0: TROC_HANDSHAKE_TIMEOUT_MS; may only be lower */
     uint32_t idle_timeout_ms;              /* 0: TROC_IDLE_TIMEOUT_MS; may only be lower */
     uint32_t frame_timeout_ms;             /* 0: TROC_FRAME_TIMEOUT_MS; may only be lower */
+    uint32_t write_timeout_ms;             /* 0: TROC_WRITE_TIMEOUT_MS; may only be lower */
     size_t memory_bytes_max;               /* 0: TROC_SERVER_MEMORY_BYTES_MAX; may only be lower, and
                                               not below TROC_SERVER_MEMORY_BYTES_MIN */
     uint64_t clear_every_ms;               /* run a clearing round this often; 0: only when asked.

@@ -144,6 +144,8 @@ struct troc__conn {
     troc__socket socket;
     uv_timer_t timer;                      /* handshake, idle and close timeouts */
     uv_write_t write_request;
+    uint64_t write_progress_ms;            /* loop time the peer last took bytes of the write in flight */
+    size_t write_pending;                  /* bytes of it libuv still held then */
     uv_shutdown_t shutdown_request;        /* lingering close: our side is done */
     bool lingering;                        /* shut down, discarding input until the peer closes */
     int handles_open;                      /* socket and timer not yet closed */
@@ -212,6 +214,8 @@ struct troc_server {
     uint32_t idle_timeout_ms;
     uint32_t frame_timeout_ms;
     char frame_timeout_reason[96];         /* why a connection is cut at the frame timeout */
+    uint32_t write_timeout_ms;
+    char write_timeout_reason[96];         /* why a connection is cut at the write timeout */
     size_t memory_bytes_max;               /* requests, read buffers and output together */
     size_t frame_buffer_bytes_max;         /* of which read buffers grown for large frames */
     troc_ledger *ledger;
