@@ -24,6 +24,7 @@
 #include <string.h>
 #include <signal.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -156,11 +157,57 @@ static void server_thread(void *argument) {
     f->run_rc = troc_server_run(f->server);
 }
 
+/* The server's counters belong to its loop thread: a test reads them while
+ * it runs through an async handle on that loop, which copies them there. */
+typedef struct stats_probe {
+    uv_async_t async;
+    uv_mutex_t mutex;
+    uv_cond_t answered_cond;
+    bool answered;                         /* the loop did what was asked */
+    bool closing;                          /* asked to close the handle, not to copy */
+    troc_server *server;
+    troc_server_stats stats;               /* the copy */
+} stats_probe;
+
+static stats_probe probe;
+
+static void probe_on_async(uv_async_t *async) {
+    stats_probe *p = async->data;
+    uv_mutex_lock(&p->mutex);
+    if (p->closing) uv_close((uv_handle_t *)async, NULL);
+    else troc_server_stats_get(p->server, &p->stats);
+    p->answered = true;
+    uv_cond_signal(&p->answered_cond);
+    uv_mutex_unlock(&p->mutex);
+}
+
+static void probe_ask(bool closing) {
+    uv_mutex_lock(&probe.mutex);
+    probe.answered = false;
+    probe.closing = closing;
+    uv_mutex_unlock(&probe.mutex);
+    assert_int_equal(uv_async_send(&probe.async), 0);
+    uv_mutex_lock(&probe.mutex);
+    while (!probe.answered) uv_cond_wait(&probe.answered_cond, &probe.mutex);
+    uv_mutex_unlock(&probe.mutex);
+}
+
+/* The running server's counters, read on its loop. */
+static troc_server_stats live_stats(void) {
+    probe_ask(false);
+    return probe.stats;
+}
+
 static void fixture_start(fixture *f, troc_server_options *options) {
     assert_int_equal(troc_ledger_open(&f->ledger, f->ledger_directory), 0);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     assert_int_equal(troc_server_open(&f->server, &f->loop, f->ledger, options), 0);
     f->port = troc_server_tcp_port(f->server);
+    assert_int_equal(uv_mutex_init(&probe.mutex), 0);
+    assert_int_equal(uv_cond_init(&probe.answered_cond), 0);
+    probe.server = f->server;
+    probe.async.data = &probe;
+    assert_int_equal(uv_async_init(&f->loop, &probe.async, probe_on_async), 0);
     assert_int_equal(uv_thread_create(&f->thread, server_thread, f), 0);
     f->running = true;
 }
@@ -168,6 +215,9 @@ static void fixture_start(fixture *f, troc_server_options *options) {
 /* Stops the server, reads its counters and checks every handle closed. */
 static void fixture_stop(fixture *f) {
     if (!f->running) return;
+    probe_ask(true);
+    uv_mutex_destroy(&probe.mutex);
+    uv_cond_destroy(&probe.answered_cond);
     troc_server_stop(f->server);
     assert_int_equal(uv_thread_join(&f->thread), 0);
     f->running = false;
@@ -989,31 +1039,42 @@ static int setup_slow_client(void **state) {
  * replies fill the write queue the server stops reading it (its other
  * requests wait in the kernel), keeps serving everyone else, and cuts it
  * when it has been idle for the idle timeout. */
-static void test_slow_client_is_paused_then_cut(void **state) {
-    fixture *f = *state;
-    enum { LINES = TROC_PAGE_ROWS_MAX, QUERIES = 4000 };
-    pipeline p;                            /* bob's statement gets LINES lines */
+/* Gives bob's statement a full page of lines, so that a history query
+ * is answered about 50 KB. */
+static void fill_bobs_statement(fixture *f) {
+    pipeline p;
     memset(&p, 0, sizeof p);
     raw_login(&p.client, f->port, &f->alice);
-    p.items = calloc(LINES, sizeof *p.items);
+    p.items = calloc(TROC_PAGE_ROWS_MAX, sizeof *p.items);
     assert_non_null(p.items);
-    for (int i = 0; i < LINES; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 1);
+    for (int i = 0; i < TROC_PAGE_ROWS_MAX; i++) sign_transfer(&p.items[i], &f->alice, f->territory_key, "alice", "bob", 1);
     while (p.sent < 64) pipeline_send_next(&p);
-    while (p.answered < LINES) {
+    while (p.answered < TROC_PAGE_ROWS_MAX) {
         pipeline_receive(f, &p);
-        if (p.sent < LINES) pipeline_send_next(&p);
+        if (p.sent < TROC_PAGE_ROWS_MAX) pipeline_send_next(&p);
     }
     raw_close(&p.client);
     free(p.items);
-    raw_client slow, witness;
-    raw_login(&slow, f->port, &f->bob);
+}
+
+/* Sends `count` queries of a full page of the session's statement. */
+static void send_history_queries(raw_client *client, int count) {
     Troc__V1__HistoryQuery query = TROC__V1__HISTORY_QUERY__INIT;
     query.has_limit = 1;
-    query.limit = LINES;                   /* about 50 KB a reply */
+    query.limit = TROC_PAGE_ROWS_MAX;
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;
     request.kind_case = TROC__V1__REQUEST__KIND_HISTORY;
     request.history = &query;
-    for (int i = 0; i < QUERIES; i++) raw_send_request(&slow, &request); /* 200 MB of replies, never read */
+    for (int i = 0; i < count; i++) raw_send_request(client, &request);
+}
+
+static void test_slow_client_is_paused_then_cut(void **state) {
+    fixture *f = *state;
+    enum { QUERIES = 4000 };
+    fill_bobs_statement(f);
+    raw_client slow, witness;
+    raw_login(&slow, f->port, &f->bob);
+    send_history_queries(&slow, QUERIES); /* 200 MB of replies, never read */
     raw_login(&witness, f->port, &f->carol);
     int64_t balance = -1;
     assert_int_equal(raw_balance(&witness, NULL, &balance), 0);
@@ -1056,12 +1117,310 @@ static void test_busy_past_the_connection_limit(void **state) {
     assert_true(f->stats.connections_refused >= 1);
 }
 
+/* The descriptor limit the process had before a test lowered it. */
+static struct rlimit saved_descriptor_limit;
+
+enum { DESCRIPTORS_FIT = 4 };              /* connections a lowered limit leaves room for */
+
+/* Lowers the soft descriptor limit so that it holds DESCRIPTORS_FIT
+ * connections beside what the server keeps for itself. */
+static int setup_few_descriptors(void **state) {
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_descriptor_limit), 0);
+    struct rlimit lowered = saved_descriptor_limit;
+    lowered.rlim_cur = TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED + DESCRIPTORS_FIT;
+    assert_true(saved_descriptor_limit.rlim_cur >= lowered.rlim_cur);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    troc_server_options options = {.listen = "127.0.0.1:0"};
+    return setup_with(state, &options);
+}
+
+static int teardown_descriptors(void **state) {
+    int rc = teardown(state);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved_descriptor_limit), 0);
+    return rc;
+}
+
+/* Under a descriptor limit too low for TROC_CONNECTIONS_MAX, the server
+ * serves as many connections as its descriptors hold and tells the next
+ * one "busy", instead of running out and letting libuv close newcomers
+ * unseen. */
+static void test_descriptor_limit_caps_connections(void **state) {
+    fixture *f = *state;
+    raw_client clients[DESCRIPTORS_FIT], extra;
+    for (int i = 0; i < DESCRIPTORS_FIT; i++) raw_login(&clients[i], f->port, &f->bob);
+    assert_int_equal(raw_connect(&extra, f->port), 0);
+    int error = 0;
+    assert_true(raw_expect_closed(&extra, &error));
+    assert_int_equal(error, TROC_EBUSY);
+    raw_close(&extra);
+    for (int i = 0; i < DESCRIPTORS_FIT; i++) raw_close(&clients[i]);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_refused, 1);
+}
+
+/* Asked to (as trocd does), the server raises a low soft descriptor limit
+ * to what TROC_CONNECTIONS_MAX connections need, within the hard limit. */
+static void test_descriptor_limit_raised(void **state) {
+    (void)state;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_descriptor_limit), 0);
+    struct rlimit lowered = saved_descriptor_limit;
+    lowered.rlim_cur = TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED + DESCRIPTORS_FIT;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    fixture *f = fixture_create();
+    *state = f;
+    troc_server_options options = {.listen = "127.0.0.1:0", .raise_descriptor_limit = true};
+    fixture_start(f, &options);
+    struct rlimit raised;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &raised), 0);
+    rlim_t needed = TROC_CONNECTIONS_MAX + TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED;
+    bool hard_allows = raised.rlim_max == RLIM_INFINITY || raised.rlim_max >= needed;
+    assert_int_equal(raised.rlim_cur, hard_allows ? needed : raised.rlim_max);
+    raw_client admin;
+    raw_login(&admin, f->port, &f->admin);
+    raw_close(&admin);
+}
+
+/* ------------------------------------------------------------- memory */
+
+static int setup_small_budget(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .memory_bytes_max = TROC_SERVER_MEMORY_BYTES_MIN};
+    return setup_with(state, &options);
+}
+
+/* Waits (bounded) until the running server's counters satisfy `done`. */
+static troc_server_stats wait_for_stats(bool (*done)(const troc_server_stats *stats)) {
+    troc_server_stats stats = live_stats();
+    for (int waited = 0; waited < 2000 && !done(&stats); waited++) {
+        usleep(10000);
+        stats = live_stats();
+    }
+    assert_true(done(&stats));
+    return stats;
+}
+
+enum {
+    LARGE_FRAMES = 4,                      /* connections sending a frame of the largest size at once */
+    LARGE_FRAMES_FIT = 2,                  /* of which the smallest budget's read buffers hold */
+};
+
+static bool large_frames_waiting(const troc_server_stats *stats) {
+    return stats->memory_waits >= LARGE_FRAMES - LARGE_FRAMES_FIT;
+}
+
+/* The rest of a large frame sent from a thread of its own (the server may
+ * not read it until another frame is done); the frame does not open, so
+ * the server must answer TROC_EFRAME, which proves it read it whole. */
+typedef struct large_frame {
+    raw_client client;
+    int error;                             /* the error frame's code */
+    bool closed;
+} large_frame;
+
+static void large_frame_finish(void *argument) {
+    large_frame *l = argument;
+    static const uint8_t junk[TROC_FRAME_SIZE_MAX];
+    if (raw_send_bytes(&l->client, junk + 1, sizeof junk - 1) == 0) l->closed = raw_expect_closed(&l->client, &l->error);
+}
+
+/* Read buffers grown for large frames stay within their share of the
+ * budget: connections whose frames do not fit wait, not reading, and are
+ * read in turn as the others' frames are done. */
+static void test_large_frames_wait_for_memory(void **state) {
+    fixture *f = *state;
+    static large_frame frames[LARGE_FRAMES];
+    for (int i = 0; i < LARGE_FRAMES; i++) {
+        frames[i] = (large_frame){0};
+        raw_login(&frames[i].client, f->port, &f->alice);
+        uint8_t start[TROC_FRAME_HEADER_SIZE + 1] = {0};
+        troc_frame_header_write(start, TROC_FRAME_SIZE_MAX);
+        assert_int_equal(raw_send_bytes(&frames[i].client, start, sizeof start), 0);
+    }
+    troc_server_stats stats = wait_for_stats(large_frames_waiting);
+    assert_int_equal(stats.memory_waits, LARGE_FRAMES - LARGE_FRAMES_FIT);
+    uv_thread_t threads[LARGE_FRAMES];
+    for (int i = 0; i < LARGE_FRAMES; i++) assert_int_equal(uv_thread_create(&threads[i], large_frame_finish, &frames[i]), 0);
+    for (int i = 0; i < LARGE_FRAMES; i++) {
+        assert_int_equal(uv_thread_join(&threads[i]), 0);
+        assert_true(frames[i].closed);
+        assert_int_equal(frames[i].error, TROC_EFRAME);
+        raw_close(&frames[i].client);
+    }
+    fixture_stop(f);
+    assert_int_equal(f->stats.memory_waits, LARGE_FRAMES - LARGE_FRAMES_FIT);
+    assert_true(f->stats.memory_bytes_peak <= TROC_SERVER_MEMORY_BYTES_MIN);
+}
+
+static bool memory_full(const troc_server_stats *stats) {
+    return stats->memory_full >= 1;
+}
+
+/* Replies queued for peers that do not read them are charged to the
+ * server's budget: past it every connection stops taking frames, so memory
+ * stays bounded however many peers never read (each still gets the replies
+ * it is owed queued); once those peers go, the others are served again. */
+static void test_unread_replies_count_against_the_budget(void **state) {
+    fixture *f = *state;
+    enum { HOGS = 3, QUERIES = 1000 };     /* each could queue 8 MiB: three pass the budget */
+    fill_bobs_statement(f);
+    raw_client witness, hogs[HOGS];
+    raw_login(&witness, f->port, &f->carol);
+    for (int i = 0; i < HOGS; i++) raw_login(&hogs[i], f->port, &f->bob); /* no handshake is read past the budget */
+    for (int i = 0; i < HOGS; i++) send_history_queries(&hogs[i], QUERIES);
+    wait_for_stats(memory_full);
+    Troc__V1__BalanceQuery query = TROC__V1__BALANCE_QUERY__INIT;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_BALANCE;
+    request.balance = &query;
+    uint64_t id = raw_send_request(&witness, &request);
+    for (int i = 0; i < HOGS; i++) raw_close(&hogs[i]); /* with replies unread: the server's writes fail */
+    Troc__V1__ServerFrame *frame = raw_recv(&witness);
+    assert_non_null(frame);
+    assert_int_equal(frame->response->request_id, id);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_BALANCE);
+    raw_response_free(frame);
+    raw_close(&witness);
+    fixture_stop(f);
+    /* Past the budget only the reply being queued may still grow an output
+     * buffer: by one step of at most 1 MiB, plus the reply. */
+    assert_true(f->stats.memory_bytes_peak <= TROC_SERVER_MEMORY_BYTES_MIN + 2u * 1024u * 1024u);
+    assert_true(f->stats.read_pauses >= HOGS);
+}
+
+static int setup_short_write_timeout(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .write_timeout_ms = 300};
+    return setup_with(state, &options);
+}
+
+/* A client that sends requests and never reads their replies is cut once
+ * the server has had a write pending for the write timeout without the
+ * client taking any of it, long before the idle timeout: its replies would
+ * hold the server's memory budget meanwhile. */
+static void test_peers_that_never_read_are_cut(void **state) {
+    fixture *f = *state;
+    fill_bobs_statement(f);
+    raw_client hog;
+    raw_login(&hog, f->port, &f->bob);
+    send_history_queries(&hog, 1000);      /* 50 MB of replies, more than the sockets hold */
+    struct pollfd cut = {.fd = hog.fd, .events = POLLRDHUP};
+    assert_int_equal(poll(&cut, 1, 60000), 1); /* bounded wait; the idle timeout is 5 minutes */
+    assert_true(cut.revents & (POLLERR | POLLHUP | POLLRDHUP));
+    raw_close(&hog);
+    raw_client witness;                    /* readers are served as before */
+    raw_login(&witness, f->port, &f->carol);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&witness, NULL, &balance), 0);
+    raw_close(&witness);
+    fixture_stop(f);
+    assert_true(f->stats.connections_failed >= 1);
+}
+
+static int setup_short_frame_timeout(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .frame_timeout_ms = 300};
+    return setup_with(state, &options);
+}
+
+/* A frame begun must arrive whole within the frame timeout, however long
+ * the idle timeout: a peer that stalls or trickles in the middle of a large
+ * frame does not pin its read buffer until then. */
+static void test_frames_must_arrive_in_time(void **state) {
+    fixture *f = *state;
+    raw_client stalled, trickling;
+    raw_login(&stalled, f->port, &f->alice);
+    static uint8_t frame[TROC_FRAME_HEADER_SIZE + 100000];
+    troc_frame_header_write(frame, sizeof frame - TROC_FRAME_HEADER_SIZE);
+    assert_int_equal(raw_send_bytes(&stalled, frame, 50000), 0);
+    int error = 0;
+    assert_true(raw_expect_closed(&stalled, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    raw_close(&stalled);
+    raw_login(&trickling, f->port, &f->bob);
+    assert_true(trickle_until_answered(&trickling, frame, sizeof frame));
+    assert_true(raw_expect_closed(&trickling, &error));
+    assert_int_equal(error, TROC_ETIMEOUT);
+    raw_close(&trickling);
+    raw_client witness;                    /* whole frames, however many, are never late */
+    raw_login(&witness, f->port, &f->carol);
+    int64_t balance = -1;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(raw_balance(&witness, NULL, &balance), 0);
+        usleep(200000);
+    }
+    raw_close(&witness);
+}
+
 static int setup_unix_socket(void **state) {
     troc_server_options options = {.listen = "127.0.0.1:0"};
     with_socket = true;
     int rc = setup_with(state, &options);
     with_socket = false;
     return rc;
+}
+
+enum { SHARED_CONNECTIONS_MAX = 40 };      /* a quarter is 10: the floors of limits.h apply */
+
+static int setup_shared_slots(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .connections_max = SHARED_CONNECTIONS_MAX};
+    with_socket = true;
+    int rc = setup_with(state, &options);
+    with_socket = false;
+    return rc;
+}
+
+/* Connects over TCP (or the Unix socket when `path` is set) and runs the
+ * handshake; returns raw_handshake's code, leaving a served client open. */
+static int try_login(fixture *f, raw_client *client, const char *path, const troc_keypair *key) {
+    int rc = path != NULL ? raw_connect_unix(client, path) : raw_connect(client, f->port);
+    assert_int_equal(rc, 0);
+    rc = raw_handshake(client, key);
+    if (rc != 0) raw_close(client);
+    return rc;
+}
+
+/* Strangers who never finish their handshake hold at most their share of
+ * the slots: past it a newcomer over TCP is told busy, sessions already
+ * open go on, and the Unix socket has a share of its own. */
+static void test_handshakes_hold_a_share_of_the_slots(void **state) {
+    fixture *f = *state;
+    raw_client session, silent[TROC_HANDSHAKES_MIN], extra, admin;
+    raw_login(&session, f->port, &f->bob);
+    for (int i = 0; i < TROC_HANDSHAKES_MIN; i++) assert_int_equal(raw_connect(&silent[i], f->port), 0);
+    assert_int_equal(raw_connect(&extra, f->port), 0);
+    int error = 0;
+    assert_true(raw_expect_closed(&extra, &error));
+    assert_int_equal(error, TROC_EBUSY);
+    raw_close(&extra);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&session, NULL, &balance), 0);
+    assert_int_equal(try_login(f, &admin, f->socket_path, &f->admin), 0);
+    assert_int_equal(raw_balance(&admin, "bob", &balance), 0);
+    raw_close(&admin);
+    for (int i = 0; i < TROC_HANDSHAKES_MIN; i++) raw_close(&silent[i]);
+    raw_close(&session);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_refused, 1);
+}
+
+/* Sessions over TCP fill all but TROC_CONNECTIONS_LOCAL_RESERVED slots (a
+ * quarter of the limit here): the rest are the Unix socket's, so a local
+ * administrator still gets in. */
+static void test_unix_socket_keeps_slots_of_its_own(void **state) {
+    fixture *f = *state;
+    enum { RESERVED = SHARED_CONNECTIONS_MAX / 4 < TROC_CONNECTIONS_LOCAL_RESERVED ? SHARED_CONNECTIONS_MAX / 4
+                                                                                     : TROC_CONNECTIONS_LOCAL_RESERVED };
+    static raw_client clients[SHARED_CONNECTIONS_MAX + 2];
+    int tcp = 0, local = 0;
+    while (tcp < SHARED_CONNECTIONS_MAX + 1 && try_login(f, &clients[tcp], NULL, &f->bob) == 0) tcp++;
+    assert_int_equal(tcp, SHARED_CONNECTIONS_MAX - RESERVED);
+    while (tcp + local < SHARED_CONNECTIONS_MAX + 1 &&
+           try_login(f, &clients[tcp + local], f->socket_path, &f->admin) == 0) {
+        local++;
+    }
+    assert_int_equal(local, RESERVED);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&clients[tcp], "bob", &balance), 0);
+    for (int i = 0; i < tcp + local; i++) raw_close(&clients[i]);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_refused, 2);
 }
 
 static void test_unix_socket_speaks_the_same_protocol(void **state) {
@@ -1169,9 +1528,8 @@ static void test_load_past_the_connection_limit(void **state) {
     assert_int_equal(ledger_balance(f, "bob"), paid[0] - paid[1]);
     assert_int_equal(ledger_balance(f, "carol"), paid[1] - paid[2]);
     assert_int_equal(f->stats.connections_refused, (uint64_t)refused);
-    assert_true(f->stats.request_bytes_peak > 0);
-    assert_true(f->stats.request_bytes_peak <= (uint64_t)LOAD_CONNECTIONS_MAX * TROC_CONNECTION_REQUEST_BYTES_MAX);
-    assert_true(f->stats.request_bytes_peak <= TROC_SERVER_REQUEST_BYTES_MAX);
+    assert_true(f->stats.memory_bytes_peak > 0);
+    assert_true(f->stats.memory_bytes_peak <= TROC_SERVER_MEMORY_BYTES_MAX);
 }
 
 /* ------------------------------------------------------------ backups */
@@ -1453,7 +1811,16 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_trickling_peers_time_out, setup_small_limits, teardown),
         cmocka_unit_test_setup_teardown(test_slow_client_is_paused_then_cut, setup_slow_client, teardown),
         cmocka_unit_test_setup_teardown(test_busy_past_the_connection_limit, setup_small_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptor_limit_caps_connections, setup_few_descriptors,
+                                        teardown_descriptors),
+        cmocka_unit_test_setup_teardown(test_descriptor_limit_raised, NULL, teardown_descriptors),
+        cmocka_unit_test_setup_teardown(test_large_frames_wait_for_memory, setup_small_budget, teardown),
+        cmocka_unit_test_setup_teardown(test_unread_replies_count_against_the_budget, setup_small_budget, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_must_arrive_in_time, setup_short_frame_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_peers_that_never_read_are_cut, setup_short_write_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
+        cmocka_unit_test_setup_teardown(test_handshakes_hold_a_share_of_the_slots, setup_shared_slots, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket_keeps_slots_of_its_own, setup_shared_slots, teardown),
         cmocka_unit_test_setup_teardown(test_load_past_the_connection_limit, setup_load, teardown),
         cmocka_unit_test_setup_teardown(test_backup_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_one_at_a_time_and_cancelled_by_stop, setup_slow_client, teardown),

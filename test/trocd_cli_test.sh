@@ -30,6 +30,10 @@ for args in "--help" "init --help" "verify --help"; do
   expect 0 "$trocd" $args
   grep -q "usage: trocd" "$work/out" || fail "trocd $args prints no usage"
 done
+expect 0 "$trocd" --help
+grep -q -- "--version" "$work/out" || fail "trocd --help does not mention --version"
+expect 0 "$trocd" --version
+grep -Eqx "trocd [0-9]+\.[0-9]+\.[0-9]+" "$work/out" || fail "trocd --version printed '$(cat "$work/out")'"
 expect 2 "$trocd"
 expect 2 "$trocd" frobnicate
 
@@ -103,6 +107,30 @@ grep -q "in use by another process" "$work/err" || fail "second trocd: no clear 
 kill -0 "$first" 2>/dev/null || fail "the first trocd stopped"
 kill -TERM "$first"
 wait "$first" || fail "the first trocd did not exit 0"
+
+# A low descriptor limit: trocd raises the soft one as far as the hard one
+# allows, and when the hard one is too low serves fewer connections, saying
+# how many (a daemon out of descriptors could not even answer "busy").
+# start_limited ULIMIT_OPTION: runs trocd under `ulimit ULIMIT_OPTION 200`
+# until it listens, then stops it; its log is in $work/limited.log.
+start_limited() {
+  rm -f "$work/port"
+  (ulimit "$1" 200 && exec "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port") \
+    2>"$work/limited.log" &
+  local pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+  [ -s "$work/port" ] || fail "trocd under ulimit $1 200 did not start: $(cat "$work/limited.log")"
+  kill -TERM "$pid"
+  wait "$pid" || fail "trocd under ulimit $1 200 did not exit 0"
+}
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 200 ]; then
+  start_limited -Sn
+  grep -q "raised the descriptor limit (ulimit -n) from 200 to" "$work/limited.log" ||
+    fail "soft limit 200: not raised: $(cat "$work/limited.log")"
+  start_limited -n
+  grep -q "serving at most 72 connections instead of 1024: the descriptor limit (ulimit -n) is 200" \
+    "$work/limited.log" || fail "hard limit 200: no lower connection limit: $(cat "$work/limited.log")"
+fi
 
 # --map-size outside 1M..its maximum, or not a size, is bad usage.
 for size in 1048575 1023K 0 2x 1T ""; do

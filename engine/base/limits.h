@@ -103,6 +103,22 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
  * Each costs at most one frame buffer plus its write queue. */
 #define TROC_CONNECTIONS_MAX 1024
 
+/* Connections still in their handshake, on each listener: a quarter of the
+ * connection limit, or TROC_HANDSHAKES_MIN if more (at most the limit).  A
+ * peer needs no key to hold a connection for TROC_HANDSHAKE_TIMEOUT_MS,
+ * and one that reconnects as fast as it is cut could hold every slot:
+ * bounded, strangers leave the other three quarters to the sessions that
+ * proved their key.  The floor keeps small limits from refusing an honest
+ * burst of clients connecting at once. */
+#define TROC_HANDSHAKES_SHARE 4
+#define TROC_HANDSHAKES_MIN 16
+
+/* Slots only the Unix socket may take, when the daemon has one (at most a
+ * quarter of the connection limit): its peers are local administrators
+ * (mode 0660), and they must be able to connect when peers over TCP fill
+ * every other slot. */
+#define TROC_CONNECTIONS_LOCAL_RESERVED 16
+
 /* Requests a connection may have in flight (read, not yet answered); at the
  * bound the server stops reading from it (backpressure) until replies go
  * out. */
@@ -137,6 +153,21 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 
 /* A connection silent this long is closed. */
 #define TROC_IDLE_TIMEOUT_MS (5 * 60 * 1000)
+
+/* A frame must arrive whole within this time of its first bytes being read
+ * (time the server spends not reading does not count): 2 MiB in 30 s is
+ * 70 KB/s.  A peer that sends a large frame's header and then trickles or
+ * stalls would otherwise pin its read buffer until the idle timeout. */
+#define TROC_FRAME_TIMEOUT_MS 30000
+
+/* A connection whose peer takes none of the replies being written to it
+ * for this long is cut (as nginx's send_timeout).  Its unread replies are
+ * charged to the server's memory budget, and while that budget is full no
+ * connection is read: peers that never read must not hold it for the idle
+ * timeout.  The peer's taking shows once the kernel has room for more, a
+ * fraction of its socket buffer: a client reading even a few kilobytes a
+ * second is never cut. */
+#define TROC_WRITE_TIMEOUT_MS 60000
 
 /* CSV files (troc clear) ------------------------------------------------- */
 
@@ -185,14 +216,33 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
  * TROC_REQUESTS_IN_FLIGHT_MAX, it bounds what one peer costs). */
 #define TROC_CONNECTION_REQUEST_BYTES_MAX (64u * 1024u * 1024u)
 
-/* Decoded request memory all connections together may hold in flight; past
- * it every connection stops reading until the writer catches up, so the
- * daemon's memory stays bounded whatever the number of busy peers. */
-#define TROC_SERVER_REQUEST_BYTES_MAX (512u * 1024u * 1024u)
+/* Memory all connections together may hold: decoded requests in flight,
+ * read buffers and replies queued.  Past it every connection stops taking
+ * frames until the writer catches up and peers take their replies, so the
+ * daemon's memory stays bounded whatever the number of busy peers (replies
+ * already owed are still queued: a connection can always finish them).  A
+ * quarter of it at most goes to read buffers grown for frames larger than
+ * their first 16 KiB: a connection whose frame does not fit waits, not
+ * reading, until another's is done. */
+#define TROC_SERVER_MEMORY_BYTES_MAX (512u * 1024u * 1024u)
+#define TROC_SERVER_FRAME_BUFFERS_SHARE 4
+
+/* The lowest budget a server may be given (tests give low ones): its share
+ * for read buffers must hold one frame of the largest size. */
+#define TROC_SERVER_MEMORY_BYTES_MIN (16u * 1024u * 1024u)
 
 /* Connections being told "busy" at once (each holds one small frame until
  * the peer takes it); past it a new connection is closed without a word. */
 #define TROC_REFUSALS_MAX 64
+
+/* Descriptors kept apart from connections: the standard streams, the
+ * ledger's files (data, lock, writer lock), the event loop's own (epoll,
+ * signal pipes, wake-ups), the listeners, a backup's files and the port
+ * file, with room to spare.  The daemon needs TROC_CONNECTIONS_MAX +
+ * TROC_REFUSALS_MAX + this many: past its descriptor limit accept fails,
+ * and libuv then closes newcomers unseen, with no "busy" answer and
+ * nothing logged, so the connection limit is lowered to fit instead. */
+#define TROC_DESCRIPTORS_RESERVED 64
 
 /* Pending connections the kernel may queue before the server accepts them. */
 #define TROC_LISTEN_BACKLOG 511
@@ -207,8 +257,11 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
 
 _Static_assert(TROC_CONNECTION_REQUEST_BYTES_MAX >= (unsigned long long)TROC_DECODE_EXPANSION_MAX * TROC_FRAME_SIZE_MAX,
                "a connection must be able to hold its largest decoded request");
-_Static_assert(TROC_SERVER_REQUEST_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MAX,
+_Static_assert(TROC_SERVER_MEMORY_BYTES_MAX >= TROC_CONNECTION_REQUEST_BYTES_MAX,
                "the server's budget holds at least one connection's");
+_Static_assert(TROC_SERVER_MEMORY_BYTES_MIN / TROC_SERVER_FRAME_BUFFERS_SHARE >= TROC_FRAME_SIZE_MAX + 4,
+               "the read buffers' share of the smallest budget holds a frame of the largest size");
+_Static_assert(TROC_SERVER_MEMORY_BYTES_MIN <= TROC_SERVER_MEMORY_BYTES_MAX, "the default budget is allowed");
 _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
                "a full batch fits in one group commit");
 _Static_assert(TROC_COMMIT_GATHER_ITEMS <= TROC_COMMIT_ITEMS_MAX, "a gathered group fits one commit");

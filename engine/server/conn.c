@@ -9,15 +9,24 @@
  * is.  A frame's size is checked on its 4-byte header alone: before the
  * handshake completes nothing larger than a handshake message is accepted,
  * after it nothing larger than TROC_FRAME_SIZE_MAX, and the buffer grows
- * to a large frame only once its header has passed that check.
+ * to a large frame only once its header has passed that check, and only
+ * when the server's budget has room for it (server.c): otherwise the
+ * connection stops reading and waits in line for that room.
+ *
+ * Memory.  Every buffer is charged to the server by its capacity, whenever
+ * it is allocated, grown, shrunk or freed (conn_account).  A read buffer
+ * grown for a large frame shrinks back as soon as the frame is taken; an
+ * output buffer larger than TROC__OUT_KEEP_SIZE is freed once written.
  *
  * Backpressure.  The connection is read only while it has fewer than
  * TROC_REQUESTS_IN_FLIGHT_MAX requests in flight, fewer than
  * TROC_CONNECTION_REQUEST_BYTES_MAX bytes charged by them, fewer than
- * TROC_WRITE_QUEUE_BYTES_MAX bytes of replies queued, and while the server
- * as a whole is under TROC_SERVER_REQUEST_BYTES_MAX.  Otherwise it stops
- * reading (uv_read_stop) and frames already buffered wait; it resumes when
- * a reply goes out or memory is released.
+ * TROC_WRITE_QUEUE_BYTES_MAX bytes of replies queued, while it is not
+ * waiting for room for a large frame, and while the server as a whole is
+ * under its memory budget.  Otherwise it stops reading (uv_read_stop) and
+ * frames already buffered wait; it resumes when a reply goes out or memory
+ * is released.  Replies it owes are queued whatever the budget: a
+ * connection can always finish what it owes.
  *
  * Writing.  Replies are packed and sealed straight into one of two output
  * buffers: one is being written while the other fills, so a burst of
@@ -26,8 +35,15 @@
  * Timers.  One timer per connection: the handshake must finish within
  * TROC_HANDSHAKE_TIMEOUT_MS; then a connection that sends no whole frame
  * for TROC_IDLE_TIMEOUT_MS while nothing of its is in flight is closed
- * (a peer trickling bytes does not count as active); a connection closing
- * gets TROC_CLOSE_LINGER_MS to take its last frame.
+ * (a peer trickling bytes does not count as active), and a frame must
+ * arrive whole within TROC_FRAME_TIMEOUT_MS of its first bytes being read
+ * (the time the connection is not read does not count), so that a peer
+ * cannot pin a large read buffer by trickling.  A served connection whose
+ * peer takes nothing of a write for TROC_WRITE_TIMEOUT_MS is cut too: its
+ * unread replies count against the server's budget, which stops every
+ * connection when full.  Progress is libuv's write queue shrinking, checked
+ * when the timer fires.  A connection closing gets TROC_CLOSE_LINGER_MS to
+ * take its last frame.
  *
  * Closing.  Any protocol violation queues a ServerFrame{error} (sealed once
  * the channel exists).  Once it is written the connection lingers: it shuts
@@ -63,7 +79,15 @@ static size_t conn_queued_bytes(const troc__conn *conn) {
 static bool conn_may_read(const troc__conn *conn) {
     return conn_open_for_frames(conn) && conn->in_flight < TROC_REQUESTS_IN_FLIGHT_MAX &&
            conn->request_bytes < TROC_CONNECTION_REQUEST_BYTES_MAX &&
-           conn_queued_bytes(conn) < TROC_WRITE_QUEUE_BYTES_MAX && !conn->server->over_budget;
+           conn_queued_bytes(conn) < TROC_WRITE_QUEUE_BYTES_MAX && !conn->memory_waiting &&
+           !conn->server->over_budget;
+}
+
+/* Charges the server what the connection's buffers hold now. */
+static void conn_account(troc__conn *conn) {
+    size_t held = conn->read_capacity + conn->out[0].capacity + conn->out[1].capacity;
+    size_t grown = conn->read_capacity > TROC__READ_BUFFER_SIZE ? conn->read_capacity - TROC__READ_BUFFER_SIZE : 0;
+    troc__server_charge_buffers(conn->server, conn, held, grown);
 }
 
 /* ------------------------------------------------------------- closing */
@@ -79,6 +103,8 @@ static void conn_maybe_free(troc__conn *conn) {
     free(conn->read_buffer);
     free(conn->out[0].data);
     free(conn->out[1].data);
+    conn->read_capacity = conn->out[0].capacity = conn->out[1].capacity = 0;
+    conn_account(conn);
     troc_server *server = conn->server;
     troc__server_conn_closed(server, conn);
     free(conn);
@@ -86,9 +112,11 @@ static void conn_maybe_free(troc__conn *conn) {
 
 static void conn_handle_closed(uv_handle_t *handle) {
     troc__conn *conn = handle->data;
+    troc_server *server = conn->server;
     assert(conn->handles_open > 0);
     conn->handles_open--;
     conn_maybe_free(conn);
+    troc__server_flush(server); /* memory it released may let others read */
 }
 
 void troc__conn_close(troc__conn *conn, const char *reason) {
@@ -97,6 +125,7 @@ void troc__conn_close(troc__conn *conn, const char *reason) {
     conn->state = TROC__CONN_CLOSED;
     conn->close_reason = reason;
     conn->reading = false;
+    troc__server_memory_unwait(conn->server, conn);
     troc_log("connection %llu closed: %s", (unsigned long long)conn->number, reason);
     conn->server->stats.connections_closed++;
     troc_handshake_clear(&conn->handshake);
@@ -156,6 +185,17 @@ void troc__conn_fail(troc__conn *conn, int error, const char *reason) {
 
 /* ------------------------------------------------------------- writing */
 
+/* A write has begun: its clock runs from now, and the timer of a served
+ * connection fires in time to check it. */
+static void conn_watch_write(troc__conn *conn) {
+    conn->write_progress_ms = uv_now(conn->server->loop);
+    conn->write_pending = uv_stream_get_write_queue_size(&conn->socket.stream);
+    if (conn->state != TROC__CONN_READY) return; /* the handshake's or the linger's timer is shorter */
+    if (uv_timer_get_due_in(&conn->timer) > conn->server->write_timeout_ms) {
+        uv_timer_start(&conn->timer, conn_on_timer, conn->server->write_timeout_ms, 0);
+    }
+}
+
 static void conn_on_written(uv_write_t *write_request, int status) {
     troc__conn *conn = write_request->data;
     assert(conn->writing == 0 || conn->writing == 1);
@@ -164,6 +204,7 @@ static void conn_on_written(uv_write_t *write_request, int status) {
     if (out->capacity > TROC__OUT_KEEP_SIZE) {
         free(out->data);
         *out = (troc__out){0};
+        conn_account(conn);
     }
     conn->writing = -1;
     if (conn->state == TROC__CONN_CLOSED) return;
@@ -189,7 +230,9 @@ void troc__conn_flush(troc__conn *conn) {
     if (rc != 0) {
         conn->writing = -1;
         troc__conn_close(conn, uv_strerror(rc));
+        return;
     }
+    conn_watch_write(conn);
 }
 
 /* The buffer replies go to: the one not being written. */
@@ -198,14 +241,18 @@ static troc__out *conn_out_queue(troc__conn *conn) {
     return &conn->out[1 - conn->writing];
 }
 
-static int out_reserve(troc__out *out, size_t more) {
+/* Makes room for `more` bytes in `out`, one of the connection's buffers.
+ * Never refused for the budget: replies are owed. */
+static int out_reserve(troc__conn *conn, troc__out *out, size_t more) {
     if (out->capacity - out->size >= more) return 0;
-    size_t capacity = out->capacity > 0 ? out->capacity : 4096;
-    while (capacity - out->size < more) capacity *= 2;
+    size_t capacity = out->capacity > 0 ? out->capacity : TROC__OUT_INITIAL_SIZE;
+    /* Bounded: each turn adds at least the initial size. */
+    while (capacity - out->size < more) capacity += capacity < TROC__OUT_GROWTH_MAX ? capacity : TROC__OUT_GROWTH_MAX;
     uint8_t *data = realloc(out->data, capacity);
     if (data == NULL) return -ENOMEM;
     out->data = data;
     out->capacity = capacity;
+    conn_account(conn);
     return 0;
 }
 
@@ -220,7 +267,7 @@ void troc__conn_send(troc__conn *conn, const Troc__V1__ServerFrame *frame) {
         return;
     }
     troc__out *out = conn_out_queue(conn);
-    if (out_reserve(out, TROC_FRAME_HEADER_SIZE + size + TROC_CHANNEL_TAG_SIZE) != 0) {
+    if (out_reserve(conn, out, TROC_FRAME_HEADER_SIZE + size + TROC_CHANNEL_TAG_SIZE) != 0) {
         troc__conn_close(conn, "out of memory for a reply");
         return;
     }
@@ -250,6 +297,7 @@ static void conn_on_alloc(uv_handle_t *handle, size_t suggested_size, uv_buf_t *
         conn->read_buffer = malloc(TROC__READ_BUFFER_SIZE);
         conn->read_capacity = conn->read_buffer != NULL ? TROC__READ_BUFFER_SIZE : 0;
         conn->read_start = conn->read_end = 0;
+        conn_account(conn);
     }
     if (conn->read_start > 0 && conn->read_end == conn->read_capacity) {
         memmove(conn->read_buffer, conn->read_buffer + conn->read_start, conn->read_end - conn->read_start);
@@ -285,31 +333,54 @@ static size_t conn_frame_max(const troc__conn *conn) {
     return TROC_FRAME_SIZE_MAX;
 }
 
-/* Makes room for a whole frame of `payload_size` bytes in the read buffer. */
+/* Fits the read buffer to a frame of `payload_size` bytes that has begun to
+ * arrive: its first size for a small frame, the frame's size for a large
+ * one, so that a buffer grown for an earlier frame holds no more than this
+ * one needs.  Returns 0, -EAGAIN when the budget has no room for the growth
+ * yet (the connection then waits in the server's line), or -ENOMEM. */
 static int conn_read_room(troc__conn *conn, size_t payload_size) {
     size_t need = TROC_FRAME_HEADER_SIZE + payload_size;
+    assert(conn->read_end - conn->read_start < need);
     if (conn->read_start > 0) {
         memmove(conn->read_buffer, conn->read_buffer + conn->read_start, conn->read_end - conn->read_start);
         conn->read_end -= conn->read_start;
         conn->read_start = 0;
     }
-    if (need <= conn->read_capacity) return 0;
-    uint8_t *bigger = realloc(conn->read_buffer, need);
-    if (bigger == NULL) return -ENOMEM;
-    conn->read_buffer = bigger;
-    conn->read_capacity = need;
+    size_t target = need > TROC__READ_BUFFER_SIZE ? need : TROC__READ_BUFFER_SIZE;
+    if (target == conn->read_capacity) return 0;
+    if (target > conn->read_capacity && !troc__server_frame_fits(conn->server, target - conn->read_capacity)) {
+        conn->memory_wanted = target - conn->read_capacity;
+        troc__server_memory_wait(conn->server, conn);
+        return -EAGAIN;
+    }
+    uint8_t *resized = realloc(conn->read_buffer, target);
+    if (resized == NULL) return target > conn->read_capacity ? -ENOMEM : 0; /* a smaller one is only a saving */
+    conn->read_buffer = resized;
+    conn->read_capacity = target;
+    conn_account(conn);
     return 0;
 }
 
-/* A connection back to an empty buffer gives a grown one back. */
+/* Gives a read buffer grown for a large frame back once that frame is
+ * taken and nothing of the next one tells its size. */
 static void conn_read_shrink(troc__conn *conn) {
-    if (conn->read_start != conn->read_end) return;
-    conn->read_start = conn->read_end = 0;
-    if (conn->read_capacity > TROC__READ_BUFFER_SIZE) {
+    size_t left = conn->read_end - conn->read_start;
+    if (left == 0) conn->read_start = conn->read_end = 0;
+    if (conn->read_capacity <= TROC__READ_BUFFER_SIZE || left >= TROC_FRAME_HEADER_SIZE) return;
+    if (left == 0) {
         free(conn->read_buffer);
         conn->read_buffer = NULL;
         conn->read_capacity = 0;
+    } else {
+        memmove(conn->read_buffer, conn->read_buffer + conn->read_start, left);
+        conn->read_start = 0;
+        conn->read_end = left;
+        uint8_t *smaller = realloc(conn->read_buffer, TROC__READ_BUFFER_SIZE);
+        if (smaller == NULL) return; /* it keeps its size, still charged */
+        conn->read_buffer = smaller;
+        conn->read_capacity = TROC__READ_BUFFER_SIZE;
     }
+    conn_account(conn);
 }
 
 static void conn_set_reading(troc__conn *conn) {
@@ -328,6 +399,23 @@ static void conn_set_reading(troc__conn *conn) {
     }
 }
 
+/* Starts the clock of a frame that has begun to arrive on a connection
+ * being read, and stops it otherwise: time not reading does not count, so
+ * a connection paused for backpressure or waiting for memory starts
+ * afresh when it is read again. */
+static void conn_watch_frame(troc__conn *conn) {
+    bool arriving = conn->state == TROC__CONN_READY && conn->reading && conn->read_end > conn->read_start;
+    if (!arriving) {
+        conn->frame_started_ms = 0;
+        return;
+    }
+    if (conn->frame_started_ms != 0) return;
+    conn->frame_started_ms = uv_now(conn->server->loop);
+    if (uv_timer_get_due_in(&conn->timer) > conn->server->frame_timeout_ms) {
+        uv_timer_start(&conn->timer, conn_on_timer, conn->server->frame_timeout_ms, 0);
+    }
+}
+
 /* ------------------------------------------------------------- frames */
 
 /* The client's hello, in clear: answer with ours and expect its proof. */
@@ -343,7 +431,7 @@ static void conn_hello(troc__conn *conn, const uint8_t *payload, size_t payload_
         return;
     }
     troc__out *out = conn_out_queue(conn);
-    if (out_reserve(out, TROC_FRAME_HEADER_SIZE + reply_size) != 0) {
+    if (out_reserve(conn, out, TROC_FRAME_HEADER_SIZE + reply_size) != 0) {
         troc__conn_close(conn, "out of memory for a reply");
         return;
     }
@@ -424,7 +512,7 @@ static void conn_process(troc__conn *conn) {
         } else if (rc == TROC_EFRAME_SIZE || payload_size > conn_frame_max(conn)) {
             troc__conn_fail(conn, TROC_EFRAME_SIZE, "frame larger than allowed at this point of the protocol");
         } else if (rc == 0) {
-            if (payload_size > 0 && conn_read_room(conn, payload_size) != 0) {
+            if (payload_size > 0 && conn_read_room(conn, payload_size) == -ENOMEM) {
                 troc__conn_close(conn, "out of memory for a frame");
             }
             break;
@@ -432,12 +520,14 @@ static void conn_process(troc__conn *conn) {
             uint8_t *frame = conn->read_buffer + conn->read_start;
             conn->read_start += TROC_FRAME_HEADER_SIZE + payload_size;
             conn->last_frame_ms = uv_now(conn->server->loop);
+            conn->frame_started_ms = 0;
             conn_frame(conn, frame, TROC_FRAME_HEADER_SIZE + payload_size);
         }
     }
     if (conn->state != TROC__CONN_CLOSED) {
         conn_read_shrink(conn);
         conn_set_reading(conn);
+        conn_watch_frame(conn);
     }
     conn->processing = false;
 }
@@ -451,6 +541,48 @@ void troc__conn_update_reading(troc__conn *conn) {
 
 /* -------------------------------------------------------------- timers */
 
+/* How long the write in flight has gone without the peer taking any of
+ * it: libuv's queue of it shrinks as the kernel takes more. */
+static uint64_t conn_write_stalled_ms(troc__conn *conn, uint64_t now) {
+    size_t pending = uv_stream_get_write_queue_size(&conn->socket.stream);
+    if (pending < conn->write_pending) conn->write_progress_ms = now;
+    conn->write_pending = pending;
+    return now - conn->write_progress_ms;
+}
+
+/* A served connection's deadlines: the frame arriving, the peer taking
+ * its replies, then idleness (which does not run while the server owes it
+ * something: replies, or room for its frame).  Cuts it past one, else sets
+ * the timer for the nearest. */
+static void conn_check_ready(troc__conn *conn, uint64_t now) {
+    troc_server *server = conn->server;
+    uint64_t frame_age = conn->frame_started_ms != 0 ? now - conn->frame_started_ms : 0;
+    if (conn->frame_started_ms != 0 && frame_age >= server->frame_timeout_ms) {
+        troc__conn_fail(conn, TROC_ETIMEOUT, server->frame_timeout_reason);
+        return;
+    }
+    uint64_t write_stalled = conn->writing >= 0 ? conn_write_stalled_ms(conn, now) : 0;
+    if (write_stalled >= server->write_timeout_ms) {
+        troc__conn_fail(conn, TROC_ETIMEOUT, server->write_timeout_reason);
+        return;
+    }
+    uint64_t idle = now - conn->last_frame_ms;
+    uint64_t timeout = server->idle_timeout_ms;
+    bool owed = conn->in_flight > 0 || conn->memory_waiting;
+    if (!owed && idle >= timeout) {
+        troc__conn_fail(conn, TROC_ETIMEOUT, "idle for too long");
+        return;
+    }
+    uint64_t wait = owed ? timeout : timeout - idle;
+    if (conn->frame_started_ms != 0 && server->frame_timeout_ms - frame_age < wait) {
+        wait = server->frame_timeout_ms - frame_age;
+    }
+    if (conn->writing >= 0 && server->write_timeout_ms - write_stalled < wait) {
+        wait = server->write_timeout_ms - write_stalled;
+    }
+    uv_timer_start(&conn->timer, conn_on_timer, wait, 0);
+}
+
 static void conn_on_timer(uv_timer_t *timer) {
     troc__conn *conn = timer->data;
     uint64_t now = uv_now(conn->server->loop);
@@ -459,17 +591,9 @@ static void conn_on_timer(uv_timer_t *timer) {
     case TROC__CONN_AUTH:
         troc__conn_fail(conn, TROC_ETIMEOUT, "handshake not finished in time");
         break;
-    case TROC__CONN_READY: {
-        uint64_t idle = now - conn->last_frame_ms;
-        uint64_t timeout = conn->server->idle_timeout_ms;
-        if (conn->in_flight > 0 || idle < timeout) {
-            uint64_t wait = conn->in_flight > 0 ? timeout : timeout - idle;
-            uv_timer_start(timer, conn_on_timer, wait, 0);
-        } else {
-            troc__conn_fail(conn, TROC_ETIMEOUT, "idle for too long");
-        }
+    case TROC__CONN_READY:
+        conn_check_ready(conn, now);
         break;
-    }
     case TROC__CONN_CLOSING:
         troc__conn_close(conn, conn->close_reason);
         break;
@@ -484,6 +608,7 @@ static void conn_on_timer(uv_timer_t *timer) {
 void troc__conn_ready(troc__conn *conn) {
     assert(conn != NULL && conn->state == TROC__CONN_AUTH);
     conn->state = TROC__CONN_READY;
+    troc__server_handshake_over(conn->server, conn);
     uv_timer_start(&conn->timer, conn_on_timer, conn->server->idle_timeout_ms, 0);
 }
 
@@ -550,6 +675,7 @@ void troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp) 
     conn->server = server;
     conn->writing = -1;
     conn->state = TROC__CONN_HELLO;
+    conn->local = !is_tcp;
     conn->socket.handle.data = conn;
     conn->timer.data = conn;
     conn->write_request.data = conn;

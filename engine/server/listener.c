@@ -17,11 +17,16 @@
  * code, could not tell which listener failed.
  *
  * Past TROC_CONNECTIONS_MAX served connections (or the lower bound the
- * options set), a new one gets a clear
- * ServerFrame{error: TROC_EBUSY} and is closed (after a lingering close:
- * FIN, then the peer's input discarded until it closes, for at most
- * TROC_CLOSE_LINGER_MS); at most TROC_REFUSALS_MAX such refusals are in
- * flight, beyond which new connections are closed without a word.
+ * options or the descriptor limit set, see server.c), a new one gets a clear
+ * ServerFrame{error: TROC_EBUSY} and is closed.  So does one over TCP once
+ * TCP holds all but TROC_CONNECTIONS_LOCAL_RESERVED slots (kept for the Unix
+ * socket, when there is one), and one arriving while its listener has its
+ * share of connections still in their handshake (TROC_HANDSHAKES_SHARE):
+ * strangers cannot take the slots of sessions that proved their key, nor
+ * lock out the local administrators.  A refused connection is closed after
+ * a lingering close (FIN, then the peer's input discarded until it closes,
+ * for at most TROC_CLOSE_LINGER_MS); at most TROC_REFUSALS_MAX refusals are
+ * in flight, beyond which new connections are closed without a word.
  */
 #include <assert.h>
 #include <errno.h>
@@ -98,12 +103,13 @@ static void refusal_written(uv_write_t *write_request, int status) {
     }
 }
 
-/* Encodes ServerFrame{error: busy} with its header; returns its size. */
-static size_t busy_frame(uint8_t *out, size_t capacity) {
+/* Encodes ServerFrame{error: busy} saying `why` with its header; returns
+ * its size. */
+static size_t busy_frame(uint8_t *out, size_t capacity, const char *why) {
     Troc__V1__Error error = TROC__V1__ERROR__INIT;
     error.has_code = 1;
     error.code = TROC_EBUSY;
-    error.message = "server busy: too many connections, retry later";
+    error.message = (char *)why;
     Troc__V1__ServerFrame frame = TROC__V1__SERVER_FRAME__INIT;
     frame.kind_case = TROC__V1__SERVER_FRAME__KIND_ERROR;
     frame.error = &error;
@@ -113,8 +119,8 @@ static size_t busy_frame(uint8_t *out, size_t capacity) {
     return TROC_FRAME_HEADER_SIZE + troc__v1__server_frame__pack(&frame, out + TROC_FRAME_HEADER_SIZE);
 }
 
-/* Accepts a connection past the limit only to tell it so and close it. */
-static void refuse(troc_server *server, uv_stream_t *listener, bool is_tcp) {
+/* Accepts a connection past a limit only to tell it `why` and close it. */
+static void refuse(troc_server *server, uv_stream_t *listener, bool is_tcp, const char *why) {
     refusal *r = calloc(1, sizeof *r);
     if (r == NULL) return;
     int rc = is_tcp ? uv_tcp_init(server->loop, &r->socket.tcp) : uv_pipe_init(server->loop, &r->socket.pipe, 0);
@@ -135,8 +141,20 @@ static void refuse(troc_server *server, uv_stream_t *listener, bool is_tcp) {
         return;
     }
     uv_timer_start(&r->timer, refusal_on_timer, TROC_CLOSE_LINGER_MS, 0);
-    uv_buf_t buffer = uv_buf_init((char *)r->frame, (unsigned)busy_frame(r->frame, sizeof r->frame));
+    uv_buf_t buffer = uv_buf_init((char *)r->frame, (unsigned)busy_frame(r->frame, sizeof r->frame, why));
     if (uv_write(&r->write_request, &r->socket.stream, &buffer, 1, refusal_written) != 0) refusal_close(r);
+}
+
+/* Why a newcomer on TCP (or the Unix socket) cannot be served now, or
+ * NULL: TCP leaves the local reserve to the Unix socket, and each listener
+ * has its share of connections in their handshake. */
+static const char *busy_reason(const troc_server *server, bool is_tcp) {
+    uint32_t limit = server->connections_max - (is_tcp ? server->local_reserved : 0);
+    if (server->conn_count >= limit) return "server busy: too many connections, retry later";
+    if (server->handshakes[is_tcp ? 0 : 1] >= server->handshakes_max) {
+        return "server busy: too many connections in their handshake, retry later";
+    }
+    return NULL;
 }
 
 static void on_connection(uv_stream_t *listener, int status, bool is_tcp) {
@@ -146,8 +164,9 @@ static void on_connection(uv_stream_t *listener, int status, bool is_tcp) {
         return;
     }
     if (server->stopping) return;
-    if (server->conn_count >= server->connections_max) {
-        refuse(server, listener, is_tcp);
+    const char *why = busy_reason(server, is_tcp);
+    if (why != NULL) {
+        refuse(server, listener, is_tcp, why);
         return;
     }
     troc__conn_accept(server, listener, is_tcp);

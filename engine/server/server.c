@@ -3,10 +3,31 @@
  * The server's loop, its budgets and its stop sequence.
  *
  * Budget.  Every request in flight is charged (its object and the heap its
- * arena took) to its connection and to the server.  Past
- * TROC_SERVER_REQUEST_BYTES_MAX every connection stops reading; reading
- * resumes for all once the charge falls under three quarters of it, so the
- * daemon's memory stays bounded however many peers push at once.
+ * arena took) to its connection and to the server, and so is every buffer
+ * a connection holds: its read buffer and its output buffers, by capacity.
+ * Past the budget (TROC_SERVER_MEMORY_BYTES_MAX) every connection stops
+ * taking frames; they resume for all once the charge falls under three
+ * quarters of it, so the daemon's memory stays bounded however many peers
+ * push at once.  Replies already owed are still queued (a connection can
+ * always finish what it owes, and the writer always finishes its
+ * requests), so the charge can pass the budget by those replies only.
+ *
+ * Large frames.  A read buffer grows to a frame larger than its first size
+ * only while the grown buffers stay within their share of the budget, and
+ * the server is not past it.  A connection whose frame does not fit stops
+ * reading and waits in line; the head of the line grows as soon as it
+ * fits, at the end of any callback.  Nothing a waiter waits for waits in
+ * turn: grown buffers are released as their frames are taken (or their
+ * connections cut by the frame timeout), requests as the writer answers
+ * them, replies as peers read them (or are cut when idle).
+ *
+ * Descriptors.  Every connection takes a descriptor, and so does every
+ * "busy" answer in flight.  Past the process's limit accept fails with
+ * EMFILE, and libuv then accepts and closes newcomers itself, unseen: no
+ * busy answer, nothing logged, an administrator locked out like anyone.  So
+ * at open the server (asked by trocd) raises its soft limit as far as the
+ * hard one allows, and serves no more connections than the descriptors left
+ * beside TROC_DESCRIPTORS_RESERVED hold, saying so in the log.
  *
  * Output.  Replies are queued into connections' buffers during a callback
  * and the connections are marked dirty; the end of each callback flushes
@@ -25,8 +46,10 @@
  */
 #include <assert.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/error.h"
 #include "log.h"
@@ -37,32 +60,102 @@
 
 /* ------------------------------------------------------------ budgets */
 
+/* The charge changed: pause every connection at the budget, resume them
+ * all once well under it. */
+static void server_memory_changed(troc_server *server) {
+    if (server->memory_bytes > server->stats.memory_bytes_peak) server->stats.memory_bytes_peak = server->memory_bytes;
+    if (server->memory_bytes >= server->memory_bytes_max && !server->over_budget) {
+        server->over_budget = true;
+        server->stats.memory_full++;
+        troc_log("memory at its bound (%zu bytes of requests and buffers): reading paused on every connection",
+                 server->memory_bytes);
+    } else if (server->over_budget && server->memory_bytes < BUDGET_RESUME(server->memory_bytes_max)) {
+        server->over_budget = false;
+        server->resume_all = true;
+    }
+}
+
 void troc__server_charge(troc_server *server, troc__request *request) {
     assert(server != NULL && request != NULL);
     troc__conn *conn = request->conn;
     size_t target = sizeof *request + request->arena.heap_bytes;
-    assert(conn->request_bytes >= request->charged && server->request_bytes >= request->charged);
+    assert(conn->request_bytes >= request->charged && server->memory_bytes >= request->charged);
     conn->request_bytes = conn->request_bytes - request->charged + target;
-    server->request_bytes = server->request_bytes - request->charged + target;
+    server->memory_bytes = server->memory_bytes - request->charged + target;
     request->charged = target;
-    if (server->request_bytes > server->stats.request_bytes_peak) server->stats.request_bytes_peak = server->request_bytes;
-    if (server->request_bytes >= TROC_SERVER_REQUEST_BYTES_MAX && !server->over_budget) {
-        server->over_budget = true;
-        troc_log("request memory at its bound (%zu bytes): reading paused on every connection",
-                 server->request_bytes);
-    }
+    server_memory_changed(server);
 }
 
 void troc__server_uncharge(troc_server *server, troc__request *request) {
     assert(server != NULL && request != NULL);
     troc__conn *conn = request->conn;
-    assert(conn->request_bytes >= request->charged && server->request_bytes >= request->charged);
+    assert(conn->request_bytes >= request->charged && server->memory_bytes >= request->charged);
     conn->request_bytes -= request->charged;
-    server->request_bytes -= request->charged;
+    server->memory_bytes -= request->charged;
     request->charged = 0;
-    if (server->over_budget && server->request_bytes < BUDGET_RESUME(TROC_SERVER_REQUEST_BYTES_MAX)) {
-        server->over_budget = false;
-        server->resume_all = true;
+    server_memory_changed(server);
+}
+
+/* Sets what `conn`'s buffers are charged: `buffer_bytes` in all, of which
+ * `frame_buffer_bytes` for a read buffer grown for a large frame. */
+void troc__server_charge_buffers(troc_server *server, troc__conn *conn, size_t buffer_bytes,
+                                 size_t frame_buffer_bytes) {
+    assert(server != NULL && conn != NULL && frame_buffer_bytes <= buffer_bytes);
+    assert(server->memory_bytes >= conn->buffer_bytes && server->frame_buffer_bytes >= conn->frame_buffer_bytes);
+    server->memory_bytes = server->memory_bytes - conn->buffer_bytes + buffer_bytes;
+    server->frame_buffer_bytes = server->frame_buffer_bytes - conn->frame_buffer_bytes + frame_buffer_bytes;
+    conn->buffer_bytes = buffer_bytes;
+    conn->frame_buffer_bytes = frame_buffer_bytes;
+    server_memory_changed(server);
+}
+
+/* May a read buffer grow by `growth` bytes for a large frame now?  Not
+ * past the budget, and within the read buffers' share of it: the last
+ * growth may take the charge past the budget by one frame, but a frame
+ * is never kept waiting while the charge stays just under it. */
+bool troc__server_frame_fits(const troc_server *server, size_t growth) {
+    assert(server != NULL);
+    return !server->over_budget && server->frame_buffer_bytes + growth <= server->frame_buffer_bytes_max;
+}
+
+/* Puts `conn` at the end of the line of connections waiting to grow. */
+void troc__server_memory_wait(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    if (conn->memory_waiting) return;
+    conn->memory_waiting = true;
+    conn->memory_wait_next = NULL;
+    if (server->memory_wait_tail != NULL) server->memory_wait_tail->memory_wait_next = conn;
+    else server->memory_wait_head = conn;
+    server->memory_wait_tail = conn;
+    server->stats.memory_waits++;
+}
+
+/* Takes `conn` out of the line (it is closing); bounded by the connections. */
+void troc__server_memory_unwait(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    if (!conn->memory_waiting) return;
+    troc__conn *previous = NULL;
+    for (troc__conn *c = server->memory_wait_head; c != conn; c = c->memory_wait_next) {
+        assert(c != NULL);
+        previous = c;
+    }
+    if (previous != NULL) previous->memory_wait_next = conn->memory_wait_next;
+    else server->memory_wait_head = conn->memory_wait_next;
+    if (server->memory_wait_tail == conn) server->memory_wait_tail = previous;
+    conn->memory_waiting = false;
+    conn->memory_wait_next = NULL;
+}
+
+/* Lets the connections at the head of the line grow, in order, while their
+ * frames fit. */
+static void server_memory_wake(troc_server *server) {
+    /* Bounded: each turn takes a connection off the line, and one that
+     * comes back (it could not grow after all) goes to its end. */
+    for (uint32_t turn = 0; turn <= server->conn_count && server->memory_wait_head != NULL; turn++) {
+        troc__conn *conn = server->memory_wait_head;
+        if (!troc__server_frame_fits(server, conn->memory_wanted)) return;
+        troc__server_memory_unwait(server, conn);
+        troc__conn_update_reading(conn);
     }
 }
 
@@ -70,6 +163,9 @@ void troc__server_uncharge(troc_server *server, troc__request *request) {
 
 void troc__server_conn_opened(troc_server *server, troc__conn *conn) {
     assert(server != NULL && conn != NULL);
+    assert(!conn->handshaking);
+    conn->handshaking = true;
+    server->handshakes[conn->local]++;
     conn->next = server->conns;
     conn->prev = NULL;
     if (server->conns != NULL) server->conns->prev = conn;
@@ -78,11 +174,22 @@ void troc__server_conn_opened(troc_server *server, troc__conn *conn) {
     server->stats.connections_accepted++;
 }
 
+/* The connection left its handshake (session open, or freed): its slot is
+ * no longer a stranger's. */
+void troc__server_handshake_over(troc_server *server, troc__conn *conn) {
+    assert(server != NULL && conn != NULL);
+    if (!conn->handshaking) return;
+    assert(server->handshakes[conn->local] > 0);
+    server->handshakes[conn->local]--;
+    conn->handshaking = false;
+}
+
 static void server_finish(troc_server *server);
 
 void troc__server_conn_closed(troc_server *server, troc__conn *conn) {
     assert(server != NULL && conn != NULL);
     assert(server->conn_count > 0);
+    troc__server_handshake_over(server, conn);
     if (conn->prev != NULL) conn->prev->next = conn->next;
     else server->conns = conn->next;
     if (conn->next != NULL) conn->next->prev = conn->prev;
@@ -111,6 +218,7 @@ void troc__server_mark_dirty(troc_server *server, troc__conn *conn) {
 
 void troc__server_flush(troc_server *server) {
     assert(server != NULL);
+    server_memory_wake(server);
     if (server->resume_all) {
         server->resume_all = false;
         for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) troc__conn_update_reading(conn);
@@ -200,11 +308,76 @@ static int server_start_signals(troc_server *server) {
     return rc;
 }
 
+/* Descriptors that serving `connections` connections takes. */
+static uint64_t descriptors_needed(uint64_t connections) {
+    return connections + TROC_REFUSALS_MAX + TROC_DESCRIPTORS_RESERVED;
+}
+
+/* Raises the soft descriptor limit towards what `needed` says, as far as the
+ * hard limit allows; returns the soft limit in effect. */
+static rlim_t descriptors_raise(struct rlimit limit, rlim_t needed) {
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return limit.rlim_cur;
+    rlim_t previous = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed ? limit.rlim_max : needed;
+    if (limit.rlim_cur == previous) return previous;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        troc_log("cannot raise the descriptor limit from %llu to %llu: %s", (unsigned long long)previous,
+                 (unsigned long long)limit.rlim_cur, troc_strerror(-errno));
+        return previous;
+    }
+    troc_log("raised the descriptor limit (ulimit -n) from %llu to %llu", (unsigned long long)previous,
+             (unsigned long long)limit.rlim_cur);
+    return limit.rlim_cur;
+}
+
+/* Lowers connections_max to what the descriptor limit holds (raised first
+ * if asked), so that a newcomer past it is told "busy" rather than closed
+ * unseen by libuv when accept fails. */
+static int server_fit_descriptors(troc_server *server, bool raise) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        int rc = -errno;
+        troc_log("cannot start the server: cannot read its descriptor limit: %s", troc_strerror(rc));
+        return rc;
+    }
+    rlim_t needed = (rlim_t)descriptors_needed(server->connections_max);
+    rlim_t soft = raise ? descriptors_raise(limit, needed) : limit.rlim_cur;
+    if (soft == RLIM_INFINITY || soft >= needed) return 0;
+    rlim_t others = (rlim_t)descriptors_needed(0);
+    if (soft <= others) {
+        troc_log("cannot start the server: its descriptor limit (ulimit -n) of %llu leaves no room for "
+                 "connections beside the %llu it keeps for the ledger, the listeners, backups and busy answers; "
+                 "raise it to %llu", (unsigned long long)soft, (unsigned long long)others,
+                 (unsigned long long)needed);
+        return -EMFILE;
+    }
+    uint32_t fit = (uint32_t)(soft - others);
+    troc_log("serving at most %u connections instead of %u: the descriptor limit (ulimit -n) is %llu and %llu "
+             "are kept for the ledger, the listeners, backups and busy answers; raise the limit to %llu "
+             "(ulimit -n, LimitNOFILE= under systemd) to serve %u", fit, server->connections_max, (unsigned long long)soft,
+             (unsigned long long)others, (unsigned long long)needed, server->connections_max);
+    server->connections_max = fit;
+    return 0;
+}
+
+/* The shares of the connection limit: strangers in their handshake, and
+ * the slots kept for the Unix socket (see limits.h). */
+static void server_share_connections(troc_server *server, bool has_socket) {
+    uint32_t max = server->connections_max;
+    uint32_t floor = max < TROC_HANDSHAKES_MIN ? max : TROC_HANDSHAKES_MIN;
+    server->handshakes_max = max / TROC_HANDSHAKES_SHARE > floor ? max / TROC_HANDSHAKES_SHARE : floor;
+    uint32_t reserved = max / 4 < TROC_CONNECTIONS_LOCAL_RESERVED ? max / 4 : TROC_CONNECTIONS_LOCAL_RESERVED;
+    server->local_reserved = has_socket ? reserved : 0;
+    assert(server->handshakes_max >= 1 && server->local_reserved < max);
+}
+
 /* Opens the listeners (each logs its own failure, naming its address),
  * then the rest; says "listening" only once everything is up, so that a
  * start that fails never claims an address it then lets go. */
 static int server_start(troc_server *server, const troc_server_options *options) {
-    int rc = 0;
+    int rc = server_fit_descriptors(server, options->raise_descriptor_limit);
+    if (rc != 0) return rc;
+    server_share_connections(server, options->socket_path != NULL);
     if (options->listen != NULL) rc = troc__listener_open_tcp(server, options->listen);
     if (rc == 0 && options->socket_path != NULL) rc = troc__listener_open_pipe(server, options->socket_path);
     if (rc != 0) return rc;
@@ -227,7 +400,10 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
         return -EINVAL;
     }
     if (options->connections_max > TROC_CONNECTIONS_MAX || options->handshake_timeout_ms > TROC_HANDSHAKE_TIMEOUT_MS ||
-        options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS ||
+        options->idle_timeout_ms > TROC_IDLE_TIMEOUT_MS || options->frame_timeout_ms > TROC_FRAME_TIMEOUT_MS ||
+        options->write_timeout_ms > TROC_WRITE_TIMEOUT_MS ||
+        options->memory_bytes_max > TROC_SERVER_MEMORY_BYTES_MAX ||
+        (options->memory_bytes_max != 0 && options->memory_bytes_max < TROC_SERVER_MEMORY_BYTES_MIN) ||
         (options->clear_every_ms != 0 && (options->clear_every_ms < TROC_CLEAR_EVERY_SECONDS_MIN * 1000ull ||
                                           options->clear_every_ms > TROC_CLEAR_EVERY_SECONDS_MAX * 1000ull))) {
         troc_log("cannot start the server: an option is beyond its bound in engine/base/limits.h");
@@ -239,6 +415,15 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
     server->handshake_timeout_ms =
         options->handshake_timeout_ms ? options->handshake_timeout_ms : TROC_HANDSHAKE_TIMEOUT_MS;
     server->idle_timeout_ms = options->idle_timeout_ms ? options->idle_timeout_ms : TROC_IDLE_TIMEOUT_MS;
+    server->frame_timeout_ms = options->frame_timeout_ms ? options->frame_timeout_ms : TROC_FRAME_TIMEOUT_MS;
+    snprintf(server->frame_timeout_reason, sizeof server->frame_timeout_reason,
+             "frame not received in time: a frame must arrive whole within %.3g s of its first bytes",
+             server->frame_timeout_ms / 1000.0);
+    server->write_timeout_ms = options->write_timeout_ms ? options->write_timeout_ms : TROC_WRITE_TIMEOUT_MS;
+    snprintf(server->write_timeout_reason, sizeof server->write_timeout_reason,
+             "replies not read: the client took none of its replies for %.3g s", server->write_timeout_ms / 1000.0);
+    server->memory_bytes_max = options->memory_bytes_max ? options->memory_bytes_max : TROC_SERVER_MEMORY_BYTES_MAX;
+    server->frame_buffer_bytes_max = server->memory_bytes_max / TROC_SERVER_FRAME_BUFFERS_SHARE;
     /* A peer that goes away mid-write must not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
     server->loop = loop;

@@ -14,8 +14,9 @@
  *   troc_server_close(server);
  *   uv_loop_close(&loop);          // 0: the server closed every handle it opened
  *
- * Every bound (connections, requests in flight, queued bytes, timeouts) is
- * in engine/base/limits.h; docs/protocol.md describes what a peer sees.
+ * Every bound (connections, requests in flight, queued bytes, memory,
+ * timeouts) is in engine/base/limits.h; docs/protocol.md describes what a
+ * peer sees.
  */
 #ifndef TROC_SERVER_H
 #define TROC_SERVER_H
@@ -33,9 +34,15 @@ typedef struct troc_server_options {
     const char *listen;                    /* "HOST:PORT" (port 0: a free port); NULL: no TCP */
     const char *socket_path;               /* a Unix socket (mode 0660) to create; NULL: none */
     bool handle_signals;                   /* stop on SIGINT and SIGTERM */
+    bool raise_descriptor_limit;           /* raise the process's soft RLIMIT_NOFILE as far as
+                                              connections_max needs and the hard limit allows */
     uint32_t connections_max;              /* 0: TROC_CONNECTIONS_MAX; may only be lower */
     uint32_t handshake_timeout_ms;         /* 0: TROC_HANDSHAKE_TIMEOUT_MS; may only be lower */
     uint32_t idle_timeout_ms;              /* 0: TROC_IDLE_TIMEOUT_MS; may only be lower */
+    uint32_t frame_timeout_ms;             /* 0: TROC_FRAME_TIMEOUT_MS; may only be lower */
+    uint32_t write_timeout_ms;             /* 0: TROC_WRITE_TIMEOUT_MS; may only be lower */
+    size_t memory_bytes_max;               /* 0: TROC_SERVER_MEMORY_BYTES_MAX; may only be lower, and
+                                              not below TROC_SERVER_MEMORY_BYTES_MIN */
     uint64_t clear_every_ms;               /* run a clearing round this often; 0: only when asked.
                                               Within TROC_CLEAR_EVERY_SECONDS_MIN..MAX seconds */
 } troc_server_options;
@@ -52,7 +59,9 @@ typedef struct troc_server_stats {
     uint64_t commit_items_max;             /* envelopes in the largest commit */
     uint64_t commits_refused;              /* group commits refused for storage */
     uint64_t read_pauses;                  /* times a connection stopped being read (backpressure) */
-    uint64_t request_bytes_peak;           /* most bytes requests in flight held at once */
+    uint64_t memory_bytes_peak;            /* most bytes charged at once: requests and buffers */
+    uint64_t memory_waits;                 /* times a connection waited for memory to read a large frame */
+    uint64_t memory_full;                  /* times the charge reached the budget: every connection paused */
     uint64_t clearing_rounds;              /* clearing rounds applied */
     uint64_t clearing_empty;               /* rounds that found nothing to clear (not journaled) */
     uint64_t clearing_stale;               /* round attempts the ledger refused as stale: solved again */
@@ -74,7 +83,11 @@ int troc_server_check_listen(const char *listen, const char **problem_out);
 int troc_server_check_socket_path(const char *path, const char **problem_out);
 
 /* Binds the listeners and starts the writer thread; logs "listening on"
- * each address once all of them are up.  The ledger stays the caller's and
+ * each address once all of them are up.  When the descriptor limit
+ * (RLIMIT_NOFILE, raised first if the options say so) cannot hold
+ * connections_max connections beside TROC_DESCRIPTORS_RESERVED and
+ * TROC_REFUSALS_MAX, the server serves fewer and logs how many; a limit
+ * with no room for any is -EMFILE.  The ledger stays the caller's and
  * must outlive the server.  A failure is logged with its cause (which
  * address, what the system said, what to do) and leaves nothing open and
  * nothing else logged.  Errors: -EINVAL for a malformed listen address or

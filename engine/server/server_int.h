@@ -50,9 +50,21 @@
  * info or a submit reply holding every batch item's code). */
 #define TROC__SCRATCH_LIMIT (64u * 1024u * 1024u)
 
+/* An output buffer's first size, and the most it grows by at once: it
+ * doubles up to this, then grows by this, so that a queue near its bound
+ * holds at most this much unused. */
+#define TROC__OUT_INITIAL_SIZE 4096u
+#define TROC__OUT_GROWTH_MAX (1024u * 1024u)
+
 /* Output buffers larger than this are freed once written, so that one large
- * reply does not pin memory for the life of the connection. */
-#define TROC__OUT_KEEP_SIZE (256u * 1024u)
+ * reply does not pin memory for the life of the connection: what the
+ * connections keep is charged to the server's budget, and idle ones must
+ * leave most of it to the busy. */
+#define TROC__OUT_KEEP_SIZE (32u * 1024u)
+
+_Static_assert((unsigned long long)TROC_CONNECTIONS_MAX * (TROC__READ_BUFFER_SIZE + 2 * TROC__OUT_KEEP_SIZE) <=
+                   TROC_SERVER_MEMORY_BYTES_MAX / 4,
+               "idle connections keep at most a quarter of the server's memory budget");
 
 typedef struct troc__conn troc__conn;
 typedef struct troc__request troc__request;
@@ -132,10 +144,14 @@ struct troc__conn {
     troc__socket socket;
     uv_timer_t timer;                      /* handshake, idle and close timeouts */
     uv_write_t write_request;
+    uint64_t write_progress_ms;            /* loop time the peer last took bytes of the write in flight */
+    size_t write_pending;                  /* bytes of it libuv still held then */
     uv_shutdown_t shutdown_request;        /* lingering close: our side is done */
     bool lingering;                        /* shut down, discarding input until the peer closes */
     int handles_open;                      /* socket and timer not yet closed */
     troc__conn_state state;
+    bool local;                            /* accepted on the Unix socket, not TCP */
+    bool handshaking;                      /* counted in the server's handshakes[local] */
     const char *close_reason;              /* logged when closed */
     troc_handshake handshake;
     troc_channel channel;
@@ -144,6 +160,12 @@ struct troc__conn {
     char member[TROC_NAME_LENGTH_MAX + 1];    /* the member, for ROLE_MEMBER */
     uint8_t *read_buffer;                  /* bytes received, frames not yet handled */
     size_t read_start, read_end, read_capacity;
+    uint64_t frame_started_ms;             /* loop time a partial frame began to be read; 0: none */
+    size_t buffer_bytes;                   /* read and output buffers' capacity, charged to the server */
+    size_t frame_buffer_bytes;             /* of which the read buffer's growth past its first size */
+    bool memory_waiting;                   /* on the server's list, waiting to grow for a large frame */
+    size_t memory_wanted;                  /* bytes that growth takes */
+    troc__conn *memory_wait_next;          /* link in the server's list */
     bool reading;                          /* uv_read_start in effect */
     bool processing;                       /* conn_process is on the stack */
     uint64_t last_frame_ms;                /* loop time of the last whole frame */
@@ -189,9 +211,17 @@ typedef struct troc__writer {
 
 struct troc_server {
     uv_loop_t *loop;
-    uint32_t connections_max;              /* bounds in effect (options or limits.h) */
+    uint32_t connections_max;              /* bounds in effect (options, limits.h or descriptors) */
+    uint32_t handshakes_max;               /* connections in their handshake, per listener */
+    uint32_t local_reserved;               /* slots only the Unix socket may take */
     uint32_t handshake_timeout_ms;
     uint32_t idle_timeout_ms;
+    uint32_t frame_timeout_ms;
+    char frame_timeout_reason[96];         /* why a connection is cut at the frame timeout */
+    uint32_t write_timeout_ms;
+    char write_timeout_reason[96];         /* why a connection is cut at the write timeout */
+    size_t memory_bytes_max;               /* requests, read buffers and output together */
+    size_t frame_buffer_bytes_max;         /* of which read buffers grown for large frames */
     troc_ledger *ledger;
     const troc_keypair *territory_keypair;
     uv_tcp_t tcp_listener;
@@ -210,10 +240,13 @@ struct troc_server {
     troc__backup *backup;                  /* the backup in progress (backup.c), or NULL */
     troc__conn *conns;                     /* served connections */
     uint32_t conn_count;
+    uint32_t handshakes[2];                /* connections in their handshake: [0] TCP, [1] Unix socket */
     uint32_t refusal_count;                /* "busy" replies in flight */
     troc__conn *dirty;                     /* connections with output to flush */
-    size_t request_bytes;                  /* bytes charged by all requests in flight */
-    bool over_budget;                      /* request_bytes reached the server's bound */
+    size_t memory_bytes;                   /* charged: requests in flight and every buffer */
+    size_t frame_buffer_bytes;             /* of which read buffers' growth for large frames */
+    bool over_budget;                      /* memory_bytes reached memory_bytes_max */
+    troc__conn *memory_wait_head, *memory_wait_tail; /* waiting to grow for a large frame, in order */
     bool resume_all;                       /* back under budget: resume reading at the next flush */
     bool stopping;                         /* stop sequence begun */
     bool finished;                         /* writer joined, last handles closing */
@@ -295,8 +328,14 @@ int troc__writer_apply_growing(troc_ledger *ledger, int (*apply)(void *context),
 /* server.c */
 void troc__server_conn_opened(troc_server *server, troc__conn *conn);
 void troc__server_conn_closed(troc_server *server, troc__conn *conn);
+void troc__server_handshake_over(troc_server *server, troc__conn *conn);
 void troc__server_charge(troc_server *server, troc__request *request);
 void troc__server_uncharge(troc_server *server, troc__request *request);
+void troc__server_charge_buffers(troc_server *server, troc__conn *conn, size_t buffer_bytes,
+                                 size_t frame_buffer_bytes);
+bool troc__server_frame_fits(const troc_server *server, size_t growth);
+void troc__server_memory_wait(troc_server *server, troc__conn *conn);
+void troc__server_memory_unwait(troc_server *server, troc__conn *conn);
 void troc__server_mark_dirty(troc_server *server, troc__conn *conn);
 void troc__server_flush(troc_server *server);
 void troc__server_maybe_finish(troc_server *server);

@@ -24,6 +24,7 @@ static void usage(FILE *out) {
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
         fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
     }
+    fputs("\noptions:\n  --version  print trocd's version\n", out);
 }
 
 int main(int argc, char **argv) {
@@ -33,6 +34,10 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
+        return TROCD_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("trocd %s\n", TROC_VERSION);
         return TROCD_EXIT_OK;
     }
     if (troc_crypto_init() != 0) {

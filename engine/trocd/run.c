@@ -10,6 +10,11 @@
  * half of it): with --listen HOST:0 a supervisor or a test learns which free
  * port the kernel chose.
  *
+ * The server raises the soft descriptor limit (RLIMIT_NOFILE) as far as
+ * TROC_CONNECTIONS_MAX connections need and the hard limit allows: the
+ * usual soft limit of 1024 is below that, and a daemon out of descriptors
+ * cannot even tell a newcomer it is busy.
+ *
  * --clear-every DURATION runs a clearing round of plain set-off that often
  * (engine/server/clearing.c); DURATION is a whole number and one unit, s,
  * m, h or d ("30s", "15m", "1h", "1d"), within the bounds of limits.h.
@@ -210,6 +215,7 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
         .listen = options->listen,
         .socket_path = options->socket_path,
         .handle_signals = true,
+        .raise_descriptor_limit = true,
         .clear_every_ms = options->clear_every_ms};
     rc = troc_server_open(&server, &loop, ledger, &server_options);
     if (rc != 0) goto done; /* the server said which address failed and why */
