@@ -1091,15 +1091,22 @@ static void test_slow_client_is_paused_then_cut(void **state) {
     assert_true(f->stats.connections_failed >= 1);
 }
 
-static void test_busy_past_the_connection_limit(void **state) {
-    fixture *f = *state;
-    raw_client clients[3], extra;
-    for (int i = 0; i < 3; i++) raw_login(&clients[i], f->port, &f->bob);
-    assert_int_equal(raw_connect(&extra, f->port), 0);
+/* A newcomer on `port` is told busy (ServerFrame error TROC_EBUSY), then
+ * closed. */
+static void expect_busy(int port) {
+    raw_client extra;
+    assert_int_equal(raw_connect(&extra, port), 0);
     int error = 0;
     assert_true(raw_expect_closed(&extra, &error));
     assert_int_equal(error, TROC_EBUSY);
     raw_close(&extra);
+}
+
+static void test_busy_past_the_connection_limit(void **state) {
+    fixture *f = *state;
+    raw_client clients[3], extra;
+    for (int i = 0; i < 3; i++) raw_login(&clients[i], f->port, &f->bob);
+    expect_busy(f->port);
     int64_t balance = -1;
     assert_int_equal(raw_balance(&clients[0], NULL, &balance), 0);
     raw_close(&clients[2]);
@@ -1146,13 +1153,9 @@ static int teardown_descriptors(void **state) {
  * unseen. */
 static void test_descriptor_limit_caps_connections(void **state) {
     fixture *f = *state;
-    raw_client clients[DESCRIPTORS_FIT], extra;
+    raw_client clients[DESCRIPTORS_FIT];
     for (int i = 0; i < DESCRIPTORS_FIT; i++) raw_login(&clients[i], f->port, &f->bob);
-    assert_int_equal(raw_connect(&extra, f->port), 0);
-    int error = 0;
-    assert_true(raw_expect_closed(&extra, &error));
-    assert_int_equal(error, TROC_EBUSY);
-    raw_close(&extra);
+    expect_busy(f->port);
     for (int i = 0; i < DESCRIPTORS_FIT; i++) raw_close(&clients[i]);
     fixture_stop(f);
     assert_int_equal(f->stats.connections_refused, 1);
@@ -1381,14 +1384,10 @@ static int try_login(fixture *f, raw_client *client, const char *path, const tro
  * open go on, and the Unix socket has a share of its own. */
 static void test_handshakes_hold_a_share_of_the_slots(void **state) {
     fixture *f = *state;
-    raw_client session, silent[TROC_HANDSHAKES_MIN], extra, admin;
+    raw_client session, silent[TROC_HANDSHAKES_MIN], admin;
     raw_login(&session, f->port, &f->bob);
     for (int i = 0; i < TROC_HANDSHAKES_MIN; i++) assert_int_equal(raw_connect(&silent[i], f->port), 0);
-    assert_int_equal(raw_connect(&extra, f->port), 0);
-    int error = 0;
-    assert_true(raw_expect_closed(&extra, &error));
-    assert_int_equal(error, TROC_EBUSY);
-    raw_close(&extra);
+    expect_busy(f->port);
     int64_t balance = -1;
     assert_int_equal(raw_balance(&session, NULL, &balance), 0);
     assert_int_equal(try_login(f, &admin, f->socket_path, &f->admin), 0);
