@@ -109,7 +109,9 @@ int troc_server_run(troc_server *server);
  * handler. */
 void troc_server_stop(troc_server *server);
 
-/* The counters; complete once troc_server_run has returned. */
+/* The counters; complete once troc_server_run has returned.  While it
+ * runs, only from the loop's thread (the writer's counters are read
+ * atomically, one by one). */
 void troc_server_stats_get(const troc_server *server, troc_server_stats *stats_out);
 
 /* Frees the server after troc_server_run returned (or when it never ran:

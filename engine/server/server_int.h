@@ -203,10 +203,12 @@ typedef struct troc__writer {
     troc__writer_task *task;               /* a task to run before the next group, or NULL */
     bool stopping;
     bool started;
-    uint64_t commits;                      /* counters: written by the writer thread only */
-    uint64_t items_committed;
-    uint64_t commit_items_max;
-    uint64_t commits_refused;
+    /* Counters, written by the writer thread only; atomic so that the
+     * loop may read them while the writer runs (troc_server_stats_get). */
+    _Atomic uint64_t commits;
+    _Atomic uint64_t items_committed;
+    _Atomic uint64_t commit_items_max;
+    _Atomic uint64_t commits_refused;
 } troc__writer;
 
 struct troc_server {
