@@ -198,6 +198,7 @@ static void conn_watch_write(troc__conn *conn) {
 
 static void conn_on_written(uv_write_t *write_request, int status) {
     troc__conn *conn = write_request->data;
+    troc_server *server = conn->server;
     assert(conn->writing == 0 || conn->writing == 1);
     troc__out *out = &conn->out[conn->writing];
     out->size = 0;
@@ -215,6 +216,10 @@ static void conn_on_written(uv_write_t *write_request, int status) {
     troc__conn_flush(conn);
     troc__conn_update_reading(conn);
     conn_close_if_done(conn);
+    /* Reading resumed answers the frames buffered while it was paused: their
+     * replies (and the memory released) must go out at the end of this
+     * callback, as at the end of any other, not at the next event. */
+    troc__server_flush(server);
 }
 
 void troc__conn_flush(troc__conn *conn) {
