@@ -1317,6 +1317,37 @@ static void test_peers_that_never_read_are_cut(void **state) {
     assert_true(f->stats.connections_failed >= 1);
 }
 
+/* A reader that pipelines more replies than the write queue holds: the
+ * server pauses its reading at the bound, and each completed write resumes
+ * it and answers the frames buffered meanwhile.  Their replies must go out
+ * then, not at the next event (on a quiet server, the write timer a minute
+ * later): every reply arrives within the client's receive timeout. */
+static uint64_t pauses_before;
+
+static bool reading_paused_again(const troc_server_stats *stats) {
+    return stats->read_pauses > pauses_before;
+}
+
+static void test_pipelined_replies_past_the_write_queue_flow(void **state) {
+    fixture *f = *state;
+    enum { QUERIES = 200 };                /* about 10 MB of replies: past TROC_WRITE_QUEUE_BYTES_MAX */
+    fill_bobs_statement(f);
+    raw_client reader;
+    raw_login(&reader, f->port, &f->bob);
+    pauses_before = live_stats().read_pauses;
+    send_history_queries(&reader, QUERIES);
+    wait_for_stats(reading_paused_again);  /* the bound is reached before anything is read */
+    for (int i = 0; i < QUERIES; i++) {
+        Troc__V1__ServerFrame *frame = raw_recv(&reader);
+        assert_non_null(frame);
+        assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
+        raw_response_free(frame);
+    }
+    raw_close(&reader);
+    fixture_stop(f);
+    assert_true(f->stats.read_pauses >= 1);
+}
+
 static int setup_short_frame_timeout(void **state) {
     troc_server_options options = {.listen = "127.0.0.1:0", .frame_timeout_ms = 300};
     return setup_with(state, &options);
@@ -1817,6 +1848,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unread_replies_count_against_the_budget, setup_small_budget, teardown),
         cmocka_unit_test_setup_teardown(test_frames_must_arrive_in_time, setup_short_frame_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_peers_that_never_read_are_cut, setup_short_write_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_replies_past_the_write_queue_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
         cmocka_unit_test_setup_teardown(test_handshakes_hold_a_share_of_the_slots, setup_shared_slots, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_keeps_slots_of_its_own, setup_shared_slots, teardown),
