@@ -1267,7 +1267,7 @@ static void test_unread_replies_count_against_the_budget(void **state) {
     fill_bobs_statement(f);
     raw_client witness, hogs[HOGS];
     raw_login(&witness, f->port, &f->carol);
-    for (int i = 0; i < HOGS; i++) raw_login(&hogs[i], f->port, &f->bob); /* no handshake is read past the budget */
+    for (int i = 0; i < HOGS; i++) raw_login(&hogs[i], f->port, &f->bob);
     for (int i = 0; i < HOGS; i++) send_history_queries(&hogs[i], QUERIES);
     wait_for_stats(memory_full);
     Troc__V1__BalanceQuery query = TROC__V1__BALANCE_QUERY__INIT;
@@ -1451,6 +1451,58 @@ static void test_unix_socket_keeps_slots_of_its_own(void **state) {
     for (int i = 0; i < tcp + local; i++) raw_close(&clients[i]);
     fixture_stop(f);
     assert_int_equal(f->stats.connections_refused, 2);
+}
+
+/* Waits (bounded) until the server reads no more requests and pauses no
+ * more for its budget: peers that never read have filled it, and the
+ * writes the kernel could take whole are done, so it stays full. */
+static troc_server_stats wait_for_quiet(void) {
+    troc_server_stats before = live_stats();
+    for (int turn = 0; turn < 100; turn++) {
+        usleep(200000);
+        troc_server_stats after = live_stats();
+        if (after.requests == before.requests && after.memory_full == before.memory_full) return after;
+        before = after;
+    }
+    fail_msg("the server never settled");
+    return before;
+}
+
+static int setup_small_budget_with_socket(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .memory_bytes_max = TROC_SERVER_MEMORY_BYTES_MIN};
+    with_socket = true;
+    int rc = setup_with(state, &options);
+    with_socket = false;
+    return rc;
+}
+
+/* Peers over TCP that never read their replies fill the budget: served
+ * connections over TCP pause, but a newcomer's handshake is still read
+ * (so it is served, not left to time out), and the Unix socket keeps a
+ * reserve of the budget that TCP cannot take, so a local administrator
+ * gets in and is answered while the flood lasts (for up to the write
+ * timeout, a minute here). */
+static void test_full_budget_leaves_room_for_handshakes_and_the_unix_socket(void **state) {
+    fixture *f = *state;
+    enum { HOGS = 3, QUERIES = 1000 };     /* each could queue 8 MiB: three pass the budget */
+    fill_bobs_statement(f);
+    raw_client hogs[HOGS], newcomer, admin;
+    for (int i = 0; i < HOGS; i++) raw_login(&hogs[i], f->port, &f->bob);
+    for (int i = 0; i < HOGS; i++) send_history_queries(&hogs[i], QUERIES);
+    wait_for_stats(memory_full);
+    uint64_t full_before = wait_for_quiet().memory_full;
+    assert_int_equal(try_login(f, &newcomer, NULL, &f->carol), 0);
+    assert_int_equal(try_login(f, &admin, f->socket_path, &f->admin), 0);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&admin, "bob", &balance), 0);
+    assert_int_equal(balance, TROC_PAGE_ROWS_MAX);
+    /* The hogs held the budget meanwhile: it never fell back to resume. */
+    assert_int_equal(live_stats().memory_full, full_before);
+    raw_close(&admin);
+    raw_close(&newcomer);
+    for (int i = 0; i < HOGS; i++) raw_close(&hogs[i]);
+    fixture_stop(f);
+    assert_true(f->stats.memory_bytes_peak <= TROC_SERVER_MEMORY_BYTES_MIN + 2u * 1024u * 1024u);
 }
 
 static void test_unix_socket_speaks_the_same_protocol(void **state) {
@@ -1846,6 +1898,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_descriptor_limit_raised, NULL, teardown_descriptors),
         cmocka_unit_test_setup_teardown(test_large_frames_wait_for_memory, setup_small_budget, teardown),
         cmocka_unit_test_setup_teardown(test_unread_replies_count_against_the_budget, setup_small_budget, teardown),
+        cmocka_unit_test_setup_teardown(test_full_budget_leaves_room_for_handshakes_and_the_unix_socket,
+                                        setup_small_budget_with_socket, teardown),
         cmocka_unit_test_setup_teardown(test_frames_must_arrive_in_time, setup_short_frame_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_peers_that_never_read_are_cut, setup_short_write_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_replies_past_the_write_queue_flow, setup, teardown),

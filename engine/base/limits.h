@@ -217,15 +217,27 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
 #define TROC_CONNECTION_REQUEST_BYTES_MAX (64u * 1024u * 1024u)
 
 /* Memory all connections together may hold: decoded requests in flight,
- * read buffers and replies queued.  Past it every connection stops taking
+ * read buffers and replies queued.  Past it connections stop taking
  * frames until the writer catches up and peers take their replies, so the
  * daemon's memory stays bounded whatever the number of busy peers (replies
  * already owed are still queued: a connection can always finish them).  A
  * quarter of it at most goes to read buffers grown for frames larger than
  * their first 16 KiB: a connection whose frame does not fit waits, not
- * reading, until another's is done. */
+ * reading, until another's is done.
+ *
+ * An eighth of it is kept for the Unix socket's connections, when the
+ * daemon has one: TCP connections stop at the other seven eighths, so
+ * peers over TCP that fill their part (by never reading their replies)
+ * cannot lock out the local administrators, whom the slots kept for them
+ * (TROC_CONNECTIONS_LOCAL_RESERVED) would let connect only to be left
+ * unread.  The Unix socket's connections may also use what TCP leaves of
+ * the rest, within the whole budget.  Connections in their handshake are
+ * read past the budget: their frames are small, their number bounded
+ * (TROC_HANDSHAKES_SHARE), and a newcomer should be served, or told why
+ * not, rather than time out. */
 #define TROC_SERVER_MEMORY_BYTES_MAX (512u * 1024u * 1024u)
 #define TROC_SERVER_FRAME_BUFFERS_SHARE 4
+#define TROC_SERVER_MEMORY_LOCAL_SHARE 8
 
 /* The lowest budget a server may be given (tests give low ones): its share
  * for read buffers must hold one frame of the largest size. */

@@ -22,11 +22,12 @@
  * TROC_REQUESTS_IN_FLIGHT_MAX requests in flight, fewer than
  * TROC_CONNECTION_REQUEST_BYTES_MAX bytes charged by them, fewer than
  * TROC_WRITE_QUEUE_BYTES_MAX bytes of replies queued, while it is not
- * waiting for room for a large frame, and while the server as a whole is
- * under its memory budget.  Otherwise it stops reading (uv_read_stop) and
- * frames already buffered wait; it resumes when a reply goes out or memory
- * is released.  Replies it owes are queued whatever the budget: a
- * connection can always finish what it owes.
+ * waiting for room for a large frame, and while its class (TCP, or the
+ * Unix socket with its reserve) is under its memory budget (server.c), a
+ * bound a connection in its handshake ignores.  Otherwise it stops reading
+ * (uv_read_stop) and frames already buffered wait; it resumes when a reply
+ * goes out or memory is released.  Replies it owes are queued whatever the
+ * budget: a connection can always finish what it owes.
  *
  * Writing.  Replies are packed and sealed straight into one of two output
  * buffers: one is being written while the other fills, so a burst of
@@ -75,12 +76,19 @@ static size_t conn_queued_bytes(const troc__conn *conn) {
     return conn->out[0].size + conn->out[1].size;
 }
 
-/* May the connection take another frame now? */
+/* May the connection take another frame now?  A connection in its
+ * handshake is read past the budget: its frames are at most
+ * TROC_HANDSHAKE_FRAME_SIZE_MAX, read into the buffer of its first size,
+ * and at most a share of the connections (TROC_HANDSHAKES_SHARE) are in
+ * their handshake, each for TROC_HANDSHAKE_TIMEOUT_MS at most; what they
+ * hold past the budget is bounded by that, while a newcomer left unread
+ * would only time out, however soon the budget frees. */
 static bool conn_may_read(const troc__conn *conn) {
+    bool handshaking = conn->state == TROC__CONN_HELLO || conn->state == TROC__CONN_AUTH;
     return conn_open_for_frames(conn) && conn->in_flight < TROC_REQUESTS_IN_FLIGHT_MAX &&
            conn->request_bytes < TROC_CONNECTION_REQUEST_BYTES_MAX &&
            conn_queued_bytes(conn) < TROC_WRITE_QUEUE_BYTES_MAX && !conn->memory_waiting &&
-           !conn->server->over_budget;
+           (handshaking || !conn->server->over_budget[conn->local]);
 }
 
 /* Charges the server what the connection's buffers hold now. */
@@ -353,7 +361,7 @@ static int conn_read_room(troc__conn *conn, size_t payload_size) {
     }
     size_t target = need > TROC__READ_BUFFER_SIZE ? need : TROC__READ_BUFFER_SIZE;
     if (target == conn->read_capacity) return 0;
-    if (target > conn->read_capacity && !troc__server_frame_fits(conn->server, target - conn->read_capacity)) {
+    if (target > conn->read_capacity && !troc__server_frame_fits(conn->server, conn, target - conn->read_capacity)) {
         conn->memory_wanted = target - conn->read_capacity;
         troc__server_memory_wait(conn->server, conn);
         return -EAGAIN;

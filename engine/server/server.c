@@ -5,18 +5,29 @@
  * Budget.  Every request in flight is charged (its object and the heap its
  * arena took) to its connection and to the server, and so is every buffer
  * a connection holds: its read buffer and its output buffers, by capacity.
- * Past the budget (TROC_SERVER_MEMORY_BYTES_MAX) every connection stops
- * taking frames; they resume for all once the charge falls under three
- * quarters of it, so the daemon's memory stays bounded however many peers
- * push at once.  Replies already owed are still queued (a connection can
- * always finish what it owes, and the writer always finishes its
- * requests), so the charge can pass the budget by those replies only.
+ * Past the budget (TROC_SERVER_MEMORY_BYTES_MAX) served connections stop
+ * taking frames; they resume once the charge falls under three quarters of
+ * it, so the daemon's memory stays bounded however many peers push at once.
+ * Replies already owed are still queued (a connection can always finish
+ * what it owes, and the writer always finishes its requests), so the
+ * charge can pass the budget by those replies only, and by the buffers of
+ * connections in their handshake, which are read whatever the budget
+ * (conn.c): their number is bounded, their frames small.
+ *
+ * Two classes share the budget, with a hysteresis each.  With a Unix
+ * socket, an eighth of the budget is its connections' alone: TCP
+ * connections pause once they hold the other seven eighths, or once the
+ * whole budget is taken; the Unix socket's pause only once they hold their
+ * reserve and the whole budget is taken.  So peers over TCP that never
+ * read their replies can fill their part, but not lock out a local
+ * administrator; and the Unix socket's connections may use what TCP
+ * leaves, without the charge passing the budget (but as above).
  *
  * Large frames.  A read buffer grows to a frame larger than its first size
  * only while the grown buffers stay within their share of the budget, and
- * the server is not past it.  A connection whose frame does not fit stops
- * reading and waits in line; the head of the line grows as soon as it
- * fits, at the end of any callback.  Nothing a waiter waits for waits in
+ * the connection's class is not past its own.  A connection whose frame
+ * does not fit stops reading and waits in line; the head of the line grows
+ * as soon as it fits, at the end of any callback.  Nothing a waiter waits for waits in
  * turn: grown buffers are released as their frames are taken (or their
  * connections cut by the frame timeout), requests as the writer answers
  * them, replies as peers read them (or are cut when idle).
@@ -60,40 +71,68 @@
 
 /* ------------------------------------------------------------ budgets */
 
-/* The charge changed: pause every connection at the budget, resume them
- * all once well under it. */
-static void server_memory_changed(troc_server *server) {
-    if (server->memory_bytes > server->stats.memory_bytes_peak) server->stats.memory_bytes_peak = server->memory_bytes;
-    if (server->memory_bytes >= server->memory_bytes_max && !server->over_budget) {
-        server->over_budget = true;
+/* Sets whether the connections of one class (`local`: the Unix socket's)
+ * are past their budget, given whether they `reached` it and whether they
+ * are now well under it (`under`); logs and counts each pause. */
+static void server_budget_set(troc_server *server, bool local, bool reached, bool under) {
+    if (reached && !server->over_budget[local]) {
+        server->over_budget[local] = true;
         server->stats.memory_full++;
-        troc_log("memory at its bound (%zu bytes of requests and buffers): reading paused on every connection",
-                 server->memory_bytes);
-    } else if (server->over_budget && server->memory_bytes < BUDGET_RESUME(server->memory_bytes_max)) {
-        server->over_budget = false;
+        troc_log("memory at its bound (%zu bytes of requests and buffers): reading paused on every %s",
+                 server->memory_bytes,
+                 local ? "connection, the Unix socket's included"
+                 : server->memory_local_reserved > 0 ? "TCP connection (the Unix socket keeps its reserve)"
+                                                     : "connection");
+    } else if (server->over_budget[local] && under) {
+        server->over_budget[local] = false;
         server->resume_all = true;
     }
+}
+
+/* The charge changed: pause the connections of a class at its budget,
+ * resume them all once well under it. */
+static void server_memory_changed(troc_server *server) {
+    size_t total = server->memory_bytes, local = server->memory_bytes_local, tcp = total - local;
+    size_t max = server->memory_bytes_max, reserve = server->memory_local_reserved;
+    if (total > server->stats.memory_bytes_peak) server->stats.memory_bytes_peak = total;
+    server_budget_set(server, false, tcp >= max - reserve || total >= max,
+                      tcp < BUDGET_RESUME(max - reserve) && total < BUDGET_RESUME(max));
+    if (reserve == 0) return; /* no Unix socket: no connection of its */
+    server_budget_set(server, true, local >= reserve && total >= max,
+                      local < BUDGET_RESUME(reserve) || total < BUDGET_RESUME(max));
+}
+
+/* Moves the charge of `conn` (to the server and to its class) from
+ * `before` bytes to `after`. */
+static void server_recharge(troc_server *server, const troc__conn *conn, size_t before, size_t after) {
+    assert(server->memory_bytes >= before && server->memory_bytes_local <= server->memory_bytes);
+    server->memory_bytes = server->memory_bytes - before + after;
+    if (conn->local) {
+        assert(server->memory_bytes_local >= before);
+        server->memory_bytes_local = server->memory_bytes_local - before + after;
+    }
+    server_memory_changed(server);
 }
 
 void troc__server_charge(troc_server *server, troc__request *request) {
     assert(server != NULL && request != NULL);
     troc__conn *conn = request->conn;
     size_t target = sizeof *request + request->arena.heap_bytes;
-    assert(conn->request_bytes >= request->charged && server->memory_bytes >= request->charged);
+    assert(conn->request_bytes >= request->charged);
     conn->request_bytes = conn->request_bytes - request->charged + target;
-    server->memory_bytes = server->memory_bytes - request->charged + target;
+    size_t before = request->charged;
     request->charged = target;
-    server_memory_changed(server);
+    server_recharge(server, conn, before, target);
 }
 
 void troc__server_uncharge(troc_server *server, troc__request *request) {
     assert(server != NULL && request != NULL);
     troc__conn *conn = request->conn;
-    assert(conn->request_bytes >= request->charged && server->memory_bytes >= request->charged);
+    assert(conn->request_bytes >= request->charged);
     conn->request_bytes -= request->charged;
-    server->memory_bytes -= request->charged;
+    size_t before = request->charged;
     request->charged = 0;
-    server_memory_changed(server);
+    server_recharge(server, conn, before, 0);
 }
 
 /* Sets what `conn`'s buffers are charged: `buffer_bytes` in all, of which
@@ -101,21 +140,21 @@ void troc__server_uncharge(troc_server *server, troc__request *request) {
 void troc__server_charge_buffers(troc_server *server, troc__conn *conn, size_t buffer_bytes,
                                  size_t frame_buffer_bytes) {
     assert(server != NULL && conn != NULL && frame_buffer_bytes <= buffer_bytes);
-    assert(server->memory_bytes >= conn->buffer_bytes && server->frame_buffer_bytes >= conn->frame_buffer_bytes);
-    server->memory_bytes = server->memory_bytes - conn->buffer_bytes + buffer_bytes;
+    assert(server->frame_buffer_bytes >= conn->frame_buffer_bytes);
     server->frame_buffer_bytes = server->frame_buffer_bytes - conn->frame_buffer_bytes + frame_buffer_bytes;
-    conn->buffer_bytes = buffer_bytes;
     conn->frame_buffer_bytes = frame_buffer_bytes;
-    server_memory_changed(server);
+    size_t before = conn->buffer_bytes;
+    conn->buffer_bytes = buffer_bytes;
+    server_recharge(server, conn, before, buffer_bytes);
 }
 
-/* May a read buffer grow by `growth` bytes for a large frame now?  Not
- * past the budget, and within the read buffers' share of it: the last
- * growth may take the charge past the budget by one frame, but a frame
- * is never kept waiting while the charge stays just under it. */
-bool troc__server_frame_fits(const troc_server *server, size_t growth) {
-    assert(server != NULL);
-    return !server->over_budget && server->frame_buffer_bytes + growth <= server->frame_buffer_bytes_max;
+/* May `conn`'s read buffer grow by `growth` bytes for a large frame now?
+ * Not past its class's budget, and within the read buffers' share of it:
+ * the last growth may take the charge past the budget by one frame, but a
+ * frame is never kept waiting while the charge stays just under it. */
+bool troc__server_frame_fits(const troc_server *server, const troc__conn *conn, size_t growth) {
+    assert(server != NULL && conn != NULL);
+    return !server->over_budget[conn->local] && server->frame_buffer_bytes + growth <= server->frame_buffer_bytes_max;
 }
 
 /* Puts `conn` at the end of the line of connections waiting to grow. */
@@ -153,7 +192,7 @@ static void server_memory_wake(troc_server *server) {
      * comes back (it could not grow after all) goes to its end. */
     for (uint32_t turn = 0; turn <= server->conn_count && server->memory_wait_head != NULL; turn++) {
         troc__conn *conn = server->memory_wait_head;
-        if (!troc__server_frame_fits(server, conn->memory_wanted)) return;
+        if (!troc__server_frame_fits(server, conn, conn->memory_wanted)) return;
         troc__server_memory_unwait(server, conn);
         troc__conn_update_reading(conn);
     }
@@ -361,13 +400,14 @@ static int server_fit_descriptors(troc_server *server, bool raise) {
 }
 
 /* The shares of the connection limit: strangers in their handshake, and
- * the slots kept for the Unix socket (see limits.h). */
+ * the slots and memory kept for the Unix socket (see limits.h). */
 static void server_share_connections(troc_server *server, bool has_socket) {
     uint32_t max = server->connections_max;
     uint32_t floor = max < TROC_HANDSHAKES_MIN ? max : TROC_HANDSHAKES_MIN;
     server->handshakes_max = max / TROC_HANDSHAKES_SHARE > floor ? max / TROC_HANDSHAKES_SHARE : floor;
     uint32_t reserved = max / 4 < TROC_CONNECTIONS_LOCAL_RESERVED ? max / 4 : TROC_CONNECTIONS_LOCAL_RESERVED;
     server->local_reserved = has_socket ? reserved : 0;
+    server->memory_local_reserved = has_socket ? server->memory_bytes_max / TROC_SERVER_MEMORY_LOCAL_SHARE : 0;
     assert(server->handshakes_max >= 1 && server->local_reserved < max);
 }
 

@@ -61,7 +61,8 @@ typedef struct troc_server_stats {
     uint64_t read_pauses;                  /* times a connection stopped being read (backpressure) */
     uint64_t memory_bytes_peak;            /* most bytes charged at once: requests and buffers */
     uint64_t memory_waits;                 /* times a connection waited for memory to read a large frame */
-    uint64_t memory_full;                  /* times the charge reached the budget: every connection paused */
+    uint64_t memory_full;                  /* times a class of connections (TCP, the Unix socket's) reached
+                                              its budget: its served connections paused */
     uint64_t clearing_rounds;              /* clearing rounds applied */
     uint64_t clearing_empty;               /* rounds that found nothing to clear (not journaled) */
     uint64_t clearing_stale;               /* round attempts the ledger refused as stale: solved again */

@@ -65,6 +65,9 @@
 _Static_assert((unsigned long long)TROC_CONNECTIONS_MAX * (TROC__READ_BUFFER_SIZE + 2 * TROC__OUT_KEEP_SIZE) <=
                    TROC_SERVER_MEMORY_BYTES_MAX / 4,
                "idle connections keep at most a quarter of the server's memory budget");
+_Static_assert((unsigned long long)TROC_CONNECTIONS_LOCAL_RESERVED * (TROC__READ_BUFFER_SIZE + 2 * TROC__OUT_KEEP_SIZE) <=
+                   TROC_SERVER_MEMORY_BYTES_MIN / TROC_SERVER_MEMORY_LOCAL_SHARE,
+               "the Unix socket's share of the smallest budget holds the buffers of its reserved slots");
 
 typedef struct troc__conn troc__conn;
 typedef struct troc__request troc__request;
@@ -223,6 +226,8 @@ struct troc_server {
     uint32_t write_timeout_ms;
     char write_timeout_reason[96];         /* why a connection is cut at the write timeout */
     size_t memory_bytes_max;               /* requests, read buffers and output together */
+    size_t memory_local_reserved;          /* of which only the Unix socket's connections may
+                                              take (0 without a Unix socket) */
     size_t frame_buffer_bytes_max;         /* of which read buffers grown for large frames */
     troc_ledger *ledger;
     const troc_keypair *territory_keypair;
@@ -246,8 +251,10 @@ struct troc_server {
     uint32_t refusal_count;                /* "busy" replies in flight */
     troc__conn *dirty;                     /* connections with output to flush */
     size_t memory_bytes;                   /* charged: requests in flight and every buffer */
+    size_t memory_bytes_local;             /* of which by the Unix socket's connections */
     size_t frame_buffer_bytes;             /* of which read buffers' growth for large frames */
-    bool over_budget;                      /* memory_bytes reached memory_bytes_max */
+    bool over_budget[2];                   /* past their budget, served connections take no
+                                              frame: [0] over TCP, [1] on the Unix socket */
     troc__conn *memory_wait_head, *memory_wait_tail; /* waiting to grow for a large frame, in order */
     bool resume_all;                       /* back under budget: resume reading at the next flush */
     bool stopping;                         /* stop sequence begun */
@@ -335,7 +342,7 @@ void troc__server_charge(troc_server *server, troc__request *request);
 void troc__server_uncharge(troc_server *server, troc__request *request);
 void troc__server_charge_buffers(troc_server *server, troc__conn *conn, size_t buffer_bytes,
                                  size_t frame_buffer_bytes);
-bool troc__server_frame_fits(const troc_server *server, size_t growth);
+bool troc__server_frame_fits(const troc_server *server, const troc__conn *conn, size_t growth);
 void troc__server_memory_wait(troc_server *server, troc__conn *conn);
 void troc__server_memory_unwait(troc_server *server, troc__conn *conn);
 void troc__server_mark_dirty(troc_server *server, troc__conn *conn);
