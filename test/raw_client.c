@@ -43,8 +43,19 @@ static int client_setup(raw_client *client, int fd) {
 }
 
 int raw_connect(raw_client *client, int port) {
+    return raw_connect_receive_buffer(client, port, 0);
+}
+
+int raw_connect_receive_buffer(raw_client *client, int port, int receive_buffer_bytes) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
+    /* Before connect: the window the client offers is set at the SYN. */
+    if (receive_buffer_bytes > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes) != 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {

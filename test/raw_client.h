@@ -42,6 +42,9 @@ typedef struct signed_item {
 } signed_item;
 
 int raw_connect(raw_client *client, int port);
+/* Connects with a receive buffer of `receive_buffer_bytes` (SO_RCVBUF; 0:
+ * the system's), as a client reading slowly would have. */
+int raw_connect_receive_buffer(raw_client *client, int port, int receive_buffer_bytes);
 int raw_connect_unix(raw_client *client, const char *path);
 void raw_close(raw_client *client);
 

@@ -1057,15 +1057,21 @@ static void fill_bobs_statement(fixture *f) {
     free(p.items);
 }
 
-/* Sends `count` queries of a full page of the session's statement. */
-static void send_history_queries(raw_client *client, int count) {
+/* Sends `count` queries of a page of `rows` lines of the session's
+ * statement (about 50 bytes a line). */
+static void send_history_pages(raw_client *client, int count, uint32_t rows) {
     Troc__V1__HistoryQuery query = TROC__V1__HISTORY_QUERY__INIT;
     query.has_limit = 1;
-    query.limit = TROC_PAGE_ROWS_MAX;
+    query.limit = rows;
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;
     request.kind_case = TROC__V1__REQUEST__KIND_HISTORY;
     request.history = &query;
     for (int i = 0; i < count; i++) raw_send_request(client, &request);
+}
+
+/* Sends `count` queries of a full page of the session's statement. */
+static void send_history_queries(raw_client *client, int count) {
+    send_history_pages(client, count, TROC_PAGE_ROWS_MAX);
 }
 
 static void test_slow_client_is_paused_then_cut(void **state) {
@@ -1315,6 +1321,59 @@ static void test_peers_that_never_read_are_cut(void **state) {
     raw_close(&witness);
     fixture_stop(f);
     assert_true(f->stats.connections_failed >= 1);
+}
+
+enum { STEADY_WRITE_TIMEOUT_MS = 1000 };
+
+static int setup_steady_write_timeout(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .write_timeout_ms = STEADY_WRITE_TIMEOUT_MS};
+    return setup_with(state, &options);
+}
+
+/* A client that reads its replies slowly but steadily (a few kilobytes
+ * every 50 ms, through a small receive buffer) is not cut, however long
+ * the kernel takes to have room for more of the write in flight: the
+ * server sees the peer take bytes in the kernel's send queue.  One that
+ * reads nothing is still cut at the write timeout. */
+static void test_steady_slow_readers_are_not_cut(void **state) {
+    fixture *f = *state;
+    enum {
+        QUERIES = 2000,                    /* pages of 100 lines, about 5 KB each: 10 MB, more than the */
+        ROWS = 100,                        /* kernel's buffers and the write queue hold */
+        GAP_MS = 50,
+        SLOW_READS = 3 * STEADY_WRITE_TIMEOUT_MS / GAP_MS, /* three write timeouts of slow reading */
+    };
+    fill_bobs_statement(f);
+    raw_client slow, hog;
+    assert_int_equal(raw_connect_receive_buffer(&slow, f->port, 16384), 0);
+    assert_int_equal(raw_handshake(&slow, &f->bob), 0);
+    raw_login(&hog, f->port, &f->bob);
+    send_history_pages(&slow, QUERIES, ROWS);
+    send_history_queries(&hog, 1000);      /* 50 MB of replies, never read */
+    /* Slowly, for three write timeouts and until the hog is cut (the write
+     * timeout, then the close linger): bounded by the replies. */
+    int read = 0;
+    bool hog_cut = false;
+    for (; read < QUERIES && (read < SLOW_READS || !hog_cut); read++) {
+        Troc__V1__ServerFrame *frame = raw_recv(&slow);
+        assert_non_null(frame);
+        assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
+        raw_response_free(frame);
+        struct pollfd cut = {.fd = hog.fd, .events = POLLRDHUP};
+        if (!hog_cut && poll(&cut, 1, 0) == 1) hog_cut = cut.revents & (POLLERR | POLLHUP | POLLRDHUP);
+        usleep(GAP_MS * 1000);
+    }
+    assert_true(hog_cut);
+    raw_close(&hog);
+    for (; read < QUERIES; read++) {       /* every reply arrives: the slow reader was never cut */
+        Troc__V1__ServerFrame *frame = raw_recv(&slow);
+        assert_non_null(frame);
+        assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
+        raw_response_free(frame);
+    }
+    raw_close(&slow);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_failed, 1); /* the hog */
 }
 
 /* A reader that pipelines more replies than the write queue holds: the
@@ -1902,6 +1961,7 @@ int main(void) {
                                         setup_small_budget_with_socket, teardown),
         cmocka_unit_test_setup_teardown(test_frames_must_arrive_in_time, setup_short_frame_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_peers_that_never_read_are_cut, setup_short_write_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_steady_slow_readers_are_not_cut, setup_steady_write_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_replies_past_the_write_queue_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
         cmocka_unit_test_setup_teardown(test_handshakes_hold_a_share_of_the_slots, setup_shared_slots, teardown),

@@ -163,10 +163,13 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 /* A connection whose peer takes none of the replies being written to it
  * for this long is cut (as nginx's send_timeout).  Its unread replies are
  * charged to the server's memory budget, and while that budget is full no
- * connection is read: peers that never read must not hold it for the idle
- * timeout.  The peer's taking shows once the kernel has room for more, a
- * fraction of its socket buffer: a client reading even a few kilobytes a
- * second is never cut. */
+ * TCP connection is read: peers that never read must not hold it for the
+ * idle timeout.  The peer's taking shows as the kernel's send queue
+ * draining (SIOCOUTQ, read when the timer fires), not only once the kernel
+ * wakes the writer, which waits for a third of a send buffer of up to
+ * 4 MiB to drain: so a client that takes any of its replies within this
+ * time, however slowly, is not cut (where the kernel cannot tell, as off
+ * Linux, one reading less than about 1.3 MiB a minute may be). */
 #define TROC_WRITE_TIMEOUT_MS 60000
 
 /* CSV files (troc clear) ------------------------------------------------- */

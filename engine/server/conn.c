@@ -42,8 +42,14 @@
  * cannot pin a large read buffer by trickling.  A served connection whose
  * peer takes nothing of a write for TROC_WRITE_TIMEOUT_MS is cut too: its
  * unread replies count against the server's budget, which stops every
- * connection when full.  Progress is libuv's write queue shrinking, checked
- * when the timer fires.  A connection closing gets TROC_CLOSE_LINGER_MS to
+ * connection when full.  Progress, checked when the timer fires, is
+ * libuv's write queue shrinking or the kernel's send queue draining
+ * (SIOCOUTQ, on Linux).  libuv's alone is not enough: the kernel wakes the
+ * writer only once a third of its send buffer (up to 4 MiB over TCP) has
+ * drained, which takes a client reading 20 KB/s over a minute, so
+ * steady slow readers were cut; the kernel's queue shrinks with every
+ * byte the peer acknowledges (over TCP) or every buffer it reads whole
+ * (on a Unix socket).  A connection closing gets TROC_CLOSE_LINGER_MS to
  * take its last frame.
  *
  * Closing.  Any protocol violation queues a ServerFrame{error} (sealed once
@@ -59,6 +65,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#if defined(__linux__)
+#include <linux/sockios.h>
+#endif
 
 #include "base/error.h"
 #include "log.h"
@@ -193,11 +203,28 @@ void troc__conn_fail(troc__conn *conn, int error, const char *reason) {
 
 /* ------------------------------------------------------------- writing */
 
+/* Bytes written to the socket that the kernel still holds because the
+ * peer has not taken them: over TCP, not yet sent or not yet
+ * acknowledged; on a Unix socket, in buffers the peer has not read whole
+ * (see SIOCOUTQ in tcp(7) and unix(7)).  -1 where the kernel cannot tell. */
+static int conn_kernel_queued(const troc__conn *conn) {
+#if defined(SIOCOUTQ)
+    uv_os_fd_t fd;
+    int queued = 0;
+    if (uv_fileno(&conn->socket.handle, &fd) != 0 || ioctl(fd, SIOCOUTQ, &queued) != 0 || queued < 0) return -1;
+    return queued;
+#else
+    (void)conn;
+    return -1;
+#endif
+}
+
 /* A write has begun: its clock runs from now, and the timer of a served
  * connection fires in time to check it. */
 static void conn_watch_write(troc__conn *conn) {
     conn->write_progress_ms = uv_now(conn->server->loop);
     conn->write_pending = uv_stream_get_write_queue_size(&conn->socket.stream);
+    conn->write_kernel_queued = conn_kernel_queued(conn);
     if (conn->state != TROC__CONN_READY) return; /* the handshake's or the linger's timer is shorter */
     if (uv_timer_get_due_in(&conn->timer) > conn->server->write_timeout_ms) {
         uv_timer_start(&conn->timer, conn_on_timer, conn->server->write_timeout_ms, 0);
@@ -555,11 +582,18 @@ void troc__conn_update_reading(troc__conn *conn) {
 /* -------------------------------------------------------------- timers */
 
 /* How long the write in flight has gone without the peer taking any of
- * it: libuv's queue of it shrinks as the kernel takes more. */
+ * it.  The peer took some since the last check when libuv's queue shrank
+ * (the kernel had room for more) or, libuv having written nothing
+ * meanwhile, when the kernel's queue shrank (the peer acknowledged or
+ * read some of it): that queue only grows by libuv's writes and only
+ * shrinks by the peer's taking. */
 static uint64_t conn_write_stalled_ms(troc__conn *conn, uint64_t now) {
     size_t pending = uv_stream_get_write_queue_size(&conn->socket.stream);
-    if (pending < conn->write_pending) conn->write_progress_ms = now;
+    int queued = conn_kernel_queued(conn);
+    bool kernel_drained = queued >= 0 && conn->write_kernel_queued >= 0 && queued < conn->write_kernel_queued;
+    if (pending < conn->write_pending || kernel_drained) conn->write_progress_ms = now;
     conn->write_pending = pending;
+    conn->write_kernel_queued = queued;
     return now - conn->write_progress_ms;
 }
 

@@ -148,7 +148,9 @@ struct troc__conn {
     uv_timer_t timer;                      /* handshake, idle and close timeouts */
     uv_write_t write_request;
     uint64_t write_progress_ms;            /* loop time the peer last took bytes of the write in flight */
-    size_t write_pending;                  /* bytes of it libuv still held then */
+    size_t write_pending;                  /* bytes of it libuv still held at the last check */
+    int write_kernel_queued;               /* bytes the kernel held then, not yet taken by the peer
+                                              (SIOCOUTQ); -1 when it cannot tell */
     uv_shutdown_t shutdown_request;        /* lingering close: our side is done */
     bool lingering;                        /* shut down, discarding input until the peer closes */
     int handles_open;                      /* socket and timer not yet closed */
