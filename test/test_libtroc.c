@@ -722,6 +722,7 @@ struct server {
     int connections_max;       /* accepted before the thread ends */
     int connection;            /* the one being served, from 0 */
     bool busy;                 /* answer the hello with a busy error */
+    bool hang_up;              /* close on the hello without a word (trocd past TROC_REFUSALS_MAX) */
     bool foreign;              /* answer the hello as a web server would */
     bool trickle_hello;        /* send the hello a byte every TRICKLE_GAP_MS, then stop */
     size_t trickle_size;       /* bytes of the last frame trickled */
@@ -805,7 +806,7 @@ static Troc__V1__ClientFrame *server_receive(int fd, troc_channel *channel) {
 static bool server_handshake(server *s, int fd, troc_channel *channel) {
     uint8_t frame[1024], out[TROC_HANDSHAKE_FRAME_SIZE_MAX];
     size_t size = server_read_frame(fd, frame, sizeof frame), out_size = 0;
-    if (size == 0) return false;
+    if (size == 0 || s->hang_up) return false;
     if (s->foreign) {
         static const char answer[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
         assert_int_equal(write(fd, answer, sizeof answer - 1), (ssize_t)(sizeof answer - 1));
@@ -1344,6 +1345,22 @@ static void test_busy_server(void **state) {
     server_stop(&s);
 }
 
+/* A server that closes the connection before its hello (trocd does when
+ * too many newcomers are being told busy at once): the message says the
+ * server may be busy, and the error is one to retry. */
+static void test_closed_before_the_hello(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, NULL, 1);
+    s.hang_up = true;
+    int rc = troc_client_connect(f->client, s.path);
+    assert_int_equal(rc, TROC_ECLOSED);
+    assert_true(troc_error_is_retryable(rc));
+    assert_non_null(strstr(troc_client_error_message(f->client), "may be busy"));
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+}
+
 static void test_foreign_server(void **state) {
     fixture *f = *state;
     server s;
@@ -1488,6 +1505,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_read_timeout_bounds_a_trickled_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout_bounds_a_trickled_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_before_the_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lookup_failures, setup, teardown),

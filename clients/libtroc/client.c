@@ -274,6 +274,14 @@ static int handshake_hello(troc_client *client, troc_handshake *handshake, const
     const uint8_t *payload = NULL;
     size_t payload_size = 0;
     if (rc == 0) rc = troc__client_read_payload(client, deadline, false, &payload, &payload_size);
+    if (rc == TROC_ECLOSED || rc == -ECONNRESET || rc == -EPIPE) {
+        /* Closed before a word: trocd does so to newcomers when it is
+         * already telling too many others it is busy (each such answer
+         * waits up to 2 s to be read), and when it is stopping. */
+        return troc__client_fail(client, rc, "%s closed the connection before answering the handshake: the server "
+                                 "may be busy (too many connections at once) or stopping; retry later",
+                                 client->address);
+    }
     if (rc == TROC_EFRAME_SIZE || rc == TROC_EFRAME) {
         /* What comes back is not a frame at all: another service (a web
          * server, ssh) listens there. */

@@ -346,7 +346,9 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
  * that cannot answer for now gives -EHOSTUNREACH, which may be retried),
  * TROC_ETIMEOUT, TROC_EHANDSHAKE, TROC_ESERVER_KEY, TROC_EDENIED (the key is
  * not an active key of this territory: never registered, or revoked), TROC_EBUSY (the server has too many
- * connections), TROC_ECORRUPT (a malformed known-territories file), -errno
+ * connections), TROC_ECLOSED, -ECONNRESET or -EPIPE (the server closed the
+ * connection before answering: it may be too busy to say so, or stopping;
+ * retryable like TROC_EBUSY), TROC_ECORRUPT (a malformed known-territories file), -errno
  * when that file cannot be read, TROC_EUSAGE (no key set, a malformed
  * address, or a key that cannot be pinned: see above). */
 int troc_client_connect(troc_client *client, const char *address);

@@ -246,8 +246,10 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
  * for read buffers must hold one frame of the largest size. */
 #define TROC_SERVER_MEMORY_BYTES_MIN (16u * 1024u * 1024u)
 
-/* Connections being told "busy" at once (each holds one small frame until
- * the peer takes it); past it a new connection is closed without a word. */
+/* Connections being told "busy" at once (each holds one small frame and a
+ * descriptor until the peer takes it, for at most TROC_CLOSE_LINGER_MS);
+ * past it a new connection is closed without a word, which libtroc
+ * reports as a server that may be busy.  Documented in docs/protocol.md. */
 #define TROC_REFUSALS_MAX 64
 
 /* Descriptors kept apart from connections: the standard streams, the
