@@ -580,12 +580,12 @@ static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) 
     }
 }
 
-/* Reads a whole file into one buffer, in one read when its size is known. */
-static int read_whole_file(const char *path, char **data_out, size_t *size_out, troc_csv_error *error) {
+/* Reads an open file to its end into one buffer, in one read when its
+ * size is known. */
+static int read_whole_fd(int fd, char **data_out, size_t *size_out, troc_csv_error *error) {
     int rc = 0;
     struct stat status;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &status) != 0) {
+    if (fstat(fd, &status) != 0) {
         rc = -errno;
     } else if (S_ISDIR(status.st_mode)) {
         rc = -EISDIR;
@@ -597,7 +597,6 @@ static int read_whole_file(const char *path, char **data_out, size_t *size_out, 
         size_t capacity = S_ISREG(status.st_mode) ? (size_t)status.st_size + 1 : READ_CHUNK_SIZE;
         rc = read_all(fd, capacity, data_out, size_out);
     }
-    if (fd >= 0) close(fd);
     if (rc == 0) return 0;
     error->line = 0;
     if (rc == TROC_ELIMIT) {
@@ -606,6 +605,19 @@ static int read_whole_file(const char *path, char **data_out, size_t *size_out, 
     } else {
         snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
     }
+    return rc;
+}
+
+static int read_whole_file(const char *path, char **data_out, size_t *size_out, troc_csv_error *error) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int rc = -errno;
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
+        return rc;
+    }
+    const int rc = read_whole_fd(fd, data_out, size_out, error);
+    close(fd);
     return rc;
 }
 
@@ -637,6 +649,16 @@ int troc_csv_read_file_with(const char *path, const troc_csv_read_options *optio
     char *data = NULL;
     size_t size = 0;
     int rc = read_whole_file(path, &data, &size, error);
+    if (rc != 0) return rc;
+    return read_buffer(data, size, options, csv_out, error);
+}
+
+int troc_csv_read_fd_with(int fd, const troc_csv_read_options *options, troc_csv **csv_out, troc_csv_error *error) {
+    assert(fd >= 0 && csv_out != NULL);
+    assert(error != NULL);
+    char *data = NULL;
+    size_t size = 0;
+    int rc = read_whole_fd(fd, &data, &size, error);
     if (rc != 0) return rc;
     return read_buffer(data, size, options, csv_out, error);
 }

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/amount.h"
 #include "base/error.h"
@@ -66,8 +67,9 @@ static int file_fail(const char *path, uint32_t line, const char *format, ...) {
     va_start(args, format);
     vsnprintf(message, sizeof message, format, args);
     va_end(args);
-    if (line == 0) return troc_cli_fail(TROC_EXIT_USAGE, "%s: %s", path, message);
-    return troc_cli_fail(TROC_EXIT_USAGE, "%s line %u: %s", path, line, message);
+    const char *name = troc__clear_file_name(path);
+    if (line == 0) return troc_cli_fail(TROC_EXIT_USAGE, "%s: %s", name, message);
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s line %u: %s", name, line, message);
 }
 
 /* Fills *refusal with "message" for the given line and returns
@@ -194,11 +196,16 @@ static int check_firm_name(troc__clear_refusal *refusal, uint32_t line, const ch
     return 0;
 }
 
-/* Reads a CSV file, reporting what is wrong with it. */
+const char *troc__clear_file_name(const char *path) {
+    return strcmp(path, "-") == 0 ? "standard input" : path;
+}
+
+/* Reads a CSV file ("-": standard input), reporting what is wrong with it. */
 static int read_csv(const char *path, unsigned thread_count, troc_csv **csv_out) {
     troc_csv_error error;
     const troc_csv_read_options read_options = {.thread_count = thread_count};
-    int rc = troc_csv_read_file_with(path, &read_options, csv_out, &error);
+    int rc = strcmp(path, "-") == 0 ? troc_csv_read_fd_with(STDIN_FILENO, &read_options, csv_out, &error)
+                                    : troc_csv_read_file_with(path, &read_options, csv_out, &error);
     if (rc == -ENOMEM) return memory_fail();
     if (rc != 0) return file_fail(path, error.line, "%s", error.message);
     return 0;
