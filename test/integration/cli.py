@@ -243,6 +243,8 @@ def scenario_usage(t):
         ["admin", "freeze", "bob"], ["admin", "unfreeze", "bob", "--reason", "r" * 513],
         ["admin", "stats", "extra"], ["balance", "a", "b"], ["balance", "NOT_A_NAME"],
         ["history", "--limit", "0"], ["history", "--limit", "many"], ["history", "--limit", "10001"],
+        ["history", "--before", "0"], ["history", "--before", "-3"], ["clearing", "show", "--offset", "x"],
+        ["clearing", "show", "--offset", "-1"], ["invoice", "list", "alice", "--after", "zz"],
         ["member", "x y"], ["admin"], ["frobnicate"],
         ["pay", "bob", "1", "--key", "other.key"], ["balance", "--server", "127.0.0.1:2"],  # twice: whose?
         ["balance", "--server-key", "00" * 32, "--server-key", "11" * 32],
