@@ -165,8 +165,15 @@ static int read_amount(troc__clear_refusal *refusal, uint32_t line, const char *
                          label, quote(field, shown));
     }
     if (rc == TROC_EOVERFLOW || cents > TROC_AMOUNT_CENTS_MAX || cents < -TROC_AMOUNT_CENTS_MAX) {
-        return refuse(refusal, line, "%s %s is out of range (from -%s to %s)", label, quote(field, shown),
-                      troc_amount_format(TROC_AMOUNT_CENTS_MAX, largest), largest);
+        /* The range the rule allows: an obligation from 0.01, a limit from 0. */
+        troc_amount_format(TROC_AMOUNT_CENTS_MAX, largest);
+        const char *lowest = rule == AMOUNT_POSITIVE ? "0.01" : rule == AMOUNT_NOT_NEGATIVE ? "0.00" : NULL;
+        if (lowest != NULL) {
+            return refuse(refusal, line, "%s %s is out of range (from %s to %s)", label, quote(field, shown), lowest,
+                          largest);
+        }
+        return refuse(refusal, line, "%s %s is out of range (from -%s to %s)", label, quote(field, shown), largest,
+                      largest);
     }
     assert(rc == 0);
     if (rule == AMOUNT_POSITIVE && cents <= 0) {

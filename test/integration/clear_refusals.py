@@ -61,7 +61,8 @@ refused("not-a-number", HEADER + "a1,A,B,12a\n", [at(2), "'12a'", "not a number"
 refused("comma-decimal", HEADER + 'a1,A,B,"1,5"\n', [at(2), "not a number"])
 refused("exponent", HEADER + "a1,A,B,1e3\n", [at(2), "not a number"])
 refused("empty-amount", HEADER + "a1,A,B,\n", [at(2), "amount is empty"])
-refused("amount-too-large", HEADER + "a1,A,B,10000000000000.01\n", [at(2), "out of range", "10000000000000.00"])
+refused("amount-too-large", HEADER + "a1,A,B,10000000000000.01\n",
+        [at(2), "out of range (from 0.01 to 10000000000000.00)"])
 refused("amount-beyond-int64", HEADER + "a1,A,B,99999999999999999999\n", [at(2), "out of range"])
 # The total passes a quarter of int64 (TROC_CLEARING_TOTAL_CENTS_MAX) at the
 # 2306th obligation of the largest amount, on line 2307.
@@ -120,6 +121,9 @@ refused("bad-balance", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "balance '
         accounts=ACCOUNTS_HEADER + "A,ten,10,\n")
 refused("balance-too-low", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "out of range", "from -10000000000000.00"],
         accounts=ACCOUNTS_HEADER + "A,-10000000000000.01,10,\n")
+refused("limit-too-large", HEADER + "a1,A,B,1\n",
+        [at(2, "accounts.csv"), "credit_limit '10000000000000.01' is out of range (from 0.00 to 10000000000000.00)"],
+        accounts=ACCOUNTS_HEADER + "A,0,10000000000000.01,\n")
 refused("duplicate-member", HEADER + "a1,A,B,1\n", [at(3, "accounts.csv"), "already has an account on line 2"],
         accounts=ACCOUNTS_HEADER + "A,0,10,\nA,5,0,\n")
 refused("no-limit-column", HEADER + "a1,A,B,1\n", [at(1, "accounts.csv"), "no column 'credit_limit'"],
