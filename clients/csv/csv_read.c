@@ -420,6 +420,14 @@ static void count_part(void *context, size_t index) {
     part->line_feeds = count_line_feeds(r->csv->data, part->begin, part->end);
 }
 
+/* Whether text is only spaces and tabs. */
+static bool is_blank_text(const char *text, size_t length) {
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] != ' ' && text[i] != '\t') return false;
+    }
+    return true;
+}
+
 /* Reads the records of one part into its slots of csv->spans and lines. */
 static void parse_part(void *context, size_t index) {
     reading *r = context;
@@ -444,9 +452,14 @@ static void parse_part(void *context, size_t index) {
         part->rc = parse_record(&p, csv->spans + record * columns, columns, &count);
         if (part->rc != 0) return;
         if (count != columns) {
+            const span *first = &csv->spans[record * columns];
             const char *hint = separator_hint_of(p.data + r->header[0].offset, r->header[0].length, columns);
+            if (count == 1 && is_blank_text(p.data + first->offset, first->length)) {
+                hint = "the line holds only spaces or tabs: delete them";
+            }
             if (hint == NULL) hint = count < columns ? "a field is missing" : "is a comma inside a field not quoted?";
-            part->rc = fail(&p, TROC_ECSV, line, "%zu fields, but the header has %zu (%s)", count, columns, hint);
+            part->rc = fail(&p, TROC_ECSV, line, "%zu field%s, but the header has %zu (%s)", count,
+                            count == 1 ? "" : "s", columns, hint);
             return;
         }
         csv->lines[record] = line;

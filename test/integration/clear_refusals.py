@@ -89,6 +89,8 @@ refused("two-amounts", "debtor,creditor,amount,Amount\nA,B,1,2\n", [at(1), "two 
 refused("result-as-input", "debtor,creditor,amount,cleared,remaining\nA,B,1,0,1\n", [at(1), "'cleared'"])
 refused("short-row", HEADER + "a1,A,B,1\na2,B,C\n", [at(3), "3 fields, but the header has 4"])
 refused("long-row", HEADER + "a1,A,B,1\na2,B,C,1,5\n", [at(3), "5 fields, but the header has 4"])
+refused("blank-line", HEADER + "a1,A,B,1\n \t \na2,B,C,1\n",
+        [at(3), "1 field, but the header has 4 (the line holds only spaces or tabs: delete them)"])
 refused("line-after-quoted-break", "id,debtor,creditor,amount,memo\n"
         'a1,A,B,1,"two\nlines"\na2,B,C,x,memo\n', [at(4), "not a number"])
 
