@@ -621,19 +621,6 @@ static int read_whole_fd(int fd, char **data_out, size_t *size_out, troc_csv_err
     return rc;
 }
 
-static int read_whole_file(const char *path, char **data_out, size_t *size_out, troc_csv_error *error) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int rc = -errno;
-        error->line = 0;
-        snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
-        return rc;
-    }
-    const int rc = read_whole_fd(fd, data_out, size_out, error);
-    close(fd);
-    return rc;
-}
-
 /* Parses a buffer the new troc_csv takes over (freed on failure too). */
 static int read_buffer(char *data, size_t size, const troc_csv_read_options *options, troc_csv **csv_out,
                        troc_csv_error *error) {
@@ -655,17 +642,6 @@ static int read_buffer(char *data, size_t size, const troc_csv_read_options *opt
     return 0;
 }
 
-int troc_csv_read_file_with(const char *path, const troc_csv_read_options *options, troc_csv **csv_out,
-                            troc_csv_error *error) {
-    assert(path != NULL && csv_out != NULL);
-    assert(error != NULL);
-    char *data = NULL;
-    size_t size = 0;
-    int rc = read_whole_file(path, &data, &size, error);
-    if (rc != 0) return rc;
-    return read_buffer(data, size, options, csv_out, error);
-}
-
 int troc_csv_read_fd_with(int fd, const troc_csv_read_options *options, troc_csv **csv_out, troc_csv_error *error) {
     assert(fd >= 0 && csv_out != NULL);
     assert(error != NULL);
@@ -674,6 +650,22 @@ int troc_csv_read_fd_with(int fd, const troc_csv_read_options *options, troc_csv
     int rc = read_whole_fd(fd, &data, &size, error);
     if (rc != 0) return rc;
     return read_buffer(data, size, options, csv_out, error);
+}
+
+int troc_csv_read_file_with(const char *path, const troc_csv_read_options *options, troc_csv **csv_out,
+                            troc_csv_error *error) {
+    assert(path != NULL && csv_out != NULL);
+    assert(error != NULL);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int rc = -errno;
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
+        return rc;
+    }
+    const int rc = troc_csv_read_fd_with(fd, options, csv_out, error);
+    close(fd);
+    return rc;
 }
 
 int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *error) {
