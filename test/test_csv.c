@@ -227,6 +227,26 @@ static void test_read_file(void **state) {
     unlink(path);
 }
 
+/* A pipe's size is unknown: it is read by chunks, to its end, and the
+ * descriptor is left open for its owner. */
+static void test_read_fd_of_a_pipe(void **state) {
+    (void)state;
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    static const char text[] = "a,b\n1,\"x\ny\"\n2,z\n";
+    assert_int_equal(write(ends[1], text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(ends[1]);
+    troc_csv *csv = NULL;
+    troc_csv_error error;
+    assert_int_equal(troc_csv_read_fd_with(ends[0], NULL, &csv, &error), 0);
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    assert_field(csv, 0, 1, "x\ny");
+    assert_field(csv, 1, 1, "z");
+    troc_csv_free(csv);
+    assert_int_equal(fcntl(ends[0], F_GETFD), 0); /* still open */
+    close(ends[0]);
+}
+
 /* Reader: refusals ------------------------------------------------------- */
 
 static void test_refuses_empty(void **state) {
@@ -827,6 +847,7 @@ int main(void) {
         cmocka_unit_test(test_utf8_text),
         cmocka_unit_test(test_column_find),
         cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_read_fd_of_a_pipe),
         cmocka_unit_test(test_refuses_empty),
         cmocka_unit_test(test_refuses_unterminated_quote),
         cmocka_unit_test(test_refuses_stray_quotes),

@@ -69,6 +69,9 @@ int troc_csv_read_file_with(const char *path, const troc_csv_read_options *optio
                             troc_csv_error *error);
 int troc_csv_read_memory_with(const char *data, size_t size, const troc_csv_read_options *options,
                               troc_csv **csv_out, troc_csv_error *error);
+/* The same from an open descriptor (a pipe, standard input), read to its
+ * end; the descriptor stays open. */
+int troc_csv_read_fd_with(int fd, const troc_csv_read_options *options, troc_csv **csv_out, troc_csv_error *error);
 
 void troc_csv_free(troc_csv *csv);
 

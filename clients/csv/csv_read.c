@@ -420,6 +420,14 @@ static void count_part(void *context, size_t index) {
     part->line_feeds = count_line_feeds(r->csv->data, part->begin, part->end);
 }
 
+/* Whether text is only spaces and tabs. */
+static bool is_blank_text(const char *text, size_t length) {
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] != ' ' && text[i] != '\t') return false;
+    }
+    return true;
+}
+
 /* Reads the records of one part into its slots of csv->spans and lines. */
 static void parse_part(void *context, size_t index) {
     reading *r = context;
@@ -444,9 +452,14 @@ static void parse_part(void *context, size_t index) {
         part->rc = parse_record(&p, csv->spans + record * columns, columns, &count);
         if (part->rc != 0) return;
         if (count != columns) {
+            const span *first = &csv->spans[record * columns];
             const char *hint = separator_hint_of(p.data + r->header[0].offset, r->header[0].length, columns);
+            if (count == 1 && is_blank_text(p.data + first->offset, first->length)) {
+                hint = "the line holds only spaces or tabs: delete them";
+            }
             if (hint == NULL) hint = count < columns ? "a field is missing" : "is a comma inside a field not quoted?";
-            part->rc = fail(&p, TROC_ECSV, line, "%zu fields, but the header has %zu (%s)", count, columns, hint);
+            part->rc = fail(&p, TROC_ECSV, line, "%zu field%s, but the header has %zu (%s)", count,
+                            count == 1 ? "" : "s", columns, hint);
             return;
         }
         csv->lines[record] = line;
@@ -580,12 +593,12 @@ static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) 
     }
 }
 
-/* Reads a whole file into one buffer, in one read when its size is known. */
-static int read_whole_file(const char *path, char **data_out, size_t *size_out, troc_csv_error *error) {
+/* Reads an open file to its end into one buffer, in one read when its
+ * size is known. */
+static int read_whole_fd(int fd, char **data_out, size_t *size_out, troc_csv_error *error) {
     int rc = 0;
     struct stat status;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &status) != 0) {
+    if (fstat(fd, &status) != 0) {
         rc = -errno;
     } else if (S_ISDIR(status.st_mode)) {
         rc = -EISDIR;
@@ -597,7 +610,6 @@ static int read_whole_file(const char *path, char **data_out, size_t *size_out, 
         size_t capacity = S_ISREG(status.st_mode) ? (size_t)status.st_size + 1 : READ_CHUNK_SIZE;
         rc = read_all(fd, capacity, data_out, size_out);
     }
-    if (fd >= 0) close(fd);
     if (rc == 0) return 0;
     error->line = 0;
     if (rc == TROC_ELIMIT) {
@@ -630,15 +642,30 @@ static int read_buffer(char *data, size_t size, const troc_csv_read_options *opt
     return 0;
 }
 
+int troc_csv_read_fd_with(int fd, const troc_csv_read_options *options, troc_csv **csv_out, troc_csv_error *error) {
+    assert(fd >= 0 && csv_out != NULL);
+    assert(error != NULL);
+    char *data = NULL;
+    size_t size = 0;
+    int rc = read_whole_fd(fd, &data, &size, error);
+    if (rc != 0) return rc;
+    return read_buffer(data, size, options, csv_out, error);
+}
+
 int troc_csv_read_file_with(const char *path, const troc_csv_read_options *options, troc_csv **csv_out,
                             troc_csv_error *error) {
     assert(path != NULL && csv_out != NULL);
     assert(error != NULL);
-    char *data = NULL;
-    size_t size = 0;
-    int rc = read_whole_file(path, &data, &size, error);
-    if (rc != 0) return rc;
-    return read_buffer(data, size, options, csv_out, error);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int rc = -errno;
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
+        return rc;
+    }
+    const int rc = troc_csv_read_fd_with(fd, options, csv_out, error);
+    close(fd);
+    return rc;
 }
 
 int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *error) {

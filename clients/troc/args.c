@@ -107,15 +107,21 @@ int troc__cli_check_id(const char *text, uint8_t id[16]) {
     return troc_cli_fail(TROC_EXIT_USAGE, "--id '%s' is not an id (32 hex digits)", text);
 }
 
-int troc__cli_check_count(const char *what, const char *text, uint64_t maximum, uint64_t *count_out) {
-    assert(what != NULL && text != NULL && count_out != NULL);
+int troc__cli_check_number(const char *what, const char *text, uint64_t minimum, uint64_t maximum,
+                           uint64_t *number_out) {
+    assert(what != NULL && text != NULL && number_out != NULL);
+    assert(minimum <= maximum);
     size_t length = strlen(text);
     bool digits = length > 0 && length <= 19 && strspn(text, "0123456789") == length;
     uint64_t value = digits ? strtoull(text, NULL, 10) : 0;
-    if (value < 1 || value > maximum) {
-        return troc_cli_fail(TROC_EXIT_USAGE, "%s '%s' is not a number from 1 to %llu", what, text,
-                             (unsigned long long)maximum);
+    if (!digits || value < minimum || value > maximum) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s '%s' is not a number from %llu to %llu", what, text,
+                             (unsigned long long)minimum, (unsigned long long)maximum);
     }
-    *count_out = value;
+    *number_out = value;
     return 0;
+}
+
+int troc__cli_check_count(const char *what, const char *text, uint64_t maximum, uint64_t *count_out) {
+    return troc__cli_check_number(what, text, 1, maximum, count_out);
 }

@@ -53,4 +53,8 @@ int troc__cli_check_id(const char *text, uint8_t id[16]);
 /* A count in [1, maximum]. */
 int troc__cli_check_count(const char *what, const char *text, uint64_t maximum, uint64_t *count_out);
 
+/* A whole number in [minimum, maximum]. */
+int troc__cli_check_number(const char *what, const char *text, uint64_t minimum, uint64_t maximum,
+                           uint64_t *number_out);
+
 #endif /* TROC_CLI_ARGS_H */

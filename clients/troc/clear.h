@@ -20,8 +20,8 @@
 #include "csv/tasks.h"
 
 typedef struct troc__clear_options {
-    const char *input_path;    /* INPUT.csv */
-    const char *accounts_path; /* --with-credit ACCOUNTS.csv; NULL for plain set-off */
+    const char *input_path;    /* INPUT.csv; "-" for standard input */
+    const char *accounts_path; /* --with-credit ACCOUNTS.csv ("-" as INPUT); NULL for plain set-off */
     const char *out_path;      /* --out RESULT.csv; "-" for standard output; NULL: summary only */
     const char *balances_path; /* --balances-out BALANCES.csv; NULL: not written */
     bool json;                 /* --json: the summary as one JSON object */
@@ -48,6 +48,9 @@ typedef struct troc__clear_data {
     uint32_t *account_lines;          /* one per firm: line of its ACCOUNTS row, 0 when it has none */
     uint32_t firms_without_account;   /* INPUT's firms absent from ACCOUNTS */
 } troc__clear_data;
+
+/* How messages name an input file: "standard input" for "-". */
+const char *troc__clear_file_name(const char *path);
 
 /* Reads INPUT into data: firms, obligations, total. */
 int troc__clear_read_input(const troc__clear_options *options, troc__clear_data *data);

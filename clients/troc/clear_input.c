@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/amount.h"
 #include "base/error.h"
@@ -66,8 +67,9 @@ static int file_fail(const char *path, uint32_t line, const char *format, ...) {
     va_start(args, format);
     vsnprintf(message, sizeof message, format, args);
     va_end(args);
-    if (line == 0) return troc_cli_fail(TROC_EXIT_USAGE, "%s: %s", path, message);
-    return troc_cli_fail(TROC_EXIT_USAGE, "%s line %u: %s", path, line, message);
+    const char *name = troc__clear_file_name(path);
+    if (line == 0) return troc_cli_fail(TROC_EXIT_USAGE, "%s: %s", name, message);
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s line %u: %s", name, line, message);
 }
 
 /* Fills *refusal with "message" for the given line and returns
@@ -163,8 +165,15 @@ static int read_amount(troc__clear_refusal *refusal, uint32_t line, const char *
                          label, quote(field, shown));
     }
     if (rc == TROC_EOVERFLOW || cents > TROC_AMOUNT_CENTS_MAX || cents < -TROC_AMOUNT_CENTS_MAX) {
-        return refuse(refusal, line, "%s %s is out of range (from -%s to %s)", label, quote(field, shown),
-                      troc_amount_format(TROC_AMOUNT_CENTS_MAX, largest), largest);
+        /* The range the rule allows: an obligation from 0.01, a limit from 0. */
+        troc_amount_format(TROC_AMOUNT_CENTS_MAX, largest);
+        const char *lowest = rule == AMOUNT_POSITIVE ? "0.01" : rule == AMOUNT_NOT_NEGATIVE ? "0.00" : NULL;
+        if (lowest != NULL) {
+            return refuse(refusal, line, "%s %s is out of range (from %s to %s)", label, quote(field, shown), lowest,
+                          largest);
+        }
+        return refuse(refusal, line, "%s %s is out of range (from -%s to %s)", label, quote(field, shown), largest,
+                      largest);
     }
     assert(rc == 0);
     if (rule == AMOUNT_POSITIVE && cents <= 0) {
@@ -194,11 +203,16 @@ static int check_firm_name(troc__clear_refusal *refusal, uint32_t line, const ch
     return 0;
 }
 
-/* Reads a CSV file, reporting what is wrong with it. */
+const char *troc__clear_file_name(const char *path) {
+    return strcmp(path, "-") == 0 ? "standard input" : path;
+}
+
+/* Reads a CSV file ("-": standard input), reporting what is wrong with it. */
 static int read_csv(const char *path, unsigned thread_count, troc_csv **csv_out) {
     troc_csv_error error;
     const troc_csv_read_options read_options = {.thread_count = thread_count};
-    int rc = troc_csv_read_file_with(path, &read_options, csv_out, &error);
+    int rc = strcmp(path, "-") == 0 ? troc_csv_read_fd_with(STDIN_FILENO, &read_options, csv_out, &error)
+                                    : troc_csv_read_file_with(path, &read_options, csv_out, &error);
     if (rc == -ENOMEM) return memory_fail();
     if (rc != 0) return file_fail(path, error.line, "%s", error.message);
     return 0;

@@ -24,8 +24,9 @@
  * error, a result failing its check), or a summary that could not be
  * printed.
  *
- * Without --out only the summary is printed: a dry run showing how much
- * would clear.  "--out -" writes RESULT on standard output and the summary
+ * INPUT (or ACCOUNTS) "-" is read from standard input.  Without --out
+ * only the summary is printed: a dry run showing how much would clear.
+ * "--out -" writes RESULT on standard output and the summary
  * on standard error.  The solver's progress goes to standard error when it
  * is a terminal and INPUT has at least PROGRESS_ROWS_MIN rows.
  */
@@ -150,6 +151,11 @@ static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear
     if (options->balances_path != NULL && options->accounts_path == NULL) {
         return troc_cli_fail(TROC_EXIT_USAGE, "--balances-out needs --with-credit ACCOUNTS.csv");
     }
+    if (options->accounts_path != NULL && strcmp(options->input_path, "-") == 0 &&
+        strcmp(options->accounts_path, "-") == 0) {
+        return troc_cli_fail(TROC_EXIT_USAGE,
+                             "INPUT and ACCOUNTS cannot both be standard input ('-'); give one a file");
+    }
     if (options->out_path != NULL && strcmp(options->out_path, "-") == 0 && options->json) {
         return troc_cli_fail(TROC_EXIT_USAGE, "--json and --out - both write on standard output; choose one");
     }
@@ -200,7 +206,7 @@ static int check_output(const char *option, const char *path, const troc__clear_
     }
     const char *inputs[] = {options->input_path, options->accounts_path};
     for (size_t i = 0; i < 2; i++) {
-        if (inputs[i] != NULL && same_file(path, inputs[i])) {
+        if (inputs[i] != NULL && strcmp(inputs[i], "-") != 0 && same_file(path, inputs[i])) {
             return troc_cli_fail(TROC_EXIT_USAGE, "%s %s would replace the input %s; choose another file", option,
                                  path, inputs[i]);
         }
@@ -270,8 +276,8 @@ static int solve(const troc__clear_options *options, const troc__clear_data *dat
     };
     int rc = troc_clearing_problem_validate(&problem);
     if (rc != 0) {
-        return troc_cli_fail(TROC_EXIT_USAGE, "%s: these obligations cannot be cleared: %s", options->input_path,
-                             troc_strerror(rc));
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s: these obligations cannot be cleared: %s",
+                             troc__clear_file_name(options->input_path), troc_strerror(rc));
     }
     rc = troc_clearing_solve(&problem, result, show_progress, shown);
     end_progress(shown);

@@ -8,8 +8,9 @@
  *       what remains in credit within every credit line).  --dry-run
  *       solves on the obligations as they are and prints the round with
  *       its settlements, applying nothing.
- *   troc clearing show [RUN] [--limit N]
- *       an applied round (the latest by default) and its settlements.
+ *   troc clearing show [RUN] [--limit N] [--offset N]
+ *       an applied round (the latest by default) and its settlements, a
+ *       page at a time.
  *
  * A round waits for its turn behind one in progress and may take seconds
  * on a large territory, so these commands wait up to
@@ -39,7 +40,13 @@ typedef struct round_view {
     troc_clearing_settlement *settlements;
     size_t count;                          /* settlements read */
     size_t wanted;                         /* at most this many */
+    uint64_t offset;                       /* settlements skipped before the first read */
 } round_view;
+
+/* Whether settlements follow those read. */
+static bool view_more(const round_view *view) {
+    return view->settlements != NULL && view->offset + view->count < view->report.settlement_count;
+}
 
 static double share_percent(const troc_clearing_report *r) {
     return r->total_cents > 0 ? 100.0 * (double)r->cleared_cents / (double)r->total_cents : 0.0;
@@ -78,7 +85,8 @@ static void report_json(troc_json *json, const round_view *view) {
         troc_json_object_end(json);
     }
     troc_json_array_end(json);
-    troc_json_bool(json, "more", view->count < r->settlement_count);
+    troc_json_int(json, "offset", (int64_t)view->offset);
+    troc_json_bool(json, "more", view_more(view));
 }
 
 /* The first line of a round: what it is. */
@@ -95,6 +103,19 @@ static void report_title(const troc_clearing_report *r, bool preview) {
     }
 }
 
+/* What follows the settlements listed: how many more, and how to see them
+ * (a dry run lists one page: each page would solve again). */
+static void report_more(const round_view *view, bool preview) {
+    const unsigned long long more = view->report.settlement_count - view->offset - view->count;
+    const char *s = more == 1 ? "" : "s";
+    if (preview) {
+        printf("  (%llu more settlement%s not listed: a dry run lists at most %u)\n", more, s, TROC_PAGE_ROWS_MAX);
+    } else {
+        printf("  (%llu more settlement%s: add --offset %llu to see %s)\n", more, s,
+               (unsigned long long)(view->offset + view->count), more == 1 ? "it" : "them");
+    }
+}
+
 static void report_print(const round_view *view, const char *unit, bool preview) {
     const troc_clearing_report *r = &view->report;
     char total[TROC_AMOUNT_TEXT_SIZE], cleared[TROC_AMOUNT_TEXT_SIZE], paid[TROC_AMOUNT_TEXT_SIZE];
@@ -107,7 +128,11 @@ static void report_print(const round_view *view, const char *unit, bool preview)
     printf("  cleared       %s %s (%.2f %%)\n", troc_amount_format(r->cleared_cents, cleared), unit, share_percent(r));
     if (r->with_credit) printf("  paid          %s %s in credit\n", troc_amount_format(r->paid_cents, paid), unit);
     printf("  settlements   %llu\n", (unsigned long long)r->settlement_count);
-    if (view->settlements == NULL || view->count == 0) return;
+    if (view->settlements == NULL) return;
+    if (view->count == 0 && view->offset > 0) {
+        printf("  (no settlements past the first %llu)\n", (unsigned long long)view->offset);
+    }
+    if (view->count == 0) return;
     printf("%-32s  %-16s %-16s %14s %14s\n", "invoice", "debtor", "creditor", "cleared", "paid");
     for (size_t i = 0; i < view->count; i++) {
         const troc_clearing_settlement *s = &view->settlements[i];
@@ -115,11 +140,7 @@ static void report_print(const round_view *view, const char *unit, bool preview)
         printf("%-32s  %-16s %-16s %14s %14s\n", hex, s->debtor, s->creditor,
                troc_amount_format(s->cleared_cents, cleared), troc_amount_format(s->paid_cents, paid));
     }
-    if (view->count < r->settlement_count) {
-        const unsigned long long more = r->settlement_count - view->count;
-        printf("  (%llu more settlement%s: use --limit to see %s)\n", more, more == 1 ? "" : "s",
-               more == 1 ? "it" : "them");
-    }
+    if (view_more(view)) report_more(view, preview);
 }
 
 static void view_output(const troc_cli *cli, const round_view *view, const char *unit, bool preview) {
@@ -143,14 +164,15 @@ static int view_gather(troc_client *client, bool preview, bool with_credit, uint
         if (page > TROC_PAGE_ROWS_MAX) page = TROC_PAGE_ROWS_MAX;
         size_t count = 0;
         troc_clearing_settlement *into = view->settlements + view->count;
-        int rc = preview ? troc_client_clearing_preview(client, with_credit, &view->report, into, view->count, page,
+        const uint64_t offset = view->offset + view->count;
+        int rc = preview ? troc_client_clearing_preview(client, with_credit, &view->report, into, offset, page,
                                                         &count)
-                         : troc_client_clearing_round(client, run, &view->report, into, view->count, page, &count);
+                         : troc_client_clearing_round(client, run, &view->report, into, offset, page, &count);
         if (rc != 0) return rc;
         /* A later page of "the latest" must be of the same round. */
         if (!preview && run == 0) run = view->report.run;
         view->count += count;
-        if (count == 0 || view->count == view->wanted || view->count >= view->report.settlement_count) return 0;
+        if (count == 0 || view->count == view->wanted || !view_more(view)) return 0;
     }
 }
 
@@ -188,15 +210,18 @@ static int limit_read(const char *text, uint64_t maximum, size_t *wanted_out) {
 /* ------------------------------------------------------ clearing show */
 
 int troc__cmd_clearing_show(const troc_cli *cli, int argc, char **argv) {
-    const char *limit_text = NULL;
-    troc_cli_option options[] = {{"--limit", &limit_text}};
+    const char *limit_text = NULL, *offset_text = NULL;
+    troc_cli_option options[] = {{"--limit", &limit_text}, {"--offset", &offset_text}};
     troc_cli_args args;
-    int status = troc__cli_parse(argc, argv, "troc clearing show " TROC_USAGE_CLEARING_SHOW, options, 1, 0, 1, &args);
+    int status = troc__cli_parse(argc, argv, "troc clearing show " TROC_USAGE_CLEARING_SHOW, options, 2, 0, 1, &args);
     if (status != 0) return status;
     uint64_t run = 0;
     if (args.count > 0) status = troc__cli_check_count("RUN", args.positional[0], 1000000000000000000ull, &run);
     round_view view = {0};
     if (status == 0) status = limit_read(limit_text, TROC_LIST_ROWS_MAX, &view.wanted);
+    if (status == 0 && offset_text != NULL) {
+        status = troc__cli_check_number("--offset", offset_text, 0, UINT32_MAX, &view.offset);
+    }
     if (status != 0) return status;
     return view_run(cli, &view, false, false, run);
 }

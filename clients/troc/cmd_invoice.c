@@ -409,7 +409,8 @@ typedef struct invoice_list {
     troc_invoice_record *invoices;
     size_t count;
     size_t wanted;
-    bool more;
+    bool more;                 /* older invoices follow the last one read */
+    uint8_t after[TROC_ID_SIZE]; /* --after ID, and where each page continues */
 } invoice_list;
 
 /* Reads pages until `wanted` invoices or the oldest. */
@@ -423,7 +424,8 @@ static int list_gather(troc_client *client, invoice_list *list) {
         if (rc != 0) return rc;
         list->count += count;
         if (!list->more || count == 0 || list->count == list->wanted) return 0;
-        list->query.after_id = list->invoices[list->count - 1].id;
+        memcpy(list->after, list->invoices[list->count - 1].id, TROC_ID_SIZE);
+        list->query.after_id = list->after;
     }
 }
 
@@ -436,6 +438,9 @@ static void list_json(const invoice_list *list, const char *member, const char *
     for (size_t i = 0; i < list->count; i++) json_invoice(&json, NULL, &list->invoices[i]);
     troc_json_array_end(&json);
     troc_json_bool(&json, "more", list->more);
+    char last[TROC_ID_HEX_SIZE];
+    if (list->more && list->count > 0) troc_id_to_hex(list->invoices[list->count - 1].id, last);
+    troc_json_string(&json, "next_after", list->more && list->count > 0 ? last : NULL);
     troc_json_finish(&json);
 }
 
@@ -455,7 +460,10 @@ static void list_print(const invoice_list *list, const char *member, const char 
                v->creditor, troc_amount_format(v->amount_cents, amount),
                troc_amount_format(v->remaining_cents, remaining), v->due[0] != '\0' ? v->due : "-", v->ref);
     }
-    if (list->more) printf("  (older invoices exist: use --limit to see more)\n");
+    if (list->more) {
+        troc_id_to_hex(list->invoices[list->count - 1].id, id);
+        printf("  (older invoices exist: add --after %s to see them)\n", id);
+    }
 }
 
 static int list_run(const troc_cli *cli, invoice_list *list) {
@@ -479,16 +487,20 @@ int troc__cmd_invoice_list(const troc_cli *cli, int argc, char **argv) {
     const char *usage = "troc invoice list " TROC_USAGE_INVOICE_LIST;
     bool open_only = false;
     int status = troc__cli_flags(&argc, argv, usage, (const char *const[]){"--open"}, &open_only, 1);
-    const char *as = NULL, *limit_text = NULL;
-    troc_cli_option options[] = {{"--as", &as}, {"--limit", &limit_text}};
+    const char *as = NULL, *limit_text = NULL, *after_text = NULL;
+    troc_cli_option options[] = {{"--as", &as}, {"--limit", &limit_text}, {"--after", &after_text}};
     troc_cli_args args;
-    if (status == 0) status = troc__cli_parse(argc, argv, usage, options, 2, 0, 1, &args);
+    if (status == 0) status = troc__cli_parse(argc, argv, usage, options, 3, 0, 1, &args);
     if (status != 0) return status;
     invoice_list list = {.query = {.member = args.count > 0 ? args.positional[0] : NULL, .open_only = open_only}};
     uint64_t wanted = 50;
     if (list.query.member != NULL) status = troc__cli_check_name("NAME", list.query.member);
     if (status == 0 && limit_text != NULL) {
         status = troc__cli_check_count("--limit", limit_text, TROC_LIST_ROWS_MAX, &wanted);
+    }
+    if (status == 0 && after_text != NULL) {
+        status = troc__cli_check_invoice_id("--after", after_text, list.after);
+        list.query.after_id = list.after;
     }
     if (status == 0 && as != NULL) {
         if (strcmp(as, "debtor") == 0) list.query.roles = TROC_INVOICES_AS_DEBTOR;

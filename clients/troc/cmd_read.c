@@ -102,7 +102,8 @@ typedef struct statement {
     troc_history_line *lines;
     size_t count;
     size_t wanted;
-    bool more;                       /* older lines exist beyond those read */
+    uint64_t before;                 /* --before SEQ: lines older than it; 0 from the newest */
+    uint64_t next_before;            /* where older lines continue; 0 when there are none */
 } statement;
 
 static const char *const line_kinds[] = {
@@ -114,7 +115,7 @@ static const char *line_kind_name(troc_history_kind kind) {
 
 /* Reads pages until `wanted` lines or the oldest. */
 static int statement_gather(troc_client *client, const char *member, statement *out) {
-    uint64_t before = 0;
+    uint64_t before = out->before;
     for (;;) {
         size_t page = out->wanted - out->count;
         if (page > TROC_PAGE_ROWS_MAX) page = TROC_PAGE_ROWS_MAX;
@@ -123,7 +124,7 @@ static int statement_gather(troc_client *client, const char *member, statement *
         int rc = troc_client_history(client, member, before, out->lines + out->count, page, &count, &next);
         if (rc != 0) return rc;
         out->count += count;
-        out->more = next != 0;
+        out->next_before = next;
         if (next == 0 || count == 0 || out->count == out->wanted) return 0;
         before = next;
     }
@@ -152,7 +153,9 @@ static void statement_json(const statement *st, const char *member, const char *
         troc_json_object_end(&json);
     }
     troc_json_array_end(&json);
-    troc_json_bool(&json, "more", st->more);
+    troc_json_bool(&json, "more", st->next_before != 0);
+    if (st->next_before != 0) troc_json_int(&json, "next_before", (int64_t)st->next_before);
+    else troc_json_null(&json, "next_before");
     troc_json_finish(&json);
 }
 
@@ -181,7 +184,9 @@ static void statement_print(const statement *st, const char *member, const char 
                troc_amount_format(line->amount_cents, amount), troc_amount_format(line->balance_after_cents, after),
                gap, tag, line->memo);
     }
-    if (st->more) printf("  (older lines exist: use --limit to see more)\n");
+    if (st->next_before != 0) {
+        printf("  (older lines exist: add --before %llu to see them)\n", (unsigned long long)st->next_before);
+    }
 }
 
 static int history_read(const troc_cli *cli, troc_client *client, const char *member, void *context) {
@@ -198,15 +203,16 @@ static int history_read(const troc_cli *cli, troc_client *client, const char *me
 }
 
 int troc__cmd_history(const troc_cli *cli, int argc, char **argv) {
-    const char *limit_text = NULL;
-    troc_cli_option options[] = {{"--limit", &limit_text}};
+    const char *limit_text = NULL, *before_text = NULL;
+    troc_cli_option options[] = {{"--limit", &limit_text}, {"--before", &before_text}};
     troc_cli_args args;
-    int status = troc__cli_parse(argc, argv, "troc history " TROC_USAGE_HISTORY, options, 1, 0, 1, &args);
+    int status = troc__cli_parse(argc, argv, "troc history " TROC_USAGE_HISTORY, options, 2, 0, 1, &args);
     if (status != 0) return status;
-    uint64_t wanted = 20;
+    uint64_t wanted = 20, before = 0;
     if (limit_text != NULL) status = troc__cli_check_count("--limit", limit_text, TROC_HISTORY_LINES_MAX, &wanted);
+    if (status == 0 && before_text != NULL) status = troc__cli_check_count("--before", before_text, INT64_MAX, &before);
     if (status != 0) return status;
-    statement st = {.wanted = (size_t)wanted};
+    statement st = {.wanted = (size_t)wanted, .before = before};
     st.lines = malloc(st.wanted * sizeof *st.lines);
     if (st.lines == NULL) return troc_cli_fail(TROC_EXIT_SERVER, "out of memory");
     status = read_run(cli, args.count > 0 ? args.positional[0] : NULL, history_read, &st);

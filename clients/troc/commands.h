@@ -21,15 +21,15 @@ troc_cli_command_fn troc__cmd_clear;
 #define TROC_USAGE_STATS ""
 #define TROC_USAGE_PAY "TO AMOUNT [--memo TEXT] [--id HEX]"
 #define TROC_USAGE_BALANCE "[NAME]"
-#define TROC_USAGE_HISTORY "[NAME] [--limit N]"
+#define TROC_USAGE_HISTORY "[NAME] [--limit N] [--before SEQ]"
 #define TROC_USAGE_MEMBER "[NAME]"
 #define TROC_USAGE_INVOICE_ISSUE "DEBTOR AMOUNT [--ref TEXT] [--due YYYY-MM-DD] [--id HEX]"
 #define TROC_USAGE_INVOICE_ID "ID"
 #define TROC_USAGE_INVOICE_REJECT "ID --reason TEXT"
 #define TROC_USAGE_INVOICE_PAY "ID [AMOUNT] [--memo TEXT] [--id HEX]"
-#define TROC_USAGE_INVOICE_LIST "[NAME] [--open] [--as debtor|creditor] [--limit N]"
+#define TROC_USAGE_INVOICE_LIST "[NAME] [--open] [--as debtor|creditor] [--limit N] [--after ID]"
 #define TROC_USAGE_CLEAR "[--with-credit] [--dry-run [--limit N]] [--id HEX]"
-#define TROC_USAGE_CLEARING_SHOW "[RUN] [--limit N]"
+#define TROC_USAGE_CLEARING_SHOW "[RUN] [--limit N] [--offset N]"
 #define TROC_USAGE_BACKUP "DEST"
 
 troc_cli_command_fn troc__cmd_admin_member_add;

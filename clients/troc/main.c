@@ -32,7 +32,8 @@ typedef struct command {
     "  INPUT.csv      a header row, then one unpaid invoice per row; columns found by name:\n"             \
     "                 debtor, creditor, amount (1234.56: at most two decimals), id (optional,\n"           \
     "                 unique); any other column is copied through, but not one named cleared,\n"       \
-    "                 remaining or paid; comma-separated, UTF-8, no control character but tab\n"    \
+    "                 remaining or paid; comma-separated, UTF-8, no control character but tab;\n"   \
+    "                 '-' reads standard input (so may ACCOUNTS.csv, but not both)\n"               \
     "  --out FILE     write INPUT's rows with cleared (paid) and remaining added; '-' for\n"             \
     "                 standard output; written whole or not at all (a new file renamed into\n"      \
     "                 place: a regular FILE, or the file a link names). Without it: summary only\n" \
@@ -53,7 +54,7 @@ typedef struct command {
     "  --with-credit  also pay what set-off leaves, in credit within every credit line\n"             \
     "  --dry-run      solve on the current obligations and show what the round would settle;\n"     \
     "                 nothing is applied or recorded\n"                                                \
-    "  --limit N      with --dry-run: settlements to list (default 100)\n"                         \
+    "  --limit N      with --dry-run: settlements to list (default 100, at most 1000)\n"                         \
     "  --id HEX       the request's id (32 hex digits): a retry of a request whose round was\n"    \
     "                 applied answers that round instead of running another; a request that\n"    \
     "                 found nothing to clear left no record, so its retry is a new request\n"      \
@@ -69,7 +70,8 @@ typedef struct command {
 
 #define HISTORY_DETAILS                                                                                  \
     "  NAME           another member's statement (administrators)\n"                                  \
-    "  --limit N      lines to show (default 20)"
+    "  --limit N      lines to show (default 20, at most 10000)\n"                                  \
+    "  --before SEQ   only lines older than line SEQ: the next page, as the last one says"
 
 #define INVOICE_ISSUE_DETAILS                                                                            \
     "  DEBTOR AMOUNT  who owes you, and how much (at most two decimals)\n"                           \
@@ -88,11 +90,13 @@ typedef struct command {
     "  NAME           another member's invoices (administrators)\n"                                   \
     "  --open         only pending and open ones\n"                                                   \
     "  --as debtor|creditor  only those owed, or only those issued\n"                                 \
-    "  --limit N      invoices to show (default 50)"
+    "  --limit N      invoices to show (default 50, at most 10000)\n"                               \
+    "  --after ID     only invoices older than invoice ID: the next page, as the last one says"
 
 #define CLEARING_SHOW_DETAILS                                                                            \
     "  RUN            the round's number (default: the latest)\n"                                     \
-    "  --limit N      settlements to list (default 100)"
+    "  --limit N      settlements to list (default 100, at most 10000)\n"                          \
+    "  --offset N     skip the first N settlements: the next page, as the last one says"
 
 static const command commands[] = {
     {"keygen", troc__cmd_keygen, "FILE", "write a new secret key file (mode 0600) and print its public key", NULL},

@@ -33,34 +33,49 @@ static void error_word(int rc, char *word, size_t size) {
 }
 
 /* --json: a refusal reads {"result": name, "detail": why}, as the ledger's
- * refusals do; any other failure {"error": name, "message": what}. */
-static int report(const troc_cli *cli, int status, const char *field, const char *name, const char *message) {
+ * refusals do; any other failure {"error": name, "message": what}, plus
+ * the id of an item whose outcome is unknown (`unknown_id`, else NULL), so
+ * that a script can resubmit it. */
+static int report(const troc_cli *cli, int status, const char *field, const char *name, const char *message,
+                  const char *unknown_id) {
     if (cli->json) {
         const bool refusal = strcmp(field, "result") == 0;
         troc_json json;
         troc_json_start(&json, stdout);
         troc_json_string(&json, field, name);
         troc_json_string(&json, refusal ? "detail" : "message", message);
+        if (unknown_id != NULL) {
+            troc_json_string(&json, "id", unknown_id);
+            troc_json_string(&json, "outcome", "unknown");
+        }
         troc_json_finish(&json);
     }
     if (status == TROC_EXIT_REFUSED) return troc_cli_fail(status, "refused: %s (%s)", name, message);
     return troc_cli_fail(status, "%s", message);
 }
 
-int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc) {
+/* troc__cli_failure() for an item sent whose outcome is unknown when
+ * unknown_id is not NULL. */
+static int failure(const troc_cli *cli, troc_client *client, int rc, const char *unknown_id) {
     assert(cli != NULL && rc < 0);
     const char *message = client != NULL ? troc_client_error_message(client) : "";
     if (message[0] == '\0') message = troc_strerror(rc);
     char word[64];
     error_word(rc, word, sizeof word);
-    if (rc == TROC_EUSAGE) return report(cli, TROC_EXIT_USAGE, "error", word, message);
-    if (client != NULL && troc_client_connected(client)) return report(cli, TROC_EXIT_REFUSED, "result", word, message);
-    int status = report(cli, TROC_EXIT_SERVER, "error", troc_err_name(rc), message);
+    if (rc == TROC_EUSAGE) return report(cli, TROC_EXIT_USAGE, "error", word, message, NULL);
+    if (client != NULL && troc_client_connected(client)) {
+        return report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
+    }
+    int status = report(cli, TROC_EXIT_SERVER, "error", troc_err_name(rc), message, unknown_id);
     if (rc == -ECONNREFUSED || rc == -ENOENT) {
         fprintf(stderr, "troc: is trocd running there?  Name its address with --server HOST:PORT (or a socket "
                         "path) or TROC_SERVER.\n");
     }
     return status;
+}
+
+int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc) {
+    return failure(cli, client, rc, NULL);
 }
 
 /* Reads --key and --server-key into the client: input errors, exit 2. */
@@ -151,7 +166,7 @@ int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelo
         char hex[TROC_ID_HEX_SIZE];
         troc_envelope_id(envelope, id);
         troc_id_to_hex(id, hex);
-        int status = troc__cli_failure(cli, client, rc);
+        int status = failure(cli, client, rc, hex);
         if (id_option) {
             fprintf(stderr, "troc: the %s's outcome is unknown; its id is %s.  Run the same command again with "
                             "--id %s: the ledger applies an id only once.\n", what, hex, hex);

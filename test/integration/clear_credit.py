@@ -17,6 +17,7 @@ within its limits or did not move away from them, that balances moved by
 exactly the payments, and that BALANCES lists every member.
 """
 import json
+import subprocess
 
 from clear_support import Context, read_csv, rows_as_dicts
 
@@ -107,6 +108,20 @@ for member, before, paid, received, after in got[1:]:
     high = cents(account["balance_max"]) if account["balance_max"].strip() else None
     ctx.check(cents(after) >= min(low, cents(before)), f"{member}: below its credit line")
     ctx.check(high is None or cents(after) <= max(high, cents(before)), f"{member}: above its maximum")
+
+# ACCOUNTS from standard input ("-") gives the same BALANCES; INPUT and
+# ACCOUNTS cannot both be it.
+with open(accounts, "rb") as f:
+    accounts_text = f.read()
+piped = ctx.path("piped-balances.csv")
+done = subprocess.run([ctx.troc, "clear", inp, "--with-credit", "-", "--balances-out", piped], input=accounts_text,
+                      capture_output=True, timeout=60)
+ctx.check(done.returncode == 0 and read_csv(piped)[1:] == expected_balances,
+          f"--with-credit -: {done.returncode} {done.stderr!r}")
+done = subprocess.run([ctx.troc, "clear", "-", "--with-credit", "-"], input=accounts_text, capture_output=True,
+                      timeout=60)
+ctx.check(done.returncode == 2 and b"cannot both be standard input" in done.stderr,
+          f"INPUT and ACCOUNTS both -: {done.returncode} {done.stderr!r}")
 
 # Plain mode on the same INPUT clears the triangle and pays nothing.
 status, out, err = ctx.clear(inp, "--json")

@@ -39,6 +39,16 @@ with open(inp, "rb") as f:
     done = subprocess.run([ctx.troc, "clear", "/dev/stdin", "--out", "-"], stdin=f, capture_output=True, timeout=60)
 ctx.check(done.returncode == 0 and done.stdout == expected, f"/dev/stdin: {done.returncode} {done.stderr!r}")
 
+# "-" is standard input: a pipe (its size unknown, read by chunks) gives the
+# same RESULT, and a bad row is named by its line in "standard input".
+done = subprocess.run([ctx.troc, "clear", "-", "--out", "-"], input=source.encode("utf-8"), capture_output=True,
+                      timeout=60)
+ctx.check(done.returncode == 0 and done.stdout == expected, f"- : {done.returncode} {done.stderr!r}")
+done = subprocess.run([ctx.troc, "clear", "-"], input=b"debtor,creditor,amount\nA,B,1\nB,B,2\n",
+                      capture_output=True, timeout=60)
+ctx.check(done.returncode == 2 and b"troc: standard input line 3: debtor and creditor are the same firm" in done.stderr,
+          f"- with a bad row: {done.returncode} {done.stderr!r}")
+
 # LF without a byte-order mark stays so; a RESULT read back has the input's
 # values and columns.
 lf = ("id,debtor,creditor,amount,note\n"

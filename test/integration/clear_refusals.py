@@ -61,7 +61,8 @@ refused("not-a-number", HEADER + "a1,A,B,12a\n", [at(2), "'12a'", "not a number"
 refused("comma-decimal", HEADER + 'a1,A,B,"1,5"\n', [at(2), "not a number"])
 refused("exponent", HEADER + "a1,A,B,1e3\n", [at(2), "not a number"])
 refused("empty-amount", HEADER + "a1,A,B,\n", [at(2), "amount is empty"])
-refused("amount-too-large", HEADER + "a1,A,B,10000000000000.01\n", [at(2), "out of range", "10000000000000.00"])
+refused("amount-too-large", HEADER + "a1,A,B,10000000000000.01\n",
+        [at(2), "out of range (from 0.01 to 10000000000000.00)"])
 refused("amount-beyond-int64", HEADER + "a1,A,B,99999999999999999999\n", [at(2), "out of range"])
 # The total passes a quarter of int64 (TROC_CLEARING_TOTAL_CENTS_MAX) at the
 # 2306th obligation of the largest amount, on line 2307.
@@ -88,6 +89,8 @@ refused("two-amounts", "debtor,creditor,amount,Amount\nA,B,1,2\n", [at(1), "two 
 refused("result-as-input", "debtor,creditor,amount,cleared,remaining\nA,B,1,0,1\n", [at(1), "'cleared'"])
 refused("short-row", HEADER + "a1,A,B,1\na2,B,C\n", [at(3), "3 fields, but the header has 4"])
 refused("long-row", HEADER + "a1,A,B,1\na2,B,C,1,5\n", [at(3), "5 fields, but the header has 4"])
+refused("blank-line", HEADER + "a1,A,B,1\n \t \na2,B,C,1\n",
+        [at(3), "1 field, but the header has 4 (the line holds only spaces or tabs: delete them)"])
 refused("line-after-quoted-break", "id,debtor,creditor,amount,memo\n"
         'a1,A,B,1,"two\nlines"\na2,B,C,x,memo\n', [at(4), "not a number"])
 
@@ -120,6 +123,9 @@ refused("bad-balance", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "balance '
         accounts=ACCOUNTS_HEADER + "A,ten,10,\n")
 refused("balance-too-low", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "out of range", "from -10000000000000.00"],
         accounts=ACCOUNTS_HEADER + "A,-10000000000000.01,10,\n")
+refused("limit-too-large", HEADER + "a1,A,B,1\n",
+        [at(2, "accounts.csv"), "credit_limit '10000000000000.01' is out of range (from 0.00 to 10000000000000.00)"],
+        accounts=ACCOUNTS_HEADER + "A,0,10000000000000.01,\n")
 refused("duplicate-member", HEADER + "a1,A,B,1\n", [at(3, "accounts.csv"), "already has an account on line 2"],
         accounts=ACCOUNTS_HEADER + "A,0,10,\nA,5,0,\n")
 refused("no-limit-column", HEADER + "a1,A,B,1\n", [at(1, "accounts.csv"), "no column 'credit_limit'"],
@@ -141,13 +147,14 @@ fed = {"closed_early": False}
 
 
 def feed_nul_bytes():
-    with open(nul_pipe, "wb") as pipe:
-        try:
+    # The pipe may break on a write or on the flush that closing it makes.
+    try:
+        with open(nul_pipe, "wb") as pipe:
             pipe.write((HEADER + "a1,A,B,1\n").encode())
             for _ in range(1024):  # 64 MiB
                 pipe.write(b"\0" * 65536)
-        except BrokenPipeError:
-            fed["closed_early"] = True
+    except BrokenPipeError:
+        fed["closed_early"] = True
 
 
 feeder = threading.Thread(target=feed_nul_bytes)

@@ -243,6 +243,8 @@ def scenario_usage(t):
         ["admin", "freeze", "bob"], ["admin", "unfreeze", "bob", "--reason", "r" * 513],
         ["admin", "stats", "extra"], ["balance", "a", "b"], ["balance", "NOT_A_NAME"],
         ["history", "--limit", "0"], ["history", "--limit", "many"], ["history", "--limit", "10001"],
+        ["history", "--before", "0"], ["history", "--before", "-3"], ["clearing", "show", "--offset", "x"],
+        ["clearing", "show", "--offset", "-1"], ["invoice", "list", "alice", "--after", "zz"],
         ["member", "x y"], ["admin"], ["frobnicate"],
         ["pay", "bob", "1", "--key", "other.key"], ["balance", "--server", "127.0.0.1:2"],  # twice: whose?
         ["balance", "--server-key", "00" * 32, "--server-key", "11" * 32],
@@ -361,8 +363,9 @@ class DropFirstReply:
     client's request but drops the connection instead of the reply: the
     payment is committed and the client cannot know it."""
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, every=False):
         self.target_port = target_port
+        self.every = every                  # drop the reply on every connection, not only the first
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(4)
@@ -375,7 +378,7 @@ class DropFirstReply:
             client, _ = self.listener.accept()
             self.connections += 1
             server = socket.create_connection(("127.0.0.1", self.target_port))
-            drop = self.connections == 1
+            drop = self.every or self.connections == 1
             state = {"client_frames": 0}
             threading.Thread(target=self.pump, args=(client, server, state, None), daemon=True).start()
             threading.Thread(target=self.pump, args=(server, client, state, drop), daemon=True).start()
@@ -423,6 +426,17 @@ def scenario_retry(t):
     check(proxy.connections == 2, "the payment was sent on a second connection (%d)" % proxy.connections)
     check(balance(t, "alice") == "-12.34", "paid exactly once")
     check(t.json("admin", "stats")["transfers"] == 1, "one transfer")
+    # When the retry is lost too, --json still names the id to send again
+    # with, and sending it again pays nothing twice.
+    lost = DropFirstReply(t.port, every=True)
+    status, out, err = t.troc("pay", "bob", "1.00", key=alice, server=lost.address, json_output=True)
+    report = json.loads(out)
+    check(status == 3 and report["outcome"] == "unknown" and re.fullmatch(r"[0-9a-f]{32}", report["id"]),
+          "an unknown outcome: %d %r %s" % (status, out, err))
+    check(report["id"] in err, "stderr names the id too: " + err)
+    again = t.json("pay", "bob", "1.00", "--id", report["id"], key=alice)
+    check(again["result"] == "ok" and again["id"] == report["id"], "resent: %r" % again)
+    check(balance(t, "alice") == "-13.34" and t.json("admin", "stats")["transfers"] == 2, "paid once")
 
 
 def scenario_server_key(t):

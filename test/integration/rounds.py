@@ -256,6 +256,7 @@ def scenario_triangle(t):
                       ids["ca"]: ("carol", "alice", "80.00", "0.00")}, settled)
     out = t.ok("clearing", "show", "1")
     check("clearing run 1 (set-off)" in out and "240.00 EUR" in out and ids["bc"] in out, out)
+    check_pages(t, keys, shown, settled)
     t.refused("not_found", "clearing", "show", "2")
     again = t.json("admin", "clear")
     check(again["clearing"]["applied"] is False and again["clearing"]["run"] == 0, again)
@@ -270,6 +271,43 @@ def scenario_triangle(t):
     check(accounts(t, names) == before and {name: invoices(t, name) for name in names} == listed,
           "the same state after a restart")
     check(cli.journal_entries(t) == entries, "journal")
+
+
+def check_pages(t, keys, shown, settled):
+    """Every list reads on past its --limit with the cursor it names: pages
+    of settlements (--offset), statement lines (--before) and invoices
+    (--after) add up to the whole."""
+    first = t.json("clearing", "show", "--limit", "2")
+    check(len(first["settlements"]) == 2 and first["more"] and first["offset"] == 0, first)
+    out = t.ok("clearing", "show", "--limit", "2")
+    check("(1 more settlement: add --offset 2 to see it)" in out, out)
+    rest = t.json("clearing", "show", "1", "--offset", "2")
+    check(len(rest["settlements"]) == 1 and not rest["more"] and rest["offset"] == 2, rest)
+    check(first["settlements"] + rest["settlements"] == shown["settlements"], "pages of settlements")
+    out = t.ok("clearing", "show", "--offset", "5")
+    check("no settlements past the first 5" in out and not ids_in(out) & set(settled), out)
+
+    whole = t.json("history", key=keys["alice"])
+    check(len(whole["lines"]) >= 2 and not whole["more"] and whole["next_before"] is None, whole)
+    page = t.json("history", "--limit", "1", key=keys["alice"])
+    check(page["more"] and page["next_before"] == whole["lines"][0]["seq"], page)
+    out = t.ok("history", "--limit", "1", key=keys["alice"])
+    check("add --before %d to see them" % page["next_before"] in out, out)
+    older = t.json("history", "--before", page["next_before"], key=keys["alice"])
+    check(page["lines"] + older["lines"] == whole["lines"], "pages of a statement")
+
+    whole = t.json("invoice", "list", "alice")
+    check(len(whole["invoices"]) >= 2 and not whole["more"] and whole["next_after"] is None, whole)
+    page = t.json("invoice", "list", "alice", "--limit", "1")
+    check(page["more"] and page["next_after"] == whole["invoices"][0]["id"], page)
+    out = t.ok("invoice", "list", "alice", "--limit", "1")
+    check("add --after %s to see them" % page["next_after"] in out, out)
+    older = t.json("invoice", "list", "alice", "--after", page["next_after"])
+    check(page["invoices"] + older["invoices"] == whole["invoices"], "pages of invoices")
+
+
+def ids_in(text):
+    return set(re.findall(r"\b[0-9a-f]{32}\b", text))
 
 
 def scenario_credit(t):
