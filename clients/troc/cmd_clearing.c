@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "base/limits.h"
@@ -183,12 +184,21 @@ static int admin_connect(const troc_cli *cli, troc_client **client_out) {
     return status;
 }
 
+/* A round on a large territory takes seconds to solve and commit, with
+ * nothing to show meanwhile: a terminal is told what it waits for. */
+static void say_waiting(bool preview) {
+    if (!isatty(STDERR_FILENO)) return;
+    fprintf(stderr, "troc: the daemon is %s...\n",
+            preview ? "solving a dry run on the open obligations" : "running the round (solve, then one commit)");
+}
+
 static int view_run(const troc_cli *cli, round_view *view, bool preview, bool with_credit, uint64_t run) {
     view->settlements = malloc((view->wanted > 0 ? view->wanted : 1) * sizeof *view->settlements);
     if (view->settlements == NULL) return troc_cli_fail(TROC_EXIT_SERVER, "out of memory");
     troc_client *client = NULL;
     int status = admin_connect(cli, &client);
     if (status == 0) {
+        if (preview) say_waiting(true);
         int rc = view_gather(client, preview, with_credit, run, view);
         if (rc != 0) status = troc__cli_failure(cli, client, rc);
         else view_output(cli, view, troc_client_unit(client), preview);
@@ -275,6 +285,7 @@ static int clear_submit(const troc_cli *cli, const troc_admin_action *action) {
         status = troc__cli_failure(cli, client, rc);
     } else {
         troc_submit_result result;
+        say_waiting(false);
         status = troc__cli_submit(cli, client, envelope, "clearing request", true, &result);
         if (status == 0) status = clear_output(cli, client, &result);
     }

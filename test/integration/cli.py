@@ -13,6 +13,7 @@
 # the user's known-territories file.
 import json
 import os
+import pty
 import re
 import shlex
 import shutil
@@ -89,9 +90,10 @@ class Territory:
         self.process = None
         self.log.close()
 
-    def troc(self, *args, key=None, server=None, json_output=False, config_home=None):
+    def troc(self, *args, key=None, server=None, json_output=False, config_home=None, stderr_terminal=False):
         """Runs troc; returns (status, stdout, stderr).  `config_home`
-        replaces the XDG_CONFIG_HOME made for the test."""
+        replaces the XDG_CONFIG_HOME made for the test; `stderr_terminal`
+        gives troc a terminal (a pseudo-terminal) for its standard error."""
         if config_home is None:
             config_home = os.path.join(self.root, "config")
             os.makedirs(config_home, exist_ok=True)
@@ -99,9 +101,27 @@ class Territory:
         command = [TROC, "--server", server or self.server, "--key", key or self.admin]
         if json_output:
             command.append("--json")
-        done = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, env=env,
-                              timeout=60)
-        return done.returncode, done.stdout, done.stderr
+        if not stderr_terminal:
+            done = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, env=env,
+                                  timeout=60)
+            return done.returncode, done.stdout, done.stderr
+        terminal, terminal_end = pty.openpty()
+        try:
+            done = subprocess.run(command + [str(a) for a in args], stdout=subprocess.PIPE, stderr=terminal_end,
+                                  text=True, env=env, timeout=60)
+        finally:
+            os.close(terminal_end)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(terminal)
+        return done.returncode, done.stdout, err.decode("utf-8", "replace")
 
     def ok(self, *args, **options):
         status, out, err = self.troc(*args, **options)

@@ -261,8 +261,8 @@ def scenario_triangle(t):
     again = t.json("admin", "clear")
     check(again["clearing"]["applied"] is False and again["clearing"]["run"] == 0, again)
     check(again["clearing"]["cleared"] == "0.00" and again["clearing"]["obligations"] == 3, again)
-    out = t.ok("admin", "clear")
-    check("nothing to clear" in out, out)
+    status, out, err = t.troc("admin", "clear", stderr_terminal=True)
+    check(status == 0 and "nothing to clear" in out and "the daemon is running the round" in err, (out, err))
     check(stats(t)["clearing_runs"] == 1, "an empty round is not recorded")
     entries = cli.journal_entries(t)
     listed = {name: invoices(t, name) for name in names}
@@ -377,6 +377,11 @@ def scenario_dry_run(t):
     check(credit["mode"] == "with_credit" and float(credit["paid"]) > 0, credit)
     out = t.ok("admin", "clear", "--dry-run")
     check("nothing was applied" in out and "240.00 EUR" in out, out)
+    # A terminal is told what the wait is for; a pipe is not.
+    status, out, err = t.troc("admin", "clear", "--dry-run", stderr_terminal=True)
+    check(status == 0 and "the daemon is solving a dry run" in err and "nothing was applied" in out, err)
+    status, out, err = t.troc("admin", "clear", "--dry-run")
+    check(status == 0 and err == "", "stderr of a dry run into a pipe: %r" % err)
     t.refused("denied", "admin", "clear", "--dry-run", key=keys["bob"])
     check(accounts(t, names) == before_accounts and stats(t) == before_stats, "nothing changed")
     check({name: invoices(t, name) for name in names} == before_invoices, "no invoice changed")
