@@ -1434,32 +1434,27 @@ static void test_pipelined_replies_matched_by_id(void **state) {
     for (int i = 0; i < 3; i++) troc_envelope_free(envelopes[i]);
 }
 
-static void test_stray_reply_is_protocol_error(void **state) {
-    fixture *f = *state;
+/* A payment submitted to a server behaving as `behave` fails with
+ * `expected`, and the client closes the connection. */
+static void submit_fails_against(fixture *f, behaviour_fn *behave, int expected) {
     server s;
-    server_start(f, &s, behave_stray_reply, 1);
+    server_start(f, &s, behave, 1);
     assert_int_equal(troc_client_connect(f->client, s.path), 0);
     troc_envelope *envelope = payment(f, 100);
     const troc_envelope *list[] = {envelope};
     troc_submit_result result;
-    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), TROC_EPROTOCOL);
+    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), expected);
     assert_false(troc_client_connected(f->client));
     server_stop(&s);
     troc_envelope_free(envelope);
 }
 
+static void test_stray_reply_is_protocol_error(void **state) {
+    submit_fails_against(*state, behave_stray_reply, TROC_EPROTOCOL);
+}
+
 static void test_oversized_frame_refused(void **state) {
-    fixture *f = *state;
-    server s;
-    server_start(f, &s, behave_oversized, 1);
-    assert_int_equal(troc_client_connect(f->client, s.path), 0);
-    troc_envelope *envelope = payment(f, 100);
-    const troc_envelope *list[] = {envelope};
-    troc_submit_result result;
-    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), TROC_EFRAME_SIZE);
-    assert_false(troc_client_connected(f->client));
-    server_stop(&s);
-    troc_envelope_free(envelope);
+    submit_fails_against(*state, behave_oversized, TROC_EFRAME_SIZE);
 }
 
 static void test_in_flight_bound(void **state) {
