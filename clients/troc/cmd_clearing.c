@@ -53,7 +53,7 @@ static double share_percent(const troc_clearing_report *r) {
     return r->total_cents > 0 ? 100.0 * (double)r->cleared_cents / (double)r->total_cents : 0.0;
 }
 
-static void report_json(troc_json *json, const round_view *view) {
+static void report_json(troc_json *json, const round_view *view, bool preview) {
     const troc_clearing_report *r = &view->report;
     char hex[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
     troc_json_int(json, "run", (int64_t)r->run);
@@ -88,6 +88,8 @@ static void report_json(troc_json *json, const round_view *view) {
     troc_json_array_end(json);
     troc_json_int(json, "offset", (int64_t)view->offset);
     troc_json_bool(json, "more", view_more(view));
+    if (view_more(view) && !preview) troc_json_int(json, "next_offset", (int64_t)(view->offset + view->count));
+    else troc_json_null(json, "next_offset");
 }
 
 /* The first line of a round: what it is. */
@@ -151,7 +153,7 @@ static void view_output(const troc_cli *cli, const round_view *view, const char 
     }
     troc_json json;
     troc_json_start(&json, stdout);
-    report_json(&json, view);
+    report_json(&json, view, preview);
     troc_json_string(&json, "unit", unit);
     troc_json_finish(&json);
 }
@@ -267,7 +269,7 @@ static int clear_output(const troc_cli *cli, troc_client *client, const troc_sub
     troc_json_start(&json, stdout);
     troc__cli_json_result(&json, result);
     troc_json_object_begin(&json, "clearing");
-    report_json(&json, &view);
+    report_json(&json, &view, false);
     troc_json_object_end(&json);
     troc_json_string(&json, "unit", troc_client_unit(client));
     troc_json_finish(&json);

@@ -162,27 +162,40 @@ static void statement_json(const statement *st, const char *member, const char *
 static void statement_print(const statement *st, const char *member, const char *unit) {
     char amount[TROC_AMOUNT_TEXT_SIZE], after[TROC_AMOUNT_TEXT_SIZE], time_text[TROC_CLI_TIME_SIZE];
     printf("statement of %s, newest first (amounts in %s)\n", member, unit);
+    if (st->count == 0 && st->before != 0) {
+        printf("  no lines before line %llu\n", (unsigned long long)st->before);
+        return;
+    }
     if (st->count == 0) {
         printf("  no movements yet\n");
         return;
     }
     printf("%6s  %-19s  %-20s %14s %14s  %s\n", "seq", "time (UTC)", "counterparty", "amount", "balance", "memo");
+    size_t setoffs = 0;
     for (size_t i = 0; i < st->count; i++) {
         const troc_history_line *line = &st->lines[i];
-        /* Clearing lines name their invoice: a set-off moves no balance,
-         * it only reduces what the two members owe each other. */
+        /* Clearing lines name their invoice, whole ('troc invoice show'
+         * takes it; ids begin with their time, so a prefix would not tell
+         * one invoice from the next): a set-off moves no balance, it only
+         * reduces what the two members owe each other. */
         char tag[96] = "", id[TROC_ID_HEX_SIZE];
         troc_id_to_hex(line->id, id);
         const char *space = line->memo[0] != '\0' ? " " : "";
-        if (line->kind == TROC_HISTORY_SETOFF) snprintf(tag, sizeof tag, "set-off of invoice %.12s...%s", id, space);
+        if (line->kind == TROC_HISTORY_SETOFF) {
+            snprintf(tag, sizeof tag, "set-off of invoice %s%s", id, space);
+            setoffs++;
+        }
         if (line->kind == TROC_HISTORY_CLEARING_PAYMENT) {
-            snprintf(tag, sizeof tag, "clearing payment of invoice %.12s...%s", id, space);
+            snprintf(tag, sizeof tag, "clearing payment of invoice %s%s", id, space);
         }
         const char *gap = tag[0] != '\0' || line->memo[0] != '\0' ? "  " : ""; /* no trailing spaces */
         printf("%6llu  %-19s  %-20s %14s %14s%s%s%s\n", (unsigned long long)line->seq,
                troc__cli_time(line->timestamp_us, false, time_text), line->counterparty,
                troc_amount_format(line->amount_cents, amount), troc_amount_format(line->balance_after_cents, after),
                gap, tag, line->memo);
+    }
+    if (setoffs > 0) {
+        printf("  (a set-off cancels what two members owe each other: it leaves the balance as it was)\n");
     }
     if (st->next_before != 0) {
         printf("  (older lines exist: add --before %llu to see them)\n", (unsigned long long)st->next_before);

@@ -247,7 +247,8 @@ def scenario_triangle(t):
           [("bob", "-80.00", ids["ab"]), ("carol", "80.00", ids["ca"])], "alice's set-off lines: %r" % setoffs)
     check(all(line["balance_after"] == before["alice"]["balance"] for line in setoffs), setoffs)
     out = t.ok("history", key=keys["alice"])
-    check("set-off of invoice " + ids["ab"][:12] in out and "set-off of invoice " + ids["ca"][:12] in out, out)
+    check("set-off of invoice " + ids["ab"] in out and "set-off of invoice " + ids["ca"] in out, out)
+    check("it leaves the balance as it was" in out, "set-off lines are explained: " + out)
 
     shown = t.json("clearing", "show")
     check(shown["run"] == 1 and shown["journal_seq"] == round_["journal_seq"] and not shown["more"], shown)
@@ -278,11 +279,13 @@ def check_pages(t, keys, shown, settled):
     of settlements (--offset), statement lines (--before) and invoices
     (--after) add up to the whole."""
     first = t.json("clearing", "show", "--limit", "2")
-    check(len(first["settlements"]) == 2 and first["more"] and first["offset"] == 0, first)
+    check(len(first["settlements"]) == 2 and first["more"] and first["offset"] == 0 and first["next_offset"] == 2,
+          first)
     out = t.ok("clearing", "show", "--limit", "2")
     check("(1 more settlement: add --offset 2 to see it)" in out, out)
     rest = t.json("clearing", "show", "1", "--offset", "2")
-    check(len(rest["settlements"]) == 1 and not rest["more"] and rest["offset"] == 2, rest)
+    check(len(rest["settlements"]) == 1 and not rest["more"] and rest["offset"] == 2 and rest["next_offset"] is None,
+          rest)
     check(first["settlements"] + rest["settlements"] == shown["settlements"], "pages of settlements")
     out = t.ok("clearing", "show", "--offset", "5")
     check("no settlements past the first 5" in out and not ids_in(out) & set(settled), out)
@@ -293,6 +296,8 @@ def check_pages(t, keys, shown, settled):
     check(page["more"] and page["next_before"] == whole["lines"][0]["seq"], page)
     out = t.ok("history", "--limit", "1", key=keys["alice"])
     check("add --before %d to see them" % page["next_before"] in out, out)
+    out = t.ok("history", "--before", "1", key=keys["alice"])
+    check("no lines before line 1" in out and "no movements yet" not in out, out)
     older = t.json("history", "--before", page["next_before"], key=keys["alice"])
     check(page["lines"] + older["lines"] == whole["lines"], "pages of a statement")
 
