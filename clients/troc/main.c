@@ -148,8 +148,8 @@ static const command commands[] = {
 #define SERVER_FOOTER                                                                                   \
     "\nwith the options of every command: --server HOST:PORT, --key FILE, --server-key HEX,\n"        \
     "--json (see 'troc --help')\n"                                                                     \
-    "exit status: 0 done, 1 refused by the ledger (the reason is printed), 2 bad usage,\n"           \
-    "3 server unreachable\n"
+    "exit status: 0 done, 1 refused by the ledger or the server (the reason is printed),\n"        \
+    "2 bad usage, 3 server unreachable\n"
 
 /* Commands that work without a daemon. */
 static bool offline(const command *c) {
@@ -193,7 +193,7 @@ static void print_help(FILE *out) {
           "  --server-key HEX    the territory's public key; otherwise it is pinned on first use\n"
           "  --json              print one JSON object on stdout\n"
           "  --version           print troc's version\n"
-          "\nexit status: 0 done, 1 refused by the ledger, 2 bad usage or input, 3 server unreachable\n",
+          "\nexit status: 0 done, 1 refused (ledger or server), 2 bad usage or input, 3 server unreachable\n",
           out);
 }
 

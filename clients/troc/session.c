@@ -63,7 +63,9 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
     char word[64];
     error_word(rc, word, sizeof word);
     if (rc == TROC_EUSAGE) return report(cli, TROC_EXIT_USAGE, "error", word, message, NULL);
-    if (client != NULL && troc_client_connected(client)) {
+    /* A key the territory does not know (or no longer: revoked) is refused
+     * at the handshake: a refusal, which trying again will not change. */
+    if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {
         return report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
     }
     int status = report(cli, TROC_EXIT_SERVER, "error", troc_err_name(rc), message, unknown_id);

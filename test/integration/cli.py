@@ -236,7 +236,8 @@ def scenario_refusals(t):
     err = t.refused("key_not_found", "admin", "member", "key", "revoke", "bob", t.pubkey(bob))
     check("active" in err, "a revoked key is not active: " + err)
     status, _, err = t.troc("balance", key=bob)
-    check(status == 3 and "not an active key" in err and "revoked" in err, "revoked key refused: %d %s" % (status, err))
+    check(status == 1 and "refused: denied" in err and "not an active key" in err and "revoked" in err,
+          "revoked key refused: %d %s" % (status, err))
     check(balance(t, "bob") == "-199.00", "bob's balance")
     t.ok("balance", key=second)
 
@@ -350,7 +351,9 @@ def scenario_unreachable(t):
     check(status == 3 and json.loads(out)["error"] == "ECONNREFUSED", "json error: %d %s" % (status, out))
     # The key is not registered in this territory.
     status, _, err = t.troc("balance", key=t.keygen("stranger"))
-    check(status == 3 and "not an active key" in err, "unregistered key: %d %s" % (status, err))
+    check(status == 1 and "refused: denied" in err and "not an active key" in err, "unregistered key: %d %s" % (status, err))
+    status, out, _ = t.troc("balance", key=t.keygen("stranger"), json_output=True)
+    check(status == 1 and json.loads(out)["result"] == "denied", "unregistered key, --json: %d %s" % (status, out))
     # The daemon stops: exit 3, then it serves again after a restart.
     t.stop()
     status, _, err = t.troc("admin", "stats", server=t.socket)
