@@ -39,7 +39,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define REPLIES_MAX 8
-#define CALL_COUNT 13
+#define CALL_COUNT 14
 #define PAGE 16                            /* rows the reads ask for */
 
 static troc_client *client;
@@ -147,6 +147,19 @@ static int call_reads(int which) {
     return rc;
 }
 
+/* A page of the member list: within what was asked, names and the cursor
+ * terminated. */
+static int call_member_list(void) {
+    static troc_balance members[PAGE];
+    char next[TROC_NAME_LENGTH_MAX + 1];
+    size_t count = 0;
+    int rc = troc_client_member_list(client, "m0", TROC_MEMBER_LIST_FROZEN, members, PAGE, &count, next);
+    assert(count <= PAGE);
+    for (size_t i = 0; rc == 0 && i < count; i++) text_check(members[i].member, sizeof members[i].member);
+    if (rc == 0) text_check(next, sizeof next);
+    return rc;
+}
+
 /* Pipelined: three submits sent, their replies received in any order. */
 static int call_pipelined(void) {
     uint64_t ids[3];
@@ -192,6 +205,7 @@ static int call_make(int which) {
         rc = troc_client_backup(client, "/backups/fuzz", &backup);
         if (rc == 0) text_check(backup.path, sizeof backup.path);
         break;
+    case 13: rc = call_member_list(); break;
     default: rc = call_reads(which); break;
     }
     return rc;

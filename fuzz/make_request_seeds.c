@@ -191,6 +191,14 @@ static void seeds_admin_reads(void) {
     request_write("backup", &request, false);
     backup.path = "relative/dir";
     request_write("backup-relative", &request, false);
+    Troc__V1__MemberListQuery members = TROC__V1__MEMBER_LIST_QUERY__INIT;
+    members.after = "m0";
+    members.has_limit = 1;
+    members.limit = 5;
+    members.has_over_limit_only = members.over_limit_only = 1;
+    request.kind_case = TROC__V1__REQUEST__KIND_MEMBERS;
+    request.members = &members;
+    request_write("members-over-limit", &request, false);
     Troc__V1__Submit empty = TROC__V1__SUBMIT__INIT;
     request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
     request.submit = &empty;
@@ -263,6 +271,14 @@ static void seeds_replies_reads(void) {
     response.kind_case = TROC__V1__RESPONSE__KIND_STATS;
     response.stats = &stats;
     reply_write("stats", 4, &response);
+    Troc__V1__Balance *listed[] = {&balance};
+    Troc__V1__MemberList members = TROC__V1__MEMBER_LIST__INIT;
+    members.n_members = 1;
+    members.members = listed;
+    members.next_after = "m0";
+    response.kind_case = TROC__V1__RESPONSE__KIND_MEMBERS;
+    response.members = &members;
+    reply_write("members", 13, &response);
 }
 
 static void seeds_replies_records(void) {

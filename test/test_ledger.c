@@ -915,6 +915,92 @@ static void test_freeze(void **state) {
 
 /* --------------------------------------------------- reads and totals */
 
+/* One page of the member list: its names, space-separated, into `names`;
+ * returns the name it continues after. */
+static const char *members_page(fixture *f, const char *after, unsigned only, size_t capacity, char *names,
+                                size_t names_size) {
+    static char next[TROC_NAME_LENGTH_MAX + 1];
+    troc_account accounts[8];
+    assert_true(capacity <= 8);
+    size_t count = 99;
+    troc_ledger_read *read = NULL;
+    assert_int_equal(troc_ledger_read_begin(f->s->ledger, &read), 0);
+    assert_int_equal(troc_ledger_members(read, after, only, accounts, capacity, &count, next), 0);
+    troc_ledger_read_end(read);
+    assert_true(count <= capacity);
+    names[0] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        size_t used = strlen(names);
+        snprintf(names + used, names_size - used, "%s%s", i > 0 ? " " : "", accounts[i].member);
+    }
+    return next;
+}
+
+static void test_member_list(void **state) {
+    fixture *f = *state;
+    char names[256];
+    /* Every member, in name order, page by page. */
+    assert_string_equal(members_page(f, "", 0, 2, names, sizeof names), "bob");
+    assert_string_equal(names, "alice bob");
+    assert_string_equal(members_page(f, "bob", 0, 2, names, sizeof names), "");
+    assert_string_equal(names, "carol");
+    assert_string_equal(members_page(f, "b", 0, 8, names, sizeof names), ""); /* after a name not held */
+    assert_string_equal(names, "bob carol");
+    assert_string_equal(members_page(f, "carol", 0, 8, names, sizeof names), "");
+    assert_string_equal(names, "");
+    /* The accounts outside their limits, and the frozen ones. */
+    assert_int_equal(support_pay(f->s, &f->alice, "alice", "carol", 8000), TROC_RESULT_OK);
+    assert_int_equal(support_limit_set(f->s, "alice", 5000, "late payments"), TROC_RESULT_OK);
+    assert_int_equal(balance_max_set(f, "carol", 1000), TROC_RESULT_OK);
+    assert_int_equal(support_freeze(f->s, "bob", true, "fees"), TROC_RESULT_OK);
+    assert_string_equal(members_page(f, "", TROC_MEMBERS_OVER_LIMIT, 8, names, sizeof names), "");
+    assert_string_equal(names, "alice carol");
+    assert_string_equal(members_page(f, "", TROC_MEMBERS_FROZEN, 8, names, sizeof names), "");
+    assert_string_equal(names, "bob");
+    assert_string_equal(members_page(f, "", TROC_MEMBERS_OVER_LIMIT | TROC_MEMBERS_FROZEN, 8, names, sizeof names),
+                        "");
+    assert_string_equal(names, "");
+    troc_ledger_read *read = NULL;
+    troc_account account;
+    assert_int_equal(troc_ledger_read_begin(f->s->ledger, &read), 0);
+    size_t count = 0;
+    char next[TROC_NAME_LENGTH_MAX + 1];
+    assert_int_equal(troc_ledger_members(read, "alice", 0, &account, 1, &count, next), 0);
+    troc_ledger_read_end(read);
+    assert_int_equal(count, 1); /* the account itself, as troc_ledger_account reads it */
+    assert_string_equal(account.member, "bob");
+    assert_true(account.frozen);
+    assert_int_equal(account.balance_cents, support_balance(f->s, "bob"));
+
+    /* A filtered page looks at TROC_MEMBERS_SCAN_MAX members at most and
+     * says where to go on, though it found none. */
+    troc_ledger_write *write = NULL;
+    assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+    for (int i = 0; i < TROC_MEMBERS_SCAN_MAX + 5; i++) {
+        char name[16];
+        uint8_t key[TROC_PUBLIC_KEY_SIZE] = {0xbe, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        snprintf(name, sizeof name, "m%05d", i);
+        support_item item;
+        support_member_add_item(f->s, name, key, 0, -1, &item);
+        troc_item_result result = {0};
+        assert_int_equal(troc_ledger_apply(write, &item.item, &result), 0);
+        assert_int_equal(result.code, TROC_RESULT_OK);
+        support_item_free(&item);
+    }
+    assert_int_equal(troc_ledger_write_commit(write), 0);
+    char last[16];
+    snprintf(last, sizeof last, "m%05d", TROC_MEMBERS_SCAN_MAX + 3);
+    assert_int_equal(support_freeze(f->s, last, true, "x"), TROC_RESULT_OK);
+    const char *next_after = members_page(f, "carol", TROC_MEMBERS_FROZEN, 8, names, sizeof names);
+    char expected_next[16];
+    snprintf(expected_next, sizeof expected_next, "m%05d", TROC_MEMBERS_SCAN_MAX - 1);
+    assert_string_equal(next_after, expected_next);
+    assert_string_equal(names, "");
+    snprintf(expected_next, sizeof expected_next, "%s", next_after);
+    assert_string_equal(members_page(f, expected_next, TROC_MEMBERS_FROZEN, 8, names, sizeof names), "");
+    assert_string_equal(names, last);
+}
+
 static void test_statement_paging(void **state) {
     fixture *f = *state;
     for (int i = 1; i <= 25; i++) {
@@ -1346,6 +1432,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_batch_refusals, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_freeze, setup_members, teardown),
+        cmocka_unit_test_setup_teardown(test_member_list, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_statement_paging, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_statement_deep, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_stats_and_time, setup_members, teardown),

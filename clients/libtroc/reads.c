@@ -45,6 +45,40 @@ int troc_client_balance(troc_client *client, const char *member, troc_balance *b
     return 0;
 }
 
+int troc_client_member_list(troc_client *client, const char *after, unsigned only, troc_balance *members,
+                            size_t capacity, size_t *count_out, char next_after_out[TROC_NAME_LENGTH_MAX + 1]) {
+    assert(client != NULL && count_out != NULL && next_after_out != NULL);
+    *count_out = 0;
+    next_after_out[0] = '\0';
+    if (members == NULL || capacity == 0 || capacity > TROC_PAGE_ROWS_MAX) {
+        return troc__client_fail(client, TROC_EUSAGE, "a page holds 1 to %d members", TROC_PAGE_ROWS_MAX);
+    }
+    if ((only & ~(TROC_MEMBER_LIST_OVER_LIMIT | TROC_MEMBER_LIST_FROZEN)) != 0) {
+        return troc__client_fail(client, TROC_EUSAGE, "unknown member list filter 0x%x", only);
+    }
+    Troc__V1__MemberListQuery query = TROC__V1__MEMBER_LIST_QUERY__INIT;
+    query.after = after != NULL && after[0] != '\0' ? (char *)after : NULL;
+    query.has_limit = 1;
+    query.limit = (uint32_t)capacity;
+    query.has_over_limit_only = (only & TROC_MEMBER_LIST_OVER_LIMIT) != 0;
+    query.over_limit_only = query.has_over_limit_only;
+    query.has_frozen_only = (only & TROC_MEMBER_LIST_FROZEN) != 0;
+    query.frozen_only = query.has_frozen_only;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_MEMBERS;
+    request.members = &query;
+    const Troc__V1__Response *response = NULL;
+    int rc = troc__client_call(client, &request, &response);
+    if (rc != 0) return rc;
+    if (response->kind_case != TROC__V1__RESPONSE__KIND_MEMBERS) return troc__client_wrong_answer(client);
+    const Troc__V1__MemberList *list = response->members;
+    if (list->n_members > capacity) return troc__client_wrong_answer(client);
+    for (size_t i = 0; i < list->n_members; i++) balance_copy(list->members[i], &members[i]);
+    *count_out = list->n_members;
+    troc__copy_text(next_after_out, TROC_NAME_LENGTH_MAX + 1, list->next_after);
+    return 0;
+}
+
 static void line_copy(const Troc__V1__StatementLine *from, troc_history_line *to) {
     memset(to, 0, sizeof *to);
     to->seq = from->has_seq ? from->seq : 0;

@@ -586,6 +586,20 @@ typedef struct troc_balance {
  * unknown member. */
 int troc_client_balance(troc_client *client, const char *member, troc_balance *balance);
 
+/* Which members troc_client_member_list() keeps (0: all). */
+#define TROC_MEMBER_LIST_OVER_LIMIT 0x1u /* outside their limits: below the credit line or above the maximum */
+#define TROC_MEMBER_LIST_FROZEN 0x2u
+
+/* One page of the territory's members and their accounts, in name order,
+ * after `after` (NULL or "": from the first), keeping those that match
+ * every flag of `only`: at most `capacity` (1..TROC_PAGE_ROWS_MAX).  The
+ * daemon looks at a bounded number of members for one page, so a filtered
+ * page may hold fewer than asked, none even, and still not be the last:
+ * *next_after_out is the name to continue after, "" when no member
+ * follows.  Admin sessions only (TROC_EDENIED). */
+int troc_client_member_list(troc_client *client, const char *after, unsigned only, troc_balance *members,
+                            size_t capacity, size_t *count_out, char next_after_out[TROC_NAME_LENGTH_MAX + 1]);
+
 typedef enum troc_history_kind {
     TROC_HISTORY_TRANSFER = 0,         /* a payment in or out */
     TROC_HISTORY_SETOFF = 1,           /* an obligation set off by clearing */

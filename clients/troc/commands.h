@@ -19,6 +19,7 @@ troc_cli_command_fn troc__cmd_clear;
 #define TROC_USAGE_LIMIT "NAME [--credit-limit AMOUNT] [--balance-max AMOUNT|none] --reason TEXT"
 #define TROC_USAGE_FREEZE "NAME --reason TEXT"
 #define TROC_USAGE_STATS ""
+#define TROC_USAGE_MEMBER_LIST "[--over-limit] [--frozen] [--limit N] [--after NAME]"
 #define TROC_USAGE_PAY "TO AMOUNT [--memo TEXT] [--id HEX]"
 #define TROC_USAGE_BALANCE "[NAME]"
 #define TROC_USAGE_HISTORY "[NAME] [--limit N] [--before SEQ]"
@@ -39,6 +40,7 @@ troc_cli_command_fn troc__cmd_admin_limit;
 troc_cli_command_fn troc__cmd_admin_freeze;
 troc_cli_command_fn troc__cmd_admin_unfreeze;
 troc_cli_command_fn troc__cmd_admin_stats;
+troc_cli_command_fn troc__cmd_admin_member_list;
 troc_cli_command_fn troc__cmd_pay;
 troc_cli_command_fn troc__cmd_balance;
 troc_cli_command_fn troc__cmd_history;

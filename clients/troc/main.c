@@ -73,6 +73,13 @@ typedef struct command {
     "  --limit N      lines to show (default 20, at most 10000)\n"                                  \
     "  --before SEQ   only lines older than line SEQ: the next page, as the last one says"
 
+#define MEMBER_LIST_DETAILS                                                                              \
+    "  --over-limit   only accounts outside their limits (below the credit line, above the\n"      \
+    "                 balance maximum): those 'troc admin stats' counts as over their limit\n"      \
+    "  --frozen       only frozen accounts (with --over-limit: those both)\n"                      \
+    "  --limit N      members to show (default 100, at most 10000)\n"                               \
+    "  --after NAME   only members named after NAME: the next page, as the last one says"
+
 #define INVOICE_ISSUE_DETAILS                                                                            \
     "  DEBTOR AMOUNT  who owes you, and how much (at most two decimals)\n"                           \
     "  --ref TEXT     your reference, shown to both (at most 128 bytes)\n"                           \
@@ -106,6 +113,8 @@ static const command commands[] = {
      "clear a CSV of unpaid invoices offline: exact set-off (and credit payments)", CLEAR_DETAILS},
     {"admin member add", troc__cmd_admin_member_add, TROC_USAGE_MEMBER_ADD,
      "admit a member with its public key and credit line (default 0, no balance maximum)", NULL},
+    {"admin member list", troc__cmd_admin_member_list, TROC_USAGE_MEMBER_LIST,
+     "the members and their accounts, by name (--over-limit, --frozen: only those)", MEMBER_LIST_DETAILS},
     {"admin member key add", troc__cmd_admin_key_add, TROC_USAGE_KEY, "register another key of a member", NULL},
     {"admin member key revoke", troc__cmd_admin_key_revoke, TROC_USAGE_KEY, "revoke one of a member's keys", NULL},
     {"admin limit", troc__cmd_admin_limit, TROC_USAGE_LIMIT,

@@ -87,6 +87,12 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= TROC_CLEARING_TOTAL_CENTS_MAX,
 /* Rows in one page of a statement or invoice list. */
 #define TROC_PAGE_ROWS_MAX 1000
 
+/* Members one page of the member list looks at: a page that keeps only
+ * some (those outside their limits, the frozen ones) stops there, however
+ * few it found, so that a request never scans the whole territory on the
+ * daemon's loop (about a millisecond per thousand members). */
+#define TROC_MEMBERS_SCAN_MAX (10 * TROC_PAGE_ROWS_MAX)
+
 /* Upper bound of the encoded size of one batch item: id (2+16), payee
  * (2+64), amount (1+10), memo (3+256), item framing (3), rounded up. */
 #define TROC_BATCH_ITEM_ENCODED_SIZE_MAX 384

@@ -206,6 +206,17 @@ typedef struct troc_account {
 /* TROC_ENOT_FOUND for an unknown member. */
 int troc_ledger_account(troc_ledger_read *read, const char *member, troc_account *account_out);
 
+/* Which accounts a member list keeps (0: all). */
+#define TROC_MEMBERS_OVER_LIMIT 0x1u /* outside its limits: below its credit line or above its maximum */
+#define TROC_MEMBERS_FROZEN 0x2u
+
+/* The accounts of the members named after `after` ("": from the first), in
+ * name order, that match every flag of `only`: at most `capacity` of them,
+ * looking at TROC_MEMBERS_SCAN_MAX members at most.  next_out is the name
+ * to continue after, "" when no member follows the last one looked at. */
+int troc_ledger_members(troc_ledger_read *read, const char *after, unsigned only, troc_account *accounts,
+                        size_t capacity, size_t *count_out, char next_out[TROC_NAME_LENGTH_MAX + 1]);
+
 /* --------------------------------------------------------- statements */
 
 typedef enum troc_line_kind {

@@ -441,6 +441,12 @@ int troc__write_journal(troc_ledger_write *write, const troc_item *item);
  * transaction: 0, TROC_ECORRUPT when it has none, or a storage error. */
 int troc__account_get(MDB_txn *txn, const troc_ledger *ledger, uint32_t member_id, troc__account_record *record_out);
 
+/* Whether an account is outside its limits (as the stats count them). */
+static inline bool troc__account_over_limit(const troc__account_record *record) {
+    if (record->balance_cents < -record->credit_limit_cents) return true;
+    return (record->flags & TROC__ACCOUNT_HAS_BALANCE_MAX) && record->balance_cents > record->balance_max_cents;
+}
+
 /* The owner of a public key: 0, TROC_ENOT_FOUND, or a storage error. */
 int troc__key_owner_get(MDB_txn *txn, const troc_ledger *ledger, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE],
                         troc__key_owner *owner_out);

@@ -82,6 +82,46 @@ int troc_ledger_account(troc_ledger_read *read, const char *member, troc_account
     return 0;
 }
 
+/* Whether an account is one a member list keeps. */
+static bool account_kept(const troc__account_record *record, unsigned only) {
+    if ((only & TROC_MEMBERS_OVER_LIMIT) && !troc__account_over_limit(record)) return false;
+    return !(only & TROC_MEMBERS_FROZEN) || (record->flags & TROC__ACCOUNT_FROZEN);
+}
+
+int troc_ledger_members(troc_ledger_read *read, const char *after, unsigned only, troc_account *accounts,
+                        size_t capacity, size_t *count_out, char next_out[TROC_NAME_LENGTH_MAX + 1]) {
+    assert(read != NULL && after != NULL && accounts != NULL && count_out != NULL && next_out != NULL);
+    assert(capacity >= 1 && strlen(after) <= TROC_NAME_LENGTH_MAX);
+    *count_out = 0;
+    next_out[0] = '\0';
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open(read->txn, read->ledger->dbs[TROC__DB_MEMBERS], &cursor);
+    if (rc != 0) return rc;
+    MDB_val key = {strlen(after), (void *)after}, value;
+    int step = key.mv_size > 0 ? mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+                               : mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+    if (step == 0 && key.mv_size == strlen(after) && memcmp(key.mv_data, after, key.mv_size) == 0) {
+        step = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    char name[TROC_NAME_LENGTH_MAX + 1] = "";
+    for (size_t looked = 0; step == 0 && *count_out < capacity && looked < TROC_MEMBERS_SCAN_MAX; looked++) {
+        if (key.mv_size == 0 || key.mv_size > TROC_NAME_LENGTH_MAX || value.mv_size != 4) {
+            rc = TROC_ECORRUPT;
+            break;
+        }
+        memcpy(name, key.mv_data, key.mv_size);
+        name[key.mv_size] = '\0';
+        troc__account_record record;
+        if ((rc = troc__account_get(read->txn, read->ledger, troc__be32_read(value.mv_data), &record)) != 0) break;
+        if (account_kept(&record, only)) account_fill(name, &record, &accounts[(*count_out)++]);
+        step = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    if (rc == 0 && step != 0 && step != MDB_NOTFOUND) rc = step;
+    if (rc == 0 && step == 0) snprintf(next_out, TROC_NAME_LENGTH_MAX + 1, "%s", name); /* a member follows */
+    mdb_cursor_close(cursor);
+    return rc;
+}
+
 /* Lists the member's keys (active and revoked) in key order. */
 static int member_keys_list(troc_ledger_read *read, uint32_t member_id, troc_member_info *info) {
     MDB_cursor *cursor = NULL;

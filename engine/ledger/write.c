@@ -163,11 +163,6 @@ int troc__slot_by_name(troc_ledger_write *write, const char *name, size_t name_l
     return member_id != 0 ? troc__slot_by_id(write, member_id, slot_out) : TROC_ENOT_FOUND;
 }
 
-static bool over_limit(const troc__account_record *record) {
-    if (record->balance_cents < -record->credit_limit_cents) return true;
-    return (record->flags & TROC__ACCOUNT_HAS_BALANCE_MAX) && record->balance_cents > record->balance_max_cents;
-}
-
 static int64_t debt_of(const troc__account_record *record) {
     return record->balance_cents < 0 ? -record->balance_cents : 0;
 }
@@ -182,7 +177,7 @@ static void totals_update(troc_ledger_write *write, const troc__slot *slot) {
               !__builtin_add_overflow(state->debt_cents, debt_of(now) - debt_of(old), &state->debt_cents);
     assert(ok && "balances are bounded by the overflow checks of every change");
     (void)ok;
-    state->accounts_over_limit += (uint64_t)over_limit(now) - (uint64_t)over_limit(old);
+    state->accounts_over_limit += (uint64_t)troc__account_over_limit(now) - (uint64_t)troc__account_over_limit(old);
     state->frozen += (uint64_t)((now->flags & TROC__ACCOUNT_FROZEN) != 0) -
                      (uint64_t)((old->flags & TROC__ACCOUNT_FROZEN) != 0);
 }

@@ -360,6 +360,55 @@ static void read_member(troc__conn *conn, uint64_t request_id, const Troc__V1__M
     send_response(conn, &response);
 }
 
+static void read_members(troc__conn *conn, uint64_t request_id, const Troc__V1__MemberListQuery *query) {
+    troc_server *server = conn->server;
+    if (conn->role != TROC_ROLE_ADMIN) {
+        troc__reply_error(conn, request_id, TROC_EDENIED, "the member list is for admin sessions");
+        return;
+    }
+    const char *after = query->after != NULL ? query->after : "";
+    if (after[0] != '\0' && !troc_name_valid(after, strlen(after))) {
+        troc__reply_error(conn, request_id, TROC_ENAME, "illegal member name after which to list");
+        return;
+    }
+    size_t capacity = query->has_limit && query->limit > 0 ? query->limit : TROC_PAGE_ROWS_MAX;
+    if (capacity > TROC_PAGE_ROWS_MAX) capacity = TROC_PAGE_ROWS_MAX;
+    troc_account *accounts = scratch_alloc(server, capacity * sizeof *accounts);
+    Troc__V1__Balance *messages = scratch_alloc(server, capacity * sizeof *messages);
+    Troc__V1__Balance **pointers = scratch_alloc(server, capacity * sizeof *pointers);
+    if (accounts == NULL || messages == NULL || pointers == NULL) {
+        troc__reply_error(conn, request_id, -ENOMEM, "out of memory for this page; ask for fewer members");
+        return;
+    }
+    unsigned only = query->over_limit_only ? TROC_MEMBERS_OVER_LIMIT : 0u;
+    if (query->frozen_only) only |= TROC_MEMBERS_FROZEN;
+    char next[TROC_NAME_LENGTH_MAX + 1];
+    size_t count = 0;
+    troc_ledger_read *read = NULL;
+    if (session_read_begin(conn, request_id, &read) != 0) return;
+    int rc = troc_ledger_members(read, after, only, accounts, capacity, &count, next);
+    troc_ledger_read_end(read);
+    if (rc != 0) {
+        reply_read_error(conn, request_id, "", rc);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        troc__v1__balance__init(&messages[i]);
+        balance_from_account(&messages[i], &accounts[i]);
+        pointers[i] = &messages[i];
+    }
+    Troc__V1__MemberList list = TROC__V1__MEMBER_LIST__INIT;
+    list.n_members = count;
+    list.members = pointers;
+    list.next_after = next[0] != '\0' ? next : NULL;
+    Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
+    response.has_request_id = 1;
+    response.request_id = request_id;
+    response.kind_case = TROC__V1__RESPONSE__KIND_MEMBERS;
+    response.members = &list;
+    send_response(conn, &response);
+}
+
 static void read_stats(troc__conn *conn, uint64_t request_id) {
     if (conn->role != TROC_ROLE_ADMIN) {
         troc__reply_error(conn, request_id, TROC_EDENIED, "statistics are for admin sessions");
@@ -589,6 +638,9 @@ void troc__dispatch_request(troc__conn *conn, troc__request *request, const Troc
         break;
     case TROC__V1__REQUEST__KIND_STATS:
         read_stats(conn, id);
+        break;
+    case TROC__V1__REQUEST__KIND_MEMBERS:
+        read_members(conn, id, message->members);
         break;
     case TROC__V1__REQUEST__KIND_INVOICES:
         troc__invoices_read(conn, id, message->invoices);

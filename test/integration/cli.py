@@ -188,6 +188,38 @@ def scenario_story(t):
     check(stats["balance_sum"] == "0.00" and stats["debt"] == "100.00", "stats: %r" % stats)
     out = t.ok("admin", "stats")
     check("debt outstanding" in out and "100.00 EUR" in out, "stats output: " + out)
+    check_member_list(t, alice, carol)
+
+
+def check_member_list(t, alice, carol):
+    """The administrator's roll: every member by name, a page at a time,
+    and those over their limit or frozen, which the stats only count."""
+    roll = t.json("admin", "member", "list")
+    check([m["member"] for m in roll["members"]] == ["alice", "bob", "carol"] and not roll["more"], roll)
+    check(roll["next_after"] is None and roll["unit"] == "EUR", roll)
+    carol_row = roll["members"][2]
+    check(carol_row == {"member": "carol", "balance": "-100.00", "credit_limit": "100.00", "balance_max": None,
+                        "frozen": False, "over_limit": False}, carol_row)
+    check(roll["members"][1]["balance_max"] == "1000.00", roll)
+    page = t.json("admin", "member", "list", "--limit", "2")
+    check([m["member"] for m in page["members"]] == ["alice", "bob"] and page["next_after"] == "bob", page)
+    out = t.ok("admin", "member", "list", "--limit", "2")
+    check("add --after bob to see them" in out and "carol" not in out, out)
+    rest = t.json("admin", "member", "list", "--after", "bob")
+    check([m["member"] for m in rest["members"]] == ["carol"] and not rest["more"], rest)
+    t.ok("admin", "limit", "carol", "--credit-limit", "50", "--reason", "late")
+    t.ok("admin", "freeze", "bob", "--reason", "fees")
+    over = t.json("admin", "member", "list", "--over-limit")
+    check([m["member"] for m in over["members"]] == ["carol"] and over["members"][0]["over_limit"], over)
+    check(t.json("admin", "stats")["accounts_over_limit"] == 1, "the stats count the same accounts")
+    frozen = t.json("admin", "member", "list", "--frozen")
+    check([m["member"] for m in frozen["members"]] == ["bob"] and frozen["members"][0]["frozen"], frozen)
+    out = t.ok("admin", "member", "list")
+    check(re.search(r"bob .* frozen", out) and re.search(r"carol .* -100\.00 .* active, over its limit", out), out)
+    check(t.ok("admin", "member", "list", "--over-limit", "--frozen").count("none") == 1, "none both")
+    t.refused("denied", "admin", "member", "list", key=alice)
+    t.ok("admin", "unfreeze", "bob", "--reason", "paid")
+    t.ok("admin", "limit", "carol", "--credit-limit", "100", "--reason", "paid")
 
 
 def scenario_refusals(t):
@@ -267,6 +299,8 @@ def scenario_usage(t):
         ["history", "--before", "0"], ["history", "--before", "-3"], ["clearing", "show", "--offset", "x"],
         ["clearing", "show", "--offset", "-1"], ["invoice", "list", "alice", "--after", "zz"],
         ["member", "x y"], ["admin"], ["frobnicate"],
+        ["admin", "member", "list", "--after", "Bob"], ["admin", "member", "list", "--limit", "0"],
+        ["admin", "member", "list", "extra"], ["admin", "member", "list", "--frozen", "--frozen"],
         ["pay", "bob", "1", "--key", "other.key"], ["balance", "--server", "127.0.0.1:2"],  # twice: whose?
         ["balance", "--server-key", "00" * 32, "--server-key", "11" * 32],
     ]
