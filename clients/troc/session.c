@@ -17,10 +17,12 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "args.h"
+#include "base/amount.h"
 #include "session.h"
 
 /* "TROC_EDENIED" -> "denied": the name a refusal is printed with. */
@@ -159,6 +161,25 @@ static int report_refusal(const troc_cli *cli, const troc_submit_result *result)
     return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(result->code), detail);
 }
 
+/* What a member refused as a payer can do about it: how much it can pay
+ * now, or where the reason its account is frozen is. */
+static void payer_hint(troc_client *client, int code) {
+    if (troc_client_role(client) != TROC_SESSION_MEMBER) return;
+    if (code == TROC_RESULT_PAYER_FROZEN) {
+        fprintf(stderr, "troc: your account is frozen: 'troc member' shows why; only an administrator can "
+                        "unfreeze it\n");
+        return;
+    }
+    troc_balance balance;
+    if (code != TROC_RESULT_EXCEEDS_CREDIT_LIMIT || troc_client_balance(client, NULL, &balance) != 0) return;
+    int64_t room = 0;
+    if (troc_amount_add(balance.balance_cents, balance.credit_limit_cents, &room) != 0 || room < 0) room = 0;
+    char can[TROC_AMOUNT_TEXT_SIZE], held[TROC_AMOUNT_TEXT_SIZE], line[TROC_AMOUNT_TEXT_SIZE];
+    fprintf(stderr, "troc: you can pay %s %s now (balance %s, credit limit %s)\n", troc_amount_format(room, can),
+            troc_client_unit(client), troc_amount_format(balance.balance_cents, held),
+            troc_amount_format(balance.credit_limit_cents, line));
+}
+
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                      bool id_option, troc_submit_result *result) {
     assert(cli != NULL && client != NULL && envelope != NULL && result != NULL);
@@ -179,6 +200,10 @@ int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelo
         return status;
     }
     if (rc != 0) return troc__cli_failure(cli, client, rc);
-    if (result->code != TROC_RESULT_OK) return report_refusal(cli, result);
+    if (result->code != TROC_RESULT_OK) {
+        int status = report_refusal(cli, result);
+        payer_hint(client, result->code);
+        return status;
+    }
     return 0;
 }

@@ -171,6 +171,7 @@ def scenario_story(t):
     t.ok("pay", "carol", "50", key=bob)
     err = t.refused("exceeds_credit_limit", "pay", "alice", "200", key=carol)
     check("credit" in err, "refusal explains itself: " + err)
+    check("you can pay 150.00 EUR now (balance 50.00, credit limit 100.00)" in err, "and what can be paid: " + err)
     t.ok("pay", "alice", "150", key=carol)            # exactly down to -100.00
     check(balance(t, "alice") == "29.50", "alice")
     check(balance(t, "bob") == "70.50", "bob")
@@ -246,7 +247,8 @@ def scenario_refusals(t):
     t.ok("admin", "freeze", "bob", "--reason", "audit")
     t.refused("already_frozen", "admin", "freeze", "bob", "--reason", "again")
     t.refused("payee_frozen", "pay", "bob", "1", key=alice)
-    t.refused("payer_frozen", "pay", "alice", "1", key=bob)
+    err = t.refused("payer_frozen", "pay", "alice", "1", key=bob)
+    check("'troc member' shows why" in err, "a frozen payer is told where the reason is: " + err)
     out = t.ok("balance", key=bob)
     check(re.search(r"can pay +0\.00 EUR", out) and "frozen" in out, "a frozen account can pay nothing: " + out)
     t.ok("admin", "unfreeze", "bob", "--reason", "audit done")
