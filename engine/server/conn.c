@@ -173,13 +173,21 @@ static void conn_linger(troc__conn *conn) {
     conn->reading = true;
 }
 
-/* Closes a draining or closing connection once it has nothing left to say. */
+/* Closes a draining or closing connection once it has nothing left to
+ * say, lingering first.  A draining one has answered all it read, but its
+ * peer may have sent more: closing the socket with requests unread resets
+ * the connection and throws away the replies the kernel had not yet
+ * delivered, committed as they are.  So it ends as a closing one does: a
+ * FIN after the last reply, then what comes in discarded until the peer
+ * closes, for TROC_CLOSE_LINGER_MS at most. */
 static void conn_close_if_done(troc__conn *conn) {
     bool quiet = conn->writing < 0 && conn_queued_bytes(conn) == 0;
-    if (conn->state == TROC__CONN_CLOSING && quiet && !conn->lingering) conn_linger(conn);
     if (conn->state == TROC__CONN_DRAINING && quiet && conn->in_flight == 0) {
-        troc__conn_close(conn, "server stopping");
+        conn->state = TROC__CONN_CLOSING;
+        conn->close_reason = "server stopping";
+        uv_timer_start(&conn->timer, conn_on_timer, TROC_CLOSE_LINGER_MS, 0);
     }
+    if (conn->state == TROC__CONN_CLOSING && quiet && !conn->lingering) conn_linger(conn);
 }
 
 void troc__conn_fail(troc__conn *conn, int error, const char *reason) {
@@ -586,11 +594,15 @@ void troc__conn_update_reading(troc__conn *conn) {
  * (the kernel had room for more) or, libuv having written nothing
  * meanwhile, when the kernel's queue shrank (the peer acknowledged or
  * read some of it): that queue only grows by libuv's writes and only
- * shrinks by the peer's taking. */
+ * shrinks by the peer's taking.  A kernel queue found empty means the
+ * peer has taken all it was given: what waits is ours, libuv's next write
+ * (after a loop that was held up, timers run before the writes it owes),
+ * so the peer is not the one stalled. */
 static uint64_t conn_write_stalled_ms(troc__conn *conn, uint64_t now) {
     size_t pending = uv_stream_get_write_queue_size(&conn->socket.stream);
     int queued = conn_kernel_queued(conn);
-    bool kernel_drained = queued >= 0 && conn->write_kernel_queued >= 0 && queued < conn->write_kernel_queued;
+    bool kernel_drained =
+        queued == 0 || (queued > 0 && conn->write_kernel_queued >= 0 && queued < conn->write_kernel_queued);
     if (pending < conn->write_pending || kernel_drained) conn->write_progress_ms = now;
     conn->write_pending = pending;
     conn->write_kernel_queued = queued;
