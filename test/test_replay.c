@@ -492,6 +492,22 @@ static void test_added_record(void **state) {
     assert_non_null(strstr(report.difference, "only in the stored state"));
 }
 
+/* A member name that damage made unprintable is named in hex, not as
+ * bytes that show as nothing. */
+static void test_damaged_member_name_shown_in_hex(void **state) {
+    fixture *f = *state;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    const char damaged[] = "\001\002x";
+    uint8_t id[4] = {0, 0, 0, 9};
+    MDB_val key = {sizeof damaged - 1, (void *)damaged}, value = {sizeof id, id};
+    assert_int_equal(mdb_put(txn, raw_dbi(txn, "members"), &key, &value, 0), 0);
+    raw_end(env, txn);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_EREPLAY);
+    assert_non_null(strstr(report.difference, "database members: record 010278 only in the stored state"));
+}
+
 /* An entry correctly chained and signed, but never applied to the state. */
 static void test_journaled_but_not_applied(void **state) {
     fixture *f = *state;
@@ -521,6 +537,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_signatures_on_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_obligation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_member_name_shown_in_hex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journaled_but_not_applied, setup, teardown),
     };

@@ -260,17 +260,20 @@ static int record_differ(verify_run *run, int db, const MDB_val *key, const MDB_
         return account_differ(run, db, key, stored, replayed);
     }
     const char *name = db < TROC__DB_COUNT ? troc__db_names[db] : TROC_JOURNAL_DATABASE;
-    char hex[2 * 40 + 1];
+    /* The key as text where it is a name (printable ASCII: damage may have
+     * made it anything), else in hex; an empty one said to be empty. */
+    char shown[2 * 40 + 1] = "(an empty key)";
     size_t size = key->mv_size < 40 ? key->mv_size : 40;
-    troc_hex_encode(key->mv_data, size, hex);
-    bool text = db == TROC__DB_META || db == TROC__DB_MEMBERS;
-    int width = (int)key->mv_size;
+    bool text = (db == TROC__DB_META || db == TROC__DB_MEMBERS) && size > 0;
+    const char *bytes = key->mv_data;
+    for (size_t i = 0; text && i < size; i++) text = bytes[i] > ' ' && bytes[i] < 0x7f;
+    if (text) snprintf(shown, sizeof shown, "%.*s", (int)size, bytes);
+    else if (size > 0) troc_hex_encode(key->mv_data, size, shown);
     if (stored == NULL || replayed == NULL) {
-        return differ(run, TROC_EREPLAY, "database %s: record %.*s only in the %s state", name, text ? width : 80,
-                      text ? (const char *)key->mv_data : hex, stored == NULL ? "replayed" : "stored");
+        return differ(run, TROC_EREPLAY, "database %s: record %s only in the %s state", name, shown,
+                      stored == NULL ? "replayed" : "stored");
     }
-    return differ(run, TROC_EREPLAY, "database %s: record %.*s differs from the replayed one", name,
-                  text ? width : 80, text ? (const char *)key->mv_data : hex);
+    return differ(run, TROC_EREPLAY, "database %s: record %s differs from the replayed one", name, shown);
 }
 
 static bool value_equal(const MDB_val *a, const MDB_val *b) {

@@ -256,6 +256,11 @@ int troc__trocd_run(int argc, char **argv) {
         } else if (rc == -EBUSY) {
             fprintf(stderr, "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);
+        } else if (rc == TROC_ECORRUPT) {
+            fprintf(stderr,
+                    "trocd run: cannot open the ledger in %s: %s; 'trocd verify --data %s' says what is damaged, "
+                    "and docs/operations.md how to restore a backup\n",
+                    options.data, troc_strerror(rc), options.data);
         } else {
             fprintf(stderr, "trocd run: cannot open the ledger in %s: %s\n", options.data, troc_strerror(rc));
         }
