@@ -459,25 +459,13 @@ static void read_stats(troc__conn *conn, uint64_t request_id) {
 
 /* ------------------------------------------------------------- submits */
 
-/* Why a full map could not grow, and what to do, in words. */
-static void grow_error_text(int error, char *text, size_t size) {
-    if (error == -ENOSPC) {
-        snprintf(text, size, "the disk has less than %llu MiB free; free some space and submit it again",
-                 (unsigned long long)(TROC_LEDGER_DISK_FREE_MIN >> 20));
-    } else if (error == TROC_EBUSY) {
-        snprintf(text, size, "a backup is being written; submit it again once the backup is done");
-    } else {
-        snprintf(text, size, "%s; submit it again later", troc__storage_error_text(error));
-    }
-}
-
 /* Detail of a refusal by the writer, in the scratch arena. */
 static char *storage_detail(troc_server *server, const troc__request *request) {
     char *detail = scratch_alloc(server, 256);
     if (detail == NULL) return NULL;
     if (request->storage_error == MDB_MAP_FULL && request->storage_grow_error != 0) {
         char why[128];
-        grow_error_text(request->storage_grow_error, why, sizeof why);
+        troc__grow_error_text(request->storage_grow_error, why, sizeof why);
         snprintf(detail, 256, "the ledger could not commit this batch: %s, and the map cannot grow: %s",
                  troc__storage_error_text(MDB_MAP_FULL), why);
         return detail;

@@ -329,6 +329,10 @@ void troc__writer_stop(troc__writer *writer);
 /* Text of a storage error: LMDB's own words for its codes, troc's otherwise. */
 const char *troc__storage_error_text(int error);
 
+/* Why the ledger's full map could not grow (troc_ledger_grow's error),
+ * and what to do, in words: for the log and for the clients refused. */
+void troc__grow_error_text(int error, char *text, size_t size);
+
 /* Runs `apply` (one write transaction, begun and committed or aborted by
  * it); on MDB_MAP_FULL grows the ledger's map and runs it again, as long as
  * the map keeps growing.  Returns apply's last result; *grew_out says

@@ -108,6 +108,17 @@ static void writer_refuse(troc__request *group, int error, bool grew, int grow_e
  * whatever map the daemon started with. */
 #define WRITER_GROWTHS_MAX 24
 
+void troc__grow_error_text(int error, char *text, size_t size) {
+    if (error == -ENOSPC) {
+        snprintf(text, size, "the disk has less than %llu MiB free; free some space and submit it again",
+                 (unsigned long long)(TROC_LEDGER_DISK_FREE_MIN >> 20));
+    } else if (error == TROC_EBUSY) {
+        snprintf(text, size, "a backup is being written; submit it again once the backup is done");
+    } else {
+        snprintf(text, size, "%s; submit it again later", troc__storage_error_text(error));
+    }
+}
+
 int troc__writer_apply_growing(troc_ledger *ledger, int (*apply)(void *context), void *context, bool *grew_out,
                                int *grow_error_out) {
     assert(ledger != NULL && apply != NULL && grew_out != NULL && grow_error_out != NULL);
@@ -119,7 +130,9 @@ int troc__writer_apply_growing(troc_ledger *ledger, int (*apply)(void *context),
         int grow = troc_ledger_grow(ledger);
         if (grow != 0) {
             *grow_error_out = grow;
-            troc_log("ledger map full and it cannot grow: %s", troc__storage_error_text(grow));
+            char why[128];
+            troc__grow_error_text(grow, why, sizeof why);
+            troc_log("ledger map full and it cannot grow: %s", why);
             break;
         }
         *grew_out = true;
