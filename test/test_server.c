@@ -1091,6 +1091,14 @@ static void send_history_queries(raw_client *client, int count) {
     send_history_pages(client, count, TROC_PAGE_ROWS_MAX);
 }
 
+/* Reads the reply to one history query. */
+static void receive_history_reply(raw_client *client) {
+    Troc__V1__ServerFrame *frame = raw_recv(client);
+    assert_non_null(frame);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
+    raw_response_free(frame);
+}
+
 static void test_slow_client_is_paused_then_cut(void **state) {
     fixture *f = *state;
     enum { QUERIES = 4000 };
@@ -1372,10 +1380,7 @@ static void test_steady_slow_readers_are_not_cut(void **state) {
     int read = 0;
     bool hog_cut = false;
     for (; read < QUERIES && (read < SLOW_READS || !hog_cut); read++) {
-        Troc__V1__ServerFrame *frame = raw_recv(&slow);
-        assert_non_null(frame);
-        assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
-        raw_response_free(frame);
+        receive_history_reply(&slow);
         struct pollfd cut = {.fd = hog.fd, .events = POLLRDHUP};
         if (!hog_cut && poll(&cut, 1, 0) == 1) hog_cut = cut.revents & (POLLERR | POLLHUP | POLLRDHUP);
         usleep(GAP_MS * 1000);
@@ -1383,10 +1388,7 @@ static void test_steady_slow_readers_are_not_cut(void **state) {
     assert_true(hog_cut);
     raw_close(&hog);
     for (; read < QUERIES; read++) {       /* every reply arrives: the slow reader was never cut */
-        Troc__V1__ServerFrame *frame = raw_recv(&slow);
-        assert_non_null(frame);
-        assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
-        raw_response_free(frame);
+        receive_history_reply(&slow);
     }
     raw_close(&slow);
     fixture_stop(f);
@@ -1414,10 +1416,7 @@ static void test_pipelined_replies_past_the_write_queue_flow(void **state) {
     send_history_queries(&reader, QUERIES);
     wait_for_stats(reading_paused_again);  /* the bound is reached before anything is read */
     for (int i = 0; i < QUERIES; i++) {
-        Troc__V1__ServerFrame *frame = raw_recv(&reader);
-        assert_non_null(frame);
-        assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_HISTORY);
-        raw_response_free(frame);
+        receive_history_reply(&reader);
     }
     raw_close(&reader);
     fixture_stop(f);
