@@ -44,7 +44,8 @@ static void print_limits_json(troc_json *json, const troc_admin_action *action) 
     }
 }
 
-static void print_done(const troc_cli *cli, const troc_admin_action *action, const troc_submit_result *result) {
+static void print_done(const troc_cli *cli, const troc_admin_action *action, const troc_submit_result *result,
+                       const char *unit) {
     char id[TROC_ID_HEX_SIZE], amount[TROC_AMOUNT_TEXT_SIZE], time_text[TROC_CLI_TIME_SIZE];
     if (cli->json) {
         troc_json json;
@@ -60,9 +61,11 @@ static void print_done(const troc_cli *cli, const troc_admin_action *action, con
     troc_id_to_hex(result->id, id);
     printf("%s %s\n", action_done[action->kind], action->member);
     if (shows_credit_limit(action)) {
-        printf("  credit limit  %s\n", troc_amount_format(action->credit_limit_cents, amount));
+        printf("  credit limit  %s %s\n", troc_amount_format(action->credit_limit_cents, amount), unit);
     }
-    if (action->has_balance_max) printf("  balance max   %s\n", troc_amount_format(action->balance_max_cents, amount));
+    if (action->has_balance_max) {
+        printf("  balance max   %s %s\n", troc_amount_format(action->balance_max_cents, amount), unit);
+    }
     if (action->remove_balance_max || (action->kind == TROC_ADMIN_MEMBER_ADD && !action->has_balance_max)) {
         printf("  balance max   none\n");
     }
@@ -85,7 +88,7 @@ static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
     } else {
         troc_submit_result result;
         status = troc__cli_submit(cli, client, envelope, "action", false, &result);
-        if (status == 0) print_done(cli, action, &result);
+        if (status == 0) print_done(cli, action, &result, troc_client_unit(client));
     }
     troc_envelope_free(envelope);
     troc_client_free(client);
