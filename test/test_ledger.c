@@ -955,6 +955,13 @@ static void test_member_list(void **state) {
     assert_int_equal(support_freeze(f->s, "bob", true, "fees"), TROC_RESULT_OK);
     assert_string_equal(members_page(f, "", TROC_MEMBERS_OVER_LIMIT, 8, names, sizeof names), "");
     assert_string_equal(names, "alice carol");
+    /* A full page says more follow only when another kept one does. */
+    assert_string_equal(members_page(f, "", TROC_MEMBERS_OVER_LIMIT, 1, names, sizeof names), "bob");
+    assert_string_equal(names, "alice");
+    assert_string_equal(members_page(f, "bob", TROC_MEMBERS_OVER_LIMIT, 1, names, sizeof names), "");
+    assert_string_equal(names, "carol");
+    assert_string_equal(members_page(f, "", TROC_MEMBERS_FROZEN, 1, names, sizeof names), "");
+    assert_string_equal(names, "bob");
     assert_string_equal(members_page(f, "", TROC_MEMBERS_FROZEN, 8, names, sizeof names), "");
     assert_string_equal(names, "bob");
     assert_string_equal(members_page(f, "", TROC_MEMBERS_OVER_LIMIT | TROC_MEMBERS_FROZEN, 8, names, sizeof names),

@@ -595,8 +595,10 @@ int troc_client_balance(troc_client *client, const char *member, troc_balance *b
  * every flag of `only`: at most `capacity` (1..TROC_PAGE_ROWS_MAX).  The
  * daemon looks at a bounded number of members for one page, so a filtered
  * page may hold fewer than asked, none even, and still not be the last:
- * *next_after_out is the name to continue after, "" when no member
- * follows.  Admin sessions only (TROC_EDENIED). */
+ * *next_after_out is the name to continue after, "" when no member the
+ * filters keep follows (set after a full page, another one does, unless
+ * the daemon's bound stopped the search first).  Admin sessions only
+ * (TROC_EDENIED). */
 int troc_client_member_list(troc_client *client, const char *after, unsigned only, troc_balance *members,
                             size_t capacity, size_t *count_out, char next_after_out[TROC_NAME_LENGTH_MAX + 1]);
 

@@ -93,7 +93,11 @@ static void list_print(const member_list *list, const char *unit) {
                account->has_balance_max ? troc_amount_format(account->balance_max_cents, maximum) : "none",
                account->frozen ? "frozen" : "active", over ? ", over its limit" : "");
     }
-    if (list->after[0] != '\0') printf("  (more members follow: add --after %s to see them)\n", list->after);
+    if (list->after[0] != '\0') {
+        /* A filtered search the daemon's bound stopped may find no more. */
+        printf("  (more members %s: add --after %s to see them)\n", list->only != 0 ? "may follow" : "follow",
+               list->after);
+    }
 }
 
 int troc__cmd_admin_member_list(const troc_cli *cli, int argc, char **argv) {

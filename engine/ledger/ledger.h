@@ -213,7 +213,9 @@ int troc_ledger_account(troc_ledger_read *read, const char *member, troc_account
 /* The accounts of the members named after `after` ("": from the first), in
  * name order, that match every flag of `only`: at most `capacity` of them,
  * looking at TROC_MEMBERS_SCAN_MAX members at most.  next_out is the name
- * to continue after, "" when no member follows the last one looked at. */
+ * to continue after: "" when no member it keeps follows, else the last one
+ * looked at: another kept one follows, or the bound stopped the search
+ * (whether more follow is then not known). */
 int troc_ledger_members(troc_ledger_read *read, const char *after, unsigned only, troc_account *accounts,
                         size_t capacity, size_t *count_out, char next_out[TROC_NAME_LENGTH_MAX + 1]);
 

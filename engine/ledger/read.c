@@ -103,21 +103,31 @@ int troc_ledger_members(troc_ledger_read *read, const char *after, unsigned only
     if (step == 0 && key.mv_size == strlen(after) && memcmp(key.mv_data, after, key.mv_size) == 0) {
         step = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
     }
+    /* Past a full page it looks on for one more member kept, so that a
+     * page says there is more only when there is (or when the bound on
+     * members looked at stops it first). */
     char name[TROC_NAME_LENGTH_MAX + 1] = "";
-    for (size_t looked = 0; step == 0 && *count_out < capacity && looked < TROC_MEMBERS_SCAN_MAX; looked++) {
+    bool more = false;
+    for (size_t looked = 0; step == 0 && looked < TROC_MEMBERS_SCAN_MAX; looked++) {
         if (key.mv_size == 0 || key.mv_size > TROC_NAME_LENGTH_MAX || value.mv_size != 4) {
             rc = TROC_ECORRUPT;
             break;
         }
-        memcpy(name, key.mv_data, key.mv_size);
-        name[key.mv_size] = '\0';
         troc__account_record record;
         if ((rc = troc__account_get(read->txn, read->ledger, troc__be32_read(value.mv_data), &record)) != 0) break;
+        if (account_kept(&record, only) && *count_out == capacity) {
+            more = true;
+            break;
+        }
+        memcpy(name, key.mv_data, key.mv_size);
+        name[key.mv_size] = '\0';
         if (account_kept(&record, only)) account_fill(name, &record, &accounts[(*count_out)++]);
         step = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
     }
     if (rc == 0 && step != 0 && step != MDB_NOTFOUND) rc = step;
-    if (rc == 0 && step == 0) snprintf(next_out, TROC_NAME_LENGTH_MAX + 1, "%s", name); /* a member follows */
+    /* Go on after the last member looked at: any after the last one
+     * returned were not kept. */
+    if (rc == 0 && (more || step == 0)) snprintf(next_out, TROC_NAME_LENGTH_MAX + 1, "%s", name);
     mdb_cursor_close(cursor);
     return rc;
 }

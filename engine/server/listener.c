@@ -291,7 +291,7 @@ static int tcp_note_bound(troc_server *server) {
     int bound_size = sizeof bound;
     int rc = uv_tcp_getsockname(&server->tcp_listener, (struct sockaddr *)&bound, &bound_size);
     if (rc != 0) return rc;
-    char host[64] = "";
+    char host[INET6_ADDRSTRLEN] = ""; /* with brackets and a port, within tcp_address */
     if (bound.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&bound, host, sizeof host);
         server->tcp_port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);

@@ -216,6 +216,8 @@ def check_member_list(t, alice, carol):
     check(t.json("admin", "stats")["accounts_over_limit"] == 1, "the stats count the same accounts")
     frozen = t.json("admin", "member", "list", "--frozen")
     check([m["member"] for m in frozen["members"]] == ["bob"] and frozen["members"][0]["frozen"], frozen)
+    full = t.json("admin", "member", "list", "--frozen", "--limit", "1")  # carol follows, not frozen
+    check([m["member"] for m in full["members"]] == ["bob"] and not full["more"] and full["next_after"] is None, full)
     out = t.ok("admin", "member", "list")
     check(re.search(r"bob .* frozen", out) and re.search(r"carol .* -100\.00 .* active, over its limit", out), out)
     check(t.ok("admin", "member", "list", "--over-limit", "--frozen").count("none") == 1, "none both")
