@@ -194,6 +194,13 @@ static bool same_file(const char *a, const char *b) {
     return same;
 }
 
+/* Whether `path` is the file standard input reads (INPUT "-" < FILE). */
+static bool is_standard_input(const char *path) {
+    struct stat input, output;
+    return fstat(STDIN_FILENO, &input) == 0 && S_ISREG(input.st_mode) && stat(path, &output) == 0 &&
+           input.st_dev == output.st_dev && input.st_ino == output.st_ino;
+}
+
 /* Refuses an output that would replace an input or the other output, that
  * names a directory or anything else than a regular file (a device, a
  * pipe: the new file would take its place), a link to nothing, or that
@@ -206,7 +213,12 @@ static int check_output(const char *option, const char *path, const troc__clear_
     }
     const char *inputs[] = {options->input_path, options->accounts_path};
     for (size_t i = 0; i < 2; i++) {
-        if (inputs[i] != NULL && strcmp(inputs[i], "-") != 0 && same_file(path, inputs[i])) {
+        if (inputs[i] == NULL) continue;
+        if (strcmp(inputs[i], "-") == 0 && is_standard_input(path)) {
+            return troc_cli_fail(TROC_EXIT_USAGE, "%s %s is the file standard input reads: it would be replaced; "
+                                 "choose another file", option, path);
+        }
+        if (strcmp(inputs[i], "-") != 0 && same_file(path, inputs[i])) {
             return troc_cli_fail(TROC_EXIT_USAGE, "%s %s would replace the input %s; choose another file", option,
                                  path, inputs[i]);
         }

@@ -111,11 +111,14 @@ static void report_title(const troc_clearing_report *r, bool preview) {
 static void report_more(const round_view *view, bool preview) {
     const unsigned long long more = view->report.settlement_count - view->offset - view->count;
     const char *s = more == 1 ? "" : "s";
-    if (preview) {
+    if (preview && view->count < TROC_PAGE_ROWS_MAX) {
+        printf("  (%llu more settlement%s not listed: --limit N lists up to %u)\n", more, s, TROC_PAGE_ROWS_MAX);
+    } else if (preview) {
         printf("  (%llu more settlement%s not listed: a dry run lists at most %u)\n", more, s, TROC_PAGE_ROWS_MAX);
-    } else {
-        printf("  (%llu more settlement%s: add --offset %llu to see %s)\n", more, s,
-               (unsigned long long)(view->offset + view->count), more == 1 ? "it" : "them");
+    } else { /* the run named: another round may be applied meanwhile */
+        printf("  (%llu more settlement%s: troc clearing show %llu --offset %llu lists %s)\n", more, s,
+               (unsigned long long)view->report.run, (unsigned long long)(view->offset + view->count),
+               more == 1 ? "it" : "them");
     }
 }
 
@@ -200,7 +203,7 @@ static int view_run(const troc_cli *cli, round_view *view, bool preview, bool wi
     troc_client *client = NULL;
     int status = admin_connect(cli, &client);
     if (status == 0) {
-        if (preview) say_waiting(true);
+        if (preview && troc_client_role(client) == TROC_SESSION_ADMIN) say_waiting(true);
         int rc = view_gather(client, preview, with_credit, run, view);
         if (rc != 0) status = troc__cli_failure(cli, client, rc);
         else view_output(cli, view, troc_client_unit(client), preview);
@@ -287,7 +290,7 @@ static int clear_submit(const troc_cli *cli, const troc_admin_action *action) {
         status = troc__cli_failure(cli, client, rc);
     } else {
         troc_submit_result result;
-        say_waiting(false);
+        if (troc_client_role(client) == TROC_SESSION_ADMIN) say_waiting(false); /* else refused at once */
         status = troc__cli_submit(cli, client, envelope, "clearing request", true, &result);
         if (status == 0) status = clear_output(cli, client, &result);
     }

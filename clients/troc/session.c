@@ -194,8 +194,8 @@ int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelo
             fprintf(stderr, "troc: the %s's outcome is unknown; its id is %s.  Run the same command again with "
                             "--id %s: the ledger applies an id only once.\n", what, hex, hex);
         } else {
-            fprintf(stderr, "troc: the %s's outcome is unknown (id %s); check with 'troc member' before running "
-                            "it again.\n", what, hex);
+            fprintf(stderr, "troc: the %s's outcome is unknown (id %s); check what it did ('troc member', "
+                            "'troc invoice show ID') before running it again.\n", what, hex);
         }
         return status;
     }

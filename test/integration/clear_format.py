@@ -44,6 +44,12 @@ ctx.check(done.returncode == 0 and done.stdout == expected, f"/dev/stdin: {done.
 done = subprocess.run([ctx.troc, "clear", "-", "--out", "-"], input=source.encode("utf-8"), capture_output=True,
                       timeout=60)
 ctx.check(done.returncode == 0 and done.stdout == expected, f"- : {done.returncode} {done.stderr!r}")
+with open(inp, "rb") as f:  # RESULT cannot replace the file standard input reads
+    done = subprocess.run([ctx.troc, "clear", "-", "--out", inp], stdin=f, capture_output=True, timeout=60)
+with open(inp, "rb") as f:
+    kept = f.read()
+ctx.check(done.returncode == 2 and b"is the file standard input reads" in done.stderr and kept == source.encode(),
+          f"- --out INPUT: {done.returncode} {done.stderr!r}")
 done = subprocess.run([ctx.troc, "clear", "-"], input=b"debtor,creditor,amount\nA,B,1\nB,B,2\n",
                       capture_output=True, timeout=60)
 ctx.check(done.returncode == 2 and b"troc: standard input line 3: debtor and creditor are the same firm" in done.stderr,

@@ -282,7 +282,7 @@ def check_pages(t, keys, shown, settled):
     check(len(first["settlements"]) == 2 and first["more"] and first["offset"] == 0 and first["next_offset"] == 2,
           first)
     out = t.ok("clearing", "show", "--limit", "2")
-    check("(1 more settlement: add --offset 2 to see it)" in out, out)
+    check("(1 more settlement: troc clearing show 1 --offset 2 lists it)" in out, out)
     rest = t.json("clearing", "show", "1", "--offset", "2")
     check(len(rest["settlements"]) == 1 and not rest["more"] and rest["offset"] == 2 and rest["next_offset"] is None,
           rest)
@@ -378,6 +378,8 @@ def scenario_dry_run(t):
     check({s["invoice_id"] for s in preview["settlements"]} == {ids["ab"], ids["bc"], ids["ca"]}, preview)
     one = t.json("admin", "clear", "--dry-run", "--limit", "1")
     check(len(one["settlements"]) == 1 and one["more"], one)
+    out = t.ok("admin", "clear", "--dry-run", "--limit", "1")
+    check("(2 more settlements not listed: --limit N lists up to 1000)" in out, out)
     credit = t.json("admin", "clear", "--dry-run", "--with-credit")
     check(credit["mode"] == "with_credit" and float(credit["paid"]) > 0, credit)
     out = t.ok("admin", "clear", "--dry-run")
@@ -385,6 +387,8 @@ def scenario_dry_run(t):
     # A terminal is told what the wait is for; a pipe is not.
     status, out, err = t.troc("admin", "clear", "--dry-run", stderr_terminal=True)
     check(status == 0 and "the daemon is solving a dry run" in err and "nothing was applied" in out, err)
+    status, out, err = t.troc("admin", "clear", key=keys["bob"], stderr_terminal=True)
+    check(status == 1 and "not_admin" in err and "the daemon is" not in err, "a member is refused at once: " + err)
     status, out, err = t.troc("admin", "clear", "--dry-run")
     check(status == 0 and err == "", "stderr of a dry run into a pipe: %r" % err)
     t.refused("denied", "admin", "clear", "--dry-run", key=keys["bob"])
