@@ -132,7 +132,8 @@ void troc__invoices_read(troc__conn *conn, uint64_t request_id, const Troc__V1__
                                   &more);
     troc_ledger_read_end(read);
     if (rc == TROC_ENOT_FOUND && query->has_after_id) {
-        troc__reply_error(conn, request_id, TROC_ENOT_FOUND, "unknown member, or after_id is not one of its invoices");
+        troc__reply_error(conn, request_id, TROC_ENOT_FOUND,
+                          "unknown member, or the invoice to list after is not one of its invoices");
         return;
     }
     if (rc != 0) {
