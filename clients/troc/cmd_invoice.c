@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "args.h"
 #include "base/limits.h"
@@ -87,6 +88,16 @@ static int member_connect(const troc_cli *cli, const char *doing, troc_client **
                          doing);
 }
 
+/* Whether something still owed was due before today (UTC, by this
+ * machine's clock). */
+static bool overdue(const troc_invoice_record *invoice) {
+    if (invoice->status != TROC_INVOICE_STATUS_PENDING && invoice->status != TROC_INVOICE_STATUS_OPEN) return false;
+    if (invoice->due[0] == '\0' || invoice->remaining_cents <= 0) return false;
+    char today[TROC_CLI_TIME_SIZE];
+    troc__cli_time((int64_t)time(NULL) * 1000000, true, today);
+    return strncmp(invoice->due, today, 10) < 0; /* YYYY-MM-DD sorts as dates do */
+}
+
 static void json_invoice(troc_json *json, const char *key, const troc_invoice_record *invoice) {
     char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
     troc_id_to_hex(invoice->id, id);
@@ -101,6 +112,7 @@ static void json_invoice(troc_json *json, const char *key, const troc_invoice_re
     troc_json_amount(json, "cleared", invoice->cleared_cents);
     troc_json_string(json, "ref", invoice->ref);
     troc_json_string(json, "due", invoice->due[0] != '\0' ? invoice->due : NULL);
+    troc_json_bool(json, "overdue", overdue(invoice));
     troc_json_int(json, "issued_us", invoice->issued_us);
     troc_json_string(json, "issued", troc__cli_time(invoice->issued_us, true, time_text));
     troc_json_string(json, "reject_reason", invoice->reject_reason[0] != '\0' ? invoice->reject_reason : NULL);
@@ -116,7 +128,7 @@ static void print_invoice(const troc_invoice_record *invoice, const char *unit) 
     printf("  remaining  %s %s (paid %s, cleared %s)\n", troc_amount_format(invoice->remaining_cents, remaining),
            unit, troc_amount_format(invoice->paid_cents, paid), troc_amount_format(invoice->cleared_cents, cleared));
     printf("  state      %s\n", troc__cli_invoice_status(invoice->status));
-    if (invoice->due[0] != '\0') printf("  due        %s\n", invoice->due);
+    if (invoice->due[0] != '\0') printf("  due        %s%s\n", invoice->due, overdue(invoice) ? " (overdue)" : "");
     if (invoice->ref[0] != '\0') printf("  ref        %s\n", invoice->ref);
     if (invoice->reject_reason[0] != '\0') printf("  rejected   %s\n", invoice->reject_reason);
 }
@@ -451,14 +463,16 @@ static void list_print(const invoice_list *list, const char *member, const char 
         printf("  none\n");
         return;
     }
-    printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-10s  %s\n", "id", "state", "debtor", "creditor", "amount",
+    printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-18s  %s\n", "id", "state", "debtor", "creditor", "amount",
            "remaining", "due", "ref");
     for (size_t i = 0; i < list->count; i++) {
         const troc_invoice_record *v = &list->invoices[i];
         troc_id_to_hex(v->id, id);
-        printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-10s  %s\n", id, troc__cli_invoice_status(v->status), v->debtor,
+        char due[32];
+        snprintf(due, sizeof due, "%s%s", v->due[0] != '\0' ? v->due : "-", overdue(v) ? " overdue" : "");
+        printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-18s  %s\n", id, troc__cli_invoice_status(v->status), v->debtor,
                v->creditor, troc_amount_format(v->amount_cents, amount),
-               troc_amount_format(v->remaining_cents, remaining), v->due[0] != '\0' ? v->due : "-", v->ref);
+               troc_amount_format(v->remaining_cents, remaining), due, v->ref);
     }
     if (list->more) {
         troc_id_to_hex(list->invoices[list->count - 1].id, id);

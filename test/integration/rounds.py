@@ -201,6 +201,16 @@ def scenario_invoices(t):
     check(all(words in out for words in ("--dry-run", "--limit N", "--id HEX", "exit status: 0 done",
                                          "--server HOST:PORT")),
           "admin clear --help explains its options: " + out)
+    # Still owed past its due date (by this machine's clock): overdue;
+    # not yet due, or owed no more: not.
+    late = issue(t, alice, "bob", "3", "--due", "2020-01-31")
+    later = issue(t, alice, "bob", "3", "--due", "2999-12-31")
+    listed = invoices(t, "bob")
+    check(listed[late]["overdue"] and not listed[later]["overdue"], (listed[late], listed[later]))
+    check("2020-01-31 overdue" in t.ok("invoice", "list", "bob"), "the list marks it")
+    check("due        2020-01-31 (overdue)" in t.ok("invoice", "show", late, key=alice), "so does show")
+    t.ok("invoice", "cancel", late, key=alice)
+    check(not t.json("invoice", "show", late, key=alice)["invoice"]["overdue"], "a cancelled invoice is owed no more")
 
 
 def triangle(t):
