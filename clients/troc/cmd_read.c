@@ -43,11 +43,7 @@ static int read_run(const troc_cli *cli, const char *member, read_fn *read, void
 
 static void print_account(const troc_balance *balance, const char *unit) {
     char amount[TROC_AMOUNT_TEXT_SIZE];
-    int64_t available = 0; /* a frozen account pays nothing */
-    if (balance->frozen || troc_amount_add(balance->balance_cents, balance->credit_limit_cents, &available) != 0 ||
-        available < 0) {
-        available = 0;
-    }
+    const int64_t available = troc__cli_can_pay(balance);
     printf("  balance       %16s %s\n", troc_amount_format(balance->balance_cents, amount), unit);
     printf("  credit limit  %16s %s\n", troc_amount_format(balance->credit_limit_cents, amount), unit);
     if (balance->has_balance_max) {

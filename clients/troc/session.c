@@ -161,6 +161,15 @@ static int report_refusal(const troc_cli *cli, const troc_submit_result *result)
     return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(result->code), detail);
 }
 
+int64_t troc__cli_can_pay(const troc_balance *balance) {
+    int64_t room = 0;
+    if (balance->frozen || troc_amount_add(balance->balance_cents, balance->credit_limit_cents, &room) != 0 ||
+        room < 0) {
+        return 0;
+    }
+    return room;
+}
+
 /* What a member refused as a payer can do about it: how much it can pay
  * now, or where the reason its account is frozen is. */
 static void payer_hint(troc_client *client, int code) {
@@ -172,8 +181,7 @@ static void payer_hint(troc_client *client, int code) {
     }
     troc_balance balance;
     if (code != TROC_RESULT_EXCEEDS_CREDIT_LIMIT || troc_client_balance(client, NULL, &balance) != 0) return;
-    int64_t room = 0;
-    if (troc_amount_add(balance.balance_cents, balance.credit_limit_cents, &room) != 0 || room < 0) room = 0;
+    const int64_t room = troc__cli_can_pay(&balance);
     char can[TROC_AMOUNT_TEXT_SIZE], held[TROC_AMOUNT_TEXT_SIZE], line[TROC_AMOUNT_TEXT_SIZE];
     fprintf(stderr, "troc: you can pay %s %s now (balance %s, credit limit %s)\n", troc_amount_format(room, can),
             troc_client_unit(client), troc_amount_format(balance.balance_cents, held),

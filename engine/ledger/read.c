@@ -115,13 +115,14 @@ int troc_ledger_members(troc_ledger_read *read, const char *after, unsigned only
         }
         troc__account_record record;
         if ((rc = troc__account_get(read->txn, read->ledger, troc__be32_read(value.mv_data), &record)) != 0) break;
-        if (account_kept(&record, only) && *count_out == capacity) {
+        const bool kept = account_kept(&record, only);
+        if (kept && *count_out == capacity) {
             more = true;
             break;
         }
         memcpy(name, key.mv_data, key.mv_size);
         name[key.mv_size] = '\0';
-        if (account_kept(&record, only)) account_fill(name, &record, &accounts[(*count_out)++]);
+        if (kept) account_fill(name, &record, &accounts[(*count_out)++]);
         step = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
     }
     if (rc == 0 && step != 0 && step != MDB_NOTFOUND) rc = step;
