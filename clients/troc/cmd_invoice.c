@@ -36,6 +36,7 @@
 #include "commands.h"
 #include "invoice.h"
 #include "session.h"
+#include "table.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -88,14 +89,22 @@ static int member_connect(const troc_cli *cli, const char *doing, troc_client **
                          doing);
 }
 
-/* Whether something still owed was due before today (UTC, by this
- * machine's clock). */
-static bool overdue(const troc_invoice_record *invoice) {
+/* Whether something still owed was due before `today` (an ISO 8601 time,
+ * of which the date counts). */
+static bool overdue_on(const troc_invoice_record *invoice, const char *today) {
     if (invoice->status != TROC_INVOICE_STATUS_PENDING && invoice->status != TROC_INVOICE_STATUS_OPEN) return false;
     if (invoice->due[0] == '\0' || invoice->remaining_cents <= 0) return false;
-    char today[TROC_CLI_TIME_SIZE];
-    troc__cli_time((int64_t)time(NULL) * 1000000, true, today);
     return strncmp(invoice->due, today, 10) < 0; /* YYYY-MM-DD sorts as dates do */
+}
+
+/* Now, UTC, by this machine's clock. */
+static char *today_utc(char today[TROC_CLI_TIME_SIZE]) {
+    return troc__cli_time((int64_t)time(NULL) * 1000000, true, today);
+}
+
+static bool overdue(const troc_invoice_record *invoice) {
+    char today[TROC_CLI_TIME_SIZE];
+    return overdue_on(invoice, today_utc(today));
 }
 
 static void json_invoice(troc_json *json, const char *key, const troc_invoice_record *invoice) {
@@ -456,25 +465,43 @@ static void list_json(const invoice_list *list, const char *member, const char *
     troc_json_finish(&json);
 }
 
+/* A page of invoices as printed: one date for all, so that a list read
+ * at midnight marks them all by the same day. */
+typedef struct invoice_page {
+    const troc_invoice_record *invoices;
+    char today[TROC_CLI_TIME_SIZE];
+} invoice_page;
+
+static void invoice_fill(const void *rows, size_t index, troc_cli_row *row) {
+    const invoice_page *page = rows;
+    const troc_invoice_record *v = &page->invoices[index];
+    troc_id_to_hex(v->id, row->text[0]);
+    row->cell[0] = row->text[0];
+    row->cell[1] = troc__cli_invoice_status(v->status);
+    row->cell[2] = v->debtor;
+    row->cell[3] = v->creditor;
+    row->cell[4] = troc_amount_format(v->amount_cents, row->text[4]);
+    row->cell[5] = troc_amount_format(v->remaining_cents, row->text[5]);
+    snprintf(row->text[6], TROC_CLI_CELL_SIZE, "%s%s", v->due[0] != '\0' ? v->due : "-",
+             overdue_on(v, page->today) ? " overdue" : "");
+    row->cell[6] = row->text[6];
+    row->cell[7] = v->ref;
+}
+
 static void list_print(const invoice_list *list, const char *member, const char *unit) {
-    char id[TROC_ID_HEX_SIZE], amount[TROC_AMOUNT_TEXT_SIZE], remaining[TROC_AMOUNT_TEXT_SIZE];
     printf("invoices of %s, newest first (amounts in %s)\n", member, unit);
     if (list->count == 0) {
         printf("  none\n");
         return;
     }
-    printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-18s  %s\n", "id", "state", "debtor", "creditor", "amount",
-           "remaining", "due", "ref");
-    for (size_t i = 0; i < list->count; i++) {
-        const troc_invoice_record *v = &list->invoices[i];
-        troc_id_to_hex(v->id, id);
-        char due[32];
-        snprintf(due, sizeof due, "%s%s", v->due[0] != '\0' ? v->due : "-", overdue(v) ? " overdue" : "");
-        printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-18s  %s\n", id, troc__cli_invoice_status(v->status), v->debtor,
-               v->creditor, troc_amount_format(v->amount_cents, amount),
-               troc_amount_format(v->remaining_cents, remaining), due, v->ref);
-    }
+    const troc_cli_column columns[] = {
+        {"id", 32, false, 0},      {"state", 9, false, 2},      {"debtor", 16, false, 2}, {"creditor", 16, false, 1},
+        {"amount", 12, true, 1},   {"remaining", 12, true, 1}, {"due", 18, false, 2},    {"ref", 0, false, 2}};
+    invoice_page page = {.invoices = list->invoices};
+    today_utc(page.today);
+    troc__cli_table_print(stdout, columns, 8, &page, list->count, invoice_fill);
     if (list->more) {
+        char id[TROC_ID_HEX_SIZE];
         troc_id_to_hex(list->invoices[list->count - 1].id, id);
         printf("  (older invoices exist: add --after %s to see them)\n", id);
     }

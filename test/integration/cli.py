@@ -630,6 +630,99 @@ def scenario_backup(t):
     t.start()
 
 
+def cell_spans(line, text):
+    """Where `text` stands as a cell of `line` (between spaces or the
+    line's ends), each time it does."""
+    spans = [m.span() for m in re.finditer(r"(?:^|(?<= ))" + re.escape(text) + r"(?= |$)", line)]
+    check(spans, "%r is not a cell of %r" % (text, line))
+    return spans
+
+
+def check_table(out, heading, rows):
+    """In the table of `out` whose heading line starts with `heading`, the
+    row holding each key has each of its texts under its column's heading:
+    amounts, counts and "none" (no balance maximum) flush right, other
+    texts flush left."""
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(heading)]
+    check(len(starts) == 1, "one heading line %r in: %s" % (heading, out))
+    header = lines[starts[0]]
+    for key, cells in rows:
+        found = [line for line in lines[starts[0] + 1:] if key in line]
+        check(found, "no row holds %r: %s" % (key, out))
+        for title, text in cells.items():
+            title_start, title_end = cell_spans(header, title)[0]
+            right = text == "none" or re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text) is not None
+            check(any((title_end == end) if right else (title_start == start)
+                      for start, end in cell_spans(found[0], text)),
+                  "%r is not under %r:\n%s\n%s" % (text, title, header, found[0]))
+
+
+def check_figures(out, figures):
+    """Each (label, value) of `figures` is a line of `out`; the values end
+    in one column."""
+    ends = set()
+    for label, value in figures:
+        found = [line for line in out.splitlines() if line.startswith("  " + label + "  ")]
+        check(len(found) == 1, "one line %r in: %s" % (label, out))
+        ends.add(cell_spans(found[0], value)[-1][1])
+    check(len(ends) == 1, "the values are not flush right in one column: " + out)
+
+
+def scenario_columns(t):
+    """Columns widen to the widest text they print: names of the 64
+    characters a name may have, amounts of 17 digits and more (a credit
+    line and a payment reach 10,000,000,000,000.00; balances and totals
+    add them up), in every table of the human outputs."""
+    big = "10000000000000"
+    name = "la-cooperative-des-boulangers-du-vieux-port-de-marseille-et-env"
+    name += "s" * (64 - len(name))
+    check(len(name) == 64, name)
+    long_key = t.member(name, big)
+    payers = {payer: t.member(payer, big) for payer in ("p1", "p2", "p3")}
+    for key in payers.values():
+        t.ok("pay", name, big, key=key)
+    rich, owing = "30000000000000.00", "-10000000000000.00"
+
+    out = t.ok("admin", "member", "list")
+    check_table(out, "member ", [(name, {"member": name, "balance": rich, "credit limit": big + ".00",
+                                        "balance max": "none", "account": "active"}),
+                                ("p1 ", {"member": "p1", "balance": owing, "credit limit": big + ".00",
+                                         "account": "active"})])
+    out = t.ok("balance", name)
+    check_figures(out, [("balance", rich), ("credit limit", big + ".00"), ("balance max", "none"),
+                        ("can pay", "40000000000000.00"), ("account", "active")])
+    out = t.ok("history", name)
+    check_table(out, "   seq", [("p3", {"counterparty": "p3", "amount": big + ".00", "balance": rich}),
+                               ("p1", {"counterparty": "p1", "amount": big + ".00", "balance": big + ".00"})])
+    out = t.ok("history", "p1")
+    check_table(out, "   seq", [(name, {"counterparty": name, "amount": owing, "balance": owing})])
+
+    # A cycle of the largest invoices: name -> p1 -> p2 -> name.
+    first = t.json("invoice", "issue", "p1", big, "--ref", "R-1", key=long_key)["invoice_id"]
+    second = t.json("invoice", "issue", "p2", big, key=payers["p1"])["invoice_id"]
+    third = t.json("invoice", "issue", name, big, key=payers["p2"])["invoice_id"]
+    t.ok("invoice", "accept", first, key=payers["p1"])
+    t.ok("invoice", "accept", second, key=payers["p2"])
+    t.ok("invoice", "accept", third, key=long_key)
+    out = t.ok("invoice", "list", name)
+    row = {"debtor": "p1", "creditor": name, "amount": big + ".00", "remaining": big + ".00", "due": "-",
+           "ref": "R-1"}
+    check_table(out, "id ", [(first, row), (third, {"debtor": name, "creditor": "p2", "amount": big + ".00"})])
+    out = t.ok("admin", "stats")
+    check_figures(out, [("members", "4"), ("sum of balances", "0.00"), ("debt outstanding", rich),
+                        ("obligations open", "3"), ("obligations owed", rich)])
+    check(t.json("admin", "clear")["clearing"]["cleared"] == rich, "the cycle clears whole")
+    out = t.ok("clearing", "show")
+    check_table(out, "invoice ", [(first, {"debtor": "p1", "creditor": name, "cleared": big + ".00",
+                                           "paid": "0.00"}),
+                                  (third, {"debtor": name, "creditor": "p2", "cleared": big + ".00"})])
+    out = t.ok("history", name)
+    check_table(out, "   seq", [("set-off of invoice " + third, {"counterparty": "p2", "amount": "-" + big + ".00",
+                                                                  "balance": rich})])
+    check(not any(line.endswith(" ") for line in out.splitlines()), "no line ends with a space: %r" % out)
+
+
 def run_scenario(scenarios, prefix):
     """Runs the scenario named by argv[3], taken from `scenarios` (a module's
     globals), in a fresh territory; prints trocd's log tail on failure."""
