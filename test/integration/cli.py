@@ -319,6 +319,9 @@ def scenario_usage(t):
           "troc admin member lists its commands: %d %s" % (status, err))
     status, out, _ = t.troc("--version", server=dead)
     check(status == 0 and re.fullmatch(r"troc \d+\.\d+\.\d+\n", out), "troc --version: %d %r" % (status, out))
+    status, out, _ = t.troc("--version", server=dead, json_output=True)
+    check(status == 0 and re.fullmatch(r"\{\"version\": ?\"\d+\.\d+\.\d+\"\}\n", out),
+          "troc --version --json: one object: %d %r" % (status, out))
     status, out, _ = t.troc("invoice", "--help", server=dead)
     check(status == 0 and "troc invoice accept ID" in out, "troc invoice --help: %d %s" % (status, out))
     status, _, err = t.troc("balance", key=os.path.join(t.root, "missing.key"), server=dead)
