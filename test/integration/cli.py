@@ -586,6 +586,7 @@ def scenario_backup(t):
     copy = t.json("admin", "backup", destination)
     check(copy["path"] == destination and copy["journal_entries"] == journal_entries(t) and copy["bytes"] > 0,
           "backup json: %r" % copy)
+    check(copy["result"] == "ok" and copy["action"] == "backup", "a result as the other admin actions: %r" % copy)
     check(sorted(os.listdir(destination)) == ["data.mdb", "territory.key"], os.listdir(destination))
     check(os.stat(os.path.join(destination, "territory.key")).st_mode & 0o777 == 0o600, "key mode")
     check(os.listdir(os.path.dirname(destination)) == ["first"], "no temporary directory left")
