@@ -24,7 +24,10 @@
  * here is paying an invoice one is the creditor of (not_debtor): the
  * payment would go from the creditor to itself.
  *
- * After an action the invoice is read back and shown as it now stands.
+ * After an action the invoice is read back and shown as it now stands.  A
+ * read that fails (the connection lost after the action's reply) does not
+ * undo the action: what the command knows of the invoice is shown instead
+ * (for an issue, what it sent), with the command that shows the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,46 +146,99 @@ static void print_invoice(const troc_invoice_record *invoice, const char *unit) 
 }
 
 /* What an accepted action says: its name in JSON ("accept"), its verb on
- * a terminal ("accepted"), and for a payment the amount paid. */
+ * a terminal ("accepted"), for a payment the amount paid, and for an issue
+ * what it sent, which is all that is known of the invoice when it cannot
+ * be read back. */
 typedef struct action_words {
     const char *name;
     const char *verb;
     int64_t paid_cents;                    /* 0: not a payment */
+    const troc_invoice_action *issued;     /* an issue's action, else NULL */
 } action_words;
+
+/* An applied action as it is printed. */
+typedef struct action_done {
+    const action_words *words;
+    const troc_submit_result *result;
+    char invoice_id[TROC_ID_HEX_SIZE];
+    bool known;                            /* the invoice was read back */
+    troc_invoice_record invoice;           /* as it now stands, when known */
+    char read_error[256];                  /* why it was not, otherwise */
+    char unit[TROC_UNIT_LENGTH_MAX + 1];   /* kept: a lost connection forgets it */
+    char member[TROC_NAME_LENGTH_MAX + 1]; /* the session's member: an issue's creditor */
+} action_done;
+
+/* An invoice that could not be read back, in JSON: for an issue what was
+ * sent (all of the invoice but its state and what became of it), and why
+ * it could not be read. */
+static void json_unread(troc_json *json, const action_done *done) {
+    const troc_invoice_action *sent = done->words->issued;
+    if (sent != NULL) {
+        troc_json_string(json, "creditor", done->member);
+        troc_json_string(json, "debtor", sent->debtor);
+        troc_json_amount(json, "amount", sent->amount_cents);
+        troc_json_string(json, "ref", sent->ref != NULL ? sent->ref : "");
+        troc_json_string(json, "due", sent->due);
+    }
+    troc_json_string(json, "read_error", done->read_error);
+}
+
+static void done_json(const action_done *done) {
+    troc_json json;
+    troc_json_start(&json, stdout);
+    troc__cli_json_result(&json, done->result);
+    troc_json_string(&json, "action", done->words->name);
+    troc_json_string(&json, "invoice_id", done->invoice_id);
+    if (done->words->paid_cents > 0) troc_json_amount(&json, "paid", done->words->paid_cents);
+    if (done->known) json_invoice(&json, "invoice", &done->invoice);
+    else json_unread(&json, done);
+    troc_json_string(&json, "unit", done->unit);
+    troc_json_finish(&json);
+}
+
+static void done_print(const action_done *done) {
+    char time_text[TROC_CLI_TIME_SIZE], amount[TROC_AMOUNT_TEXT_SIZE];
+    const action_words *words = done->words;
+    if (words->paid_cents > 0) {
+        printf("paid %s %s of invoice %s\n", troc_amount_format(words->paid_cents, amount), done->unit,
+               done->invoice_id);
+    } else {
+        printf("%s invoice %s\n", words->verb, done->invoice_id);
+    }
+    if (done->known) {
+        print_invoice(&done->invoice, done->unit);
+    } else if (words->issued != NULL) {
+        printf("  creditor   %s\n", done->member);
+        printf("  debtor     %s\n", words->issued->debtor);
+        printf("  amount     %s %s\n", troc_amount_format(words->issued->amount_cents, amount), done->unit);
+        if (words->issued->due != NULL) printf("  due        %s\n", words->issued->due);
+        if (words->issued->ref != NULL) printf("  ref        %s\n", words->issued->ref);
+    }
+    printf("  journal    #%llu, %s UTC\n", (unsigned long long)done->result->journal_seq,
+           troc__cli_time(done->result->timestamp_us, false, time_text));
+    if (!done->known) printf("  see it as it stands with: troc invoice show %s\n", done->invoice_id);
+}
 
 /* Prints an accepted action, the item's journal entry and the invoice
  * `invoice_id` as it now stands.  The action is done whether or not the
- * invoice can then be read: a failed read only gets a warning. */
+ * invoice can then be read: a failed read (the connection lost after the
+ * action's reply) gets a warning, and what is known is printed. */
 static void print_done(const troc_cli *cli, troc_client *client, const action_words *words,
                        const uint8_t *invoice_id, const troc_submit_result *result) {
-    troc_invoice_record invoice;
-    int read = troc_client_invoice(client, invoice_id, &invoice);
-    bool known = read == 0;
-    char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE], amount[TROC_AMOUNT_TEXT_SIZE];
-    troc_id_to_hex(invoice_id, id);
-    if (!known) {
-        fprintf(stderr, "troc: warning: done, but the invoice could not be read back (%s); "
-                        "see it with: troc invoice show %s\n", troc_strerror(read), id);
+    action_done done = {.words = words, .result = result};
+    troc_id_to_hex(invoice_id, done.invoice_id);
+    snprintf(done.unit, sizeof done.unit, "%s", troc_client_unit(client));
+    snprintf(done.member, sizeof done.member, "%s", troc_client_member(client));
+    int read = troc_client_invoice(client, invoice_id, &done.invoice);
+    done.known = read == 0;
+    if (!done.known) {
+        const char *why = troc_client_error_message(client);
+        snprintf(done.read_error, sizeof done.read_error, "%s", why[0] != '\0' ? why : troc_strerror(read));
+        fprintf(stderr, "troc: warning: %s invoice %s, but could not read it back (%s); see it with: troc invoice "
+                        "show %s\n", words->verb, done.invoice_id, done.read_error, done.invoice_id);
     }
-    troc_amount_format(words->paid_cents, amount);
-    if (cli->json) {
-        troc_json json;
-        troc_json_start(&json, stdout);
-        troc__cli_json_result(&json, result);
-        troc_json_string(&json, "action", words->name);
-        troc_json_string(&json, "invoice_id", id);
-        if (words->paid_cents > 0) troc_json_string(&json, "paid", amount);
-        if (known) json_invoice(&json, "invoice", &invoice);
-        else troc_json_null(&json, "invoice");
-        troc_json_string(&json, "unit", troc_client_unit(client));
-        troc_json_finish(&json);
-        return;
-    }
-    if (words->paid_cents > 0) printf("paid %s %s of invoice %s\n", amount, troc_client_unit(client), id);
-    else printf("%s invoice %s\n", words->verb, id);
-    if (known) print_invoice(&invoice, troc_client_unit(client));
-    printf("  journal    #%llu, %s UTC\n", (unsigned long long)result->journal_seq,
-           troc__cli_time(result->timestamp_us, false, time_text));
+    if (cli->json) done_json(&done);
+    else done_print(&done);
 }
 
 /* Connects as a member, signs `action` and submits it; prints the result. */
@@ -223,7 +279,7 @@ int troc__cmd_invoice_issue(const troc_cli *cli, int argc, char **argv) {
     if (status != 0) return status;
     if (id_text != NULL && (status = troc__cli_check_id(id_text, id)) != 0) return status;
     if (id_text == NULL) troc_id_generate(id);
-    return action_run(cli, &action, "issue invoices", &(action_words){"issue", "issued", 0});
+    return action_run(cli, &action, "issue invoices", &(action_words){.name = "issue", .verb = "issued", .issued = &action});
 }
 
 /* accept, cancel: ID only. */
@@ -240,12 +296,12 @@ static int ref_action(const troc_cli *cli, int argc, char **argv, troc_invoice_k
 
 int troc__cmd_invoice_accept(const troc_cli *cli, int argc, char **argv) {
     return ref_action(cli, argc, argv, TROC_INVOICE_ACCEPT, "troc invoice accept " TROC_USAGE_INVOICE_ID,
-                      &(action_words){"accept", "accepted", 0});
+                      &(action_words){.name = "accept", .verb = "accepted"});
 }
 
 int troc__cmd_invoice_cancel(const troc_cli *cli, int argc, char **argv) {
     return ref_action(cli, argc, argv, TROC_INVOICE_CANCEL, "troc invoice cancel " TROC_USAGE_INVOICE_ID,
-                      &(action_words){"cancel", "cancelled", 0});
+                      &(action_words){.name = "cancel", .verb = "cancelled"});
 }
 
 int troc__cmd_invoice_reject(const troc_cli *cli, int argc, char **argv) {
@@ -260,7 +316,7 @@ int troc__cmd_invoice_reject(const troc_cli *cli, int argc, char **argv) {
     if (status == 0) status = troc__cli_check_text("--reason", reason, TROC_REASON_LENGTH_MAX, true);
     if (status != 0) return status;
     troc_invoice_action action = {.kind = TROC_INVOICE_REJECT, .invoice_id = invoice_id, .reason = reason};
-    return action_run(cli, &action, "reject invoices", &(action_words){"reject", "rejected", 0});
+    return action_run(cli, &action, "reject invoices", &(action_words){.name = "reject", .verb = "rejected"});
 }
 
 /* ---------------------------------------------------------------- pay */
@@ -373,7 +429,10 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
         status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
         if (status != 0 && pay->amount_text == NULL) retry_hint(unit, pay, invoice.remaining_cents, status, &result);
     }
-    if (status == 0) print_done(cli, client, &(action_words){"pay", "paid", pay->amount_cents}, pay->invoice_id, &result);
+    if (status == 0) {
+        const action_words words = {.name = "pay", .verb = "paid", .paid_cents = pay->amount_cents};
+        print_done(cli, client, &words, pay->invoice_id, &result);
+    }
     troc_envelope_free(envelope);
     return status;
 }

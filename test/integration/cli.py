@@ -426,11 +426,16 @@ def scenario_idempotent(t):
 class DropFirstReply:
     """A TCP proxy to trocd that, on its first connection, forwards the
     client's request but drops the connection instead of the reply: the
-    payment is committed and the client cannot know it."""
+    payment is committed and the client cannot know it.  With `answered`,
+    that many requests are answered first and the one after them is the
+    one whose reply is lost."""
 
-    def __init__(self, target_port, every=False):
+    HANDSHAKE_FRAMES = 2                    # the client's frames before its first request
+
+    def __init__(self, target_port, every=False, answered=0):
         self.target_port = target_port
         self.every = every                  # drop the reply on every connection, not only the first
+        self.answered = answered            # requests answered before the reply dropped
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(4)
@@ -469,7 +474,7 @@ class DropFirstReply:
                 if drop is None:
                     count, pending = self.frames(pending + data)
                     state["client_frames"] += count
-                elif drop and state["client_frames"] >= 3:
+                elif drop and state["client_frames"] > self.HANDSHAKE_FRAMES + self.answered:
                     break  # the reply to the request: lost
                 destination.sendall(data)
         except OSError:
