@@ -687,6 +687,11 @@ def scenario_columns(t):
     name = "la-cooperative-des-boulangers-du-vieux-port-de-marseille-et-env"
     name += "s" * (64 - len(name))
     check(len(name) == 64, name)
+    short = "a-name-of-25-characters.1"          # one more than the member list's usual 24
+    t.member(short, "5")
+    out = t.ok("admin", "member", "list")
+    check_table(out, "member ", [(short, {"member": short, "balance": "0.00", "credit limit": "5.00",
+                                          "balance max": "none", "account": "active"})])
     long_key = t.member(name, big)
     payers = {payer: t.member(payer, big) for payer in ("p1", "p2", "p3")}
     for key in payers.values():
@@ -719,7 +724,7 @@ def scenario_columns(t):
            "ref": "R-1"}
     check_table(out, "id ", [(first, row), (third, {"debtor": name, "creditor": "p2", "amount": big + ".00"})])
     out = t.ok("admin", "stats")
-    check_figures(out, [("members", "4"), ("sum of balances", "0.00"), ("debt outstanding", rich),
+    check_figures(out, [("members", "5"), ("sum of balances", "0.00"), ("debt outstanding", rich),
                         ("obligations open", "3"), ("obligations owed", rich)])
     check(t.json("admin", "clear")["clearing"]["cleared"] == rich, "the cycle clears whole")
     out = t.ok("clearing", "show")
