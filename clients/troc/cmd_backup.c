@@ -29,8 +29,14 @@
 
 static void print_backup(const troc_cli *cli, const troc_backup_info *info) {
     if (cli->json) {
+        /* Shaped as the other admin actions' JSON: result and action first,
+         * so that a script tells success from a refusal ("result":
+         * "not_empty") by the same field.  A backup is not a signed item:
+         * it has no id or journal entry of its own. */
         troc_json json;
         troc_json_start(&json, stdout);
+        troc_json_string(&json, "result", troc_result_name(TROC_RESULT_OK));
+        troc_json_string(&json, "action", "backup");
         troc_json_string(&json, "path", info->path);
         troc_json_int(&json, "journal_entries", (int64_t)info->journal_entries);
         troc_json_int(&json, "bytes", (int64_t)info->bytes);

@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "invoice.h"
 #include "session.h"
+#include "table.h"
 
 /* How long a clearing command waits for its round. */
 #define CLEARING_READ_TIMEOUT_MS (10 * 60 * 1000)
@@ -122,6 +123,16 @@ static void report_more(const round_view *view, bool preview) {
     }
 }
 
+static void settlement_fill(const void *rows, size_t index, troc_cli_row *row) {
+    const troc_clearing_settlement *s = (const troc_clearing_settlement *)rows + index;
+    troc_id_to_hex(s->invoice_id, row->text[0]);
+    row->cell[0] = row->text[0];
+    row->cell[1] = s->debtor;
+    row->cell[2] = s->creditor;
+    row->cell[3] = troc_amount_format(s->cleared_cents, row->text[3]);
+    row->cell[4] = troc_amount_format(s->paid_cents, row->text[4]);
+}
+
 static void report_print(const round_view *view, const char *unit, bool preview) {
     const troc_clearing_report *r = &view->report;
     char total[TROC_AMOUNT_TEXT_SIZE], cleared[TROC_AMOUNT_TEXT_SIZE], paid[TROC_AMOUNT_TEXT_SIZE];
@@ -139,13 +150,9 @@ static void report_print(const round_view *view, const char *unit, bool preview)
         printf("  (no settlements past the first %llu)\n", (unsigned long long)view->offset);
     }
     if (view->count == 0) return;
-    printf("%-32s  %-16s %-16s %14s %14s\n", "invoice", "debtor", "creditor", "cleared", "paid");
-    for (size_t i = 0; i < view->count; i++) {
-        const troc_clearing_settlement *s = &view->settlements[i];
-        troc_id_to_hex(s->invoice_id, hex);
-        printf("%-32s  %-16s %-16s %14s %14s\n", hex, s->debtor, s->creditor,
-               troc_amount_format(s->cleared_cents, cleared), troc_amount_format(s->paid_cents, paid));
-    }
+    const troc_cli_column columns[] = {{"invoice", 32, false, 0}, {"debtor", 16, false, 2}, {"creditor", 16, false, 1},
+                                       {"cleared", 14, true, 1},  {"paid", 14, true, 1}};
+    troc__cli_table_print(stdout, columns, 5, view->settlements, view->count, settlement_fill);
     if (view_more(view)) report_more(view, preview);
 }
 

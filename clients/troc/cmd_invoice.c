@@ -24,7 +24,10 @@
  * here is paying an invoice one is the creditor of (not_debtor): the
  * payment would go from the creditor to itself.
  *
- * After an action the invoice is read back and shown as it now stands.
+ * After an action the invoice is read back and shown as it now stands.  A
+ * read that fails (the connection lost after the action's reply) does not
+ * undo the action: what the command knows of the invoice is shown instead
+ * (for an issue, what it sent), with the command that shows the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,7 @@
 #include "commands.h"
 #include "invoice.h"
 #include "session.h"
+#include "table.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -88,14 +92,22 @@ static int member_connect(const troc_cli *cli, const char *doing, troc_client **
                          doing);
 }
 
-/* Whether something still owed was due before today (UTC, by this
- * machine's clock). */
-static bool overdue(const troc_invoice_record *invoice) {
+/* Whether something still owed was due before `today` (an ISO 8601 time,
+ * of which the date counts). */
+static bool overdue_on(const troc_invoice_record *invoice, const char *today) {
     if (invoice->status != TROC_INVOICE_STATUS_PENDING && invoice->status != TROC_INVOICE_STATUS_OPEN) return false;
     if (invoice->due[0] == '\0' || invoice->remaining_cents <= 0) return false;
-    char today[TROC_CLI_TIME_SIZE];
-    troc__cli_time((int64_t)time(NULL) * 1000000, true, today);
     return strncmp(invoice->due, today, 10) < 0; /* YYYY-MM-DD sorts as dates do */
+}
+
+/* Now, UTC, by this machine's clock. */
+static char *today_utc(char today[TROC_CLI_TIME_SIZE]) {
+    return troc__cli_time((int64_t)time(NULL) * 1000000, true, today);
+}
+
+static bool overdue(const troc_invoice_record *invoice) {
+    char today[TROC_CLI_TIME_SIZE];
+    return overdue_on(invoice, today_utc(today));
 }
 
 static void json_invoice(troc_json *json, const char *key, const troc_invoice_record *invoice) {
@@ -134,46 +146,99 @@ static void print_invoice(const troc_invoice_record *invoice, const char *unit) 
 }
 
 /* What an accepted action says: its name in JSON ("accept"), its verb on
- * a terminal ("accepted"), and for a payment the amount paid. */
+ * a terminal ("accepted"), for a payment the amount paid, and for an issue
+ * what it sent, which is all that is known of the invoice when it cannot
+ * be read back. */
 typedef struct action_words {
     const char *name;
     const char *verb;
     int64_t paid_cents;                    /* 0: not a payment */
+    const troc_invoice_action *issued;     /* an issue's action, else NULL */
 } action_words;
+
+/* An applied action as it is printed. */
+typedef struct action_done {
+    const action_words *words;
+    const troc_submit_result *result;
+    char invoice_id[TROC_ID_HEX_SIZE];
+    bool known;                            /* the invoice was read back */
+    troc_invoice_record invoice;           /* as it now stands, when known */
+    char read_error[256];                  /* why it was not, otherwise */
+    char unit[TROC_UNIT_LENGTH_MAX + 1];   /* kept: a lost connection forgets it */
+    char member[TROC_NAME_LENGTH_MAX + 1]; /* the session's member: an issue's creditor */
+} action_done;
+
+/* An invoice that could not be read back, in JSON: for an issue what was
+ * sent (all of the invoice but its state and what became of it), and why
+ * it could not be read. */
+static void json_unread(troc_json *json, const action_done *done) {
+    const troc_invoice_action *sent = done->words->issued;
+    if (sent != NULL) {
+        troc_json_string(json, "creditor", done->member);
+        troc_json_string(json, "debtor", sent->debtor);
+        troc_json_amount(json, "amount", sent->amount_cents);
+        troc_json_string(json, "ref", sent->ref != NULL ? sent->ref : "");
+        troc_json_string(json, "due", sent->due);
+    }
+    troc_json_string(json, "read_error", done->read_error);
+}
+
+static void done_json(const action_done *done) {
+    troc_json json;
+    troc_json_start(&json, stdout);
+    troc__cli_json_result(&json, done->result);
+    troc_json_string(&json, "action", done->words->name);
+    troc_json_string(&json, "invoice_id", done->invoice_id);
+    if (done->words->paid_cents > 0) troc_json_amount(&json, "paid", done->words->paid_cents);
+    if (done->known) json_invoice(&json, "invoice", &done->invoice);
+    else json_unread(&json, done);
+    troc_json_string(&json, "unit", done->unit);
+    troc_json_finish(&json);
+}
+
+static void done_print(const action_done *done) {
+    char time_text[TROC_CLI_TIME_SIZE], amount[TROC_AMOUNT_TEXT_SIZE];
+    const action_words *words = done->words;
+    if (words->paid_cents > 0) {
+        printf("paid %s %s of invoice %s\n", troc_amount_format(words->paid_cents, amount), done->unit,
+               done->invoice_id);
+    } else {
+        printf("%s invoice %s\n", words->verb, done->invoice_id);
+    }
+    if (done->known) {
+        print_invoice(&done->invoice, done->unit);
+    } else if (words->issued != NULL) {
+        printf("  creditor   %s\n", done->member);
+        printf("  debtor     %s\n", words->issued->debtor);
+        printf("  amount     %s %s\n", troc_amount_format(words->issued->amount_cents, amount), done->unit);
+        if (words->issued->due != NULL) printf("  due        %s\n", words->issued->due);
+        if (words->issued->ref != NULL) printf("  ref        %s\n", words->issued->ref);
+    }
+    printf("  journal    #%llu, %s UTC\n", (unsigned long long)done->result->journal_seq,
+           troc__cli_time(done->result->timestamp_us, false, time_text));
+    if (!done->known) printf("  see it as it stands with: troc invoice show %s\n", done->invoice_id);
+}
 
 /* Prints an accepted action, the item's journal entry and the invoice
  * `invoice_id` as it now stands.  The action is done whether or not the
- * invoice can then be read: a failed read only gets a warning. */
+ * invoice can then be read: a failed read (the connection lost after the
+ * action's reply) gets a warning, and what is known is printed. */
 static void print_done(const troc_cli *cli, troc_client *client, const action_words *words,
                        const uint8_t *invoice_id, const troc_submit_result *result) {
-    troc_invoice_record invoice;
-    int read = troc_client_invoice(client, invoice_id, &invoice);
-    bool known = read == 0;
-    char id[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE], amount[TROC_AMOUNT_TEXT_SIZE];
-    troc_id_to_hex(invoice_id, id);
-    if (!known) {
-        fprintf(stderr, "troc: warning: done, but the invoice could not be read back (%s); "
-                        "see it with: troc invoice show %s\n", troc_strerror(read), id);
+    action_done done = {.words = words, .result = result};
+    troc_id_to_hex(invoice_id, done.invoice_id);
+    snprintf(done.unit, sizeof done.unit, "%s", troc_client_unit(client));
+    snprintf(done.member, sizeof done.member, "%s", troc_client_member(client));
+    int read = troc_client_invoice(client, invoice_id, &done.invoice);
+    done.known = read == 0;
+    if (!done.known) {
+        const char *why = troc_client_error_message(client);
+        snprintf(done.read_error, sizeof done.read_error, "%s", why[0] != '\0' ? why : troc_strerror(read));
+        fprintf(stderr, "troc: warning: %s invoice %s, but could not read it back (%s); see it with: troc invoice "
+                        "show %s\n", words->verb, done.invoice_id, done.read_error, done.invoice_id);
     }
-    troc_amount_format(words->paid_cents, amount);
-    if (cli->json) {
-        troc_json json;
-        troc_json_start(&json, stdout);
-        troc__cli_json_result(&json, result);
-        troc_json_string(&json, "action", words->name);
-        troc_json_string(&json, "invoice_id", id);
-        if (words->paid_cents > 0) troc_json_string(&json, "paid", amount);
-        if (known) json_invoice(&json, "invoice", &invoice);
-        else troc_json_null(&json, "invoice");
-        troc_json_string(&json, "unit", troc_client_unit(client));
-        troc_json_finish(&json);
-        return;
-    }
-    if (words->paid_cents > 0) printf("paid %s %s of invoice %s\n", amount, troc_client_unit(client), id);
-    else printf("%s invoice %s\n", words->verb, id);
-    if (known) print_invoice(&invoice, troc_client_unit(client));
-    printf("  journal    #%llu, %s UTC\n", (unsigned long long)result->journal_seq,
-           troc__cli_time(result->timestamp_us, false, time_text));
+    if (cli->json) done_json(&done);
+    else done_print(&done);
 }
 
 /* Connects as a member, signs `action` and submits it; prints the result. */
@@ -214,7 +279,7 @@ int troc__cmd_invoice_issue(const troc_cli *cli, int argc, char **argv) {
     if (status != 0) return status;
     if (id_text != NULL && (status = troc__cli_check_id(id_text, id)) != 0) return status;
     if (id_text == NULL) troc_id_generate(id);
-    return action_run(cli, &action, "issue invoices", &(action_words){"issue", "issued", 0});
+    return action_run(cli, &action, "issue invoices", &(action_words){.name = "issue", .verb = "issued", .issued = &action});
 }
 
 /* accept, cancel: ID only. */
@@ -231,12 +296,12 @@ static int ref_action(const troc_cli *cli, int argc, char **argv, troc_invoice_k
 
 int troc__cmd_invoice_accept(const troc_cli *cli, int argc, char **argv) {
     return ref_action(cli, argc, argv, TROC_INVOICE_ACCEPT, "troc invoice accept " TROC_USAGE_INVOICE_ID,
-                      &(action_words){"accept", "accepted", 0});
+                      &(action_words){.name = "accept", .verb = "accepted"});
 }
 
 int troc__cmd_invoice_cancel(const troc_cli *cli, int argc, char **argv) {
     return ref_action(cli, argc, argv, TROC_INVOICE_CANCEL, "troc invoice cancel " TROC_USAGE_INVOICE_ID,
-                      &(action_words){"cancel", "cancelled", 0});
+                      &(action_words){.name = "cancel", .verb = "cancelled"});
 }
 
 int troc__cmd_invoice_reject(const troc_cli *cli, int argc, char **argv) {
@@ -251,7 +316,7 @@ int troc__cmd_invoice_reject(const troc_cli *cli, int argc, char **argv) {
     if (status == 0) status = troc__cli_check_text("--reason", reason, TROC_REASON_LENGTH_MAX, true);
     if (status != 0) return status;
     troc_invoice_action action = {.kind = TROC_INVOICE_REJECT, .invoice_id = invoice_id, .reason = reason};
-    return action_run(cli, &action, "reject invoices", &(action_words){"reject", "rejected", 0});
+    return action_run(cli, &action, "reject invoices", &(action_words){.name = "reject", .verb = "rejected"});
 }
 
 /* ---------------------------------------------------------------- pay */
@@ -364,7 +429,10 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
         status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
         if (status != 0 && pay->amount_text == NULL) retry_hint(unit, pay, invoice.remaining_cents, status, &result);
     }
-    if (status == 0) print_done(cli, client, &(action_words){"pay", "paid", pay->amount_cents}, pay->invoice_id, &result);
+    if (status == 0) {
+        const action_words words = {.name = "pay", .verb = "paid", .paid_cents = pay->amount_cents};
+        print_done(cli, client, &words, pay->invoice_id, &result);
+    }
     troc_envelope_free(envelope);
     return status;
 }
@@ -456,25 +524,43 @@ static void list_json(const invoice_list *list, const char *member, const char *
     troc_json_finish(&json);
 }
 
+/* A page of invoices as printed: one date for all, so that a list read
+ * at midnight marks them all by the same day. */
+typedef struct invoice_page {
+    const troc_invoice_record *invoices;
+    char today[TROC_CLI_TIME_SIZE];
+} invoice_page;
+
+static void invoice_fill(const void *rows, size_t index, troc_cli_row *row) {
+    const invoice_page *page = rows;
+    const troc_invoice_record *v = &page->invoices[index];
+    troc_id_to_hex(v->id, row->text[0]);
+    row->cell[0] = row->text[0];
+    row->cell[1] = troc__cli_invoice_status(v->status);
+    row->cell[2] = v->debtor;
+    row->cell[3] = v->creditor;
+    row->cell[4] = troc_amount_format(v->amount_cents, row->text[4]);
+    row->cell[5] = troc_amount_format(v->remaining_cents, row->text[5]);
+    snprintf(row->text[6], TROC_CLI_CELL_SIZE, "%s%s", v->due[0] != '\0' ? v->due : "-",
+             overdue_on(v, page->today) ? " overdue" : "");
+    row->cell[6] = row->text[6];
+    row->cell[7] = v->ref;
+}
+
 static void list_print(const invoice_list *list, const char *member, const char *unit) {
-    char id[TROC_ID_HEX_SIZE], amount[TROC_AMOUNT_TEXT_SIZE], remaining[TROC_AMOUNT_TEXT_SIZE];
     printf("invoices of %s, newest first (amounts in %s)\n", member, unit);
     if (list->count == 0) {
         printf("  none\n");
         return;
     }
-    printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-18s  %s\n", "id", "state", "debtor", "creditor", "amount",
-           "remaining", "due", "ref");
-    for (size_t i = 0; i < list->count; i++) {
-        const troc_invoice_record *v = &list->invoices[i];
-        troc_id_to_hex(v->id, id);
-        char due[32];
-        snprintf(due, sizeof due, "%s%s", v->due[0] != '\0' ? v->due : "-", overdue(v) ? " overdue" : "");
-        printf("%-32s  %-9s  %-16s %-16s %12s %12s  %-18s  %s\n", id, troc__cli_invoice_status(v->status), v->debtor,
-               v->creditor, troc_amount_format(v->amount_cents, amount),
-               troc_amount_format(v->remaining_cents, remaining), due, v->ref);
-    }
+    const troc_cli_column columns[] = {
+        {"id", 32, false, 0},      {"state", 9, false, 2},      {"debtor", 16, false, 2}, {"creditor", 16, false, 1},
+        {"amount", 12, true, 1},   {"remaining", 12, true, 1}, {"due", 18, false, 2},    {"ref", 0, false, 2}};
+    invoice_page page = {.invoices = list->invoices};
+    today_utc(page.today);
+    troc__cli_table_print(stdout, columns, 8, &page, list->count, invoice_fill);
     if (list->more) {
+        char id[TROC_ID_HEX_SIZE];
         troc_id_to_hex(list->invoices[list->count - 1].id, id);
         printf("  (older invoices exist: add --after %s to see them)\n", id);
     }

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "invoice.h"
 #include "session.h"
+#include "table.h"
 
 /* Members shown by default. */
 #define MEMBERS_DEFAULT 100
@@ -75,8 +76,18 @@ static void list_json(const member_list *list, const char *unit) {
     troc_json_finish(&json);
 }
 
+static void member_fill(const void *rows, size_t index, troc_cli_row *row) {
+    const troc_balance *account = (const troc_balance *)rows + index;
+    row->cell[0] = account->member;
+    row->cell[1] = troc_amount_format(account->balance_cents, row->text[1]);
+    row->cell[2] = troc_amount_format(account->credit_limit_cents, row->text[2]);
+    row->cell[3] = account->has_balance_max ? troc_amount_format(account->balance_max_cents, row->text[3]) : "none";
+    snprintf(row->text[4], TROC_CLI_CELL_SIZE, "%s%s", account->frozen ? "frozen" : "active",
+             over_limit(account) ? ", over its limit" : "");
+    row->cell[4] = row->text[4];
+}
+
 static void list_print(const member_list *list, const char *unit) {
-    char balance[TROC_AMOUNT_TEXT_SIZE], limit[TROC_AMOUNT_TEXT_SIZE], maximum[TROC_AMOUNT_TEXT_SIZE];
     const char *which = list->only == (TROC_MEMBER_LIST_OVER_LIMIT | TROC_MEMBER_LIST_FROZEN)
                             ? ", frozen and over their limit"
                         : list->only == TROC_MEMBER_LIST_OVER_LIMIT ? ", over their limit"
@@ -84,15 +95,10 @@ static void list_print(const member_list *list, const char *unit) {
                                                                     : "";
     printf("members%s, by name (amounts in %s)\n", which, unit);
     if (list->count == 0) printf("  none\n");
-    else printf("%-24s %16s %16s %16s  %s\n", "member", "balance", "credit limit", "balance max", "account");
-    for (size_t i = 0; i < list->count; i++) {
-        const troc_balance *account = &list->members[i];
-        const bool over = over_limit(account);
-        printf("%-24s %16s %16s %16s  %s%s\n", account->member, troc_amount_format(account->balance_cents, balance),
-               troc_amount_format(account->credit_limit_cents, limit),
-               account->has_balance_max ? troc_amount_format(account->balance_max_cents, maximum) : "none",
-               account->frozen ? "frozen" : "active", over ? ", over its limit" : "");
-    }
+    const troc_cli_column columns[] = {{"member", 24, false, 0},      {"balance", 16, true, 1},
+                                       {"credit limit", 16, true, 1}, {"balance max", 16, true, 1},
+                                       {"account", 0, false, 2}};
+    if (list->count > 0) troc__cli_table_print(stdout, columns, 5, list->members, list->count, member_fill);
     if (list->after[0] != '\0') {
         /* A filtered search the daemon's bound stopped may find no more. */
         printf("  (more members %s: add --after %s to see them)\n", list->only != 0 ? "may follow" : "follow",

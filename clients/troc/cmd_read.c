@@ -17,6 +17,7 @@
 #include "base/limits.h"
 #include "commands.h"
 #include "session.h"
+#include "table.h"
 
 /* Connects, then runs `read` with the member named (or the session's own);
  * refuses an admin session without a NAME. */
@@ -41,18 +42,54 @@ static int read_run(const troc_cli *cli, const char *member, read_fn *read, void
 
 /* --------------------------------------------------------------- balance */
 
+/* Figures, one a line: a label, its value flush right in a column as wide
+ * as the widest value, and the unit.  A balance and the territory's
+ * statistics line up this way. */
+typedef struct figure {
+    const char *label;
+    char value[TROC_AMOUNT_TEXT_SIZE]; /* an amount, a count or a word */
+    const char *unit;                  /* "" after a count or a word */
+} figure;
+
+static void figure_fill(const void *rows, size_t index, troc_cli_row *row) {
+    const figure *f = (const figure *)rows + index;
+    row->cell[0] = f->label;
+    row->cell[1] = f->value;
+    row->cell[2] = f->unit;
+}
+
+/* `label_width`: the labels' column, so that the values start where README
+ * shows them for everyday amounts. */
+static void figures_print(const figure *figures, size_t count, int label_width) {
+    const troc_cli_column columns[] = {
+        {NULL, label_width, false, 2}, {NULL, 16, true, 2}, {NULL, 0, false, 1}};
+    troc__cli_table_print(stdout, columns, 3, figures, count, figure_fill);
+}
+
+static void figure_amount(figure *f, const char *label, int64_t cents, const char *unit) {
+    *f = (figure){.label = label, .unit = unit};
+    troc_amount_format(cents, f->value);
+}
+
+static void figure_word(figure *f, const char *label, const char *word) {
+    *f = (figure){.label = label, .unit = ""};
+    snprintf(f->value, sizeof f->value, "%s", word);
+}
+
+static void figure_count(figure *f, const char *label, uint64_t count) {
+    *f = (figure){.label = label, .unit = ""};
+    snprintf(f->value, sizeof f->value, "%llu", (unsigned long long)count);
+}
+
 static void print_account(const troc_balance *balance, const char *unit) {
-    char amount[TROC_AMOUNT_TEXT_SIZE];
-    const int64_t available = troc__cli_can_pay(balance);
-    printf("  balance       %16s %s\n", troc_amount_format(balance->balance_cents, amount), unit);
-    printf("  credit limit  %16s %s\n", troc_amount_format(balance->credit_limit_cents, amount), unit);
-    if (balance->has_balance_max) {
-        printf("  balance max   %16s %s\n", troc_amount_format(balance->balance_max_cents, amount), unit);
-    } else {
-        printf("  balance max   %16s\n", "none");
-    }
-    printf("  can pay       %16s %s\n", troc_amount_format(available, amount), unit);
-    printf("  account       %16s\n", balance->frozen ? "frozen" : "active");
+    figure figures[5];
+    figure_amount(&figures[0], "balance", balance->balance_cents, unit);
+    figure_amount(&figures[1], "credit limit", balance->credit_limit_cents, unit);
+    if (balance->has_balance_max) figure_amount(&figures[2], "balance max", balance->balance_max_cents, unit);
+    else figure_word(&figures[2], "balance max", "none");
+    figure_amount(&figures[3], "can pay", troc__cli_can_pay(balance), unit);
+    figure_word(&figures[4], "account", balance->frozen ? "frozen" : "active");
+    figures_print(figures, 5, 12);
 }
 
 static void json_account(troc_json *json, const troc_balance *balance, const char *unit) {
@@ -155,8 +192,36 @@ static void statement_json(const statement *st, const char *member, const char *
     troc_json_finish(&json);
 }
 
+/* The memo cell of a statement line.  Clearing lines name their invoice,
+ * whole ('troc invoice show' takes it; ids begin with their time, so a
+ * prefix would not tell one invoice from the next): a set-off moves no
+ * balance, it only reduces what the two members owe each other. */
+static const char *line_memo(const troc_history_line *line, char text[TROC_CLI_CELL_SIZE]) {
+    const char *what = line->kind == TROC_HISTORY_SETOFF            ? "set-off of invoice "
+                       : line->kind == TROC_HISTORY_CLEARING_PAYMENT ? "clearing payment of invoice "
+                                                                     : NULL;
+    if (what == NULL) return line->memo;
+    char id[TROC_ID_HEX_SIZE];
+    troc_id_to_hex(line->id, id);
+    snprintf(text, TROC_CLI_CELL_SIZE, "%s%s%s%s", what, id, line->memo[0] != '\0' ? " " : "", line->memo);
+    return text;
+}
+
+_Static_assert(sizeof "clearing payment of invoice " + TROC_ID_HEX_SIZE + TROC_MEMO_LENGTH_MAX <= TROC_CLI_CELL_SIZE,
+               "a statement's memo cell holds the longest tag and memo");
+
+static void statement_fill(const void *rows, size_t index, troc_cli_row *row) {
+    const troc_history_line *line = (const troc_history_line *)rows + index;
+    snprintf(row->text[0], TROC_CLI_CELL_SIZE, "%llu", (unsigned long long)line->seq);
+    row->cell[0] = row->text[0];
+    row->cell[1] = troc__cli_time(line->timestamp_us, false, row->text[1]);
+    row->cell[2] = line->counterparty;
+    row->cell[3] = troc_amount_format(line->amount_cents, row->text[3]);
+    row->cell[4] = troc_amount_format(line->balance_after_cents, row->text[4]);
+    row->cell[5] = line_memo(line, row->text[5]);
+}
+
 static void statement_print(const statement *st, const char *member, const char *unit) {
-    char amount[TROC_AMOUNT_TEXT_SIZE], after[TROC_AMOUNT_TEXT_SIZE], time_text[TROC_CLI_TIME_SIZE];
     printf("statement of %s, newest first (amounts in %s)\n", member, unit);
     if (st->count == 0 && st->before != 0) {
         printf("  no lines before line %llu\n", (unsigned long long)st->before);
@@ -166,30 +231,12 @@ static void statement_print(const statement *st, const char *member, const char 
         printf("  no movements yet\n");
         return;
     }
-    printf("%6s  %-19s  %-20s %14s %14s  %s\n", "seq", "time (UTC)", "counterparty", "amount", "balance", "memo");
+    const troc_cli_column columns[] = {{"seq", 6, true, 0},          {"time (UTC)", 19, false, 2},
+                                       {"counterparty", 20, false, 2}, {"amount", 14, true, 1},
+                                       {"balance", 14, true, 1},       {"memo", 0, false, 2}};
+    troc__cli_table_print(stdout, columns, 6, st->lines, st->count, statement_fill);
     size_t setoffs = 0;
-    for (size_t i = 0; i < st->count; i++) {
-        const troc_history_line *line = &st->lines[i];
-        /* Clearing lines name their invoice, whole ('troc invoice show'
-         * takes it; ids begin with their time, so a prefix would not tell
-         * one invoice from the next): a set-off moves no balance, it only
-         * reduces what the two members owe each other. */
-        char tag[96] = "", id[TROC_ID_HEX_SIZE];
-        troc_id_to_hex(line->id, id);
-        const char *space = line->memo[0] != '\0' ? " " : "";
-        if (line->kind == TROC_HISTORY_SETOFF) {
-            snprintf(tag, sizeof tag, "set-off of invoice %s%s", id, space);
-            setoffs++;
-        }
-        if (line->kind == TROC_HISTORY_CLEARING_PAYMENT) {
-            snprintf(tag, sizeof tag, "clearing payment of invoice %s%s", id, space);
-        }
-        const char *gap = tag[0] != '\0' || line->memo[0] != '\0' ? "  " : ""; /* no trailing spaces */
-        printf("%6llu  %-19s  %-20s %14s %14s%s%s%s\n", (unsigned long long)line->seq,
-               troc__cli_time(line->timestamp_us, false, time_text), line->counterparty,
-               troc_amount_format(line->amount_cents, amount), troc_amount_format(line->balance_after_cents, after),
-               gap, tag, line->memo);
-    }
+    for (size_t i = 0; i < st->count; i++) setoffs += st->lines[i].kind == TROC_HISTORY_SETOFF;
     if (setoffs > 0) {
         printf("  (a set-off cancels what two members owe each other: it leaves the balance as it was)\n");
     }
@@ -340,19 +387,21 @@ static void stats_json(const troc_territory_stats *stats) {
 }
 
 static void stats_print(const troc_territory_stats *stats) {
-    char amount[TROC_AMOUNT_TEXT_SIZE];
-    printf("territory %s (%s)\n", stats->territory, stats->unit);
-    printf("  members               %16llu\n", (unsigned long long)stats->members);
-    printf("  frozen accounts       %16llu\n", (unsigned long long)stats->frozen);
-    printf("  transfers             %16llu\n", (unsigned long long)stats->transfers);
-    printf("  journal entries       %16llu\n", (unsigned long long)stats->journal_entries);
-    printf("  sum of balances       %16s %s\n", troc_amount_format(stats->balance_sum_cents, amount), stats->unit);
-    printf("  debt outstanding      %16s %s\n", troc_amount_format(stats->debt_cents, amount), stats->unit);
-    printf("  over their limit      %16llu\n", (unsigned long long)stats->accounts_over_limit);
-    printf("  invoices pending      %16llu\n", (unsigned long long)stats->invoices_pending);
-    printf("  obligations open      %16llu\n", (unsigned long long)stats->obligations_open);
-    printf("  obligations owed      %16s %s\n", troc_amount_format(stats->obligations_cents, amount), stats->unit);
-    printf("  clearing runs         %16llu\n", (unsigned long long)stats->clearing_runs);
+    figure figures[11];
+    const char *unit = stats->unit;
+    printf("territory %s (%s)\n", stats->territory, unit);
+    figure_count(&figures[0], "members", stats->members);
+    figure_count(&figures[1], "frozen accounts", stats->frozen);
+    figure_count(&figures[2], "transfers", stats->transfers);
+    figure_count(&figures[3], "journal entries", stats->journal_entries);
+    figure_amount(&figures[4], "sum of balances", stats->balance_sum_cents, unit);
+    figure_amount(&figures[5], "debt outstanding", stats->debt_cents, unit);
+    figure_count(&figures[6], "over their limit", stats->accounts_over_limit);
+    figure_count(&figures[7], "invoices pending", stats->invoices_pending);
+    figure_count(&figures[8], "obligations open", stats->obligations_open);
+    figure_amount(&figures[9], "obligations owed", stats->obligations_cents, unit);
+    figure_count(&figures[10], "clearing runs", stats->clearing_runs);
+    figures_print(figures, 11, 20);
 }
 
 int troc__cmd_admin_stats(const troc_cli *cli, int argc, char **argv) {

@@ -206,6 +206,19 @@ static void print_help(FILE *out) {
           out);
 }
 
+/* --json asks every command for one object, --version included: a script
+ * checking which troc it drives reads it as it reads the rest. */
+static void print_version(const troc_cli *cli) {
+    if (!cli->json) {
+        printf("troc %s\n", TROC_VERSION);
+        return;
+    }
+    troc_json json;
+    troc_json_start(&json, stdout);
+    troc_json_string(&json, "version", TROC_VERSION);
+    troc_json_finish(&json);
+}
+
 /* Takes the global options out of argv (in place); returns the new argc, or
  * -1 after printing an error.  One given twice is refused, as a command's
  * options are: a second --key would silently decide who pays. */
@@ -315,7 +328,7 @@ int main(int argc, char **argv) {
     if (count < 0) return TROC_EXIT_USAGE;
     char **args = argv + 1;
     if (count == 1 && strcmp(args[0], "--version") == 0) {
-        printf("troc %s\n", TROC_VERSION);
+        print_version(&cli);
         return TROC_EXIT_OK;
     }
     if (count == 0 || strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 || strcmp(args[0], "help") == 0) {

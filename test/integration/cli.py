@@ -319,6 +319,9 @@ def scenario_usage(t):
           "troc admin member lists its commands: %d %s" % (status, err))
     status, out, _ = t.troc("--version", server=dead)
     check(status == 0 and re.fullmatch(r"troc \d+\.\d+\.\d+\n", out), "troc --version: %d %r" % (status, out))
+    status, out, _ = t.troc("--version", server=dead, json_output=True)
+    check(status == 0 and re.fullmatch(r"\{\"version\": ?\"\d+\.\d+\.\d+\"\}\n", out),
+          "troc --version --json: one object: %d %r" % (status, out))
     status, out, _ = t.troc("invoice", "--help", server=dead)
     check(status == 0 and "troc invoice accept ID" in out, "troc invoice --help: %d %s" % (status, out))
     status, _, err = t.troc("balance", key=os.path.join(t.root, "missing.key"), server=dead)
@@ -423,11 +426,16 @@ def scenario_idempotent(t):
 class DropFirstReply:
     """A TCP proxy to trocd that, on its first connection, forwards the
     client's request but drops the connection instead of the reply: the
-    payment is committed and the client cannot know it."""
+    payment is committed and the client cannot know it.  With `answered`,
+    that many requests are answered first and the one after them is the
+    one whose reply is lost."""
 
-    def __init__(self, target_port, every=False):
+    HANDSHAKE_FRAMES = 2                    # the client's frames before its first request
+
+    def __init__(self, target_port, every=False, answered=0):
         self.target_port = target_port
         self.every = every                  # drop the reply on every connection, not only the first
+        self.answered = answered            # requests answered before the reply dropped
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(4)
@@ -466,7 +474,7 @@ class DropFirstReply:
                 if drop is None:
                     count, pending = self.frames(pending + data)
                     state["client_frames"] += count
-                elif drop and state["client_frames"] >= 3:
+                elif drop and state["client_frames"] > self.HANDSHAKE_FRAMES + self.answered:
                     break  # the reply to the request: lost
                 destination.sendall(data)
         except OSError:
@@ -583,6 +591,7 @@ def scenario_backup(t):
     copy = t.json("admin", "backup", destination)
     check(copy["path"] == destination and copy["journal_entries"] == journal_entries(t) and copy["bytes"] > 0,
           "backup json: %r" % copy)
+    check(copy["result"] == "ok" and copy["action"] == "backup", "a result as the other admin actions: %r" % copy)
     check(sorted(os.listdir(destination)) == ["data.mdb", "territory.key"], os.listdir(destination))
     check(os.stat(os.path.join(destination, "territory.key")).st_mode & 0o777 == 0o600, "key mode")
     check(os.listdir(os.path.dirname(destination)) == ["first"], "no temporary directory left")
@@ -628,6 +637,104 @@ def scenario_backup(t):
     status, _, err = t.troc("admin", "backup", os.path.join(t.root, "backups", "fourth"))
     check(status == 3, "daemon stopped: %d %s" % (status, err))
     t.start()
+
+
+def cell_spans(line, text):
+    """Where `text` stands as a cell of `line` (between spaces or the
+    line's ends), each time it does."""
+    spans = [m.span() for m in re.finditer(r"(?:^|(?<= ))" + re.escape(text) + r"(?= |$)", line)]
+    check(spans, "%r is not a cell of %r" % (text, line))
+    return spans
+
+
+def check_table(out, heading, rows):
+    """In the table of `out` whose heading line starts with `heading`, the
+    row holding each key has each of its texts under its column's heading:
+    amounts, counts and "none" (no balance maximum) flush right, other
+    texts flush left."""
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(heading)]
+    check(len(starts) == 1, "one heading line %r in: %s" % (heading, out))
+    header = lines[starts[0]]
+    for key, cells in rows:
+        found = [line for line in lines[starts[0] + 1:] if key in line]
+        check(found, "no row holds %r: %s" % (key, out))
+        for title, text in cells.items():
+            title_start, title_end = cell_spans(header, title)[0]
+            right = text == "none" or re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text) is not None
+            check(any((title_end == end) if right else (title_start == start)
+                      for start, end in cell_spans(found[0], text)),
+                  "%r is not under %r:\n%s\n%s" % (text, title, header, found[0]))
+
+
+def check_figures(out, figures):
+    """Each (label, value) of `figures` is a line of `out`; the values end
+    in one column."""
+    ends = set()
+    for label, value in figures:
+        found = [line for line in out.splitlines() if line.startswith("  " + label + "  ")]
+        check(len(found) == 1, "one line %r in: %s" % (label, out))
+        ends.add(cell_spans(found[0], value)[-1][1])
+    check(len(ends) == 1, "the values are not flush right in one column: " + out)
+
+
+def scenario_columns(t):
+    """Columns widen to the widest text they print: names of the 64
+    characters a name may have, amounts of 17 digits and more (a credit
+    line and a payment reach 10,000,000,000,000.00; balances and totals
+    add them up), in every table of the human outputs."""
+    big = "10000000000000"
+    name = "la-cooperative-des-boulangers-du-vieux-port-de-marseille-et-env"
+    name += "s" * (64 - len(name))
+    check(len(name) == 64, name)
+    short = "a-name-of-25-characters.1"          # one more than the member list's usual 24
+    t.member(short, "5")
+    out = t.ok("admin", "member", "list")
+    check_table(out, "member ", [(short, {"member": short, "balance": "0.00", "credit limit": "5.00",
+                                          "balance max": "none", "account": "active"})])
+    long_key = t.member(name, big)
+    payers = {payer: t.member(payer, big) for payer in ("p1", "p2", "p3")}
+    for key in payers.values():
+        t.ok("pay", name, big, key=key)
+    rich, owing = "30000000000000.00", "-10000000000000.00"
+
+    out = t.ok("admin", "member", "list")
+    check_table(out, "member ", [(name, {"member": name, "balance": rich, "credit limit": big + ".00",
+                                        "balance max": "none", "account": "active"}),
+                                ("p1 ", {"member": "p1", "balance": owing, "credit limit": big + ".00",
+                                         "account": "active"})])
+    out = t.ok("balance", name)
+    check_figures(out, [("balance", rich), ("credit limit", big + ".00"), ("balance max", "none"),
+                        ("can pay", "40000000000000.00"), ("account", "active")])
+    out = t.ok("history", name)
+    check_table(out, "   seq", [("p3", {"counterparty": "p3", "amount": big + ".00", "balance": rich}),
+                               ("p1", {"counterparty": "p1", "amount": big + ".00", "balance": big + ".00"})])
+    out = t.ok("history", "p1")
+    check_table(out, "   seq", [(name, {"counterparty": name, "amount": owing, "balance": owing})])
+
+    # A cycle of the largest invoices: name -> p1 -> p2 -> name.
+    first = t.json("invoice", "issue", "p1", big, "--ref", "R-1", key=long_key)["invoice_id"]
+    second = t.json("invoice", "issue", "p2", big, key=payers["p1"])["invoice_id"]
+    third = t.json("invoice", "issue", name, big, key=payers["p2"])["invoice_id"]
+    t.ok("invoice", "accept", first, key=payers["p1"])
+    t.ok("invoice", "accept", second, key=payers["p2"])
+    t.ok("invoice", "accept", third, key=long_key)
+    out = t.ok("invoice", "list", name)
+    row = {"debtor": "p1", "creditor": name, "amount": big + ".00", "remaining": big + ".00", "due": "-",
+           "ref": "R-1"}
+    check_table(out, "id ", [(first, row), (third, {"debtor": name, "creditor": "p2", "amount": big + ".00"})])
+    out = t.ok("admin", "stats")
+    check_figures(out, [("members", "5"), ("sum of balances", "0.00"), ("debt outstanding", rich),
+                        ("obligations open", "3"), ("obligations owed", rich)])
+    check(t.json("admin", "clear")["clearing"]["cleared"] == rich, "the cycle clears whole")
+    out = t.ok("clearing", "show")
+    check_table(out, "invoice ", [(first, {"debtor": "p1", "creditor": name, "cleared": big + ".00",
+                                           "paid": "0.00"}),
+                                  (third, {"debtor": name, "creditor": "p2", "cleared": big + ".00"})])
+    out = t.ok("history", name)
+    check_table(out, "   seq", [("set-off of invoice " + third, {"counterparty": "p2", "amount": "-" + big + ".00",
+                                                                  "balance": rich})])
+    check(not any(line.endswith(" ") for line in out.splitlines()), "no line ends with a space: %r" % out)
 
 
 def run_scenario(scenarios, prefix):

@@ -17,6 +17,8 @@
 #   dry_run      --dry-run changes nothing
 #   idempotent   the same clearing request answers the same round
 #   clear_every  `trocd run --clear-every` runs rounds on its own
+#   unread       an invoice action applied whose invoice cannot be read
+#                back prints what is known of it, and how to see it
 import json
 import os
 import re
@@ -427,6 +429,41 @@ def scenario_idempotent(t):
     retried = t.json("admin", "clear", "--id", early)
     check(retried["clearing"]["applied"] and retried["clearing"]["run"] == 2, "run as a new request: %r" % retried)
     check(retried["clearing"]["cleared"] == "20.00", retried)
+
+
+def scenario_unread(t):
+    """The connection is lost after an invoice action's reply, before the
+    invoice is read back: the action is done (exit 0); --json gives its
+    result and invoice id, what an issue sent and why the invoice could
+    not be read, and the text says how to see it."""
+    alice = t.member("alice", "100")
+    bob = t.member("bob", "100")
+    proxy = cli.DropFirstReply(t.port, every=True, answered=1)
+    status, out, err = t.troc("invoice", "issue", "bob", "120", "--ref", "F-9", "--due", "2026-12-31", key=alice,
+                              server=proxy.address, json_output=True)
+    check(status == 0 and "could not read it back" in err, "issued: %d %s" % (status, err))
+    issued = json.loads(out)
+    check(issued["result"] == "ok" and issued["action"] == "issue" and issued["id"] == issued["invoice_id"], issued)
+    check("invoice" not in issued and issued["unit"] == "EUR" and issued["read_error"], issued)
+    check((issued["creditor"], issued["debtor"], issued["amount"], issued["ref"], issued["due"]) ==
+          ("alice", "bob", "120.00", "F-9", "2026-12-31"), issued)
+    shown = t.json("invoice", "show", issued["invoice_id"], key=alice)["invoice"]
+    check(shown["state"] == "pending" and shown["amount"] == "120.00" and shown["debtor"] == "bob", shown)
+
+    status, out, err = t.troc("invoice", "issue", "bob", "5", key=alice, server=proxy.address)
+    lines = out.splitlines()
+    check(status == 0 and re.fullmatch(r"issued invoice [0-9a-f]{32}", lines[0]), "issued: %d %r" % (status, out))
+    invoice_id = lines[0].split()[-1]
+    check("  debtor     bob" in lines and "  amount     5.00 EUR" in lines, out)
+    check(lines[-1] == "  see it as it stands with: troc invoice show " + invoice_id, out)
+    check("troc invoice show " + invoice_id in err, "the warning says it too: " + err)
+
+    t.ok("invoice", "accept", issued["invoice_id"], key=bob)
+    status, out, err = t.troc("invoice", "pay", issued["invoice_id"], "20", key=bob, server=proxy.address,
+                              json_output=True)
+    paid = json.loads(out)
+    check(status == 0 and paid["paid"] == "20.00" and paid["unit"] == "EUR" and "invoice" not in paid, paid)
+    check(t.json("invoice", "show", issued["invoice_id"], key=bob)["invoice"]["remaining"] == "100.00", "paid once")
 
 
 def scenario_clear_every(t):
