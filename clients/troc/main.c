@@ -201,7 +201,7 @@ static void print_help(FILE *out) {
           "  --key FILE          your secret key file (env TROC_KEY)\n"
           "  --server-key HEX    the territory's public key; otherwise it is pinned on first use\n"
           "  --json              print one JSON object on stdout\n"
-          "  --version           print troc's version\n"
+          "  --version           print troc's version (with --json: {\"version\": ...})\n"
           "\nexit status: 0 done, 1 refused (ledger or server), 2 bad usage or input, 3 server unreachable\n",
           out);
 }

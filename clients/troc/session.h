@@ -32,12 +32,12 @@ int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc);
  * result when the ledger accepted it.  `what` names the item for the
  * messages ("payment"); `id_option` says whether the command takes --id, to
  * resubmit with when the outcome stays unknown. */
+int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
+                     bool id_option, troc_submit_result *result);
+
 /* What an account can pay now: down to its credit line, nothing when
  * frozen or already below it. */
 int64_t troc__cli_can_pay(const troc_balance *balance);
-
-int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                     bool id_option, troc_submit_result *result);
 
 /* Writes `timestamp_us` as UTC "YYYY-MM-DD HH:MM:SS" (`iso`: ISO 8601 with
  * microseconds and 'Z'); returns `buffer`. */
