@@ -11,8 +11,10 @@
  *     socket (the socket is the system boundary mocked here): handshake and
  *     pinning, a changed territory key refused before the client proves
  *     anything, results, pipelined replies out of order, a lost connection
- *     retried with the same envelope, timeouts, busy, malformed frames and
- *     request-level refusals.
+ *     retried with the same envelope, pipelined replies received before the
+ *     connection failed (to read or to write) handed over before each
+ *     unanswered request is named as unknown, timeouts, busy, malformed
+ *     frames and request-level refusals.
  *   - name lookups, failing as each test says through getaddrinfo wrapped
  *     at link time (the resolver is the system boundary there).
  *
@@ -1014,6 +1016,18 @@ static void behave_reverse(server *s, int fd, troc_channel *channel) {
     behave_silent(s, fd, channel);
 }
 
+/* Reads two submits, answers them, then closes the connection (a daemon
+ * stopped or killed with more requests on their way). */
+static void behave_answer_two_then_close(server *s, int fd, troc_channel *channel) {
+    for (int i = 0; i < 2; i++) {
+        Troc__V1__ClientFrame *frame = server_receive(fd, channel);
+        if (frame == NULL) return;
+        s->submits++;
+        answer_submit(fd, channel, frame->request->request_id, frame->request->submit);
+        troc__v1__client_frame__free_unpacked(frame, NULL);
+    }
+}
+
 /* Answers the first request under an id nobody asked for. */
 static void behave_stray_reply(server *s, int fd, troc_channel *channel) {
     Troc__V1__ClientFrame *frame = server_receive(fd, channel);
@@ -1434,6 +1448,132 @@ static void test_pipelined_replies_matched_by_id(void **state) {
     for (int i = 0; i < 3; i++) troc_envelope_free(envelopes[i]);
 }
 
+/* Receives a reply to `request_id` of one OK result for `envelope`. */
+static void receive_answer(troc_client *client, uint64_t request_id, const troc_envelope *envelope) {
+    troc_reply reply;
+    assert_int_equal(troc_client_receive(client, &reply), 0);
+    assert_int_equal(reply.request_id, request_id);
+    assert_int_equal(reply.error, 0);
+    assert_int_equal(reply.result_count, 1);
+    assert_int_equal(reply.results[0].code, TROC_RESULT_OK);
+    uint8_t id[TROC_ID_SIZE];
+    troc_envelope_id(envelope, id);
+    assert_memory_equal(reply.results[0].id, id, TROC_ID_SIZE);
+}
+
+/* Receives the news that `request_id` was sent and never answered: an
+ * error the caller may retry (the same envelopes, on a new connection),
+ * naming the request. */
+static void receive_unknown(troc_client *client, uint64_t request_id) {
+    troc_reply reply;
+    int rc = troc_client_receive(client, &reply);
+    assert_true(rc < 0);
+    assert_true(troc_error_is_retryable(rc));
+    assert_int_equal(reply.request_id, request_id);
+    assert_int_equal(reply.result_count, 0);
+    assert_non_null(strstr(troc_client_error_message(client), "outcome is unknown"));
+    assert_false(troc_client_connected(client));
+}
+
+/* The server answers two of five pipelined requests and closes: the two
+ * replies come first, then each other request, in the order sent, as one
+ * whose outcome is unknown, and only then is the client empty. */
+static void test_pipelined_close_reports_each_unanswered_request(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer_two_then_close, 1);
+    assert_int_equal(troc_client_set_known_territories(f->client, NULL), 0); /* the next server has another key */
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelopes[5];
+    uint64_t ids[5];
+    for (int i = 0; i < 5; i++) {
+        envelopes[i] = payment(f, 100 + i);
+        const troc_envelope *list[] = {envelopes[i]};
+        assert_int_equal(troc_client_send(f->client, list, 1, &ids[i]), 0);
+    }
+    receive_answer(f->client, ids[0], envelopes[0]);
+    receive_answer(f->client, ids[1], envelopes[1]);
+    for (int i = 2; i < 5; i++) {
+        receive_unknown(f->client, ids[i]);
+        assert_int_equal(troc_client_in_flight(f->client), (size_t)(4 - i));
+    }
+    troc_reply reply;
+    assert_int_equal(troc_client_receive(f->client, &reply), TROC_ECLOSED);
+    assert_int_equal(reply.request_id, 0);
+    server_stop(&s);
+    assert_int_equal(s.submits, 2);
+    /* The client connects again as usual, with nothing left over. */
+    server_start(f, &s, behave_answer, 1);
+    assert_int_equal(troc_client_reconnect(f->client), 0);
+    troc_submit_result result;
+    const troc_envelope *again[] = {envelopes[2]};
+    assert_int_equal(troc_client_submit(f->client, again, 1, &result, 0), 0);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    troc_client_close(f->client);
+    server_stop(&s);
+    for (int i = 0; i < 5; i++) troc_envelope_free(envelopes[i]);
+}
+
+/* Two replies arrive, then the server is gone and writing the requests
+ * queued after them fails: in a send whose output buffer is full
+ * (`in_receive` false), or in the receive that flushes them.  The replies
+ * already in the socket are still received, in order, then every request
+ * queued behind them is reported unknown. */
+static void write_failure_keeps_received_replies(fixture *f, bool in_receive) {
+    server s;
+    server_start(f, &s, behave_answer_two_then_close, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *answered[2];
+    uint64_t ids[2];
+    for (int i = 0; i < 2; i++) {
+        answered[i] = payment(f, 100 + i);
+        const troc_envelope *list[] = {answered[i]};
+        assert_int_equal(troc_client_send(f->client, list, 1, &ids[i]), 0);
+    }
+    assert_int_equal(troc_client_flush(f->client), 0);
+    server_stop(&s); /* both answered, and the connection closed */
+    troc_envelope *filler = payment(f, 300);
+    const troc_envelope *fillers[TROC_SUBMIT_ENVELOPES_MAX];
+    for (size_t i = 0; i < TROC_SUBMIT_ENVELOPES_MAX; i++) fillers[i] = filler;
+    uint64_t first_queued = 0, last_queued = 0, id = 0;
+    if (in_receive) {
+        /* Queued, not yet written: the receive writes it first. */
+        assert_int_equal(troc_client_send(f->client, fillers, 1, &first_queued), 0);
+        last_queued = first_queued;
+    } else {
+        /* Large submits fill the output buffer until writing it fails. */
+        int rc = 0;
+        for (int i = 2; i < TROC_REQUESTS_IN_FLIGHT_MAX && rc == 0; i++) {
+            rc = troc_client_send(f->client, fillers, TROC_SUBMIT_ENVELOPES_MAX, &id);
+            if (rc == 0 && first_queued == 0) first_queued = id;
+            if (rc == 0) last_queued = id;
+        }
+        assert_true(troc_error_is_retryable(rc));
+        assert_false(troc_client_connected(f->client));
+    }
+    assert_true(first_queued == ids[1] + 1 && last_queued >= first_queued);
+    receive_answer(f->client, ids[0], answered[0]);
+    receive_answer(f->client, ids[1], answered[1]);
+    assert_false(troc_client_connected(f->client));
+    assert_int_equal(troc_client_in_flight(f->client), (size_t)(last_queued - first_queued + 1));
+    /* Nothing more is sent on a connection that failed. */
+    assert_int_equal(troc_client_send(f->client, fillers, 1, &id), TROC_ECLOSED);
+    for (uint64_t queued = first_queued; queued <= last_queued; queued++) receive_unknown(f->client, queued);
+    assert_int_equal(troc_client_in_flight(f->client), 0);
+    troc_reply reply;
+    assert_int_equal(troc_client_receive(f->client, &reply), TROC_ECLOSED);
+    troc_envelope_free(filler);
+    for (int i = 0; i < 2; i++) troc_envelope_free(answered[i]);
+}
+
+static void test_pipelined_send_failure_keeps_received_replies(void **state) {
+    write_failure_keeps_received_replies(*state, false);
+}
+
+static void test_pipelined_flush_failure_keeps_received_replies(void **state) {
+    write_failure_keeps_received_replies(*state, true);
+}
+
 /* A payment submitted to a server behaving as `behave` fails with
  * `expected`, and the client closes the connection. */
 static void submit_fails_against(fixture *f, behaviour_fn *behave, int expected) {
@@ -1505,6 +1645,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lookup_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_replies_matched_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_close_reports_each_unanswered_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_send_failure_keeps_received_replies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_flush_failure_keeps_received_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stray_reply_is_protocol_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_frame_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_in_flight_bound, setup, teardown),

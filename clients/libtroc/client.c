@@ -136,18 +136,24 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
     return 0;
 }
 
-void troc__client_reset(troc_client *client) {
+void troc__client_disconnect(troc_client *client) {
     assert(client != NULL);
-    troc__client_reply_release(client);
     if (client->fd >= 0) close(client->fd);
     client->fd = -1;
     troc_channel_clear(&client->channel);
     client->role = TROC_SESSION_NONE;
     client->member[0] = client->territory[0] = client->unit[0] = '\0';
     client->next_request_id = 1;
-    client->in_flight_count = 0;
     client->input_start = client->input_end = 0;
     client->output_size = 0;
+}
+
+void troc__client_reset(troc_client *client) {
+    assert(client != NULL);
+    troc__client_reply_release(client);
+    troc__client_disconnect(client);
+    client->in_flight_count = 0;
+    client->lost_error = 0;
 }
 
 void troc_client_close(troc_client *client) {
@@ -157,7 +163,9 @@ void troc_client_close(troc_client *client) {
 
 bool troc_client_connected(const troc_client *client) {
     assert(client != NULL);
-    return client->fd >= 0;
+    /* A connection that failed is no longer one, even while the replies
+     * already on their way are still read from its socket. */
+    return client->fd >= 0 && client->lost_error == 0;
 }
 
 const char *troc_client_error_message(const troc_client *client) {

@@ -99,6 +99,8 @@ struct troc_client {
     uint64_t next_request_id;                /* ids are 1, 2, ... per connection */
     uint64_t in_flight[TROC_REQUESTS_IN_FLIGHT_MAX];
     size_t in_flight_count;
+    int lost_error;                          /* the failure that ended the connection while requests were in
+                                                flight; 0 while it takes requests (see request.c) */
 
     /* Buffers, allocated once at create. */
     uint8_t *input;                          /* bytes received: [input_start, input_end) unread */
@@ -115,6 +117,7 @@ struct troc_client {
     troc_clearing_report reports[TROC_SUBMIT_ENVELOPES_MAX]; /* results[i].clearing points here */
 
     char message[TROC__CLIENT_MESSAGE_SIZE]; /* the last failure's text */
+    char lost_message[TROC__CLIENT_MESSAGE_SIZE]; /* lost_error's text, repeated for each unanswered request */
 };
 
 /* ------------------------------------------------------------ key.c */
@@ -193,8 +196,9 @@ int troc__io_read(int fd, uint8_t *buffer, size_t capacity, troc__deadline deadl
  * `sealed`, in clear otherwise (the handshake's first frame). */
 int troc__client_queue(troc_client *client, const uint8_t *payload, size_t payload_size, bool sealed);
 
-/* Writes out everything queued before `deadline`; on failure the
- * connection is closed. */
+/* Writes out everything queued before `deadline`.  On failure the
+ * connection is closed, or, with requests in flight, takes no more and is
+ * only read from (request.c says why). */
 int troc__client_flush_until(troc_client *client, troc__deadline deadline);
 
 /* Reads the next whole frame before `deadline` and decodes it into
@@ -223,8 +227,13 @@ void troc__client_reply_release(troc_client *client);
 int troc__client_call(troc_client *client, Troc__V1__Request *request, const Troc__V1__Response **response_out);
 
 /* Releases everything a connection holds (socket, channel keys, buffers'
- * contents, in-flight ids); the settings stay. */
+ * contents, in-flight ids, the last reply); the settings stay. */
 void troc__client_reset(troc_client *client);
+
+/* Closes the socket and forgets the session, but keeps the last decoded
+ * reply (the results handed over point into it) and the ids in flight
+ * (those still to be reported unanswered). */
+void troc__client_disconnect(troc_client *client);
 
 /* ------------------------------------------------------- clearing.c */
 

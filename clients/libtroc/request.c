@@ -23,6 +23,23 @@
  * Request ids are 1, 2, ... per connection; the ids in flight are kept in a
  * small array so that an unexpected or repeated reply is a protocol error,
  * not a silent mix-up.
+ *
+ * A connection that fails while pipelined requests are in flight is not
+ * simply dropped: the server may have answered some of them, and a caller
+ * who cannot tell those from the others would have to resubmit them all
+ * blind.  So the failure is kept (lost_error) and the connection goes
+ * through two more states before it is closed:
+ *   - draining: writing failed (the server went away, or stopped reading),
+ *     but the socket stays open and troc_client_receive goes on reading
+ *     the replies the server sent before it, in the order they come;
+ *   - reporting: reading failed too (end of stream, reset, timeout, a
+ *     frame that cannot be trusted), so the socket is closed, and each
+ *     troc_client_receive returns lost_error naming one unanswered request,
+ *     the oldest first, whose outcome is unknown.
+ * Only when the last one is reported is the client reset.  Nothing more is
+ * sent in either state.  With nothing in flight (the handshake, a
+ * synchronous call done), a failure closes the connection at once, as
+ * there is nothing left to collect.
  */
 #include <assert.h>
 #include <errno.h>
@@ -52,14 +69,42 @@ int troc__client_queue(troc_client *client, const uint8_t *payload, size_t paylo
     return 0;
 }
 
+/* TROC_ECLOSED, for a request or a write the connection cannot take. */
+static int not_writable(troc_client *client) {
+    if (client->lost_error == 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
+    return troc__client_fail(client, TROC_ECLOSED,
+                             "the connection failed (%s): receive what is left of the %zu requests in flight "
+                             "(their replies, or that their outcome is unknown), then reconnect",
+                             client->lost_message, client->in_flight_count);
+}
+
+/* The connection failed with `error`, its text in client->message.  With
+ * nothing in flight it is closed.  Otherwise the first failure is kept for
+ * the unanswered requests; when the socket is still `readable` it stays
+ * open for the replies already on their way, else it is closed. */
+static int connection_lost(troc_client *client, int error, bool readable) {
+    assert(error < 0);
+    if (client->in_flight_count == 0) {
+        troc__client_reset(client);
+        return error;
+    }
+    if (client->lost_error == 0) {
+        client->lost_error = error;
+        troc__copy_text(client->lost_message, sizeof client->lost_message, client->message);
+    }
+    client->output_size = 0; /* requests in it count as sent: their outcome will be reported unknown */
+    if (!readable) troc__client_disconnect(client);
+    return error;
+}
+
 int troc__client_flush_until(troc_client *client, troc__deadline deadline) {
     assert(client != NULL);
-    if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
+    if (client->fd < 0 || client->lost_error != 0) return not_writable(client);
     if (client->output_size == 0) return 0;
     int rc = troc__io_write(client->fd, client->output, client->output_size, deadline);
     if (rc != 0) {
-        troc__client_reset(client);
-        return troc__client_fail(client, rc, "cannot send to %s: %s", client->address, troc_strerror(rc));
+        troc__client_fail(client, rc, "cannot send to %s: %s", client->address, troc_strerror(rc));
+        return connection_lost(client, rc, true);
     }
     client->output_size = 0;
     return 0;
@@ -156,8 +201,7 @@ static int read_failed(troc_client *client, int rc, int timeout_ms) {
     } else {
         troc__client_fail(client, rc, "%s: %s", client->address, troc_strerror(rc));
     }
-    troc__client_reset(client);
-    return rc;
+    return connection_lost(client, rc, false);
 }
 
 int troc__client_read_payload(troc_client *client, troc__deadline deadline, bool sealed, const uint8_t **payload_out,
@@ -187,7 +231,7 @@ int troc__client_read_frame(troc_client *client, troc__deadline deadline, bool s
 
 /* Encodes `frame`, seals it into the output and records the request id. */
 static int queue_request(troc_client *client, Troc__V1__Request *request, uint64_t *request_id_out) {
-    if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
+    if (client->fd < 0 || client->lost_error != 0) return not_writable(client);
     if (client->in_flight_count == TROC_REQUESTS_IN_FLIGHT_MAX) {
         return troc__client_fail(client, TROC_EBUSY, "%d requests in flight: receive a reply first",
                                  TROC_REQUESTS_IN_FLIGHT_MAX);
@@ -220,18 +264,16 @@ static bool in_flight_remove(troc_client *client, uint64_t request_id) {
     return false;
 }
 
-/* Writes what is queued, reads the next response before `deadline` and
- * checks that it answers a request in flight. */
+/* Reads the next response before `deadline` and checks that it answers a
+ * request in flight. */
 static int receive_response(troc_client *client, troc__deadline deadline, const Troc__V1__Response **response_out) {
-    int rc = troc__client_flush_until(client, deadline);
-    if (rc != 0) return rc;
-    rc = troc__client_read_frame(client, deadline, true);
+    int rc = troc__client_read_frame(client, deadline, true);
     if (rc != 0) return rc;
     const Troc__V1__Response *response = client->reply->response;
     if (client->reply->kind_case != TROC__V1__SERVER_FRAME__KIND_RESPONSE || !response->has_request_id ||
         !in_flight_remove(client, response->request_id)) {
-        troc__client_reset(client);
-        return troc__client_fail(client, TROC_EPROTOCOL, "%s sent a reply to no request in flight", client->address);
+        troc__client_fail(client, TROC_EPROTOCOL, "%s sent a reply to no request in flight", client->address);
+        return connection_lost(client, TROC_EPROTOCOL, false);
     }
     *response_out = response;
     return 0;
@@ -254,9 +296,15 @@ int troc__client_call(troc_client *client, Troc__V1__Request *request, const Tro
     uint64_t request_id = 0;
     int rc = queue_request(client, request, &request_id);
     if (rc != 0) return rc;
+    /* A request that could not be written cannot have been answered, and
+     * nothing else is in flight: no reply is left to wait for. */
     const Troc__V1__Response *response = NULL;
-    rc = receive_response(client, deadline, &response);
-    if (rc != 0) return rc;
+    rc = troc__client_flush_until(client, deadline);
+    if (rc == 0) rc = receive_response(client, deadline, &response);
+    if (rc != 0) {
+        troc__client_reset(client);
+        return rc;
+    }
     assert(response->request_id == request_id);
     if (response->kind_case == TROC__V1__RESPONSE__KIND_ERROR) return response_error(client, response->error);
     *response_out = response;
@@ -321,27 +369,78 @@ static int results_fill(troc_client *client, const Troc__V1__SubmitReply *reply)
     return 0;
 }
 
-int troc_client_receive(troc_client *client, troc_reply *reply) {
-    assert(client != NULL && reply != NULL);
-    memset(reply, 0, sizeof *reply);
-    client->message[0] = '\0';
-    if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
-    if (client->in_flight_count == 0) return troc__client_fail(client, TROC_EUSAGE, "no request in flight");
-    const Troc__V1__Response *response = NULL;
-    int rc = receive_response(client, troc__deadline_in(client->read_timeout_ms), &response);
-    if (rc != 0) return rc;
+/* Reports the oldest request in flight (ids grow with time) as one whose
+ * outcome is unknown, with the failure that ended the connection (and the
+ * request's id in the text when `pipelined`: a synchronous caller never saw
+ * it); resets the client after the last. */
+static int unknown_next(troc_client *client, troc_reply *reply, bool pipelined) {
+    assert(client->lost_error != 0 && client->fd < 0 && client->in_flight_count > 0);
+    size_t oldest = 0;
+    for (size_t i = 1; i < client->in_flight_count; i++) {
+        if (client->in_flight[i] < client->in_flight[oldest]) oldest = i;
+    }
+    reply->request_id = client->in_flight[oldest];
+    client->in_flight[oldest] = client->in_flight[--client->in_flight_count];
+    int error = client->lost_error;
+    if (pipelined) {
+        troc__client_fail(client, error,
+                          "%s; request %llu got no reply: its outcome is unknown (submit its envelopes again, with "
+                          "the same ids, on a new connection)",
+                          client->lost_message, (unsigned long long)reply->request_id);
+    } else {
+        troc__client_fail(client, error, "%s", client->lost_message);
+    }
+    if (client->in_flight_count == 0) troc__client_reset(client);
+    assert(reply->request_id != 0);
+    return error;
+}
+
+/* Turns `response`, a reply to a submit, into *reply.  A reply that is no
+ * submit's fails the connection, and the request it answered is the first
+ * whose outcome is unknown: reply->request_id names it. */
+static int reply_fill(troc_client *client, const Troc__V1__Response *response, troc_reply *reply) {
     reply->request_id = response->request_id;
     if (response->kind_case == TROC__V1__RESPONSE__KIND_ERROR) {
         reply->error = response_error(client, response->error);
         return 0;
     }
     if (response->kind_case != TROC__V1__RESPONSE__KIND_SUBMIT || results_fill(client, response->submit) != 0) {
-        troc__client_reset(client);
-        return troc__client_fail(client, TROC_EPROTOCOL, "%s answered a submit with something else", client->address);
+        troc__client_fail(client, TROC_EPROTOCOL, "%s answered a submit with something else", client->address);
+        return connection_lost(client, TROC_EPROTOCOL, false);
     }
     reply->result_count = response->submit->n_results;
     reply->results = client->results;
     return 0;
+}
+
+/* troc_client_receive, for a `pipelined` caller or a synchronous submit. */
+static int receive_reply(troc_client *client, troc_reply *reply, bool pipelined) {
+    assert(client != NULL && reply != NULL);
+    memset(reply, 0, sizeof *reply);
+    if (client->lost_error != 0 && client->fd < 0) return unknown_next(client, reply, pipelined);
+    client->message[0] = '\0';
+    if (client->fd < 0) return troc__client_fail(client, TROC_ECLOSED, "not connected");
+    if (client->in_flight_count == 0) return troc__client_fail(client, TROC_EUSAGE, "no request in flight");
+    troc__deadline deadline = troc__deadline_in(client->read_timeout_ms);
+    /* A failed write does not end the call: the replies the server sent
+     * before it went away are still to be read (the connection drains). */
+    if (client->lost_error == 0) (void)troc__client_flush_until(client, deadline);
+    const Troc__V1__Response *response = NULL;
+    int rc = receive_response(client, deadline, &response);
+    if (rc != 0) return client->lost_error != 0 ? unknown_next(client, reply, pipelined) : rc;
+    rc = reply_fill(client, response, reply);
+    if (rc != 0) return rc;
+    if (client->lost_error != 0 && client->in_flight_count == 0) {
+        /* The last reply the failed connection owed: close it, keeping the
+         * frame the reply points into. */
+        troc__client_disconnect(client);
+        client->lost_error = 0;
+    }
+    return 0;
+}
+
+int troc_client_receive(troc_client *client, troc_reply *reply) {
+    return receive_reply(client, reply, true);
 }
 
 /* One attempt: send, wait, check that there is one result per envelope. */
@@ -354,7 +453,7 @@ static int submit_once(troc_client *client, const troc_envelope *const *envelope
     int rc = submit_request(client, envelopes, count, &request_id);
     if (rc != 0) return rc;
     troc_reply reply;
-    rc = troc_client_receive(client, &reply);
+    rc = receive_reply(client, &reply, false);
     if (rc != 0) return rc;
     if (reply.error != 0) return reply.error;
     if (reply.result_count != count) {

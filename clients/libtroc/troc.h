@@ -358,9 +358,12 @@ int troc_client_connect(troc_client *client, const char *address);
 int troc_client_reconnect(troc_client *client);
 
 /* Closes the connection; the settings stay, so connect may be called
- * again. */
+ * again.  Pipelined requests still in flight are forgotten. */
 void troc_client_close(troc_client *client);
 
+/* True while the connection is up and takes requests; false from the moment
+ * it fails, even while troc_client_receive still hands over what pipelined
+ * requests got before the failure. */
 bool troc_client_connected(const troc_client *client);
 
 /* Details of the last failure on this client ("cannot connect to
@@ -545,16 +548,34 @@ int troc_client_submit(troc_client *client, const troc_envelope *const *envelope
  * out when it fills, on troc_client_flush() and before waiting in
  * troc_client_receive().  At most TROC_REQUESTS_IN_FLIGHT_MAX requests may
  * be in flight (TROC_EBUSY beyond: receive a reply first), the server's own
- * bound, so that neither side can block the other. */
+ * bound, so that neither side can block the other.
+ *
+ * When the connection fails (the server closes it or stops, a write or a
+ * read fails or times out), no reply the server sent is lost, and no
+ * request is left unaccounted for: every request given an id gets exactly
+ * one outcome from troc_client_receive.  First come the replies the server
+ * sent before the failure (those libtroc had read, and those still in the
+ * socket), in the order they came; then each other request in flight, the
+ * oldest first, as an error whose reply.request_id names it: its outcome
+ * is unknown, and the remedy is to submit its envelopes again, with the
+ * same ids, on a new connection (the ledger applies an id once).  Receive
+ * until troc_client_in_flight() is 0; troc_client_connected() is false
+ * from the failure on, and nothing more is sent (TROC_ECLOSED).
+ * troc_client_close() or troc_client_reconnect() forgets what is left. */
 
-/* Queues a submit of `count` envelopes; writes its request id. */
+/* Queues a submit of `count` envelopes; writes its request id.  On failure
+ * (TROC_EBUSY, TROC_EUSAGE, or the connection's failure while writing out
+ * the buffer, which is full) this request has no id and was not sent; the
+ * ones sent before still have their outcomes to receive. */
 int troc_client_send(troc_client *client, const troc_envelope *const *envelopes, size_t count,
                      uint64_t *request_id_out);
 
-/* Writes out everything queued. */
+/* Writes out everything queued.  A failure leaves the replies to receive,
+ * as above. */
 int troc_client_flush(troc_client *client);
 
-/* Requests sent and not yet answered. */
+/* Requests sent whose outcome troc_client_receive has not yet given: no
+ * reply yet, or, after a failure, not yet reported unknown. */
 size_t troc_client_in_flight(const troc_client *client);
 
 /* One reply to a submit. */
@@ -567,7 +588,13 @@ typedef struct troc_reply {
 
 /* Flushes, then waits for the next reply: the two together take at most
  * the read timeout (TROC_ETIMEOUT, and the connection is closed).
- * TROC_EUSAGE when nothing is in flight. */
+ * TROC_EUSAGE when nothing is in flight, TROC_ECLOSED when not connected.
+ * A failed write does not end the call: the replies already sent are still
+ * read.  After a failure, an error with reply->request_id other than 0
+ * means that request's outcome is unknown (see above); the error is the
+ * failure's (troc_error_is_retryable() is true for a lost connection or a
+ * timeout; TROC_EPROTOCOL and the like for a server that sent what cannot
+ * be read), and reply->result_count is 0. */
 int troc_client_receive(troc_client *client, troc_reply *reply);
 
 /* ------------------------------------------------------------ reads */
