@@ -168,6 +168,32 @@ static void test_shell_quote(void **state) {
     assert_int_equal(troc_shell_quote("it's", NULL, 0), 9);
 }
 
+/* Quoted into a fixed buffer: whole when it fits; else cut at a whole
+ * character, never inside an escaped quote or a UTF-8 sequence, its
+ * quotes closed, and marked with "...". */
+static void test_shell_quote_cut(void **state) {
+    (void)state;
+    char out[16];
+    assert_true(troc_shell_quote_cut("/tmp/it's", out, sizeof out));
+    assert_string_equal(out, "'/tmp/it'\\''s'");
+    assert_true(troc_shell_quote_cut("/var/b", out, sizeof out));
+    assert_string_equal(out, "/var/b");
+    assert_false(troc_shell_quote_cut("/var/backups/troc/x", out, sizeof out));
+    assert_string_equal(out, "'/var/backu'...");
+    assert_false(troc_shell_quote_cut("/tmp/abcd'efghijk", out, sizeof out));
+    assert_string_equal(out, "'/tmp/abcd'..."); /* not "'/tmp/abcd'\\'..." */
+    assert_false(troc_shell_quote_cut("/tmp/abc\xc3\xa9xyzw", out, sizeof out));
+    assert_string_equal(out, "'/tmp/abc\xc3\xa9'...");
+    assert_false(troc_shell_quote_cut("/tmp/abcd\xc3\xa9xyzw", out, sizeof out));
+    assert_string_equal(out, "'/tmp/abcd'..."); /* the e-acute does not fit whole */
+    char smallest[TROC_SHELL_QUOTE_CUT_SIZE_MIN];
+    assert_false(troc_shell_quote_cut("abcdef", smallest, sizeof smallest));
+    assert_string_equal(smallest, "''...");
+    char exact[TROC_SHELL_QUOTE_SIZE(3)];
+    assert_true(troc_shell_quote_cut("'''", exact, sizeof exact));
+    assert_int_equal(strlen(exact), sizeof exact - 1);
+}
+
 static void test_error_and_result_names(void **state) {
     (void)state;
     assert_string_equal(troc_err_name(TROC_EAMOUNT), "TROC_EAMOUNT");
@@ -192,6 +218,7 @@ int main(void) {
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_shell_quote),
+        cmocka_unit_test(test_shell_quote_cut),
         cmocka_unit_test(test_error_and_result_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,9 +3,12 @@
  * Unit tests of the libsodium wrappers: key files (private, never replaced,
  * refused when malformed or readable by others), signatures bound to their
  * domain and territory, and ids that increase with time and within a
- * thread.
+ * thread.  The advice for a key file others may read quotes its path even
+ * when memory is short (malloc fails on demand: -Wl,--wrap=malloc).
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +24,15 @@
 
 #include "base/error.h"
 #include "crypto/crypto.h"
+
+/* When set, every malloc of the code under test fails. */
+static bool malloc_fails = false;
+
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_malloc(size_t size) {
+    return malloc_fails ? NULL : __real_malloc(size);
+}
 
 typedef struct fixture {
     char directory[64];
@@ -132,6 +144,30 @@ static void test_keyfile_not_regular(void **state) {
     check_described("/nonexistent.key", -ENOENT, "cannot read the key file /nonexistent.key: No such file");
 }
 
+/* Memory short: the path is quoted all the same (shown unquoted, "my
+ * key" would be a command on two other files), and one too long for any
+ * system is shown cut, its quotes closed. */
+static void test_keyfile_advice_without_memory(void **state) {
+    (void)state;
+    char message[512];
+    malloc_fails = true;
+    troc_keyfile_describe_error("my key's", -EPERM, message, sizeof message);
+    malloc_fails = false;
+    assert_non_null(strstr(message, "run: chmod 600 'my key'\\''s'"));
+    static char long_path[2 * PATH_MAX];
+    memset(long_path, 'k', sizeof long_path - 1);
+    long_path[0] = ' ';
+    static char long_message[4 * PATH_MAX];
+    malloc_fails = true;
+    troc_keyfile_describe_error(long_path, -EPERM, long_message, sizeof long_message);
+    malloc_fails = false;
+    const char *command = strstr(long_message, "run: chmod 600 ' kkk");
+    assert_non_null(command);
+    size_t length = strlen(command);
+    assert_true(length < PATH_MAX + 20);
+    assert_string_equal(command + length - 5, "k'...");
+}
+
 static void test_signatures_are_bound(void **state) {
     (void)state;
     troc_keypair signer, other;
@@ -181,6 +217,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keyfile_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyfile_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyfile_not_regular, setup, teardown),
+        cmocka_unit_test(test_keyfile_advice_without_memory),
         cmocka_unit_test_setup_teardown(test_signatures_are_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_increase, setup, teardown),
     };

@@ -1374,7 +1374,7 @@ static void test_map_full_then_grow(void **state) {
     fixture *f = *state;
     troc_ledger_close(f->s->ledger);
     f->s->ledger = NULL;
-    assert_int_equal(troc_ledger_open_sized(&f->s->ledger, f->s->directory, 64 * 1024), 0);
+    assert_int_equal(troc_ledger_open_sized(&f->s->ledger, f->s->directory, 64 * 1024, NULL), 0);
     troc_stats before = support_stats(f->s);
     enum { COUNT = 2000 };
     uint8_t(*ids)[TROC_ID_SIZE] = calloc(COUNT, TROC_ID_SIZE);

@@ -12,6 +12,12 @@
  * added, and a validly chained and signed entry that was never applied.
  * Signatures are checked on several threads: the first bad entry is
  * reported whatever their number.
+ *
+ * The start check of a writable open passes that ledger, also with
+ * thousands of entries, and refuses the damage it is meant to catch (the
+ * journal's last entry lost, changed or unlinked, the init changed, the
+ * totals unbalanced, a recent balance changed, the last posting lost),
+ * naming it and changing nothing, where the open used to serve it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -523,6 +529,145 @@ static void test_journaled_but_not_applied(void **state) {
     assert_non_null(strstr(report.difference, "stored balance"));
 }
 
+/* ------------------------------------------------------- start check */
+
+/* The bytes of the ledger's data file. */
+static uint8_t *data_file_read(fixture *f, size_t *size_out) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/data.mdb", f->s->directory);
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    assert_int_equal(fseek(file, 0, SEEK_END), 0);
+    long size = ftell(file);
+    assert_true(size > 0);
+    rewind(file);
+    uint8_t *bytes = malloc((size_t)size);
+    assert_int_equal(fread(bytes, 1, (size_t)size, file), (size_t)size);
+    fclose(file);
+    *size_out = (size_t)size;
+    return bytes;
+}
+
+/* A writable open refuses the ledger, saying `expected`, and changes
+ * nothing in it. */
+static void start_refused(fixture *f, const char *expected) {
+    size_t size_before, size_after;
+    uint8_t *before = data_file_read(f, &size_before);
+    troc_ledger *ledger = NULL;
+    char problem[TROC_LEDGER_PROBLEM_SIZE];
+    assert_int_equal(troc_ledger_open_sized(&ledger, f->s->directory, 0, problem), TROC_ECORRUPT);
+    assert_null(ledger);
+    if (strstr(problem, expected) == NULL) fail_msg("the start check said '%s', not '%s'", problem, expected);
+    uint8_t *after = data_file_read(f, &size_after);
+    assert_int_equal(size_after, size_before);
+    assert_memory_equal(after, before, size_before);
+    free(before);
+    free(after);
+}
+
+/* The varied history, and thousands of entries more (far past the links
+ * the check follows), open: the check passes every sound ledger. */
+static void test_start_check_passes_a_sound_ledger(void **state) {
+    fixture *f = *state;
+    char problem[TROC_LEDGER_PROBLEM_SIZE] = "unset";
+    troc_ledger_close(f->s->ledger);
+    assert_int_equal(troc_ledger_open_sized(&f->s->ledger, f->s->directory, 0, problem), 0);
+    assert_string_equal(problem, "");
+    transfers_add(f, 3000);
+    assert_true(support_stats(f->s).journal_entries > 3000);
+    troc_ledger_close(f->s->ledger);
+    assert_int_equal(troc_ledger_open_sized(&f->s->ledger, f->s->directory, 0, problem), 0);
+    assert_string_equal(problem, "");
+    assert_int_equal(support_pay(f->s, &f->bob, "bob", "carol", 1), TROC_RESULT_OK); /* and it writes */
+}
+
+/* The last entry lost (a copy cut short, a torn page): the head names
+ * an entry the journal no longer holds. */
+static void test_start_refuses_a_lost_last_entry(void **state) {
+    fixture *f = *state;
+    uint64_t head = support_stats(f->s).journal_entries;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    uint8_t key_bytes[8];
+    troc__be64_write(key_bytes, head);
+    MDB_val key = {8, key_bytes};
+    assert_int_equal(mdb_del(txn, raw_dbi(txn, "journal"), &key, NULL), 0);
+    raw_end(env, txn);
+    char expected[100];
+    snprintf(expected, sizeof expected, "the journal holds %llu entries, but its head names entry %llu",
+             (unsigned long long)head - 1, (unsigned long long)head);
+    start_refused(f, expected);
+}
+
+static void test_start_refuses_a_changed_last_entry(void **state) {
+    fixture *f = *state;
+    uint64_t head = support_stats(f->s).journal_entries;
+    journal_flip(f, head, -1, 0x01);
+    char expected[100];
+    snprintf(expected, sizeof expected, "journal entry %llu is not the head the state records",
+             (unsigned long long)head);
+    start_refused(f, expected);
+}
+
+/* An entry a few before the head changed: the next one's link breaks. */
+static void test_start_refuses_a_broken_recent_link(void **state) {
+    fixture *f = *state;
+    uint64_t head = support_stats(f->s).journal_entries;
+    journal_flip(f, head - 5, 15, 0x01); /* a timestamp: not signed, but chained */
+    char expected[100];
+    snprintf(expected, sizeof expected, "journal entry %llu does not hold the hash of entry %llu",
+             (unsigned long long)head - 4, (unsigned long long)head - 5);
+    start_refused(f, expected);
+}
+
+/* The signed init changed: the territory the ledger serves under is not
+ * the one it was created as. */
+static void test_start_refuses_a_changed_init(void **state) {
+    fixture *f = *state;
+    journal_flip(f, 1, -1, 0x01);
+    start_refused(f, "journal entry 1 is not an init event signed by the territory key");
+}
+
+/* The state's balance sum, which the first commit asserts is zero. */
+static void test_start_refuses_unbalanced_totals(void **state) {
+    fixture *f = *state;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    MDB_dbi meta = raw_dbi(txn, "meta");
+    MDB_val key = {5, (void *)"state"}, value;
+    assert_int_equal(mdb_get(txn, meta, &key, &value), 0);
+    uint8_t record[TROC__STATE_RECORD_SIZE];
+    assert_int_equal(value.mv_size, sizeof record);
+    memcpy(record, value.mv_data, sizeof record);
+    troc__be64_write_signed(record + 24, 1); /* balance_sum_cents */
+    MDB_val changed = {sizeof record, record};
+    assert_int_equal(mdb_put(txn, meta, &key, &changed, 0), 0);
+    raw_end(env, txn);
+    start_refused(f, "the state's balances sum to 0.01, not 0");
+}
+
+/* A balance changed in an account the last posting moved (the credit
+ * round paid bob's obligation to carol). */
+static void test_start_refuses_a_changed_recent_balance(void **state) {
+    fixture *f = *state;
+    account_tamper(f, "balances", "bob", add_a_cent);
+    start_refused(f, "account of bob: balance");
+}
+
+static void test_start_refuses_a_lost_posting(void **state) {
+    fixture *f = *state;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    MDB_cursor *cursor;
+    assert_int_equal(mdb_cursor_open(txn, raw_dbi(txn, "postings"), &cursor), 0);
+    MDB_val key, value;
+    assert_int_equal(mdb_cursor_get(cursor, &key, &value, MDB_LAST), 0);
+    assert_int_equal(mdb_cursor_del(cursor, 0), 0);
+    mdb_cursor_close(cursor);
+    raw_end(env, txn);
+    start_refused(f, "database postings holds");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_verify_ok, setup, teardown),
@@ -540,6 +685,14 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_damaged_member_name_shown_in_hex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journaled_but_not_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_check_passes_a_sound_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_a_lost_last_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_last_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_a_broken_recent_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_init, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_unbalanced_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_recent_balance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_a_lost_posting, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

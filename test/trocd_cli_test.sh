@@ -6,8 +6,8 @@
 # directory, bad or missing admin key, illegal name) that leave nothing
 # behind, a territory created and verified, its JSON output, a second daemon
 # on the same ledger refused, malformed or busy listen addresses, key files
-# missing, too open or not regular files, and a backup made with mdb_copy
-# verifying too.
+# missing, too open or not regular files, a backup made with mdb_copy
+# verifying too, and a damaged ledger refused by verify and by run.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -231,6 +231,17 @@ expect 1 "$trocd" verify --data "$work/d"
 expect 1 "$trocd" verify --data "$work/d" --json
 check_failure_json "$work/out" TROC_ESIGNATURE
 grep -q "\"entry\":1," "$work/out" || fail "verify --json of a bad entry names none: $(cat "$work/out")"
+# trocd run checks the ledger cheaply before serving it (the init entry
+# among what it checks) and refuses it the way it refuses one it cannot
+# read, pointing to verify and the restore steps; the data file is left
+# as it was.
+sum_before=$(cksum <"$work/d/data.mdb")
+expect 1 timeout 10 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
+grep -q "cannot open the ledger in $work/d: stored data is corrupt (journal entry 1 " \
+  "$work/err" || fail "trocd run of a damaged ledger: $(cat "$work/err")"
+grep -q "'trocd verify --data $work/d' says what is damaged, and docs/operations.md how to restore a backup" \
+  "$work/err" || fail "trocd run of a damaged ledger does not point to verify: $(cat "$work/err")"
+[ "$(cksum <"$work/d/data.mdb")" = "$sum_before" ] || fail "a refused trocd run changed the data file"
 
 [ "$failures" -eq 0 ] && echo "trocd cli: all checks passed"
 exit "$failures"

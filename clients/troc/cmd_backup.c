@@ -12,8 +12,9 @@
  * rest with its reason: exit 1 (DEST not empty, a backup already running,
  * no such parent, disk full), 2 for bad usage, 3 when unreachable.
  */
+#include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,12 +50,15 @@ static void print_backup(const troc_cli *cli, const troc_backup_info *info) {
            (unsigned long long)info->bytes);
     printf("  holds the territory's secret key (territory.key): keep it as private as the ledger\n");
     /* Quoted for a shell, so that the line can be pasted whatever the path
-     * holds (a space, a quote, a $). */
-    size_t quoted_size = troc_shell_quote(info->path, NULL, 0) + 1;
-    char *quoted = malloc(quoted_size);
-    if (quoted != NULL) troc_shell_quote(info->path, quoted, quoted_size);
-    printf("check it with: trocd verify --data %s\n", quoted != NULL ? quoted : info->path);
-    free(quoted);
+     * holds (a space, a quote, a $), in a buffer that holds the longest
+     * path quoted: nothing to allocate, so no case where the path would be
+     * shown unquoted (a command that runs on something else). */
+    _Static_assert(sizeof info->path <= TROC_BACKUP_PATH_LENGTH_MAX + 1, "the quoted path fits");
+    char quoted[TROC_SHELL_QUOTE_SIZE(TROC_BACKUP_PATH_LENGTH_MAX)];
+    bool whole = troc_shell_quote_cut(info->path, quoted, sizeof quoted);
+    assert(whole);
+    (void)whole;
+    printf("check it with: trocd verify --data %s\n", quoted);
 }
 
 int troc__cmd_admin_backup(const troc_cli *cli, int argc, char **argv) {

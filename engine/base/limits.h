@@ -411,6 +411,17 @@ _Static_assert(TROC_FRAME_SIZE_MAX <= TROC_JOURNAL_BODY_SIZE_MAX, "a signed batc
  * amortise commits, small enough to bound one transaction's dirty pages. */
 #define TROC_REPLAY_ENTRIES_PER_COMMIT 4096
 
+/* Journal links the start check (engine/ledger/start_check.c) follows back
+ * from the head: damage from a crash, a torn copy or a failing disk is
+ * likeliest in the pages written last, and a few dozen lookups cost
+ * nothing whatever the journal's length. */
+#define TROC_START_CHECK_LINKS 32u
+
+/* Bytes of journal entries the start check hashes at most, past the head
+ * entry itself (always hashed): batches and clearing rounds can be large,
+ * and the start must stay a matter of milliseconds. */
+#define TROC_START_CHECK_BYTES_MAX (16u * 1024u * 1024u)
+
 _Static_assert((TROC_WRITE_ACCOUNTS_MAX & (TROC_WRITE_ACCOUNTS_MAX - 1)) == 0,
                "the write cache's indexes are powers of two");
 _Static_assert(TROC_MEMBER_KEYS_MAX <= TROC_MEMBER_KEY_RECORDS_MAX, "active keys are key records");

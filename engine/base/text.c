@@ -143,3 +143,43 @@ size_t troc_shell_quote(const char *text, char *out, size_t size) {
     if (size > 0) out[length < size ? length : size - 1] = '\0';
     return length;
 }
+
+/* Bytes of the character that starts at `c` once quoted: a quote takes
+ * four, a UTF-8 sequence its lead and continuation bytes. */
+static size_t quoted_character_size(const char *c, size_t *bytes_out) {
+    if (*c == '\'') {
+        *bytes_out = 1;
+        return 4;
+    }
+    size_t bytes = 1;
+    /* Bounded by the NUL, which is no continuation byte. */
+    while (((unsigned char)c[bytes] & 0xc0u) == 0x80u) bytes++;
+    *bytes_out = bytes;
+    return bytes;
+}
+
+bool troc_shell_quote_cut(const char *text, char *out, size_t size) {
+    assert(text != NULL && out != NULL && size >= TROC_SHELL_QUOTE_CUT_SIZE_MIN);
+    if (troc_shell_quote(text, out, size) < size) return true;
+    /* Room for the characters: all but the quotes, "..." and the NUL.
+     * Always quoted, so that the cut shows before the dots. */
+    size_t room = size - 6, length = 0;
+    char *p = out;
+    *p++ = '\'';
+    for (const char *c = text; *c != '\0';) {
+        size_t bytes;
+        size_t quoted = quoted_character_size(c, &bytes);
+        if (length + quoted > room) break;
+        if (*c == '\'') {
+            memcpy(p, "'\\''", 4);
+        } else {
+            memcpy(p, c, bytes);
+        }
+        p += quoted;
+        length += quoted;
+        c += bytes;
+    }
+    memcpy(p, "'...", 5);
+    assert((size_t)(p + 5 - out) <= size);
+    return false;
+}

@@ -43,4 +43,20 @@ int troc_hex_decode(const char *hex, size_t length, uint8_t *bytes, size_t size)
  * without it, as snprintf does. */
 size_t troc_shell_quote(const char *text, char *out, size_t size);
 
+/* Bytes troc_shell_quote() may need for a text of `length` bytes, with the
+ * NUL: two quotes, and four bytes ('\'') for each byte of the text. */
+#define TROC_SHELL_QUOTE_SIZE(length) (4 * (size_t)(length) + 3)
+
+/* Smallest buffer troc_shell_quote_cut() accepts: room for ''... and the
+ * NUL. */
+#define TROC_SHELL_QUOTE_CUT_SIZE_MIN 6
+
+/* `text` as troc_shell_quote() writes it into `out` (`size` bytes, at least
+ * TROC_SHELL_QUOTE_CUT_SIZE_MIN), for a message that must not allocate:
+ * true when the whole word fits.  A word that does not fit is cut after
+ * the longest whole characters that do (never inside a '\'' or a UTF-8
+ * sequence), in closed single quotes, followed by "...", so that a reader
+ * sees it is cut and a shell never sees an open quote. */
+bool troc_shell_quote_cut(const char *text, char *out, size_t size);
+
 #endif /* TROC_TEXT_H */

@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,15 +138,17 @@ static const char *file_kind(mode_t mode) {
 }
 
 /* The advice for a key file its group or others may read, with the path
- * quoted for a shell so that the command can be pasted. */
+ * quoted for a shell so that the command can be pasted.  Quoted in a
+ * buffer of its own, not allocated: a path shown unquoted when memory is
+ * short would be a command that runs on something else ("my key" is two
+ * files to chmod).  Any path the system can open fits; a longer one is
+ * shown cut, and says so. */
 static void describe_too_open(const char *path, char *message, size_t size) {
-    size_t quoted_size = troc_shell_quote(path, NULL, 0) + 1;
-    char *quoted = malloc(quoted_size);
-    if (quoted != NULL) troc_shell_quote(path, quoted, quoted_size);
+    char quoted[PATH_MAX];
+    troc_shell_quote_cut(path, quoted, sizeof quoted);
     snprintf(message, size,
              "%s may be read by its group or others, and a secret key must be private; run: chmod 600 %s", path,
-             quoted != NULL ? quoted : path);
-    free(quoted);
+             quoted);
 }
 
 void troc_keyfile_describe_error(const char *path, int rc, char *message, size_t size) {

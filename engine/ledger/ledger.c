@@ -9,7 +9,9 @@
  * tied to the thread that began it (the server reads from its loop and its
  * thread pool), and with LMDB's default synced commits: a commit that
  * returned is on disk.  Stale reader slots of a killed process are cleared
- * at every open (mdb_reader_check).
+ * at every open (mdb_reader_check).  A writable open checks the ledger
+ * cheaply before loading anything from it (start_check.c): a damaged
+ * ledger is refused as TROC_ECORRUPT rather than written to.
  *
  * Growing the map (mdb_env_set_mapsize) unmaps and maps the file again, so
  * it must not run while a read transaction of this process is open: LMDB
@@ -222,7 +224,6 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
     if ((rc = databases_open(ledger, (flags & TROC__OPEN_CREATE) != 0)) != 0) goto fail;
     if (!(flags & TROC__OPEN_CREATE) && (rc = meta_load(ledger)) != 0) goto fail;
     if (!ledger->read_only && (rc = write_cache_allocate(ledger)) != 0) goto fail;
-    if (!ledger->read_only && !(flags & TROC__OPEN_CREATE) && (rc = directory_open(ledger)) != 0) goto fail;
     *ledger_out = ledger;
     return 0;
 fail:
@@ -241,23 +242,32 @@ int troc__ledger_key_read(const troc_ledger *ledger, const char *directory, troc
     return rc;
 }
 
-int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes) {
+/* The writer is about to append to what it opened: the start check runs
+ * before anything is loaded from the data (the member directory trusts
+ * the state's member count) or written to it. */
+int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes,
+                           char problem[TROC_LEDGER_PROBLEM_SIZE]) {
     assert(ledger_out != NULL && directory != NULL);
+    *ledger_out = NULL;
+    char ignored[TROC_LEDGER_PROBLEM_SIZE];
+    if (problem == NULL) problem = ignored;
+    problem[0] = '\0';
     troc_ledger *ledger = NULL;
     int rc = troc__ledger_open_env(&ledger, directory, map_size_bytes, 0);
     if (rc != 0) return rc;
-    rc = troc__ledger_key_read(ledger, directory, &ledger->keypair);
-    if (rc != 0) {
-        troc_ledger_close(ledger);
-        return rc;
-    }
+    if ((rc = troc__ledger_start_check(ledger, problem, TROC_LEDGER_PROBLEM_SIZE)) != 0) goto fail;
+    if ((rc = directory_open(ledger)) != 0) goto fail;
+    if ((rc = troc__ledger_key_read(ledger, directory, &ledger->keypair)) != 0) goto fail;
     ledger->has_keypair = true;
     *ledger_out = ledger;
     return 0;
+fail:
+    troc_ledger_close(ledger);
+    return rc;
 }
 
 int troc_ledger_open(troc_ledger **ledger_out, const char *directory) {
-    return troc_ledger_open_sized(ledger_out, directory, 0);
+    return troc_ledger_open_sized(ledger_out, directory, 0, NULL);
 }
 
 void troc_ledger_close(troc_ledger *ledger) {

@@ -55,16 +55,28 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
                      uint8_t territory_key_out[TROC_PUBLIC_KEY_SIZE]);
 
 /* Opens an existing ledger (clearing stale reader slots left by a killed
- * process).  TROC_ENOT_FOUND when `directory` holds no ledger; for its key
- * file: -ENOENT when it is missing, -EPERM when its group or others may
- * read it, TROC_EKEYFILE when it is not a regular file or not the
- * territory's key (troc_keyfile_describe_error says which). */
+ * process) for writing, after a cheap check of what every commit relies
+ * on: the state's totals, the end of the journal's hash chain and its
+ * first entry, the databases' record counts, the last posting (bounded
+ * work, whatever the journal's length; troc_ledger_verify() is the whole
+ * proof).  TROC_ENOT_FOUND when `directory` holds no ledger; TROC_ECORRUPT
+ * when the ledger is damaged; for its key file: -ENOENT when it is
+ * missing, -EPERM when its group or others may read it, TROC_EKEYFILE when
+ * it is not a regular file or not the territory's key
+ * (troc_keyfile_describe_error says which). */
 int troc_ledger_open(troc_ledger **ledger_out, const char *directory);
+
+/* Bytes of what troc_ledger_open_sized() found wrong, in words. */
+#define TROC_LEDGER_PROBLEM_SIZE 256
 
 /* Like troc_ledger_open() with an explicit LMDB map size in bytes (0: the
  * policy of limits.h, TROC_LEDGER_MAP_SIZE_INITIAL or the data file's size
- * rounded up).  Tests use a tiny map to provoke MDB_MAP_FULL. */
-int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes);
+ * rounded up; tests use a tiny map to provoke MDB_MAP_FULL).  When the
+ * start check refuses the ledger (TROC_ECORRUPT), `problem` says what it
+ * found ("the journal holds 41 entries, but its head names entry 42"); it
+ * is "" otherwise.  `problem` may be NULL. */
+int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes,
+                           char problem[TROC_LEDGER_PROBLEM_SIZE]);
 
 void troc_ledger_close(troc_ledger *ledger);
 

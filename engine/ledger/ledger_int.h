@@ -9,6 +9,7 @@
  *   round.c      applying and reading rounds         read.c     reads, stats
  *   replay.c     verify                              backup.c   hot backups
  *   signatures.c verify's signature pass, threaded   directory.c members by name, in memory
+ *   start_check.c the cheap check of a writable open
  * Nothing outside engine/ledger and test/ includes this file.
  *
  * On-disk layouts are documented with byte tables in record.c, which alone
@@ -411,6 +412,14 @@ int troc__ledger_key_read(const troc_ledger *ledger, const char *directory, troc
 /* Applies the first journal entry (NodeEvent{init}) to an empty ledger:
  * meta records, admin keys, the entry itself.  Used by init and replay. */
 int troc__ledger_apply_init(troc_ledger_write *write, const troc_journal_entry *entry);
+
+/* ----------------------------------------------------- start_check.c */
+
+/* Checks, in bounded work, what every commit relies on (the state's
+ * totals, the journal's end and first entry, the databases' record
+ * counts, the last posting): 0, TROC_ECORRUPT with what is wrong in
+ * `problem` (`problem_size` bytes, NUL-terminated), or an LMDB error. */
+int troc__ledger_start_check(const troc_ledger *ledger, char *problem, size_t problem_size);
 
 /* ----------------------------------------------------------- write.c */
 

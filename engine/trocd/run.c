@@ -5,6 +5,11 @@
  * every handle is closed.  The work is the server's (engine/server); this
  * is argument parsing, the optional port file and exit statuses.
  *
+ * Opening the ledger checks it cheaply (engine/ledger/start_check.c); a
+ * ledger it finds damaged is refused like one it cannot read, with what
+ * was found, pointing to `trocd verify` and to the restore steps, before
+ * anything is written.
+ *
  * The port file holds the TCP port actually bound, written once the server
  * listens (to a temporary name, then renamed, so that a reader never sees
  * half of it): with --listen HOST:0 a supervisor or a test learns which free
@@ -245,7 +250,8 @@ int troc__trocd_run(int argc, char **argv) {
     int status = run_parse(argc, argv, &options);
     if (status != 0) return status;
     troc_ledger *ledger = NULL;
-    int rc = troc_ledger_open_sized(&ledger, options.data, (size_t)options.map_size_bytes);
+    char problem[TROC_LEDGER_PROBLEM_SIZE];
+    int rc = troc_ledger_open_sized(&ledger, options.data, (size_t)options.map_size_bytes, problem);
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
@@ -258,9 +264,10 @@ int troc__trocd_run(int argc, char **argv) {
                     options.data);
         } else if (rc == TROC_ECORRUPT) {
             fprintf(stderr,
-                    "trocd run: cannot open the ledger in %s: %s; 'trocd verify --data %s' says what is damaged, "
-                    "and docs/operations.md how to restore a backup\n",
-                    options.data, troc_strerror(rc), options.data);
+                    "trocd run: cannot open the ledger in %s: %s%s%s%s; 'trocd verify --data %s' says what is "
+                    "damaged, and docs/operations.md how to restore a backup\n",
+                    options.data, troc_strerror(rc), problem[0] ? " (" : "", problem, problem[0] ? ")" : "",
+                    options.data);
         } else {
             fprintf(stderr, "trocd run: cannot open the ledger in %s: %s\n", options.data, troc_strerror(rc));
         }
