@@ -253,13 +253,15 @@ int troc__cmd_clearing_show(const troc_cli *cli, int argc, char **argv) {
 /* Prints the round an admin's request ran; exit 1 when it was not run.  The
  * request itself was accepted (its item result is ok), but a program
  * reading the JSON sees the round's failure as a refusal would read:
- * "unavailable", with the reason in detail. */
-static int clear_output(const troc_cli *cli, troc_client *client, const troc_submit_result *result) {
+ * "unavailable", with the reason in detail.  The request is journaled, so
+ * the way to ask again is its id: the text says which. */
+static int clear_output(const troc_cli *cli, troc_client *client, const troc_admin_action *action,
+                        const troc_submit_result *result) {
     if (result->clearing == NULL) {
         const char *detail = result->detail != NULL ? result->detail : "the daemon did not say why";
+        char id[TROC_ID_HEX_SIZE];
+        troc_id_to_hex(result->id, id);
         if (cli->json) {
-            char id[TROC_ID_HEX_SIZE];
-            troc_id_to_hex(result->id, id);
             troc_json json;
             troc_json_start(&json, stdout);
             troc_json_string(&json, "result", troc_result_name(TROC_RESULT_UNAVAILABLE));
@@ -268,7 +270,8 @@ static int clear_output(const troc_cli *cli, troc_client *client, const troc_sub
             troc_json_null(&json, "clearing");
             troc_json_finish(&json);
         }
-        return troc_cli_fail(TROC_EXIT_REFUSED, "%s", detail);
+        return troc_cli_fail(TROC_EXIT_REFUSED, "%s\nask again with: troc admin clear%s --id %s (one id runs one "
+                                                "round at most)", detail, action->with_credit ? " --with-credit" : "", id);
     }
     round_view view = {.report = *result->clearing};
     if (!cli->json) {
@@ -299,7 +302,7 @@ static int clear_submit(const troc_cli *cli, const troc_admin_action *action) {
         troc_submit_result result;
         if (troc_client_role(client) == TROC_SESSION_ADMIN) say_waiting(false); /* else refused at once */
         status = troc__cli_submit(cli, client, envelope, "clearing request", true, &result);
-        if (status == 0) status = clear_output(cli, client, &result);
+        if (status == 0) status = clear_output(cli, client, action, &result);
     }
     troc_envelope_free(envelope);
     troc_client_free(client);
