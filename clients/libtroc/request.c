@@ -473,8 +473,19 @@ int troc_client_submit(troc_client *client, const troc_envelope *const *envelope
     int rc = client->fd >= 0 ? submit_once(client, envelopes, count, results)
                              : troc__client_fail(client, TROC_ECLOSED, "not connected");
     for (int attempt = 0; attempt < retries && troc_error_is_retryable(rc); attempt++) {
+        /* A reconnect that fails speaks of a new connection ("closed before
+         * answering the handshake"): keep the failure that lost the request,
+         * or the caller reads "busy" where the server went away. */
+        char lost[TROC__CLIENT_MESSAGE_SIZE];
+        troc__copy_text(lost, sizeof lost, client->message);
         rc = troc_client_reconnect(client);
-        if (rc == 0) rc = submit_once(client, envelopes, count, results);
+        if (rc != 0) {
+            char again[TROC__CLIENT_MESSAGE_SIZE];
+            troc__copy_text(again, sizeof again, client->message);
+            troc__client_fail(client, rc, "%s; connecting again to resend it failed: %s", lost, again);
+            continue;
+        }
+        rc = submit_once(client, envelopes, count, results);
     }
     return rc;
 }

@@ -432,10 +432,11 @@ class DropFirstReply:
 
     HANDSHAKE_FRAMES = 2                    # the client's frames before its first request
 
-    def __init__(self, target_port, every=False, answered=0):
+    def __init__(self, target_port, every=False, answered=0, refuse_after=False):
         self.target_port = target_port
         self.every = every                  # drop the reply on every connection, not only the first
         self.answered = answered            # requests answered before the reply dropped
+        self.refuse_after = refuse_after    # close every connection after the first at once
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(4)
@@ -447,6 +448,9 @@ class DropFirstReply:
         while True:
             client, _ = self.listener.accept()
             self.connections += 1
+            if self.refuse_after and self.connections > 1:
+                client.close()
+                continue
             server = socket.create_connection(("127.0.0.1", self.target_port))
             drop = self.every or self.connections == 1
             state = {"client_frames": 0}
@@ -507,6 +511,12 @@ def scenario_retry(t):
     again = t.json("pay", "bob", "1.00", "--id", report["id"], key=alice)
     check(again["result"] == "ok" and again["id"] == report["id"], "resent: %r" % again)
     check(balance(t, "alice") == "-13.34" and t.json("admin", "stats")["transfers"] == 2, "paid once")
+    # When connecting again fails too, the message still says that the
+    # request's connection was lost, not only why the new one failed.
+    gone = DropFirstReply(t.port, refuse_after=True)
+    status, _, err = t.troc("pay", "bob", "1.00", key=alice, server=gone.address)
+    check(status == 3 and "closed the connection; connecting again to resend it failed" in err and
+          "outcome is unknown" in err, "a failed reconnect: %d %s" % (status, err))
 
 
 def scenario_server_key(t):
