@@ -33,6 +33,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,23 +163,21 @@ static int parse_options(const troc_cli *cli, int argc, char **argv, troc__clear
     return 0;
 }
 
-/* The absolute name a path will have once written: its own, resolved, or
- * for a file not yet there, its resolved directory and its last name.
- * NULL when the directory cannot be resolved either. */
-static char *resolved_name(const char *path) {
-    char *resolved = realpath(path, NULL);
-    if (resolved != NULL) return resolved;
+/* The absolute name a path will have once written, into name: its own,
+ * resolved, or for a file not yet there, its resolved directory and its
+ * last name.  False when the directory cannot be resolved either.  Fixed
+ * buffers: a failed allocation must not make two names look different. */
+static bool resolved_name(const char *path, char name[PATH_MAX]) {
+    if (realpath(path, name) != NULL) return true;
     const char *slash = strrchr(path, '/');
-    char *directory = slash == NULL ? strdup(".") : strndup(path, (size_t)(slash - path) + 1);
-    char *parent = directory != NULL ? realpath(directory, NULL) : NULL;
-    free(directory);
-    if (parent == NULL) return NULL;
     const char *base = slash == NULL ? path : slash + 1;
-    size_t size = strlen(parent) + strlen(base) + 2;
-    char *name = malloc(size);
-    if (name != NULL) snprintf(name, size, "%s/%s", parent, base);
-    free(parent);
-    return name;
+    const size_t length = slash == NULL ? 0 : (size_t)(slash - path) + 1;
+    char directory[PATH_MAX], parent[PATH_MAX];
+    if (length >= sizeof directory) return false;
+    memcpy(directory, slash == NULL ? "." : path, slash == NULL ? 2 : length);
+    if (slash != NULL) directory[length] = '\0';
+    if (realpath(directory, parent) == NULL) return false;
+    return snprintf(name, PATH_MAX, "%s/%s", parent, base) < PATH_MAX;
 }
 
 /* Whether two paths name one file, existing or about to be written
@@ -187,11 +186,8 @@ static bool same_file(const char *a, const char *b) {
     struct stat sa, sb;
     if (strcmp(a, b) == 0) return true;
     if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    char *name_a = resolved_name(a), *name_b = resolved_name(b);
-    bool same = name_a != NULL && name_b != NULL && strcmp(name_a, name_b) == 0;
-    free(name_a);
-    free(name_b);
-    return same;
+    char name_a[PATH_MAX], name_b[PATH_MAX];
+    return resolved_name(a, name_a) && resolved_name(b, name_b) && strcmp(name_a, name_b) == 0;
 }
 
 /* Whether `path` is the file standard input reads (INPUT "-" < FILE). */
