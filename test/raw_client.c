@@ -46,7 +46,9 @@ int raw_connect(raw_client *client, int port) {
     return raw_connect_receive_buffer(client, port, 0);
 }
 
-int raw_connect_receive_buffer(raw_client *client, int port, int receive_buffer_bytes) {
+/* Connects to 127.0.0.1:`port` from `source` (NULL: the system's choice),
+ * with a receive buffer of `receive_buffer_bytes` (0: the system's). */
+static int connect_loopback(raw_client *client, int port, const char *source, int receive_buffer_bytes) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     /* Before connect: the window the client offers is set at the SYN. */
@@ -55,6 +57,15 @@ int raw_connect_receive_buffer(raw_client *client, int port, int receive_buffer_
         int rc = -errno;
         close(fd);
         return rc;
+    }
+    if (source != NULL) {
+        struct sockaddr_in local = {.sin_family = AF_INET};
+        int rc = inet_pton(AF_INET, source, &local.sin_addr) == 1 ? 0 : -EINVAL;
+        if (rc == 0 && bind(fd, (struct sockaddr *)&local, sizeof local) != 0) rc = -errno;
+        if (rc != 0) {
+            close(fd);
+            return rc;
+        }
     }
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -66,6 +77,14 @@ int raw_connect_receive_buffer(raw_client *client, int port, int receive_buffer_
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return client_setup(client, fd);
+}
+
+int raw_connect_receive_buffer(raw_client *client, int port, int receive_buffer_bytes) {
+    return connect_loopback(client, port, NULL, receive_buffer_bytes);
+}
+
+int raw_connect_from(raw_client *client, int port, const char *source) {
+    return connect_loopback(client, port, source, 0);
 }
 
 int raw_connect_unix(raw_client *client, const char *path) {

@@ -45,6 +45,9 @@ int raw_connect(raw_client *client, int port);
 /* Connects with a receive buffer of `receive_buffer_bytes` (SO_RCVBUF; 0:
  * the system's), as a client reading slowly would have. */
 int raw_connect_receive_buffer(raw_client *client, int port, int receive_buffer_bytes);
+/* Connects from the loopback address `source` ("127.0.0.2": Linux routes
+ * all of 127.0.0.0/8 to the loopback interface), as another host would. */
+int raw_connect_from(raw_client *client, int port, const char *source);
 int raw_connect_unix(raw_client *client, const char *path);
 void raw_close(raw_client *client);
 

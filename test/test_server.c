@@ -1467,6 +1467,17 @@ static int setup_unix_socket(void **state) {
 
 enum { SHARED_CONNECTIONS_MAX = 40 };      /* a quarter is 10: the floors of limits.h apply */
 
+/* What limits.h makes of SHARED_CONNECTIONS_MAX: the share of connections
+ * in their handshake, and the part of it one source may hold. */
+enum {
+    SHARED_HANDSHAKES = TROC_HANDSHAKES_MIN,
+    SHARED_SOURCE_HANDSHAKES = SHARED_HANDSHAKES / TROC_HANDSHAKES_SOURCE_SHARE > TROC_HANDSHAKES_SOURCE_MIN
+                                   ? SHARED_HANDSHAKES / TROC_HANDSHAKES_SOURCE_SHARE
+                                   : TROC_HANDSHAKES_SOURCE_MIN,
+};
+_Static_assert(SHARED_CONNECTIONS_MAX / TROC_HANDSHAKES_SHARE < TROC_HANDSHAKES_MIN, "the floor sets the share");
+_Static_assert(SHARED_SOURCE_HANDSHAKES < SHARED_HANDSHAKES, "one source holds a part of the share");
+
 static int setup_shared_slots(void **state) {
     troc_server_options options = {.listen = "127.0.0.1:0", .connections_max = SHARED_CONNECTIONS_MAX};
     with_socket = true;
@@ -1485,24 +1496,85 @@ static int try_login(fixture *f, raw_client *client, const char *path, const tro
     return rc;
 }
 
+/* Connects from the loopback address 127.0.0.`host`. */
+static int connect_from_host(raw_client *client, int port, int host) {
+    char source[16];
+    snprintf(source, sizeof source, "127.0.0.%d", host);
+    return raw_connect_from(client, port, source);
+}
+
 /* Strangers who never finish their handshake hold at most their share of
  * the slots: past it a newcomer over TCP is told busy, sessions already
- * open go on, and the Unix socket has a share of its own. */
+ * open go on, and the Unix socket has a share of its own.  The strangers
+ * come from several addresses, each holding all it may. */
 static void test_handshakes_hold_a_share_of_the_slots(void **state) {
     fixture *f = *state;
-    raw_client session, silent[TROC_HANDSHAKES_MIN], admin;
+    raw_client session, silent[SHARED_HANDSHAKES], admin;
     raw_login(&session, f->port, &f->bob);
-    for (int i = 0; i < TROC_HANDSHAKES_MIN; i++) assert_int_equal(raw_connect(&silent[i], f->port), 0);
+    for (int i = 0; i < SHARED_HANDSHAKES; i++) {
+        assert_int_equal(connect_from_host(&silent[i], f->port, 10 + i / SHARED_SOURCE_HANDSHAKES), 0);
+    }
     expect_busy(f->port);
     int64_t balance = -1;
     assert_int_equal(raw_balance(&session, NULL, &balance), 0);
     assert_int_equal(try_login(f, &admin, f->socket_path, &f->admin), 0);
     assert_int_equal(raw_balance(&admin, "bob", &balance), 0);
     raw_close(&admin);
-    for (int i = 0; i < TROC_HANDSHAKES_MIN; i++) raw_close(&silent[i]);
+    for (int i = 0; i < SHARED_HANDSHAKES; i++) raw_close(&silent[i]);
     raw_close(&session);
     fixture_stop(f);
     assert_int_equal(f->stats.connections_refused, 1);
+    assert_int_equal(f->stats.connections_refused_source, 0);
+}
+
+/* A newcomer from 127.0.0.`host` is told busy, then closed. */
+static void expect_busy_from(int port, int host) {
+    raw_client extra;
+    assert_int_equal(connect_from_host(&extra, port, host), 0);
+    int error = 0;
+    assert_true(raw_expect_closed(&extra, &error));
+    assert_int_equal(error, TROC_EBUSY);
+    raw_close(&extra);
+}
+
+/* One stranger reconnecting as fast as it is cut holds only its source's
+ * part of the handshake share: the next newcomer from its address is told
+ * busy, while one from another address (127.0.0.2, still loopback) is
+ * served.  A handshake that finishes, or a connection that closes, gives
+ * its slot back to the source. */
+static void test_one_source_holds_a_part_of_the_handshakes(void **state) {
+    fixture *f = *state;
+    raw_client silent[SHARED_SOURCE_HANDSHAKES], other, extra;
+    for (int i = 0; i < SHARED_SOURCE_HANDSHAKES; i++) assert_int_equal(connect_from_host(&silent[i], f->port, 1), 0);
+    expect_busy_from(f->port, 1);
+    assert_int_equal(connect_from_host(&other, f->port, 2), 0);
+    assert_int_equal(raw_handshake(&other, &f->bob), 0);
+    int64_t balance = -1;
+    assert_int_equal(raw_balance(&other, NULL, &balance), 0);
+    /* A finished handshake frees one slot, exactly: a newcomer takes it,
+     * and the next is refused again. */
+    assert_int_equal(raw_handshake(&silent[0], &f->carol), 0);
+    assert_int_equal(connect_from_host(&extra, f->port, 1), 0);
+    expect_busy_from(f->port, 1);
+    /* A closed one frees its slot once the server sees it close. */
+    raw_close(&silent[1]);
+    bool served = false;
+    for (int attempt = 0; attempt < 100 && !served; attempt++) {
+        raw_client again;
+        assert_int_equal(connect_from_host(&again, f->port, 1), 0);
+        served = raw_handshake(&again, &f->bob) == 0;
+        if (served) assert_int_equal(raw_balance(&again, NULL, &balance), 0);
+        raw_close(&again);
+        if (!served) usleep(20000);
+    }
+    assert_true(served);
+    assert_int_equal(raw_balance(&silent[0], NULL, &balance), 0);
+    raw_close(&extra);
+    for (int i = 0; i < SHARED_SOURCE_HANDSHAKES; i++) raw_close(&silent[i]);
+    raw_close(&other);
+    fixture_stop(f);
+    assert_true(f->stats.connections_refused_source >= 2);
+    assert_int_equal(f->stats.connections_refused, f->stats.connections_refused_source);
 }
 
 /* Sessions over TCP fill all but TROC_CONNECTIONS_LOCAL_RESERVED slots (a
@@ -1992,6 +2064,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_pipelined_replies_past_the_write_queue_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
         cmocka_unit_test_setup_teardown(test_handshakes_hold_a_share_of_the_slots, setup_shared_slots, teardown),
+        cmocka_unit_test_setup_teardown(test_one_source_holds_a_part_of_the_handshakes, setup_shared_slots, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_keeps_slots_of_its_own, setup_shared_slots, teardown),
         cmocka_unit_test_setup_teardown(test_load_past_the_connection_limit, setup_load, teardown),
         cmocka_unit_test_setup_teardown(test_backup_requests, setup, teardown),

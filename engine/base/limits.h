@@ -119,6 +119,29 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 #define TROC_HANDSHAKES_SHARE 4
 #define TROC_HANDSHAKES_MIN 16
 
+/* Connections in their handshake one source may hold on the TCP listener:
+ * a quarter of the listener's share (64 of 256), or
+ * TROC_HANDSHAKES_SOURCE_MIN if more (at most the share).  A source is an
+ * IPv4 address or an IPv6 /64 (a host is given a whole /64); the Unix
+ * socket is exempt.  Without this bound one stranger reconnecting as fast
+ * as it is cut keeps the whole share full, and every honest newcomer over
+ * TCP is told "busy"; with it, filling the share takes four sources, and
+ * one leaves three quarters of it to the rest.  Not less: a handshake
+ * lasts a round trip and a signature, but many honest peers can share one
+ * address (an office or a market behind one NAT, all reconnecting when the
+ * daemon restarts) and a client may open a pool at once (the bench's
+ * --connections goes up to 64).  The floor keeps the small limits of tests
+ * and small territories (a share of 16 or less) from refusing a client
+ * that opens a few connections at once. */
+#define TROC_HANDSHAKES_SOURCE_SHARE 4
+#define TROC_HANDSHAKES_SOURCE_MIN 4
+
+/* Refusals of a source at its handshake share are logged at most once a
+ * minute, each line counting those refused since the previous one: a
+ * stranger reconnecting as fast as it is cut would write a line per
+ * attempt, thousands a second, drowning the log it is to be found in. */
+#define TROC_REFUSALS_LOG_INTERVAL_MS 60000
+
 /* Slots only the Unix socket may take, when the daemon has one (at most a
  * quarter of the connection limit): its peers are local administrators
  * (mode 0660), and they must be able to connect when peers over TCP fill
@@ -288,6 +311,9 @@ _Static_assert(TROC_SERVER_MEMORY_BYTES_MIN <= TROC_SERVER_MEMORY_BYTES_MAX, "th
 _Static_assert(TROC_COMMIT_ITEMS_MAX >= TROC_BATCH_ITEMS_MAX,
                "a full batch fits in one group commit");
 _Static_assert(TROC_COMMIT_GATHER_ITEMS <= TROC_COMMIT_ITEMS_MAX, "a gathered group fits one commit");
+_Static_assert(TROC_HANDSHAKES_SOURCE_MIN <= TROC_HANDSHAKES_MIN / TROC_HANDSHAKES_SOURCE_SHARE,
+               "the floor of a source's share only matters below the floor of the handshake share");
+_Static_assert(TROC_HANDSHAKES_SOURCE_SHARE > 1, "one source cannot take the whole handshake share");
 
 /* Clearing rounds in the daemon -------------------------------------------- */
 

@@ -3,6 +3,10 @@
  * One connection: bytes in, frames out, and the bounds that keep a peer
  * from costing more than its share.
  *
+ * Opening.  A newcomer is accepted first, then started (counted, timed,
+ * read) only once the listener has checked its source (listener.c); one
+ * it refuses is discarded before anything counted or logged it.
+ *
  * Reading.  Bytes land in the connection's read buffer; each whole frame is
  * handled in place (the sealed payload is opened over itself) and decoded
  * into a request's arena, so the buffer is free again as soon as the frame
@@ -708,12 +712,18 @@ void troc__conn_request_put(troc__conn *conn, troc__request *request) {
 
 /* ------------------------------------------------------- open and stop */
 
+/* Names the peer for the log and notes its source (TCP). */
 static void conn_peer_name(troc__conn *conn, bool is_tcp) {
-    strcpy(conn->peer, "unix socket");
+    strcpy(conn->peer, is_tcp ? "an unknown address" : "unix socket");
     if (!is_tcp) return;
     struct sockaddr_storage address;
     int size = sizeof address;
-    if (uv_tcp_getpeername(&conn->socket.tcp, (struct sockaddr *)&address, &size) != 0) return;
+    if (uv_tcp_getpeername(&conn->socket.tcp, (struct sockaddr *)&address, &size) != 0) {
+        /* The peer left already: it shares the unknown source. */
+        troc__source_from_address(NULL, &conn->source);
+        return;
+    }
+    troc__source_from_address((struct sockaddr *)&address, &conn->source);
     char host[48] = "?";
     if (address.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&address, host, sizeof host);
@@ -724,12 +734,18 @@ static void conn_peer_name(troc__conn *conn, bool is_tcp) {
     }
 }
 
-void troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp) {
+static void conn_discarded(uv_handle_t *handle) {
+    free(handle->data);
+}
+
+/* The newcomer is accepted before it is counted: whether it may be served
+ * depends on its source, which only an accepted socket tells. */
+troc__conn *troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp) {
     assert(server != NULL && listener != NULL);
     troc__conn *conn = calloc(1, sizeof *conn);
     if (conn == NULL) {
         troc_log("cannot accept a connection: out of memory");
-        return;
+        return NULL;
     }
     conn->server = server;
     conn->writing = -1;
@@ -741,18 +757,33 @@ void troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp) 
     int rc = is_tcp ? uv_tcp_init(server->loop, &conn->socket.tcp) : uv_pipe_init(server->loop, &conn->socket.pipe, 0);
     if (rc != 0) {
         free(conn);
-        return;
+        return NULL;
     }
+    rc = uv_accept(listener, &conn->socket.stream);
+    if (rc != 0) {
+        troc_log("accept failed: %s", uv_strerror(rc));
+        troc__conn_discard(conn);
+        return NULL;
+    }
+    conn_peer_name(conn, is_tcp);
+    return conn;
+}
+
+/* Closes a connection accepted but never started (nothing counted it). */
+void troc__conn_discard(troc__conn *conn) {
+    assert(conn != NULL && conn->handles_open == 0 && !conn->handshaking);
+    uv_close(&conn->socket.handle, conn_discarded);
+}
+
+/* Serves an accepted connection: counted, logged, its handshake timed. */
+void troc__conn_start(troc__conn *conn) {
+    assert(conn != NULL && conn->handles_open == 0);
+    troc_server *server = conn->server;
     uv_timer_init(server->loop, &conn->timer);
     conn->handles_open = 2;
     conn->number = ++server->conn_numbers;
     troc__server_conn_opened(server, conn);
-    if (uv_accept(listener, &conn->socket.stream) != 0) {
-        troc__conn_close(conn, "accept failed");
-        return;
-    }
-    if (is_tcp) uv_tcp_nodelay(&conn->socket.tcp, 1);
-    conn_peer_name(conn, is_tcp);
+    if (!conn->local) uv_tcp_nodelay(&conn->socket.tcp, 1);
     troc_log("connection %llu open from %s", (unsigned long long)conn->number, conn->peer);
     conn->last_frame_ms = uv_now(server->loop);
     uv_timer_start(&conn->timer, conn_on_timer, server->handshake_timeout_ms, 0);

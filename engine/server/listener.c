@@ -23,13 +23,22 @@
  * socket, when there is one), and one arriving while its listener has its
  * share of connections still in their handshake (TROC_HANDSHAKES_SHARE):
  * strangers cannot take the slots of sessions that proved their key, nor
- * lock out the local administrators.  A refused connection is closed after
- * a lingering close (FIN, then the peer's input discarded until it closes,
- * for at most TROC_CLOSE_LINGER_MS); at most TROC_REFUSALS_MAX refusals are
- * in flight, beyond which new connections are closed without a word.
+ * lock out the local administrators.  Over TCP, so does one whose source
+ * (its IPv4 address or IPv6 /64, sources.h) already holds its part of that
+ * share (TROC_HANDSHAKES_SOURCE_SHARE): one stranger reconnecting as fast
+ * as it is cut cannot keep the whole share and lock out every honest
+ * newcomer.  The source is known only once the socket is accepted, so
+ * that refusal takes the accepted socket over; it is logged at most once
+ * per TROC_REFUSALS_LOG_INTERVAL_MS, with a count of the others, where a
+ * line per attempt would flood the log.  A refused connection is closed
+ * after a lingering close (FIN, then the peer's input discarded until it
+ * closes, for at most TROC_CLOSE_LINGER_MS); at most TROC_REFUSALS_MAX
+ * refusals are in flight, beyond which new connections are closed without
+ * a word.
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,14 +128,15 @@ static size_t busy_frame(uint8_t *out, size_t capacity, const char *why) {
     return TROC_FRAME_HEADER_SIZE + troc__v1__server_frame__pack(&frame, out + TROC_FRAME_HEADER_SIZE);
 }
 
-/* Accepts a connection past a limit only to tell it `why` and close it. */
-static void refuse(troc_server *server, uv_stream_t *listener, bool is_tcp, const char *why) {
+/* A refusal, counted, with its handles initialised (the socket neither
+ * accepted nor opened yet); NULL when there is no memory for one. */
+static refusal *refusal_new(troc_server *server, bool is_tcp) {
     refusal *r = calloc(1, sizeof *r);
-    if (r == NULL) return;
+    if (r == NULL) return NULL;
     int rc = is_tcp ? uv_tcp_init(server->loop, &r->socket.tcp) : uv_pipe_init(server->loop, &r->socket.pipe, 0);
     if (rc != 0) {
         free(r);
-        return;
+        return NULL;
     }
     uv_timer_init(server->loop, &r->timer);
     r->handles_open = 2;
@@ -136,13 +146,47 @@ static void refuse(troc_server *server, uv_stream_t *listener, bool is_tcp, cons
     r->write_request.data = r;
     server->refusal_count++;
     server->stats.connections_refused++;
+    return r;
+}
+
+/* Tells the refused peer `why`, then closes (a lingering close). */
+static void refusal_send(refusal *r, const char *why) {
+    uv_timer_start(&r->timer, refusal_on_timer, TROC_CLOSE_LINGER_MS, 0);
+    uv_buf_t buffer = uv_buf_init((char *)r->frame, (unsigned)busy_frame(r->frame, sizeof r->frame, why));
+    if (uv_write(&r->write_request, &r->socket.stream, &buffer, 1, refusal_written) != 0) refusal_close(r);
+}
+
+/* Accepts a connection past a limit only to tell it `why` and close it. */
+static void refuse(troc_server *server, uv_stream_t *listener, bool is_tcp, const char *why) {
+    refusal *r = refusal_new(server, is_tcp);
+    if (r == NULL) return;
     if (uv_accept(listener, &r->socket.stream) != 0 || server->refusal_count > TROC_REFUSALS_MAX) {
         refusal_close(r);
         return;
     }
-    uv_timer_start(&r->timer, refusal_on_timer, TROC_CLOSE_LINGER_MS, 0);
-    uv_buf_t buffer = uv_buf_init((char *)r->frame, (unsigned)busy_frame(r->frame, sizeof r->frame, why));
-    if (uv_write(&r->write_request, &r->socket.stream, &buffer, 1, refusal_written) != 0) refusal_close(r);
+    refusal_send(r, why);
+}
+
+/* Refuses a TCP connection already accepted into `conn`, which the caller
+ * then discards.  The refusal takes a descriptor of its own for the socket
+ * (a libuv handle cannot change hands), so it lingers as any refusal does,
+ * within TROC_REFUSALS_MAX, and the connection's memory goes at once. */
+static void refuse_accepted(troc_server *server, troc__conn *conn, const char *why) {
+    refusal *r = refusal_new(server, true);
+    if (r == NULL) return;
+    uv_os_fd_t fd = -1;
+    int copy = -1;
+    if (server->refusal_count > TROC_REFUSALS_MAX || uv_fileno(&conn->socket.handle, &fd) != 0 ||
+        (copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        refusal_close(r);
+        return;
+    }
+    if (uv_tcp_open(&r->socket.tcp, copy) != 0) {
+        close(copy);
+        refusal_close(r);
+        return;
+    }
+    refusal_send(r, why);
 }
 
 /* Why a newcomer on TCP (or the Unix socket) cannot be served now, or
@@ -157,6 +201,43 @@ static const char *busy_reason(const troc_server *server, bool is_tcp) {
     return NULL;
 }
 
+/* Logs a refusal at a source's share, at most once per
+ * TROC_REFUSALS_LOG_INTERVAL_MS (limits.h): the line names the source
+ * refused now and counts the others refused since the last line. */
+static void log_source_refused(troc_server *server, const troc__conn *conn) {
+    uint64_t now = uv_now(server->loop);
+    if (server->source_refusals_logged && now - server->source_refusals_logged_ms < TROC_REFUSALS_LOG_INTERVAL_MS) {
+        server->source_refusals_unlogged++;
+        return;
+    }
+    char source[TROC__SOURCE_NAME_SIZE];
+    troc__source_name(&conn->source, source, sizeof source);
+    char others[96] = "";
+    if (server->source_refusals_unlogged > 0) {
+        snprintf(others, sizeof others, "; %llu more refused for this since the last such line",
+                 (unsigned long long)server->source_refusals_unlogged);
+    }
+    troc_log("refused a connection from %s: it has %u connections in their handshake, the most one address may "
+             "hold%s", source, server->handshakes_source_max, others);
+    server->source_refusals_logged = true;
+    server->source_refusals_logged_ms = now;
+    server->source_refusals_unlogged = 0;
+}
+
+/* A newcomer over TCP whose source already holds its share of the
+ * handshakes (a stranger reconnecting as fast as it is cut) is refused as
+ * any newcomer past a share is, so that it cannot take the whole share
+ * from the rest. */
+static bool source_refused(troc_server *server, troc__conn *conn) {
+    if (conn->local) return false;
+    if (troc__sources_count(&server->sources, &conn->source) < server->handshakes_source_max) return false;
+    server->stats.connections_refused_source++;
+    log_source_refused(server, conn);
+    refuse_accepted(server, conn, "server busy: too many connections in their handshake from your address, "
+                                  "retry later");
+    return true;
+}
+
 static void on_connection(uv_stream_t *listener, int status, bool is_tcp) {
     troc_server *server = listener->data;
     if (status < 0) {
@@ -169,7 +250,13 @@ static void on_connection(uv_stream_t *listener, int status, bool is_tcp) {
         refuse(server, listener, is_tcp, why);
         return;
     }
-    troc__conn_accept(server, listener, is_tcp);
+    troc__conn *conn = troc__conn_accept(server, listener, is_tcp);
+    if (conn == NULL) return;
+    if (source_refused(server, conn)) {
+        troc__conn_discard(conn);
+        return;
+    }
+    troc__conn_start(conn);
 }
 
 static void on_tcp_connection(uv_stream_t *listener, int status) {

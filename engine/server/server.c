@@ -205,6 +205,7 @@ void troc__server_conn_opened(troc_server *server, troc__conn *conn) {
     assert(!conn->handshaking);
     conn->handshaking = true;
     server->handshakes[conn->local]++;
+    if (!conn->local) troc__sources_add(&server->sources, &conn->source);
     conn->next = server->conns;
     conn->prev = NULL;
     if (server->conns != NULL) server->conns->prev = conn;
@@ -220,6 +221,7 @@ void troc__server_handshake_over(troc_server *server, troc__conn *conn) {
     if (!conn->handshaking) return;
     assert(server->handshakes[conn->local] > 0);
     server->handshakes[conn->local]--;
+    if (!conn->local) troc__sources_remove(&server->sources, &conn->source);
     conn->handshaking = false;
 }
 
@@ -399,16 +401,28 @@ static int server_fit_descriptors(troc_server *server, bool raise) {
     return 0;
 }
 
-/* The shares of the connection limit: strangers in their handshake, and
- * the slots and memory kept for the Unix socket (see limits.h). */
-static void server_share_connections(troc_server *server, bool has_socket) {
+/* A share of `total`: total / `share`, or `floor` if more, at most the
+ * total. */
+static uint32_t server_share(uint32_t total, uint32_t share, uint32_t floor) {
+    if (floor > total) floor = total;
+    return total / share > floor ? total / share : floor;
+}
+
+/* The shares of the connection limit: strangers in their handshake, each
+ * source's part of them, and the slots and memory kept for the Unix socket
+ * (see limits.h).  The table of sources holds at most one per connection
+ * in its handshake over TCP. */
+static int server_share_connections(troc_server *server, bool has_socket) {
     uint32_t max = server->connections_max;
-    uint32_t floor = max < TROC_HANDSHAKES_MIN ? max : TROC_HANDSHAKES_MIN;
-    server->handshakes_max = max / TROC_HANDSHAKES_SHARE > floor ? max / TROC_HANDSHAKES_SHARE : floor;
+    server->handshakes_max = server_share(max, TROC_HANDSHAKES_SHARE, TROC_HANDSHAKES_MIN);
+    server->handshakes_source_max =
+        server_share(server->handshakes_max, TROC_HANDSHAKES_SOURCE_SHARE, TROC_HANDSHAKES_SOURCE_MIN);
     uint32_t reserved = max / 4 < TROC_CONNECTIONS_LOCAL_RESERVED ? max / 4 : TROC_CONNECTIONS_LOCAL_RESERVED;
     server->local_reserved = has_socket ? reserved : 0;
     server->memory_local_reserved = has_socket ? server->memory_bytes_max / TROC_SERVER_MEMORY_LOCAL_SHARE : 0;
     assert(server->handshakes_max >= 1 && server->local_reserved < max);
+    assert(server->handshakes_source_max >= 1 && server->handshakes_source_max <= server->handshakes_max);
+    return troc__sources_init(&server->sources, server->handshakes_max);
 }
 
 /* Opens the listeners (each logs its own failure, naming its address),
@@ -417,7 +431,11 @@ static void server_share_connections(troc_server *server, bool has_socket) {
 static int server_start(troc_server *server, const troc_server_options *options) {
     int rc = server_fit_descriptors(server, options->raise_descriptor_limit);
     if (rc != 0) return rc;
-    server_share_connections(server, options->socket_path != NULL);
+    rc = server_share_connections(server, options->socket_path != NULL);
+    if (rc != 0) {
+        troc_log("cannot start the server: %s", troc_strerror(rc));
+        return rc;
+    }
     if (options->listen != NULL) rc = troc__listener_open_tcp(server, options->listen);
     if (rc == 0 && options->socket_path != NULL) rc = troc__listener_open_pipe(server, options->socket_path);
     if (rc != 0) return rc;
@@ -526,5 +544,6 @@ void troc_server_close(troc_server *server) {
     }
     assert(server->finished && server->conn_count == 0);
     troc__arena_reset(&server->scratch);
+    troc__sources_destroy(&server->sources);
     free(server);
 }

@@ -50,7 +50,9 @@ typedef struct troc_server_options {
 /* Counters of what the server did, for logs and tests. */
 typedef struct troc_server_stats {
     uint64_t connections_accepted;         /* connections served (not refused) */
-    uint64_t connections_refused;          /* told "busy" past TROC_CONNECTIONS_MAX */
+    uint64_t connections_refused;          /* told "busy" past a limit (or closed without a word) */
+    uint64_t connections_refused_source;   /* of which because their source held its share of the
+                                              handshakes over TCP */
     uint64_t connections_closed;           /* served connections closed, for any reason */
     uint64_t connections_failed;           /* of which closed after an error frame (protocol, timeout) */
     uint64_t requests;                     /* requests read after the handshake */

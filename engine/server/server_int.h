@@ -3,6 +3,7 @@
  * The server's insides, shared by its modules:
  *
  *   listener  accepts on TCP and the Unix socket, refuses past the limit
+ *   sources   connections in their handshake counted per peer address
  *   conn      one connection: frames in, handshake, channel, write queue,
  *             backpressure, timers
  *   dispatch  requests to reads and submits, and every reply
@@ -38,6 +39,7 @@
 #include "net/channel.h"
 #include "net/handshake.h"
 #include "server.h"
+#include "sources.h"
 
 /* Bytes of a request's inline arena: enough to decode one signed transfer
  * and its request, so that the hot path never reaches the heap. */
@@ -156,7 +158,9 @@ struct troc__conn {
     int handles_open;                      /* socket and timer not yet closed */
     troc__conn_state state;
     bool local;                            /* accepted on the Unix socket, not TCP */
-    bool handshaking;                      /* counted in the server's handshakes[local] */
+    bool handshaking;                      /* counted in the server's handshakes[local] (and, over
+                                              TCP, in its sources) */
+    troc__source source;                   /* the peer's address or /64 (TCP only) */
     const char *close_reason;              /* logged when closed */
     troc_handshake handshake;
     troc_channel channel;
@@ -220,6 +224,7 @@ struct troc_server {
     uv_loop_t *loop;
     uint32_t connections_max;              /* bounds in effect (options, limits.h or descriptors) */
     uint32_t handshakes_max;               /* connections in their handshake, per listener */
+    uint32_t handshakes_source_max;        /* of which one source may hold over TCP */
     uint32_t local_reserved;               /* slots only the Unix socket may take */
     uint32_t handshake_timeout_ms;
     uint32_t idle_timeout_ms;
@@ -250,6 +255,10 @@ struct troc_server {
     troc__conn *conns;                     /* served connections */
     uint32_t conn_count;
     uint32_t handshakes[2];                /* connections in their handshake: [0] TCP, [1] Unix socket */
+    troc__sources sources;                 /* TCP connections in their handshake, per source */
+    uint64_t source_refusals_logged_ms;    /* loop time of the last line logging them */
+    uint64_t source_refusals_unlogged;     /* refused at a source's share since that line */
+    bool source_refusals_logged;           /* such a line was written */
     uint32_t refusal_count;                /* "busy" replies in flight */
     troc__conn *dirty;                     /* connections with output to flush */
     size_t memory_bytes;                   /* charged: requests in flight and every buffer */
@@ -274,7 +283,9 @@ void troc__listener_log_ready(const troc_server *server);
 void troc__listener_close(troc_server *server);
 
 /* conn.c */
-void troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp);
+troc__conn *troc__conn_accept(troc_server *server, uv_stream_t *listener, bool is_tcp);
+void troc__conn_start(troc__conn *conn);
+void troc__conn_discard(troc__conn *conn);
 void troc__conn_send(troc__conn *conn, const Troc__V1__ServerFrame *frame);
 void troc__conn_fail(troc__conn *conn, int error, const char *reason);
 void troc__conn_close(troc__conn *conn, const char *reason);
