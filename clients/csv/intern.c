@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/hash.h"
 #include "base/limits.h"
 
 /* Slots of a new table at least; a power of two. */
@@ -56,15 +57,6 @@ struct troc_intern {
     size_t arena_size;  /* bytes allocated, at most UINT32_MAX */
 };
 
-static uint64_t mix(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 uint32_t troc_intern_hash(const char *text, size_t length) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)length;
     size_t i = 0;
@@ -78,7 +70,7 @@ uint32_t troc_intern_hash(const char *text, size_t length) {
      * call, which costs more than the whole hash of a short name. */
     uint64_t tail = 0;
     for (size_t shift = 0; i < length; i++, shift += 8) tail |= (uint64_t)(unsigned char)text[i] << shift;
-    return (uint32_t)mix(h ^ tail);
+    return (uint32_t)troc_hash_mix64(h ^ tail);
 }
 
 /* The slot holding `text`, or the empty slot where it would go. */

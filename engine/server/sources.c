@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/hash.h"
 #include "crypto/crypto.h"
 
 /* ------------------------------------------------------------- sources */
@@ -74,13 +75,7 @@ void troc__source_name(const troc__source *source, char *text, size_t size) {
 static uint64_t source_hash(const troc__sources *sources, const troc__source *source) {
     uint64_t x = 0;
     memcpy(&x, source->prefix, sizeof x);
-    x ^= sources->seed ^ ((uint64_t)source->family << 32 | source->family);
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
+    return troc_hash_mix64(x ^ sources->seed ^ ((uint64_t)source->family << 32 | source->family));
 }
 
 static bool source_equal(const troc__source *a, const troc__source *b) {
