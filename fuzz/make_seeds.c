@@ -4,13 +4,16 @@
  * fuzz/corpus/ (run it from the source tree: `build-fuzz/fuzz/make_seeds
  * fuzz/corpus`).  The frame seeds are real conversations: a client hello in
  * clear, then requests sealed with the harness's fixed key, so the fuzzer
- * starts from inputs that reach the protobuf decoders.
+ * starts from inputs that reach the protobuf decoders.  The handshake seeds
+ * are the frames of the genuine exchange of fuzz_handshake.h: randomness is
+ * fixed, so the harness's client and server repeat them on every run.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "fuzz_handshake.h"
 #include "net/channel.h"
 #include "net/frame.h"
 #include "net/handshake.h"
@@ -74,19 +77,24 @@ static size_t transfer_request(troc_channel *channel, const troc_keypair *payer,
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 || troc_crypto_init() != 0) {
+    if (argc != 2 || fuzz_crypto_init() != 0) {
         fputs("usage: make_seeds CORPUS_DIR\n", stderr);
         return 2;
     }
     char directory[512];
     troc_keypair payer;
     troc_keypair_generate(&payer);
-    troc_handshake handshake;
-    uint8_t hello[TROC_HANDSHAKE_FRAME_SIZE_MAX];
-    size_t hello_size = 0;
-    troc_handshake_client_hello(&handshake, hello, &hello_size);
+    fuzz_exchange exchange;
+    if (fuzz_exchange_run(&exchange) != 0) {
+        fputs("make_seeds: the genuine handshake failed\n", stderr);
+        return 1;
+    }
     snprintf(directory, sizeof directory, "%s/handshake", argv[1]);
-    write_file(directory, "client-hello", hello, hello_size);
+    write_file(directory, "client-hello", exchange.client_hello, exchange.client_hello_size);
+    write_file(directory, "server-hello", exchange.server_hello, exchange.server_hello_size);
+    write_file(directory, "client-auth", exchange.client_auth, exchange.client_auth_size);
+    const uint8_t *hello = exchange.client_hello;
+    const size_t hello_size = exchange.client_hello_size;
 
     uint8_t stream[8192];
     size_t size = 0;
