@@ -65,6 +65,24 @@ static troc_envelope *envelope_new(void) {
     return envelope;
 }
 
+static troc_envelope *invoice_sign(const troc_key *key, const troc_invoice_action *action) {
+    troc_envelope *envelope = envelope_new();
+    if (troc_sign_invoice(signer, key, action, envelope) != 0) {
+        fprintf(stderr, "make_request_seeds: cannot sign an invoice action: %s\n", troc_client_error_message(signer));
+        exit(1);
+    }
+    return envelope;
+}
+
+/* Every input of the request harness starts from a ledger that holds its
+ * members and nothing else, so a seed that acts on an invoice issues it
+ * first, in the same submit: m1 bills m0. */
+static troc_envelope *invoice_issued(const uint8_t invoice_id[TROC_ID_SIZE]) {
+    return invoice_sign(keys[2], &(troc_invoice_action){.kind = TROC_INVOICE_ISSUE, .id = invoice_id,
+                                                         .creditor = "m1", .debtor = "m0", .amount_cents = 2500,
+                                                         .ref = "F-1", .due = "2030-01-31"});
+}
+
 static void seeds_payments(const uint8_t invoice_id[TROC_ID_SIZE]) {
     troc_envelope *e[3] = {envelope_new(), envelope_new(), NULL};
     troc_transfer transfer = {.payer = "m0", .payee = "m1", .amount_cents = 1234, .memo = "bread"};
@@ -78,21 +96,33 @@ static void seeds_payments(const uint8_t invoice_id[TROC_ID_SIZE]) {
                                 {.payee = "m3", .amount_cents = 3}};
     troc_sign_batch(signer, keys[1], NULL, "m0", items, 3, e[1]);
     submit_write("batch", &e[1], 1, true);
+    troc_envelope_free(e[0]);
     troc_transfer pay = {.payer = "m0", .payee = "m1", .amount_cents = 500, .invoice_id = invoice_id};
     troc_sign_transfer(signer, keys[1], &pay, e[1]);
-    submit_write("invoice-payment", &e[1], 1, true);
-    troc_envelope_free(e[0]);
-    troc_envelope_free(e[1]);
+    troc_envelope *paid[3] = {invoice_issued(invoice_id),
+                              invoice_sign(keys[1], &(troc_invoice_action){.kind = TROC_INVOICE_ACCEPT,
+                                                                           .invoice_id = invoice_id}),
+                              e[1]};
+    submit_write("invoice-payment", paid, 3, true);
+    for (int i = 0; i < 3; i++) troc_envelope_free(paid[i]);
 }
 
-static void admin_write(const char *name, const troc_admin_action *action) {
-    troc_envelope *envelope = envelope_new();
-    if (troc_sign_admin(signer, keys[0], action, envelope) != 0) {
-        fprintf(stderr, "make_request_seeds: cannot sign %s: %s\n", name, troc_client_error_message(signer));
-        exit(1);
+/* Writes a submit of `before` (an action the seed's own needs first, or
+ * NULL) and `action`, signed by the administrator. */
+static void admin_write(const char *name, const troc_admin_action *before, const troc_admin_action *action) {
+    troc_envelope *envelopes[2] = {envelope_new(), envelope_new()};
+    size_t count = 0;
+    const troc_admin_action *actions[2] = {before, action};
+    for (size_t i = 0; i < 2; i++) {
+        if (actions[i] == NULL) continue;
+        if (troc_sign_admin(signer, keys[0], actions[i], envelopes[count++]) != 0) {
+            fprintf(stderr, "make_request_seeds: cannot sign %s: %s\n", name, troc_client_error_message(signer));
+            exit(1);
+        }
     }
-    submit_write(name, &envelope, 1, false);
-    troc_envelope_free(envelope);
+    submit_write(name, envelopes, count, false);
+    troc_envelope_free(envelopes[0]);
+    troc_envelope_free(envelopes[1]);
 }
 
 static void seeds_admin(void) {
@@ -100,43 +130,47 @@ static void seeds_admin(void) {
     uint8_t fresh[TROC_PUBLIC_KEY_SIZE];
     troc_key_public(newcomer, fresh);
     troc_key_free(newcomer);
-    admin_write("admin-member-add", &(troc_admin_action){.kind = TROC_ADMIN_MEMBER_ADD, .member = "m4",
-                                                           .public_key = fresh, .has_credit_limit = true,
-                                                           .credit_limit_cents = 1000});
-    admin_write("admin-key-add", &(troc_admin_action){.kind = TROC_ADMIN_KEY_ADD, .member = "m3", .public_key = fresh});
-    admin_write("admin-key-revoke",
+    troc_admin_action key_add = {.kind = TROC_ADMIN_KEY_ADD, .member = "m3", .public_key = fresh};
+    troc_admin_action freeze = {.kind = TROC_ADMIN_FREEZE, .member = "m2", .reason = "fee"};
+    admin_write("admin-member-add", NULL,
+                &(troc_admin_action){.kind = TROC_ADMIN_MEMBER_ADD, .member = "m4", .public_key = fresh,
+                                     .has_credit_limit = true, .credit_limit_cents = 1000});
+    admin_write("admin-key-add", NULL, &key_add);
+    admin_write("admin-key-revoke", &key_add,
                 &(troc_admin_action){.kind = TROC_ADMIN_KEY_REVOKE, .member = "m3", .public_key = fresh});
-    admin_write("admin-limit", &(troc_admin_action){.kind = TROC_ADMIN_LIMIT_SET, .member = "m1",
-                                                      .has_credit_limit = true, .credit_limit_cents = 500,
-                                                      .has_balance_max = true, .balance_max_cents = 90000,
-                                                      .reason = "review"});
-    admin_write("admin-freeze", &(troc_admin_action){.kind = TROC_ADMIN_FREEZE, .member = "m2", .reason = "fee"});
-    admin_write("admin-unfreeze", &(troc_admin_action){.kind = TROC_ADMIN_UNFREEZE, .member = "m2", .reason = "paid"});
-    admin_write("admin-clearing-run", &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN});
-    admin_write("admin-clearing-run-credit", &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN, .with_credit = true});
+    admin_write("admin-limit", NULL,
+                &(troc_admin_action){.kind = TROC_ADMIN_LIMIT_SET, .member = "m1", .has_credit_limit = true,
+                                     .credit_limit_cents = 500, .has_balance_max = true,
+                                     .balance_max_cents = 90000, .reason = "review"});
+    admin_write("admin-freeze", NULL, &freeze);
+    admin_write("admin-unfreeze", &freeze,
+                &(troc_admin_action){.kind = TROC_ADMIN_UNFREEZE, .member = "m2", .reason = "paid"});
+    admin_write("admin-clearing-run", NULL, &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN});
+    admin_write("admin-clearing-run-credit", NULL,
+                &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN, .with_credit = true});
 }
 
-static void invoice_write(const char *name, const troc_key *key, const troc_invoice_action *action) {
-    troc_envelope *envelope = envelope_new();
-    if (troc_sign_invoice(signer, key, action, envelope) != 0) {
-        fprintf(stderr, "make_request_seeds: cannot sign %s: %s\n", name, troc_client_error_message(signer));
-        exit(1);
-    }
-    submit_write(name, &envelope, 1, true);
-    troc_envelope_free(envelope);
+/* Writes a submit of the issue of the invoice (unless `action` is the
+ * issue) and `action`. */
+static void invoice_write(const char *name, const uint8_t invoice_id[TROC_ID_SIZE], const troc_key *key,
+                          const troc_invoice_action *action) {
+    troc_envelope *envelopes[2] = {NULL, NULL};
+    size_t count = 0;
+    if (action->kind != TROC_INVOICE_ISSUE) envelopes[count++] = invoice_issued(invoice_id);
+    envelopes[count++] = action->kind == TROC_INVOICE_ISSUE ? invoice_issued(invoice_id) : invoice_sign(key, action);
+    submit_write(name, envelopes, count, true);
+    troc_envelope_free(envelopes[0]);
+    troc_envelope_free(envelopes[1]);
 }
 
 /* An invoice m1 bills m0, its acceptance, and the other actions. */
 static void seeds_invoices(const uint8_t invoice_id[TROC_ID_SIZE]) {
-    invoice_write("invoice-issue", keys[2], &(troc_invoice_action){.kind = TROC_INVOICE_ISSUE, .id = invoice_id,
-                                                                    .creditor = "m1", .debtor = "m0",
-                                                                    .amount_cents = 2500, .ref = "F-1",
-                                                                    .due = "2030-01-31"});
-    invoice_write("invoice-accept", keys[1],
+    invoice_write("invoice-issue", invoice_id, keys[2], &(troc_invoice_action){.kind = TROC_INVOICE_ISSUE});
+    invoice_write("invoice-accept", invoice_id, keys[1],
                   &(troc_invoice_action){.kind = TROC_INVOICE_ACCEPT, .invoice_id = invoice_id});
-    invoice_write("invoice-reject", keys[1], &(troc_invoice_action){.kind = TROC_INVOICE_REJECT,
-                                                                     .invoice_id = invoice_id, .reason = "no"});
-    invoice_write("invoice-cancel", keys[2],
+    invoice_write("invoice-reject", invoice_id, keys[1],
+                  &(troc_invoice_action){.kind = TROC_INVOICE_REJECT, .invoice_id = invoice_id, .reason = "no"});
+    invoice_write("invoice-cancel", invoice_id, keys[2],
                   &(troc_invoice_action){.kind = TROC_INVOICE_CANCEL, .invoice_id = invoice_id});
 }
 
