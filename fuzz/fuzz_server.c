@@ -1,20 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer harness for the server's request handlers, end to end: a real
- * server (engine/server) over a real ledger in a temporary directory,
- * listening on a Unix socket in a thread of the harness.  Each input is a
- * stream of plaintexts, each prefixed by its 2-byte big-endian length; the
- * harness opens a session with an admin key (so that every read is allowed),
- * seals each plaintext as one frame of the channel and sends it, then sends
- * a StatsQuery and reads until its answer comes back or the server closes
- * the connection.  The server must neither crash (sanitizers watch both
- * threads) nor hang (the harness aborts when the answer does not come).
+ * libFuzzer harness for the server end to end: a real server
+ * (engine/server) over a real ledger in a directory of this process
+ * (fuzz_workdir.h), listening on a Unix socket in a thread of the harness.
+ * Each input is a stream of plaintexts, each prefixed by its 2-byte
+ * big-endian length; the harness opens a session with the administrator's
+ * key (so that every read is allowed), seals each plaintext as one frame of
+ * the channel and sends it, then sends a StatsQuery and reads until every
+ * request it sent is answered or the server closes the connection.  The
+ * server must neither crash (sanitizers watch both threads) nor hang (the
+ * harness aborts when an answer does not come).
  *
- * Signatures in fuzzed envelopes do not verify (the territory key is new in
- * every run), so submits reach the ledger's refusal paths; seeds are real
- * requests of every kind.
+ * Signatures are checked for real.  The territory's key, the
+ * administrator's and those of members m0 .. m3 (admitted with their credit
+ * lines at start) are the fixed keys of fuzz_keys.h: troc_keypair_generate
+ * is wrapped to give the territory's, the only key pair the harness's
+ * process generates.  So the seeds make_request_seeds writes -- transfers,
+ * a batch, invoices that form a cycle, a clearing run, each signed for this
+ * territory -- are items the ledger applies, and the fuzzer starts inside
+ * signature checking, the verification queue, the writer and the clearing
+ * engine rather than at the refusal of a signature.
+ *
+ * Waiting for every answer, not only the StatsQuery's, keeps a submit's
+ * commit inside the input that sent it: reads are answered at once, a
+ * submit only after its commit.
+ *
+ * The daemon's log is formatted and dropped (troc_log is wrapped): a line
+ * per connection would swamp libFuzzer's report and slow every run, while
+ * formatting still lets the sanitizers check each line's arguments.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,21 +42,27 @@
 #include <unistd.h>
 
 #include "base/limits.h"
+#include "client_int.h"
+#include "fuzz_keys.h"
+#include "fuzz_workdir.h"
 #include "ledger/ledger.h"
 #include "net/channel.h"
 #include "net/frame.h"
 #include "net/handshake.h"
+#include "server/log.h"
 #include "server/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+void __wrap_troc_keypair_generate(troc_keypair *keypair);
+void __wrap_troc_log(const char *format, ...) TROC_PRINTF(1, 2);
 
 #define PING_REQUEST_ID UINT64_C(0xfeedface)
 
 static struct {
     bool started;
-    char directory[64];
-    char socket_path[128];
-    troc_keypair admin;
+    char directory[128];                   /* this process's (fuzz_workdir.h) */
+    char socket_path[160];
+    troc_keypair admin;                    /* the administrator's key of fuzz_keys.h */
     troc_ledger *ledger;
     uv_loop_t loop;
     troc_server *server;
@@ -56,29 +78,62 @@ static void check(bool ok, const char *what) {
     abort();
 }
 
+/* The territory's key is the fixed one the seeds are signed for. */
+void __wrap_troc_keypair_generate(troc_keypair *keypair) {
+    troc_key *key = fuzz_key(FUZZ_TERRITORY);
+    check(key != NULL, "cannot make the territory's key");
+    *keypair = key->keypair;
+    troc_key_free(key);
+}
+
+void __wrap_troc_log(const char *format, ...) {
+    char line[1024];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(line, sizeof line, format, arguments);
+    va_end(arguments);
+}
+
 static void serve(void *argument) {
     (void)argument;
     troc_server_run(harness.server);
 }
 
-/* Removes the temporary ledger when libFuzzer exits. */
+/* Removes the ledger when libFuzzer exits (a crash leaves it to the next
+ * run of the harness, fuzz_workdir.h). */
 static void remove_directory(void) {
-    char command[96];
-    snprintf(command, sizeof command, "rm -rf '%s'", harness.directory);
-    if (system(command) != 0) fprintf(stderr, "fuzz_server: cannot remove %s\n", harness.directory);
+    fuzz_workdir_remove(harness.directory);
+}
+
+/* Admits the members through a libtroc session of the administrator. */
+static void members_admit(void) {
+    troc_key *admin = fuzz_key(-1), *members[FUZZ_MEMBERS];
+    for (int i = 0; i < FUZZ_MEMBERS; i++) members[i] = fuzz_key(i);
+    troc_client *client = NULL;
+    check(troc_client_create(&client) == 0, "cannot create a client");
+    troc_client_set_key(client, admin);
+    troc_client_set_server_key(client, troc_ledger_territory_keypair(harness.ledger)->public_key);
+    check(troc_client_connect(client, harness.socket_path) == 0, "cannot open the administrator's session");
+    check(fuzz_members_admit(client, members) == 0, "cannot admit the members");
+    troc_client_free(client);
+    troc_key_free(admin);
+    for (int i = 0; i < FUZZ_MEMBERS; i++) troc_key_free(members[i]);
 }
 
 static void start_once(void) {
     if (harness.started) return;
     harness.started = true;
-    check(troc_crypto_init() == 0, "cannot initialise libsodium");
-    strcpy(harness.directory, "/tmp/troc-fuzz-server-XXXXXX");
-    check(mkdtemp(harness.directory) != NULL, "cannot create a temporary directory");
+    check(troc_init() == 0 && troc_crypto_init() == 0, "cannot initialise libsodium");
+    check(fuzz_workdir_create("/tmp", "troc-fuzz-server", harness.directory, sizeof harness.directory) == 0,
+          "cannot create the harness's directory");
     atexit(remove_directory);
-    char ledger_directory[96];
+    char ledger_directory[192];
     snprintf(ledger_directory, sizeof ledger_directory, "%s/ledger", harness.directory);
     snprintf(harness.socket_path, sizeof harness.socket_path, "%s/sock", harness.directory);
-    troc_keypair_generate(&harness.admin);
+    troc_key *admin = fuzz_key(-1);
+    check(admin != NULL, "cannot make the administrator's key");
+    harness.admin = admin->keypair;
+    troc_key_free(admin);
     static uint8_t admin_keys[1][TROC_PUBLIC_KEY_SIZE];
     memcpy(admin_keys[0], harness.admin.public_key, TROC_PUBLIC_KEY_SIZE);
     troc_ledger_init_options init = {.territory = "fuzz", .unit = "EUR",
@@ -91,6 +146,7 @@ static void start_once(void) {
     troc_server_options options = {.socket_path = harness.socket_path};
     check(troc_server_open(&harness.server, &harness.loop, harness.ledger, &options) == 0, "cannot start the server");
     check(uv_thread_create(&harness.thread, serve, NULL) == 0, "cannot start the server's thread");
+    members_admit();
 }
 
 static bool send_all(int fd, const uint8_t *bytes, size_t size) {
@@ -157,8 +213,9 @@ static int session_open(troc_channel *channel) {
     return fd;
 }
 
-/* Sends a StatsQuery and reads until its answer or the end of the stream. */
-static void ping(int fd, troc_channel *channel) {
+/* Sends a StatsQuery, then reads until `owed` answers and its own have
+ * come, or the end of the stream. */
+static void ping(int fd, troc_channel *channel, size_t owed) {
     Troc__V1__StatsQuery query = TROC__V1__STATS_QUERY__INIT;
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;
     request.has_request_id = 1;
@@ -172,7 +229,9 @@ static void ping(int fd, troc_channel *channel) {
     if (!send_all(fd, frame_out, troc_channel_seal(channel, frame_out + TROC_FRAME_HEADER_SIZE, size, frame_out))) {
         return;                            /* the server already closed this connection */
     }
-    for (;;) {
+    owed++;
+    /* Bounded by the requests sent: each is answered once, or the stream ends. */
+    while (owed > 0) {
         size_t frame_size = receive_frame(fd);
         if (frame_size == 0) return;
         size_t plain_size = 0;
@@ -180,28 +239,35 @@ static void ping(int fd, troc_channel *channel) {
               "a server frame does not open");
         Troc__V1__ServerFrame *reply = troc__v1__server_frame__unpack(NULL, plain_size, frame_in + TROC_FRAME_HEADER_SIZE);
         check(reply != NULL, "a server frame does not decode");
-        bool answered = reply->kind_case == TROC__V1__SERVER_FRAME__KIND_RESPONSE &&
-                        reply->response->request_id == PING_REQUEST_ID;
+        if (reply->kind_case == TROC__V1__SERVER_FRAME__KIND_RESPONSE) owed--;
         troc__v1__server_frame__free_unpacked(reply, NULL);
-        if (answered) return;
     }
+}
+
+/* True when `plaintext` is a request, which the server answers once. */
+static bool is_request(const uint8_t *plaintext, size_t size) {
+    Troc__V1__ClientFrame *frame = troc__v1__client_frame__unpack(NULL, size, plaintext);
+    bool request = frame != NULL && frame->kind_case == TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    if (frame != NULL) troc__v1__client_frame__free_unpacked(frame, NULL);
+    return request;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     start_once();
     troc_channel channel;
     int fd = session_open(&channel);
-    size_t offset = 0;
+    size_t offset = 0, requests = 0;
     bool sent = true;
     while (sent && size - offset >= 2) {
         size_t length = (size_t)data[offset] << 8 | data[offset + 1];
         offset += 2;
         if (length == 0 || length > size - offset) break;
         memcpy(frame_out + TROC_FRAME_HEADER_SIZE, data + offset, length);
+        requests += is_request(data + offset, length);
         sent = send_all(fd, frame_out, troc_channel_seal(&channel, frame_out + TROC_FRAME_HEADER_SIZE, length, frame_out));
         offset += length;
     }
-    if (sent) ping(fd, &channel);
+    if (sent) ping(fd, &channel, requests);
     close(fd);
     return 0;
 }

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Writes the seed inputs of the request and reply harnesses into
- * fuzz/corpus/requests and fuzz/corpus/replies (run it from the source
- * tree: `build-fuzz/fuzz/make_request_seeds fuzz/corpus`).
+ * Writes the seed inputs of the request, server and reply harnesses into
+ * fuzz/corpus/requests, fuzz/corpus/server and fuzz/corpus/replies (run it
+ * from the source tree: `build-fuzz/fuzz/make_request_seeds fuzz/corpus`).
  *
  * Request seeds are packed Requests of every kind, their envelopes signed
  * by libtroc with the harness's fixed keys (fuzz_keys.h): transfers,
  * batches, every admin action, every invoice action, a payment of an
- * invoice, and every read query, the backup included.  Reply seeds are the
+ * invoice, every read query, the backup included, and a cycle of invoices
+ * cleared in one input.  Server seeds are the same kind of requests as a
+ * session's stream of plaintexts (fuzz_server.c), signed for real for the
+ * harness's fixed territory key.  Reply seeds are the
  * answers a server gives to each call the reply harness makes, in its
  * layout (a call byte, then sized ServerFrames).
  */
@@ -20,6 +23,7 @@
 
 static const char *corpus;
 static troc_client *signer;                /* signs items; never connected */
+static troc_client *territory_signer;      /* signs for the server harness's territory */
 static troc_key *keys[FUZZ_MEMBERS + 1];   /* [0] the admin's */
 
 static void write_file(const char *directory, const char *name, const uint8_t *data, size_t size) {
@@ -61,6 +65,24 @@ static troc_envelope *envelope_new(void) {
     return envelope;
 }
 
+static troc_envelope *invoice_sign(const troc_key *key, const troc_invoice_action *action) {
+    troc_envelope *envelope = envelope_new();
+    if (troc_sign_invoice(signer, key, action, envelope) != 0) {
+        fprintf(stderr, "make_request_seeds: cannot sign an invoice action: %s\n", troc_client_error_message(signer));
+        exit(1);
+    }
+    return envelope;
+}
+
+/* Every input of the request harness starts from a ledger that holds its
+ * members and nothing else, so a seed that acts on an invoice issues it
+ * first, in the same submit: m1 bills m0. */
+static troc_envelope *invoice_issued(const uint8_t invoice_id[TROC_ID_SIZE]) {
+    return invoice_sign(keys[2], &(troc_invoice_action){.kind = TROC_INVOICE_ISSUE, .id = invoice_id,
+                                                         .creditor = "m1", .debtor = "m0", .amount_cents = 2500,
+                                                         .ref = "F-1", .due = "2030-01-31"});
+}
+
 static void seeds_payments(const uint8_t invoice_id[TROC_ID_SIZE]) {
     troc_envelope *e[3] = {envelope_new(), envelope_new(), NULL};
     troc_transfer transfer = {.payer = "m0", .payee = "m1", .amount_cents = 1234, .memo = "bread"};
@@ -74,21 +96,33 @@ static void seeds_payments(const uint8_t invoice_id[TROC_ID_SIZE]) {
                                 {.payee = "m3", .amount_cents = 3}};
     troc_sign_batch(signer, keys[1], NULL, "m0", items, 3, e[1]);
     submit_write("batch", &e[1], 1, true);
+    troc_envelope_free(e[0]);
     troc_transfer pay = {.payer = "m0", .payee = "m1", .amount_cents = 500, .invoice_id = invoice_id};
     troc_sign_transfer(signer, keys[1], &pay, e[1]);
-    submit_write("invoice-payment", &e[1], 1, true);
-    troc_envelope_free(e[0]);
-    troc_envelope_free(e[1]);
+    troc_envelope *paid[3] = {invoice_issued(invoice_id),
+                              invoice_sign(keys[1], &(troc_invoice_action){.kind = TROC_INVOICE_ACCEPT,
+                                                                           .invoice_id = invoice_id}),
+                              e[1]};
+    submit_write("invoice-payment", paid, 3, true);
+    for (int i = 0; i < 3; i++) troc_envelope_free(paid[i]);
 }
 
-static void admin_write(const char *name, const troc_admin_action *action) {
-    troc_envelope *envelope = envelope_new();
-    if (troc_sign_admin(signer, keys[0], action, envelope) != 0) {
-        fprintf(stderr, "make_request_seeds: cannot sign %s: %s\n", name, troc_client_error_message(signer));
-        exit(1);
+/* Writes a submit of `before` (an action the seed's own needs first, or
+ * NULL) and `action`, signed by the administrator. */
+static void admin_write(const char *name, const troc_admin_action *before, const troc_admin_action *action) {
+    troc_envelope *envelopes[2] = {envelope_new(), envelope_new()};
+    size_t count = 0;
+    const troc_admin_action *actions[2] = {before, action};
+    for (size_t i = 0; i < 2; i++) {
+        if (actions[i] == NULL) continue;
+        if (troc_sign_admin(signer, keys[0], actions[i], envelopes[count++]) != 0) {
+            fprintf(stderr, "make_request_seeds: cannot sign %s: %s\n", name, troc_client_error_message(signer));
+            exit(1);
+        }
     }
-    submit_write(name, &envelope, 1, false);
-    troc_envelope_free(envelope);
+    submit_write(name, envelopes, count, false);
+    troc_envelope_free(envelopes[0]);
+    troc_envelope_free(envelopes[1]);
 }
 
 static void seeds_admin(void) {
@@ -96,43 +130,47 @@ static void seeds_admin(void) {
     uint8_t fresh[TROC_PUBLIC_KEY_SIZE];
     troc_key_public(newcomer, fresh);
     troc_key_free(newcomer);
-    admin_write("admin-member-add", &(troc_admin_action){.kind = TROC_ADMIN_MEMBER_ADD, .member = "m4",
-                                                           .public_key = fresh, .has_credit_limit = true,
-                                                           .credit_limit_cents = 1000});
-    admin_write("admin-key-add", &(troc_admin_action){.kind = TROC_ADMIN_KEY_ADD, .member = "m3", .public_key = fresh});
-    admin_write("admin-key-revoke",
+    troc_admin_action key_add = {.kind = TROC_ADMIN_KEY_ADD, .member = "m3", .public_key = fresh};
+    troc_admin_action freeze = {.kind = TROC_ADMIN_FREEZE, .member = "m2", .reason = "fee"};
+    admin_write("admin-member-add", NULL,
+                &(troc_admin_action){.kind = TROC_ADMIN_MEMBER_ADD, .member = "m4", .public_key = fresh,
+                                     .has_credit_limit = true, .credit_limit_cents = 1000});
+    admin_write("admin-key-add", NULL, &key_add);
+    admin_write("admin-key-revoke", &key_add,
                 &(troc_admin_action){.kind = TROC_ADMIN_KEY_REVOKE, .member = "m3", .public_key = fresh});
-    admin_write("admin-limit", &(troc_admin_action){.kind = TROC_ADMIN_LIMIT_SET, .member = "m1",
-                                                      .has_credit_limit = true, .credit_limit_cents = 500,
-                                                      .has_balance_max = true, .balance_max_cents = 90000,
-                                                      .reason = "review"});
-    admin_write("admin-freeze", &(troc_admin_action){.kind = TROC_ADMIN_FREEZE, .member = "m2", .reason = "fee"});
-    admin_write("admin-unfreeze", &(troc_admin_action){.kind = TROC_ADMIN_UNFREEZE, .member = "m2", .reason = "paid"});
-    admin_write("admin-clearing-run", &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN});
-    admin_write("admin-clearing-run-credit", &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN, .with_credit = true});
+    admin_write("admin-limit", NULL,
+                &(troc_admin_action){.kind = TROC_ADMIN_LIMIT_SET, .member = "m1", .has_credit_limit = true,
+                                     .credit_limit_cents = 500, .has_balance_max = true,
+                                     .balance_max_cents = 90000, .reason = "review"});
+    admin_write("admin-freeze", NULL, &freeze);
+    admin_write("admin-unfreeze", &freeze,
+                &(troc_admin_action){.kind = TROC_ADMIN_UNFREEZE, .member = "m2", .reason = "paid"});
+    admin_write("admin-clearing-run", NULL, &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN});
+    admin_write("admin-clearing-run-credit", NULL,
+                &(troc_admin_action){.kind = TROC_ADMIN_CLEARING_RUN, .with_credit = true});
 }
 
-static void invoice_write(const char *name, const troc_key *key, const troc_invoice_action *action) {
-    troc_envelope *envelope = envelope_new();
-    if (troc_sign_invoice(signer, key, action, envelope) != 0) {
-        fprintf(stderr, "make_request_seeds: cannot sign %s: %s\n", name, troc_client_error_message(signer));
-        exit(1);
-    }
-    submit_write(name, &envelope, 1, true);
-    troc_envelope_free(envelope);
+/* Writes a submit of the issue of the invoice (unless `action` is the
+ * issue) and `action`. */
+static void invoice_write(const char *name, const uint8_t invoice_id[TROC_ID_SIZE], const troc_key *key,
+                          const troc_invoice_action *action) {
+    troc_envelope *envelopes[2] = {NULL, NULL};
+    size_t count = 0;
+    if (action->kind != TROC_INVOICE_ISSUE) envelopes[count++] = invoice_issued(invoice_id);
+    envelopes[count++] = action->kind == TROC_INVOICE_ISSUE ? invoice_issued(invoice_id) : invoice_sign(key, action);
+    submit_write(name, envelopes, count, true);
+    troc_envelope_free(envelopes[0]);
+    troc_envelope_free(envelopes[1]);
 }
 
 /* An invoice m1 bills m0, its acceptance, and the other actions. */
 static void seeds_invoices(const uint8_t invoice_id[TROC_ID_SIZE]) {
-    invoice_write("invoice-issue", keys[2], &(troc_invoice_action){.kind = TROC_INVOICE_ISSUE, .id = invoice_id,
-                                                                    .creditor = "m1", .debtor = "m0",
-                                                                    .amount_cents = 2500, .ref = "F-1",
-                                                                    .due = "2030-01-31"});
-    invoice_write("invoice-accept", keys[1],
+    invoice_write("invoice-issue", invoice_id, keys[2], &(troc_invoice_action){.kind = TROC_INVOICE_ISSUE});
+    invoice_write("invoice-accept", invoice_id, keys[1],
                   &(troc_invoice_action){.kind = TROC_INVOICE_ACCEPT, .invoice_id = invoice_id});
-    invoice_write("invoice-reject", keys[1], &(troc_invoice_action){.kind = TROC_INVOICE_REJECT,
-                                                                     .invoice_id = invoice_id, .reason = "no"});
-    invoice_write("invoice-cancel", keys[2],
+    invoice_write("invoice-reject", invoice_id, keys[1],
+                  &(troc_invoice_action){.kind = TROC_INVOICE_REJECT, .invoice_id = invoice_id, .reason = "no"});
+    invoice_write("invoice-cancel", invoice_id, keys[2],
                   &(troc_invoice_action){.kind = TROC_INVOICE_CANCEL, .invoice_id = invoice_id});
 }
 
@@ -205,6 +243,145 @@ static void seeds_admin_reads(void) {
     request_write("submit-empty", &request, false);
     Troc__V1__Request nothing = TROC__V1__REQUEST__INIT;
     request_write("no-kind", &nothing, true);
+}
+
+/* Three invoices that form a cycle m0 -> m1 -> m2 -> m0 (debtor to
+ * creditor), each issued by its creditor and accepted by its debtor, then
+ * an administrator's clearing run: in one submit, so that one input, from
+ * a ledger that holds only its members, reaches the solver and applies a
+ * round.  Returns the count of envelopes written into `e` (7). */
+static size_t cycle_sign(troc_client *client, troc_envelope *e[7]) {
+    static const int creditor[3] = {1, 2, 0}, debtor[3] = {0, 1, 2};
+    static const int64_t amount[3] = {3000, 2000, 2500};
+    for (int i = 0; i < 3; i++) {
+        uint8_t id[TROC_ID_SIZE];
+        memset(id, 0xc1 + i, sizeof id);
+        troc_invoice_action issue = {.kind = TROC_INVOICE_ISSUE, .id = id,
+                                     .creditor = fuzz_member_names[creditor[i]],
+                                     .debtor = fuzz_member_names[debtor[i]], .amount_cents = amount[i]};
+        troc_invoice_action accept = {.kind = TROC_INVOICE_ACCEPT, .invoice_id = id};
+        if (troc_sign_invoice(client, keys[1 + creditor[i]], &issue, e[i]) != 0 ||
+            troc_sign_invoice(client, keys[1 + debtor[i]], &accept, e[3 + i]) != 0) {
+            exit(1);
+        }
+    }
+    troc_admin_action run = {.kind = TROC_ADMIN_CLEARING_RUN};
+    if (troc_sign_admin(client, keys[0], &run, e[6]) != 0) exit(1);
+    return 7;
+}
+
+static void seeds_cycle(void) {
+    troc_envelope *e[7];
+    for (int i = 0; i < 7; i++) e[i] = envelope_new();
+    submit_write("clearing-cycle", e, cycle_sign(signer, e), false);
+    for (int i = 0; i < 7; i++) troc_envelope_free(e[i]);
+}
+
+/* -------------------------------------------------------------- server */
+
+/* A server seed: ClientFrames, each after its 2-byte big-endian size. */
+static uint8_t stream[1 << 16];
+static size_t stream_size;
+
+static void stream_request(Troc__V1__Request *request, uint64_t request_id) {
+    request->has_request_id = 1;
+    request->request_id = request_id;
+    Troc__V1__ClientFrame frame = TROC__V1__CLIENT_FRAME__INIT;
+    frame.kind_case = TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    frame.request = request;
+    size_t size = troc__v1__client_frame__get_packed_size(&frame);
+    if (size > UINT16_MAX || stream_size + 2 + size > sizeof stream) exit(1);
+    troc__v1__client_frame__pack(&frame, stream + stream_size + 2);
+    stream[stream_size] = (uint8_t)(size >> 8);
+    stream[stream_size + 1] = (uint8_t)size;
+    stream_size += 2 + size;
+}
+
+static void stream_submit(troc_envelope **envelopes, size_t count, uint64_t request_id) {
+    Troc__V1__Envelope *messages[8];
+    for (size_t i = 0; i < count; i++) messages[i] = &envelopes[i]->message;
+    Troc__V1__Submit submit = TROC__V1__SUBMIT__INIT;
+    submit.n_envelopes = count;
+    submit.envelopes = messages;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
+    request.submit = &submit;
+    stream_request(&request, request_id);
+}
+
+static void stream_write(const char *name) {
+    write_file("server", name, stream, stream_size);
+    stream_size = 0;
+}
+
+/* A payment; then in one submit a payment, a batch, a payment signed by
+ * someone else than its payer, one whose signature is broken and an
+ * administrator's limit change: the verification's every outcome. */
+static void seeds_server_submits(void) {
+    troc_envelope *e[5];
+    for (int i = 0; i < 5; i++) e[i] = envelope_new();
+    troc_transfer transfer = {.payer = "m0", .payee = "m1", .amount_cents = 1234, .memo = "bread"};
+    if (troc_sign_transfer(territory_signer, keys[1], &transfer, e[0]) != 0) exit(1);
+    stream_submit(e, 1, 1);
+    stream_write("submit-transfer");
+    troc_transfer other = {.payer = "m1", .payee = "m2", .amount_cents = 99};
+    troc_batch_item items[3] = {{.payee = "m1", .amount_cents = 1}, {.payee = "m2", .amount_cents = 2, .memo = "x"},
+                                {.payee = "m3", .amount_cents = 3}};
+    troc_admin_action limit = {.kind = TROC_ADMIN_LIMIT_SET, .member = "m3", .has_credit_limit = true,
+                               .credit_limit_cents = 500, .reason = "review"};
+    if (troc_sign_transfer(territory_signer, keys[2], &other, e[0]) != 0 ||
+        troc_sign_batch(territory_signer, keys[1], NULL, "m0", items, 3, e[1]) != 0 ||
+        troc_sign_transfer(territory_signer, keys[3], &transfer, e[2]) != 0 ||
+        troc_sign_transfer(territory_signer, keys[1], &transfer, e[3]) != 0 ||
+        troc_sign_admin(territory_signer, keys[0], &limit, e[4]) != 0) {
+        exit(1);
+    }
+    e[3]->message.signature.data[0] ^= 1;
+    stream_submit(e, 5, 3);
+    stream_write("submit-mixed");
+    troc_envelope *cycle[7];
+    for (int i = 0; i < 7; i++) cycle[i] = envelope_new();
+    stream_submit(cycle, cycle_sign(territory_signer, cycle), 5);
+    stream_write("clearing-cycle");
+    for (int i = 0; i < 7; i++) troc_envelope_free(cycle[i]);
+    for (int i = 0; i < 5; i++) troc_envelope_free(e[i]);
+}
+
+/* Every read an administrator may make, pipelined. */
+static void seeds_server_reads(void) {
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    Troc__V1__BalanceQuery balance = TROC__V1__BALANCE_QUERY__INIT;
+    balance.member = "m0";
+    request.kind_case = TROC__V1__REQUEST__KIND_BALANCE;
+    request.balance = &balance;
+    stream_request(&request, 1);
+    Troc__V1__HistoryQuery history = TROC__V1__HISTORY_QUERY__INIT;
+    history.member = "m1";
+    history.has_limit = 1;
+    history.limit = 10;
+    request.kind_case = TROC__V1__REQUEST__KIND_HISTORY;
+    request.history = &history;
+    stream_request(&request, 2);
+    Troc__V1__MemberQuery member = TROC__V1__MEMBER_QUERY__INIT;
+    member.member = "m2";
+    request.kind_case = TROC__V1__REQUEST__KIND_MEMBER;
+    request.member = &member;
+    stream_request(&request, 3);
+    Troc__V1__InvoiceQuery invoices = TROC__V1__INVOICE_QUERY__INIT;
+    invoices.member = "m0";
+    request.kind_case = TROC__V1__REQUEST__KIND_INVOICES;
+    request.invoices = &invoices;
+    stream_request(&request, 4);
+    Troc__V1__MemberListQuery members = TROC__V1__MEMBER_LIST_QUERY__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_MEMBERS;
+    request.members = &members;
+    stream_request(&request, 5);
+    Troc__V1__ClearingQuery clearing = TROC__V1__CLEARING_QUERY__INIT;
+    clearing.has_preview = clearing.preview = 1;
+    request.kind_case = TROC__V1__REQUEST__KIND_CLEARING;
+    request.clearing = &clearing;
+    stream_request(&request, 6);
+    stream_write("reads");
 }
 
 /* ------------------------------------------------------------- replies */
@@ -406,7 +583,8 @@ static void seeds_replies_submits(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 || troc_init() != 0 || troc_client_create(&signer) != 0) {
+    if (argc != 2 || troc_init() != 0 || troc_client_create(&signer) != 0 ||
+        troc_client_create(&territory_signer) != 0) {
         fputs("usage: make_request_seeds CORPUS_DIR\n", stderr);
         return 2;
     }
@@ -414,6 +592,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i <= FUZZ_MEMBERS; i++) keys[i] = fuzz_key(i - 1);
     uint8_t territory[TROC_PUBLIC_KEY_SIZE] = {0};
     troc_client_set_server_key(signer, territory);
+    troc_key *territory_key = fuzz_key(FUZZ_TERRITORY);
+    troc_key_public(territory_key, territory);
+    troc_key_free(territory_key);
+    troc_client_set_server_key(territory_signer, territory);
     uint8_t invoice_id[TROC_ID_SIZE];
     memset(invoice_id, 0xa1, sizeof invoice_id);
     seeds_payments(invoice_id);
@@ -421,6 +603,9 @@ int main(int argc, char **argv) {
     seeds_invoices(invoice_id);
     seeds_reads(invoice_id);
     seeds_admin_reads();
+    seeds_cycle();
+    seeds_server_submits();
+    seeds_server_reads();
     seeds_replies_reads();
     seeds_replies_records();
     seeds_replies_clearing();
