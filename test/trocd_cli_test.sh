@@ -239,9 +239,14 @@ sum_before=$(cksum <"$work/d/data.mdb")
 expect 1 timeout 10 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
 grep -q "cannot open the ledger in $work/d: stored data is corrupt (journal entry 1 " \
   "$work/err" || fail "trocd run of a damaged ledger: $(cat "$work/err")"
-grep -q "'trocd verify --data $work/d' says what is damaged, and docs/operations.md how to restore a backup" \
+grep -q "see what is damaged with: trocd verify --data $work/d (docs/operations.md says how to restore a backup)" \
   "$work/err" || fail "trocd run of a damaged ledger does not point to verify: $(cat "$work/err")"
 [ "$(cksum <"$work/d/data.mdb")" = "$sum_before" ] || fail "a refused trocd run changed the data file"
+# The command it advises can be pasted whatever the path holds.
+cp -r "$work/d" "$work/d copy"
+expect 1 timeout 10 "$trocd" run --data "$work/d copy" --listen 127.0.0.1:0
+grep -q "see what is damaged with: trocd verify --data '$work/d copy' (" "$work/err" ||
+  fail "trocd run does not quote the path it advises: $(cat "$work/err")"
 
 [ "$failures" -eq 0 ] && echo "trocd cli: all checks passed"
 exit "$failures"

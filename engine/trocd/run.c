@@ -32,6 +32,7 @@
  * reach MDB_MAP_FULL quickly.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/text.h"
 #include "ledger/ledger.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -263,11 +265,14 @@ int troc__trocd_run(int argc, char **argv) {
             fprintf(stderr, "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);
         } else if (rc == TROC_ECORRUPT) {
+            /* The command is pasted as it is: the path quoted for a shell. */
+            char quoted[TROC_SHELL_QUOTE_SIZE(PATH_MAX)];
+            troc_shell_quote_cut(options.data, quoted, sizeof quoted);
             fprintf(stderr,
-                    "trocd run: cannot open the ledger in %s: %s%s%s%s; 'trocd verify --data %s' says what is "
-                    "damaged, and docs/operations.md how to restore a backup\n",
-                    options.data, troc_strerror(rc), problem[0] ? " (" : "", problem, problem[0] ? ")" : "",
-                    options.data);
+                    "trocd run: cannot open the ledger in %s: %s%s%s%s\n"
+                    "trocd run: see what is damaged with: trocd verify --data %s (docs/operations.md says how to "
+                    "restore a backup)\n",
+                    options.data, troc_strerror(rc), problem[0] ? " (" : "", problem, problem[0] ? ")" : "", quoted);
         } else {
             fprintf(stderr, "trocd run: cannot open the ledger in %s: %s\n", options.data, troc_strerror(rc));
         }
