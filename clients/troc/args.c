@@ -69,11 +69,22 @@ int troc__cli_check_amount(const char *what, const char *text, int64_t minimum_c
     int rc = troc_amount_parse(text, strlen(text), cents_out);
     if (rc != 0 || *cents_out < minimum_cents || *cents_out > TROC_AMOUNT_CENTS_MAX) {
         char low[TROC_AMOUNT_TEXT_SIZE], high[TROC_AMOUNT_TEXT_SIZE];
+        /* A decimal comma is how much of Europe writes 12,50: say so
+         * rather than leave the reader to spot it. */
+        char pointed[TROC_AMOUNT_TEXT_SIZE] = "";
+        const char *comma = strchr(text, ',');
+        if (comma != NULL && comma == strrchr(text, ',') && strlen(text) < sizeof pointed) {
+            memcpy(pointed, text, strlen(text) + 1);
+            pointed[comma - text] = '.';
+            int64_t cents = 0;
+            if (troc_amount_parse(pointed, strlen(pointed), &cents) != 0) pointed[0] = '\0';
+        }
         return troc_cli_fail(TROC_EXIT_USAGE,
                              "%s '%s' is not an amount from %s to %s (a decimal with at most two fractional digits, "
-                             "e.g. 120.50)",
+                             "e.g. 120.50)%s%s",
                              what, text, troc_amount_format(minimum_cents, low),
-                             troc_amount_format(TROC_AMOUNT_CENTS_MAX, high));
+                             troc_amount_format(TROC_AMOUNT_CENTS_MAX, high),
+                             pointed[0] != '\0' ? "; write it with a point: " : "", pointed);
     }
     return 0;
 }

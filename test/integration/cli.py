@@ -313,6 +313,11 @@ def scenario_usage(t):
         status, out, err = t.troc(*args, server=dead)
         check(status == 2, "troc %s: expected exit 2, got %d: %s" % (" ".join(args), status, err))
         check(err.startswith("troc: "), "troc %s explains itself: %r" % (" ".join(args), err))
+    # A decimal comma is named, with the amount written the way troc reads it.
+    status, _, err = t.troc("pay", "bob", "12,50", server=dead)
+    check(status == 2 and err.rstrip().endswith("write it with a point: 12.50"), "a decimal comma: %s" % err)
+    status, _, err = t.troc("pay", "bob", "1,2,3", server=dead)
+    check(status == 2 and "with a point" not in err, "not a decimal comma: %s" % err)
     # A partial command lists what can follow it.
     status, _, err = t.troc("admin", "member", server=dead)
     check(status == 2 and "admin member key revoke" in err and "admin stats" not in err,
