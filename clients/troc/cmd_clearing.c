@@ -270,8 +270,9 @@ static int clear_output(const troc_cli *cli, troc_client *client, const troc_adm
             troc_json_null(&json, "clearing");
             troc_json_finish(&json);
         }
-        return troc_cli_fail(TROC_EXIT_REFUSED, "%s\nask again with: troc admin clear%s --id %s (one id runs one "
-                                                "round at most)", detail, action->with_credit ? " --with-credit" : "", id);
+        fprintf(stderr, "troc: %s\n", detail);
+        return troc_cli_fail(TROC_EXIT_REFUSED, "ask again with: troc admin clear%s --id %s (one id runs one round "
+                                                "at most)", action->with_credit ? " --with-credit" : "", id);
     }
     round_view view = {.report = *result->clearing};
     if (!cli->json) {

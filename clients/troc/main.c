@@ -148,7 +148,8 @@ static const command commands[] = {
     {"clearing show", troc__cmd_clearing_show, TROC_USAGE_CLEARING_SHOW,
      "a clearing round (the latest by default) and its settlements", CLEARING_SHOW_DETAILS},
     {"admin backup", troc__cmd_admin_backup, TROC_USAGE_BACKUP,
-     "hot copy of the ledger and its key into DEST, a new or empty directory on the daemon's machine", NULL},
+     "hot copy of the ledger and its key into DEST, a new or empty directory on the daemon's machine "
+     "(an absolute path)", NULL},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -201,7 +202,7 @@ static void print_help(FILE *out) {
           "  --key FILE          your secret key file (env TROC_KEY)\n"
           "  --server-key HEX    the territory's public key; otherwise it is pinned on first use\n"
           "  --json              print one JSON object on stdout\n"
-          "  --version           print troc's version (with --json: {\"version\": ...})\n"
+          "  --version           print troc's version (with --json: {\"version\":\"...\"})\n"
           "\nexit status: 0 done, 1 refused (ledger or server), 2 bad usage or input, 3 server unreachable\n",
           out);
 }
