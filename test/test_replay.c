@@ -597,6 +597,38 @@ static void test_start_refuses_a_lost_last_entry(void **state) {
     snprintf(expected, sizeof expected, "the journal holds %llu entries, but its head names entry %llu",
              (unsigned long long)head - 1, (unsigned long long)head);
     start_refused(f, expected);
+    troc_verify_report report;
+    assert_int_not_equal(verify(f->s->directory, &report), 0);
+    snprintf(expected, sizeof expected, "the journal ends at entry %llu, but its head names entry %llu",
+             (unsigned long long)head - 1, (unsigned long long)head);
+    assert_non_null(strstr(report.difference, expected));
+}
+
+/* An entry stored past the head (the head record not updated, or an
+ * entry added by hand) is named as such by verify. */
+static void test_verify_names_an_entry_past_the_head(void **state) {
+    fixture *f = *state;
+    uint64_t head = support_stats(f->s).journal_entries;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    MDB_dbi journal = raw_dbi(txn, "journal");
+    uint8_t key_bytes[8];
+    troc__be64_write(key_bytes, head);
+    MDB_val key = {8, key_bytes}, value;
+    assert_int_equal(mdb_get(txn, journal, &key, &value), 0);
+    uint8_t copy[4096];
+    assert_true(value.mv_size <= sizeof copy);
+    memcpy(copy, value.mv_data, value.mv_size);
+    MDB_val past = {value.mv_size, copy};
+    troc__be64_write(key_bytes, head + 1);
+    assert_int_equal(mdb_put(txn, journal, &key, &past, 0), 0);
+    raw_end(env, txn);
+    troc_verify_report report;
+    assert_int_not_equal(verify(f->s->directory, &report), 0);
+    char expected[100];
+    snprintf(expected, sizeof expected, "journal entry %llu lies past the journal's head, entry %llu",
+             (unsigned long long)head + 1, (unsigned long long)head);
+    assert_non_null(strstr(report.difference, expected));
 }
 
 static void test_start_refuses_a_changed_last_entry(void **state) {
@@ -693,6 +725,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_start_refuses_unbalanced_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_recent_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_lost_posting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_names_an_entry_past_the_head, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

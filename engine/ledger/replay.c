@@ -348,6 +348,24 @@ static int counts_fill(verify_run *run) {
     return 0;
 }
 
+/* Says where the journal's walk stopped: an entry past the stored head,
+ * or a journal that ends before it, is named as such (a head record or a
+ * journal's end damaged), anything else by the entry's number. */
+static void journal_differ(verify_run *run, int rc, uint64_t bad_seq) {
+    troc_journal_head head;
+    unsigned long long bad = (unsigned long long)bad_seq;
+    if (troc_journal_head_read(&run->source->journal, run->source_txn, &head) != 0) head.seq = 0;
+    unsigned long long head_seq = (unsigned long long)head.seq;
+    if (head.seq != 0 && bad_seq > head.seq) {
+        differ(run, rc, "journal entry %llu lies past the journal's head, entry %llu: %s", bad, head_seq,
+               troc_strerror(rc));
+    } else if (head.seq != 0 && rc == TROC_ECHAIN && bad_seq < head.seq) {
+        differ(run, rc, "the journal ends at entry %llu, but its head names entry %llu", bad, head_seq);
+    } else {
+        differ(run, rc, "journal entry %llu: %s", bad, troc_strerror(rc));
+    }
+}
+
 /* Walks and replays the journal, then compares. */
 static int verify_walk(verify_run *run) {
     int rc = counts_fill(run);
@@ -357,9 +375,7 @@ static int verify_walk(verify_run *run) {
     rc = troc_journal_check(&run->source->journal, run->source_txn, visit, run, &bad_seq);
     if (rc != 0) {
         run->report->bad_seq = bad_seq;
-        if (run->report->difference[0] == '\0') {
-            differ(run, rc, "journal entry %llu: %s", (unsigned long long)bad_seq, troc_strerror(rc));
-        }
+        if (run->report->difference[0] == '\0') journal_differ(run, rc, bad_seq);
         return rc;
     }
     if (run->scratch == NULL) return differ(run, TROC_ECORRUPT, "the journal is empty");
