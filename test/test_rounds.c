@@ -15,6 +15,13 @@
  * Requests that arrive while a round is written are made to arrive then
  * the same way: the round's apply waits for them (below).
  *
+ * The refusals of rounds asked for while another is in progress (too many
+ * waiting; the daemon stopping) need a round held in progress: the wrapped
+ * solve can wait until the test releases it, and the server's claims of
+ * committed requests are counted (troc__clearing_claim wrapped too), so
+ * that the test knows when its round requests wait in the queue.  The server
+ * is stopped with troc_server_stop, the path trocd's SIGTERM takes.
+ *
  * After the server stops, its counters say how many attempts were stale,
  * the loop closes with every handle closed, and troc_ledger_verify replays
  * the journal to the same state.
@@ -118,9 +125,106 @@ static void payment_join(void) {
 static atomic_int freezes_to_inject;        /* solves still to precede with freezing bob */
 static void freeze_during_solve(void);
 
+/* ------------------------------------------ a round kept in progress */
+
+/* The refusals of rounds asked for while one is in progress (the queue
+ * full, the daemon stopping) need a round in progress at the moment the
+ * test chooses: when `hold_next_solve` is set, the next solve says it has
+ * begun and waits until the test releases it.  The server's claims of
+ * committed requests are counted too (troc__clearing_claim wrapped), so
+ * that the test knows when the rounds it sent wait in the queue.  Both
+ * waits are bounded: a test that gives up fails, and its teardown releases
+ * the solve, so that the pool's thread is never left waiting. */
+#define HOLD_TIMEOUT_S 60                  /* a held solve goes on alone after this */
+#define WAIT_TIMEOUT_S 30                  /* the test waits for a condition at most this long */
+
+static pthread_mutex_t hold_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
+static bool hold_next_solve;               /* one-shot: the next solve waits for solve_release() */
+static bool solve_released;
+static int solves_held;                    /* solves that have begun waiting */
+static int claims_seen;                    /* committed requests the server has claimed rounds for (or not) */
+static bool held_in_vain;                  /* a held solve went on without being released */
+
+bool __real_troc__clearing_claim(troc_server *server, troc__request *request);
+bool __wrap_troc__clearing_claim(troc_server *server, troc__request *request);
+
+bool __wrap_troc__clearing_claim(troc_server *server, troc__request *request) {
+    bool waits = __real_troc__clearing_claim(server, request);
+    pthread_mutex_lock(&hold_mutex);
+    claims_seen++;
+    pthread_cond_broadcast(&hold_cond);
+    pthread_mutex_unlock(&hold_mutex);
+    return waits;
+}
+
+static void deadline_in(struct timespec *deadline, int seconds) {
+    clock_gettime(CLOCK_REALTIME, deadline);
+    deadline->tv_sec += seconds;
+}
+
+/* On the pool's thread, when the test asked for it. */
+static void hold_if_asked(void) {
+    struct timespec deadline;
+    deadline_in(&deadline, HOLD_TIMEOUT_S);
+    pthread_mutex_lock(&hold_mutex);
+    if (hold_next_solve) {
+        hold_next_solve = false;
+        solves_held++;
+        pthread_cond_broadcast(&hold_cond);
+        int rc = 0;
+        while (!solve_released && rc == 0) rc = pthread_cond_timedwait(&hold_cond, &hold_mutex, &deadline);
+        if (!solve_released) held_in_vain = true;
+    }
+    pthread_mutex_unlock(&hold_mutex);
+}
+
+static void solve_hold_next(void) {
+    pthread_mutex_lock(&hold_mutex);
+    hold_next_solve = true;
+    solve_released = false;
+    pthread_mutex_unlock(&hold_mutex);
+}
+
+static void solve_release(void) {
+    pthread_mutex_lock(&hold_mutex);
+    hold_next_solve = false;
+    solve_released = true;
+    pthread_cond_broadcast(&hold_cond);
+    pthread_mutex_unlock(&hold_mutex);
+}
+
+static int counted(const int *counter) {
+    pthread_mutex_lock(&hold_mutex);
+    int value = *counter;
+    pthread_mutex_unlock(&hold_mutex);
+    return value;
+}
+
+static bool counted_flag(const bool *flag) {
+    pthread_mutex_lock(&hold_mutex);
+    bool value = *flag;
+    pthread_mutex_unlock(&hold_mutex);
+    return value;
+}
+
+/* Waits until *counter (solves_held or claims_seen) reaches `target`;
+ * false when WAIT_TIMEOUT_S passed first. */
+static bool wait_count(const int *counter, int target) {
+    struct timespec deadline;
+    deadline_in(&deadline, WAIT_TIMEOUT_S);
+    pthread_mutex_lock(&hold_mutex);
+    int rc = 0;
+    while (*counter < target && rc == 0) rc = pthread_cond_timedwait(&hold_cond, &hold_mutex, &deadline);
+    bool reached = *counter >= target;
+    pthread_mutex_unlock(&hold_mutex);
+    return reached;
+}
+
 int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
                                troc_clearing_progress_fn *progress, void *progress_context) {
     atomic_fetch_add(&solve_calls, 1);
+    hold_if_asked();
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     atomic_store(&solve_started_us, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
@@ -253,7 +357,9 @@ typedef struct fixture {
     int run_rc;
     char address[64];
     troc_server_stats stats;               /* read when stopped */
+    bool stop_sent;                        /* troc_server_stop already called */
     troc_client *admin, *alice, *bob, *carol;
+    troc_client *pipelined;                /* an administrator's, for requests sent without waiting */
     uint8_t invoices[3][TROC_ID_SIZE];     /* alice owes bob, bob owes carol, carol owes alice */
 } fixture;
 
@@ -311,9 +417,35 @@ static void obligation(troc_client *creditor, troc_client *debtor, const char *d
     troc_envelope_free(envelope);
 }
 
+/* Runs a server on the fixture's open ledger, on a free port, in a thread
+ * of its own, and connects the administrator. */
+static void fixture_start(fixture *f) {
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    troc_server_options options = {.listen = "127.0.0.1:0"};
+    assert_int_equal(troc_server_open(&f->server, &f->loop, f->ledger, &options), 0);
+    snprintf(f->address, sizeof f->address, "127.0.0.1:%d", troc_server_tcp_port(f->server));
+    assert_int_equal(uv_thread_create(&f->thread, server_thread, f), 0);
+    f->running = true;
+    f->stop_sent = false;
+    late.address = f->address;
+    late.territory_key = f->territory_key;
+    late.admin_key = f->admin_key;
+    f->admin = connect_as(f, f->admin_key);
+}
+
+static void members_connect(fixture *f) {
+    f->alice = connect_as(f, f->alice_key);
+    f->bob = connect_as(f, f->bob_key);
+    f->carol = connect_as(f, f->carol_key);
+}
+
 static int setup(void **state) {
     static fixture f;
     memset(&f, 0, sizeof f);
+    pthread_mutex_lock(&hold_mutex);
+    hold_next_solve = solve_released = held_in_vain = false;
+    solves_held = claims_seen = 0;
+    pthread_mutex_unlock(&hold_mutex);
     atomic_store(&solve_calls, 0);
     atomic_store(&payments_to_inject, 0);
     atomic_store(&payment_failures, 0);
@@ -336,22 +468,11 @@ static int setup(void **state) {
                                      .admin_key_count = 1};
     assert_int_equal(troc_ledger_init(f.ledger_directory, &init, f.territory_key), 0);
     assert_int_equal(troc_ledger_open(&f.ledger, f.ledger_directory), 0);
-    assert_int_equal(uv_loop_init(&f.loop), 0);
-    troc_server_options options = {.listen = "127.0.0.1:0"};
-    assert_int_equal(troc_server_open(&f.server, &f.loop, f.ledger, &options), 0);
-    snprintf(f.address, sizeof f.address, "127.0.0.1:%d", troc_server_tcp_port(f.server));
-    assert_int_equal(uv_thread_create(&f.thread, server_thread, &f), 0);
-    f.running = true;
-    late.address = f.address;
-    late.territory_key = f.territory_key;
-    late.admin_key = f.admin_key;
-    f.admin = connect_as(&f, f.admin_key);
+    fixture_start(&f);
     admit(&f, "alice", f.alice_key);
     admit(&f, "bob", f.bob_key);
     admit(&f, "carol", f.carol_key);
-    f.alice = connect_as(&f, f.alice_key);
-    f.bob = connect_as(&f, f.bob_key);
-    f.carol = connect_as(&f, f.carol_key);
+    members_connect(&f);
     obligation(f.bob, f.alice, "alice", f.invoices[0]);
     obligation(f.carol, f.bob, "bob", f.invoices[1]);
     obligation(f.alice, f.carol, "carol", f.invoices[2]);
@@ -369,8 +490,10 @@ static void fixture_stop(fixture *f) {
     troc_client_free(f->alice);
     troc_client_free(f->bob);
     troc_client_free(f->carol);
-    f->admin = f->alice = f->bob = f->carol = NULL;
-    troc_server_stop(f->server);
+    troc_client_free(f->pipelined);
+    f->admin = f->alice = f->bob = f->carol = f->pipelined = NULL;
+    /* Once the server has finished, its stop handle is closed. */
+    if (!f->stop_sent) troc_server_stop(f->server);
     assert_int_equal(uv_thread_join(&f->thread), 0);
     f->running = false;
     assert_int_equal(f->run_rc, 0);
@@ -381,6 +504,7 @@ static void fixture_stop(fixture *f) {
 
 static int teardown(void **state) {
     fixture *f = *state;
+    solve_release(); /* a test that failed while a round was held */
     fixture_stop(f);
     if (f->ledger != NULL) troc_ledger_close(f->ledger);
     troc_key_free(f->admin_key);
@@ -460,6 +584,96 @@ static void verify(fixture *f) {
     int rc = troc_ledger_verify(f->ledger_directory, scratch, 0, &report, NULL, NULL);
     if (rc != 0) print_error("verify: %s\n", report.difference);
     assert_int_equal(rc, 0);
+}
+
+/* A round request's answer, copied out of the client (whose results last
+ * only until its next call). */
+typedef struct round_answer {
+    uint64_t request_id;
+    uint8_t id[TROC_ID_SIZE];
+    uint64_t journal_seq;                  /* of the admin action */
+    bool ran;                              /* a report came; false: refused, see detail */
+    troc_clearing_report report;
+    char detail[256];
+} round_answer;
+
+static round_answer round_answer_of(uint64_t request_id, const troc_submit_result *result) {
+    assert_int_equal(result->code, TROC_RESULT_OK); /* the action itself is journaled, even when refused */
+    round_answer answer = {.request_id = request_id, .journal_seq = result->journal_seq,
+                           .ran = result->clearing != NULL};
+    memcpy(answer.id, result->id, TROC_ID_SIZE);
+    if (answer.ran) answer.report = *result->clearing;
+    snprintf(answer.detail, sizeof answer.detail, "%s", result->detail != NULL ? result->detail : "");
+    return answer;
+}
+
+/* A round asked for by action `id` (distinct ids: distinct requests),
+ * signed once so that it can be sent again unchanged. */
+static troc_envelope *round_request(fixture *f, uint8_t id[TROC_ID_SIZE], int number) {
+    memset(id, 0xc1, TROC_ID_SIZE);
+    id[0] = (uint8_t)number;
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_admin_action action = {.kind = TROC_ADMIN_CLEARING_RUN, .id = id};
+    assert_int_equal(troc_sign_admin(f->admin, NULL, &action, envelope), 0);
+    return envelope;
+}
+
+/* Connects the client for pipelined requests.  Its read timeout bounds
+ * each wait for an answer: an answer that does not come fails the test
+ * well within meson's timeout. */
+static void pipelined_connect(fixture *f) {
+    f->pipelined = connect_as(f, f->admin_key);
+    assert_int_equal(troc_client_set_timeouts(f->pipelined, 0, WAIT_TIMEOUT_S * 1000), 0);
+}
+
+static uint64_t round_send(fixture *f, const troc_envelope *envelope) {
+    uint64_t request_id = 0;
+    const troc_envelope *list[] = {envelope};
+    assert_int_equal(troc_client_send(f->pipelined, list, 1, &request_id), 0);
+    assert_int_equal(troc_client_flush(f->pipelined), 0);
+    return request_id;
+}
+
+static round_answer round_receive(fixture *f) {
+    troc_reply reply;
+    int rc = troc_client_receive(f->pipelined, &reply);
+    if (rc != 0) print_error("receive: %s\n", troc_client_error_message(f->pipelined));
+    assert_int_equal(rc, 0);
+    assert_int_equal(reply.error, 0);
+    assert_int_equal(reply.result_count, 1);
+    return round_answer_of(reply.request_id, &reply.results[0]);
+}
+
+/* Sends `envelope` again and waits for its answer. */
+static round_answer round_resubmit(fixture *f, troc_envelope *envelope) {
+    troc_submit_result result = submit(f->admin, envelope);
+    return round_answer_of(0, &result);
+}
+
+/* Three new obligations around the triangle, for a round to set off. */
+static void triangle_again(fixture *f) {
+    uint8_t ids[3][TROC_ID_SIZE];
+    obligation(f->bob, f->alice, "alice", ids[0]);
+    obligation(f->carol, f->bob, "bob", ids[1]);
+    obligation(f->alice, f->carol, "carol", ids[2]);
+}
+
+/* A refused request sent again (after a triangle to clear) runs one round
+ * for its id, and sent once more is answered with that same round. */
+static void refused_runs_once(fixture *f, troc_envelope *envelope, const uint8_t id[TROC_ID_SIZE], uint64_t run) {
+    triangle_again(f);
+    round_answer retried = round_resubmit(f, envelope);
+    assert_true(retried.ran && retried.report.applied);
+    assert_int_equal(retried.report.run, run);
+    assert_int_equal(retried.report.cleared_cents, 3 * OWED_CENTS);
+    assert_true(retried.report.has_requested_by);
+    assert_memory_equal(retried.report.requested_by, id, TROC_ID_SIZE);
+    round_answer again = round_resubmit(f, envelope);
+    assert_true(again.ran && again.report.applied);
+    assert_int_equal(again.report.run, run);
+    assert_int_equal(again.report.journal_seq, retried.report.journal_seq);
+    assert_int_equal(again.journal_seq, retried.journal_seq); /* the original action, stored */
 }
 
 /* ------------------------------------------------------------- tests */
@@ -622,13 +836,121 @@ static void test_requests_while_a_round_is_applied(void **state) {
     assert_int_equal(f->stats.clearing_failed, 0);
 }
 
+/* With a round in progress, TROC_CLEARING_JOBS_WAITING_MAX more wait
+ * behind it and the next is answered at once, not run, while the round is
+ * still held (no other answer can come before its release); a dry run is
+ * refused too.  Released, the round applies and the waiting ones run in
+ * order, each finding nothing left to clear.  The refused action, sent
+ * again with the same id, runs one round. */
+static void test_round_past_the_waiting_bound_is_refused_at_once(void **state) {
+    fixture *f = *state;
+    enum { WAITING = TROC_CLEARING_JOBS_WAITING_MAX, SENT = 1 + WAITING + 1 };
+    uint8_t ids[SENT][TROC_ID_SIZE];
+    troc_envelope *envelopes[SENT];
+    uint64_t request_ids[SENT];
+    for (int i = 0; i < SENT; i++) envelopes[i] = round_request(f, ids[i], i + 1);
+    pipelined_connect(f);
+    solve_hold_next();
+    request_ids[0] = round_send(f, envelopes[0]);
+    assert_true(wait_count(&solves_held, 1));
+    for (int i = 1; i < SENT; i++) request_ids[i] = round_send(f, envelopes[i]);
+    round_answer refused = round_receive(f);
+    assert_int_equal(refused.request_id, request_ids[SENT - 1]);
+    assert_memory_equal(refused.id, ids[SENT - 1], TROC_ID_SIZE);
+    assert_false(refused.ran);
+    assert_non_null(strstr(refused.detail, "the clearing round was not run: too many rounds are waiting"));
+    troc_clearing_report preview;
+    size_t count = 0;
+    assert_int_equal(troc_client_clearing_preview(f->admin, false, &preview, NULL, 0, 0, &count), TROC_EBUSY);
+    assert_non_null(strstr(troc_client_error_message(f->admin), "too many clearing rounds and previews"));
+    assert_int_equal(counted(&solves_held), 1);
+    solve_release();
+    for (int i = 0; i < SENT - 1; i++) {
+        round_answer answer = round_receive(f);
+        assert_int_equal(answer.request_id, request_ids[i]);
+        assert_true(answer.ran);
+        assert_true(answer.report.has_requested_by);
+        assert_memory_equal(answer.report.requested_by, ids[i], TROC_ID_SIZE);
+        assert_int_equal(answer.report.applied, i == 0);
+        assert_int_equal(answer.report.run, i == 0 ? 1 : 0);
+        assert_int_equal(answer.report.cleared_cents, i == 0 ? 3 * OWED_CENTS : 0);
+    }
+    assert_int_equal(troc_client_in_flight(f->pipelined), 0);
+    refused_runs_once(f, envelopes[SENT - 1], ids[SENT - 1], 2);
+    for (int i = 0; i < SENT; i++) troc_envelope_free(envelopes[i]);
+    assert_false(counted_flag(&held_in_vain));
+    assert_int_equal(atomic_load(&solve_calls), 2); /* the held round and the retried one */
+    verify(f);
+    assert_int_equal(f->stats.clearing_rounds, 2);
+    assert_int_equal(f->stats.clearing_empty, WAITING);
+    assert_int_equal(f->stats.clearing_failed, 0);
+}
+
+/* The daemon stops with a round in progress and rounds waiting: the
+ * waiting ones are answered at once, not run, while the round in progress
+ * is still held; released, it is applied and answered before the daemon
+ * exits.  After a restart, a refused action sent again with the same id
+ * runs one round. */
+static void test_stop_refuses_waiting_rounds_and_finishes_the_current(void **state) {
+    fixture *f = *state;
+    enum { WAITING = 3, SENT = 1 + WAITING };
+    uint8_t ids[SENT][TROC_ID_SIZE];
+    troc_envelope *envelopes[SENT];
+    uint64_t request_ids[SENT];
+    for (int i = 0; i < SENT; i++) envelopes[i] = round_request(f, ids[i], i + 1);
+    pipelined_connect(f);
+    const int claims = counted(&claims_seen);
+    solve_hold_next();
+    request_ids[0] = round_send(f, envelopes[0]);
+    assert_true(wait_count(&solves_held, 1));
+    for (int i = 1; i < SENT; i++) request_ids[i] = round_send(f, envelopes[i]);
+    assert_true(wait_count(&claims_seen, claims + SENT)); /* all committed: the others wait */
+    troc_server_stop(f->server); /* what SIGTERM does in trocd */
+    f->stop_sent = true;
+    for (int i = 1; i < SENT; i++) {
+        round_answer refused = round_receive(f);
+        assert_int_equal(refused.request_id, request_ids[i]);
+        assert_memory_equal(refused.id, ids[i], TROC_ID_SIZE);
+        assert_false(refused.ran);
+        assert_non_null(strstr(refused.detail, "the clearing round was not run: the daemon is stopping"));
+    }
+    assert_int_equal(counted(&solves_held), 1);
+    solve_release();
+    round_answer current = round_receive(f);
+    assert_int_equal(current.request_id, request_ids[0]);
+    assert_true(current.ran && current.report.applied);
+    assert_int_equal(current.report.run, 1);
+    assert_int_equal(current.report.cleared_cents, 3 * OWED_CENTS);
+    assert_memory_equal(current.report.requested_by, ids[0], TROC_ID_SIZE);
+    fixture_stop(f);
+    assert_int_equal(f->stats.clearing_rounds, 1);
+    assert_int_equal(f->stats.clearing_empty, 0);
+    assert_int_equal(f->stats.clearing_failed, 0);
+    fixture_start(f);
+    members_connect(f);
+    assert_int_equal(remaining(f, 0), 0); /* the round in progress was committed before the stop */
+    refused_runs_once(f, envelopes[1], ids[1], 2);
+    for (int i = 0; i < SENT; i++) troc_envelope_free(envelopes[i]);
+    assert_false(counted_flag(&held_in_vain));
+    assert_int_equal(atomic_load(&solve_calls), 2);
+    verify(f);
+    assert_int_equal(f->stats.clearing_rounds, 1);
+    assert_int_equal(f->stats.clearing_empty, 0);
+}
+
 int main(void) {
+    /* A held solve occupies one of libuv's pool threads: the others must
+     * verify the requests sent meanwhile, whatever the environment says
+     * (libuv reads the variable when the pool starts). */
+    setenv("UV_THREADPOOL_SIZE", "4", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_moved_account_makes_only_credit_rounds_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_round_is_solved_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_attempt_on_writer_when_always_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests_while_a_round_is_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round_stale_only_for_what_it_touches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_past_the_waiting_bound_is_refused_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_refuses_waiting_rounds_and_finishes_the_current, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
