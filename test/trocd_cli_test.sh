@@ -107,6 +107,10 @@ grep -q "in use by another process" "$work/err" || fail "second trocd: no clear 
 kill -0 "$first" 2>/dev/null || fail "the first trocd stopped"
 kill -TERM "$first"
 wait "$first" || fail "the first trocd did not exit 0"
+# Its pool has a thread per core and one more, which a clearing solve may
+# hold for seconds without stopping every signature check.
+grep -q ", $(( $(nproc) + 1 )) pool threads (signatures, clearing solves)" "$work/first.log" ||
+  fail "the pool is not one thread per core and one more: $(head -1 "$work/first.log")"
 
 # A low descriptor limit: trocd raises the soft one as far as the hard one
 # allows, and when the hard one is too low serves fewer connections, saying

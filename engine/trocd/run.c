@@ -203,12 +203,15 @@ static int write_port_file(const char *path, int port) {
 }
 
 /* Signature verification runs on libuv's thread pool: give it one thread
- * per core unless the operator chose (libuv reads the variable when the
- * pool starts, at the first verification). */
+ * per core, plus one for the clearing solve that may hold a thread for
+ * seconds (one solve runs at a time), so that a solve never stops every
+ * verification (on one core it would have taken the only thread).  Unless
+ * the operator chose: libuv reads the variable when the pool starts, at
+ * the first verification. */
 static void run_size_thread_pool(void) {
     if (getenv("UV_THREADPOOL_SIZE") != NULL) return;
     char value[16];
-    snprintf(value, sizeof value, "%u", uv_available_parallelism());
+    snprintf(value, sizeof value, "%u", uv_available_parallelism() + 1);
     setenv("UV_THREADPOOL_SIZE", value, 0);
 }
 
@@ -262,7 +265,8 @@ int troc__trocd_run(int argc, char **argv) {
             troc__trocd_key_file_describe(options.data, rc, message, sizeof message);
             fprintf(stderr, "trocd run: %s\n", message);
         } else if (rc == -EBUSY) {
-            fprintf(stderr, "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
+            fprintf(stderr,
+                    "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);
         } else if (rc == TROC_ECORRUPT) {
             /* The command is pasted as it is: the path quoted for a shell. */
@@ -279,8 +283,8 @@ int troc__trocd_run(int argc, char **argv) {
         return TROCD_EXIT_FAILURE;
     }
     run_size_thread_pool();
-    troc_log("starting: ledger %s, territory %s (%s), %s verification threads", options.data,
-             troc_ledger_territory(ledger), troc_ledger_unit(ledger), getenv("UV_THREADPOOL_SIZE"));
+    troc_log("starting: ledger %s, territory %s (%s), %s pool threads (signatures, clearing solves)",
+             options.data, troc_ledger_territory(ledger), troc_ledger_unit(ledger), getenv("UV_THREADPOOL_SIZE"));
     if (troc_ledger_stale_readers(ledger) > 0) {
         troc_log("cleared %d stale reader slot(s) left in the ledger by a process that died",
                  troc_ledger_stale_readers(ledger));
