@@ -14,6 +14,7 @@
  * answers a server gives to each call the reply harness makes, in its
  * layout (a call byte, then sized ServerFrames).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,17 +47,30 @@ static void request_write(const char *name, Troc__V1__Request *request, bool mem
     write_file("requests", name, packed, size);
 }
 
+/* A submit request of up to 8 signed envelopes, and the messages it
+ * points to. */
+typedef struct submit_request {
+    Troc__V1__Envelope *messages[8];
+    Troc__V1__Submit submit;
+    Troc__V1__Request request;
+} submit_request;
+
+static Troc__V1__Request *submit_request_fill(submit_request *r, troc_envelope **envelopes, size_t count) {
+    assert(count <= 8);
+    for (size_t i = 0; i < count; i++) r->messages[i] = &envelopes[i]->message;
+    r->submit = (Troc__V1__Submit)TROC__V1__SUBMIT__INIT;
+    r->submit.n_envelopes = count;
+    r->submit.envelopes = r->messages;
+    r->request = (Troc__V1__Request)TROC__V1__REQUEST__INIT;
+    r->request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
+    r->request.submit = &r->submit;
+    return &r->request;
+}
+
 /* Writes a submit of `count` signed envelopes. */
 static void submit_write(const char *name, troc_envelope **envelopes, size_t count, bool member_session) {
-    Troc__V1__Envelope *messages[8];
-    for (size_t i = 0; i < count; i++) messages[i] = &envelopes[i]->message;
-    Troc__V1__Submit submit = TROC__V1__SUBMIT__INIT;
-    submit.n_envelopes = count;
-    submit.envelopes = messages;
-    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
-    request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
-    request.submit = &submit;
-    request_write(name, &request, member_session);
+    submit_request r;
+    request_write(name, submit_request_fill(&r, envelopes, count), member_session);
 }
 
 static troc_envelope *envelope_new(void) {
@@ -298,15 +312,8 @@ static void stream_request(Troc__V1__Request *request, uint64_t request_id) {
 }
 
 static void stream_submit(troc_envelope **envelopes, size_t count, uint64_t request_id) {
-    Troc__V1__Envelope *messages[8];
-    for (size_t i = 0; i < count; i++) messages[i] = &envelopes[i]->message;
-    Troc__V1__Submit submit = TROC__V1__SUBMIT__INIT;
-    submit.n_envelopes = count;
-    submit.envelopes = messages;
-    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
-    request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
-    request.submit = &submit;
-    stream_request(&request, request_id);
+    submit_request r;
+    stream_request(submit_request_fill(&r, envelopes, count), request_id);
 }
 
 static void stream_write(const char *name) {
