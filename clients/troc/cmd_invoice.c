@@ -221,8 +221,9 @@ static void done_print(const action_done *done) {
 
 /* Prints an accepted action, the item's journal entry and the invoice
  * `invoice_id` as it now stands.  The action is done whether or not the
- * invoice can then be read: a failed read (the connection lost after the
- * action's reply) gets a warning, and what is known is printed. */
+ * invoice can then be read: a read whose connection was lost after the
+ * action's reply is tried again once on a new connection, and one that
+ * still fails gets a warning, and what is known is printed. */
 static void print_done(const troc_cli *cli, troc_client *client, const action_words *words,
                        const uint8_t *invoice_id, const troc_submit_result *result) {
     action_done done = {.words = words, .result = result};
@@ -230,6 +231,10 @@ static void print_done(const troc_cli *cli, troc_client *client, const action_wo
     snprintf(done.unit, sizeof done.unit, "%s", troc_client_unit(client));
     snprintf(done.member, sizeof done.member, "%s", troc_client_member(client));
     int read = troc_client_invoice(client, invoice_id, &done.invoice);
+    /* The action is done: a connection lost since is worth one more try. */
+    if (read != 0 && troc_error_is_retryable(read) && troc_client_reconnect(client) == 0) {
+        read = troc_client_invoice(client, invoice_id, &done.invoice);
+    }
     done.known = read == 0;
     if (!done.known) {
         const char *why = troc_client_error_message(client);

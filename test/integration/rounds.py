@@ -433,12 +433,26 @@ def scenario_idempotent(t):
 
 def scenario_unread(t):
     """The connection is lost after an invoice action's reply, before the
-    invoice is read back: the action is done (exit 0); --json gives its
-    result and invoice id, what an issue sent and why the invoice could
+    invoice is read back: the read is tried once more on a new connection.
+    When that fails too, the action is still done (exit 0); --json gives
+    its result and invoice id, what an issue sent and why the invoice could
     not be read, and the text says how to see it."""
     alice = t.member("alice", "100")
     bob = t.member("bob", "100")
-    proxy = cli.DropFirstReply(t.port, every=True, answered=1)
+    # The read's reply is lost, and the new connection gets it.
+    lost_once = cli.DropFirstReply(t.port, answered=1)
+    status, out, err = t.troc("invoice", "issue", "bob", "7", key=alice, server=lost_once.address, json_output=True)
+    issued = json.loads(out)
+    check(status == 0 and lost_once.connections == 2 and "could not read" not in err,
+          "read again: %d %s" % (status, err))
+    check(issued["invoice"]["amount"] == "7.00" and issued["invoice"]["state"] == "pending", issued)
+
+    def lost(answered=1):
+        """A proxy that loses the reply after `answered` ones (the read
+        back's) and refuses the new connection."""
+        return cli.DropFirstReply(t.port, answered=answered, refuse_after=True)
+
+    proxy = lost()
     status, out, err = t.troc("invoice", "issue", "bob", "120", "--ref", "F-9", "--due", "2026-12-31", key=alice,
                               server=proxy.address, json_output=True)
     check(status == 0 and "could not read it back" in err, "issued: %d %s" % (status, err))
@@ -450,7 +464,7 @@ def scenario_unread(t):
     shown = t.json("invoice", "show", issued["invoice_id"], key=alice)["invoice"]
     check(shown["state"] == "pending" and shown["amount"] == "120.00" and shown["debtor"] == "bob", shown)
 
-    status, out, err = t.troc("invoice", "issue", "bob", "5", key=alice, server=proxy.address)
+    status, out, err = t.troc("invoice", "issue", "bob", "5", key=alice, server=lost().address)
     lines = out.splitlines()
     check(status == 0 and re.fullmatch(r"issued invoice [0-9a-f]{32}", lines[0]), "issued: %d %r" % (status, out))
     invoice_id = lines[0].split()[-1]
@@ -459,7 +473,8 @@ def scenario_unread(t):
     check("troc invoice show " + invoice_id in err, "the warning says it too: " + err)
 
     t.ok("invoice", "accept", issued["invoice_id"], key=bob)
-    status, out, err = t.troc("invoice", "pay", issued["invoice_id"], "20", key=bob, server=proxy.address,
+    # A payment reads the invoice first: its read back is the third request.
+    status, out, err = t.troc("invoice", "pay", issued["invoice_id"], "20", key=bob, server=lost(answered=2).address,
                               json_output=True)
     paid = json.loads(out)
     check(status == 0 and paid["paid"] == "20.00" and paid["unit"] == "EUR" and "invoice" not in paid, paid)
