@@ -29,7 +29,7 @@ typedef struct troc__source {
 
 _Static_assert(sizeof(troc__source) == 9, "a source has no padding: it is compared as bytes");
 
-/* Room for a source's name: an IPv6 /64 prefix "xxxx:xxxx:xxxx:xxxx::/64". */
+/* Room for a source's name, the longest being an IPv6 /64 prefix such as "ffff:ffff:ffff:ffff::/64". */
 #define TROC__SOURCE_NAME_SIZE 48
 
 /* The source of a peer at `address` (AF_INET or AF_INET6); any other
