@@ -3,8 +3,7 @@
  * libFuzzer harness for every request handler of the daemon.
  *
  * It runs the real server (engine/server) on a real ledger in a directory
- * of this process (fuzz_workdir.h; on /dev/shm when there is one, so that
- * synced commits cost nothing), listening on a Unix socket, and keeps two
+ * of this process (fuzz_ledger.h), listening on a Unix socket, and keeps two
  * libtroc sessions to it: the administrator's and member m0's (fuzz_keys.h;
  * members m0..m3 are admitted at start).  Each input is decoded as a
  * Request; one that does not decode is left to the frame harness.  It is
@@ -22,12 +21,12 @@
  * daemon's log is silenced (troc_log wrapped).
  *
  * Every input starts from the same ledger: the members admitted, nothing
- * else.  Once they are, the ledger's file is kept as a template, and after
- * an input that journaled anything the server is stopped, the template
- * copied back and the server started again; a finding then reproduces from
- * its one input, and the corpus keeps inputs that reach the clearing engine
- * by themselves (a cycle of invoices and a clearing run in one submit),
- * not through what earlier inputs left.  Only inputs that journal pay for
+ * else (fuzz_ledger.h keeps it as a template and copies it back after an
+ * input that journaled anything, the sessions closed around the restart);
+ * a finding then reproduces from its one input, and the corpus keeps
+ * inputs that reach the clearing engine by themselves (a cycle of invoices
+ * and a clearing run in one submit), not through what earlier inputs
+ * left.  Only inputs that journal pay for
  * the restart, about 5 ms under the sanitizers (closing and opening the
  * ledger, the server's stop and start, the next session's handshake; the
  * copy itself is a small file); they are about one input in twenty, the
@@ -49,22 +48,18 @@
  *   - any other request journaled nothing.
  */
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <uv.h>
 
 #include "client_int.h"
 #include "fuzz_keys.h"
+#include "fuzz_ledger.h"
 #include "fuzz_workdir.h"
 #include "ledger/ledger_int.h"
 #include "server/server.h"
@@ -84,17 +79,8 @@ void __wrap_troc_log(const char *format, ...);
 #define READ_TIMEOUT_MS 60000
 
 static struct {
-    char directory[128];                   /* this process's (fuzz_workdir.h) */
-    char ledger_directory[160];
-    char socket_path[160];
-    char backup_path[160];                 /* where every backup goes */
-    char template_path[160];               /* the ledger's file once the members are admitted */
-    uint64_t template_entries;             /* its journal entries */
-    uint64_t restores;                     /* inputs after which it was copied back */
-    troc_ledger *ledger;
-    uv_loop_t loop;
-    troc_server *server;
-    uv_thread_t thread;
+    fuzz_ledger served;                    /* the ledger, its server and its template (fuzz_ledger.h) */
+    char backup_path[192];                 /* where every backup goes */
     troc_key *keys[FUZZ_MEMBERS + 1];      /* [0] the admin's, then m0 .. m3 */
     troc_client *admin;
     troc_client *member;                   /* m0's */
@@ -131,7 +117,7 @@ int __wrap_troc_ledger_backup(troc_ledger *ledger, const char *destination, cons
  * balance records). */
 static uint64_t records_read(troc_ledger_read *read, troc__db db, int64_t *balance_sum) {
     MDB_cursor *cursor = NULL;
-    int rc = mdb_cursor_open(read->txn, harness.ledger->dbs[db], &cursor);
+    int rc = mdb_cursor_open(read->txn, harness.served.ledger->dbs[db], &cursor);
     assert(rc == 0);
     MDB_val key, value;
     uint64_t records = 0;
@@ -158,7 +144,7 @@ static uint64_t records_read(troc_ledger_read *read, troc__db db, int64_t *balan
 /* Sums every member's balance record; checks the totals. */
 static void state_read(state *out) {
     troc_ledger_read *read = NULL;
-    int rc = troc_ledger_read_begin(harness.ledger, &read);
+    int rc = troc_ledger_read_begin(harness.served.ledger, &read);
     assert(rc == 0);
     troc_stats stats;
     rc = troc_ledger_stats(read, &stats);
@@ -223,118 +209,45 @@ static troc_client *session_create(const troc_key *key) {
  * revoked by the input before). */
 static bool session_connect(troc_client *client) {
     if (troc_client_connected(client)) return true;
-    troc_client_set_server_key(client, troc_ledger_territory_keypair(harness.ledger)->public_key);
-    return troc_client_connect(client, harness.socket_path) == 0;
+    troc_client_set_server_key(client, troc_ledger_territory_keypair(harness.served.ledger)->public_key);
+    return troc_client_connect(client, harness.served.socket_path) == 0;
 }
 
-static void server_thread(void *argument) {
-    (void)argument;
-    troc_server_run(harness.server);
-}
-
-/* Opens the ledger and starts the server. */
-static void server_start(void) {
-    if (troc_ledger_open(&harness.ledger, harness.ledger_directory) != 0) abort();
-    if (uv_loop_init(&harness.loop) != 0) abort();
-    troc_server_options options = {.socket_path = harness.socket_path};
-    if (troc_server_open(&harness.server, &harness.loop, harness.ledger, &options) != 0) abort();
-    if (uv_thread_create(&harness.thread, server_thread, NULL) != 0) abort();
-}
-
-/* Closes the sessions, stops the server and closes the ledger. */
-static void server_stop(void) {
+/* Closes the sessions: the server is about to stop, and they are opened
+ * again when next needed (session_for). */
+static void sessions_close(void) {
     troc_client_close(harness.admin);
     troc_client_close(harness.member);
-    troc_server_stop(harness.server);
-    uv_thread_join(&harness.thread);
-    troc_server_close(harness.server);
-    if (uv_loop_close(&harness.loop) != 0) abort();
-    troc_ledger_close(harness.ledger);
-    harness.ledger = NULL;
-}
-
-/* Copies the file `from` over `to`; the ledger is closed. */
-static void file_copy(const char *from, const char *to) {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (in < 0 || out < 0) abort();
-    static uint8_t buffer[1 << 16];
-    /* Bounded by the file's size. */
-    for (;;) {
-        ssize_t got = read(in, buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) abort();
-        if (got == 0) break;
-        for (ssize_t put = 0; put < got;) {
-            ssize_t wrote = write(out, buffer + put, (size_t)(got - put));
-            if (wrote < 0 && errno == EINTR) continue;
-            if (wrote <= 0) abort();
-            put += wrote;
-        }
-    }
-    close(in);
-    if (close(out) != 0) abort();
-}
-
-/* Brings the ledger back to the template's state. */
-static void ledger_restore(void) {
-    char data_path[192];
-    snprintf(data_path, sizeof data_path, "%s/data.mdb", harness.ledger_directory);
-    server_stop();
-    file_copy(harness.template_path, data_path);
-    server_start();
-    harness.restores++;
 }
 
 static void harness_stop(void) {
-    fprintf(stderr, "fuzz_requests: the ledger was restored after %llu inputs\n",
-            (unsigned long long)harness.restores);
-    server_stop();
+    sessions_close();
+    fuzz_ledger_close(&harness.served, "fuzz_requests");
     troc_client_free(harness.admin);
     troc_client_free(harness.member);
-    fuzz_workdir_remove(harness.directory);
 }
 
-/* Creates the territory and its ledger in this process's directory. */
-static void ledger_create(void) {
-    struct stat st;
-    const char *parent = stat("/dev/shm", &st) == 0 && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    if (fuzz_workdir_create(parent, "troc-fuzz-requests", harness.directory, sizeof harness.directory) != 0) abort();
-    snprintf(harness.ledger_directory, sizeof harness.ledger_directory, "%s/ledger", harness.directory);
-    snprintf(harness.socket_path, sizeof harness.socket_path, "%s/trocd.sock", harness.directory);
-    snprintf(harness.backup_path, sizeof harness.backup_path, "%s/backup", harness.directory);
-    snprintf(harness.template_path, sizeof harness.template_path, "%s/template.mdb", harness.directory);
-    for (int i = 0; i <= FUZZ_MEMBERS; i++) harness.keys[i] = fuzz_key(i - 1);
-    uint8_t admin_keys[1][TROC_PUBLIC_KEY_SIZE];
-    troc_key_public(harness.keys[0], admin_keys[0]);
-    troc_ledger_init_options init = {.territory = "fuzz", .unit = "EUR",
-                                     .admin_keys = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])admin_keys,
-                                     .admin_key_count = 1};
-    uint8_t territory_key[TROC_PUBLIC_KEY_SIZE];
-    if (troc_ledger_init(harness.ledger_directory, &init, territory_key) != 0) abort();
-}
-
-/* Admits the members, then keeps the ledger's file as the template. */
+/* Creates the ledger, admits the members and keeps it as the template. */
 static void template_make(void) {
-    server_start();
+    for (int i = 0; i <= FUZZ_MEMBERS; i++) harness.keys[i] = fuzz_key(i - 1);
+    uint8_t admin_key[TROC_PUBLIC_KEY_SIZE];
+    troc_key_public(harness.keys[0], admin_key);
+    fuzz_ledger_create(&harness.served, "troc-fuzz-requests", admin_key);
+    snprintf(harness.backup_path, sizeof harness.backup_path, "%s/backup", harness.served.directory);
+    harness.admin = session_create(harness.keys[0]);
+    harness.member = session_create(harness.keys[1]);
+    fuzz_ledger_start(&harness.served);
     if (!session_connect(harness.admin) || fuzz_members_admit(harness.admin, &harness.keys[1]) != 0) abort();
     state template;
     state_read(&template);
-    harness.template_entries = template.journal_entries;
-    char data_path[192];
-    snprintf(data_path, sizeof data_path, "%s/data.mdb", harness.ledger_directory);
-    server_stop();
-    file_copy(data_path, harness.template_path);
+    sessions_close();
+    fuzz_ledger_template_keep(&harness.served);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     if (troc_init() != 0 || troc_crypto_init() != 0) abort();
-    ledger_create();
-    harness.admin = session_create(harness.keys[0]);
-    harness.member = session_create(harness.keys[1]);
     template_make();
-    server_start();
     atexit(harness_stop);
     return 0;
 }
@@ -366,6 +279,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         assert(after.journal_entries == before.journal_entries && "only a submit journals");
     }
     troc__v1__request__free_unpacked(request, NULL);
-    if (after.journal_entries != harness.template_entries) ledger_restore();
+    if (after.journal_entries != harness.served.template_entries) {
+        sessions_close();
+        fuzz_ledger_restore(&harness.served);
+    }
     return 0;
 }
