@@ -69,6 +69,10 @@ int __real_troc_ledger_backup(troc_ledger *ledger, const char *destination, cons
                               troc_backup_report *report);
 int __wrap_troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomic_bool *cancel,
                               troc_backup_report *report);
+int __real_troc_channel_open(troc_channel *channel, const uint8_t *frame, size_t frame_size, uint8_t *plaintext,
+                             size_t *plaintext_size);
+int __wrap_troc_channel_open(troc_channel *channel, const uint8_t *frame, size_t frame_size, uint8_t *plaintext,
+                             size_t *plaintext_size);
 bool __real_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
                         const uint8_t *body, size_t body_size, const uint8_t *signature);
 bool __wrap_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
@@ -108,6 +112,21 @@ bool __wrap_troc_verify(const uint8_t *public_key, troc_domain domain, const uin
                         const uint8_t *body, size_t body_size, const uint8_t *signature) {
     atomic_fetch_add(&verify_calls, 1);
     return __real_troc_verify(public_key, domain, territory_id, body, body_size, signature);
+}
+
+/* The server's loop thread, and a stall the next frame it opens takes: one
+ * turn of the loop as long as a loaded host can make it. */
+static uv_thread_t loop_thread;
+static atomic_int open_stall_ms;
+
+int __wrap_troc_channel_open(troc_channel *channel, const uint8_t *frame, size_t frame_size, uint8_t *plaintext,
+                             size_t *plaintext_size) {
+    uv_thread_t self = uv_thread_self();
+    if (uv_thread_equal(&self, &loop_thread)) {
+        int stall_ms = atomic_exchange(&open_stall_ms, 0);
+        if (stall_ms > 0) usleep((useconds_t)stall_ms * 1000);
+    }
+    return __real_troc_channel_open(channel, frame, frame_size, plaintext, plaintext_size);
 }
 
 /* While backup_held, a backup blocks (as a long copy would) until it is
@@ -154,6 +173,7 @@ typedef struct fixture {
 
 static void server_thread(void *argument) {
     fixture *f = argument;
+    loop_thread = uv_thread_self();
     f->run_rc = troc_server_run(f->server);
 }
 
@@ -1395,6 +1415,67 @@ static void test_steady_slow_readers_are_not_cut(void **state) {
     assert_int_equal(f->stats.connections_failed, 1); /* the hog */
 }
 
+enum { LONG_TURN_FRAME_TIMEOUT_MS = 1000 };
+
+static int setup_long_turn(void **state) {
+    troc_server_options options = {.listen = "127.0.0.1:0", .frame_timeout_ms = LONG_TURN_FRAME_TIMEOUT_MS};
+    return setup_with(state, &options);
+}
+
+/* Seals a balance query of the session's own account, as the next frame of
+ * `client`'s channel, into `frame`; returns the frame's size. */
+static size_t seal_balance_query(raw_client *client, uint8_t *frame, uint64_t *id_out) {
+    Troc__V1__BalanceQuery query = TROC__V1__BALANCE_QUERY__INIT;
+    Troc__V1__Request request = TROC__V1__REQUEST__INIT;
+    request.kind_case = TROC__V1__REQUEST__KIND_BALANCE;
+    request.balance = &query;
+    request.has_request_id = 1;
+    request.request_id = *id_out = ++client->next_request_id;
+    Troc__V1__ClientFrame client_frame = TROC__V1__CLIENT_FRAME__INIT;
+    client_frame.kind_case = TROC__V1__CLIENT_FRAME__KIND_REQUEST;
+    client_frame.request = &request;
+    uint8_t plaintext[256];
+    size_t size = troc__v1__client_frame__pack(&client_frame, plaintext);
+    assert_true(size <= sizeof plaintext);
+    return troc_channel_seal(&client->channel, plaintext, size, frame);
+}
+
+static void expect_balance_reply(raw_client *client, uint64_t id) {
+    Troc__V1__ServerFrame *frame = raw_recv(client);
+    assert_non_null(frame);
+    assert_int_equal(frame->kind_case, TROC__V1__SERVER_FRAME__KIND_RESPONSE);
+    assert_int_equal(frame->response->request_id, id);
+    assert_int_equal(frame->response->kind_case, TROC__V1__RESPONSE__KIND_BALANCE);
+    raw_response_free(frame);
+}
+
+/* A turn of the loop can outlast a timeout: here opening one frame stalls
+ * for longer than the frame timeout; on a loaded host, answering many
+ * frames does.  What begins at the turn's end, the first bytes of the next
+ * frame, read in the same turn, is dated from then, not from the turn's
+ * start: the peer is not charged for the time the server spent, and cut.
+ * A write begun at a turn's end is dated the same way. */
+static void test_long_loop_turns_do_not_age_what_begins_after_them(void **state) {
+    fixture *f = *state;
+    raw_client client;
+    raw_login(&client, f->port, &f->alice);
+    uint8_t frames[2 * 512];
+    uint64_t first_id = 0, second_id = 0;
+    size_t first = seal_balance_query(&client, frames, &first_id);
+    size_t second = seal_balance_query(&client, frames + first, &second_id);
+    atomic_store(&open_stall_ms, 3 * LONG_TURN_FRAME_TIMEOUT_MS / 2);
+    /* One send: read in one turn, the first frame whole (opening it stalls),
+     * then the first half of the second. */
+    assert_int_equal(raw_send_bytes(&client, frames, first + second / 2), 0);
+    expect_balance_reply(&client, first_id); /* answered after the stall, and the timers it made due */
+    assert_int_equal(atomic_load(&open_stall_ms), 0);
+    assert_int_equal(raw_send_bytes(&client, frames + first + second / 2, second - second / 2), 0);
+    expect_balance_reply(&client, second_id);
+    raw_close(&client);
+    fixture_stop(f);
+    assert_int_equal(f->stats.connections_failed, 0);
+}
+
 /* A reader that pipelines more replies than the write queue holds: the
  * server pauses its reading at the bound, and each completed write resumes
  * it and answers the frames buffered meanwhile.  Their replies must go out
@@ -2061,6 +2142,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_frames_must_arrive_in_time, setup_short_frame_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_peers_that_never_read_are_cut, setup_short_write_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_steady_slow_readers_are_not_cut, setup_steady_write_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_long_loop_turns_do_not_age_what_begins_after_them, setup_long_turn,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_replies_past_the_write_queue_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_speaks_the_same_protocol, setup_unix_socket, teardown),
         cmocka_unit_test_setup_teardown(test_handshakes_hold_a_share_of_the_slots, setup_shared_slots, teardown),

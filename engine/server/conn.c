@@ -231,10 +231,20 @@ static int conn_kernel_queued(const troc__conn *conn) {
 #endif
 }
 
+/* The loop's time, read afresh for dating what begins now.  libuv reads
+ * the clock once per turn of the loop, and a turn that answers many frames
+ * can last seconds on a loaded host: a write begun at its end, dated from
+ * its start, would charge the peer for time when there was nothing to
+ * take, and cut a reader that never stalled. */
+static uint64_t conn_now(const troc__conn *conn) {
+    uv_update_time(conn->server->loop);
+    return uv_now(conn->server->loop);
+}
+
 /* A write has begun: its clock runs from now, and the timer of a served
  * connection fires in time to check it. */
 static void conn_watch_write(troc__conn *conn) {
-    conn->write_progress_ms = uv_now(conn->server->loop);
+    conn->write_progress_ms = conn_now(conn);
     conn->write_pending = uv_stream_get_write_queue_size(&conn->socket.stream);
     conn->write_kernel_queued = conn_kernel_queued(conn);
     if (conn->state != TROC__CONN_READY) return; /* the handshake's or the linger's timer is shorter */
@@ -462,7 +472,7 @@ static void conn_watch_frame(troc__conn *conn) {
         return;
     }
     if (conn->frame_started_ms != 0) return;
-    conn->frame_started_ms = uv_now(conn->server->loop);
+    conn->frame_started_ms = conn_now(conn);
     if (uv_timer_get_due_in(&conn->timer) > conn->server->frame_timeout_ms) {
         uv_timer_start(&conn->timer, conn_on_timer, conn->server->frame_timeout_ms, 0);
     }
@@ -571,7 +581,7 @@ static void conn_process(troc__conn *conn) {
         } else {
             uint8_t *frame = conn->read_buffer + conn->read_start;
             conn->read_start += TROC_FRAME_HEADER_SIZE + payload_size;
-            conn->last_frame_ms = uv_now(conn->server->loop);
+            conn->last_frame_ms = conn_now(conn);
             conn->frame_started_ms = 0;
             conn_frame(conn, frame, TROC_FRAME_HEADER_SIZE + payload_size);
         }
@@ -785,7 +795,7 @@ void troc__conn_start(troc__conn *conn) {
     troc__server_conn_opened(server, conn);
     if (!conn->local) uv_tcp_nodelay(&conn->socket.tcp, 1);
     troc_log("connection %llu open from %s", (unsigned long long)conn->number, conn->peer);
-    conn->last_frame_ms = uv_now(server->loop);
+    conn->last_frame_ms = conn_now(conn);
     uv_timer_start(&conn->timer, conn_on_timer, server->handshake_timeout_ms, 0);
     conn_set_reading(conn);
 }
