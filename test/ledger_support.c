@@ -119,16 +119,31 @@ int support_submit(support *s, support_item *item, troc_item_result *result) {
     troc_item_result local = {.item_codes = codes};
     if (result == NULL) result = &local;
     if (result->item_codes == NULL) result->item_codes = codes;
-    troc_ledger_write *write = NULL;
-    int rc = troc_ledger_write_begin(s->ledger, s->now_us, &write);
+    troc_ledger_write *write = s->batch;
+    int rc = write != NULL ? 0 : troc_ledger_write_begin(s->ledger, s->now_us, &write);
     assert(rc == 0);
     rc = troc_ledger_apply(write, &item->item, result);
     assert(rc == 0);
-    rc = troc_ledger_write_commit(write);
+    if (write != s->batch) rc = troc_ledger_write_commit(write);
     assert(rc == 0);
     s->now_us += 1000;
     (void)rc;
     return result->code;
+}
+
+void support_batch_begin(support *s) {
+    assert(s->batch == NULL);
+    int rc = troc_ledger_write_begin(s->ledger, s->now_us, &s->batch);
+    assert(rc == 0);
+    (void)rc;
+}
+
+void support_batch_commit(support *s) {
+    assert(s->batch != NULL);
+    int rc = troc_ledger_write_commit(s->batch);
+    assert(rc == 0);
+    (void)rc;
+    s->batch = NULL;
 }
 
 void support_member_add_item(support *s, const char *name, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE],

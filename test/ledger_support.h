@@ -22,6 +22,8 @@ typedef struct support {
     troc_ledger *ledger;
     int64_t now_us;                        /* node time given to the next write */
     uint64_t next_id;                      /* ids are a counter: reproducible */
+    troc_ledger_write *batch;              /* between support_batch_begin and _commit: the write
+                                              every submit applies to, committed once */
 } support;
 
 /* A signed item and what it owns. */
@@ -50,8 +52,14 @@ void support_sign(support *s, int kind, const void *message, const troc_keypair 
                   support_item *out);
 void support_item_free(support_item *item);
 
-/* Applies one item in its own transaction and commits; returns its code. */
+/* Applies one item in its own transaction and commits (or, in a batch,
+ * applies it to the batch's); returns its code. */
 int support_submit(support *s, support_item *item, troc_item_result *result);
+
+/* A batch: every submit until support_batch_commit goes into one write, so
+ * that a test building thousands of records commits (and syncs) once. */
+void support_batch_begin(support *s);
+void support_batch_commit(support *s);
 
 /* Items.  balance_max < 0: none. */
 void support_member_add_item(support *s, const char *name, const uint8_t public_key[TROC_PUBLIC_KEY_SIZE],
