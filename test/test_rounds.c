@@ -20,7 +20,9 @@
  * solve can wait until the test releases it, and the server's claims of
  * committed requests are counted (troc__clearing_claim wrapped too), so
  * that the test knows when its round requests wait in the queue.  The server
- * is stopped with troc_server_stop, the path trocd's SIGTERM takes.
+ * is stopped with troc_server_stop, the path trocd's SIGTERM takes.  A round
+ * request whose commit is under way when the daemon stops needs the writer
+ * held instead: troc_ledger_write_begin is wrapped the same way.
  *
  * After the server stops, its counters say how many attempts were stale,
  * the loop closes with every handle closed, and troc_ledger_verify replays
@@ -219,6 +221,47 @@ static bool wait_count(const int *counter, int target) {
     bool reached = *counter >= target;
     pthread_mutex_unlock(&hold_mutex);
     return reached;
+}
+
+/* The writer held the same way: when `hold_next_write` is set, the next
+ * write transaction says it is about to begin and waits for
+ * write_release(), bounded like a held solve. */
+static bool hold_next_write;
+static bool write_released;
+static int writes_held;
+
+int __real_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
+int __wrap_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
+
+int __wrap_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out) {
+    struct timespec deadline;
+    deadline_in(&deadline, HOLD_TIMEOUT_S);
+    pthread_mutex_lock(&hold_mutex);
+    if (hold_next_write) {
+        hold_next_write = false;
+        writes_held++;
+        pthread_cond_broadcast(&hold_cond);
+        int rc = 0;
+        while (!write_released && rc == 0) rc = pthread_cond_timedwait(&hold_cond, &hold_mutex, &deadline);
+        if (!write_released) held_in_vain = true;
+    }
+    pthread_mutex_unlock(&hold_mutex);
+    return __real_troc_ledger_write_begin(ledger, timestamp_us, write_out);
+}
+
+static void write_hold_next(void) {
+    pthread_mutex_lock(&hold_mutex);
+    hold_next_write = true;
+    write_released = false;
+    pthread_mutex_unlock(&hold_mutex);
+}
+
+static void write_release(void) {
+    pthread_mutex_lock(&hold_mutex);
+    hold_next_write = false;
+    write_released = true;
+    pthread_cond_broadcast(&hold_cond);
+    pthread_mutex_unlock(&hold_mutex);
 }
 
 int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
@@ -443,8 +486,8 @@ static int setup(void **state) {
     static fixture f;
     memset(&f, 0, sizeof f);
     pthread_mutex_lock(&hold_mutex);
-    hold_next_solve = solve_released = held_in_vain = false;
-    solves_held = claims_seen = 0;
+    hold_next_solve = solve_released = held_in_vain = hold_next_write = write_released = false;
+    solves_held = claims_seen = writes_held = 0;
     pthread_mutex_unlock(&hold_mutex);
     atomic_store(&solve_calls, 0);
     atomic_store(&payments_to_inject, 0);
@@ -504,7 +547,8 @@ static void fixture_stop(fixture *f) {
 
 static int teardown(void **state) {
     fixture *f = *state;
-    solve_release(); /* a test that failed while a round was held */
+    solve_release(); /* a test that failed while a round or a write was held */
+    write_release();
     fixture_stop(f);
     if (f->ledger != NULL) troc_ledger_close(f->ledger);
     troc_key_free(f->admin_key);
@@ -938,6 +982,49 @@ static void test_stop_refuses_waiting_rounds_and_finishes_the_current(void **sta
     assert_int_equal(f->stats.clearing_empty, 0);
 }
 
+/* A round request whose commit is under way when the daemon stops: the
+ * action is journaled (its id is taken), but its round is not run, and the
+ * answer says so.  After a restart, the action sent again with the same id
+ * runs one round, over the triangle it would have cleared. */
+static void test_round_committed_while_stopping_is_not_run(void **state) {
+    fixture *f = *state;
+    uint8_t id[TROC_ID_SIZE];
+    troc_envelope *envelope = round_request(f, id, 1);
+    pipelined_connect(f);
+    write_hold_next();
+    uint64_t request_id = round_send(f, envelope);
+    assert_true(wait_count(&writes_held, 1)); /* verified, its commit about to begin */
+    troc_server_stop(f->server);
+    f->stop_sent = true;
+    write_release();
+    round_answer refused = round_receive(f);
+    assert_int_equal(refused.request_id, request_id);
+    assert_memory_equal(refused.id, id, TROC_ID_SIZE);
+    assert_true(refused.journal_seq > 0);
+    assert_false(refused.ran);
+    assert_non_null(strstr(refused.detail, "the clearing round was not run: the daemon is stopping"));
+    fixture_stop(f);
+    assert_int_equal(f->stats.clearing_rounds, 0);
+    assert_int_equal(atomic_load(&solve_calls), 0);
+    fixture_start(f);
+    members_connect(f);
+    assert_int_equal(remaining(f, 0), OWED_CENTS);
+    round_answer retried = round_resubmit(f, envelope);
+    assert_true(retried.ran && retried.report.applied);
+    assert_int_equal(retried.report.run, 1);
+    assert_int_equal(retried.report.cleared_cents, 3 * OWED_CENTS);
+    assert_memory_equal(retried.report.requested_by, id, TROC_ID_SIZE);
+    assert_int_equal(retried.journal_seq, refused.journal_seq); /* the original action, stored */
+    round_answer again = round_resubmit(f, envelope);
+    assert_true(again.ran && again.report.applied);
+    assert_int_equal(again.report.journal_seq, retried.report.journal_seq);
+    troc_envelope_free(envelope);
+    assert_false(counted_flag(&held_in_vain));
+    assert_int_equal(atomic_load(&solve_calls), 1);
+    verify(f);
+    assert_int_equal(f->stats.clearing_rounds, 1);
+}
+
 int main(void) {
     /* A held solve occupies one of libuv's pool threads: the others must
      * verify the requests sent meanwhile, whatever the environment says
@@ -951,6 +1038,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_credit_round_stale_only_for_what_it_touches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_past_the_waiting_bound_is_refused_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_refuses_waiting_rounds_and_finishes_the_current, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_committed_while_stopping_is_not_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
