@@ -131,22 +131,30 @@ static void freeze_during_solve(void);
 
 /* The refusals of rounds asked for while one is in progress (the queue
  * full, the daemon stopping) need a round in progress at the moment the
- * test chooses: when `hold_next_solve` is set, the next solve says it has
- * begun and waits until the test releases it.  The server's claims of
- * committed requests are counted too (troc__clearing_claim wrapped), so
- * that the test knows when the rounds it sent wait in the queue.  Both
- * waits are bounded: a test that gives up fails, and its teardown releases
- * the solve, so that the pool's thread is never left waiting. */
-#define HOLD_TIMEOUT_S 60                  /* a held solve goes on alone after this */
+ * test chooses: when the solve's hold is armed, the next solve says it has
+ * begun and waits until the test releases it.  A round request whose
+ * commit is under way when the daemon stops needs the writer held the
+ * same way (the write's hold, at troc_ledger_write_begin).  The server's
+ * claims of committed requests are counted too (troc__clearing_claim
+ * wrapped), so that the test knows when the rounds it sent wait in the
+ * queue.  Every wait is bounded: a test that gives up fails, and its
+ * teardown releases the holds, so that no server thread is left waiting. */
+#define HOLD_TIMEOUT_S 60                  /* a held solve or write goes on alone after this */
 #define WAIT_TIMEOUT_S 30                  /* the test waits for a condition at most this long */
 
 static pthread_mutex_t hold_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
-static bool hold_next_solve;               /* one-shot: the next solve waits for solve_release() */
-static bool solve_released;
-static int solves_held;                    /* solves that have begun waiting */
+
+/* One place the server can be held, under hold_mutex. */
+typedef struct hold {
+    bool armed;                            /* one-shot: the next pass waits for hold_release() */
+    bool released;
+    int held;                              /* passes that have begun waiting */
+} hold;
+
+static hold solve_hold, write_hold;
 static int claims_seen;                    /* committed requests the server has claimed rounds for (or not) */
-static bool held_in_vain;                  /* a held solve went on without being released */
+static bool held_in_vain;                  /* a held solve or write went on without being released */
 
 bool __real_troc__clearing_claim(troc_server *server, troc__request *request);
 bool __wrap_troc__clearing_claim(troc_server *server, troc__request *request);
@@ -165,33 +173,33 @@ static void deadline_in(struct timespec *deadline, int seconds) {
     deadline->tv_sec += seconds;
 }
 
-/* On the pool's thread, when the test asked for it. */
-static void hold_if_asked(void) {
+/* On the server's thread that passes `h`: waits there when the test armed it. */
+static void hold_pass(hold *h) {
     struct timespec deadline;
     deadline_in(&deadline, HOLD_TIMEOUT_S);
     pthread_mutex_lock(&hold_mutex);
-    if (hold_next_solve) {
-        hold_next_solve = false;
-        solves_held++;
+    if (h->armed) {
+        h->armed = false;
+        h->held++;
         pthread_cond_broadcast(&hold_cond);
         int rc = 0;
-        while (!solve_released && rc == 0) rc = pthread_cond_timedwait(&hold_cond, &hold_mutex, &deadline);
-        if (!solve_released) held_in_vain = true;
+        while (!h->released && rc == 0) rc = pthread_cond_timedwait(&hold_cond, &hold_mutex, &deadline);
+        if (!h->released) held_in_vain = true;
     }
     pthread_mutex_unlock(&hold_mutex);
 }
 
-static void solve_hold_next(void) {
+static void hold_arm(hold *h) {
     pthread_mutex_lock(&hold_mutex);
-    hold_next_solve = true;
-    solve_released = false;
+    h->armed = true;
+    h->released = false;
     pthread_mutex_unlock(&hold_mutex);
 }
 
-static void solve_release(void) {
+static void hold_release(hold *h) {
     pthread_mutex_lock(&hold_mutex);
-    hold_next_solve = false;
-    solve_released = true;
+    h->armed = false;
+    h->released = true;
     pthread_cond_broadcast(&hold_cond);
     pthread_mutex_unlock(&hold_mutex);
 }
@@ -210,7 +218,7 @@ static bool counted_flag(const bool *flag) {
     return value;
 }
 
-/* Waits until *counter (solves_held or claims_seen) reaches `target`;
+/* Waits until *counter (a hold's count or claims_seen) reaches `target`;
  * false when WAIT_TIMEOUT_S passed first. */
 static bool wait_count(const int *counter, int target) {
     struct timespec deadline;
@@ -223,51 +231,18 @@ static bool wait_count(const int *counter, int target) {
     return reached;
 }
 
-/* The writer held the same way: when `hold_next_write` is set, the next
- * write transaction says it is about to begin and waits for
- * write_release(), bounded like a held solve. */
-static bool hold_next_write;
-static bool write_released;
-static int writes_held;
-
 int __real_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
 int __wrap_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out);
 
 int __wrap_troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledger_write **write_out) {
-    struct timespec deadline;
-    deadline_in(&deadline, HOLD_TIMEOUT_S);
-    pthread_mutex_lock(&hold_mutex);
-    if (hold_next_write) {
-        hold_next_write = false;
-        writes_held++;
-        pthread_cond_broadcast(&hold_cond);
-        int rc = 0;
-        while (!write_released && rc == 0) rc = pthread_cond_timedwait(&hold_cond, &hold_mutex, &deadline);
-        if (!write_released) held_in_vain = true;
-    }
-    pthread_mutex_unlock(&hold_mutex);
+    hold_pass(&write_hold);
     return __real_troc_ledger_write_begin(ledger, timestamp_us, write_out);
-}
-
-static void write_hold_next(void) {
-    pthread_mutex_lock(&hold_mutex);
-    hold_next_write = true;
-    write_released = false;
-    pthread_mutex_unlock(&hold_mutex);
-}
-
-static void write_release(void) {
-    pthread_mutex_lock(&hold_mutex);
-    hold_next_write = false;
-    write_released = true;
-    pthread_cond_broadcast(&hold_cond);
-    pthread_mutex_unlock(&hold_mutex);
 }
 
 int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
                                troc_clearing_progress_fn *progress, void *progress_context) {
     atomic_fetch_add(&solve_calls, 1);
-    hold_if_asked();
+    hold_pass(&solve_hold);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     atomic_store(&solve_started_us, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
@@ -486,8 +461,9 @@ static int setup(void **state) {
     static fixture f;
     memset(&f, 0, sizeof f);
     pthread_mutex_lock(&hold_mutex);
-    hold_next_solve = solve_released = held_in_vain = hold_next_write = write_released = false;
-    solves_held = claims_seen = writes_held = 0;
+    solve_hold = write_hold = (hold){0};
+    held_in_vain = false;
+    claims_seen = 0;
     pthread_mutex_unlock(&hold_mutex);
     atomic_store(&solve_calls, 0);
     atomic_store(&payments_to_inject, 0);
@@ -547,8 +523,8 @@ static void fixture_stop(fixture *f) {
 
 static int teardown(void **state) {
     fixture *f = *state;
-    solve_release(); /* a test that failed while a round or a write was held */
-    write_release();
+    hold_release(&solve_hold); /* a test that failed while a round or a write was held */
+    hold_release(&write_hold);
     fixture_stop(f);
     if (f->ledger != NULL) troc_ledger_close(f->ledger);
     troc_key_free(f->admin_key);
@@ -894,9 +870,9 @@ static void test_round_past_the_waiting_bound_is_refused_at_once(void **state) {
     uint64_t request_ids[SENT];
     for (int i = 0; i < SENT; i++) envelopes[i] = round_request(f, ids[i], i + 1);
     pipelined_connect(f);
-    solve_hold_next();
+    hold_arm(&solve_hold);
     request_ids[0] = round_send(f, envelopes[0]);
-    assert_true(wait_count(&solves_held, 1));
+    assert_true(wait_count(&solve_hold.held, 1));
     for (int i = 1; i < SENT; i++) request_ids[i] = round_send(f, envelopes[i]);
     round_answer refused = round_receive(f);
     assert_int_equal(refused.request_id, request_ids[SENT - 1]);
@@ -907,8 +883,8 @@ static void test_round_past_the_waiting_bound_is_refused_at_once(void **state) {
     size_t count = 0;
     assert_int_equal(troc_client_clearing_preview(f->admin, false, &preview, NULL, 0, 0, &count), TROC_EBUSY);
     assert_non_null(strstr(troc_client_error_message(f->admin), "too many clearing rounds and previews"));
-    assert_int_equal(counted(&solves_held), 1);
-    solve_release();
+    assert_int_equal(counted(&solve_hold.held), 1);
+    hold_release(&solve_hold);
     for (int i = 0; i < SENT - 1; i++) {
         round_answer answer = round_receive(f);
         assert_int_equal(answer.request_id, request_ids[i]);
@@ -944,9 +920,9 @@ static void test_stop_refuses_waiting_rounds_and_finishes_the_current(void **sta
     for (int i = 0; i < SENT; i++) envelopes[i] = round_request(f, ids[i], i + 1);
     pipelined_connect(f);
     const int claims = counted(&claims_seen);
-    solve_hold_next();
+    hold_arm(&solve_hold);
     request_ids[0] = round_send(f, envelopes[0]);
-    assert_true(wait_count(&solves_held, 1));
+    assert_true(wait_count(&solve_hold.held, 1));
     for (int i = 1; i < SENT; i++) request_ids[i] = round_send(f, envelopes[i]);
     assert_true(wait_count(&claims_seen, claims + SENT)); /* all committed: the others wait */
     troc_server_stop(f->server); /* what SIGTERM does in trocd */
@@ -958,8 +934,8 @@ static void test_stop_refuses_waiting_rounds_and_finishes_the_current(void **sta
         assert_false(refused.ran);
         assert_non_null(strstr(refused.detail, "the clearing round was not run: the daemon is stopping"));
     }
-    assert_int_equal(counted(&solves_held), 1);
-    solve_release();
+    assert_int_equal(counted(&solve_hold.held), 1);
+    hold_release(&solve_hold);
     round_answer current = round_receive(f);
     assert_int_equal(current.request_id, request_ids[0]);
     assert_true(current.ran && current.report.applied);
@@ -991,12 +967,12 @@ static void test_round_committed_while_stopping_is_not_run(void **state) {
     uint8_t id[TROC_ID_SIZE];
     troc_envelope *envelope = round_request(f, id, 1);
     pipelined_connect(f);
-    write_hold_next();
+    hold_arm(&write_hold);
     uint64_t request_id = round_send(f, envelope);
-    assert_true(wait_count(&writes_held, 1)); /* verified, its commit about to begin */
+    assert_true(wait_count(&write_hold.held, 1)); /* verified, its commit about to begin */
     troc_server_stop(f->server);
     f->stop_sent = true;
-    write_release();
+    hold_release(&write_hold);
     round_answer refused = round_receive(f);
     assert_int_equal(refused.request_id, request_id);
     assert_memory_equal(refused.id, id, TROC_ID_SIZE);
