@@ -994,6 +994,17 @@ static void behave_drop_first(server *s, int fd, troc_channel *channel) {
     if (frame != NULL) troc__v1__client_frame__free_unpacked(frame, NULL);
 }
 
+/* Reads a submit, then goes away for good: its socket is removed before
+ * the connection is dropped, so that connecting again fails too. */
+static void behave_vanish(server *s, int fd, troc_channel *channel) {
+    Troc__V1__ClientFrame *frame = server_receive(fd, channel);
+    if (frame != NULL && frame->request->kind_case == TROC__V1__REQUEST__KIND_SUBMIT) {
+        remember_submit(s, frame->request->submit);
+    }
+    if (frame != NULL) troc__v1__client_frame__free_unpacked(frame, NULL);
+    unlink(s->path);
+}
+
 /* Reads requests and never answers, until the client leaves. */
 static void behave_silent(server *s, int fd, troc_channel *channel) {
     (void)s;
@@ -1303,6 +1314,55 @@ static void test_lost_connection_without_retry(void **state) {
     troc_envelope_free(envelope);
 }
 
+/* The request was read, then the server went away for good: the retry's
+ * reconnect fails with an error that retrying cannot cure (the socket is
+ * gone), which ends the retries.  The payment may have been applied, so the
+ * error stays the lost connection's, one troc_error_is_retryable()
+ * accepts, and the message gives both failures. */
+static void test_failed_reconnect_keeps_the_outcome_unknown(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_vanish, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 700);
+    const troc_envelope *list[] = {envelope};
+    troc_submit_result result;
+    int rc = troc_client_submit(f->client, list, 1, &result, 3);
+    assert_int_equal(rc, TROC_ECLOSED);
+    assert_true(troc_error_is_retryable(rc));
+    const char *message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, "closed the connection"));
+    assert_non_null(strstr(message, "connecting again to resend it failed"));
+    assert_non_null(strstr(message, "No such file or directory"));
+    server_stop(&s);
+    assert_int_equal(s.submits, 1);
+    troc_envelope_free(envelope);
+}
+
+/* Request ids go on across a reconnect: a caller that keeps the requests
+ * of a failed connection by id never meets one of their ids again. */
+static void test_request_ids_go_on_after_reconnect(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 2);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 700);
+    const troc_envelope *list[] = {envelope};
+    uint64_t first = 0, second = 0;
+    troc_reply reply;
+    assert_int_equal(troc_client_send(f->client, list, 1, &first), 0);
+    assert_int_equal(troc_client_receive(f->client, &reply), 0);
+    assert_int_equal(reply.request_id, first);
+    assert_int_equal(troc_client_reconnect(f->client), 0);
+    assert_int_equal(troc_client_send(f->client, list, 1, &second), 0);
+    assert_int_equal(troc_client_receive(f->client, &reply), 0);
+    assert_int_equal(reply.request_id, second);
+    assert_true(second > first);
+    troc_client_close(f->client);
+    server_stop(&s);
+    troc_envelope_free(envelope);
+}
+
 static void test_read_timeout(void **state) {
     fixture *f = *state;
     server s;
@@ -1574,27 +1634,34 @@ static void test_pipelined_flush_failure_keeps_received_replies(void **state) {
     write_failure_keeps_received_replies(*state, true);
 }
 
-/* A payment submitted to a server behaving as `behave` fails with
- * `expected`, and the client closes the connection. */
-static void submit_fails_against(fixture *f, behaviour_fn *behave, int expected) {
+/* A payment submitted to a server behaving as `behave` (it reads the
+ * request, then answers what cannot be trusted) fails, and the client
+ * closes the connection.  The request may have been applied: the error is
+ * one troc_error_is_retryable() accepts, so that a caller resubmits it
+ * rather than taking it for refused, and the message names the `cause`. */
+static void submit_fails_against(fixture *f, behaviour_fn *behave, const char *cause) {
     server s;
     server_start(f, &s, behave, 1);
     assert_int_equal(troc_client_connect(f->client, s.path), 0);
     troc_envelope *envelope = payment(f, 100);
     const troc_envelope *list[] = {envelope};
     troc_submit_result result;
-    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), expected);
+    assert_int_equal(troc_client_submit(f->client, list, 1, &result, 0), TROC_ECLOSED);
+    assert_true(troc_error_is_retryable(TROC_ECLOSED));
+    const char *message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, cause));
+    assert_non_null(strstr(message, "the request's outcome is unknown"));
     assert_false(troc_client_connected(f->client));
     server_stop(&s);
     troc_envelope_free(envelope);
 }
 
 static void test_stray_reply_is_protocol_error(void **state) {
-    submit_fails_against(*state, behave_stray_reply, TROC_EPROTOCOL);
+    submit_fails_against(*state, behave_stray_reply, "sent a reply to no request in flight");
 }
 
 static void test_oversized_frame_refused(void **state) {
-    submit_fails_against(*state, behave_oversized, TROC_EFRAME_SIZE);
+    submit_fails_against(*state, behave_oversized, "frame");
 }
 
 static void test_in_flight_bound(void **state) {
@@ -1636,6 +1703,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_reconnect_keeps_the_outcome_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_ids_go_on_after_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_timeout_bounds_a_trickled_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout_bounds_a_trickled_hello, setup, teardown),

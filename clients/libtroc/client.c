@@ -53,6 +53,7 @@ int troc_client_create(troc_client **client_out) {
     troc_client *client = calloc(1, sizeof *client);
     if (client == NULL) return -ENOMEM;
     client->fd = -1;
+    client->next_request_id = 1;
     client->connect_timeout_ms = TROC_CLIENT_CONNECT_TIMEOUT_MS;
     client->read_timeout_ms = TROC_CLIENT_READ_TIMEOUT_MS;
     client->input = malloc(TROC__CLIENT_FRAME_BUFFER_SIZE);
@@ -143,7 +144,6 @@ void troc__client_disconnect(troc_client *client) {
     troc_channel_clear(&client->channel);
     client->role = TROC_SESSION_NONE;
     client->member[0] = client->territory[0] = client->unit[0] = '\0';
-    client->next_request_id = 1;
     client->input_start = client->input_end = 0;
     client->output_size = 0;
 }

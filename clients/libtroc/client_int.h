@@ -96,7 +96,7 @@ struct troc_client {
     char territory[TROC_NAME_LENGTH_MAX + 1];
     char unit[TROC_UNIT_LENGTH_MAX + 1];
     uint8_t territory_key[TROC_PUBLIC_KEY_SIZE];
-    uint64_t next_request_id;                /* ids are 1, 2, ... per connection */
+    uint64_t next_request_id;                /* ids are 1, 2, ... for the client's life, across connections */
     uint64_t in_flight[TROC_REQUESTS_IN_FLIGHT_MAX];
     size_t in_flight_count;
     int lost_error;                          /* the failure that ended the connection while requests were in

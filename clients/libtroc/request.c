@@ -20,9 +20,11 @@
  * passed down to every wait, so the timeout bounds the call, not each
  * silence within it.
  *
- * Request ids are 1, 2, ... per connection; the ids in flight are kept in a
- * small array so that an unexpected or repeated reply is a protocol error,
- * not a silent mix-up.
+ * Request ids are 1, 2, ... for the client's life, not restarted by a
+ * reconnect, so that a caller keeping the unanswered requests of a failed
+ * connection by id never meets one of them again; the ids in flight are
+ * kept in a small array so that an unexpected or repeated reply is a
+ * protocol error, not a silent mix-up.
  *
  * A connection that fails while pipelined requests are in flight is not
  * simply dropped: the server may have answered some of them, and a caller
@@ -443,6 +445,20 @@ int troc_client_receive(troc_client *client, troc_reply *reply) {
     return receive_reply(client, reply, true);
 }
 
+/* A failure once the request has left: whether the server applied it is
+ * unknown, which a caller learns from troc_error_is_retryable() (see
+ * troc.h), whatever ended the connection.  A lost connection or a timeout
+ * keeps its own code; a reply that cannot be trusted (a malformed frame,
+ * an answer to something else) becomes TROC_ECLOSED, since the connection
+ * is closed for it, with its text kept. */
+static int outcome_unknown(troc_client *client, int error) {
+    if (troc_error_is_retryable(error)) return error;
+    char why[TROC__CLIENT_MESSAGE_SIZE];
+    troc__copy_text(why, sizeof why, client->message);
+    troc__client_reset(client);
+    return troc__client_fail(client, TROC_ECLOSED, "%s: the request's outcome is unknown", why);
+}
+
 /* One attempt: send, wait, check that there is one result per envelope. */
 static int submit_once(troc_client *client, const troc_envelope *const *envelopes, size_t count,
                        troc_submit_result *results) {
@@ -454,12 +470,12 @@ static int submit_once(troc_client *client, const troc_envelope *const *envelope
     if (rc != 0) return rc;
     troc_reply reply;
     rc = receive_reply(client, &reply, false);
-    if (rc != 0) return rc;
-    if (reply.error != 0) return reply.error;
+    if (rc != 0) return outcome_unknown(client, rc);
+    if (reply.error != 0) return reply.error; /* refused: nothing applied */
     if (reply.result_count != count) {
-        troc__client_reset(client);
-        return troc__client_fail(client, TROC_EPROTOCOL, "%s answered %zu results for %zu envelopes", client->address,
-                                 reply.result_count, count);
+        troc__client_fail(client, TROC_EPROTOCOL, "%s answered %zu results for %zu envelopes", client->address,
+                          reply.result_count, count);
+        return outcome_unknown(client, TROC_EPROTOCOL);
     }
     memcpy(results, reply.results, count * sizeof *results);
     return 0;
@@ -474,15 +490,18 @@ int troc_client_submit(troc_client *client, const troc_envelope *const *envelope
                              : troc__client_fail(client, TROC_ECLOSED, "not connected");
     for (int attempt = 0; attempt < retries && troc_error_is_retryable(rc); attempt++) {
         /* A reconnect that fails speaks of a new connection ("closed before
-         * answering the handshake"): keep the failure that lost the request,
-         * or the caller reads "busy" where the server went away. */
+         * answering the handshake", "no such file"): the request's outcome
+         * is still unknown, so its error stays the one that lost it, which
+         * says so, with both texts; a reconnect that cannot succeed
+         * (refused key, missing socket) ends the retries. */
         char lost[TROC__CLIENT_MESSAGE_SIZE];
         troc__copy_text(lost, sizeof lost, client->message);
-        rc = troc_client_reconnect(client);
-        if (rc != 0) {
+        int reconnected = troc_client_reconnect(client);
+        if (reconnected != 0) {
             char again[TROC__CLIENT_MESSAGE_SIZE];
             troc__copy_text(again, sizeof again, client->message);
             troc__client_fail(client, rc, "%s; connecting again to resend it failed: %s", lost, again);
+            if (!troc_error_is_retryable(reconnected)) break;
             continue;
         }
         rc = submit_once(client, envelopes, count, results);

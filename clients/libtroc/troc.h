@@ -535,7 +535,14 @@ typedef struct troc_submit_result {
  * envelopes again, at most `retries` times.  A request-level refusal by the
  * server is returned as an error (TROC_EDENIED, TROC_EUNAVAILABLE, ...) with
  * the server's text in troc_client_error_message().  No request may be in
- * flight from troc_client_send (TROC_EUSAGE). */
+ * flight from troc_client_send (TROC_EUSAGE).
+ * Whenever the request may have reached the server without its answer
+ * coming back, the error is one troc_error_is_retryable() accepts (the
+ * outcome is unknown: see above), whatever else failed: a reply that
+ * cannot be read gives TROC_ECLOSED, and a reconnect that fails keeps the
+ * error that lost the request, its own reason added to the message (and
+ * ends the retries when it cannot succeed, as for a refused key).  Any
+ * other error means that nothing was applied. */
 int troc_client_submit(troc_client *client, const troc_envelope *const *envelopes, size_t count,
                        troc_submit_result *results, int retries);
 
@@ -563,7 +570,8 @@ int troc_client_submit(troc_client *client, const troc_envelope *const *envelope
  * from the failure on, and nothing more is sent (TROC_ECLOSED).
  * troc_client_close() or troc_client_reconnect() forgets what is left. */
 
-/* Queues a submit of `count` envelopes; writes its request id.  On failure
+/* Queues a submit of `count` envelopes; writes its request id (1, 2, ...
+ * for the client's life: a reconnect does not start them again).  On failure
  * (TROC_EBUSY, TROC_EUSAGE, or the connection's failure while writing out
  * the buffer, which is full) this request has no id and was not sent; the
  * ones sent before still have their outcomes to receive. */
