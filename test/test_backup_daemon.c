@@ -118,6 +118,9 @@ static void test_backup_under_load_then_restore(void **state) {
     assert_int_equal(daemon_verify(first), 0);  /* checked while the load goes on */
     troc_backup_info later = backup_to(admin, "backup-2", second, sizeof second);
     assert_true(later.journal_entries >= info.journal_entries);
+    /* Asked again with its own answer's path (the same buffer): the daemon
+     * is given that destination, and refuses it as taken. */
+    assert_int_equal(troc_client_backup(admin, later.path, &later), TROC_ENOT_EMPTY);
     troc_client_free(admin);
     troc_client *member = daemon_connect(&fixture, fixture.keys[0]);
     troc_backup_info refused;

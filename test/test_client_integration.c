@@ -269,6 +269,19 @@ static void test_story(void **state) {
         assert_int_equal(troc_client_history(as_alice, NULL, next, &line, 1, &count, &next), 0);
         assert_int_equal(count, 0);
     }
+    /* The member list, one per page, `after` and the next page's name in the
+     * same buffer: the loop a caller writes ends, having seen each once. */
+    char after[TROC_NAME_LENGTH_MAX + 1] = "";
+    const char *listed[] = {"alice", "bob", "carol"};
+    size_t pages = 0;
+    do {
+        troc_balance member;
+        assert_int_equal(troc_client_member_list(t->admin, after, 0, &member, 1, &count, after), 0);
+        assert_true(pages < 3);
+        assert_int_equal(count, 1);
+        assert_string_equal(member.member, listed[pages++]);
+    } while (after[0] != '\0');
+    assert_int_equal(pages, 3);
     troc_territory_stats stats;
     assert_int_equal(troc_client_stats(t->admin, &stats), 0);
     assert_int_equal(stats.members, 3);

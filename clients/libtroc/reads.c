@@ -49,11 +49,12 @@ int troc_client_member_list(troc_client *client, const char *after, unsigned onl
                             size_t capacity, size_t *count_out, char next_after_out[TROC_NAME_LENGTH_MAX + 1]) {
     assert(client != NULL && count_out != NULL && next_after_out != NULL);
     *count_out = 0;
-    next_after_out[0] = '\0';
     if (members == NULL || capacity == 0 || capacity > TROC_PAGE_ROWS_MAX) {
+        next_after_out[0] = '\0';
         return troc__client_fail(client, TROC_EUSAGE, "a page holds 1 to %d members", TROC_PAGE_ROWS_MAX);
     }
     if ((only & ~(TROC_MEMBER_LIST_OVER_LIMIT | TROC_MEMBER_LIST_FROZEN)) != 0) {
+        next_after_out[0] = '\0';
         return troc__client_fail(client, TROC_EUSAGE, "unknown member list filter 0x%x", only);
     }
     Troc__V1__MemberListQuery query = TROC__V1__MEMBER_LIST_QUERY__INIT;
@@ -69,6 +70,7 @@ int troc_client_member_list(troc_client *client, const char *after, unsigned onl
     request.members = &query;
     const Troc__V1__Response *response = NULL;
     int rc = troc__client_call(client, &request, &response);
+    next_after_out[0] = '\0'; /* only once sent: `after` may be this very buffer (the paging loop) */
     if (rc != 0) return rc;
     if (response->kind_case != TROC__V1__RESPONSE__KIND_MEMBERS) return troc__client_wrong_answer(client);
     const Troc__V1__MemberList *list = response->members;

@@ -632,7 +632,8 @@ int troc_client_balance(troc_client *client, const char *member, troc_balance *b
  * page may hold fewer than asked, none even, and still not be the last:
  * *next_after_out is the name to continue after, "" when no member the
  * filters keep follows (set after a full page, another one does, unless
- * the daemon's bound stopped the search first).  Admin sessions only
+ * the daemon's bound stopped the search first).  `after` and
+ * next_after_out may be the same buffer.  Admin sessions only
  * (TROC_EDENIED). */
 int troc_client_member_list(troc_client *client, const char *after, unsigned only, troc_balance *members,
                             size_t capacity, size_t *count_out, char next_after_out[TROC_NAME_LENGTH_MAX + 1]);
@@ -809,7 +810,7 @@ typedef struct troc_backup_info {
  * troc_client_error_message(): TROC_EUSAGE (not an absolute path),
  * TROC_ENOT_EMPTY, TROC_EBUSY (another backup is running), -EEXIST (a file
  * is there), -ENOENT (no such parent directory), -ENOSPC, -ECANCELED (the
- * daemon stopped), TROC_EUNAVAILABLE. */
+ * daemon stopped), TROC_EUNAVAILABLE.  `path` may be info->path. */
 int troc_client_backup(troc_client *client, const char *path, troc_backup_info *info);
 
 #ifdef __cplusplus
