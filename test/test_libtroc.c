@@ -235,6 +235,23 @@ static void test_known_pin_and_lookup(void **state) {
     assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7401", key, &found, &line), 0);
     assert_false(found);
     assert_int_equal(troc__known_pin(f->known, 1, "has space", other), TROC_EUSAGE);
+    /* A file edited by hand, its last line without a line end and with a
+     * comment: a new pin starts a line of its own, and both are read. */
+    char hex[TROC_PUBLIC_KEY_HEX_SIZE];
+    troc_public_key_to_hex(other, hex);
+    FILE *edited = fopen(f->known, "w");
+    assert_non_null(edited);
+    fprintf(edited, "10.0.0.1:7400 %s  # the office", hex);
+    assert_int_equal(fclose(edited), 0);
+    assert_int_equal(troc__known_pin(f->known, 1, "127.0.0.1:7402", f->territory), 0);
+    assert_int_equal(troc__known_lookup(f->known, "10.0.0.1:7400", key, &found, &line), 0);
+    assert_true(found);
+    assert_int_equal(line, 1);
+    assert_memory_equal(key, other, sizeof key);
+    assert_int_equal(troc__known_lookup(f->known, "127.0.0.1:7402", key, &found, &line), 0);
+    assert_true(found);
+    assert_int_equal(line, 2);
+    assert_memory_equal(key, f->territory, sizeof key);
 }
 
 /* Pinning creates the directories troc names (.config/troc under a home

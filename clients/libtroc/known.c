@@ -6,7 +6,7 @@
  *
  * Format: UTF-8 text, one entry per line,
  *
- *   # comment (and blank lines) ignored
+ *   # comment (and blank lines) ignored; a comment may also end an entry
  *   ADDRESS KEY
  *
  * ADDRESS is the server address exactly as the client was given it
@@ -98,7 +98,7 @@ static int parse_line(char *line, const char **address_out, uint8_t key_out[TROC
     char *key = p;
     p += strcspn(p, " \t");
     char *rest = p + strspn(p, " \t");
-    if (*rest != '\0') return TROC_ECORRUPT;
+    if (*rest != '\0' && *rest != '#') return TROC_ECORRUPT; /* a comment may end the line */
     *p = '\0';
     if (!troc__known_address_valid(address) || troc_public_key_from_hex(key, key_out) != 0) return TROC_ECORRUPT;
     *address_out = address;
@@ -188,10 +188,10 @@ int troc__known_pin(const char *path, int directories_max, const char *address,
     if (!troc__known_address_valid(address)) return TROC_EUSAGE;
     int rc = make_directories(path, directories_max);
     if (rc != 0) return rc;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
     struct stat st;
-    char line[sizeof KNOWN_HEADER + KNOWN_LINE_SIZE];
+    char line[sizeof KNOWN_HEADER + KNOWN_LINE_SIZE + 1];
     char hex[TROC_PUBLIC_KEY_HEX_SIZE];
     troc_public_key_to_hex(key, hex);
     int length = 0;
@@ -199,7 +199,15 @@ int troc__known_pin(const char *path, int directories_max, const char *address,
         rc = -errno;
         goto done;
     }
-    length = snprintf(line, sizeof line, "%s%s %s\n", st.st_size == 0 ? KNOWN_HEADER : "", address, hex);
+    /* A file edited by hand may end without a line end: the new line must
+     * not be glued to its last one. */
+    char last = '\n';
+    if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1) {
+        rc = -errno;
+        goto done;
+    }
+    length = snprintf(line, sizeof line, "%s%s%s %s\n", st.st_size == 0 ? KNOWN_HEADER : "",
+                      last == '\n' ? "" : "\n", address, hex);
     assert(length > 0 && (size_t)length < sizeof line);
     ssize_t written = write(fd, line, (size_t)length);
     if (written != length) rc = written < 0 ? -errno : -EIO;
