@@ -557,6 +557,12 @@ static void test_sign_invoice(void **state) {
     uint8_t invoice_id[TROC_ID_SIZE];
     memcpy(invoice_id, body->id.data, TROC_ID_SIZE); /* the invoice takes the action's id */
     troc__v1__invoice_action__free_unpacked(body, NULL);
+    issue.due = ""; /* no date, as a read gives it back: not sent */
+    assert_int_equal(troc_sign_invoice(f->client, NULL, &issue, envelope), 0);
+    body = troc__v1__invoice_action__unpack(NULL, envelope->message.body.len, envelope->message.body.data);
+    assert_non_null(body);
+    assert_null(body->issue->due);
+    troc__v1__invoice_action__free_unpacked(body, NULL);
 
     troc_invoice_action reject = {.kind = TROC_INVOICE_REJECT, .invoice_id = invoice_id, .reason = "not ordered"};
     assert_int_equal(troc_sign_invoice(f->client, NULL, &reject, envelope), 0);
@@ -743,6 +749,7 @@ struct server {
     bool busy;                 /* answer the hello with a busy error */
     bool hang_up;              /* close on the hello without a word (trocd past TROC_REFUSALS_MAX) */
     bool foreign;              /* answer the hello as a web server would */
+    bool undecodable;          /* answer the hello with a frame that is no protobuf message */
     bool trickle_hello;        /* send the hello a byte every TRICKLE_GAP_MS, then stop */
     size_t trickle_size;       /* bytes of the last frame trickled */
     size_t trickled;           /* of which the client took before leaving */
@@ -829,6 +836,11 @@ static bool server_handshake(server *s, int fd, troc_channel *channel) {
     if (s->foreign) {
         static const char answer[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
         assert_int_equal(write(fd, answer, sizeof answer - 1), (ssize_t)(sizeof answer - 1));
+        return false;
+    }
+    if (s->undecodable) {
+        static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        server_write_clear(fd, garbage, sizeof garbage);
         return false;
     }
     if (s->busy) {
@@ -1458,6 +1470,13 @@ static void test_foreign_server(void **state) {
     server_start(f, &s, NULL, 1);
     s.foreign = true;
     assert_int_equal(troc_client_connect(f->client, s.path), TROC_EFRAME_SIZE);
+    assert_non_null(strstr(troc_client_error_message(f->client), "does not speak the troc protocol"));
+    assert_false(troc_client_connected(f->client));
+    server_stop(&s);
+    /* A frame, but no message of the protocol in it. */
+    server_start(f, &s, NULL, 1);
+    s.undecodable = true;
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EHANDSHAKE);
     assert_non_null(strstr(troc_client_error_message(f->client), "does not speak the troc protocol"));
     assert_false(troc_client_connected(f->client));
     server_stop(&s);

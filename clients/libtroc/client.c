@@ -301,8 +301,15 @@ static int handshake_hello(troc_client *client, troc_handshake *handshake, const
     rc = troc_handshake_client_auth(handshake, payload, payload_size, NULL, &client->keypair, &client->channel, frame,
                                     &size);
     if (rc == TROC_EHANDSHAKE) {
-        /* A server that refuses the connection (busy) says so in an error frame. */
+        /* A server that refuses the connection (busy) says so in an error
+         * frame; what does not even decode comes from another service. */
         int refusal = troc__client_decode(client, payload, payload_size);
+        if (refusal == TROC_EDECODE) {
+            return troc__client_fail(client, rc,
+                                     "%s does not speak the troc protocol (its answer cannot be decoded): is this "
+                                     "trocd's address and port?",
+                                     client->address);
+        }
         if (refusal != 0) return refusal;
     }
     if (rc != 0) {

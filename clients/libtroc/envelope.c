@@ -444,7 +444,8 @@ static void invoice_body(const troc_invoice_action *action, const char *creditor
         issue->has_amount_cents = 1;
         issue->amount_cents = action->amount_cents;
         issue->ref = (char *)action->ref;
-        issue->due = (char *)action->due;
+        /* "" is no date, as troc_invoice_record gives it back. */
+        issue->due = action->due != NULL && action->due[0] != '\0' ? (char *)action->due : NULL;
         body->action_case = TROC__V1__INVOICE_ACTION__ACTION_ISSUE;
         body->issue = issue;
         break;

@@ -487,7 +487,7 @@ typedef struct troc_invoice_action {
     const char *debtor;
     int64_t amount_cents;
     const char *ref;           /* the issuer's reference, optional */
-    const char *due;           /* YYYY-MM-DD, optional */
+    const char *due;           /* YYYY-MM-DD, optional (NULL or "": none) */
     const uint8_t *invoice_id; /* TROC_ID_SIZE bytes */
     const char *reason;
 } troc_invoice_action;
@@ -617,8 +617,10 @@ typedef struct troc_balance {
 } troc_balance;
 
 /* A member's balance and limits; `member` NULL: the session's own.  A member
- * session may read only its own (TROC_EDENIED); TROC_ENOT_FOUND for an
- * unknown member. */
+ * session may read only its own (TROC_EDENIED, whether the other member
+ * exists or not); in an admin session, TROC_ENOT_FOUND for an unknown
+ * member.  TROC_ENAME for a name that is not one (1 to 64 of a-z 0-9 . _ -).
+ * The other reads naming a member answer the same way. */
 int troc_client_balance(troc_client *client, const char *member, troc_balance *balance);
 
 /* Which members troc_client_member_list() keeps (0: all). */
