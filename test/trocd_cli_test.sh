@@ -7,7 +7,8 @@
 # behind, a territory created and verified, its JSON output, a second daemon
 # on the same ledger refused, malformed or busy listen addresses, key files
 # missing, too open or not regular files, a backup made with mdb_copy
-# verifying too, and a damaged ledger refused by verify and by run.
+# verifying too, a damaged ledger refused by verify and by run, and trocd
+# and troc started with their standard streams closed.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -111,6 +112,23 @@ wait "$first" || fail "the first trocd did not exit 0"
 # hold for seconds without stopping every signature check.
 grep -q ", $(( $(nproc) + 1 )) pool threads (signatures, clearing solves)" "$work/first.log" ||
   fail "the pool is not one thread per core and one more: $(head -1 "$work/first.log")"
+
+# Started with its standard streams closed, trocd writes its log nowhere,
+# not into the ledger's files, which take the lowest descriptors free.
+"$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" <&- >&- 2>&- &
+closed=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+[ -s "$work/port" ] || fail "trocd with closed streams did not start"
+kill -TERM "$closed"
+wait "$closed" || fail "trocd with closed streams did not exit 0"
+expect 0 "$trocd" verify --data "$work/d"
+! grep -q "trocd: " "$work/d/data.mdb" "$work/d/lock.mdb" "$work/d/writer.lock" 2>/dev/null ||
+  fail "trocd with closed streams wrote its log into the ledger's files"
+# troc likewise prints nothing into the file it writes.
+printf 'debtor,creditor,amount\na,b,1\nb,a,1\n' >"$work/cycle.csv"
+"$troc" clear "$work/cycle.csv" --out "$work/cycle-out.csv" >&- 2>&- || fail "troc clear with closed streams failed"
+[ "$(head -1 "$work/cycle-out.csv")" = "debtor,creditor,amount,cleared,remaining" ] ||
+  fail "troc clear with closed streams wrote: $(head -2 "$work/cycle-out.csv")"
 
 # A low descriptor limit: trocd raises the soft one as far as the hard one
 # allows, and when the hard one is too low serves fewer connections, saying

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/streams.h"
 #include "cli.h"
 #include "commands.h"
 #include "crypto/crypto.h"
@@ -321,6 +322,9 @@ static const command *find_command(int argc, char **argv, int *words_out) {
 }
 
 int main(int argc, char **argv) {
+    /* Before anything is opened: started with standard output closed, troc
+     * would print into the first file it opens (a result CSV). */
+    if (troc_standard_streams_open() != 0) return TROC_EXIT_REFUSED; /* nothing safe to print to */
     troc_cli cli = {
         .server = getenv("TROC_SERVER") ? getenv("TROC_SERVER") : "127.0.0.1:7400",
         .key_path = getenv("TROC_KEY"),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/streams.h"
 #include "crypto/crypto.h"
 #include "trocd.h"
 
@@ -28,6 +29,9 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    /* Before anything is opened: started with its standard streams closed,
+     * trocd would log into its ledger's files. */
+    if (troc_standard_streams_open() != 0) return TROCD_EXIT_FAILURE;
     if (argc < 2) {
         usage(stderr);
         return TROCD_EXIT_USAGE;
