@@ -97,11 +97,7 @@ static void next_id(support *s, const options *o, uint8_t id[TROC_ID_SIZE]) {
 }
 
 static void fake_key(int member, uint8_t key[TROC_PUBLIC_KEY_SIZE]) {
-    memset(key, 0, TROC_PUBLIC_KEY_SIZE);
-    key[0] = 0xbe;
-    key[1] = (uint8_t)(member >> 16);
-    key[2] = (uint8_t)(member >> 8);
-    key[3] = (uint8_t)member;
+    support_public_key((uint32_t)member, key);
 }
 
 static void members_add(support *s, const options *o) {

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "base/result.h"
 
 support *support_create(void) {
@@ -106,6 +108,15 @@ void support_sign(support *s, int kind, const void *message, const troc_keypair 
                             .signature = out->signature,
                             .signature_valid = true};
     out->item.decoded.transfer = out->decoded; /* the union's members share the pointer */
+}
+
+void support_public_key(uint32_t n, uint8_t public_key[TROC_PUBLIC_KEY_SIZE]) {
+    uint8_t scalar[crypto_core_ed25519_SCALARBYTES] = {0};
+    uint64_t multiple = (uint64_t)n + 1;
+    for (size_t i = 0; i < sizeof multiple; i++) scalar[i] = (uint8_t)(multiple >> (8 * i));
+    int rc = crypto_scalarmult_ed25519_base_noclamp(public_key, scalar);
+    assert(rc == 0);
+    (void)rc;
 }
 
 void support_item_free(support_item *item) {

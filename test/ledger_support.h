@@ -42,6 +42,11 @@ void support_destroy(support *s);
 /* Removes a directory and the files in it (one level). */
 void support_remove_directory(const char *directory);
 
+/* The n-th of a sequence of distinct public keys that the ledger takes
+ * (points of the curve, (n + 1) times its base), for members admitted
+ * cheaply with signatures marked valid: no secret key is needed. */
+void support_public_key(uint32_t n, uint8_t public_key[TROC_PUBLIC_KEY_SIZE]);
+
 /* Next id (big-endian counter, time-ordered like the ids clients make). */
 void support_id(support *s, uint8_t id[TROC_ID_SIZE]);
 

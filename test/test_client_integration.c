@@ -350,10 +350,27 @@ static void test_refusals_of_malformed_items(void **state) {
     troc_admin_action negative = {.kind = TROC_ADMIN_LIMIT_SET, .member = "bob", .has_credit_limit = true,
                                   .credit_limit_cents = -1, .reason = "r"};
     assert_int_equal(admin_action(t, &negative), TROC_RESULT_INVALID_LIMIT);
-    uint8_t some_key[TROC_PUBLIC_KEY_SIZE];
-    memset(some_key, 0x21, sizeof some_key);
-    troc_admin_action bad_name = {.kind = TROC_ADMIN_MEMBER_ADD, .member = "no spaces", .public_key = some_key};
+    troc_key *dave = NULL;
+    assert_int_equal(troc_key_generate(&dave), 0);
+    uint8_t dave_public[TROC_PUBLIC_KEY_SIZE];
+    troc_key_public(dave, dave_public);
+    troc_key_free(dave);
+    troc_admin_action bad_name = {.kind = TROC_ADMIN_MEMBER_ADD, .member = "no spaces", .public_key = dave_public};
     assert_int_equal(admin_action(t, &bad_name), TROC_RESULT_INVALID_NAME);
+    /* Keys no one could ever sign with: the member could never act, and its
+     * name would be taken for good. */
+    uint8_t unusable[3][TROC_PUBLIC_KEY_SIZE];
+    memset(unusable[0], 0x00, sizeof unusable[0]);
+    memset(unusable[1], 0xff, sizeof unusable[1]);
+    memset(unusable[2], 0x21, sizeof unusable[2]);
+    for (size_t i = 0; i < 3; i++) {
+        troc_admin_action add = {.kind = TROC_ADMIN_MEMBER_ADD, .member = "dave", .public_key = unusable[i]};
+        assert_int_equal(admin_action(t, &add), TROC_RESULT_MALFORMED);
+        troc_admin_action key_add = {.kind = TROC_ADMIN_KEY_ADD, .member = "bob", .public_key = unusable[i]};
+        assert_int_equal(admin_action(t, &key_add), TROC_RESULT_MALFORMED);
+    }
+    troc_admin_action dave_add = {.kind = TROC_ADMIN_MEMBER_ADD, .member = "dave", .public_key = dave_public};
+    assert_int_equal(admin_action(t, &dave_add), TROC_RESULT_OK); /* the name is still free */
     /* Nothing refused moved money: only bob's one cent. */
     assert_int_equal(balance_of(t, "alice"), 1);
     assert_int_equal(balance_of(t, "bob"), -1);

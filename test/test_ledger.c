@@ -544,7 +544,8 @@ static void test_transfer_refusals(void **state) {
 static void test_balance_overflow(void **state) {
     fixture *f = *state;
     enum { PAYERS = 9224 }; /* 9224 * 10^15 > INT64_MAX > 9223 * 10^15 */
-    uint8_t sink_key[TROC_PUBLIC_KEY_SIZE] = {0xee};
+    uint8_t sink_key[TROC_PUBLIC_KEY_SIZE];
+    support_public_key(PAYERS, sink_key);
     support_item item;
     troc_ledger_write *write = NULL;
     troc_item_result result = {0};
@@ -557,7 +558,8 @@ static void test_balance_overflow(void **state) {
     support_item_free(&item);
     char name[32];
     for (int i = 0; i < PAYERS; i++) {
-        uint8_t key[TROC_PUBLIC_KEY_SIZE] = {0x77, (uint8_t)(i >> 8), (uint8_t)i};
+        uint8_t key[TROC_PUBLIC_KEY_SIZE];
+        support_public_key((uint32_t)i, key);
         snprintf(name, sizeof name, "payer-%d", i);
         support_member_add_item(f->s, name, key, TROC_AMOUNT_CENTS_MAX, -1, &item);
         assert_int_equal(troc_ledger_apply(write, &item.item, &result), 0);
@@ -985,7 +987,8 @@ static void test_member_list(void **state) {
     assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
     for (int i = 0; i < TROC_MEMBERS_SCAN_MAX + 5; i++) {
         char name[16];
-        uint8_t key[TROC_PUBLIC_KEY_SIZE] = {0xbe, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        uint8_t key[TROC_PUBLIC_KEY_SIZE];
+        support_public_key((uint32_t)i, key);
         snprintf(name, sizeof name, "m%05d", i);
         support_item item;
         support_member_add_item(f->s, name, key, 0, -1, &item);
@@ -1047,7 +1050,9 @@ static void test_statement_paging(void **state) {
     assert_int_equal(balance, 0);
     assert_int_equal(troc_ledger_statement(read, "nobody", 0, lines, 10, &count, &next), TROC_ENOT_FOUND);
     /* A member without lines: an empty page. */
-    assert_int_equal(support_member_add(f->s, "dave", &(troc_keypair){.public_key = {0xd}}, 0, -1), TROC_RESULT_OK);
+    troc_keypair dave = {0};
+    support_public_key(0, dave.public_key);
+    assert_int_equal(support_member_add(f->s, "dave", &dave, 0, -1), TROC_RESULT_OK);
     troc_ledger_read_end(read);
     assert_int_equal(troc_ledger_read_begin(f->s->ledger, &read), 0);
     assert_int_equal(troc_ledger_statement(read, "dave", 0, lines, 10, &count, &next), 0);
@@ -1272,15 +1277,11 @@ static void test_aborted_admission_forgotten(void **state) {
     assert_int_equal(support_stats(f->s).balance_sum_cents, 0);
 }
 
-/* Members m0 .. m(count-1) with keys 0xbe || id and large credit lines,
- * admitted cheaply (signatures marked valid, as the server does after
- * verifying them). */
+/* Members m0 .. m(count-1) with keys support_public_key(id) and large
+ * credit lines, admitted cheaply (signatures marked valid, as the server
+ * does after verifying them). */
 static void fake_key(uint32_t member, uint8_t key[TROC_PUBLIC_KEY_SIZE]) {
-    memset(key, 0, TROC_PUBLIC_KEY_SIZE);
-    key[0] = 0xbe;
-    key[1] = (uint8_t)(member >> 16);
-    key[2] = (uint8_t)(member >> 8);
-    key[3] = (uint8_t)member;
+    support_public_key(member, key);
 }
 
 static void member_name(uint32_t member, char name[16]) {

@@ -336,6 +336,21 @@ static void test_text_journaled_before_c1_was_refused(void **state) {
     assert_string_equal(report.difference, "");
 }
 
+/* Keys that cannot verify a signature are refused at registration since
+ * a later version; a ledger that took one before still replays. */
+static void test_key_registered_before_unusable_keys_were_refused(void **state) {
+    fixture *f = *state;
+    troc_keypair unusable = {0};
+    memset(unusable.public_key, 0x21, sizeof unusable.public_key);
+    assert_int_equal(support_member_add(f->s, "legacy", &unusable, 0, -1), TROC_RESULT_MALFORMED);
+    f->s->ledger->replaying = true;
+    assert_int_equal(support_member_add(f->s, "legacy", &unusable, 0, -1), TROC_RESULT_OK);
+    f->s->ledger->replaying = false;
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), 0);
+    assert_string_equal(report.difference, "");
+}
+
 static void test_verify_a_copy(void **state) {
     fixture *f = *state;
     char copy[300];
@@ -705,6 +720,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_verify_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_format_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_journaled_before_c1_was_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_registered_before_unusable_keys_were_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_a_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_limit, setup, teardown),

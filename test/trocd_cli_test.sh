@@ -49,6 +49,8 @@ grep -q "not empty" "$work/err" || fail "non-empty directory: no clear message"
 expect 2 "$trocd" init --data "$work/d" --territory lyon --admin nothex
 grep -q "64 hexadecimal digits" "$work/err" || fail "bad admin key: no clear message"
 expect 2 "$trocd" init --data "$work/d" --territory lyon
+expect 2 "$trocd" init --data "$work/d" --territory lyon --admin "$(printf '0%.0s' $(seq 64))"
+grep -q "not a key anyone can sign with" "$work/err" || fail "an all-zero admin key: no clear message"
 expect 2 "$trocd" init --data "$work/d" --territory "Lyon Nord" --admin "$admin"
 expect 2 "$trocd" init --data "$work/d" --territory lyon --admin "$admin" --admin "$admin"
 expect 2 "$trocd" init --territory lyon --admin "$admin"

@@ -251,3 +251,7 @@ int troc_public_key_from_hex(const char *hex, uint8_t public_key[TROC_PUBLIC_KEY
     if (hex == NULL) return TROC_EHEX;
     return troc_hex_decode(hex, strlen(hex), public_key, TROC_PUBLIC_KEY_SIZE);
 }
+
+bool troc_public_key_usable(const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]) {
+    return crypto_core_ed25519_is_valid_point(public_key) == 1;
+}

@@ -102,4 +102,10 @@ void troc_public_key_to_hex(const uint8_t public_key[TROC_PUBLIC_KEY_SIZE], char
 /* Parses 64 hex digits; TROC_EHEX otherwise. */
 int troc_public_key_from_hex(const char *hex, uint8_t public_key[TROC_PUBLIC_KEY_SIZE]);
 
+/* Whether `public_key` can ever verify a signature: a point of the curve's
+ * main subgroup, not one of small order (all zeros, all ones...).  A key
+ * that cannot is refused where keys are registered: its member or
+ * administrator could never act. */
+bool troc_public_key_usable(const uint8_t public_key[TROC_PUBLIC_KEY_SIZE]);
+
 #endif /* TROC_CRYPTO_H */

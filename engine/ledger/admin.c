@@ -40,6 +40,14 @@ static bool key_present(protobuf_c_boolean has, ProtobufCBinaryData key) {
     return has && key.len == TROC_PUBLIC_KEY_SIZE && key.data != NULL;
 }
 
+/* A key to register: present, and one that can verify a signature (a key
+ * that never could, such as all zeros, would leave its member unable to
+ * act, its name taken for good).  Ledgers written before this check may
+ * hold such keys: a replay takes them as they were. */
+static bool key_registrable(const action *a, protobuf_c_boolean has, ProtobufCBinaryData key) {
+    return key_present(has, key) && (a->write->ledger->replaying || troc_public_key_usable(key.data));
+}
+
 /* Finds the member `name`; sets the action's code when it cannot. */
 static int member_find(action *a, const char *name, troc__slot **slot_out) {
     size_t length = name != NULL ? strnlen(name, TROC_NAME_LENGTH_MAX + 1) : 0;
@@ -133,7 +141,7 @@ static int member_create(action *a, const char *name, size_t length, const uint8
 }
 
 static int member_add(action *a, const Troc__V1__MemberAdd *m) {
-    if (m == NULL || m->name == NULL || !key_present(m->has_public_key, m->public_key)) {
+    if (m == NULL || m->name == NULL || !key_registrable(a, m->has_public_key, m->public_key)) {
         a->code = TROC_RESULT_MALFORMED;
         return 0;
     }
@@ -163,7 +171,7 @@ static int member_add(action *a, const Troc__V1__MemberAdd *m) {
 }
 
 static int key_add(action *a, const Troc__V1__MemberKey *k) {
-    if (k == NULL || !key_present(k->has_public_key, k->public_key)) {
+    if (k == NULL || !key_registrable(a, k->has_public_key, k->public_key)) {
         a->code = TROC_RESULT_MALFORMED;
         return 0;
     }

@@ -105,7 +105,8 @@ int troc__ledger_apply_init(troc_ledger_write *write, const troc_journal_entry *
 }
 
 /* Checks init options; TROC_ENAME, TROC_EUTF8 (unit), TROC_ELIMIT (admin
- * key count) or TROC_EUSAGE (an admin key given twice). */
+ * key count) or TROC_EUSAGE (an admin key given twice, or one that cannot
+ * verify a signature). */
 static int options_check(const troc_ledger_init_options *options) {
     if (options->territory == NULL || !troc_name_valid(options->territory, strlen(options->territory))) {
         return TROC_ENAME;
@@ -113,6 +114,7 @@ static int options_check(const troc_ledger_init_options *options) {
     if (options->unit == NULL || !unit_valid(options->unit, strlen(options->unit), false)) return TROC_EUTF8;
     if (options->admin_key_count < 1 || options->admin_key_count > TROC_ADMIN_KEYS_MAX) return TROC_ELIMIT;
     for (size_t i = 0; i < options->admin_key_count; i++) {
+        if (!troc_public_key_usable(options->admin_keys[i])) return TROC_EUSAGE;
         for (size_t j = 0; j < i; j++) {
             if (memcmp(options->admin_keys[i], options->admin_keys[j], TROC_PUBLIC_KEY_SIZE) == 0) return TROC_EUSAGE;
         }

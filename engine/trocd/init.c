@@ -56,6 +56,9 @@ static int admin_add(init_args *args, const char *hex) {
     if (troc_public_key_from_hex(hex, args->admin_keys[args->options.admin_key_count]) != 0) {
         return fail_usage("--admin needs a public key of 64 hexadecimal digits, not", hex);
     }
+    if (!troc_public_key_usable(args->admin_keys[args->options.admin_key_count])) {
+        return fail_usage("--admin is not a key anyone can sign with (give one printed by 'troc keygen'), not", hex);
+    }
     args->options.admin_key_count++;
     return 0;
 }
