@@ -366,6 +366,20 @@ def scenario_usage(t):
               "help names the common options and exit statuses: " + out)
     status, out, _ = t.troc("keygen", "--help")
     check(status == 0 and "--server" not in out, "keygen needs no server: " + out)
+    # keygen and pubkey have no option: a word starting with '-' is refused
+    # as one, not taken for a file's name (a secret key named --bogus); a
+    # name starting with '-' follows "--".
+    for command in ("keygen", "pubkey"):
+        for word in ("--bogus", "-z.key"):
+            done = subprocess.run([TROC, command, word], cwd=t.root, capture_output=True, text=True)
+            check(done.returncode == 2 and done.stderr.startswith("troc: unknown option " + word + "\n"),
+                  "troc %s %s: %d %s" % (command, word, done.returncode, done.stderr))
+    check(not os.path.exists(os.path.join(t.root, "--bogus")) and not os.path.exists(os.path.join(t.root, "-z.key")),
+          "a refused keygen wrote a key file")
+    made = subprocess.run([TROC, "keygen", "--", "-z.key"], cwd=t.root, capture_output=True, text=True)
+    check(made.returncode == 0 and os.path.exists(os.path.join(t.root, "-z.key")), "keygen -- -z.key: " + made.stderr)
+    read = subprocess.run([TROC, "pubkey", "--", "-z.key"], cwd=t.root, capture_output=True, text=True)
+    check(read.returncode == 0 and read.stdout == made.stdout, "pubkey -- -z.key: %r %s" % (read.stdout, read.stderr))
     check(journal_entries(t) == before, "usage errors sent nothing")
 
 
