@@ -200,7 +200,7 @@ static void print_help(FILE *out) {
     }
     fputs("\nglobal options:\n"
           "  --server HOST:PORT  the territory's trocd (env TROC_SERVER, default 127.0.0.1:7400);\n"
-          "                      a path names a Unix socket\n"
+          "                      IPv6 as [ADDRESS]:PORT ([::1]:7400); a path names a Unix socket\n"
           "  --key FILE          your secret key file (env TROC_KEY)\n"
           "  --server-key HEX    the territory's public key; otherwise it is pinned on first use\n"
           "  --json              print one JSON object on stdout\n"

@@ -354,6 +354,14 @@ def scenario_usage(t):
     check(status == 2, "malformed --server-key: %d %s" % (status, err))
     status, _, err = t.troc("balance", server="no-port")
     check(status == 2, "malformed server address: %d %s" % (status, err))
+    # An IPv6 address without brackets is a typing error, not a network
+    # failure (split at its last ':', "::1" would be looked up as "::").
+    for server in ("::1", "::1:7400"):
+        status, _, err = t.troc("balance", server=server)
+        check(status == 2 and "write it as [ADDRESS]:PORT, such as [::1]:7400" in err,
+              "--server %s: %d %s" % (server, status, err))
+    status, _, err = t.troc("balance", server="[::1]")
+    check(status == 2 and "write an IPv6 address as [ADDRESS]:PORT" in err, "--server [::1]: %d %s" % (status, err))
     # An admin session must name the member; a member cannot pay as admin.
     status, _, err = t.troc("balance")
     check(status == 2 and "NAME" in err, "admin without NAME: %d %s" % (status, err))
