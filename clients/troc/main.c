@@ -277,7 +277,10 @@ static int words_matching(const command *entry, int argc, char **argv) {
 }
 
 /* For a partial command ("troc admin", "troc invoice"): lists the commands
- * it begins and returns true; false when argv begins none. */
+ * it begins and returns true; false when argv begins none.  A word after
+ * the partial command that continues none ("troc admin frobnicate") is
+ * named as unknown: saying a command is missing would send the reader
+ * looking for a word that is there. */
 static bool print_commands_under(int argc, char **argv, bool asked) {
     FILE *out = asked ? stdout : stderr;
     int best = 0;
@@ -286,7 +289,13 @@ static bool print_commands_under(int argc, char **argv, bool asked) {
         if (words > best) best = words;
     }
     if (best == 0) return false;
-    fputs(asked ? "usage: troc" : "troc: a command is missing after 'troc", out);
+    if (asked) {
+        fputs("usage: troc", out);
+    } else if (best < argc) {
+        fprintf(out, "troc: unknown command '%s' after 'troc", argv[best]);
+    } else {
+        fputs("troc: a command is missing after 'troc", out);
+    }
     for (int i = 0; i < best; i++) fprintf(out, " %s", argv[i]);
     fputs(asked ? " COMMAND ...\n\ncommands:\n" : "'; one of:\n", out);
     for (size_t i = 0; i < COMMAND_COUNT; i++) {

@@ -322,6 +322,18 @@ def scenario_usage(t):
     status, _, err = t.troc("admin", "member", server=dead)
     check(status == 2 and "admin member key revoke" in err and "admin stats" not in err,
           "troc admin member lists its commands: %d %s" % (status, err))
+    check(err.startswith("troc: a command is missing after 'troc admin member'; one of:"), "missing: " + err)
+    # A word that continues no command is named as unknown, not as missing,
+    # and the commands that could follow are listed.
+    for args, group, listed in ((["admin", "frobnicate"], "admin", "admin stats"),
+                                (["admin", "--bogus"], "admin", "admin stats"),
+                                (["admin", "member", "frob"], "admin member", "admin member list"),
+                                (["invoice", "frob", "x"], "invoice", "invoice accept"),
+                                (["clearing", "frob"], "clearing", "clearing show")):
+        status, _, err = t.troc(*args, server=dead)
+        unknown = args[len(group.split())]
+        check(status == 2 and err.startswith("troc: unknown command '%s' after 'troc %s'; one of:" % (unknown, group))
+              and "troc " + listed in err, "troc %s: %d %s" % (" ".join(args), status, err))
     status, out, _ = t.troc("--version", server=dead)
     check(status == 0 and re.fullmatch(r"troc \d+\.\d+\.\d+\n", out), "troc --version: %d %r" % (status, out))
     status, out, _ = t.troc("--version", server=dead, json_output=True)
