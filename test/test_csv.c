@@ -308,6 +308,13 @@ static void test_refuses_control_characters(void **state) {
     read_refused("a,b\n1,x\0y\n", 10, TROC_EUTF8, 2);
     refused("a,b\n1,2\n\"x\x1b[31m\",3\n", TROC_EUTF8, 3);
     refused("a,b\n1,\x7F\n", TROC_EUTF8, 2);
+    /* C1 controls are valid UTF-8: named as the controls they are. */
+    const char *message = refused("a,b\n1,x\xC2\x85\n", TROC_EUTF8, 2);
+    assert_non_null(strstr(message, "field 2 (b) holds the control character U+0085"));
+    assert_null(strstr(message, "not valid UTF-8"));
+    assert_non_null(strstr(refused("a\xC2\x80,b\n", TROC_EUTF8, 1), "control character U+0080"));
+    assert_non_null(strstr(refused("a,b\n1,\"x\ny\xC2\x9F\"\n", TROC_EUTF8, 2), "control character U+009F"));
+    assert_non_null(strstr(refused("a,b\n1,\xC2\xA0\xC2\n", TROC_EUTF8, 2), "not valid UTF-8"));
 }
 
 static char *repeat(char c, size_t count, const char *prefix, const char *suffix) {

@@ -7,8 +7,9 @@
 # behind, a territory created and verified, its JSON output, a second daemon
 # on the same ledger refused, malformed or busy listen addresses, key files
 # missing, too open or not regular files, a backup made with mdb_copy
-# verifying too, a damaged ledger refused by verify and by run, and trocd
-# and troc started with their standard streams closed.
+# verifying too, a damaged ledger refused by verify and by run, trocd
+# and troc started with their standard streams closed, and troc's output
+# that cannot be written.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -40,6 +41,23 @@ expect 2 "$trocd" frobnicate
 
 admin=$("$troc" keygen "$work/admin.key")
 [ ${#admin} -eq 64 ] || fail "troc keygen printed '$admin'"
+
+# Output that cannot be written (a full disk) fails the command, saying why,
+# whatever the command: a script must not take an empty file for a result.
+# full_output COMMAND...: runs COMMAND with its standard output on /dev/full.
+full_output() {
+  [ -w /dev/full ] || return 0
+  local got=0
+  "$@" >/dev/full 2>"$work/err" || got=$?
+  [ "$got" -eq 1 ] || fail "'$*' >/dev/full exited $got, expected 1: $(cat "$work/err")"
+  grep -qx "troc: cannot write the output: No space left on device" "$work/err" ||
+    fail "'$*' >/dev/full: $(cat "$work/err")"
+}
+full_output "$troc" --help
+full_output "$troc" pay --help
+full_output "$troc" --version
+full_output "$troc" pubkey "$work/admin.key"
+full_output "$troc" --json pubkey "$work/admin.key"
 
 # Refusals change nothing.
 mkdir "$work/full"; echo x >"$work/full/keep"
@@ -108,6 +126,11 @@ for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
 grep -q "in use by another process" "$work/err" || fail "second trocd: no clear message: $(cat "$work/err")"
 kill -0 "$first" 2>/dev/null || fail "the first trocd stopped"
+mkdir "$work/config"
+for json in "" --json; do
+  full_output env HOME="$work" XDG_CONFIG_HOME="$work/config" "$troc" --server "127.0.0.1:$(cat "$work/port")" \
+    --key "$work/admin.key" $json admin stats
+done
 kill -TERM "$first"
 wait "$first" || fail "the first trocd did not exit 0"
 # Its pool has a thread per core and one more, which a clearing solve may

@@ -172,7 +172,12 @@ static const char *field_name(const parser *p, size_t column, char *buffer, size
 
 /* A field holding a byte other than printable ASCII or tab: refuses control
  * characters (line breaks are allowed, they can only come from a quoted
- * field) and ill-formed UTF-8, checked between line breaks. */
+ * field) and ill-formed UTF-8, checked between line breaks.  A C1 control
+ * (U+0080 to U+009F, always encoded C2 80 to C2 9F) is valid UTF-8 and is
+ * named as the control character it is: calling it invalid UTF-8 would send
+ * the reader to re-save a file that is UTF-8 already.  Such a character
+ * mostly comes from Windows-1252 text (0x85 is an ellipsis there) converted
+ * as if it were Latin-1. */
 static int check_text(parser *p, uint32_t line, size_t column, const char *text, size_t length) {
     char name[MESSAGE_NAME_LENGTH_MAX + 32];
     size_t start = 0;
@@ -186,6 +191,13 @@ static int check_text(parser *p, uint32_t line, size_t column, const char *text,
         if ((c < 0x20 && c != '\t' && !line_break) || c == 0x7F) {
             return fail(p, TROC_EUTF8, line, "%s holds the control character 0x%02X",
                         field_name(p, column, name, sizeof name), c);
+        }
+        unsigned char next = i + 1 < length ? (unsigned char)text[i + 1] : 0;
+        if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {
+            return fail(p, TROC_EUTF8, line,
+                        "%s holds the control character U+%04X (C1): remove it, or, if the file was converted "
+                        "from Windows-1252 as if it were Latin-1, convert the original again from Windows-1252",
+                        field_name(p, column, name, sizeof name), (unsigned)next);
         }
         if (!line_break) continue;
         if (!troc_text_valid(text + start, i - start)) {

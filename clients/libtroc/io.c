@@ -99,9 +99,24 @@ static int connect_unix(const char *path, troc__deadline deadline, int *fd_out, 
     return 0;
 }
 
-/* Splits "host:port" or "[v6]:port" into `host` and `port`. */
-static int split_host_port(const char *address, char *host, size_t host_size, char *port, size_t port_size) {
+#define NOT_HOST_PORT "is not HOST:PORT (or a Unix socket path holding a '/')"
+#define IPV6_UNBRACKETED "has an IPv6 address without brackets: write it as [ADDRESS]:PORT, such as [::1]:7400"
+#define IPV6_BRACKETS "is not HOST:PORT: write an IPv6 address as [ADDRESS]:PORT, such as [::1]:7400"
+
+/* Splits "host:port" or "[v6]:port" into `host` and `port`; on failure
+ * `*problem_out` says what is wrong, as trocd run --listen does.  An IPv6
+ * address without brackets is told apart: split at its last ':' it would
+ * be looked up as a host name ("::" for "::1"), and fail as a network
+ * error rather than as the typing error it is. */
+static int split_host_port(const char *address, char *host, size_t host_size, char *port, size_t port_size,
+                           const char **problem_out) {
+    *problem_out = NOT_HOST_PORT;
     const char *colon = strrchr(address, ':');
+    if (address[0] != '[' && colon != NULL && memchr(address, ':', (size_t)(colon - address)) != NULL) {
+        *problem_out = IPV6_UNBRACKETED;
+        return TROC_EUSAGE;
+    }
+    if (address[0] == '[') *problem_out = IPV6_BRACKETS;
     if (colon == NULL || colon == address || colon[1] == '\0') return TROC_EUSAGE;
     const char *start = address;
     const char *end = colon;
@@ -110,6 +125,7 @@ static int split_host_port(const char *address, char *host, size_t host_size, ch
         start = address + 1;
         end = colon - 1;
     }
+    *problem_out = NOT_HOST_PORT;
     size_t host_length = (size_t)(end - start);
     size_t port_length = strlen(colon + 1);
     if (host_length >= host_size || port_length >= port_size) return TROC_EUSAGE;
@@ -166,8 +182,9 @@ static int connect_tcp(const char *address, int timeout_ms, troc__deadline *dead
                        size_t message_size) {
     char host[TROC_ADDRESS_LENGTH_MAX + 1];
     char port[8];
-    if (split_host_port(address, host, sizeof host, port, sizeof port) != 0) {
-        snprintf(message, message_size, "'%s' is not HOST:PORT (or a Unix socket path holding a '/')", address);
+    const char *problem = NULL;
+    if (split_host_port(address, host, sizeof host, port, sizeof port, &problem) != 0) {
+        snprintf(message, message_size, "'%s' %s", address, problem);
         return TROC_EUSAGE;
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};

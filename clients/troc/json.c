@@ -80,8 +80,9 @@ void troc_json_start(troc_json *json, FILE *out) {
 void troc_json_finish(troc_json *json) {
     assert(json->depth == 1);
     json->depth = 0;
+    /* Not flushed here: the flush that finds a failed write must be the one
+     * that reports it (main's, or troc clear's), while errno still says why. */
     fputs("}\n", json->out);
-    fflush(json->out);
 }
 
 void troc_json_object_begin(troc_json *json, const char *key) { open_level(json, key, '{'); }

@@ -9,6 +9,7 @@
  * that names an entry of the table ("admin member key add").  Every command
  * answers --help with its usage.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,8 +160,8 @@ static const command commands[] = {
 #define SERVER_FOOTER                                                                                   \
     "\nwith the options of every command: --server HOST:PORT, --key FILE, --server-key HEX,\n"        \
     "--json (see 'troc --help')\n"                                                                     \
-    "exit status: 0 done, 1 refused by the ledger or the server (the reason is printed),\n"        \
-    "2 bad usage, 3 server unreachable\n"
+    "exit status: 0 done, 1 refused by the ledger or the server (the reason is printed) or\n"     \
+    "output not written, 2 bad usage, 3 server unreachable\n"
 
 /* Commands that work without a daemon. */
 static bool offline(const command *c) {
@@ -199,12 +200,13 @@ static void print_help(FILE *out) {
     }
     fputs("\nglobal options:\n"
           "  --server HOST:PORT  the territory's trocd (env TROC_SERVER, default 127.0.0.1:7400);\n"
-          "                      a path names a Unix socket\n"
+          "                      IPv6 as [ADDRESS]:PORT ([::1]:7400); a path names a Unix socket\n"
           "  --key FILE          your secret key file (env TROC_KEY)\n"
           "  --server-key HEX    the territory's public key; otherwise it is pinned on first use\n"
           "  --json              print one JSON object on stdout\n"
           "  --version           print troc's version (with --json: {\"version\":\"...\"})\n"
-          "\nexit status: 0 done, 1 refused (ledger or server), 2 bad usage or input, 3 server unreachable\n",
+          "\nexit status: 0 done, 1 refused (ledger or server) or output not written, 2 bad usage or input,\n"
+          "3 server unreachable\n",
           out);
 }
 
@@ -275,7 +277,10 @@ static int words_matching(const command *entry, int argc, char **argv) {
 }
 
 /* For a partial command ("troc admin", "troc invoice"): lists the commands
- * it begins and returns true; false when argv begins none. */
+ * it begins and returns true; false when argv begins none.  A word after
+ * the partial command that continues none ("troc admin frobnicate") is
+ * named as unknown: saying a command is missing would send the reader
+ * looking for a word that is there. */
 static bool print_commands_under(int argc, char **argv, bool asked) {
     FILE *out = asked ? stdout : stderr;
     int best = 0;
@@ -284,7 +289,13 @@ static bool print_commands_under(int argc, char **argv, bool asked) {
         if (words > best) best = words;
     }
     if (best == 0) return false;
-    fputs(asked ? "usage: troc" : "troc: a command is missing after 'troc", out);
+    if (asked) {
+        fputs("usage: troc", out);
+    } else if (best < argc) {
+        fprintf(out, "troc: unknown command '%s' after 'troc", argv[best]);
+    } else {
+        fputs("troc: a command is missing after 'troc", out);
+    }
     for (int i = 0; i < best; i++) fprintf(out, " %s", argv[i]);
     fputs(asked ? " COMMAND ...\n\ncommands:\n" : "'; one of:\n", out);
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
@@ -321,19 +332,13 @@ static const command *find_command(int argc, char **argv, int *words_out) {
     return best;
 }
 
-int main(int argc, char **argv) {
-    /* Before anything is opened: started with standard output closed, troc
-     * would print into the first file it opens (a result CSV). */
-    if (troc_standard_streams_open() != 0) return TROC_EXIT_REFUSED; /* nothing safe to print to */
-    troc_cli cli = {
-        .server = getenv("TROC_SERVER") ? getenv("TROC_SERVER") : "127.0.0.1:7400",
-        .key_path = getenv("TROC_KEY"),
-    };
-    int count = extract_global_options(&cli, argc - 1, argv + 1);
+/* Runs the command argv names; returns its exit status. */
+static int run(troc_cli *cli, int argc, char **argv) {
+    int count = extract_global_options(cli, argc - 1, argv + 1);
     if (count < 0) return TROC_EXIT_USAGE;
     char **args = argv + 1;
     if (count == 1 && strcmp(args[0], "--version") == 0) {
-        print_version(&cli);
+        print_version(cli);
         return TROC_EXIT_OK;
     }
     if (count == 0 || strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 || strcmp(args[0], "help") == 0) {
@@ -355,5 +360,32 @@ int main(int argc, char **argv) {
         return TROC_EXIT_OK;
     }
     if (troc_crypto_init() != 0) return troc_cli_fail(TROC_EXIT_SERVER, "cannot initialise libsodium");
-    return found->run(&cli, count - words + 1, args + words - 1);
+    return found->run(cli, count - words + 1, args + words - 1);
+}
+
+/* Output still buffered is written here, where a failure can still change
+ * the exit status: left to exit(), a full disk or a closed file would leave
+ * a script an empty out.json and status 0.  A command that failed already
+ * said why (troc clear says itself when its summary could not be printed);
+ * its status stands. */
+static int output_written(int status) {
+    errno = 0;
+    int flushed = fflush(stdout);
+    int error = errno;
+    if (flushed == 0 && !ferror(stdout)) return status;
+    if (status != TROC_EXIT_OK) return status;
+    /* An earlier write's errno may be gone when the final flush had nothing
+     * left to write. */
+    return troc_cli_fail(TROC_EXIT_REFUSED, "cannot write the output: %s", strerror(error != 0 ? error : EIO));
+}
+
+int main(int argc, char **argv) {
+    /* Before anything is opened: started with standard output closed, troc
+     * would print into the first file it opens (a result CSV). */
+    if (troc_standard_streams_open() != 0) return TROC_EXIT_REFUSED; /* nothing safe to print to */
+    troc_cli cli = {
+        .server = getenv("TROC_SERVER") ? getenv("TROC_SERVER") : "127.0.0.1:7400",
+        .key_path = getenv("TROC_KEY"),
+    };
+    return output_written(run(&cli, argc, argv));
 }

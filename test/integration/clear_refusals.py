@@ -101,6 +101,7 @@ refused("bad-utf8", HEADER.encode() + b"a1,A,B,1\na2,Caf\xe9,B,1\n", [at(3), "no
 refused("control-character", HEADER + "a1,A,B\x01,1\n", [at(2), "control character 0x01"])
 refused("control-character-copied-column", "debtor,creditor,amount,note\nA,B,1,x\x7fy\n",
         [at(2), "control character 0x7F"])
+refused("c1-control-character", HEADER + "a1,A\u0085,B,1\n", [at(2), "control character U+0085"])
 refused("utf-16", (HEADER + "a1,A,B,1\n").encode("utf-16"), [at(1), "NUL byte", "UTF-16"])
 # A NUL in a quoted field that the data ends in (as when reading stops at the
 # first NUL of a pipe): the NUL is the fault, not the quote.

@@ -322,6 +322,18 @@ def scenario_usage(t):
     status, _, err = t.troc("admin", "member", server=dead)
     check(status == 2 and "admin member key revoke" in err and "admin stats" not in err,
           "troc admin member lists its commands: %d %s" % (status, err))
+    check(err.startswith("troc: a command is missing after 'troc admin member'; one of:"), "missing: " + err)
+    # A word that continues no command is named as unknown, not as missing,
+    # and the commands that could follow are listed.
+    for args, group, listed in ((["admin", "frobnicate"], "admin", "admin stats"),
+                                (["admin", "--bogus"], "admin", "admin stats"),
+                                (["admin", "member", "frob"], "admin member", "admin member list"),
+                                (["invoice", "frob", "x"], "invoice", "invoice accept"),
+                                (["clearing", "frob"], "clearing", "clearing show")):
+        status, _, err = t.troc(*args, server=dead)
+        unknown = args[len(group.split())]
+        check(status == 2 and err.startswith("troc: unknown command '%s' after 'troc %s'; one of:" % (unknown, group))
+              and "troc " + listed in err, "troc %s: %d %s" % (" ".join(args), status, err))
     status, out, _ = t.troc("--version", server=dead)
     check(status == 0 and re.fullmatch(r"troc \d+\.\d+\.\d+\n", out), "troc --version: %d %r" % (status, out))
     status, out, _ = t.troc("--version", server=dead, json_output=True)
@@ -354,6 +366,14 @@ def scenario_usage(t):
     check(status == 2, "malformed --server-key: %d %s" % (status, err))
     status, _, err = t.troc("balance", server="no-port")
     check(status == 2, "malformed server address: %d %s" % (status, err))
+    # An IPv6 address without brackets is a typing error, not a network
+    # failure (split at its last ':', "::1" would be looked up as "::").
+    for server in ("::1", "::1:7400"):
+        status, _, err = t.troc("balance", server=server)
+        check(status == 2 and "write it as [ADDRESS]:PORT, such as [::1]:7400" in err,
+              "--server %s: %d %s" % (server, status, err))
+    status, _, err = t.troc("balance", server="[::1]")
+    check(status == 2 and "write an IPv6 address as [ADDRESS]:PORT" in err, "--server [::1]: %d %s" % (status, err))
     # An admin session must name the member; a member cannot pay as admin.
     status, _, err = t.troc("balance")
     check(status == 2 and "NAME" in err, "admin without NAME: %d %s" % (status, err))
@@ -366,6 +386,20 @@ def scenario_usage(t):
               "help names the common options and exit statuses: " + out)
     status, out, _ = t.troc("keygen", "--help")
     check(status == 0 and "--server" not in out, "keygen needs no server: " + out)
+    # keygen and pubkey have no option: a word starting with '-' is refused
+    # as one, not taken for a file's name (a secret key named --bogus); a
+    # name starting with '-' follows "--".
+    for command in ("keygen", "pubkey"):
+        for word in ("--bogus", "-z.key"):
+            done = subprocess.run([TROC, command, word], cwd=t.root, capture_output=True, text=True)
+            check(done.returncode == 2 and done.stderr.startswith("troc: unknown option " + word + "\n"),
+                  "troc %s %s: %d %s" % (command, word, done.returncode, done.stderr))
+    check(not os.path.exists(os.path.join(t.root, "--bogus")) and not os.path.exists(os.path.join(t.root, "-z.key")),
+          "a refused keygen wrote a key file")
+    made = subprocess.run([TROC, "keygen", "--", "-z.key"], cwd=t.root, capture_output=True, text=True)
+    check(made.returncode == 0 and os.path.exists(os.path.join(t.root, "-z.key")), "keygen -- -z.key: " + made.stderr)
+    read = subprocess.run([TROC, "pubkey", "--", "-z.key"], cwd=t.root, capture_output=True, text=True)
+    check(read.returncode == 0 and read.stdout == made.stdout, "pubkey -- -z.key: %r %s" % (read.stdout, read.stderr))
     check(journal_entries(t) == before, "usage errors sent nothing")
 
 
