@@ -36,6 +36,18 @@ typedef struct fixture {
     char destination[320];                 /* PARENT/copy */
 } fixture;
 
+/* mkdtemp, wrapped at link time: fails with `mkdtemp_error` when set (the
+ * tests run as root, for whom permissions are not enforced). */
+static int mkdtemp_error;
+char *__real_mkdtemp(char *template);
+char *__wrap_mkdtemp(char *template);
+
+char *__wrap_mkdtemp(char *template) {
+    if (mkdtemp_error == 0) return __real_mkdtemp(template);
+    errno = mkdtemp_error;
+    return NULL;
+}
+
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -166,6 +178,18 @@ static void test_backup_refusals(void **state) {
     close(fd);
     expect_refused(f, f->destination, TROC_ENOT_EMPTY, 1);
     assert_int_equal(entries(f->destination), 1); /* untouched */
+    /* An empty destination, in a parent the daemon may not write in: the
+     * copy's sibling cannot be made, and the message says why it matters. */
+    snprintf(path, sizeof path, "%s/keep.txt", f->destination);
+    assert_int_equal(unlink(path), 0);
+    mkdtemp_error = EACCES;
+    troc_backup_report report;
+    assert_int_equal(troc_ledger_backup(f->s->ledger, f->destination, NULL, &report), -EACCES);
+    mkdtemp_error = 0;
+    assert_non_null(strstr(report.detail, ".partial-"));
+    assert_non_null(strstr(report.detail, "renamed into place: the daemon needs write permission in "));
+    assert_non_null(strstr(report.detail, f->parent));
+    assert_int_equal(entries(f->destination), 0);
 }
 
 /* A link to an empty directory is that directory: the copy goes where it

@@ -324,7 +324,13 @@ int troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomi
     if (rc == 0) rc = destination_follow_link(paths, report);
     if (rc == 0) rc = destination_check(paths, report);
     if (rc == 0 && mkdtemp(paths->temporary) == NULL) {
-        rc = fail(report, -errno, "cannot create a directory in %s: %s", paths->parent, strerror(errno));
+        /* DEST may be empty and writable: what failed is its sibling, which
+         * the operator may not know the copy needs. */
+        int error = errno;
+        bool permission = error == EACCES || error == EPERM;
+        rc = fail(report, -error, "cannot create %s: %s (the copy is written next to %s, then renamed into place%s%s)",
+                  paths->temporary, strerror(error), paths->destination,
+                  permission ? ": the daemon needs write permission in " : "", permission ? paths->parent : "");
     }
     paths->created = rc == 0;
     if (rc == 0) rc = backup_write(ledger, paths, cancel, report);
