@@ -112,6 +112,15 @@ int troc__cli_check_public_key(const char *what, const char *text, uint8_t publi
                          what, text);
 }
 
+int troc__cli_check_key_usable(const char *what, const char *text, const uint8_t public_key[32]) {
+    assert(what != NULL && text != NULL);
+    if (troc_public_key_usable(public_key)) return 0;
+    return troc_cli_fail(TROC_EXIT_USAGE,
+                         "%s '%s' is not a key anyone can sign with: give the one 'troc pubkey' prints for the "
+                         "member's key file",
+                         what, text);
+}
+
 int troc__cli_check_id(const char *text, uint8_t id[16]) {
     assert(text != NULL && id != NULL);
     if (troc_hex_decode(text, strlen(text), id, TROC_ID_SIZE) == 0) return 0;

@@ -47,6 +47,10 @@ int troc__cli_check_text(const char *what, const char *text, size_t length_max, 
 /* A public key in 64 hex digits. */
 int troc__cli_check_public_key(const char *what, const char *text, uint8_t public_key[32]);
 
+/* A key to register (parsed from `text`): one that can verify a signature,
+ * which the ledger would otherwise refuse as malformed. */
+int troc__cli_check_key_usable(const char *what, const char *text, const uint8_t public_key[32]);
+
 /* An item id in 32 hex digits. */
 int troc__cli_check_id(const char *text, uint8_t id[16]);
 

@@ -124,6 +124,7 @@ int troc__cmd_admin_member_add(const troc_cli *cli, int argc, char **argv) {
     troc_admin_action action = {.kind = TROC_ADMIN_MEMBER_ADD, .member = args.positional[0], .public_key = public_key};
     status = troc__cli_check_name("NAME", action.member);
     if (status == 0) status = troc__cli_check_public_key("--pubkey", public_key_text, public_key);
+    if (status == 0) status = troc__cli_check_key_usable("--pubkey", public_key_text, public_key);
     if (status == 0) status = limits_read(credit_text, max_text, false, &action);
     if (status != 0) return status;
     return admin_submit(cli, &action);
@@ -137,6 +138,8 @@ static int key_action(const troc_cli *cli, int argc, char **argv, troc_admin_kin
     troc_admin_action action = {.kind = kind, .member = args.positional[0], .public_key = public_key};
     status = troc__cli_check_name("NAME", action.member);
     if (status == 0) status = troc__cli_check_public_key("PK", args.positional[1], public_key);
+    /* A key to revoke may be one a ledger took before such keys were refused. */
+    if (status == 0 && kind == TROC_ADMIN_KEY_ADD) status = troc__cli_check_key_usable("PK", args.positional[1], public_key);
     if (status != 0) return status;
     return admin_submit(cli, &action);
 }

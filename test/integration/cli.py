@@ -313,6 +313,12 @@ def scenario_usage(t):
         status, out, err = t.troc(*args, server=dead)
         check(status == 2, "troc %s: expected exit 2, got %d: %s" % (" ".join(args), status, err))
         check(err.startswith("troc: "), "troc %s explains itself: %r" % (" ".join(args), err))
+    # Keys no one can sign with are refused before anything is sent.
+    for zeros in (["admin", "member", "add", "bob", "--pubkey", "00" * 32],
+                  ["admin", "member", "key", "add", "bob", "ff" * 32]):
+        status, _, err = t.troc(*zeros, server=dead)
+        check(status == 2 and "is not a key anyone can sign with" in err, "troc %s: %d %s" % (" ".join(zeros),
+                                                                                           status, err))
     # A decimal comma is named, with the amount written the way troc reads it.
     status, _, err = t.troc("pay", "bob", "12,50", server=dead)
     check(status == 2 and err.rstrip().endswith("write it with a point: 12.50"), "a decimal comma: %s" % err)
