@@ -1369,7 +1369,8 @@ static void test_failed_reconnect_keeps_the_outcome_unknown(void **state) {
 }
 
 /* Request ids go on across a reconnect: a caller that keeps the requests
- * of a failed connection by id never meets one of their ids again. */
+ * of a failed connection by id never meets one of their ids again.  And a
+ * reconnect goes to the address last given, not to an older one. */
 static void test_request_ids_go_on_after_reconnect(void **state) {
     fixture *f = *state;
     server s;
@@ -1387,6 +1388,10 @@ static void test_request_ids_go_on_after_reconnect(void **state) {
     assert_int_equal(troc_client_receive(f->client, &reply), 0);
     assert_int_equal(reply.request_id, second);
     assert_true(second > first);
+    /* A refused address leaves nothing to reconnect to, not the older one. */
+    assert_int_equal(troc_client_connect(f->client, "no port"), TROC_EUSAGE);
+    assert_int_equal(troc_client_reconnect(f->client), TROC_EUSAGE);
+    assert_non_null(strstr(troc_client_error_message(f->client), "no address to connect to again"));
     troc_client_close(f->client);
     server_stop(&s);
     troc_envelope_free(envelope);

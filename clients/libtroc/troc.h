@@ -354,7 +354,8 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
 int troc_client_connect(troc_client *client, const char *address);
 
 /* Closes the connection and connects again to the same address with the
- * same settings. */
+ * same settings: the last one troc_client_connect was given (TROC_EUSAGE
+ * when there is none, or it was refused as malformed). */
 int troc_client_reconnect(troc_client *client);
 
 /* Closes the connection; the settings stay, so connect may be called
