@@ -409,6 +409,7 @@ int troc_client_connect(troc_client *client, const char *address) {
     assert(client != NULL);
     troc_client_close(client);
     client->message[0] = '\0';
+    client->address[0] = '\0'; /* a refused address leaves none for troc_client_reconnect, not an older one */
     if (address == NULL || !address_valid(address)) {
         return troc__client_fail(client, TROC_EUSAGE, "'%s' is not a server address (HOST:PORT or a socket path)",
                                  address != NULL ? address : "");
@@ -420,7 +421,9 @@ int troc_client_connect(troc_client *client, const char *address) {
 
 int troc_client_reconnect(troc_client *client) {
     assert(client != NULL);
-    if (client->address[0] == '\0') return troc__client_fail(client, TROC_EUSAGE, "never connected");
+    if (client->address[0] == '\0') {
+        return troc__client_fail(client, TROC_EUSAGE, "no address to connect to again: troc_client_connect first");
+    }
     troc_client_close(client);
     client->message[0] = '\0';
     return connect_address(client);
