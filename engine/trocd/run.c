@@ -268,6 +268,9 @@ int troc__trocd_run(int argc, char **argv) {
             fprintf(stderr,
                     "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);
+        } else if (rc == -ENOSPC) {
+            fprintf(stderr, "trocd run: cannot open the ledger in %s: no space left on the disk holding it: free "
+                    "some space\n", options.data);
         } else if (rc == TROC_ECORRUPT) {
             /* The command is pasted as it is: the path quoted for a shell. */
             char quoted[TROC_SHELL_QUOTE_SIZE(PATH_MAX)];
