@@ -8,7 +8,8 @@
 # on the same ledger refused, malformed or busy listen addresses, key files
 # missing, too open or not regular files, a backup made with mdb_copy
 # verifying too, a damaged ledger refused by verify and by run, and trocd
-# and troc started with their standard streams closed.
+# and troc started with their standard streams closed, and SIGTERM, SIGINT
+# and SIGHUP each stopping trocd in order.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -112,6 +113,25 @@ wait "$first" || fail "the first trocd did not exit 0"
 # hold for seconds without stopping every signature check.
 grep -q ", $(( $(nproc) + 1 )) pool threads (signatures, clearing solves)" "$work/first.log" ||
   fail "the pool is not one thread per core and one more: $(head -1 "$work/first.log")"
+
+# SIGTERM, SIGINT and SIGHUP (its terminal gone) each stop trocd in order:
+# logged, exit 0, the port file and the socket removed.
+for signal in TERM INT HUP; do
+  rm -f "$work/port"
+  "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" --socket "$work/stop.sock" \
+    2>"$work/stop.log" &
+  pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && [ -S "$work/stop.sock" ] && break; sleep 0.05; done
+  [ -s "$work/port" ] || fail "trocd did not start before SIG$signal: $(cat "$work/stop.log")"
+  kill -"$signal" "$pid"
+  status=0
+  wait "$pid" || status=$?
+  [ "$status" -eq 0 ] || fail "SIG$signal: trocd exited $status, expected 0: $(cat "$work/stop.log")"
+  grep -q "stopping (SIG$signal): no new connections" "$work/stop.log" || fail "SIG$signal: no stopping line"
+  grep -q "stopped: " "$work/stop.log" || fail "SIG$signal: no stopped line: $(cat "$work/stop.log")"
+  [ ! -e "$work/port" ] || fail "SIG$signal left the port file behind"
+  [ ! -e "$work/stop.sock" ] || fail "SIG$signal left the socket behind"
+done
 
 # Started with its standard streams closed, trocd writes its log nowhere,
 # not into the ledger's files, which take the lowest descriptors free.

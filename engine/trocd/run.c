@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * `trocd run`: opens the ledger, serves it until SIGINT or SIGTERM, and
- * exits 0 once every request already read is committed and answered and
- * every handle is closed.  The work is the server's (engine/server); this
+ * `trocd run`: opens the ledger, serves it until SIGINT, SIGTERM or
+ * SIGHUP, and exits 0 once every request already read is committed and
+ * answered and every handle is closed.  The work is the server's (engine/server); this
  * is argument parsing, the optional port file and exit statuses.
  *
  * Opening the ledger checks it cheaply (engine/ledger/start_check.c); a
@@ -63,9 +63,9 @@ static void run_usage(FILE *out) {
     fputs("usage: trocd run --data DIR [--listen HOST:PORT|none] [--socket PATH] [--port-file FILE]\n"
           "                 [--clear-every DURATION] [--map-size BYTES]\n"
           "\n"
-          "Serves the territory's ledger in DIR until SIGINT or SIGTERM, then answers\n"
-          "what it has read, closes every connection and exits 0.  Logs one line per\n"
-          "event on stderr.\n"
+          "Serves the territory's ledger in DIR until SIGINT, SIGTERM or SIGHUP, then\n"
+          "answers what it has read, closes every connection and exits 0.  Logs one\n"
+          "line per event on stderr.\n"
           "\n"
           "  --data DIR          the ledger directory made by `trocd init`\n"
           "  --listen HOST:PORT  TCP address, HOST numeric (default " RUN_DEFAULT_LISTEN "); port 0\n"
