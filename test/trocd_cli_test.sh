@@ -254,6 +254,38 @@ grep -q "territory.key is a FIFO, not a key file" "$work/err" || fail "a FIFO as
 rm "$work/d/territory.key"
 mv "$work/d.key.real" "$work/d/territory.key"
 
+# Files the daemon's user may not read are named with the system's reason,
+# not "unknown error" (LMDB returns it as a positive errno): the data file
+# for run and verify, then the key file for run.  As root, the commands run
+# as nobody; otherwise the files are made unreadable.
+expect 0 "$trocd" init --data "$work/perm" --territory lyon --admin "$admin"
+as_other=()
+if [ "$(id -u)" -eq 0 ]; then
+  as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  chmod 711 "$work"
+  chmod 755 "$work/perm"
+  chmod 666 "$work/perm/lock.mdb" "$work/perm/writer.lock"
+else
+  chmod 000 "$work/perm/data.mdb"
+fi
+expect 1 "${as_other[@]}" "$trocd" run --data "$work/perm" --listen 127.0.0.1:0
+grep -qx "trocd run: cannot open the ledger in $work/perm: Permission denied" "$work/err" ||
+  fail "unreadable data file: $(cat "$work/err")"
+expect 1 "${as_other[@]}" "$trocd" verify --data "$work/perm" --json
+check_failure_json "$work/out" EACCES
+grep -q "cannot read the ledger in $work/perm: Permission denied" "$work/out" ||
+  fail "verify --json of an unreadable data file: $(cat "$work/out")"
+if [ "$(id -u)" -eq 0 ]; then
+  chmod 666 "$work/perm/data.mdb"          # the key stays root's, mode 600
+else
+  chmod 600 "$work/perm/data.mdb"
+  chmod 000 "$work/perm/territory.key"
+fi
+expect 1 "${as_other[@]}" "$trocd" run --data "$work/perm" --listen 127.0.0.1:0
+grep -qF "the territory's key file $work/perm/territory.key cannot be read by this user (Permission denied)" \
+  "$work/err" || fail "unreadable key file: $(cat "$work/err")"
+chmod 700 "$work"
+
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then
   mkdir "$work/backup"

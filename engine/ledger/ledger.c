@@ -255,7 +255,7 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
     return 0;
 fail:
     troc_ledger_close(ledger);
-    return rc;
+    return troc__lmdb_error(rc);
 }
 
 int troc__ledger_key_read(const troc_ledger *ledger, const char *directory, troc_keypair *keypair) {
@@ -290,7 +290,7 @@ int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size
     return 0;
 fail:
     troc_ledger_close(ledger);
-    return rc;
+    return troc__lmdb_error(rc);
 }
 
 int troc_ledger_open(troc_ledger **ledger_out, const char *directory) {
@@ -363,7 +363,7 @@ int troc_ledger_grow(troc_ledger *ledger) {
     if (rc != 0) return rc;
     rc = mdb_env_set_mapsize(ledger->env, next);
     pthread_rwlock_unlock(&ledger->map_lock);
-    if (rc != 0) return rc;
+    if (rc != 0) return troc__lmdb_error(rc);
     ledger->map_size_bytes = next;
     assert(ledger->map_size_bytes <= TROC_LEDGER_MAP_SIZE_MAX);
     return 0;

@@ -70,6 +70,7 @@ __attribute__((format(printf, 3, 4))) static int differ(verify_run *run, int err
  * is the scratch directory's (the stored ledger is only read): say which
  * disk and what to do. */
 static int scratch_differ(verify_run *run, int error, const char *what) {
+    error = troc__lmdb_error(error);
     if (error == -ENOSPC) {
         return differ(run, error, "%s: no space left on the disk holding %s: free some space, or set TMPDIR to a "
                       "directory on a disk with room", what, run->scratch_directory);
@@ -424,5 +425,5 @@ int troc_ledger_verify(const char *directory, const char *scratch_directory, uns
     troc_ledger_close(run->scratch);
     troc_ledger_close(run->source);
     free(run);
-    return rc;
+    return troc__lmdb_error(rc);
 }

@@ -260,7 +260,7 @@ int troc__trocd_run(int argc, char **argv) {
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
-        } else if (troc__trocd_key_file_error(rc)) {
+        } else if (troc__trocd_key_file_error(options.data, rc)) {
             char message[2048];
             troc__trocd_key_file_describe(options.data, rc, message, sizeof message);
             fprintf(stderr, "trocd run: %s\n", message);
