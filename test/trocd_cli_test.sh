@@ -8,8 +8,9 @@
 # on the same ledger refused, malformed or busy listen addresses, key files
 # missing, too open or not regular files, a backup made with mdb_copy
 # verifying too, a damaged ledger refused by verify and by run, and trocd
-# and troc started with their standard streams closed, and SIGTERM, SIGINT
-# and SIGHUP each stopping trocd in order.
+# and troc started with their standard streams closed, SIGTERM, SIGINT and
+# SIGHUP each stopping trocd in order, and an interrupted verify leaving no
+# scratch ledger.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -285,6 +286,46 @@ expect 1 "${as_other[@]}" "$trocd" run --data "$work/perm" --listen 127.0.0.1:0
 grep -qF "the territory's key file $work/perm/territory.key cannot be read by this user (Permission denied)" \
   "$work/err" || fail "unreadable key file: $(cat "$work/err")"
 chmod 700 "$work"
+
+# An interrupted verify leaves no scratch ledger in $TMPDIR.  A data file
+# that is a FIFO nobody writes holds verify in its open, once the scratch
+# directory is made.  (env --default-signal: a script's background jobs
+# start with SIGINT ignored.)  Under nohup (SIGHUP ignored) verify keeps
+# ignoring SIGHUP.
+mkdir "$work/vtmp" "$work/held"
+mkfifo "$work/held/data.mdb"
+# held_verify [PREFIX...]: starts verify held on the FIFO, in $pid, once its
+# scratch directory is there.
+held_verify() {
+  TMPDIR="$work/vtmp" "$@" "$trocd" verify --data "$work/held" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do [ -n "$(ls "$work/vtmp")" ] && break; sleep 0.05; done
+  [ -n "$(ls "$work/vtmp")" ] || fail "verify made no scratch directory"
+  sleep 0.1                                # into its open of the FIFO
+}
+# stopped_within PID: true once PID has exited, waiting at most 5 s.
+stopped_within() {
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+  return 1
+}
+for signal in INT TERM HUP; do
+  held_verify env --default-signal=INT,TERM,HUP
+  kill -"$signal" "$pid"
+  stopped_within "$pid" || { fail "SIG$signal did not stop verify"; kill -KILL "$pid"; }
+  status=0
+  wait "$pid" || status=$?
+  [ "$status" -gt 128 ] || fail "SIG$signal: verify exited $status, not killed by the signal"
+  [ -z "$(ls "$work/vtmp")" ] || fail "SIG$signal: verify left $(ls "$work/vtmp") behind"
+  rm -rf "${work:?}/vtmp/"*
+done
+held_verify env --default-signal=TERM nohup
+kill -HUP "$pid"
+sleep 0.1
+kill -0 "$pid" 2>/dev/null || fail "verify under nohup stopped on SIGHUP"
+kill -TERM "$pid"
+stopped_within "$pid" || { fail "SIGTERM did not stop verify under nohup"; kill -KILL "$pid"; }
+wait "$pid" || true
+[ -z "$(ls "$work/vtmp")" ] || fail "verify under nohup left $(ls "$work/vtmp") behind"
 
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then

@@ -7,7 +7,9 @@
  *   trocd verify --data DIR [--threads N] [--json]
  *
  * The scratch ledger lives in a fresh directory under $TMPDIR (or /tmp) and
- * is removed afterwards, whatever happens.  Progress goes to stderr when it
+ * is removed afterwards, whatever happens: also when verify is interrupted
+ * (SIGINT, SIGTERM, SIGHUP), by a handler that removes its files and the
+ * directory, then lets the signal take its default course.  Progress goes to stderr when it
  * is a terminal.  Exit status 0 when all agrees, 1 on the first difference
  * (printed) or when the ledger cannot be read, 2 on bad usage.
  *
@@ -17,6 +19,7 @@
  * mdb_copy has no key file.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +49,53 @@ static void progress_show(void *context, const char *stage, uint64_t done, uint6
     fprintf(stderr, "\rtrocd verify: %s %llu/%llu   ", stage, (unsigned long long)done, (unsigned long long)total);
 }
 
+/* The files a scratch ledger holds. */
+static const char *const scratch_files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+#define SCRATCH_FILE_COUNT (sizeof scratch_files / sizeof scratch_files[0])
+
 /* Removes the scratch ledger's files and directory. */
 static void scratch_remove(const char *directory) {
-    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
     char path[4096 + 16];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", directory, files[i]);
+    for (size_t i = 0; i < SCRATCH_FILE_COUNT; i++) {
+        snprintf(path, sizeof path, "%s/%s", directory, scratch_files[i]);
         unlink(path);
     }
     rmdir(directory);
+}
+
+/* The scratch ledger's paths, made before the handler is installed so that
+ * it only calls unlink(2), rmdir(2) and raise(3), which are
+ * async-signal-safe. */
+static char interrupted_files[SCRATCH_FILE_COUNT][4096 + 16];
+static char interrupted_directory[4096];
+
+/* Removes the scratch ledger, then lets the signal do what it does by
+ * default (the handler was installed with SA_RESETHAND). */
+static void scratch_remove_on_signal(int signal_number) {
+    for (size_t i = 0; i < SCRATCH_FILE_COUNT; i++) unlink(interrupted_files[i]);
+    rmdir(interrupted_directory);
+    raise(signal_number);
+}
+
+/* Removes the scratch ledger in `directory` if verify is interrupted.  A
+ * signal ignored (verify run under nohup) stays ignored. */
+static void scratch_remove_on_signals(const char *directory) {
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    snprintf(interrupted_directory, sizeof interrupted_directory, "%s", directory);
+    for (size_t i = 0; i < SCRATCH_FILE_COUNT; i++) {
+        snprintf(interrupted_files[i], sizeof interrupted_files[i], "%s/%s", directory, scratch_files[i]);
+    }
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = scratch_remove_on_signal;
+    action.sa_flags = SA_RESETHAND;
+    sigfillset(&action.sa_mask); /* one removal at a time */
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction before;
+        if (sigaction(signals[i], NULL, &before) == 0 && before.sa_handler != SIG_IGN) {
+            sigaction(signals[i], &action, NULL);
+        }
+    }
 }
 
 /* Prints the verdict, or why there is none (no ledger, no scratch
@@ -150,6 +191,7 @@ int troc__trocd_verify(int argc, char **argv) {
                  "TMPDIR to a writable directory)", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", troc_strerror(rc));
         return report_print(json, data, rc, &report);
     }
+    scratch_remove_on_signals(scratch);
     bool tty = isatty(STDERR_FILENO) == 1;
     int rc = troc_ledger_verify(data, scratch, threads, &report, tty ? progress_show : NULL, NULL);
     if (tty) fputs("\r\033[K", stderr);
