@@ -9,8 +9,8 @@
 # missing, too open or not regular files, a backup made with mdb_copy
 # verifying too, a damaged ledger refused by verify and by run, and trocd
 # and troc started with their standard streams closed, SIGTERM, SIGINT and
-# SIGHUP each stopping trocd in order, and an interrupted verify leaving no
-# scratch ledger.
+# SIGHUP each stopping trocd in order, an interrupted verify leaving no
+# scratch ledger, and options given twice or without a value refused.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -76,6 +76,21 @@ expect 1 env TMPDIR="$work/none" "$trocd" verify --data "$work/full" --json
 check_failure_json "$work/out" ENOENT
 grep -q "scratch directory" "$work/out" || fail "verify --json without a scratch directory: $(cat "$work/out")"
 expect 2 "$trocd" verify
+# An option given twice is refused, not the last one taken; one without its
+# value is named, in every subcommand.
+for command in "verify --data $work/d --data $work/full" "run --data $work/d --data $work/full" \
+               "init --data $work/d --data $work/full --territory lyon --admin $admin" \
+               "verify --data $work/d --json --json" "run --data $work/d --listen none --listen none" \
+               "init --data $work/d --territory lyon --territory nord --admin $admin"; do
+  expect 2 "$trocd" $command
+  grep -Eq -- "--(data|json|listen|territory) is given twice" "$work/err" ||
+    fail "trocd $command: $(cat "$work/err")"
+done
+for command in verify run init; do
+  expect 2 "$trocd" $command --data
+  grep -q -- "--data needs a value" "$work/err" || fail "trocd $command --data: $(cat "$work/err")"
+done
+[ ! -e "$work/d" ] || fail "a refused command created $work/d"
 
 # A territory, in JSON.
 expect 0 "$trocd" init --data "$work/d" --territory lyon --admin "$admin" --unit WIR --json

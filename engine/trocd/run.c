@@ -155,9 +155,11 @@ static int run_check_addresses(const run_options *options) {
     return 0;
 }
 
-/* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why. */
+/* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why.
+ * An option given twice is refused rather than the last one taken: which
+ * of two --data the daemon serves should not be a guess. */
 static int run_parse(int argc, char **argv, run_options *options) {
-    *options = (run_options){.listen = RUN_DEFAULT_LISTEN};
+    *options = (run_options){0};
     for (int i = 1; i < argc; i++) {
         const char **target = NULL;
         if (strcmp(argv[i], "--data") == 0) target = &options->data;
@@ -170,12 +172,17 @@ static int run_parse(int argc, char **argv, run_options *options) {
             fprintf(stderr, "trocd run: unknown option '%s'; see 'trocd run --help'\n", argv[i]);
             return TROCD_EXIT_USAGE;
         }
+        if (*target != NULL) {
+            fprintf(stderr, "trocd run: %s is given twice; see 'trocd run --help'\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "trocd run: %s needs a value; see 'trocd run --help'\n", argv[i]);
             return TROCD_EXIT_USAGE;
         }
         *target = argv[++i];
     }
+    if (options->listen == NULL) options->listen = RUN_DEFAULT_LISTEN;
     if (options->data == NULL) {
         fputs("trocd run: --data DIR is required; see 'trocd run --help'\n", stderr);
         return TROCD_EXIT_USAGE;

@@ -147,22 +147,37 @@ static bool threads_parse(const char *text, unsigned *threads) {
     return true;
 }
 
+/* Parses the options, as trocd run does: one given twice is refused (which
+ * of two --data was verified should not be a guess), and one without its
+ * value is named. */
 static int args_parse(int argc, char **argv, const char **data, unsigned *threads, bool *json) {
+    const char *threads_text = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            *json = true;
-        } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
-            *data = argv[++i];
-        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            if (!threads_parse(argv[++i], threads)) {
-                fprintf(stderr, "trocd verify: --threads '%s' is not a whole number from 1 to %u\n", argv[i],
-                        TROC_VERIFY_THREADS_MAX);
-                return TROCD_EXIT_USAGE;
-            }
-        } else {
+        const char **target = NULL;
+        if (strcmp(argv[i], "--data") == 0) target = data;
+        else if (strcmp(argv[i], "--threads") == 0) target = &threads_text;
+        else if (strcmp(argv[i], "--json") != 0) {
             fprintf(stderr, "trocd verify: unexpected argument '%s' (see 'trocd verify --help')\n", argv[i]);
             return TROCD_EXIT_USAGE;
         }
+        if (target == NULL ? *json : *target != NULL) {
+            fprintf(stderr, "trocd verify: %s is given twice (see 'trocd verify --help')\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
+        if (target == NULL) {
+            *json = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "trocd verify: %s needs a value (see 'trocd verify --help')\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
+        *target = argv[++i];
+    }
+    if (threads_text != NULL && !threads_parse(threads_text, threads)) {
+        fprintf(stderr, "trocd verify: --threads '%s' is not a whole number from 1 to %u\n", threads_text,
+                TROC_VERIFY_THREADS_MAX);
+        return TROCD_EXIT_USAGE;
     }
     if (*data == NULL) {
         fputs("trocd verify: --data DIR is required (see 'trocd verify --help')\n", stderr);
