@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,6 +38,7 @@ static int put_failures_after = -1;        /* mdb_put calls before one fails; -1
 static int put_failure_code = -EIO;
 static int commit_failure_code = 0;        /* next mdb_txn_commit of a write fails with it */
 static int fallocate_failure_code = 0;     /* posix_fallocate fails with it (an errno); 0: never */
+static bool statvfs_disk_full = false;     /* statvfs reports no free block */
 
 int __real_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned int flags);
 int __wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned int flags);
@@ -55,6 +57,16 @@ int __wrap_posix_fallocate64(int fd, off_t offset, off_t length) {
     struct stat st;
     if (fallocate_failure_code != 0 && fstat(fd, &st) == 0 && st.st_size == 0) return fallocate_failure_code;
     return __real_posix_fallocate64(fd, offset, length);
+}
+
+/* statvfs as the build names it; reports a full disk when asked to. */
+int __real_statvfs64(const char *path, struct statvfs *vfs);
+int __wrap_statvfs64(const char *path, struct statvfs *vfs);
+
+int __wrap_statvfs64(const char *path, struct statvfs *vfs) {
+    int rc = __real_statvfs64(path, vfs);
+    if (rc == 0 && statvfs_disk_full) vfs->f_bfree = vfs->f_bavail = 0;
+    return rc;
 }
 
 /* True when the armed put failure fires now. */
@@ -102,6 +114,7 @@ static int setup(void **state) {
     put_failures_after = -1;
     commit_failure_code = 0;
     fallocate_failure_code = 0;
+    statvfs_disk_full = false;
     *state = f;
     return 0;
 }
@@ -122,6 +135,7 @@ static int teardown(void **state) {
     put_failures_after = -1;
     commit_failure_code = 0;
     fallocate_failure_code = 0;
+    statvfs_disk_full = false;
     support_destroy(f->s);
     free(f);
     return 0;
@@ -1231,6 +1245,18 @@ static void test_injected_io_errors(void **state) {
     assert_int_equal(troc_ledger_write_commit(write), -ENOSPC);
     assert_int_equal(support_balance(f->s, "alice"), 0);
     assert_int_equal(support_stats(f->s).journal_entries, before.journal_entries);
+    /* LMDB reports a short write as EIO (positive, a system error).  On a
+     * disk with room that is an I/O error; on a full one, the disk is full. */
+    bool disk_full[] = {false, true};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+        assert_int_equal(troc_ledger_apply(write, &item.item, &result), 0);
+        commit_failure_code = EIO;
+        statvfs_disk_full = disk_full[i];
+        assert_int_equal(troc_ledger_write_commit(write), disk_full[i] ? -ENOSPC : -EIO);
+        statvfs_disk_full = false;
+        assert_int_equal(support_balance(f->s, "alice"), 0);
+    }
     /* And then it works. */
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_OK);
     support_item_free(&item);
