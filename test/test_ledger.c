@@ -6,12 +6,14 @@
  * to zero, statement paging, member info and the running totals, time,
  * a tiny LMDB map (MDB_MAP_FULL, then grow and replay), injected LMDB
  * failures (-Wl,--wrap=mdb_put and mdb_txn_commit), admissions of
- * transactions that do not commit, and a transaction overflowing the write
- * cache.
+ * transactions that do not commit, a transaction overflowing the write
+ * cache, and a full disk when LMDB's lock file is made (-Wl,--wrap of
+ * posix_fallocate).
  *
  * Each test gets a fresh ledger in its own temporary directory.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -33,6 +37,8 @@
 static int put_failures_after = -1;        /* mdb_put calls before one fails; -1: never */
 static int put_failure_code = -EIO;
 static int commit_failure_code = 0;        /* next mdb_txn_commit of a write fails with it */
+static int fallocate_failure_code = 0;     /* posix_fallocate fails with it (an errno); 0: never */
+static bool statvfs_disk_full = false;     /* statvfs reports no free block */
 
 int __real_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned int flags);
 int __wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned int flags);
@@ -40,6 +46,28 @@ int __real_mdb_txn_commit(MDB_txn *txn);
 int __wrap_mdb_txn_commit(MDB_txn *txn);
 int __real_mdb_cursor_put(MDB_cursor *cursor, MDB_val *key, MDB_val *data, unsigned int flags);
 int __wrap_mdb_cursor_put(MDB_cursor *cursor, MDB_val *key, MDB_val *data, unsigned int flags);
+
+/* posix_fallocate as the build names it (_FILE_OFFSET_BITS=64).  Like a
+ * full disk, it fails only for a new (empty) file: a file whose blocks are
+ * already allocated needs none. */
+int __real_posix_fallocate64(int fd, off_t offset, off_t length);
+int __wrap_posix_fallocate64(int fd, off_t offset, off_t length);
+
+int __wrap_posix_fallocate64(int fd, off_t offset, off_t length) {
+    struct stat st;
+    if (fallocate_failure_code != 0 && fstat(fd, &st) == 0 && st.st_size == 0) return fallocate_failure_code;
+    return __real_posix_fallocate64(fd, offset, length);
+}
+
+/* statvfs as the build names it; reports a full disk when asked to. */
+int __real_statvfs64(const char *path, struct statvfs *vfs);
+int __wrap_statvfs64(const char *path, struct statvfs *vfs);
+
+int __wrap_statvfs64(const char *path, struct statvfs *vfs) {
+    int rc = __real_statvfs64(path, vfs);
+    if (rc == 0 && statvfs_disk_full) vfs->f_bfree = vfs->f_bavail = 0;
+    return rc;
+}
 
 /* True when the armed put failure fires now. */
 static bool put_fails(void) {
@@ -85,6 +113,8 @@ static int setup(void **state) {
     troc_keypair_generate(&f->dave);
     put_failures_after = -1;
     commit_failure_code = 0;
+    fallocate_failure_code = 0;
+    statvfs_disk_full = false;
     *state = f;
     return 0;
 }
@@ -104,6 +134,8 @@ static int teardown(void **state) {
     fixture *f = *state;
     put_failures_after = -1;
     commit_failure_code = 0;
+    fallocate_failure_code = 0;
+    statvfs_disk_full = false;
     support_destroy(f->s);
     free(f);
     return 0;
@@ -1218,6 +1250,18 @@ static void test_injected_io_errors(void **state) {
     assert_int_equal(troc_ledger_write_commit(write), -ENOSPC);
     assert_int_equal(support_balance(f->s, "alice"), 0);
     assert_int_equal(support_stats(f->s).journal_entries, before.journal_entries);
+    /* LMDB reports a short write as EIO (positive, a system error).  On a
+     * disk with room that is an I/O error; on a full one, the disk is full. */
+    bool disk_full[] = {false, true};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(troc_ledger_write_begin(f->s->ledger, f->s->now_us, &write), 0);
+        assert_int_equal(troc_ledger_apply(write, &item.item, &result), 0);
+        commit_failure_code = EIO;
+        statvfs_disk_full = disk_full[i];
+        assert_int_equal(troc_ledger_write_commit(write), disk_full[i] ? -ENOSPC : -EIO);
+        statvfs_disk_full = false;
+        assert_int_equal(support_balance(f->s, "alice"), 0);
+    }
     /* And then it works. */
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_OK);
     support_item_free(&item);
@@ -1423,6 +1467,47 @@ static void test_map_full_then_grow(void **state) {
     assert_sum_zero(f);
 }
 
+/* LMDB writes its lock file through a shared map, which on a full disk
+ * raises SIGBUS: the ledger allocates the file's blocks first, so that a
+ * full disk (simulated here by posix_fallocate failing) is -ENOSPC, for
+ * trocd run and for the scratch ledger of trocd verify alike. */
+static void test_lock_file_on_a_full_disk(void **state) {
+    fixture *f = *state;
+    troc_ledger_close(f->s->ledger);
+    f->s->ledger = NULL;
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/lock.mdb", f->s->directory);
+    assert_int_equal(unlink(path), 0);
+    fallocate_failure_code = ENOSPC;
+    assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), -ENOSPC);
+    char scratch[PATH_MAX];
+    snprintf(scratch, sizeof scratch, "%s/scratch", f->s->directory);
+    assert_int_equal(mkdir(scratch, 0700), 0);
+    troc_verify_report report = {0};
+    assert_int_equal(unlink(path), 0);
+    fallocate_failure_code = 0;
+    assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), 0); /* a lock file for the source */
+    troc_ledger_close(f->s->ledger);
+    f->s->ledger = NULL;
+    fallocate_failure_code = ENOSPC;
+    assert_int_equal(troc_ledger_verify(f->s->directory, scratch, 1, &report, NULL, NULL), -ENOSPC);
+    assert_non_null(strstr(report.difference, "no space left on the disk holding"));
+    assert_non_null(strstr(report.difference, scratch));
+    fallocate_failure_code = 0;
+    char scratch_file[PATH_MAX + 16];
+    snprintf(scratch_file, sizeof scratch_file, "%s/lock.mdb", scratch);
+    unlink(scratch_file);
+    rmdir(scratch);
+    /* With room, the lock file has the size LMDB gives it, every block
+     * allocated: LMDB kept the file it found. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(troc_ledger_open(&f->s->ledger, f->s->directory), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, TROC_LEDGER_LOCK_FILE_SIZE);
+    assert_true((uint64_t)st.st_blocks * 512 >= TROC_LEDGER_LOCK_FILE_SIZE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_init_open_and_roles, setup, teardown),
@@ -1449,6 +1534,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_map_full_then_grow, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_aborted_admission_forgotten, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_write_cache_overflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_file_on_a_full_disk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

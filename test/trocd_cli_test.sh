@@ -8,8 +8,10 @@
 # on the same ledger refused, malformed or busy listen addresses, key files
 # missing, too open or not regular files, a backup made with mdb_copy
 # verifying too, a damaged ledger refused by verify and by run, trocd
-# and troc started with their standard streams closed, and troc's output
-# that cannot be written.
+# and troc started with their standard streams closed, troc's output that
+# cannot be written, SIGTERM, SIGINT and SIGHUP each stopping trocd in
+# order, an interrupted verify leaving no scratch ledger, and options given
+# twice or without a value refused.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -94,6 +96,21 @@ expect 1 env TMPDIR="$work/none" "$trocd" verify --data "$work/full" --json
 check_failure_json "$work/out" ENOENT
 grep -q "scratch directory" "$work/out" || fail "verify --json without a scratch directory: $(cat "$work/out")"
 expect 2 "$trocd" verify
+# An option given twice is refused, not the last one taken; one without its
+# value is named, in every subcommand.
+for command in "verify --data $work/d --data $work/full" "run --data $work/d --data $work/full" \
+               "init --data $work/d --data $work/full --territory lyon --admin $admin" \
+               "verify --data $work/d --json --json" "run --data $work/d --listen none --listen none" \
+               "init --data $work/d --territory lyon --territory nord --admin $admin"; do
+  expect 2 "$trocd" $command
+  grep -Eq -- "--(data|json|listen|territory) is given twice" "$work/err" ||
+    fail "trocd $command: $(cat "$work/err")"
+done
+for command in verify run init; do
+  expect 2 "$trocd" $command --data
+  grep -q -- "--data needs a value" "$work/err" || fail "trocd $command --data: $(cat "$work/err")"
+done
+[ ! -e "$work/d" ] || fail "a refused command created $work/d"
 
 # A territory, in JSON.
 expect 0 "$trocd" init --data "$work/d" --territory lyon --admin "$admin" --unit WIR --json
@@ -137,6 +154,25 @@ wait "$first" || fail "the first trocd did not exit 0"
 # hold for seconds without stopping every signature check.
 grep -q ", $(( $(nproc) + 1 )) pool threads (signatures, clearing solves)" "$work/first.log" ||
   fail "the pool is not one thread per core and one more: $(head -1 "$work/first.log")"
+
+# SIGTERM, SIGINT and SIGHUP (its terminal gone) each stop trocd in order:
+# logged, exit 0, the port file and the socket removed.
+for signal in TERM INT HUP; do
+  rm -f "$work/port"
+  "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" --socket "$work/stop.sock" \
+    2>"$work/stop.log" &
+  pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && [ -S "$work/stop.sock" ] && break; sleep 0.05; done
+  [ -s "$work/port" ] || fail "trocd did not start before SIG$signal: $(cat "$work/stop.log")"
+  kill -"$signal" "$pid"
+  status=0
+  wait "$pid" || status=$?
+  [ "$status" -eq 0 ] || fail "SIG$signal: trocd exited $status, expected 0: $(cat "$work/stop.log")"
+  grep -q "stopping (SIG$signal): no new connections" "$work/stop.log" || fail "SIG$signal: no stopping line"
+  grep -q "stopped: " "$work/stop.log" || fail "SIG$signal: no stopped line: $(cat "$work/stop.log")"
+  [ ! -e "$work/port" ] || fail "SIG$signal left the port file behind"
+  [ ! -e "$work/stop.sock" ] || fail "SIG$signal left the socket behind"
+done
 
 # Started with its standard streams closed, trocd writes its log nowhere,
 # not into the ledger's files, which take the lowest descriptors free.
@@ -258,6 +294,78 @@ expect 1 timeout 10 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
 grep -q "territory.key is a FIFO, not a key file" "$work/err" || fail "a FIFO as key: $(cat "$work/err")"
 rm "$work/d/territory.key"
 mv "$work/d.key.real" "$work/d/territory.key"
+
+# Files the daemon's user may not read are named with the system's reason,
+# not "unknown error" (LMDB returns it as a positive errno): the data file
+# for run and verify, then the key file for run.  As root, the commands run
+# as nobody; otherwise the files are made unreadable.
+expect 0 "$trocd" init --data "$work/perm" --territory lyon --admin "$admin"
+as_other=()
+if [ "$(id -u)" -eq 0 ]; then
+  as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  chmod 711 "$work"
+  chmod 755 "$work/perm"
+  chmod 666 "$work/perm/lock.mdb" "$work/perm/writer.lock"
+else
+  chmod 000 "$work/perm/data.mdb"
+fi
+expect 1 "${as_other[@]}" "$trocd" run --data "$work/perm" --listen 127.0.0.1:0
+grep -qx "trocd run: cannot open the ledger in $work/perm: Permission denied" "$work/err" ||
+  fail "unreadable data file: $(cat "$work/err")"
+expect 1 "${as_other[@]}" "$trocd" verify --data "$work/perm" --json
+check_failure_json "$work/out" EACCES
+grep -q "cannot read the ledger in $work/perm: Permission denied" "$work/out" ||
+  fail "verify --json of an unreadable data file: $(cat "$work/out")"
+if [ "$(id -u)" -eq 0 ]; then
+  chmod 666 "$work/perm/data.mdb"          # the key stays root's, mode 600
+else
+  chmod 600 "$work/perm/data.mdb"
+  chmod 000 "$work/perm/territory.key"
+fi
+expect 1 "${as_other[@]}" "$trocd" run --data "$work/perm" --listen 127.0.0.1:0
+grep -qF "the territory's key file $work/perm/territory.key cannot be read by this user (Permission denied)" \
+  "$work/err" || fail "unreadable key file: $(cat "$work/err")"
+chmod 700 "$work"
+
+# An interrupted verify leaves no scratch ledger in $TMPDIR.  A data file
+# that is a FIFO nobody writes holds verify in its open, once the scratch
+# directory is made.  (env --default-signal: a script's background jobs
+# start with SIGINT ignored.)  Under nohup (SIGHUP ignored) verify keeps
+# ignoring SIGHUP.
+mkdir "$work/vtmp" "$work/held"
+mkfifo "$work/held/data.mdb"
+# held_verify [PREFIX...]: starts verify held on the FIFO, in $pid, once its
+# scratch directory is there.
+held_verify() {
+  TMPDIR="$work/vtmp" "$@" "$trocd" verify --data "$work/held" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do [ -n "$(ls "$work/vtmp")" ] && break; sleep 0.05; done
+  [ -n "$(ls "$work/vtmp")" ] || fail "verify made no scratch directory"
+  sleep 0.1                                # into its open of the FIFO
+}
+# stopped_within PID: true once PID has exited, waiting at most 5 s.
+stopped_within() {
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+  return 1
+}
+for signal in INT TERM HUP; do
+  held_verify env --default-signal=INT,TERM,HUP
+  kill -"$signal" "$pid"
+  stopped_within "$pid" || { fail "SIG$signal did not stop verify"; kill -KILL "$pid"; }
+  status=0
+  wait "$pid" || status=$?
+  [ "$status" -gt 128 ] || fail "SIG$signal: verify exited $status, not killed by the signal"
+  [ -z "$(ls "$work/vtmp")" ] || fail "SIG$signal: verify left $(ls "$work/vtmp") behind"
+  rm -rf "${work:?}/vtmp/"*
+done
+held_verify env --default-signal=TERM nohup
+kill -HUP "$pid"
+sleep 0.1
+kill -0 "$pid" 2>/dev/null || fail "verify under nohup stopped on SIGHUP"
+kill -TERM "$pid"
+stopped_within "$pid" || { fail "SIGTERM did not stop verify under nohup"; kill -KILL "$pid"; }
+wait "$pid" || true
+[ -z "$(ls "$work/vtmp")" ] || fail "verify under nohup left $(ls "$work/vtmp") behind"
 
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then

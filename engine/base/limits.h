@@ -396,6 +396,16 @@ _Static_assert(TROC_HANDSHAKES_SOURCE_SHARE > 1, "one source cannot take the who
  * hundred KiB, and LMDB itself needs a handful of pages. */
 #define TROC_LEDGER_MAP_SIZE_MIN (1ull << 20)
 
+/* LMDB's lock file (lock.mdb) is made with ftruncate and written through a
+ * shared map, so on a full disk LMDB's first store into it raises SIGBUS
+ * instead of returning an error.  The ledger allocates a new (empty) lock
+ * file's blocks first (posix_fallocate), to the size LMDB gives it: its
+ * default 126 reader slots of 64 bytes and its 192-byte header, 8 KiB on
+ * x86-64 Linux (test_ledger checks that LMDB keeps this size).  Not
+ * larger: LMDB derives the reader slots from an existing file's size, and a
+ * process that mapped fewer slots must not meet readers beyond them. */
+#define TROC_LEDGER_LOCK_FILE_SIZE (8u << 10)
+
 /* Growing the map remaps it, which waits until no read transaction of the
  * daemon is open.  Reads are short, except a hot backup's (the whole copy):
  * past this wait the growth is given up and the batch refused

@@ -9,7 +9,10 @@
  * tied to the thread that began it (the server reads from its loop and its
  * thread pool), and with LMDB's default synced commits: a commit that
  * returned is on disk.  Stale reader slots of a killed process are cleared
- * at every open (mdb_reader_check).  A writable open checks the ledger
+ * at every open (mdb_reader_check).  The lock file's blocks are allocated
+ * before LMDB maps it (lock_file_reserve), so that a full disk is an error
+ * rather than SIGBUS.  The data file is never written through a map (no
+ * MDB_WRITEMAP): LMDB writes it with pwrite, whose failures it returns.  A writable open checks the ledger
  * cheaply before loading anything from it (start_check.c): a damaged
  * ledger is refused as TROC_ECORRUPT rather than written to.
  *
@@ -158,6 +161,27 @@ static int directory_open(troc_ledger *ledger) {
     return rc;
 }
 
+/* Allocates the blocks of DIR/lock.mdb before LMDB maps it.  LMDB sizes a
+ * new lock file with ftruncate, which allocates nothing, then writes it
+ * through a shared map: on a full disk that write raises SIGBUS and kills
+ * the process without a word.  With the blocks allocated here a full disk
+ * is -ENOSPC, told like any other.  A file that has a size keeps it (LMDB
+ * derives its reader slots from it, and another process may have mapped
+ * it) and only has its holes filled.  A
+ * read-only open on a read-only file system has no lock file, as in
+ * LMDB. */
+static int lock_file_reserve(const char *directory, bool read_only) {
+    char path[PATH_MAX + 16];
+    if (snprintf(path, sizeof path, "%s/lock.mdb", directory) >= (int)sizeof path) return -ENAMETOOLONG;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return read_only && errno == EROFS ? 0 : -errno;
+    struct stat st;
+    int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+    if (rc == 0) rc = -posix_fallocate(fd, 0, st.st_size > 0 ? st.st_size : (off_t)TROC_LEDGER_LOCK_FILE_SIZE);
+    close(fd);
+    return rc;
+}
+
 /* Creates and opens the LMDB environment with the given flags. */
 static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned flags) {
     unsigned env_flags = MDB_NOTLS;
@@ -169,6 +193,9 @@ static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned
     ledger->map_size_bytes = map_size_bytes != 0 ? map_size_bytes : map_size_policy(ledger->directory);
     if ((rc = mdb_env_set_maxdbs(ledger->env, MAX_DBS)) != 0) return rc;
     if ((rc = mdb_env_set_mapsize(ledger->env, ledger->map_size_bytes)) != 0) return rc;
+    if (!(flags & TROC__OPEN_NO_LOCK) && (rc = lock_file_reserve(ledger->directory, ledger->read_only)) != 0) {
+        return rc;
+    }
     if ((rc = mdb_env_open(ledger->env, ledger->directory, env_flags, 0600)) != 0) return rc;
     MDB_envinfo info;
     if ((rc = mdb_env_info(ledger->env, &info)) != 0) return rc;
@@ -228,7 +255,7 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
     return 0;
 fail:
     troc_ledger_close(ledger);
-    return rc;
+    return troc__lmdb_error(rc);
 }
 
 int troc__ledger_key_read(const troc_ledger *ledger, const char *directory, troc_keypair *keypair) {
@@ -263,7 +290,7 @@ int troc_ledger_open_sized(troc_ledger **ledger_out, const char *directory, size
     return 0;
 fail:
     troc_ledger_close(ledger);
-    return rc;
+    return troc__lmdb_error(rc);
 }
 
 int troc_ledger_open(troc_ledger **ledger_out, const char *directory) {
@@ -336,7 +363,7 @@ int troc_ledger_grow(troc_ledger *ledger) {
     if (rc != 0) return rc;
     rc = mdb_env_set_mapsize(ledger->env, next);
     pthread_rwlock_unlock(&ledger->map_lock);
-    if (rc != 0) return rc;
+    if (rc != 0) return troc__lmdb_error(rc);
     ledger->map_size_bytes = next;
     assert(ledger->map_size_bytes <= TROC_LEDGER_MAP_SIZE_MAX);
     return 0;

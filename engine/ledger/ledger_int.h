@@ -58,6 +58,13 @@ extern const char *const troc__db_names[TROC__DB_COUNT];
 /* Owner of an admin key in the keys database. */
 #define TROC__OWNER_ADMIN UINT32_MAX
 
+/* An LMDB result as troc passes errors on: LMDB's own MDB_* codes
+ * unchanged, a system error (which LMDB returns as a positive errno, say
+ * EACCES from mdb_env_open) as -errno, which troc_strerror can name. */
+static inline int troc__lmdb_error(int rc) {
+    return rc > 0 ? -rc : rc;
+}
+
 /* Name of the territory's key file inside the data directory. */
 #define TROC__KEY_FILE TROC_LEDGER_KEY_FILE
 

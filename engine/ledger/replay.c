@@ -66,6 +66,18 @@ __attribute__((format(printf, 3, 4))) static int differ(verify_run *run, int err
     return error;
 }
 
+/* The scratch ledger failed with `error` while doing `what`.  A full disk
+ * is the scratch directory's (the stored ledger is only read): say which
+ * disk and what to do. */
+static int scratch_differ(verify_run *run, int error, const char *what) {
+    error = troc__lmdb_error(error);
+    if (error == -ENOSPC) {
+        return differ(run, error, "%s: no space left on the disk holding %s: free some space, or set TMPDIR to a "
+                      "directory on a disk with room", what, run->scratch_directory);
+    }
+    return differ(run, error, "%s: %s", what, troc_strerror(error));
+}
+
 static int signature_check(verify_run *run, const troc_journal_entry *entry) {
     troc_domain domain;
     if (!troc__domain_of_kind(entry->kind, &domain)) {
@@ -125,7 +137,7 @@ static int replay_first(verify_run *run, const troc_journal_entry *entry) {
     rc = troc__ledger_open_env(&run->scratch, run->scratch_directory, map_size,
                                TROC__OPEN_CREATE | TROC__OPEN_SCRATCH);
     if (rc == 0) rc = troc_ledger_write_begin(run->scratch, entry->timestamp_us, &run->write);
-    if (rc != 0) return differ(run, rc, "cannot create the scratch ledger: %s", troc_strerror(rc));
+    if (rc != 0) return scratch_differ(run, rc, "cannot create the scratch ledger");
     rc = troc__ledger_apply_init(run->write, entry);
     if (rc != 0) return differ(run, TROC_EREPLAY, "journal entry 1: the init event does not apply");
     run->pending = 1;
@@ -184,7 +196,7 @@ static int replay_entry(verify_run *run, const troc_journal_entry *entry) {
         rc = troc_ledger_write_commit(run->write);
         run->write = NULL;
         if (rc == 0) rc = troc_ledger_write_begin(run->scratch, entry->timestamp_us, &run->write);
-        if (rc != 0) return differ(run, rc, "scratch ledger: %s", troc_strerror(rc));
+        if (rc != 0) return scratch_differ(run, rc, "scratch ledger");
         run->pending = 0;
     }
     troc__write_set_time(run->write, entry->timestamp_us);
@@ -202,7 +214,7 @@ static int replay_entry(verify_run *run, const troc_journal_entry *entry) {
         return differ(run, TROC_EREPLAY, "journal entry %llu: the clearing round does not apply again: %s",
                       (unsigned long long)entry->seq, troc_strerror(rc));
     }
-    if (rc != 0) return differ(run, rc, "scratch ledger: %s", troc_strerror(rc));
+    if (rc != 0) return scratch_differ(run, rc, "scratch ledger");
     if (result.code != TROC_RESULT_OK || result.journal_seq != entry->seq) {
         return differ(run, TROC_EREPLAY, "journal entry %llu: replay answers %s (journal entry %llu)",
                       (unsigned long long)entry->seq, troc_result_name(result.code),
@@ -312,7 +324,7 @@ static int database_compare(verify_run *run, int db, MDB_dbi stored_dbi, MDB_txn
 static int databases_compare(verify_run *run) {
     MDB_txn *scratch_txn = NULL;
     int rc = mdb_txn_begin(run->scratch->env, NULL, MDB_RDONLY, &scratch_txn);
-    if (rc != 0) return differ(run, rc, "scratch ledger: %s", troc_strerror(rc));
+    if (rc != 0) return scratch_differ(run, rc, "scratch ledger");
     /* Accounts first, so that a changed balance is named as such rather
      * than by the totals it also changes. */
     static const int order[] = {
@@ -381,7 +393,7 @@ static int verify_walk(verify_run *run) {
     if (run->scratch == NULL) return differ(run, TROC_ECORRUPT, "the journal is empty");
     rc = troc_ledger_write_commit(run->write);
     run->write = NULL;
-    if (rc != 0) return differ(run, rc, "scratch ledger: %s", troc_strerror(rc));
+    if (rc != 0) return scratch_differ(run, rc, "scratch ledger");
     return databases_compare(run);
 }
 
@@ -413,5 +425,5 @@ int troc_ledger_verify(const char *directory, const char *scratch_directory, uns
     troc_ledger_close(run->scratch);
     troc_ledger_close(run->source);
     free(run);
-    return rc;
+    return troc__lmdb_error(rc);
 }

@@ -32,10 +32,19 @@
  * admitted are removed again).  LMDB reports a system error as a positive
  * errno (ENOSPC when a disk is full at commit); it is passed on as -errno,
  * as every troc error is.
+ *
+ * A disk that fills during a commit's write usually gives LMDB a short
+ * pwrite, which it reports as EIO, not ENOSPC.  So a commit failing with
+ * EIO while the disk has less free space than one LMDB page (the least a
+ * commit that grows the data file writes) is reported as -ENOSPC: the
+ * short write was for lack of room, and the operator's remedy is to free
+ * some.  Otherwise EIO stands.
  */
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/result.h"
@@ -46,6 +55,15 @@
  * a system error as -errno. */
 static int storage_error(int rc) {
     return rc > 0 ? -rc : rc;
+}
+
+/* True when the disk holding `directory` has less room than one page
+ * for this process (root may use the blocks reserved for it). */
+static bool disk_full(const char *directory) {
+    struct statvfs vfs;
+    if (statvfs(directory, &vfs) != 0) return false;
+    unsigned long long blocks = geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+    return blocks * vfs.f_frsize < (unsigned long long)sysconf(_SC_PAGESIZE);
 }
 
 int troc__write_fail(troc_ledger_write *write, int error) {
@@ -360,6 +378,7 @@ int troc_ledger_write_commit(troc_ledger_write *write) {
     }
     rc = mdb_txn_commit(write->txn); /* frees the transaction, committed or not */
     write_end(write, rc == 0);
+    if (rc == EIO && disk_full(write->ledger->directory)) rc = ENOSPC; /* a short write: see above */
     return storage_error(rc);
 }
 

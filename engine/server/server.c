@@ -45,7 +45,8 @@
  * them, so that a group commit answering many requests of one connection
  * sends them in one write.
  *
- * Stop.  troc_server_stop (any thread, or a signal) closes the listeners,
+ * Stop.  troc_server_stop (any thread, or SIGINT, SIGTERM or SIGHUP)
+ * closes the listeners,
  * stops reading everywhere and lets every request already read be verified,
  * committed and answered; connections close as they go quiet.  After
  * TROC_SHUTDOWN_TIMEOUT_MS the remaining ones are cut (their requests still
@@ -290,8 +291,7 @@ static void server_finish(troc_server *server) {
     uv_close((uv_handle_t *)&server->stop_async, NULL);
     uv_close((uv_handle_t *)&server->shutdown_timer, NULL);
     if (server->has_signals) {
-        uv_close((uv_handle_t *)&server->signal_int, NULL);
-        uv_close((uv_handle_t *)&server->signal_term, NULL);
+        for (int i = 0; i < TROC__STOP_SIGNAL_COUNT; i++) uv_close((uv_handle_t *)&server->signals[i], NULL);
     }
 }
 
@@ -322,8 +322,22 @@ static void server_on_stop(uv_async_t *async) {
     server_begin_stop(async->data, "asked to stop");
 }
 
+/* The signals that stop the server in order, and their names for the log.
+ * SIGHUP is one of them: the daemon has nothing to reload, and a trocd
+ * whose terminal goes away (started from an ssh session) would otherwise
+ * be killed outright, leaving its port file and socket behind. */
+static const struct {
+    int number;
+    const char *name;
+} stop_signals[] = {{SIGINT, "SIGINT"}, {SIGTERM, "SIGTERM"}, {SIGHUP, "SIGHUP"}};
+_Static_assert(sizeof stop_signals / sizeof stop_signals[0] == TROC__STOP_SIGNAL_COUNT, "one handle per signal");
+
 static void server_on_signal(uv_signal_t *handle, int signal_number) {
-    server_begin_stop(handle->data, signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    const char *name = "a signal";
+    for (int i = 0; i < TROC__STOP_SIGNAL_COUNT; i++) {
+        if (stop_signals[i].number == signal_number) name = stop_signals[i].name;
+    }
+    server_begin_stop(handle->data, name);
 }
 
 void troc_server_stop(troc_server *server) {
@@ -334,18 +348,19 @@ void troc_server_stop(troc_server *server) {
 /* -------------------------------------------------------------- open */
 
 static int server_start_signals(troc_server *server) {
-    int rc = uv_signal_init(server->loop, &server->signal_int);
-    if (rc != 0) return rc;
-    rc = uv_signal_init(server->loop, &server->signal_term);
+    int rc = 0, ready = 0;
+    while (ready < TROC__STOP_SIGNAL_COUNT && (rc = uv_signal_init(server->loop, &server->signals[ready])) == 0) {
+        server->signals[ready].data = server;
+        ready++;
+    }
     if (rc != 0) {
-        uv_close((uv_handle_t *)&server->signal_int, NULL);
+        for (int i = 0; i < ready; i++) uv_close((uv_handle_t *)&server->signals[i], NULL);
         return rc;
     }
     server->has_signals = true;
-    server->signal_int.data = server;
-    server->signal_term.data = server;
-    rc = uv_signal_start(&server->signal_int, server_on_signal, SIGINT);
-    if (rc == 0) rc = uv_signal_start(&server->signal_term, server_on_signal, SIGTERM);
+    for (int i = 0; i < TROC__STOP_SIGNAL_COUNT && rc == 0; i++) {
+        rc = uv_signal_start(&server->signals[i], server_on_signal, stop_signals[i].number);
+    }
     return rc;
 }
 

@@ -33,7 +33,7 @@ typedef struct troc_server troc_server;
 typedef struct troc_server_options {
     const char *listen;                    /* "HOST:PORT" (port 0: a free port); NULL: no TCP */
     const char *socket_path;               /* a Unix socket (mode 0660) to create; NULL: none */
-    bool handle_signals;                   /* stop on SIGINT and SIGTERM */
+    bool handle_signals;                   /* stop on SIGINT, SIGTERM and SIGHUP */
     bool raise_descriptor_limit;           /* raise the process's soft RLIMIT_NOFILE as far as
                                               connections_max needs and the hard limit allows */
     uint32_t connections_max;              /* 0: TROC_CONNECTIONS_MAX; may only be lower */

@@ -41,6 +41,9 @@
 #include "server.h"
 #include "sources.h"
 
+/* The signals that stop the server in order: SIGINT, SIGTERM, SIGHUP. */
+#define TROC__STOP_SIGNAL_COUNT 3
+
 /* Bytes of a request's inline arena: enough to decode one signed transfer
  * and its request, so that the hot path never reaches the heap. */
 #define TROC__REQUEST_INLINE_SIZE 6144
@@ -245,7 +248,7 @@ struct troc_server {
     uv_pipe_t pipe_listener;
     bool has_pipe;
     char socket_path[108];                 /* sizeof sockaddr_un.sun_path */
-    uv_signal_t signal_int, signal_term;
+    uv_signal_t signals[TROC__STOP_SIGNAL_COUNT]; /* one per troc__stop_signals[] */
     bool has_signals;
     uv_async_t stop_async;                 /* troc_server_stop from anywhere */
     uv_timer_t shutdown_timer;             /* bounds the stop sequence */

@@ -63,25 +63,37 @@ static int admin_add(init_args *args, const char *hex) {
     return 0;
 }
 
+/* "OPTION is given twice" or "OPTION needs a value", as bad usage. */
+static int fail_option(const char *option, const char *problem) {
+    char message[64];
+    snprintf(message, sizeof message, "%s %s", option, problem);
+    return fail_usage(message, NULL);
+}
+
+/* Parses the options.  Only --admin may be repeated; any other option
+ * given twice is refused rather than the last one taken, as in trocd run
+ * and verify. */
 static int args_parse(init_args *args, int argc, char **argv) {
-    args->options.unit = DEFAULT_UNIT;
     args->options.admin_keys = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])args->admin_keys;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--json") == 0) {
+            if (args->json) return fail_option(arg, "is given twice");
             args->json = true;
             continue;
         }
-        bool takes_value = strcmp(arg, "--data") == 0 || strcmp(arg, "--territory") == 0 ||
-                           strcmp(arg, "--admin") == 0 || strcmp(arg, "--unit") == 0;
-        if (!takes_value) return fail_usage("unknown argument", arg);
-        if (i + 1 >= argc) return fail_usage("a value is missing after", arg);
+        const char **target = NULL;
+        if (strcmp(arg, "--data") == 0) target = &args->data;
+        else if (strcmp(arg, "--territory") == 0) target = &args->options.territory;
+        else if (strcmp(arg, "--unit") == 0) target = &args->options.unit;
+        else if (strcmp(arg, "--admin") != 0) return fail_usage("unknown argument", arg);
+        if (target != NULL && *target != NULL) return fail_option(arg, "is given twice");
+        if (i + 1 >= argc) return fail_option(arg, "needs a value");
         const char *value = argv[++i];
-        if (strcmp(arg, "--data") == 0) args->data = value;
-        if (strcmp(arg, "--territory") == 0) args->options.territory = value;
-        if (strcmp(arg, "--unit") == 0) args->options.unit = value;
-        if (strcmp(arg, "--admin") == 0 && admin_add(args, value) != 0) return TROCD_EXIT_USAGE;
+        if (target != NULL) *target = value;
+        else if (admin_add(args, value) != 0) return TROCD_EXIT_USAGE;
     }
+    if (args->options.unit == NULL) args->options.unit = DEFAULT_UNIT;
     if (args->data == NULL) return fail_usage("--data DIR is required", NULL);
     if (args->options.territory == NULL) return fail_usage("--territory NAME is required", NULL);
     if (args->options.admin_key_count == 0) return fail_usage("at least one --admin PUBKEY is required", NULL);

@@ -16,7 +16,7 @@ static const struct {
     const char *summary;
 } subcommands[] = {
     {"init", troc__trocd_init, "create a territory's ledger in an empty directory"},
-    {"run", troc__trocd_run, "serve the ledger until SIGINT or SIGTERM"},
+    {"run", troc__trocd_run, "serve the ledger until SIGINT, SIGTERM or SIGHUP"},
     {"verify", troc__trocd_verify, "check the journal, its signatures and the state it rebuilds"},
 };
 

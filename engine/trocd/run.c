@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * `trocd run`: opens the ledger, serves it until SIGINT or SIGTERM, and
- * exits 0 once every request already read is committed and answered and
- * every handle is closed.  The work is the server's (engine/server); this
+ * `trocd run`: opens the ledger, serves it until SIGINT, SIGTERM or
+ * SIGHUP, and exits 0 once every request already read is committed and
+ * answered and every handle is closed.  The work is the server's (engine/server); this
  * is argument parsing, the optional port file and exit statuses.
  *
  * Opening the ledger checks it cheaply (engine/ledger/start_check.c); a
@@ -63,9 +63,9 @@ static void run_usage(FILE *out) {
     fputs("usage: trocd run --data DIR [--listen HOST:PORT|none] [--socket PATH] [--port-file FILE]\n"
           "                 [--clear-every DURATION] [--map-size BYTES]\n"
           "\n"
-          "Serves the territory's ledger in DIR until SIGINT or SIGTERM, then answers\n"
-          "what it has read, closes every connection and exits 0.  Logs one line per\n"
-          "event on stderr.\n"
+          "Serves the territory's ledger in DIR until SIGINT, SIGTERM or SIGHUP, then\n"
+          "answers what it has read, closes every connection and exits 0.  Logs one\n"
+          "line per event on stderr.\n"
           "\n"
           "  --data DIR          the ledger directory made by `trocd init`\n"
           "  --listen HOST:PORT  TCP address, HOST numeric (default " RUN_DEFAULT_LISTEN "); port 0\n"
@@ -155,9 +155,11 @@ static int run_check_addresses(const run_options *options) {
     return 0;
 }
 
-/* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why. */
+/* Parses the options; returns 0, or TROCD_EXIT_USAGE after saying why.
+ * An option given twice is refused rather than the last one taken: which
+ * of two --data the daemon serves should not be a guess. */
 static int run_parse(int argc, char **argv, run_options *options) {
-    *options = (run_options){.listen = RUN_DEFAULT_LISTEN};
+    *options = (run_options){0};
     for (int i = 1; i < argc; i++) {
         const char **target = NULL;
         if (strcmp(argv[i], "--data") == 0) target = &options->data;
@@ -170,12 +172,17 @@ static int run_parse(int argc, char **argv, run_options *options) {
             fprintf(stderr, "trocd run: unknown option '%s'; see 'trocd run --help'\n", argv[i]);
             return TROCD_EXIT_USAGE;
         }
+        if (*target != NULL) {
+            fprintf(stderr, "trocd run: %s is given twice; see 'trocd run --help'\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "trocd run: %s needs a value; see 'trocd run --help'\n", argv[i]);
             return TROCD_EXIT_USAGE;
         }
         *target = argv[++i];
     }
+    if (options->listen == NULL) options->listen = RUN_DEFAULT_LISTEN;
     if (options->data == NULL) {
         fputs("trocd run: --data DIR is required; see 'trocd run --help'\n", stderr);
         return TROCD_EXIT_USAGE;
@@ -260,7 +267,7 @@ int troc__trocd_run(int argc, char **argv) {
     if (rc != 0) {
         if (rc == TROC_ENOT_FOUND) {
             fprintf(stderr, "trocd run: no ledger in %s; create one with 'trocd init'\n", options.data);
-        } else if (troc__trocd_key_file_error(rc)) {
+        } else if (troc__trocd_key_file_error(options.data, rc)) {
             char message[2048];
             troc__trocd_key_file_describe(options.data, rc, message, sizeof message);
             fprintf(stderr, "trocd run: %s\n", message);
@@ -268,6 +275,9 @@ int troc__trocd_run(int argc, char **argv) {
             fprintf(stderr,
                     "trocd run: the ledger in %s is in use by another process (is trocd already running on it?)\n",
                     options.data);
+        } else if (rc == -ENOSPC) {
+            fprintf(stderr, "trocd run: cannot open the ledger in %s: no space left on the disk holding it: free "
+                    "some space\n", options.data);
         } else if (rc == TROC_ECORRUPT) {
             /* The command is pasted as it is: the path quoted for a shell. */
             char quoted[TROC_SHELL_QUOTE_SIZE(PATH_MAX)];

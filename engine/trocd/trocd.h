@@ -25,8 +25,9 @@ static inline bool troc__trocd_wants_help(int argc, char **argv) {
     return false;
 }
 
-/* True when troc_ledger_open's `rc` is about the territory's key file. */
-bool troc__trocd_key_file_error(int rc);
+/* True when troc_ledger_open's `rc` for the ledger in `data` is about the
+ * territory's key file. */
+bool troc__trocd_key_file_error(const char *data, int rc);
 
 /* What is wrong with DATA/territory.key, which the ledger refused with
  * `rc`, and what to do, into `message` (a phrase without a final period,

@@ -7,7 +7,9 @@
  *   trocd verify --data DIR [--threads N] [--json]
  *
  * The scratch ledger lives in a fresh directory under $TMPDIR (or /tmp) and
- * is removed afterwards, whatever happens.  Progress goes to stderr when it
+ * is removed afterwards, whatever happens: also when verify is interrupted
+ * (SIGINT, SIGTERM, SIGHUP), by a handler that removes its files and the
+ * directory, then lets the signal take its default course.  Progress goes to stderr when it
  * is a terminal.  Exit status 0 when all agrees, 1 on the first difference
  * (printed) or when the ledger cannot be read, 2 on bad usage.
  *
@@ -17,6 +19,7 @@
  * mdb_copy has no key file.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +49,53 @@ static void progress_show(void *context, const char *stage, uint64_t done, uint6
     fprintf(stderr, "\rtrocd verify: %s %llu/%llu   ", stage, (unsigned long long)done, (unsigned long long)total);
 }
 
+/* The files a scratch ledger holds. */
+static const char *const scratch_files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+#define SCRATCH_FILE_COUNT (sizeof scratch_files / sizeof scratch_files[0])
+
 /* Removes the scratch ledger's files and directory. */
 static void scratch_remove(const char *directory) {
-    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
     char path[4096 + 16];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", directory, files[i]);
+    for (size_t i = 0; i < SCRATCH_FILE_COUNT; i++) {
+        snprintf(path, sizeof path, "%s/%s", directory, scratch_files[i]);
         unlink(path);
     }
     rmdir(directory);
+}
+
+/* The scratch ledger's paths, made before the handler is installed so that
+ * it only calls unlink(2), rmdir(2) and raise(3), which are
+ * async-signal-safe. */
+static char interrupted_files[SCRATCH_FILE_COUNT][4096 + 16];
+static char interrupted_directory[4096];
+
+/* Removes the scratch ledger, then lets the signal do what it does by
+ * default (the handler was installed with SA_RESETHAND). */
+static void scratch_remove_on_signal(int signal_number) {
+    for (size_t i = 0; i < SCRATCH_FILE_COUNT; i++) unlink(interrupted_files[i]);
+    rmdir(interrupted_directory);
+    raise(signal_number);
+}
+
+/* Removes the scratch ledger in `directory` if verify is interrupted.  A
+ * signal ignored (verify run under nohup) stays ignored. */
+static void scratch_remove_on_signals(const char *directory) {
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    snprintf(interrupted_directory, sizeof interrupted_directory, "%s", directory);
+    for (size_t i = 0; i < SCRATCH_FILE_COUNT; i++) {
+        snprintf(interrupted_files[i], sizeof interrupted_files[i], "%s/%s", directory, scratch_files[i]);
+    }
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = scratch_remove_on_signal;
+    action.sa_flags = SA_RESETHAND;
+    sigfillset(&action.sa_mask); /* one removal at a time */
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction before;
+        if (sigaction(signals[i], NULL, &before) == 0 && before.sa_handler != SIG_IGN) {
+            sigaction(signals[i], &action, NULL);
+        }
+    }
 }
 
 /* Prints the verdict, or why there is none (no ledger, no scratch
@@ -106,22 +147,37 @@ static bool threads_parse(const char *text, unsigned *threads) {
     return true;
 }
 
+/* Parses the options, as trocd run does: one given twice is refused (which
+ * of two --data was verified should not be a guess), and one without its
+ * value is named. */
 static int args_parse(int argc, char **argv, const char **data, unsigned *threads, bool *json) {
+    const char *threads_text = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            *json = true;
-        } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
-            *data = argv[++i];
-        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            if (!threads_parse(argv[++i], threads)) {
-                fprintf(stderr, "trocd verify: --threads '%s' is not a whole number from 1 to %u\n", argv[i],
-                        TROC_VERIFY_THREADS_MAX);
-                return TROCD_EXIT_USAGE;
-            }
-        } else {
+        const char **target = NULL;
+        if (strcmp(argv[i], "--data") == 0) target = data;
+        else if (strcmp(argv[i], "--threads") == 0) target = &threads_text;
+        else if (strcmp(argv[i], "--json") != 0) {
             fprintf(stderr, "trocd verify: unexpected argument '%s' (see 'trocd verify --help')\n", argv[i]);
             return TROCD_EXIT_USAGE;
         }
+        if (target == NULL ? *json : *target != NULL) {
+            fprintf(stderr, "trocd verify: %s is given twice (see 'trocd verify --help')\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
+        if (target == NULL) {
+            *json = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "trocd verify: %s needs a value (see 'trocd verify --help')\n", argv[i]);
+            return TROCD_EXIT_USAGE;
+        }
+        *target = argv[++i];
+    }
+    if (threads_text != NULL && !threads_parse(threads_text, threads)) {
+        fprintf(stderr, "trocd verify: --threads '%s' is not a whole number from 1 to %u\n", threads_text,
+                TROC_VERIFY_THREADS_MAX);
+        return TROCD_EXIT_USAGE;
     }
     if (*data == NULL) {
         fputs("trocd verify: --data DIR is required (see 'trocd verify --help')\n", stderr);
@@ -150,6 +206,7 @@ int troc__trocd_verify(int argc, char **argv) {
                  "TMPDIR to a writable directory)", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", troc_strerror(rc));
         return report_print(json, data, rc, &report);
     }
+    scratch_remove_on_signals(scratch);
     bool tty = isatty(STDERR_FILENO) == 1;
     int rc = troc_ledger_verify(data, scratch, threads, &report, tty ? progress_show : NULL, NULL);
     if (tty) fputs("\r\033[K", stderr);
