@@ -139,7 +139,9 @@ static int key_action(const troc_cli *cli, int argc, char **argv, troc_admin_kin
     status = troc__cli_check_name("NAME", action.member);
     if (status == 0) status = troc__cli_check_public_key("PK", args.positional[1], public_key);
     /* A key to revoke may be one a ledger took before such keys were refused. */
-    if (status == 0 && kind == TROC_ADMIN_KEY_ADD) status = troc__cli_check_key_usable("PK", args.positional[1], public_key);
+    if (status == 0 && kind == TROC_ADMIN_KEY_ADD) {
+        status = troc__cli_check_key_usable("PK", args.positional[1], public_key);
+    }
     if (status != 0) return status;
     return admin_submit(cli, &action);
 }

@@ -12,9 +12,10 @@
  * at every open (mdb_reader_check).  The lock file's blocks are allocated
  * before LMDB maps it (lock_file_reserve), so that a full disk is an error
  * rather than SIGBUS.  The data file is never written through a map (no
- * MDB_WRITEMAP): LMDB writes it with pwrite, whose failures it returns.  A writable open checks the ledger
- * cheaply before loading anything from it (start_check.c): a damaged
- * ledger is refused as TROC_ECORRUPT rather than written to.
+ * MDB_WRITEMAP): LMDB writes it with pwrite, whose failures it returns.
+ * A writable open checks the ledger cheaply before loading anything from
+ * it (start_check.c): a damaged ledger is refused as TROC_ECORRUPT rather
+ * than written to.
  *
  * Growing the map (mdb_env_set_mapsize) unmaps and maps the file again, so
  * it must not run while a read transaction of this process is open: LMDB
@@ -167,9 +168,8 @@ static int directory_open(troc_ledger *ledger) {
  * the process without a word.  With the blocks allocated here a full disk
  * is -ENOSPC, told like any other.  A file that has a size keeps it (LMDB
  * derives its reader slots from it, and another process may have mapped
- * it) and only has its holes filled.  A
- * read-only open on a read-only file system has no lock file, as in
- * LMDB. */
+ * it) and only has its holes filled.  A read-only open on a read-only file
+ * system has no lock file, as in LMDB. */
 static int lock_file_reserve(const char *directory, bool read_only) {
     char path[PATH_MAX + 16];
     if (snprintf(path, sizeof path, "%s/lock.mdb", directory) >= (int)sizeof path) return -ENAMETOOLONG;

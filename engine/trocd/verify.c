@@ -9,9 +9,10 @@
  * The scratch ledger lives in a fresh directory under $TMPDIR (or /tmp) and
  * is removed afterwards, whatever happens: also when verify is interrupted
  * (SIGINT, SIGTERM, SIGHUP), by a handler that removes its files and the
- * directory, then lets the signal take its default course.  Progress goes to stderr when it
- * is a terminal.  Exit status 0 when all agrees, 1 on the first difference
- * (printed) or when the ledger cannot be read, 2 on bad usage.
+ * directory, then lets the signal take its default course.  Progress goes
+ * to stderr when it is a terminal.  Exit status 0 when all agrees, 1 on the
+ * first difference (printed) or when the ledger cannot be read, 2 on bad
+ * usage.
  *
  * The territory's key file is read as trocd run reads it; what run would
  * refuse (missing, readable by others, another territory's) is a warning,
