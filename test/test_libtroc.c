@@ -1163,6 +1163,7 @@ static void test_connect_without_known_file_refused(void **state) {
     f->client->known_path[0] = '\0';
     assert_int_equal(troc_client_connect(f->client, s.path), TROC_EUSAGE);
     assert_non_null(strstr(troc_client_error_message(f->client), "--server-key"));
+    assert_non_null(strstr(troc_client_error_message(f->client), "troc_client_set_server_key()")); /* for a library user */
     troc_client_set_server_key(f->client, s.territory.public_key);
     assert_int_equal(troc_client_connect(f->client, s.path), 0);
     troc_client_close(f->client);

@@ -223,11 +223,14 @@ static int expectation_load(troc_client *client, expectation *expected) {
                                  client->known_default_error == -ENAMETOOLONG
                                      ? "cannot check the territory's key: the known-territories path under "
                                        "XDG_CONFIG_HOME or HOME is too long; give the territory key "
-                                       "(troc --server-key HEX) or set XDG_CONFIG_HOME to a shorter directory"
+                                       "(troc --server-key HEX, troc_client_set_server_key()), name another file "
+                                       "(troc_client_set_known_territories()) or set XDG_CONFIG_HOME to a "
+                                       "shorter directory"
                                      : "cannot check the territory's key: no home directory to keep the "
                                        "known-territories file in (HOME is unset or relative, and the "
                                        "password database names none); give the territory key "
-                                       "(troc --server-key HEX) or set HOME");
+                                       "(troc --server-key HEX, troc_client_set_server_key()), name another file "
+                                       "(troc_client_set_known_territories()) or set HOME");
     }
     if (client->known_path[0] == '\0') return 0;
     if (!troc__known_address_valid(client->address)) {
