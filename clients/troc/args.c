@@ -45,7 +45,7 @@ int troc__cli_parse(int argc, char **argv, const char *usage, const troc_cli_opt
         if (!options_ended && strncmp(arg, "--", 2) == 0) {
             const troc_cli_option *option = option_find(options, option_count, arg);
             if (option == NULL) return usage_error(usage, "unknown option ", arg);
-            if (i + 1 >= argc) return usage_error(usage, "a value is missing after ", arg);
+            if (i + 1 >= argc) return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a value\nusage: %s", arg, usage);
             if (*option->value != NULL) return usage_error(usage, "given twice: ", arg);
             *option->value = argv[++i];
             continue;

@@ -313,6 +313,9 @@ def scenario_usage(t):
         status, out, err = t.troc(*args, server=dead)
         check(status == 2, "troc %s: expected exit 2, got %d: %s" % (" ".join(args), status, err))
         check(err.startswith("troc: "), "troc %s explains itself: %r" % (" ".join(args), err))
+    # An option without its value is named the way trocd names it.
+    status, _, err = t.troc("pay", "bob", "1", "--memo", server=dead)
+    check(status == 2 and err.startswith("troc: --memo needs a value\n"), "a missing value: " + err)
     # Keys no one can sign with are refused before anything is sent.
     for zeros in (["admin", "member", "add", "bob", "--pubkey", "00" * 32],
                   ["admin", "member", "key", "add", "bob", "ff" * 32]):
