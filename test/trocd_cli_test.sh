@@ -52,7 +52,7 @@ full_output() {
   local got=0
   "$@" >/dev/full 2>"$work/err" || got=$?
   [ "$got" -eq 1 ] || fail "'$*' >/dev/full exited $got, expected 1: $(cat "$work/err")"
-  grep -qx "troc: cannot write the output: No space left on device" "$work/err" ||
+  grep -qx "trocd\{0,1\}: cannot write the output: No space left on device" "$work/err" ||
     fail "'$*' >/dev/full: $(cat "$work/err")"
 }
 full_output "$troc" --help
@@ -60,6 +60,8 @@ full_output "$troc" pay --help
 full_output "$troc" --version
 full_output "$troc" pubkey "$work/admin.key"
 full_output "$troc" --json pubkey "$work/admin.key"
+full_output "$trocd" --help
+full_output "$trocd" --version
 
 # Refusals change nothing.
 mkdir "$work/full"; echo x >"$work/full/keep"
@@ -127,6 +129,8 @@ expect 0 "$trocd" verify --data "$work/d"
 grep -qx "ok entries=1 members=0 transfers=0" "$work/out" || fail "verify printed '$(cat "$work/out")'"
 expect 0 "$trocd" verify --data "$work/d" --json
 grep -q '"ok":true' "$work/out" || fail "verify --json printed '$(cat "$work/out")'"
+full_output "$trocd" verify --data "$work/d"
+full_output "$trocd" verify --data "$work/d" --json
 expect 0 "$trocd" verify --data "$work/d" --threads 3
 grep -qx "ok entries=1 members=0 transfers=0" "$work/out" || fail "verify --threads 3 printed '$(cat "$work/out")'"
 for threads in 0 65 -1 2x ""; do

@@ -369,14 +369,9 @@ static int run(troc_cli *cli, int argc, char **argv) {
  * said why (troc clear says itself when its summary could not be printed);
  * its status stands. */
 static int output_written(int status) {
-    errno = 0;
-    int flushed = fflush(stdout);
-    int error = errno;
-    if (flushed == 0 && !ferror(stdout)) return status;
-    if (status != TROC_EXIT_OK) return status;
-    /* An earlier write's errno may be gone when the final flush had nothing
-     * left to write. */
-    return troc_cli_fail(TROC_EXIT_REFUSED, "cannot write the output: %s", strerror(error != 0 ? error : EIO));
+    int rc = troc_standard_output_flush();
+    if (rc == 0 || status != TROC_EXIT_OK) return status;
+    return troc_cli_fail(TROC_EXIT_REFUSED, "cannot write the output: %s", strerror(-rc));
 }
 
 int main(int argc, char **argv) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 int troc_standard_streams_open(void) {
@@ -17,4 +18,12 @@ int troc_standard_streams_open(void) {
         }
     }
     return 0;
+}
+
+int troc_standard_output_flush(void) {
+    errno = 0;
+    int flushed = fflush(stdout);
+    int error = errno;
+    if (flushed == 0 && !ferror(stdout)) return 0;
+    return error != 0 ? -error : -EIO;
 }

@@ -13,4 +13,10 @@
  * opened (the program must then stop before it opens anything). */
 int troc_standard_streams_open(void);
 
+/* Flushes standard output: 0 when everything written to it went out, else
+ * -errno (-EIO when an earlier write failed and its errno is gone).  A
+ * command whose output could not be written must not exit 0: a script
+ * would take an empty file for its answer. */
+int troc_standard_output_flush(void);
+
 #endif

@@ -28,10 +28,7 @@ static void usage(FILE *out) {
     fputs("\noptions:\n  --version  print trocd's version\n", out);
 }
 
-int main(int argc, char **argv) {
-    /* Before anything is opened: started with its standard streams closed,
-     * trocd would log into its ledger's files. */
-    if (troc_standard_streams_open() != 0) return TROCD_EXIT_FAILURE;
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return TROCD_EXIT_USAGE;
@@ -53,4 +50,17 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr, "trocd: unknown command '%s'; see 'trocd --help'\n", argv[1]);
     return TROCD_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    /* Before anything is opened: started with its standard streams closed,
+     * trocd would log into its ledger's files. */
+    if (troc_standard_streams_open() != 0) return TROCD_EXIT_FAILURE;
+    int status = run(argc, argv);
+    /* A report or a key that could not be printed (a full disk) is not a
+     * success; a command that failed already said why. */
+    int rc = troc_standard_output_flush();
+    if (rc == 0 || status != TROCD_EXIT_OK) return status;
+    fprintf(stderr, "trocd: cannot write the output: %s\n", strerror(-rc));
+    return TROCD_EXIT_FAILURE;
 }
