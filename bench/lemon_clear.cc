@@ -2,13 +2,17 @@
 //
 // lemon_clear: the reference timing for the clearing benchmark.  Reads the
 // same CSV as clearing_bench (id,debtor,creditor,amount, amounts with two
-// fractional digits) and solves the same problem with LEMON's CostScaling:
-// one arc per obligation with capacity the amount and cost -1, no supplies
-// (a min-cost circulation), or with --transport the equivalent form with
-// cost +1 and the firms' net positions as supplies.  Prints the set-off
-// total and the solver's seconds (graph building plus run(), not reading).
+// fractional digits) and solves the same problem with LEMON's CostScaling.
+// By default it uses LEMON's fastest setting measured here: a StaticDigraph
+// with one arc per obligation, capacity the amount and cost -1, no supplies
+// (a min-cost circulation).  --transport solves the equivalent form with
+// cost +1 and the firms' net positions as supplies; --graph builds a
+// SmartDigraph or a ListDigraph instead.  These other settings exist to
+// measure how much LEMON's time depends on them (docs/benchmarks.md); the
+// benchmark uses the default.  Prints the set-off total and the solver's
+// seconds (graph building plus run(), not reading).
 //
-//   lemon_clear INPUT.csv [--transport]
+//   lemon_clear INPUT.csv [--transport] [--graph static|smart|list]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -21,6 +25,8 @@
 #include <vector>
 
 #include <lemon/cost_scaling.h>
+#include <lemon/list_graph.h>
+#include <lemon/smart_graph.h>
 #include <lemon/static_graph.h>
 
 namespace {
@@ -74,14 +80,82 @@ bool read_csv(const char *path, std::vector<Obligation> &out, int &firms) {
     return ok;
 }
 
+// Graph-specific building: StaticDigraph takes all its arcs at once, sorted
+// by source; the others add them one by one.  Arc i of the result is the
+// obligation order[i] (Static) or i (the others).
+template <typename Graph>
+void build(Graph &graph, int firms, const std::vector<Obligation> &obligations, std::vector<size_t> &order) {
+    std::vector<typename Graph::Node> nodes(firms);
+    for (int f = 0; f < firms; f++) nodes[f] = graph.addNode();
+    order.resize(obligations.size());
+    for (size_t k = 0; k < order.size(); k++) {
+        order[k] = k;
+        graph.addArc(nodes[obligations[k].debtor], nodes[obligations[k].creditor]);
+    }
+}
+
+void build(lemon::StaticDigraph &graph, int firms, const std::vector<Obligation> &obligations,
+           std::vector<size_t> &order) {
+    order.resize(obligations.size());
+    for (size_t k = 0; k < order.size(); k++) order[k] = k;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return obligations[a].debtor < obligations[b].debtor; });
+    std::vector<std::pair<int, int>> arcs(order.size());
+    for (size_t i = 0; i < order.size(); i++) arcs[i] = {obligations[order[i]].debtor, obligations[order[i]].creditor};
+    graph.build(firms, arcs.begin(), arcs.end());
+}
+
+// Builds the graph and solves; returns the set-off in cents, or -1.
+template <typename Graph>
+int64_t solve(int firms, const std::vector<Obligation> &obligations, bool transport) {
+    Graph graph;
+    std::vector<size_t> order;
+    build(graph, firms, obligations, order);
+    typename Graph::template ArcMap<int64_t> capacity(graph), cost(graph);
+    typename Graph::template NodeMap<int64_t> supply(graph, 0);
+    int64_t total = 0;
+    for (size_t i = 0; i < order.size(); i++) {
+        const Obligation &o = obligations[order[i]];
+        const typename Graph::Arc arc = graph.arcFromId((int)i);
+        capacity[arc] = o.cents;
+        cost[arc] = transport ? 1 : -1;
+        total += o.cents;
+        if (transport) {  // start from "everything remains": debtors supply, creditors demand
+            supply[graph.nodeFromId(o.debtor)] += o.cents;
+            supply[graph.nodeFromId(o.creditor)] -= o.cents;
+        }
+    }
+    lemon::CostScaling<Graph, int64_t, int64_t> solver(graph);
+    solver.upperMap(capacity).costMap(cost).supplyMap(supply);
+    if (solver.run() != lemon::CostScaling<Graph, int64_t, int64_t>::OPTIMAL) return -1;
+    const int64_t cost_total = solver.template totalCost<int64_t>();
+    return transport ? total - cost_total : -cost_total;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 3 || (argc == 3 && std::strcmp(argv[2], "--transport") != 0)) {
-        std::fprintf(stderr, "usage: lemon_clear INPUT.csv [--transport]\n");
+    bool transport = false;
+    const char *graph = "static";
+    bool ok = argc >= 2;
+    for (int i = 2; ok && i < argc; i++) {
+        if (std::strcmp(argv[i], "--transport") == 0) {
+            transport = true;
+        } else if (std::strcmp(argv[i], "--graph") == 0 && i + 1 < argc) {
+            graph = argv[++i];
+        } else {
+            ok = false;
+        }
+    }
+    using Solve = int64_t (*)(int, const std::vector<Obligation> &, bool);
+    Solve solver = std::strcmp(graph, "static") == 0 ? solve<lemon::StaticDigraph>
+                   : std::strcmp(graph, "smart") == 0 ? solve<lemon::SmartDigraph>
+                   : std::strcmp(graph, "list") == 0  ? solve<lemon::ListDigraph>
+                                                      : nullptr;
+    if (!ok || solver == nullptr) {
+        std::fprintf(stderr, "usage: lemon_clear INPUT.csv [--transport] [--graph static|smart|list]\n");
         return 2;
     }
-    const bool transport = argc == 3;
     std::vector<Obligation> obligations;
     int firms = 0;
     if (!read_csv(argv[1], obligations, firms)) {
@@ -89,36 +163,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     const auto start = std::chrono::steady_clock::now();
-    // StaticDigraph wants arcs sorted by source.
-    std::vector<std::pair<int, int>> arcs(obligations.size());
-    std::vector<size_t> order(obligations.size());
-    for (size_t k = 0; k < order.size(); k++) order[k] = k;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return obligations[a].debtor < obligations[b].debtor; });
-    for (size_t i = 0; i < order.size(); i++) arcs[i] = {obligations[order[i]].debtor, obligations[order[i]].creditor};
-    lemon::StaticDigraph graph;
-    graph.build(firms, arcs.begin(), arcs.end());
-    lemon::StaticDigraph::ArcMap<int64_t> capacity(graph), cost(graph);
-    lemon::StaticDigraph::NodeMap<int64_t> supply(graph, 0);
-    int64_t total = 0;
-    for (size_t i = 0; i < order.size(); i++) {
-        const Obligation &o = obligations[order[i]];
-        capacity[graph.arc((int)i)] = o.cents;
-        cost[graph.arc((int)i)] = transport ? 1 : -1;
-        total += o.cents;
-        if (transport) {  // start from "everything remains": debtors supply, creditors demand
-            supply[graph.node(o.debtor)] += o.cents;
-            supply[graph.node(o.creditor)] -= o.cents;
-        }
-    }
-    lemon::CostScaling<lemon::StaticDigraph, int64_t, int64_t> solver(graph);
-    solver.upperMap(capacity).costMap(cost).supplyMap(supply);
-    if (solver.run() != decltype(solver)::OPTIMAL) {
+    const int64_t cleared = solver(firms, obligations, transport);
+    if (cleared < 0) {
         std::fprintf(stderr, "lemon_clear: not optimal\n");
         return 1;
     }
-    const int64_t cost_total = solver.totalCost<int64_t>();
-    const int64_t cleared = transport ? total - cost_total : -cost_total;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("obligations=%zu firms=%d cleared_cents=%lld solve_seconds=%.3f\n", obligations.size(), firms,
                 (long long)cleared, seconds);
