@@ -11,7 +11,8 @@
  * record altered or removed, a record
  * added, and a validly chained and signed entry that was never applied.
  * Signatures are checked on several threads: the first bad entry is
- * reported whatever their number.
+ * reported whatever their number.  A scratch ledger that cannot be made
+ * fails verify without naming a journal entry.
  *
  * The start check of a writable open passes that ledger, also with
  * thousands of entries, and refuses the damage it is meant to catch (the
@@ -19,6 +20,7 @@
  * totals unbalanced, a recent balance changed, the last posting lost),
  * naming it and changing nothing, where the open used to serve it.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -369,6 +371,18 @@ static void test_verify_a_copy(void **state) {
     assert_true(report.entries > 10);
     support_remove_directory(copy);
     assert_int_equal(verify("/nonexistent/troc", &report), TROC_ENOT_FOUND);
+}
+
+/* A scratch ledger that cannot be made (here its directory is missing;
+ * in use, a full or unsuitable $TMPDIR) is no fault of the journal: the
+ * report names no entry, though entry 1 was being replayed. */
+static void test_scratch_failure_names_no_entry(void **state) {
+    fixture *f = *state;
+    troc_verify_report report;
+    int rc = troc_ledger_verify(f->s->directory, "/nonexistent/troc-scratch", 1, &report, NULL, NULL);
+    assert_int_equal(rc, -ENOENT);
+    assert_int_equal(report.bad_seq, 0);
+    assert_non_null(strstr(report.difference, "cannot create the scratch ledger"));
 }
 
 static void test_changed_balance(void **state) {
@@ -722,6 +736,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_text_journaled_before_c1_was_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_registered_before_unusable_keys_were_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_a_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scratch_failure_names_no_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_frozen_flag, setup, teardown),

@@ -10,8 +10,9 @@
 # verifying too, a damaged ledger refused by verify and by run, trocd
 # and troc started with their standard streams closed, troc's output that
 # cannot be written, SIGTERM, SIGINT and SIGHUP each stopping trocd in
-# order, an interrupted verify leaving no scratch ledger, and options given
-# twice or without a value refused.
+# order, an interrupted verify leaving no scratch ledger, a scratch ledger
+# that cannot be made naming no journal entry, and options given twice or
+# without a value refused.
 #   trocd_cli_test.sh TROCD TROC
 set -euo pipefail
 trocd=$1
@@ -137,6 +138,24 @@ for threads in 0 65 -1 2x ""; do
   expect 2 "$trocd" verify --data "$work/d" --threads "$threads"
   grep -q "not a whole number from 1 to 64" "$work/err" || fail "verify --threads '$threads': no clear message"
 done
+# A scratch ledger that cannot be made is verify's failure, not the
+# journal's: --json names no entry, though entry 1 was being replayed.  A
+# $TMPDIR of 4070 bytes holds the scratch directory within PATH_MAX (4096),
+# but not the files in it (ENAMETOOLONG), whoever runs the test.
+long=$work/long
+while [ $((4070 - ${#long})) -gt 250 ]; do long=$long/$(printf '%0200d' 0); done
+long=$long/$(printf "%0$((4070 - ${#long} - 1))d" 0)
+mkdir -p "$long"
+expect 1 env TMPDIR="$long" "$trocd" verify --data "$work/d" --json
+python3 - "$work/out" <<'PY' || fail "verify --json without a scratch ledger: $(cat "$work/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ok"] is False and o["error"] == "ENAMETOOLONG", o
+assert "entry" not in o, o
+assert o["difference"].startswith("cannot create the scratch ledger: "), o
+PY
+[ -z "$(ls -A "$long")" ] || fail "verify without a scratch ledger left $(ls -A "$long") in TMPDIR"
+rm -r "$work/long"
 
 # One daemon per ledger: a second trocd on the same directory is refused
 # while the first serves, and the first keeps serving.

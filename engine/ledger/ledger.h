@@ -475,7 +475,8 @@ typedef struct troc_verify_report {
     uint64_t entries;                      /* journal entries checked */
     uint64_t members;
     uint64_t transfers;
-    uint64_t bad_seq;                      /* the journal entry at fault, 0 if none */
+    uint64_t bad_seq;                      /* the journal entry at fault, 0 if none (also when the
+                                              scratch ledger failed: no entry is at fault then) */
     bool key_file_checked;                 /* the ledger opened, so its key file was read */
     int key_file_rc;                       /* then: 0 when trocd run could serve with it, else
                                               troc_ledger_open's error for it (-ENOENT, -EPERM,

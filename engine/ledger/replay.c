@@ -51,6 +51,7 @@ typedef struct verify_run {
     uint64_t total;                        /* entries to check (the head's seq) */
     unsigned threads;                      /* for the signature pass; 0: one per processor */
     bool signatures_checked;               /* the signature pass ran: its answer stands */
+    bool scratch_failed;                   /* the scratch ledger failed: no entry is at fault */
     uint64_t first_bad_signature;          /* its answer: 0, or the first entry that fails */
     troc_verify_report *report;
     troc_verify_progress_fn *progress;
@@ -68,8 +69,10 @@ __attribute__((format(printf, 3, 4))) static int differ(verify_run *run, int err
 
 /* The scratch ledger failed with `error` while doing `what`.  A full disk
  * is the scratch directory's (the stored ledger is only read): say which
- * disk and what to do. */
+ * disk and what to do.  The entry being replayed is not at fault, so the
+ * report names none. */
 static int scratch_differ(verify_run *run, int error, const char *what) {
+    run->scratch_failed = true;
     error = troc__lmdb_error(error);
     if (error == -ENOSPC) {
         return differ(run, error, "%s: no space left on the disk holding %s: free some space, or set TMPDIR to a "
@@ -386,7 +389,7 @@ static int verify_walk(verify_run *run) {
     uint64_t bad_seq = 0;
     rc = troc_journal_check(&run->source->journal, run->source_txn, visit, run, &bad_seq);
     if (rc != 0) {
-        run->report->bad_seq = bad_seq;
+        if (!run->scratch_failed) run->report->bad_seq = bad_seq;
         if (run->report->difference[0] == '\0') journal_differ(run, rc, bad_seq);
         return rc;
     }
