@@ -5,7 +5,8 @@
 # `trocd run` through the binary: --help everywhere, refusals (non-empty
 # directory, bad or missing admin key, illegal name) that leave nothing
 # behind, a territory created and verified, its JSON output, a second daemon
-# on the same ledger refused, malformed or busy listen addresses, key files
+# on the same ledger refused, malformed or busy listen addresses, a port
+# file that cannot be written failing the start, key files
 # missing, too open or not regular files, a backup made with mdb_copy
 # verifying too, a damaged ledger refused by verify and by run, trocd
 # and troc started with their standard streams closed, troc's output that
@@ -277,6 +278,17 @@ grep -q "unix:$work/notsock: .*exists and is not a socket" "$work/err" || fail "
 [ "$(cat "$work/notsock")" = keep ] || fail "a file at --socket was replaced"
 expect 1 "$trocd" run --data "$work/d2" --listen none --socket "$work/nodir/sock"
 grep -q "directory does not exist" "$work/err" || fail "socket in a missing directory: $(cat "$work/err")"
+# A port file that cannot be written fails the start with exit status 1,
+# saying why, before trocd says it listens or serves (nobody asked it to
+# stop), and leaves neither the socket nor a port file behind.
+expect 1 "$trocd" run --data "$work/d2" --listen 127.0.0.1:0 --socket "$work/port.sock" \
+  --port-file "$work/nodir/port"
+grep -qx ".* trocd: cannot start the server: cannot write the port file $work/nodir/port: No such file or directory" \
+  "$work/err" || fail "port file in a missing directory: $(cat "$work/err")"
+grep -Eq "listening on|serving|stopping|stopped" "$work/err" &&
+  fail "port file in a missing directory: the failed start says more: $(cat "$work/err")"
+[ ! -e "$work/port.sock" ] || fail "a failed port file left the socket behind"
+[ ! -e "$work/nodir" ] || fail "a failed port file left $work/nodir behind"
 
 # trocd run names the key file when it is missing or another territory's.
 expect 0 "$trocd" init --data "$work/other" --territory other --admin "$admin"

@@ -441,8 +441,9 @@ static int server_share_connections(troc_server *server, bool has_socket) {
 }
 
 /* Opens the listeners (each logs its own failure, naming its address),
- * then the rest; says "listening" only once everything is up, so that a
- * start that fails never claims an address it then lets go. */
+ * then the rest.  "listening" is said by troc_server_run, once the caller
+ * has done what it does between open and run (trocd writes its port file),
+ * so that a start that fails never claims an address it then lets go. */
 static int server_start(troc_server *server, const troc_server_options *options) {
     int rc = server_fit_descriptors(server, options->raise_descriptor_limit);
     if (rc != 0) return rc;
@@ -461,7 +462,6 @@ static int server_start(troc_server *server, const troc_server_options *options)
         troc_log("cannot start the server: %s", troc_strerror(rc));
         return rc;
     }
-    troc__listener_log_ready(server);
     return 0;
 }
 
@@ -528,6 +528,7 @@ int troc_server_tcp_port(const troc_server *server) {
 int troc_server_run(troc_server *server) {
     assert(server != NULL);
     assert(!server->finished);
+    troc__listener_log_ready(server);
     troc_log("serving territory %s", troc_ledger_territory(server->ledger));
     int rc = uv_run(server->loop, UV_RUN_DEFAULT);
     assert(server->finished);
@@ -554,7 +555,9 @@ void troc_server_stats_get(const troc_server *server, troc_server_stats *stats_o
 void troc_server_close(troc_server *server) {
     if (server == NULL) return;
     if (!server->finished) {
-        server_begin_stop(server, "closed");
+        /* It never ran (troc_server_run returns finished): a server that
+         * never said it serves does not say it stops. */
+        server_begin_stop(server, NULL);
         uv_run(server->loop, UV_RUN_DEFAULT);
     }
     assert(server->finished && server->conn_count == 0);

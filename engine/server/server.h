@@ -9,8 +9,8 @@
  * Lifecycle:
  *
  *   uv_loop_init(&loop);
- *   troc_server_open(&server, &loop, ledger, &options);  // binds, logs "listening on ..."
- *   troc_server_run(server);       // serves until troc_server_stop or a signal
+ *   troc_server_open(&server, &loop, ledger, &options);  // binds
+ *   troc_server_run(server);       // logs "listening on ...", serves until troc_server_stop or a signal
  *   troc_server_close(server);
  *   uv_loop_close(&loop);          // 0: the server closed every handle it opened
  *
@@ -85,8 +85,10 @@ int troc_server_check_listen(const char *listen, const char **problem_out);
  * the path ("is empty: ..."). */
 int troc_server_check_socket_path(const char *path, const char **problem_out);
 
-/* Binds the listeners and starts the writer thread; logs "listening on"
- * each address once all of them are up.  When the descriptor limit
+/* Binds the listeners and starts the writer thread.  "listening on" is
+ * logged by troc_server_run, not here, so that a caller whose own start
+ * fails after this (trocd's port file) closes the server without having
+ * claimed its addresses.  When the descriptor limit
  * (RLIMIT_NOFILE, raised first if the options say so) cannot hold
  * connections_max connections beside TROC_DESCRIPTORS_RESERVED and
  * TROC_REFUSALS_MAX, the server serves fewer and logs how many; a limit
@@ -102,10 +104,10 @@ int troc_server_open(troc_server **server_out, uv_loop_t *loop, troc_ledger *led
 /* The TCP port actually bound (useful with port 0), or 0 without TCP. */
 int troc_server_tcp_port(const troc_server *server);
 
-/* Serves until troc_server_stop or a signal; then stops accepting and
- * reading, lets the requests already read be committed and answered (for at
- * most TROC_SHUTDOWN_TIMEOUT_MS), closes every connection and handle and
- * returns 0. */
+/* Logs "listening on" each address, then serves until troc_server_stop or
+ * a signal; then stops accepting and reading, lets the requests already
+ * read be committed and answered (for at most TROC_SHUTDOWN_TIMEOUT_MS),
+ * closes every connection and handle and returns 0. */
 int troc_server_run(troc_server *server);
 
 /* Asks the server to stop.  Safe from any thread and from a signal
@@ -118,7 +120,8 @@ void troc_server_stop(troc_server *server);
 void troc_server_stats_get(const troc_server *server, troc_server_stats *stats_out);
 
 /* Frees the server after troc_server_run returned (or when it never ran:
- * then it closes the handles and runs the loop until they are). */
+ * then it closes the handles and runs the loop until they are, logging
+ * nothing). */
 void troc_server_close(troc_server *server);
 
 #endif /* TROC_SERVER_H */

@@ -13,7 +13,10 @@
  * The port file holds the TCP port actually bound, written once the server
  * listens (to a temporary name, then renamed, so that a reader never sees
  * half of it): with --listen HOST:0 a supervisor or a test learns which free
- * port the kernel chose.
+ * port the kernel chose.  It is written before the server says it listens
+ * and serves: one that cannot be written fails the start (exit 1), since a
+ * supervisor waiting for it would wait for ever, and the server closes
+ * without claiming its addresses.  It is removed at exit.
  *
  * The server raises the soft descriptor limit (RLIMIT_NOFILE) as far as
  * TROC_CONNECTIONS_MAX connections need and the hard limit allows: the
@@ -228,6 +231,7 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
     int rc = uv_loop_init(&loop);
     if (rc != 0) return rc;
     troc_server *server = NULL;
+    bool port_file_written = false;
     troc_server_options server_options = {
         .listen = options->listen,
         .socket_path = options->socket_path,
@@ -239,14 +243,14 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
     if (options->port_file != NULL) {
         rc = write_port_file(options->port_file, troc_server_tcp_port(server));
         if (rc != 0) {
-            troc_log("cannot write the port file %s: %s", options->port_file, troc_strerror(rc));
-            troc_server_stop(server);
+            troc_log("cannot start the server: cannot write the port file %s: %s", options->port_file,
+                     troc_strerror(rc));
         }
+        port_file_written = rc == 0;
     }
-    int run_rc = troc_server_run(server);
-    if (rc == 0) rc = run_rc;
-    troc_server_close(server);
-    if (options->port_file != NULL) unlink(options->port_file);
+    if (rc == 0) rc = troc_server_run(server);
+    troc_server_close(server); /* one that never ran closes without a word */
+    if (port_file_written) unlink(options->port_file);
 done:;
     int close_rc = uv_loop_close(&loop);
     if (close_rc != 0) troc_log("the event loop still had open handles: %s", uv_strerror(close_rc));
