@@ -704,7 +704,7 @@ typedef struct troc_territory_stats {
     uint64_t transfers;
     int64_t balance_sum_cents;     /* always 0 */
     int64_t debt_cents;            /* sum of negative balances, as a positive number */
-    uint64_t accounts_over_limit;  /* below their (lowered) credit limit */
+    uint64_t accounts_over_limit;  /* outside their (lowered) limits: below the credit line or above the maximum */
     uint64_t frozen;
     uint64_t journal_entries;
     uint64_t invoices_pending;
