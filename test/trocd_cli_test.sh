@@ -9,7 +9,8 @@
 # file that cannot be written failing the start, key files
 # missing, too open or not regular files, a backup made with mdb_copy
 # verifying too, a damaged ledger refused by verify and by run, trocd
-# and troc started with their standard streams closed, troc's output that
+# and troc started with their standard streams closed (standard output
+# closed: refused, but for trocd run), troc's output that
 # cannot be written, SIGTERM, SIGINT and SIGHUP each stopping trocd in
 # order, an interrupted verify leaving no scratch ledger, a scratch ledger
 # that cannot be made naming no journal entry, and options given twice or
@@ -64,6 +65,33 @@ full_output "$troc" pubkey "$work/admin.key"
 full_output "$troc" --json pubkey "$work/admin.key"
 full_output "$trocd" --help
 full_output "$trocd" --version
+
+# With standard output closed, a command whose result goes there refuses to
+# run (exit 2, saying why on standard error) before doing anything: its
+# result would be lost and the exit status say all went well.  (trocd run,
+# whose output is its log, serves all the same: see below.)
+# closed_output COMMAND...: runs COMMAND with its standard output closed.
+closed_output() {
+  local got=0
+  "$@" >&- 2>"$work/err" || got=$?
+  [ "$got" -eq 2 ] || fail "'$*' >&- exited $got, expected 2: $(cat "$work/err")"
+  grep -qx "trocd\{0,1\}: standard output is closed: give the command an output (>/dev/null to discard it)" \
+    "$work/err" || fail "'$*' >&-: $(cat "$work/err")"
+}
+closed_output "$trocd" init --data "$work/closed" --territory lyon --admin "$admin"
+[ ! -e "$work/closed" ] || fail "trocd init with standard output closed created the data directory"
+closed_output "$trocd" init --data "$work/closed" --territory lyon --admin "$admin" --json
+[ ! -e "$work/closed" ] || fail "trocd init --json with standard output closed created the data directory"
+closed_output "$trocd" --version
+closed_output "$trocd" run --help
+closed_output "$troc" keygen "$work/closed.key"
+[ ! -e "$work/closed.key" ] || fail "troc keygen with standard output closed wrote a key file"
+closed_output "$troc" pubkey "$work/admin.key"
+closed_output "$troc" --help
+# Standard error closed too: the exit status alone says it.
+status=0
+"$trocd" init --data "$work/closed" --territory lyon --admin "$admin" >&- 2>&- || status=$?
+[ "$status" -eq 2 ] && [ ! -e "$work/closed" ] || fail "trocd init >&- 2>&- exited $status"
 
 # Refusals change nothing.
 mkdir "$work/full"; echo x >"$work/full/keep"
@@ -129,6 +157,8 @@ expect 1 "$trocd" init --data "$work/d" --territory lyon --admin "$admin"
 
 expect 0 "$trocd" verify --data "$work/d"
 grep -qx "ok entries=1 members=0 transfers=0" "$work/out" || fail "verify printed '$(cat "$work/out")'"
+closed_output "$trocd" verify --data "$work/d"
+closed_output "$trocd" verify --data "$work/d" --json
 expect 0 "$trocd" verify --data "$work/d" --json
 grep -q '"ok":true' "$work/out" || fail "verify --json printed '$(cat "$work/out")'"
 full_output "$trocd" verify --data "$work/d"
@@ -209,9 +239,14 @@ wait "$closed" || fail "trocd with closed streams did not exit 0"
 expect 0 "$trocd" verify --data "$work/d"
 ! grep -q "trocd: " "$work/d/data.mdb" "$work/d/lock.mdb" "$work/d/writer.lock" 2>/dev/null ||
   fail "trocd with closed streams wrote its log into the ledger's files"
-# troc likewise prints nothing into the file it writes.
+# troc likewise prints nothing into the file it writes: with standard
+# output closed it refuses to run, and writes nothing; with standard input
+# and error closed it writes only the result into the file.
 printf 'debtor,creditor,amount\na,b,1\nb,a,1\n' >"$work/cycle.csv"
-"$troc" clear "$work/cycle.csv" --out "$work/cycle-out.csv" >&- 2>&- || fail "troc clear with closed streams failed"
+closed_output "$troc" clear "$work/cycle.csv" --out "$work/cycle-out.csv"
+[ ! -e "$work/cycle-out.csv" ] || fail "troc clear with standard output closed wrote its result"
+"$troc" clear "$work/cycle.csv" --out "$work/cycle-out.csv" <&- >/dev/null 2>&- ||
+  fail "troc clear with closed streams failed"
 [ "$(head -1 "$work/cycle-out.csv")" = "debtor,creditor,amount,cleared,remaining" ] ||
   fail "troc clear with closed streams wrote: $(head -2 "$work/cycle-out.csv")"
 

@@ -377,7 +377,16 @@ static int output_written(int status) {
 int main(int argc, char **argv) {
     /* Before anything is opened: started with standard output closed, troc
      * would print into the first file it opens (a result CSV). */
-    if (troc_standard_streams_open() != 0) return TROC_EXIT_REFUSED; /* nothing safe to print to */
+    unsigned closed = 0;
+    if (troc_standard_streams_open(&closed) != 0) return TROC_EXIT_REFUSED; /* nothing safe to print to */
+    /* Every command's result is on standard output, a payment's id
+     * included: with it closed, the result would be lost and the exit
+     * status say all went well.  Refused before anything is sent or
+     * written.  (With standard error closed too, the status alone speaks.) */
+    if ((closed & TROC_STREAM_OUTPUT) != 0) {
+        return troc_cli_fail(TROC_EXIT_USAGE,
+                             "standard output is closed: give the command an output (>/dev/null to discard it)");
+    }
     troc_cli cli = {
         .server = getenv("TROC_SERVER") ? getenv("TROC_SERVER") : "127.0.0.1:7400",
         .key_path = getenv("TROC_KEY"),

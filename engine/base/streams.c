@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The standard streams of a process that may be started without them: a
+ * closed one is reopened on /dev/null, so that the files the program opens
+ * never take descriptors 0 to 2, and reported, so that a program whose
+ * output is its result can refuse to run rather than lose it.
+ */
 #include "base/streams.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
-int troc_standard_streams_open(void) {
+int troc_standard_streams_open(unsigned *closed_out) {
+    assert(closed_out != NULL);
+    *closed_out = 0;
     for (int fd = 0; fd <= 2; fd++) {
         if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
         /* The lowest free descriptor: this one, those below being open. */
@@ -16,7 +25,9 @@ int troc_standard_streams_open(void) {
             close(opened);
             return -EBADF;
         }
+        *closed_out |= 1u << fd;
     }
+    assert(*closed_out <= (TROC_STREAM_INPUT | TROC_STREAM_OUTPUT | TROC_STREAM_ERROR));
     return 0;
 }
 

@@ -3,6 +3,7 @@
  * trocd: the territory's ledger daemon.  This file only dispatches to the
  * subcommands (init, run, verify); the work lives in the engine's libraries.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,10 +53,24 @@ static int run(int argc, char **argv) {
     return TROCD_EXIT_USAGE;
 }
 
+/* True when the command line runs the daemon, whose output is its log on
+ * standard error: the one command that may run without standard output. */
+static bool runs_daemon(int argc, char **argv) {
+    return argc >= 2 && strcmp(argv[1], "run") == 0 && !troc__trocd_wants_help(argc - 1, argv + 1);
+}
+
 int main(int argc, char **argv) {
     /* Before anything is opened: started with its standard streams closed,
      * trocd would log into its ledger's files. */
-    if (troc_standard_streams_open() != 0) return TROCD_EXIT_FAILURE;
+    unsigned closed = 0;
+    if (troc_standard_streams_open(&closed) != 0) return TROCD_EXIT_FAILURE;
+    /* init prints the territory's key, verify its verdict: with standard
+     * output closed they would be lost and the exit status say all went
+     * well.  Refused before anything is created or read. */
+    if ((closed & TROC_STREAM_OUTPUT) != 0 && !runs_daemon(argc, argv)) {
+        fputs("trocd: standard output is closed: give the command an output (>/dev/null to discard it)\n", stderr);
+        return TROCD_EXIT_USAGE;
+    }
     int status = run(argc, argv);
     /* A report or a key that could not be printed (a full disk) is not a
      * success; a command that failed already said why. */

@@ -90,15 +90,19 @@ class Territory:
         self.process = None
         self.log.close()
 
-    def troc(self, *args, key=None, server=None, json_output=False, config_home=None, stderr_terminal=False):
+    def troc(self, *args, key=None, server=None, json_output=False, config_home=None, stderr_terminal=False,
+             stdout_closed=False):
         """Runs troc; returns (status, stdout, stderr).  `config_home`
         replaces the XDG_CONFIG_HOME made for the test; `stderr_terminal`
-        gives troc a terminal (a pseudo-terminal) for its standard error."""
+        gives troc a terminal (a pseudo-terminal) for its standard error;
+        `stdout_closed` starts it with its standard output closed."""
         if config_home is None:
             config_home = os.path.join(self.root, "config")
             os.makedirs(config_home, exist_ok=True)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root, "XDG_CONFIG_HOME": config_home}
         command = [TROC, "--server", server or self.server, "--key", key or self.admin]
+        if stdout_closed:
+            command = ["sh", "-c", 'exec "$@" >&-', "sh"] + command
         if json_output:
             command.append("--json")
         if not stderr_terminal:
@@ -450,6 +454,34 @@ def scenario_unreachable(t):
     check(status == 3, "stopped daemon: %d %s" % (status, err))
     t.start()
     t.ok("admin", "stats")
+
+
+def scenario_closed_output(t):
+    """Standard output closed: every command refuses to run (exit 2, and
+    why on stderr) before anything is sent, rather than act and lose its
+    result (a payment's id, a balance) behind exit status 0."""
+    alice = t.member("alice", "100")
+    t.member("bob")
+    before = journal_entries(t)
+    said = "troc: standard output is closed: give the command an output (>/dev/null to discard it)\n"
+    for args, key, json_output in ((["pay", "bob", "0.01"], alice, False), (["pay", "bob", "0.01"], alice, True),
+                                   (["balance"], alice, False), (["balance", "bob"], None, True),
+                                   (["admin", "member", "add", "carol", "--pubkey", t.pubkey(t.keygen("carol"))],
+                                    None, False),
+                                   (["admin", "freeze", "bob", "--reason", "r"], None, False),
+                                   (["--help"], None, False), (["--version"], None, True)):
+        status, out, err = t.troc(*args, key=key, json_output=json_output, stdout_closed=True)
+        check(status == 2 and out == "" and err == said,
+              "troc %s >&-: %d %r %r" % (" ".join(args), status, out, err))
+    check(journal_entries(t) == before, "a command refused for its closed output changed the ledger")
+    check(balance(t, "bob") == "0.00" and balance(t, "alice") == "0.00", "the payment was made")
+    check([m["member"] for m in t.json("admin", "member", "list")["members"]] == ["alice", "bob"], "carol admitted")
+    # Standard error closed too: the status alone speaks.
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&- 2>&-', "sh", TROC, "--server", t.server, "--key", alice,
+                           "pay", "bob", "0.01"], env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                                       "HOME": t.root,
+                                                       "XDG_CONFIG_HOME": os.path.join(t.root, "config")})
+    check(done.returncode == 2 and balance(t, "bob") == "0.00", "troc pay >&- 2>&-: %d" % done.returncode)
 
 
 def scenario_idempotent(t):
