@@ -5,7 +5,8 @@
  * Exit status is the contract with scripts: 1 means the ledger (or the
  * server, for a read it will not answer) refused, and the refusal's name is
  * on stderr ("troc: refused: exceeds_credit_limit (...)"); 2 means the
- * input was wrong and nothing was sent; 3 means the server could not be
+ * input or the local configuration was wrong and no item was sent (its
+ * message on stderr only, even with --json); 3 means the server could not be
  * reached or talked to.  libtroc closes the connection on every transport
  * failure and keeps it open after a request-level refusal, which is how a
  * refusal is told from a failure here.
@@ -64,7 +65,12 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
     if (message[0] == '\0') message = troc_strerror(rc);
     char word[64];
     error_word(rc, word, sizeof word);
-    if (rc == TROC_EUSAGE) return report(cli, TROC_EXIT_USAGE, "error", word, message, NULL);
+    /* Bad usage prints its message on stderr only, --json or not, as the
+     * usage errors found before connecting do: a script tells it by the
+     * status, and its fix is the command line's or the configuration's
+     * (a known-territories file that cannot be written, no home directory
+     * to keep one in), not the server's. */
+    if (rc == TROC_EUSAGE) return troc_cli_fail(TROC_EXIT_USAGE, "%s", message);
     /* A key the territory does not know (or no longer: revoked) is refused
      * at the handshake: a refusal, which trying again will not change. */
     if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {

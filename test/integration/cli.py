@@ -29,6 +29,10 @@ TROCD, TROC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 START_TIMEOUT_S = 10
 
 
+UNSET = object()                    # an environment variable left unset
+NAMELESS_USER = 4242                # a user id the password database does not name
+
+
 class Failure(Exception):
     pass
 
@@ -91,18 +95,24 @@ class Territory:
         self.log.close()
 
     def troc(self, *args, key=None, server=None, json_output=False, config_home=None, stderr_terminal=False,
-             stdout_closed=False):
+             stdout_closed=False, home=None, user=None):
         """Runs troc; returns (status, stdout, stderr).  `config_home`
-        replaces the XDG_CONFIG_HOME made for the test; `stderr_terminal`
-        gives troc a terminal (a pseudo-terminal) for its standard error;
-        `stdout_closed` starts it with its standard output closed."""
+        replaces the XDG_CONFIG_HOME made for the test, `home` the HOME
+        (UNSET: either left unset); `stderr_terminal` gives troc a terminal
+        (a pseudo-terminal) for its standard error; `stdout_closed` starts it
+        with its standard output closed; `user`, a user id, runs it as that
+        user (the tests run as root)."""
         if config_home is None:
             config_home = os.path.join(self.root, "config")
             os.makedirs(config_home, exist_ok=True)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root, "XDG_CONFIG_HOME": config_home}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home or self.root,
+               "XDG_CONFIG_HOME": config_home}
+        env = {name: value for name, value in env.items() if value is not UNSET}
         command = [TROC, "--server", server or self.server, "--key", key or self.admin]
         if stdout_closed:
             command = ["sh", "-c", 'exec "$@" >&-', "sh"] + command
+        if user is not None:
+            command = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"] + command
         if json_output:
             command.append("--json")
         if not stderr_terminal:
@@ -632,6 +642,46 @@ def scenario_server_key(t):
         check(status == 0, "explicit key: %s" % err)
     finally:
         other.stop()
+
+
+def scenario_known_file(t):
+    """A known-territories file troc cannot use (not writable, no home
+    directory to keep it in) is a local configuration problem, found before
+    any item is sent: exit 2, its message on stderr only, also with --json."""
+    alice = t.member("alice")
+    before = journal_entries(t)
+    # Root writes any file: the refused user is then another one, with a
+    # key of its own.  It needs to reach its key through the test's directory.
+    user = NAMELESS_USER if os.getuid() == 0 else None
+    key = os.path.join(t.root, "alice-elsewhere.key")
+    shutil.copy(alice, key)
+    if user is not None:
+        os.chown(key, user, user)
+        os.chmod(t.root, 0o711)
+    read_only = os.path.join(t.root, "read-only")
+    known = os.path.join(read_only, "troc", "known_territories")
+    os.makedirs(os.path.dirname(known))
+    with open(known, "w") as f:
+        f.write("# pinned by hand\n")
+    for path, mode in ((known, 0o444), (os.path.dirname(known), 0o555), (read_only, 0o555)):
+        os.chmod(path, mode)
+    for json_output in (False, True):
+        status, out, err = t.troc("balance", key=key, config_home=read_only, user=user, json_output=json_output)
+        check(status == 2 and out == "" and "cannot record the territory key" in err and known in err and
+              "Permission denied" in err, "a file that cannot be written (--json %s): %d %r %s" % (json_output,
+                                                                                               status, out, err))
+    check(open(known).read() == "# pinned by hand\n", "the file was changed")
+    if user is not None:
+        # No home directory at all: HOME unset, and a user the password
+        # database does not name.
+        for json_output in (False, True):
+            status, out, err = t.troc("balance", key=key, config_home=UNSET, home=UNSET, user=user,
+                                      json_output=json_output)
+            check(status == 2 and out == "" and "no home directory" in err,
+                  "no home directory (--json %s): %d %r %s" % (json_output, status, out, err))
+    else:
+        print("skipped: no home directory (needs root, to run troc as a user without one)")
+    check(journal_entries(t) == before, "something was sent")
 
 
 def scenario_json(t):
