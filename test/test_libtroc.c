@@ -124,6 +124,7 @@ static void test_header_codes_match_engine(void **state) {
     assert_string_equal(troc_err_name(TROC_ENOT_OPTIMAL), "TROC_ENOT_OPTIMAL");
     assert_string_equal(troc_err_name(TROC_ESTALE), "TROC_ESTALE");
     assert_string_equal(troc_err_name(TROC_EFORMAT), "TROC_EFORMAT");
+    assert_string_equal(troc_err_name(TROC_EKNOWN_TERRITORIES), "TROC_EKNOWN_TERRITORIES");
     assert_string_equal(troc_result_name(TROC_RESULT_OK), "ok");
     assert_string_equal(troc_result_name(TROC_RESULT_ID_REUSED), "id_reused");
     assert_string_equal(troc_result_name(TROC_RESULT_EXCEEDS_CREDIT_LIMIT), "exceeds_credit_limit");
@@ -1161,7 +1162,7 @@ static void test_connect_without_known_file_refused(void **state) {
     server_start(f, &s, behave_answer, 2);
     f->client->known_default_error = -ENOENT; /* as troc_client_create() leaves it without a home */
     f->client->known_path[0] = '\0';
-    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EKNOWN_TERRITORIES);
     assert_non_null(strstr(troc_client_error_message(f->client), "--server-key"));
     assert_non_null(strstr(troc_client_error_message(f->client), "troc_client_set_server_key()")); /* for a library user */
     troc_client_set_server_key(f->client, s.territory.public_key);
@@ -1186,7 +1187,7 @@ static void test_connect_unpinnable_refused(void **state) {
     snprintf(target, sizeof target, "%s/missing/known_territories", f->directory);
     assert_int_equal(mkdir(directory, 0700), 0);
     assert_int_equal(symlink(target, f->known), 0);
-    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EKNOWN_TERRITORIES);
     assert_false(troc_client_connected(f->client));
     const char *message = troc_client_error_message(f->client);
     assert_non_null(strstr(message, f->known));
@@ -1212,7 +1213,7 @@ static void test_connect_unpinnable_refused(void **state) {
     assert_int_equal(troc_key_generate(&key), 0);
     assert_int_equal(troc_client_set_key(homeless, key), 0);
     troc_key_free(key);
-    assert_int_equal(troc_client_connect(homeless, s.path), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(homeless, s.path), TROC_EKNOWN_TERRITORIES);
     assert_false(troc_client_connected(homeless));
     assert_non_null(strstr(troc_client_error_message(homeless), "nonexistent/dir/.config/troc/known_territories"));
     snprintf(nowhere, sizeof nowhere, "%s/nonexistent", f->directory);
@@ -1226,6 +1227,39 @@ static void test_connect_unpinnable_refused(void **state) {
     server_stop(&s);
 }
 
+/* A known-territories file that holds a malformed line (before the
+ * server's own), or cannot be read, fails the connection before anything
+ * is sent, with the code of every failure of the file: the local
+ * configuration's, not the network's. */
+static void test_connect_bad_known_file_refused(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 1);
+    char hex[TROC_PUBLIC_KEY_HEX_SIZE], directory[128];
+    troc_public_key_to_hex(s.territory.public_key, hex);
+    snprintf(directory, sizeof directory, "%s/troc", f->directory);
+    assert_int_equal(mkdir(directory, 0700), 0);
+    FILE *file = fopen(f->known, "w");
+    assert_non_null(file);
+    fprintf(file, "# pinned\nnot a line\n%s %s\n", s.path, hex);
+    assert_int_equal(fclose(file), 0);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EKNOWN_TERRITORIES);
+    assert_false(troc_client_connected(f->client));
+    assert_non_null(strstr(troc_client_error_message(f->client), "line 2, is not 'SERVER-ADDRESS TERRITORY-KEY'"));
+    file = fopen(f->known, "w");
+    assert_non_null(file);
+    fprintf(file, "%s %s\n", s.path, hex);
+    assert_int_equal(fclose(file), 0);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0); /* the line fixed */
+    troc_client_close(f->client);
+    server_stop(&s);
+    /* A directory where the file should be: it cannot be read. */
+    assert_int_equal(unlink(f->known), 0);
+    assert_int_equal(mkdir(f->known, 0700), 0);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EKNOWN_TERRITORIES);
+    assert_non_null(strstr(troc_client_error_message(f->client), troc_strerror(-EISDIR)));
+}
+
 /* A socket path may hold a space or a '#': it is connected to, but cannot
  * be pinned (the file's fields are separated by spaces), so its key must
  * be given, or pinning disabled. */
@@ -1233,7 +1267,7 @@ static void test_socket_path_with_space(void **state) {
     fixture *f = *state;
     server s;
     server_start_named(f, &s, "troc d#1.sock", behave_answer, 2);
-    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EUSAGE);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EKNOWN_TERRITORIES);
     const char *message = troc_client_error_message(f->client);
     assert_non_null(strstr(message, "cannot be pinned"));
     assert_non_null(strstr(message, "--server-key"));
@@ -1740,6 +1774,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_connect_pins_then_refuses_changed_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_without_known_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_unpinnable_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_bad_known_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_path_with_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),

@@ -219,7 +219,7 @@ static int expectation_load(troc_client *client, expectation *expected) {
     if (client->known_default_error != 0) {
         /* Connecting unchecked would silently drop the protection the user
          * was promised; disabling it must be the caller's choice. */
-        return troc__client_fail(client, TROC_EUSAGE, "%s",
+        return troc__client_fail(client, TROC_EKNOWN_TERRITORIES, "%s",
                                  client->known_default_error == -ENAMETOOLONG
                                      ? "cannot check the territory's key: the known-territories path under "
                                        "XDG_CONFIG_HOME or HOME is too long; give the territory key "
@@ -236,19 +236,26 @@ static int expectation_load(troc_client *client, expectation *expected) {
     if (!troc__known_address_valid(client->address)) {
         /* The file's fields are separated by spaces and '#' starts a
          * comment: such a socket path cannot have a line of its own. */
-        return troc__client_fail(client, TROC_EUSAGE,
+        return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
                                  "the territory key of '%s' cannot be pinned in %s: the path holds a space, '#' or "
                                  "control character; give the territory key (troc --server-key HEX, "
                                  "troc_client_set_server_key()) or disable pinning "
                                  "(troc_client_set_known_territories(NULL))",
                                  client->address, client->known_path);
     }
+    /* A file that cannot be read, or holds a malformed line, is the local
+     * configuration's fault, not the server's: one code for every way the
+     * file fails, so that a caller tells them from the network's. */
     int rc = troc__known_lookup(client->known_path, client->address, expected->key, &expected->known, &expected->line);
     if (rc == TROC_ECORRUPT) {
-        return troc__client_fail(client, rc, "%s, line %d, is not 'SERVER-ADDRESS TERRITORY-KEY'; fix or remove it",
+        return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
+                                 "%s, line %d, is not 'SERVER-ADDRESS TERRITORY-KEY'; fix or remove it",
                                  client->known_path, expected->line);
     }
-    if (rc != 0) return troc__client_fail(client, rc, "cannot read %s: %s", client->known_path, troc_strerror(rc));
+    if (rc != 0) {
+        return troc__client_fail(client, TROC_EKNOWN_TERRITORIES, "cannot read %s: %s", client->known_path,
+                                 troc_strerror(rc));
+    }
     expected->pinned = expected->known;
     return 0;
 }
@@ -374,7 +381,7 @@ static int pin_first_use(troc_client *client) {
     int rc = troc__known_pin(client->known_path, client->known_directories_max, client->address,
                              client->territory_key);
     if (rc == 0) return 0;
-    return troc__client_fail(client, TROC_EUSAGE,
+    return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
                              "cannot record the territory key of %s in %s: %s.  Without it the key could not be "
                              "checked next time, so the connection is closed: make that file writable (or create "
                              "its directory), give the territory key (troc --server-key HEX, "

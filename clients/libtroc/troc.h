@@ -115,7 +115,7 @@ typedef enum troc_error {
     TROC_EHANDSHAKE = -20012,   /* handshake failed */
     TROC_ESERVER_KEY = -20013,  /* the territory's key differs from the one expected (set or pinned) */
     TROC_ECLOSED = -20014,      /* connection closed */
-    TROC_ECORRUPT = -20015,     /* stored data is corrupt (e.g. the known-territories file) */
+    TROC_ECORRUPT = -20015,     /* stored data is corrupt */
     TROC_ECHAIN = -20016,       /* journal hash chain is broken */
     TROC_ENOT_FOUND = -20017,   /* not found */
     TROC_ENOT_EMPTY = -20018,   /* directory is not empty */
@@ -131,6 +131,7 @@ typedef enum troc_error {
     TROC_ENOT_OPTIMAL = -20028, /* clearing result is not optimal */
     TROC_ESTALE = -20029,       /* the ledger changed since the snapshot */
     TROC_EFORMAT = -20030,      /* a ledger in another storage format */
+    TROC_EKNOWN_TERRITORIES = -20031, /* the known-territories file cannot be used (found, read or written) */
 } troc_error;
 
 /* Text for any error code (never NULL). */
@@ -303,17 +304,18 @@ int troc_client_set_server_key(troc_client *client, const uint8_t territory_key[
  * The default is $XDG_CONFIG_HOME/troc/known_territories, else
  * $HOME/.config/troc/known_territories, HOME being the user's home directory
  * from the password database when the variable is unset.  When no default
- * can be found, connecting without a server key fails (TROC_EUSAGE) until
- * the caller sets a file, or NULL.
+ * can be found, connecting without a server key fails
+ * (TROC_EKNOWN_TERRITORIES) until the caller sets a file, or NULL.
  *
  * Pinning creates the file (mode 0600) and its directory (mode 0700), and
  * for the default under HOME also .config; never a missing home or
  * configuration directory, nor the parents of the caller's file.  A first
  * connection whose key cannot be recorded (a file or directory that cannot
- * be written or created) is closed and fails with TROC_EUSAGE, naming the
- * file and the cause: left unrecorded, the key would be taken on trust at
- * every connection.  Make the file writable, set the server key, or disable
- * pinning. */
+ * be written or created) is closed and fails with TROC_EKNOWN_TERRITORIES,
+ * naming the file and the cause: left unrecorded, the key would be taken on
+ * trust at every connection.  So does a file that cannot be read, or holds
+ * a malformed line (which is named).  Make the file writable (or fix it),
+ * set the server key, name another file, or disable pinning. */
 int troc_client_set_known_territories(troc_client *client, const char *path);
 
 /* Timeouts, in milliseconds, each bounding a whole call rather than each
@@ -340,7 +342,7 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
  * socket path holding a space, a '#' or a control character cannot be
  * pinned (the known-territories file separates its fields with spaces):
  * connecting to one needs the server key set, or pinning disabled
- * (TROC_EUSAGE otherwise).
+ * (TROC_EKNOWN_TERRITORIES otherwise).
  * Errors: -errno from the socket (-ECONNREFUSED, ...), TROC_ENOT_FOUND (the
  * host name does not exist, or the resolver failed for good; a resolver
  * that cannot answer for now gives -EHOSTUNREACH, which may be retried),
@@ -348,9 +350,10 @@ int troc_client_set_timeouts(troc_client *client, int connect_timeout_ms, int re
  * not an active key of this territory: never registered, or revoked), TROC_EBUSY (the server has too many
  * connections), TROC_ECLOSED, -ECONNRESET or -EPIPE (the server closed the
  * connection before answering: it may be too busy to say so, or stopping;
- * retryable like TROC_EBUSY), TROC_ECORRUPT (a malformed known-territories file), -errno
- * when that file cannot be read, TROC_EUSAGE (no key set, a malformed
- * address, or a key that cannot be pinned: see above). */
+ * retryable like TROC_EBUSY), TROC_EKNOWN_TERRITORIES (the known-territories
+ * file cannot be found, read or written, holds a malformed line, or cannot
+ * hold this address: see above), TROC_EUSAGE (no key set, a malformed
+ * address). */
 int troc_client_connect(troc_client *client, const char *address);
 
 /* Closes the connection and connects again to the same address with the

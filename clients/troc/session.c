@@ -68,9 +68,9 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
     /* Bad usage prints its message on stderr only, --json or not, as the
      * usage errors found before connecting do: a script tells it by the
      * status, and its fix is the command line's or the configuration's
-     * (a known-territories file that cannot be written, no home directory
-     * to keep one in), not the server's. */
-    if (rc == TROC_EUSAGE) return troc_cli_fail(TROC_EXIT_USAGE, "%s", message);
+     * (a known-territories file that cannot be read or written, or holds a
+     * malformed line; no home directory to keep one in), not the server's. */
+    if (rc == TROC_EUSAGE || rc == TROC_EKNOWN_TERRITORIES) return troc_cli_fail(TROC_EXIT_USAGE, "%s", message);
     /* A key the territory does not know (or no longer: revoked) is refused
      * at the handshake: a refusal, which trying again will not change. */
     if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {

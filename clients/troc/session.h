@@ -18,8 +18,8 @@
 
 /* Reads the key, checks --server-key, connects and authenticates.  Returns
  * 0 with *client_out set, or the exit status after printing why (2 for bad
- * input found before connecting, 3 when the server cannot be reached or
- * talked to). */
+ * input, a known-territories file that cannot be used included, 3 when the
+ * server cannot be reached or talked to). */
 int troc__cli_connect(const troc_cli *cli, troc_client **client_out);
 
 /* Reports a failed libtroc call and returns the exit status: 1 when the

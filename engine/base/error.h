@@ -44,7 +44,8 @@
     XX(INFEASIBLE, -20027, "clearing result is not feasible")                      \
     XX(NOT_OPTIMAL, -20028, "clearing result is not optimal")                       \
     XX(STALE, -20029, "the ledger changed since the snapshot; take a new one")      \
-    XX(FORMAT, -20030, "the ledger was written in another storage format than this trocd's")
+    XX(FORMAT, -20030, "the ledger was written in another storage format than this trocd's") \
+    XX(KNOWN_TERRITORIES, -20031, "the known-territories file cannot be used to check the territory's key")
 
 typedef enum troc_error {
 #define TROC_ERROR_ENUM(name, value, text) TROC_E##name = (value),

@@ -681,6 +681,19 @@ def scenario_known_file(t):
                   "no home directory (--json %s): %d %r %s" % (json_output, status, out, err))
     else:
         print("skipped: no home directory (needs root, to run troc as a user without one)")
+    # A malformed line before the server's own is the file's fault, not the
+    # server's: the same status, and the line named.
+    pinned = os.path.join(t.root, "config", "troc", "known_territories")
+    with open(pinned) as f:
+        lines = f.read()
+    with open(pinned, "w") as f:
+        f.write("# pinned\n127.0.0.1:7400 not-a-key\n" + lines)
+    for json_output in (False, True):
+        status, out, err = t.troc("balance", key=alice, json_output=json_output)
+        check(status == 2 and out == "" and pinned + ", line 2, is not 'SERVER-ADDRESS TERRITORY-KEY'" in err,
+              "a malformed line (--json %s): %d %r %s" % (json_output, status, out, err))
+    with open(pinned, "w") as f:
+        f.write(lines)
     check(journal_entries(t) == before, "something was sent")
 
 
