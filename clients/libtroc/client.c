@@ -14,6 +14,12 @@
  * with both keys and the file's line, because the user must decide whether
  * the territory was re-initialised or someone is impersonating it.
  *
+ * Every failure of the known-territories file is TROC_EKNOWN_TERRITORIES,
+ * and its message says what is wrong and the fixes every program offers
+ * (make the file writable, fix a line, set HOME or XDG_CONFIG_HOME); the
+ * others depend on the program (troc's --server-key, a library caller's
+ * troc_client_set_server_key()), which adds its own.
+ *
  * All buffers are allocated at create, so connecting and exchanging
  * requests never allocate beyond what protobuf-c needs past the arena.
  */
@@ -222,15 +228,11 @@ static int expectation_load(troc_client *client, expectation *expected) {
         return troc__client_fail(client, TROC_EKNOWN_TERRITORIES, "%s",
                                  client->known_default_error == -ENAMETOOLONG
                                      ? "cannot check the territory's key: the known-territories path under "
-                                       "XDG_CONFIG_HOME or HOME is too long; give the territory key "
-                                       "(troc --server-key HEX, troc_client_set_server_key()), name another file "
-                                       "(troc_client_set_known_territories()) or set XDG_CONFIG_HOME to a "
-                                       "shorter directory"
+                                       "XDG_CONFIG_HOME or HOME is too long; set XDG_CONFIG_HOME to a shorter "
+                                       "directory"
                                      : "cannot check the territory's key: no home directory to keep the "
                                        "known-territories file in (HOME is unset or relative, and the "
-                                       "password database names none); give the territory key "
-                                       "(troc --server-key HEX, troc_client_set_server_key()), name another file "
-                                       "(troc_client_set_known_territories()) or set HOME");
+                                       "password database names none); set HOME");
     }
     if (client->known_path[0] == '\0') return 0;
     if (!troc__known_address_valid(client->address)) {
@@ -238,9 +240,7 @@ static int expectation_load(troc_client *client, expectation *expected) {
          * comment: such a socket path cannot have a line of its own. */
         return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
                                  "the territory key of '%s' cannot be pinned in %s: the path holds a space, '#' or "
-                                 "control character; give the territory key (troc --server-key HEX, "
-                                 "troc_client_set_server_key()) or disable pinning "
-                                 "(troc_client_set_known_territories(NULL))",
+                                 "control character",
                                  client->address, client->known_path);
     }
     /* A file that cannot be read, or holds a malformed line, is the local
@@ -381,13 +381,16 @@ static int pin_first_use(troc_client *client) {
     int rc = troc__known_pin(client->known_path, client->known_directories_max, client->address,
                              client->territory_key);
     if (rc == 0) return 0;
+    /* The default file (its directory and the configuration directory may
+     * be created) moves with XDG_CONFIG_HOME; a file the caller named does
+     * not. */
+    const bool default_file = client->known_directories_max > 1;
     return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
                              "cannot record the territory key of %s in %s: %s.  Without it the key could not be "
                              "checked next time, so the connection is closed: make that file writable (or create "
-                             "its directory), give the territory key (troc --server-key HEX, "
-                             "troc_client_set_server_key()), or disable pinning "
-                             "(troc_client_set_known_territories(NULL))",
-                             client->address, client->known_path, troc_strerror(rc));
+                             "its directory)%s",
+                             client->address, client->known_path, troc_strerror(rc),
+                             default_file ? ", or set XDG_CONFIG_HOME to a directory you may write" : "");
 }
 
 static int connect_address(troc_client *client) {

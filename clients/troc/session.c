@@ -70,7 +70,14 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
      * status, and its fix is the command line's or the configuration's
      * (a known-territories file that cannot be read or written, or holds a
      * malformed line; no home directory to keep one in), not the server's. */
-    if (rc == TROC_EUSAGE || rc == TROC_EKNOWN_TERRITORIES) return troc_cli_fail(TROC_EXIT_USAGE, "%s", message);
+    if (rc == TROC_EUSAGE) return troc_cli_fail(TROC_EXIT_USAGE, "%s", message);
+    if (rc == TROC_EKNOWN_TERRITORIES) {
+        /* libtroc says what is wrong with the file; what else a troc user
+         * can do is troc's to say. */
+        troc_cli_fail(TROC_EXIT_USAGE, "%s", message);
+        return troc_cli_fail(TROC_EXIT_USAGE, "to connect without the known-territories file, give the territory's "
+                                              "key: --server-key HEX, as 'trocd init' printed it");
+    }
     /* A key the territory does not know (or no longer: revoked) is refused
      * at the handshake: a refusal, which trying again will not change. */
     if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {

@@ -644,10 +644,22 @@ def scenario_server_key(t):
         other.stop()
 
 
+KNOWN_FILE_HINT = ("troc: to connect without the known-territories file, give the territory's key: "
+                   "--server-key HEX, as 'trocd init' printed it\n")
+
+
+def check_known_file_refusal(what, status, out, err, *said):
+    """Exit 2, nothing on stdout, and on stderr what `said` holds, then what
+    a troc user can do (not what a libtroc caller can: a function)."""
+    check(status == 2 and out == "" and all(s in err for s in said) and err.endswith(KNOWN_FILE_HINT) and
+          "troc_client_" not in err, "%s: %d %r %s" % (what, status, out, err))
+
+
 def scenario_known_file(t):
     """A known-territories file troc cannot use (not writable, no home
-    directory to keep it in) is a local configuration problem, found before
-    any item is sent: exit 2, its message on stderr only, also with --json."""
+    directory to keep it in, a malformed line) is a local configuration
+    problem, found before any item is sent: exit 2, its message on stderr
+    only, also with --json, saying what a troc user can do."""
     alice = t.member("alice")
     before = journal_entries(t)
     # Root writes any file: the refused user is then another one, with a
@@ -667,9 +679,9 @@ def scenario_known_file(t):
         os.chmod(path, mode)
     for json_output in (False, True):
         status, out, err = t.troc("balance", key=key, config_home=read_only, user=user, json_output=json_output)
-        check(status == 2 and out == "" and "cannot record the territory key" in err and known in err and
-              "Permission denied" in err, "a file that cannot be written (--json %s): %d %r %s" % (json_output,
-                                                                                               status, out, err))
+        check_known_file_refusal("a file that cannot be written (--json %s)" % json_output, status, out, err,
+                                 "cannot record the territory key", known, "Permission denied",
+                                 "set XDG_CONFIG_HOME to a directory you may write")
     check(open(known).read() == "# pinned by hand\n", "the file was changed")
     if user is not None:
         # No home directory at all: HOME unset, and a user the password
@@ -677,8 +689,8 @@ def scenario_known_file(t):
         for json_output in (False, True):
             status, out, err = t.troc("balance", key=key, config_home=UNSET, home=UNSET, user=user,
                                       json_output=json_output)
-            check(status == 2 and out == "" and "no home directory" in err,
-                  "no home directory (--json %s): %d %r %s" % (json_output, status, out, err))
+            check_known_file_refusal("no home directory (--json %s)" % json_output, status, out, err,
+                                     "no home directory", "set HOME")
     else:
         print("skipped: no home directory (needs root, to run troc as a user without one)")
     # A malformed line before the server's own is the file's fault, not the
@@ -690,8 +702,8 @@ def scenario_known_file(t):
         f.write("# pinned\n127.0.0.1:7400 not-a-key\n" + lines)
     for json_output in (False, True):
         status, out, err = t.troc("balance", key=alice, json_output=json_output)
-        check(status == 2 and out == "" and pinned + ", line 2, is not 'SERVER-ADDRESS TERRITORY-KEY'" in err,
-              "a malformed line (--json %s): %d %r %s" % (json_output, status, out, err))
+        check_known_file_refusal("a malformed line (--json %s)" % json_output, status, out, err,
+                                 pinned + ", line 2, is not 'SERVER-ADDRESS TERRITORY-KEY'; fix or remove it")
     with open(pinned, "w") as f:
         f.write(lines)
     check(journal_entries(t) == before, "something was sent")
