@@ -706,6 +706,21 @@ def scenario_known_file(t):
                                  pinned + ", line 2, is not 'SERVER-ADDRESS TERRITORY-KEY'; fix or remove it")
     with open(pinned, "w") as f:
         f.write(lines)
+    # As README says: a missing ~/.config or $XDG_CONFIG_HOME is created,
+    # a missing home directory or parent of $XDG_CONFIG_HOME is not.
+    home = os.path.join(t.root, "home")
+    os.mkdir(home)
+    t.ok("balance", key=alice, home=home, config_home=UNSET)
+    check(os.path.exists(os.path.join(home, ".config", "troc", "known_territories")), "~/.config was not made")
+    t.ok("balance", key=alice, config_home=os.path.join(t.root, "new-config"))
+    check(os.path.exists(os.path.join(t.root, "new-config", "troc", "known_territories")), "no XDG_CONFIG_HOME")
+    for home, config_home in ((os.path.join(t.root, "no-home"), UNSET),
+                              (home, os.path.join(t.root, "no-parent", "config"))):
+        status, out, err = t.troc("balance", key=alice, home=home, config_home=config_home)
+        check_known_file_refusal("HOME %s, XDG_CONFIG_HOME %s" % (home, config_home), status, out, err,
+                                 "cannot record the territory key", "No such file or directory")
+    check(not os.path.exists(os.path.join(t.root, "no-home")) and not os.path.exists(os.path.join(t.root, "no-parent")),
+          "a missing home directory or parent of XDG_CONFIG_HOME was made")
     check(journal_entries(t) == before, "something was sent")
 
 
