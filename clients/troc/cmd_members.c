@@ -31,12 +31,6 @@ typedef struct member_list {
     char after[TROC_NAME_LENGTH_MAX + 1]; /* --after NAME, then where the next page begins; "" at the end */
 } member_list;
 
-/* Outside its limits, as the daemon counts it. */
-static bool over_limit(const troc_balance *account) {
-    if (account->balance_cents < -account->credit_limit_cents) return true;
-    return account->has_balance_max && account->balance_cents > account->balance_max_cents;
-}
-
 /* Reads pages until `wanted` members or the last one.  Bounded: each page
  * moves `after` past at least one member, or ends the list. */
 static int list_gather(troc_client *client, member_list *list) {
@@ -67,7 +61,7 @@ static void list_json(const member_list *list, const char *unit) {
         if (account->has_balance_max) troc_json_amount(&json, "balance_max", account->balance_max_cents);
         else troc_json_null(&json, "balance_max");
         troc_json_bool(&json, "frozen", account->frozen);
-        troc_json_bool(&json, "over_limit", over_limit(account));
+        troc_json_bool(&json, "over_limit", troc__cli_over_limit(account));
         troc_json_object_end(&json);
     }
     troc_json_array_end(&json);
@@ -82,9 +76,7 @@ static void member_fill(const void *rows, size_t index, troc_cli_row *row) {
     row->cell[1] = troc_amount_format(account->balance_cents, row->text[1]);
     row->cell[2] = troc_amount_format(account->credit_limit_cents, row->text[2]);
     row->cell[3] = account->has_balance_max ? troc_amount_format(account->balance_max_cents, row->text[3]) : "none";
-    snprintf(row->text[4], TROC_CLI_CELL_SIZE, "%s%s", account->frozen ? "frozen" : "active",
-             over_limit(account) ? ", over its limit" : "");
-    row->cell[4] = row->text[4];
+    row->cell[4] = troc__cli_account_status(account);
 }
 
 static void list_print(const member_list *list, const char *unit) {

@@ -88,7 +88,7 @@ static void print_account(const troc_balance *balance, const char *unit) {
     if (balance->has_balance_max) figure_amount(&figures[2], "balance max", balance->balance_max_cents, unit);
     else figure_word(&figures[2], "balance max", "none");
     figure_amount(&figures[3], "can pay", troc__cli_can_pay(balance), unit);
-    figure_word(&figures[4], "account", balance->frozen ? "frozen" : "active");
+    figure_word(&figures[4], "account", troc__cli_account_status(balance));
     figures_print(figures, 5, 12);
 }
 
@@ -102,6 +102,7 @@ static void json_account(troc_json *json, const troc_balance *balance, const cha
         troc_json_null(json, "balance_max");
     }
     troc_json_bool(json, "frozen", balance->frozen);
+    troc_json_bool(json, "over_limit", troc__cli_over_limit(balance));
     troc_json_string(json, "unit", unit);
 }
 

@@ -183,6 +183,18 @@ int64_t troc__cli_can_pay(const troc_balance *balance) {
     return room;
 }
 
+bool troc__cli_over_limit(const troc_balance *balance) {
+    assert(balance != NULL);
+    if (balance->balance_cents < -balance->credit_limit_cents) return true;
+    return balance->has_balance_max && balance->balance_cents > balance->balance_max_cents;
+}
+
+const char *troc__cli_account_status(const troc_balance *balance) {
+    static const char *const words[2][2] = {{"active", "active, over its limit"},
+                                            {"frozen", "frozen, over its limit"}};
+    return words[balance->frozen][troc__cli_over_limit(balance)];
+}
+
 /* What a member refused as a payer can do about it: how much it can pay
  * now, or where the reason its account is frozen is. */
 static void payer_hint(troc_client *client, int code) {

@@ -236,8 +236,32 @@ def check_member_list(t, alice, carol):
     check(re.search(r"bob .* frozen", out) and re.search(r"carol .* -100\.00 .* active, over its limit", out), out)
     check(t.ok("admin", "member", "list", "--over-limit", "--frozen").count("none") == 1, "none both")
     t.refused("denied", "admin", "member", "list", key=alice)
+    # A balance words the account as the roll does: below a lowered credit
+    # line, above a lowered balance maximum.
+    check(account_status(t, "carol") == "active, over its limit", "carol's balance")
+    check(account_status(t, "bob") == "frozen", "bob's balance")
+    t.ok("admin", "limit", "bob", "--balance-max", "50", "--reason", "review")
+    check(account_status(t, "bob") == "frozen, over its limit", "bob's balance over its maximum")
     t.ok("admin", "unfreeze", "bob", "--reason", "paid")
+    check(account_status(t, "bob") == "active, over its limit", "bob's balance over its maximum")
+    shown = t.json("balance", "bob")
+    check(shown["over_limit"] is True and shown["frozen"] is False, shown)
+    check(t.json("balance", "alice")["over_limit"] is False, "alice is within her limits")
+    t.ok("admin", "limit", "bob", "--balance-max", "1000", "--reason", "review done")
     t.ok("admin", "limit", "carol", "--credit-limit", "100", "--reason", "paid")
+    check(account_status(t, "carol") == "active", "carol's balance")
+
+
+def account_status(t, name):
+    """The account's state as `troc balance NAME` words it, checked to be
+    the one `troc admin member list` shows for it."""
+    shown = [line for line in t.ok("balance", name).splitlines() if line.startswith("  account ")]
+    check(len(shown) == 1, "no account line in the balance of " + name)
+    status = shown[0][len("  account "):].strip()
+    listed = [line for line in t.ok("admin", "member", "list").splitlines() if line.startswith(name + " ")]
+    check(len(listed) == 1 and listed[0].endswith("  " + status), "the roll shows %r, the balance %r" %
+          (listed, status))
+    return status
 
 
 def scenario_refusals(t):
@@ -736,7 +760,7 @@ def scenario_json(t):
     check(paid["amount"] == "120.50" and paid["payer"] == "alice" and paid["memo"] == "caf\u00e9 \"quoted\"", paid)
     own = t.json("balance", key=alice)
     check(own == {"member": "alice", "balance": "-120.50", "credit_limit": "500.00", "balance_max": "1000.00",
-                  "frozen": False, "unit": "EUR"}, own)
+                  "frozen": False, "over_limit": False, "unit": "EUR"}, own)
     check(t.json("balance", key=bob)["balance_max"] is None, "no maximum: null")
     history = t.json("history", "--limit", "5", key=alice)
     check(history["member"] == "alice" and len(history["lines"]) == 1 and not history["more"], history)
