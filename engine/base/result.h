@@ -32,7 +32,7 @@
     XX(PAYEE_FROZEN, 16, "payee_frozen", "payee's account is frozen")                               \
     XX(EXCEEDS_CREDIT_LIMIT, 17, "exceeds_credit_limit", "payment would take the payer below its credit limit") \
     XX(EXCEEDS_BALANCE_MAX, 18, "exceeds_balance_max", "payment would take the payee above its balance maximum") \
-    XX(BALANCE_OVERFLOW, 19, "balance_overflow", "balance would overflow")                          \
+    XX(BALANCE_OVERFLOW, 19, "balance_overflow", "a balance or the territory's total debt would overflow") \
     XX(MEMBER_EXISTS, 20, "member_exists", "a member with this name exists")                        \
     XX(UNKNOWN_MEMBER, 21, "unknown_member", "unknown member")                                      \
     XX(KEY_IN_USE, 22, "key_in_use", "this key is already registered")                              \

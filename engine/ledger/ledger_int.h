@@ -359,6 +359,8 @@ struct troc_ledger_write {
     int failed;                            /* first storage error: the transaction can only abort */
     bool changed;                          /* something was journaled: commit, else just end */
     int64_t balance_delta_cents;           /* sum of the balance changes written: 0 at commit */
+    int64_t debt_cents;                    /* the territory's debt with every movement applied so far
+                                              (state.debt_cents counts only what is written) */
     uint32_t members_committed;            /* member count when the transaction began */
     troc__slot *slots;                     /* TROC_WRITE_ACCOUNTS_MAX */
     uint32_t slot_count;
@@ -456,6 +458,14 @@ int troc__write_journal(troc_ledger_write *write, const troc_item *item);
 /* The account of member `member_id` (its two records), through any
  * transaction: 0, TROC_ECORRUPT when it has none, or a storage error. */
 int troc__account_get(MDB_txn *txn, const troc_ledger *ledger, uint32_t member_id, troc__account_record *record_out);
+
+/* What a balance adds to the territory's debt (the sum of negative
+ * balances, as a positive number).  Balances never lie below
+ * -TROC_AMOUNT_CENTS_MAX (the largest credit line), so this never
+ * overflows. */
+static inline int64_t troc__debt_of(int64_t balance_cents) {
+    return balance_cents < 0 ? -balance_cents : 0;
+}
 
 /* Whether an account is outside its limits (as the stats count them). */
 static inline bool troc__account_over_limit(const troc__account_record *record) {

@@ -9,6 +9,12 @@
  * round: rounds are rare).  The second writes: postings, balances,
  * obligations.  So a round that does not hold leaves the transaction as it
  * was, and the caller may go on with it.
+ *
+ * The first pass also sums what the round's payments change of the
+ * territory's debt, what they add and what they pay off apart (each sum
+ * bounded as in write.c), and refuses with TROC_EOVERFLOW a round that
+ * would take it past INT64_MAX, as a transfer is refused with
+ * BALANCE_OVERFLOW.
  */
 #include <assert.h>
 #include <errno.h>
@@ -29,6 +35,8 @@ typedef struct round_check {
     int64_t *paid_net;                     /* per member id: received minus paid */
     int64_t cleared_total;
     int64_t paid_total;
+    int64_t debt_added;                    /* by the payments: new debt of the members they take into it */
+    int64_t debt_paid_off;                 /* debt of the members they bring out of it */
 } round_check;
 
 static int64_t settlement_cleared(const Troc__V1__Settlement *s) { return s->has_cleared_cents ? s->cleared_cents : 0; }
@@ -139,11 +147,24 @@ static int limits_check(round_check *c, uint32_t member_id) {
         int64_t upper = a->balance_max_cents > a->balance_cents ? a->balance_max_cents : a->balance_cents;
         if (final > upper) return TROC_EINFEASIBLE;
     }
+    /* The debt added is at most the debt after, which must fit anyway. */
+    int64_t debt_change = troc__debt_of(final) - troc__debt_of(a->balance_cents);
+    if (debt_change > 0 && !add(&c->debt_added, debt_change)) return TROC_EOVERFLOW;
+    if (debt_change < 0) c->debt_paid_off -= debt_change; /* at most the debt before: no overflow */
     return 0;
 }
 
-/* Pass one: checks the whole round, writing nothing. */
-static int round_check_all(round_check *c) {
+/* The territory's debt once the round's payments are made (its running
+ * figure less what they pay off, plus what they add), or TROC_EOVERFLOW. */
+static int debt_check(const round_check *c, int64_t *debt_after) {
+    *debt_after = c->write->debt_cents - c->debt_paid_off;
+    assert(*debt_after >= 0 && "a round pays off at most the debt there is");
+    return add(debt_after, c->debt_added) ? 0 : TROC_EOVERFLOW;
+}
+
+/* Pass one: checks the whole round, writing nothing; *debt_after gets the
+ * territory's debt after it. */
+static int round_check_all(round_check *c, int64_t *debt_after) {
     const Troc__V1__ClearingRound *round = c->round;
     if (round->has_requested_by && round->requested_by.len != TROC_ID_SIZE) return TROC_EINFEASIBLE;
     if (!round->has_cleared_cents || !round->has_paid_cents) return TROC_EINFEASIBLE;
@@ -156,7 +177,7 @@ static int round_check_all(round_check *c) {
         if (c->setoff_in[m] != c->setoff_out[m]) return TROC_EINFEASIBLE; /* not a circulation */
         if (c->paid_net[m] != 0) rc = limits_check(c, m);
     }
-    return rc;
+    return rc == 0 ? debt_check(c, debt_after) : rc;
 }
 
 /* Pass two: the set-off and payment of one settlement. */
@@ -222,7 +243,9 @@ static int round_apply(troc_ledger_write *write, const troc_item *item, uint64_t
     c.setoff_in = calloc(members, sizeof *c.setoff_in);
     c.setoff_out = calloc(members, sizeof *c.setoff_out);
     c.paid_net = calloc(members, sizeof *c.paid_net);
-    int rc = c.setoff_in == NULL || c.setoff_out == NULL || c.paid_net == NULL ? -ENOMEM : round_check_all(&c);
+    int64_t debt_after = 0;
+    int rc = c.setoff_in == NULL || c.setoff_out == NULL || c.paid_net == NULL ? -ENOMEM
+                                                                               : round_check_all(&c, &debt_after);
     free(c.setoff_in);
     free(c.setoff_out);
     free(c.paid_net);
@@ -237,6 +260,7 @@ static int round_apply(troc_ledger_write *write, const troc_item *item, uint64_t
     if (rc == 0) rc = troc__index_removals_apply(write, &removals);
     troc__index_removals_free(&removals);
     assert(rc != 0 || round->with_credit || moved == 0); /* plain mode never moves a balance */
+    if (rc == 0) write->debt_cents = debt_after;
     if (rc == 0) rc = round_record(write, round);
     if (rc == 0) rc = troc__write_journal(write, item);
     if (rc != 0) return rc;

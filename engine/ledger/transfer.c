@@ -21,12 +21,23 @@
  *   6. state: neither account is frozen
  *      (PAYER_FROZEN, PAYEE_FROZEN), the payer stays at or above
  *      -credit_limit (EXCEEDS_CREDIT_LIMIT), the payee at or below its
- *      balance_max (EXCEEDS_BALANCE_MAX), and no balance overflows
- *      (BALANCE_OVERFLOW).
+ *      balance_max (EXCEEDS_BALANCE_MAX), and no balance overflows, nor
+ *      the territory's debt (BALANCE_OVERFLOW).
  * A refused transfer changes nothing.  An accepted one changes two cached
  * accounts and writes an id record and a posting (statement.c): two LMDB
  * puts, both appends when ids are time-ordered, plus the journal entry (one
  * per batch for batch items).
+ *
+ * The territory's debt (the sum of negative balances, kept in meta) must
+ * fit int64 like every balance: 9,224 members at a credit line of
+ * TROC_AMOUNT_CENTS_MAX could take it past INT64_MAX while every balance
+ * fits.  The write transaction keeps it current with every movement
+ * applied so far (write->debt_cents: earlier items of the same batch and
+ * of the same transaction included), so the check is one addition of what
+ * the transfer changes: the payer's new debt less the debt the payee's
+ * balance pays off, both at most the amount.  A transfer that only moves
+ * debt from one member to another (a member in debt pays another) passes
+ * even at INT64_MAX.
  *
  * A batch is journaled when at least one item is answered OK; its id is
  * then remembered with every item's code.  When no item is, nothing is
@@ -74,9 +85,10 @@ static int fields_check(const troc_ledger_write *write, const transfer *t) {
     return troc__text_check(write, t->memo, TROC_MEMO_LENGTH_MAX, TROC_RESULT_MEMO_TOO_LONG);
 }
 
-/* Checks the two accounts' state for `amount`; returns a result code. */
-static int state_check(const troc__slot *payer, const troc__slot *payee, int64_t amount, int64_t *payer_after,
-                       int64_t *payee_after) {
+/* Checks the two accounts' state for `amount`; returns a result code and,
+ * when it is OK, the two balances and the territory's debt after it. */
+static int state_check(const troc_ledger_write *write, const troc__slot *payer, const troc__slot *payee,
+                       int64_t amount, int64_t *payer_after, int64_t *payee_after, int64_t *debt_after) {
     if (payer->current.flags & TROC__ACCOUNT_FROZEN) return TROC_RESULT_PAYER_FROZEN;
     if (payee->current.flags & TROC__ACCOUNT_FROZEN) return TROC_RESULT_PAYEE_FROZEN;
     if (__builtin_sub_overflow(payer->current.balance_cents, amount, payer_after)) {
@@ -89,6 +101,10 @@ static int state_check(const troc__slot *payer, const troc__slot *payee, int64_t
     if ((payee->current.flags & TROC__ACCOUNT_HAS_BALANCE_MAX) && *payee_after > payee->current.balance_max_cents) {
         return TROC_RESULT_EXCEEDS_BALANCE_MAX;
     }
+    /* Each term lies in [0, amount]: the difference cannot overflow. */
+    int64_t debt_change = (troc__debt_of(*payer_after) - troc__debt_of(payer->current.balance_cents)) -
+                          (troc__debt_of(payee->current.balance_cents) - troc__debt_of(*payee_after));
+    if (__builtin_add_overflow(write->debt_cents, debt_change, debt_after)) return TROC_RESULT_BALANCE_OVERFLOW;
     return TROC_RESULT_OK;
 }
 
@@ -108,11 +124,12 @@ static int execute(troc_ledger_write *write, troc__slot *payer, const transfer *
                                          &invoice, code_out);
         if (rc != 0 || *code_out != TROC_RESULT_OK) return rc;
     }
-    int64_t payer_after, payee_after;
-    *code_out = state_check(payer, payee, t->amount_cents, &payer_after, &payee_after);
+    int64_t payer_after, payee_after, debt_after;
+    *code_out = state_check(write, payer, payee, t->amount_cents, &payer_after, &payee_after, &debt_after);
     if (*code_out != TROC_RESULT_OK) return 0;
     payer->current.balance_cents = payer_after;
     payee->current.balance_cents = payee_after;
+    write->debt_cents = debt_after;
     size_t memo_length = t->memo != NULL ? strlen(t->memo) : 0;
     rc = troc__posting_append(write, TROC_LINE_TRANSFER, t->id, payer, payee, t->amount_cents, t->memo,
                               memo_length);

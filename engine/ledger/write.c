@@ -19,6 +19,17 @@
  * difference between each slot's stored and current record when it is
  * written: never by scanning accounts.
  *
+ * The debt (the sum of negative balances) must fit int64, which no single
+ * balance's check ensures: every movement checks it against the
+ * transaction's running figure, write->debt_cents, and is refused when it
+ * would overflow (transfer.c, round.c).  When slots are written, their
+ * debt changes are summed apart, what was added and what was paid off,
+ * then applied: written in member id order, a payer's new debt may come
+ * before the payee's debt it paid off, and one running sum could pass
+ * INT64_MAX on its way where the two sums cannot (the first is at most
+ * the debt after, the second at most the debt before).  The total written
+ * then equals the running figure; both are asserted.
+ *
  * Balances sum to zero: each written slot adds current - stored to the
  * transaction's balance delta, which must be zero at commit, and the stored
  * sum must stay zero; both are asserted.  A transaction that journaled
@@ -181,23 +192,39 @@ int troc__slot_by_name(troc_ledger_write *write, const char *name, size_t name_l
     return member_id != 0 ? troc__slot_by_id(write, member_id, slot_out) : TROC_ENOT_FOUND;
 }
 
-static int64_t debt_of(const troc__account_record *record) {
-    return record->balance_cents < 0 ? -record->balance_cents : 0;
-}
+/* The debt changes of the slots one flush writes, summed apart (see the
+ * top of this file). */
+typedef struct debt_changes {
+    int64_t added_cents;                   /* new debt of accounts going further into it */
+    int64_t paid_off_cents;                /* debt of accounts coming out of it */
+} debt_changes;
 
-/* Updates the running totals for one slot's change. */
-static void totals_update(troc_ledger_write *write, const troc__slot *slot) {
+/* Updates the running totals for one slot's change; its debt change goes
+ * into `debt`. */
+static void totals_update(troc_ledger_write *write, const troc__slot *slot, debt_changes *debt) {
     const troc__account_record *old = &slot->stored, *now = &slot->current;
     troc__state *state = &write->state;
     int64_t delta = now->balance_cents - old->balance_cents;
+    int64_t debt_change = troc__debt_of(now->balance_cents) - troc__debt_of(old->balance_cents);
     bool ok = !__builtin_add_overflow(write->balance_delta_cents, delta, &write->balance_delta_cents) &&
               !__builtin_add_overflow(state->balance_sum_cents, delta, &state->balance_sum_cents) &&
-              !__builtin_add_overflow(state->debt_cents, debt_of(now) - debt_of(old), &state->debt_cents);
-    assert(ok && "balances are bounded by the overflow checks of every change");
+              (debt_change >= 0 ? !__builtin_add_overflow(debt->added_cents, debt_change, &debt->added_cents)
+                                : !__builtin_sub_overflow(debt->paid_off_cents, debt_change, &debt->paid_off_cents));
+    assert(ok && "balances and the debt are bounded by the overflow checks of every movement");
     (void)ok;
     state->accounts_over_limit += (uint64_t)troc__account_over_limit(now) - (uint64_t)troc__account_over_limit(old);
     state->frozen += (uint64_t)((now->flags & TROC__ACCOUNT_FROZEN) != 0) -
                      (uint64_t)((old->flags & TROC__ACCOUNT_FROZEN) != 0);
+}
+
+/* Applies a flush's debt changes to the stored total, which then counts
+ * every movement of the transaction, as its running figure does. */
+static void debt_update(troc_ledger_write *write, const debt_changes *debt) {
+    int64_t *total = &write->state.debt_cents;
+    bool ok = !__builtin_sub_overflow(*total, debt->paid_off_cents, total) && *total >= 0 &&
+              !__builtin_add_overflow(*total, debt->added_cents, total);
+    assert(ok && *total == write->debt_cents && "every movement's change of the debt was checked and counted");
+    (void)ok;
 }
 
 /* Sorts `count` member ids (LSD radix sort, a byte per pass, through
@@ -259,16 +286,18 @@ static int cache_flush(troc_ledger_write *write) {
     MDB_cursor *balances = NULL;
     int rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_BALANCES], &balances);
     if (rc != 0) return troc__write_fail(write, rc);
+    debt_changes debt = {0, 0};
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         troc__slot *slot = &write->slots[write->ledger->members.entries[write->flush_order[i]].slot];
         rc = slot_write(write, slot, balances);
         if (rc != 0) break;
-        totals_update(write, slot);
+        totals_update(write, slot, &debt);
         slot->stored = slot->current;
         slot->dirty = false;
         slot->admitted = false;
     }
     mdb_cursor_close(balances);
+    if (rc == 0) debt_update(write, &debt); /* a failed transaction only aborts */
     return rc;
 }
 
@@ -319,6 +348,7 @@ int troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledg
     write->ids_cursor = NULL; /* cursors of a write transaction close with it */
     write->postings_cursor = NULL;
     write->balance_delta_cents = 0;
+    write->debt_cents = write->state.debt_cents;
     cache_reset(write);
     troc__write_set_time(write, timestamp_us);
     ledger->writing = true;
