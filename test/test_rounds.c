@@ -13,7 +13,9 @@
  * underneath.
  *
  * Requests that arrive while a round is written are made to arrive then
- * the same way: the round's apply waits for them (below).
+ * the same way: the round's apply waits for them (below).  The wrapped
+ * solve can also fail, as a solve does when its problem does not validate,
+ * to check what the daemon says of the failure.
  *
  * The refusals of rounds asked for while another is in progress (too many
  * waiting; the daemon stopping) need a round held in progress: the wrapped
@@ -125,6 +127,7 @@ static void payment_join(void) {
 }
 
 static atomic_int freezes_to_inject;        /* solves still to precede with freezing bob */
+static atomic_int solve_failure;            /* nonzero: every solve fails with it, solving nothing */
 static void freeze_during_solve(void);
 
 /* ------------------------------------------ a round kept in progress */
@@ -254,6 +257,7 @@ int __wrap_troc_clearing_solve(const troc_clearing_problem *problem, troc_cleari
         atomic_fetch_sub(&freezes_to_inject, 1);
         freeze_during_solve();
     }
+    if (atomic_load(&solve_failure) != 0) return atomic_load(&solve_failure);
     return __real_troc_clearing_solve(problem, result, progress, progress_context);
 }
 
@@ -469,6 +473,7 @@ static int setup(void **state) {
     atomic_store(&payments_to_inject, 0);
     atomic_store(&payment_failures, 0);
     atomic_store(&freezes_to_inject, 0);
+    atomic_store(&solve_failure, 0);
     atomic_store(&requests_during_apply, false);
     atomic_store(&queries_seen, 0);
     atomic_store(&late_request_failures, 0);
@@ -1001,6 +1006,31 @@ static void test_round_committed_while_stopping_is_not_run(void **state) {
     assert_int_equal(f->stats.clearing_rounds, 1);
 }
 
+/* A solve that fails (as troc_clearing_solve does when its problem does
+ * not validate) is reported as failing while solving, not while checking
+ * a solution it never gave: for a dry run and for a round, which is not
+ * run; the next round is. */
+static void test_failed_solve_names_its_stage(void **state) {
+    fixture *f = *state;
+    atomic_store(&solve_failure, TROC_EOVERFLOW);
+    troc_clearing_report report;
+    size_t count = 0;
+    assert_int_equal(troc_client_clearing_preview(f->admin, true, &report, NULL, 0, 0, &count), TROC_EOVERFLOW);
+    assert_string_equal(troc_client_error_message(f->admin), "the preview failed while solving: amount out of range");
+    bool ran = true;
+    troc_submit_result result = clear_in(f, true, &report, &ran);
+    assert_false(ran);
+    assert_non_null(result.detail);
+    assert_string_equal(result.detail, "the clearing round failed while solving: amount out of range");
+    atomic_store(&solve_failure, 0);
+    clear_in(f, true, &report, &ran);
+    assert_true(ran && report.applied);
+    assert_int_equal(report.cleared_cents, 3 * OWED_CENTS);
+    verify(f);
+    assert_int_equal(f->stats.clearing_failed, 1);
+    assert_int_equal(f->stats.clearing_rounds, 1);
+}
+
 int main(void) {
     /* A held solve occupies one of libuv's pool threads: the others must
      * verify the requests sent meanwhile, whatever the environment says
@@ -1015,6 +1045,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_round_past_the_waiting_bound_is_refused_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_refuses_waiting_rounds_and_finishes_the_current, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_committed_while_stopping_is_not_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_solve_names_its_stage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

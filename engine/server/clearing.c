@@ -234,8 +234,10 @@ static int snapshot_solve(job *j) {
     troc_clearing_problem problem = {s->firm_count, count, obligations, accounts};
     j->stage = "solving";
     if (rc == 0) rc = troc_clearing_solve(&problem, &j->result, NULL, NULL);
-    j->stage = "checking the solution";
-    if (rc == 0) rc = troc_clearing_check(&problem, &j->result);
+    if (rc == 0) {
+        j->stage = "checking the solution";
+        rc = troc_clearing_check(&problem, &j->result);
+    }
     if (rc == 0 && count < s->obligation_count) rc = result_spread(j, kept, count);
     free(obligations);
     free(kept);
