@@ -11,7 +11,8 @@
  * node built from the accounts' definition, and its split is compared with
  * the reference's maximum set-off within the settled amounts.  The checker
  * must refuse non-optimal and infeasible results; validate must refuse bad
- * problems; the oldest-first split must be deterministic.
+ * problems; an account beyond the bound must solve as its bounded
+ * equivalent; the oldest-first split must be deterministic.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -498,6 +499,66 @@ static void test_validate_refuses_bad_accounts(void **state) {
     assert_int_equal(troc_clearing_problem_validate(&p), TROC_EOVERFLOW);
 }
 
+static void account_equal(troc_clearing_account a, int64_t balance, int64_t credit_limit, int64_t balance_max) {
+    assert_int_equal(a.balance_cents, balance);
+    assert_int_equal(a.credit_limit_cents, credit_limit);
+    assert_int_equal(a.balance_max_cents, balance_max);
+}
+
+/* Solves `p` with firm 0's account replaced by `a`, bounded, then by
+ * `same` (its like within the bound), and finds the same result and
+ * certificate, in which firm 0 is paid `paid_to_0` (its last obligation's
+ * payment). */
+static void solve_as(troc_clearing_problem *p, troc_clearing_account *accounts, troc_clearing_account a,
+                     troc_clearing_account same, int64_t paid_to_0) {
+    troc_clearing_result r, expected;
+    accounts[0] = a;
+    assert_int_equal(troc_clearing_problem_validate(p), TROC_EOVERFLOW);
+    accounts[0] = troc_clearing_account_bounded(&a);
+    solve_ok(p, &r);
+    accounts[0] = same;
+    solve_ok(p, &expected);
+    assert_int_equal(r.paid_cents[p->obligation_count - 1], paid_to_0);
+    assert_int_equal(r.cleared_total_cents, expected.cleared_total_cents);
+    assert_int_equal(r.paid_total_cents, expected.paid_total_cents);
+    assert_memory_equal(r.cleared_cents, expected.cleared_cents, p->obligation_count * sizeof(int64_t));
+    assert_memory_equal(r.paid_cents, expected.paid_cents, p->obligation_count * sizeof(int64_t));
+    assert_memory_equal(r.potentials, expected.potentials, (p->firm_count + 1) * sizeof(int64_t));
+    troc_clearing_result_free(&r);
+    troc_clearing_result_free(&expected);
+}
+
+/* An account beyond the bound (a ledger's member owed more than
+ * TROC_CLEARING_TOTAL_CENTS_MAX) is refused as it is; bounded, it keeps
+ * its room to move, capped at the bound, from a balance of 0, and solves
+ * as an account within the bound with the same room does.  Accounts
+ * within the bound, and invalid ones, come back as they are. */
+static void test_credit_account_bounded(void **state) {
+    (void)state;
+    const int64_t bound = TROC_CLEARING_TOTAL_CENTS_MAX, none = TROC_CLEARING_NO_MAX;
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){-500, 100, 700}), -500, 100, 700);
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){bound, bound, none}), bound, bound, none);
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX, -1, none}), INT64_MAX, -1, none);
+    /* Owed a lot: may fall by all of it, and more. */
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX, 100, none}), 0, bound, none);
+    /* Above its maximum: may not rise. */
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX - 5, 0, 1000}), 0, bound, 0);
+    /* Below its credit line: may not fall; may rise past the bound. */
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MIN, 5, 3}), 0, 0, bound);
+    /* A credit line beyond the bound: may fall by the bound. */
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){1000, INT64_MAX, 2000}), 0, bound, 1000);
+
+    /* A cycle 0 -> 1 -> 2 -> 0 of 50, and more owed by and to firm 0:
+     * without a maximum it is paid 450 and pays 250; above its maximum,
+     * it is paid only the 250 it pays. */
+    static const troc_obligation ob[] = {{0, 1, 300}, {1, 2, 50}, {2, 0, 500}};
+    troc_clearing_account accounts[3] = {{0, 0, 0}, {0, 0, none}, {0, 1000, none}};
+    troc_clearing_problem p = {.firm_count = 3, .obligation_count = 3, .obligations = ob, .accounts = accounts};
+    solve_as(&p, accounts, (troc_clearing_account){INT64_MAX - 5, 0, none},
+             (troc_clearing_account){1000000, 0, none}, 450);
+    solve_as(&p, accounts, (troc_clearing_account){INT64_MAX - 5, 0, 7}, (troc_clearing_account){1000000, 0, 7}, 250);
+}
+
 /* Overflow guards: the total of all obligations is bounded, and amounts at
  * the bound still solve exactly. */
 static void test_overflow_guards(void **state) {
@@ -599,6 +660,7 @@ int main(void) {
         cmocka_unit_test(test_check_refuses_suboptimal_split),
         cmocka_unit_test(test_validate_refuses_bad_problems),
         cmocka_unit_test(test_validate_refuses_bad_accounts),
+        cmocka_unit_test(test_credit_account_bounded),
         cmocka_unit_test(test_overflow_guards),
         cmocka_unit_test(test_split_oldest_first_is_deterministic),
         cmocka_unit_test(test_progress_is_reported),

@@ -15,7 +15,10 @@
  * Requests that arrive while a round is written are made to arrive then
  * the same way: the round's apply waits for them (below).  The wrapped
  * solve can also fail, as a solve does when its problem does not validate,
- * to check what the daemon says of the failure.
+ * to check what the daemon says of the failure.  A member owed more than
+ * the solver's figures may hold (2,306 members at the largest credit line
+ * pay it) takes part in credit rounds whose payments and balances are
+ * checked to the cent.
  *
  * The refusals of rounds asked for while another is in progress (too many
  * waiting; the daemon stopping) need a round held in progress: the wrapped
@@ -424,11 +427,11 @@ static void admit(fixture *f, const char *name, const troc_key *key) {
 }
 
 /* `creditor` bills `debtor` OWED_CENTS and the debtor accepts. */
-static void obligation(troc_client *creditor, troc_client *debtor, const char *debtor_name,
-                       uint8_t id_out[TROC_ID_SIZE]) {
+static void obligation_of(troc_client *creditor, troc_client *debtor, const char *debtor_name, int64_t amount_cents,
+                          uint8_t id_out[TROC_ID_SIZE]) {
     troc_envelope *envelope = NULL;
     assert_int_equal(troc_envelope_create(&envelope), 0);
-    troc_invoice_action issue = {.kind = TROC_INVOICE_ISSUE, .debtor = debtor_name, .amount_cents = OWED_CENTS};
+    troc_invoice_action issue = {.kind = TROC_INVOICE_ISSUE, .debtor = debtor_name, .amount_cents = amount_cents};
     assert_int_equal(troc_sign_invoice(creditor, NULL, &issue, envelope), 0);
     troc_submit_result result = submit(creditor, envelope);
     assert_int_equal(result.code, TROC_RESULT_OK);
@@ -437,6 +440,11 @@ static void obligation(troc_client *creditor, troc_client *debtor, const char *d
     assert_int_equal(troc_sign_invoice(debtor, NULL, &accept, envelope), 0);
     assert_int_equal(submit(debtor, envelope).code, TROC_RESULT_OK);
     troc_envelope_free(envelope);
+}
+
+static void obligation(troc_client *creditor, troc_client *debtor, const char *debtor_name,
+                       uint8_t id_out[TROC_ID_SIZE]) {
+    obligation_of(creditor, debtor, debtor_name, OWED_CENTS, id_out);
 }
 
 /* Runs a server on the fixture's open ledger, on a free port, in a thread
@@ -1006,6 +1014,137 @@ static void test_round_committed_while_stopping_is_not_run(void **state) {
     assert_int_equal(f->stats.clearing_rounds, 1);
 }
 
+/* Submits `count` envelopes signed by the administrator's client, in
+ * requests of TROC_SUBMIT_ENVELOPES_MAX, and frees them; each must be
+ * applied. */
+static void submit_all(fixture *f, troc_envelope **envelopes, size_t count) {
+    troc_submit_result *results = calloc(TROC_SUBMIT_ENVELOPES_MAX, sizeof *results);
+    assert_non_null(results);
+    for (size_t first = 0; first < count; first += TROC_SUBMIT_ENVELOPES_MAX) {
+        size_t n = count - first < TROC_SUBMIT_ENVELOPES_MAX ? count - first : TROC_SUBMIT_ENVELOPES_MAX;
+        int rc = troc_client_submit(f->admin, (const troc_envelope *const *)&envelopes[first], n, results, 0);
+        if (rc != 0) print_error("submit: %s\n", troc_client_error_message(f->admin));
+        assert_int_equal(rc, 0);
+        for (size_t i = 0; i < n; i++) assert_int_equal(results[i].code, TROC_RESULT_OK);
+    }
+    for (size_t i = 0; i < count; i++) troc_envelope_free(envelopes[i]);
+    free(results);
+}
+
+/* Members d0000 .. at the largest credit line pay sink all of it, until
+ * sink's balance passes the bound of the clearing solver's figures. */
+enum { RICH_DEBTORS = TROC_CLEARING_TOTAL_CENTS_MAX / TROC_AMOUNT_CENTS_MAX + 1 };
+#define RICH_BALANCE_CENTS ((int64_t)RICH_DEBTORS * TROC_AMOUNT_CENTS_MAX)
+_Static_assert(RICH_BALANCE_CENTS > TROC_CLEARING_TOTAL_CENTS_MAX, "sink's balance passes the solver's bound");
+
+static void sink_enrich(fixture *f, const troc_key *sink_key) {
+    troc_key **keys = calloc(RICH_DEBTORS, sizeof *keys);
+    troc_envelope **envelopes = calloc(RICH_DEBTORS + 1, sizeof *envelopes);
+    char(*names)[16] = calloc(RICH_DEBTORS, sizeof *names);
+    assert_true(keys != NULL && envelopes != NULL && names != NULL);
+    uint8_t public_key[TROC_PUBLIC_KEY_SIZE];
+    troc_key_public(sink_key, public_key);
+    troc_admin_action add = {.kind = TROC_ADMIN_MEMBER_ADD, .member = "sink", .public_key = public_key};
+    assert_int_equal(troc_envelope_create(&envelopes[0]), 0);
+    assert_int_equal(troc_sign_admin(f->admin, NULL, &add, envelopes[0]), 0);
+    for (int i = 0; i < RICH_DEBTORS; i++) {
+        snprintf(names[i], sizeof names[i], "d%04d", i);
+        assert_int_equal(troc_key_generate(&keys[i]), 0);
+        troc_key_public(keys[i], public_key);
+        add = (troc_admin_action){.kind = TROC_ADMIN_MEMBER_ADD, .member = names[i], .public_key = public_key,
+                                  .has_credit_limit = true, .credit_limit_cents = TROC_AMOUNT_CENTS_MAX};
+        assert_int_equal(troc_envelope_create(&envelopes[i + 1]), 0);
+        assert_int_equal(troc_sign_admin(f->admin, NULL, &add, envelopes[i + 1]), 0);
+    }
+    submit_all(f, envelopes, RICH_DEBTORS + 1);
+    for (int i = 0; i < RICH_DEBTORS; i++) {
+        troc_transfer pay = {.payer = names[i], .payee = "sink", .amount_cents = TROC_AMOUNT_CENTS_MAX};
+        assert_int_equal(troc_envelope_create(&envelopes[i]), 0);
+        assert_int_equal(troc_sign_transfer(f->admin, keys[i], &pay, envelopes[i]), 0);
+        troc_key_free(keys[i]);
+    }
+    submit_all(f, envelopes, RICH_DEBTORS);
+    free(keys);
+    free(envelopes);
+    free(names);
+    assert_int_equal(balance(f, "sink"), RICH_BALANCE_CENTS);
+}
+
+static int64_t invoice_remaining(fixture *f, const uint8_t id[TROC_ID_SIZE]) {
+    troc_invoice_record record;
+    assert_int_equal(troc_client_invoice(f->admin, id, &record), 0);
+    return record.remaining_cents;
+}
+
+/* A member owed more than the solver's figures may hold (sink, owed
+ * RICH_BALANCE_CENTS > TROC_CLEARING_TOTAL_CENTS_MAX) takes part in credit
+ * rounds like any other, its account given to the solver with the same
+ * room: the dry run and the round pay exactly what they would for any
+ * balance that large.  Without a maximum, sink pays alice 300.00 and is
+ * paid 200.00 by dan; then above a maximum of 0, it may not rise, so dan
+ * pays it only the 100.00 it pays alice. */
+static void test_credit_round_with_a_balance_beyond_the_solver_bound(void **state) {
+    fixture *f = *state;
+    troc_key *sink_key = NULL, *dan_key = NULL;
+    assert_int_equal(troc_key_generate(&sink_key), 0);
+    assert_int_equal(troc_key_generate(&dan_key), 0);
+    sink_enrich(f, sink_key);
+    admit(f, "dan", dan_key);
+    troc_client *sink = connect_as(f, sink_key), *dan = connect_as(f, dan_key);
+    uint8_t sink_owes[TROC_ID_SIZE], dan_owes[TROC_ID_SIZE];
+    obligation_of(f->alice, sink, "sink", 3 * OWED_CENTS, sink_owes);
+    obligation_of(sink, dan, "dan", 2 * OWED_CENTS, dan_owes);
+
+    troc_clearing_report report;
+    size_t count = 0;
+    assert_int_equal(troc_client_clearing_preview(f->admin, true, &report, NULL, 0, 0, &count), 0);
+    assert_false(report.applied);
+    assert_int_equal(report.cleared_cents, 3 * OWED_CENTS); /* the triangle */
+    assert_int_equal(report.paid_cents, 5 * OWED_CENTS);
+    bool ran = false;
+    troc_submit_result result = clear_in(f, true, &report, &ran);
+    if (!ran) print_error("round: %s\n", result.detail != NULL ? result.detail : "(no detail)");
+    assert_true(ran && report.applied);
+    assert_int_equal(report.run, 1);
+    assert_int_equal(report.cleared_cents, 3 * OWED_CENTS);
+    assert_int_equal(report.paid_cents, 5 * OWED_CENTS);
+    assert_int_equal(invoice_remaining(f, sink_owes), 0);
+    assert_int_equal(invoice_remaining(f, dan_owes), 0);
+    assert_int_equal(balance(f, "sink"), RICH_BALANCE_CENTS - 3 * OWED_CENTS + 2 * OWED_CENTS);
+    assert_int_equal(balance(f, "alice"), 3 * OWED_CENTS);
+    assert_int_equal(balance(f, "dan"), -2 * OWED_CENTS);
+    assert_int_equal(balance(f, "bob"), 0);
+    assert_int_equal(balance(f, "carol"), 0);
+
+    troc_envelope *envelope = NULL;
+    assert_int_equal(troc_envelope_create(&envelope), 0);
+    troc_admin_action cap = {.kind = TROC_ADMIN_LIMIT_SET, .member = "sink", .has_balance_max = true,
+                             .balance_max_cents = 0, .reason = "no more credit for sink"};
+    assert_int_equal(troc_sign_admin(f->admin, NULL, &cap, envelope), 0);
+    assert_int_equal(submit(f->admin, envelope).code, TROC_RESULT_OK);
+    troc_envelope_free(envelope);
+    obligation_of(sink, dan, "dan", 5 * OWED_CENTS, dan_owes);
+    obligation_of(f->alice, sink, "sink", OWED_CENTS, sink_owes);
+    result = clear_in(f, true, &report, &ran);
+    if (!ran) print_error("round: %s\n", result.detail != NULL ? result.detail : "(no detail)");
+    assert_true(ran && report.applied);
+    assert_int_equal(report.run, 2);
+    assert_int_equal(report.cleared_cents, 0);
+    assert_int_equal(report.paid_cents, 2 * OWED_CENTS);
+    assert_int_equal(invoice_remaining(f, sink_owes), 0);
+    assert_int_equal(invoice_remaining(f, dan_owes), 4 * OWED_CENTS);
+    assert_int_equal(balance(f, "sink"), RICH_BALANCE_CENTS - OWED_CENTS);
+    assert_int_equal(balance(f, "alice"), 4 * OWED_CENTS);
+    assert_int_equal(balance(f, "dan"), -3 * OWED_CENTS);
+    troc_client_free(sink);
+    troc_client_free(dan);
+    troc_key_free(sink_key);
+    troc_key_free(dan_key);
+    verify(f);
+    assert_int_equal(f->stats.clearing_rounds, 2);
+    assert_int_equal(f->stats.clearing_failed, 0);
+}
+
 /* A solve that fails (as troc_clearing_solve does when its problem does
  * not validate) is reported as failing while solving, not while checking
  * a solution it never gave: for a dry run and for a round, which is not
@@ -1046,6 +1185,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_stop_refuses_waiting_rounds_and_finishes_the_current, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_committed_while_stopping_is_not_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_solve_names_its_stage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credit_round_with_a_balance_beyond_the_solver_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

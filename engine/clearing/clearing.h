@@ -93,6 +93,20 @@ typedef struct troc_clearing_result {
  * lies in [0, 1] and grows within a stage.  May be NULL. */
 typedef void troc_clearing_progress_fn(void *context, const char *stage, double fraction_done);
 
+/* An account that validate() takes (every figure within
+ * +-TROC_CLEARING_TOTAL_CENTS_MAX) with the same room to move as `account`
+ * in every problem that validates: a firm's balance moves at most by the
+ * total of its obligations, which lies within the bound, so the room a
+ * ledger's balance or limits give beyond it (a member owed more than the
+ * bound, say) changes nothing.  Solving with it gives the same result and
+ * certificate; its payments, applied to the real balance, end within the
+ * real limits.  `account` may hold any figures; one within the bound, or
+ * with a negative credit limit or maximum (which validate() refuses
+ * either way), comes back as it is.  Otherwise the balance becomes 0 and
+ * the limits its room down and up, capped at the bound (a missing maximum
+ * stays missing). */
+troc_clearing_account troc_clearing_account_bounded(const troc_clearing_account *account);
+
 /* Checks what solve() relies on.  Returns 0; -EINVAL when obligations is NULL
  * (with obligations), an index is not below firm_count, a debtor equals its
  * creditor, an amount is not positive, or a credit limit or balance maximum

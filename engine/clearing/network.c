@@ -20,6 +20,9 @@
  * room to fall, both of cost 0.  Room is capped by what the firm's
  * obligations could move at most, so that an account without a maximum gets
  * a finite arc and no capacity ever exceeds the total of all obligations.
+ * The same cap lets an account whose figures lie beyond the solver's bound
+ * be replaced by one within it with the same room
+ * (troc_clearing_account_bounded).
  */
 #include <assert.h>
 #include <errno.h>
@@ -176,6 +179,33 @@ void troc__account_room(const troc_clearing_account *account, int64_t in_total_c
     const int64_t down = balance - lowest < out_total_cents ? balance - lowest : out_total_cents;
     *up_cents = up;
     *down_cents = down;
+}
+
+troc_clearing_account troc_clearing_account_bounded(const troc_clearing_account *account) {
+    assert(account != NULL);
+    const int64_t bound = TROC_CLEARING_TOTAL_CENTS_MAX;
+    const int64_t balance = account->balance_cents, limit = account->credit_limit_cents;
+    const int64_t maximum = account->balance_max_cents;
+    const bool within = balance >= -bound && balance <= bound && limit <= bound &&
+                        (maximum <= bound || maximum == TROC_CLEARING_NO_MAX);
+    if (within || limit < 0 || maximum < 0) return *account;
+    /* The rooms as troc__account_room has them before its cap, in uint64:
+     * they may pass INT64_MAX (a balance near it above a credit line). */
+    const int64_t lowest = balance < -limit ? balance : -limit;
+    const uint64_t down = (uint64_t)balance - (uint64_t)lowest;
+    troc_clearing_account bounded = {
+        .balance_cents = 0,
+        .credit_limit_cents = down < (uint64_t)bound ? (int64_t)down : bound,
+        .balance_max_cents = TROC_CLEARING_NO_MAX,
+    };
+    if (maximum != TROC_CLEARING_NO_MAX) {
+        const int64_t highest = balance > maximum ? balance : maximum;
+        const uint64_t up = (uint64_t)highest - (uint64_t)balance;
+        bounded.balance_max_cents = up < (uint64_t)bound ? (int64_t)up : bound;
+    }
+    /* Every room a valid problem caps (at most `bound`) is the same: from
+     * 0, the balance falls to -credit_limit and rises to balance_max. */
+    return bounded;
 }
 
 /* What each firm is owed (in_total) and owes (out_total) in all. */

@@ -227,9 +227,13 @@ static int snapshot_solve(job *j) {
         kept[count] = i;
         obligations[count++] = (troc_obligation){o->debtor, o->creditor, o->remaining_cents};
     }
+    /* A balance may lie beyond what the solver takes (a member owed more
+     * than TROC_CLEARING_TOTAL_CENTS_MAX): it is given the same room
+     * within it, which gives the same round. */
     for (uint32_t f = 0; rc == 0 && accounts != NULL && f < s->firm_count; f++) {
-        accounts[f] = (troc_clearing_account){s->firms[f].balance_cents, s->firms[f].credit_limit_cents,
-                                              s->firms[f].balance_max_cents};
+        const troc_clearing_firm *firm = &s->firms[f];
+        accounts[f] = troc_clearing_account_bounded(&(troc_clearing_account){
+            firm->balance_cents, firm->credit_limit_cents, firm->balance_max_cents});
     }
     troc_clearing_problem problem = {s->firm_count, count, obligations, accounts};
     j->stage = "solving";
