@@ -275,7 +275,7 @@ static int key_mismatch(troc_client *client, const expectation *expected, const 
     }
     return troc__client_fail(client, TROC_ESERVER_KEY,
                              "the territory key of %s is not the one expected.\n"
-                             "  expected (--server-key):     %s\n"
+                             "  expected (the key given):    %s\n"
                              "  presented by the server now: %s",
                              client->address, want, got);
 }

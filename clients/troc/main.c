@@ -364,8 +364,9 @@ static int run(troc_cli *cli, int argc, char **argv) {
 }
 
 /* Output still buffered is written here, where a failure can still change
- * the exit status: left to exit(), a full disk or a closed file would leave
- * a script an empty out.json and status 0.  A command that failed already
+ * the exit status: left to exit(), a full disk or a reader gone from a pipe
+ * would leave a script an empty out.json and status 0 (a standard output
+ * closed from the start is refused in main, before anything is done).  A command that failed already
  * said why (troc clear says itself when its summary could not be printed);
  * its status stands. */
 static int output_written(int status) {

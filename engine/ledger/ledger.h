@@ -431,11 +431,11 @@ void troc_clearing_round_item_free(troc_clearing_round_item *round);
  *    remains, a set-off that is not a circulation, a payment in plain mode
  *    or beyond an account's limits as they are now (an account already
  *    outside them may not move further out), totals that do not add up, an
- *    unknown or closed obligation, a duplicate, a signature that is not the
- *    territory's);
+ *    unknown or closed obligation, a duplicate);
+ *  - TROC_ESIGNATURE: the round is not signed by the territory's key;
  *  - TROC_EOVERFLOW: its payments would take the territory's debt (the
  *    sum of negative balances) past INT64_MAX.
- * The transaction stays usable after these three.  Any other error is a
+ * The transaction stays usable after these four.  Any other error is a
  * storage error after which it can only be aborted.  On success result is
  * OK with the round's journal seq.  Plain mode never moves a balance
  * (asserted). */
