@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "args.h"
 #include "base/limits.h"
 #include "commands.h"

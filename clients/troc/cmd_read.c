@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "args.h"
 #include "base/amount.h"
 #include "base/limits.h"

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
 #include "args.h"
 #include "base/amount.h"
 #include "session.h"
@@ -172,27 +173,6 @@ static int report_refusal(const troc_cli *cli, const troc_submit_result *result)
         troc_json_finish(&json);
     }
     return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(result->code), detail);
-}
-
-int64_t troc__cli_can_pay(const troc_balance *balance) {
-    int64_t room = 0;
-    if (balance->frozen || troc_amount_add(balance->balance_cents, balance->credit_limit_cents, &room) != 0 ||
-        room < 0) {
-        return 0;
-    }
-    return room;
-}
-
-bool troc__cli_over_limit(const troc_balance *balance) {
-    assert(balance != NULL);
-    if (balance->balance_cents < -balance->credit_limit_cents) return true;
-    return balance->has_balance_max && balance->balance_cents > balance->balance_max_cents;
-}
-
-const char *troc__cli_account_status(const troc_balance *balance) {
-    static const char *const words[2][2] = {{"active", "active, over its limit"},
-                                            {"frozen", "frozen, over its limit"}};
-    return words[balance->frozen][troc__cli_over_limit(balance)];
 }
 
 /* What a member refused as a payer can do about it: how much it can pay

@@ -35,20 +35,6 @@ int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc);
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                      bool id_option, troc_submit_result *result);
 
-/* What an account can pay now: down to its credit line, nothing when
- * frozen or already below it. */
-int64_t troc__cli_can_pay(const troc_balance *balance);
-
-/* True when the account is outside its limits (below its credit line, or
- * above its balance maximum, either lowered since), as the daemon counts
- * it for `troc admin stats` and `troc admin member list --over-limit`. */
-bool troc__cli_over_limit(const troc_balance *balance);
-
-/* The account's state in words, the same wherever troc shows an account
- * (a balance, a member's record, the member list): "active" or "frozen",
- * then ", over its limit" when it is. */
-const char *troc__cli_account_status(const troc_balance *balance);
-
 /* Writes `timestamp_us` as UTC "YYYY-MM-DD HH:MM:SS" (`iso`: ISO 8601 with
  * microseconds and 'Z'); returns `buffer`. */
 char *troc__cli_time(int64_t timestamp_us, bool iso, char buffer[TROC_CLI_TIME_SIZE]);
