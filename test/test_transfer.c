@@ -4,8 +4,9 @@
  * must fit int64 as every balance does, and every movement that would take
  * it past INT64_MAX is refused, changing nothing: a transfer alone, a
  * TransferBatch item, an invoice payment (BALANCE_OVERFLOW) and a credit
- * round's payments (TROC_EOVERFLOW), counting what earlier items of the
- * same batch and the same write transaction moved.  Transfers' everyday
+ * round (TROC_EOVERFLOW, when the debt plus all it pays would pass it),
+ * counting what earlier items of the same batch and the same write
+ * transaction moved.  Transfers' everyday
  * refusals are tested in test_ledger.c.
  *
  * Debts that large need 9,224 members at the largest credit line: each
@@ -324,8 +325,10 @@ static size_t obligation_at(const troc_clearing_snapshot *snapshot, const uint8_
 
 /* A credit round whose payments would take the debt past INT64_MAX is
  * refused (TROC_EOVERFLOW), changing nothing; the same round paying what
- * fits applies; payments that only move debt pass at the bound, summed
- * over the whole round (ann's new debt, m0000's paid off). */
+ * fits applies.  So is one whose payments only move debt (ann's new debt,
+ * m0000's paid off) when the debt plus all it pays passes INT64_MAX: the
+ * debt must fit between any two of its payments, where the account cache
+ * may be written out.  It applies once the debt leaves room for it. */
 static void test_credit_round_past_the_debt_bound(void **state) {
     fixture *f = *state;
     edge(f, 50);
@@ -345,13 +348,21 @@ static void test_credit_round_past_the_debt_bound(void **state) {
     assert_int_equal(support_stats(f->s).debt_cents, INT64_MAX);
     assert_int_equal(support_balance(f->s, "ann"), -50);
 
-    /* ben owes m0000 50: paid with ann's last 50, the debt does not move. */
+    /* ben owes m0000 50: paid with ann's last 50, the debt would not move,
+     * but it would pass INT64_MAX between the two payments. */
     obligation(f, &f->debtors[0], "m0000", &f->ben, "ben", 50, ben_owes);
     support_clearing_snapshot(f->s, &snapshot);
     assert_int_equal(snapshot.obligation_count, 2);
     int64_t cleared2[2] = {0, 0}, paid2[2] = {0, 0};
     paid2[obligation_at(&snapshot, ann_owes)] = 50;
     paid2[obligation_at(&snapshot, ben_owes)] = 50;
+    before = picture_take(f);
+    assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared2, paid2, NULL), TROC_EOVERFLOW);
+    picture_same(f, &before);
+    assert_int_equal(invoice_read(f, ann_owes).remaining_cents, 50);
+    assert_int_equal(invoice_read(f, ben_owes).remaining_cents, 50);
+    /* 100 paid off: room for the round's 100, and it pays as much off. */
+    assert_int_equal(support_pay(f->s, &f->sink, "sink", "m9223", 100), TROC_RESULT_OK);
     assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared2, paid2, NULL), 0);
     troc_clearing_snapshot_free(&snapshot);
     assert_int_equal(support_balance(f->s, "ann"), -100);
@@ -360,7 +371,7 @@ static void test_credit_round_past_the_debt_bound(void **state) {
     troc_stats stats = support_stats(f->s);
     assert_int_equal(stats.clearing_runs, 2);
     assert_int_equal(stats.obligations_open, 0);
-    balances_sum_to_zero(f, INT64_MAX);
+    balances_sum_to_zero(f, INT64_MAX - 100);
     verify(f);
 }
 

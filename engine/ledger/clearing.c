@@ -18,9 +18,10 @@
  *     every final balance within the account's limits as they are now (one
  *     already outside may not move further out), totals that add up, no
  *     duplicate (TROC_EINFEASIBLE);
- *   - that the territory's debt (the sum of negative balances) stays
- *     within int64 once its payments are made (TROC_EOVERFLOW, as a
- *     transfer that would overflow it is refused with BALANCE_OVERFLOW).
+ *   - that the territory's debt (the sum of negative balances) plus
+ *     everything the round pays fits int64, a bound of the debt after
+ *     each of its payments (TROC_EOVERFLOW, as a transfer that would
+ *     overflow the debt is refused with BALANCE_OVERFLOW; see round.c).
  * Then it applies every settlement: a set-off posting (kind SETOFF, balances
  * unchanged) and a payment posting (kind CLEARING_PAYMENT) per obligation,
  * obligations reduced or settled, the round recorded under its run number

@@ -433,8 +433,9 @@ void troc_clearing_round_item_free(troc_clearing_round_item *round);
  *    outside them may not move further out), totals that do not add up, an
  *    unknown or closed obligation, a duplicate);
  *  - TROC_ESIGNATURE: the round is not signed by the territory's key;
- *  - TROC_EOVERFLOW: its payments would take the territory's debt (the
- *    sum of negative balances) past INT64_MAX.
+ *  - TROC_EOVERFLOW: the territory's debt (the sum of negative balances)
+ *    plus everything the round pays would pass INT64_MAX, whatever its
+ *    payments leave: it bounds the debt between any two of them too.
  * The transaction stays usable after these four.  Any other error is a
  * storage error after which it can only be aborted.  On success result is
  * OK with the round's journal seq.  Plain mode never moves a balance

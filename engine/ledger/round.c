@@ -12,9 +12,16 @@
  *
  * The first pass also sums what the round's payments change of the
  * territory's debt, what they add and what they pay off apart (each sum
- * bounded as in write.c), and refuses with TROC_EOVERFLOW a round that
- * would take it past INT64_MAX, as a transfer is refused with
- * BALANCE_OVERFLOW.
+ * bounded as in write.c), for the debt after the round.  It refuses with
+ * TROC_EOVERFLOW, as a transfer is refused with BALANCE_OVERFLOW, a round
+ * whose paid total, added to the debt before it (the transaction's running
+ * figure), passes INT64_MAX.  The debt after the round is at most that,
+ * and so is the debt of every partly applied state of the second pass (a
+ * payment adds at most what it pays): those must fit too, since the
+ * account cache may be written out between any two payments (write.c).
+ * So conservative a bound refuses a round whose payments would end within
+ * int64 only when the debt is already near INT64_MAX; the exact bound
+ * would need the debt after each payment, in the order of the second pass.
  */
 #include <assert.h>
 #include <errno.h>
@@ -147,7 +154,7 @@ static int limits_check(round_check *c, uint32_t member_id) {
         int64_t upper = a->balance_max_cents > a->balance_cents ? a->balance_max_cents : a->balance_cents;
         if (final > upper) return TROC_EINFEASIBLE;
     }
-    /* The debt added is at most the debt after, which must fit anyway. */
+    /* The debt added is at most what the round pays, a sum that fits. */
     int64_t debt_change = troc__debt_of(final) - troc__debt_of(a->balance_cents);
     if (debt_change > 0 && !add(&c->debt_added, debt_change)) return TROC_EOVERFLOW;
     if (debt_change < 0) c->debt_paid_off -= debt_change; /* at most the debt before: no overflow */
@@ -155,11 +162,18 @@ static int limits_check(round_check *c, uint32_t member_id) {
 }
 
 /* The territory's debt once the round's payments are made (its running
- * figure less what they pay off, plus what they add), or TROC_EOVERFLOW. */
+ * figure less what they pay off, plus what they add), or TROC_EOVERFLOW
+ * when the running figure plus the paid total passes INT64_MAX (the bound
+ * of every partly applied state: see the top of this file). */
 static int debt_check(const round_check *c, int64_t *debt_after) {
+    int64_t bound = c->write->debt_cents;
+    if (!add(&bound, c->paid_total)) return TROC_EOVERFLOW;
     *debt_after = c->write->debt_cents - c->debt_paid_off;
     assert(*debt_after >= 0 && "a round pays off at most the debt there is");
-    return add(debt_after, c->debt_added) ? 0 : TROC_EOVERFLOW;
+    bool ok = add(debt_after, c->debt_added);
+    assert(ok && *debt_after <= bound && "a round adds at most the debt it pays");
+    (void)ok;
+    return 0;
 }
 
 /* Pass one: checks the whole round, writing nothing; *debt_after gets the
