@@ -359,14 +359,16 @@ int support_clearing_apply(support *s, const troc_clearing_snapshot *snapshot, b
     if (rc != 0) return rc;
     troc_item_result local = {0};
     if (result == NULL) result = &local;
-    troc_ledger_write *write = NULL;
-    rc = troc_ledger_write_begin(s->ledger, s->now_us, &write);
-    assert(rc == 0);
+    troc_ledger_write *write = s->batch;
+    if (write == NULL) {
+        rc = troc_ledger_write_begin(s->ledger, s->now_us, &write);
+        assert(rc == 0);
+    }
     rc = troc_ledger_apply_clearing(write, &round.item, snapshot->journal_seq, result);
-    if (rc == 0) {
+    if (write != s->batch && rc == 0) {
         rc = troc_ledger_write_commit(write);
         assert(rc == 0);
-    } else {
+    } else if (write != s->batch) {
         troc_ledger_write_abort(write);
     }
     troc_clearing_round_item_free(&round);

@@ -90,7 +90,8 @@ int support_pay_invoice(support *s, const troc_keypair *key, const char *payer, 
 
 /* Applies a clearing round built from `snapshot` in its own transaction;
  * returns troc_ledger_apply_clearing()'s return (the transaction is
- * committed when it is 0, aborted otherwise). */
+ * committed when it is 0, aborted otherwise).  In a batch it applies the
+ * round to the batch's write, which support_batch_commit commits. */
 int support_clearing_apply(support *s, const troc_clearing_snapshot *snapshot, bool with_credit,
                            const int64_t *cleared, const int64_t *paid, troc_item_result *result);
 /* Takes a snapshot in its own read transaction. */

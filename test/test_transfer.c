@@ -6,14 +6,21 @@
  * TransferBatch item, an invoice payment (BALANCE_OVERFLOW) and a credit
  * round (TROC_EOVERFLOW, when the debt plus all it pays would pass it),
  * counting what earlier items of the same batch and the same write
- * transaction moved.  Transfers' everyday
- * refusals are tested in test_ledger.c.
+ * transaction moved.  Transfers' everyday refusals are tested in
+ * test_ledger.c.
  *
  * Debts that large need 9,224 members at the largest credit line: each
  * test admits them and has them pay `sink` in one write transaction (real
  * signatures, so that troc_ledger_verify can replay the journal), leaving
  * the debt `headroom` cents below INT64_MAX.  ann and ben, with credit
  * lines and zero balances, then make new debt one cent at a time.
+ *
+ * A credit round may find the write transaction's account cache nearly
+ * full (TROC_WRITE_ACCOUNTS_MAX accounts, touched by a group commit or by
+ * replay, which applies thousands of entries per transaction): the cache
+ * is then written out between two of its payments, and the round still
+ * applies, with totals that add up, and replays.  That takes 32,704 more
+ * members, paid a cent each by sink.
  *
  * Each test gets a fresh ledger in its own temporary directory.
  */
@@ -123,23 +130,33 @@ static void picture_same(fixture *f, const picture *before) {
     assert_int_equal(now.stats.clearing_runs, before->stats.clearing_runs);
 }
 
-/* Every balance, read back: the credit ones sum to the debt the state
- * counts (summed apart, so that no partial sum overflows), and the debts
- * to as much, so the balances sum to zero. */
+/* Every member's balance, read back through the member list: the credit
+ * ones sum to the debt the state counts (summed apart, so that no partial
+ * sum overflows), and the debts to as much, so the balances sum to zero. */
 static void balances_sum_to_zero(fixture *f, int64_t debt) {
-    static const char *const others[] = {"sink", "ann", "ben"};
+    enum { PAGE = 256 };
+    static troc_account accounts[PAGE];
+    char after[TROC_NAME_LENGTH_MAX + 1] = "", next[TROC_NAME_LENGTH_MAX + 1];
     int64_t credit = 0, owed = 0;
-    for (int i = 0; i < DEBTORS + 3; i++) {
-        char name[16];
-        if (i < 3) snprintf(name, sizeof name, "%s", others[i]);
-        else debtor_name(i - 3, name);
-        int64_t balance = support_balance(f->s, name);
-        if (balance > 0) assert_false(__builtin_add_overflow(credit, balance, &credit));
-        else assert_false(__builtin_sub_overflow(owed, balance, &owed));
-    }
+    uint64_t members = 0;
+    troc_ledger_read *read = NULL;
+    assert_int_equal(troc_ledger_read_begin(f->s->ledger, &read), 0);
+    do {
+        size_t count = 0;
+        assert_int_equal(troc_ledger_members(read, after, 0, accounts, PAGE, &count, next), 0);
+        memcpy(after, next, sizeof after);
+        for (size_t i = 0; i < count; i++) {
+            int64_t balance = accounts[i].balance_cents;
+            if (balance > 0) assert_false(__builtin_add_overflow(credit, balance, &credit));
+            else assert_false(__builtin_sub_overflow(owed, balance, &owed));
+        }
+        members += count;
+    } while (after[0] != '\0');
+    troc_ledger_read_end(read);
+    troc_stats stats = support_stats(f->s);
+    assert_int_equal(members, stats.members);
     assert_int_equal(owed, debt);
     assert_int_equal(credit, debt);
-    troc_stats stats = support_stats(f->s);
     assert_int_equal(stats.debt_cents, debt);
     assert_int_equal(stats.balance_sum_cents, 0);
 }
@@ -193,9 +210,10 @@ static void test_transfer_past_the_debt_bound(void **state) {
     verify(f);
 }
 
-/* A batch from ann with `count` items to the given payees, signed by ann. */
-static void batch_build(fixture *f, const char *const *payees, const int64_t *amounts, size_t count,
-                        support_item *out) {
+/* A batch from `payer` with `count` items to the given payees, signed with
+ * `key`. */
+static void batch_build(fixture *f, const troc_keypair *key, const char *payer, const char *const *payees,
+                        const int64_t *amounts, size_t count, support_item *out) {
     Troc__V1__BatchItem *items = calloc(count, sizeof *items);
     Troc__V1__BatchItem **pointers = calloc(count, sizeof *pointers);
     uint8_t(*ids)[TROC_ID_SIZE] = calloc(count, TROC_ID_SIZE);
@@ -215,10 +233,10 @@ static void batch_build(fixture *f, const char *const *payees, const int64_t *am
     Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
     batch.has_id = 1;
     batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, batch_id};
-    batch.payer = "ann";
+    batch.payer = (char *)payer;
     batch.n_items = count;
     batch.items = pointers;
-    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, &f->ann, NULL, out);
+    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, key, NULL, out);
     free(items);
     free(pointers);
     free(ids);
@@ -249,7 +267,7 @@ static void test_batch_past_the_debt_bound(void **state) {
     static const int codes[] = {TROC_RESULT_OK, TROC_RESULT_BALANCE_OVERFLOW, TROC_RESULT_OK, TROC_RESULT_OK,
                                 TROC_RESULT_BALANCE_OVERFLOW};
     support_item batch;
-    batch_build(f, payees, amounts, 5, &batch);
+    batch_build(f, &f->ann, "ann", payees, amounts, 5, &batch);
     uint16_t item_codes[5];
     troc_item_result result = {.item_codes = item_codes};
     assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_OK);
@@ -261,7 +279,7 @@ static void test_batch_past_the_debt_bound(void **state) {
     assert_int_equal(support_stats(f->s).debt_cents, INT64_MAX);
 
     picture before = picture_take(f);
-    batch_build(f, payees, (const int64_t[]){1, 5}, 2, &batch);
+    batch_build(f, &f->ann, "ann", payees, (const int64_t[]){1, 5}, 2, &batch);
     result = (troc_item_result){.item_codes = item_codes};
     assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_BALANCE_OVERFLOW);
     support_item_free(&batch);
@@ -375,12 +393,149 @@ static void test_credit_round_past_the_debt_bound(void **state) {
     verify(f);
 }
 
+/* ----------------------------------------------- the cache mid-round */
+
+/* A credit round whose second pass fills the write cache.  FILLERS members,
+ * whom sink pays a cent each just before the round in the same write
+ * transaction, leave room for the round's payer and payee and a few more;
+ * its set-off cycles, among members that only its second pass touches,
+ * take the rest.  So the cache is written out after the round's first
+ * payment (ann pays ben 100), in the middle of the round. */
+enum { FILLERS = TROC_WRITE_ACCOUNTS_MAX - 64, CYCLES = 40 };
+_Static_assert(3 * CYCLES > 64 && 3 * CYCLES <= DEBTORS, "the cycles' members fill the cache");
+
+static void filler_name(int i, char name[16]) {
+    snprintf(name, 16, "f%05d", i);
+}
+
+/* Admits sink, ann, ben, the cycles' members (m0000 ...) and the fillers,
+ * and opens the round's obligations, oldest first: ann owes ben 100, then
+ * CYCLES cycles m(3c) -> m(3c+1) -> m(3c+2) -> m(3c) of 1 each. */
+static void cache_round_members(fixture *f, uint8_t ann_owes[TROC_ID_SIZE]) {
+    support_batch_begin(f->s);
+    assert_int_equal(support_member_add(f->s, "sink", &f->sink, TROC_AMOUNT_CENTS_MAX, -1), TROC_RESULT_OK);
+    assert_int_equal(support_member_add(f->s, "ann", &f->ann, TROC_AMOUNT_CENTS_MAX, -1), TROC_RESULT_OK);
+    assert_int_equal(support_member_add(f->s, "ben", &f->ben, 0, -1), TROC_RESULT_OK);
+    for (int i = 0; i < 3 * CYCLES; i++) {
+        char name[16];
+        debtor_name(i, name);
+        assert_int_equal(support_member_add(f->s, name, &f->debtors[i], 0, -1), TROC_RESULT_OK);
+    }
+    for (int i = 0; i < FILLERS; i++) {
+        char name[16];
+        uint8_t key[TROC_PUBLIC_KEY_SIZE];
+        filler_name(i, name);
+        support_public_key((uint32_t)i, key);
+        support_item item;
+        support_member_add_item(f->s, name, key, 0, -1, &item);
+        assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK);
+        support_item_free(&item);
+    }
+    obligation(f, &f->ben, "ben", &f->ann, "ann", 100, ann_owes);
+    for (int i = 0; i < 3 * CYCLES; i++) {
+        int next = i % 3 == 2 ? i - 2 : i + 1;
+        char debtor[16], creditor[16];
+        uint8_t id[TROC_ID_SIZE];
+        debtor_name(i, debtor);
+        debtor_name(next, creditor);
+        obligation(f, &f->debtors[next], creditor, &f->debtors[i], debtor, 1, id);
+    }
+    support_batch_commit(f->s);
+}
+
+/* Pads the journal (sink pays ben a cent at a time) so that the next entry
+ * is the first of one of replay's transactions: replay commits every
+ * TROC_REPLAY_ENTRIES_PER_COMMIT entries, counting the init entry. */
+static void replay_transaction_start(fixture *f) {
+    uint64_t entries = support_stats(f->s).journal_entries;
+    uint64_t pad = (TROC_REPLAY_ENTRIES_PER_COMMIT - entries % TROC_REPLAY_ENTRIES_PER_COMMIT) %
+                   TROC_REPLAY_ENTRIES_PER_COMMIT;
+    support_batch_begin(f->s);
+    for (uint64_t i = 0; i < pad; i++) assert_int_equal(support_pay(f->s, &f->sink, "sink", "ben", 1), TROC_RESULT_OK);
+    support_batch_commit(f->s);
+    assert_int_equal(support_stats(f->s).journal_entries % TROC_REPLAY_ENTRIES_PER_COMMIT, 0);
+}
+
+/* sink pays every filler a cent, in batches of TROC_BATCH_ITEMS_MAX. */
+static void fillers_pay(fixture *f) {
+    static char names[TROC_BATCH_ITEMS_MAX][16];
+    static const char *payees[TROC_BATCH_ITEMS_MAX];
+    static int64_t amounts[TROC_BATCH_ITEMS_MAX];
+    static uint16_t codes[TROC_BATCH_ITEMS_MAX];
+    for (int first = 0; first < FILLERS; first += TROC_BATCH_ITEMS_MAX) {
+        int count = FILLERS - first < TROC_BATCH_ITEMS_MAX ? FILLERS - first : TROC_BATCH_ITEMS_MAX;
+        for (int i = 0; i < count; i++) {
+            filler_name(first + i, names[i]);
+            payees[i] = names[i];
+            amounts[i] = 1;
+        }
+        support_item batch;
+        batch_build(f, &f->sink, "sink", payees, amounts, (size_t)count, &batch);
+        troc_item_result result = {.item_codes = codes};
+        assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_OK);
+        support_item_free(&batch);
+        for (int i = 0; i < count; i++) assert_int_equal(codes[i], TROC_RESULT_OK);
+    }
+}
+
+/* The fillers' payments and the round, in one write transaction or each
+ * in its own; either way in one of replay's. */
+static void round_across_a_cache_flush(fixture *f, bool one_transaction) {
+    uint8_t ann_owes[TROC_ID_SIZE];
+    cache_round_members(f, ann_owes);
+    troc_clearing_snapshot snapshot;
+    support_clearing_snapshot(f->s, &snapshot);
+    assert_int_equal(snapshot.obligation_count, 1 + 3 * CYCLES);
+    assert_int_equal(obligation_at(&snapshot, ann_owes), 0); /* paid before any cycle is set off */
+    int64_t *cleared = calloc(snapshot.obligation_count, sizeof *cleared);
+    int64_t *paid = calloc(snapshot.obligation_count, sizeof *paid);
+    assert_true(cleared != NULL && paid != NULL);
+    for (size_t i = 1; i < snapshot.obligation_count; i++) cleared[i] = 1;
+    paid[0] = 100;
+    replay_transaction_start(f);
+    const int64_t ben = support_balance(f->s, "ben");
+    const int64_t debt = support_stats(f->s).debt_cents + FILLERS + 100;
+    if (one_transaction) support_batch_begin(f->s);
+    fillers_pay(f);
+    assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, NULL), 0);
+    if (one_transaction) support_batch_commit(f->s);
+    troc_clearing_snapshot_free(&snapshot);
+    free(cleared);
+    free(paid);
+    troc_stats stats = support_stats(f->s);
+    assert_int_equal(stats.journal_entries % TROC_REPLAY_ENTRIES_PER_COMMIT,
+                     (FILLERS + TROC_BATCH_ITEMS_MAX - 1) / TROC_BATCH_ITEMS_MAX + 1);
+    assert_int_equal(stats.clearing_runs, 1);
+    assert_int_equal(stats.obligations_open, 0);
+    assert_int_equal(support_balance(f->s, "ann"), -100);
+    assert_int_equal(support_balance(f->s, "ben"), ben + 100);
+    assert_int_equal(support_balance(f->s, "m0000"), 0);
+    assert_int_equal(support_balance(f->s, "f00000"), 1);
+    balances_sum_to_zero(f, debt);
+    verify(f);
+}
+
+/* One write transaction, as a group commit holds items and a round: the
+ * cache is written out in the middle of the round as it is applied, and
+ * again when replay applies it. */
+static void test_credit_round_across_a_cache_flush(void **state) {
+    round_across_a_cache_flush(*state, true);
+}
+
+/* Each in its own commit: the round's own transaction has room, and only
+ * replay, which applies them in one, writes the cache out mid-round. */
+static void test_verify_replays_a_credit_round_across_a_cache_flush(void **state) {
+    round_across_a_cache_flush(*state, false);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_transfer_past_the_debt_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_past_the_debt_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invoice_payment_past_the_debt_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round_past_the_debt_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credit_round_across_a_cache_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_replays_a_credit_round_across_a_cache_flush, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

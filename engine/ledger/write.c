@@ -22,13 +22,20 @@
  * The debt (the sum of negative balances) must fit int64, which no single
  * balance's check ensures: every movement checks it against the
  * transaction's running figure, write->debt_cents, and is refused when it
- * would overflow (transfer.c, round.c).  When slots are written, their
- * debt changes are summed apart, what was added and what was paid off,
- * then applied: written in member id order, a payer's new debt may come
+ * would overflow (transfer.c, round.c).  The cache is written out
+ * (troc__cache_reserve) between two movements, or between two payments of
+ * a round, whose check bounds the debt of every state it passes through
+ * (round.c): the debt of every state written fits too.  When slots are
+ * written, their debt changes are summed apart, what was added and what
+ * was paid off, then applied to the stored total, which becomes the debt
+ * of the state written: in member id order, a payer's new debt may come
  * before the payee's debt it paid off, and one running sum could pass
  * INT64_MAX on its way where the two sums cannot (the first is at most
- * the debt after, the second at most the debt before).  The total written
- * then equals the running figure; both are asserted.
+ * the debt after, the second at most the debt before); both are asserted.
+ * A flush in the middle of a round writes a state the running figure has
+ * not reached yet (a round sets it once all its payments are made), so
+ * the stored total and the running figure are asserted equal at commit
+ * only, after the last flush, when every movement is complete.
  *
  * Balances sum to zero: each written slot adds current - stored to the
  * transaction's balance delta, which must be zero at commit, and the stored
@@ -217,13 +224,14 @@ static void totals_update(troc_ledger_write *write, const troc__slot *slot, debt
                      (uint64_t)((old->flags & TROC__ACCOUNT_FROZEN) != 0);
 }
 
-/* Applies a flush's debt changes to the stored total, which then counts
- * every movement of the transaction, as its running figure does. */
+/* Applies a flush's debt changes to the stored total, which then is the
+ * debt of the state written (possibly in the middle of a round: not yet
+ * the running figure, see the top of this file). */
 static void debt_update(troc_ledger_write *write, const debt_changes *debt) {
     int64_t *total = &write->state.debt_cents;
     bool ok = !__builtin_sub_overflow(*total, debt->paid_off_cents, total) && *total >= 0 &&
               !__builtin_add_overflow(*total, debt->added_cents, total);
-    assert(ok && *total == write->debt_cents && "every movement's change of the debt was checked and counted");
+    assert(ok && "the debt of every state written fits, as every movement and round checked");
     (void)ok;
 }
 
@@ -385,6 +393,8 @@ static int commit_prepare(troc_ledger_write *write) {
     if (rc != 0) return rc;
     assert(write->balance_delta_cents == 0 && "a transaction moved credit in or out of the territory");
     assert(write->state.balance_sum_cents == 0 && "balances must sum to zero");
+    assert(write->state.debt_cents == write->debt_cents &&
+           "every movement's change of the debt was checked and counted");
     write->state.last_timestamp_us = write->timestamp_us;
     uint8_t state[TROC__STATE_RECORD_SIZE];
     troc__state_encode(&write->state, state);
