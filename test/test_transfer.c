@@ -22,6 +22,10 @@
  * applies, with totals that add up, and replays.  That takes 32,704 more
  * members, paid a cent each by sink.
  *
+ * What one write transaction (or one of replay's) writes out may change
+ * balances by more than int64 holds while every state fits: sink, owed the
+ * whole debt, pays every debtor back and then pays ann on credit.
+ *
  * Each test gets a fresh ledger in its own temporary directory.
  */
 #include <setjmp.h>
@@ -443,15 +447,18 @@ static void cache_round_members(fixture *f, uint8_t ann_owes[TROC_ID_SIZE]) {
     support_batch_commit(f->s);
 }
 
-/* Pads the journal (sink pays ben a cent at a time) so that the next entry
- * is the first of one of replay's transactions: replay commits every
- * TROC_REPLAY_ENTRIES_PER_COMMIT entries, counting the init entry. */
+/* Pads the journal with changes of ben's credit line (moving no balance)
+ * so that the next entry is the first of one of replay's transactions:
+ * replay commits every TROC_REPLAY_ENTRIES_PER_COMMIT entries, counting
+ * the init entry. */
 static void replay_transaction_start(fixture *f) {
     uint64_t entries = support_stats(f->s).journal_entries;
     uint64_t pad = (TROC_REPLAY_ENTRIES_PER_COMMIT - entries % TROC_REPLAY_ENTRIES_PER_COMMIT) %
                    TROC_REPLAY_ENTRIES_PER_COMMIT;
     support_batch_begin(f->s);
-    for (uint64_t i = 0; i < pad; i++) assert_int_equal(support_pay(f->s, &f->sink, "sink", "ben", 1), TROC_RESULT_OK);
+    for (uint64_t i = 0; i < pad; i++) {
+        assert_int_equal(support_limit_set(f->s, "ben", (int64_t)(i % 2) + 1, "pad"), TROC_RESULT_OK);
+    }
     support_batch_commit(f->s);
     assert_int_equal(support_stats(f->s).journal_entries % TROC_REPLAY_ENTRIES_PER_COMMIT, 0);
 }
@@ -493,7 +500,6 @@ static void round_across_a_cache_flush(fixture *f, bool one_transaction) {
     for (size_t i = 1; i < snapshot.obligation_count; i++) cleared[i] = 1;
     paid[0] = 100;
     replay_transaction_start(f);
-    const int64_t ben = support_balance(f->s, "ben");
     const int64_t debt = support_stats(f->s).debt_cents + FILLERS + 100;
     if (one_transaction) support_batch_begin(f->s);
     fillers_pay(f);
@@ -508,7 +514,7 @@ static void round_across_a_cache_flush(fixture *f, bool one_transaction) {
     assert_int_equal(stats.clearing_runs, 1);
     assert_int_equal(stats.obligations_open, 0);
     assert_int_equal(support_balance(f->s, "ann"), -100);
-    assert_int_equal(support_balance(f->s, "ben"), ben + 100);
+    assert_int_equal(support_balance(f->s, "ben"), 100);
     assert_int_equal(support_balance(f->s, "m0000"), 0);
     assert_int_equal(support_balance(f->s, "f00000"), 1);
     balances_sum_to_zero(f, debt);
@@ -528,6 +534,61 @@ static void test_verify_replays_a_credit_round_across_a_cache_flush(void **state
     round_across_a_cache_flush(*state, false);
 }
 
+/* ------------------------------------------- balance changes past int64 */
+
+/* sink, owed the whole debt (INT64_MAX), pays every debtor back and then
+ * pays ann TROC_AMOUNT_CENTS_MAX on its credit line, in three
+ * TransferBatches.  Each item passes its checks: the debt falls to 0, then
+ * sink's payment to ann makes TROC_AMOUNT_CENTS_MAX of new debt.  Written
+ * out together, the balances that rise do so by INT64_MAX plus that (the
+ * debt before plus the debt after), past int64, and sink's falls by as
+ * much.  The batches are committed in one write transaction or each in
+ * its own; either way replay applies them in one. */
+static void repay_everyone(fixture *f, bool one_transaction) {
+    static char names[DEBTORS + 1][16];
+    static const char *payees[DEBTORS + 1];
+    static int64_t amounts[DEBTORS + 1];
+    static uint16_t codes[TROC_BATCH_ITEMS_MAX];
+    edge(f, 0);
+    for (int i = 0; i < DEBTORS; i++) {
+        debtor_name(i, names[i]);
+        payees[i] = names[i];
+        amounts[i] = i < DEBTORS - 1 ? TROC_AMOUNT_CENTS_MAX : INT64_MAX - (DEBTORS - 1) * TROC_AMOUNT_CENTS_MAX;
+    }
+    payees[DEBTORS] = "ann";
+    amounts[DEBTORS] = TROC_AMOUNT_CENTS_MAX;
+    assert_int_equal(support_limit_set(f->s, "sink", TROC_AMOUNT_CENTS_MAX, "pays ann"), TROC_RESULT_OK);
+    replay_transaction_start(f);
+    if (one_transaction) support_batch_begin(f->s);
+    for (int first = 0; first < DEBTORS + 1; first += TROC_BATCH_ITEMS_MAX) {
+        int count = DEBTORS + 1 - first < TROC_BATCH_ITEMS_MAX ? DEBTORS + 1 - first : TROC_BATCH_ITEMS_MAX;
+        support_item batch;
+        batch_build(f, &f->sink, "sink", payees + first, amounts + first, (size_t)count, &batch);
+        troc_item_result result = {.item_codes = codes};
+        assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_OK);
+        support_item_free(&batch);
+        for (int i = 0; i < count; i++) assert_int_equal(codes[i], TROC_RESULT_OK);
+    }
+    if (one_transaction) support_batch_commit(f->s);
+    assert_int_equal(support_stats(f->s).journal_entries % TROC_REPLAY_ENTRIES_PER_COMMIT, 3);
+    assert_int_equal(support_balance(f->s, "sink"), -TROC_AMOUNT_CENTS_MAX);
+    assert_int_equal(support_balance(f->s, "ann"), TROC_AMOUNT_CENTS_MAX);
+    assert_int_equal(support_balance(f->s, "m0000"), 0);
+    assert_int_equal(support_balance(f->s, "m9223"), 0);
+    balances_sum_to_zero(f, TROC_AMOUNT_CENTS_MAX);
+    verify(f);
+}
+
+/* One write transaction, as a group commit of sink's batches would be. */
+static void test_repaying_everyone_in_one_transaction(void **state) {
+    repay_everyone(*state, true);
+}
+
+/* Each batch in its own commit: only replay writes them out together. */
+static void test_verify_replays_repayments_committed_apart(void **state) {
+    repay_everyone(*state, false);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_transfer_past_the_debt_bound, setup, teardown),
@@ -536,6 +597,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_credit_round_past_the_debt_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_round_across_a_cache_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_replays_a_credit_round_across_a_cache_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repaying_everyone_in_one_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_replays_repayments_committed_apart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -358,9 +358,8 @@ struct troc_ledger_write {
     troc_journal_head head;                /* journal head, stored at commit */
     int failed;                            /* first storage error: the transaction can only abort */
     bool changed;                          /* something was journaled: commit, else just end */
-    int64_t balance_delta_cents;           /* sum of the balance changes written: 0 at commit */
     int64_t debt_cents;                    /* the territory's debt with every movement applied so far
-                                              (state.debt_cents counts only what is written) */
+                                              (state.debt_cents: of the state last written out) */
     uint32_t members_committed;            /* member count when the transaction began */
     troc__slot *slots;                     /* TROC_WRITE_ACCOUNTS_MAX */
     uint32_t slot_count;

@@ -14,10 +14,10 @@
  * accounts out before its commit (its cache full) makes the directory
  * forget them, and LMDB answers for them until they are committed.
  *
- * The running totals of meta (member count, transfers, debt, accounts over
- * their limit, frozen accounts, the balance sum) are updated from the
- * difference between each slot's stored and current record when it is
- * written: never by scanning accounts.
+ * The running totals of meta that depend on accounts (debt, accounts over
+ * their limit, frozen accounts) are updated from the difference between
+ * each slot's stored and current record when it is written: never by
+ * scanning accounts.  The balance sum is always zero, as checked below.
  *
  * The debt (the sum of negative balances) must fit int64, which no single
  * balance's check ensures: every movement checks it against the
@@ -37,12 +37,23 @@
  * the stored total and the running figure are asserted equal at commit
  * only, after the last flush, when every movement is complete.
  *
- * Balances sum to zero: each written slot adds current - stored to the
- * transaction's balance delta, which must be zero at commit, and the stored
- * sum must stay zero; both are asserted.  A transaction that journaled
- * nothing ends without a commit (no sync for a batch of refusals or of
- * idempotent answers): every commit holds at least one journal entry, and
- * the last one carries the commit's time, which replay relies on.
+ * Balances sum to zero.  A flush comes between movements (or between a
+ * round's payments), each of which has changed both its sides, so what the
+ * balances it writes rose by, summed, equals what they fell by: both are
+ * summed apart and asserted equal, and the stored balance sum stays zero
+ * (asserted at commit).  The sums are of sizes, in uint64: a balance lies
+ * in [-TROC_AMOUNT_CENTS_MAX, INT64_MAX], so one change may not fit int64,
+ * and neither may a signed running sum, in member id order.  A balance
+ * rises by at most the debt it pays off plus the credit it gains, so the
+ * increases add up to at most the debt before the flush plus the debt
+ * after (the credit after equals it), at most 2 * INT64_MAX < UINT64_MAX
+ * since the debt of every state written fits; so do the decreases, being
+ * equal.
+ *
+ * A transaction that journaled nothing ends without a commit (no sync for
+ * a batch of refusals or of idempotent answers): every commit holds at
+ * least one journal entry, and the last one carries the commit's time,
+ * which replay relies on.
  *
  * The first LMDB error (MDB_MAP_FULL, -EIO, ...) marks the transaction
  * failed: further applies return it, and commit aborts.  Nothing of a
@@ -199,38 +210,47 @@ int troc__slot_by_name(troc_ledger_write *write, const char *name, size_t name_l
     return member_id != 0 ? troc__slot_by_id(write, member_id, slot_out) : TROC_ENOT_FOUND;
 }
 
-/* The debt changes of the slots one flush writes, summed apart (see the
+/* The changes of the slots one flush writes, each summed apart (see the
  * top of this file). */
-typedef struct debt_changes {
-    int64_t added_cents;                   /* new debt of accounts going further into it */
-    int64_t paid_off_cents;                /* debt of accounts coming out of it */
-} debt_changes;
+typedef struct flush_sums {
+    uint64_t increases_cents;              /* what the balances that rose rose by */
+    uint64_t decreases_cents;              /* what the balances that fell fell by */
+    int64_t debt_added_cents;              /* new debt of accounts going further into it */
+    int64_t debt_paid_off_cents;           /* debt of accounts coming out of it */
+} flush_sums;
 
-/* Updates the running totals for one slot's change; its debt change goes
- * into `debt`. */
-static void totals_update(troc_ledger_write *write, const troc__slot *slot, debt_changes *debt) {
+/* Updates the running totals for one slot's change; its balance and debt
+ * changes go into `sums`. */
+static void totals_update(troc_ledger_write *write, const troc__slot *slot, flush_sums *sums) {
     const troc__account_record *old = &slot->stored, *now = &slot->current;
     troc__state *state = &write->state;
-    int64_t delta = now->balance_cents - old->balance_cents;
+    /* The size of the change, in uint64 (it may not fit int64): the
+     * difference modulo 2^64 of the larger and the smaller is exact. */
+    const bool rose = now->balance_cents >= old->balance_cents;
+    uint64_t change = rose ? (uint64_t)now->balance_cents - (uint64_t)old->balance_cents
+                           : (uint64_t)old->balance_cents - (uint64_t)now->balance_cents;
+    uint64_t *changes = rose ? &sums->increases_cents : &sums->decreases_cents;
     int64_t debt_change = troc__debt_of(now->balance_cents) - troc__debt_of(old->balance_cents);
-    bool ok = !__builtin_add_overflow(write->balance_delta_cents, delta, &write->balance_delta_cents) &&
-              !__builtin_add_overflow(state->balance_sum_cents, delta, &state->balance_sum_cents) &&
-              (debt_change >= 0 ? !__builtin_add_overflow(debt->added_cents, debt_change, &debt->added_cents)
-                                : !__builtin_sub_overflow(debt->paid_off_cents, debt_change, &debt->paid_off_cents));
-    assert(ok && "balances and the debt are bounded by the overflow checks of every movement");
+    bool ok = !__builtin_add_overflow(*changes, change, changes) &&
+              (debt_change >= 0
+                   ? !__builtin_add_overflow(sums->debt_added_cents, debt_change, &sums->debt_added_cents)
+                   : !__builtin_sub_overflow(sums->debt_paid_off_cents, debt_change, &sums->debt_paid_off_cents));
+    assert(ok && "every state written has a debt that fits, which bounds these sums");
     (void)ok;
     state->accounts_over_limit += (uint64_t)troc__account_over_limit(now) - (uint64_t)troc__account_over_limit(old);
     state->frozen += (uint64_t)((now->flags & TROC__ACCOUNT_FROZEN) != 0) -
                      (uint64_t)((old->flags & TROC__ACCOUNT_FROZEN) != 0);
 }
 
-/* Applies a flush's debt changes to the stored total, which then is the
- * debt of the state written (possibly in the middle of a round: not yet
- * the running figure, see the top of this file). */
-static void debt_update(troc_ledger_write *write, const debt_changes *debt) {
+/* Checks that a flush wrote whole movements and applies its debt changes
+ * to the stored total, which then is the debt of the state written
+ * (possibly in the middle of a round: not yet the running figure, see the
+ * top of this file). */
+static void flush_sums_apply(troc_ledger_write *write, const flush_sums *sums) {
+    assert(sums->increases_cents == sums->decreases_cents && "a flush moved credit in or out of the territory");
     int64_t *total = &write->state.debt_cents;
-    bool ok = !__builtin_sub_overflow(*total, debt->paid_off_cents, total) && *total >= 0 &&
-              !__builtin_add_overflow(*total, debt->added_cents, total);
+    bool ok = !__builtin_sub_overflow(*total, sums->debt_paid_off_cents, total) && *total >= 0 &&
+              !__builtin_add_overflow(*total, sums->debt_added_cents, total);
     assert(ok && "the debt of every state written fits, as every movement and round checked");
     (void)ok;
 }
@@ -294,18 +314,18 @@ static int cache_flush(troc_ledger_write *write) {
     MDB_cursor *balances = NULL;
     int rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_BALANCES], &balances);
     if (rc != 0) return troc__write_fail(write, rc);
-    debt_changes debt = {0, 0};
+    flush_sums sums = {0, 0, 0, 0};
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         troc__slot *slot = &write->slots[write->ledger->members.entries[write->flush_order[i]].slot];
         rc = slot_write(write, slot, balances);
         if (rc != 0) break;
-        totals_update(write, slot, &debt);
+        totals_update(write, slot, &sums);
         slot->stored = slot->current;
         slot->dirty = false;
         slot->admitted = false;
     }
     mdb_cursor_close(balances);
-    if (rc == 0) debt_update(write, &debt); /* a failed transaction only aborts */
+    if (rc == 0) flush_sums_apply(write, &sums); /* a failed transaction only aborts */
     return rc;
 }
 
@@ -355,7 +375,6 @@ int troc_ledger_write_begin(troc_ledger *ledger, int64_t timestamp_us, troc_ledg
     write->changed = false;
     write->ids_cursor = NULL; /* cursors of a write transaction close with it */
     write->postings_cursor = NULL;
-    write->balance_delta_cents = 0;
     write->debt_cents = write->state.debt_cents;
     cache_reset(write);
     troc__write_set_time(write, timestamp_us);
@@ -391,7 +410,6 @@ void troc_ledger_write_abort(troc_ledger_write *write) {
 static int commit_prepare(troc_ledger_write *write) {
     int rc = cache_flush(write);
     if (rc != 0) return rc;
-    assert(write->balance_delta_cents == 0 && "a transaction moved credit in or out of the territory");
     assert(write->state.balance_sum_cents == 0 && "balances must sum to zero");
     assert(write->state.debt_cents == write->debt_cents &&
            "every movement's change of the debt was checked and counted");
