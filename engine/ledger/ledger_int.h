@@ -460,8 +460,9 @@ int troc__account_get(MDB_txn *txn, const troc_ledger *ledger, uint32_t member_i
 
 /* What a balance adds to the territory's debt (the sum of negative
  * balances, as a positive number).  Balances never lie below
- * -TROC_AMOUNT_CENTS_MAX (the largest credit line), so this never
- * overflows. */
+ * -TROC_AMOUNT_CENTS_MAX (the largest credit line) less, in the middle of
+ * a clearing round, the round's paid total (at most
+ * TROC_CLEARING_TOTAL_CENTS_MAX), so this never overflows. */
 static inline int64_t troc__debt_of(int64_t balance_cents) {
     return balance_cents < 0 ? -balance_cents : 0;
 }

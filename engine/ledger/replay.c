@@ -213,7 +213,7 @@ static int replay_entry(verify_run *run, const troc_journal_entry *entry) {
     rc = node ? troc__apply_node(run->write, &item, &result) : troc_ledger_apply(run->write, &item, &result);
     item_free(&item);
     run->pending++;
-    if (node && (rc == TROC_ESTALE || rc == TROC_EINFEASIBLE || rc == TROC_ESIGNATURE)) {
+    if (node && (rc == TROC_ESTALE || rc == TROC_EINFEASIBLE || rc == TROC_ESIGNATURE || rc == TROC_EOVERFLOW)) {
         return differ(run, TROC_EREPLAY, "journal entry %llu: the clearing round does not apply again: %s",
                       (unsigned long long)entry->seq, troc_strerror(rc));
     }

@@ -40,15 +40,19 @@
  * Balances sum to zero.  A flush comes between movements (or between a
  * round's payments), each of which has changed both its sides, so what the
  * balances it writes rose by, summed, equals what they fell by: both are
- * summed apart and asserted equal, and the stored balance sum stays zero
- * (asserted at commit).  The sums are of sizes, in uint64: a balance lies
- * in [-TROC_AMOUNT_CENTS_MAX, INT64_MAX], so one change may not fit int64,
- * and neither may a signed running sum, in member id order.  A balance
- * rises by at most the debt it pays off plus the credit it gains, so the
- * increases add up to at most the debt before the flush plus the debt
- * after (the credit after equals it), at most 2 * INT64_MAX < UINT64_MAX
- * since the debt of every state written fits; so do the decreases, being
- * equal.
+ * summed apart and asserted equal; that is the check, and the stored
+ * balance sum, which it keeps at zero, is never changed (commit asserts
+ * it, and the start check reads it).  The sums are of sizes, in uint64: a
+ * balance is at least -TROC_AMOUNT_CENTS_MAX after a whole movement, and
+ * in the middle of a round at least that less the round's paid total (at
+ * most TROC_CLEARING_TOTAL_CENTS_MAX, the cap on open obligations: a
+ * member may pay before it is paid), and at most INT64_MAX, so one change
+ * may not fit int64, and neither may a signed running sum, in member id
+ * order.  A balance rises by at most the debt it pays off plus the credit
+ * it gains, so the increases add up to at most the debt before the flush
+ * plus the debt after (the credit after equals it), at most 2 * INT64_MAX
+ * < UINT64_MAX since the debt of every state written fits; so do the
+ * decreases, being equal.
  *
  * A transaction that journaled nothing ends without a commit (no sync for
  * a batch of refusals or of idempotent answers): every commit holds at
