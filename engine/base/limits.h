@@ -282,7 +282,7 @@ _Static_assert(4ull * TROC_INTERN_COUNT_MAX <= 4294967295ull, "intern slots are 
 #define TROC_REFUSALS_MAX 64
 
 /* Descriptors kept apart from connections: the standard streams, the
- * ledger's files (data, lock, writer lock), the event loop's own (epoll,
+ * ledger's files (data, lock, its directory's lock), the event loop's own (epoll,
  * signal pipes, wake-ups), the listeners, a backup's files and the port
  * file, with room to spare.  The daemon needs TROC_CONNECTIONS_MAX +
  * TROC_REFUSALS_MAX + this many: past its descriptor limit accept fails,

@@ -304,7 +304,7 @@ static int backup_write(troc_ledger *ledger, const backup_paths *paths, const at
 
 /* Removes the temporary directory and what the backup put in it. */
 static void temporary_remove(const backup_paths *paths) {
-    static const char *const names[] = {DATA_FILE, TROC__KEY_FILE, "lock.mdb", TROC__LOCK_FILE};
+    static const char *const names[] = {DATA_FILE, TROC__KEY_FILE, "lock.mdb"};
     char path[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", paths->temporary, names[i]);

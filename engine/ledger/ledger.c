@@ -207,14 +207,15 @@ static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned
 /* One writer per ledger.  A second process writing the same environment
  * (say, two trocd started on one directory) would keep its own caches of
  * balances, running sums and the journal head and corrupt the state, so a
- * writable open takes an exclusive lock on DIR/writer.lock, held until
- * close; the second open gets -EBUSY.  flock locks belong to the open file
- * description and are released by the kernel when a process dies, so a
- * killed trocd never leaves a stale lock behind. */
+ * writable open takes an exclusive lock on the ledger's directory itself,
+ * held until close; the second open gets -EBUSY.  The directory, not a
+ * file in it: a lock file can be deleted by someone who takes it for a
+ * stale one, and the next open would lock a new file while the first
+ * writer still runs.  flock locks belong to the open file description and
+ * are released by the kernel when a process dies, so a killed trocd never
+ * leaves a stale lock behind. */
 static int writer_lock_take(troc_ledger *ledger) {
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/%s", ledger->directory, TROC__LOCK_FILE);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(ledger->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -errno;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;

@@ -68,9 +68,6 @@ static inline int troc__lmdb_error(int rc) {
 /* Name of the territory's key file inside the data directory. */
 #define TROC__KEY_FILE TROC_LEDGER_KEY_FILE
 
-/* Held (flock, exclusive) by the one process that may write the ledger. */
-#define TROC__LOCK_FILE "writer.lock"
-
 /* Version of the on-disk format, stored in meta under "format".  2: the
  * balance, line count and last posting left the account record for
  * "balances". */
@@ -382,7 +379,7 @@ struct troc_ledger {
     bool read_only;
     bool replaying;                        /* a scratch ledger replaying a journal: rules added after an
                                               entry was journaled must not refuse it */
-    int lock_fd;                           /* TROC__LOCK_FILE, held while open for writing; -1 if not */
+    int lock_fd;                           /* the directory, locked while open for writing; -1 if not */
     size_t map_size_bytes;
     /* Growing the map remaps it: no read transaction of this process may
      * be open then (LMDB leaves that to the caller).  Reads hold this lock

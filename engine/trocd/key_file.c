@@ -25,11 +25,11 @@ static void key_file_path(const char *data, char *path, size_t size) {
     snprintf(path, size, "%s%s" TROC_LEDGER_KEY_FILE, data, length > 0 && data[length - 1] == '/' ? "" : "/");
 }
 
-/* -EACCES may be about the ledger's files (data.mdb, lock.mdb,
- * writer.lock), opened first, or about the key file, read last: it is the
- * key file's when the others may be read and written and it may not. */
+/* -EACCES may be about the ledger's files (data.mdb, lock.mdb), opened
+ * first, or about the key file, read last: it is the key file's when the
+ * others may be read and written and it may not. */
 static bool key_file_denied(const char *data) {
-    static const char *const ledger_files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    static const char *const ledger_files[] = {"data.mdb", "lock.mdb"};
     char path[4096 + sizeof TROC_LEDGER_KEY_FILE];
     for (size_t i = 0; i < sizeof ledger_files / sizeof ledger_files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", data, ledger_files[i]);

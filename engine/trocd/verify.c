@@ -51,7 +51,7 @@ static void progress_show(void *context, const char *stage, uint64_t done, uint6
 }
 
 /* The files a scratch ledger holds. */
-static const char *const scratch_files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+static const char *const scratch_files[] = {"data.mdb", "lock.mdb"};
 #define SCRATCH_FILE_COUNT (sizeof scratch_files / sizeof scratch_files[0])
 
 /* Removes the scratch ledger's files and directory. */
