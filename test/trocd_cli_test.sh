@@ -228,6 +228,27 @@ for signal in TERM INT HUP; do
   [ ! -e "$work/stop.sock" ] || fail "SIG$signal left the socket behind"
 done
 
+# Two daemons given one port file: the one that stops first leaves the file
+# the other wrote since, which still names a port that serves.
+expect 0 "$trocd" init --data "$work/shared-port" --territory marseille --admin "$admin"
+rm -f "$work/port"
+"$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/a.log" &
+first=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+first_port=$(cat "$work/port")
+"$trocd" run --data "$work/shared-port" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/b.log" &
+second=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && [ "$(cat "$work/port")" != "$first_port" ] && break; sleep 0.05; done
+second_port=$(cat "$work/port")
+[ "$second_port" != "$first_port" ] || fail "the second trocd did not write its port: $(cat "$work/b.log")"
+kill -TERM "$first"
+wait "$first" || fail "the first trocd did not exit 0: $(cat "$work/a.log")"
+[ "$(cat "$work/port" 2>/dev/null)" = "$second_port" ] ||
+  fail "the first trocd removed the port file the second wrote"
+kill -TERM "$second"
+wait "$second" || fail "the second trocd did not exit 0: $(cat "$work/b.log")"
+[ ! -e "$work/port" ] || fail "the second trocd left its port file behind"
+
 # Started with its standard streams closed, trocd writes its log nowhere,
 # not into the ledger's files, which take the lowest descriptors free.
 "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" <&- >&- 2>&- &

@@ -16,7 +16,8 @@
  * port the kernel chose.  It is written before the server says it listens
  * and serves: one that cannot be written fails the start (exit 1), since a
  * supervisor waiting for it would wait for ever, and the server closes
- * without claiming its addresses.  It is removed at exit.
+ * without claiming its addresses.  It is removed at exit, unless another
+ * daemon given the same file has written its own there since.
  *
  * The server raises the soft descriptor limit (RLIMIT_NOFILE) as far as
  * TROC_CONNECTIONS_MAX connections need and the hard limit allows: the
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -200,16 +202,25 @@ static int run_parse(int argc, char **argv, run_options *options) {
     return run_check_addresses(options);
 }
 
-static int write_port_file(const char *path, int port) {
+static int write_port_file(const char *path, int port, struct stat *written) {
     char temporary[4096];
     if (snprintf(temporary, sizeof temporary, "%s.tmp", path) >= (int)sizeof temporary) return -ENAMETOOLONG;
     FILE *file = fopen(temporary, "w");
     if (file == NULL) return -errno;
     int rc = fprintf(file, "%d\n", port) < 0 ? -EIO : 0;
     if (fclose(file) != 0 && rc == 0) rc = -errno;
+    if (rc == 0 && stat(temporary, written) != 0) rc = -errno;
     if (rc == 0 && rename(temporary, path) != 0) rc = -errno;
     if (rc != 0) unlink(temporary);
     return rc;
+}
+
+/* Removes the port file at exit, unless another process has written its
+ * own there since (a second daemon given the same --port-file while this
+ * one ran): that one is not this daemon's to remove. */
+static void remove_port_file(const char *path, const struct stat *written) {
+    struct stat now;
+    if (stat(path, &now) == 0 && now.st_dev == written->st_dev && now.st_ino == written->st_ino) unlink(path);
 }
 
 /* Signature verification runs on libuv's thread pool: give it one thread
@@ -232,6 +243,7 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
     if (rc != 0) return rc;
     troc_server *server = NULL;
     bool port_file_written = false;
+    struct stat port_file_stat;
     troc_server_options server_options = {
         .listen = options->listen,
         .socket_path = options->socket_path,
@@ -241,7 +253,7 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
     rc = troc_server_open(&server, &loop, ledger, &server_options);
     if (rc != 0) goto done; /* the server said which address failed and why */
     if (options->port_file != NULL) {
-        rc = write_port_file(options->port_file, troc_server_tcp_port(server));
+        rc = write_port_file(options->port_file, troc_server_tcp_port(server), &port_file_stat);
         if (rc != 0) {
             troc_log("cannot start the server: cannot write the port file %s: %s", options->port_file,
                      troc_strerror(rc));
@@ -250,7 +262,7 @@ static int run_serve(troc_ledger *ledger, const run_options *options) {
     }
     if (rc == 0) rc = troc_server_run(server);
     troc_server_close(server); /* one that never ran closes without a word */
-    if (port_file_written) unlink(options->port_file);
+    if (port_file_written) remove_port_file(options->port_file, &port_file_stat);
 done:;
     int close_rc = uv_loop_close(&loop);
     if (close_rc != 0) troc_log("the event loop still had open handles: %s", uv_strerror(close_rc));
