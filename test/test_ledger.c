@@ -60,6 +60,33 @@ int __wrap_posix_fallocate64(int fd, off_t offset, off_t length) {
 }
 
 /* statvfs as the build names it; reports a full disk when asked to. */
+/* Directories fsync'd, by inode: init must sync the names it made. */
+static struct {
+    bool recording;
+    size_t count;
+    ino_t inodes[16];
+} directory_syncs;
+
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_fsync(int fd) {
+    struct stat st;
+    if (directory_syncs.recording && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+        directory_syncs.count < sizeof directory_syncs.inodes / sizeof directory_syncs.inodes[0]) {
+        directory_syncs.inodes[directory_syncs.count++] = st.st_ino;
+    }
+    return __real_fsync(fd);
+}
+
+static bool directory_synced(const char *path) {
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    for (size_t i = 0; i < directory_syncs.count; i++) {
+        if (directory_syncs.inodes[i] == st.st_ino) return true;
+    }
+    return false;
+}
+
 int __real_statvfs64(const char *path, struct statvfs *vfs);
 int __wrap_statvfs64(const char *path, struct statvfs *vfs);
 
@@ -277,6 +304,27 @@ static void test_init_refusals(void **state) {
     assert_int_not_equal(stat(directory, &st), 0); /* nothing was created */
     troc_ledger *ledger = NULL;
     assert_int_equal(troc_ledger_open(&ledger, directory), TROC_ENOT_FOUND);
+}
+
+/* The names init makes (territory.key, data.mdb, the directory itself) last
+ * through a crash: it syncs the directory, and its parent when it made it. */
+static void test_init_syncs_the_names_it_makes(void **state) {
+    fixture *f = *state;
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
+    const uint8_t(*admins)[TROC_PUBLIC_KEY_SIZE] = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])&f->s->admin.public_key;
+    troc_ledger_init_options options = {.territory = "lyon", .unit = "EUR", .admin_keys = admins, .admin_key_count = 1};
+    char parent[300], directory[320];
+    snprintf(parent, sizeof parent, "%s-parent", f->s->directory);
+    assert_int_equal(mkdir(parent, 0700), 0);
+    snprintf(directory, sizeof directory, "%s/new/", parent); /* a trailing slash names the same */
+    directory_syncs.recording = true;
+    directory_syncs.count = 0;
+    assert_int_equal(troc_ledger_init(directory, &options, key), 0);
+    directory_syncs.recording = false;
+    assert_true(directory_synced(directory));
+    assert_true(directory_synced(parent));
+    support_remove_directory(directory);
+    rmdir(parent);
 }
 
 /* ------------------------------------------------------------- admin */
@@ -1522,6 +1570,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_init_open_and_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_syncs_the_names_it_makes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_add_and_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_refusals, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_keys, setup_members, teardown),

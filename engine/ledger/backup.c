@@ -172,14 +172,6 @@ static int destination_follow_link(backup_paths *paths, troc_backup_report *repo
     return rc;
 }
 
-static int fsync_path(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
-}
-
 /* ------------------------------------------------------------ copying */
 
 static void *copy_thread(void *argument) {
@@ -296,7 +288,7 @@ static int backup_write(troc_ledger *ledger, const backup_paths *paths, const at
         if (rc != 0) return fail(report, rc, "cannot write %s: %s", path, troc_strerror(rc));
     }
     rc = copy_check(ledger, paths->temporary, &report->journal_entries, report);
-    if (rc == 0 && (rc = fsync_path(paths->temporary)) != 0) {
+    if (rc == 0 && (rc = troc__directory_sync(paths->temporary)) != 0) {
         return fail(report, rc, "cannot sync %s: %s", paths->temporary, troc_strerror(rc));
     }
     return rc;
@@ -341,7 +333,7 @@ int troc_ledger_backup(troc_ledger *ledger, const char *destination, const atomi
     }
     if (rc == 0) {
         paths->created = false;
-        int synced = fsync_path(paths->parent);
+        int synced = troc__directory_sync(paths->parent);
         if (synced != 0) rc = fail(report, synced, "cannot sync %s: %s", paths->parent, troc_strerror(synced));
     }
     if (paths->created) temporary_remove(paths);

@@ -142,6 +142,23 @@ static int directory_prepare(const char *directory, bool *created_out) {
     return rc;
 }
 
+/* The files' contents are synced (the key file, LMDB's commit), but not
+ * their names: a crash right after init could lose territory.key or
+ * data.mdb on a file system that journals names apart.  So the directory
+ * is synced, and its parent when init made it. */
+static int names_sync(const char *directory, bool created) {
+    int rc = troc__directory_sync(directory);
+    if (rc != 0 || !created) return rc;
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", directory);
+    size_t length = strlen(parent);
+    while (length > 1 && parent[length - 1] == '/') parent[--length] = '\0'; /* "a/b/" is in "a" */
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL) return troc__directory_sync(".");
+    slash[slash == parent ? 1 : 0] = '\0'; /* "/a": the root */
+    return troc__directory_sync(parent);
+}
+
 /* Removes what a failed init created. */
 static void directory_clean(const char *directory, bool created) {
     static const char *const files[] = {TROC__KEY_FILE, "data.mdb", "lock.mdb"};
@@ -225,6 +242,7 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
     rc = troc_keyfile_write(path, &keypair);
     if (rc == 0) rc = init_entry_build(options, &keypair, body, signature, &entry);
     if (rc == 0) rc = ledger_create(directory, &entry);
+    if (rc == 0) rc = names_sync(directory, created);
     if (rc == 0) {
         memcpy(territory_key_out, keypair.public_key, TROC_PUBLIC_KEY_SIZE);
     } else {

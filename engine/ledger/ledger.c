@@ -226,6 +226,14 @@ static int writer_lock_take(troc_ledger *ledger) {
     return 0;
 }
 
+int troc__directory_sync(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_t map_size_bytes, unsigned flags) {
     assert(ledger_out != NULL && directory != NULL);
     *ledger_out = NULL;

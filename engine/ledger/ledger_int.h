@@ -455,6 +455,10 @@ int troc__write_journal(troc_ledger_write *write, const troc_item *item);
  * transaction: 0, TROC_ECORRUPT when it has none, or a storage error. */
 int troc__account_get(MDB_txn *txn, const troc_ledger *ledger, uint32_t member_id, troc__account_record *record_out);
 
+/* fsync(2) of a directory, so that the names made in it last through a
+ * crash: 0 or -errno. */
+int troc__directory_sync(const char *path);
+
 /* What a balance adds to the territory's debt (the sum of negative
  * balances, as a positive number).  Balances never lie below
  * -TROC_AMOUNT_CENTS_MAX (the largest credit line) less, in the middle of
