@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,18 @@ void support_remove_directory(const char *directory) {
         closedir(dir);
     }
     rmdir(directory);
+}
+
+int support_verify(support *s, unsigned threads) {
+    troc_ledger_close(s->ledger);
+    s->ledger = NULL;
+    char scratch[] = "/tmp/troc-support-verify-XXXXXX";
+    if (mkdtemp(scratch) == NULL) return -errno;
+    troc_verify_report report;
+    int rc = troc_ledger_verify(s->directory, scratch, threads, &report, NULL, NULL);
+    if (rc != 0) fprintf(stderr, "verify: %s\n", report.difference);
+    support_remove_directory(scratch);
+    return rc;
 }
 
 void support_destroy(support *s) {

@@ -41,6 +41,11 @@ support *support_create(void);
 void support_destroy(support *s);
 /* Removes a directory and the files in it (one level). */
 void support_remove_directory(const char *directory);
+/* Closes the ledger (s->ledger becomes NULL) and replays its journal with
+ * troc_ledger_verify on `threads` threads (0: one per processor) in a
+ * scratch directory of its own: 0 when it replays to the same state, else
+ * the error, the difference printed on stderr. */
+int support_verify(support *s, unsigned threads);
 
 /* The n-th of a sequence of distinct public keys that the ledger takes
  * (points of the curve, (n + 1) times its base), for members admitted
