@@ -71,6 +71,14 @@ int support_verify(support *s, unsigned threads) {
     return rc;
 }
 
+size_t support_obligation_at(const troc_clearing_snapshot *snapshot, const uint8_t id[TROC_ID_SIZE]) {
+    for (size_t i = 0; i < snapshot->obligation_count; i++) {
+        if (memcmp(snapshot->obligations[i].invoice_id, id, TROC_ID_SIZE) == 0) return i;
+    }
+    fprintf(stderr, "support_obligation_at: the invoice is not in the snapshot\n");
+    abort();
+}
+
 void support_destroy(support *s) {
     if (s == NULL) return;
     troc_ledger_close(s->ledger);
@@ -206,6 +214,41 @@ void support_transfer_item(support *s, const troc_keypair *key, const uint8_t id
     transfer.amount_cents = amount;
     transfer.memo = (char *)memo;
     support_sign(s, TROC__V1__ENVELOPE_KIND__KIND_TRANSFER, &transfer, key, NULL, out);
+}
+
+void support_batch_item(support *s, const troc_keypair *key, const uint8_t batch_id[TROC_ID_SIZE], const char *payer,
+                        const char *const *payees, const int64_t *amounts, const char *const *memos,
+                        const uint8_t (*ids)[TROC_ID_SIZE], size_t count, support_item *out) {
+    Troc__V1__BatchItem *items = calloc(count + 1, sizeof *items); /* + 1: a batch may be empty */
+    Troc__V1__BatchItem **pointers = calloc(count + 1, sizeof *pointers);
+    uint8_t(*own_ids)[TROC_ID_SIZE] = calloc(count + 1, TROC_ID_SIZE);
+    assert(items != NULL && pointers != NULL && own_ids != NULL);
+    for (size_t i = 0; i < count; i++) {
+        troc__v1__batch_item__init(&items[i]);
+        if (ids == NULL) support_id(s, own_ids[i]);
+        items[i].has_id = 1;
+        items[i].id = (ProtobufCBinaryData){TROC_ID_SIZE, ids != NULL ? (uint8_t *)ids[i] : own_ids[i]};
+        items[i].payee = (char *)payees[i];
+        items[i].has_amount_cents = 1;
+        items[i].amount_cents = amounts[i];
+        items[i].memo = memos != NULL ? (char *)memos[i] : NULL;
+        pointers[i] = &items[i];
+    }
+    uint8_t own_batch_id[TROC_ID_SIZE];
+    if (batch_id == NULL) {
+        support_id(s, own_batch_id);
+        batch_id = own_batch_id;
+    }
+    Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
+    batch.has_id = 1;
+    batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, (uint8_t *)batch_id};
+    batch.payer = (char *)payer;
+    batch.n_items = count;
+    batch.items = pointers;
+    support_sign(s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, key, NULL, out);
+    free(items);
+    free(pointers);
+    free(own_ids);
 }
 
 int support_member_add(support *s, const char *name, const troc_keypair *key, int64_t credit_limit,

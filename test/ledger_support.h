@@ -76,6 +76,12 @@ void support_member_add_item(support *s, const char *name, const uint8_t public_
                              int64_t credit_limit, int64_t balance_max, support_item *out);
 void support_transfer_item(support *s, const troc_keypair *key, const uint8_t id[TROC_ID_SIZE], const char *payer,
                            const char *payee, int64_t amount, const char *memo, support_item *out);
+/* A TransferBatch from `payer` signed with `key`: item i pays payees[i]
+ * amounts[i] (memos[i] when memos is not NULL) under ids[i].  batch_id and
+ * ids may be NULL: the next ids are taken. */
+void support_batch_item(support *s, const troc_keypair *key, const uint8_t batch_id[TROC_ID_SIZE], const char *payer,
+                        const char *const *payees, const int64_t *amounts, const char *const *memos,
+                        const uint8_t (*ids)[TROC_ID_SIZE], size_t count, support_item *out);
 
 /* Submits an item built as above; returns the code. */
 int support_member_add(support *s, const char *name, const troc_keypair *key, int64_t credit_limit,
@@ -101,6 +107,9 @@ int support_clearing_apply(support *s, const troc_clearing_snapshot *snapshot, b
                            const int64_t *cleared, const int64_t *paid, troc_item_result *result);
 /* Takes a snapshot in its own read transaction. */
 void support_clearing_snapshot(support *s, troc_clearing_snapshot *snapshot);
+/* Index of the obligation of invoice `id` in `snapshot` (aborts when it is
+ * not there). */
+size_t support_obligation_at(const troc_clearing_snapshot *snapshot, const uint8_t id[TROC_ID_SIZE]);
 
 /* Reads. */
 int64_t support_balance(support *s, const char *member);

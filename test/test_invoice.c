@@ -398,14 +398,6 @@ static void test_listing(void **state) {
 
 /* --------------------------------------------------------------- clearing */
 
-static size_t obligation_at(const troc_clearing_snapshot *snapshot, const uint8_t id[TROC_ID_SIZE]) {
-    for (size_t i = 0; i < snapshot->obligation_count; i++) {
-        if (memcmp(snapshot->obligations[i].invoice_id, id, TROC_ID_SIZE) == 0) return i;
-    }
-    fail_msg("obligation not in the snapshot");
-    return 0;
-}
-
 /* alice owes bob 100.00, bob owes carol 60.00, carol owes alice 80.00. */
 static void cycle(fixture *f, uint8_t ab[TROC_ID_SIZE], uint8_t bc[TROC_ID_SIZE], uint8_t ca[TROC_ID_SIZE]) {
     obligation(f, &f->bob, "bob", &f->alice, "alice", 10000, ab);
@@ -447,9 +439,9 @@ static void test_plain_round(void **state) {
     troc_clearing_snapshot snapshot;
     support_clearing_snapshot(f->s, &snapshot);
     int64_t cleared[3] = {0};
-    cleared[obligation_at(&snapshot, ab)] = 6000;
-    cleared[obligation_at(&snapshot, bc)] = 6000;
-    cleared[obligation_at(&snapshot, ca)] = 6000;
+    cleared[support_obligation_at(&snapshot, ab)] = 6000;
+    cleared[support_obligation_at(&snapshot, bc)] = 6000;
+    cleared[support_obligation_at(&snapshot, ca)] = 6000;
     troc_item_result result = {0};
     int64_t round_time = f->s->now_us;
     assert_int_equal(support_clearing_apply(f->s, &snapshot, false, cleared, NULL, &result), 0);
@@ -660,10 +652,10 @@ static void test_credit_round(void **state) {
     support_clearing_snapshot(f->s, &snapshot);
     int64_t cleared[2] = {0}, paid[2] = {0};
     /* alice may go down to -100.00: paying both (120.00) is too much. */
-    paid[obligation_at(&snapshot, ab)] = 7000;
-    paid[obligation_at(&snapshot, ac)] = 5000;
+    paid[support_obligation_at(&snapshot, ab)] = 7000;
+    paid[support_obligation_at(&snapshot, ac)] = 5000;
     assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, NULL), TROC_EINFEASIBLE);
-    paid[obligation_at(&snapshot, ac)] = 3000;
+    paid[support_obligation_at(&snapshot, ac)] = 3000;
     troc_item_result result = {0};
     assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared, paid, &result), 0);
     assert_int_equal(support_balance(f->s, "alice"), -10000);
@@ -713,7 +705,7 @@ static void test_credit_round_refused_for_frozen_account(void **state) {
     assert_int_equal(support_freeze(f->s, "bob", true, "audit"), TROC_RESULT_OK);
     troc_clearing_snapshot snapshot;
     support_clearing_snapshot(f->s, &snapshot);
-    const size_t at_ab = obligation_at(&snapshot, ab), at_bc = obligation_at(&snapshot, bc);
+    const size_t at_ab = support_obligation_at(&snapshot, ab), at_bc = support_obligation_at(&snapshot, bc);
     assert_true(snapshot.firms[snapshot.obligations[at_ab].creditor].frozen);
     assert_false(snapshot.firms[snapshot.obligations[at_ab].debtor].frozen);
     int64_t cleared[2] = {0}, paid[2] = {0};

@@ -750,33 +750,6 @@ static void test_idempotency_within_transaction(void **state) {
 
 /* ------------------------------------------------------------ batches */
 
-/* Builds a batch from alice with `count` items to the given payees. */
-static void batch_item_build(fixture *f, const uint8_t *batch_id, const char *payer, const char *const *payees,
-                             const int64_t *amounts, const uint8_t (*ids)[TROC_ID_SIZE], size_t count,
-                             const troc_keypair *key, support_item *out) {
-    Troc__V1__BatchItem *items = calloc(count, sizeof *items);
-    Troc__V1__BatchItem **pointers = calloc(count, sizeof *pointers);
-    for (size_t i = 0; i < count; i++) {
-        Troc__V1__BatchItem init = TROC__V1__BATCH_ITEM__INIT;
-        items[i] = init;
-        items[i].has_id = 1;
-        items[i].id = (ProtobufCBinaryData){TROC_ID_SIZE, (uint8_t *)ids[i]};
-        items[i].payee = (char *)payees[i];
-        items[i].has_amount_cents = 1;
-        items[i].amount_cents = amounts[i];
-        pointers[i] = &items[i];
-    }
-    Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
-    batch.has_id = 1;
-    batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, (uint8_t *)batch_id};
-    batch.payer = (char *)payer;
-    batch.n_items = count;
-    batch.items = pointers;
-    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, key, NULL, out);
-    free(items);
-    free(pointers);
-}
-
 static void test_batch(void **state) {
     fixture *f = *state;
     const char *payees[] = {"bob", "carol", "zoe", "alice", "bob", "carol"};
@@ -787,7 +760,8 @@ static void test_batch(void **state) {
     uint16_t codes[TROC_BATCH_ITEMS_MAX];
     troc_item_result result = {.item_codes = codes};
     support_item item;
-    batch_item_build(f, batch_id, "alice", payees, amounts, (const uint8_t(*)[TROC_ID_SIZE])ids, 6, &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", payees, amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])ids, 6, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_OK);
     assert_int_equal(result.item_count, 6);
     assert_int_equal(codes[0], TROC_RESULT_OK);
@@ -817,8 +791,8 @@ static void test_batch(void **state) {
     support_item_free(&item);
     uint8_t other_batch[TROC_ID_SIZE];
     support_id(f->s, other_batch);
-    batch_item_build(f, other_batch, "alice", payees, amounts, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &f->bob,
-                     &item);
+    support_batch_item(f->s, &f->bob, other_batch, "alice", payees, amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_KEY_NOT_OWNED);
     assert_int_equal(result.item_count, 0);
     support_item_free(&item);
@@ -838,7 +812,8 @@ static void test_batch_refusals(void **state) {
     support_id(f->s, ids[1]);
     support_id(f->s, batch_id);
     support_item item;
-    batch_item_build(f, batch_id, "alice", payees, amounts, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", payees, amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_UNKNOWN_PAYEE);
     assert_int_equal(result.journal_seq, 0);
     assert_int_equal(codes[1], TROC_RESULT_AMOUNT_NOT_POSITIVE);
@@ -848,7 +823,8 @@ static void test_batch_refusals(void **state) {
     memcpy(ids[1], batch_id, TROC_ID_SIZE);
     const int64_t fine[] = {100, 100};
     const char *good[] = {"bob", "carol"};
-    batch_item_build(f, batch_id, "alice", good, fine, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", good, fine,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_OK);
     assert_int_equal(codes[0], TROC_RESULT_OK);
     assert_int_equal(codes[1], TROC_RESULT_ID_REUSED);
@@ -857,7 +833,8 @@ static void test_batch_refusals(void **state) {
     support_id(f->s, ids[0]);
     memcpy(ids[1], ids[0], TROC_ID_SIZE);
     support_id(f->s, batch_id);
-    batch_item_build(f, batch_id, "alice", good, fine, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", good, fine,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])ids, 2, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_OK);
     assert_int_equal(codes[0], TROC_RESULT_OK);
     assert_int_equal(codes[1], TROC_RESULT_ID_REUSED);
@@ -873,27 +850,27 @@ static void test_batch_refusals(void **state) {
         many_amounts[i] = 1;
     }
     support_id(f->s, batch_id);
-    batch_item_build(f, batch_id, "alice", many_payees, many_amounts, (const uint8_t(*)[TROC_ID_SIZE])many_ids,
-                     TOO_MANY, &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", many_payees, many_amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])many_ids, TOO_MANY, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_BATCH_TOO_LARGE);
     support_item_free(&item);
-    batch_item_build(f, batch_id, "alice", many_payees, many_amounts, (const uint8_t(*)[TROC_ID_SIZE])many_ids, 0,
-                     &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", many_payees, many_amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])many_ids, 0, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_MALFORMED);
     support_item_free(&item);
-    batch_item_build(f, batch_id, "alice", many_payees, many_amounts, (const uint8_t(*)[TROC_ID_SIZE])many_ids, 3,
-                     &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", many_payees, many_amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])many_ids, 3, &item);
     item.item.signature_valid = false;
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_BAD_SIGNATURE);
     support_item_free(&item);
-    batch_item_build(f, batch_id, "zoe", many_payees, many_amounts, (const uint8_t(*)[TROC_ID_SIZE])many_ids, 3,
-                     &f->alice, &item);
+    support_batch_item(f->s, &f->alice, batch_id, "zoe", many_payees, many_amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])many_ids, 3, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_UNKNOWN_PAYER);
     support_item_free(&item);
     /* A full batch of the largest size is accepted. */
     for (int i = 0; i < TROC_BATCH_ITEMS_MAX; i++) many_payees[i] = "carol";
-    batch_item_build(f, batch_id, "bob", many_payees, many_amounts, (const uint8_t(*)[TROC_ID_SIZE])many_ids,
-                     TROC_BATCH_ITEMS_MAX, &f->bob, &item);
+    support_batch_item(f->s, &f->bob, batch_id, "bob", many_payees, many_amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])many_ids, TROC_BATCH_ITEMS_MAX, &item);
     assert_int_equal(support_submit(f->s, &item, &result), TROC_RESULT_OK);
     assert_int_equal(result.item_count, TROC_BATCH_ITEMS_MAX);
     for (int i = 0; i < TROC_BATCH_ITEMS_MAX; i++) assert_int_equal(codes[i], TROC_RESULT_OK);
@@ -1491,8 +1468,8 @@ static void test_map_full_then_grow(void **state) {
     uint8_t batch_id[TROC_ID_SIZE];
     support_id(f->s, batch_id);
     support_item item;
-    batch_item_build(f, batch_id, "alice", payees, amounts, (const uint8_t(*)[TROC_ID_SIZE])ids, COUNT, &f->alice,
-                     &item);
+    support_batch_item(f->s, &f->alice, batch_id, "alice", payees, amounts,
+                       NULL, (const uint8_t(*)[TROC_ID_SIZE])ids, COUNT, &item);
     uint16_t codes[TROC_BATCH_ITEMS_MAX];
     troc_item_result result = {.item_codes = codes};
     int rc = 0;

@@ -45,37 +45,23 @@ typedef struct fixture {
 } fixture;
 
 static void batch_submit(fixture *f, const char *payer, const troc_keypair *key, int count) {
-    Troc__V1__BatchItem *items = calloc((size_t)count, sizeof *items);
-    Troc__V1__BatchItem **pointers = calloc((size_t)count, sizeof *pointers);
-    uint8_t(*ids)[TROC_ID_SIZE] = calloc((size_t)count, TROC_ID_SIZE);
+    const char **payees = calloc((size_t)count, sizeof *payees);
+    const char **memos = calloc((size_t)count, sizeof *memos);
+    int64_t *amounts = calloc((size_t)count, sizeof *amounts);
+    assert_true(payees != NULL && memos != NULL && amounts != NULL);
     for (int i = 0; i < count; i++) {
-        Troc__V1__BatchItem init = TROC__V1__BATCH_ITEM__INIT;
-        items[i] = init;
-        support_id(f->s, ids[i]);
-        items[i].has_id = 1;
-        items[i].id = (ProtobufCBinaryData){TROC_ID_SIZE, ids[i]};
-        items[i].payee = i % 3 == 0 ? "bob" : (i % 3 == 1 ? "carol" : "nobody");
-        items[i].has_amount_cents = 1;
-        items[i].amount_cents = 10 + i;
-        items[i].memo = i % 2 ? "batch" : NULL;
-        pointers[i] = &items[i];
+        payees[i] = i % 3 == 0 ? "bob" : (i % 3 == 1 ? "carol" : "nobody");
+        amounts[i] = 10 + i;
+        memos[i] = i % 2 ? "batch" : NULL;
     }
-    uint8_t batch_id[TROC_ID_SIZE];
-    support_id(f->s, batch_id);
-    Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
-    batch.has_id = 1;
-    batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, batch_id};
-    batch.payer = (char *)payer;
-    batch.n_items = (size_t)count;
-    batch.items = pointers;
     support_item item;
-    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, key, NULL, &item);
+    support_batch_item(f->s, key, NULL, payer, payees, amounts, memos, NULL, (size_t)count, &item);
     assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK);
     assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK); /* idempotent */
     support_item_free(&item);
-    free(items);
-    free(pointers);
-    free(ids);
+    free(payees);
+    free(memos);
+    free(amounts);
 }
 
 static void key_submit(fixture *f, bool add, const char *name, const uint8_t *public_key) {
@@ -98,14 +84,6 @@ static void key_submit(fixture *f, bool add, const char *name, const uint8_t *pu
     support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_ADMIN, &action, &f->s->admin, NULL, &item);
     assert_int_equal(support_submit(f->s, &item, NULL), TROC_RESULT_OK);
     support_item_free(&item);
-}
-
-static size_t obligation_at(const troc_clearing_snapshot *snapshot, const uint8_t id[TROC_ID_SIZE]) {
-    for (size_t i = 0; i < snapshot->obligation_count; i++) {
-        if (memcmp(snapshot->obligations[i].invoice_id, id, TROC_ID_SIZE) == 0) return i;
-    }
-    fail_msg("obligation not in the snapshot");
-    return 0;
 }
 
 /* An accepted invoice from `creditor` to `debtor`. */
@@ -140,7 +118,7 @@ static void invoices_and_rounds(fixture *f) {
     obligation(f, &f->carol, "carol", &f->bob, "bob", 40, bc2);
     support_clearing_snapshot(s, &snapshot);
     int64_t none[3] = {0}, paid[3] = {0};
-    paid[obligation_at(&snapshot, bc2)] = 40;
+    paid[support_obligation_at(&snapshot, bc2)] = 40;
     assert_int_equal(support_clearing_apply(s, &snapshot, true, none, paid, NULL), 0);
     troc_clearing_snapshot_free(&snapshot);
     assert_int_equal(support_stats(s).clearing_runs, 2);

@@ -206,38 +206,6 @@ static void test_transfer_past_the_debt_bound(void **state) {
     verify(f);
 }
 
-/* A batch from `payer` with `count` items to the given payees, signed with
- * `key`. */
-static void batch_build(fixture *f, const troc_keypair *key, const char *payer, const char *const *payees,
-                        const int64_t *amounts, size_t count, support_item *out) {
-    Troc__V1__BatchItem *items = calloc(count, sizeof *items);
-    Troc__V1__BatchItem **pointers = calloc(count, sizeof *pointers);
-    uint8_t(*ids)[TROC_ID_SIZE] = calloc(count, TROC_ID_SIZE);
-    assert_true(items != NULL && pointers != NULL && ids != NULL);
-    for (size_t i = 0; i < count; i++) {
-        troc__v1__batch_item__init(&items[i]);
-        support_id(f->s, ids[i]);
-        items[i].has_id = 1;
-        items[i].id = (ProtobufCBinaryData){TROC_ID_SIZE, ids[i]};
-        items[i].payee = (char *)payees[i];
-        items[i].has_amount_cents = 1;
-        items[i].amount_cents = amounts[i];
-        pointers[i] = &items[i];
-    }
-    uint8_t batch_id[TROC_ID_SIZE];
-    support_id(f->s, batch_id);
-    Troc__V1__TransferBatch batch = TROC__V1__TRANSFER_BATCH__INIT;
-    batch.has_id = 1;
-    batch.id = (ProtobufCBinaryData){TROC_ID_SIZE, batch_id};
-    batch.payer = (char *)payer;
-    batch.n_items = count;
-    batch.items = pointers;
-    support_sign(f->s, TROC__V1__ENVELOPE_KIND__KIND_BATCH, &batch, key, NULL, out);
-    free(items);
-    free(pointers);
-    free(ids);
-}
-
 /* What earlier transfers of the same write transaction and earlier items
  * of the same batch moved counts: the item they bring to the bound passes,
  * the next that makes new debt is refused, one that moves debt passes.  A
@@ -263,7 +231,7 @@ static void test_batch_past_the_debt_bound(void **state) {
     static const int codes[] = {TROC_RESULT_OK, TROC_RESULT_BALANCE_OVERFLOW, TROC_RESULT_OK, TROC_RESULT_OK,
                                 TROC_RESULT_BALANCE_OVERFLOW};
     support_item batch;
-    batch_build(f, &f->ann, "ann", payees, amounts, 5, &batch);
+    support_batch_item(f->s, &f->ann, NULL, "ann", payees, amounts, NULL, NULL, 5, &batch);
     uint16_t item_codes[5];
     troc_item_result result = {.item_codes = item_codes};
     assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_OK);
@@ -275,7 +243,7 @@ static void test_batch_past_the_debt_bound(void **state) {
     assert_int_equal(support_stats(f->s).debt_cents, INT64_MAX);
 
     picture before = picture_take(f);
-    batch_build(f, &f->ann, "ann", payees, (const int64_t[]){1, 5}, 2, &batch);
+    support_batch_item(f->s, &f->ann, NULL, "ann", payees, (const int64_t[]){1, 5}, NULL, NULL, 2, &batch);
     result = (troc_item_result){.item_codes = item_codes};
     assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_BALANCE_OVERFLOW);
     support_item_free(&batch);
@@ -328,15 +296,6 @@ static void test_invoice_payment_past_the_debt_bound(void **state) {
     verify(f);
 }
 
-/* index of the obligation `id` in the snapshot. */
-static size_t obligation_at(const troc_clearing_snapshot *snapshot, const uint8_t id[TROC_ID_SIZE]) {
-    for (size_t i = 0; i < snapshot->obligation_count; i++) {
-        if (memcmp(snapshot->obligations[i].invoice_id, id, TROC_ID_SIZE) == 0) return i;
-    }
-    fail_msg("obligation not in the snapshot");
-    return 0;
-}
-
 /* A credit round whose payments would take the debt past INT64_MAX is
  * refused (TROC_EOVERFLOW), changing nothing; the same round paying what
  * fits applies.  So is one whose payments only move debt (ann's new debt,
@@ -368,8 +327,8 @@ static void test_credit_round_past_the_debt_bound(void **state) {
     support_clearing_snapshot(f->s, &snapshot);
     assert_int_equal(snapshot.obligation_count, 2);
     int64_t cleared2[2] = {0, 0}, paid2[2] = {0, 0};
-    paid2[obligation_at(&snapshot, ann_owes)] = 50;
-    paid2[obligation_at(&snapshot, ben_owes)] = 50;
+    paid2[support_obligation_at(&snapshot, ann_owes)] = 50;
+    paid2[support_obligation_at(&snapshot, ben_owes)] = 50;
     before = picture_take(f);
     assert_int_equal(support_clearing_apply(f->s, &snapshot, true, cleared2, paid2, NULL), TROC_EOVERFLOW);
     picture_same(f, &before);
@@ -469,7 +428,7 @@ static void fillers_pay(fixture *f) {
             amounts[i] = 1;
         }
         support_item batch;
-        batch_build(f, &f->sink, "sink", payees, amounts, (size_t)count, &batch);
+        support_batch_item(f->s, &f->sink, NULL, "sink", payees, amounts, NULL, NULL, (size_t)count, &batch);
         troc_item_result result = {.item_codes = codes};
         assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_OK);
         support_item_free(&batch);
@@ -485,7 +444,7 @@ static void round_across_a_cache_flush(fixture *f, bool one_transaction) {
     troc_clearing_snapshot snapshot;
     support_clearing_snapshot(f->s, &snapshot);
     assert_int_equal(snapshot.obligation_count, 1 + 3 * CYCLES);
-    assert_int_equal(obligation_at(&snapshot, ann_owes), 0); /* paid before any cycle is set off */
+    assert_int_equal(support_obligation_at(&snapshot, ann_owes), 0); /* paid before any cycle is set off */
     int64_t *cleared = calloc(snapshot.obligation_count, sizeof *cleared);
     int64_t *paid = calloc(snapshot.obligation_count, sizeof *paid);
     assert_true(cleared != NULL && paid != NULL);
@@ -555,7 +514,8 @@ static void repay_everyone(fixture *f, bool one_transaction) {
     for (int first = 0; first < DEBTORS + 1; first += TROC_BATCH_ITEMS_MAX) {
         int count = DEBTORS + 1 - first < TROC_BATCH_ITEMS_MAX ? DEBTORS + 1 - first : TROC_BATCH_ITEMS_MAX;
         support_item batch;
-        batch_build(f, &f->sink, "sink", payees + first, amounts + first, (size_t)count, &batch);
+        support_batch_item(f->s, &f->sink, NULL, "sink", payees + first, amounts + first, NULL, NULL, (size_t)count,
+                           &batch);
         troc_item_result result = {.item_codes = codes};
         assert_int_equal(support_submit(f->s, &batch, &result), TROC_RESULT_OK);
         support_item_free(&batch);
