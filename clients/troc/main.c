@@ -366,9 +366,9 @@ static int run(troc_cli *cli, int argc, char **argv) {
 /* Output still buffered is written here, where a failure can still change
  * the exit status: left to exit(), a full disk or a reader gone from a pipe
  * would leave a script an empty out.json and status 0 (a standard output
- * closed from the start is refused in main, before anything is done).  A command that failed already
- * said why (troc clear says itself when its summary could not be printed);
- * its status stands. */
+ * closed from the start is refused in main, before anything is done).  A
+ * command that failed already said why (troc clear says itself when its
+ * summary could not be printed); its status stands. */
 static int output_written(int status) {
     int rc = troc_standard_output_flush();
     if (rc == 0 || status != TROC_EXIT_OK) return status;
