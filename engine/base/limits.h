@@ -159,7 +159,8 @@ _Static_assert(TROC_AMOUNT_CENTS_MAX <= 9223372036854775807LL / TROC_BATCH_ITEMS
 
 /* Items (transfers, admin actions, invoice actions) applied in one write
  * transaction by group commit: bounds the transaction's size and the time a
- * request waits behind others. */
+ * request waits behind others.  A request is never split, so one request
+ * larger than this (a frame full of batches) still commits whole. */
 #define TROC_COMMIT_ITEMS_MAX 65536
 
 /* Group commit under load: when at least TROC_COMMIT_GATHER_SIBLINGS
