@@ -327,6 +327,50 @@ static void test_init_syncs_the_names_it_makes(void **state) {
     rmdir(parent);
 }
 
+/* Another init of the same directory, run when the one under test is
+ * about to write its key file: both passed the emptiness check. */
+static const troc_ledger_init_options *rival_options;
+static uint8_t rival_key[TROC_PUBLIC_KEY_SIZE];
+static int rival_rc;
+
+int __real_troc_keyfile_write(const char *path, const troc_keypair *keypair);
+int __wrap_troc_keyfile_write(const char *path, const troc_keypair *keypair);
+int __wrap_troc_keyfile_write(const char *path, const troc_keypair *keypair) {
+    if (rival_options != NULL) {
+        const troc_ledger_init_options *options = rival_options;
+        rival_options = NULL;
+        char directory[PATH_MAX];
+        size_t length = strlen(path) - strlen("/" TROC_LEDGER_KEY_FILE);
+        snprintf(directory, sizeof directory, "%.*s", (int)length, path);
+        rival_rc = troc_ledger_init(directory, options, rival_key);
+    }
+    return __real_troc_keyfile_write(path, keypair);
+}
+
+/* Two inits racing on one directory: the one that loses leaves the
+ * winner's ledger whole, whether the directory existed or the loser made
+ * it. */
+static void test_init_leaves_a_concurrent_init_alone(void **state) {
+    fixture *f = *state;
+    uint8_t key[TROC_PUBLIC_KEY_SIZE];
+    const uint8_t(*admins)[TROC_PUBLIC_KEY_SIZE] = (const uint8_t(*)[TROC_PUBLIC_KEY_SIZE])&f->s->admin.public_key;
+    troc_ledger_init_options options = {.territory = "lyon", .unit = "EUR", .admin_keys = admins, .admin_key_count = 1};
+    for (int existing = 0; existing < 2; existing++) {
+        char directory[300];
+        snprintf(directory, sizeof directory, "%s-race%d", f->s->directory, existing);
+        if (existing) assert_int_equal(mkdir(directory, 0700), 0);
+        rival_options = &options;
+        rival_rc = -1;
+        assert_int_equal(troc_ledger_init(directory, &options, key), TROC_ENOT_EMPTY);
+        assert_int_equal(rival_rc, 0);
+        troc_ledger *ledger = NULL;
+        assert_int_equal(troc_ledger_open(&ledger, directory), 0);
+        assert_memory_equal(troc_ledger_territory_keypair(ledger)->public_key, rival_key, TROC_PUBLIC_KEY_SIZE);
+        troc_ledger_close(ledger);
+        support_remove_directory(directory);
+    }
+}
+
 /* ------------------------------------------------------------- admin */
 
 static void test_member_add_and_info(void **state) {
@@ -1548,6 +1592,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_init_open_and_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_syncs_the_names_it_makes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_leaves_a_concurrent_init_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_add_and_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_refusals, setup_members, teardown),
         cmocka_unit_test_setup_teardown(test_keys, setup_members, teardown),

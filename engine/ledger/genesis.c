@@ -159,7 +159,8 @@ static int names_sync(const char *directory, bool created) {
     return troc__directory_sync(parent);
 }
 
-/* Removes what a failed init created. */
+/* Removes what a failed init created, once its key file made the
+ * directory its own. */
 static void directory_clean(const char *directory, bool created) {
     static const char *const files[] = {TROC__KEY_FILE, "data.mdb", "lock.mdb"};
     char path[PATH_MAX + 16];
@@ -239,8 +240,16 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
     snprintf(path, sizeof path, "%s/%s", directory, TROC__KEY_FILE);
     uint8_t body[INIT_BODY_SIZE_MAX], signature[TROC_SIGNATURE_SIZE];
     troc_journal_entry entry;
+    /* The key file is created exclusively, so it says whose directory this
+     * is: an init that finds one there (another init that passed the
+     * emptiness check at the same time) leaves every file to its owner. */
     rc = troc_keyfile_write(path, &keypair);
-    if (rc == 0) rc = init_entry_build(options, &keypair, body, signature, &entry);
+    if (rc != 0) {
+        memset(&keypair, 0, sizeof keypair);
+        if (created) rmdir(directory); /* fails, harmlessly, if another init filled it */
+        return rc == -EEXIST ? TROC_ENOT_EMPTY : rc;
+    }
+    rc = init_entry_build(options, &keypair, body, signature, &entry);
     if (rc == 0) rc = ledger_create(directory, &entry);
     if (rc == 0) rc = names_sync(directory, created);
     if (rc == 0) {

@@ -48,9 +48,11 @@ typedef struct troc_ledger_init_options {
 #define TROC_LEDGER_KEY_FILE "territory.key"
 
 /* Creates a new ledger in `directory` (created if absent; TROC_ENOT_EMPTY if
- * it holds anything): the LMDB environment, the territory's key pair (a key
- * file in the directory, mode 0600) and the first journal entry.  Writes the
- * territory's public key to `territory_key_out`. */
+ * it holds anything, or if another init filling it at the same time wrote
+ * its key file first, whose files are left alone): the LMDB environment,
+ * the territory's key pair (a key file in the directory, mode 0600) and the
+ * first journal entry.  Writes the territory's public key to
+ * `territory_key_out`. */
 int troc_ledger_init(const char *directory, const troc_ledger_init_options *options,
                      uint8_t territory_key_out[TROC_PUBLIC_KEY_SIZE]);
 
