@@ -42,6 +42,7 @@
 typedef struct fixture {
     support *s;
     troc_keypair alice, bob, carol, spare;
+    uint8_t carol_owes_alice[TROC_ID_SIZE]; /* an obligation the history leaves open */
 } fixture;
 
 static void batch_submit(fixture *f, const char *payer, const troc_keypair *key, int count) {
@@ -102,6 +103,7 @@ static void invoices_and_rounds(fixture *f) {
     obligation(f, &f->bob, "bob", &f->spare, "alice", 300, ab);
     obligation(f, &f->carol, "carol", &f->bob, "bob", 200, bc);
     obligation(f, &f->spare, "alice", &f->carol, "carol", 250, ca);
+    memcpy(f->carol_owes_alice, ca, TROC_ID_SIZE);
     assert_int_equal(support_pay_invoice(s, &f->bob, "bob", "carol", 20, bc), TROC_RESULT_OK);
     assert_int_equal(support_invoice_issue(s, &f->bob, "bob", "carol", 10, NULL, "2030-01-31", other), TROC_RESULT_OK);
     assert_int_equal(support_invoice_issue(s, &f->carol, "carol", "alice", 5, NULL, NULL, other), TROC_RESULT_OK);
@@ -667,9 +669,8 @@ static void test_start_refuses_a_changed_init(void **state) {
     start_refused(f, "journal entry 1 is not an init event signed by the territory key");
 }
 
-/* The state's balance sum, which the first commit asserts is zero. */
-static void test_start_refuses_unbalanced_totals(void **state) {
-    fixture *f = *state;
+/* Sets the signed figure at `offset` of the state record (record.c). */
+static void state_tamper(fixture *f, size_t offset, int64_t figure) {
     MDB_env *env;
     MDB_txn *txn = raw_begin(f, &env);
     MDB_dbi meta = raw_dbi(txn, "meta");
@@ -678,11 +679,54 @@ static void test_start_refuses_unbalanced_totals(void **state) {
     uint8_t record[TROC__STATE_RECORD_SIZE];
     assert_int_equal(value.mv_size, sizeof record);
     memcpy(record, value.mv_data, sizeof record);
-    troc__be64_write_signed(record + 24, 1); /* balance_sum_cents */
+    troc__be64_write_signed(record + offset, figure);
     MDB_val changed = {sizeof record, record};
     assert_int_equal(mdb_put(txn, meta, &key, &changed, 0), 0);
     raw_end(env, txn);
+}
+
+/* The state's balance sum, which the first commit asserts is zero. */
+static void test_start_refuses_unbalanced_totals(void **state) {
+    fixture *f = *state;
+    state_tamper(f, 24, 1); /* balance_sum_cents */
     start_refused(f, "the state's balances sum to 0.01, not 0");
+}
+
+/* A stored debt below the debts held: the start check cannot see it (it
+ * adds up no balances), so the ledger opens; the transaction that pays
+ * some of it off fails as a damaged ledger's, writing nothing, where the
+ * writer used to stop on an assertion (and again at every restart, as the
+ * client sent the payment again).  verify finds the difference. */
+static void test_damaged_debt_fails_the_write(void **state) {
+    fixture *f = *state;
+    support *s = f->s;
+    state_tamper(f, 32, 0); /* debt_cents */
+    assert_int_equal(troc_ledger_open(&s->ledger, s->directory), 0);
+    troc_stats before = support_stats(s);
+    assert_true(support_balance(s, "alice") < 0);
+    troc_ledger_write *write = NULL;
+    assert_int_equal(troc_ledger_write_begin(s->ledger, s->now_us, &write), 0);
+    support_item item;
+    support_transfer_item(s, &f->bob, NULL, "bob", "alice", 1, NULL, &item);
+    troc_item_result result = {0};
+    assert_int_equal(troc_ledger_apply(write, &item.item, &result), 0);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    support_item_free(&item);
+    assert_int_equal(troc_ledger_write_commit(write), TROC_ECORRUPT);
+    troc_stats after = support_stats(s);
+    assert_int_equal(after.journal_entries, before.journal_entries);
+    /* A credit round paying alice (carol owes her) fails the same way. */
+    troc_clearing_snapshot snapshot;
+    support_clearing_snapshot(s, &snapshot);
+    assert_int_equal(snapshot.obligation_count, 2);
+    int64_t cleared[2] = {0, 0}, paid[2] = {0, 0};
+    paid[support_obligation_at(&snapshot, f->carol_owes_alice)] = 1;
+    assert_int_equal(support_clearing_apply(s, &snapshot, true, cleared, paid, NULL), TROC_ECORRUPT);
+    troc_clearing_snapshot_free(&snapshot);
+    assert_int_equal(support_stats(s).journal_entries, before.journal_entries);
+    troc_verify_report report;
+    assert_int_not_equal(verify(s->directory, &report), 0);
+    assert_non_null(strstr(report.difference, "record state differs from the replayed one"));
 }
 
 /* A balance changed in an account the last posting moved (the credit
@@ -732,6 +776,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_start_refuses_a_broken_recent_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_init, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_unbalanced_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_debt_fails_the_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_recent_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_lost_posting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_names_an_entry_past_the_head, setup, teardown),

@@ -31,7 +31,10 @@
  * of the state written: in member id order, a payer's new debt may come
  * before the payee's debt it paid off, and one running sum could pass
  * INT64_MAX on its way where the two sums cannot (the first is at most
- * the debt after, the second at most the debt before); both are asserted.
+ * the debt after, the second at most the debt before).  A stored total
+ * that the sums take below zero or past INT64_MAX was damaged (the start
+ * check cannot add up every balance): the transaction fails with
+ * TROC_ECORRUPT instead of stopping the daemon.
  * A flush in the middle of a round writes a state the running figure has
  * not reached yet (a round sets it once all its payments are made), so
  * the stored total and the running figure are asserted equal at commit
@@ -224,8 +227,9 @@ typedef struct flush_sums {
 } flush_sums;
 
 /* Updates the running totals for one slot's change; its balance and debt
- * changes go into `sums`. */
-static void totals_update(troc_ledger_write *write, const troc__slot *slot, flush_sums *sums) {
+ * changes go into `sums`.  Returns false when the debt sums overflow, which
+ * only a damaged stored debt lets happen (see flush_sums_apply). */
+static bool totals_update(troc_ledger_write *write, const troc__slot *slot, flush_sums *sums) {
     const troc__account_record *old = &slot->stored, *now = &slot->current;
     troc__state *state = &write->state;
     /* The size of the change, in uint64 (it may not fit int64): the
@@ -239,24 +243,27 @@ static void totals_update(troc_ledger_write *write, const troc__slot *slot, flus
               (debt_change >= 0
                    ? !__builtin_add_overflow(sums->debt_added_cents, debt_change, &sums->debt_added_cents)
                    : !__builtin_sub_overflow(sums->debt_paid_off_cents, debt_change, &sums->debt_paid_off_cents));
-    assert(ok && "every state written has a debt that fits, which bounds these sums");
-    (void)ok;
     state->accounts_over_limit += (uint64_t)troc__account_over_limit(now) - (uint64_t)troc__account_over_limit(old);
     state->frozen += (uint64_t)((now->flags & TROC__ACCOUNT_FROZEN) != 0) -
                      (uint64_t)((old->flags & TROC__ACCOUNT_FROZEN) != 0);
+    return ok;
 }
 
 /* Checks that a flush wrote whole movements and applies its debt changes
  * to the stored total, which then is the debt of the state written
  * (possibly in the middle of a round: not yet the running figure, see the
- * top of this file). */
-static void flush_sums_apply(troc_ledger_write *write, const flush_sums *sums) {
+ * top of this file).  Every movement and round checked the debt of the
+ * states it passes through against a figure that started from the stored
+ * total, so that total going below zero or past INT64_MAX means it was not
+ * the sum of the negative balances: a damaged ledger, which the start
+ * check cannot see (it reads no balance it has no reason to), and which
+ * must fail the transaction, not stop the daemon at every restart. */
+static int flush_sums_apply(troc_ledger_write *write, const flush_sums *sums) {
     assert(sums->increases_cents == sums->decreases_cents && "a flush moved credit in or out of the territory");
     int64_t *total = &write->state.debt_cents;
     bool ok = !__builtin_sub_overflow(*total, sums->debt_paid_off_cents, total) && *total >= 0 &&
               !__builtin_add_overflow(*total, sums->debt_added_cents, total);
-    assert(ok && "the debt of every state written fits, as every movement and round checked");
-    (void)ok;
+    return ok ? 0 : TROC_ECORRUPT;
 }
 
 /* Sorts `count` member ids (LSD radix sort, a byte per pass, through
@@ -319,18 +326,20 @@ static int cache_flush(troc_ledger_write *write) {
     int rc = mdb_cursor_open(write->txn, write->ledger->dbs[TROC__DB_BALANCES], &balances);
     if (rc != 0) return troc__write_fail(write, rc);
     flush_sums sums = {0, 0, 0, 0};
+    bool sums_fit = true;
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         troc__slot *slot = &write->slots[write->ledger->members.entries[write->flush_order[i]].slot];
         rc = slot_write(write, slot, balances);
         if (rc != 0) break;
-        totals_update(write, slot, &sums);
+        sums_fit &= totals_update(write, slot, &sums);
         slot->stored = slot->current;
         slot->dirty = false;
         slot->admitted = false;
     }
     mdb_cursor_close(balances);
-    if (rc == 0) flush_sums_apply(write, &sums); /* a failed transaction only aborts */
-    return rc;
+    if (rc != 0) return rc; /* a failed transaction only aborts */
+    rc = sums_fit ? flush_sums_apply(write, &sums) : TROC_ECORRUPT;
+    return rc != 0 ? troc__write_fail(write, rc) : 0;
 }
 
 int troc__cache_reserve(troc_ledger_write *write, uint32_t count) {
