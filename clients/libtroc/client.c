@@ -252,6 +252,12 @@ static int expectation_load(troc_client *client, expectation *expected) {
                                  "%s, line %d, is not 'SERVER-ADDRESS TERRITORY-KEY'; fix or remove it",
                                  client->known_path, expected->line);
     }
+    if (rc == TROC_ELIMIT) {
+        return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
+                                 "%s holds more than %d lines, more than any client needs; remove the "
+                                 "territories no longer used",
+                                 client->known_path, TROC_KNOWN_TERRITORIES_LINES_MAX);
+    }
     if (rc != 0) {
         return troc__client_fail(client, TROC_EKNOWN_TERRITORIES, "cannot read %s: %s", client->known_path,
                                  troc_strerror(rc));
