@@ -312,13 +312,14 @@ static int accounts_check(troc_ledger *ledger, const job *j) {
         const troc_clearing_firm *firm = &s->firms[f];
         troc_account account;
         rc = troc_ledger_account(read, firm->name, &account);
+        if (rc != 0) break;
         int64_t maximum = account.has_balance_max ? account.balance_max_cents : INT64_MAX;
         bool same = account.frozen == firm->frozen;
         if (touches[f] == TOUCHES_ACCOUNT) {
             same = same && account.balance_cents == firm->balance_cents &&
                    account.credit_limit_cents == firm->credit_limit_cents && maximum == firm->balance_max_cents;
         }
-        if (rc == 0 && !same) rc = TROC_ESTALE;
+        if (!same) rc = TROC_ESTALE;
     }
     if (read != NULL) troc_ledger_read_end(read);
     free(touches);
