@@ -202,12 +202,23 @@ static int run_parse(int argc, char **argv, run_options *options) {
     return run_check_addresses(options);
 }
 
+/* Writes the port into a file of its own, renamed into place: a reader
+ * never sees it half written, nor two daemons given the same path each
+ * other's bytes. */
 static int write_port_file(const char *path, int port, struct stat *written) {
     char temporary[4096];
-    if (snprintf(temporary, sizeof temporary, "%s.tmp", path) >= (int)sizeof temporary) return -ENAMETOOLONG;
-    FILE *file = fopen(temporary, "w");
-    if (file == NULL) return -errno;
-    int rc = fprintf(file, "%d\n", port) < 0 ? -EIO : 0;
+    if (snprintf(temporary, sizeof temporary, "%s.XXXXXX", path) >= (int)sizeof temporary) return -ENAMETOOLONG;
+    int fd = mkstemp(temporary);
+    if (fd < 0) return -errno;
+    FILE *file = fdopen(fd, "w");
+    if (file == NULL) {
+        int rc = -errno;
+        close(fd);
+        unlink(temporary);
+        return rc;
+    }
+    int rc = fchmod(fd, 0644) != 0 ? -errno : 0; /* mkstemp makes it 0600: others read the port */
+    if (rc == 0 && fprintf(file, "%d\n", port) < 0) rc = -EIO;
     if (fclose(file) != 0 && rc == 0) rc = -errno;
     if (rc == 0 && stat(temporary, written) != 0) rc = -errno;
     if (rc == 0 && rename(temporary, path) != 0) rc = -errno;
