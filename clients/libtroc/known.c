@@ -200,12 +200,16 @@ int troc__known_pin(const char *path, int directories_max, const char *address,
         goto done;
     }
     /* A file edited by hand may end without a line end: the new line must
-     * not be glued to its last one. */
+     * not be glued to its last one.  A file cut short since fstat (another
+     * program rewriting it) has an unknown end: a line end goes first, and
+     * a blank line is harmless. */
     char last = '\n';
-    if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1) {
+    ssize_t got = st.st_size > 0 ? pread(fd, &last, 1, st.st_size - 1) : 1;
+    if (got < 0) {
         rc = -errno;
         goto done;
     }
+    if (got == 0) last = '\0';
     length = snprintf(line, sizeof line, "%s%s%s %s\n", st.st_size == 0 ? KNOWN_HEADER : "",
                       last == '\n' ? "" : "\n", address, hex);
     assert(length > 0 && (size_t)length < sizeof line);
