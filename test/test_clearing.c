@@ -539,8 +539,11 @@ static void test_credit_account_bounded(void **state) {
     account_equal(troc_clearing_account_bounded(&(troc_clearing_account){-500, 100, 700}), -500, 100, 700);
     account_equal(troc_clearing_account_bounded(&(troc_clearing_account){bound, bound, none}), bound, bound, none);
     account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX, -1, none}), INT64_MAX, -1, none);
-    /* Owed a lot: may fall by all of it, and more. */
-    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX, 100, none}), 0, bound, none);
+    /* Owed a lot: may fall by all of it, and more; may not rise past
+     * INT64_MAX, even without a maximum. */
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX, 100, none}), 0, bound, 0);
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX - 5, 0, none}), 0, bound, 5);
+    account_equal(troc_clearing_account_bounded(&(troc_clearing_account){bound + 1, 0, none}), 0, bound, none);
     /* Above its maximum: may not rise. */
     account_equal(troc_clearing_account_bounded(&(troc_clearing_account){INT64_MAX - 5, 0, 1000}), 0, bound, 0);
     /* Below its credit line: may not fall; may rise past the bound. */
@@ -549,13 +552,15 @@ static void test_credit_account_bounded(void **state) {
     account_equal(troc_clearing_account_bounded(&(troc_clearing_account){1000, INT64_MAX, 2000}), 0, bound, 1000);
 
     /* A cycle 0 -> 1 -> 2 -> 0 of 50, and more owed by and to firm 0:
-     * without a maximum it is paid 450 and pays 250; above its maximum,
-     * it is paid only the 250 it pays. */
+     * without a maximum it is paid 450 and pays 250; 5 short of INT64_MAX,
+     * it is paid 255; above its maximum, only the 250 it pays. */
     static const troc_obligation ob[] = {{0, 1, 300}, {1, 2, 50}, {2, 0, 500}};
     troc_clearing_account accounts[3] = {{0, 0, 0}, {0, 0, none}, {0, 1000, none}};
     troc_clearing_problem p = {.firm_count = 3, .obligation_count = 3, .obligations = ob, .accounts = accounts};
+    solve_as(&p, accounts, (troc_clearing_account){bound + 1, 0, none}, (troc_clearing_account){1000000, 0, none},
+             450);
     solve_as(&p, accounts, (troc_clearing_account){INT64_MAX - 5, 0, none},
-             (troc_clearing_account){1000000, 0, none}, 450);
+             (troc_clearing_account){1000000, 0, 1000005}, 255);
     solve_as(&p, accounts, (troc_clearing_account){INT64_MAX - 5, 0, 7}, (troc_clearing_account){1000000, 0, 7}, 250);
 }
 

@@ -103,8 +103,9 @@ typedef void troc_clearing_progress_fn(void *context, const char *stage, double 
  * real limits.  `account` may hold any figures; one within the bound, or
  * with a negative credit limit or maximum (which validate() refuses
  * either way), comes back as it is.  Otherwise the balance becomes 0 and
- * the limits its room down and up, capped at the bound (a missing maximum
- * stays missing). */
+ * the limits its room down and up, capped at the bound; a missing maximum
+ * stays missing unless the balance lies within the bound of INT64_MAX,
+ * which it may not pass: then that is its room up. */
 troc_clearing_account troc_clearing_account_bounded(const troc_clearing_account *account);
 
 /* Checks what solve() relies on.  Returns 0; -EINVAL when obligations is NULL

@@ -202,6 +202,10 @@ troc_clearing_account troc_clearing_account_bounded(const troc_clearing_account 
         const int64_t highest = balance > maximum ? balance : maximum;
         const uint64_t up = (uint64_t)highest - (uint64_t)balance;
         bounded.balance_max_cents = up < (uint64_t)bound ? (int64_t)up : bound;
+    } else if ((uint64_t)INT64_MAX - (uint64_t)balance < (uint64_t)bound) {
+        /* No maximum, but a balance cannot pass INT64_MAX: a ledger would
+         * refuse the payment that took it there. */
+        bounded.balance_max_cents = INT64_MAX - balance;
     }
     /* Every room a valid problem caps (at most `bound`) is the same: from
      * 0, the balance falls to -credit_limit and rises to balance_max. */
