@@ -18,11 +18,12 @@
  *    "A " would otherwise be two firms, silently.
  *  - Amounts are decimals with at most two fractional digits, read by
  *    troc_amount_parse(); spaces and tabs around them are ignored (a padded
- *    number is still unambiguous).  Their magnitude is at most
+ *    number is still unambiguous).  An obligation is at most
  *    TROC_AMOUNT_CENTS_MAX, and INPUT's total at most
  *    TROC_CLEARING_TOTAL_CENTS_MAX (the line where the running sum passes it
- *    is named); obligations are positive, credit limits and balance maxima
- *    are not negative, balances may be either.
+ *    is named); obligations are positive.  Account figures take the whole
+ *    range a ledger's do: credit limits and balance maxima are not
+ *    negative, balances may be either.
  *  - When INPUT has an id column, every row has a distinct, non-empty id.
  *  - A firm of INPUT absent from ACCOUNTS has balance 0, credit limit 0 and
  *    no maximum (it can be paid, it cannot pay beyond what it receives);
@@ -48,7 +49,11 @@
 #define QUOTED_LENGTH_MAX 40
 #define QUOTED_SIZE (2 * QUOTED_LENGTH_MAX + 8)
 
-typedef enum amount_rule { AMOUNT_POSITIVE, AMOUNT_NOT_NEGATIVE, AMOUNT_ANY } amount_rule;
+/* What an amount is, and so its range: an obligation is positive and at
+ * most TROC_AMOUNT_CENTS_MAX (as a payment); a credit limit or balance
+ * maximum is not negative, and a balance anything, as a ledger may hold
+ * them (the solver takes such accounts bounded, cmd_clear.c). */
+typedef enum amount_rule { AMOUNT_OBLIGATION, AMOUNT_LIMIT, AMOUNT_BALANCE } amount_rule;
 
 typedef struct account_columns {
     size_t member, balance, credit_limit; /* column indices */
@@ -164,10 +169,11 @@ static int read_amount(troc__clear_refusal *refusal, uint32_t line, const char *
                          "digits, no thousands separator)",
                          label, quote(field, shown));
     }
-    if (rc == TROC_EOVERFLOW || cents > TROC_AMOUNT_CENTS_MAX || cents < -TROC_AMOUNT_CENTS_MAX) {
+    const int64_t largest_cents = rule == AMOUNT_OBLIGATION ? TROC_AMOUNT_CENTS_MAX : INT64_MAX;
+    if (rc == TROC_EOVERFLOW || cents > largest_cents || cents < -largest_cents) {
         /* The range the rule allows: an obligation from 0.01, a limit from 0. */
-        troc_amount_format(TROC_AMOUNT_CENTS_MAX, largest);
-        const char *lowest = rule == AMOUNT_POSITIVE ? "0.01" : rule == AMOUNT_NOT_NEGATIVE ? "0.00" : NULL;
+        troc_amount_format(largest_cents, largest);
+        const char *lowest = rule == AMOUNT_OBLIGATION ? "0.01" : rule == AMOUNT_LIMIT ? "0.00" : NULL;
         if (lowest != NULL) {
             return refuse(refusal, line, "%s %s is out of range (from %s to %s)", label, quote(field, shown), lowest,
                           largest);
@@ -176,10 +182,10 @@ static int read_amount(troc__clear_refusal *refusal, uint32_t line, const char *
                       largest);
     }
     assert(rc == 0);
-    if (rule == AMOUNT_POSITIVE && cents <= 0) {
+    if (rule == AMOUNT_OBLIGATION && cents <= 0) {
         return refuse(refusal, line, "%s %s must be positive", label, quote(field, shown));
     }
-    if (rule == AMOUNT_NOT_NEGATIVE && cents < 0) {
+    if (rule == AMOUNT_LIMIT && cents < 0) {
         return refuse(refusal, line, "%s %s cannot be negative", label, quote(field, shown));
     }
     *cents_out = cents;
@@ -268,7 +274,8 @@ int troc__clear_check_row(const troc_csv *csv, const troc__input_columns *column
         return refuse(refusal, line, "debtor and creditor are the same firm %s (a firm cannot owe itself)",
                       quote(debtor, shown));
     }
-    return read_amount(refusal, line, "amount", troc_csv_get(csv, row, columns->amount), AMOUNT_POSITIVE, cents_out);
+    return read_amount(refusal, line, "amount", troc_csv_get(csv, row, columns->amount), AMOUNT_OBLIGATION,
+                       cents_out);
 }
 
 int troc__clear_check_id(const troc_csv *csv, const troc__input_columns *columns, size_t row,
@@ -335,16 +342,16 @@ static int read_account(const troc__clear_options *options, troc__clear_data *da
     }
     troc_clearing_account *account = &data->accounts[index];
     account->balance_max_cents = TROC_CLEARING_NO_MAX;
-    int status = read_amount(&refusal, line, "balance", troc_csv_get(csv, row, columns->balance), AMOUNT_ANY,
+    int status = read_amount(&refusal, line, "balance", troc_csv_get(csv, row, columns->balance), AMOUNT_BALANCE,
                              &account->balance_cents);
     if (status == 0) {
         status = read_amount(&refusal, line, "credit_limit", troc_csv_get(csv, row, columns->credit_limit),
-                             AMOUNT_NOT_NEGATIVE, &account->credit_limit_cents);
+                             AMOUNT_LIMIT, &account->credit_limit_cents);
     }
     if (status == 0 && columns->has_balance_max) {
         troc_csv_field maximum = troc_csv_get(csv, row, columns->balance_max);
         if (trim(maximum).length > 0) {
-            status = read_amount(&refusal, line, "balance_max", maximum, AMOUNT_NOT_NEGATIVE,
+            status = read_amount(&refusal, line, "balance_max", maximum, AMOUNT_LIMIT,
                                  &account->balance_max_cents);
         }
     }

@@ -109,11 +109,11 @@ static void write_balance_row(troc_csv_writer *writer, const troc__clear_data *d
     size_t length = 0;
     const char *name = troc_intern_text(data->firms, firm, &length);
     int64_t before = data->accounts[firm].balance_cents, after = 0;
-    /* Cannot overflow: a balance is at most TROC_AMOUNT_CENTS_MAX in
-     * magnitude and what moves it at most the total of INPUT, at most
-     * TROC_CLEARING_TOTAL_CENTS_MAX (a quarter of int64). */
-    int rc = troc_amount_subtract(before, paid[firm], &after);
-    if (rc == 0) rc = troc_amount_add(after, received[firm], &after);
+    /* What moves the balance is at most the total of INPUT, at most
+     * TROC_CLEARING_TOTAL_CENTS_MAX (a quarter of int64), and the balance
+     * it ends at lies within the account's limits, or no further out than
+     * it was: the sum fits whatever the balance before. */
+    int rc = troc_amount_add(before, received[firm] - paid[firm], &after);
     assert(rc == 0);
     troc_csv_write_field(writer, name, length);
     troc_csv_write_amount(writer, before);

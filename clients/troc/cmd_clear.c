@@ -280,14 +280,27 @@ static int solve(const troc__clear_options *options, const troc__clear_data *dat
         .firm_count = data->input_firm_count,
         .obligation_count = troc_csv_row_count(data->input),
         .obligations = data->obligations,
-        .accounts = data->accounts,
     };
+    /* ACCOUNTS may hold any figure a ledger does; the solver takes each
+     * account bounded, with the same room to move (a balance moves at most
+     * by the total of INPUT), so the result is the real accounts' own. */
+    troc_clearing_account *bounded = NULL;
+    if (data->accounts != NULL) {
+        bounded = malloc(((size_t)problem.firm_count + 1) * sizeof *bounded);
+        if (bounded == NULL) return troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
+        for (uint32_t firm = 0; firm < problem.firm_count; firm++) {
+            bounded[firm] = troc_clearing_account_bounded(&data->accounts[firm]);
+        }
+        problem.accounts = bounded;
+    }
     int rc = troc_clearing_problem_validate(&problem);
     if (rc != 0) {
+        free(bounded);
         return troc_cli_fail(TROC_EXIT_USAGE, "%s: these obligations cannot be cleared: %s",
                              troc__clear_file_name(options->input_path), troc_strerror(rc));
     }
     rc = troc_clearing_solve(&problem, result, show_progress, shown);
+    free(bounded);
     end_progress(shown);
     /* troc_clearing_solve() proves its result with troc_clearing_check()
      * and returns one of these codes rather than a result that fails. */

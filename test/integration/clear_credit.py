@@ -123,6 +123,26 @@ done = subprocess.run([ctx.troc, "clear", "-", "--with-credit", "-"], input=acco
 ctx.check(done.returncode == 2 and b"cannot both be standard input" in done.stderr,
           f"INPUT and ACCOUNTS both -: {done.returncode} {done.stderr!r}")
 
+# Accounts at the ends of a ledger's range, as a territory's export may hold
+# them: A is owed nearly the most a balance holds and has no maximum, so it
+# may rise by 2.00 only; B is in debt nearly as far, with a credit line to
+# match; C has the largest credit line.  B owes A 10 and A owes C 5 (a path,
+# nothing to set off): A is paid 7.00 (5.00 it pays on, 2.00 it keeps).
+big = ctx.write("big-input.csv", "debtor,creditor,amount\nB,A,10\nA,C,5\n")
+big_accounts = ctx.write("big-accounts.csv", """member,balance,credit_limit,balance_max
+A,92233720368547756.07,0,
+B,-92233720368547750.00,92233720368547758.07,
+C,0,92233720368547758.07,
+""")
+big_result, big_balances = ctx.path("big-result.csv"), ctx.path("big-balances.csv")
+status, out, err = ctx.clear(big, "--with-credit", big_accounts, "--out", big_result, "--balances-out", big_balances)
+ctx.check(status == 0, f"accounts at int64's ends: exit {status}: {err}")
+ctx.check(read_csv(big_balances)[1:] == [
+    ["A", "92233720368547756.07", "5.00", "7.00", "92233720368547758.07"],
+    ["B", "-92233720368547750.00", "7.00", "0.00", "-92233720368547757.00"],
+    ["C", "0.00", "0.00", "5.00", "5.00"],
+], f"BALANCES at int64's ends: {read_csv(big_balances)}")
+
 # Plain mode on the same INPUT clears the triangle and pays nothing.
 status, out, err = ctx.clear(inp, "--json")
 ctx.check(status == 0, f"plain mode exited {status}: {err}")

@@ -122,11 +122,14 @@ refused("negative-maximum", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "bala
         accounts=ACCOUNTS_HEADER + "A,0,10,-1\n")
 refused("bad-balance", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "balance 'ten' is not a number"],
         accounts=ACCOUNTS_HEADER + "A,ten,10,\n")
-refused("balance-too-low", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "out of range", "from -10000000000000.00"],
-        accounts=ACCOUNTS_HEADER + "A,-10000000000000.01,10,\n")
+# Account figures take the range of a ledger's (int64 cents).
+refused("balance-too-low", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "out of range",
+                                                   "from -92233720368547758.07 to 92233720368547758.07"],
+        accounts=ACCOUNTS_HEADER + "A,-92233720368547758.08,10,\n")
 refused("limit-too-large", HEADER + "a1,A,B,1\n",
-        [at(2, "accounts.csv"), "credit_limit '10000000000000.01' is out of range (from 0.00 to 10000000000000.00)"],
-        accounts=ACCOUNTS_HEADER + "A,0,10000000000000.01,\n")
+        [at(2, "accounts.csv"),
+         "credit_limit '92233720368547758.08' is out of range (from 0.00 to 92233720368547758.07)"],
+        accounts=ACCOUNTS_HEADER + "A,0,92233720368547758.08,\n")
 refused("duplicate-member", HEADER + "a1,A,B,1\n", [at(3, "accounts.csv"), "already has an account on line 2"],
         accounts=ACCOUNTS_HEADER + "A,0,10,\nA,5,0,\n")
 refused("no-limit-column", HEADER + "a1,A,B,1\n", [at(1, "accounts.csv"), "no column 'credit_limit'"],
