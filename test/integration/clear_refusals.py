@@ -73,6 +73,12 @@ refused("total-overflow", HEADER + "".join(f"a{i},A{i},B,10000000000000\n" for i
 refused("same-firm", HEADER + "a1,A,B,1\na2,Caf\u00e9,Caf\u00e9,1\n", [at(3), "same firm 'Caf\u00e9'"])
 refused("empty-debtor", HEADER + "a1,,B,1\n", [at(2), "debtor is empty"])
 refused("padded-creditor", HEADER + "a1,A,B ,1\n", [at(2), "creditor 'B '", "space"])
+# Spaces and invisible characters beyond ASCII's: a byte-order mark pasted
+# before a name, a no-break space after one.
+refused("bom-before-debtor", HEADER + "a1,A,B,1\na2,\ufeffB,A,1\n", [at(3), "begins with U+FEFF"])
+refused("nbsp-after-creditor", HEADER + "a1,A,B\u00a0,1\n", [at(2), "ends with U+00A0"])
+refused("zero-width-member", HEADER + "a1,A,B,1\n", [at(2, "accounts.csv"), "member", "begins with U+200B"],
+        accounts=ACCOUNTS_HEADER + "\u200bA,0,10,\n")
 refused("name-on-two-lines", HEADER + 'a1,"A\nB",C,1\n', [at(2), "'A\\nB' holds a line break"])
 refused("duplicate-id", HEADER + "a1,A,B,1\na2,B,C,1\na1,C,A,1\n", [at(4), "'a1'", "already used on line 2"])
 refused("empty-id", HEADER + "a1,A,B,1\n,B,C,1\n", [at(3), "id is empty"])
