@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -94,6 +95,33 @@ static void test_amount_add_checks_overflow(void **state) {
     assert_int_equal(troc_amount_subtract(0, INT64_MIN, &sum), TROC_EOVERFLOW);
     assert_int_equal(troc_amount_subtract(5, 7, &sum), 0);
     assert_true(sum == -2);
+}
+
+/* A share is rounded down, so that 100 means all of it; exact at the
+ * largest totals, whose product with the scale passes 2^64. */
+static void test_amount_share_rounds_down(void **state) {
+    (void)state;
+    char text[32];
+    const struct {
+        int64_t part, total;
+        unsigned decimals;
+        const char *expected;
+    } cases[] = {
+        {0, 0, 2, "0.00"},
+        {0, 5, 2, "0.00"},
+        {5, 5, 2, "100.00"},
+        {1000000000, 1000000001, 2, "99.99"},
+        {1000000000, 1000000001, 4, "99.9999"},
+        {2, 3, 2, "66.66"},
+        {1, 3, 0, "33"},
+        {TROC_CLEARING_TOTAL_CENTS_MAX - 1, TROC_CLEARING_TOTAL_CENTS_MAX, 6, "99.999999"},
+        {TROC_CLEARING_TOTAL_CENTS_MAX / 2, TROC_CLEARING_TOTAL_CENTS_MAX, 6, "49.999999"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double share = troc_amount_share_percent(cases[i].part, cases[i].total, cases[i].decimals);
+        snprintf(text, sizeof text, "%.*f", (int)cases[i].decimals, share);
+        assert_string_equal(text, cases[i].expected);
+    }
 }
 
 static void test_names(void **state) {
@@ -214,6 +242,7 @@ int main(void) {
         cmocka_unit_test(test_amount_parse_reads_only_length),
         cmocka_unit_test(test_amount_format_round_trips),
         cmocka_unit_test(test_amount_add_checks_overflow),
+        cmocka_unit_test(test_amount_share_rounds_down),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_hex),

@@ -314,10 +314,6 @@ static int solve(const troc__clear_options *options, const troc__clear_data *dat
     return 0;
 }
 
-static double share_percent(int64_t part_cents, int64_t total_cents) {
-    return total_cents > 0 ? 100.0 * (double)part_cents / (double)total_cents : 0.0;
-}
-
 static void print_json(const troc__clear_options *options, const troc__clear_data *data,
                        const troc_clearing_result *result, const timings *times) {
     bool credit = data->accounts != NULL;
@@ -330,7 +326,7 @@ static void print_json(const troc__clear_options *options, const troc__clear_dat
     troc_json_amount(&json, "cleared", result->cleared_total_cents);
     if (credit) troc_json_amount(&json, "paid", result->paid_total_cents);
     troc_json_amount(&json, "remaining", result->total_cents - result->cleared_total_cents - result->paid_total_cents);
-    troc_json_double(&json, "share", share_percent(result->cleared_total_cents, result->total_cents));
+    troc_json_double(&json, "share", troc_amount_share_percent(result->cleared_total_cents, result->total_cents, 4));
     if (credit) troc_json_int(&json, "firms_without_account", data->firms_without_account);
     troc_json_int(&json, "components", result->component_count);
     troc_json_int(&json, "cycle_firms", result->cycle_firm_count);
@@ -355,7 +351,8 @@ static void print_text(FILE *out, const troc__clear_options *options, const troc
     if (credit) fprintf(out, "paid             %s\n", troc_amount_format(result->paid_total_cents, text));
     fprintf(out, "remaining        %s\n",
             troc_amount_format(result->total_cents - result->cleared_total_cents - result->paid_total_cents, text));
-    fprintf(out, "share            %.2f %%\n", share_percent(result->cleared_total_cents, result->total_cents));
+    fprintf(out, "share            %.2f %%\n",
+            troc_amount_share_percent(result->cleared_total_cents, result->total_cents, 2));
     if (credit) fprintf(out, "without account  %u\n", data->firms_without_account);
     fprintf(out, "seconds          %.3f (read %.3f, solve %.3f, write %.3f)\n", times->total_seconds,
             times->read_seconds, times->solve_seconds, times->write_seconds);

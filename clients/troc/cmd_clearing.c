@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "base/amount.h"
 #include "base/limits.h"
 #include "commands.h"
 #include "invoice.h"
@@ -50,10 +51,6 @@ static bool view_more(const round_view *view) {
     return view->settlements != NULL && view->offset + view->count < view->report.settlement_count;
 }
 
-static double share_percent(const troc_clearing_report *r) {
-    return r->total_cents > 0 ? 100.0 * (double)r->cleared_cents / (double)r->total_cents : 0.0;
-}
-
 static void report_json(troc_json *json, const round_view *view, bool preview) {
     const troc_clearing_report *r = &view->report;
     char hex[TROC_ID_HEX_SIZE], time_text[TROC_CLI_TIME_SIZE];
@@ -71,7 +68,7 @@ static void report_json(troc_json *json, const round_view *view, bool preview) {
     troc_json_amount(json, "total", r->total_cents);
     troc_json_amount(json, "cleared", r->cleared_cents);
     troc_json_amount(json, "paid", r->paid_cents);
-    troc_json_double(json, "share", share_percent(r));
+    troc_json_double(json, "share", troc_amount_share_percent(r->cleared_cents, r->total_cents, 4));
     troc_json_int(json, "settlement_count", (int64_t)r->settlement_count);
     if (view->settlements == NULL) return;
     troc_json_array_begin(json, "settlements");
@@ -142,7 +139,8 @@ static void report_print(const round_view *view, const char *unit, bool preview)
     if (r->applied) printf("  requested by  %s\n", r->has_requested_by ? hex : "the timer (--clear-every)");
     printf("  obligations   %lld open, %s %s\n", (long long)r->obligations, troc_amount_format(r->total_cents, total),
            unit);
-    printf("  cleared       %s %s (%.2f %%)\n", troc_amount_format(r->cleared_cents, cleared), unit, share_percent(r));
+    printf("  cleared       %s %s (%.2f %%)\n", troc_amount_format(r->cleared_cents, cleared), unit,
+           troc_amount_share_percent(r->cleared_cents, r->total_cents, 2));
     if (r->with_credit) printf("  paid          %s %s in credit\n", troc_amount_format(r->paid_cents, paid), unit);
     printf("  settlements   %llu\n", (unsigned long long)r->settlement_count);
     if (view->settlements == NULL) return;

@@ -93,3 +93,15 @@ int troc_amount_subtract(int64_t a, int64_t b, int64_t *difference_out) {
     *difference_out = difference;
     return 0;
 }
+
+double troc_amount_share_percent(int64_t part_cents, int64_t total_cents, unsigned decimals) {
+    assert(decimals <= 6 && part_cents >= 0 && part_cents <= total_cents);
+    if (total_cents == 0) return 0.0;
+    uint64_t scale = 100;
+    for (unsigned i = 0; i < decimals; i++) scale *= 10;
+    /* In 128 bits, so that the quotient is exact: part * scale may pass
+     * 2^64. */
+    __extension__ typedef unsigned __int128 wide;
+    const uint64_t units = (uint64_t)((wide)part_cents * scale / (uint64_t)total_cents);
+    return (double)units / (double)(scale / 100);
+}

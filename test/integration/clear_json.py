@@ -66,4 +66,12 @@ ctx.check(status == 0 and lines[:6] == ["obligations      3", "firms            
           f"text summary {lines}")
 ctx.check(lines[6].startswith("seconds          "), f"seconds line {lines[6]!r}")
 
+# The share is rounded down: 100 only when nothing remains.
+almost = ctx.write("almost.csv", "debtor,creditor,amount\nA,B,5000000.00\nB,A,5000000.01\n")
+status, out, err = ctx.clear(almost, "--json")
+summary = json.loads(out)
+ctx.check(status == 0 and summary["remaining"] == "0.01" and summary["share"] == 99.9999, f"almost all: {summary}")
+status, out, err = ctx.clear(almost)
+ctx.check(status == 0 and "share            99.99 %" in out.decode(), f"almost all, text: {out!r}")
+
 ctx.done()
