@@ -32,6 +32,7 @@
  */
 #include <assert.h>
 #include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -222,6 +223,9 @@ static int check_output(const char *option, const char *path, const troc__clear_
     struct stat link, target;
     const bool is_link = lstat(path, &link) == 0 && S_ISLNK(link.st_mode);
     const bool exists = stat(path, &target) == 0;
+    if (is_link && !exists && errno == ELOOP) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s %s is a loop of symbolic links; give a file name", option, path);
+    }
     if (is_link && !exists) {
         return troc_cli_fail(TROC_EXIT_USAGE, "%s %s is a symbolic link to nothing; give a file name", option, path);
     }
@@ -449,6 +453,10 @@ int troc__cmd_clear(const troc_cli *cli, int argc, char **argv) {
     /* Interrupted while writing, leave no temporary file either (at worst,
      * without the handler, one is left: nothing to refuse the run for). */
     (void)troc_csv_remove_temporaries_on_signals();
+    /* A file size limit (ulimit -f) would kill the run mid-write: ignored,
+     * it fails the write with EFBIG instead, reported and cleaned up as any
+     * failed write. */
+    signal(SIGXFSZ, SIG_IGN);
     troc__clear_data data = {0};
     troc_clearing_result result = {0};
     timings times = {0};

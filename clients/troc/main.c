@@ -34,8 +34,9 @@ typedef struct command {
     "  INPUT.csv      a header row, then one unpaid invoice per row; columns found by name:\n"             \
     "                 debtor, creditor, amount (1234.56: at most two decimals), id (optional,\n"           \
     "                 unique); any other column is copied through, but not one named cleared,\n"       \
-    "                 remaining or paid; comma-separated, UTF-8, no control character but tab;\n"   \
-    "                 '-' reads standard input (so may ACCOUNTS.csv, but not both)\n"               \
+    "                 remaining or paid; comma-separated, UTF-8, no control character but tab\n"    \
+    "                 (and line breaks in quoted fields); '-' reads standard input (so may\n"        \
+    "                 ACCOUNTS.csv, but not both)\n"                                                  \
     "  --out FILE     write INPUT's rows with cleared (paid) and remaining added; '-' for\n"             \
     "                 standard output; written whole or not at all (a new file renamed into\n"      \
     "                 place: a regular FILE, or the file a link names). Without it: summary only\n" \

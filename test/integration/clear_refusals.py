@@ -6,6 +6,7 @@ refused run keeps its content.  A header without rows is not bad: it clears
 nothing and writes a RESULT holding only the header.
 """
 import os
+import resource
 import stat
 import subprocess
 import threading
@@ -182,12 +183,15 @@ ctx.check(status == 2 and "--out needs a file name" in err, f"--out '': status {
 # Outputs that are not regular files would be replaced by one (renamed into
 # place): a device or a pipe (a pipe here: a regression must not replace a
 # device of the machine), the file standard output goes to, a link to
-# nothing.  Each is refused and left as it was.
+# nothing, a loop of links.  Each is refused and left as it was.
 good = ctx.write("good.csv", HEADER + "a1,A,B,1\n")
 fifo = ctx.path("pipe")
 os.mkfifo(fifo)
 os.symlink("nowhere.csv", ctx.path("dangling.csv"))
-for target, words in ((fifo, "not a regular file"), (ctx.path("dangling.csv"), "link to nothing")):
+os.symlink("loop-b.csv", ctx.path("loop-a.csv"))
+os.symlink("loop-a.csv", ctx.path("loop-b.csv"))
+for target, words in ((fifo, "not a regular file"), (ctx.path("dangling.csv"), "link to nothing"),
+                      (ctx.path("loop-a.csv"), "a loop of symbolic links")):
     status, out, err = ctx.clear(good, "--out", target)
     ctx.check(status == 2 and words in err, f"--out {target}: status {status}, {err!r}")
 ctx.check(stat.S_ISFIFO(os.stat(fifo).st_mode), "the pipe is still a pipe")
@@ -218,6 +222,20 @@ status, out, err = ctx.clear(inp, "--out", ctx.path("no", "such", "dir", "r.csv"
 ctx.check(status == 2 and "cannot write in directory" in err, f"--out in a missing directory: {status}, {err!r}")
 status, out, err = ctx.clear(ctx.work)
 ctx.check(status == 2 and "Is a directory" in err, f"a directory as INPUT: {status}, {err!r}")
+
+# A file size limit (ulimit -f) fails the write like a full disk: exit 1,
+# a message, the old RESULT kept, no temporary file left.
+big = ctx.write("fsize/input.csv", HEADER + "".join(f"a{i},A{i % 50},A{(i + 1) % 50},1.{i % 100:02d}\n"
+                                                      for i in range(20000)))
+result = ctx.write("fsize/result.csv", "old result\n")
+done = subprocess.run([ctx.troc, "clear", big, "--out", result], capture_output=True, timeout=120,
+                      preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024)))
+ctx.check(done.returncode == 1 and b"File too large (nothing was written)" in done.stderr,
+          f"ulimit -f: {done.returncode} {done.stderr!r}")
+with open(result) as f:
+    ctx.check(f.read() == "old result\n", "ulimit -f: the old RESULT changed")
+ctx.check(sorted(os.listdir(ctx.path("fsize"))) == ["input.csv", "result.csv"],
+          f"ulimit -f left {os.listdir(ctx.path('fsize'))}")
 
 # Not bad: a header without rows clears nothing and writes the header.
 inp = ctx.write("header-only/input.csv", "id,debtor,creditor,amount,memo\r\n")
