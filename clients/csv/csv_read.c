@@ -461,12 +461,13 @@ static void parse_part(void *context, size_t index) {
             return;
         }
         size_t record = part->first_record + part->row_count, count = 0;
+        const bool quoted = p.data[p.at] == '"'; /* read now: parsing unescapes in place */
         part->rc = parse_record(&p, csv->spans + record * columns, columns, &count);
         if (part->rc != 0) return;
         if (count != columns) {
             const span *first = &csv->spans[record * columns];
             const char *hint = separator_hint_of(p.data + r->header[0].offset, r->header[0].length, columns);
-            if (count == 1 && is_blank_text(p.data + first->offset, first->length)) {
+            if (count == 1 && !quoted && is_blank_text(p.data + first->offset, first->length)) {
                 hint = "the line holds only spaces or tabs: delete them";
             }
             if (hint == NULL) hint = count < columns ? "a field is missing" : "is a comma inside a field not quoted?";

@@ -98,6 +98,7 @@ refused("short-row", HEADER + "a1,A,B,1\na2,B,C\n", [at(3), "3 fields, but the h
 refused("long-row", HEADER + "a1,A,B,1\na2,B,C,1,5\n", [at(3), "5 fields, but the header has 4"])
 refused("blank-line", HEADER + "a1,A,B,1\n \t \na2,B,C,1\n",
         [at(3), "1 field, but the header has 4 (the line holds only spaces or tabs: delete them)"])
+refused("empty-quoted-line", HEADER + 'a1,A,B,1\n""\n', [at(3), "1 field, but the header has 4 (a field is missing)"])
 refused("line-after-quoted-break", "id,debtor,creditor,amount,memo\n"
         'a1,A,B,1,"two\nlines"\na2,B,C,x,memo\n', [at(4), "not a number"])
 
