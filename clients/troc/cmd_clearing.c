@@ -145,7 +145,8 @@ static void report_print(const round_view *view, const char *unit, bool preview)
     printf("  settlements   %llu\n", (unsigned long long)r->settlement_count);
     if (view->settlements == NULL) return;
     if (view->count == 0 && view->offset > 0) {
-        printf("  (no settlements past the first %llu)\n", (unsigned long long)view->offset);
+        printf("  (--offset %llu is past the last of its %llu settlements)\n", (unsigned long long)view->offset,
+               (unsigned long long)r->settlement_count);
     }
     if (view->count == 0) return;
     const troc_cli_column columns[] = {{"invoice", 32, false, 0}, {"debtor", 16, false, 2}, {"creditor", 16, false, 1},
