@@ -14,8 +14,9 @@
  *    remaining, and paid in credit mode) is refused: it is most likely a
  *    RESULT given back as INPUT.
  *  - Firm names are any UTF-8 text, compared byte for byte, but not empty,
- *    not on several lines, and without spaces or tabs at either end: "A" and
- *    "A " would otherwise be two firms, silently.
+ *    not on several lines, and without spaces or tabs at either end, nor
+ *    Unicode's other spaces and invisible characters (a no-break space, a
+ *    byte-order mark): "A" and "A " would otherwise be two firms, silently.
  *  - Amounts are decimals with at most two fractional digits, read by
  *    troc_amount_parse(); spaces and tabs around them are ignored (a padded
  *    number is still unambiguous).  An obligation is at most
