@@ -39,6 +39,7 @@
 #include "ledger/ledger.h"
 #include "net/frame.h"
 #include "raw_client.h"
+#include "server/arena.h"
 #include "server/server.h"
 
 #define CREDIT_LIMIT_CENTS 100000
@@ -77,6 +78,17 @@ bool __real_troc_verify(const uint8_t *public_key, troc_domain domain, const uin
                         const uint8_t *body, size_t body_size, const uint8_t *signature);
 bool __wrap_troc_verify(const uint8_t *public_key, troc_domain domain, const uint8_t *territory_id,
                         const uint8_t *body, size_t body_size, const uint8_t *signature);
+
+/* Fails the server's next arena allocation of exactly this many bytes (0:
+ * none); the reply to a submit of N items starts with N ItemResults. */
+static atomic_size_t fail_allocation_of;
+void *__real_troc__arena_alloc(troc__arena *arena, size_t size);
+void *__wrap_troc__arena_alloc(troc__arena *arena, size_t size);
+void *__wrap_troc__arena_alloc(troc__arena *arena, size_t size) {
+    size_t expected = size;
+    if (size != 0 && atomic_compare_exchange_strong(&fail_allocation_of, &expected, 0)) return NULL;
+    return __real_troc__arena_alloc(arena, size);
+}
 
 int __wrap_troc_ledger_apply(troc_ledger_write *write, const troc_item *item, troc_item_result *result) {
     if (atomic_load(&inject_apply_count) > 0) {
@@ -565,6 +577,35 @@ static void test_resubmission_is_idempotent(void **state) {
                      0);
     assert_int_equal(raw_submit_one(&alice, &other), TROC_RESULT_ID_REUSED);
     assert_int_equal(ledger_balance(f, "bob"), 700);
+    raw_close(&alice);
+}
+
+/* A reply that cannot be built once its items are committed does not
+ * read as a refusal (nothing applied): the connection is closed, so the
+ * outcome is unknown to the client, which resends the same ids and reads
+ * the committed results. */
+static void test_reply_out_of_memory_closes_the_connection(void **state) {
+    fixture *f = *state;
+    raw_client alice;
+    raw_login(&alice, f->port, &f->alice);
+    signed_item items[3];
+    for (int i = 0; i < 3; i++) sign_transfer(&items[i], &f->alice, f->territory_key, "alice", "bob", 100 + i);
+    Troc__V1__Request request;
+    Troc__V1__Submit submit;
+    Troc__V1__Envelope envelopes[3], *pointers[3];
+    submit_request(&request, &submit, envelopes, pointers, items, 3);
+    atomic_store(&fail_allocation_of, 3 * sizeof(Troc__V1__ItemResult));
+    raw_send_request(&alice, &request);
+    int code = 0;
+    assert_true(raw_expect_closed(&alice, &code));
+    assert_int_equal(code, -ENOMEM);
+    assert_int_equal(atomic_load(&fail_allocation_of), 0);
+    assert_int_equal(ledger_balance(f, "bob"), 303); /* committed */
+    raw_login(&alice, f->port, &f->alice);
+    Troc__V1__ServerFrame *again = raw_submit(&alice, items, 3);
+    for (int i = 0; i < 3; i++) assert_int_equal(again->response->submit->results[i]->code, TROC_RESULT_OK);
+    raw_response_free(again);
+    assert_int_equal(ledger_balance(f, "bob"), 303); /* once */
     raw_close(&alice);
 }
 
@@ -2118,6 +2159,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_misshapen_envelopes_are_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undecodable_bodies_of_every_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resubmission_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_out_of_memory_closes_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_signed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_size_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_before_handshake, setup, teardown),

@@ -519,8 +519,14 @@ void troc__reply_submit(troc__conn *conn, troc__request *request) {
         pointers[i] = &results[i];
     }
     if (rc != 0) {
-        troc__reply_error(conn, request->request_id, rc, "out of memory for the reply; the items were processed");
+        /* The items are committed: an error answering the request would
+         * read as a refusal, nothing applied, and a client might pay
+         * again with new ids.  Closing the connection leaves the outcome
+         * unknown, so the client resends the same ids and reads their
+         * results. */
         scratch_reset(server);
+        troc__conn_fail(conn, rc, "out of memory for the reply to committed items: connect again and resend them "
+                                  "with the same ids to read their results");
         return;
     }
     Troc__V1__SubmitReply reply = TROC__V1__SUBMIT_REPLY__INIT;
