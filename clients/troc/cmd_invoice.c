@@ -15,10 +15,11 @@
  * Each action is signed with the member's key and submitted once, retried
  * once with the same signed item after a lost connection (the ledger
  * applies an id once).  The command line checks what it must to build the
- * item (names, amounts, ids: exit 2); the ledger judges the rest and
- * refuses with a result code (exit 1): a reference longer than 128 bytes
- * (ref_too_long), a due date that is not a real YYYY-MM-DD date
- * (invalid_date), an action by the wrong party (not_debtor, not_creditor),
+ * item (names, amounts, ids) and free text as it checks a memo (--ref,
+ * --reason: UTF-8, no control characters, the length limit) so that a
+ * typo is told before anything is sent (exit 2); the ledger judges the
+ * rest and refuses with a result code (exit 1): a due date that is not a
+ * real YYYY-MM-DD date (invalid_date), an action by the wrong party (not_debtor, not_creditor),
  * an invoice in the wrong state (invoice_not_pending, invoice_not_open), a
  * payment beyond what remains (exceeds_obligation).  The one refusal made
  * here is paying an invoice one is the creditor of (not_debtor): the
@@ -281,6 +282,7 @@ int troc__cmd_invoice_issue(const troc_cli *cli, int argc, char **argv) {
                                   .ref = ref, .due = due};
     status = troc__cli_check_name("DEBTOR", action.debtor);
     if (status == 0) status = troc__cli_check_amount("AMOUNT", args.positional[1], 1, &action.amount_cents);
+    if (status == 0) status = troc__cli_check_text("--ref", ref, TROC_INVOICE_REF_LENGTH_MAX, false);
     if (status != 0) return status;
     if (id_text != NULL && (status = troc__cli_check_id(id_text, id)) != 0) return status;
     if (id_text == NULL) troc_id_generate(id);
