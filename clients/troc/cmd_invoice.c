@@ -283,6 +283,12 @@ int troc__cmd_invoice_issue(const troc_cli *cli, int argc, char **argv) {
     status = troc__cli_check_name("DEBTOR", action.debtor);
     if (status == 0) status = troc__cli_check_amount("AMOUNT", args.positional[1], 1, &action.amount_cents);
     if (status == 0) status = troc__cli_check_text("--ref", ref, TROC_INVOICE_REF_LENGTH_MAX, false);
+    /* An empty --due is a slip (an unset shell variable), not a wish for no
+     * due date, which is said by leaving --due out. */
+    if (status == 0 && due != NULL && due[0] == '\0') {
+        status = troc_cli_fail(TROC_EXIT_USAGE, "--due must not be empty: give a date, YYYY-MM-DD, or leave --due "
+                                                "out for none");
+    }
     if (status != 0) return status;
     if (id_text != NULL && (status = troc__cli_check_id(id_text, id)) != 0) return status;
     if (id_text == NULL) troc_id_generate(id);

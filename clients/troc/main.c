@@ -86,7 +86,7 @@ typedef struct command {
 #define INVOICE_ISSUE_DETAILS                                                                            \
     "  DEBTOR AMOUNT  who owes you, and how much (at most two decimals)\n"                           \
     "  --ref TEXT     your reference, shown to both (at most 128 bytes)\n"                           \
-    "  --due DATE     the due date, YYYY-MM-DD\n"                                                     \
+    "  --due DATE     the due date, YYYY-MM-DD (leave it out for none)\n"                            \
     "  --id HEX       the invoice's id (32 hex digits), so that a retry issues it once"
 
 #define INVOICE_PAY_DETAILS                                                                              \

@@ -196,6 +196,8 @@ def scenario_invoices(t):
                       ("\udcff", "--ref is not valid")):
         status, _, err = t.troc("invoice", "issue", "bob", "1", "--ref", ref, key=alice, server=dead)
         check(status == 2 and said in err, "--ref %r: exit %d: %s" % (ref, status, err))
+    status, _, err = t.troc("invoice", "issue", "bob", "1", "--due", "", key=alice, server=dead)
+    check(status == 2 and "--due must not be empty" in err, "an empty --due: exit %d: %s" % (status, err))
     longest = issue(t, alice, "bob", "1", "--ref", "r" * 128)
     check(invoices(t, "bob")[longest]["ref"] == "r" * 128, "a reference of 128 bytes is taken")
     status, _, err = t.troc("invoice", "issue", "bob", "1")
