@@ -94,9 +94,10 @@ static int member_connect(const troc_cli *cli, const char *doing, troc_client **
 }
 
 /* Whether something still owed was due before `today` (an ISO 8601 time,
- * of which the date counts). */
+ * of which the date counts).  Only an open invoice is owed: a pending one
+ * is not yet, until its debtor accepts it. */
 static bool overdue_on(const troc_invoice_record *invoice, const char *today) {
-    if (invoice->status != TROC_INVOICE_STATUS_PENDING && invoice->status != TROC_INVOICE_STATUS_OPEN) return false;
+    if (invoice->status != TROC_INVOICE_STATUS_OPEN) return false;
     if (invoice->due[0] == '\0' || invoice->remaining_cents <= 0) return false;
     return strncmp(invoice->due, today, 10) < 0; /* YYYY-MM-DD sorts as dates do */
 }

@@ -213,15 +213,24 @@ def scenario_invoices(t):
                                          "--server HOST:PORT")),
           "admin clear --help explains its options: " + out)
     # Still owed past its due date (by this machine's clock): overdue;
-    # not yet due, or owed no more: not.
-    late = issue(t, alice, "bob", "3", "--due", "2020-01-31")
-    later = issue(t, alice, "bob", "3", "--due", "2999-12-31")
-    listed = invoices(t, "bob")
+    # not yet owed (pending), not yet due, or owed no more: not.
+    late = issue(t, alice, "carol", "3", "--due", "2020-01-31")
+    later = issue(t, alice, "carol", "3", "--due", "2999-12-31")
+    unaccepted = issue(t, alice, "carol", "3", "--due", "2020-02-29")
+    for invoice_id in (late, later):
+        accept(t, carol, invoice_id)
+    listed = invoices(t, "carol")
     check(listed[late]["overdue"] and not listed[later]["overdue"], (listed[late], listed[later]))
-    check("2020-01-31 overdue" in t.ok("invoice", "list", "bob"), "the list marks it")
+    check(not listed[unaccepted]["overdue"], "a pending invoice is not owed yet: %r" % listed[unaccepted])
+    out = t.ok("invoice", "list", "carol")
+    check("2020-01-31 overdue" in out, "the list marks it: " + out)
+    check("2020-02-29 overdue" not in out and "2020-02-29" in out, "but not the pending one: " + out)
     check("due        2020-01-31 (overdue)" in t.ok("invoice", "show", late, key=alice), "so does show")
-    t.ok("invoice", "cancel", late, key=alice)
-    check(not t.json("invoice", "show", late, key=alice)["invoice"]["overdue"], "a cancelled invoice is owed no more")
+    check("due        2020-02-29\n" in t.ok("invoice", "show", unaccepted, key=alice), "not the pending one")
+    t.ok("invoice", "pay", late, key=carol)
+    check(not t.json("invoice", "show", late, key=alice)["invoice"]["overdue"], "a settled invoice is owed no more")
+    t.ok("invoice", "cancel", unaccepted, key=alice)
+    check(not t.json("invoice", "show", unaccepted, key=alice)["invoice"]["overdue"], "nor a cancelled one")
 
 
 def triangle(t):
