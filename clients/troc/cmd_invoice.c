@@ -216,6 +216,13 @@ static void done_print(const action_done *done) {
         if (words->issued->due != NULL) printf("  due        %s\n", words->issued->due);
         if (words->issued->ref != NULL) printf("  ref        %s\n", words->issued->ref);
     }
+    if (words->paid_cents > 0) {
+        /* A payment is a transfer of its own, whose id the statements and
+         * a retry with --id name: printed as 'troc pay' prints it. */
+        char transfer_id[TROC_ID_HEX_SIZE];
+        troc_id_to_hex(done->result->id, transfer_id);
+        printf("  id         %s\n", transfer_id);
+    }
     printf("  journal    #%llu, %s UTC\n", (unsigned long long)done->result->journal_seq,
            troc__cli_time(done->result->timestamp_us, false, time_text));
     if (!done->known) printf("  see it as it stands with: troc invoice show %s\n", done->invoice_id);

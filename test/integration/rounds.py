@@ -171,7 +171,8 @@ def scenario_invoices(t):
     # applied, so the second signs another amount; the refusal says why.
     fifth = issue(t, carol, "alice", "50")
     accept(t, alice, fifth)
-    t.ok("invoice", "pay", fifth, "10", key=alice)
+    out = t.ok("invoice", "pay", fifth, "10", "--id", "cd" * 16, key=alice)
+    check("\n  id         " + "cd" * 16 + "\n" in out, "the payment's id, as troc pay prints it: " + out)
     again = "ab" * 16
     paid = t.json("invoice", "pay", fifth, "--id", again, key=alice)
     check(paid["paid"] == "40.00" and paid["invoice"]["state"] == "settled", paid)
