@@ -565,7 +565,7 @@ static void invoice_fill(const void *rows, size_t index, troc_cli_row *row) {
     snprintf(row->text[6], TROC_CLI_CELL_SIZE, "%s%s", v->due[0] != '\0' ? v->due : "-",
              overdue_on(v, page->today) ? " overdue" : "");
     row->cell[6] = row->text[6];
-    row->cell[7] = v->ref;
+    row->cell[7] = v->ref[0] != '\0' ? v->ref : "-";
 }
 
 static void list_print(const invoice_list *list, const char *member, const char *unit) {
