@@ -91,7 +91,7 @@ typedef struct command {
 
 #define INVOICE_PAY_DETAILS                                                                              \
     "  ID [AMOUNT]    the invoice, and how much of it (default: all that remains now)\n"              \
-    "  --memo TEXT    shown to both (default: invoice REF)\n"                                        \
+    "  --memo TEXT    shown to both (default: invoice REF, or invoice ID without a REF)\n"            \
     "  --id HEX       the transfer's id (32 hex digits), so that a retry pays once; a retry\n"      \
     "                 must sign the same payment: give it the AMOUNT the first run paid\n"          \
     "                 (without AMOUNT it pays what remains then, which the first run changed)"

@@ -173,6 +173,8 @@ def scenario_invoices(t):
     accept(t, alice, fifth)
     out = t.ok("invoice", "pay", fifth, "10", "--id", "cd" * 16, key=alice)
     check("\n  id         " + "cd" * 16 + "\n" in out, "the payment's id, as troc pay prints it: " + out)
+    memos = [line["memo"] for line in t.json("history", key=alice)["lines"]]
+    check(memos[0] == "invoice " + fifth, "without a reference the memo names the invoice's id: %r" % memos)
     again = "ab" * 16
     paid = t.json("invoice", "pay", fifth, "--id", again, key=alice)
     check(paid["paid"] == "40.00" and paid["invoice"]["state"] == "settled", paid)
