@@ -19,11 +19,19 @@
  * --reason: UTF-8, no control characters, the length limit) so that a
  * typo is told before anything is sent (exit 2); the ledger judges the
  * rest and refuses with a result code (exit 1): a due date that is not a
- * real YYYY-MM-DD date (invalid_date), an action by the wrong party (not_debtor, not_creditor),
- * an invoice in the wrong state (invoice_not_pending, invoice_not_open), a
- * payment beyond what remains (exceeds_obligation).  The one refusal made
+ * real YYYY-MM-DD date (invalid_date), an action by the wrong party
+ * (not_debtor, not_creditor), an invoice in the wrong state
+ * (invoice_not_pending, invoice_not_open), a payment beyond what remains
+ * (exceeds_obligation).  The one refusal made
  * here is paying an invoice one is the creditor of (not_debtor): the
  * payment would go from the creditor to itself.
+ *
+ * A refusal about the invoice's state (invoice_not_pending,
+ * invoice_not_open, exceeds_obligation) names no state: it is the same for
+ * an invoice accepted already as for one cancelled.  So the invoice is
+ * read after it, and a line says what it now is and what to do; the most
+ * common case is a retry of an action whose answer was lost, whose first
+ * try worked.  The refusal itself (its code, exit 1) is unchanged.
  *
  * After an action the invoice is read back and shown as it now stands.  A
  * read that fails (the connection lost after the action's reply) does not
@@ -255,6 +263,104 @@ static void print_done(const troc_cli *cli, troc_client *client, const action_wo
     else done_print(&done);
 }
 
+/* ----------------------------------------------------------- refusals */
+
+/* A refusal whose reason is what became of the invoice: accepted already,
+ * settled, cancelled, less remaining than asked.  The result code alone
+ * cannot say which, and a member retrying an action whose answer was lost
+ * needs to know that the first try worked: the invoice is read after such
+ * a refusal, and what it now is said, with what to do. */
+static bool refusal_about_state(int code) {
+    return code == TROC_RESULT_INVOICE_NOT_PENDING || code == TROC_RESULT_INVOICE_NOT_OPEN ||
+           code == TROC_RESULT_EXCEEDS_OBLIGATION;
+}
+
+/* The invoice as read after a refusal. */
+typedef struct refused_invoice {
+    troc_invoice_record invoice;
+    char unit[TROC_UNIT_LENGTH_MAX + 1];
+} refused_invoice;
+
+/* --json: the refusal's object gains the invoice, as 'invoice show' prints it. */
+static void refusal_json(troc_json *json, const void *context) {
+    const refused_invoice *refused = context;
+    json_invoice(json, "invoice", &refused->invoice);
+    troc_json_string(json, "unit", refused->unit);
+}
+
+/* An open invoice, after a refusal of `words`' action (`code`). */
+static void hint_open(const action_words *words, int code, const refused_invoice *refused) {
+    const troc_invoice_record *v = &refused->invoice;
+    char amount[TROC_AMOUNT_TEXT_SIZE], remaining[TROC_AMOUNT_TEXT_SIZE];
+    troc_amount_format(v->amount_cents, amount);
+    troc_amount_format(v->remaining_cents, remaining);
+    if (code == TROC_RESULT_EXCEEDS_OBLIGATION) {
+        fprintf(stderr, "troc: %s %s remain: pay at most that, or pay it off with no AMOUNT\n", remaining,
+                refused->unit);
+    } else if (strcmp(words->name, "pay") == 0) {
+        /* Refused as not open, open when read: accepted in between. */
+        fprintf(stderr, "troc: the invoice is open now (%s %s remain): run the command again\n", remaining,
+                refused->unit);
+    } else {
+        char owed[2 * TROC_AMOUNT_TEXT_SIZE + TROC_UNIT_LENGTH_MAX + 32];
+        if (v->remaining_cents == v->amount_cents) snprintf(owed, sizeof owed, "%s %s", amount, refused->unit);
+        else snprintf(owed, sizeof owed, "%s %s, %s remaining", amount, refused->unit, remaining);
+        bool accepting = strcmp(words->name, "accept") == 0;
+        fprintf(stderr, "troc: the invoice is already accepted (an open obligation of %s)%s%s%s\n", owed,
+                accepting ? "" : ": it can no longer be ", accepting ? "" : words->verb,
+                accepting ? "" : ", only paid or set off by clearing");
+    }
+}
+
+/* Says on stderr what the invoice now is, and what to do, after a refusal
+ * of `words`' action (`code`): one line. */
+static void refusal_hint(const action_words *words, int code, const refused_invoice *refused) {
+    const troc_invoice_record *v = &refused->invoice;
+    const bool paying = strcmp(words->name, "pay") == 0;
+    char id[TROC_ID_HEX_SIZE];
+    troc_id_to_hex(v->id, id);
+    switch (v->status) {
+    case TROC_INVOICE_STATUS_PENDING:
+        if (paying) {
+            fprintf(stderr, "troc: the invoice is pending: %s must accept it before it can be paid (troc invoice "
+                            "accept %s)\n", v->debtor, id);
+        } else {
+            fprintf(stderr, "troc: the invoice is pending\n");
+        }
+        break;
+    case TROC_INVOICE_STATUS_OPEN:
+        hint_open(words, code, refused);
+        break;
+    case TROC_INVOICE_STATUS_SETTLED:
+        fprintf(stderr, "troc: the invoice is settled: nothing remains %s\n", paying ? "to pay" : "owed");
+        break;
+    case TROC_INVOICE_STATUS_REJECTED:
+        fprintf(stderr, "troc: the invoice was rejected by %s (%s): nothing is owed on it\n", v->debtor,
+                v->reject_reason);
+        break;
+    case TROC_INVOICE_STATUS_CANCELLED:
+        fprintf(stderr, "troc: the invoice was cancelled by %s: nothing is owed on it\n", v->creditor);
+        break;
+    }
+}
+
+/* Reports the ledger's refusal of `words`' action on the invoice
+ * `invoice_id` (NULL: an issue, which has none yet), exit 1.  A refusal
+ * about the invoice's state is followed by what the invoice now is; a read
+ * that fails leaves the refusal as the ledger gave it. */
+static int refusal_report(const troc_cli *cli, troc_client *client, const action_words *words,
+                          const uint8_t *invoice_id, const troc_submit_result *result) {
+    refused_invoice refused;
+    if (invoice_id == NULL || !refusal_about_state(result->code) ||
+        troc_client_invoice(client, invoice_id, &refused.invoice) != 0) {
+        return troc__cli_refused(cli, client, result, NULL, NULL);
+    }
+    snprintf(refused.unit, sizeof refused.unit, "%s", troc_client_unit(client));
+    int status = troc__cli_refused(cli, client, result, refusal_json, &refused);
+    refusal_hint(words, result->code, &refused);
+    return status;
+}
+
 /* Connects as a member, signs `action` and submits it; prints the result. */
 static int action_run(const troc_cli *cli, troc_invoice_action *action, const char *doing,
                       const action_words *words) {
@@ -269,8 +375,12 @@ static int action_run(const troc_cli *cli, troc_invoice_action *action, const ch
     } else {
         troc_submit_result result;
         bool issue = action->kind == TROC_INVOICE_ISSUE;
-        status = troc__cli_submit(cli, client, envelope, "invoice action", issue, &result);
-        if (status == 0) print_done(cli, client, words, issue ? result.id : action->invoice_id, &result);
+        status = troc__cli_send(cli, client, envelope, "invoice action", issue, &result);
+        if (status == 0 && result.code != TROC_RESULT_OK) {
+            status = refusal_report(cli, client, words, issue ? NULL : action->invoice_id, &result);
+        } else if (status == 0) {
+            print_done(cli, client, words, issue ? result.id : action->invoice_id, &result);
+        }
     }
     troc_envelope_free(envelope);
     troc_client_free(client);
@@ -446,14 +556,15 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
     troc_submit_result result;
     char unit[TROC_UNIT_LENGTH_MAX + 1]; /* kept: a lost connection forgets it */
     snprintf(unit, sizeof unit, "%s", troc_client_unit(client));
+    const action_words words = {.name = "pay", .verb = "paid", .paid_cents = pay->amount_cents};
     if (status == 0) {
-        status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
+        status = troc__cli_send(cli, client, envelope, "payment", true, &result);
+        if (status == 0 && result.code != TROC_RESULT_OK) {
+            status = refusal_report(cli, client, &words, pay->invoice_id, &result);
+        }
         if (status != 0 && pay->amount_text == NULL) retry_hint(unit, pay, invoice.remaining_cents, status, &result);
     }
-    if (status == 0) {
-        const action_words words = {.name = "pay", .verb = "paid", .paid_cents = pay->amount_cents};
-        print_done(cli, client, &words, pay->invoice_id, &result);
-    }
+    if (status == 0) print_done(cli, client, &words, pay->invoice_id, &result);
     troc_envelope_free(envelope);
     return status;
 }

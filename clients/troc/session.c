@@ -160,7 +160,8 @@ void troc__cli_json_result(troc_json *json, const troc_submit_result *result) {
 }
 
 /* The ledger refused the item: its result code's name, exit 1. */
-static int report_refusal(const troc_cli *cli, const troc_submit_result *result) {
+static int report_refusal(const troc_cli *cli, const troc_submit_result *result, troc_cli_refusal_more *more,
+                          const void *context) {
     const char *detail = result->detail != NULL ? result->detail : troc_result_text(result->code);
     if (cli->json) {
         char id[TROC_ID_HEX_SIZE];
@@ -170,6 +171,7 @@ static int report_refusal(const troc_cli *cli, const troc_submit_result *result)
         troc_json_string(&json, "result", troc_result_name(result->code));
         troc_json_string(&json, "detail", detail);
         troc_json_string(&json, "id", id);
+        if (more != NULL) more(&json, context);
         troc_json_finish(&json);
     }
     return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(result->code), detail);
@@ -193,8 +195,8 @@ static void payer_hint(troc_client *client, int code) {
             troc_amount_format(balance.credit_limit_cents, line));
 }
 
-int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                     bool id_option, troc_submit_result *result) {
+int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
+                   bool id_option, troc_submit_result *result) {
     assert(cli != NULL && client != NULL && envelope != NULL && result != NULL);
     int rc = troc_client_submit(client, &envelope, 1, result, 1);
     if (rc != 0 && troc_error_is_retryable(rc)) {
@@ -213,10 +215,20 @@ int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelo
         return status;
     }
     if (rc != 0) return troc__cli_failure(cli, client, rc);
-    if (result->code != TROC_RESULT_OK) {
-        int status = report_refusal(cli, result);
-        payer_hint(client, result->code);
-        return status;
-    }
     return 0;
+}
+
+int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
+                      troc_cli_refusal_more *more, const void *context) {
+    assert(cli != NULL && client != NULL && result != NULL && result->code != TROC_RESULT_OK);
+    int status = report_refusal(cli, result, more, context);
+    payer_hint(client, result->code);
+    return status;
+}
+
+int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
+                     bool id_option, troc_submit_result *result) {
+    int status = troc__cli_send(cli, client, envelope, what, id_option, result);
+    if (status == 0 && result->code != TROC_RESULT_OK) status = troc__cli_refused(cli, client, result, NULL, NULL);
+    return status;
 }

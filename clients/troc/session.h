@@ -35,6 +35,19 @@ int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc);
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                      bool id_option, troc_submit_result *result);
 
+/* troc__cli_submit() in two steps, for a command that says more about a
+ * refusal: troc__cli_send() returns 0 once the ledger answered, accepted
+ * or refused (result->code says which), and reports nothing but a failure
+ * to get that answer; troc__cli_refused() then reports the refusal as
+ * troc__cli_submit() does (exit 1), `more` (when not NULL) adding fields
+ * from `context` to its --json object before it is closed. */
+typedef void troc_cli_refusal_more(troc_json *json, const void *context);
+
+int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
+                   bool id_option, troc_submit_result *result);
+int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
+                      troc_cli_refusal_more *more, const void *context);
+
 /* Writes `timestamp_us` as UTC "YYYY-MM-DD HH:MM:SS" (`iso`: ISO 8601 with
  * microseconds and 'Z'); returns `buffer`. */
 char *troc__cli_time(int64_t timestamp_us, bool iso, char buffer[TROC_CLI_TIME_SIZE]);

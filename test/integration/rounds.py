@@ -236,6 +236,74 @@ def scenario_invoices(t):
     check(not t.json("invoice", "show", unaccepted, key=alice)["invoice"]["overdue"], "nor a cancelled one")
 
 
+def refused_json(t, code, *args, **options):
+    """Runs troc with --json; checks the refusal (exit 1, the code's name on
+    stderr and in the object) and returns (object, stderr)."""
+    status, out, err = t.troc(*args, json_output=True, **options)
+    check(status == 1 and "refused: " + code in err, "troc %s: exit %d: %s" % (" ".join(args), status, err))
+    refusal = json.loads(out)
+    check(refusal["result"] == code, refusal)
+    return refusal, err
+
+
+def scenario_refusal_states(t):
+    """A refusal about an invoice's state (invoice_not_pending,
+    invoice_not_open, exceeds_obligation) keeps its code and exit 1, and
+    troc reads the invoice to add what it now is and what to do: on stderr,
+    and with --json as the `invoice` object; a read that fails leaves the
+    refusal as the ledger gave it."""
+    alice = t.member("alice", "500")
+    bob = t.member("bob", "500")
+    first = issue(t, alice, "bob", "100")
+    refusal, err = refused_json(t, "invoice_not_open", "invoice", "pay", first, "10", key=bob)
+    check("troc: the invoice is pending: bob must accept it before it can be paid (troc invoice accept %s)" % first
+          in err, err)
+    check(refusal["invoice"]["id"] == first and refusal["invoice"]["state"] == "pending" and
+          refusal["unit"] == "EUR" and refusal["id"], refusal)
+
+    accept(t, bob, first)
+    # A retried accept (its first answer lost) says that the first worked.
+    refusal, err = refused_json(t, "invoice_not_pending", "invoice", "accept", first, key=bob)
+    check("troc: the invoice is already accepted (an open obligation of 100.00 EUR)\n" in err, err)
+    check(refusal["invoice"]["state"] == "open" and refusal["invoice"]["remaining"] == "100.00", refusal)
+    err = t.refused("invoice_not_pending", "invoice", "cancel", first, key=alice)
+    check("the invoice is already accepted (an open obligation of 100.00 EUR): it can no longer be cancelled, "
+          "only paid or set off by clearing" in err, err)
+    t.ok("invoice", "pay", first, "30", key=bob)
+    refusal, err = refused_json(t, "exceeds_obligation", "invoice", "pay", first, "70.01", key=bob)
+    check("troc: 70.00 EUR remain: pay at most that, or pay it off with no AMOUNT" in err, err)
+    check(refusal["invoice"]["remaining"] == "70.00", refusal)
+    err = t.refused("invoice_not_pending", "invoice", "reject", first, "--reason", "late", key=bob)
+    check("already accepted (an open obligation of 100.00 EUR, 70.00 remaining): it can no longer be rejected"
+          in err, err)
+    t.ok("invoice", "pay", first, key=bob)
+    err = t.refused("invoice_not_open", "invoice", "pay", first, "1", key=bob)
+    check("troc: the invoice is settled: nothing remains to pay" in err, err)
+    refusal, err = refused_json(t, "invoice_not_pending", "invoice", "accept", first, key=bob)
+    check("troc: the invoice is settled: nothing remains owed" in err and refusal["invoice"]["state"] == "settled",
+          err)
+
+    second = issue(t, alice, "bob", "40")
+    t.ok("invoice", "cancel", second, key=alice)
+    refusal, err = refused_json(t, "invoice_not_pending", "invoice", "cancel", second, key=alice)  # a retry
+    check("troc: the invoice was cancelled by alice: nothing is owed on it" in err, err)
+    check(refusal["invoice"]["state"] == "cancelled", refusal)
+    err = t.refused("invoice_not_open", "invoice", "pay", second, key=bob)
+    check("the invoice was cancelled by alice" in err, err)
+    third = issue(t, alice, "bob", "15")
+    t.ok("invoice", "reject", third, "--reason", "not ordered", key=bob)
+    err = t.refused("invoice_not_pending", "invoice", "accept", third, key=bob)
+    check("troc: the invoice was rejected by bob (not ordered): nothing is owed on it" in err, err)
+
+    # The read after the refusal fails (its reply lost): the refusal as
+    # the ledger gave it, nothing more.
+    proxy = cli.DropFirstReply(t.port, answered=1, refuse_after=True)
+    status, out, err = t.troc("invoice", "accept", third, key=bob, server=proxy.address, json_output=True)
+    refusal = json.loads(out)
+    check(status == 1 and "refused: invoice_not_pending" in err and "the invoice was" not in err, err)
+    check(refusal["result"] == "invoice_not_pending" and "invoice" not in refusal, refusal)
+
+
 def triangle(t):
     """alice owes bob 100, bob owes carol 120, carol owes alice 80, and alice
     owes dave 50 outside any cycle.  The optimum sets off 80 on each arc of
