@@ -124,6 +124,23 @@ static void test_amount_share_rounds_down(void **state) {
     }
 }
 
+static void test_dates(void **state) {
+    (void)state;
+    assert_true(troc_date_valid("2026-12-31"));
+    assert_true(troc_date_valid("2024-02-29"));
+    assert_true(troc_date_valid("2000-02-29"));
+    assert_true(troc_date_valid("0001-01-01"));
+    assert_false(troc_date_valid("1900-02-29"));
+    assert_false(troc_date_valid("2026-02-30"));
+    assert_false(troc_date_valid("2026-04-31"));
+    assert_false(troc_date_valid("2026-13-01"));
+    assert_false(troc_date_valid("0000-01-01"));
+    assert_false(troc_date_valid("2026-1-05"));
+    assert_false(troc_date_valid("2026/01/05"));
+    assert_false(troc_date_valid("2026-01-05 "));
+    assert_false(troc_date_valid(""));
+}
+
 static void test_names(void **state) {
     (void)state;
     assert_true(troc_name_valid("alice", 5));
@@ -243,6 +260,7 @@ int main(void) {
         cmocka_unit_test(test_amount_format_round_trips),
         cmocka_unit_test(test_amount_add_checks_overflow),
         cmocka_unit_test(test_amount_share_rounds_down),
+        cmocka_unit_test(test_dates),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_hex),

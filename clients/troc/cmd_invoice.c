@@ -15,11 +15,11 @@
  * Each action is signed with the member's key and submitted once, retried
  * once with the same signed item after a lost connection (the ledger
  * applies an id once).  The command line checks what it must to build the
- * item (names, amounts, ids) and free text as it checks a memo (--ref,
- * --reason: UTF-8, no control characters, the length limit) so that a
- * typo is told before anything is sent (exit 2); the ledger judges the
- * rest and refuses with a result code (exit 1): a due date that is not a
- * real YYYY-MM-DD date (invalid_date), an action by the wrong party
+ * item (names, amounts, ids), free text as it checks a memo (--ref,
+ * --reason: UTF-8, no control characters, the length limit) and the due
+ * date (a calendar date, as the ledger checks it) so that a typo is told
+ * before anything is sent (exit 2); the ledger judges the rest and refuses
+ * with a result code (exit 1): an action by the wrong party
  * (not_debtor, not_creditor), an invoice in the wrong state
  * (invoice_not_pending, invoice_not_open), a payment beyond what remains
  * (exceeds_obligation).  The one refusal made
@@ -45,6 +45,7 @@
 
 #include "args.h"
 #include "base/limits.h"
+#include "base/text.h"
 #include "commands.h"
 #include "invoice.h"
 #include "session.h"
@@ -406,6 +407,9 @@ int troc__cmd_invoice_issue(const troc_cli *cli, int argc, char **argv) {
     if (status == 0 && due != NULL && due[0] == '\0') {
         status = troc_cli_fail(TROC_EXIT_USAGE, "--due must not be empty: give a date, YYYY-MM-DD, or leave --due "
                                                 "out for none");
+    } else if (status == 0 && due != NULL && !troc_date_valid(due)) {
+        status = troc_cli_fail(TROC_EXIT_USAGE, "--due %s is not a calendar date written YYYY-MM-DD (say 2026-12-31)",
+                               due);
     }
     if (status != 0) return status;
     if (id_text != NULL && (status = troc__cli_check_id(id_text, id)) != 0) return status;

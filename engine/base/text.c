@@ -183,3 +183,18 @@ bool troc_shell_quote_cut(const char *text, char *out, size_t size) {
     assert((size_t)(p + 5 - out) <= size);
     return false;
 }
+
+bool troc_date_valid(const char *text) {
+    assert(text != NULL);
+    static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strlen(text) != 10 || text[4] != '-' || text[7] != '-') return false;
+    for (int i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9')) return false;
+    }
+    int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0');
+    int month = (text[5] - '0') * 10 + (text[6] - '0');
+    int day = (text[8] - '0') * 10 + (text[9] - '0');
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > days[month - 1]) return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return !(month == 2 && day == 29 && !leap);
+}

@@ -24,6 +24,10 @@ bool troc_text_valid(const char *text, size_t length);
  * they were refused was accepted under, which replaying it must keep. */
 bool troc_text_valid_with_c1(const char *text, size_t length);
 
+/* Whether `text` (NUL-terminated) is a calendar date written YYYY-MM-DD,
+ * years 0001 to 9999 (2026-02-29 is not one). */
+bool troc_date_valid(const char *text);
+
 /* Length of the well-formed UTF-8 sequence at the start of `text` (1 to 4
  * bytes of the `available` ones, at least 1), or 0 when there is none. */
 size_t troc_utf8_sequence_length(const char *text, size_t available);

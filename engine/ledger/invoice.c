@@ -217,21 +217,6 @@ typedef struct action {
     int code;
 } action;
 
-/* Checks "YYYY-MM-DD" as a calendar date. */
-static bool date_valid(const char *text) {
-    static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (strlen(text) != TROC__DATE_SIZE || text[4] != '-' || text[7] != '-') return false;
-    for (int i = 0; i < TROC__DATE_SIZE; i++) {
-        if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9')) return false;
-    }
-    int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0');
-    int month = (text[5] - '0') * 10 + (text[6] - '0');
-    int day = (text[8] - '0') * 10 + (text[9] - '0');
-    if (year < 1 || month < 1 || month > 12 || day < 1 || day > days[month - 1]) return false;
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return !(month == 2 && day == 29 && !leap);
-}
-
 /* Field checks of an issue; a result code. */
 static int issue_fields_check(const troc_ledger_write *write, const Troc__V1__InvoiceIssue *issue) {
     size_t creditor = strnlen(issue->creditor, TROC_NAME_LENGTH_MAX + 1);
@@ -243,7 +228,7 @@ static int issue_fields_check(const troc_ledger_write *write, const Troc__V1__In
     if (issue->amount_cents <= 0) return TROC_RESULT_AMOUNT_NOT_POSITIVE;
     if (issue->amount_cents > TROC_AMOUNT_CENTS_MAX) return TROC_RESULT_AMOUNT_TOO_LARGE;
     int code = troc__text_check(write, issue->ref, TROC_INVOICE_REF_LENGTH_MAX, TROC_RESULT_REF_TOO_LONG);
-    if (code == TROC_RESULT_OK && issue->due != NULL && !date_valid(issue->due)) code = TROC_RESULT_INVALID_DATE;
+    if (code == TROC_RESULT_OK && issue->due != NULL && !troc_date_valid(issue->due)) code = TROC_RESULT_INVALID_DATE;
     return code;
 }
 
