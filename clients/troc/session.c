@@ -177,9 +177,15 @@ static int report_refusal(const troc_cli *cli, const troc_submit_result *result,
     return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(result->code), detail);
 }
 
-/* What a member refused as a payer can do about it: how much it can pay
- * now, or where the reason its account is frozen is. */
-static void payer_hint(troc_client *client, int code) {
+/* What to do about a refusal, where the code alone does not say: an id
+ * used before for something else; for a member refused as a payer, how
+ * much it can pay now, or where the reason its account is frozen is. */
+static void refusal_hint(troc_client *client, int code) {
+    if (code == TROC_RESULT_ID_REUSED) {
+        fprintf(stderr, "troc: that id was used before for something else: to see what it did, run the first "
+                        "command again exactly; for a new action, leave --id out or give a new one\n");
+        return;
+    }
     if (troc_client_role(client) != TROC_SESSION_MEMBER) return;
     if (code == TROC_RESULT_PAYER_FROZEN) {
         fprintf(stderr, "troc: your account is frozen: 'troc member' shows why; only an administrator can "
@@ -222,7 +228,7 @@ int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submi
                       troc_cli_refusal_more *more, const void *context) {
     assert(cli != NULL && client != NULL && result != NULL && result->code != TROC_RESULT_OK);
     int status = report_refusal(cli, result, more, context);
-    payer_hint(client, result->code);
+    refusal_hint(client, result->code);
     return status;
 }
 

@@ -531,6 +531,7 @@ def scenario_idempotent(t):
     check(first["journal_seq"] == again["journal_seq"], "the original result: %r %r" % (first, again))
     check(balance(t, "alice") == "-25.00", "paid once")
     err = t.refused("id_reused", "pay", "bob", "26", "--memo", "once", "--id", payment_id, key=alice)
+    check("run the first command again exactly" in err, "id_reused says what to do: " + err)
     status, out, _ = t.troc("pay", "bob", "26", "--id", payment_id, key=alice, json_output=True)
     check(status == 1 and json.loads(out)["result"] == "id_reused", "json refusal: " + out)
     check(balance(t, "alice") == "-25.00", "still paid once")
