@@ -1108,6 +1108,37 @@ static void behave_oversized(server *s, int fd, troc_channel *channel) {
     behave_silent(s, fd, channel);
 }
 
+/* Answers each submit's envelopes as the ledger answers a batch refused as
+ * a whole (an unknown payer): the code alone, no item codes. */
+static void behave_refuse_whole(server *s, int fd, troc_channel *channel) {
+    Troc__V1__ClientFrame *frame;
+    while ((frame = server_receive(fd, channel)) != NULL) {
+        s->submits++;
+        Troc__V1__ItemResult results[8];
+        Troc__V1__ItemResult *pointers[8];
+        size_t count = frame->request->submit->n_envelopes < 8 ? frame->request->submit->n_envelopes : 8;
+        for (size_t i = 0; i < count; i++) {
+            results[i] = (Troc__V1__ItemResult)TROC__V1__ITEM_RESULT__INIT;
+            results[i].has_code = 1;
+            results[i].code = TROC__V1__RESULT_CODE__RESULT_UNKNOWN_PAYER;
+            pointers[i] = &results[i];
+        }
+        Troc__V1__SubmitReply reply = TROC__V1__SUBMIT_REPLY__INIT;
+        reply.n_results = count;
+        reply.results = pointers;
+        Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
+        response.has_request_id = 1;
+        response.request_id = frame->request->request_id;
+        response.kind_case = TROC__V1__RESPONSE__KIND_SUBMIT;
+        response.submit = &reply;
+        Troc__V1__ServerFrame out = TROC__V1__SERVER_FRAME__INIT;
+        out.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
+        out.response = &response;
+        server_send(fd, channel, &out);
+        troc__v1__client_frame__free_unpacked(frame, NULL);
+    }
+}
+
 /* Signs and returns one envelope paying bob `cents`. */
 static troc_envelope *payment(fixture *f, int64_t cents) {
     troc_envelope *envelope = NULL;
@@ -1371,6 +1402,59 @@ static void test_submit_and_request_refusal(void **state) {
     server_stop(&s);
     troc_envelope_free(ok);
     troc_envelope_free(over);
+}
+
+/* Checks that `result` answers a batch of `count` items refused whole:
+ * one code per item, each the batch's. */
+static void assert_refused_whole(const troc_submit_result *result, size_t count) {
+    assert_int_equal(result->code, TROC_RESULT_UNKNOWN_PAYER);
+    assert_int_equal(result->item_count, count);
+    assert_non_null(result->item_codes);
+    for (size_t i = 0; i < count; i++) assert_int_equal(result->item_codes[i], TROC_RESULT_UNKNOWN_PAYER);
+}
+
+/* A batch the ledger refuses as a whole is answered with its code alone;
+ * troc.h promises one code per item all the same, synchronous or
+ * pipelined, and none for an envelope that is no batch. */
+static void test_batch_refused_whole_has_a_code_per_item(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_refuse_whole, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    /* A large batch, within what the test server reads in one frame. */
+    enum { LARGE = 1500 };
+    troc_batch_item items[LARGE];
+    for (size_t i = 0; i < LARGE; i++) items[i] = (troc_batch_item){.payee = "bob", .amount_cents = 1};
+    troc_envelope *small = NULL, *large = NULL;
+    assert_int_equal(troc_envelope_create(&small), 0);
+    assert_int_equal(troc_envelope_create(&large), 0);
+    assert_int_equal(troc_sign_batch(f->client, NULL, NULL, "zed", items, 3, small), 0);
+    assert_int_equal(troc_sign_batch(f->client, NULL, NULL, "zed", items, LARGE, large), 0);
+    troc_envelope *single = payment(f, 700);
+    const troc_envelope *list[] = {small, single, large};
+    troc_submit_result results[3];
+    assert_int_equal(troc_client_submit(f->client, list, 3, results, 0), 0);
+    assert_refused_whole(&results[0], 3);
+    assert_null(results[1].item_codes);
+    assert_int_equal(results[1].item_count, 0);
+    assert_refused_whole(&results[2], LARGE);
+    /* The same through the pipelined interface, the requests answered out
+     * of the order the in-flight table keeps them in. */
+    uint64_t first = 0, second = 0;
+    assert_int_equal(troc_client_send(f->client, (const troc_envelope *const[]){single}, 1, &first), 0);
+    assert_int_equal(troc_client_send(f->client, (const troc_envelope *const[]){small}, 1, &second), 0);
+    troc_reply reply;
+    assert_int_equal(troc_client_receive(f->client, &reply), 0);
+    assert_int_equal(reply.request_id, first);
+    assert_null(reply.results[0].item_codes);
+    assert_int_equal(troc_client_receive(f->client, &reply), 0);
+    assert_int_equal(reply.request_id, second);
+    assert_refused_whole(&reply.results[0], 3);
+    troc_client_close(f->client);
+    server_stop(&s);
+    troc_envelope_free(small);
+    troc_envelope_free(large);
+    troc_envelope_free(single);
 }
 
 static void test_lost_connection_retried_with_same_envelope(void **state) {
@@ -1807,6 +1891,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_socket_path_with_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_refused_whole_has_a_code_per_item, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_reconnect_keeps_the_outcome_unknown, setup, teardown),

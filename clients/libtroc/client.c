@@ -66,11 +66,14 @@ int troc_client_create(troc_client **client_out) {
     client->output = malloc(TROC__CLIENT_FRAME_BUFFER_SIZE);
     client->plaintext = malloc(TROC_FRAME_SIZE_MAX);
     client->arena.memory = malloc(TROC__CLIENT_ARENA_SIZE);
+    client->in_flight_batch_items = malloc(TROC_REQUESTS_IN_FLIGHT_MAX * sizeof *client->in_flight_batch_items);
+    client->uniform_codes = malloc((size_t)TROC__CLIENT_RESULT_CODES * TROC_BATCH_ITEMS_MAX * sizeof(int));
     client->arena.size = TROC__CLIENT_ARENA_SIZE;
     client->allocator = (ProtobufCAllocator){arena_alloc, arena_free, &client->arena};
     client->known_default_error =
         troc__known_default_path(client->known_path, sizeof client->known_path, &client->known_directories_max);
-    if (client->input == NULL || client->output == NULL || client->plaintext == NULL || client->arena.memory == NULL) {
+    if (client->input == NULL || client->output == NULL || client->plaintext == NULL || client->arena.memory == NULL ||
+        client->in_flight_batch_items == NULL || client->uniform_codes == NULL) {
         troc_client_free(client);
         return -ENOMEM;
     }
@@ -85,6 +88,8 @@ void troc_client_free(troc_client *client) {
     free(client->output);
     free(client->plaintext);
     free(client->arena.memory);
+    free(client->in_flight_batch_items);
+    free(client->uniform_codes);
     sodium_memzero(client, sizeof *client);
     free(client);
 }

@@ -45,6 +45,12 @@
 /* Room for the known-territories file's path. */
 #define TROC__CLIENT_PATH_SIZE 4096
 
+/* Result codes a batch refused whole can be answered with item codes for:
+ * every code the ledger has, with room for those a newer daemon adds. */
+#define TROC__CLIENT_RESULT_CODES 64
+_Static_assert(TROC_RESULT_OBLIGATIONS_FULL < TROC__CLIENT_RESULT_CODES, "every result code has a row of item codes");
+_Static_assert(TROC_BATCH_ITEMS_MAX <= UINT16_MAX, "a batch's item count fits the in-flight table");
+
 /* Protobuf encoding of the wrappers around the envelopes of one submit
  * (ClientFrame, Request with its id, Submit) and of one Envelope around its
  * body (kind, signature, signer): generous upper bounds, used to refuse a
@@ -73,6 +79,7 @@ struct troc_envelope {
     Troc__V1__BatchItem **batch_item_pointers;
     uint8_t (*batch_ids)[TROC_ID_SIZE];
     size_t batch_capacity;                  /* items the three arrays hold */
+    size_t batch_item_count;                /* items of the batch signed into it; 0 for another item, or empty */
 };
 
 struct troc_client {
@@ -99,6 +106,9 @@ struct troc_client {
     uint64_t next_request_id;                /* ids are 1, 2, ... for the client's life, across connections */
     uint64_t in_flight[TROC_REQUESTS_IN_FLIGHT_MAX];
     size_t in_flight_count;
+    uint16_t (*in_flight_batch_items)[TROC_SUBMIT_ENVELOPES_MAX]; /* for in_flight[i]: the item count of each
+                                                                     of its envelopes (0: not a batch) */
+    uint16_t reply_batch_items[TROC_SUBMIT_ENVELOPES_MAX]; /* those of the request the last reply answered */
     int lost_error;                          /* the failure that ended the connection while requests were in
                                                 flight; 0 while it takes requests (see request.c) */
 
@@ -115,6 +125,9 @@ struct troc_client {
     Troc__V1__Envelope *envelope_pointers[TROC_SUBMIT_ENVELOPES_MAX];
     troc_submit_result results[TROC_SUBMIT_ENVELOPES_MAX];
     troc_clearing_report reports[TROC_SUBMIT_ENVELOPES_MAX]; /* results[i].clearing points here */
+    int *uniform_codes;                      /* TROC__CLIENT_RESULT_CODES rows of TROC_BATCH_ITEMS_MAX codes, row c
+                                                all c: the item codes of a batch refused whole (request.c) */
+    bool uniform_filled[TROC__CLIENT_RESULT_CODES]; /* rows written so far (a row is written on first use) */
 
     char message[TROC__CLIENT_MESSAGE_SIZE]; /* the last failure's text */
     char lost_message[TROC__CLIENT_MESSAGE_SIZE]; /* lost_error's text, repeated for each unanswered request */

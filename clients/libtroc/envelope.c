@@ -59,6 +59,7 @@ void troc_envelope_id(const troc_envelope *envelope, uint8_t id[TROC_ID_SIZE]) {
 static void envelope_empty(troc_envelope *envelope) {
     envelope->message.has_body = 0;
     envelope->message.body.len = 0;
+    envelope->batch_item_count = 0;
     memset(envelope->id, 0, sizeof envelope->id);
 }
 
@@ -221,8 +222,10 @@ int troc_sign_batch(troc_client *client, const troc_key *key, const uint8_t *bat
     body.payer = (char *)payer;
     body.n_items = item_count;
     body.items = envelope->batch_item_pointers;
-    return envelope_seal(client, envelope, &signer, TROC__V1__ENVELOPE_KIND__KIND_BATCH, TROC_DOMAIN_BATCH,
-                         &body.base, id);
+    rc = envelope_seal(client, envelope, &signer, TROC__V1__ENVELOPE_KIND__KIND_BATCH, TROC_DOMAIN_BATCH, &body.base,
+                       id);
+    if (rc == 0) envelope->batch_item_count = item_count;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- admin */

@@ -251,16 +251,32 @@ static int queue_request(troc_client *client, Troc__V1__Request *request, uint64
     assert(packed == size);
     int rc = troc__client_queue(client, client->plaintext, packed, true);
     if (rc != 0) return rc;
+    memset(client->in_flight_batch_items[client->in_flight_count], 0, sizeof *client->in_flight_batch_items);
     client->in_flight[client->in_flight_count++] = client->next_request_id;
     *request_id_out = client->next_request_id++;
     return 0;
+}
+
+/* Takes in_flight[index] out of the ids in flight, its batches' item counts
+ * into reply_batch_items, and returns its id. */
+static uint64_t in_flight_take(troc_client *client, size_t index) {
+    assert(index < client->in_flight_count);
+    uint64_t request_id = client->in_flight[index];
+    memcpy(client->reply_batch_items, client->in_flight_batch_items[index], sizeof client->reply_batch_items);
+    size_t last = --client->in_flight_count;
+    client->in_flight[index] = client->in_flight[last];
+    if (index != last) {
+        memcpy(client->in_flight_batch_items[index], client->in_flight_batch_items[last],
+               sizeof *client->in_flight_batch_items);
+    }
+    return request_id;
 }
 
 /* Removes `request_id` from the ids in flight; false when it is not there. */
 static bool in_flight_remove(troc_client *client, uint64_t request_id) {
     for (size_t i = 0; i < client->in_flight_count; i++) {
         if (client->in_flight[i] != request_id) continue;
-        client->in_flight[i] = client->in_flight[--client->in_flight_count];
+        (void)in_flight_take(client, i);
         return true;
     }
     return false;
@@ -333,7 +349,13 @@ static int submit_request(troc_client *client, const troc_envelope *const *envel
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;
     request.kind_case = TROC__V1__REQUEST__KIND_SUBMIT;
     request.submit = &submit;
-    return queue_request(client, &request, request_id_out);
+    int rc = queue_request(client, &request, request_id_out);
+    if (rc != 0) return rc;
+    /* Kept until the reply, which names no item count for a batch refused
+     * whole (see results_fill). */
+    uint16_t *items = client->in_flight_batch_items[client->in_flight_count - 1];
+    for (size_t i = 0; i < count; i++) items[i] = (uint16_t)envelopes[i]->batch_item_count;
+    return 0;
 }
 
 int troc_client_send(troc_client *client, const troc_envelope *const *envelopes, size_t count,
@@ -349,6 +371,41 @@ size_t troc_client_in_flight(const troc_client *client) {
 
 _Static_assert(sizeof(Troc__V1__ResultCode) == sizeof(int), "item codes are read as int");
 
+/* TROC_BATCH_ITEMS_MAX copies of `code`: the item codes of a batch the
+ * ledger refused as a whole (a bad signature, an unknown payer, a key the
+ * payer does not own), which the daemon answers with the batch's code
+ * alone.  troc.h promises one code per item, so that a caller may index
+ * them without checking; one row per code, written on first use and kept
+ * for the client's life, serves every such batch without allocating.
+ * NULL for a code no daemon sends. */
+static const int *uniform_codes(troc_client *client, int code) {
+    if (code < 0 || code >= TROC__CLIENT_RESULT_CODES) return NULL;
+    int *row = client->uniform_codes + (size_t)code * TROC_BATCH_ITEMS_MAX;
+    if (!client->uniform_filled[code]) {
+        for (size_t i = 0; i < TROC_BATCH_ITEMS_MAX; i++) row[i] = code;
+        client->uniform_filled[code] = true;
+    }
+    return row;
+}
+
+/* Points result->item_codes at one code per item of envelope `index` of
+ * the request answered, a batch of reply_batch_items[index] items (0: not
+ * a batch). */
+static int item_codes_fill(troc_client *client, const Troc__V1__ItemResult *item, size_t index,
+                           troc_submit_result *result) {
+    size_t batch_items = client->reply_batch_items[index];
+    if (item->n_item_codes > 0) {
+        if (batch_items != 0 && item->n_item_codes != batch_items) return TROC_EPROTOCOL;
+        result->item_codes = (const int *)item->item_codes;
+        result->item_count = item->n_item_codes;
+    } else if (batch_items > 0) {
+        result->item_codes = uniform_codes(client, result->code);
+        if (result->item_codes == NULL) return TROC_EPROTOCOL;
+        result->item_count = batch_items;
+    }
+    return 0;
+}
+
 /* Fills client->results from a SubmitReply. */
 static int results_fill(troc_client *client, const Troc__V1__SubmitReply *reply) {
     if (reply->n_results > TROC_SUBMIT_ENVELOPES_MAX) return TROC_EPROTOCOL;
@@ -361,8 +418,7 @@ static int results_fill(troc_client *client, const Troc__V1__SubmitReply *reply)
         result->journal_seq = item->has_journal_seq ? item->journal_seq : 0;
         result->timestamp_us = item->has_timestamp_us ? item->timestamp_us : 0;
         result->detail = item->detail != NULL && item->detail[0] != '\0' ? item->detail : NULL;
-        result->item_codes = item->n_item_codes > 0 ? (const int *)item->item_codes : NULL;
-        result->item_count = item->n_item_codes;
+        if (item_codes_fill(client, item, i, result) != 0) return TROC_EPROTOCOL;
         if (item->clearing != NULL) {
             troc__clearing_report_copy(item->clearing, &client->reports[i]);
             result->clearing = &client->reports[i];
@@ -381,8 +437,7 @@ static int unknown_next(troc_client *client, troc_reply *reply, bool pipelined) 
     for (size_t i = 1; i < client->in_flight_count; i++) {
         if (client->in_flight[i] < client->in_flight[oldest]) oldest = i;
     }
-    reply->request_id = client->in_flight[oldest];
-    client->in_flight[oldest] = client->in_flight[--client->in_flight_count];
+    reply->request_id = in_flight_take(client, oldest);
     int error = client->lost_error;
     if (pipelined) {
         troc__client_fail(client, error,

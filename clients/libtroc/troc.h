@@ -526,12 +526,19 @@ typedef struct troc_submit_result {
     uint64_t journal_seq;      /* where it was journaled; 0 when refused */
     int64_t timestamp_us;      /* node time of the commit, microseconds since 1970 */
     const char *detail;        /* the ledger's explanation of a refusal, or NULL */
-    const int *item_codes;     /* a batch: one troc_result per item, in order; else NULL */
-    size_t item_count;
+    const int *item_codes;     /* a batch: one troc_result per item, in order, always; else NULL */
+    size_t item_count;         /* a batch: its number of items; else 0 */
     const troc_clearing_report *clearing; /* an admin CLEARING_RUN: the round it ran; else NULL */
 } troc_submit_result;
 /* detail, item_codes and clearing are valid until the next call on the
- * client. */
+ * client.
+ * A batch's `code` is TROC_RESULT_OK when at least one item was applied
+ * (each item's own code says which); the first item's code when every item
+ * was refused; or the cause that refused the batch as a whole, before any
+ * item was looked at (bad_signature, unknown_key, key_not_owned,
+ * unknown_payer, invalid_name, malformed, batch_too_large, id_reused for a
+ * batch id used with another body), which item_codes then repeats for
+ * every item. */
 
 /* Submits `count` envelopes (1..TROC_SUBMIT_ENVELOPES_MAX) in one request
  * and waits for the results, one per envelope, in order.  On an error for
