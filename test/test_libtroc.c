@@ -1139,6 +1139,24 @@ static void behave_refuse_whole(server *s, int fd, troc_channel *channel) {
     }
 }
 
+/* The first two connections are closed as trocd closes one idle for
+ * TROC_IDLE_TIMEOUT_MS (engine/server/conn.c): its Error frame, then the
+ * end of the stream; later ones answer. */
+static void behave_idle_close_twice(server *s, int fd, troc_channel *channel) {
+    if (s->connection >= 2) {
+        behave_answer(s, fd, channel);
+        return;
+    }
+    Troc__V1__Error error = TROC__V1__ERROR__INIT;
+    error.has_code = 1;
+    error.code = TROC_ETIMEOUT;
+    error.message = "idle for too long";
+    Troc__V1__ServerFrame frame = TROC__V1__SERVER_FRAME__INIT;
+    frame.kind_case = TROC__V1__SERVER_FRAME__KIND_ERROR;
+    frame.error = &error;
+    server_send(fd, channel, &frame);
+}
+
 /* Signs and returns one envelope paying bob `cents`. */
 static troc_envelope *payment(fixture *f, int64_t cents) {
     troc_envelope *envelope = NULL;
@@ -1455,6 +1473,47 @@ static void test_batch_refused_whole_has_a_code_per_item(void **state) {
     troc_envelope_free(small);
     troc_envelope_free(large);
     troc_envelope_free(single);
+}
+
+/* Waits (at most 5 s) until the client sees that the server closed its
+ * connection. */
+static void wait_until_disconnected(troc_client *client) {
+    for (int i = 0; i < 500 && troc_client_connected(client); i++) {
+        struct timespec pause = {.tv_nsec = 10 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    assert_false(troc_client_connected(client));
+}
+
+/* A connection trocd closed for idleness is reported as closed, with
+ * nothing sent, not as a timeout: troc_client_connected() turns false, the
+ * next read fails with TROC_ECLOSED saying to reconnect, and a submit's
+ * retry reconnects and sends its envelope once. */
+static void test_idle_close_reported_as_closed(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_idle_close_twice, 3);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    wait_until_disconnected(f->client);
+    troc_balance balance;
+    int rc = troc_client_balance(f->client, NULL, &balance);
+    assert_int_equal(rc, TROC_ECLOSED);
+    assert_true(troc_error_is_retryable(rc));
+    const char *message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, "closed the connection after it was idle for too long"));
+    assert_non_null(strstr(message, "troc_client_reconnect"));
+    assert_false(troc_client_connected(f->client));
+    assert_int_equal(troc_client_reconnect(f->client), 0);
+    wait_until_disconnected(f->client);
+    troc_envelope *envelope = payment(f, 700);
+    troc_submit_result result;
+    assert_int_equal(troc_client_submit(f->client, (const troc_envelope *const[]){envelope}, 1, &result, 1), 0);
+    assert_int_equal(result.code, TROC_RESULT_OK);
+    assert_true(troc_client_connected(f->client));
+    troc_client_close(f->client);
+    server_stop(&s);
+    assert_int_equal(s.submits, 1);
+    troc_envelope_free(envelope);
 }
 
 static void test_lost_connection_retried_with_same_envelope(void **state) {
@@ -1892,6 +1951,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_refused_whole_has_a_code_per_item, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_close_reported_as_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_reconnect_keeps_the_outcome_unknown, setup, teardown),

@@ -175,8 +175,12 @@ void troc_client_close(troc_client *client) {
 bool troc_client_connected(const troc_client *client) {
     assert(client != NULL);
     /* A connection that failed is no longer one, even while the replies
-     * already on their way are still read from its socket. */
-    return client->fd >= 0 && client->lost_error == 0;
+     * already on their way are still read from its socket.  With nothing
+     * in flight the server sends nothing unless it is closing the
+     * connection (idle for too long, stopping: see request.c), so bytes
+     * or the end of the stream waiting then mean it is gone. */
+    if (client->fd < 0 || client->lost_error != 0) return false;
+    return client->in_flight_count != 0 || !troc__io_readable(client->fd);
 }
 
 const char *troc_client_error_message(const troc_client *client) {

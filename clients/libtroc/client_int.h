@@ -205,6 +205,10 @@ int troc__io_write(int fd, const uint8_t *data, size_t size, troc__deadline dead
  * `deadline`.  TROC_ECLOSED at end of stream, TROC_ETIMEOUT, -errno. */
 int troc__io_read(int fd, uint8_t *buffer, size_t capacity, troc__deadline deadline, size_t *read_out);
 
+/* True when reading `fd` would not wait: bytes, the end of the stream or
+ * an error are there.  Waits for nothing. */
+bool troc__io_readable(int fd);
+
 /* -------------------------------------------------------- request.c */
 
 /* Appends one frame to the output buffer: sealed with the channel when

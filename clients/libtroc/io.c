@@ -255,3 +255,13 @@ int troc__io_read(int fd, uint8_t *buffer, size_t capacity, troc__deadline deadl
         if (rc != 0) return rc;
     }
 }
+
+bool troc__io_readable(int fd) {
+    assert(fd >= 0);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int n;
+    do {
+        n = poll(&pfd, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    return n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}

@@ -231,8 +231,49 @@ int troc__client_read_frame(troc_client *client, troc__deadline deadline, bool s
     return rc == 0 ? 0 : read_failed(client, rc, deadline.timeout_ms);
 }
 
+/* trocd closes a connection that sent nothing for TROC_IDLE_TIMEOUT_MS
+ * (5 minutes) while nothing of its was in flight, with an Error frame
+ * (TROC_ETIMEOUT, "idle for too long"); a daemon stopping closes its
+ * connections too.  A program that keeps its client through a quiet spell
+ * finds that frame, or the end of the stream, waiting at its next call,
+ * with nothing in flight (the server sends nothing unasked otherwise).
+ * It is read before anything is sent, so that the call fails as on a
+ * closed connection (TROC_ECLOSED: nothing was sent, and a submit's
+ * retries reconnect and send it), saying to reconnect, rather than with a
+ * timeout the client never had. */
+static int closed_while_idle(troc_client *client) {
+    if (client->fd < 0 || client->lost_error != 0 || client->in_flight_count != 0) return 0;
+    if (!troc__io_readable(client->fd)) return 0;
+    const uint8_t *payload = NULL;
+    size_t payload_size = 0;
+    int rc = troc__client_read_payload(client, troc__deadline_in(client->read_timeout_ms), true, &payload,
+                                       &payload_size);
+    bool idle = false;
+    if (rc == 0) {
+        rc = troc__client_decode(client, payload, payload_size);
+        idle = rc == TROC_ETIMEOUT; /* the daemon's own words: it timed the connection out */
+        if (rc == 0) troc__client_fail(client, TROC_EPROTOCOL, "%s sent a frame nobody asked for", client->address);
+    }
+    char why[TROC__CLIENT_MESSAGE_SIZE];
+    troc__copy_text(why, sizeof why, client->message);
+    troc__client_reset(client);
+    if (idle) {
+        return troc__client_fail(client, TROC_ECLOSED,
+                                 "%s closed the connection after it was idle for too long (trocd closes a connection "
+                                 "that sends nothing for %d minutes): reconnect (troc_client_reconnect) and call "
+                                 "again; nothing was sent",
+                                 client->address, TROC_IDLE_TIMEOUT_MS / 60000);
+    }
+    return troc__client_fail(client, TROC_ECLOSED,
+                             "%s, while the client was idle: reconnect (troc_client_reconnect) and call again; "
+                             "nothing was sent",
+                             why);
+}
+
 /* Encodes `frame`, seals it into the output and records the request id. */
 static int queue_request(troc_client *client, Troc__V1__Request *request, uint64_t *request_id_out) {
+    int rc = closed_while_idle(client);
+    if (rc != 0) return rc;
     if (client->fd < 0 || client->lost_error != 0) return not_writable(client);
     if (client->in_flight_count == TROC_REQUESTS_IN_FLIGHT_MAX) {
         return troc__client_fail(client, TROC_EBUSY, "%d requests in flight: receive a reply first",
@@ -249,7 +290,7 @@ static int queue_request(troc_client *client, Troc__V1__Request *request, uint64
     }
     size_t packed = troc__v1__client_frame__pack(&frame, client->plaintext);
     assert(packed == size);
-    int rc = troc__client_queue(client, client->plaintext, packed, true);
+    rc = troc__client_queue(client, client->plaintext, packed, true);
     if (rc != 0) return rc;
     memset(client->in_flight_batch_items[client->in_flight_count], 0, sizeof *client->in_flight_batch_items);
     client->in_flight[client->in_flight_count++] = client->next_request_id;

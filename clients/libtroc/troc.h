@@ -367,7 +367,16 @@ void troc_client_close(troc_client *client);
 
 /* True while the connection is up and takes requests; false from the moment
  * it fails, even while troc_client_receive still hands over what pipelined
- * requests got before the failure. */
+ * requests got before the failure, and once the server has closed it (with
+ * nothing in flight, this looks at the socket without waiting).
+ *
+ * trocd closes a connection that sends nothing for 5 minutes while nothing
+ * of its is in flight (TROC_IDLE_TIMEOUT_MS in docs/protocol.md), and a
+ * daemon stopping closes them all; a long-lived client must expect it.
+ * The next call then sends nothing and fails with TROC_ECLOSED, its
+ * message saying to reconnect: call troc_client_reconnect() and call
+ * again (reads change nothing and are safe to repeat; a submit's `retries`
+ * does it by itself). */
 bool troc_client_connected(const troc_client *client);
 
 /* Details of the last failure on this client ("cannot connect to
