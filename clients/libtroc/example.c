@@ -2,13 +2,16 @@
 /*
  * libtroc's example: pay another member, then print your balance.
  *
- *   troc-example SERVER KEY-FILE PAYEE AMOUNT
+ *   troc-example SERVER KEY-FILE PAYEE AMOUNT [ID]
  *   troc-example 127.0.0.1:7400 alice.key bob 20.50
  *
  * It shows the whole integration in one page: connect (the territory's key
  * is pinned on first use), sign a payment with a fresh id, submit it with
  * one retry on a lost connection (safe: the ledger recognises the id), tell
- * a refusal from an error, and read the balance.  It includes only troc.h.
+ * a refusal from an error, and read the balance.  When even the retry
+ * cannot tell whether the payment was applied, it prints the id: run it
+ * again with that id as ID (32 hex digits) and the ledger answers the one
+ * payment, applied once, instead of paying twice.  It includes only troc.h.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,10 +25,11 @@ static int fail(troc_client *client, const char *what, int rc) {
     return 1;
 }
 
-static int pay(troc_client *client, const char *payee, int64_t cents) {
-    /* Choose the id before submitting: with it, a retry can never pay twice. */
-    uint8_t id[TROC_ID_SIZE];
-    troc_id_generate(id);
+/* Pays with `id`, chosen before submitting: with it, a retry can never pay
+ * twice. */
+static int pay(troc_client *client, const char *payee, int64_t cents, const uint8_t id[TROC_ID_SIZE]) {
+    char amount[TROC_AMOUNT_TEXT_SIZE], hex[TROC_ID_HEX_SIZE];
+    troc_id_to_hex(id, hex);
     troc_envelope *envelope = NULL;
     int rc = troc_envelope_create(&envelope);
     if (rc != 0) return fail(client, "out of memory", rc);
@@ -34,9 +38,15 @@ static int pay(troc_client *client, const char *payee, int64_t cents) {
     troc_submit_result result;
     if (rc == 0) rc = troc_client_submit(client, (const troc_envelope *const[]){envelope}, 1, &result, 1);
     troc_envelope_free(envelope);
-    if (rc != 0) return fail(client, "payment not confirmed", rc);
-    char amount[TROC_AMOUNT_TEXT_SIZE], hex[TROC_ID_HEX_SIZE];
-    troc_id_to_hex(id, hex);
+    if (troc_error_is_retryable(rc)) {
+        /* Sent, but no answer came back: it may have been applied.  Only
+         * the same id can tell, without paying twice. */
+        fail(client, "payment not confirmed", rc);
+        fprintf(stderr, "troc-example: payment %s may or may not have been applied; run the same command with %s "
+                        "as last argument to find out (never with a new id)\n", hex, hex);
+        return 1;
+    }
+    if (rc != 0) return fail(client, "payment not made", rc);
     if (result.code != TROC_RESULT_OK) {
         /* A refusal is the ledger's answer, not an error: say why. */
         fprintf(stderr, "troc-example: refused: %s (%s)\n", troc_result_name(result.code),
@@ -60,8 +70,8 @@ static int print_balance(troc_client *client) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fputs("usage: troc-example SERVER KEY-FILE PAYEE AMOUNT\n", stderr);
+    if (argc != 5 && argc != 6) {
+        fputs("usage: troc-example SERVER KEY-FILE PAYEE AMOUNT [ID]\n", stderr);
         return 2;
     }
     int64_t cents = 0;
@@ -69,9 +79,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "troc-example: %s is not a positive amount (e.g. 20.50)\n", argv[4]);
         return 2;
     }
+    /* The id of a payment whose outcome is unknown, to send it again. */
+    uint8_t id[TROC_ID_SIZE];
+    if (argc == 6 && troc_id_from_hex(argv[5], id) != 0) {
+        fprintf(stderr, "troc-example: %s is not an id (32 hex digits)\n", argv[5]);
+        return 2;
+    }
     troc_client *client = NULL;
     int rc = troc_client_create(&client);
     if (rc != 0) return fail(NULL, "cannot start", rc);
+    if (argc == 5) troc_id_generate(id); /* after troc_client_create, which initialises the library */
     int status = 1;
     rc = troc_client_set_key_file(client, argv[2]);
     if (rc == 0) rc = troc_client_connect(client, argv[1]);
@@ -80,7 +97,7 @@ int main(int argc, char **argv) {
     } else if (troc_client_role(client) != TROC_SESSION_MEMBER) {
         fprintf(stderr, "troc-example: %s is an administrator's key; use a member's\n", argv[2]);
     } else {
-        status = pay(client, argv[3], cents);
+        status = pay(client, argv[3], cents, id);
         if (status == 0) status = print_balance(client);
     }
     troc_client_free(client);
