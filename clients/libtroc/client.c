@@ -263,7 +263,7 @@ static int expectation_load(troc_client *client, expectation *expected) {
     }
     if (rc == TROC_ELIMIT) {
         return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
-                                 "%s holds more than %d lines, more than any client needs; remove the "
+                                 "%s holds %d lines or more, more than any client needs; remove the "
                                  "territories no longer used",
                                  client->known_path, TROC_KNOWN_TERRITORIES_LINES_MAX);
     }

@@ -158,8 +158,9 @@ int troc__known_default_path(char *path, size_t path_size, int *directories_max_
  * line does not exist; with *found_out true, the pinned key and the line's
  * number.  TROC_ECORRUPT for a malformed line (its number in *line_out),
  * TROC_ELIMIT when the address is not in the first
- * TROC_KNOWN_TERRITORIES_LINES_MAX lines and more follow, -errno when the
- * file cannot be read. */
+ * TROC_KNOWN_TERRITORIES_LINES_MAX lines, whether more follow or not (a
+ * file that long cannot take another line either), -errno when the file
+ * cannot be read. */
 int troc__known_lookup(const char *path, const char *address, uint8_t key_out[TROC_PUBLIC_KEY_SIZE], bool *found_out,
                        int *line_out);
 

@@ -138,7 +138,7 @@ static int scan(FILE *file, const char *address, uint8_t key_out[TROC_PUBLIC_KEY
             return 0;
         }
     }
-    return TROC_ELIMIT; /* more lines than any client needs */
+    return TROC_ELIMIT; /* as many lines as a file may hold, none of them the address's: no room for it */
 }
 
 int troc__known_lookup(const char *path, const char *address, uint8_t key_out[TROC_PUBLIC_KEY_SIZE], bool *found_out,
