@@ -1516,6 +1516,29 @@ static void test_idle_close_reported_as_closed(void **state) {
     troc_envelope_free(envelope);
 }
 
+/* "" names no member: refused as a name before anything is sent, rather
+ * than taken for NULL (the session's own account). */
+static void test_empty_member_name_refused(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, behave_answer, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_balance balance;
+    assert_int_equal(troc_client_balance(f->client, "", &balance), TROC_ENAME);
+    assert_non_null(strstr(troc_client_error_message(f->client), "pass NULL"));
+    troc_history_line lines[2];
+    size_t count = 0;
+    uint64_t next = 0;
+    assert_int_equal(troc_client_history(f->client, "", 0, lines, 2, &count, &next), TROC_ENAME);
+    static troc_member_record record;
+    assert_int_equal(troc_client_member_record(f->client, "", &record), TROC_ENAME);
+    /* The server's answer to a read that was sent: its refusal. */
+    assert_int_equal(troc_client_balance(f->client, "bob", &balance), TROC_EDENIED);
+    assert_true(troc_client_connected(f->client));
+    troc_client_close(f->client);
+    server_stop(&s);
+}
+
 static void test_lost_connection_retried_with_same_envelope(void **state) {
     fixture *f = *state;
     server s;
@@ -1952,6 +1975,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_refused_whole_has_a_code_per_item, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_close_reported_as_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_member_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_reconnect_keeps_the_outcome_unknown, setup, teardown),

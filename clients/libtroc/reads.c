@@ -30,8 +30,16 @@ static void balance_copy(const Troc__V1__Balance *from, troc_balance *to) {
     to->frozen = from->has_frozen && from->frozen;
 }
 
+/* TROC_ENAME for "": no name, not the session's own (NULL is), which the
+ * wire could not tell apart (an empty string is an absent one). */
+static int member_check(troc_client *client, const char *member) {
+    if (member == NULL || member[0] != '\0') return 0;
+    return troc__client_fail(client, TROC_ENAME, "\"\" is not a member's name; pass NULL for the session's own");
+}
+
 int troc_client_balance(troc_client *client, const char *member, troc_balance *balance) {
     assert(client != NULL && balance != NULL);
+    if (member_check(client, member) != 0) return TROC_ENAME;
     Troc__V1__BalanceQuery query = TROC__V1__BALANCE_QUERY__INIT;
     query.member = (char *)member;
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;
@@ -101,6 +109,7 @@ int troc_client_history(troc_client *client, const char *member, uint64_t before
     if (lines == NULL || lines_max == 0 || lines_max > TROC_PAGE_ROWS_MAX) {
         return troc__client_fail(client, TROC_EUSAGE, "a page holds 1 to %d lines", TROC_PAGE_ROWS_MAX);
     }
+    if (member_check(client, member) != 0) return TROC_ENAME;
     Troc__V1__HistoryQuery query = TROC__V1__HISTORY_QUERY__INIT;
     query.member = (char *)member;
     query.has_before_seq = before_seq != 0;
@@ -151,6 +160,7 @@ static void member_info_copy(const Troc__V1__MemberInfo *from, troc_member_recor
 
 int troc_client_member_record(troc_client *client, const char *member, troc_member_record *info) {
     assert(client != NULL && info != NULL);
+    if (member_check(client, member) != 0) return TROC_ENAME;
     Troc__V1__MemberQuery query = TROC__V1__MEMBER_QUERY__INIT;
     query.member = (char *)member;
     Troc__V1__Request request = TROC__V1__REQUEST__INIT;

@@ -636,11 +636,13 @@ typedef struct troc_balance {
     bool frozen;
 } troc_balance;
 
-/* A member's balance and limits; `member` NULL: the session's own.  A member
- * session may read only its own (TROC_EDENIED, whether the other member
- * exists or not); in an admin session, TROC_ENOT_FOUND for an unknown
- * member.  TROC_ENAME for a name that is not one (1 to 64 of a-z 0-9 . _ -).
- * The other reads naming a member answer the same way. */
+/* A member's balance and limits; `member` NULL: the session's own, which
+ * only a member session has (an admin session must name the member:
+ * TROC_EUSAGE).  A member session may read only its own (TROC_EDENIED,
+ * whether the other member exists or not); in an admin session,
+ * TROC_ENOT_FOUND for an unknown member.  TROC_ENAME for a name that is
+ * not one (1 to 64 of a-z 0-9 . _ -), "" included.  The other reads naming
+ * a member answer the same way. */
 int troc_client_balance(troc_client *client, const char *member, troc_balance *balance);
 
 /* Which members troc_client_member_list() keeps (0: all). */
@@ -680,7 +682,9 @@ typedef struct troc_history_line {
 /* One page of a member's statement, newest first: at most `lines_max`
  * (1..TROC_PAGE_ROWS_MAX) lines older than `before_seq` (0: from the
  * newest).  *next_before_seq_out is the before_seq of the next older page,
- * 0 when there is none.  `member` NULL: the session's own. */
+ * 0 when there is none.  `member` NULL: the session's own (a member
+ * session's; an admin session must name one: TROC_EUSAGE); "" is
+ * TROC_ENAME. */
 int troc_client_history(troc_client *client, const char *member, uint64_t before_seq, troc_history_line *lines,
                         size_t lines_max, size_t *count_out, uint64_t *next_before_seq_out);
 
@@ -713,7 +717,8 @@ typedef struct troc_member_record {
 } troc_member_record;
 
 /* A member's record: account, keys, admission, freeze reason, the latest
- * limit changes.  `member` NULL: the session's own. */
+ * limit changes.  `member` NULL: the session's own (a member session's; an
+ * admin session must name one: TROC_EUSAGE); "" is TROC_ENAME. */
 int troc_client_member_record(troc_client *client, const char *member, troc_member_record *info);
 
 typedef struct troc_territory_stats {
