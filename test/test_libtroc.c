@@ -1234,6 +1234,42 @@ static void test_connect_without_known_file_refused(void **state) {
     server_stop(&s);
 }
 
+/* HOME naming a directory that does not exist: pinning in the default
+ * file fails, and the message names the missing home directory and the
+ * variables to fix, not creating directories (libtroc never creates a
+ * home). */
+static void test_connect_with_missing_home_refused(void **state) {
+    fixture *f = *state;
+    char *xdg = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
+    char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/nonexistent", f->directory);
+    unsetenv("XDG_CONFIG_HOME");
+    setenv("HOME", missing, 1);
+    /* What troc_client_create() finds by default. */
+    f->client->known_default_error = troc__known_default_path(f->client->known_path, sizeof f->client->known_path,
+                                                              &f->client->known_directories_max);
+    if (xdg != NULL) setenv("XDG_CONFIG_HOME", xdg, 1);
+    if (home != NULL) setenv("HOME", home, 1);
+    else unsetenv("HOME");
+    free(xdg);
+    free(home);
+    assert_int_equal(f->client->known_default_error, 0);
+    server s;
+    server_start(f, &s, behave_answer, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EKNOWN_TERRITORIES);
+    const char *message = troc_client_error_message(f->client);
+    char expected[192];
+    snprintf(expected, sizeof expected, "the directory %s does not exist", missing);
+    assert_non_null(strstr(message, expected));
+    assert_non_null(strstr(message, "fix HOME"));
+    assert_null(strstr(message, "create its directory"));
+    assert_false(names_a_remedy_of_one_program(message));
+    server_stop(&s);
+    struct stat st;
+    assert_int_equal(stat(missing, &st), -1); /* nothing created */
+}
+
 /* A key that cannot be recorded fails the connection: otherwise every
  * later connection would be a first use too, and accept any key. */
 static void test_connect_unpinnable_refused(void **state) {
@@ -1969,6 +2005,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_connect_pins_then_refuses_changed_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_without_known_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_unpinnable_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_with_missing_home_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_bad_known_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_path_with_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_with_expected_key, setup, teardown),

@@ -389,6 +389,28 @@ static int handshake_run(troc_client *client, const expectation *expected, troc_
     return rc;
 }
 
+/* The default file could not be created because the directory above the
+ * configuration directory is missing: the home directory (HOME, or the
+ * password database's), or the parent of XDG_CONFIG_HOME.  libtroc never
+ * creates it (a mistyped HOME would grow a tree in the wrong place), so
+ * the message names it and the variables to fix, rather than suggesting
+ * to create it. */
+static int home_missing(troc_client *client) {
+    char base[TROC__CLIENT_PATH_SIZE];
+    troc__copy_text(base, sizeof base, client->known_path);
+    for (int i = 0; i < 3; i++) { /* drop "known_territories", "troc", and the configuration directory */
+        char *slash = strrchr(base, '/');
+        if (slash == NULL) break;
+        *slash = '\0';
+    }
+    return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
+                             "cannot record the territory key of %s in %s: the directory %s does not exist (libtroc "
+                             "never creates a home directory).  Without the key recorded it could not be checked "
+                             "next time, so the connection is closed: fix HOME (or XDG_CONFIG_HOME, whichever names "
+                             "that directory), or set XDG_CONFIG_HOME to a directory you may write",
+                             client->address, client->known_path, base[0] != '\0' ? base : "/");
+}
+
 /* Trust on first use: records the key the territory presented.  A key that
  * cannot be recorded fails the connection, because every later connection
  * would be a first use too and accept any key. */
@@ -400,6 +422,7 @@ static int pin_first_use(troc_client *client) {
      * be created) moves with XDG_CONFIG_HOME; a file the caller named does
      * not. */
     const bool default_file = client->known_directories_max > 1;
+    if (default_file && rc == -ENOENT) return home_missing(client);
     return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
                              "cannot record the territory key of %s in %s: %s.  Without it the key could not be "
                              "checked next time, so the connection is closed: make that file writable (or create "
