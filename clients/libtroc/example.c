@@ -13,14 +13,18 @@
  * again with that id as ID (32 hex digits) and the ledger answers the one
  * payment, applied once, instead of paying twice.  It includes only troc.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "troc.h"
 
-/* Prints the failure and returns exit status 1. */
+/* Prints the failure and returns exit status 1.  `client` is the one the
+ * failing call was given, NULL when it was given none: its message is
+ * read only right after a call on it failed, since a success does not
+ * always clear an older one; and -ENOMEM comes without one. */
 static int fail(troc_client *client, const char *what, int rc) {
-    const char *detail = client != NULL ? troc_client_error_message(client) : "";
+    const char *detail = client != NULL && rc != -ENOMEM ? troc_client_error_message(client) : "";
     fprintf(stderr, "troc-example: %s: %s\n", what, detail[0] != '\0' ? detail : troc_strerror(rc));
     return 1;
 }
@@ -32,7 +36,7 @@ static int pay(troc_client *client, const char *payee, int64_t cents, const uint
     troc_id_to_hex(id, hex);
     troc_envelope *envelope = NULL;
     int rc = troc_envelope_create(&envelope);
-    if (rc != 0) return fail(client, "out of memory", rc);
+    if (rc != 0) return fail(NULL, "out of memory", rc);
     troc_transfer transfer = {.id = id, .payee = payee, .amount_cents = cents, .memo = "paid by troc-example"};
     rc = troc_sign_transfer(client, NULL, &transfer, envelope);
     troc_submit_result result;

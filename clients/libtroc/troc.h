@@ -50,8 +50,10 @@
  *
  *   troc_client *client;
  *   troc_client_create(&client);
- *   troc_client_set_key_file(client, "alice.key");
- *   troc_client_connect(client, "127.0.0.1:7400");
+ *   if (troc_client_set_key_file(client, "alice.key") != 0 ||
+ *       troc_client_connect(client, "127.0.0.1:7400") != 0) {
+ *       ... troc_client_error_message(client) says why ...
+ *   }
  *   troc_envelope *payment;
  *   troc_envelope_create(&payment);
  *   troc_transfer transfer = {.payee = "bob", .amount_cents = 2050};
@@ -380,8 +382,12 @@ void troc_client_close(troc_client *client);
 bool troc_client_connected(const troc_client *client);
 
 /* Details of the last failure on this client ("cannot connect to
- * 127.0.0.1:7400: connection refused"); "" when there is none.  Valid until
- * the next call on the client. */
+ * 127.0.0.1:7400: Connection refused").  Read it right after a call that
+ * failed: a call that succeeds does not always clear it (connect, submit
+ * and the reads do; the setters, the sign functions, send and flush do
+ * not), and a failure without details (-ENOMEM) leaves the older text.
+ * "" when no call has left details.  Valid until the next call on the
+ * client. */
 const char *troc_client_error_message(const troc_client *client);
 
 /* After connect: who this session is, and which territory it reached. */
