@@ -31,6 +31,12 @@
  *     outside the program (an address, a path, the item to sign) are
  *     refused with TROC_EUSAGE instead.
  *   - One client is one connection and is used by one thread at a time.
+ *     A troc_key is only read once made: one const key may sign in many
+ *     threads at once (each with its own client).  An envelope, like a
+ *     client, is used by one thread at a time.  The functions without a
+ *     client (troc_init, troc_id_*, troc_public_key_*, troc_amount_*,
+ *     troc_strerror, troc_err_name, troc_result_*) may be called from any
+ *     thread; troc_id_generate's ids increase within each thread.
  *   - Inside troc's own tree, include the engine's headers (base/error.h,
  *     base/result.h) before this one: it then uses their definitions, of
  *     which it holds a checked copy for integrators.
@@ -288,7 +294,9 @@ int troc_client_create(troc_client **client_out);
 void troc_client_free(troc_client *client);
 
 /* The key this client authenticates with and signs with by default (a copy
- * is kept). */
+ * is kept).  The file's errors are troc_key_read's: TROC_EKEYFILE (not a
+ * key file), -EPERM (group or others may read it), -ENOENT and other
+ * -errno; TROC_EUSAGE for a NULL path or key. */
 int troc_client_set_key(troc_client *client, const troc_key *key);
 int troc_client_set_key_file(troc_client *client, const char *path);
 
@@ -364,7 +372,8 @@ int troc_client_connect(troc_client *client, const char *address);
 int troc_client_reconnect(troc_client *client);
 
 /* Closes the connection; the settings stay, so connect may be called
- * again.  Pipelined requests still in flight are forgotten. */
+ * again.  Pipelined requests still in flight are forgotten.  NULL is
+ * allowed. */
 void troc_client_close(troc_client *client);
 
 /* True while the connection is up and takes requests; false from the moment
@@ -407,7 +416,10 @@ const uint8_t *troc_client_territory_key(const troc_client *client);
  * signs many items does not allocate per item. */
 typedef struct troc_envelope troc_envelope;
 
+/* An empty envelope: 0, or -ENOMEM. */
 int troc_envelope_create(troc_envelope **envelope_out);
+
+/* Frees; NULL is allowed. */
 void troc_envelope_free(troc_envelope *envelope);
 
 /* The item's id (the batch id for a batch); zeros for an empty envelope. */
