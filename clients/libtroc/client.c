@@ -404,8 +404,8 @@ static int home_missing(troc_client *client) {
         *slash = '\0';
     }
     return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
-                             "cannot record the territory key of %s in %s: the directory %s does not exist (libtroc "
-                             "never creates a home directory).  Without the key recorded it could not be checked "
+                             "cannot record the territory key of %s in %s: the directory %s does not exist (a home "
+                             "directory is never created).  Without the key recorded it could not be checked "
                              "next time, so the connection is closed: fix HOME (or XDG_CONFIG_HOME, whichever names "
                              "that directory), or set XDG_CONFIG_HOME to a directory you may write",
                              client->address, client->known_path, base[0] != '\0' ? base : "/");

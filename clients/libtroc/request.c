@@ -260,14 +260,11 @@ static int closed_while_idle(troc_client *client) {
     if (idle) {
         return troc__client_fail(client, TROC_ECLOSED,
                                  "%s closed the connection after it was idle for too long (trocd closes a connection "
-                                 "that sends nothing for %d minutes): reconnect (troc_client_reconnect) and call "
-                                 "again; nothing was sent",
+                                 "that sends nothing for %d minutes): reconnect and call again; nothing was sent",
                                  client->address, TROC_IDLE_TIMEOUT_MS / 60000);
     }
     return troc__client_fail(client, TROC_ECLOSED,
-                             "%s, while the client was idle: reconnect (troc_client_reconnect) and call again; "
-                             "nothing was sent",
-                             why);
+                             "%s, while the client was idle: reconnect and call again; nothing was sent", why);
 }
 
 /* Encodes `frame`, seals it into the output and records the request id. */

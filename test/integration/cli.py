@@ -743,7 +743,7 @@ def scenario_known_file(t):
                               (home, os.path.join(t.root, "no-parent", "config"))):
         status, out, err = t.troc("balance", key=alice, home=home, config_home=config_home)
         check_known_file_refusal("HOME %s, XDG_CONFIG_HOME %s" % (home, config_home), status, out, err,
-                                 "cannot record the territory key", "No such file or directory")
+                                 "cannot record the territory key", "does not exist", "fix HOME")
     check(not os.path.exists(os.path.join(t.root, "no-home")) and not os.path.exists(os.path.join(t.root, "no-parent")),
           "a missing home directory or parent of XDG_CONFIG_HOME was made")
     check(journal_entries(t) == before, "something was sent")
