@@ -801,6 +801,28 @@ static void server_send(int fd, troc_channel *channel, const Troc__V1__ServerFra
     assert_int_equal(write(fd, sealed, total), (ssize_t)total);
 }
 
+/* Sends `response` as the answer to request `request_id`. */
+static void server_respond(int fd, troc_channel *channel, uint64_t request_id, Troc__V1__Response *response) {
+    response->has_request_id = 1;
+    response->request_id = request_id;
+    Troc__V1__ServerFrame frame = TROC__V1__SERVER_FRAME__INIT;
+    frame.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
+    frame.response = response;
+    server_send(fd, channel, &frame);
+}
+
+/* Sends a SubmitReply of `count` results to request `request_id`. */
+static void server_submit_reply(int fd, troc_channel *channel, uint64_t request_id, Troc__V1__ItemResult **results,
+                                size_t count) {
+    Troc__V1__SubmitReply reply = TROC__V1__SUBMIT_REPLY__INIT;
+    reply.n_results = count;
+    reply.results = results;
+    Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
+    response.kind_case = TROC__V1__RESPONSE__KIND_SUBMIT;
+    response.submit = &reply;
+    server_respond(fd, channel, request_id, &response);
+}
+
 /* Pause between two trickled bytes: far below the timeouts of the tests
  * that trickle, so that only a timeout bounding the whole call can end
  * them. */
@@ -951,18 +973,7 @@ static void answer_submit(int fd, troc_channel *channel, uint64_t request_id, co
         results[i].timestamp_us = 1714564800000000LL;
         pointers[i] = &results[i];
     }
-    Troc__V1__SubmitReply reply = TROC__V1__SUBMIT_REPLY__INIT;
-    reply.n_results = count;
-    reply.results = pointers;
-    Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
-    response.has_request_id = 1;
-    response.request_id = request_id;
-    response.kind_case = TROC__V1__RESPONSE__KIND_SUBMIT;
-    response.submit = &reply;
-    Troc__V1__ServerFrame frame = TROC__V1__SERVER_FRAME__INIT;
-    frame.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
-    frame.response = &response;
-    server_send(fd, channel, &frame);
+    server_submit_reply(fd, channel, request_id, pointers, count);
     for (size_t i = 0; i < count; i++) {
         if (bodies[i] != NULL) troc__v1__transfer__free_unpacked(bodies[i], NULL);
     }
@@ -997,14 +1008,9 @@ static void behave_answer(server *s, int fd, troc_channel *channel) {
             error.code = TROC_EDENIED;
             error.message = "a member reads only its own account";
             Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
-            response.has_request_id = 1;
-            response.request_id = request->request_id;
             response.kind_case = TROC__V1__RESPONSE__KIND_ERROR;
             response.error = &error;
-            Troc__V1__ServerFrame reply = TROC__V1__SERVER_FRAME__INIT;
-            reply.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
-            reply.response = &response;
-            server_send(fd, channel, &reply);
+            server_respond(fd, channel, request->request_id, &response);
         }
         troc__v1__client_frame__free_unpacked(frame, NULL);
     }
@@ -1123,18 +1129,7 @@ static void behave_refuse_whole(server *s, int fd, troc_channel *channel) {
             results[i].code = TROC__V1__RESULT_CODE__RESULT_UNKNOWN_PAYER;
             pointers[i] = &results[i];
         }
-        Troc__V1__SubmitReply reply = TROC__V1__SUBMIT_REPLY__INIT;
-        reply.n_results = count;
-        reply.results = pointers;
-        Troc__V1__Response response = TROC__V1__RESPONSE__INIT;
-        response.has_request_id = 1;
-        response.request_id = frame->request->request_id;
-        response.kind_case = TROC__V1__RESPONSE__KIND_SUBMIT;
-        response.submit = &reply;
-        Troc__V1__ServerFrame out = TROC__V1__SERVER_FRAME__INIT;
-        out.kind_case = TROC__V1__SERVER_FRAME__KIND_RESPONSE;
-        out.response = &response;
-        server_send(fd, channel, &out);
+        server_submit_reply(fd, channel, frame->request->request_id, pointers, count);
         troc__v1__client_frame__free_unpacked(frame, NULL);
     }
 }
