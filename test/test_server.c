@@ -601,6 +601,7 @@ static void test_reply_out_of_memory_closes_the_connection(void **state) {
     assert_int_equal(code, -ENOMEM);
     assert_int_equal(atomic_load(&fail_allocation_of), 0);
     assert_int_equal(ledger_balance(f, "bob"), 303); /* committed */
+    raw_close(&alice);
     raw_login(&alice, f->port, &f->alice);
     Troc__V1__ServerFrame *again = raw_submit(&alice, items, 3);
     for (int i = 0; i < 3; i++) assert_int_equal(again->response->submit->results[i]->code, TROC_RESULT_OK);
