@@ -315,7 +315,7 @@ static void hint_open(const action_words *words, int code, const refused_invoice
 
 /* Says on stderr what the invoice now is, and what to do, after a refusal
  * of `words`' action (`code`): one line. */
-static void refusal_hint(const action_words *words, int code, const refused_invoice *refused) {
+static void state_hint(const action_words *words, int code, const refused_invoice *refused) {
     const troc_invoice_record *v = &refused->invoice;
     const bool paying = strcmp(words->name, "pay") == 0;
     char id[TROC_ID_HEX_SIZE];
@@ -346,19 +346,30 @@ static void refusal_hint(const action_words *words, int code, const refused_invo
 }
 
 /* Reports the ledger's refusal of `words`' action on the invoice
- * `invoice_id` (NULL: an issue, which has none yet), exit 1.  A refusal
- * about the invoice's state is followed by what the invoice now is; a read
- * that fails leaves the refusal as the ledger gave it. */
+ * `invoice_id` (NULL: an issue, which has none yet), exit 1, with the
+ * general hint unless `hint` is false (the command gives its own).  A
+ * refusal about the invoice's state is followed by what the invoice now
+ * is; a read that fails leaves the refusal as the ledger gave it. */
 static int refusal_report(const troc_cli *cli, troc_client *client, const action_words *words,
-                          const uint8_t *invoice_id, const troc_submit_result *result) {
+                          const uint8_t *invoice_id, const troc_submit_result *result, bool hint) {
     refused_invoice refused;
-    if (invoice_id == NULL || !refusal_about_state(result->code) ||
-        troc_client_invoice(client, invoice_id, &refused.invoice) != 0) {
-        return troc__cli_refused(cli, client, result, NULL, NULL);
+    if (invoice_id == NULL || !refusal_about_state(result->code)) {
+        return troc__cli_refused(cli, client, result, NULL, NULL, hint);
     }
-    snprintf(refused.unit, sizeof refused.unit, "%s", troc_client_unit(client));
-    int status = troc__cli_refused(cli, client, result, refusal_json, &refused);
-    refusal_hint(words, result->code, &refused);
+    /* The result's detail lasts until the next call on the client: the
+     * read below is one. */
+    troc_submit_result copy = *result;
+    char *detail = result->detail != NULL ? strdup(result->detail) : NULL;
+    copy.detail = detail;
+    int status = 0;
+    if (troc_client_invoice(client, invoice_id, &refused.invoice) != 0) {
+        status = troc__cli_refused(cli, client, &copy, NULL, NULL, hint);
+    } else {
+        snprintf(refused.unit, sizeof refused.unit, "%s", troc_client_unit(client));
+        status = troc__cli_refused(cli, client, &copy, refusal_json, &refused, hint);
+        state_hint(words, result->code, &refused);
+    }
+    free(detail);
     return status;
 }
 
@@ -378,7 +389,7 @@ static int action_run(const troc_cli *cli, troc_invoice_action *action, const ch
         bool issue = action->kind == TROC_INVOICE_ISSUE;
         status = troc__cli_send(cli, client, envelope, "invoice action", issue, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {
-            status = refusal_report(cli, client, words, issue ? NULL : action->invoice_id, &result);
+            status = refusal_report(cli, client, words, issue ? NULL : action->invoice_id, &result, true);
         } else if (status == 0) {
             print_done(cli, client, words, issue ? result.id : action->invoice_id, &result);
         }
@@ -564,7 +575,10 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
     if (status == 0) {
         status = troc__cli_send(cli, client, envelope, "payment", true, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {
-            status = refusal_report(cli, client, &words, pay->invoice_id, &result);
+            /* Without AMOUNT, running the first command again pays what
+             * remains now: retry_hint says what to do with the id instead. */
+            bool own_hint = pay->amount_text == NULL && result.code == TROC_RESULT_ID_REUSED;
+            status = refusal_report(cli, client, &words, pay->invoice_id, &result, !own_hint);
         }
         if (status != 0 && pay->amount_text == NULL) retry_hint(unit, pay, invoice.remaining_cents, status, &result);
     }

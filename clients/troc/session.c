@@ -225,16 +225,18 @@ int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope
 }
 
 int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
-                      troc_cli_refusal_more *more, const void *context) {
+                      troc_cli_refusal_more *more, const void *context, bool hint) {
     assert(cli != NULL && client != NULL && result != NULL && result->code != TROC_RESULT_OK);
     int status = report_refusal(cli, result, more, context);
-    refusal_hint(client, result->code);
+    if (hint) refusal_hint(client, result->code);
     return status;
 }
 
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                      bool id_option, troc_submit_result *result) {
     int status = troc__cli_send(cli, client, envelope, what, id_option, result);
-    if (status == 0 && result->code != TROC_RESULT_OK) status = troc__cli_refused(cli, client, result, NULL, NULL);
+    if (status == 0 && result->code != TROC_RESULT_OK) {
+        status = troc__cli_refused(cli, client, result, NULL, NULL, true);
+    }
     return status;
 }

@@ -40,13 +40,15 @@ int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelo
  * or refused (result->code says which), and reports nothing but a failure
  * to get that answer; troc__cli_refused() then reports the refusal as
  * troc__cli_submit() does (exit 1), `more` (when not NULL) adding fields
- * from `context` to its --json object before it is closed. */
+ * from `context` to its --json object before it is closed, and with
+ * `hint` what anyone refused so can do (how much a payer can pay now, what
+ * to do with an id used before), unless the command says it itself. */
 typedef void troc_cli_refusal_more(troc_json *json, const void *context);
 
 int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                    bool id_option, troc_submit_result *result);
 int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
-                      troc_cli_refusal_more *more, const void *context);
+                      troc_cli_refusal_more *more, const void *context, bool hint);
 
 /* Writes `timestamp_us` as UTC "YYYY-MM-DD HH:MM:SS" (`iso`: ISO 8601 with
  * microseconds and 'Z'); returns `buffer`. */

@@ -178,6 +178,7 @@ def scenario_invoices(t):
     check(paid["paid"] == "40.00" and paid["invoice"]["state"] == "settled", paid)
     err = t.refused("id_reused", "invoice", "pay", fifth, "--id", again, key=alice)
     check("the ledger applied it" in err and "troc history" in err, err)
+    check("run the first command again exactly" not in err, "no general hint against the command's own: " + err)
 
     dead = "127.0.0.1:1"
     for args in (["invoice", "accept", "xyz"], ["invoice", "issue", "bob", "0"], ["invoice", "issue", "Bob", "1"],
