@@ -1263,6 +1263,21 @@ static void test_connect_with_missing_home_refused(void **state) {
     server_stop(&s);
     struct stat st;
     assert_int_equal(stat(missing, &st), -1); /* nothing created */
+    /* A home that exists, whose .config is a link to nothing: not a
+     * missing home, and not called one. */
+    assert_int_equal(mkdir(missing, 0700), 0);
+    char config[192];
+    snprintf(config, sizeof config, "%s/.config", missing);
+    assert_int_equal(symlink("nowhere", config), 0);
+    server_start(f, &s, behave_answer, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), TROC_EKNOWN_TERRITORIES);
+    message = troc_client_error_message(f->client);
+    assert_null(strstr(message, "does not exist"));
+    assert_null(strstr(message, "fix HOME"));
+    assert_non_null(strstr(message, "cannot record the territory key"));
+    server_stop(&s);
+    assert_int_equal(unlink(config), 0);
+    assert_int_equal(rmdir(missing), 0);
 }
 
 /* A key that cannot be recorded fails the connection: otherwise every

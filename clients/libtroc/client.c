@@ -28,6 +28,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client_int.h"
@@ -389,13 +390,14 @@ static int handshake_run(troc_client *client, const expectation *expected, troc_
     return rc;
 }
 
-/* The default file could not be created because the directory above the
- * configuration directory is missing: the home directory (HOME, or the
- * password database's), or the parent of XDG_CONFIG_HOME.  libtroc never
- * creates it (a mistyped HOME would grow a tree in the wrong place), so
- * the message names it and the variables to fix, rather than suggesting
- * to create it. */
-static int home_missing(troc_client *client) {
+/* When the default file could not be created because the directory above
+ * the configuration directory is missing (the home directory, HOME or the
+ * password database's, or the parent of XDG_CONFIG_HOME), says so and
+ * returns true.  libtroc never creates it (a mistyped HOME would grow a
+ * tree in the wrong place), so the message names it and the variables to
+ * fix, rather than suggesting to create it.  A directory that exists
+ * (the configuration directory a link to nothing, say) is not this case. */
+static bool home_missing(troc_client *client) {
     char base[TROC__CLIENT_PATH_SIZE];
     troc__copy_text(base, sizeof base, client->known_path);
     for (int i = 0; i < 3; i++) { /* drop "known_territories", "troc", and the configuration directory */
@@ -403,12 +405,15 @@ static int home_missing(troc_client *client) {
         if (slash == NULL) break;
         *slash = '\0';
     }
-    return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
+    struct stat st;
+    if (base[0] == '\0' || lstat(base, &st) == 0 || errno != ENOENT) return false;
+    troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
                              "cannot record the territory key of %s in %s: the directory %s does not exist (a home "
                              "directory is never created).  Without the key recorded it could not be checked "
                              "next time, so the connection is closed: fix HOME (or XDG_CONFIG_HOME, whichever names "
                              "that directory), or set XDG_CONFIG_HOME to a directory you may write",
-                             client->address, client->known_path, base[0] != '\0' ? base : "/");
+                             client->address, client->known_path, base);
+    return true;
 }
 
 /* Trust on first use: records the key the territory presented.  A key that
@@ -422,7 +427,7 @@ static int pin_first_use(troc_client *client) {
      * be created) moves with XDG_CONFIG_HOME; a file the caller named does
      * not. */
     const bool default_file = client->known_directories_max > 1;
-    if (default_file && rc == -ENOENT) return home_missing(client);
+    if (default_file && rc == -ENOENT && home_missing(client)) return TROC_EKNOWN_TERRITORIES;
     return troc__client_fail(client, TROC_EKNOWN_TERRITORIES,
                              "cannot record the territory key of %s in %s: %s.  Without it the key could not be "
                              "checked next time, so the connection is closed: make that file writable (or create "
