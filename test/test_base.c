@@ -116,6 +116,10 @@ static void test_amount_share_rounds_down(void **state) {
         {1, 3, 0, "33"},
         {TROC_CLEARING_TOTAL_CENTS_MAX - 1, TROC_CLEARING_TOTAL_CENTS_MAX, 6, "99.999999"},
         {TROC_CLEARING_TOTAL_CENTS_MAX / 2, TROC_CLEARING_TOTAL_CENTS_MAX, 6, "49.999999"},
+        {7, 5, 2, "100.00"},   /* nonsense from a server: clamped */
+        {-3, 5, 2, "0.00"},
+        {3, -5, 2, "0.00"},
+        {INT64_MAX, INT64_MAX, 6, "100.000000"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double share = troc_amount_share_percent(cases[i].part, cases[i].total, cases[i].decimals);

@@ -95,8 +95,11 @@ int troc_amount_subtract(int64_t a, int64_t b, int64_t *difference_out) {
 }
 
 double troc_amount_share_percent(int64_t part_cents, int64_t total_cents, unsigned decimals) {
-    assert(decimals <= 6 && part_cents >= 0 && part_cents <= total_cents);
-    if (total_cents == 0) return 0.0;
+    assert(decimals <= 6);
+    /* Figures from a server are not trusted to make sense: a part outside
+     * [0, total] counts as the nearer end. */
+    if (total_cents <= 0 || part_cents <= 0) return 0.0;
+    if (part_cents > total_cents) part_cents = total_cents;
     uint64_t scale = 100;
     for (unsigned i = 0; i < decimals; i++) scale *= 10;
     /* In 128 bits, so that the quotient is exact: part * scale may pass

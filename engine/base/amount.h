@@ -31,10 +31,12 @@ int troc_amount_add(int64_t a, int64_t b, int64_t *sum_out);
 /* *difference_out = a - b, overflow-checked likewise. */
 int troc_amount_subtract(int64_t a, int64_t b, int64_t *difference_out);
 
-/* `part` as a percentage of `total` (0 <= part <= total; 0 when total is 0),
- * rounded down to `decimals` (at most 6) fractional digits: 100 only when
- * part is the whole, so that a program may read "100" as "all of it".  For
- * display: a double holding a decimal of that many digits. */
+/* `part` as a percentage of `total`, rounded down to `decimals` (at most
+ * 6) fractional digits: 100 only when part is the whole, so that a program
+ * may read "100" as "all of it".  0 when total is not positive; a part
+ * outside [0, total] (from a server that sends nonsense) counts as the
+ * nearer end.  For display: a double holding a decimal of that many
+ * digits. */
 double troc_amount_share_percent(int64_t part_cents, int64_t total_cents, unsigned decimals);
 
 #endif /* TROC_AMOUNT_H */
