@@ -190,12 +190,12 @@ rm -r "$work/long"
 
 # One daemon per ledger: a second trocd on the same directory is refused
 # while the first serves, and the first keeps serving.
-"$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/first.log" &
+(umask 027 && exec "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/first.log") &
 first=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 [ -s "$work/port" ] || fail "the first trocd did not start: $(cat "$work/first.log")"
-# Written under a name of its own, renamed into place, readable by others.
-[ "$(stat -c %a "$work/port")" = 644 ] || fail "port file mode $(stat -c %a "$work/port"), not 644"
+# Written under a name of its own, renamed into place, as the umask says.
+[ "$(stat -c %a "$work/port")" = 640 ] || fail "port file mode $(stat -c %a "$work/port"), not 640 (umask 027)"
 [ -z "$(ls "$work" | grep '^port\.')" ] || fail "a temporary port file was left: $(ls "$work")"
 expect 1 "$trocd" run --data "$work/d" --listen 127.0.0.1:0
 grep -q "in use by another process" "$work/err" || fail "second trocd: no clear message: $(cat "$work/err")"

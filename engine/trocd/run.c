@@ -202,23 +202,18 @@ static int run_parse(int argc, char **argv, run_options *options) {
     return run_check_addresses(options);
 }
 
-/* Writes the port into a file of its own, renamed into place: a reader
- * never sees it half written, nor two daemons given the same path each
- * other's bytes. */
+/* Writes the port into a file of its own (named after this process, so
+ * that two daemons given the same path never write each other's, and
+ * created as any file is, under the operator's umask), renamed into place:
+ * a reader never sees it half written. */
 static int write_port_file(const char *path, int port, struct stat *written) {
     char temporary[4096];
-    if (snprintf(temporary, sizeof temporary, "%s.XXXXXX", path) >= (int)sizeof temporary) return -ENAMETOOLONG;
-    int fd = mkstemp(temporary);
-    if (fd < 0) return -errno;
-    FILE *file = fdopen(fd, "w");
-    if (file == NULL) {
-        int rc = -errno;
-        close(fd);
-        unlink(temporary);
-        return rc;
+    if (snprintf(temporary, sizeof temporary, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof temporary) {
+        return -ENAMETOOLONG;
     }
-    int rc = fchmod(fd, 0644) != 0 ? -errno : 0; /* mkstemp makes it 0600: others read the port */
-    if (rc == 0 && fprintf(file, "%d\n", port) < 0) rc = -EIO;
+    FILE *file = fopen(temporary, "we");
+    if (file == NULL) return -errno;
+    int rc = fprintf(file, "%d\n", port) < 0 ? -EIO : 0;
     if (fclose(file) != 0 && rc == 0) rc = -errno;
     if (rc == 0 && stat(temporary, written) != 0) rc = -errno;
     if (rc == 0 && rename(temporary, path) != 0) rc = -errno;
