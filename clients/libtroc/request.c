@@ -415,7 +415,8 @@ _Static_assert(sizeof(Troc__V1__ResultCode) == sizeof(int), "item codes are read
  * alone.  troc.h promises one code per item, so that a caller may index
  * them without checking; one row per code, written on first use and kept
  * for the client's life, serves every such batch without allocating.
- * NULL for a code no daemon sends. */
+ * NULL for a code past the table (a newer daemon's): that batch comes
+ * without item codes, as troc.h says. */
 static const int *uniform_codes(troc_client *client, int code) {
     if (code < 0 || code >= TROC__CLIENT_RESULT_CODES) return NULL;
     int *row = client->uniform_codes + (size_t)code * TROC_BATCH_ITEMS_MAX;
@@ -438,8 +439,7 @@ static int item_codes_fill(troc_client *client, const Troc__V1__ItemResult *item
         result->item_count = item->n_item_codes;
     } else if (batch_items > 0) {
         result->item_codes = uniform_codes(client, result->code);
-        if (result->item_codes == NULL) return TROC_EPROTOCOL;
-        result->item_count = batch_items;
+        result->item_count = result->item_codes != NULL ? batch_items : 0;
     }
     return 0;
 }

@@ -553,7 +553,7 @@ typedef struct troc_submit_result {
     uint64_t journal_seq;      /* where it was journaled; 0 when refused */
     int64_t timestamp_us;      /* node time of the commit, microseconds since 1970 */
     const char *detail;        /* the ledger's explanation of a refusal, or NULL */
-    const int *item_codes;     /* a batch: one troc_result per item, in order, always; else NULL */
+    const int *item_codes;     /* a batch: one troc_result per item, in order (see below); else NULL */
     size_t item_count;         /* a batch: its number of items; else 0 */
     const troc_clearing_report *clearing; /* an admin CLEARING_RUN: the round it ran; else NULL */
 } troc_submit_result;
@@ -565,7 +565,8 @@ typedef struct troc_submit_result {
  * item was looked at (bad_signature, unknown_key, key_not_owned,
  * unknown_payer, invalid_name, malformed, batch_too_large, id_reused for a
  * batch id used with another body), which item_codes then repeats for
- * every item. */
+ * every item.  Only a whole batch's code of 64 or more (none exists yet: a
+ * newer daemon's) comes with no item codes, item_count 0. */
 
 /* Submits `count` envelopes (1..TROC_SUBMIT_ENVELOPES_MAX) in one request
  * and waits for the results, one per envelope, in order.  On an error for
