@@ -63,9 +63,10 @@ static void balances_read(int64_t balances[MEMBERS]) {
 static void restore(const char *backup) {
     assert_int_equal(daemon_stop(&fixture), 0);
     assert_int_equal(daemon_verify(backup), 0);
-    char command[2048];
-    snprintf(command, sizeof command, "mv '%s' '%s.replaced' && cp -a '%s' '%s'", fixture.ledger, fixture.ledger,
-             backup, fixture.ledger);
+    char command[4096];
+    snprintf(command, sizeof command,
+             "mv '%s' '%s.replaced' && mkdir -m 700 '%s' && cp -a '%s/.' '%s/' && chmod 700 '%s' && test ! -L '%s'",
+             fixture.ledger, fixture.ledger, fixture.ledger, backup, fixture.ledger, fixture.ledger, fixture.ledger);
     assert_int_equal(system(command), 0);
     assert_int_equal(daemon_verify(fixture.ledger), 0);
     daemon_start(&fixture, NULL);
