@@ -128,6 +128,18 @@ static void test_amount_share_rounds_down(void **state) {
     }
 }
 
+/* What shows nothing: spaces, and characters that cannot be seen. */
+static void test_blank_text(void **state) {
+    (void)state;
+    static const char *const blank[] = {"", " \t ", "\xc2\xa0", "\xe2\x80\x8b", "\xef\xbb\xbf",
+                                        "\xe2\x80\xae \xe3\x80\x80", "\xc2\xad\xe2\x81\xa6"};
+    static const char *const shown[] = {"a", " x ", "\xc3\xa9", "\xe2\x80\x8b.", "\xf0\x9f\x98\x80"};
+    for (size_t i = 0; i < sizeof blank / sizeof blank[0]; i++) assert_true(troc_text_blank(blank[i], strlen(blank[i])));
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) assert_false(troc_text_blank(shown[i], strlen(shown[i])));
+    assert_int_equal(troc_utf8_code_point("\xf0\x9f\x98\x80"), 0x1F600);
+    assert_int_equal(troc_utf8_code_point("\xc3\xa9"), 0xE9);
+}
+
 static void test_dates(void **state) {
     (void)state;
     assert_true(troc_date_valid("2026-12-31"));
@@ -264,6 +276,7 @@ int main(void) {
         cmocka_unit_test(test_amount_format_round_trips),
         cmocka_unit_test(test_amount_add_checks_overflow),
         cmocka_unit_test(test_amount_share_rounds_down),
+        cmocka_unit_test(test_blank_text),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_text),

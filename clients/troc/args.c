@@ -102,6 +102,12 @@ int troc__cli_check_text(const char *what, const char *text, size_t length_max, 
     if (!troc_text_valid(text, length)) {
         return troc_cli_fail(TROC_EXIT_USAGE, "%s is not valid UTF-8 text (or holds control characters)", what);
     }
+    /* A required text (a reason) is there to be read later: spaces alone,
+     * or characters that show nothing, say nothing. */
+    if (required && troc_text_blank(text, length)) {
+        return troc_cli_fail(TROC_EXIT_USAGE, "%s shows nothing (only spaces or invisible characters): say why",
+                             what);
+    }
     return 0;
 }
 

@@ -41,6 +41,7 @@
 #include "base/amount.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/text.h"
 #include "clear.h"
 #include "cli.h"
 
@@ -193,24 +194,6 @@ static int read_amount(troc__clear_refusal *refusal, uint32_t line, const char *
     return 0;
 }
 
-/* Whether code point c is a space other than ASCII's (Unicode's
- * White_Space) or a character that shows nothing (zero-width ones, the
- * byte-order mark): at either end of a name, one that cannot be seen. */
-static bool is_unseen(uint32_t c) {
-    return c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200D) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF;
-}
-
-/* The code point of the UTF-8 sequence at `p` (the reader refused
- * ill-formed UTF-8). */
-static uint32_t code_point(const unsigned char *p) {
-    if (p[0] < 0x80) return p[0];
-    if (p[0] < 0xE0) return (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
-    if (p[0] < 0xF0) return (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-    return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 |
-           (p[3] & 0x3F);
-}
-
 static int check_firm_name(troc__clear_refusal *refusal, uint32_t line, const char *label, troc_csv_field name) {
     char shown[QUOTED_SIZE];
     if (name.length == 0) return refuse(refusal, line, "%s is empty", label);
@@ -218,12 +201,11 @@ static int check_firm_name(troc__clear_refusal *refusal, uint32_t line, const ch
         return refuse(refusal, line, "%s %s begins or ends with a space (names are compared exactly; remove it)",
                       label, quote(name, shown));
     }
-    const unsigned char *text = (const unsigned char *)name.text;
     size_t last = name.length - 1;
-    while (last > 0 && (text[last] & 0xC0) == 0x80) last--; /* back to the last character's first byte */
-    const uint32_t ends[2] = {code_point(text), code_point(text + last)};
+    while (last > 0 && ((unsigned char)name.text[last] & 0xC0) == 0x80) last--; /* the last character's first byte */
+    const uint32_t ends[2] = {troc_utf8_code_point(name.text), troc_utf8_code_point(name.text + last)};
     for (int end = 0; end < 2; end++) {
-        if (is_unseen(ends[end])) {
+        if (troc_code_point_unseen(ends[end])) {
             return refuse(refusal, line,
                           "%s %s %s with U+%04X, a space or an invisible character (names are compared exactly; "
                           "remove it)",

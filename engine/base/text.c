@@ -198,3 +198,31 @@ bool troc_date_valid(const char *text) {
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     return !(month == 2 && day == 29 && !leap);
 }
+
+uint32_t troc_utf8_code_point(const char *text) {
+    assert(text != NULL);
+    const unsigned char *p = (const unsigned char *)text;
+    if (p[0] < 0x80) return p[0];
+    if (p[0] < 0xE0) return (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+    if (p[0] < 0xF0) return (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+    return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 |
+           (p[3] & 0x3F);
+}
+
+bool troc_code_point_unseen(uint32_t c) {
+    return c == 0xA0 || c == 0xAD || c == 0x1680 || c == 0x180E || (c >= 0x2000 && c <= 0x200F) ||
+           (c >= 0x2028 && c <= 0x202F) || (c >= 0x205F && c <= 0x2064) || (c >= 0x2066 && c <= 0x206F) ||
+           c == 0x3000 || c == 0xFEFF;
+}
+
+bool troc_text_blank(const char *text, size_t length) {
+    assert(text != NULL || length == 0);
+    for (size_t i = 0; i < length;) {
+        size_t bytes = troc_utf8_sequence_length(text + i, length - i);
+        assert(bytes > 0); /* well-formed, as the caller checked */
+        uint32_t c = troc_utf8_code_point(text + i);
+        if (c != ' ' && c != '\t' && !troc_code_point_unseen(c)) return false;
+        i += bytes;
+    }
+    return true;
+}

@@ -28,6 +28,20 @@ bool troc_text_valid_with_c1(const char *text, size_t length);
  * years 0001 to 9999 (2026-02-29 is not one). */
 bool troc_date_valid(const char *text);
 
+/* The code point of the well-formed UTF-8 sequence at `text` (the caller
+ * has checked it, with troc_text_valid or troc_utf8_sequence_length). */
+uint32_t troc_utf8_code_point(const char *text);
+
+/* Whether code point c is a space other than ASCII's (Unicode's
+ * White_Space beyond U+007F) or a character that shows nothing (zero-width
+ * ones, the byte-order mark, bidirectional marks, the soft hyphen): what
+ * cannot be seen at either end of a name, nor make a reason readable. */
+bool troc_code_point_unseen(uint32_t c);
+
+/* Whether well-formed UTF-8 `text` shows nothing: only spaces, tabs and
+ * characters troc_code_point_unseen() names (an empty text included). */
+bool troc_text_blank(const char *text, size_t length);
+
 /* Length of the well-formed UTF-8 sequence at the start of `text` (1 to 4
  * bytes of the `available` ones, at least 1), or 0 when there is none. */
 size_t troc_utf8_sequence_length(const char *text, size_t available);

@@ -337,6 +337,8 @@ def scenario_usage(t):
         ["admin", "limit", "bob", "--credit-limit", "5", "--reason", ""],
         ["admin", "limit", "bob", "--balance-max", "lots", "--reason", "r"],
         ["admin", "freeze", "bob"], ["admin", "unfreeze", "bob", "--reason", "r" * 513],
+        ["admin", "freeze", "bob", "--reason", "   "], ["admin", "unfreeze", "bob", "--reason", "\u200b"],
+        ["admin", "limit", "bob", "--credit-limit", "5", "--reason", "\u00a0\t\u202e"],
         ["admin", "stats", "extra"], ["balance", "a", "b"], ["balance", "NOT_A_NAME"],
         ["history", "--limit", "0"], ["history", "--limit", "many"], ["history", "--limit", "10001"],
         ["history", "--before", "0"], ["history", "--before", "-3"], ["clearing", "show", "--offset", "x"],
