@@ -177,13 +177,38 @@ static int report_refusal(const troc_cli *cli, const troc_submit_result *result,
     return troc_cli_fail(TROC_EXIT_REFUSED, "refused: %s (%s)", troc_result_name(result->code), detail);
 }
 
-/* What to do about a refusal, where the code alone does not say: an id
- * used before for something else; for a member refused as a payer, how
- * much it can pay now, or where the reason its account is frozen is. */
+/* What to do about a refusal, where the code alone does not say, for any
+ * session (NULL when the code says it all). */
+static const char *refusal_advice(int code) {
+    switch (code) {
+    case TROC_RESULT_ID_REUSED:
+        return "that id was used before for something else: to see what it did, run the first command again "
+               "exactly; for a new action, leave --id out or give a new one";
+    case TROC_RESULT_KEY_IN_USE:
+        return "a key is registered once in a territory, to one member or administrator, and never again once "
+               "revoked: make a new one with 'troc keygen'";
+    case TROC_RESULT_LAST_KEY:
+        return "a member keeps at least one key: add its new key first ('troc admin member key add NAME "
+               "PUBKEY'), then revoke this one";
+    case TROC_RESULT_PAYEE_FROZEN:
+        return "the payee's account is frozen: it can be paid again once an administrator unfreezes it";
+    default:
+        return NULL;
+    }
+}
+
+/* What to do about a refusal: refusal_advice(); for a member refused as a
+ * payer, how much it can pay now, or where the reason its account is
+ * frozen is. */
 static void refusal_hint(troc_client *client, int code) {
-    if (code == TROC_RESULT_ID_REUSED) {
-        fprintf(stderr, "troc: that id was used before for something else: to see what it did, run the first "
-                        "command again exactly; for a new action, leave --id out or give a new one\n");
+    const char *advice = refusal_advice(code);
+    if (advice != NULL) {
+        fprintf(stderr, "troc: %s\n", advice);
+        return;
+    }
+    if (code == TROC_RESULT_TOO_MANY_KEYS) {
+        fprintf(stderr, "troc: a member holds at most %d keys at once, and can be given %d in all, revoked ones "
+                        "included\n", TROC_MEMBER_KEYS_MAX, TROC_MEMBER_KEY_RECORDS_MAX);
         return;
     }
     if (troc_client_role(client) != TROC_SESSION_MEMBER) return;
