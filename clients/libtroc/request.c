@@ -390,7 +390,7 @@ static int submit_request(troc_client *client, const troc_envelope *const *envel
     int rc = queue_request(client, &request, request_id_out);
     if (rc != 0) return rc;
     /* Kept until the reply, which names no item count for a batch refused
-     * whole (see results_fill). */
+     * whole (see item_codes_fill). */
     uint16_t *items = client->in_flight_batch_items[client->in_flight_count - 1];
     for (size_t i = 0; i < count; i++) items[i] = (uint16_t)envelopes[i]->batch_item_count;
     return 0;

@@ -144,7 +144,7 @@ static void report_print(const round_view *view, const char *unit, bool preview)
     if (r->with_credit) printf("  paid          %s %s in credit\n", troc_amount_format(r->paid_cents, paid), unit);
     printf("  settlements   %llu\n", (unsigned long long)r->settlement_count);
     if (view->settlements == NULL) return;
-    if (view->count == 0 && view->offset > 0) {
+    if (view->count == 0 && view->offset > 0 && r->settlement_count > 0) {
         printf("  (--offset %llu is past the last of its %llu settlements)\n", (unsigned long long)view->offset,
                (unsigned long long)r->settlement_count);
     }

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "base/error.h"
 #include "base/text.h"
 #include "journal/byteorder.h"
@@ -245,7 +247,7 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
      * emptiness check at the same time) leaves every file to its owner. */
     rc = troc_keyfile_write(path, &keypair);
     if (rc != 0) {
-        memset(&keypair, 0, sizeof keypair);
+        sodium_memzero(&keypair, sizeof keypair);
         if (created) rmdir(directory); /* fails, harmlessly, if another init filled it */
         return rc == -EEXIST ? TROC_ENOT_EMPTY : rc;
     }
@@ -257,6 +259,6 @@ int troc_ledger_init(const char *directory, const troc_ledger_init_options *opti
     } else {
         directory_clean(directory, created);
     }
-    memset(&keypair, 0, sizeof keypair);
+    sodium_memzero(&keypair, sizeof keypair);
     return rc;
 }

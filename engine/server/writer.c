@@ -163,7 +163,9 @@ static void writer_commit(troc__writer *writer, troc__request *group, size_t wei
     if (rc != 0) {
         writer_refuse(group, rc, grew, grow);
         writer->commits_refused++;
-        troc_log("refused a batch of %zu transfers: %s", weight, troc__storage_error_text(rc));
+        troc_log("refused a batch of %zu transfers: %s%s", weight, troc__storage_error_text(rc),
+                 rc == TROC_ECORRUPT ? "; the ledger is damaged: stop trocd and run trocd verify (docs/operations.md)"
+                                     : "");
         return;
     }
     writer->commits++;
