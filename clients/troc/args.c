@@ -29,6 +29,29 @@ static const troc_cli_option *option_find(const troc_cli_option *options, size_t
     return NULL;
 }
 
+/* A word that starts with '-' but is no option of the command: refused
+ * rather than taken for a positional, since a typo (`troc admin member add
+ * -credit-limit ...`) would otherwise admit a member named -credit-limit
+ * for good.  The message says what was probably meant: the option with two
+ * dashes, a positive amount, or "--" before an argument that does start
+ * with '-'. */
+static int unknown_option(const char *usage, const troc_cli_option *options, size_t option_count, const char *arg) {
+    assert(arg[0] == '-' && arg[1] != '\0');
+    if (arg[1] != '-') {
+        for (size_t i = 0; i < option_count; i++) {
+            if (strcmp(options[i].name + 1, arg) == 0) {
+                return troc_cli_fail(TROC_EXIT_USAGE, "unknown option %s: options take two dashes (%s)\nusage: %s",
+                                     arg, options[i].name, usage);
+            }
+        }
+    }
+    const bool number = strchr("0123456789.", arg[1]) != NULL;
+    return troc_cli_fail(TROC_EXIT_USAGE,
+                         "unknown option %s%s; an argument that starts with '-' goes after '--', "
+                         "every option before it (... -- %s)\nusage: %s",
+                         arg, number ? " (amounts and numbers are never negative)" : "", arg, usage);
+}
+
 int troc__cli_parse(int argc, char **argv, const char *usage, const troc_cli_option *options, size_t option_count,
                     size_t minimum, size_t maximum, troc_cli_args *args) {
     assert(argc >= 1 && usage != NULL && args != NULL);
@@ -42,13 +65,19 @@ int troc__cli_parse(int argc, char **argv, const char *usage, const troc_cli_opt
             options_ended = true;
             continue;
         }
-        if (!options_ended && strncmp(arg, "--", 2) == 0) {
+        if (!options_ended && arg[0] == '-' && arg[1] != '\0') {
             const troc_cli_option *option = option_find(options, option_count, arg);
-            if (option == NULL) return usage_error(usage, "unknown option ", arg);
+            if (option == NULL) return unknown_option(usage, options, option_count, arg);
             if (i + 1 >= argc) return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a value\nusage: %s", arg, usage);
             if (*option->value != NULL) return usage_error(usage, "given twice: ", arg);
             *option->value = argv[++i];
             continue;
+        }
+        if (args->count == maximum && options_ended && arg[0] == '-') {
+            return troc_cli_fail(TROC_EXIT_USAGE,
+                                 "unexpected argument %s: after '--' every word is an argument; give the options "
+                                 "before '--'\nusage: %s",
+                                 arg, usage);
         }
         if (args->count == maximum) return usage_error(usage, "unexpected argument ", arg);
         args->positional[args->count++] = arg;

@@ -29,7 +29,9 @@ typedef struct troc_cli_args {
 
 /* Splits argv (argv[0] is the command's last word) into the options of
  * `options` and positionals, of which there must be between `minimum` and
- * `maximum`.  "--" ends the options.  `usage` is the full usage line. */
+ * `maximum`.  A word starting with '-' (but "-" alone) that is no option
+ * is refused as an unknown one; "--" ends the options, so that such a word
+ * can follow as a positional.  `usage` is the full usage line. */
 int troc__cli_parse(int argc, char **argv, const char *usage, const troc_cli_option *options, size_t option_count,
                     size_t minimum, size_t maximum, troc_cli_args *args);
 

@@ -452,6 +452,23 @@ def scenario_usage(t):
     check(made.returncode == 0 and os.path.exists(os.path.join(t.root, "-z.key")), "keygen -- -z.key: " + made.stderr)
     read = subprocess.run([TROC, "pubkey", "--", "-z.key"], cwd=t.root, capture_output=True, text=True)
     check(read.returncode == 0 and read.stdout == made.stdout, "pubkey -- -z.key: %r %s" % (read.stdout, read.stderr))
+    # A word starting with '-' that is no option of the command is refused
+    # as an unknown option, not taken for a NAME (a member named
+    # -credit-limit, admitted for good); the message says what was meant.
+    for args, said in ((["admin", "member", "add", "-credit-limit", "--pubkey", pk],
+                        "unknown option -credit-limit: options take two dashes (--credit-limit)\n"),
+                       (["pay", "bob", "-5"], "unknown option -5 (amounts and numbers are never negative); "),
+                       (["admin", "freeze", "-dash", "--reason", "r"], "unknown option -dash; an argument that "
+                        "starts with '-' goes after '--', every option before it (... -- -dash)\n"),
+                       (["balance", "-x"], "unknown option -x; "),
+                       (["admin", "freeze", "--", "-dash", "--reason", "r"],
+                        "unexpected argument --reason: after '--' every word is an argument; give the options "
+                        "before '--'\n")):
+        status, _, err = t.troc(*args, server=dead)
+        check(status == 2 and err.startswith("troc: " + said), "troc %s: %d %s" % (" ".join(args), status, err))
+    # After "--" such a word is an argument, and "-" alone always is.
+    t.refused("unknown_member", "admin", "freeze", "--reason", "r", "--", "-dash")
+    t.refused("not_found", "balance", "-")
     check(journal_entries(t) == before, "usage errors sent nothing")
 
 
