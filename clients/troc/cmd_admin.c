@@ -95,16 +95,17 @@ static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
     return status;
 }
 
-/* --credit-limit and --balance-max (AMOUNT, or "none" when allowed). */
-static int limits_read(const char *credit_text, const char *max_text, bool allow_none, troc_admin_action *action) {
+/* --credit-limit and --balance-max (AMOUNT, or "none": no maximum, which
+ * a member is admitted with anyway, and which a limit change sets). */
+static int limits_read(const char *credit_text, const char *max_text, troc_admin_action *action) {
     int status = 0;
     if (credit_text != NULL) {
         action->has_credit_limit = true;
         status = troc__cli_check_amount("--credit-limit", credit_text, 0, &action->credit_limit_cents);
     }
     if (status != 0 || max_text == NULL) return status;
-    if (allow_none && strcmp(max_text, "none") == 0) {
-        action->remove_balance_max = true;
+    if (strcmp(max_text, "none") == 0) {
+        action->remove_balance_max = action->kind == TROC_ADMIN_LIMIT_SET;
         return 0;
     }
     action->has_balance_max = true;
@@ -125,7 +126,7 @@ int troc__cmd_admin_member_add(const troc_cli *cli, int argc, char **argv) {
     status = troc__cli_check_name("NAME", action.member);
     if (status == 0) status = troc__cli_check_public_key("--pubkey", public_key_text, public_key);
     if (status == 0) status = troc__cli_check_key_usable("--pubkey", public_key_text, public_key);
-    if (status == 0) status = limits_read(credit_text, max_text, false, &action);
+    if (status == 0) status = limits_read(credit_text, max_text, &action);
     if (status != 0) return status;
     return admin_submit(cli, &action);
 }
@@ -167,7 +168,7 @@ int troc__cmd_admin_limit(const troc_cli *cli, int argc, char **argv) {
     }
     troc_admin_action action = {.kind = TROC_ADMIN_LIMIT_SET, .member = args.positional[0], .reason = reason};
     status = troc__cli_check_name("NAME", action.member);
-    if (status == 0) status = limits_read(credit_text, max_text, true, &action);
+    if (status == 0) status = limits_read(credit_text, max_text, &action);
     if (status == 0) status = troc__cli_check_text("--reason", reason, TROC_REASON_LENGTH_MAX, true);
     if (status != 0) return status;
     return admin_submit(cli, &action);

@@ -14,7 +14,7 @@ troc_cli_command_fn troc__cmd_clear;
 
 /* Usage of the network commands (after "troc NAME "), shared by the table
  * and the commands' own usage errors. */
-#define TROC_USAGE_MEMBER_ADD "NAME --pubkey PK [--credit-limit AMOUNT] [--balance-max AMOUNT]"
+#define TROC_USAGE_MEMBER_ADD "NAME --pubkey PK [--credit-limit AMOUNT] [--balance-max AMOUNT|none]"
 #define TROC_USAGE_KEY "NAME PK"
 #define TROC_USAGE_LIMIT "NAME [--credit-limit AMOUNT] [--balance-max AMOUNT|none] --reason TEXT"
 #define TROC_USAGE_FREEZE "NAME --reason TEXT"

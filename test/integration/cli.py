@@ -269,6 +269,10 @@ def scenario_refusals(t):
     alice = t.member("alice", "5000", "100000")
     bob = t.member("bob", "300", "1000")
     t.member("carol", "100")
+    # "none" admits a member without a balance maximum, as `admin limit` takes it.
+    added = t.json("admin", "member", "add", "erin", "--pubkey", t.pubkey(t.keygen("erin")), "--balance-max", "none")
+    check(added["balance_max"] is None and t.json("balance", "erin")["balance_max"] is None,
+          "erin has no balance maximum: %s" % added)
     before = journal_entries(t)
     t.refused("unknown_payee", "pay", "dave", "1", key=alice)
     t.refused("same_account", "pay", "alice", "1", key=alice)
@@ -334,7 +338,7 @@ def scenario_usage(t):
         ["pay", "bob", "1", "--unknown", "v"], ["pay", "bob", "10000000000000.01"],
         ["admin", "member", "add", "bob"], ["admin", "member", "add", "bob", "--pubkey", "abc"],
         ["admin", "member", "add", "bob", "--pubkey", pk, "--credit-limit", "-1"],
-        ["admin", "member", "add", "bob", "--pubkey", pk, "--balance-max", "none"],
+        ["admin", "member", "add", "bob", "--pubkey", pk, "--balance-max", "nothing"],
         ["admin", "member", "key", "add", "bob"], ["admin", "member", "key", "revoke", "bob", "zz"],
         ["admin", "limit", "bob", "--reason", "r"], ["admin", "limit", "bob", "--credit-limit", "5"],
         ["admin", "limit", "bob", "--credit-limit", "5", "--reason", ""],
