@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account.h"
 #include "args.h"
 #include "base/limits.h"
 #include "commands.h"
@@ -44,8 +45,30 @@ static void print_limits_json(troc_json *json, const troc_admin_action *action) 
     }
 }
 
+/* After a limit change that left the account outside its limits (lowered
+ * below a debt or under a positive balance, which the ledger allows), what
+ * that means for it: the change alone reads as if nothing followed. */
+static void print_outside(const troc_admin_action *action, const troc_balance *account, const char *unit) {
+    char balance[TROC_AMOUNT_TEXT_SIZE], limit[TROC_AMOUNT_TEXT_SIZE], floor[TROC_AMOUNT_TEXT_SIZE];
+    troc_amount_format(account->balance_cents, balance);
+    if (account->credit_limit_cents >= 0 && account->balance_cents < -account->credit_limit_cents) {
+        printf("note: %s's balance %s %s is below its %scredit limit of %s: it can pay nothing until it is back "
+               "to %s or above\n",
+               account->member, balance, unit, action->has_credit_limit ? "new " : "",
+               troc_amount_format(account->credit_limit_cents, limit),
+               troc_amount_format(-account->credit_limit_cents, floor));
+    }
+    if (account->has_balance_max && account->balance_cents > account->balance_max_cents) {
+        printf("note: %s's balance %s %s is above its %sbalance maximum of %s: it can be paid nothing until it is "
+               "back to %s or below\n",
+               account->member, balance, unit, action->has_balance_max ? "new " : "",
+               troc_amount_format(account->balance_max_cents, limit), limit);
+    }
+}
+
+/* `account`: the member's account read after a limit change, or NULL. */
 static void print_done(const troc_cli *cli, const troc_admin_action *action, const troc_submit_result *result,
-                       const char *unit) {
+                       const troc_balance *account, const char *unit) {
     char id[TROC_ID_HEX_SIZE], amount[TROC_AMOUNT_TEXT_SIZE], time_text[TROC_CLI_TIME_SIZE];
     if (cli->json) {
         troc_json json;
@@ -55,6 +78,10 @@ static void print_done(const troc_cli *cli, const troc_admin_action *action, con
         troc_json_string(&json, "member", action->member);
         print_limits_json(&json, action);
         if (action->reason != NULL) troc_json_string(&json, "reason", action->reason);
+        if (account != NULL) {
+            troc_json_amount(&json, "balance", account->balance_cents);
+            troc_json_bool(&json, "over_limit", troc__cli_over_limit(account));
+        }
         troc_json_finish(&json);
         return;
     }
@@ -73,6 +100,7 @@ static void print_done(const troc_cli *cli, const troc_admin_action *action, con
     printf("  id            %s\n", id);
     printf("  journal       #%llu, %s UTC\n", (unsigned long long)result->journal_seq,
            troc__cli_time(result->timestamp_us, false, time_text));
+    if (account != NULL && troc__cli_over_limit(account)) print_outside(action, account, unit);
 }
 
 /* Connects, signs `action` with the session's key and submits it. */
@@ -88,7 +116,12 @@ static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
     } else {
         troc_submit_result result;
         status = troc__cli_submit(cli, client, envelope, "action", false, &result);
-        if (status == 0) print_done(cli, action, &result, troc_client_unit(client));
+        /* The change stands whatever the read gives: without the account,
+         * only the note on it is missing. */
+        troc_balance account;
+        const bool read = status == 0 && action->kind == TROC_ADMIN_LIMIT_SET &&
+                          troc_client_balance(client, action->member, &account) == 0;
+        if (status == 0) print_done(cli, action, &result, read ? &account : NULL, troc_client_unit(client));
     }
     troc_envelope_free(envelope);
     troc_client_free(client);

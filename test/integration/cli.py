@@ -303,8 +303,20 @@ def scenario_refusals(t):
     t.ok("pay", "bob", "1", key=alice)
     # Lowering a limit below the current debt is allowed and blocks debits.
     t.ok("pay", "alice", "200", key=bob)
-    t.ok("admin", "limit", "bob", "--credit-limit", "100", "--reason", "risk review")
+    out = t.ok("admin", "limit", "bob", "--credit-limit", "100", "--reason", "risk review")
+    check("note: bob's balance -199.00 EUR is below its new credit limit of 100.00: it can pay nothing until it "
+          "is back to -100.00 or above\n" in out, "the change says bob is now over his limit: " + out)
     t.refused("exceeds_credit_limit", "pay", "alice", "0.01", key=bob)
+    # The same for a balance maximum lowered under a positive balance; a
+    # change that leaves the account within its limits says nothing more.
+    t.ok("pay", "erin", "50", key=alice)
+    out = t.ok("admin", "limit", "erin", "--credit-limit", "10", "--reason", "trial")
+    check("note:" not in out, "erin is within her limits: " + out)
+    out = t.ok("admin", "limit", "erin", "--balance-max", "20", "--reason", "cap")
+    check("note: erin's balance 50.00 EUR is above its new balance maximum of 20.00: it can be paid nothing "
+          "until it is back to 20.00 or below\n" in out, "the change says erin is now over her maximum: " + out)
+    changed = t.json("admin", "limit", "erin", "--balance-max", "none", "--reason", "uncapped")
+    check(changed["balance"] == "50.00" and changed["over_limit"] is False, "--json: %s" % changed)
     check(t.json("admin", "stats")["accounts_over_limit"] == 1, "bob is over his lowered limit")
     # A member reads only its own account.
     t.refused("denied", "balance", "bob", key=alice)
