@@ -96,9 +96,11 @@ int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc) {
     return failure(cli, client, rc, NULL);
 }
 
-/* Reads --key and --server-key into the client: input errors, exit 2. */
+/* Reads --key and --server-key into the client: input errors, exit 2.  An
+ * empty --key or TROC_KEY (`TROC_KEY= troc balance`) names no file: it is
+ * no key, as an unset one is, not a file named "" that cannot be read. */
 static int client_settings(const troc_cli *cli, troc_client *client) {
-    if (cli->key_path == NULL) {
+    if (cli->key_path == NULL || cli->key_path[0] == '\0') {
         return troc_cli_fail(TROC_EXIT_USAGE, "no key: pass --key FILE or set TROC_KEY (create one with 'troc keygen')");
     }
     int rc = troc_client_set_key_file(client, cli->key_path);

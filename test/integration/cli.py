@@ -409,6 +409,15 @@ def scenario_usage(t):
           "troc --version --json: one object: %d %r" % (status, out))
     status, out, _ = t.troc("invoice", "--help", server=dead)
     check(status == 0 and "troc invoice accept ID" in out, "troc invoice --help: %d %s" % (status, out))
+    # An empty key setting is no key, as an unset one is.
+    no_key = "troc: no key: pass --key FILE or set TROC_KEY (create one with 'troc keygen')\n"
+    for command, environment in (([TROC, "--server", dead, "balance"], {"TROC_KEY": ""}),
+                                 ([TROC, "--server", dead, "--key", "", "balance"], {}),
+                                 ([TROC, "--server", dead, "balance"], {})):
+        done = subprocess.run(command, capture_output=True, text=True,
+                              env=dict(environment, PATH=os.environ.get("PATH", "/usr/bin:/bin"), HOME=t.root))
+        check(done.returncode == 2 and done.stderr == no_key, "%s with %s: %d %s" % (command, environment,
+                                                                                   done.returncode, done.stderr))
     status, _, err = t.troc("balance", key=os.path.join(t.root, "missing.key"), server=dead)
     check(status == 2 and "missing.key" in err, "missing key file: %d %s" % (status, err))
     # A key that is not a private regular file is refused from its type or
