@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "crypto/crypto.h"
+#include "session.h"
 
 #define COMMAND_WORDS_MAX 4
 
@@ -162,7 +163,8 @@ static const command commands[] = {
     "\nwith the options of every command: --server HOST:PORT, --key FILE, --server-key HEX,\n"        \
     "--json (see 'troc --help')\n"                                                                     \
     "exit status: 0 done, 1 refused by the ledger or the server (the reason is printed) or\n"     \
-    "output not written, 2 bad usage, 3 server unreachable\n"
+    "output not written (what was done stands; the item made is named on stderr), 2 bad usage,\n" \
+    "3 server unreachable\n"
 
 /* Commands that work without a daemon. */
 static bool offline(const command *c) {
@@ -373,7 +375,10 @@ static int run(troc_cli *cli, int argc, char **argv) {
 static int output_written(int status) {
     int rc = troc_standard_output_flush();
     if (rc == 0 || status != TROC_EXIT_OK) return status;
-    return troc_cli_fail(TROC_EXIT_REFUSED, "cannot write the output: %s", strerror(-rc));
+    troc_cli_fail(TROC_EXIT_REFUSED, "cannot write the output: %s", strerror(-rc));
+    /* The output was the item's id: say it where it can still be read. */
+    troc__cli_applied_lost();
+    return TROC_EXIT_REFUSED;
 }
 
 int main(int argc, char **argv) {

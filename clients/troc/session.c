@@ -228,10 +228,32 @@ static void refusal_hint(troc_client *client, int code) {
             troc_amount_format(balance.credit_limit_cents, line));
 }
 
+/* The item the ledger applied in this run (a command submits one at
+ * most), kept until the output is flushed in main: when the output cannot
+ * be written, its id is what is left to check or resubmit with. */
+static struct {
+    bool set;
+    char what[32];                /* "payment", as the command names it */
+    char id[TROC_ID_HEX_SIZE];
+    uint64_t journal_seq;
+} applied;
+
+void troc__cli_applied_lost(void) {
+    if (!applied.set) return;
+    fprintf(stderr, "troc: the %s was made all the same and stands: id %s, journal #%llu\n", applied.what,
+            applied.id, (unsigned long long)applied.journal_seq);
+}
+
 int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                    bool id_option, troc_submit_result *result) {
     assert(cli != NULL && client != NULL && envelope != NULL && result != NULL);
     int rc = troc_client_submit(client, &envelope, 1, result, 1);
+    if (rc == 0 && result->code == TROC_RESULT_OK) {
+        applied.set = true;
+        snprintf(applied.what, sizeof applied.what, "%s", what);
+        troc_id_to_hex(result->id, applied.id);
+        applied.journal_seq = result->journal_seq;
+    }
     if (rc != 0 && troc_error_is_retryable(rc)) {
         uint8_t id[TROC_ID_SIZE];
         char hex[TROC_ID_HEX_SIZE];

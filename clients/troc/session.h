@@ -50,6 +50,11 @@ int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope
 int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
                       troc_cli_refusal_more *more, const void *context, bool hint);
 
+/* When standard output could not be written: names on stderr the item
+ * the ledger applied in this run, if any (its id and journal number), so
+ * that what the lost output said can still be checked.  main calls it. */
+void troc__cli_applied_lost(void);
+
 /* Writes `timestamp_us` as UTC "YYYY-MM-DD HH:MM:SS" (`iso`: ISO 8601 with
  * microseconds and 'Z'); returns `buffer`. */
 char *troc__cli_time(int64_t timestamp_us, bool iso, char buffer[TROC_CLI_TIME_SIZE]);

@@ -563,6 +563,29 @@ def scenario_closed_output(t):
                                                        "HOME": t.root,
                                                        "XDG_CONFIG_HOME": os.path.join(t.root, "config")})
     check(done.returncode == 2 and balance(t, "bob") == "0.00", "troc pay >&- 2>&-: %d" % done.returncode)
+    # Standard output full: the item is made, exit 1, and its id (the
+    # output lost) is named on stderr, for every command that submits one.
+    if not os.access("/dev/full", os.W_OK):
+        return
+    pay_id = "5a" * 16
+    for args, key, what in ((["pay", "bob", "0.02", "--id", pay_id], alice, "payment"),
+                            (["admin", "freeze", "bob", "--reason", "r"], None, "action"),
+                            (["invoice", "issue", "bob", "3"], alice, "invoice action")):
+        for json_output in (False, True):
+            with open("/dev/full", "w") as full:
+                command = [TROC, "--server", t.server, "--key", key or t.admin] + args
+                done = subprocess.run(command + (["--json"] if json_output else []), stdout=full,
+                                      stderr=subprocess.PIPE, text=True, env={"PATH": os.environ.get("PATH", ""),
+                                                                             "HOME": t.root})
+            found = re.search(r"\ntroc: the %s was made all the same and stands: id ([0-9a-f]{32}), journal #(\d+)\n$"
+                              % what, done.stderr)
+            check(done.returncode == 1 and done.stderr.startswith("troc: cannot write the output: ") and found,
+                  "troc %s >/dev/full: %d %s" % (" ".join(args), done.returncode, done.stderr))
+            if what == "payment":
+                check(found.group(1) == pay_id, "the payment's id: " + done.stderr)
+            if what == "action":
+                t.ok("admin", "unfreeze", "bob", "--reason", "r")
+    check(balance(t, "bob") == "0.02", "the payment was made once")
 
 
 def scenario_idempotent(t):
