@@ -72,8 +72,46 @@ typedef struct command {
     "  --id HEX       the transfer's id (32 hex digits): sending the same payment again with\n"       \
     "                 it is answered with the first result and pays nothing twice"
 
+#define MEMBER_ADD_DETAILS                                                                               \
+    "  NAME           1 to 64 of a-z 0-9 . _ - (a NAME starting with '-' goes after '--', every\n"   \
+    "                 option before it); a member is never renamed or removed\n"                      \
+    "  --pubkey PK    the member's public key, 64 hex digits, as 'troc pubkey' prints it\n"          \
+    "  --credit-limit AMOUNT\n"                                                                        \
+    "                 how far below zero its balance may go (default 0)\n"                           \
+    "  --balance-max AMOUNT|none\n"                                                                    \
+    "                 how far above zero it may go (default none: no maximum)\n"                     \
+    "A limit is at most 10000000000000.00."
+
+#define KEY_DETAILS                                                                                      \
+    "  PK             the public key, 64 hex digits, as 'troc pubkey' prints it\n"                   \
+    "A member holds at most 16 keys at once and can be given 64 in all, revoked ones included;\n"   \
+    "a key is registered once in a territory and never again once revoked; a member's last\n"       \
+    "key cannot be revoked (add the new one first)."
+
+#define LIMIT_DETAILS                                                                                    \
+    "  --credit-limit AMOUNT\n"                                                                        \
+    "                 how far below zero the balance may go\n"                                       \
+    "  --balance-max AMOUNT|none\n"                                                                    \
+    "                 how far above zero it may go; none removes the maximum\n"                      \
+    "  --reason TEXT  why, recorded with the change and shown by 'troc member' (required: at\n"    \
+    "                 most 512 bytes, and something visible, not spaces alone)\n"                    \
+    "At least one of the two limits is needed; a limit is at most 10000000000000.00. A limit\n"    \
+    "may be set below the balance (or a maximum under it): the change is made, and a note\n"      \
+    "says the account is then outside its limits."
+
+#define FREEZE_DETAILS                                                                                   \
+    "  --reason TEXT  why, recorded with the action (required: at most 512 bytes, and\n"         \
+    "                 something visible, not spaces alone)\n"                                        \
+    "A frozen account can neither pay nor be paid until it is unfrozen."
+
+#define BALANCE_DETAILS                                                                                  \
+    "  NAME           another member's account (administrators, who must name one)"
+
+#define MEMBER_DETAILS                                                                                   \
+    "  NAME           another member's record (administrators, who must name one)"
+
 #define HISTORY_DETAILS                                                                                  \
-    "  NAME           another member's statement (administrators)\n"                                  \
+    "  NAME           another member's statement (administrators, who must name one)\n"                                  \
     "  --limit N      lines to show (default 20, at most 10000)\n"                                  \
     "  --before SEQ   only lines older than line SEQ: the next page, as the last one says"
 
@@ -116,23 +154,28 @@ static const command commands[] = {
      "INPUT.csv [--out RESULT.csv] [--with-credit ACCOUNTS.csv [--balances-out BALANCES.csv]] [--threads N] [--json]",
      "clear a CSV of unpaid invoices offline: exact set-off (and credit payments)", CLEAR_DETAILS},
     {"admin member add", troc__cmd_admin_member_add, TROC_USAGE_MEMBER_ADD,
-     "admit a member with its public key and credit line (default 0, no balance maximum)", NULL},
+     "admit a member with its public key and credit line (default 0, no balance maximum)", MEMBER_ADD_DETAILS},
     {"admin member list", troc__cmd_admin_member_list, TROC_USAGE_MEMBER_LIST,
      "the members and their accounts, by name (--over-limit, --frozen: only those)", MEMBER_LIST_DETAILS},
-    {"admin member key add", troc__cmd_admin_key_add, TROC_USAGE_KEY, "register another key of a member", NULL},
-    {"admin member key revoke", troc__cmd_admin_key_revoke, TROC_USAGE_KEY, "revoke one of a member's keys", NULL},
+    {"admin member key add", troc__cmd_admin_key_add, TROC_USAGE_KEY, "register another key of a member",
+     KEY_DETAILS},
+    {"admin member key revoke", troc__cmd_admin_key_revoke, TROC_USAGE_KEY, "revoke one of a member's keys",
+     KEY_DETAILS},
     {"admin limit", troc__cmd_admin_limit, TROC_USAGE_LIMIT,
-     "change a member's credit limit or balance maximum, with the reason recorded", NULL},
-    {"admin freeze", troc__cmd_admin_freeze, TROC_USAGE_FREEZE, "freeze an account: no payment in or out", NULL},
-    {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account", NULL},
+     "change a member's credit limit or balance maximum, with the reason recorded", LIMIT_DETAILS},
+    {"admin freeze", troc__cmd_admin_freeze, TROC_USAGE_FREEZE, "freeze an account: no payment in or out",
+     FREEZE_DETAILS},
+    {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account", FREEZE_DETAILS},
     {"admin stats", troc__cmd_admin_stats, TROC_USAGE_STATS,
      "the territory's statistics: members, debt, over-limit accounts, invoices, obligations, clearing runs",
      NULL},
     {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)", PAY_DETAILS},
-    {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)", NULL},
+    {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)",
+     BALANCE_DETAILS},
     {"history", troc__cmd_history, TROC_USAGE_HISTORY, "a statement, newest first, with the running balance",
      HISTORY_DETAILS},
-    {"member", troc__cmd_member, TROC_USAGE_MEMBER, "a member's record: account, keys, limit changes", NULL},
+    {"member", troc__cmd_member, TROC_USAGE_MEMBER, "a member's record: account, keys, limit changes",
+     MEMBER_DETAILS},
     {"invoice issue", troc__cmd_invoice_issue, TROC_USAGE_INVOICE_ISSUE,
      "bill another member (you are the creditor); prints the invoice id", INVOICE_ISSUE_DETAILS},
     {"invoice accept", troc__cmd_invoice_accept, TROC_USAGE_INVOICE_ID,
@@ -157,6 +200,11 @@ static const command commands[] = {
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+/* The help texts above write these limits out. */
+_Static_assert(TROC_REASON_LENGTH_MAX == 512, "LIMIT_DETAILS and FREEZE_DETAILS say 512 bytes");
+_Static_assert(TROC_NAME_LENGTH_MAX == 64, "MEMBER_ADD_DETAILS says 1 to 64 characters");
+_Static_assert(TROC_MEMO_LENGTH_MAX == 256, "PAY_DETAILS says 256 bytes");
 
 /* What every command that talks to trocd shares, under its own help. */
 #define SERVER_FOOTER                                                                                   \

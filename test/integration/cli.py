@@ -461,6 +461,19 @@ def scenario_usage(t):
         check(status == 0 and out.startswith("usage: troc " + " ".join(command)), "help: " + out)
         check("--server HOST:PORT" in out and "exit status: 0 done, 1 refused" in out,
               "help names the common options and exit statuses: " + out)
+    # The rules of the administrator's commands, and whose NAME is, are in
+    # their help, not only in the README.
+    for command, said in ((["admin", "limit"], ("none removes the maximum", "At least one of the two limits is "
+                                                "needed", "at\n                 most 512 bytes")),
+                          (["admin", "member", "add"], ("--balance-max AMOUNT|none", "default none: no maximum",
+                                                        "1 to 64 of a-z")),
+                          (["admin", "freeze"], ("at most 512 bytes",)),
+                          (["admin", "member", "key", "add"], ("at most 16 keys", "never again once revoked")),
+                          (["balance"], ("(administrators, who must name one)",)),
+                          (["member"], ("(administrators, who must name one)",)),
+                          (["history"], ("(administrators, who must name one)",))):
+        status, out, _ = t.troc(*command, "--help", server=dead)
+        check(status == 0 and all(part in out for part in said), "troc %s --help: %s" % (" ".join(command), out))
     status, out, _ = t.troc("keygen", "--help")
     check(status == 0 and "--server" not in out, "keygen needs no server: " + out)
     # keygen and pubkey have no option: a word starting with '-' is refused
