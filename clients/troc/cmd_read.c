@@ -83,14 +83,16 @@ static void figure_count(figure *f, const char *label, uint64_t count) {
 }
 
 static void print_account(const troc_balance *balance, const char *unit) {
-    figure figures[5];
+    figure figures[4];
     figure_amount(&figures[0], "balance", balance->balance_cents, unit);
     figure_amount(&figures[1], "credit limit", balance->credit_limit_cents, unit);
     if (balance->has_balance_max) figure_amount(&figures[2], "balance max", balance->balance_max_cents, unit);
     else figure_word(&figures[2], "balance max", "none");
     figure_amount(&figures[3], "can pay", troc__cli_can_pay(balance), unit);
-    figure_word(&figures[4], "account", troc__cli_account_status(balance));
-    figures_print(figures, 5, 12);
+    figures_print(figures, 4, 12);
+    /* The account's state in words, outside the amounts' column: "active,
+     * over its limit" would widen it and move every amount. */
+    printf("  %-12s  %s\n", "account", troc__cli_account_status(balance));
 }
 
 static void json_account(troc_json *json, const troc_balance *balance, const char *unit) {

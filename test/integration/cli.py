@@ -239,6 +239,10 @@ def check_member_list(t, alice, carol):
     # A balance words the account as the roll does: below a lowered credit
     # line, above a lowered balance maximum.
     check(account_status(t, "carol") == "active, over its limit", "carol's balance")
+    # The words do not move the amounts: they end where a plain account's do.
+    ends = [[len(line) for line in t.ok("balance", name).splitlines() if line.startswith("  balance  ")]
+            for name in ("carol", "alice")]
+    check(ends[0] == ends[1] and len(ends[0]) == 1, "the balance column moved for an account over its limit")
     check(account_status(t, "bob") == "frozen", "bob's balance")
     t.ok("admin", "limit", "bob", "--balance-max", "50", "--reason", "review")
     check(account_status(t, "bob") == "frozen, over its limit", "bob's balance over its maximum")
@@ -993,7 +997,8 @@ def scenario_columns(t):
                                          "account": "active"})])
     out = t.ok("balance", name)
     check_figures(out, [("balance", rich), ("credit limit", big + ".00"), ("balance max", "none"),
-                        ("can pay", "40000000000000.00"), ("account", "active")])
+                        ("can pay", "40000000000000.00")])
+    check("\n  account       active\n" in out, "the account's state, after the amounts: " + out)
     out = t.ok("history", name)
     check_table(out, "   seq", [("p3", {"counterparty": "p3", "amount": big + ".00", "balance": rich}),
                                ("p1", {"counterparty": "p1", "amount": big + ".00", "balance": big + ".00"})])
