@@ -114,8 +114,9 @@ static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
     if (rc != 0) {
         status = troc__cli_failure(cli, client, rc);
     } else {
-        troc_submit_result result;
+        troc_submit_result result = {0};
         status = troc__cli_submit(cli, client, envelope, "action", false, &result);
+        troc__cli_unknown_name(&result, action->member);
         /* The change stands whatever the read gives: without the account,
          * only the note on it is missing. */
         troc_balance account;

@@ -385,11 +385,12 @@ static int action_run(const troc_cli *cli, troc_invoice_action *action, const ch
     if (rc != 0) {
         status = troc__cli_failure(cli, client, rc);
     } else {
-        troc_submit_result result;
+        troc_submit_result result = {0};
         bool issue = action->kind == TROC_INVOICE_ISSUE;
         status = troc__cli_send(cli, client, envelope, "invoice action", issue, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {
             status = refusal_report(cli, client, words, issue ? NULL : action->invoice_id, &result, true);
+            if (issue) troc__cli_unknown_name(&result, action->debtor);
         } else if (status == 0) {
             print_done(cli, client, words, issue ? result.id : action->invoice_id, &result);
         }

@@ -88,9 +88,10 @@ int troc__cmd_pay(const troc_cli *cli, int argc, char **argv) {
         status = troc__cli_failure(cli, client, rc);
         goto done;
     }
-    troc_submit_result result;
+    troc_submit_result result = {0};
     status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
     if (status == 0) print_paid(cli, client, &pay, &result);
+    else troc__cli_unknown_name(&result, pay.payee);
 done:
     troc_envelope_free(envelope);
     troc_client_free(client);

@@ -281,6 +281,15 @@ int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submi
     return status;
 }
 
+void troc__cli_unknown_name(const troc_submit_result *result, const char *name) {
+    assert(result != NULL);
+    if (name == NULL || (result->code != TROC_RESULT_UNKNOWN_PAYEE && result->code != TROC_RESULT_UNKNOWN_MEMBER)) {
+        return;
+    }
+    fprintf(stderr, "troc: no member is named '%s' in this territory: check the name ('troc admin member list' "
+                    "shows them to an administrator)\n", name);
+}
+
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                      bool id_option, troc_submit_result *result) {
     int status = troc__cli_send(cli, client, envelope, what, id_option, result);

@@ -50,6 +50,10 @@ int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope
 int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
                       troc_cli_refusal_more *more, const void *context, bool hint);
 
+/* After a refusal that names no member (unknown_payee, unknown_member),
+ * says which name the territory does not know; nothing for other codes. */
+void troc__cli_unknown_name(const troc_submit_result *result, const char *name);
+
 /* When standard output could not be written: names on stderr the item
  * the ledger applied in this run, if any (its id and journal number), so
  * that what the lost output said can still be checked.  main calls it. */

@@ -107,7 +107,8 @@ def scenario_invoices(t):
     t.refused("invoice_not_open", "invoice", "pay", first, "1", key=bob)      # still pending
     t.refused("unknown_invoice", "invoice", "pay", unknown, key=bob)
     t.refused("unknown_invoice", "invoice", "pay", first, key=carol)         # not party to it
-    t.refused("unknown_member", "invoice", "issue", "dave", "1", key=alice)
+    err = t.refused("unknown_member", "invoice", "issue", "dave", "1", key=alice)
+    check("no member is named 'dave'" in err, "unknown_member names the debtor: " + err)
     t.refused("same_account", "invoice", "issue", "alice", "1", key=alice)
     check(cli.journal_entries(t) == before, "refusals changed nothing")
     check(stats(t)["invoices_pending"] == 3, "three pending")
