@@ -194,6 +194,8 @@ static const char *refusal_advice(int code) {
                "PUBKEY'), then revoke this one";
     case TROC_RESULT_PAYEE_FROZEN:
         return "the payee's account is frozen: it can be paid again once an administrator unfreezes it";
+    case TROC_RESULT_EXCEEDS_BALANCE_MAX:
+        return "the payee may not hold that much: pay less, or ask an administrator to raise its balance maximum";
     default:
         return NULL;
     }
