@@ -417,8 +417,8 @@ _Static_assert(TROC_LEDGER_MAP_SIZE_MIN <= TROC_LEDGER_MAP_SIZE_INITIAL, "the in
 
 /* Open obligations (accepted invoices not yet settled) at once: a clearing
  * round takes them all in one snapshot and journals its settlements in one
- * entry.  Accepting one more is refused (UNAVAILABLE) until some settle, as
- * is accepting one that would take their total past
+ * entry.  Accepting one more is refused (OBLIGATIONS_FULL) until some
+ * settle, as is accepting one that would take their total past
  * TROC_CLEARING_TOTAL_CENTS_MAX. */
 #define TROC_OBLIGATIONS_OPEN_MAX 4000000
 

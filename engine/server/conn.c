@@ -552,6 +552,10 @@ static void conn_frame(troc__conn *conn, uint8_t *frame, size_t frame_size) {
     }
     size_t plaintext_size = 0;
     uint8_t *plaintext = frame + TROC_FRAME_HEADER_SIZE;
+    if (frame_size < TROC_FRAME_HEADER_SIZE + TROC_CHANNEL_TAG_SIZE + 1) {
+        troc__conn_fail(conn, TROC_EFRAME, "a sealed frame too short to hold anything (its tag and one byte)");
+        return;
+    }
     if (troc_channel_open(&conn->channel, frame, frame_size, plaintext, &plaintext_size) != 0) {
         troc__conn_fail(conn, TROC_EFRAME, "a frame failed to authenticate (tampered, replayed or reordered)");
         return;
