@@ -304,6 +304,18 @@ for size in 1048575 1023K 0 2x 1T ""; do
   grep -q "is not a size from 1M" "$work/err" || fail "--map-size '$size': no clear message: $(cat "$work/err")"
 done
 
+# The port file is replaced at start and removed at stop: one that names a
+# file of the ledger's directory, or anything but a regular file, is bad
+# usage, and the ledger is left whole.
+before=$(sha256sum "$work/d/data.mdb" "$work/d/territory.key")
+for port_file in "$work/d/data.mdb" "$work/d/territory.key" "$work/d/port" /dev/null "$work/d" ""; do
+  expect 2 "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$port_file"
+  grep -q -e "lies in the ledger's directory" -e "is not a regular file" -e "is empty" "$work/err" ||
+    fail "--port-file '$port_file': $(cat "$work/err")"
+done
+[ "$(sha256sum "$work/d/data.mdb" "$work/d/territory.key")" = "$before" ] || fail "a refused --port-file changed the ledger"
+[ -c /dev/null ] || fail "/dev/null is no longer a device"
+
 # A malformed --listen or --socket is bad usage, told before the ledger
 # is opened (here there is none), with what is wrong.
 expect 2 "$trocd" run --data "$work/none" --listen localhost:0

@@ -129,6 +129,42 @@ static int run_parse_size(const char *text, uint64_t *bytes_out) {
 }
 
 /* Checks the values of the options that take one. */
+/* The directory part of `path` ("." when it has none), resolved; false when
+ * it cannot be. */
+static bool directory_resolved(const char *path, char resolved[PATH_MAX]) {
+    char directory[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) snprintf(directory, sizeof directory, ".");
+    else snprintf(directory, sizeof directory, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return realpath(directory, resolved) != NULL;
+}
+
+/* The port file is replaced at start and removed at stop: whatever it
+ * names goes.  So it may not be anything but a regular file (a device, a
+ * link, a directory would be destroyed), nor lie in the ledger's
+ * directory, where it could name data.mdb or territory.key. */
+static int run_check_port_file(const run_options *options) {
+    const char *path = options->port_file;
+    struct stat st;
+    if (path[0] == '\0') {
+        fputs("trocd run: --port-file is empty; give a file name\n", stderr);
+        return TROCD_EXIT_USAGE;
+    }
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "trocd run: --port-file %s exists and is not a regular file (a link, a device, a "
+                        "directory): it would be replaced, then removed; give another name\n", path);
+        return TROCD_EXIT_USAGE;
+    }
+    char port_directory[PATH_MAX], data_directory[PATH_MAX];
+    if (directory_resolved(path, port_directory) && realpath(options->data, data_directory) != NULL &&
+        strcmp(port_directory, data_directory) == 0) {
+        fprintf(stderr, "trocd run: --port-file %s lies in the ledger's directory, whose files it could replace; "
+                        "put it elsewhere (say /run/troc/port)\n", path);
+        return TROCD_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int run_check_values(run_options *options) {
     if (options->clear_every != NULL && run_parse_duration(options->clear_every, &options->clear_every_ms) != 0) {
         fprintf(stderr, "trocd run: --clear-every '%s' is not a duration from 1s to 366d (a whole number and "
@@ -141,6 +177,7 @@ static int run_check_values(run_options *options) {
                 (unsigned long long)(TROC_LEDGER_MAP_SIZE_MAX >> 30));
         return TROCD_EXIT_USAGE;
     }
+    if (options->port_file != NULL) return run_check_port_file(options);
     return 0;
 }
 
