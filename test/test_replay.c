@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -685,6 +686,26 @@ static void state_tamper(fixture *f, size_t offset, int64_t figure) {
     raw_end(env, txn);
 }
 
+/* A data file cut short (a copy that ran out of disk) is refused by
+ * every open, verify's included, where reading a page past its end would
+ * have killed the process (SIGBUS). */
+static void test_truncated_data_file_refused(void **state) {
+    fixture *f = *state;
+    transfers_add(f, 2000); /* pages enough that a cut leaves some out */
+    troc_ledger_close(f->s->ledger);
+    f->s->ledger = NULL;
+    char path[300];
+    snprintf(path, sizeof path, "%s/data.mdb", f->s->directory);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(truncate(path, st.st_size / 2), 0);
+    troc_ledger *ledger = NULL;
+    assert_int_equal(troc_ledger_open(&ledger, f->s->directory), TROC_ECORRUPT);
+    assert_null(ledger);
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), TROC_ECORRUPT);
+}
+
 /* The state's balance sum, which the first commit asserts is zero. */
 static void test_start_refuses_unbalanced_totals(void **state) {
     fixture *f = *state;
@@ -776,6 +797,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_start_refuses_a_broken_recent_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_init, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_unbalanced_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_data_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_debt_fails_the_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_recent_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_lost_posting, setup, teardown),

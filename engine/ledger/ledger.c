@@ -183,6 +183,22 @@ static int lock_file_reserve(const char *directory, bool read_only) {
 }
 
 /* Creates and opens the LMDB environment with the given flags. */
+/* A data file shorter than the pages its meta page counts (a copy cut
+ * short: a full disk, an interrupted transfer) would be read through a
+ * mapping past its end, and the first page beyond it would kill the
+ * process (SIGBUS): it is refused as corrupt before any is read. */
+static int data_file_whole(MDB_env *env, const MDB_envinfo *info) {
+    MDB_stat stat_info;
+    int rc = mdb_env_stat(env, &stat_info);
+    if (rc != 0) return rc;
+    mdb_filehandle_t fd;
+    if ((rc = mdb_env_get_fd(env, &fd)) != 0) return rc;
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -errno;
+    const uint64_t needed = ((uint64_t)info->me_last_pgno + 1) * stat_info.ms_psize;
+    return (uint64_t)st.st_size < needed ? TROC_ECORRUPT : 0;
+}
+
 static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned flags) {
     unsigned env_flags = MDB_NOTLS;
     if (flags & TROC__OPEN_SCRATCH) env_flags |= MDB_NOSYNC;
@@ -200,6 +216,7 @@ static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned
     MDB_envinfo info;
     if ((rc = mdb_env_info(ledger->env, &info)) != 0) return rc;
     ledger->map_size_bytes = info.me_mapsize;
+    if ((rc = data_file_whole(ledger->env, &info)) != 0) return rc;
     if (flags & TROC__OPEN_NO_LOCK) return 0;
     return mdb_reader_check(ledger->env, &ledger->stale_readers);
 }
