@@ -165,6 +165,41 @@ static void test_backup_under_load_then_restore(void **state) {
     daemon_load_free(load);
 }
 
+/* A ledger damaged below its journal (a page of LMDB's trees zeroed: a bad
+ * sector, a hand edit) makes trocd verify say so and exit 1, whatever
+ * LMDB does on reading it (it keeps no checksums, and asserted or faulted
+ * on such pages): never a process killed by a signal, nothing said, and
+ * no scratch files left (daemon_verify checks that). */
+static void test_damaged_pages_never_crash_verify(void **state) {
+    (void)state;
+    daemon_start(&fixture, NULL);
+    daemon_admit(&fixture, CREDIT_LIMIT_CENTS);
+    daemon_load *load = daemon_load_start(&fixture, MEMBERS, 7, 20000);
+    daemon_sleep_ms(1500);
+    daemon_load_stop(load);
+    daemon_load_free(load);
+    assert_int_equal(daemon_stop(&fixture), 0);
+    char copy[600], command[4096];
+    snprintf(copy, sizeof copy, "%s.damaged", fixture.ledger);
+    static const long pages[] = {2, 3, 4, 5, 8, 13, 21, 34, 55, 89};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        snprintf(command, sizeof command, "rm -rf '%s' && mkdir -m 700 '%s' && cp '%s/data.mdb' '%s/territory.key' '%s/'",
+                 copy, copy, fixture.ledger, fixture.ledger, copy);
+        assert_int_equal(system(command), 0);
+        snprintf(command, sizeof command, "%s/data.mdb", copy);
+        FILE *file = fopen(command, "r+b");
+        assert_non_null(file);
+        static const char zeros[4096];
+        assert_int_equal(fseek(file, pages[i] * 4096, SEEK_SET), 0);
+        assert_int_equal(fwrite(zeros, 1, sizeof zeros, file), sizeof zeros);
+        assert_int_equal(fclose(file), 0);
+        int status = daemon_verify(copy);
+        if (status != 0 && status != 1) fail_msg("page %ld zeroed: trocd verify ended with status %d", pages[i], status);
+    }
+    snprintf(command, sizeof command, "rm -rf '%s'", copy);
+    assert_int_equal(system(command), 0);
+}
+
 static int setup(void **state) {
     (void)state;
     if (getenv("TROCD") == NULL) {
@@ -186,6 +221,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_backup_under_load_then_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_pages_never_crash_verify, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,9 @@
  *
  *   trocd verify --data DIR [--threads N] [--json]
  *
+ * The check runs in a child process, so that a ledger damaged where LMDB
+ * asserts or faults still gets a verdict (verify_isolated).
+ *
  * The scratch ledger lives in a fresh directory under $TMPDIR (or /tmp) and
  * is removed afterwards, whatever happens: also when verify is interrupted
  * (SIGINT, SIGTERM, SIGHUP), by a handler that removes its files and the
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -187,6 +191,64 @@ static int args_parse(int argc, char **argv, const char **data, unsigned *thread
     return 0;
 }
 
+/* What the verifying child sends its parent. */
+typedef struct verdict {
+    int rc;
+    troc_verify_report report;
+} verdict;
+
+/* Runs troc_ledger_verify in a child process, so that a ledger damaged
+ * below what the journal can see (a page of LMDB's trees overwritten: LMDB
+ * keeps no checksums and may assert, or fault, on what it reads) ends in
+ * a verdict, text or JSON, rather than a crash with nothing said.  A child
+ * that dies of a signal is reported as such a ledger. */
+static int verify_isolated(const char *data, const char *scratch, unsigned threads, troc_verify_report *report,
+                           troc_verify_progress_fn *progress) {
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) return troc_ledger_verify(data, scratch, threads, report, progress, NULL);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child < 0) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return troc_ledger_verify(data, scratch, threads, report, progress, NULL);
+    }
+    if (child == 0) {
+        close(pipe_fds[0]);
+        verdict v = {0};
+        v.rc = troc_ledger_verify(data, scratch, threads, &v.report, progress, NULL);
+        ssize_t written = write(pipe_fds[1], &v, sizeof v);
+        _exit(written == (ssize_t)sizeof v ? 0 : 1);
+    }
+    close(pipe_fds[1]);
+    verdict v = {0};
+    size_t got = 0;
+    while (got < sizeof v) { /* bounded: the child writes sizeof v bytes at most, then exits */
+        ssize_t n = read(pipe_fds[0], (char *)&v + got, sizeof v - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(pipe_fds[0]);
+    int wait_status = 0;
+    while (waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+    }
+    if (got == sizeof v) {
+        *report = v.report;
+        return v.rc;
+    }
+    *report = (troc_verify_report){0};
+    if (WIFSIGNALED(wait_status)) {
+        snprintf(report->difference, sizeof report->difference,
+                 "the ledger in %s is damaged below its journal: reading it stopped the verifier (%s), as a page "
+                 "of its storage is not what LMDB wrote; restore a backup that verifies (docs/operations.md)",
+                 data, strsignal(WTERMSIG(wait_status)));
+    } else {
+        snprintf(report->difference, sizeof report->difference, "the verifier ended without a verdict");
+    }
+    return TROC_ECORRUPT;
+}
+
 int troc__trocd_verify(int argc, char **argv) {
     if (troc__trocd_wants_help(argc, argv)) {
         fputs(usage_text, stdout);
@@ -209,7 +271,7 @@ int troc__trocd_verify(int argc, char **argv) {
     }
     scratch_remove_on_signals(scratch);
     bool tty = isatty(STDERR_FILENO) == 1;
-    int rc = troc_ledger_verify(data, scratch, threads, &report, tty ? progress_show : NULL, NULL);
+    int rc = verify_isolated(data, scratch, threads, &report, tty ? progress_show : NULL);
     if (tty) fputs("\r\033[K", stderr);
     scratch_remove(scratch);
     if (rc == TROC_ENOT_FOUND) {
