@@ -93,8 +93,8 @@ void troc__dispatch_auth(troc__conn *conn, const Troc__V1__ClientAuth *auth) {
         troc_ledger_read_end(read);
     }
     if (rc != 0) {
-        troc_log("connection %llu: cannot look up its key: %s", (unsigned long long)conn->number,
-                 troc__storage_error_text(rc));
+        troc_log("connection %llu: cannot look up its key: %s%s", (unsigned long long)conn->number,
+                 troc__storage_error_text(rc), troc__storage_damage_hint(rc));
         troc__conn_fail(conn, TROC_EUNAVAILABLE, "the ledger cannot be read now; retry later");
         return;
     }
@@ -169,7 +169,8 @@ static void reply_read_error(troc__conn *conn, uint64_t request_id, const char *
         troc__reply_error(conn, request_id, TROC_ENOT_FOUND, message);
         return;
     }
-    troc_log("connection %llu: read failed: %s", (unsigned long long)conn->number, troc__storage_error_text(rc));
+    troc_log("connection %llu: read failed: %s%s", (unsigned long long)conn->number, troc__storage_error_text(rc),
+             troc__storage_damage_hint(rc));
     troc__reply_error(conn, request_id, TROC_EUNAVAILABLE, "the ledger cannot be read now; retry later");
 }
 

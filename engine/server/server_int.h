@@ -342,6 +342,9 @@ void troc__writer_push_task(troc__writer *writer, troc__writer_task *task);
 void troc__writer_stop(troc__writer *writer);
 /* Text of a storage error: LMDB's own words for its codes, troc's otherwise. */
 const char *troc__storage_error_text(int error);
+/* For a log line: what to do when `error` says the ledger is damaged
+ * (corrupt pages, a stored total that does not add up), else "". */
+const char *troc__storage_damage_hint(int error);
 
 /* Why the ledger's full map could not grow (troc_ledger_grow's error),
  * and what to do, in words: for the log and for the clients refused. */

@@ -58,6 +58,11 @@ const char *troc__storage_error_text(int error) {
     return troc_strerror(error);
 }
 
+const char *troc__storage_damage_hint(int error) {
+    const bool damaged = error == TROC_ECORRUPT || error == MDB_CORRUPTED || error == MDB_PAGE_NOTFOUND;
+    return damaged ? "; the ledger is damaged: stop trocd and run trocd verify (docs/operations.md)" : "";
+}
+
 /* Applies every item of `group` in one transaction and commits it. */
 static int writer_apply(troc__writer *writer, troc__request *group, size_t *items_out) {
     troc_ledger_write *write = NULL;
@@ -164,8 +169,7 @@ static void writer_commit(troc__writer *writer, troc__request *group, size_t wei
         writer_refuse(group, rc, grew, grow);
         writer->commits_refused++;
         troc_log("refused a batch of %zu transfers: %s%s", weight, troc__storage_error_text(rc),
-                 rc == TROC_ECORRUPT ? "; the ledger is damaged: stop trocd and run trocd verify (docs/operations.md)"
-                                     : "");
+                 troc__storage_damage_hint(rc));
         return;
     }
     writer->commits++;
