@@ -688,7 +688,8 @@ static void state_tamper(fixture *f, size_t offset, int64_t figure) {
 
 /* A data file cut short (a copy that ran out of disk) is refused by
  * every open, verify's included, where reading a page past its end would
- * have killed the process (SIGBUS). */
+ * have killed the process (SIGBUS); so are one whose meta pages are gone
+ * and an empty one. */
 static void test_truncated_data_file_refused(void **state) {
     fixture *f = *state;
     transfers_add(f, 2000); /* pages enough that a cut leaves some out */
@@ -704,6 +705,21 @@ static void test_truncated_data_file_refused(void **state) {
     assert_null(ledger);
     troc_verify_report report;
     assert_int_equal(verify(f->s->directory, &report), TROC_ECORRUPT);
+    /* Its meta pages zeroed (not an LMDB file any more): corrupt too, not
+     * a bare storage error. */
+    assert_int_equal(truncate(path, st.st_size), 0);
+    FILE *file = fopen(path, "r+b");
+    assert_non_null(file);
+    static const char zeros[8192];
+    assert_int_equal(fwrite(zeros, 1, sizeof zeros, file), sizeof zeros);
+    assert_int_equal(fclose(file), 0);
+    assert_int_equal(troc_ledger_open(&ledger, f->s->directory), TROC_ECORRUPT);
+    assert_int_equal(verify(f->s->directory, &report), TROC_ECORRUPT);
+    /* Empty: refused, and not written to (LMDB would make it a new one). */
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(troc_ledger_open(&ledger, f->s->directory), TROC_ECORRUPT);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 0);
 }
 
 /* The state's balance sum, which the first commit asserts is zero. */

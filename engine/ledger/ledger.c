@@ -269,6 +269,14 @@ int troc__ledger_open_env(troc_ledger **ledger_out, const char *directory, size_
         rc = errno == ENOENT ? TROC_ENOT_FOUND : -errno;
         goto fail;
     }
+    /* An empty data file is a ledger lost (a copy that failed at once), not
+     * one to create: LMDB would write fresh meta pages into it. */
+    struct stat data_stat;
+    if (!(flags & TROC__OPEN_CREATE) && stat(path, &data_stat) == 0 && S_ISREG(data_stat.st_mode) &&
+        data_stat.st_size == 0) {
+        rc = TROC_ECORRUPT;
+        goto fail;
+    }
     ledger->read_only = (flags & TROC__OPEN_READ_ONLY) != 0;
     if ((rc = -pthread_rwlock_init(&ledger->map_lock, NULL)) != 0) goto fail;
     ledger->map_lock_ready = true;

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "journal/journal.h"
 #include "ledger.h"
 
@@ -58,10 +59,13 @@ extern const char *const troc__db_names[TROC__DB_COUNT];
 /* Owner of an admin key in the keys database. */
 #define TROC__OWNER_ADMIN UINT32_MAX
 
-/* An LMDB result as troc passes errors on: LMDB's own MDB_* codes
- * unchanged, a system error (which LMDB returns as a positive errno, say
- * EACCES from mdb_env_open) as -errno, which troc_strerror can name. */
+/* An LMDB result as troc passes errors on: what says the file is damaged
+ * (not an LMDB file, a corrupt or missing page) as TROC_ECORRUPT, which an
+ * operator is told to verify; LMDB's other MDB_* codes unchanged; a
+ * system error (which LMDB returns as a positive errno, say EACCES from
+ * mdb_env_open) as -errno, which troc_strerror can name. */
 static inline int troc__lmdb_error(int rc) {
+    if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND) return TROC_ECORRUPT;
     return rc > 0 ? -rc : rc;
 }
 
