@@ -324,6 +324,15 @@ static void test_init_syncs_the_names_it_makes(void **state) {
     assert_true(directory_synced(directory));
     assert_true(directory_synced(parent));
     support_remove_directory(directory);
+    /* A directory that exists, empty, made by someone else's umask: init
+     * leaves it the daemon's alone, as one it makes. */
+    assert_int_equal(mkdir(directory, 0755), 0);
+    assert_int_equal(chmod(directory, 0755), 0);
+    assert_int_equal(troc_ledger_init(directory, &options, key), 0);
+    struct stat st;
+    assert_int_equal(stat(directory, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    support_remove_directory(directory);
     rmdir(parent);
 }
 

@@ -141,6 +141,9 @@ static int directory_prepare(const char *directory, bool *created_out) {
         if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) rc = TROC_ENOT_EMPTY;
     }
     closedir(dir);
+    /* Made by someone else (a package, install -d) under their umask: the
+     * ledger's directory is the daemon's alone, as one init makes it. */
+    if (rc == 0 && chmod(directory, 0700) != 0) rc = -errno;
     return rc;
 }
 
