@@ -65,6 +65,16 @@ full_output "$troc" pubkey "$work/admin.key"
 full_output "$troc" --json pubkey "$work/admin.key"
 full_output "$trocd" --help
 full_output "$trocd" --version
+# init creates the territory whatever becomes of its output: the key it
+# could not print is said on stderr.
+if [ -w /dev/full ]; then
+  status=0
+  "$trocd" init --data "$work/made" --territory lyon --admin "$admin" --json >/dev/full 2>"$work/err" || status=$?
+  [ "$status" -eq 1 ] || fail "trocd init >/dev/full exited $status"
+  grep -q "the territory was created all the same in $work/made, its key $("$troc" pubkey "$work/made/territory.key")" \
+    "$work/err" || fail "trocd init >/dev/full: $(cat "$work/err")"
+  rm -r "$work/made"
+fi
 
 # With standard output closed, a command whose result goes there refuses to
 # run (exit 2, saying why on standard error) before doing anything: its

@@ -10,6 +10,7 @@
  * (territory.key, mode 0600: back it up with the data).  The territory's
  * public key, which clients pin, is printed.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -144,6 +145,14 @@ int troc__trocd_init(int argc, char **argv) {
                 args.data, args.options.unit, args.options.admin_key_count,
                 args.options.admin_key_count == 1 ? "" : "s");
         printf("%s\n", hex);
+    }
+    /* The territory exists whatever becomes of the output: a key that
+     * could not be printed is said on stderr, with how to read it again. */
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "trocd: cannot write the output: %s; the territory was created all the same in %s, its key "
+                        "%s ('troc pubkey %s/%s' prints it again)\n",
+                strerror(errno), args.data, hex, args.data, TROC_LEDGER_KEY_FILE);
+        return TROCD_EXIT_FAILURE;
     }
     return TROCD_EXIT_OK;
 }
