@@ -182,7 +182,6 @@ static int lock_file_reserve(const char *directory, bool read_only) {
     return rc;
 }
 
-/* Creates and opens the LMDB environment with the given flags. */
 /* A data file shorter than the pages its meta page counts (a copy cut
  * short: a full disk, an interrupted transfer) would be read through a
  * mapping past its end, and the first page beyond it would kill the
@@ -199,6 +198,7 @@ static int data_file_whole(MDB_env *env, const MDB_envinfo *info) {
     return (uint64_t)st.st_size < needed ? TROC_ECORRUPT : 0;
 }
 
+/* Creates and opens the LMDB environment with the given flags. */
 static int environment_open(troc_ledger *ledger, size_t map_size_bytes, unsigned flags) {
     unsigned env_flags = MDB_NOTLS;
     if (flags & TROC__OPEN_SCRATCH) env_flags |= MDB_NOSYNC;
