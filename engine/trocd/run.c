@@ -128,7 +128,6 @@ static int run_parse_size(const char *text, uint64_t *bytes_out) {
     return 0;
 }
 
-/* Checks the values of the options that take one. */
 /* The directory part of `path` ("." when it has none), resolved; false when
  * it cannot be. */
 static bool directory_resolved(const char *path, char resolved[PATH_MAX]) {
@@ -165,6 +164,7 @@ static int run_check_port_file(const run_options *options) {
     return 0;
 }
 
+/* Checks the values of the options that take one. */
 static int run_check_values(run_options *options) {
     if (options->clear_every != NULL && run_parse_duration(options->clear_every, &options->clear_every_ms) != 0) {
         fprintf(stderr, "trocd run: --clear-every '%s' is not a duration from 1s to 366d (a whole number and "
