@@ -221,6 +221,15 @@ wait "$first" || fail "the first trocd did not exit 0"
 # hold for seconds without stopping every signature check.
 grep -q ", $(( $(nproc) + 1 )) pool threads (signatures, clearing solves)" "$work/first.log" ||
   fail "the pool is not one thread per core and one more: $(head -1 "$work/first.log")"
+# An operator's UV_THREADPOOL_SIZE is logged as libuv reads it.
+rm -f "$work/port"
+UV_THREADPOOL_SIZE=abc "$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/pool.log" &
+pool=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+kill -TERM "$pool"
+wait "$pool" || fail "trocd with UV_THREADPOOL_SIZE=abc did not exit 0: $(cat "$work/pool.log")"
+grep -q ", 1 pool thread, from UV_THREADPOOL_SIZE=abc (signatures" "$work/pool.log" ||
+  fail "UV_THREADPOOL_SIZE=abc: $(head -1 "$work/pool.log")"
 
 # SIGTERM, SIGINT and SIGHUP (its terminal gone) each stop trocd in order:
 # logged, exit 0, the port file and the socket removed.

@@ -272,11 +272,17 @@ static void remove_port_file(const char *path, const struct stat *written) {
  * verification (on one core it would have taken the only thread).  Unless
  * the operator chose: libuv reads the variable when the pool starts, at
  * the first verification. */
-static void run_size_thread_pool(void) {
-    if (getenv("UV_THREADPOOL_SIZE") != NULL) return;
-    char value[16];
-    snprintf(value, sizeof value, "%u", uv_available_parallelism() + 1);
-    setenv("UV_THREADPOOL_SIZE", value, 0);
+/* Returns the threads libuv will start: it reads the variable with atoi,
+ * takes 0 (or anything not a number) as 1 and caps it at 1024. */
+static unsigned run_size_thread_pool(void) {
+    if (getenv("UV_THREADPOOL_SIZE") == NULL) {
+        char value[16];
+        snprintf(value, sizeof value, "%u", uv_available_parallelism() + 1);
+        setenv("UV_THREADPOOL_SIZE", value, 0);
+    }
+    unsigned threads = (unsigned)atoi(getenv("UV_THREADPOOL_SIZE"));
+    if (threads == 0) threads = 1;
+    return threads > 1024 ? 1024 : threads;
 }
 
 /* Serves `ledger` on a loop of its own until stopped. */
@@ -351,9 +357,15 @@ int troc__trocd_run(int argc, char **argv) {
         }
         return TROCD_EXIT_FAILURE;
     }
-    run_size_thread_pool();
-    troc_log("starting: ledger %s, territory %s (%s), %s pool threads (signatures, clearing solves)",
-             options.data, troc_ledger_territory(ledger), troc_ledger_unit(ledger), getenv("UV_THREADPOOL_SIZE"));
+    const unsigned threads = run_size_thread_pool();
+    /* An operator's value that libuv reads as another number is shown. */
+    char used[16], asked[64] = "";
+    snprintf(used, sizeof used, "%u", threads);
+    if (strcmp(getenv("UV_THREADPOOL_SIZE"), used) != 0) {
+        snprintf(asked, sizeof asked, ", from UV_THREADPOOL_SIZE=%.16s", getenv("UV_THREADPOOL_SIZE"));
+    }
+    troc_log("starting: ledger %s, territory %s (%s), %u pool thread%s%s (signatures, clearing solves)", options.data,
+             troc_ledger_territory(ledger), troc_ledger_unit(ledger), threads, threads == 1 ? "" : "s", asked);
     if (troc_ledger_stale_readers(ledger) > 0) {
         troc_log("cleared %d stale reader slot(s) left in the ledger by a process that died",
                  troc_ledger_stale_readers(ledger));
