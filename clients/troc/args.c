@@ -69,6 +69,12 @@ int troc__cli_parse(int argc, char **argv, const char *usage, const troc_cli_opt
             const troc_cli_option *option = option_find(options, option_count, arg);
             if (option == NULL) return unknown_option(usage, options, option_count, arg);
             if (i + 1 >= argc) return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a value\nusage: %s", arg, usage);
+            /* `--reason --credit-limit 5` is a value forgotten, not a reason
+             * that reads "--credit-limit". */
+            if (option_find(options, option_count, argv[i + 1]) != NULL) {
+                return troc_cli_fail(TROC_EXIT_USAGE, "%s needs a value, but is followed by the option %s\nusage: %s",
+                                     arg, argv[i + 1], usage);
+            }
             if (*option->value != NULL) return usage_error(usage, "given twice: ", arg);
             *option->value = argv[++i];
             continue;

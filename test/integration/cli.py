@@ -508,7 +508,9 @@ def scenario_usage(t):
                        (["balance", "-x"], "unknown option -x; "),
                        (["admin", "freeze", "--", "-dash", "--reason", "r"],
                         "unexpected argument --reason: after '--' every word is an argument; give the options "
-                        "before '--'\n")):
+                        "before '--'\n"),
+                       (["admin", "limit", "bob", "--reason", "--credit-limit", "5"],
+                        "--reason needs a value, but is followed by the option --credit-limit\n")):
         status, _, err = t.troc(*args, server=dead)
         check(status == 2 and err.startswith("troc: " + said), "troc %s: %d %s" % (" ".join(args), status, err))
     # After "--" such a word is an argument, and "-" alone always is.
