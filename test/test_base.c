@@ -138,6 +138,9 @@ static void test_blank_text(void **state) {
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) assert_false(troc_text_blank(shown[i], strlen(shown[i])));
     assert_int_equal(troc_utf8_code_point("\xf0\x9f\x98\x80"), 0x1F600);
     assert_int_equal(troc_utf8_code_point("\xc3\xa9"), 0xE9);
+    assert_true(troc_text_has_bidi_control("a\xe2\x80\xae" "b", 5)); /* U+202E */
+    assert_true(troc_text_has_bidi_control("\xe2\x81\xa6", 3));    /* U+2066 */
+    assert_false(troc_text_has_bidi_control("caf\xc3\xa9 \xe2\x80\x8f", 9)); /* U+200F, a mark */
 }
 
 static void test_dates(void **state) {

@@ -137,6 +137,12 @@ int troc__cli_check_text(const char *what, const char *text, size_t length_max, 
     if (!troc_text_valid(text, length)) {
         return troc_cli_fail(TROC_EXIT_USAGE, "%s is not valid UTF-8 text (or holds control characters)", what);
     }
+    if (troc_text_has_bidi_control(text, length)) {
+        return troc_cli_fail(TROC_EXIT_USAGE,
+                             "%s holds a bidirectional control character (U+202A to U+202E, U+2066 to U+2069), "
+                             "which can make it display otherwise than it reads: remove it",
+                             what);
+    }
     /* A required text (a reason) is there to be read later: spaces alone,
      * or characters that show nothing, say nothing. */
     if (required && troc_text_blank(text, length)) {

@@ -226,3 +226,15 @@ bool troc_text_blank(const char *text, size_t length) {
     }
     return true;
 }
+
+bool troc_text_has_bidi_control(const char *text, size_t length) {
+    assert(text != NULL || length == 0);
+    for (size_t i = 0; i < length;) {
+        size_t bytes = troc_utf8_sequence_length(text + i, length - i);
+        assert(bytes > 0); /* well-formed, as the caller checked */
+        uint32_t c = troc_utf8_code_point(text + i);
+        if ((c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) return true;
+        i += bytes;
+    }
+    return false;
+}

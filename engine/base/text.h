@@ -42,6 +42,11 @@ bool troc_code_point_unseen(uint32_t c);
  * characters troc_code_point_unseen() names (an empty text included). */
 bool troc_text_blank(const char *text, size_t length);
 
+/* Whether well-formed UTF-8 `text` holds a bidirectional embedding,
+ * override or isolate control (U+202A to U+202E, U+2066 to U+2069), which
+ * can make a memo or a reason display otherwise than it reads. */
+bool troc_text_has_bidi_control(const char *text, size_t length);
+
 /* Length of the well-formed UTF-8 sequence at the start of `text` (1 to 4
  * bytes of the `available` ones, at least 1), or 0 when there is none. */
 size_t troc_utf8_sequence_length(const char *text, size_t available);

@@ -365,6 +365,7 @@ def scenario_usage(t):
         ["admin", "freeze", "bob"], ["admin", "unfreeze", "bob", "--reason", "r" * 513],
         ["admin", "freeze", "bob", "--reason", "   "], ["admin", "unfreeze", "bob", "--reason", "\u200b"],
         ["admin", "limit", "bob", "--credit-limit", "5", "--reason", "\u00a0\t\u202e"],
+        ["pay", "bob", "1", "--memo", "invoice \u202e1234"], ["admin", "freeze", "bob", "--reason", "a\u2066b"],
         ["admin", "stats", "extra"], ["balance", "a", "b"], ["balance", "NOT_A_NAME"],
         ["history", "--limit", "0"], ["history", "--limit", "many"], ["history", "--limit", "10001"],
         ["history", "--before", "0"], ["history", "--before", "-3"], ["clearing", "show", "--offset", "x"],
