@@ -1531,10 +1531,16 @@ static bool reading_paused_again(const troc_server_stats *stats) {
 
 static void test_pipelined_replies_past_the_write_queue_flow(void **state) {
     fixture *f = *state;
-    enum { QUERIES = 200 };                /* about 10 MB of replies: past TROC_WRITE_QUEUE_BYTES_MAX */
+    /* About 20 MB of replies: past TROC_WRITE_QUEUE_BYTES_MAX whatever the
+     * kernel's buffers take (a send buffer autotuned up to 4 MB; the
+     * reader's receive buffer kept small), so that the bound is reached on
+     * any machine (with 10 MB, a roomier kernel took enough that it was
+     * not, now and then). */
+    enum { QUERIES = 400 };
     fill_bobs_statement(f);
     raw_client reader;
-    raw_login(&reader, f->port, &f->bob);
+    assert_int_equal(raw_connect_receive_buffer(&reader, f->port, 16384), 0);
+    assert_int_equal(raw_handshake(&reader, &f->bob), 0);
     pauses_before = live_stats().read_pauses;
     send_history_queries(&reader, QUERIES);
     wait_for_stats(reading_paused_again);  /* the bound is reached before anything is read */
