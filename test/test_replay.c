@@ -614,6 +614,27 @@ static void test_start_refuses_a_lost_last_entry(void **state) {
     assert_non_null(strstr(report.difference, expected));
 }
 
+/* An entry lost in the middle of the journal is named as the one missing,
+ * not taken for the journal's end. */
+static void test_verify_names_an_entry_missing_in_the_middle(void **state) {
+    fixture *f = *state;
+    uint64_t head = support_stats(f->s).journal_entries, lost = head / 2;
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    uint8_t key_bytes[8];
+    troc__be64_write(key_bytes, lost);
+    MDB_val key = {8, key_bytes};
+    assert_int_equal(mdb_del(txn, raw_dbi(txn, "journal"), &key, NULL), 0);
+    raw_end(env, txn);
+    troc_verify_report report;
+    assert_int_not_equal(verify(f->s->directory, &report), 0);
+    char expected[120];
+    snprintf(expected, sizeof expected, "journal entry %llu is missing, though the journal goes on to its head, "
+             "entry %llu", (unsigned long long)lost, (unsigned long long)head);
+    assert_non_null(strstr(report.difference, expected));
+    assert_int_equal(report.bad_seq, lost);
+}
+
 /* An entry stored past the head (the head record not updated, or an
  * entry added by hand) is named as such by verify. */
 static void test_verify_names_an_entry_past_the_head(void **state) {
@@ -818,6 +839,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_start_refuses_a_changed_recent_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_lost_posting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_names_an_entry_past_the_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_names_an_entry_missing_in_the_middle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -375,7 +375,17 @@ static void journal_differ(verify_run *run, int rc, uint64_t bad_seq) {
         differ(run, rc, "journal entry %llu lies past the journal's head, entry %llu: %s", bad, head_seq,
                troc_strerror(rc));
     } else if (head.seq != 0 && rc == TROC_ECHAIN && bad_seq < head.seq) {
-        differ(run, rc, "the journal ends at entry %llu, but its head names entry %llu", bad, head_seq);
+        /* The walk stops at the first number missing: the journal's end,
+         * or a gap when entries go on after it. */
+        troc_journal_entry entry;
+        const bool gap = troc_journal_get(&run->source->journal, run->source_txn, bad_seq, &entry) != 0 &&
+                         troc_journal_get(&run->source->journal, run->source_txn, head.seq, &entry) == 0;
+        if (gap) {
+            differ(run, rc, "journal entry %llu is missing, though the journal goes on to its head, entry %llu", bad,
+                   head_seq);
+        } else {
+            differ(run, rc, "the journal ends at entry %llu, but its head names entry %llu", bad, head_seq);
+        }
     } else {
         differ(run, rc, "journal entry %llu: %s", bad, troc_strerror(rc));
     }
