@@ -225,6 +225,17 @@ static void test_other_format_refused(void **state) {
     assert_null(f->s->ledger);
 }
 
+/* Removes journal entry `seq` from the stored journal. */
+static void journal_entry_delete(fixture *f, uint64_t seq) {
+    MDB_env *env;
+    MDB_txn *txn = raw_begin(f, &env);
+    uint8_t key_bytes[8];
+    troc__be64_write(key_bytes, seq);
+    MDB_val key = {8, key_bytes};
+    assert_int_equal(mdb_del(txn, raw_dbi(txn, "journal"), &key, NULL), 0);
+    raw_end(env, txn);
+}
+
 /* Rewrites `name`'s record in database `db` ("balances" or "accounts")
  * through `edit`. */
 static void account_tamper(fixture *f, const char *db, const char *name, void (*edit)(uint8_t *record)) {
@@ -596,13 +607,7 @@ static void test_start_check_passes_a_sound_ledger(void **state) {
 static void test_start_refuses_a_lost_last_entry(void **state) {
     fixture *f = *state;
     uint64_t head = support_stats(f->s).journal_entries;
-    MDB_env *env;
-    MDB_txn *txn = raw_begin(f, &env);
-    uint8_t key_bytes[8];
-    troc__be64_write(key_bytes, head);
-    MDB_val key = {8, key_bytes};
-    assert_int_equal(mdb_del(txn, raw_dbi(txn, "journal"), &key, NULL), 0);
-    raw_end(env, txn);
+    journal_entry_delete(f, head);
     char expected[100];
     snprintf(expected, sizeof expected, "the journal holds %llu entries, but its head names entry %llu",
              (unsigned long long)head - 1, (unsigned long long)head);
@@ -619,13 +624,7 @@ static void test_start_refuses_a_lost_last_entry(void **state) {
 static void test_verify_names_an_entry_missing_in_the_middle(void **state) {
     fixture *f = *state;
     uint64_t head = support_stats(f->s).journal_entries, lost = head / 2;
-    MDB_env *env;
-    MDB_txn *txn = raw_begin(f, &env);
-    uint8_t key_bytes[8];
-    troc__be64_write(key_bytes, lost);
-    MDB_val key = {8, key_bytes};
-    assert_int_equal(mdb_del(txn, raw_dbi(txn, "journal"), &key, NULL), 0);
-    raw_end(env, txn);
+    journal_entry_delete(f, lost);
     troc_verify_report report;
     assert_int_not_equal(verify(f->s->directory, &report), 0);
     char expected[120];

@@ -215,26 +215,30 @@ bool troc_code_point_unseen(uint32_t c) {
            c == 0x3000 || c == 0xFEFF;
 }
 
-bool troc_text_blank(const char *text, size_t length) {
+/* Whether some code point of well-formed UTF-8 `text` satisfies `test`. */
+static bool text_any(const char *text, size_t length, bool (*test)(uint32_t c)) {
     assert(text != NULL || length == 0);
     for (size_t i = 0; i < length;) {
         size_t bytes = troc_utf8_sequence_length(text + i, length - i);
         assert(bytes > 0); /* well-formed, as the caller checked */
-        uint32_t c = troc_utf8_code_point(text + i);
-        if (c != ' ' && c != '\t' && !troc_code_point_unseen(c)) return false;
-        i += bytes;
-    }
-    return true;
-}
-
-bool troc_text_has_bidi_control(const char *text, size_t length) {
-    assert(text != NULL || length == 0);
-    for (size_t i = 0; i < length;) {
-        size_t bytes = troc_utf8_sequence_length(text + i, length - i);
-        assert(bytes > 0); /* well-formed, as the caller checked */
-        uint32_t c = troc_utf8_code_point(text + i);
-        if ((c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) return true;
+        if (test(troc_utf8_code_point(text + i))) return true;
         i += bytes;
     }
     return false;
+}
+
+static bool shows_something(uint32_t c) {
+    return c != ' ' && c != '\t' && !troc_code_point_unseen(c);
+}
+
+static bool is_bidi_control(uint32_t c) {
+    return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+bool troc_text_blank(const char *text, size_t length) {
+    return !text_any(text, length, shows_something);
+}
+
+bool troc_text_has_bidi_control(const char *text, size_t length) {
+    return text_any(text, length, is_bidi_control);
 }
