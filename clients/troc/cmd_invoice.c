@@ -164,6 +164,7 @@ typedef struct action_words {
     const char *name;
     const char *verb;
     int64_t paid_cents;                    /* 0: not a payment */
+    bool pays_rest;                        /* a payment without AMOUNT: what remained when read */
     const troc_invoice_action *issued;     /* an issue's action, else NULL */
 } action_words;
 
@@ -295,7 +296,13 @@ static void hint_open(const action_words *words, int code, const refused_invoice
     char amount[TROC_AMOUNT_TEXT_SIZE], remaining[TROC_AMOUNT_TEXT_SIZE];
     troc_amount_format(v->amount_cents, amount);
     troc_amount_format(v->remaining_cents, remaining);
-    if (code == TROC_RESULT_EXCEEDS_OBLIGATION) {
+    if (code == TROC_RESULT_EXCEEDS_OBLIGATION && words->pays_rest) {
+        /* No AMOUNT was given: what remained when the invoice was read
+         * is less now, set off by a round or paid meanwhile. */
+        fprintf(stderr, "troc: what remains owed changed while paying (a clearing round may have set part of it "
+                        "off): %s %s remain now; run the same command again to pay that\n", remaining,
+                refused->unit);
+    } else if (code == TROC_RESULT_EXCEEDS_OBLIGATION) {
         fprintf(stderr, "troc: %s %s remain: pay at most that, or pay it off with no AMOUNT\n", remaining,
                 refused->unit);
     } else if (strcmp(words->name, "pay") == 0) {
@@ -572,7 +579,8 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
     troc_submit_result result;
     char unit[TROC_UNIT_LENGTH_MAX + 1]; /* kept: a lost connection forgets it */
     snprintf(unit, sizeof unit, "%s", troc_client_unit(client));
-    const action_words words = {.name = "pay", .verb = "paid", .paid_cents = pay->amount_cents};
+    const action_words words = {.name = "pay", .verb = "paid", .paid_cents = pay->amount_cents,
+                                .pays_rest = pay->amount_text == NULL};
     if (status == 0) {
         status = troc__cli_send(cli, client, envelope, "payment", true, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {

@@ -22,6 +22,7 @@
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -249,6 +250,41 @@ def refused_json(t, code, *args, **options):
     return refusal, err
 
 
+class HookBeforeRequest(cli.DropFirstReply):
+    """A TCP proxy to trocd that forwards everything, but runs `hook` before
+    it forwards the client's request number `index` (0: the first after the
+    handshake): the ledger changes between two requests of one command."""
+
+    def __init__(self, target_port, index, hook):
+        self.index = index
+        self.hook = hook
+        self.hooked = False
+        super().__init__(target_port)
+
+    def pump(self, source, destination, state, drop):
+        if drop is not None:                    # the server's side: every reply forwarded
+            return super().pump(source, destination, state, False)
+        pending = b""
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                count, pending = self.frames(pending + data)
+                state["client_frames"] += count
+                if not self.hooked and state["client_frames"] > self.HANDSHAKE_FRAMES + self.index:
+                    self.hooked = True
+                    self.hook()
+                destination.sendall(data)
+        except OSError:
+            pass
+        for s in (source, destination):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 def scenario_refusal_states(t):
     """A refusal about an invoice's state (invoice_not_pending,
     invoice_not_open, exceeds_obligation) keeps its code and exit 1, and
@@ -297,6 +333,24 @@ def scenario_refusal_states(t):
     t.ok("invoice", "reject", third, "--reason", "not ordered", key=bob)
     err = t.refused("invoice_not_pending", "invoice", "accept", third, key=bob)
     check("troc: the invoice was rejected by bob (not ordered): nothing is owed on it" in err, err)
+
+    # Paying what remains (no AMOUNT) while a clearing round sets part of
+    # it off: the payment, of what remained when read, is refused, and the
+    # line says so rather than to give an AMOUNT that was never given.
+    carol = t.member("carol", "500")
+    owed = issue(t, alice, "bob", "100")
+    accept(t, bob, owed)
+    accept(t, alice, issue(t, carol, "alice", "30"))
+    accept(t, carol, issue(t, bob, "carol", "30"))
+    rounds = []
+    proxy = HookBeforeRequest(t.port, 1, lambda: rounds.append(t.json("admin", "clear")["clearing"]))
+    status, _, err = t.troc("invoice", "pay", owed, key=bob, server=proxy.address)
+    check(rounds and rounds[0]["cleared"] == "90.00", "a round between the read and the payment: %r" % rounds)
+    check(status == 1 and "refused: exceeds_obligation" in err, "paid what remained before the round: " + err)
+    check("troc: what remains owed changed while paying (a clearing round may have set part of it off): 70.00 EUR "
+          "remain now; run the same command again to pay that\n" in err and "AMOUNT" not in err, err)
+    paid = t.json("invoice", "pay", owed, key=bob)
+    check(paid["paid"] == "70.00" and paid["invoice"]["state"] == "settled", paid)
 
     # The read after the refusal fails (its reply lost): the refusal as
     # the ledger gave it, nothing more.
