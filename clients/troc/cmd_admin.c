@@ -11,6 +11,7 @@
  * retried once with the same signed action, which the ledger applies at
  * most once.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,6 +104,25 @@ static void print_done(const troc_cli *cli, const troc_admin_action *action, con
     if (account != NULL && troc__cli_over_limit(account)) print_outside(action, account, unit);
 }
 
+/* What the ledger answers an action applied already: what a second run
+ * of the command meets when the first one's answer was lost. */
+static const char *const action_again[] = {
+    [TROC_ADMIN_MEMBER_ADD] = "member_exists", [TROC_ADMIN_KEY_ADD] = "key_in_use",
+    [TROC_ADMIN_KEY_REVOKE] = "key_not_found", [TROC_ADMIN_LIMIT_SET] = "nothing_changed",
+    [TROC_ADMIN_FREEZE] = "already_frozen",    [TROC_ADMIN_UNFREEZE] = "not_frozen",
+};
+
+/* What to do when `action`'s outcome is unknown: the command takes no --id,
+ * so the member's record is what to look at; a second run is harmless, as
+ * the ledger refuses an action that was applied already. */
+static void unknown_advice(const troc_admin_action *action, char *advice, size_t size) {
+    assert((size_t)action->kind < sizeof action_again / sizeof action_again[0] && action_again[action->kind] != NULL);
+    snprintf(advice, size,
+             "see whether it was applied with: troc member %s (its account, keys and limit changes).  Running the "
+             "same command again is safe: if this one was applied, the ledger refuses that one (%s).",
+             action->member, action_again[action->kind]);
+}
+
 /* Connects, signs `action` with the session's key and submits it. */
 static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
     troc_client *client = NULL;
@@ -115,7 +135,9 @@ static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
         status = troc__cli_failure(cli, client, rc);
     } else {
         troc_submit_result result = {0};
-        status = troc__cli_submit(cli, client, envelope, "action", false, &result);
+        char advice[TROC_NAME_LENGTH_MAX + 256];
+        unknown_advice(action, advice, sizeof advice);
+        status = troc__cli_submit(cli, client, envelope, "action", advice, &result);
         troc__cli_unknown_name(&result, action->member);
         /* The change stands whatever the read gives: without the account,
          * only the note on it is missing. */

@@ -301,7 +301,7 @@ static int clear_submit(const troc_cli *cli, const troc_admin_action *action) {
     } else {
         troc_submit_result result;
         if (troc_client_role(client) == TROC_SESSION_ADMIN) say_waiting(false); /* else refused at once */
-        status = troc__cli_submit(cli, client, envelope, "clearing request", true, &result);
+        status = troc__cli_submit(cli, client, envelope, "clearing request", NULL, &result);
         if (status == 0) status = clear_output(cli, client, action, &result);
     }
     troc_envelope_free(envelope);

@@ -380,6 +380,22 @@ static int refusal_report(const troc_cli *cli, troc_client *client, const action
     return status;
 }
 
+/* What to do when an accept, reject or cancel of `invoice_id` has an
+ * unknown outcome: the command takes no --id (each run signs under a new
+ * one, which names nothing a reader can look up), so the invoice is what
+ * to look at; and a second run is harmless, since the ledger refuses an
+ * action on an invoice no longer pending, after which troc says what the
+ * invoice now is. */
+static void unknown_advice(const uint8_t *invoice_id, const action_words *words, char *advice, size_t size) {
+    char id[TROC_ID_HEX_SIZE];
+    troc_id_to_hex(invoice_id, id);
+    snprintf(advice, size,
+             "see whether invoice %s was %s with: troc invoice show %s.  Running the same command again is safe: "
+             "if this one was applied, the ledger refuses that one (invoice_not_pending) and troc says what the "
+             "invoice now is.",
+             id, words->verb, id);
+}
+
 /* Connects as a member, signs `action` and submits it; prints the result. */
 static int action_run(const troc_cli *cli, troc_invoice_action *action, const char *doing,
                       const action_words *words) {
@@ -394,7 +410,9 @@ static int action_run(const troc_cli *cli, troc_invoice_action *action, const ch
     } else {
         troc_submit_result result = {0};
         bool issue = action->kind == TROC_INVOICE_ISSUE;
-        status = troc__cli_send(cli, client, envelope, "invoice action", issue, &result);
+        char advice[2 * TROC_ID_HEX_SIZE + 256];
+        if (!issue) unknown_advice(action->invoice_id, words, advice, sizeof advice);
+        status = troc__cli_send(cli, client, envelope, "invoice action", issue ? NULL : advice, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {
             status = refusal_report(cli, client, words, issue ? NULL : action->invoice_id, &result, true);
             if (issue) troc__cli_unknown_name(&result, action->debtor);
@@ -582,7 +600,7 @@ static int payment_submit(const troc_cli *cli, troc_client *client, invoice_paym
     const action_words words = {.name = "pay", .verb = "paid", .paid_cents = pay->amount_cents,
                                 .pays_rest = pay->amount_text == NULL};
     if (status == 0) {
-        status = troc__cli_send(cli, client, envelope, "payment", true, &result);
+        status = troc__cli_send(cli, client, envelope, "payment", NULL, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {
             /* Without AMOUNT, running the first command again pays what
              * remains now: retry_hint says what to do with the id instead. */

@@ -89,7 +89,7 @@ int troc__cmd_pay(const troc_cli *cli, int argc, char **argv) {
         goto done;
     }
     troc_submit_result result = {0};
-    status = troc__cli_submit(cli, client, envelope, "payment", true, &result);
+    status = troc__cli_submit(cli, client, envelope, "payment", NULL, &result);
     if (status == 0) print_paid(cli, client, &pay, &result);
     else troc__cli_unknown_name(&result, pay.payee);
 done:

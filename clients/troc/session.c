@@ -11,9 +11,11 @@
  * failure and keeps it open after a request-level refusal, which is how a
  * refusal is told from a failure here.
  *
- * A submit that fails after being sent has an unknown outcome; the item's
- * id makes resubmission safe, so the message gives the id to resubmit
- * with.
+ * A submit that fails after being sent has an unknown outcome.  For a
+ * command that takes --id, the item's id makes resubmission safe, so the
+ * message gives the id to resubmit with; the others (an invoice's accept,
+ * reject or cancel, an administrator's action) draw a new id each run, and
+ * say themselves what to check and whether running them again is safe.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -247,7 +249,7 @@ void troc__cli_applied_lost(void) {
 }
 
 int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                   bool id_option, troc_submit_result *result) {
+                   const char *unknown_advice, troc_submit_result *result) {
     assert(cli != NULL && client != NULL && envelope != NULL && result != NULL);
     int rc = troc_client_submit(client, &envelope, 1, result, 1);
     if (rc == 0 && result->code == TROC_RESULT_OK) {
@@ -262,12 +264,11 @@ int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope
         troc_envelope_id(envelope, id);
         troc_id_to_hex(id, hex);
         int status = failure(cli, client, rc, hex);
-        if (id_option) {
+        if (unknown_advice == NULL) {
             fprintf(stderr, "troc: the %s's outcome is unknown; its id is %s.  Run the same command again with "
                             "--id %s: the ledger applies an id only once.\n", what, hex, hex);
         } else {
-            fprintf(stderr, "troc: the %s's outcome is unknown (id %s); check what it did ('troc member', "
-                            "'troc invoice show ID') before running it again.\n", what, hex);
+            fprintf(stderr, "troc: the %s's outcome is unknown; %s\n", what, unknown_advice);
         }
         return status;
     }
@@ -293,8 +294,8 @@ void troc__cli_unknown_name(const troc_submit_result *result, const char *name) 
 }
 
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                     bool id_option, troc_submit_result *result) {
-    int status = troc__cli_send(cli, client, envelope, what, id_option, result);
+                     const char *unknown_advice, troc_submit_result *result) {
+    int status = troc__cli_send(cli, client, envelope, what, unknown_advice, result);
     if (status == 0 && result->code != TROC_RESULT_OK) {
         status = troc__cli_refused(cli, client, result, NULL, NULL, true);
     }

@@ -30,10 +30,12 @@ int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc);
 /* Submits one signed item, retrying once with the same envelope after a
  * lost connection, and reports a refusal (exit 1).  Returns 0 with the
  * result when the ledger accepted it.  `what` names the item for the
- * messages ("payment"); `id_option` says whether the command takes --id, to
- * resubmit with when the outcome stays unknown. */
+ * messages ("payment").  When the outcome stays unknown, a command that
+ * takes --id (`unknown_advice` NULL) is told to run again with the item's
+ * id; any other gets `unknown_advice`, a sentence saying how to see what
+ * the item did and whether running the command again is safe. */
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                     bool id_option, troc_submit_result *result);
+                     const char *unknown_advice, troc_submit_result *result);
 
 /* troc__cli_submit() in two steps, for a command that says more about a
  * refusal: troc__cli_send() returns 0 once the ledger answered, accepted
@@ -46,7 +48,7 @@ int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelo
 typedef void troc_cli_refusal_more(troc_json *json, const void *context);
 
 int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                   bool id_option, troc_submit_result *result);
+                   const char *unknown_advice, troc_submit_result *result);
 int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
                       troc_cli_refusal_more *more, const void *context, bool hint);
 

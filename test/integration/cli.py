@@ -719,6 +719,14 @@ def scenario_retry(t):
     again = t.json("pay", "bob", "1.00", "--id", report["id"], key=alice)
     check(again["result"] == "ok" and again["id"] == report["id"], "resent: %r" % again)
     check(balance(t, "alice") == "-13.34" and t.json("admin", "stats")["transfers"] == 2, "paid once")
+    # An administrator's action takes no --id: its unknown outcome says
+    # where to see what it did, and that running it again is safe.
+    status, _, err = t.troc("admin", "freeze", "bob", "--reason", "audit", server=lost.address)
+    check(status == 3 and "troc: the action's outcome is unknown; see whether it was applied with: troc member bob "
+          "(its account, keys and limit changes).  Running the same command again is safe: if this one was "
+          "applied, the ledger refuses that one (already_frozen)." in err, "freeze, its answer lost: %s" % err)
+    t.refused("already_frozen", "admin", "freeze", "bob", "--reason", "audit")
+    t.ok("admin", "unfreeze", "bob", "--reason", "audit done")
     # When connecting again fails too, the message still says that the
     # request's connection was lost, not only why the new one failed.
     gone = DropFirstReply(t.port, refuse_after=True)

@@ -352,6 +352,25 @@ def scenario_refusal_states(t):
     paid = t.json("invoice", "pay", owed, key=bob)
     check(paid["paid"] == "70.00" and paid["invoice"]["state"] == "settled", paid)
 
+    # An action whose answer is lost twice has an unknown outcome: the
+    # message names the invoice and the command that shows it (the
+    # action's own id names nothing a member can look up), and running the
+    # command again is safe: refused, saying what the invoice now is.
+    for action, party, said in (("accept", bob, "the invoice is already accepted"),
+                                ("reject", bob, "the invoice was rejected by bob (no)"),
+                                ("cancel", alice, "the invoice was cancelled by alice")):
+        pending = issue(t, alice, "bob", "5")
+        extra = ["--reason", "no"] if action == "reject" else []
+        lost = cli.DropFirstReply(t.port, every=True)
+        status, _, err = t.troc("invoice", action, pending, *extra, key=party, server=lost.address)
+        verb = {"accept": "accepted", "reject": "rejected", "cancel": "cancelled"}[action]
+        check(status == 3 and "troc: the invoice action's outcome is unknown; see whether invoice %s was %s with: "
+              "troc invoice show %s.  Running the same command again is safe" % (pending, verb, pending) in err,
+              "%s, its answer lost: %d %s" % (action, status, err))
+        check("troc member" not in err and "--id" not in err, err)
+        err = t.refused("invoice_not_pending", "invoice", action, pending, *extra, key=party)
+        check("troc: " + said in err, "%s run again: %s" % (action, err))
+
     # The read after the refusal fails (its reply lost): the refusal as
     # the ledger gave it, nothing more.
     proxy = cli.DropFirstReply(t.port, answered=1, refuse_after=True)
