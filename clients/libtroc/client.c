@@ -363,9 +363,12 @@ static int handshake_auth(troc_client *client, troc__deadline deadline) {
     bool member = auth->has_role && auth->role == TROC__V1__ROLE__ROLE_MEMBER;
     bool admin = auth->has_role && auth->role == TROC__V1__ROLE__ROLE_ADMIN;
     if (!member && !admin) {
+        /* The server does not say which of the two: what to do differs,
+         * since a revoked key is never registered again. */
         return troc__client_fail(client, TROC_EDENIED,
-                                 "the key %s is not an active key in territory %s (never registered, or "
-                                 "revoked): ask an administrator to register it",
+                                 "the key %s is not an active key in territory %s: a key never registered "
+                                 "there needs an administrator to register it; a revoked one can never be "
+                                 "registered again: make a new key and have that one registered",
                                  hex, client->territory);
     }
     if (member && (auth->member == NULL || strlen(auth->member) > TROC_NAME_LENGTH_MAX || auth->member[0] == '\0')) {

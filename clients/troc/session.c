@@ -82,7 +82,15 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
                                               "key: --server-key HEX, as 'trocd init' printed it");
     }
     /* A key the territory does not know (or no longer: revoked) is refused
-     * at the handshake: a refusal, which trying again will not change. */
+     * at the handshake: a refusal, which trying again will not change.
+     * libtroc says what to do for either case; the commands that do it
+     * are troc's to name. */
+    if (rc == TROC_EDENIED && client != NULL && troc_client_role(client) == TROC_SESSION_NONE) {
+        int status = report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
+        fprintf(stderr, "troc: a new key is made with 'troc keygen FILE'; 'troc pubkey FILE' prints what an "
+                        "administrator registers ('troc admin member key add NAME PK')\n");
+        return status;
+    }
     if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {
         return report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
     }

@@ -337,8 +337,13 @@ def scenario_refusals(t):
     err = t.refused("key_not_found", "admin", "member", "key", "revoke", "bob", t.pubkey(bob))
     check("active" in err, "a revoked key is not active: " + err)
     status, _, err = t.troc("balance", key=bob)
-    check(status == 1 and "refused: denied" in err and "not an active key" in err and "revoked" in err,
-          "revoked key refused: %d %s" % (status, err))
+    check(status == 1 and "refused: denied" in err and "not an active key" in err, "revoked key refused: %d %s" %
+          (status, err))
+    # The server does not say whether a key was revoked or never
+    # registered: the advice fits both, and a revoked key is never
+    # registered again.
+    check("a revoked one can never be registered again: make a new key and have that one registered" in err and
+          "troc: a new key is made with 'troc keygen FILE'" in err, "what to do with a revoked key: " + err)
     check(balance(t, "bob") == "-199.00", "bob's balance")
     t.ok("balance", key=second)
 
@@ -550,6 +555,7 @@ def scenario_unreachable(t):
     # The key is not registered in this territory.
     status, _, err = t.troc("balance", key=t.keygen("stranger"))
     check(status == 1 and "refused: denied" in err and "not an active key" in err, "unregistered key: %d %s" % (status, err))
+    check("a key never registered there needs an administrator to register it" in err, "what to do: " + err)
     status, out, _ = t.troc("balance", key=t.keygen("stranger"), json_output=True)
     check(status == 1 and json.loads(out)["result"] == "denied", "unregistered key, --json: %d %s" % (status, out))
     # The daemon stops: exit 3, then it serves again after a restart.
