@@ -124,6 +124,38 @@ int troc__cli_check_amount(const char *what, const char *text, int64_t minimum_c
     return 0;
 }
 
+/* Whether code point c is a control character troc_text_valid() refuses:
+ * C0 but tab, DEL, C1. */
+static bool control_refused(uint32_t c) {
+    return (c < 0x20 && c != '\t') || c == 0x7F || (c >= 0x80 && c < 0xA0);
+}
+
+/* Says why `text`, which troc_text_valid() refused, is not valid text: the
+ * first byte that begins no UTF-8 character, or the first control
+ * character, named by its code point (a line break as such: free text is
+ * one line).  Positions count bytes from 1, as a hex dump shows them. */
+static int text_refused(const char *what, const char *text, size_t length) {
+    for (size_t i = 0; i < length;) {
+        size_t bytes = troc_utf8_sequence_length(text + i, length - i);
+        if (bytes == 0) {
+            return troc_cli_fail(TROC_EXIT_USAGE,
+                                 "%s is not valid UTF-8 text: byte %zu (0x%02X) begins no UTF-8 character; give "
+                                 "it in UTF-8 (is the terminal set to another encoding?)",
+                                 what, i + 1, (unsigned)(unsigned char)text[i]);
+        }
+        uint32_t c = troc_utf8_code_point(text + i);
+        if (control_refused(c)) {
+            const bool line_break = c == '\n' || c == '\r' || c == 0x85;
+            return troc_cli_fail(TROC_EXIT_USAGE, "%s holds %s (U+%04X) at byte %zu: %s", what,
+                                 line_break ? "a line break" : "a control character", (unsigned)c, i + 1,
+                                 line_break ? "it is one line of text; remove it" : "remove it");
+        }
+        i += bytes;
+    }
+    assert(false); /* troc_text_valid() found what the walk above finds */
+    return troc_cli_fail(TROC_EXIT_USAGE, "%s is not valid text", what);
+}
+
 int troc__cli_check_text(const char *what, const char *text, size_t length_max, bool required) {
     assert(what != NULL);
     if (text == NULL || text[0] == '\0') {
@@ -134,9 +166,7 @@ int troc__cli_check_text(const char *what, const char *text, size_t length_max, 
         return troc_cli_fail(TROC_EXIT_USAGE, "%s is %zu bytes long; at most %zu are allowed", what, length,
                              length_max);
     }
-    if (!troc_text_valid(text, length)) {
-        return troc_cli_fail(TROC_EXIT_USAGE, "%s is not valid UTF-8 text (or holds control characters)", what);
-    }
+    if (!troc_text_valid(text, length)) return text_refused(what, text, length);
     if (troc_text_has_bidi_control(text, length)) {
         return troc_cli_fail(TROC_EXIT_USAGE,
                              "%s holds a bidirectional control character (U+202A to U+202E, U+2066 to U+2069), "

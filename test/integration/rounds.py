@@ -195,9 +195,16 @@ def scenario_invoices(t):
         status, _, err = t.troc(*args, key=bob, server=dead)
         check(status == 2 and err.startswith("troc: "), "troc %s: exit %d: %s" % (" ".join(args), status, err))
     # A reference is checked as a memo is, before anything is sent.
-    for ref, said in (("r" * 129, "--ref is 129 bytes long; at most 128"), ("F-1\nF-2", "--ref is not valid"),
-                      ("F\x7f1", "--ref is not valid"), ("F-\x01", "--ref is not valid"),
-                      ("\udcff", "--ref is not valid")):
+    # Text that is not UTF-8 is told from a control character, which is
+    # named by its code point (and as a line break, which it is, for \n).
+    for ref, said in (("r" * 129, "--ref is 129 bytes long; at most 128"),
+                      ("F-1\nF-2", "--ref holds a line break (U+000A) at byte 4: it is one line of text"),
+                      ("F-1\r", "--ref holds a line break (U+000D) at byte 4"),
+                      ("F\x7f1", "--ref holds a control character (U+007F) at byte 2: remove it"),
+                      ("F-\x01", "--ref holds a control character (U+0001) at byte 3"),
+                      ("F\u0085", "--ref holds a line break (U+0085) at byte 2"),
+                      ("F\u009b", "--ref holds a control character (U+009B) at byte 2"),
+                      ("ab\udcff", "--ref is not valid UTF-8 text: byte 3 (0xFF) begins no UTF-8 character")):
         status, _, err = t.troc("invoice", "issue", "bob", "1", "--ref", ref, key=alice, server=dead)
         check(status == 2 and said in err, "--ref %r: exit %d: %s" % (ref, status, err))
     status, _, err = t.troc("invoice", "issue", "bob", "1", "--due", "", key=alice, server=dead)
@@ -205,6 +212,8 @@ def scenario_invoices(t):
     for due in ("2026-02-30", "2026-02-29", "tomorrow", "2026-1-05", "0000-01-01"):
         status, _, err = t.troc("invoice", "issue", "bob", "1", "--due", due, key=alice, server=dead)
         check(status == 2 and "--due %s is not a calendar date" % due in err, "--due %s: exit %d: %s" % (due, status, err))
+    status, _, err = t.troc("pay", "bob", "1", "--memo", "x\x1b", key=alice, server=dead)
+    check(status == 2 and "--memo holds a control character (U+001B) at byte 2: remove it" in err, err)
     longest = issue(t, alice, "bob", "1", "--ref", "r" * 128)
     check(invoices(t, "bob")[longest]["ref"] == "r" * 128, "a reference of 128 bytes is taken")
     status, _, err = t.troc("invoice", "issue", "bob", "1")
