@@ -28,6 +28,8 @@ typedef struct troc_cli {
     const char *key_path;   /* secret key file; --key, $TROC_KEY */
     const char *server_key; /* expected territory public key (hex); --server-key */
     bool json;              /* --json: one JSON object on stdout */
+    const char *admin_command; /* the command's name when it needs an administrator's key ("admin clear"),
+                                  else NULL: a member's key is then told so */
 } troc_cli;
 
 /* A command receives its own arguments (argv[0] is the last word of the

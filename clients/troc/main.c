@@ -219,6 +219,12 @@ static bool offline(const command *c) {
     return c->run == troc__cmd_keygen || c->run == troc__cmd_pubkey || c->run == troc__cmd_clear;
 }
 
+/* Commands only an administrator's session may run: every "admin ..."
+ * one, and the clearing rounds' reader. */
+static bool admin_only(const command *c) {
+    return strncmp(c->name, "admin ", 6) == 0 || c->run == troc__cmd_clearing_show;
+}
+
 int troc_cli_fail(int status, const char *format, ...) {
     va_list args;
     va_start(args, format);
@@ -411,6 +417,7 @@ static int run(troc_cli *cli, int argc, char **argv) {
         return TROC_EXIT_OK;
     }
     if (troc_crypto_init() != 0) return troc_cli_fail(TROC_EXIT_SERVER, "cannot initialise libsodium");
+    if (admin_only(found)) cli->admin_command = found->name;
     return found->run(cli, count - words + 1, args + words - 1);
 }
 

@@ -60,6 +60,16 @@ static int report(const troc_cli *cli, int status, const char *field, const char
     return troc_cli_fail(status, "%s", message);
 }
 
+/* After a member's session was refused an administrator's command (a read
+ * denied, an action refused not_admin): the server's words name its rule,
+ * not the remedy, which is the key the command runs with. */
+static void admin_key_hint(const troc_cli *cli, troc_client *client) {
+    if (cli->admin_command == NULL || troc_client_role(client) != TROC_SESSION_MEMBER) return;
+    fprintf(stderr, "troc: 'troc %s' needs an administrator's key, and %s is member %s's: name the "
+                    "administrator's key file with --key FILE or TROC_KEY\n", cli->admin_command, cli->key_path,
+            troc_client_member(client));
+}
+
 /* troc__cli_failure() for an item sent whose outcome is unknown when
  * unknown_id is not NULL. */
 static int failure(const troc_cli *cli, troc_client *client, int rc, const char *unknown_id) {
@@ -92,7 +102,9 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
         return status;
     }
     if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {
-        return report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
+        int status = report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
+        if (rc == TROC_EDENIED && client != NULL) admin_key_hint(cli, client);
+        return status;
     }
     int status = report(cli, TROC_EXIT_SERVER, "error", troc_err_name(rc), message, unknown_id);
     if (rc == -ECONNREFUSED || rc == -ENOENT) {
@@ -288,7 +300,8 @@ int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submi
                       troc_cli_refusal_more *more, const void *context, bool hint) {
     assert(cli != NULL && client != NULL && result != NULL && result->code != TROC_RESULT_OK);
     int status = report_refusal(cli, result, more, context);
-    if (hint) refusal_hint(client, result->code);
+    if (result->code == TROC_RESULT_NOT_ADMIN) admin_key_hint(cli, client);
+    else if (hint) refusal_hint(client, result->code);
     return status;
 }
 

@@ -575,9 +575,14 @@ def scenario_dry_run(t):
     check(status == 0 and "the daemon is solving a dry run" in err and "nothing was applied" in out, err)
     status, out, err = t.troc("admin", "clear", key=keys["bob"], stderr_terminal=True)
     check(status == 1 and "not_admin" in err and "the daemon is" not in err, "a member is refused at once: " + err)
+    # Refused either way, a member's key is told what the command needs.
+    needs = "troc: 'troc admin clear' needs an administrator's key, and %s is member bob's: name the " \
+            "administrator's key file with --key FILE or TROC_KEY" % keys["bob"]
+    check(needs in err, "not_admin says which key to use: " + err)
     status, out, err = t.troc("admin", "clear", "--dry-run")
     check(status == 0 and err == "", "stderr of a dry run into a pipe: %r" % err)
-    t.refused("denied", "admin", "clear", "--dry-run", key=keys["bob"])
+    err = t.refused("denied", "admin", "clear", "--dry-run", key=keys["bob"])
+    check(needs in err, "a denied dry run says which key to use: " + err)
     check(accounts(t, names) == before_accounts and stats(t) == before_stats, "nothing changed")
     check({name: invoices(t, name) for name in names} == before_invoices, "no invoice changed")
     t.refused("not_found", "clearing", "show")
