@@ -1563,6 +1563,39 @@ static void test_idle_close_reported_as_closed(void **state) {
     troc_envelope_free(envelope);
 }
 
+/* A connection closed at once, before its first request (a daemon that
+ * began to stop as it was made): the call fails as closed, nothing sent,
+ * and the message says the connection was just made, not idle; once a
+ * request has been answered on it, a close with nothing in flight is one
+ * of an idle connection. */
+static void test_close_before_first_request_not_idle(void **state) {
+    fixture *f = *state;
+    server s;
+    server_start(f, &s, NULL, 1);
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    wait_until_disconnected(f->client);
+    troc_balance balance;
+    assert_int_equal(troc_client_balance(f->client, NULL, &balance), TROC_ECLOSED);
+    const char *message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, "closed the connection just after it was made, before the request was sent"));
+    assert_non_null(strstr(message, "nothing was sent"));
+    assert_null(strstr(message, "idle"));
+    server_stop(&s);
+
+    server_start_named(f, &s, "another.sock", behave_answer_two_then_close, 1); /* another territory key */
+    assert_int_equal(troc_client_connect(f->client, s.path), 0);
+    troc_envelope *envelope = payment(f, 700);
+    troc_submit_result result;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(troc_client_submit(f->client, (const troc_envelope *const[]){envelope}, 1, &result, 0), 0);
+    }
+    wait_until_disconnected(f->client);
+    assert_int_equal(troc_client_balance(f->client, NULL, &balance), TROC_ECLOSED);
+    assert_non_null(strstr(troc_client_error_message(f->client), "while the client was idle"));
+    server_stop(&s);
+    troc_envelope_free(envelope);
+}
+
 /* "" names no member: refused as a name before anything is sent, rather
  * than taken for NULL (the session's own account). */
 static void test_empty_member_name_refused(void **state) {
@@ -2023,6 +2056,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_submit_and_request_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_refused_whole_has_a_code_per_item, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_close_reported_as_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_before_first_request_not_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_member_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_retried_with_same_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_without_retry, setup, teardown),

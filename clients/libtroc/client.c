@@ -158,6 +158,7 @@ void troc__client_disconnect(troc_client *client) {
     client->member[0] = client->territory[0] = client->unit[0] = '\0';
     client->input_start = client->input_end = 0;
     client->output_size = 0;
+    client->requests_sent = false;
 }
 
 void troc__client_reset(troc_client *client) {

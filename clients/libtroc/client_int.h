@@ -111,6 +111,8 @@ struct troc_client {
     uint16_t reply_batch_items[TROC_SUBMIT_ENVELOPES_MAX]; /* those of the request the last reply answered */
     int lost_error;                          /* the failure that ended the connection while requests were in
                                                 flight; 0 while it takes requests (see request.c) */
+    bool requests_sent;                      /* a request was queued on this connection: one it closes with
+                                                nothing in flight was idle, not fresh */
 
     /* Buffers, allocated once at create. */
     uint8_t *input;                          /* bytes received: [input_start, input_end) unread */

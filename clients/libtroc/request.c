@@ -240,10 +240,13 @@ int troc__client_read_frame(troc_client *client, troc__deadline deadline, bool s
  * It is read before anything is sent, so that the call fails as on a
  * closed connection (TROC_ECLOSED: nothing was sent, and a submit's
  * retries reconnect and send it), saying to reconnect, rather than with a
- * timeout the client never had. */
+ * timeout the client never had.  A connection closed before its first
+ * request was not idle: the caller has just made it, and a daemon that
+ * began to stop meanwhile closes it so. */
 static int closed_while_idle(troc_client *client) {
     if (client->fd < 0 || client->lost_error != 0 || client->in_flight_count != 0) return 0;
     if (!troc__io_readable(client->fd)) return 0;
+    const bool fresh = !client->requests_sent; /* before a failed read resets the client */
     const uint8_t *payload = NULL;
     size_t payload_size = 0;
     int rc = troc__client_read_payload(client, troc__deadline_in(client->read_timeout_ms), true, &payload,
@@ -263,8 +266,14 @@ static int closed_while_idle(troc_client *client) {
                                  "that sends nothing for %d minutes): reconnect and call again; nothing was sent",
                                  client->address, TROC_IDLE_TIMEOUT_MS / 60000);
     }
+    if (!fresh) {
+        return troc__client_fail(client, TROC_ECLOSED,
+                                 "%s, while the client was idle: reconnect and call again; nothing was sent", why);
+    }
     return troc__client_fail(client, TROC_ECLOSED,
-                             "%s, while the client was idle: reconnect and call again; nothing was sent", why);
+                             "%s just after it was made, before the request was sent (trocd does so when it is "
+                             "stopping): nothing was sent; call again once it serves",
+                             why);
 }
 
 /* Encodes `frame`, seals it into the output and records the request id. */
@@ -290,6 +299,7 @@ static int queue_request(troc_client *client, Troc__V1__Request *request, uint64
     rc = troc__client_queue(client, client->plaintext, packed, true);
     if (rc != 0) return rc;
     memset(client->in_flight_batch_items[client->in_flight_count], 0, sizeof *client->in_flight_batch_items);
+    client->requests_sent = true;
     client->in_flight[client->in_flight_count++] = client->next_request_id;
     *request_id_out = client->next_request_id++;
     return 0;
