@@ -396,7 +396,9 @@ static void stats_print(const troc_territory_stats *stats) {
     printf("territory %s (%s)\n", stats->territory, unit);
     figure_count(&figures[0], "members", stats->members);
     figure_count(&figures[1], "frozen accounts", stats->frozen);
-    figure_count(&figures[2], "transfers", stats->transfers);
+    /* Signed transfers only: a clearing round's payments are settlements
+     * of the round (--json keeps the field's name, "transfers"). */
+    figure_count(&figures[2], "member payments", stats->transfers);
     figure_count(&figures[3], "journal entries", stats->journal_entries);
     figure_amount(&figures[4], "sum of balances", stats->balance_sum_cents, unit);
     figure_amount(&figures[5], "debt outstanding", stats->debt_cents, unit);

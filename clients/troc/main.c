@@ -104,6 +104,12 @@ typedef struct command {
     "                 something visible, not spaces alone)\n"                                        \
     "A frozen account can neither pay nor be paid until it is unfrozen."
 
+#define STATS_DETAILS                                                                                    \
+    "  member payments    transfers members signed ('troc pay', 'troc invoice pay', each item of\n"    \
+    "                     a batch; --json: transfers). A clearing round's set-offs and credit\n"      \
+    "                     payments are not counted: 'clearing runs' counts the rounds, and\n"        \
+    "                     'troc clearing show' says what each one settled"
+
 #define BALANCE_DETAILS                                                                                  \
     "  NAME           another member's account (administrators, who must name one)"
 
@@ -168,7 +174,7 @@ static const command commands[] = {
     {"admin unfreeze", troc__cmd_admin_unfreeze, TROC_USAGE_FREEZE, "unfreeze an account", FREEZE_DETAILS},
     {"admin stats", troc__cmd_admin_stats, TROC_USAGE_STATS,
      "the territory's statistics: members, debt, over-limit accounts, invoices, obligations, clearing runs",
-     NULL},
+     STATS_DETAILS},
     {"pay", troc__cmd_pay, TROC_USAGE_PAY, "pay another member in credit (an id makes a retry safe)", PAY_DETAILS},
     {"balance", troc__cmd_balance, TROC_USAGE_BALANCE, "a balance and its limits (yours by default)",
      BALANCE_DETAILS},

@@ -517,6 +517,13 @@ def scenario_credit(t):
     done = t.json("admin", "clear", "--with-credit")["clearing"]
     check(done["applied"] and done["mode"] == "with_credit" and done["cleared"] == "0.00", done)
     check(done["paid"] == "75.00", "alice may pay 50, dave take 25: %r" % done)
+    # A round's credit payments are no member's payment: the stats count
+    # only signed transfers, and say so.
+    check(stats(t)["transfers"] == 0, "a round's payments are not transfers: %r" % stats(t))
+    out = t.ok("admin", "stats")
+    check(re.search(r"\n  member payments +0\n", out) and "transfers" not in out, out)
+    out = t.ok("admin", "stats", "--help")
+    check("A clearing round's set-offs and credit\n" in out and "payments are not counted" in out, out)
     after = accounts(t, names)
     check(all(within_limits(a) for a in after.values()), "every account within its limits: %r" % after)
     check([after[n]["balance"] for n in names] == ["-50.00", "50.00", "-25.00", "25.00"], after)
