@@ -61,10 +61,12 @@ typedef struct command {
     "  --limit N      with --dry-run: settlements to list (default 100, at most 1000)\n"                         \
     "  --id HEX       the request's id (32 hex digits): a retry of a request whose round was\n"    \
     "                 applied answers that round instead of running another; a request that\n"    \
-    "                 found nothing to clear left no record, so its retry is a new request\n"      \
-    "It waits until the round is committed and prints it. When there is nothing to clear, no\n"       \
-    "round is recorded and it exits 0; a round that could not be run exits 1 with the reason\n"     \
-    "(--json: result \"unavailable\", the reason in detail)."
+    "                 found nothing to clear left no round, so its retry runs a new one\n"         \
+    "It waits until the round is committed and prints it: up to 10 minutes, then once more as\n"    \
+    "long for the same request sent again (exit 3 without an answer: ask again with --id).\n"     \
+    "Ctrl-C stops the wait, not a round the daemon received: 'troc clearing show' shows it.\n"    \
+    "When there is nothing to clear, no round is recorded and it exits 0; a round that could\n"   \
+    "not be run exits 1 with the reason (--json: result \"unavailable\", the reason in detail)."
 
 #define PAY_DETAILS                                                                                      \
     "  AMOUNT         in the territory's unit, at most two decimals (12.50)\n"                        \
