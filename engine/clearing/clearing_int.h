@@ -5,6 +5,8 @@
  *   network.c     obligations -> merged arcs (one per debtor/creditor pair) in
  *                 CSR form, plus the balance node's slack arcs in credit mode
  *   components.c  strongly connected components (iterative Tarjan)
+ *   chains.c      paths through firms with one debtor and one creditor,
+ *                 contracted into single arcs
  *   residual.c    the transport form of one network as a residual graph
  *   admissible.c  the entries of reduced cost 0 of a phase, copied compactly
  *   flow.c        exact min-cost flow on it (primal-dual), phase by phase:
@@ -39,16 +41,17 @@ _Static_assert(4ull * (TROC_CLEARING_OBLIGATIONS_MAX + 2ull * TROC_CLEARING_FIRM
                "an arc index and two bits fit in a residual entry's link");
 
 /* A network of arcs sorted by tail (CSR).  Arc costs are -1 (an obligation
- * arc: every unit carried is one unit set off or paid) or 0 (a slack arc to
- * or from the balance node).  The circulation solver maximises the flow on
- * cost -1 arcs. */
+ * arc: every unit carried is one unit set off or paid), 0 (a slack arc to
+ * or from the balance node), or -L for a chain of L obligation arcs
+ * contracted into one (chains.c).  The circulation solver minimises the
+ * cost: it maximises what the obligation arcs carry. */
 typedef struct troc__network {
     uint32_t node_count;   /* firms, plus the balance node (last) in credit mode */
     uint32_t arc_count;
     uint32_t *arc_first;   /* node_count + 1: arcs of node v are [arc_first[v], arc_first[v + 1]) */
     uint32_t *arc_head;    /* arc_count: head node of each arc */
     int64_t *arc_capacity; /* arc_count: capacity in cents, > 0 */
-    int8_t *arc_cost;      /* arc_count: -1 or 0 */
+    int32_t *arc_cost;     /* arc_count: -1, 0, or -L for a contracted chain */
 } troc__network;
 
 /* Obligations grouped by (debtor, creditor): one group per pair that owes,
@@ -104,6 +107,8 @@ int troc__network_build(const troc_clearing_problem *problem, troc__groups *grou
  * groups with capacity 0 get no arc (group_arc TROC__NONE). */
 int troc__network_build_capacities(const troc_clearing_problem *problem, troc__groups *groups,
                                    const int64_t *group_capacity, troc__network *network);
+/* A network of node_count nodes and room for arc_count arcs, uninitialised. */
+int troc__network_allocate(troc__network *network, uint32_t node_count, uint32_t arc_count);
 void troc__network_free(troc__network *network);
 /* Room of a firm's balance in credit mode, capped by what its obligations can
  * move (so never more than the total): how far it may rise (up) and fall
@@ -117,11 +122,44 @@ int troc__components_find(const troc__network *network, uint32_t node_limit,
                           troc__components *components);
 void troc__components_free(troc__components *components);
 
+/* chains.c: a network with its chains contracted.  A chain is a path of
+ * obligation arcs through firms that have no other arc (exactly one
+ * creditor and one debtor, no slack arc): whatever enters it leaves it
+ * unchanged, so it carries one flow, at most its least capacity, at a cost
+ * of minus its length.  The reduced network has the same nodes; each chain
+ * between two different firms becomes one arc (cost -L), each chain that
+ * comes back to where it started (a cycle of its own) no arc: it carries
+ * its least capacity, which is optimal whatever the rest does.  The firms
+ * inside chains are left without arcs, each its own component.  Only
+ * chains inside a component of two or more nodes are contracted. */
+typedef struct troc__chains {
+    uint32_t chain_count;
+    uint32_t *chain_first;   /* chain_count + 1: arcs of chain c are chain_arc[chain_first[c] ..] */
+    uint32_t *chain_arc;     /* network arcs of the chains, each chain in path order */
+    uint32_t *chain_from;    /* chain_count: the firm each chain leaves */
+    uint32_t *chain_carrier; /* chain_count: the reduced arc carrying the chain, TROC__NONE for a cycle */
+    uint32_t *reduced_arc;   /* network arc_count: its arc in the reduced network, TROC__NONE in a chain */
+    troc__network reduced;
+    troc__components components; /* of the reduced network */
+} troc__chains;
+
+/* Finds and contracts the chains of a network whose components are given;
+ * chain_count 0 (and nothing allocated) when there are none, or when they
+ * are too few and short to repay a copy of the network. */
+int troc__chains_contract(const troc__network *network, const troc__components *components,
+                          troc__chains *chains);
+/* The flow of every network arc from the reduced network's flows, and the
+ * potentials of the firms inside chains from those of the chains' ends
+ * (already in `potential`), so that the network's certificate holds. */
+void troc__chains_expand(const troc__chains *chains, const troc__network *network, const int64_t *reduced_flow,
+                         int64_t *flow, int64_t *potential);
+void troc__chains_free(troc__chains *chains);
+
 /* residual.c: the residual graph of a network's circulation problem,
  * restricted to arcs inside a component, starting from the pseudo-flow that
- * fills every cost -1 arc and leaves every cost 0 arc empty.  Each arc gives
- * two entries: at its tail (room capacity - flow, the arc's cost) and at its
- * head (room flow, minus the cost).  With all costs then >= 0 on entries
+ * fills every arc of negative cost and leaves every cost 0 arc empty.  Each
+ * arc gives two entries: at its tail (room capacity - flow, the arc's cost)
+ * and at its head (room flow, minus the cost).  With all costs then >= 0 on entries
  * with room, the solver routes the excess this pseudo-flow leaves at nodes
  * back to the deficits at least cost: the transport form of the problem.
  *
@@ -129,15 +167,15 @@ void troc__components_free(troc__components *components);
  * troc__components), so that a component is a range of nodes, and arcs by
  * tail in that order, so that a component's arcs are a range too.  An entry
  * is 8 bytes: the node it leads to and a link naming its arc, its side and
- * whether the arc is free (cost 0);
- * the arc's room lives once, in `arcs`. */
+ * whether its cost is other than -1 (then read in arc_cost); the arc's room
+ * lives once, in `arcs`. */
 typedef struct troc__residual_entry {
     uint32_t head; /* node the entry leads to */
     uint32_t link; /* arc << TROC__LINK_ARC_SHIFT | TROC__LINK_* bits */
 } troc__residual_entry;
 
 #define TROC__LINK_TAIL 1u      /* the entry sits at its arc's tail */
-#define TROC__LINK_FREE 2u      /* the arc costs 0 (else -1) */
+#define TROC__LINK_COSTED 2u    /* the arc's cost is not -1: read it in arc_cost */
 #define TROC__LINK_ARC_SHIFT 2u /* the arc index above those bits */
 
 typedef struct troc__residual_arc {
@@ -156,7 +194,7 @@ typedef struct troc__residual {
     troc__residual_entry *entries; /* entry_count */
     troc__residual_arc *arcs;      /* arc_count */
     uint32_t *arc_head;            /* arc_count: head node of each arc */
-    int8_t *arc_cost;              /* arc_count: -1 or 0 */
+    int32_t *arc_cost;             /* arc_count: the network arc's cost */
     uint64_t *room_bits;           /* 2 bits per arc, bit 2a + 1: room at the tail, 2a: at the head */
     uint32_t *network_arc;         /* arc_count: the network arc of each arc */
     int64_t *excess;               /* node_count: inflow minus outflow of the pseudo-flow */
@@ -195,16 +233,16 @@ static inline void troc__room_bits_set(uint64_t *bits, uint32_t arc, int64_t roo
     bits[arc >> 5] = word;
 }
 
-/* Cost of an entry: -1 at the tail of an obligation arc, +1 at its head, 0
- * on both sides of a slack arc. */
-static inline int64_t troc__entry_cost(troc__residual_entry e) {
-    if (e.link & TROC__LINK_FREE) return 0;
-    return (e.link & TROC__LINK_TAIL) ? -1 : 1;
+/* Cost of an entry: its arc's cost at the tail, minus it at the head (-1 and
+ * +1 for an obligation arc, read from the link without touching arc_cost). */
+static inline int64_t troc__entry_cost(const troc__residual *r, troc__residual_entry e) {
+    const int64_t cost = (e.link & TROC__LINK_COSTED) ? r->arc_cost[e.link >> TROC__LINK_ARC_SHIFT] : -1;
+    return (e.link & TROC__LINK_TAIL) ? cost : -cost;
 }
 
 /* Reduced cost of entry e of node v. */
 static inline int64_t troc__reduced_cost(const troc__residual *r, uint32_t v, troc__residual_entry e) {
-    return troc__entry_cost(e) + r->potential[v] - r->potential[e.head];
+    return troc__entry_cost(r, e) + r->potential[v] - r->potential[e.head];
 }
 
 int troc__residual_build(const troc__network *network, const troc__components *components,

@@ -149,7 +149,7 @@ void troc__network_free(troc__network *network) {
     *network = (troc__network){0};
 }
 
-static int network_allocate(troc__network *network, uint32_t node_count, uint32_t arc_count) {
+int troc__network_allocate(troc__network *network, uint32_t node_count, uint32_t arc_count) {
     *network = (troc__network){.node_count = node_count, .arc_count = arc_count};
     network->arc_first = malloc(((size_t)node_count + 1) * sizeof *network->arc_first);
     network->arc_head = malloc(((size_t)arc_count + 1) * sizeof *network->arc_head);
@@ -274,7 +274,7 @@ static int network_make(const troc_clearing_problem *problem, troc__groups *grou
                         troc__network *network) {
     const uint32_t node_count = problem->firm_count + (up != NULL ? 1u : 0u);
     const uint32_t arc_count = network_fill(problem, groups, group_capacity, up, down, NULL);
-    int error = network_allocate(network, node_count, arc_count);
+    int error = troc__network_allocate(network, node_count, arc_count);
     if (error != 0) return error;
     uint32_t written = network_fill(problem, groups, group_capacity, up, down, network);
     assert(written == arc_count);

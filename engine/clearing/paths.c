@@ -268,13 +268,14 @@ bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t h
     assert(lo < hi && hi <= f->node_capacity);
     if (r->free_arc_count > 0) return false;
     /* Every entry with room leads back along a full obligation arc, at
-     * reduced cost 1: the excesses are the nodes at distance 0, and D is 1
-     * as soon as one of them is owed by a deficit. */
+     * reduced cost 1 (L for a chain of L, which setting the excesses to -1
+     * keeps >= 0): the excesses are the nodes at distance 0, and D is 1 as
+     * soon as one of them is owed by a deficit through an obligation arc. */
     bool adjacent = false;
     for (uint32_t v = lo; v < hi && !adjacent; v++) {
         if (r->excess[v] <= 0) continue;
         for (uint32_t e = r->first[v]; e < r->first[v + 1] && !adjacent; e++) {
-            adjacent = r->excess[r->entries[e].head] < 0;
+            adjacent = r->excess[r->entries[e].head] < 0 && !(r->entries[e].link & TROC__LINK_COSTED);
         }
     }
     if (!adjacent) return false;

@@ -2,12 +2,13 @@
 /*
  * The residual graph the flow solver works on.
  *
- * A min-cost circulation with costs -1 and 0 becomes a transport problem
- * with costs >= 0 by starting from the pseudo-flow that fills every cost -1
- * arc: an arc debtor -> creditor of capacity U then leaves an excess of U at
- * the creditor and a deficit of U at the debtor, and its only entry with room
- * is the one back from creditor to debtor, of cost +1 (giving back one unit
- * of set-off).  Routing all excesses back to the deficits at least cost
+ * A min-cost circulation with costs -1 and 0 (-L for a contracted chain)
+ * becomes a transport problem with costs >= 0 by starting from the
+ * pseudo-flow that fills every arc of negative cost: an arc debtor ->
+ * creditor of capacity U then leaves an excess of U at the creditor and a
+ * deficit of U at the debtor, and its only entry with room is the one back
+ * from creditor to debtor, of cost +1 (giving back one unit of set-off; +L
+ * along a chain).  Routing all excesses back to the deficits at least cost
  * leaves the maximum circulation.  Cost 0 arcs (slack arcs of the balance
  * node) start empty.
  *
@@ -124,7 +125,7 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
             r->arc_cost[arc] = network->arc_cost[a];
             r->free_arc_count += network->arc_cost[a] == 0;
             r->network_arc[arc] = a;
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (network->arc_cost[a] == 0 ? TROC__LINK_FREE : 0u);
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (network->arc_cost[a] != -1 ? TROC__LINK_COSTED : 0u);
             r->entries[next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
             r->excess[tail] -= start;
             arc++;
@@ -146,10 +147,10 @@ static void fill_heads(troc__residual *r, uint32_t *next) {
             }
             if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[r->arc_head[arc + 2 * PREFETCH_ARCS]], 1);
             const uint32_t head = r->arc_head[arc];
-            const bool free = r->arc_cost[arc] == 0;
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (free ? TROC__LINK_FREE : 0u);
+            const bool costed = r->arc_cost[arc] != -1;
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (costed ? TROC__LINK_COSTED : 0u);
             r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
-            r->excess[head] += free ? 0 : r->arcs[arc].capacity;
+            r->excess[head] += r->arcs[arc].capacity - r->arcs[arc].room; /* the initial pseudo-flow */
         }
     }
 }
