@@ -305,10 +305,11 @@ static void test_random_credit_matches_reference(void **state) {
 
 /* Chains ------------------------------------------------------------------- */
 
-/* Rings and paths of firms with one debtor and one creditor, joined by a
- * few chords and parallel obligations: the chains the solver contracts, in
- * every shape (a chain between two hubs, back to its own start, a ring made
- * only of chain firms, two firms owing each other), against the
+/* Rings and paths of firms with one debtor and one creditor, or owing both
+ * neighbours, joined by a few chords and parallel obligations: the chains
+ * the solver contracts and the firms it peels, in every shape (a chain
+ * between two hubs, back to its own start, a ring made only of chain firms,
+ * two firms owing each other, a line hanging off a ring), against the
  * reference. */
 static size_t random_chained_obligations(troc_obligation *out, uint32_t firms, size_t max_count) {
     size_t count = 0;
@@ -316,8 +317,11 @@ static size_t random_chained_obligations(troc_obligation *out, uint32_t firms, s
     while (start < firms && count + 2 < max_count) {
         const uint32_t length = 2 + rng_below(firms - 1); /* firms in this ring or path */
         const uint32_t end = start + length > firms ? firms : start + length;
-        const bool ring = rng_below(3) != 0;
-        for (uint32_t v = start; v + 1 < end && count < max_count; v++) out[count++] = (troc_obligation){v, v + 1, 0};
+        const bool ring = rng_below(3) != 0, both_ways = rng_below(3) == 0;
+        for (uint32_t v = start; v + 1 < end && count < max_count; v++) {
+            out[count++] = (troc_obligation){v, v + 1, 0};
+            if (both_ways && count < max_count) out[count++] = (troc_obligation){v + 1, v, 0};
+        }
         if (ring && end - start >= 2 && count < max_count) out[count++] = (troc_obligation){end - 1, start, 0};
         start = end;
     }
@@ -336,7 +340,7 @@ static size_t random_chained_obligations(troc_obligation *out, uint32_t firms, s
     return count;
 }
 
-static void test_random_chains_match_reference(void **state) {
+static void test_random_reductions_match_reference(void **state) {
     (void)state;
     rng_state = 4242;
     troc_obligation obligations[40];
@@ -361,23 +365,26 @@ static void test_random_chains_match_reference(void **state) {
     }
 }
 
-/* The contraction itself, on a ring of 40 firms: alone, it is one chain
+/* The reduction itself.  On a ring of 40 firms: alone, it is one chain
  * back to its start and leaves no arc; each chord cuts it into one chain
- * more; a single firm inside a chain is not worth a copy of the network. */
-static void expect_chains(const troc_obligation *obligations, size_t count, uint32_t firms, uint32_t chain_count,
-                          uint32_t reduced_arc_count) {
+ * more; a single firm inside a chain is not worth a copy of the network.
+ * A line of firms owing both neighbours is peeled to its last firm; a line
+ * hanging off a ring is peeled, and leaves the ring one chain. */
+static void expect_reduction(const troc_obligation *obligations, size_t count, uint32_t firms, uint32_t leaf_count,
+                             uint32_t chain_count, uint32_t reduced_arc_count) {
     troc_clearing_problem p = plain_problem(firms, obligations, count);
     troc__groups groups = {0};
     troc__network network = {0};
     troc__components components = {0};
-    troc__chains chains = {0};
+    troc__reduction reduction = {0};
     assert_int_equal(troc__groups_build(&p, &groups), 0);
     assert_int_equal(troc__network_build(&p, &groups, &network), 0);
     assert_int_equal(troc__components_find(&network, firms, &components), 0);
-    assert_int_equal(troc__chains_contract(&network, &components, &chains), 0);
-    assert_int_equal(chains.chain_count, chain_count);
-    if (chain_count > 0) assert_int_equal(chains.reduced.arc_count, reduced_arc_count);
-    troc__chains_free(&chains);
+    assert_int_equal(troc__reduction_build(&network, &components, &reduction), 0);
+    assert_int_equal(reduction.leaf_count, leaf_count);
+    assert_int_equal(reduction.chain_count, chain_count);
+    if (leaf_count + chain_count > 0) assert_int_equal(reduction.reduced.arc_count, reduced_arc_count);
+    troc__reduction_free(&reduction);
     troc__components_free(&components);
     troc__network_free(&network);
     troc__groups_free(&groups);
@@ -387,33 +394,49 @@ static void expect_chains(const troc_obligation *obligations, size_t count, uint
     troc_clearing_result_free(&r);
 }
 
-static void test_chains_contracted(void **state) {
+static void test_reduction(void **state) {
     (void)state;
-    enum { FIRMS = 40 };
-    troc_obligation ob[2 * FIRMS];
+    enum { FIRMS = 40, LINE = 20 };
+    troc_obligation ob[2 * FIRMS + 2 * LINE];
     for (uint32_t v = 0; v < FIRMS; v++) ob[v] = (troc_obligation){v, (v + 1) % FIRMS, 100 + v};
-    expect_chains(ob, FIRMS, FIRMS, 1, 0);
+    expect_reduction(ob, FIRMS, FIRMS, 0, 1, 0);
     ob[FIRMS] = (troc_obligation){0, 20, 7};
-    expect_chains(ob, FIRMS + 1, FIRMS, 2, 3); /* 0..20, 20..0, and the chord */
+    expect_reduction(ob, FIRMS + 1, FIRMS, 0, 2, 3); /* 0..20, 20..0, and the chord */
     ob[FIRMS + 1] = (troc_obligation){30, 10, 7};
-    expect_chains(ob, FIRMS + 2, FIRMS, 4, 6); /* 0..10, 10..20, 20..30, 30..0, two chords */
+    expect_reduction(ob, FIRMS + 2, FIRMS, 0, 4, 6); /* 0..10, 10..20, 20..30, 30..0, two chords */
     /* Both ways round, but for the two arcs around firm 5: 5 alone is inside. */
     size_t count = FIRMS;
     for (uint32_t v = 0; v < FIRMS; v++) {
         if (v != 5 && v != 6) ob[count++] = (troc_obligation){v, (v + FIRMS - 1) % FIRMS, 50};
     }
-    expect_chains(ob, count, FIRMS, 0, 0);
-    /* The ring alone sets off its least amount all round. */
-    troc_clearing_problem p = plain_problem(FIRMS, ob, FIRMS);
+    expect_reduction(ob, count, FIRMS, 0, 0, 0);
+    /* The ring with a line of 20 firms hanging off firm 0, both ways. */
+    count = FIRMS;
+    for (uint32_t i = 0; i < LINE; i++) {
+        const uint32_t v = FIRMS + i, before = i == 0 ? 0 : v - 1;
+        ob[count++] = (troc_obligation){before, v, 10 + i % 3};
+        ob[count++] = (troc_obligation){v, before, 11};
+    }
+    expect_reduction(ob, count, FIRMS + LINE, LINE, 1, 0);
+    /* The line alone (firms 40 to 59, firm 0 at its end). */
+    expect_reduction(ob + FIRMS, 2 * LINE, FIRMS + LINE, LINE, 0, 0);
+    troc_clearing_problem p = plain_problem(FIRMS + LINE, ob + FIRMS, 2 * LINE);
     troc_clearing_result r;
+    solve_ok(&p, &r);
+    int64_t pairs = 0; /* each pair sets off its smaller amount both ways */
+    for (uint32_t i = 0; i < LINE; i++) pairs += 2 * (10 + i % 3 < 11 ? 10 + i % 3 : 11);
+    assert_true(r.cleared_total_cents == pairs);
+    troc_clearing_result_free(&r);
+    /* The ring alone sets off its least amount all round. */
+    p = plain_problem(FIRMS, ob, FIRMS);
     solve_ok(&p, &r);
     assert_true(r.cleared_total_cents == FIRMS * 100);
     troc_clearing_result_free(&r);
 }
 
-/* Long rings: the optimal potentials fall by one per firm, which took the
- * solver one phase per firm before chains were contracted (a ring of 50,000
- * firms: two minutes; this one would take hours). */
+/* Long rings and lines: the optimal potentials move by one per firm, which
+ * took the solver one phase per firm before the network was reduced (a ring
+ * of 50,000 firms: two minutes; this one would take hours). */
 static void test_long_rings(void **state) {
     (void)state;
     enum { FIRMS = 200000 };
@@ -435,6 +458,22 @@ static void test_long_rings(void **state) {
     p = plain_problem(FIRMS, ob, FIRMS + 100);
     solve_ok(&p, &r);
     assert_true(r.cleared_total_cents > 0);
+    troc_clearing_result_free(&r);
+    free(ob);
+    /* A line of firms owing both neighbours: each pair sets off its smaller
+     * amount both ways. */
+    ob = malloc(2 * (FIRMS - 1) * sizeof *ob);
+    assert_non_null(ob);
+    int64_t pairs = 0;
+    for (uint32_t v = 0; v + 1 < FIRMS; v++) {
+        ob[2 * v] = (troc_obligation){v, v + 1, 1 + rng_below(100000)};
+        ob[2 * v + 1] = (troc_obligation){v + 1, v, 1 + rng_below(100000)};
+        const int64_t a = ob[2 * v].amount_cents, b = ob[2 * v + 1].amount_cents;
+        pairs += 2 * (a < b ? a : b);
+    }
+    p = plain_problem(FIRMS, ob, 2 * (FIRMS - 1));
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == pairs);
     troc_clearing_result_free(&r);
     free(ob);
 }
@@ -792,8 +831,8 @@ int main(void) {
         cmocka_unit_test(test_empty_problems),
         cmocka_unit_test(test_random_plain_matches_reference),
         cmocka_unit_test(test_random_credit_matches_reference),
-        cmocka_unit_test(test_random_chains_match_reference),
-        cmocka_unit_test(test_chains_contracted),
+        cmocka_unit_test(test_random_reductions_match_reference),
+        cmocka_unit_test(test_reduction),
         cmocka_unit_test(test_long_rings),
         cmocka_unit_test(test_credit_chain_within_limits),
         cmocka_unit_test(test_credit_sets_off_before_paying),

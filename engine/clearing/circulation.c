@@ -2,17 +2,19 @@
 /*
  * A min-cost circulation of a network and its certificate.
  *
- * The network is cut into strongly connected components, and its chains
- * contracted (chains.c); the flow solver works on each component of two or
- * more nodes alone, and arcs between components stay empty.  Each
- * component comes out with potentials that certify it (every residual entry with room has reduced cost >= 0).  The
- * components are then stacked: Tarjan lists them so that arcs between them
- * only lead to components listed earlier, so shifting each component's
- * potentials to start one above the highest potential of all earlier ones
- * makes every arc between components have potential[tail] - potential[head]
- * >= 1, hence reduced cost >= 0, which is what an empty arc needs.  The
- * potentials of one network stay below its node count times the largest
- * distance of a phase, far from int64's range.
+ * The network is cut into strongly connected components and reduced
+ * (reduce.c: firms with a single counterparty peeled, chains contracted);
+ * the flow solver works on each component of two or more nodes alone, and
+ * arcs between components stay empty.  Each component comes out with
+ * potentials that certify it (every residual entry with room has reduced
+ * cost >= 0).  The components are then stacked: Tarjan lists them so that
+ * arcs between them only lead to components listed earlier, so shifting
+ * each component's potentials to start one above the highest potential of
+ * all earlier ones makes every arc between components have
+ * potential[tail] - potential[head] >= 1, hence reduced cost >= 0, which is
+ * what an empty arc needs.  The potentials of one network stay below its
+ * node count times the largest distance of a phase, far from int64's
+ * range.
  */
 #include <assert.h>
 #include <errno.h>
@@ -77,7 +79,7 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     assert(stats != NULL && progress != NULL);
     *stats = (troc__circulation_stats){0};
     troc__components found = {0};
-    troc__chains chains = {0};
+    troc__reduction reduction = {0};
     troc__residual residual = {0};
     int64_t *reduced_flow = NULL;
     troc__progress_report(progress, "components", 0.0);
@@ -86,31 +88,31 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     if (error != 0) goto cleanup;
     const troc__components *components = known != NULL ? known : &found;
     assert(components->component_first[components->component_count] == network->node_count);
-    error = troc__chains_contract(network, components, &chains);
+    error = troc__reduction_build(network, components, &reduction);
     if (error != 0) goto cleanup;
-    const bool contracted = chains.chain_count > 0;
-    const troc__network *solved = contracted ? &chains.reduced : network;
-    if (contracted) components = &chains.components;
+    const bool reduced = reduction.leaf_count + reduction.chain_count > 0;
+    const troc__network *solved = reduced ? &reduction.reduced : network;
+    if (reduced) components = &reduction.components;
     error = troc__residual_build(solved, components, &residual);
     if (error != 0) goto cleanup;
     troc__progress_report(progress, "flow", 0.0);
     error = solve_components(components, &residual, stats, progress);
     if (error != 0) goto cleanup;
     stack_potentials(components, &residual, potential);
-    if (contracted) {
+    if (reduced) {
         error = -ENOMEM;
         reduced_flow = malloc(((size_t)solved->arc_count + 1) * sizeof *reduced_flow);
         if (reduced_flow == NULL) goto cleanup;
         error = 0;
         troc__residual_flows(&residual, solved, reduced_flow);
-        troc__chains_expand(&chains, network, reduced_flow, flow, potential);
+        troc__reduction_expand(&reduction, network, reduced_flow, flow, potential);
     } else {
         troc__residual_flows(&residual, network, flow);
     }
 cleanup:
     free(reduced_flow);
     troc__residual_free(&residual);
-    troc__chains_free(&chains);
+    troc__reduction_free(&reduction);
     troc__components_free(&found);
     return error;
 }

@@ -5,7 +5,8 @@
  *   network.c     obligations -> merged arcs (one per debtor/creditor pair) in
  *                 CSR form, plus the balance node's slack arcs in credit mode
  *   components.c  strongly connected components (iterative Tarjan)
- *   chains.c      paths through firms with one debtor and one creditor,
+ *   reduce.c      firms with a single counterparty peeled off, paths
+ *                 through firms with one debtor and one creditor
  *                 contracted into single arcs
  *   residual.c    the transport form of one network as a residual graph
  *   admissible.c  the entries of reduced cost 0 of a phase, copied compactly
@@ -43,7 +44,7 @@ _Static_assert(4ull * (TROC_CLEARING_OBLIGATIONS_MAX + 2ull * TROC_CLEARING_FIRM
 /* A network of arcs sorted by tail (CSR).  Arc costs are -1 (an obligation
  * arc: every unit carried is one unit set off or paid), 0 (a slack arc to
  * or from the balance node), or -L for a chain of L obligation arcs
- * contracted into one (chains.c).  The circulation solver minimises the
+ * contracted into one (reduce.c).  The circulation solver minimises the
  * cost: it maximises what the obligation arcs carry. */
 typedef struct troc__network {
     uint32_t node_count;   /* firms, plus the balance node (last) in credit mode */
@@ -122,38 +123,44 @@ int troc__components_find(const troc__network *network, uint32_t node_limit,
                           troc__components *components);
 void troc__components_free(troc__components *components);
 
-/* chains.c: a network with its chains contracted.  A chain is a path of
- * obligation arcs through firms that have no other arc (exactly one
- * creditor and one debtor, no slack arc): whatever enters it leaves it
- * unchanged, so it carries one flow, at most its least capacity, at a cost
- * of minus its length.  The reduced network has the same nodes; each chain
+/* reduce.c: a network without its firms of a single counterparty and with
+ * its chains contracted.  A firm whose arcs all go to and come from one
+ * firm carries the smaller of the two both ways whatever the rest does: it
+ * is peeled off, and so, in turn, are the firms this leaves with a single
+ * counterparty.  A chain is a path of obligation arcs through firms left
+ * with exactly one arc in and one out, from and to other firms of their
+ * component: it carries one flow, at most its least capacity, at a cost of
+ * minus its length.  The reduced network has the same nodes; each chain
  * between two different firms becomes one arc (cost -L), each chain that
  * comes back to where it started (a cycle of its own) no arc: it carries
- * its least capacity, which is optimal whatever the rest does.  The firms
- * inside chains are left without arcs, each its own component.  Only
- * chains inside a component of two or more nodes are contracted. */
-typedef struct troc__chains {
+ * its least capacity.  The firms peeled or inside chains are left without
+ * arcs, each its own component. */
+typedef struct troc__reduction {
+    uint32_t leaf_count;
+    uint32_t *leaf_node;     /* the firms peeled, in the order peeled */
+    uint32_t *leaf_in;       /* per firm peeled: its arc from its counterparty */
+    uint32_t *leaf_out;      /* per firm peeled: its arc to its counterparty */
     uint32_t chain_count;
     uint32_t *chain_first;   /* chain_count + 1: arcs of chain c are chain_arc[chain_first[c] ..] */
     uint32_t *chain_arc;     /* network arcs of the chains, each chain in path order */
     uint32_t *chain_from;    /* chain_count: the firm each chain leaves */
     uint32_t *chain_carrier; /* chain_count: the reduced arc carrying the chain, TROC__NONE for a cycle */
-    uint32_t *reduced_arc;   /* network arc_count: its arc in the reduced network, TROC__NONE in a chain */
+    uint32_t *reduced_arc;   /* network arc_count: its arc in the reduced network, TROC__NONE if removed */
     troc__network reduced;
     troc__components components; /* of the reduced network */
-} troc__chains;
+} troc__reduction;
 
-/* Finds and contracts the chains of a network whose components are given;
- * chain_count 0 (and nothing allocated) when there are none, or when they
- * are too few and short to repay a copy of the network. */
-int troc__chains_contract(const troc__network *network, const troc__components *components,
-                          troc__chains *chains);
+/* Reduces a network whose components are given; leaves the reduction empty
+ * (leaf_count and chain_count 0, nothing allocated) when there is nothing
+ * to reduce, or too little to repay a copy of the network. */
+int troc__reduction_build(const troc__network *network, const troc__components *components,
+                          troc__reduction *reduction);
 /* The flow of every network arc from the reduced network's flows, and the
- * potentials of the firms inside chains from those of the chains' ends
+ * potentials of the firms peeled or inside chains from those of the rest
  * (already in `potential`), so that the network's certificate holds. */
-void troc__chains_expand(const troc__chains *chains, const troc__network *network, const int64_t *reduced_flow,
-                         int64_t *flow, int64_t *potential);
-void troc__chains_free(troc__chains *chains);
+void troc__reduction_expand(const troc__reduction *reduction, const troc__network *network,
+                            const int64_t *reduced_flow, int64_t *flow, int64_t *potential);
+void troc__reduction_free(troc__reduction *reduction);
 
 /* residual.c: the residual graph of a network's circulation problem,
  * restricted to arcs inside a component, starting from the pseudo-flow that
