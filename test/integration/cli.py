@@ -651,6 +651,7 @@ class DropFirstReply:
     one whose reply is lost."""
 
     HANDSHAKE_FRAMES = 2                    # the client's frames before its first request
+    DROPS_REPLIES = True                    # False: a subclass that only watches the requests
 
     def __init__(self, target_port, every=False, answered=0, refuse_after=False):
         self.target_port = target_port
@@ -672,7 +673,7 @@ class DropFirstReply:
                 client.close()
                 continue
             server = socket.create_connection(("127.0.0.1", self.target_port))
-            drop = self.every or self.connections == 1
+            drop = self.DROPS_REPLIES and (self.every or self.connections == 1)
             state = {"client_frames": 0}
             threading.Thread(target=self.pump, args=(client, server, state, None), daemon=True).start()
             threading.Thread(target=self.pump, args=(server, client, state, drop), daemon=True).start()
@@ -688,6 +689,10 @@ class DropFirstReply:
             count += 1
         return count, buffer
 
+    def before_forwarding(self, state):
+        """Called with the count of the client's frames so far, before they
+        are forwarded."""
+
     def pump(self, source, destination, state, drop):
         pending = b""
         try:
@@ -698,6 +703,7 @@ class DropFirstReply:
                 if drop is None:
                     count, pending = self.frames(pending + data)
                     state["client_frames"] += count
+                    self.before_forwarding(state)
                 elif drop and state["client_frames"] > self.HANDSHAKE_FRAMES + self.answered:
                     break  # the reply to the request: lost
                 destination.sendall(data)

@@ -22,7 +22,6 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -264,34 +263,18 @@ class HookBeforeRequest(cli.DropFirstReply):
     it forwards the client's request number `index` (0: the first after the
     handshake): the ledger changes between two requests of one command."""
 
+    DROPS_REPLIES = False
+
     def __init__(self, target_port, index, hook):
         self.index = index
         self.hook = hook
         self.hooked = False
         super().__init__(target_port)
 
-    def pump(self, source, destination, state, drop):
-        if drop is not None:                    # the server's side: every reply forwarded
-            return super().pump(source, destination, state, False)
-        pending = b""
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                count, pending = self.frames(pending + data)
-                state["client_frames"] += count
-                if not self.hooked and state["client_frames"] > self.HANDSHAKE_FRAMES + self.index:
-                    self.hooked = True
-                    self.hook()
-                destination.sendall(data)
-        except OSError:
-            pass
-        for s in (source, destination):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def before_forwarding(self, state):
+        if not self.hooked and state["client_frames"] > self.HANDSHAKE_FRAMES + self.index:
+            self.hooked = True
+            self.hook()
 
 
 def scenario_refusal_states(t):
