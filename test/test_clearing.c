@@ -332,6 +332,10 @@ static size_t random_chained_obligations(troc_obligation *out, uint32_t firms, s
         if (ring && end - start >= 2 && count < max_count) out[count++] = (troc_obligation){end - 1, start, 0};
         start = end;
     }
+    /* Now and then firms owing one outside every cycle, or chords between
+     * components: arcs the reduction must leave as they are. */
+    const uint32_t sinks = rng_below(3) == 0 ? 1 + rng_below(4) : 0;
+    for (uint32_t i = 0; i < sinks && count < max_count; i++) out[count++] = (troc_obligation){rng_below(firms - 1), firms - 1, 0};
     const uint32_t chords = rng_below(4);
     for (uint32_t i = 0; i < chords && count < max_count; i++) {
         const uint32_t d = rng_below(firms);
@@ -360,8 +364,15 @@ static void test_random_reductions_match_reference(void **state) {
         solve_ok(&p, &r);
         assert_true(r.cleared_total_cents == ref_plain(&p, NULL));
         troc_clearing_result_free(&r);
-        /* Credit mode: its split solves the settled amounts, reduced too. */
+        /* Credit mode: accounts without room keep their firms off the
+         * balance node, so its main solve is reduced too, and so is its
+         * split's. */
         random_accounts(accounts, firms);
+        for (uint32_t v = 0; v < firms; v++) {
+            const uint32_t pick = rng_below(6);
+            if (pick < 2) accounts[v] = (troc_clearing_account){0, 0, 0};
+            if (pick == 2) accounts[v] = (troc_clearing_account){0, 0, TROC_CLEARING_NO_MAX};
+        }
         p.accounts = accounts;
         expect_credit_optimal(&p);
     }
@@ -412,6 +423,10 @@ static void test_reduction(void **state) {
         if (v != 5 && v != 6) ob[count++] = (troc_obligation){v, (v + FIRMS - 1) % FIRMS, 50};
     }
     expect_reduction(ob, count, FIRMS, 0, 0, 0);
+    /* The ring, each firm also owing firm 40 outside it: still one chain,
+     * the arcs to firm 40 left as they are. */
+    for (uint32_t v = 0; v < FIRMS; v++) ob[FIRMS + v] = (troc_obligation){v, FIRMS, 5};
+    expect_reduction(ob, 2 * FIRMS, FIRMS + 1, 0, 1, FIRMS);
     /* The ring with a line of 20 firms hanging off firm 0, both ways. */
     count = FIRMS;
     for (uint32_t i = 0; i < LINE; i++) {
@@ -442,7 +457,7 @@ static void test_reduction(void **state) {
 static void test_long_rings(void **state) {
     (void)state;
     enum { FIRMS = 200000 };
-    troc_obligation *ob = malloc((FIRMS + 100) * sizeof *ob);
+    troc_obligation *ob = malloc(2 * FIRMS * sizeof *ob);
     assert_non_null(ob);
     for (uint32_t v = 0; v < FIRMS; v++) ob[v] = (troc_obligation){v, (v + 1) % FIRMS, FIRMS - v};
     troc_clearing_problem p = plain_problem(FIRMS, ob, FIRMS);
@@ -460,6 +475,15 @@ static void test_long_rings(void **state) {
     p = plain_problem(FIRMS, ob, FIRMS + 100);
     solve_ok(&p, &r);
     assert_true(r.cleared_total_cents > 0);
+    troc_clearing_result_free(&r);
+    /* The first ring again, each firm also owing a supplier outside it. */
+    for (uint32_t v = 0; v < FIRMS; v++) {
+        ob[v].amount_cents = FIRMS - v;
+        ob[FIRMS + v] = (troc_obligation){v, FIRMS, 1};
+    }
+    p = plain_problem(FIRMS + 1, ob, 2 * FIRMS);
+    solve_ok(&p, &r);
+    assert_true(r.cleared_total_cents == FIRMS);
     troc_clearing_result_free(&r);
     free(ob);
     /* A line of firms owing both neighbours: each pair sets off its smaller

@@ -54,21 +54,19 @@ static int solve_components(const troc__components *components, troc__residual *
     return 0;
 }
 
-/* potential := the residual's potentials, each component shifted above all
- * components listed before it. */
-static void stack_potentials(const troc__components *components, const troc__residual *residual,
-                             int64_t *potential) {
+/* Shifts each component's potentials to start one above the highest of
+ * all components listed before it. */
+static void stack_potentials(const troc__components *components, int64_t *potential) {
     int64_t floor = 0; /* lowest potential the next component may use */
     for (uint32_t c = 0; c < components->component_count; c++) {
         const uint32_t lo = components->component_first[c], hi = components->component_first[c + 1];
-        int64_t lowest = residual->potential[lo], highest = lowest;
-        for (uint32_t v = lo + 1; v < hi; v++) {
-            if (residual->potential[v] < lowest) lowest = residual->potential[v];
-            if (residual->potential[v] > highest) highest = residual->potential[v];
+        int64_t lowest = potential[components->node_order[lo]], highest = lowest;
+        for (uint32_t i = lo + 1; i < hi; i++) {
+            const int64_t p = potential[components->node_order[i]];
+            if (p < lowest) lowest = p;
+            if (p > highest) highest = p;
         }
-        for (uint32_t v = lo; v < hi; v++) {
-            potential[residual->network_node[v]] = residual->potential[v] - lowest + floor;
-        }
+        for (uint32_t i = lo; i < hi; i++) potential[components->node_order[i]] += floor - lowest;
         floor += highest - lowest + 1;
     }
 }
@@ -92,13 +90,13 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     if (error != 0) goto cleanup;
     const bool reduced = reduction.leaf_count + reduction.chain_count > 0;
     const troc__network *solved = reduced ? &reduction.reduced : network;
-    if (reduced) components = &reduction.components;
-    error = troc__residual_build(solved, components, &residual);
+    const troc__components *solved_components = reduced ? &reduction.components : components;
+    error = troc__residual_build(solved, solved_components, &residual);
     if (error != 0) goto cleanup;
     troc__progress_report(progress, "flow", 0.0);
-    error = solve_components(components, &residual, stats, progress);
+    error = solve_components(solved_components, &residual, stats, progress);
     if (error != 0) goto cleanup;
-    stack_potentials(components, &residual, potential);
+    for (uint32_t v = 0; v < residual.node_count; v++) potential[residual.network_node[v]] = residual.potential[v];
     if (reduced) {
         error = -ENOMEM;
         reduced_flow = malloc(((size_t)solved->arc_count + 1) * sizeof *reduced_flow);
@@ -109,6 +107,9 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     } else {
         troc__residual_flows(&residual, network, flow);
     }
+    /* By the network's components: a firm the reduction removed sits with
+     * the rest of its component, whatever arcs it has to other ones. */
+    stack_potentials(components, potential);
 cleanup:
     free(reduced_flow);
     troc__residual_free(&residual);

@@ -55,6 +55,8 @@ typedef struct troc__network {
     int32_t *arc_cost;     /* arc_count: -1, 0, or -L for a contracted chain */
 } troc__network;
 
+_Static_assert(TROC_CLEARING_FIRMS_MAX < INT32_MAX, "a chain's length fits an arc's cost");
+
 /* Obligations grouped by (debtor, creditor): one group per pair that owes,
  * the groups of each debtor numbered consecutively, so that group g is
  * carried by network arc group_arc[g] and the arcs come out sorted by tail.
@@ -81,7 +83,7 @@ typedef struct troc__components {
 
 /* Statistics of one circulation solve. */
 typedef struct troc__circulation_stats {
-    uint32_t component_count; /* components of two or more nodes */
+    uint32_t component_count; /* components of two or more nodes, once reduced */
     uint32_t phase_count;     /* shortest-path phases of the flow solver */
 } troc__circulation_stats;
 

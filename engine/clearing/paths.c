@@ -30,9 +30,9 @@
 
  * Reduced costs are small non-negative integers, so each search runs on
  * Dial's buckets (a doubly linked list of nodes per distance).  Distances
- * past TROC__BUCKETS, which would take a very unusual network, go to a
- * binary heap once the buckets are exhausted: the bound costs speed, never
- * correctness.
+ * past TROC__BUCKETS (a contracted chain of that many firms, or a network
+ * whose cycles are that long) go to a binary heap once the buckets are
+ * exhausted: the bound costs speed, never correctness.
  */
 #include <assert.h>
 #include <errno.h>

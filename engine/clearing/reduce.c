@@ -12,20 +12,19 @@
  * ways with their two neighbours only, they may move by one per firm too
  * (80,000 firms: 4 s).  Both shapes are solved here in one pass.
  *
- * Peeling.  A firm v whose arcs all lead to and come from one firm u (in a
- * component of two or more firms, so both u -> v and v -> u exist) lies on
- * no cycle but u -> v -> u: both arcs carry the smaller capacity, whatever
- * the rest does.  It is removed, after which u may be such a firm, and so
- * on: a tree of pairs hanging off the rest, or a whole line, goes in one
- * pass.  Potentials, rebuilt in the reverse order: p[v] = p[u] + 1 when
+ * Peeling.  A firm v whose arcs inside its component all lead to and come
+ * from one firm u (so both u -> v and v -> u exist) lies on no cycle but
+ * u -> v -> u: both arcs carry the smaller capacity, whatever the rest
+ * does.  It is removed, after which u may be such a firm, and so on: a
+ * tree of pairs hanging off the rest, or a whole line, goes in one pass.  Potentials, rebuilt in the reverse order: p[v] = p[u] + 1 when
  * u -> v is the smaller (it is full; v -> u has room and carries flow, so
  * it needs reduced cost 0), p[u] - 1 when v -> u is, p[u] when they are
  * equal (both full).  Removing v leaves its component strongly connected:
  * a path through v comes back to u.
  *
  * Chains.  A firm is inside a chain when, after peeling, it has exactly one
- * arc in and one arc out, both obligations, from and to two other firms of
- * its component.  Whatever a circulation brings it, it passes on: both its
+ * arc in and one arc out inside its component, both obligations, from and
+ * to two other firms.  Whatever a circulation brings it, it passes on: both its
  * arcs carry the same flow.  A chain runs from a firm that is not inside
  * one, through firms that are, to the next firm that is not; a ring made
  * only of such firms is a chain from one of them back to itself.  It
@@ -41,9 +40,14 @@
  * right for it) rises by the difference; when p[u] - p[w] > L, f is 0, and
  * the last arc (empty, so a positive reduced cost is right) takes it.
  *
- * Both work from per-node counts of the arcs left in and out and the XOR
- * of their indices (and, in, of their tails): once a single arc is left on
- * a side, the XOR is that arc, so no reverse adjacency is built.
+ * Only arcs inside a component count: one between two components carries
+ * nothing in any circulation (a firm of a ring that also owes a supplier
+ * outside it is still a chain's), stays in the reduced network, and is
+ * certified by the components' stacking (circulation.c), which places a
+ * firm removed here with the rest of its component.  Both reductions work
+ * from per-node counts of the arcs left in and out and the XOR of their
+ * indices (and, in, of their tails): once a single arc is left on a side,
+ * the XOR is that arc, so no reverse adjacency is built.
  */
 #include <assert.h>
 #include <errno.h>
@@ -55,10 +59,9 @@
  * is done when it saves more phases than that (a chain of WORTH arcs or
  * more, WORTH rounds of peeling or more: firms peeled only once a firm
  * peeled before them was), or when it removes a large part of the firms
- * (at least one in NODES_PER_REMOVED_WORTH).  Networks of trade have a few
- * firms of either kind (the benchmark's 100,000 firms: 791 inside chains of
- * two arcs, 541 with a single counterparty); rings, long supply chains and
- * lines have many. */
+ * (at least one in NODES_PER_REMOVED_WORTH).  Networks of trade have few
+ * (the benchmark's 100,000 firms: 845 inside chains of two arcs, none to
+ * peel); rings, long supply chains and lines have many. */
 #define WORTH 16u
 #define NODES_PER_REMOVED_WORTH 16u
 
@@ -71,7 +74,7 @@ typedef struct reduce_scan {
     uint32_t *in_arc;    /* per node: XOR of the indices of its arcs in left */
     uint32_t *in_tail;   /* per node: XOR of the tails of its arcs in left */
     uint8_t *place;      /* per node: KEPT, PEELED, INSIDE or CONTRACTED */
-    uint32_t *queue;     /* firms to peel, twice the nodes (each peeling queues one more) */
+    uint32_t *queue;     /* firms to peel (each at most once: its arcs only go from then on) */
 } reduce_scan;
 
 void troc__reduction_free(troc__reduction *reduction) {
@@ -89,16 +92,20 @@ void troc__reduction_free(troc__reduction *reduction) {
     *reduction = (troc__reduction){0};
 }
 
-static void count_arcs(const troc__network *network, reduce_scan *scan) {
+/* Counts the arcs inside components: an arc between two carries nothing,
+ * and stays as it is. */
+static void count_arcs(const troc__network *network, const troc__components *components, reduce_scan *scan) {
     const uint32_t n = network->node_count;
     for (uint32_t v = 0; v < n; v++) {
-        scan->in_count[v] = scan->in_arc[v] = scan->in_tail[v] = scan->out_arc[v] = 0;
+        scan->out_count[v] = scan->in_count[v] = scan->in_arc[v] = scan->in_tail[v] = scan->out_arc[v] = 0;
         scan->place[v] = KEPT;
     }
     for (uint32_t tail = 0; tail < n; tail++) {
-        scan->out_count[tail] = network->arc_first[tail + 1] - network->arc_first[tail];
+        const uint32_t component = components->component_of[tail];
         for (uint32_t a = network->arc_first[tail]; a < network->arc_first[tail + 1]; a++) {
             const uint32_t head = network->arc_head[a];
+            if (components->component_of[head] != component) continue;
+            scan->out_count[tail]++;
             scan->out_arc[tail] ^= a;
             scan->in_count[head]++;
             scan->in_arc[head] ^= a;
@@ -107,12 +114,16 @@ static void count_arcs(const troc__network *network, reduce_scan *scan) {
     }
 }
 
+/* Whether v, kept so far, has one arc out and one in left, both
+ * obligations. */
+static bool one_arc_each_way(const troc__network *network, const reduce_scan *scan, uint32_t v) {
+    return scan->place[v] == KEPT && scan->out_count[v] == 1 && scan->in_count[v] == 1 &&
+           network->arc_cost[scan->out_arc[v]] == -1 && network->arc_cost[scan->in_arc[v]] == -1;
+}
+
 /* Whether v's arcs left are one obligation to and one from a single firm. */
 static bool peelable(const troc__network *network, const reduce_scan *scan, uint32_t v) {
-    if (scan->place[v] != KEPT || scan->out_count[v] != 1 || scan->in_count[v] != 1) return false;
-    const uint32_t out = scan->out_arc[v], in = scan->in_arc[v];
-    return network->arc_head[out] == scan->in_tail[v] && network->arc_cost[out] == -1 &&
-           network->arc_cost[in] == -1;
+    return one_arc_each_way(network, scan, v) && network->arc_head[scan->out_arc[v]] == scan->in_tail[v];
 }
 
 /* Peels firms with a single counterparty, round by round; returns the
@@ -147,14 +158,10 @@ static uint32_t peel(const troc__network *network, reduce_scan *scan, troc__redu
     return rounds;
 }
 
-/* Whether v, after peeling, is inside a chain of its component. */
-static bool inside_chain(const troc__network *network, const troc__components *components,
-                         const reduce_scan *scan, uint32_t v) {
-    if (scan->place[v] != KEPT || scan->out_count[v] != 1 || scan->in_count[v] != 1) return false;
-    const uint32_t out = scan->out_arc[v], in = scan->in_arc[v];
-    const uint32_t c = components->component_of[v];
-    return network->arc_cost[out] == -1 && network->arc_cost[in] == -1 &&
-           components->component_of[network->arc_head[out]] == c && components->component_of[scan->in_tail[v]] == c;
+/* Whether v, after peeling, is inside a chain: its arcs left are one
+ * obligation to and one from two other firms. */
+static bool inside_chain(const troc__network *network, const reduce_scan *scan, uint32_t v) {
+    return one_arc_each_way(network, scan, v) && network->arc_head[scan->out_arc[v]] != scan->in_tail[v];
 }
 
 /* Lists the chain through firm v (inside, not yet contracted): its arcs in
@@ -181,10 +188,9 @@ static void list_chain(const troc__network *network, reduce_scan *scan, uint32_t
 }
 
 /* Finds the chains; returns the length (in arcs) of the longest. */
-static uint32_t find_chains(const troc__network *network, const troc__components *components, reduce_scan *scan,
-                            troc__reduction *reduction) {
+static uint32_t find_chains(const troc__network *network, reduce_scan *scan, troc__reduction *reduction) {
     for (uint32_t v = 0; v < network->node_count; v++) {
-        if (inside_chain(network, components, scan, v)) scan->place[v] = INSIDE;
+        if (inside_chain(network, scan, v)) scan->place[v] = INSIDE;
     }
     reduction->chain_first[0] = 0;
     uint32_t arc_count = 0, longest = 0;
@@ -333,7 +339,7 @@ int troc__reduction_build(const troc__network *network, const troc__components *
         .in_arc = malloc(nodes * sizeof *scan.in_arc),
         .in_tail = malloc(nodes * sizeof *scan.in_tail),
         .place = malloc(nodes * sizeof *scan.place),
-        .queue = malloc(2 * nodes * sizeof *scan.queue),
+        .queue = malloc(nodes * sizeof *scan.queue),
     };
     int error = -ENOMEM;
     if (scan.out_count == NULL || scan.in_count == NULL || scan.out_arc == NULL || scan.in_arc == NULL ||
@@ -342,9 +348,9 @@ int troc__reduction_build(const troc__network *network, const troc__components *
     }
     error = allocate_records(reduction, n);
     if (error != 0) goto cleanup;
-    count_arcs(network, &scan);
+    count_arcs(network, components, &scan);
     const uint32_t rounds = peel(network, &scan, reduction);
-    const uint32_t longest = find_chains(network, components, &scan, reduction);
+    const uint32_t longest = find_chains(network, &scan, reduction);
     uint32_t removed = 0;
     for (uint32_t v = 0; v < n; v++) removed += scan.place[v] != KEPT;
     const bool worth = rounds >= WORTH || longest >= WORTH || removed >= n / NODES_PER_REMOVED_WORTH;
