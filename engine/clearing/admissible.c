@@ -65,7 +65,7 @@ static void list_arcs(troc__admissible *a, const troc__residual *r, uint32_t lo,
         const uint32_t before = count;
         for (uint32_t arc = r->arc_first[tail]; arc < r->arc_first[tail + 1]; arc++) {
             const uint32_t head = r->arc_head[arc];
-            if (potential[head] != p + r->arc_cost[arc]) continue;
+            if (potential[head] != p + troc__arc_cost(r, arc)) continue;
             a->arc[count++] = arc;
             a->first[head + 1]++;
         }

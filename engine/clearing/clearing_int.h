@@ -38,8 +38,8 @@
 
 #define TROC__NONE UINT32_MAX /* no node, arc or component */
 
-_Static_assert(4ull * (TROC_CLEARING_OBLIGATIONS_MAX + 2ull * TROC_CLEARING_FIRMS_MAX) < 4294967295ull,
-               "an arc index and two bits fit in a residual entry's link");
+_Static_assert(8ull * (TROC_CLEARING_OBLIGATIONS_MAX + 2ull * TROC_CLEARING_FIRMS_MAX) < 4294967295ull,
+               "an arc index and three bits fit in a residual entry's link");
 
 /* A network of arcs sorted by tail (CSR).  Arc costs are -1 (an obligation
  * arc: every unit carried is one unit set off or paid), 0 (a slack arc to
@@ -176,7 +176,7 @@ void troc__reduction_free(troc__reduction *reduction);
  * troc__components), so that a component is a range of nodes, and arcs by
  * tail in that order, so that a component's arcs are a range too.  An entry
  * is 8 bytes: the node it leads to and a link naming its arc, its side and
- * whether its cost is other than -1 (then read in arc_cost); the arc's room
+ * its cost (-1, 0, or a chain's, to be read in chain_cost); the arc's room
  * lives once, in `arcs`. */
 typedef struct troc__residual_entry {
     uint32_t head; /* node the entry leads to */
@@ -184,8 +184,9 @@ typedef struct troc__residual_entry {
 } troc__residual_entry;
 
 #define TROC__LINK_TAIL 1u      /* the entry sits at its arc's tail */
-#define TROC__LINK_COSTED 2u    /* the arc's cost is not -1: read it in arc_cost */
-#define TROC__LINK_ARC_SHIFT 2u /* the arc index above those bits */
+#define TROC__LINK_FREE 2u      /* the arc costs 0 (a slack arc) */
+#define TROC__LINK_CHAIN 4u     /* the arc is a contracted chain: its cost is in chain_cost */
+#define TROC__LINK_ARC_SHIFT 3u /* the arc index above those bits */
 
 typedef struct troc__residual_arc {
     int64_t room;     /* room at the tail: capacity - flow, cents */
@@ -203,7 +204,8 @@ typedef struct troc__residual {
     troc__residual_entry *entries; /* entry_count */
     troc__residual_arc *arcs;      /* arc_count */
     uint32_t *arc_head;            /* arc_count: head node of each arc */
-    int32_t *arc_cost;             /* arc_count: the network arc's cost */
+    int8_t *arc_cost;              /* arc_count: -1, 0, or TROC__COST_CHAIN (then see chain_cost) */
+    int32_t *chain_cost;           /* arc_count, NULL without chains: the cost of each chain's arc */
     uint64_t *room_bits;           /* 2 bits per arc, bit 2a + 1: room at the tail, 2a: at the head */
     uint32_t *network_arc;         /* arc_count: the network arc of each arc */
     int64_t *excess;               /* node_count: inflow minus outflow of the pseudo-flow */
@@ -242,10 +244,20 @@ static inline void troc__room_bits_set(uint64_t *bits, uint32_t arc, int64_t roo
     bits[arc >> 5] = word;
 }
 
-/* Cost of an entry: its arc's cost at the tail, minus it at the head (-1 and
- * +1 for an obligation arc, read from the link without touching arc_cost). */
+#define TROC__COST_CHAIN INT8_MIN /* in residual arc_cost: a chain's arc, its cost in chain_cost */
+
+/* Cost of an arc: a byte for all but a chain's, which the scans of every
+ * arc (admissible.c) read a quarter as much of. */
+static inline int64_t troc__arc_cost(const troc__residual *r, uint32_t arc) {
+    const int8_t cost = r->arc_cost[arc];
+    return cost == TROC__COST_CHAIN ? r->chain_cost[arc] : cost;
+}
+
+/* Cost of an entry: its arc's cost at the tail, minus it at the head (read
+ * from the link, but for a chain's). */
 static inline int64_t troc__entry_cost(const troc__residual *r, troc__residual_entry e) {
-    const int64_t cost = (e.link & TROC__LINK_COSTED) ? r->arc_cost[e.link >> TROC__LINK_ARC_SHIFT] : -1;
+    if (e.link & TROC__LINK_FREE) return 0;
+    const int64_t cost = (e.link & TROC__LINK_CHAIN) ? r->chain_cost[e.link >> TROC__LINK_ARC_SHIFT] : -1;
     return (e.link & TROC__LINK_TAIL) ? cost : -cost;
 }
 

@@ -275,7 +275,7 @@ bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t h
     for (uint32_t v = lo; v < hi && !adjacent; v++) {
         if (r->excess[v] <= 0) continue;
         for (uint32_t e = r->first[v]; e < r->first[v + 1] && !adjacent; e++) {
-            adjacent = r->excess[r->entries[e].head] < 0 && !(r->entries[e].link & TROC__LINK_COSTED);
+            adjacent = r->excess[r->entries[e].head] < 0 && !(r->entries[e].link & TROC__LINK_CHAIN);
         }
     }
     if (!adjacent) return false;

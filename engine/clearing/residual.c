@@ -44,6 +44,7 @@ void troc__residual_free(troc__residual *residual) {
     free(residual->arcs);
     free(residual->arc_head);
     free(residual->arc_cost);
+    free(residual->chain_cost);
     free(residual->room_bits);
     free(residual->network_arc);
     free(residual->excess);
@@ -83,9 +84,11 @@ static void number_nodes(const troc__network *network, const troc__components *c
 }
 
 /* first[] := CSR offsets of the entries, and arc_first[] of the arcs, of
- * every arc inside a component; returns the number of such arcs. */
+ * every arc inside a component; returns the number of such arcs, and
+ * whether one of them is a chain's. */
 static uint32_t count_arcs(const troc__network *network, const troc__components *components, const uint32_t *rank,
-                           troc__residual *r) {
+                           troc__residual *r, bool *chains) {
+    *chains = false;
     const uint32_t n = network->node_count;
     for (uint32_t v = 0; v <= n; v++) r->first[v] = r->arc_first[v] = 0;
     for (uint32_t v = 0; v < n; v++) {
@@ -96,6 +99,7 @@ static uint32_t count_arcs(const troc__network *network, const troc__components 
             r->first[rank[v] + 1]++;
             r->first[rank[h] + 1]++;
             r->arc_first[rank[v] + 1]++;
+            *chains |= network->arc_cost[a] < -1;
         }
     }
     for (uint32_t v = 0; v < n; v++) {
@@ -103,6 +107,12 @@ static uint32_t count_arcs(const troc__network *network, const troc__components 
         r->arc_first[v + 1] += r->arc_first[v];
     }
     return r->arc_first[n];
+}
+
+/* The link bits that give an arc's cost (class in residual arc_cost)
+ * without reading it, but for a chain's. */
+static uint32_t cost_bits(int8_t cost) {
+    return cost == 0 ? TROC__LINK_FREE : cost == -1 ? 0u : TROC__LINK_CHAIN;
 }
 
 /* Numbers the arcs inside components by tail in residual node order and
@@ -118,14 +128,16 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
             if (components->component_of[h] != component) continue;
             const uint32_t head = rank[h];
             const int64_t capacity = network->arc_capacity[a];
-            const int64_t start = network->arc_cost[a] < 0 ? capacity : 0; /* initial pseudo-flow */
+            const int32_t cost = network->arc_cost[a];
+            const int64_t start = cost < 0 ? capacity : 0; /* initial pseudo-flow */
             r->arcs[arc] = (troc__residual_arc){.room = capacity, .capacity = capacity};
             troc__residual_set_room(r, arc, capacity - start);
             r->arc_head[arc] = head;
-            r->arc_cost[arc] = network->arc_cost[a];
-            r->free_arc_count += network->arc_cost[a] == 0;
+            r->arc_cost[arc] = cost < -1 ? TROC__COST_CHAIN : (int8_t)cost;
+            if (cost < -1) r->chain_cost[arc] = cost;
+            r->free_arc_count += cost == 0;
             r->network_arc[arc] = a;
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (network->arc_cost[a] != -1 ? TROC__LINK_COSTED : 0u);
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(r->arc_cost[arc]);
             r->entries[next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
             r->excess[tail] -= start;
             arc++;
@@ -147,15 +159,14 @@ static void fill_heads(troc__residual *r, uint32_t *next) {
             }
             if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[r->arc_head[arc + 2 * PREFETCH_ARCS]], 1);
             const uint32_t head = r->arc_head[arc];
-            const bool costed = r->arc_cost[arc] != -1;
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | (costed ? TROC__LINK_COSTED : 0u);
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(r->arc_cost[arc]);
             r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
             r->excess[head] += r->arcs[arc].capacity - r->arcs[arc].room; /* the initial pseudo-flow */
         }
     }
 }
 
-static int residual_allocate(troc__residual *r, uint32_t arc_count) {
+static int residual_allocate(troc__residual *r, uint32_t arc_count, bool chains) {
     const size_t nodes = (size_t)r->node_count + 1, arcs = (size_t)arc_count + 1;
     r->arc_count = arc_count;
     r->entry_count = 2 * arc_count;
@@ -166,6 +177,10 @@ static int residual_allocate(troc__residual *r, uint32_t arc_count) {
     r->arc_head = malloc(arcs * sizeof *r->arc_head);
     r->arc_cost = malloc(arcs * sizeof *r->arc_cost);
     r->network_arc = malloc(arcs * sizeof *r->network_arc);
+    if (chains) {
+        r->chain_cost = malloc(arcs * sizeof *r->chain_cost);
+        if (r->chain_cost == NULL) return -ENOMEM;
+    }
     r->room_bits = calloc(arcs / 32 + 1, sizeof *r->room_bits);
     if (r->room_bits == NULL || r->excess == NULL || r->potential == NULL || r->entries == NULL || r->arcs == NULL || r->arc_head == NULL ||
         r->arc_cost == NULL || r->network_arc == NULL) {
@@ -190,9 +205,10 @@ int troc__residual_build(const troc__network *network, const troc__components *c
         goto cleanup;
     }
     number_nodes(network, components, r->network_node, rank);
-    const uint32_t arc_count = count_arcs(network, components, rank, r);
+    bool chains = false;
+    const uint32_t arc_count = count_arcs(network, components, rank, r, &chains);
     assert(arc_count <= network->arc_count && r->first[network->node_count] == 2 * arc_count);
-    error = residual_allocate(r, arc_count);
+    error = residual_allocate(r, arc_count, chains);
     if (error != 0) goto cleanup;
     for (uint32_t v = 0; v < network->node_count; v++) next[v] = r->first[v];
     fill_arcs(network, components, rank, r, next);
