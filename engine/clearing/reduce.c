@@ -151,7 +151,9 @@ static uint32_t peel(const troc__network *network, reduce_scan *scan, troc__redu
             scan->in_arc[u] ^= out;
             scan->in_tail[u] ^= v;
             peeled = true;
-            if (peelable(network, scan, u)) scan->queue[queued++] = u;
+            if (!peelable(network, scan, u)) continue;
+            assert(queued < network->node_count);
+            scan->queue[queued++] = u;
         }
         rounds += peeled;
     }
