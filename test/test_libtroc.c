@@ -1075,6 +1075,12 @@ static void behave_answer_two_then_close(server *s, int fd, troc_channel *channe
     }
 }
 
+/* The first connection as behave_answer_two_then_close; later ones are
+ * closed at once, before their first request. */
+static void behave_answer_two_then_close_at_once(server *s, int fd, troc_channel *channel) {
+    if (s->connection == 0) behave_answer_two_then_close(s, fd, channel);
+}
+
 /* Answers the first request under an id nobody asked for. */
 static void behave_stray_reply(server *s, int fd, troc_channel *channel) {
     Troc__V1__ClientFrame *frame = server_receive(fd, channel);
@@ -1567,7 +1573,8 @@ static void test_idle_close_reported_as_closed(void **state) {
  * began to stop as it was made): the call fails as closed, nothing sent,
  * and the message says the connection was just made, not idle; once a
  * request has been answered on it, a close with nothing in flight is one
- * of an idle connection. */
+ * of an idle connection.  A new connection starts fresh again: closed at
+ * once, it was just made, whatever the one before it carried. */
 static void test_close_before_first_request_not_idle(void **state) {
     fixture *f = *state;
     server s;
@@ -1582,7 +1589,7 @@ static void test_close_before_first_request_not_idle(void **state) {
     assert_null(strstr(message, "idle"));
     server_stop(&s);
 
-    server_start_named(f, &s, "another.sock", behave_answer_two_then_close, 1); /* another territory key */
+    server_start_named(f, &s, "another.sock", behave_answer_two_then_close_at_once, 2); /* another territory key */
     assert_int_equal(troc_client_connect(f->client, s.path), 0);
     troc_envelope *envelope = payment(f, 700);
     troc_submit_result result;
@@ -1592,6 +1599,13 @@ static void test_close_before_first_request_not_idle(void **state) {
     wait_until_disconnected(f->client);
     assert_int_equal(troc_client_balance(f->client, NULL, &balance), TROC_ECLOSED);
     assert_non_null(strstr(troc_client_error_message(f->client), "while the client was idle"));
+
+    assert_int_equal(troc_client_reconnect(f->client), 0);
+    wait_until_disconnected(f->client);
+    assert_int_equal(troc_client_balance(f->client, NULL, &balance), TROC_ECLOSED);
+    message = troc_client_error_message(f->client);
+    assert_non_null(strstr(message, "closed the connection just after it was made, before the request was sent"));
+    assert_null(strstr(message, "idle"));
     server_stop(&s);
     troc_envelope_free(envelope);
 }
