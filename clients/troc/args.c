@@ -131,17 +131,26 @@ static bool control_refused(uint32_t c) {
 }
 
 /* Says why `text`, which troc_text_valid() refused, is not valid text: the
- * first byte that begins no UTF-8 character, or the first control
+ * first byte that is not part of a UTF-8 character, or the first control
  * character, named by its code point (a line break as such: free text is
- * one line).  Positions count bytes from 1, as a hex dump shows them. */
+ * one line).  A byte that starts a character (0xC2 to 0xF4) is said to,
+ * since what is wrong is what follows it: a character cut short (the end
+ * of a truncated text), or bytes no character is made of (a surrogate,
+ * an overlong form); the others found here never start one (0x80 to
+ * 0xBF continue a character; 0xC0, 0xC1 and 0xF5 to 0xFF are in none).
+ * Positions count bytes from 1, as a hex dump shows them. */
 static int text_refused(const char *what, const char *text, size_t length) {
     for (size_t i = 0; i < length;) {
         size_t bytes = troc_utf8_sequence_length(text + i, length - i);
         if (bytes == 0) {
+            const unsigned byte = (unsigned char)text[i];
+            const bool lead = byte >= 0xC2 && byte <= 0xF4;
             return troc_cli_fail(TROC_EXIT_USAGE,
-                                 "%s is not valid UTF-8 text: byte %zu (0x%02X) begins no UTF-8 character; give "
-                                 "it in UTF-8 (is the terminal set to another encoding?)",
-                                 what, i + 1, (unsigned)(unsigned char)text[i]);
+                                 "%s is not valid UTF-8 text: byte %zu (0x%02X) %s; give it in UTF-8 (is the "
+                                 "terminal set to another encoding?)",
+                                 what, i + 1, byte,
+                                 lead ? "starts a UTF-8 character that is cut short or ill-formed"
+                                      : "begins no UTF-8 character");
         }
         uint32_t c = troc_utf8_code_point(text + i);
         if (control_refused(c)) {

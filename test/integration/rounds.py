@@ -195,7 +195,9 @@ def scenario_invoices(t):
         check(status == 2 and err.startswith("troc: "), "troc %s: exit %d: %s" % (" ".join(args), status, err))
     # A reference is checked as a memo is, before anything is sent.
     # Text that is not UTF-8 is told from a control character, which is
-    # named by its code point (and as a line break, which it is, for \n).
+    # named by its code point (and as a line break, which it is, for \n);
+    # a byte that starts a character is told from one that never does
+    # (\udcXX is the byte XX, as the command line passes it).
     for ref, said in (("r" * 129, "--ref is 129 bytes long; at most 128"),
                       ("F-1\nF-2", "--ref holds a line break (U+000A) at byte 4: it is one line of text"),
                       ("F-1\r", "--ref holds a line break (U+000D) at byte 4"),
@@ -203,7 +205,12 @@ def scenario_invoices(t):
                       ("F-\x01", "--ref holds a control character (U+0001) at byte 3"),
                       ("F\u0085", "--ref holds a line break (U+0085) at byte 2"),
                       ("F\u009b", "--ref holds a control character (U+009B) at byte 2"),
-                      ("ab\udcff", "--ref is not valid UTF-8 text: byte 3 (0xFF) begins no UTF-8 character")):
+                      ("ab\udcff", "--ref is not valid UTF-8 text: byte 3 (0xFF) begins no UTF-8 character"),
+                      ("a\udc80", "--ref is not valid UTF-8 text: byte 2 (0x80) begins no UTF-8 character"),
+                      ("ab\udce2\udc82", "--ref is not valid UTF-8 text: byte 3 (0xE2) starts a UTF-8 character that "
+                                        "is cut short or ill-formed"),
+                      ("a\udced\udca0\udc80", "--ref is not valid UTF-8 text: byte 2 (0xED) starts a UTF-8 "
+                                               "character that is cut short or ill-formed")):
         status, _, err = t.troc("invoice", "issue", "bob", "1", "--ref", ref, key=alice, server=dead)
         check(status == 2 and said in err, "--ref %r: exit %d: %s" % (ref, status, err))
     status, _, err = t.troc("invoice", "issue", "bob", "1", "--due", "", key=alice, server=dead)
@@ -213,6 +220,9 @@ def scenario_invoices(t):
         check(status == 2 and "--due %s is not a calendar date" % due in err, "--due %s: exit %d: %s" % (due, status, err))
     status, _, err = t.troc("pay", "bob", "1", "--memo", "x\x1b", key=alice, server=dead)
     check(status == 2 and "--memo holds a control character (U+001B) at byte 2: remove it" in err, err)
+    status, _, err = t.troc("pay", "bob", "1", "--memo", "ab\udce2\udc82", key=alice, server=dead)
+    check(status == 2 and "--memo is not valid UTF-8 text: byte 3 (0xE2) starts a UTF-8 character that is cut "
+          "short or ill-formed; give it in UTF-8" in err, err)
     longest = issue(t, alice, "bob", "1", "--ref", "r" * 128)
     check(invoices(t, "bob")[longest]["ref"] == "r" * 128, "a reference of 128 bytes is taken")
     status, _, err = t.troc("invoice", "issue", "bob", "1")
