@@ -70,6 +70,25 @@ static void admin_key_hint(const troc_cli *cli, troc_client *client) {
             troc_client_member(client));
 }
 
+/* After the handshake refused the key (never registered, or revoked: the
+ * server does not say which): libtroc says what to do with a key, and
+ * this which commands do it.  An administrator registers members' keys
+ * only: a new member's with 'member add', an existing member's extra or
+ * replacement key with 'member key add'; administrators' keys are those
+ * 'trocd init' registered, and no command adds one, so the remedy for an
+ * administrator's command is to name one of those. */
+static void unknown_key_hint(const troc_cli *cli) {
+    if (cli->admin_command != NULL) {
+        fprintf(stderr, "troc: 'troc %s' needs an administrator's key, and administrators' keys are those "
+                        "'trocd init' registered (no command adds one): name one with --key FILE or TROC_KEY\n",
+                cli->admin_command);
+        return;
+    }
+    fprintf(stderr, "troc: a new key is made with 'troc keygen FILE'; 'troc pubkey FILE' prints what an "
+                    "administrator registers: 'troc admin member add NAME --pubkey PK' for a new member, 'troc "
+                    "admin member key add NAME PK' for an extra or replacement key of an existing member\n");
+}
+
 /* troc__cli_failure() for an item sent whose outcome is unknown when
  * unknown_id is not NULL. */
 static int failure(const troc_cli *cli, troc_client *client, int rc, const char *unknown_id) {
@@ -97,8 +116,7 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
      * are troc's to name. */
     if (rc == TROC_EDENIED && client != NULL && troc_client_role(client) == TROC_SESSION_NONE) {
         int status = report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
-        fprintf(stderr, "troc: a new key is made with 'troc keygen FILE'; 'troc pubkey FILE' prints what an "
-                        "administrator registers ('troc admin member key add NAME PK')\n");
+        unknown_key_hint(cli);
         return status;
     }
     if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {

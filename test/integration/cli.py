@@ -350,6 +350,18 @@ def scenario_refusals(t):
     # registered again.
     check("a revoked one can never be registered again: make a new key and have that one registered" in err and
           "troc: a new key is made with 'troc keygen FILE'" in err, "what to do with a revoked key: " + err)
+    # The commands that register a key: a newcomer is added as a member
+    # with it ('member key add' needs a member already there).
+    check("'troc admin member add NAME --pubkey PK' for a new member, 'troc admin member key add NAME PK' for an "
+          "extra or replacement key of an existing member" in err, "the commands that register a key: " + err)
+    # An administrator's key is none an administrator registers: those
+    # trocd init registered are the only ones, to be named.
+    stranger = t.keygen("stranger")
+    for command in (["admin", "stats"], ["clearing", "show"]):
+        err = t.refused("denied", *command, key=stranger)
+        check("troc: 'troc %s' needs an administrator's key, and administrators' keys are those 'trocd init' "
+              "registered (no command adds one): name one with --key FILE or TROC_KEY" % " ".join(command) in err and
+              "member add" not in err and "troc keygen" not in err, "an unknown key for %s: %s" % (command, err))
     check(balance(t, "bob") == "-199.00", "bob's balance")
     t.ok("balance", key=second)
 
