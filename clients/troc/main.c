@@ -62,8 +62,9 @@ typedef struct command {
     "  --id HEX       the request's id (32 hex digits): a retry of a request whose round was\n"    \
     "                 applied answers that round instead of running another; a request that\n"    \
     "                 found nothing to clear left no round, so its retry runs a new one\n"         \
-    "It waits until the round is committed and prints it: up to 10 minutes, then once more as\n"    \
-    "long for the same request sent again (exit 3 without an answer: ask again with --id).\n"     \
+    "It waits until the round is committed and prints it: up to 10 minutes, then for a round\n"    \
+    "(not a dry run) once more as long for the same request sent again (exit 3 without an\n"       \
+    "answer: ask again with --id; a dry run is not sent again and has no id: run it again).\n"    \
     "Ctrl-C stops the wait, not a round the daemon received: 'troc clearing show' shows it.\n"    \
     "When there is nothing to clear, no round is recorded and it exits 0; a round that could\n"   \
     "not be run exits 1 with the reason (--json: result \"unavailable\", the reason in detail)."
