@@ -106,21 +106,22 @@ static void print_done(const troc_cli *cli, const troc_admin_action *action, con
 
 /* What the ledger answers an action applied already: what a second run
  * of the command meets when the first one's answer was lost. */
-static const char *const action_again[] = {
-    [TROC_ADMIN_MEMBER_ADD] = "member_exists", [TROC_ADMIN_KEY_ADD] = "key_in_use",
-    [TROC_ADMIN_KEY_REVOKE] = "key_not_found", [TROC_ADMIN_LIMIT_SET] = "nothing_changed",
-    [TROC_ADMIN_FREEZE] = "already_frozen",    [TROC_ADMIN_UNFREEZE] = "not_frozen",
+static const int action_again[] = {
+    [TROC_ADMIN_MEMBER_ADD] = TROC_RESULT_MEMBER_EXISTS,   [TROC_ADMIN_KEY_ADD] = TROC_RESULT_KEY_IN_USE,
+    [TROC_ADMIN_KEY_REVOKE] = TROC_RESULT_KEY_NOT_FOUND,   [TROC_ADMIN_LIMIT_SET] = TROC_RESULT_NOTHING_CHANGED,
+    [TROC_ADMIN_FREEZE] = TROC_RESULT_ALREADY_FROZEN,      [TROC_ADMIN_UNFREEZE] = TROC_RESULT_NOT_FROZEN,
 };
 
 /* What to do when `action`'s outcome is unknown: the command takes no --id,
  * so the member's record is what to look at; a second run is harmless, as
  * the ledger refuses an action that was applied already. */
-static void unknown_advice(const troc_admin_action *action, char *advice, size_t size) {
-    assert((size_t)action->kind < sizeof action_again / sizeof action_again[0] && action_again[action->kind] != NULL);
-    snprintf(advice, size,
-             "see whether it was applied with: troc member %s (its account, keys and limit changes).  Running the "
-             "same command again is safe: if this one was applied, the ledger refuses that one (%s).",
-             action->member, action_again[action->kind]);
+static void unknown_advice(const troc_admin_action *action, char advice[TROC__CLI_ADVICE_SIZE]) {
+    assert((size_t)action->kind < sizeof action_again / sizeof action_again[0] &&
+           action_again[action->kind] != TROC_RESULT_OK);
+    troc__cli_unknown_advice(advice, action_again[action->kind], NULL,
+                                    "see whether it was applied with: troc member %s (its account, keys and limit "
+                                    "changes)",
+                                    action->member);
 }
 
 /* Connects, signs `action` with the session's key and submits it. */
@@ -135,8 +136,8 @@ static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
         status = troc__cli_failure(cli, client, rc);
     } else {
         troc_submit_result result = {0};
-        char advice[TROC_NAME_LENGTH_MAX + 256];
-        unknown_advice(action, advice, sizeof advice);
+        char advice[TROC__CLI_ADVICE_SIZE];
+        unknown_advice(action, advice);
         status = troc__cli_submit(cli, client, envelope, "action", advice, &result);
         troc__cli_unknown_name(&result, action->member);
         /* The change stands whatever the read gives: without the account,

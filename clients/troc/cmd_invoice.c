@@ -386,14 +386,11 @@ static int refusal_report(const troc_cli *cli, troc_client *client, const action
  * to look at; and a second run is harmless, since the ledger refuses an
  * action on an invoice no longer pending, after which troc says what the
  * invoice now is. */
-static void unknown_advice(const uint8_t *invoice_id, const action_words *words, char *advice, size_t size) {
+static void unknown_advice(const uint8_t *invoice_id, const action_words *words, char advice[TROC__CLI_ADVICE_SIZE]) {
     char id[TROC_ID_HEX_SIZE];
     troc_id_to_hex(invoice_id, id);
-    snprintf(advice, size,
-             "see whether invoice %s was %s with: troc invoice show %s.  Running the same command again is safe: "
-             "if this one was applied, the ledger refuses that one (invoice_not_pending) and troc says what the "
-             "invoice now is.",
-             id, words->verb, id);
+    troc__cli_unknown_advice(advice, TROC_RESULT_INVOICE_NOT_PENDING, "troc says what the invoice now is",
+                             "see whether invoice %s was %s with: troc invoice show %s", id, words->verb, id);
 }
 
 /* Connects as a member, signs `action` and submits it; prints the result. */
@@ -401,6 +398,7 @@ static int action_run(const troc_cli *cli, troc_invoice_action *action, const ch
                       const action_words *words) {
     troc_client *client = NULL;
     troc_envelope *envelope = NULL;
+    const bool issue = action->kind == TROC_INVOICE_ISSUE;
     int status = member_connect(cli, doing, &client);
     if (status != 0) return status;
     int rc = troc_envelope_create(&envelope);
@@ -409,9 +407,9 @@ static int action_run(const troc_cli *cli, troc_invoice_action *action, const ch
         status = troc__cli_failure(cli, client, rc);
     } else {
         troc_submit_result result = {0};
-        bool issue = action->kind == TROC_INVOICE_ISSUE;
-        char advice[2 * TROC_ID_HEX_SIZE + 256];
-        if (!issue) unknown_advice(action->invoice_id, words, advice, sizeof advice);
+        /* An issue takes --id: troc__cli_send() gives that id instead. */
+        char advice[TROC__CLI_ADVICE_SIZE];
+        if (!issue) unknown_advice(action->invoice_id, words, advice);
         status = troc__cli_send(cli, client, envelope, "invoice action", issue ? NULL : advice, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {
             status = refusal_report(cli, client, words, issue ? NULL : action->invoice_id, &result, true);

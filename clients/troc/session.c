@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -284,6 +285,25 @@ void troc__cli_applied_lost(void) {
     if (!applied.set) return;
     fprintf(stderr, "troc: the %s was made all the same and stands: id %s, journal #%llu\n", applied.what,
             applied.id, (unsigned long long)applied.journal_seq);
+}
+
+/* What follows the check in troc__cli_unknown_advice(): the refusal a
+ * second run meets, then what troc does after it (" and ...", or ""). */
+#define AGAIN_SAFE_FORMAT \
+    ".  Running the same command again is safe: if this one was applied, the ledger refuses that one (%s)%s%s."
+
+void troc__cli_unknown_advice(char advice[TROC__CLI_ADVICE_SIZE], int again, const char *then,
+                              const char *check_format, ...) {
+    assert(again != TROC_RESULT_OK && check_format != NULL);
+    va_list args;
+    va_start(args, check_format);
+    const int check = vsnprintf(advice, TROC__CLI_ADVICE_SIZE, check_format, args);
+    va_end(args);
+    assert(check >= 0 && check < TROC__CLI_ADVICE_SIZE);
+    const int rest = snprintf(advice + check, TROC__CLI_ADVICE_SIZE - (size_t)check, AGAIN_SAFE_FORMAT,
+                              troc_result_name(again), then != NULL ? " and " : "", then != NULL ? then : "");
+    assert(rest >= 0 && check + rest < TROC__CLI_ADVICE_SIZE && "TROC__CLI_ADVICE_SIZE holds the longest advice");
+    (void)rest;
 }
 
 int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,

@@ -37,6 +37,22 @@ int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc);
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
                      const char *unknown_advice, troc_submit_result *result);
 
+/* Room for an advice of troc__cli_unknown_advice(): the longest names a
+ * member (TROC_NAME_LENGTH_MAX bytes) or an invoice id twice, in some 300
+ * bytes of text; an advice that outgrows it fails an assertion, never
+ * comes out cut short. */
+#define TROC__CLI_ADVICE_SIZE 512
+
+/* The `unknown_advice` of a command that takes no --id (each run signs
+ * under a new one, which names nothing a reader can look up): how to see
+ * what the item did, from `check_format` and its arguments ("see whether
+ * it was applied with: troc member bob"), then that running the command
+ * again is safe, since the ledger refuses the item once applied with
+ * `again` (a TROC_RESULT_*), after which troc does `then` (NULL: nothing
+ * to add). */
+void troc__cli_unknown_advice(char advice[TROC__CLI_ADVICE_SIZE], int again, const char *then,
+                              const char *check_format, ...) __attribute__((format(printf, 4, 5)));
+
 /* troc__cli_submit() in two steps, for a command that says more about a
  * refusal: troc__cli_send() returns 0 once the ledger answered, accepted
  * or refused (result->code says which), and reports nothing but a failure

@@ -370,6 +370,8 @@ def scenario_refusal_states(t):
               "troc invoice show %s.  Running the same command again is safe" % (pending, verb, pending) in err,
               "%s, its answer lost: %d %s" % (action, status, err))
         check("troc member" not in err and "--id" not in err, err)
+        check("safe: if this one was applied, the ledger refuses that one (invoice_not_pending) and troc says what "
+              "the invoice now is.\n" in err, "what a second run meets: " + err)
         err = t.refused("invoice_not_pending", "invoice", action, pending, *extra, key=party)
         check("troc: " + said in err, "%s run again: %s" % (action, err))
 
