@@ -126,17 +126,18 @@ int troc__components_find(const troc__network *network, uint32_t node_limit,
 void troc__components_free(troc__components *components);
 
 /* reduce.c: a network without its firms of a single counterparty and with
- * its chains contracted.  A firm whose arcs all go to and come from one
- * firm carries the smaller of the two both ways whatever the rest does: it
- * is peeled off, and so, in turn, are the firms this leaves with a single
+ * its chains contracted, counting only arcs inside components (the others
+ * carry nothing).  A firm whose arcs all go to and come from one firm
+ * carries the smaller of the two both ways whatever the rest does: it is
+ * peeled off, and so, in turn, are the firms this leaves with a single
  * counterparty.  A chain is a path of obligation arcs through firms left
- * with exactly one arc in and one out, from and to other firms of their
- * component: it carries one flow, at most its least capacity, at a cost of
- * minus its length.  The reduced network has the same nodes; each chain
- * between two different firms becomes one arc (cost -L), each chain that
- * comes back to where it started (a cycle of its own) no arc: it carries
- * its least capacity.  The firms peeled or inside chains are left without
- * arcs, each its own component. */
+ * with exactly one arc in and one out, from and to other firms: it carries
+ * one flow, at most its least capacity, at a cost of minus its length.
+ * The reduced network has the same nodes; each chain between two
+ * different firms becomes one arc (cost -L), each chain that comes back to
+ * where it started (a cycle of its own) no arc: it carries its least
+ * capacity.  The firms peeled or inside chains keep only their arcs to
+ * other components, each a component of its own in the reduced network. */
 typedef struct troc__reduction {
     uint32_t leaf_count;
     uint32_t *leaf_node;     /* the firms peeled, in the order peeled */
