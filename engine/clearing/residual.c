@@ -15,16 +15,13 @@
  * Only arcs inside a component take part; an arc between components carries
  * nothing in any circulation.  Nodes are renumbered in the order of the
  * components' node lists, so each component is a contiguous range and its
- * entries a contiguous block of memory.  The two entries of an arc point at
- * each other; entry_arc remembers which arc (and which side) each entry
- * belongs to, so the flow is read back as capacity - room at the tail.
+ * entries a contiguous block of memory.  Each entry names its arc and its
+ * side in its link; the arc's room is kept once, at the arc, so the flow
+ * is read back as capacity - room at the tail, and pushing along either
+ * entry updates both.
  *
- * Admissible entries (reduced cost 0) are kept at the front of their node's
- * block, so that the maximum flow scans only them, in contiguous memory.
- * Potentials change at a subset of nodes between phases; refresh()
- * re-partitions those nodes and moves the paired entries at their
- * neighbours.  Moving an entry swaps it with another of the same node and
- * re-points the two partners.
+ * The entries never move once built: each phase copies the admissible
+ * ones (reduced cost 0) into a compact graph of their own (admissible.c).
  */
 #include <assert.h>
 #include <errno.h>
