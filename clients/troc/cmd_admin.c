@@ -115,13 +115,13 @@ static const int action_again[] = {
 /* What to do when `action`'s outcome is unknown: the command takes no --id,
  * so the member's record is what to look at; a second run is harmless, as
  * the ledger refuses an action that was applied already. */
-static void unknown_advice(const troc_admin_action *action, char advice[TROC__CLI_ADVICE_SIZE]) {
+static void unknown_advice(const troc_admin_action *action, troc_cli_unknown *unknown) {
     assert((size_t)action->kind < sizeof action_again / sizeof action_again[0] &&
            action_again[action->kind] != TROC_RESULT_OK);
-    troc__cli_unknown_advice(advice, action_again[action->kind], NULL,
-                                    "see whether it was applied with: troc member %s (its account, keys and limit "
-                                    "changes)",
-                                    action->member);
+    troc__cli_unknown_advice(unknown, "member", action->member, action_again[action->kind], NULL,
+                             "see whether it was applied with: troc member %s (its account, keys and limit "
+                             "changes)",
+                             action->member);
 }
 
 /* Connects, signs `action` with the session's key and submits it. */
@@ -136,9 +136,9 @@ static int admin_submit(const troc_cli *cli, troc_admin_action *action) {
         status = troc__cli_failure(cli, client, rc);
     } else {
         troc_submit_result result = {0};
-        char advice[TROC__CLI_ADVICE_SIZE];
-        unknown_advice(action, advice);
-        status = troc__cli_submit(cli, client, envelope, "action", advice, &result);
+        troc_cli_unknown unknown;
+        unknown_advice(action, &unknown);
+        status = troc__cli_submit(cli, client, envelope, "action", &unknown, &result);
         troc__cli_unknown_name(&result, action->member);
         /* The change stands whatever the read gives: without the account,
          * only the note on it is missing. */

@@ -386,10 +386,11 @@ static int refusal_report(const troc_cli *cli, troc_client *client, const action
  * to look at; and a second run is harmless, since the ledger refuses an
  * action on an invoice no longer pending, after which troc says what the
  * invoice now is. */
-static void unknown_advice(const uint8_t *invoice_id, const action_words *words, char advice[TROC__CLI_ADVICE_SIZE]) {
+static void unknown_advice(const uint8_t *invoice_id, const action_words *words, troc_cli_unknown *unknown) {
     char id[TROC_ID_HEX_SIZE];
     troc_id_to_hex(invoice_id, id);
-    troc__cli_unknown_advice(advice, TROC_RESULT_INVOICE_NOT_PENDING, "troc says what the invoice now is",
+    troc__cli_unknown_advice(unknown, "invoice_id", id, TROC_RESULT_INVOICE_NOT_PENDING,
+                             "troc says what the invoice now is",
                              "see whether invoice %s was %s with: troc invoice show %s", id, words->verb, id);
 }
 
@@ -408,9 +409,9 @@ static int action_run(const troc_cli *cli, troc_invoice_action *action, const ch
     } else {
         troc_submit_result result = {0};
         /* An issue takes --id: troc__cli_send() gives that id instead. */
-        char advice[TROC__CLI_ADVICE_SIZE];
-        if (!issue) unknown_advice(action->invoice_id, words, advice);
-        status = troc__cli_send(cli, client, envelope, "invoice action", issue ? NULL : advice, &result);
+        troc_cli_unknown unknown;
+        if (!issue) unknown_advice(action->invoice_id, words, &unknown);
+        status = troc__cli_send(cli, client, envelope, "invoice action", issue ? NULL : &unknown, &result);
         if (status == 0 && result.code != TROC_RESULT_OK) {
             status = refusal_report(cli, client, words, issue ? NULL : action->invoice_id, &result, true);
             if (issue) troc__cli_unknown_name(&result, action->debtor);

@@ -44,7 +44,7 @@ static void error_word(int rc, char *word, size_t size) {
  * the id of an item whose outcome is unknown (`unknown_id`, else NULL), so
  * that a script can resubmit it. */
 static int report(const troc_cli *cli, int status, const char *field, const char *name, const char *message,
-                  const char *unknown_id) {
+                  const char *unknown_id, const troc_cli_unknown *unknown) {
     if (cli->json) {
         const bool refusal = strcmp(field, "result") == 0;
         troc_json json;
@@ -54,6 +54,7 @@ static int report(const troc_cli *cli, int status, const char *field, const char
         if (unknown_id != NULL) {
             troc_json_string(&json, "id", unknown_id);
             troc_json_string(&json, "outcome", "unknown");
+            if (unknown != NULL) troc_json_string(&json, unknown->field, unknown->value);
         }
         troc_json_finish(&json);
     }
@@ -91,8 +92,9 @@ static void unknown_key_hint(const troc_cli *cli) {
 }
 
 /* troc__cli_failure() for an item sent whose outcome is unknown when
- * unknown_id is not NULL. */
-static int failure(const troc_cli *cli, troc_client *client, int rc, const char *unknown_id) {
+ * unknown_id is not NULL (with `unknown` when the command takes no --id). */
+static int failure(const troc_cli *cli, troc_client *client, int rc, const char *unknown_id,
+                   const troc_cli_unknown *unknown) {
     assert(cli != NULL && rc < 0);
     const char *message = client != NULL ? troc_client_error_message(client) : "";
     if (message[0] == '\0') message = troc_strerror(rc);
@@ -116,16 +118,16 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
      * libtroc says what to do for either case; the commands that do it
      * are troc's to name. */
     if (rc == TROC_EDENIED && client != NULL && troc_client_role(client) == TROC_SESSION_NONE) {
-        int status = report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
+        int status = report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL, NULL);
         unknown_key_hint(cli);
         return status;
     }
     if (rc == TROC_EDENIED || (client != NULL && troc_client_connected(client))) {
-        int status = report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL);
+        int status = report(cli, TROC_EXIT_REFUSED, "result", word, message, NULL, NULL);
         if (rc == TROC_EDENIED && client != NULL) admin_key_hint(cli, client);
         return status;
     }
-    int status = report(cli, TROC_EXIT_SERVER, "error", troc_err_name(rc), message, unknown_id);
+    int status = report(cli, TROC_EXIT_SERVER, "error", troc_err_name(rc), message, unknown_id, unknown);
     if (rc == -ECONNREFUSED || rc == -ENOENT) {
         fprintf(stderr, "troc: is trocd running there?  Name its address with --server HOST:PORT (or a socket "
                         "path) or TROC_SERVER.\n");
@@ -134,7 +136,7 @@ static int failure(const troc_cli *cli, troc_client *client, int rc, const char 
 }
 
 int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc) {
-    return failure(cli, client, rc, NULL);
+    return failure(cli, client, rc, NULL, NULL);
 }
 
 /* Reads --key and --server-key into the client: input errors, exit 2.  An
@@ -292,9 +294,15 @@ void troc__cli_applied_lost(void) {
 #define AGAIN_SAFE_FORMAT \
     ".  Running the same command again is safe: if this one was applied, the ledger refuses that one (%s)%s%s."
 
-void troc__cli_unknown_advice(char advice[TROC__CLI_ADVICE_SIZE], int again, const char *then,
-                              const char *check_format, ...) {
+void troc__cli_unknown_advice(troc_cli_unknown *unknown, const char *field, const char *value, int again,
+                              const char *then, const char *check_format, ...) {
+    assert(unknown != NULL && field != NULL && value != NULL);
     assert(again != TROC_RESULT_OK && check_format != NULL);
+    unknown->field = field;
+    const int length = snprintf(unknown->value, sizeof unknown->value, "%s", value);
+    assert(length >= 0 && (size_t)length < sizeof unknown->value);
+    (void)length;
+    char *advice = unknown->advice;
     va_list args;
     va_start(args, check_format);
     const int check = vsnprintf(advice, TROC__CLI_ADVICE_SIZE, check_format, args);
@@ -307,7 +315,7 @@ void troc__cli_unknown_advice(char advice[TROC__CLI_ADVICE_SIZE], int again, con
 }
 
 int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                   const char *unknown_advice, troc_submit_result *result) {
+                   const troc_cli_unknown *unknown, troc_submit_result *result) {
     assert(cli != NULL && client != NULL && envelope != NULL && result != NULL);
     int rc = troc_client_submit(client, &envelope, 1, result, 1);
     if (rc == 0 && result->code == TROC_RESULT_OK) {
@@ -321,12 +329,12 @@ int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope
         char hex[TROC_ID_HEX_SIZE];
         troc_envelope_id(envelope, id);
         troc_id_to_hex(id, hex);
-        int status = failure(cli, client, rc, hex);
-        if (unknown_advice == NULL) {
+        int status = failure(cli, client, rc, hex, unknown);
+        if (unknown == NULL) {
             fprintf(stderr, "troc: the %s's outcome is unknown; its id is %s.  Run the same command again with "
                             "--id %s: the ledger applies an id only once.\n", what, hex, hex);
         } else {
-            fprintf(stderr, "troc: the %s's outcome is unknown; %s\n", what, unknown_advice);
+            fprintf(stderr, "troc: the %s's outcome is unknown; %s\n", what, unknown->advice);
         }
         return status;
     }
@@ -353,8 +361,8 @@ void troc__cli_unknown_name(const troc_submit_result *result, const char *name) 
 }
 
 int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                     const char *unknown_advice, troc_submit_result *result) {
-    int status = troc__cli_send(cli, client, envelope, what, unknown_advice, result);
+                     const troc_cli_unknown *unknown, troc_submit_result *result) {
+    int status = troc__cli_send(cli, client, envelope, what, unknown, result);
     if (status == 0 && result->code != TROC_RESULT_OK) {
         status = troc__cli_refused(cli, client, result, NULL, NULL, true);
     }

@@ -27,31 +27,40 @@ int troc__cli_connect(const troc_cli *cli, troc_client **client_out);
  * an unknown member), 2 for a misuse caught before sending, 3 otherwise. */
 int troc__cli_failure(const troc_cli *cli, troc_client *client, int rc);
 
-/* Submits one signed item, retrying once with the same envelope after a
- * lost connection, and reports a refusal (exit 1).  Returns 0 with the
- * result when the ledger accepted it.  `what` names the item for the
- * messages ("payment").  When the outcome stays unknown, a command that
- * takes --id (`unknown_advice` NULL) is told to run again with the item's
- * id; any other gets `unknown_advice`, a sentence saying how to see what
- * the item did and whether running the command again is safe. */
-int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                     const char *unknown_advice, troc_submit_result *result);
-
 /* Room for an advice of troc__cli_unknown_advice(): the longest names a
  * member (TROC_NAME_LENGTH_MAX bytes) or an invoice id twice, in some 300
  * bytes of text; an advice that outgrows it fails an assertion, never
  * comes out cut short. */
 #define TROC__CLI_ADVICE_SIZE 512
 
-/* The `unknown_advice` of a command that takes no --id (each run signs
- * under a new one, which names nothing a reader can look up): how to see
- * what the item did, from `check_format` and its arguments ("see whether
- * it was applied with: troc member bob"), then that running the command
- * again is safe, since the ledger refuses the item once applied with
- * `again` (a TROC_RESULT_*), after which troc does `then` (NULL: nothing
- * to add). */
-void troc__cli_unknown_advice(char advice[TROC__CLI_ADVICE_SIZE], int again, const char *then,
-                              const char *check_format, ...) __attribute__((format(printf, 4, 5)));
+/* What a command that takes no --id says when an item's outcome is
+ * unknown (each run signs under a new id, which names nothing a reader
+ * can look up): a sentence saying how to see what the item did and that
+ * running the command again is safe, and for --json the field naming what
+ * to look at ("invoice_id", "member") beside the item's id. */
+typedef struct troc_cli_unknown {
+    char advice[TROC__CLI_ADVICE_SIZE];
+    const char *field;
+    char value[TROC_NAME_LENGTH_MAX + 1]; /* a member's name or an invoice id in hex */
+} troc_cli_unknown;
+
+/* Fills `unknown`: `field` and `value`, then the advice: how to see what
+ * the item did, from `check_format` and its arguments ("see whether it was
+ * applied with: troc member bob"), then that running the command again is
+ * safe, since the ledger refuses the item once applied with `again` (a
+ * TROC_RESULT_*), after which troc does `then` (NULL: nothing to add). */
+void troc__cli_unknown_advice(troc_cli_unknown *unknown, const char *field, const char *value, int again,
+                              const char *then, const char *check_format, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Submits one signed item, retrying once with the same envelope after a
+ * lost connection, and reports a refusal (exit 1).  Returns 0 with the
+ * result when the ledger accepted it.  `what` names the item for the
+ * messages ("payment").  When the outcome stays unknown, a command that
+ * takes --id (`unknown` NULL) is told to run again with the item's id;
+ * any other says what `unknown` holds. */
+int troc__cli_submit(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
+                     const troc_cli_unknown *unknown, troc_submit_result *result);
 
 /* troc__cli_submit() in two steps, for a command that says more about a
  * refusal: troc__cli_send() returns 0 once the ledger answered, accepted
@@ -64,7 +73,7 @@ void troc__cli_unknown_advice(char advice[TROC__CLI_ADVICE_SIZE], int again, con
 typedef void troc_cli_refusal_more(troc_json *json, const void *context);
 
 int troc__cli_send(const troc_cli *cli, troc_client *client, const troc_envelope *envelope, const char *what,
-                   const char *unknown_advice, troc_submit_result *result);
+                   const troc_cli_unknown *unknown, troc_submit_result *result);
 int troc__cli_refused(const troc_cli *cli, troc_client *client, const troc_submit_result *result,
                       troc_cli_refusal_more *more, const void *context, bool hint);
 

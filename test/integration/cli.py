@@ -756,7 +756,13 @@ def scenario_retry(t):
           "(its account, keys and limit changes).  Running the same command again is safe: if this one was "
           "applied, the ledger refuses that one (already_frozen)." in err, "freeze, its answer lost: %s" % err)
     t.refused("already_frozen", "admin", "freeze", "bob", "--reason", "audit")
-    t.ok("admin", "unfreeze", "bob", "--reason", "audit done")
+    # With --json, the member to look at is named beside the action's id.
+    status, out, err = t.troc("admin", "unfreeze", "bob", "--reason", "audit done", server=lost.address,
+                              json_output=True)
+    report = json.loads(out)
+    check(status == 3 and report["outcome"] == "unknown" and report["member"] == "bob" and
+          re.fullmatch(r"[0-9a-f]{32}", report["id"]), "unfreeze, its answer lost: %d %r %s" % (status, out, err))
+    t.refused("not_frozen", "admin", "unfreeze", "bob", "--reason", "audit done")
     # When connecting again fails too, the message still says that the
     # request's connection was lost, not only why the new one failed.
     gone = DropFirstReply(t.port, refuse_after=True)

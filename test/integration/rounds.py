@@ -374,6 +374,14 @@ def scenario_refusal_states(t):
               "the invoice now is.\n" in err, "what a second run meets: " + err)
         err = t.refused("invoice_not_pending", "invoice", action, pending, *extra, key=party)
         check("troc: " + said in err, "%s run again: %s" % (action, err))
+        # With --json, the invoice to look at is named beside the action's
+        # own id.
+        pending = issue(t, alice, "bob", "5")
+        status, out, err = t.troc("invoice", action, pending, *extra, key=party, server=lost.address,
+                                  json_output=True)
+        report = json.loads(out)
+        check(status == 3 and report["outcome"] == "unknown" and report["invoice_id"] == pending and
+              report["id"] != pending, "%s --json, its answer lost: %d %r %s" % (action, status, out, err))
 
     # The read after the refusal fails (its reply lost): the refusal as
     # the ledger gave it, nothing more.
