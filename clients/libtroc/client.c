@@ -365,10 +365,13 @@ static int handshake_auth(troc_client *client, troc__deadline deadline) {
     bool admin = auth->has_role && auth->role == TROC__V1__ROLE__ROLE_ADMIN;
     if (!member && !admin) {
         /* The server does not say which of the two: what to do differs,
-         * since a revoked key is never registered again. */
+         * since a revoked key is never registered again; and so does whose
+         * key it is meant to be, since administrators' keys are registered
+         * once, when the territory is made. */
         return troc__client_fail(client, TROC_EDENIED,
-                                 "the key %s is not an active key in territory %s: a key never registered "
-                                 "there needs an administrator to register it; a revoked one can never be "
+                                 "the key %s is not an active key in territory %s: a member's key never "
+                                 "registered there needs an administrator to register it (an administrator's "
+                                 "keys are the ones the territory was made with); a revoked one can never be "
                                  "registered again: make a new key and have that one registered",
                                  hex, client->territory);
     }

@@ -573,7 +573,8 @@ def scenario_unreachable(t):
     # The key is not registered in this territory.
     status, _, err = t.troc("balance", key=t.keygen("stranger"))
     check(status == 1 and "refused: denied" in err and "not an active key" in err, "unregistered key: %d %s" % (status, err))
-    check("a key never registered there needs an administrator to register it" in err, "what to do: " + err)
+    check("a member's key never registered there needs an administrator to register it (an administrator's keys "
+          "are the ones the territory was made with)" in err, "what to do: " + err)
     status, out, _ = t.troc("balance", key=t.keygen("stranger"), json_output=True)
     check(status == 1 and json.loads(out)["result"] == "denied", "unregistered key, --json: %d %s" % (status, out))
     # The daemon stops: exit 3, then it serves again after a restart.
