@@ -245,10 +245,30 @@ for signal in TERM INT HUP; do
   wait "$pid" || status=$?
   [ "$status" -eq 0 ] || fail "SIG$signal: trocd exited $status, expected 0: $(cat "$work/stop.log")"
   grep -q "stopping (SIG$signal): no new connections" "$work/stop.log" || fail "SIG$signal: no stopping line"
-  grep -q "stopped: " "$work/stop.log" || fail "SIG$signal: no stopped line: $(cat "$work/stop.log")"
+  grep -q "stopped: 0 connections served (0 refused), 0 requests, 0 commits of 0 items (at most 0 in one), 0 commits refused" \
+    "$work/stop.log" || fail "SIG$signal: no stopped line: $(cat "$work/stop.log")"
   [ ! -e "$work/port" ] || fail "SIG$signal left the port file behind"
   [ ! -e "$work/stop.sock" ] || fail "SIG$signal left the socket behind"
 done
+
+# A count of one is said in the singular: one connection, which made one
+# request and is still open when the stop begins.
+rm -f "$work/port"
+"$trocd" run --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/one.log" &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+python3 - "$(cat "$work/port")" "$pid" <<'PY' || fail "one connection open at the stop: $(cat "$work/one.log")"
+import os, signal, socket, sys, time
+connection = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+connection.sendall(b"\x00\x00\x00\x05hello")  # not a frame trocd takes: one request, refused
+time.sleep(0.2)
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+time.sleep(0.2)
+connection.close()
+PY
+wait "$pid" || fail "trocd stopped with one connection open did not exit 0: $(cat "$work/one.log")"
+grep -q "answering the 1 open one$" "$work/one.log" && grep -q "stopped: 1 connection served (0 refused)" "$work/one.log" ||
+  fail "counts of one: $(cat "$work/one.log")"
 
 # Two daemons given one port file: the one that stops first leaves the file
 # the other wrote since, which still names a port that serves.

@@ -295,9 +295,14 @@ static void server_finish(troc_server *server) {
     }
 }
 
+/* The plural ending of a count's noun in a log line. */
+static const char *plural(unsigned long long count) {
+    return count == 1 ? "" : "s";
+}
+
 static void server_on_shutdown_timeout(uv_timer_t *timer) {
     troc_server *server = timer->data;
-    troc_log("shutdown timeout: closing %u connections still busy", server->conn_count);
+    troc_log("shutdown timeout: closing %u connection%s still busy", server->conn_count, plural(server->conn_count));
     for (troc__conn *conn = server->conns; conn != NULL; conn = conn->next) {
         troc__conn_close(conn, "shutdown timeout");
     }
@@ -308,7 +313,10 @@ static void server_on_shutdown_timeout(uv_timer_t *timer) {
 static void server_begin_stop(troc_server *server, const char *why) {
     if (server->stopping) return;
     server->stopping = true;
-    if (why != NULL) troc_log("stopping (%s): no new connections; answering the %u open ones", why, server->conn_count);
+    if (why != NULL) {
+        troc_log("stopping (%s): no new connections; answering the %u open one%s", why, server->conn_count,
+                 plural(server->conn_count));
+    }
     troc__listener_close(server);
     troc__clearing_stop(server);
     troc__backup_stop(server);
@@ -534,12 +542,14 @@ int troc_server_run(troc_server *server) {
     assert(server->finished);
     troc_server_stats stats;
     troc_server_stats_get(server, &stats);
-    troc_log("stopped: %llu connections served (%llu refused), %llu requests, %llu commits of %llu items "
-             "(at most %llu in one), %llu commits refused",
-             (unsigned long long)stats.connections_accepted, (unsigned long long)stats.connections_refused,
-             (unsigned long long)stats.requests, (unsigned long long)stats.commits,
-             (unsigned long long)stats.items_committed, (unsigned long long)stats.commit_items_max,
-             (unsigned long long)stats.commits_refused);
+    troc_log("stopped: %llu connection%s served (%llu refused), %llu request%s, %llu commit%s of %llu item%s "
+             "(at most %llu in one), %llu commit%s refused",
+             (unsigned long long)stats.connections_accepted, plural(stats.connections_accepted),
+             (unsigned long long)stats.connections_refused, (unsigned long long)stats.requests,
+             plural(stats.requests), (unsigned long long)stats.commits, plural(stats.commits),
+             (unsigned long long)stats.items_committed, plural(stats.items_committed),
+             (unsigned long long)stats.commit_items_max, (unsigned long long)stats.commits_refused,
+             plural(stats.commits_refused));
     return rc < 0 ? rc : 0;
 }
 
