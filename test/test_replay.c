@@ -330,6 +330,33 @@ static void test_text_journaled_before_c1_was_refused(void **state) {
     assert_string_equal(report.difference, "");
 }
 
+/* Bidirectional controls in new text, and reasons that show nothing, are
+ * refused since a later version (another program than troc may send
+ * them); a ledger journaled when they were accepted still verifies. */
+static void test_text_journaled_before_bidi_and_blank_reasons_were_refused(void **state) {
+    fixture *f = *state;
+    const char *memo = "pay\xe2\x80\xae" "ecila"; /* U+202E: shows "pay alice" reversed */
+    const int reject = TROC__V1__INVOICE_ACTION__ACTION_REJECT;
+    uint8_t id[TROC_ID_SIZE];
+    assert_int_equal(support_invoice_issue(f->s, &f->bob, "bob", "carol", 5, NULL, NULL, id), TROC_RESULT_OK);
+    const troc_stats before = support_stats(f->s);
+    assert_int_equal(pay_with_memo(f, memo), TROC_RESULT_INVALID_TEXT);
+    assert_int_equal(support_freeze(f->s, "carol", true, "  "), TROC_RESULT_REASON_REQUIRED);
+    assert_int_equal(support_limit_set(f->s, "carol", 10, "\t"), TROC_RESULT_REASON_REQUIRED);
+    assert_int_equal(support_invoice_act(f->s, &f->carol, reject, id, " \xe2\x80\x8b "), TROC_RESULT_REASON_REQUIRED);
+    assert_int_equal(support_invoice_act(f->s, &f->carol, reject, id, "no\xe2\x81\xa6"), TROC_RESULT_INVALID_TEXT);
+    assert_int_equal(support_stats(f->s).journal_entries, before.journal_entries);
+    f->s->ledger->replaying = true;
+    assert_int_equal(pay_with_memo(f, memo), TROC_RESULT_OK);
+    assert_int_equal(support_freeze(f->s, "carol", true, "  "), TROC_RESULT_OK);
+    assert_int_equal(support_limit_set(f->s, "carol", 10, "\t"), TROC_RESULT_OK);
+    assert_int_equal(support_invoice_act(f->s, &f->carol, reject, id, " \xe2\x80\x8b "), TROC_RESULT_OK);
+    f->s->ledger->replaying = false;
+    troc_verify_report report;
+    assert_int_equal(verify(f->s->directory, &report), 0);
+    assert_string_equal(report.difference, "");
+}
+
 /* Keys that cannot verify a signature are refused at registration since
  * a later version; a ledger that took one before still replays. */
 static void test_key_registered_before_unusable_keys_were_refused(void **state) {
@@ -813,6 +840,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_verify_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_format_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_journaled_before_c1_was_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_journaled_before_bidi_and_blank_reasons_were_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_key_registered_before_unusable_keys_were_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_a_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scratch_failure_names_no_entry, setup, teardown),

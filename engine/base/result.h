@@ -21,7 +21,7 @@
     XX(KEY_NOT_OWNED, 5, "key_not_owned", "the signing key belongs to another member")              \
     XX(NOT_ADMIN, 6, "not_admin", "the action needs an admin key")                                  \
     XX(INVALID_NAME, 7, "invalid_name", "illegal name (use 1 to 64 of a-z 0-9 . _ -)")              \
-    XX(INVALID_TEXT, 8, "invalid_text", "text is not valid UTF-8 or holds control characters")      \
+    XX(INVALID_TEXT, 8, "invalid_text", "text is not valid UTF-8, or holds control or bidirectional control characters") \
     XX(MEMO_TOO_LONG, 9, "memo_too_long", "memo too long")                                          \
     XX(UNKNOWN_PAYER, 10, "unknown_payer", "unknown payer")                                         \
     XX(UNKNOWN_PAYEE, 11, "unknown_payee", "unknown payee")                                         \
@@ -39,7 +39,7 @@
     XX(KEY_NOT_FOUND, 23, "key_not_found", "this key is not one of the member's active keys")              \
     XX(LAST_KEY, 24, "last_key", "a member must keep at least one key")                             \
     XX(TOO_MANY_KEYS, 25, "too_many_keys", "the member holds the maximum number of keys")           \
-    XX(REASON_REQUIRED, 26, "reason_required", "a reason is required")                              \
+    XX(REASON_REQUIRED, 26, "reason_required", "a reason is required, one that shows more than spaces") \
     XX(REASON_TOO_LONG, 27, "reason_too_long", "reason too long")                                   \
     XX(INVALID_LIMIT, 28, "invalid_limit", "a credit limit or balance maximum must be zero or positive") \
     XX(ALREADY_FROZEN, 29, "already_frozen", "the account is already frozen")                       \

@@ -73,11 +73,6 @@ static int limit_check(protobuf_c_boolean has, int64_t cents) {
     return has && (cents < 0 || cents > TROC_AMOUNT_CENTS_MAX) ? TROC_RESULT_INVALID_LIMIT : TROC_RESULT_OK;
 }
 
-static int reason_check(const action *a, const char *reason) {
-    if (reason == NULL || reason[0] == '\0') return TROC_RESULT_REASON_REQUIRED;
-    return troc__text_check(a->write, reason, TROC_REASON_LENGTH_MAX, TROC_RESULT_REASON_TOO_LONG);
-}
-
 /* Records a limit change of `slot`'s member (its current limits). */
 static int limit_history_put(action *a, const troc__slot *slot, const char *reason) {
     troc_ledger_write *write = a->write;
@@ -237,7 +232,7 @@ static int limit_set(action *a, const Troc__V1__LimitSet *l) {
     }
     a->code = limit_check(l->has_credit_limit_cents, l->credit_limit_cents);
     if (a->code == TROC_RESULT_OK) a->code = limit_check(l->has_balance_max_cents, l->balance_max_cents);
-    if (a->code == TROC_RESULT_OK) a->code = reason_check(a, l->reason);
+    if (a->code == TROC_RESULT_OK) a->code = troc__reason_check(a->write, l->reason);
     troc__slot *slot = NULL;
     int rc = a->code == TROC_RESULT_OK ? member_find(a, l->name, &slot) : 0;
     if (rc != 0 || a->code != TROC_RESULT_OK) return rc;
@@ -267,7 +262,7 @@ static int freeze_set(action *a, const Troc__V1__Freeze *f, bool freeze) {
         a->code = TROC_RESULT_MALFORMED;
         return 0;
     }
-    a->code = reason_check(a, f->reason);
+    a->code = troc__reason_check(a->write, f->reason);
     troc__slot *slot = NULL;
     int rc = a->code == TROC_RESULT_OK ? member_find(a, f->name, &slot) : 0;
     if (rc != 0 || a->code != TROC_RESULT_OK) return rc;

@@ -343,11 +343,7 @@ static int reject(action *a, const Troc__V1__InvoiceReject *body) {
         a->code = TROC_RESULT_MALFORMED;
         return 0;
     }
-    if (body->reason == NULL || body->reason[0] == '\0') {
-        a->code = TROC_RESULT_REASON_REQUIRED;
-        return 0;
-    }
-    a->code = troc__text_check(a->write, body->reason, TROC_REASON_LENGTH_MAX, TROC_RESULT_REASON_TOO_LONG);
+    a->code = troc__reason_check(a->write, body->reason);
     if (a->code != TROC_RESULT_OK) return 0;
     Troc__V1__InvoiceRef ref = TROC__V1__INVOICE_REF__INIT;
     ref.has_invoice_id = body->has_invoice_id;

@@ -589,10 +589,18 @@ int troc__action_open(troc_ledger_write *write, const troc_item *item, bool well
 int troc__action_record(troc_ledger_write *write, const troc_item *item, const uint8_t id[TROC_ID_SIZE],
                         troc_item_result *result);
 
-/* Checks a free-text field: TROC_RESULT_OK, or `too_long` / INVALID_TEXT.
- * A replayed entry is held to the rule it was journaled under (C1 controls
- * were accepted once). */
+/* Checks a free-text field: TROC_RESULT_OK, or `too_long` / INVALID_TEXT
+ * (not UTF-8, a control character, or a bidirectional control, which can
+ * make a text display otherwise than it reads).  A replayed entry is held
+ * to the rule it was journaled under (C1 and bidirectional controls were
+ * accepted once). */
 int troc__text_check(const troc_ledger_write *write, const char *text, size_t length_max, int too_long);
+
+/* Checks a reason (of a limit change, a freeze, an invoice's rejection):
+ * as troc__text_check(), and REASON_REQUIRED when it is empty or, but in a
+ * replayed entry (accepted once), shows nothing: it is there to be read
+ * later. */
+int troc__reason_check(const troc_ledger_write *write, const char *reason);
 
 /* ----------------------------------------------------------- round.c */
 

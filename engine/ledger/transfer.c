@@ -66,8 +66,18 @@ typedef struct transfer {
 int troc__text_check(const troc_ledger_write *write, const char *text, size_t length_max, int too_long) {
     size_t length = text != NULL ? strnlen(text, length_max + 1) : 0;
     if (length > length_max) return too_long;
-    bool valid = write->ledger->replaying ? troc_text_valid_with_c1(text, length) : troc_text_valid(text, length);
-    if (length > 0 && !valid) return TROC_RESULT_INVALID_TEXT;
+    if (length == 0) return TROC_RESULT_OK;
+    const bool valid = write->ledger->replaying
+                           ? troc_text_valid_with_c1(text, length)
+                           : troc_text_valid(text, length) && !troc_text_has_bidi_control(text, length);
+    return valid ? TROC_RESULT_OK : TROC_RESULT_INVALID_TEXT;
+}
+
+int troc__reason_check(const troc_ledger_write *write, const char *reason) {
+    if (reason == NULL || reason[0] == '\0') return TROC_RESULT_REASON_REQUIRED;
+    const int code = troc__text_check(write, reason, TROC_REASON_LENGTH_MAX, TROC_RESULT_REASON_TOO_LONG);
+    if (code != TROC_RESULT_OK) return code;
+    if (!write->ledger->replaying && troc_text_blank(reason, strlen(reason))) return TROC_RESULT_REASON_REQUIRED;
     return TROC_RESULT_OK;
 }
 
