@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the base layer: exact amount parsing and formatting, overflow
- * checks, name and text validation, hexadecimal ids, error and result names.
+ * checks, name and text validation, hexadecimal ids, error and result names,
+ * large arrays.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
 #include "base/amount.h"
 #include "base/error.h"
+#include "base/large.h"
 #include "base/result.h"
 #include "base/text.h"
 
@@ -270,6 +275,74 @@ static void test_error_and_result_names(void **state) {
     assert_int_equal(TROC_RESULT_EXCEEDS_CREDIT_LIMIT, 17);
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Whether the mapping holding `memory` carries the huge page advice ("hg"
+ * among its VmFlags in /proc/self/smaps). */
+static bool advised_huge(const void *memory) {
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    assert_non_null(smaps);
+    char line[512];
+    bool inside = false, advised = false;
+    while (fgets(line, sizeof line, smaps) != NULL) {
+        unsigned long start, end;
+        if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+            inside = (uintptr_t)memory >= start && (uintptr_t)memory < end;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            advised = strstr(line, " hg") != NULL;
+        }
+    }
+    fclose(smaps);
+    return advised;
+}
+
+static void test_large_arrays(void **state) {
+    (void)state;
+    /* Below a huge page: plain malloc memory. */
+    char *small = troc_large_malloc(100);
+    assert_non_null(small);
+    memset(small, 'a', 100);
+
+    /* From a huge page on: aligned on one, and advised where the kernel
+     * has transparent huge pages (madvise refuses the advice otherwise). */
+    size_t bytes = 3 * HUGE_PAGE + 5;
+    char *large = troc_large_malloc(bytes);
+    assert_non_null(large);
+    assert_int_equal((uintptr_t)large % HUGE_PAGE, 0);
+    memset(large, 'b', bytes);
+    void *probe = mmap(NULL, HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(probe != MAP_FAILED);
+    bool kernel_has_huge_pages = madvise(probe, HUGE_PAGE, MADV_HUGEPAGE) == 0;
+    munmap(probe, HUGE_PAGE);
+    if (kernel_has_huge_pages) assert_true(advised_huge(large));
+
+    /* Growing keeps the bytes asked to be kept, from small to large and
+     * from large to larger. */
+    char *grown = troc_large_realloc(small, 100, 2 * HUGE_PAGE);
+    assert_non_null(grown);
+    assert_int_equal((uintptr_t)grown % HUGE_PAGE, 0);
+    for (size_t i = 0; i < 100; i++) assert_int_equal(grown[i], 'a');
+    char *larger = troc_large_realloc(large, bytes, 5 * HUGE_PAGE);
+    assert_non_null(larger);
+    assert_int_equal((uintptr_t)larger % HUGE_PAGE, 0);
+    for (size_t i = 0; i < bytes; i++) {
+        if (larger[i] != 'b') fail_msg("byte %zu not kept", i);
+    }
+    free(grown);
+
+    /* Zeroed even where the memory was used before, and a size that does
+     * not fit size_t is refused. */
+    memset(larger, 'c', 5 * HUGE_PAGE);
+    free(larger);
+    uint64_t *zeroed = troc_large_calloc(5 * HUGE_PAGE / sizeof(uint64_t), sizeof(uint64_t));
+    assert_non_null(zeroed);
+    for (size_t i = 0; i < 5 * HUGE_PAGE / sizeof(uint64_t); i++) {
+        if (zeroed[i] != 0) fail_msg("word %zu not zeroed", i);
+    }
+    free(zeroed);
+    assert_null(troc_large_calloc(SIZE_MAX / 4, 8));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_amount_parse_accepts_decimals),
@@ -287,6 +360,7 @@ int main(void) {
         cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_shell_quote_cut),
         cmocka_unit_test(test_error_and_result_names),
+        cmocka_unit_test(test_large_arrays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

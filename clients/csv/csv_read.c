@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/large.h"
 #include "base/limits.h"
 #include "base/text.h"
 #include "csv.h"
@@ -502,8 +503,8 @@ static int prepare_parts(troc_csv *csv, reading *r, size_t count, uint32_t body_
         __builtin_mul_overflow(span_count, sizeof(span), &span_bytes)) {
         span_bytes = SIZE_MAX;
     }
-    csv->spans = span_bytes == SIZE_MAX ? NULL : malloc(span_bytes);
-    csv->lines = malloc(records * sizeof(uint32_t));
+    csv->spans = span_bytes == SIZE_MAX ? NULL : troc_large_malloc(span_bytes);
+    csv->lines = troc_large_malloc(records * sizeof(uint32_t));
     if (csv->spans == NULL || csv->lines == NULL) {
         error->line = 0;
         snprintf(error->message, sizeof error->message, "out of memory");
@@ -572,12 +573,12 @@ static int parse(troc_csv *csv, const troc_csv_read_options *options, troc_csv_e
  * doubled as needed up to one byte past TROC_CSV_FILE_SIZE_MAX. */
 static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) {
     size_t size = 0;
-    char *data = malloc(capacity);
+    char *data = troc_large_malloc(capacity);
     if (data == NULL) return -ENOMEM;
     for (;;) {
         if (size == capacity) {
             size_t grown_capacity = capacity * 2 < TROC_CSV_FILE_SIZE_MAX + 1 ? capacity * 2 : TROC_CSV_FILE_SIZE_MAX + 1;
-            char *grown = capacity > TROC_CSV_FILE_SIZE_MAX ? NULL : realloc(data, grown_capacity);
+            char *grown = capacity > TROC_CSV_FILE_SIZE_MAX ? NULL : troc_large_realloc(data, size, grown_capacity);
             if (grown == NULL) {
                 free(data);
                 return capacity > TROC_CSV_FILE_SIZE_MAX ? TROC_ELIMIT : -ENOMEM;

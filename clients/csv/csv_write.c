@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "base/amount.h"
+#include "base/large.h"
 #include "csv.h"
 #include "csv_int.h"
 
@@ -155,7 +156,7 @@ static void flush(troc_csv_writer *writer) {
 static bool grow(troc_csv_writer *writer, size_t length) {
     size_t capacity = writer->capacity * 2;
     while (capacity - writer->used < length) capacity *= 2;
-    char *buffer = realloc(writer->buffer, capacity);
+    char *buffer = troc_large_realloc(writer->buffer, writer->used, capacity);
     if (buffer == NULL) {
         if (writer->error == 0) writer->error = -ENOMEM;
         return false;
@@ -196,7 +197,7 @@ static int writer_create(unsigned flags, bool memory, troc_csv_writer **writer_o
     troc_csv_writer *writer = calloc(1, sizeof *writer);
     if (writer == NULL) return -ENOMEM;
     writer->capacity = memory ? MEMORY_BUFFER_SIZE : WRITE_BUFFER_SIZE;
-    writer->buffer = malloc(writer->capacity);
+    writer->buffer = troc_large_malloc(writer->capacity);
     if (writer->buffer == NULL) {
         free(writer);
         return -ENOMEM;

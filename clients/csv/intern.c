@@ -24,6 +24,7 @@
 
 #include "base/error.h"
 #include "base/hash.h"
+#include "base/large.h"
 #include "base/limits.h"
 
 /* Slots of a new table at least; a power of two. */
@@ -92,7 +93,7 @@ static uint32_t probe(const troc_intern *intern, const char *text, size_t length
 /* Doubles the slots and puts every entry back, by its stored hash. */
 static int grow_slots(troc_intern *intern) {
     uint32_t slot_count = (intern->slot_mask + 1) * 2;
-    slot *slots = calloc(slot_count, sizeof *slots);
+    slot *slots = troc_large_calloc(slot_count, sizeof *slots);
     if (slots == NULL) return -ENOMEM;
     uint32_t mask = slot_count - 1;
     for (uint32_t i = 0; i <= intern->slot_mask; i++) {
@@ -111,7 +112,7 @@ static int grow_slots(troc_intern *intern) {
 static int grow_entries(troc_intern *intern) {
     uint32_t capacity = intern->capacity * 2;
     if (capacity > TROC_INTERN_COUNT_MAX) capacity = TROC_INTERN_COUNT_MAX;
-    entry *entries = realloc(intern->entries, (size_t)capacity * sizeof *entries);
+    entry *entries = troc_large_realloc(intern->entries, (size_t)intern->count * sizeof *entries, (size_t)capacity * sizeof *entries);
     if (entries == NULL) return -ENOMEM;
     intern->entries = entries;
     intern->capacity = capacity;
@@ -125,7 +126,7 @@ static int reserve_arena(troc_intern *intern, size_t length) {
     size_t size = intern->arena_size * 2;
     while (size < intern->arena_used + length) size *= 2;
     if (size > UINT32_MAX) size = UINT32_MAX;
-    char *arena = realloc(intern->arena, size);
+    char *arena = troc_large_realloc(intern->arena, intern->arena_used, size);
     if (arena == NULL) return -ENOMEM;
     intern->arena = arena;
     intern->arena_size = size;
@@ -140,10 +141,10 @@ int troc_intern_create(size_t expected_count, troc_intern **intern_out) {
     while (slot_count / 2 < expected_count) slot_count *= 2;
     troc_intern *intern = calloc(1, sizeof *intern);
     if (intern == NULL) return -ENOMEM;
-    intern->slots = calloc(slot_count, sizeof *intern->slots);
-    intern->entries = malloc(expected_count * sizeof *intern->entries);
+    intern->slots = troc_large_calloc(slot_count, sizeof *intern->slots);
+    intern->entries = troc_large_malloc(expected_count * sizeof *intern->entries);
     intern->arena_size = ARENA_SIZE_MIN;
-    intern->arena = malloc(intern->arena_size);
+    intern->arena = troc_large_malloc(intern->arena_size);
     if (intern->slots == NULL || intern->entries == NULL || intern->arena == NULL) {
         troc_intern_destroy(intern);
         return -ENOMEM;

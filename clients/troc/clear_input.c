@@ -40,6 +40,7 @@
 
 #include "base/amount.h"
 #include "base/error.h"
+#include "base/large.h"
 #include "base/limits.h"
 #include "base/text.h"
 #include "clear.h"
@@ -329,7 +330,7 @@ int troc__clear_read_input(const troc__clear_options *options, troc__clear_data 
     status = find_input_columns(options, data->input, columns);
     if (status != 0) return status;
     size_t rows = troc_csv_row_count(data->input);
-    data->obligations = malloc((rows > 0 ? rows : 1) * sizeof *data->obligations);
+    data->obligations = troc_large_malloc((rows > 0 ? rows : 1) * sizeof *data->obligations);
     if (data->obligations == NULL) return memory_fail();
     status = troc__clear_read_rows(options, data, columns);
     if (status == 0) data->input_firm_count = troc_intern_count(data->firms);

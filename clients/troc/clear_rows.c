@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/large.h"
 #include "base/limits.h"
 #include "clear.h"
 #include "cli.h"
@@ -176,7 +177,7 @@ static int merge_tables(rows_job *job, size_t count) {
     for (size_t part = 1; part < count; part++) {
         const troc_intern *table = job->tables[part];
         const uint32_t names = troc_intern_count(table);
-        job->maps[part] = malloc(((size_t)names + 1) * sizeof *job->maps[part]);
+        job->maps[part] = troc_large_malloc(((size_t)names + 1) * sizeof *job->maps[part]);
         if (job->maps[part] == NULL) return -ENOMEM;
         for (uint32_t i = 0; i < names; i++) {
             size_t length = 0;
@@ -277,8 +278,8 @@ static void check_run(const rows_job *job, const uint64_t *keys, size_t begin, s
  * side, the earliest row of each first.  Runs of one hash are a few rows
  * unless the file was made to collide; their ids are compared pairwise. */
 static int check_ids(unsigned thread_count, rows_job *job, troc__clear_refusal *refusal) {
-    job->keys = malloc((job->rows + 1) * sizeof *job->keys);
-    uint64_t *scratch = malloc((job->rows + 1) * sizeof *scratch);
+    job->keys = troc_large_malloc((job->rows + 1) * sizeof *job->keys);
+    uint64_t *scratch = troc_large_malloc((job->rows + 1) * sizeof *scratch);
     size_t *start = malloc((RADIX + 1) * sizeof *start);
     if (job->keys == NULL || scratch == NULL || start == NULL) {
         free(job->keys);

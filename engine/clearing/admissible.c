@@ -28,16 +28,17 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 int troc__admissible_create(troc__admissible *a, uint32_t node_count, uint32_t arc_count) {
     assert(a != NULL);
     *a = (troc__admissible){0};
     const size_t arcs = (size_t)arc_count + 1, nodes = (size_t)node_count + 1;
-    a->first = malloc(nodes * sizeof *a->first);
-    a->out_count = malloc(nodes * sizeof *a->out_count);
-    a->entries = malloc(2 * arcs * sizeof *a->entries);
-    a->arc = malloc(arcs * sizeof *a->arc);
+    a->first = troc_large_malloc(nodes * sizeof *a->first);
+    a->out_count = troc_large_malloc(nodes * sizeof *a->out_count);
+    a->entries = troc_large_malloc(2 * arcs * sizeof *a->entries);
+    a->arc = troc_large_malloc(arcs * sizeof *a->arc);
     if (a->first == NULL || a->out_count == NULL || a->entries == NULL || a->arc == NULL) {
         troc__admissible_free(a);
         return -ENOMEM;

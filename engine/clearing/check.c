@@ -35,6 +35,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "base/large.h"
 #include "clearing_int.h"
 
 /* Per-firm sums, all bounded by the problem's total. */
@@ -137,10 +138,10 @@ int troc_clearing_check(const troc_clearing_problem *problem, const troc_clearin
     if (!result_complete(problem, result)) return TROC_EINFEASIBLE;
     const size_t n = (size_t)problem->firm_count + 1;
     check_sums sums = {
-        .net = calloc(n, sizeof(int64_t)),
-        .change = calloc(n, sizeof(int64_t)),
-        .in_total = calloc(n, sizeof(int64_t)),
-        .out_total = calloc(n, sizeof(int64_t)),
+        .net = troc_large_calloc(n, sizeof(int64_t)),
+        .change = troc_large_calloc(n, sizeof(int64_t)),
+        .in_total = troc_large_calloc(n, sizeof(int64_t)),
+        .out_total = troc_large_calloc(n, sizeof(int64_t)),
     };
     error = -ENOMEM;
     if (sums.net == NULL || sums.change == NULL || sums.in_total == NULL || sums.out_total == NULL) goto cleanup;

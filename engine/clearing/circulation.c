@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 static int64_t positive_excess(const troc__residual *residual) {
@@ -99,7 +100,7 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     for (uint32_t v = 0; v < residual.node_count; v++) potential[residual.network_node[v]] = residual.potential[v];
     if (reduced) {
         error = -ENOMEM;
-        reduced_flow = malloc(((size_t)solved->arc_count + 1) * sizeof *reduced_flow);
+        reduced_flow = troc_large_malloc(((size_t)solved->arc_count + 1) * sizeof *reduced_flow);
         if (reduced_flow == NULL) goto cleanup;
         error = 0;
         troc__residual_flows(&residual, solved, reduced_flow);

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/large.h"
 #include "clearing_int.h"
 
 void troc__progress_report(troc__progress *progress, const char *stage, double fraction_done) {
@@ -51,10 +52,10 @@ void troc_clearing_result_free(troc_clearing_result *result) {
 static int result_allocate(const troc_clearing_problem *problem, troc_clearing_result *result) {
     const size_t m = problem->obligation_count ? problem->obligation_count : 1;
     const size_t n = (size_t)problem->firm_count + 1;
-    result->cleared_cents = calloc(m, sizeof *result->cleared_cents);
-    result->paid_cents = calloc(m, sizeof *result->paid_cents);
-    result->potentials = calloc(n, sizeof *result->potentials);
-    if (problem->accounts != NULL) result->split_potentials = calloc(n, sizeof *result->split_potentials);
+    result->cleared_cents = troc_large_calloc(m, sizeof *result->cleared_cents);
+    result->paid_cents = troc_large_calloc(m, sizeof *result->paid_cents);
+    result->potentials = troc_large_calloc(n, sizeof *result->potentials);
+    if (problem->accounts != NULL) result->split_potentials = troc_large_calloc(n, sizeof *result->split_potentials);
     if (result->cleared_cents == NULL || result->paid_cents == NULL || result->potentials == NULL ||
         (problem->accounts != NULL && result->split_potentials == NULL)) {
         troc_clearing_result_free(result);
@@ -69,7 +70,7 @@ static int result_allocate(const troc_clearing_problem *problem, troc_clearing_r
 static int solve_groups(const troc__network *network, const troc__components *components,
                         const troc__groups *groups, int64_t *potentials, int64_t *group_flow,
                         troc__progress *progress) {
-    int64_t *arc_flow = malloc(((size_t)network->arc_count + 1) * sizeof *arc_flow);
+    int64_t *arc_flow = troc_large_malloc(((size_t)network->arc_count + 1) * sizeof *arc_flow);
     if (arc_flow == NULL) return -ENOMEM;
     troc__circulation_stats stats;
     int error = troc__circulation_solve(network, components, arc_flow, potentials, &stats, progress);
@@ -133,8 +134,8 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     error = troc__network_build(problem, &groups, &network);
     if (error != 0) goto cleanup;
     error = -ENOMEM;
-    group_settled = malloc(((size_t)groups.group_count + 1) * sizeof *group_settled);
-    group_cleared = malloc(((size_t)groups.group_count + 1) * sizeof *group_cleared);
+    group_settled = troc_large_malloc(((size_t)groups.group_count + 1) * sizeof *group_settled);
+    group_cleared = troc_large_malloc(((size_t)groups.group_count + 1) * sizeof *group_cleared);
     if (group_settled == NULL || group_cleared == NULL) goto cleanup;
     /* The components of the obligations alone: the statistics, and in plain
      * mode the solver's own components. */

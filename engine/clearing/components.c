@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 void troc__components_free(troc__components *components) {
@@ -96,14 +97,14 @@ int troc__components_find(const troc__network *network, uint32_t node_limit,
     *components = (troc__components){0};
     tarjan t = {.network = network, .node_limit = node_limit, .out = components};
     int error = -ENOMEM;
-    t.index = malloc(size * sizeof *t.index);
-    t.low = malloc(size * sizeof *t.low);
-    t.next_arc = malloc(size * sizeof *t.next_arc);
-    t.call_stack = malloc(size * sizeof *t.call_stack);
-    t.stack = malloc(size * sizeof *t.stack);
-    components->component_of = malloc(size * sizeof *components->component_of);
-    components->node_order = malloc(size * sizeof *components->node_order);
-    components->component_first = malloc((size + 1) * sizeof *components->component_first);
+    t.index = troc_large_malloc(size * sizeof *t.index);
+    t.low = troc_large_malloc(size * sizeof *t.low);
+    t.next_arc = troc_large_malloc(size * sizeof *t.next_arc);
+    t.call_stack = troc_large_malloc(size * sizeof *t.call_stack);
+    t.stack = troc_large_malloc(size * sizeof *t.stack);
+    components->component_of = troc_large_malloc(size * sizeof *components->component_of);
+    components->node_order = troc_large_malloc(size * sizeof *components->node_order);
+    components->component_first = troc_large_malloc((size + 1) * sizeof *components->component_first);
     if (t.index == NULL || t.low == NULL || t.next_arc == NULL || t.call_stack == NULL || t.stack == NULL ||
         components->component_of == NULL || components->node_order == NULL ||
         components->component_first == NULL) {

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 void troc__flow_destroy(troc__flow *f) {
@@ -52,13 +53,13 @@ int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, in
     if (f == NULL) return -ENOMEM;
     *f = (troc__flow){.node_capacity = node_count, .excess_total = excess_total,
                       .excess_left = excess_total, .progress = progress};
-    f->level = malloc(size * sizeof *f->level);
-    f->current = malloc(size * sizeof *f->current);
-    f->label_first = malloc(size * sizeof *f->label_first);
-    f->label_next = malloc(size * sizeof *f->label_next);
-    f->label_previous = malloc(size * sizeof *f->label_previous);
-    f->queue = malloc(size * sizeof *f->queue);
-    f->path = malloc(size * sizeof *f->path);
+    f->level = troc_large_malloc(size * sizeof *f->level);
+    f->current = troc_large_malloc(size * sizeof *f->current);
+    f->label_first = troc_large_malloc(size * sizeof *f->label_first);
+    f->label_next = troc_large_malloc(size * sizeof *f->label_next);
+    f->label_previous = troc_large_malloc(size * sizeof *f->label_previous);
+    f->queue = troc_large_malloc(size * sizeof *f->queue);
+    f->path = troc_large_malloc(size * sizeof *f->path);
     if (troc__search_create(&f->searches[0], node_count, true) != 0 ||
         troc__search_create(&f->searches[1], node_count, false) != 0 ||
         troc__admissible_create(&f->admissible, node_count, arc_count_max) != 0 || f->level == NULL ||

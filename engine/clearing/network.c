@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "base/limits.h"
 #include "clearing_int.h"
 
@@ -74,12 +75,12 @@ static void sort_by_debtor(const troc_clearing_problem *problem, const uint32_t 
 
 static int groups_allocate(troc__groups *groups, uint32_t firm_count, size_t obligation_count) {
     const size_t m = obligation_count + 1; /* at most one group per obligation */
-    groups->group_of = malloc(m * sizeof *groups->group_of);
-    groups->group_first = malloc(((size_t)firm_count + 1) * sizeof *groups->group_first);
-    groups->group_creditor = malloc(m * sizeof *groups->group_creditor);
-    groups->group_size = malloc(m * sizeof *groups->group_size);
-    groups->group_capacity = malloc(m * sizeof *groups->group_capacity);
-    groups->group_arc = malloc(m * sizeof *groups->group_arc);
+    groups->group_of = troc_large_malloc(m * sizeof *groups->group_of);
+    groups->group_first = troc_large_malloc(((size_t)firm_count + 1) * sizeof *groups->group_first);
+    groups->group_creditor = troc_large_malloc(m * sizeof *groups->group_creditor);
+    groups->group_size = troc_large_malloc(m * sizeof *groups->group_size);
+    groups->group_capacity = troc_large_malloc(m * sizeof *groups->group_capacity);
+    groups->group_arc = troc_large_malloc(m * sizeof *groups->group_arc);
     if (groups->group_of == NULL || groups->group_first == NULL || groups->group_creditor == NULL ||
         groups->group_size == NULL || groups->group_capacity == NULL || groups->group_arc == NULL) {
         return -ENOMEM;
@@ -121,9 +122,9 @@ int troc__groups_build(const troc_clearing_problem *problem, troc__groups *group
     assert(problem->obligation_count <= TROC_CLEARING_OBLIGATIONS_MAX);
     const size_t m = problem->obligation_count, n = (size_t)problem->firm_count + 1;
     *groups = (troc__groups){0};
-    sorted_obligation *sorted = malloc((m + 1) * sizeof *sorted);
-    uint32_t *first = malloc(n * sizeof *first);
-    uint32_t *marker_group = malloc(n * sizeof *marker_group), *marker_debtor = malloc(n * sizeof *marker_debtor);
+    sorted_obligation *sorted = troc_large_malloc((m + 1) * sizeof *sorted);
+    uint32_t *first = troc_large_malloc(n * sizeof *first);
+    uint32_t *marker_group = troc_large_malloc(n * sizeof *marker_group), *marker_debtor = troc_large_malloc(n * sizeof *marker_debtor);
     int error = -ENOMEM;
     if (sorted == NULL || first == NULL || marker_group == NULL || marker_debtor == NULL) goto cleanup;
     error = groups_allocate(groups, problem->firm_count, m);
@@ -151,10 +152,10 @@ void troc__network_free(troc__network *network) {
 
 int troc__network_allocate(troc__network *network, uint32_t node_count, uint32_t arc_count) {
     *network = (troc__network){.node_count = node_count, .arc_count = arc_count};
-    network->arc_first = malloc(((size_t)node_count + 1) * sizeof *network->arc_first);
-    network->arc_head = malloc(((size_t)arc_count + 1) * sizeof *network->arc_head);
-    network->arc_capacity = malloc(((size_t)arc_count + 1) * sizeof *network->arc_capacity);
-    network->arc_cost = malloc(((size_t)arc_count + 1) * sizeof *network->arc_cost);
+    network->arc_first = troc_large_malloc(((size_t)node_count + 1) * sizeof *network->arc_first);
+    network->arc_head = troc_large_malloc(((size_t)arc_count + 1) * sizeof *network->arc_head);
+    network->arc_capacity = troc_large_malloc(((size_t)arc_count + 1) * sizeof *network->arc_capacity);
+    network->arc_cost = troc_large_malloc(((size_t)arc_count + 1) * sizeof *network->arc_cost);
     if (network->arc_first == NULL || network->arc_head == NULL || network->arc_capacity == NULL ||
         network->arc_cost == NULL) {
         troc__network_free(network);
@@ -290,8 +291,8 @@ int troc__network_build(const troc_clearing_problem *problem, troc__groups *grou
 
     const uint32_t n = problem->firm_count;
     int error = -ENOMEM;
-    int64_t *in_total = malloc(((size_t)n + 1) * sizeof *in_total);
-    int64_t *out_total = malloc(((size_t)n + 1) * sizeof *out_total);
+    int64_t *in_total = troc_large_malloc(((size_t)n + 1) * sizeof *in_total);
+    int64_t *out_total = troc_large_malloc(((size_t)n + 1) * sizeof *out_total);
     if (in_total == NULL || out_total == NULL) goto cleanup;
     firm_totals(problem, in_total, out_total);
     /* The room replaces the totals in place: up in in_total, down in out_total. */

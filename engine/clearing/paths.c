@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 #define DISTANCE_INFINITE INT64_MAX
@@ -52,14 +53,14 @@ int troc__search_create(troc__search *s, uint32_t node_count, bool forward) {
     assert(s != NULL);
     const size_t size = (size_t)node_count + 1;
     *s = (troc__search){.forward = forward};
-    s->distance = malloc(size * sizeof *s->distance);
-    s->bucket_head = malloc(TROC__BUCKETS * sizeof *s->bucket_head);
-    s->bucket_next = malloc(size * sizeof *s->bucket_next);
-    s->bucket_previous = malloc(size * sizeof *s->bucket_previous);
-    s->heap = malloc(size * sizeof *s->heap);
-    s->heap_position = malloc(size * sizeof *s->heap_position);
-    s->settled = malloc(size * sizeof *s->settled);
-    s->stamp = calloc(size, sizeof *s->stamp);
+    s->distance = troc_large_malloc(size * sizeof *s->distance);
+    s->bucket_head = troc_large_malloc(TROC__BUCKETS * sizeof *s->bucket_head);
+    s->bucket_next = troc_large_malloc(size * sizeof *s->bucket_next);
+    s->bucket_previous = troc_large_malloc(size * sizeof *s->bucket_previous);
+    s->heap = troc_large_malloc(size * sizeof *s->heap);
+    s->heap_position = troc_large_malloc(size * sizeof *s->heap_position);
+    s->settled = troc_large_malloc(size * sizeof *s->settled);
+    s->stamp = troc_large_calloc(size, sizeof *s->stamp);
     if (s->distance == NULL || s->bucket_head == NULL || s->bucket_next == NULL || s->bucket_previous == NULL ||
         s->heap == NULL || s->heap_position == NULL || s->settled == NULL || s->stamp == NULL) {
         troc__search_free(s);

@@ -53,6 +53,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 /* Reducing copies the network, which costs as much as a phase or two: it
@@ -223,7 +224,7 @@ static uint32_t chain_to(const troc__reduction *reduction, const troc__network *
  * arc per chain between two different firms, at its first firm. */
 static int build_reduced(const troc__network *network, troc__reduction *reduction, uint32_t *count) {
     const uint32_t n = network->node_count;
-    reduction->reduced_arc = malloc(((size_t)network->arc_count + 1) * sizeof *reduction->reduced_arc);
+    reduction->reduced_arc = troc_large_malloc(((size_t)network->arc_count + 1) * sizeof *reduction->reduced_arc);
     if (reduction->reduced_arc == NULL) return -ENOMEM;
     for (uint32_t a = 0; a < network->arc_count; a++) reduction->reduced_arc[a] = 0;
     for (uint32_t i = 0; i < reduction->leaf_count; i++) {
@@ -281,9 +282,9 @@ static int build_components(const troc__components *components, const reduce_sca
     troc__components *out = &reduction->components;
     uint32_t count = components->component_count;
     for (uint32_t v = 0; v < node_count; v++) count += scan->place[v] != KEPT;
-    out->component_of = malloc(((size_t)node_count + 1) * sizeof *out->component_of);
-    out->node_order = malloc(((size_t)node_count + 1) * sizeof *out->node_order);
-    out->component_first = malloc(((size_t)count + 1) * sizeof *out->component_first);
+    out->component_of = troc_large_malloc(((size_t)node_count + 1) * sizeof *out->component_of);
+    out->node_order = troc_large_malloc(((size_t)node_count + 1) * sizeof *out->node_order);
+    out->component_first = troc_large_malloc(((size_t)count + 1) * sizeof *out->component_first);
     if (out->component_of == NULL || out->node_order == NULL || out->component_first == NULL) return -ENOMEM;
     uint32_t placed = 0, c = 0;
     for (uint32_t k = 0; k < components->component_count; k++, c++) {
@@ -311,15 +312,15 @@ static int build_components(const troc__components *components, const reduce_sca
 
 static int allocate_records(troc__reduction *reduction, uint32_t node_count) {
     const size_t nodes = (size_t)node_count + 1;
-    reduction->leaf_node = malloc(nodes * sizeof *reduction->leaf_node);
-    reduction->leaf_in = malloc(nodes * sizeof *reduction->leaf_in);
-    reduction->leaf_out = malloc(nodes * sizeof *reduction->leaf_out);
+    reduction->leaf_node = troc_large_malloc(nodes * sizeof *reduction->leaf_node);
+    reduction->leaf_in = troc_large_malloc(nodes * sizeof *reduction->leaf_in);
+    reduction->leaf_out = troc_large_malloc(nodes * sizeof *reduction->leaf_out);
     /* A chain has a firm inside, and one arc more than it has firms
      * inside (a ring of firms all inside keeps one of them as its end). */
-    reduction->chain_first = malloc(nodes * sizeof *reduction->chain_first);
-    reduction->chain_arc = malloc(2 * nodes * sizeof *reduction->chain_arc);
-    reduction->chain_from = malloc(nodes * sizeof *reduction->chain_from);
-    reduction->chain_carrier = malloc(nodes * sizeof *reduction->chain_carrier);
+    reduction->chain_first = troc_large_malloc(nodes * sizeof *reduction->chain_first);
+    reduction->chain_arc = troc_large_malloc(2 * nodes * sizeof *reduction->chain_arc);
+    reduction->chain_from = troc_large_malloc(nodes * sizeof *reduction->chain_from);
+    reduction->chain_carrier = troc_large_malloc(nodes * sizeof *reduction->chain_carrier);
     if (reduction->leaf_node == NULL || reduction->leaf_in == NULL || reduction->leaf_out == NULL ||
         reduction->chain_first == NULL || reduction->chain_arc == NULL || reduction->chain_from == NULL ||
         reduction->chain_carrier == NULL) {
@@ -335,13 +336,13 @@ int troc__reduction_build(const troc__network *network, const troc__components *
     const uint32_t n = network->node_count;
     const size_t nodes = (size_t)n + 1;
     reduce_scan scan = {
-        .out_count = malloc(nodes * sizeof *scan.out_count),
-        .in_count = malloc(nodes * sizeof *scan.in_count),
-        .out_arc = malloc(nodes * sizeof *scan.out_arc),
-        .in_arc = malloc(nodes * sizeof *scan.in_arc),
-        .in_tail = malloc(nodes * sizeof *scan.in_tail),
-        .place = malloc(nodes * sizeof *scan.place),
-        .queue = malloc(nodes * sizeof *scan.queue),
+        .out_count = troc_large_malloc(nodes * sizeof *scan.out_count),
+        .in_count = troc_large_malloc(nodes * sizeof *scan.in_count),
+        .out_arc = troc_large_malloc(nodes * sizeof *scan.out_arc),
+        .in_arc = troc_large_malloc(nodes * sizeof *scan.in_arc),
+        .in_tail = troc_large_malloc(nodes * sizeof *scan.in_tail),
+        .place = troc_large_malloc(nodes * sizeof *scan.place),
+        .queue = troc_large_malloc(nodes * sizeof *scan.queue),
     };
     int error = -ENOMEM;
     if (scan.out_count == NULL || scan.in_count == NULL || scan.out_arc == NULL || scan.in_arc == NULL ||

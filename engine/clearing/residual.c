@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 /* Arcs ahead of the one placed whose entry's place is fetched early. */
@@ -167,18 +168,18 @@ static int residual_allocate(troc__residual *r, uint32_t arc_count, bool chains)
     const size_t nodes = (size_t)r->node_count + 1, arcs = (size_t)arc_count + 1;
     r->arc_count = arc_count;
     r->entry_count = 2 * arc_count;
-    r->excess = calloc(nodes, sizeof *r->excess);
-    r->potential = calloc(nodes, sizeof *r->potential);
-    r->entries = malloc(2 * arcs * sizeof *r->entries);
-    r->arcs = malloc(arcs * sizeof *r->arcs);
-    r->arc_head = malloc(arcs * sizeof *r->arc_head);
-    r->arc_cost = malloc(arcs * sizeof *r->arc_cost);
-    r->network_arc = malloc(arcs * sizeof *r->network_arc);
+    r->excess = troc_large_calloc(nodes, sizeof *r->excess);
+    r->potential = troc_large_calloc(nodes, sizeof *r->potential);
+    r->entries = troc_large_malloc(2 * arcs * sizeof *r->entries);
+    r->arcs = troc_large_malloc(arcs * sizeof *r->arcs);
+    r->arc_head = troc_large_malloc(arcs * sizeof *r->arc_head);
+    r->arc_cost = troc_large_malloc(arcs * sizeof *r->arc_cost);
+    r->network_arc = troc_large_malloc(arcs * sizeof *r->network_arc);
     if (chains) {
-        r->chain_cost = malloc(arcs * sizeof *r->chain_cost);
+        r->chain_cost = troc_large_malloc(arcs * sizeof *r->chain_cost);
         if (r->chain_cost == NULL) return -ENOMEM;
     }
-    r->room_bits = calloc(arcs / 32 + 1, sizeof *r->room_bits);
+    r->room_bits = troc_large_calloc(arcs / 32 + 1, sizeof *r->room_bits);
     if (r->room_bits == NULL || r->excess == NULL || r->potential == NULL || r->entries == NULL || r->arcs == NULL || r->arc_head == NULL ||
         r->arc_cost == NULL || r->network_arc == NULL) {
         return -ENOMEM;
@@ -193,10 +194,10 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     troc__residual *r = residual;
     *r = (troc__residual){.node_count = network->node_count};
     const size_t nodes = (size_t)network->node_count + 1;
-    uint32_t *rank = malloc(nodes * sizeof *rank), *next = malloc(nodes * sizeof *next);
-    r->first = malloc(nodes * sizeof *r->first);
-    r->arc_first = malloc(nodes * sizeof *r->arc_first);
-    r->network_node = malloc(nodes * sizeof *r->network_node);
+    uint32_t *rank = troc_large_malloc(nodes * sizeof *rank), *next = troc_large_malloc(nodes * sizeof *next);
+    r->first = troc_large_malloc(nodes * sizeof *r->first);
+    r->arc_first = troc_large_malloc(nodes * sizeof *r->arc_first);
+    r->network_node = troc_large_malloc(nodes * sizeof *r->network_node);
     int error = -ENOMEM;
     if (rank == NULL || next == NULL || r->first == NULL || r->arc_first == NULL || r->network_node == NULL) {
         goto cleanup;
