@@ -15,7 +15,10 @@
  *
  * RESULT's rows are formatted in parts at the same time, each in memory
  * (a row read without quotes is copied whole), then written in order: the
- * bytes are those of one writer going through the rows.
+ * bytes are those of one writer going through the rows.  The parts are
+ * formatted a wave at a time, each wave written before the next is
+ * formatted, so that what is held in memory is a wave's rows, not a copy
+ * of the whole file.
  *
  * Both files are written under temporary names, synced and closed before
  * either is renamed into place, so that a failure while writing (a full
@@ -37,26 +40,27 @@ static unsigned flags_like(const troc_csv *csv) {
     return (troc_csv_has_bom(csv) ? TROC_CSV_WRITE_BOM : 0u) | (troc_csv_uses_crlf(csv) ? TROC_CSV_WRITE_CRLF : 0u);
 }
 
-/* RESULT rows are formatted in parts of at least PART_ROWS_MIN rows and at
- * most PARTS_MAX parts, each in memory, then written in order. */
-#define PART_ROWS_MIN 65536u
-#define PARTS_MAX 16u
+/* RESULT rows are formatted in parts of PART_ROWS rows, WAVE_PARTS parts
+ * at a time: a wave of 131,072 rows is some 6 MB of the benchmark's RESULT,
+ * and enough parts for the threads to share evenly. */
+#define PART_ROWS 16384u
+#define WAVE_PARTS 8u
 
 typedef struct result_parts {
     const troc__clear_data *data;
     const troc_clearing_result *result;
     bool credit;
-    unsigned flags;                         /* writer flags of the parts: line ends only */
-    size_t part_rows;                       /* rows of every part but perhaps the last */
-    troc_csv_writer *writers[PARTS_MAX];    /* per part: its rows, NULL if out of memory */
+    unsigned flags;                       /* writer flags of the parts: line ends only */
+    size_t first_row;                     /* the wave's first row */
+    troc_csv_writer *writers[WAVE_PARTS]; /* per part of the wave: its rows, NULL if out of memory */
 } result_parts;
 
 static void format_part(void *context, size_t part) {
     result_parts *parts = context;
     const troc__clear_data *data = parts->data;
     const troc_clearing_result *result = parts->result;
-    const size_t rows = troc_csv_row_count(data->input), begin = part * parts->part_rows;
-    const size_t end = begin + parts->part_rows < rows ? begin + parts->part_rows : rows;
+    const size_t rows = troc_csv_row_count(data->input), begin = parts->first_row + part * PART_ROWS;
+    const size_t end = begin + PART_ROWS < rows ? begin + PART_ROWS : rows;
     troc_csv_writer *writer = NULL;
     if (troc_csv_writer_open_memory(parts->flags, &writer) != 0) return;
     for (size_t row = begin; row < end; row++) {
@@ -73,7 +77,7 @@ static void format_part(void *context, size_t part) {
 }
 
 /* The header, then the rows, formatted in parts at the same time and
- * written in order.  Returns 0 or -ENOMEM. */
+ * written in order, a wave of parts at a time.  Returns 0 or -ENOMEM. */
 static int write_result_rows(troc_csv_writer *writer, const troc__clear_options *options,
                              const troc__clear_data *data, const troc_clearing_result *result, bool credit) {
     const troc_csv *input = data->input;
@@ -89,19 +93,22 @@ static int write_result_rows(troc_csv_writer *writer, const troc__clear_options 
     const size_t rows = troc_csv_row_count(input);
     result_parts parts = {.data = data, .result = result, .credit = credit,
                           .flags = troc_csv_uses_crlf(input) ? TROC_CSV_WRITE_CRLF : 0u};
-    parts.part_rows = rows / PARTS_MAX + 1 > PART_ROWS_MIN ? rows / PARTS_MAX + 1 : PART_ROWS_MIN;
-    const size_t count = (rows + parts.part_rows - 1) / parts.part_rows;
-    assert(count <= PARTS_MAX);
-    troc_tasks_run(options->thread_count, count, format_part, &parts);
     int rc = 0;
-    for (size_t part = 0; part < count; part++) {
-        if (parts.writers[part] == NULL) rc = -ENOMEM;
+    for (; parts.first_row < rows; parts.first_row += (size_t)WAVE_PARTS * PART_ROWS) {
+        const size_t left = rows - parts.first_row;
+        const size_t count = left < (size_t)WAVE_PARTS * PART_ROWS ? (left + PART_ROWS - 1) / PART_ROWS : WAVE_PARTS;
+        troc_tasks_run(options->thread_count, count, format_part, &parts);
+        for (size_t part = 0; part < count; part++) {
+            if (parts.writers[part] == NULL) rc = -ENOMEM;
+        }
+        for (size_t part = 0; part < count; part++) {
+            if (rc == 0) troc_csv_writer_append(writer, parts.writers[part]);
+            else troc_csv_writer_abort(parts.writers[part]);
+            parts.writers[part] = NULL;
+        }
+        if (rc != 0) return rc;
     }
-    for (size_t part = 0; part < count; part++) {
-        if (rc == 0) troc_csv_writer_append(writer, parts.writers[part]);
-        else troc_csv_writer_abort(parts.writers[part]);
-    }
-    return rc;
+    return 0;
 }
 
 static void write_balance_row(troc_csv_writer *writer, const troc__clear_data *data, uint32_t firm,

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`troc clear --threads N`: the same RESULT, byte for byte, and the same
 summary whatever the number of threads, on a file large enough to be read,
-checked and written in several parts; the same refusal (message and line)
+checked and written in several parts (and RESULT in more than one wave of
+them), each input row copied in order; the same refusal (message and line)
 for bad rows placed far into the file, where a later part reads them; and
 the refusals of a bad --threads.
 """
@@ -13,10 +14,10 @@ import sys
 from clear_support import Context
 
 ctx = Context()
-ROWS = 70000  # past the 65,536 rows of a RESULT part and four parts of checks
+ROWS = 140000  # past a wave of RESULT parts (131,072 rows) and four parts of checks
 
 generated = ctx.path("big.csv")
-subprocess.run([sys.executable, os.path.join(ctx.shared, "tools", "gen_obligations.py"), "--firms", "7000",
+subprocess.run([sys.executable, os.path.join(ctx.shared, "tools", "gen_obligations.py"), "--firms", "14000",
                 "--obligations", str(ROWS), "--seed", "7", "--out", generated], check=True, timeout=120)
 with open(generated, "rb") as f:
     LINES = f.read().splitlines(keepends=True)
@@ -40,6 +41,12 @@ for threads in ("2", "4"):
     ctx.check(results[threads][0] == results["1"][0], f"--threads {threads}: RESULT differs from --threads 1")
     ctx.check(results[threads][1] == results["1"][1], f"--threads {threads}: summary differs from --threads 1")
 ctx.check(results["1"][1]["obligations"] == ROWS, f"summary: {results['1'][1]}")
+written = results["1"][0].splitlines(keepends=True)
+ctx.check(len(written) == len(LINES), f"RESULT has {len(written)} lines, INPUT {len(LINES)}")
+for line, (read, wrote) in enumerate(zip(LINES, written), start=1):
+    if not wrote.startswith(read.rstrip(b"\n") + b","):
+        ctx.check(False, f"RESULT line {line} is not INPUT's line {line} with two columns added: {wrote!r}")
+        break
 
 
 def with_rows(name, replaced):
