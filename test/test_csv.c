@@ -6,7 +6,8 @@
  * target, and a round trip from reader to writer and back.  A file read in
  * parts on several threads gives what it gives read whole, refusals
  * included; rows formatted in memory parts and rows copied whole give what
- * field-by-field writing gives.
+ * field-by-field writing gives; a reader naming the columns it reads gets
+ * them, and whole rows, as a full read does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -796,6 +797,117 @@ static void test_write_row_fields(void **state) {
     temp_dir_remove(&dir);
 }
 
+/* Reading some columns only ----------------------------------------------- */
+
+/* Rows written whole with troc_csv_write_row_fields(), each followed by an
+ * amount, as troc clear writes RESULT. */
+static char *rows_written(const char *directory, const troc_csv *csv, size_t *size_out) {
+    troc_csv_writer *rows = NULL;
+    assert_int_equal(troc_csv_writer_open_memory(0, &rows), 0);
+    for (size_t row = 0; row < troc_csv_row_count(csv); row++) {
+        troc_csv_write_row_fields(rows, csv, row);
+        troc_csv_write_amount(rows, 123);
+        troc_csv_write_row_end(rows);
+    }
+    return memory_text(directory, &rows, 1, 0, size_out);
+}
+
+/* Reads `text` whole and, in parts on four threads, naming the columns
+ * debtor and amount (and one the file lacks): the second gets the same
+ * rows, lines and kept fields (the named ones among them, whatever their
+ * case), and writes the same whole rows.  Returns
+ * how many columns it kept, or -1 for a refusal (the same for both). */
+static int read_columns_alike(const char *directory, const char *text) {
+    static const char *const named[] = {"DEBTOR", "amount", "absent", NULL};
+    const troc_csv_read_options all = {.thread_count = 1};
+    const troc_csv_read_options some = {.thread_count = 4, .part_size_min = 7, .columns_read = named};
+    troc_csv *a = NULL, *b = NULL;
+    troc_csv_error error_a = {0}, error_b = {0};
+    int rc_a = troc_csv_read_memory_with(text, strlen(text), &all, &a, &error_a);
+    int rc_b = troc_csv_read_memory_with(text, strlen(text), &some, &b, &error_b);
+    assert_int_equal(rc_a, rc_b);
+    if (rc_a != 0) {
+        assert_int_equal(error_a.line, error_b.line);
+        assert_string_equal(error_a.message, error_b.message);
+        return -1;
+    }
+    const size_t columns = troc_csv_column_count(a), rows = troc_csv_row_count(a);
+    assert_int_equal(troc_csv_column_count(b), columns);
+    assert_int_equal(troc_csv_row_count(b), rows);
+    int kept = 0;
+    for (size_t column = 0; column < columns; column++) {
+        assert_true(troc_csv_column_kept(a, column));
+        troc_csv_field name = troc_csv_header(b, column);
+        bool named_column = (name.length == 6 && memcmp(name.text, "debtor", 6) == 0) ||
+                            (name.length == 6 && memcmp(name.text, "amount", 6) == 0);
+        if (column == 0 || column == columns - 1 || named_column) assert_true(troc_csv_column_kept(b, column));
+        if (!troc_csv_column_kept(b, column)) continue;
+        kept++;
+        for (size_t row = 0; row < rows; row++) {
+            troc_csv_field fa = troc_csv_get(a, row, column), fb = troc_csv_get(b, row, column);
+            assert_int_equal(fa.length, fb.length);
+            assert_memory_equal(fa.text, fb.text, fa.length);
+        }
+    }
+    for (size_t row = 0; row < rows; row++) assert_int_equal(troc_csv_row_line(a, row), troc_csv_row_line(b, row));
+    size_t size_a = 0, size_b = 0;
+    char *text_a = rows_written(directory, a, &size_a), *text_b = rows_written(directory, b, &size_b);
+    assert_int_equal(size_a, size_b);
+    assert_memory_equal(text_a, text_b, size_a);
+    free(text_a);
+    free(text_b);
+    troc_csv_free(a);
+    troc_csv_free(b);
+    return kept;
+}
+
+/* Six columns, 300 rows, with `replaced` (a whole line) as row `at`. */
+static char *six_columns(size_t at, const char *replaced) {
+    size_t capacity = 64 + 300 * 64 + (replaced != NULL ? strlen(replaced) : 0);
+    char *text = malloc(capacity);
+    assert_non_null(text);
+    size_t used = (size_t)snprintf(text, capacity, "id,debtor,creditor,amount,memo,due\n");
+    for (size_t row = 0; row < 300; row++) {
+        if (row == at && replaced != NULL) {
+            used += (size_t)snprintf(text + used, capacity - used, "%s\n", replaced);
+            continue;
+        }
+        used += (size_t)snprintf(text + used, capacity - used, "i%zu,f%zu,g%zu,%zu.50,m\xC3\xA9mo %zu,2026-12-%02zu\n",
+                                 row, row % 7, row % 5, row + 1, row, row % 28 + 1);
+    }
+    text[used] = '\0';
+    return text;
+}
+
+static void test_columns_read(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    /* A plain file: the named columns, the first and the last. */
+    char *text = six_columns(0, NULL);
+    assert_int_equal(read_columns_alike(dir.path, text), 4);
+    free(text);
+    /* A quote, or a U+FEFF (which the writer quotes), anywhere after the
+     * header: every column. */
+    text = six_columns(250, "q,f1,g1,2.00,\"a, b\",2026-12-01");
+    assert_int_equal(read_columns_alike(dir.path, text), 6);
+    free(text);
+    text = six_columns(250, "q,f1,g1,2.00,\xEF\xBB\xBFmemo,2026-12-01");
+    assert_int_equal(read_columns_alike(dir.path, text), 6);
+    free(text);
+    /* The same refusals, far into the file. */
+    static const char *const broken[] = {"q,f1,g1,2.00,memo", "q,f1,g1,2.00,m\xC3,d", "q,f1,g1,2.00,m\"x,d"};
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        text = six_columns(280, broken[i]);
+        assert_int_equal(read_columns_alike(dir.path, text), -1);
+        free(text);
+    }
+    /* A header alone, and a file of one column. */
+    assert_int_equal(read_columns_alike(dir.path, "id,debtor,creditor,amount,memo\n"), 4);
+    assert_int_equal(read_columns_alike(dir.path, "memo\nx\ny\n"), 1);
+    temp_dir_remove(&dir);
+}
+
 static void test_writer_replaces_target_only_on_commit(void **state) {
     (void)state;
     temp_dir dir;
@@ -876,6 +988,7 @@ int main(void) {
         cmocka_unit_test(test_parts_agree),
         cmocka_unit_test(test_writer_memory_parts),
         cmocka_unit_test(test_write_row_fields),
+        cmocka_unit_test(test_columns_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,6 +52,13 @@ typedef struct troc_csv troc_csv;
 typedef struct troc_csv_read_options {
     unsigned thread_count; /* threads at most; 0: troc_tasks_default_threads() */
     size_t part_size_min;  /* bytes of a part at least; 0: the default (1 MiB) */
+    /* The columns troc_csv_get() will read, by name as troc_csv_column_find()
+     * matches them, NULL-terminated; NULL: all.  Every field is read and
+     * checked all the same, and troc_csv_write_row_fields() copies every
+     * column; what is spared is the position of the others' fields, 8 bytes
+     * a field, when every row can be copied whole (the file holds no quote
+     * and no U+FEFF after its header: troc_csv_column_kept() tells). */
+    const char *const *columns_read;
 } troc_csv_read_options;
 
 /* Reads and checks a whole file.  Returns 0 and *csv_out, or fills *error and
@@ -90,8 +97,13 @@ troc_csv_field troc_csv_header(const troc_csv *csv, size_t column);
  * or tabs: what the file most likely is (another separator); else NULL. */
 const char *troc_csv_separator_hint(const troc_csv *csv);
 
-/* Field `column` of data row `row` (0-based, the header excluded). */
+/* Field `column` of data row `row` (0-based, the header excluded), of a
+ * column troc_csv_column_kept(). */
 troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column);
+
+/* Whether troc_csv_get() can read `column`: true unless the reader did not
+ * name it in columns_read and did not need to keep it. */
+bool troc_csv_column_kept(const troc_csv *csv, size_t column);
 
 /* Physical line (1-based) where data row `row` starts. */
 uint32_t troc_csv_row_line(const troc_csv *csv, size_t row);

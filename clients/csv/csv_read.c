@@ -12,6 +12,14 @@
  * the line numbers.  A row read without quotes lies in the buffer as the
  * writer would write it, and troc_csv_write_row_fields() copies it whole.
  *
+ * A reader that names the columns it will read (columns_read) is spared the
+ * spans of the others, 8 bytes a field, when the file allows it: when its
+ * body holds no quote and no U+FEFF, every row is copied whole, and all a
+ * row needs beyond the named fields is where it starts and ends, which the
+ * spans of its first and last fields tell.  Each record then keeps the
+ * spans of those columns only, in column order (csv->slot maps a column to
+ * its place in the record).
+ *
  * The scanner classifies each byte with a 256-entry table.  Plain bytes
  * (printable ASCII and tab) are skipped; a field holding any other byte is
  * checked afterwards for control characters and well-formed UTF-8, so that
@@ -69,6 +77,9 @@ typedef struct span {
     uint32_t length; /* bytes */
 } span;
 
+/* csv->slot of a column whose spans are not kept. */
+#define SLOT_NONE UINT16_MAX
+
 struct troc_csv {
     char *data;          /* the file's bytes, quoted fields unescaped in place */
     span header[TROC_CSV_COLUMNS_MAX]; /* the header's fields, while the rows are read */
@@ -76,8 +87,11 @@ struct troc_csv {
     size_t size;         /* bytes in data */
     size_t column_count; /* fields of every record, from the header */
     size_t row_count;    /* data rows, header excluded */
-    span *spans;         /* (row_count + 1) * column_count fields, header first */
+    size_t stride;       /* spans kept per record: column_count, or fewer when every row is plain */
+    uint16_t slot[TROC_CSV_COLUMNS_MAX]; /* per column: its span's place in a record, or SLOT_NONE */
+    span *spans;         /* (row_count + 1) * stride fields, header first */
     uint32_t *lines;     /* row_count + 1 physical lines where records start, header first */
+    bool rows_plain;     /* the body holds no quote and no U+FEFF: every row can be copied whole */
     bool bom;            /* the file began with a UTF-8 byte-order mark */
     bool crlf;           /* the header ended with CRLF */
 };
@@ -325,9 +339,10 @@ static int end_of_field(parser *p, uint32_t line, bool *record_ended) {
     return fail(p, TROC_ECSV, line, "a carriage return not followed by a line feed (lines must end with LF or CRLF)");
 }
 
-/* Reads one record into `fields` (room for `capacity`) and counts its fields
- * in *count_out; fields past the capacity are read and counted, not kept. */
-static int parse_record(parser *p, span *fields, size_t capacity, size_t *count_out) {
+/* Reads one record and counts its fields in *count_out: field i goes to
+ * fields[slot[i]] (slot NULL: to fields[i]) for i below `capacity`; fields
+ * past it, or whose slot is SLOT_NONE, are read and counted, not kept. */
+static int parse_record(parser *p, span *fields, size_t capacity, const uint16_t *slot, size_t *count_out) {
     assert(p->at < p->size);
     uint32_t line = p->line;
     size_t record_start = p->at;
@@ -335,7 +350,8 @@ static int parse_record(parser *p, span *fields, size_t capacity, size_t *count_
     bool ended = false;
     while (!ended) {
         span discarded;
-        span *field = count < capacity ? &fields[count] : &discarded;
+        size_t place = count >= capacity ? SLOT_NONE : slot == NULL ? count : slot[count];
+        span *field = place != SLOT_NONE ? &fields[place] : &discarded;
         int rc = p->at < p->size && p->data[p->at] == '"' ? scan_quoted(p, line, count, field)
                                                            : scan_unquoted(p, line, count, field);
         if (rc == 0) rc = end_of_field(p, line, &ended);
@@ -388,7 +404,7 @@ static int parse_header(parser *p, troc_csv *csv) {
     span header[TROC_CSV_COLUMNS_MAX];
     uint32_t line = p->line;
     size_t count = 0;
-    int rc = parse_record(p, header, TROC_CSV_COLUMNS_MAX, &count);
+    int rc = parse_record(p, header, TROC_CSV_COLUMNS_MAX, NULL, &count);
     if (rc != 0) return rc;
     if (count > TROC_CSV_COLUMNS_MAX) {
         return fail(p, TROC_ELIMIT, line, "the header has %zu columns, more than %d", count, TROC_CSV_COLUMNS_MAX);
@@ -403,11 +419,11 @@ static int parse_header(parser *p, troc_csv *csv) {
 /* Cuts the body [begin, size) into parts that end after a line feed, of at
  * least PART_SIZE_MIN bytes each.  A quote could hide a line feed inside a
  * field, so a body holding one is a single part. */
-static size_t plan_parts(const troc_csv *csv, size_t begin, size_t part_size_min, chunk *parts) {
+static size_t plan_parts(const troc_csv *csv, size_t begin, size_t part_size_min, bool body_quoted, chunk *parts) {
     const size_t size = csv->size, body = size - begin;
     size_t count = body / (part_size_min > 0 ? part_size_min : 1);
     if (count > PARTS_MAX) count = PARTS_MAX;
-    if (count < 2 || memchr(csv->data + begin, '"', body) != NULL) count = 1;
+    if (count < 2 || body_quoted) count = 1;
     size_t made = 0, at = begin;
     for (size_t i = 1; i < count; i++) {
         size_t target = begin + body / count * i;
@@ -452,7 +468,7 @@ static void parse_part(void *context, size_t index) {
     p.line = part->first_line;
     p.header = r->header;
     p.column_count = csv->column_count;
-    const size_t columns = csv->column_count;
+    const size_t columns = csv->column_count, stride = csv->stride;
     part->rc = 0;
     while (skip_blank_lines(&p)) {
         uint32_t line = p.line;
@@ -463,10 +479,10 @@ static void parse_part(void *context, size_t index) {
         }
         size_t record = part->first_record + part->row_count, count = 0;
         const bool quoted = p.data[p.at] == '"'; /* read now: parsing unescapes in place */
-        part->rc = parse_record(&p, csv->spans + record * columns, columns, &count);
+        part->rc = parse_record(&p, csv->spans + record * stride, columns, csv->slot, &count);
         if (part->rc != 0) return;
         if (count != columns) {
-            const span *first = &csv->spans[record * columns];
+            const span *first = &csv->spans[record * stride]; /* column 0's, always kept */
             const char *hint = separator_hint_of(p.data + r->header[0].offset, r->header[0].length, columns);
             if (count == 1 && !quoted && is_blank_text(p.data + first->offset, first->length)) {
                 hint = "the line holds only spaces or tabs: delete them";
@@ -499,7 +515,7 @@ static int prepare_parts(troc_csv *csv, reading *r, size_t count, uint32_t body_
         line += (uint32_t)part->line_feeds;
     }
     size_t span_count = 0, span_bytes = 0;
-    if (__builtin_mul_overflow(records, csv->column_count, &span_count) ||
+    if (__builtin_mul_overflow(records, csv->stride, &span_count) ||
         __builtin_mul_overflow(span_count, sizeof(span), &span_bytes)) {
         span_bytes = SIZE_MAX;
     }
@@ -510,7 +526,9 @@ static int prepare_parts(troc_csv *csv, reading *r, size_t count, uint32_t body_
         snprintf(error->message, sizeof error->message, "out of memory");
         return -ENOMEM;
     }
-    memcpy(csv->spans, csv->header, csv->column_count * sizeof(span));
+    for (size_t column = 0; column < csv->column_count; column++) {
+        if (csv->slot[column] != SLOT_NONE) csv->spans[csv->slot[column]] = csv->header[column];
+    }
     csv->lines[0] = csv->header_line;
     return 0;
 }
@@ -518,7 +536,7 @@ static int prepare_parts(troc_csv *csv, reading *r, size_t count, uint32_t body_
 /* Moves each part's records down behind the previous part's, and keeps
  * the first error in file order. */
 static int join_parts(troc_csv *csv, const chunk *parts, size_t count, troc_csv_error *error) {
-    const size_t columns = csv->column_count;
+    const size_t stride = csv->stride;
     size_t records = 1;
     for (size_t i = 0; i < count; i++) {
         const chunk *part = &parts[i];
@@ -527,8 +545,8 @@ static int join_parts(troc_csv *csv, const chunk *parts, size_t count, troc_csv_
             return part->rc;
         }
         if (part->first_record != records && part->row_count > 0) {
-            memmove(csv->spans + records * columns, csv->spans + part->first_record * columns,
-                    part->row_count * columns * sizeof(span));
+            memmove(csv->spans + records * stride, csv->spans + part->first_record * stride,
+                    part->row_count * stride * sizeof(span));
             memmove(csv->lines + records, csv->lines + part->first_record, part->row_count * sizeof(uint32_t));
         }
         records += part->row_count;
@@ -536,6 +554,29 @@ static int join_parts(troc_csv *csv, const chunk *parts, size_t count, troc_csv_
     csv->row_count = records - 1;
     assert(csv->row_count <= TROC_CSV_ROWS_MAX);
     return 0;
+}
+
+static bool names_match(troc_csv_field field, const char *name);
+
+/* Whether the header names `column` among `names` (NULL-terminated). */
+static bool column_named(const troc_csv *csv, size_t column, const char *const *names) {
+    for (; *names != NULL; names++) {
+        if (names_match(troc_csv_header(csv, column), *names)) return true;
+    }
+    return false;
+}
+
+/* Chooses the spans each record keeps (see the top of the file): every
+ * column's, unless the reader named the columns it reads (columns_read)
+ * and every row is plain; then those columns' and the first and last. */
+static void choose_slots(troc_csv *csv, const char *const *columns_read) {
+    const size_t columns = csv->column_count;
+    const bool spare = columns_read != NULL && csv->rows_plain;
+    csv->stride = 0;
+    for (size_t column = 0; column < columns; column++) {
+        bool kept = !spare || column == 0 || column == columns - 1 || column_named(csv, column, columns_read);
+        csv->slot[column] = kept ? (uint16_t)csv->stride++ : SLOT_NONE;
+    }
 }
 
 static int parse(troc_csv *csv, const troc_csv_read_options *options, troc_csv_error *error) {
@@ -550,8 +591,13 @@ static int parse(troc_csv *csv, const troc_csv_read_options *options, troc_csv_e
     if (rc != 0) return rc;
     const size_t part_size_min = options != NULL && options->part_size_min > 0 ? options->part_size_min : PART_SIZE_MIN;
     const unsigned threads = options != NULL ? options->thread_count : 0;
+    const char *body = csv->data + p.at;
+    const size_t body_size = csv->size - p.at;
+    const bool body_quoted = memchr(body, '"', body_size) != NULL;
+    csv->rows_plain = !body_quoted && memmem(body, body_size, "\xEF\xBB\xBF", 3) == NULL;
+    choose_slots(csv, options != NULL ? options->columns_read : NULL);
     chunk parts[PARTS_MAX];
-    size_t count = plan_parts(csv, p.at, part_size_min, parts);
+    size_t count = plan_parts(csv, p.at, part_size_min, body_quoted, parts);
     reading r = {.csv = csv, .parts = parts, .header = csv->header};
     rc = prepare_parts(csv, &r, count, p.line, threads, error);
     if (rc == 0 && count > 1 && r.parts[count - 1].first_record + r.parts[count - 1].capacity > TROC_CSV_ROWS_MAX + 1u) {
@@ -735,13 +781,20 @@ uint32_t troc_csv_header_line(const troc_csv *csv) {
 
 static troc_csv_field field_at(const troc_csv *csv, size_t record, size_t column) {
     assert(record <= csv->row_count);
-    assert(column < csv->column_count);
-    const span *s = &csv->spans[record * csv->column_count + column];
+    assert(column < csv->column_count && csv->slot[column] != SLOT_NONE);
+    const span *s = &csv->spans[record * csv->stride + csv->slot[column]];
     return (troc_csv_field){.text = csv->data + s->offset, .length = s->length};
 }
 
 troc_csv_field troc_csv_header(const troc_csv *csv, size_t column) {
-    return field_at(csv, 0, column);
+    assert(csv != NULL && column < csv->column_count);
+    const span *s = &csv->header[column];
+    return (troc_csv_field){.text = csv->data + s->offset, .length = s->length};
+}
+
+bool troc_csv_column_kept(const troc_csv *csv, size_t column) {
+    assert(csv != NULL && column < csv->column_count);
+    return csv->slot[column] != SLOT_NONE;
 }
 
 troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
@@ -756,8 +809,10 @@ uint32_t troc_csv_row_line(const troc_csv *csv, size_t row) {
 
 /* Whether a data record can be copied as it was read: no field was quoted
  * (then its fields follow each other, one comma apart), and none begins
- * with U+FEFF, which the writer quotes. */
+ * with U+FEFF, which the writer quotes.  Asked only of a file whose body
+ * holds a quote or a U+FEFF, whose records keep every span. */
 static bool record_plain(const troc_csv *csv, size_t record) {
+    assert(csv->stride == csv->column_count);
     const span *fields = &csv->spans[record * csv->column_count];
     for (size_t column = 0; column < csv->column_count; column++) {
         const span *field = &fields[column];
@@ -772,8 +827,9 @@ void troc_csv_write_row_fields(troc_csv_writer *writer, const troc_csv *csv, siz
     assert(writer != NULL && csv != NULL);
     assert(row < csv->row_count);
     const size_t record = row + 1, columns = csv->column_count;
-    if (columns >= 2 && record_plain(csv, record)) {
-        const span *first = &csv->spans[record * columns], *last = first + columns - 1;
+    if (columns >= 2 && (csv->rows_plain || record_plain(csv, record))) {
+        const span *fields = &csv->spans[record * csv->stride];
+        const span *first = &fields[csv->slot[0]], *last = &fields[csv->slot[columns - 1]];
         troc__csv_write_fields(writer, csv->data + first->offset, last->offset + last->length - first->offset,
                                columns);
         return;

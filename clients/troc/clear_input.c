@@ -227,10 +227,11 @@ const char *troc__clear_file_name(const char *path) {
     return strcmp(path, "-") == 0 ? "standard input" : path;
 }
 
-/* Reads a CSV file ("-": standard input), reporting what is wrong with it. */
-static int read_csv(const char *path, unsigned thread_count, troc_csv **csv_out) {
+/* Reads a CSV file ("-": standard input), reporting what is wrong with it;
+ * `columns_read` as in troc_csv_read_options. */
+static int read_csv(const char *path, unsigned thread_count, const char *const *columns_read, troc_csv **csv_out) {
     troc_csv_error error;
-    const troc_csv_read_options read_options = {.thread_count = thread_count};
+    const troc_csv_read_options read_options = {.thread_count = thread_count, .columns_read = columns_read};
     int rc = strcmp(path, "-") == 0 ? troc_csv_read_fd_with(STDIN_FILENO, &read_options, csv_out, &error)
                                     : troc_csv_read_file_with(path, &read_options, csv_out, &error);
     if (rc == -ENOMEM) return memory_fail();
@@ -251,6 +252,11 @@ static int find_column(const char *path, const troc_csv *csv, const char *name, 
     }
     return 0;
 }
+
+/* The columns of INPUT that troc clear reads (find_input_columns()); the
+ * others are only copied through to RESULT, so their fields' positions
+ * need not be kept. */
+static const char *const input_columns_read[] = {"debtor", "creditor", "amount", "id", NULL};
 
 static int find_input_columns(const troc__clear_options *options, const troc_csv *csv,
                               troc__input_columns *columns) {
@@ -324,7 +330,7 @@ int troc__clear_intern_fail(int rc) {
 int troc__clear_read_input(const troc__clear_options *options, troc__clear_data *data) {
     assert(options != NULL && options->input_path != NULL);
     assert(data != NULL && data->input == NULL);
-    int status = read_csv(options->input_path, options->thread_count, &data->input);
+    int status = read_csv(options->input_path, options->thread_count, input_columns_read, &data->input);
     if (status != 0) return status;
     troc__input_columns *columns = &data->columns;
     status = find_input_columns(options, data->input, columns);
@@ -379,7 +385,7 @@ int troc__clear_read_accounts(const troc__clear_options *options, troc__clear_da
     assert(options != NULL && options->accounts_path != NULL);
     assert(data != NULL && data->firms != NULL && data->accounts_file == NULL);
     const char *path = options->accounts_path;
-    int status = read_csv(path, options->thread_count, &data->accounts_file);
+    int status = read_csv(path, options->thread_count, NULL, &data->accounts_file);
     if (status != 0) return status;
     const troc_csv *csv = data->accounts_file;
     account_columns columns = {0};
