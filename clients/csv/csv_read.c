@@ -82,7 +82,7 @@ typedef struct span {
 
 struct troc_csv {
     char *data;          /* the file's bytes, quoted fields unescaped in place */
-    span header[TROC_CSV_COLUMNS_MAX]; /* the header's fields, while the rows are read */
+    span header[TROC_CSV_COLUMNS_MAX]; /* the header's fields, every one (troc_csv_header()) */
     uint32_t header_line; /* physical line of the header */
     size_t size;         /* bytes in data */
     size_t column_count; /* fields of every record, from the header */
