@@ -34,11 +34,11 @@ void *troc_large_calloc(size_t count, size_t size) {
     return memory;
 }
 
-void *troc_large_realloc(void *memory, size_t old_bytes, size_t bytes) {
+void *troc_large_realloc(void *memory, size_t kept, size_t bytes) {
     if (bytes < HUGE_PAGE_BYTES) return realloc(memory, bytes);
     void *grown = troc_large_malloc(bytes);
     if (grown == NULL) return NULL;
-    if (memory != NULL) memcpy(grown, memory, old_bytes < bytes ? old_bytes : bytes);
+    if (memory != NULL) memcpy(grown, memory, kept < bytes ? kept : bytes);
     free(memory);
     return grown;
 }

@@ -25,4 +25,4 @@ void *troc_large_calloc(size_t count, size_t size);
  * large array moves rather than grows in place). */
 void *troc_large_realloc(void *memory, size_t kept, size_t bytes);
 
-#endif
+#endif /* TROC_LARGE_H */
