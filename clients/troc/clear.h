@@ -101,8 +101,10 @@ int troc__clear_read_accounts(const troc__clear_options *options, troc__clear_da
 
 void troc__clear_data_free(troc__clear_data *data);
 
-/* Writes RESULT (and BALANCES) each complete or not at all. */
+/* Writes RESULT (and BALANCES) each complete or not at all, telling
+ * `progress` (NULL: no one) the share of RESULT's rows written, as stage
+ * "writing". */
 int troc__clear_write(const troc__clear_options *options, const troc__clear_data *data,
-                      const troc_clearing_result *result);
+                      const troc_clearing_result *result, troc_clearing_progress_fn *progress, void *progress_context);
 
 #endif /* TROC_CLEAR_H */

@@ -45,6 +45,7 @@ static unsigned flags_like(const troc_csv *csv) {
  * and enough parts for the threads to share evenly. */
 #define PART_ROWS 16384u
 #define WAVE_PARTS 8u
+#define WAVE_ROWS ((size_t)WAVE_PARTS * PART_ROWS)
 
 typedef struct result_parts {
     const troc__clear_data *data;
@@ -77,9 +78,11 @@ static void format_part(void *context, size_t part) {
 }
 
 /* The header, then the rows, formatted in parts at the same time and
- * written in order, a wave of parts at a time.  Returns 0 or -ENOMEM. */
+ * written in order, a wave of parts at a time, each wave reported to
+ * `progress`.  Returns 0 or -ENOMEM. */
 static int write_result_rows(troc_csv_writer *writer, const troc__clear_options *options,
-                             const troc__clear_data *data, const troc_clearing_result *result, bool credit) {
+                             const troc__clear_data *data, const troc_clearing_result *result, bool credit,
+                             troc_clearing_progress_fn *progress, void *progress_context) {
     const troc_csv *input = data->input;
     size_t columns = troc_csv_column_count(input);
     for (size_t column = 0; column < columns; column++) {
@@ -94,9 +97,9 @@ static int write_result_rows(troc_csv_writer *writer, const troc__clear_options 
     result_parts parts = {.data = data, .result = result, .credit = credit,
                           .flags = troc_csv_uses_crlf(input) ? TROC_CSV_WRITE_CRLF : 0u};
     int rc = 0;
-    for (; parts.first_row < rows; parts.first_row += (size_t)WAVE_PARTS * PART_ROWS) {
-        const size_t left = rows - parts.first_row;
-        const size_t count = left < (size_t)WAVE_PARTS * PART_ROWS ? (left + PART_ROWS - 1) / PART_ROWS : WAVE_PARTS;
+    while (parts.first_row < rows) {
+        const size_t wave_rows = rows - parts.first_row < WAVE_ROWS ? rows - parts.first_row : WAVE_ROWS;
+        const size_t count = (wave_rows + PART_ROWS - 1) / PART_ROWS;
         troc_tasks_run(options->thread_count, count, format_part, &parts);
         for (size_t part = 0; part < count; part++) {
             if (parts.writers[part] == NULL) rc = -ENOMEM;
@@ -107,6 +110,8 @@ static int write_result_rows(troc_csv_writer *writer, const troc__clear_options 
             parts.writers[part] = NULL;
         }
         if (rc != 0) return rc;
+        parts.first_row += wave_rows;
+        if (progress != NULL) progress(progress_context, "writing", (double)parts.first_row / (double)rows);
     }
     return 0;
 }
@@ -175,7 +180,7 @@ static int finish_writer(const char *path, troc_csv_writer *writer) {
 }
 
 int troc__clear_write(const troc__clear_options *options, const troc__clear_data *data,
-                      const troc_clearing_result *result) {
+                      const troc_clearing_result *result, troc_clearing_progress_fn *progress, void *progress_context) {
     assert(options != NULL && data != NULL && data->input != NULL);
     assert(result != NULL);
     assert(options->balances_path == NULL || data->accounts != NULL);
@@ -184,7 +189,8 @@ int troc__clear_write(const troc__clear_options *options, const troc__clear_data
     if (options->out_path != NULL) {
         status = open_writer(options->out_path, flags_like(data->input), &result_writer);
         if (status != 0) goto cleanup;
-        if (write_result_rows(result_writer, options, data, result, data->accounts != NULL) != 0) {
+        if (write_result_rows(result_writer, options, data, result, data->accounts != NULL, progress,
+                              progress_context) != 0) {
             status = troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
             goto cleanup;
         }

@@ -37,8 +37,14 @@ typedef struct troc_cli {
 typedef int troc_cli_command_fn(const troc_cli *cli, int argc, char **argv);
 
 /* Prints "troc: " and the message on stderr; returns `status` so that a
- * command can `return troc_cli_fail(TROC_EXIT_USAGE, "...")`. */
+ * command can `return troc_cli_fail(TROC_EXIT_USAGE, "...")`.  A progress
+ * line left on stderr (troc_cli_progress_line()) is cleared first. */
 int troc_cli_fail(int status, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* A command showing progress on a terminal says whether its line stands
+ * on stderr unended, so that a message printed meanwhile replaces it
+ * instead of running on after it. */
+void troc_cli_progress_line(bool shown);
 
 /* True when argv holds -h or --help (before a "--"). */
 bool troc_cli_wants_help(int argc, char **argv);

@@ -27,8 +27,11 @@
  * INPUT (or ACCOUNTS) "-" is read from standard input.  Without --out
  * only the summary is printed: a dry run showing how much would clear.
  * "--out -" writes RESULT on standard output and the summary
- * on standard error.  The solver's progress goes to standard error when it
- * is a terminal and INPUT has at least PROGRESS_ROWS_MIN rows.
+ * on standard error.  Progress goes to standard error when it is a
+ * terminal: "reading" while INPUT is read and checked, when it is a file of
+ * at least PROGRESS_BYTES_MIN bytes; then, when it has at least
+ * PROGRESS_ROWS_MIN rows, the solver's stages and the share of RESULT
+ * written.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -49,9 +52,14 @@
 #include "cli.h"
 #include "commands.h"
 
-/* Rows of INPUT from which a terminal shows the solver's progress: below
- * it the solve takes well under a second. */
+/* Rows of INPUT from which a terminal shows the solver's progress and
+ * RESULT's: below it the solve takes well under a second. */
 #define PROGRESS_ROWS_MIN 100000
+
+/* Bytes of INPUT from which a terminal shows that it is being read: about
+ * PROGRESS_ROWS_MIN rows of four short columns.  Reading and checking the
+ * largest file troc clear takes lasts seconds. */
+#define PROGRESS_BYTES_MIN (4u << 20)
 
 /* Rows of INPUT from which its ids are compared on a thread of their own,
  * beside the solve: below it starting the thread costs what it saves. */
@@ -77,21 +85,26 @@ static double seconds_now(void) {
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
+/* Shows `stage` and the share of it done; a negative fraction_done shows
+ * the stage alone (a step whose progress is not measured). */
 static void show_progress(void *context, const char *stage, double fraction_done) {
     progress *shown = context;
     assert(shown != NULL && stage != NULL);
     if (!shown->enabled) return;
-    int percent = (int)(fraction_done * 100.0 + 0.5);
+    int percent = fraction_done < 0 ? -1 : (int)(fraction_done * 100.0 + 0.5);
     if (shown->stage != NULL && strcmp(shown->stage, stage) == 0 && shown->percent == percent) return;
     shown->stage = stage;
     shown->percent = percent;
-    fprintf(stderr, "\rtroc: %s %3d%%\033[K", stage, percent);
+    if (percent < 0) fprintf(stderr, "\rtroc: %s\033[K", stage);
+    else fprintf(stderr, "\rtroc: %s %3d%%\033[K", stage, percent);
     fflush(stderr);
+    troc_cli_progress_line(true);
 }
 
 static void end_progress(progress *shown) {
     if (shown->enabled && shown->stage != NULL) fputs("\r\033[K", stderr);
     shown->stage = NULL;
+    troc_cli_progress_line(false);
 }
 
 /* Takes the value of an option that needs one and may appear once. */
@@ -409,19 +422,30 @@ static int solve_and_compare(const troc__clear_options *options, const troc__cle
     return status;
 }
 
+/* Whether `path` is a file of at least PROGRESS_BYTES_MIN bytes. */
+static bool large_file(const char *path) {
+    struct stat status;
+    return strcmp(path, "-") != 0 && stat(path, &status) == 0 && S_ISREG(status.st_mode) &&
+           status.st_size >= (off_t)PROGRESS_BYTES_MIN;
+}
+
 /* Steps 2 to 4: read, solve and check, write. */
 static int run(const troc__clear_options *options, troc__clear_data *data, troc_clearing_result *result,
                timings *times) {
     double start = seconds_now();
+    progress shown = {.enabled = isatty(STDERR_FILENO) && large_file(options->input_path)};
+    show_progress(&shown, "reading", -1.0);
     int status = troc__clear_read_input(options, data);
     if (status == 0 && options->accounts_path != NULL) status = troc__clear_read_accounts(options, data);
+    end_progress(&shown);
     if (status != 0) return status;
     double read_end = seconds_now();
-    progress shown = {.enabled = isatty(STDERR_FILENO) && troc_csv_row_count(data->input) >= PROGRESS_ROWS_MIN};
+    shown.enabled = isatty(STDERR_FILENO) && troc_csv_row_count(data->input) >= PROGRESS_ROWS_MIN;
     status = solve_and_compare(options, data, result, &shown);
     if (status != 0) return status;
     double solve_end = seconds_now();
-    status = troc__clear_write(options, data, result);
+    status = troc__clear_write(options, data, result, show_progress, &shown);
+    end_progress(&shown);
     double write_end = seconds_now();
     *times = (timings){
         .read_seconds = read_end - start,

@@ -234,9 +234,18 @@ static bool admin_only(const command *c) {
     return strncmp(c->name, "admin ", 6) == 0 || c->run == troc__cmd_clearing_show;
 }
 
+/* Whether a progress line stands on stderr without its line end. */
+static bool progress_line;
+
+void troc_cli_progress_line(bool shown) {
+    progress_line = shown;
+}
+
 int troc_cli_fail(int status, const char *format, ...) {
     va_list args;
     va_start(args, format);
+    if (progress_line) fputs("\r\033[K", stderr);
+    progress_line = false;
     fputs("troc: ", stderr);
     vfprintf(stderr, format, args);
     fputc('\n', stderr);

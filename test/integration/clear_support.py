@@ -11,6 +11,7 @@ import atexit
 import csv
 import io
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,26 @@ class Context:
         with open(path, "wb") as f:
             f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
         return path
+
+    def clear_on_terminal(self, *args):
+        """Runs `troc clear ARGS...` with stderr on a pseudo-terminal (stdout
+        a pipe); returns (status, stdout bytes, what the terminal got)."""
+        master, slave = pty.openpty()
+        process = subprocess.Popen([self.troc, "clear", *args], stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the last holder of the terminal's other end is gone
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        out = process.stdout.read()
+        process.stdout.close()
+        return process.wait(timeout=120), out, shown.decode("utf-8", "replace")
 
     def run(self, *args, cwd=None):
         """Runs `troc ARGS...`; returns (status, stdout bytes, stderr text)."""

@@ -48,6 +48,21 @@ for line, (read, wrote) in enumerate(zip(LINES, written), start=1):
         ctx.check(False, f"RESULT line {line} is not INPUT's line {line} with two columns added: {wrote!r}")
         break
 
+# On a terminal, progress: "reading" (INPUT is over 4 MiB), the solver's
+# stages and RESULT written (over 100,000 rows), each stage on the same
+# line, erased at the end; a refusal replaces the line rather than running
+# on after it.  Not on a pipe.
+status, out, shown = ctx.clear_on_terminal(generated, "--out", ctx.path("result-tty.csv"))
+ctx.check(status == 0, f"on a terminal: exit status {status}: {shown!r}")
+for stage in ("troc: reading\x1b[K", "troc: flow 100%", "troc: writing 100%"):
+    ctx.check(stage in shown, f"on a terminal: no {stage!r} in {shown!r}")
+ctx.check("\n" not in shown and shown.endswith("\r\x1b[K"), f"on a terminal: not one line, erased: {shown!r}")
+with open(ctx.path("result-tty.csv"), "rb") as f:
+    ctx.check(f.read() == results["1"][0], "on a terminal: RESULT differs")
+ctx.check(b"cleared" in out, f"on a terminal: the summary is not on stdout: {out!r}")
+status, out, err = ctx.clear(generated, "--out", ctx.path("result-pipe.csv"))
+ctx.check(status == 0 and err == "", f"on a pipe: status {status}, stderr {err!r}")
+
 
 def with_rows(name, replaced):
     """The generated file with some rows (0-based data rows) replaced."""
@@ -70,6 +85,9 @@ def refused_alike(name, replaced, expected):
 
 # The first bad row in the file is the one reported, wherever the parts fall.
 refused_alike("amount", {61234: "x1,a,b,12.345", 65000: "x2,a,b,-1"}, f"line {61236}: amount '12.345'")
+status, out, shown = ctx.clear_on_terminal(with_rows("short-tty", {70000: "x,a,b"}), "--out", ctx.path("r.csv"))
+ctx.check(status == 2 and "\r\x1b[Ktroc: " in shown and "line 70002: 3 fields" in shown and "readingtroc" not in shown,
+          f"a refusal on a terminal: status {status}, {shown!r}")
 refused_alike("same-firm", {50001: "x3,firm1,firm1,5.00", 60000: "x4,a,b,zero"}, f"line {50003}: debtor and creditor")
 refused_alike("fields", {69999: "x5,a,b"}, f"line {70001}: 3 fields")
 refused_alike("empty-id", {40000: ",a,b,1.00"}, f"line {40002}: id is empty")
