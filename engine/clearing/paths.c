@@ -54,7 +54,7 @@ int troc__search_create(troc__search *s, uint32_t node_count, bool forward) {
     const size_t size = (size_t)node_count + 1;
     *s = (troc__search){.forward = forward};
     s->distance = troc_large_malloc(size * sizeof *s->distance);
-    s->bucket_head = troc_large_malloc(TROC__BUCKETS * sizeof *s->bucket_head);
+    s->bucket_head = malloc(TROC__BUCKETS * sizeof *s->bucket_head);
     s->bucket_next = troc_large_malloc(size * sizeof *s->bucket_next);
     s->bucket_previous = troc_large_malloc(size * sizeof *s->bucket_previous);
     s->heap = troc_large_malloc(size * sizeof *s->heap);
