@@ -712,6 +712,59 @@ static void test_parts_agree(void **state) {
     assert_parts_agree(no_final_line_end, strlen(no_final_line_end));
 }
 
+/* A regular file of several megabytes is read in parts on the threads
+ * (pread from the descriptor's offset, which is then left at the end): the
+ * same records as the same bytes read from memory, and the same refusal
+ * for a NUL byte in a later part. */
+static void test_read_file_in_parts(void **state) {
+    (void)state;
+    char *text = sample_rows(600000, "\n", SIZE_MAX, NULL);
+    const size_t size = strlen(text);
+    assert_true(size > 3 * 4 * 1024 * 1024); /* several parts of csv_read.c's READ_PART_SIZE */
+    static const char prefix[] = "bytes before the offset the reader starts at\n";
+    char path[] = "/tmp/troc-test-csv-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) text[size / 2] = '\0'; /* a NUL in a later part */
+        assert_int_equal(ftruncate(fd, 0), 0);
+        assert_int_equal(pwrite(fd, prefix, sizeof prefix - 1, 0), (ssize_t)(sizeof prefix - 1));
+        assert_int_equal(pwrite(fd, text, size, sizeof prefix - 1), (ssize_t)size);
+        assert_int_equal(lseek(fd, sizeof prefix - 1, SEEK_SET), (off_t)(sizeof prefix - 1));
+        const troc_csv_read_options options = {.thread_count = 2};
+        troc_csv *from_file = NULL, *from_memory = NULL;
+        troc_csv_error file_error, memory_error;
+        int rc_file = troc_csv_read_fd_with(fd, &options, &from_file, &file_error);
+        int rc_memory = troc_csv_read_memory_with(text, size, &options, &from_memory, &memory_error);
+        assert_int_equal(rc_file, rc_memory);
+        assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)(sizeof prefix - 1 + size));
+        if (pass == 1) {
+            assert_int_not_equal(rc_file, 0);
+            assert_int_equal(file_error.line, memory_error.line);
+            assert_string_equal(file_error.message, memory_error.message);
+            continue;
+        }
+        assert_int_equal(rc_file, 0);
+        assert_int_equal(troc_csv_row_count(from_file), 600000);
+        assert_int_equal(troc_csv_row_count(from_file), troc_csv_row_count(from_memory));
+        for (size_t row = 0; row < troc_csv_row_count(from_file); row += 997) {
+            for (size_t column = 0; column < troc_csv_column_count(from_file); column++) {
+                troc_csv_field a = troc_csv_get(from_file, row, column), b = troc_csv_get(from_memory, row, column);
+                assert_int_equal(a.length, b.length);
+                assert_memory_equal(a.text, b.text, a.length);
+            }
+        }
+        troc_csv_field last = troc_csv_get(from_file, 599999, 0);
+        assert_int_equal(last.length, strlen("i599999"));
+        assert_memory_equal(last.text, "i599999", last.length);
+        troc_csv_free(from_file);
+        troc_csv_free(from_memory);
+    }
+    close(fd);
+    unlink(path);
+    free(text);
+}
+
 /* Writing in parts and whole rows ---------------------------------------- */
 
 /* Everything a memory writer holds, read back by appending it to a file
@@ -986,6 +1039,7 @@ int main(void) {
         cmocka_unit_test(test_interrupted_writer_leaves_no_temporary),
         cmocka_unit_test(test_writer_follows_links_keeps_modes),
         cmocka_unit_test(test_parts_agree),
+        cmocka_unit_test(test_read_file_in_parts),
         cmocka_unit_test(test_writer_memory_parts),
         cmocka_unit_test(test_write_row_fields),
         cmocka_unit_test(test_columns_read),

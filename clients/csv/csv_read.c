@@ -3,7 +3,8 @@
  * The CSV reader: RFC 4180 with UTF-8 text, in one pass over a file held
  * whole in memory.
  *
- * The file is read in one go into one buffer.  Each field becomes a span
+ * The file is read in one go into one buffer (a regular file of several
+ * megabytes in parts, on the same threads as the parsing below).  Each field becomes a span
  * (32-bit offset and length) into that buffer; a quoted field is unescaped
  * in place (its text only ever shrinks, so it never overtakes the bytes still
  * to be read).  The spans of all records sit in one array sized before the
@@ -61,6 +62,12 @@
 
 /* Bytes read at once from a file whose size is not known (a pipe). */
 #define READ_CHUNK_SIZE (1024u * 1024u)
+
+/* A regular file of more than one such part is read in parts of this size
+ * on the reading threads: copying it costs a page fault per page of fresh
+ * memory, and on a virtual machine whose host takes back freed memory
+ * those faults are most of the reading (docs/benchmarks.md). */
+#define READ_PART_SIZE (4u * 1024u * 1024u)
 
 /* Bytes of body a part holds at least: below this, one thread reads the
  * whole file faster than two start.  Files are cut into at most PARTS_MAX
@@ -653,9 +660,67 @@ static int read_all(int fd, size_t capacity, char **data_out, size_t *size_out) 
     }
 }
 
-/* Reads an open file to its end into one buffer, in one read when its
- * size is known. */
-static int read_whole_fd(int fd, char **data_out, size_t *size_out, troc_csv_error *error) {
+/* What read_in_parts() returns when the file did not hold the bytes its
+ * size promised (it changed while read). */
+#define FILE_CHANGED 1
+
+typedef struct file_parts {
+    int fd;
+    off_t start; /* the file offset of data[0] */
+    size_t size;
+    char *data;
+    int *outcome; /* per part: 0, FILE_CHANGED or -errno */
+} file_parts;
+
+static void read_part(void *context, size_t part) {
+    file_parts *f = context;
+    size_t done = part * READ_PART_SIZE;
+    const size_t end = done + READ_PART_SIZE < f->size ? done + READ_PART_SIZE : f->size;
+    f->outcome[part] = 0;
+    while (done < end) {
+        ssize_t n = pread(f->fd, f->data + done, end - done, f->start + (off_t)done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            f->outcome[part] = n < 0 ? -errno : FILE_CHANGED;
+            return;
+        }
+        done += (size_t)n;
+    }
+}
+
+/* Reads a regular file of `size` bytes from the current offset in parts
+ * on the threads into a buffer of size + 1, and leaves the offset at its
+ * end.  Returns 0, -errno, or FILE_CHANGED when the file did not hold
+ * exactly `size` bytes, the offset then unchanged. */
+static int read_in_parts(int fd, size_t size, unsigned threads, char **data_out) {
+    file_parts f = {.fd = fd, .start = lseek(fd, 0, SEEK_CUR), .size = size};
+    if (f.start < 0) return -errno;
+    const size_t count = (size + READ_PART_SIZE - 1) / READ_PART_SIZE;
+    f.data = troc_large_malloc(size + 1);
+    f.outcome = calloc(count, sizeof *f.outcome);
+    int rc = f.data == NULL || f.outcome == NULL ? -ENOMEM : 0;
+    if (rc == 0) troc_tasks_run(threads, count, read_part, &f);
+    for (size_t part = 0; part < count && rc == 0; part++) rc = f.outcome[part];
+    if (rc == 0) {
+        ssize_t n = 0; /* nothing past the size: the file did not grow */
+        do n = pread(fd, f.data + size, 1, f.start + (off_t)size);
+        while (n < 0 && errno == EINTR);
+        rc = n < 0 ? -errno : n > 0 ? FILE_CHANGED : 0;
+    }
+    if (rc == 0 && lseek(fd, f.start + (off_t)size, SEEK_SET) < 0) rc = -errno;
+    free(f.outcome);
+    if (rc != 0) {
+        free(f.data);
+        return rc;
+    }
+    *data_out = f.data;
+    return 0;
+}
+
+/* Reads an open file to its end into one buffer: a regular file of more
+ * than one part on the threads, any other in one read when its size is
+ * known. */
+static int read_whole_fd(int fd, unsigned threads, char **data_out, size_t *size_out, troc_csv_error *error) {
     int rc = 0;
     struct stat status;
     if (fstat(fd, &status) != 0) {
@@ -664,6 +729,11 @@ static int read_whole_fd(int fd, char **data_out, size_t *size_out, troc_csv_err
         rc = -EISDIR;
     } else if (S_ISREG(status.st_mode) && status.st_size > (off_t)TROC_CSV_FILE_SIZE_MAX) {
         rc = TROC_ELIMIT;
+    } else if (S_ISREG(status.st_mode) && (size_t)status.st_size > READ_PART_SIZE) {
+        rc = read_in_parts(fd, (size_t)status.st_size, threads, data_out);
+        if (rc == 0) *size_out = (size_t)status.st_size;
+        /* It changed while read: read it again, to its end, whatever size. */
+        if (rc == FILE_CHANGED) rc = read_all(fd, (size_t)status.st_size + 1, data_out, size_out);
     } else {
         /* One byte more than the size, so that the read that sees the end of
          * the file needs no second buffer; pipes are read by chunks. */
@@ -707,7 +777,7 @@ int troc_csv_read_fd_with(int fd, const troc_csv_read_options *options, troc_csv
     assert(error != NULL);
     char *data = NULL;
     size_t size = 0;
-    int rc = read_whole_fd(fd, &data, &size, error);
+    int rc = read_whole_fd(fd, options != NULL ? options->thread_count : 0, &data, &size, error);
     if (rc != 0) return rc;
     return read_buffer(data, size, options, csv_out, error);
 }
