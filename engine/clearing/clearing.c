@@ -66,21 +66,27 @@ static int result_allocate(const troc_clearing_problem *problem, troc_clearing_r
 
 /* Solves the circulation of `network` into potentials (node_count entries)
  * and the flow of each group (0 for a group without an arc); `components`
- * are the network's, or NULL to find them. */
+ * are the network's, or NULL to find them.  When every group has an arc and
+ * there is no other (plain mode, or a split where every pair settled
+ * something), arc g carries group g and the solver writes the groups'
+ * flows in place: a copy of an array per arc saved. */
 static int solve_groups(const troc__network *network, const troc__components *components,
                         const troc__groups *groups, int64_t *potentials, int64_t *group_flow,
                         troc__progress *progress) {
-    int64_t *arc_flow = troc_large_malloc(((size_t)network->arc_count + 1) * sizeof *arc_flow);
-    if (arc_flow == NULL) return -ENOMEM;
+    const bool arc_per_group = network->arc_count == groups->group_count;
+    int64_t *arc_flow = group_flow;
+    if (!arc_per_group) {
+        arc_flow = troc_large_malloc(((size_t)network->arc_count + 1) * sizeof *arc_flow);
+        if (arc_flow == NULL) return -ENOMEM;
+    }
     troc__circulation_stats stats;
     int error = troc__circulation_solve(network, components, arc_flow, potentials, &stats, progress);
-    if (error == 0) {
-        for (uint32_t g = 0; g < groups->group_count; g++) {
-            const uint32_t a = groups->group_arc[g];
-            group_flow[g] = a == TROC__NONE ? 0 : arc_flow[a];
-        }
+    for (uint32_t g = 0; g < groups->group_count && error == 0; g++) {
+        const uint32_t a = groups->group_arc[g];
+        assert(!arc_per_group || a == g);
+        if (!arc_per_group) group_flow[g] = a == TROC__NONE ? 0 : arc_flow[a];
     }
-    free(arc_flow);
+    if (!arc_per_group) free(arc_flow);
     return error;
 }
 
@@ -127,7 +133,7 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     troc__groups groups = {0};
     troc__network network = {0};
     troc__components components = {0};
-    int64_t *group_settled = NULL, *group_cleared = NULL;
+    int64_t *group_settled = NULL, *group_cleared = NULL; /* the same array in plain mode */
     troc__progress_report(progress, "merging", 0.0);
     int error = troc__groups_build(problem, &groups);
     if (error != 0) goto cleanup;
@@ -135,7 +141,9 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     if (error != 0) goto cleanup;
     error = -ENOMEM;
     group_settled = troc_large_malloc(((size_t)groups.group_count + 1) * sizeof *group_settled);
-    group_cleared = troc_large_malloc(((size_t)groups.group_count + 1) * sizeof *group_cleared);
+    group_cleared = problem->accounts == NULL
+                        ? group_settled
+                        : troc_large_malloc(((size_t)groups.group_count + 1) * sizeof *group_cleared);
     if (group_settled == NULL || group_cleared == NULL) goto cleanup;
     /* The components of the obligations alone: the statistics, and in plain
      * mode the solver's own components. */
@@ -148,15 +156,13 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     if (problem->accounts != NULL) {
         error = solve_split(problem, &groups, group_settled, group_cleared, result, progress);
         if (error != 0) goto cleanup;
-    } else {
-        memcpy(group_cleared, group_settled, groups.group_count * sizeof *group_cleared);
     }
     troc__progress_report(progress, "split", 0.0);
     troc__split(problem, &groups, group_settled, group_cleared, result->cleared_cents, result->paid_cents);
     fill_totals(problem, result);
 cleanup:
+    if (group_cleared != group_settled) free(group_cleared);
     free(group_settled);
-    free(group_cleared);
     troc__components_free(&components);
     troc__network_free(&network);
     troc__groups_free(&groups);

@@ -27,7 +27,7 @@ void troc__split(const troc_clearing_problem *problem, const troc__groups *group
         const int64_t settled = amount < group_settled[g] ? amount : group_settled[g];
         const int64_t cleared = settled < group_cleared[g] ? settled : group_cleared[g];
         group_settled[g] -= settled;
-        group_cleared[g] -= cleared;
+        if (group_cleared != group_settled) group_cleared[g] -= cleared;
         cleared_cents[k] = cleared;
         paid_cents[k] = settled - cleared;
     }
