@@ -53,6 +53,7 @@ typedef struct troc__network {
     uint32_t *arc_head;    /* arc_count: head node of each arc */
     int64_t *arc_capacity; /* arc_count: capacity in cents, > 0 */
     int32_t *arc_cost;     /* arc_count: -1, 0, or -L for a contracted chain */
+    bool borrowed;         /* arc_first, arc_head and arc_capacity are a troc__groups' own */
 } troc__network;
 
 _Static_assert(TROC_CLEARING_FIRMS_MAX < INT32_MAX, "a chain's length fits an arc's cost");
@@ -103,7 +104,9 @@ int troc__groups_build(const troc_clearing_problem *problem, troc__groups *group
 void troc__groups_free(troc__groups *groups);
 /* The network of a problem: one arc per group (capacity the group's total),
  * plus, in credit mode, the balance node and its slack arcs.  Fills
- * groups->group_arc. */
+ * groups->group_arc.  In plain mode arc g is group g, and the network
+ * borrows the groups' arrays (first, creditor, capacity) rather than copy
+ * them: the groups must outlive it. */
 int troc__network_build(const troc_clearing_problem *problem, troc__groups *groups,
                         troc__network *network);
 /* The network of the groups with the given capacities (no balance node);
@@ -393,7 +396,7 @@ int troc__circulation_solve(const troc__network *network, const troc__components
 /* split.c: settled[g] (and cleared[g] <= settled[g]) per group onto the
  * obligations, oldest first.  Consumes both arrays (they end all zero).
  * In plain mode everything settled is set off: group_cleared may then be
- * group_settled itself. */
+ * group_settled itself, and paid_cents, all zero already, is not written. */
 void troc__split(const troc_clearing_problem *problem, const troc__groups *groups, int64_t *group_settled,
                  int64_t *group_cleared, int64_t *cleared_cents, int64_t *paid_cents);
 

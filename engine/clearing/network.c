@@ -143,9 +143,11 @@ cleanup:
 
 void troc__network_free(troc__network *network) {
     assert(network != NULL);
-    free(network->arc_first);
-    free(network->arc_head);
-    free(network->arc_capacity);
+    if (!network->borrowed) {
+        free(network->arc_first);
+        free(network->arc_head);
+        free(network->arc_capacity);
+    }
     free(network->arc_cost);
     *network = (troc__network){0};
 }
@@ -283,11 +285,31 @@ static int network_make(const troc_clearing_problem *problem, troc__groups *grou
     return 0;
 }
 
+/* Plain mode: every group is an arc of cost -1, in group order, so the
+ * groups' arrays are the network's; only the costs are its own. */
+static int network_of_groups(const troc_clearing_problem *problem, troc__groups *groups, troc__network *network) {
+    *network = (troc__network){.node_count = problem->firm_count, .arc_count = groups->group_count,
+                               .arc_first = groups->group_first, .arc_head = groups->group_creditor,
+                               .arc_capacity = groups->group_capacity, .borrowed = true};
+    network->arc_cost = troc_large_malloc(((size_t)groups->group_count + 1) * sizeof *network->arc_cost);
+    if (network->arc_cost == NULL) {
+        troc__network_free(network);
+        return -ENOMEM;
+    }
+    assert(groups->group_first[problem->firm_count] == groups->group_count);
+    for (uint32_t g = 0; g < groups->group_count; g++) {
+        assert(groups->group_capacity[g] > 0);
+        network->arc_cost[g] = -1;
+        groups->group_arc[g] = g;
+    }
+    return 0;
+}
+
 int troc__network_build(const troc_clearing_problem *problem, troc__groups *groups,
                         troc__network *network) {
     assert(problem != NULL && groups != NULL && network != NULL);
     assert(problem->firm_count < TROC_CLEARING_FIRMS_MAX + 1u);
-    if (problem->accounts == NULL) return network_make(problem, groups, NULL, NULL, NULL, network);
+    if (problem->accounts == NULL) return network_of_groups(problem, groups, network);
 
     const uint32_t n = problem->firm_count;
     int error = -ENOMEM;
