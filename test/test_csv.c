@@ -948,6 +948,13 @@ static void test_columns_read(void **state) {
     text = six_columns(250, "q,f1,g1,2.00,\xEF\xBB\xBFmemo,2026-12-01");
     assert_int_equal(read_columns_alike(dir.path, text), 6);
     free(text);
+    text = six_columns(250, "q,f1,g1,2.00,m\xEF\xBC\x8C\xEF\xBB\xBF,2026-12-01"); /* U+FF0C, then U+FEFF */
+    assert_int_equal(read_columns_alike(dir.path, text), 6);
+    free(text);
+    /* Other characters of U+F000 to U+FFFF (bytes EF ..) are not U+FEFF. */
+    text = six_columns(250, "q,f1,g1,2.00,m\xEF\xBC\x8C\xEF\xBF\xBD,2026-12-01"); /* U+FF0C, U+FFFD */
+    assert_int_equal(read_columns_alike(dir.path, text), 4);
+    free(text);
     /* The same refusals, far into the file. */
     static const char *const broken[] = {"q,f1,g1,2.00,memo", "q,f1,g1,2.00,m\xC3,d", "q,f1,g1,2.00,m\"x,d"};
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
