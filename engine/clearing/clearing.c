@@ -53,11 +53,7 @@ static int result_allocate(const troc_clearing_problem *problem, troc_clearing_r
     const size_t m = problem->obligation_count ? problem->obligation_count : 1;
     const size_t n = (size_t)problem->firm_count + 1;
     result->cleared_cents = troc_large_calloc(m, sizeof *result->cleared_cents);
-    /* In plain mode nothing is paid: calloc's fresh pages, which nothing
-     * writes, stay the kernel's shared zero page (a large array's memset
-     * would touch them all). */
-    result->paid_cents = problem->accounts != NULL ? troc_large_calloc(m, sizeof *result->paid_cents)
-                                                   : calloc(m, sizeof *result->paid_cents);
+    result->paid_cents = troc_large_calloc(m, sizeof *result->paid_cents);
     result->potentials = troc_large_calloc(n, sizeof *result->potentials);
     if (problem->accounts != NULL) result->split_potentials = troc_large_calloc(n, sizeof *result->split_potentials);
     if (result->cleared_cents == NULL || result->paid_cents == NULL || result->potentials == NULL ||
