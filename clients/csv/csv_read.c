@@ -4,10 +4,10 @@
  * whole in memory.
  *
  * The file is read in one go into one buffer (a regular file of several
- * megabytes in parts, on the same threads as the parsing below).  Each field becomes a span
- * (32-bit offset and length) into that buffer; a quoted field is unescaped
- * in place (its text only ever shrinks, so it never overtakes the bytes still
- * to be read).  The spans of all records sit in one array sized before the
+ * megabytes in parts, on the threads that parse it below).  Each field
+ * becomes a span (32-bit offset and length) into that buffer; a quoted
+ * field is unescaped in place (its text only ever shrinks, so it never
+ * overtakes the bytes still to be read).  The spans of all records sit in one array sized before the
  * rows are read, from an upper bound on the number of records, so reading
  * allocates three blocks whatever the file holds: the bytes, the spans and
  * the line numbers.  A row read without quotes lies in the buffer as the
