@@ -298,10 +298,15 @@ static bool advised_huge(const void *memory) {
 
 static void test_large_arrays(void **state) {
     (void)state;
-    /* Below a huge page: plain malloc memory. */
+    /* Below half a huge page: plain malloc memory. */
     char *small = troc_large_malloc(100);
     assert_non_null(small);
     memset(small, 'a', 100);
+    char *half = troc_large_malloc(HUGE_PAGE / 2 + 1);
+    assert_non_null(half);
+    assert_int_equal((uintptr_t)half % HUGE_PAGE, 0);
+    memset(half, 'h', HUGE_PAGE / 2 + 1);
+    free(half);
 
     /* From a huge page on: aligned on one, and advised where the kernel
      * has transparent huge pages (madvise refuses the advice otherwise). */
@@ -343,6 +348,33 @@ static void test_large_arrays(void **state) {
     assert_null(troc_large_calloc(SIZE_MAX / 4, 8));
 }
 
+/* Arrays carved one after another out of one block, each on a cache line:
+ * the sizing pass and the placing pass agree. */
+static void test_large_carve(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 100, 64, 0, 3 * HUGE_PAGE};
+    size_t bytes = 0;
+    for (size_t i = 0; i < 5; i++) assert_null(troc_large_carve(NULL, &bytes, sizes[i]));
+    assert_int_equal(bytes, 64 + 128 + 64 + 0 + 3 * HUGE_PAGE);
+    char *block = troc_large_malloc(bytes);
+    assert_non_null(block);
+    size_t used = 0;
+    char *arrays[5];
+    for (size_t i = 0; i < 5; i++) arrays[i] = troc_large_carve(block, &used, sizes[i]);
+    assert_int_equal(used, bytes);
+    assert_ptr_equal(arrays[0], block);
+    assert_ptr_equal(arrays[1], block + 64);
+    assert_ptr_equal(arrays[2], block + 192);
+    assert_ptr_equal(arrays[4], block + 256);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal((uintptr_t)arrays[i] % 64, 0);
+        memset(arrays[i], (int)i, sizes[i]);
+    }
+    assert_int_equal(arrays[1][99], 1);
+    assert_int_equal(arrays[2][0], 2);
+    free(block);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_amount_parse_accepts_decimals),
@@ -361,6 +393,7 @@ int main(void) {
         cmocka_unit_test(test_shell_quote_cut),
         cmocka_unit_test(test_error_and_result_names),
         cmocka_unit_test(test_large_arrays),
+        cmocka_unit_test(test_large_carve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
