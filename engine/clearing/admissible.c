@@ -21,38 +21,24 @@
  *
  * Building is one pass over the component's arcs, which lists the
  * admissible ones and counts their entries per node, then one pass over
- * that list.  The flow solver allocates the copy once, for the largest
- * component.
+ * that list.  The flow solver places the copy once, for the largest
+ * component, in its block of working memory.
  */
 #include <assert.h>
-#include <errno.h>
 #include <stdlib.h>
 
 #include "base/large.h"
 #include "clearing_int.h"
 
-int troc__admissible_create(troc__admissible *a, uint32_t node_count, uint32_t arc_count) {
-    assert(a != NULL);
-    *a = (troc__admissible){0};
+void troc__admissible_place(troc__admissible *a, char *block, size_t *used, uint32_t node_count,
+                            uint32_t arc_count) {
+    assert(a != NULL && used != NULL);
     const size_t arcs = (size_t)arc_count + 1, nodes = (size_t)node_count + 1;
-    a->first = troc_large_malloc(nodes * sizeof *a->first);
-    a->out_count = troc_large_malloc(nodes * sizeof *a->out_count);
-    a->entries = troc_large_malloc(2 * arcs * sizeof *a->entries);
-    a->arc = troc_large_malloc(arcs * sizeof *a->arc);
-    if (a->first == NULL || a->out_count == NULL || a->entries == NULL || a->arc == NULL) {
-        troc__admissible_free(a);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-void troc__admissible_free(troc__admissible *a) {
-    assert(a != NULL);
-    free(a->first);
-    free(a->out_count);
-    free(a->entries);
-    free(a->arc);
     *a = (troc__admissible){0};
+    a->first = troc_large_carve(block, used, nodes * sizeof *a->first);
+    a->out_count = troc_large_carve(block, used, nodes * sizeof *a->out_count);
+    a->entries = troc_large_carve(block, used, 2 * arcs * sizeof *a->entries);
+    a->arc = troc_large_carve(block, used, arcs * sizeof *a->arc);
 }
 
 /* Lists the admissible arcs of [lo, hi) (by tail) and counts the entries

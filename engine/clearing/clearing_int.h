@@ -198,6 +198,7 @@ typedef struct troc__residual_arc {
 } troc__residual_arc;
 
 typedef struct troc__residual {
+    char *block;                   /* every array below but chain_cost (residual.c) */
     uint32_t node_count;
     uint32_t entry_count;
     uint32_t arc_count;
@@ -303,8 +304,10 @@ typedef struct troc__admissible {
     uint32_t arc_count;            /* admissible arcs of the component */
 } troc__admissible;
 
-int troc__admissible_create(troc__admissible *admissible, uint32_t node_count, uint32_t arc_count);
-void troc__admissible_free(troc__admissible *admissible);
+/* Places the arrays of an admissible graph of node_count nodes and
+ * arc_count arcs in block from *used (troc_large_carve()). */
+void troc__admissible_place(troc__admissible *admissible, char *block, size_t *used, uint32_t node_count,
+                            uint32_t arc_count);
 /* The admissible arcs of the component [lo, hi); `next` is scratch of
  * node_count. */
 void troc__admissible_build(troc__admissible *admissible, const troc__residual *residual, uint32_t lo, uint32_t hi,
@@ -330,8 +333,10 @@ typedef struct troc__search {
 #define TROC__BUCKETS 1024u /* distances below this go to Dial buckets, the rest to a heap */
 
 /* The flow solver's working memory, allocated once for the largest
- * component (flow.c creates it; paths.c and maxflow.c use it). */
+ * component, in one block (flow.c creates it; paths.c and maxflow.c use
+ * it). */
 typedef struct troc__flow {
+    char *block;               /* every array below */
     uint32_t node_capacity;    /* nodes of the residual graph */
     /* Shortest paths (paths.c) */
     troc__search searches[2];  /* forward and backward */
@@ -377,8 +382,9 @@ void troc__paths_update(troc__flow *flow, troc__residual *residual, uint32_t lo,
  * moves the excesses' potentials by 1 and returns true, or returns false
  * (no excess is owed by a deficit: search). */
 bool troc__paths_first(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
-int troc__search_create(troc__search *search, uint32_t node_count, bool forward);
-void troc__search_free(troc__search *search);
+/* Places the arrays of a search of node_count nodes in block from *used
+ * (troc_large_carve()), and with a block, readies the search. */
+void troc__search_place(troc__search *search, char *block, size_t *used, uint32_t node_count, bool forward);
 
 /* maxflow.c: pushes as much excess as possible to deficits through the
  * admissible graph of [lo, hi) (shortest augmenting paths with distance

@@ -19,7 +19,8 @@
  * of about the length of the longest useful cycle.
  *
  * All working memory is allocated once, for the largest component, before
- * any phase; the phases allocate nothing.
+ * any phase, in one block (troc_large_carve()); the phases allocate
+ * nothing.
  */
 #include <assert.h>
 #include <errno.h>
@@ -30,17 +31,23 @@
 
 void troc__flow_destroy(troc__flow *f) {
     if (f == NULL) return;
-    troc__search_free(&f->searches[0]);
-    troc__search_free(&f->searches[1]);
-    troc__admissible_free(&f->admissible);
-    free(f->level);
-    free(f->current);
-    free(f->label_first);
-    free(f->label_next);
-    free(f->label_previous);
-    free(f->queue);
-    free(f->path);
+    free(f->block);
     free(f);
+}
+
+/* Places every array of f in block from *used (troc_large_carve()). */
+static void place_arrays(troc__flow *f, char *block, size_t *used, uint32_t node_count, uint32_t arc_count_max) {
+    const size_t size = (size_t)node_count + 1;
+    f->level = troc_large_carve(block, used, size * sizeof *f->level);
+    f->current = troc_large_carve(block, used, size * sizeof *f->current);
+    f->label_first = troc_large_carve(block, used, size * sizeof *f->label_first);
+    f->label_next = troc_large_carve(block, used, size * sizeof *f->label_next);
+    f->label_previous = troc_large_carve(block, used, size * sizeof *f->label_previous);
+    f->queue = troc_large_carve(block, used, size * sizeof *f->queue);
+    f->path = troc_large_carve(block, used, size * sizeof *f->path);
+    troc__search_place(&f->searches[0], block, used, node_count, true);
+    troc__search_place(&f->searches[1], block, used, node_count, false);
+    troc__admissible_place(&f->admissible, block, used, node_count, arc_count_max);
 }
 
 int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, int64_t excess_total,
@@ -48,26 +55,20 @@ int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, in
     assert(residual != NULL && flow_out != NULL && progress != NULL);
     assert(excess_total >= 0 && arc_count_max <= residual->arc_count);
     const uint32_t node_count = residual->node_count;
-    const size_t size = (size_t)node_count + 1;
     troc__flow *f = calloc(1, sizeof *f);
     if (f == NULL) return -ENOMEM;
     *f = (troc__flow){.node_capacity = node_count, .excess_total = excess_total,
                       .excess_left = excess_total, .progress = progress};
-    f->level = troc_large_malloc(size * sizeof *f->level);
-    f->current = troc_large_malloc(size * sizeof *f->current);
-    f->label_first = troc_large_malloc(size * sizeof *f->label_first);
-    f->label_next = troc_large_malloc(size * sizeof *f->label_next);
-    f->label_previous = troc_large_malloc(size * sizeof *f->label_previous);
-    f->queue = troc_large_malloc(size * sizeof *f->queue);
-    f->path = troc_large_malloc(size * sizeof *f->path);
-    if (troc__search_create(&f->searches[0], node_count, true) != 0 ||
-        troc__search_create(&f->searches[1], node_count, false) != 0 ||
-        troc__admissible_create(&f->admissible, node_count, arc_count_max) != 0 || f->level == NULL ||
-        f->current == NULL || f->label_first == NULL || f->label_next == NULL || f->label_previous == NULL ||
-        f->queue == NULL || f->path == NULL) {
-        troc__flow_destroy(f);
+    size_t bytes = 0;
+    place_arrays(f, NULL, &bytes, node_count, arc_count_max);
+    f->block = troc_large_malloc(bytes);
+    if (f->block == NULL) {
+        free(f);
         return -ENOMEM;
     }
+    size_t used = 0;
+    place_arrays(f, f->block, &used, node_count, arc_count_max);
+    assert(used == bytes);
     *flow_out = f;
     return 0;
 }

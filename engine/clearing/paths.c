@@ -35,8 +35,8 @@
  * exhausted: the bound costs speed, never correctness.
  */
 #include <assert.h>
-#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/large.h"
 #include "clearing_int.h"
@@ -49,37 +49,19 @@
 #define IMBALANCE_SLACK 1024u
 
 
-int troc__search_create(troc__search *s, uint32_t node_count, bool forward) {
-    assert(s != NULL);
+void troc__search_place(troc__search *s, char *block, size_t *used, uint32_t node_count, bool forward) {
+    assert(s != NULL && used != NULL);
     const size_t size = (size_t)node_count + 1;
     *s = (troc__search){.forward = forward};
-    s->distance = troc_large_malloc(size * sizeof *s->distance);
-    s->bucket_head = malloc(TROC__BUCKETS * sizeof *s->bucket_head);
-    s->bucket_next = troc_large_malloc(size * sizeof *s->bucket_next);
-    s->bucket_previous = troc_large_malloc(size * sizeof *s->bucket_previous);
-    s->heap = troc_large_malloc(size * sizeof *s->heap);
-    s->heap_position = troc_large_malloc(size * sizeof *s->heap_position);
-    s->settled = troc_large_malloc(size * sizeof *s->settled);
-    s->stamp = troc_large_calloc(size, sizeof *s->stamp);
-    if (s->distance == NULL || s->bucket_head == NULL || s->bucket_next == NULL || s->bucket_previous == NULL ||
-        s->heap == NULL || s->heap_position == NULL || s->settled == NULL || s->stamp == NULL) {
-        troc__search_free(s);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-void troc__search_free(troc__search *s) {
-    assert(s != NULL);
-    free(s->distance);
-    free(s->bucket_head);
-    free(s->bucket_next);
-    free(s->bucket_previous);
-    free(s->heap);
-    free(s->heap_position);
-    free(s->settled);
-    free(s->stamp);
-    *s = (troc__search){0};
+    s->distance = troc_large_carve(block, used, size * sizeof *s->distance);
+    s->bucket_head = troc_large_carve(block, used, TROC__BUCKETS * sizeof *s->bucket_head);
+    s->bucket_next = troc_large_carve(block, used, size * sizeof *s->bucket_next);
+    s->bucket_previous = troc_large_carve(block, used, size * sizeof *s->bucket_previous);
+    s->heap = troc_large_carve(block, used, size * sizeof *s->heap);
+    s->heap_position = troc_large_carve(block, used, size * sizeof *s->heap_position);
+    s->settled = troc_large_carve(block, used, size * sizeof *s->settled);
+    s->stamp = troc_large_carve(block, used, size * sizeof *s->stamp);
+    if (block != NULL) memset(s->stamp, 0, size * sizeof *s->stamp);
 }
 
 /* Queues: buckets, then a heap ------------------------------------------ */

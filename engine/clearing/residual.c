@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/large.h"
 #include "clearing_int.h"
@@ -35,18 +36,8 @@
 
 void troc__residual_free(troc__residual *residual) {
     assert(residual != NULL);
-    free(residual->first);
-    free(residual->arc_first);
-    free(residual->network_node);
-    free(residual->entries);
-    free(residual->arcs);
-    free(residual->arc_head);
-    free(residual->arc_cost);
+    free(residual->block);
     free(residual->chain_cost);
-    free(residual->room_bits);
-    free(residual->network_arc);
-    free(residual->excess);
-    free(residual->potential);
     *residual = (troc__residual){0};
 }
 
@@ -164,27 +155,25 @@ static void fill_heads(troc__residual *r, uint32_t *next) {
     }
 }
 
-static int residual_allocate(troc__residual *r, uint32_t arc_count, bool chains) {
+/* Places the arrays of r for at most arc_count arcs, and the scratch
+ * rank and next of its building, in block from *used (troc_large_carve()):
+ * one block, so that the arrays of one entry per node share huge pages. */
+static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t arc_count, uint32_t **rank,
+                         uint32_t **next) {
     const size_t nodes = (size_t)r->node_count + 1, arcs = (size_t)arc_count + 1;
-    r->arc_count = arc_count;
-    r->entry_count = 2 * arc_count;
-    r->excess = troc_large_calloc(nodes, sizeof *r->excess);
-    r->potential = troc_large_calloc(nodes, sizeof *r->potential);
-    r->entries = troc_large_malloc(2 * arcs * sizeof *r->entries);
-    r->arcs = troc_large_malloc(arcs * sizeof *r->arcs);
-    r->arc_head = troc_large_malloc(arcs * sizeof *r->arc_head);
-    r->arc_cost = troc_large_malloc(arcs * sizeof *r->arc_cost);
-    r->network_arc = troc_large_malloc(arcs * sizeof *r->network_arc);
-    if (chains) {
-        r->chain_cost = troc_large_malloc(arcs * sizeof *r->chain_cost);
-        if (r->chain_cost == NULL) return -ENOMEM;
-    }
-    r->room_bits = troc_large_calloc(arcs / 32 + 1, sizeof *r->room_bits);
-    if (r->room_bits == NULL || r->excess == NULL || r->potential == NULL || r->entries == NULL || r->arcs == NULL || r->arc_head == NULL ||
-        r->arc_cost == NULL || r->network_arc == NULL) {
-        return -ENOMEM;
-    }
-    return 0;
+    r->first = troc_large_carve(block, used, nodes * sizeof *r->first);
+    r->arc_first = troc_large_carve(block, used, nodes * sizeof *r->arc_first);
+    r->network_node = troc_large_carve(block, used, nodes * sizeof *r->network_node);
+    r->excess = troc_large_carve(block, used, nodes * sizeof *r->excess);
+    r->potential = troc_large_carve(block, used, nodes * sizeof *r->potential);
+    *rank = troc_large_carve(block, used, nodes * sizeof **rank);
+    *next = troc_large_carve(block, used, nodes * sizeof **next);
+    r->entries = troc_large_carve(block, used, 2 * arcs * sizeof *r->entries);
+    r->arcs = troc_large_carve(block, used, arcs * sizeof *r->arcs);
+    r->arc_head = troc_large_carve(block, used, arcs * sizeof *r->arc_head);
+    r->arc_cost = troc_large_carve(block, used, arcs * sizeof *r->arc_cost);
+    r->network_arc = troc_large_carve(block, used, arcs * sizeof *r->network_arc);
+    r->room_bits = troc_large_carve(block, used, (arcs / 32 + 1) * sizeof *r->room_bits);
 }
 
 int troc__residual_build(const troc__network *network, const troc__components *components,
@@ -194,28 +183,36 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     troc__residual *r = residual;
     *r = (troc__residual){.node_count = network->node_count};
     const size_t nodes = (size_t)network->node_count + 1;
-    uint32_t *rank = troc_large_malloc(nodes * sizeof *rank), *next = troc_large_malloc(nodes * sizeof *next);
-    r->first = troc_large_malloc(nodes * sizeof *r->first);
-    r->arc_first = troc_large_malloc(nodes * sizeof *r->arc_first);
-    r->network_node = troc_large_malloc(nodes * sizeof *r->network_node);
-    int error = -ENOMEM;
-    if (rank == NULL || next == NULL || r->first == NULL || r->arc_first == NULL || r->network_node == NULL) {
-        goto cleanup;
-    }
+    /* Sized for every arc of the network; those between components are
+     * left out, and the pages of the room they leave are never touched. */
+    uint32_t *rank = NULL, *next = NULL;
+    size_t bytes = 0;
+    place_arrays(r, NULL, &bytes, network->arc_count, &rank, &next);
+    r->block = troc_large_malloc(bytes);
+    if (r->block == NULL) return -ENOMEM;
+    size_t used = 0;
+    place_arrays(r, r->block, &used, network->arc_count, &rank, &next);
+    assert(used == bytes);
+    memset(r->excess, 0, nodes * sizeof *r->excess);
+    memset(r->potential, 0, nodes * sizeof *r->potential);
+    memset(r->room_bits, 0, ((size_t)network->arc_count / 32 + 1) * sizeof *r->room_bits);
     number_nodes(network, components, r->network_node, rank);
     bool chains = false;
     const uint32_t arc_count = count_arcs(network, components, rank, r, &chains);
     assert(arc_count <= network->arc_count && r->first[network->node_count] == 2 * arc_count);
-    error = residual_allocate(r, arc_count, chains);
-    if (error != 0) goto cleanup;
+    r->arc_count = arc_count;
+    r->entry_count = 2 * arc_count;
+    if (chains) {
+        r->chain_cost = troc_large_malloc(((size_t)arc_count + 1) * sizeof *r->chain_cost);
+        if (r->chain_cost == NULL) {
+            troc__residual_free(r);
+            return -ENOMEM;
+        }
+    }
     for (uint32_t v = 0; v < network->node_count; v++) next[v] = r->first[v];
     fill_arcs(network, components, rank, r, next);
     fill_heads(r, next);
-cleanup:
-    free(rank);
-    free(next);
-    if (error != 0) troc__residual_free(r);
-    return error;
+    return 0;
 }
 
 void troc__residual_flows(const troc__residual *r, const troc__network *network, int64_t *flow) {
