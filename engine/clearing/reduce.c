@@ -329,26 +329,31 @@ static int allocate_records(troc__reduction *reduction, uint32_t node_count) {
     return 0;
 }
 
+/* Places the scan's arrays in block from *used (troc_large_carve()): one
+ * block, so that they share huge pages. */
+static void place_scan(reduce_scan *scan, char *block, size_t *used, size_t nodes) {
+    scan->out_count = troc_large_carve(block, used, nodes * sizeof *scan->out_count);
+    scan->in_count = troc_large_carve(block, used, nodes * sizeof *scan->in_count);
+    scan->out_arc = troc_large_carve(block, used, nodes * sizeof *scan->out_arc);
+    scan->in_arc = troc_large_carve(block, used, nodes * sizeof *scan->in_arc);
+    scan->in_tail = troc_large_carve(block, used, nodes * sizeof *scan->in_tail);
+    scan->place = troc_large_carve(block, used, nodes * sizeof *scan->place);
+    scan->queue = troc_large_carve(block, used, nodes * sizeof *scan->queue);
+}
+
 int troc__reduction_build(const troc__network *network, const troc__components *components,
                           troc__reduction *reduction) {
     assert(network != NULL && components != NULL && reduction != NULL);
     *reduction = (troc__reduction){0};
     const uint32_t n = network->node_count;
     const size_t nodes = (size_t)n + 1;
-    reduce_scan scan = {
-        .out_count = troc_large_malloc(nodes * sizeof *scan.out_count),
-        .in_count = troc_large_malloc(nodes * sizeof *scan.in_count),
-        .out_arc = troc_large_malloc(nodes * sizeof *scan.out_arc),
-        .in_arc = troc_large_malloc(nodes * sizeof *scan.in_arc),
-        .in_tail = troc_large_malloc(nodes * sizeof *scan.in_tail),
-        .place = troc_large_malloc(nodes * sizeof *scan.place),
-        .queue = troc_large_malloc(nodes * sizeof *scan.queue),
-    };
+    reduce_scan scan;
+    size_t bytes = 0, used = 0;
+    place_scan(&scan, NULL, &bytes, nodes);
+    char *block = troc_large_malloc(bytes);
     int error = -ENOMEM;
-    if (scan.out_count == NULL || scan.in_count == NULL || scan.out_arc == NULL || scan.in_arc == NULL ||
-        scan.in_tail == NULL || scan.place == NULL || scan.queue == NULL) {
-        goto cleanup;
-    }
+    if (block == NULL) goto cleanup;
+    place_scan(&scan, block, &used, nodes);
     error = allocate_records(reduction, n);
     if (error != 0) goto cleanup;
     count_arcs(network, components, &scan);
@@ -365,13 +370,7 @@ int troc__reduction_build(const troc__network *network, const troc__components *
     error = build_reduced(network, reduction, scan.in_count);
     if (error == 0) error = build_components(components, &scan, n, reduction);
 cleanup:
-    free(scan.out_count);
-    free(scan.in_count);
-    free(scan.out_arc);
-    free(scan.in_arc);
-    free(scan.in_tail);
-    free(scan.place);
-    free(scan.queue);
+    free(block);
     if (error != 0) troc__reduction_free(reduction);
     return error;
 }
