@@ -77,7 +77,7 @@ typedef struct troc__groups {
  * leave only towards components listed before it). */
 typedef struct troc__components {
     uint32_t component_count;
-    uint32_t *component_of;    /* node_count: component of each node */
+    uint32_t *component_of;    /* node_count: component of each node (and the block of all three arrays) */
     uint32_t *node_order;      /* node_count: nodes, grouped by component */
     uint32_t *component_first; /* component_count + 1 offsets into node_order */
 } troc__components;
@@ -126,6 +126,9 @@ void troc__account_room(const troc_clearing_account *account, int64_t in_total_c
  * (arcs to nodes at or above it are ignored). */
 int troc__components_find(const troc__network *network, uint32_t node_limit,
                           troc__components *components);
+/* The three arrays of components of node_count nodes and at most
+ * component_count components, in one block (troc__components_free()). */
+int troc__components_allocate(troc__components *components, uint32_t node_count, uint32_t component_count);
 void troc__components_free(troc__components *components);
 
 /* reduce.c: a network without its firms of a single counterparty and with

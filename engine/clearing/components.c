@@ -20,11 +20,19 @@
 #include "base/large.h"
 #include "clearing_int.h"
 
+int troc__components_allocate(troc__components *components, uint32_t node_count, uint32_t component_count) {
+    assert(components != NULL);
+    const size_t nodes = (size_t)node_count + 1, firsts = (size_t)component_count + 1;
+    uint32_t *block = troc_large_malloc((2 * nodes + firsts) * sizeof *block);
+    if (block == NULL) return -ENOMEM;
+    *components = (troc__components){
+        .component_of = block, .node_order = block + nodes, .component_first = block + 2 * nodes};
+    return 0;
+}
+
 void troc__components_free(troc__components *components) {
     assert(components != NULL);
-    free(components->component_of);
-    free(components->node_order);
-    free(components->component_first);
+    free(components->component_of); /* the block of all three arrays */
     *components = (troc__components){0};
 }
 
@@ -107,12 +115,7 @@ int troc__components_find(const troc__network *network, uint32_t node_limit,
         t.call_stack = block + 3 * size;
         t.stack = block + 4 * size;
     }
-    components->component_of = troc_large_malloc(size * sizeof *components->component_of);
-    components->node_order = troc_large_malloc(size * sizeof *components->node_order);
-    components->component_first = troc_large_malloc((size + 1) * sizeof *components->component_first);
-    if (block == NULL || components->component_of == NULL || components->node_order == NULL ||
-        components->component_first == NULL) {
-        troc__components_free(components);
+    if (block == NULL || troc__components_allocate(components, network->node_count, network->node_count) != 0) {
         goto cleanup;
     }
     for (uint32_t v = 0; v < network->node_count; v++) {

@@ -282,10 +282,7 @@ static int build_components(const troc__components *components, const reduce_sca
     troc__components *out = &reduction->components;
     uint32_t count = components->component_count;
     for (uint32_t v = 0; v < node_count; v++) count += scan->place[v] != KEPT;
-    out->component_of = troc_large_malloc(((size_t)node_count + 1) * sizeof *out->component_of);
-    out->node_order = troc_large_malloc(((size_t)node_count + 1) * sizeof *out->node_order);
-    out->component_first = troc_large_malloc(((size_t)count + 1) * sizeof *out->component_first);
-    if (out->component_of == NULL || out->node_order == NULL || out->component_first == NULL) return -ENOMEM;
+    if (troc__components_allocate(out, node_count, count) != 0) return -ENOMEM;
     uint32_t placed = 0, c = 0;
     for (uint32_t k = 0; k < components->component_count; k++, c++) {
         out->component_first[c] = placed;
