@@ -77,6 +77,9 @@ static void test_amount_format_round_trips(void **state) {
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         char text[TROC_AMOUNT_TEXT_SIZE];
         troc_amount_format(values[i], text);
+        char written[TROC_AMOUNT_TEXT_SIZE];
+        assert_int_equal(troc_amount_write(values[i], written), strlen(text));
+        assert_string_equal(written, text);
         int64_t back = 0;
         assert_int_equal(parse(text, &back), 0);
         assert_true(back == values[i]);

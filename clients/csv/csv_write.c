@@ -373,7 +373,7 @@ void troc_csv_write_text(troc_csv_writer *writer, const char *text) {
 void troc_csv_write_amount(troc_csv_writer *writer, int64_t cents) {
     assert(writer != NULL);
     char text[TROC_AMOUNT_TEXT_SIZE];
-    const size_t length = strlen(troc_amount_format(cents, text));
+    const size_t length = troc_amount_write(cents, text);
     /* Digits, a point and perhaps a minus: never quoted, never empty. */
     if (writer->fields > 0) put(writer, ",", 1);
     put(writer, text, length);

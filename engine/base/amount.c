@@ -58,6 +58,11 @@ int troc_amount_parse(const char *text, size_t length, int64_t *cents_out) {
 }
 
 char *troc_amount_format(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]) {
+    troc_amount_write(cents, buffer);
+    return buffer;
+}
+
+size_t troc_amount_write(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]) {
     assert(buffer != NULL);
     uint64_t magnitude = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
     char reversed[TROC_AMOUNT_TEXT_SIZE];
@@ -75,7 +80,7 @@ char *troc_amount_format(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]) {
     assert(n < TROC_AMOUNT_TEXT_SIZE);
     for (size_t i = 0; i < n; i++) buffer[i] = reversed[n - 1 - i];
     buffer[n] = '\0';
-    return buffer;
+    return n;
 }
 
 int troc_amount_add(int64_t a, int64_t b, int64_t *sum_out) {

@@ -24,6 +24,10 @@ int troc_amount_parse(const char *text, size_t length, int64_t *cents_out);
  * `buffer`, so that it can be used as a printf argument. */
 char *troc_amount_format(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]);
 
+/* The same, returning the length written (without the NUL): for writers of
+ * millions of amounts, which would otherwise measure each one again. */
+size_t troc_amount_write(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]);
+
 /* *sum_out = a + b; returns TROC_EOVERFLOW (leaving *sum_out untouched) when
  * the sum does not fit in int64. */
 int troc_amount_add(int64_t a, int64_t b, int64_t *sum_out);
