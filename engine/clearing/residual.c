@@ -195,7 +195,7 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     assert(used == bytes);
     memset(r->excess, 0, nodes * sizeof *r->excess);
     memset(r->potential, 0, nodes * sizeof *r->potential);
-    memset(r->room_bits, 0, ((size_t)network->arc_count / 32 + 1) * sizeof *r->room_bits);
+    memset(r->room_bits, 0, (((size_t)network->arc_count + 1) / 32 + 1) * sizeof *r->room_bits); /* as placed */
     number_nodes(network, components, r->network_node, rank);
     bool chains = false;
     const uint32_t arc_count = count_arcs(network, components, rank, r, &chains);
