@@ -155,6 +155,11 @@ static void fill_heads(troc__residual *r, uint32_t *next) {
     }
 }
 
+/* Words of room bits for at most arc_count arcs (two bits each). */
+static size_t room_words(uint32_t arc_count) {
+    return ((size_t)arc_count + 1) / 32 + 1;
+}
+
 /* Places the arrays of r for at most arc_count arcs, and the scratch
  * rank and next of its building, in block from *used (troc_large_carve()):
  * one block, so that the arrays of one entry per node share huge pages. */
@@ -173,7 +178,7 @@ static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t 
     r->arc_head = troc_large_carve(block, used, arcs * sizeof *r->arc_head);
     r->arc_cost = troc_large_carve(block, used, arcs * sizeof *r->arc_cost);
     r->network_arc = troc_large_carve(block, used, arcs * sizeof *r->network_arc);
-    r->room_bits = troc_large_carve(block, used, (arcs / 32 + 1) * sizeof *r->room_bits);
+    r->room_bits = troc_large_carve(block, used, room_words(arc_count) * sizeof *r->room_bits);
 }
 
 int troc__residual_build(const troc__network *network, const troc__components *components,
@@ -195,7 +200,7 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     assert(used == bytes);
     memset(r->excess, 0, nodes * sizeof *r->excess);
     memset(r->potential, 0, nodes * sizeof *r->potential);
-    memset(r->room_bits, 0, (((size_t)network->arc_count + 1) / 32 + 1) * sizeof *r->room_bits); /* as placed */
+    memset(r->room_bits, 0, room_words(network->arc_count) * sizeof *r->room_bits);
     number_nodes(network, components, r->network_node, rank);
     bool chains = false;
     const uint32_t arc_count = count_arcs(network, components, rank, r, &chains);
