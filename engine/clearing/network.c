@@ -126,11 +126,10 @@ int troc__groups_build(const troc_clearing_problem *problem, troc__groups *group
      * are fewer and larger than four arrays' (base/large.h). */
     const size_t bytes = (m + 1) * sizeof(sorted_obligation) + 3 * n * sizeof(uint32_t);
     char *block = troc_large_malloc(bytes);
-    int error = -ENOMEM;
-    if (block == NULL) goto cleanup;
+    if (block == NULL) return -ENOMEM;
     sorted_obligation *sorted = (sorted_obligation *)block;
     uint32_t *first = (uint32_t *)(sorted + m + 1), *marker_group = first + n, *marker_debtor = marker_group + n;
-    error = groups_allocate(groups, problem->firm_count, m);
+    int error = groups_allocate(groups, problem->firm_count, m);
     if (error != 0) goto cleanup;
     count_by_debtor(problem, first);
     sort_by_debtor(problem, first, marker_group, sorted); /* marker_group as scratch until grouping */
