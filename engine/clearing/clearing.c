@@ -49,18 +49,23 @@ void troc_clearing_result_free(troc_clearing_result *result) {
     *result = (troc_clearing_result){0};
 }
 
-static int result_allocate(const troc_clearing_problem *problem, troc_clearing_result *result) {
-    const size_t m = problem->obligation_count ? problem->obligation_count : 1;
+/* The potentials, before the solve. */
+static int result_allocate_potentials(const troc_clearing_problem *problem, troc_clearing_result *result) {
     const size_t n = (size_t)problem->firm_count + 1;
-    result->cleared_cents = troc_large_calloc(m, sizeof *result->cleared_cents);
-    result->paid_cents = troc_large_calloc(m, sizeof *result->paid_cents);
     result->potentials = troc_large_calloc(n, sizeof *result->potentials);
     if (problem->accounts != NULL) result->split_potentials = troc_large_calloc(n, sizeof *result->split_potentials);
-    if (result->cleared_cents == NULL || result->paid_cents == NULL || result->potentials == NULL ||
-        (problem->accounts != NULL && result->split_potentials == NULL)) {
-        troc_clearing_result_free(result);
-        return -ENOMEM;
-    }
+    if (result->potentials == NULL || (problem->accounts != NULL && result->split_potentials == NULL)) return -ENOMEM;
+    return 0;
+}
+
+/* The amounts of each obligation, once the solver's working memory is
+ * freed: they take its pages rather than fresh ones (split() writes every
+ * entry, so they need no zeroing). */
+static int result_allocate_amounts(const troc_clearing_problem *problem, troc_clearing_result *result) {
+    const size_t m = problem->obligation_count ? problem->obligation_count : 1;
+    result->cleared_cents = troc_large_malloc(m * sizeof *result->cleared_cents);
+    result->paid_cents = troc_large_malloc(m * sizeof *result->paid_cents);
+    if (result->cleared_cents == NULL || result->paid_cents == NULL) return -ENOMEM;
     return 0;
 }
 
@@ -158,6 +163,8 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
         if (error != 0) goto cleanup;
     }
     troc__progress_report(progress, "split", 0.0);
+    error = result_allocate_amounts(problem, result);
+    if (error != 0) goto cleanup;
     troc__split(problem, &groups, group_settled, group_cleared, result->cleared_cents, result->paid_cents);
     fill_totals(problem, result);
 cleanup:
@@ -176,9 +183,8 @@ int troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_resu
     int error = troc_clearing_problem_validate(problem);
     if (error != 0) return error;
     troc__progress progress = {.function = progress_function, .context = progress_context};
-    error = result_allocate(problem, result);
-    if (error != 0) return error;
-    error = solve_into(problem, result, &progress);
+    error = result_allocate_potentials(problem, result);
+    if (error == 0) error = solve_into(problem, result, &progress);
     if (error == 0) {
         troc__progress_report(&progress, "checking", 0.0);
         error = troc_clearing_check(problem, result);

@@ -405,8 +405,8 @@ int troc__circulation_solve(const troc__network *network, const troc__components
 /* split.c: settled[g] (and cleared[g] <= settled[g]) per group onto the
  * obligations, oldest first.  Consumes both arrays (they end all zero).
  * In plain mode everything settled is set off: group_cleared may then be
- * group_settled itself, and paid_cents, zeroed by its allocation, is not
- * written. */
+ * group_settled itself.  Writes every entry of cleared_cents and
+ * paid_cents. */
 void troc__split(const troc_clearing_problem *problem, const troc__groups *groups, int64_t *group_settled,
                  int64_t *group_cleared, int64_t *cleared_cents, int64_t *paid_cents);
 

@@ -29,7 +29,7 @@ void troc__split(const troc_clearing_problem *problem, const troc__groups *group
         group_settled[g] -= settled;
         if (group_cleared != group_settled) group_cleared[g] -= cleared;
         cleared_cents[k] = cleared;
-        if (group_cleared != group_settled) paid_cents[k] = settled - cleared;
+        paid_cents[k] = settled - cleared; /* 0 in plain mode */
     }
     for (uint32_t g = 0; g < groups->group_count; g++) assert(group_settled[g] == 0 && group_cleared[g] == 0);
 }
