@@ -38,7 +38,8 @@ typedef struct troc__input_columns {
 typedef struct troc__clear_data {
     troc_csv *input;                  /* INPUT, kept to copy its rows into RESULT */
     troc__input_columns columns;      /* where INPUT's values are */
-    troc_intern *firms;               /* INPUT's firms first, then members found only in ACCOUNTS */
+    troc_intern *firms;               /* INPUT's firms first, then members found only in ACCOUNTS; NULL
+                                       * in plain mode once INPUT is read */
     uint32_t input_firm_count;        /* firms named in INPUT: the problem's firm_count */
     troc_obligation *obligations;     /* one per INPUT row, in the file's order */
     int64_t total_cents;              /* sum of all obligations */

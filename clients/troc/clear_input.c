@@ -339,8 +339,15 @@ int troc__clear_read_input(const troc__clear_options *options, troc__clear_data 
     data->obligations = troc_large_malloc((rows > 0 ? rows : 1) * sizeof *data->obligations);
     if (data->obligations == NULL) return memory_fail();
     status = troc__clear_read_rows(options, data, columns);
-    if (status == 0) data->input_firm_count = troc_intern_count(data->firms);
-    return status;
+    if (status != 0) return status;
+    data->input_firm_count = troc_intern_count(data->firms);
+    if (options->accounts_path == NULL) {
+        /* Plain mode needs the firms' numbers only, not their names: the
+         * table's memory goes back before the solve, which reuses it. */
+        troc_intern_destroy(data->firms);
+        data->firms = NULL;
+    }
+    return 0;
 }
 
 static int read_account(const troc__clear_options *options, troc__clear_data *data, const account_columns *columns,
