@@ -86,30 +86,31 @@ static int solve_groups(const troc__network *network, const troc__components *co
     }
     troc__circulation_stats stats;
     int error = troc__circulation_solve(network, components, arc_flow, potentials, &stats, progress);
-    for (uint32_t g = 0; g < groups->group_count && error == 0; g++) {
-        const uint32_t a = groups->group_arc[g];
-        assert(!arc_per_group || a == g);
-        if (!arc_per_group) group_flow[g] = a == TROC__NONE ? 0 : arc_flow[a];
+    for (uint32_t g = 0; arc_per_group && groups->group_arc != NULL && g < groups->group_count; g++) {
+        assert(groups->group_arc[g] == g);
     }
-    if (!arc_per_group) free(arc_flow);
+    if (!arc_per_group) {
+        for (uint32_t g = 0; g < groups->group_count && error == 0; g++) {
+            const uint32_t a = groups->group_arc[g];
+            group_flow[g] = a == TROC__NONE ? 0 : arc_flow[a];
+        }
+        free(arc_flow);
+    }
     return error;
 }
 
 /* Components, firms and obligations inside cycles of the obligations alone. */
 static void cycle_statistics(const troc_clearing_problem *problem, const troc__components *components,
-                             const troc__groups *groups, troc_clearing_result *result) {
+                             troc_clearing_result *result) {
     for (uint32_t c = 0; c < components->component_count; c++) {
         const uint32_t size = components->component_first[c + 1] - components->component_first[c];
         if (size < 2) continue;
         result->component_count++;
         result->cycle_firm_count += size;
     }
-    for (uint32_t v = 0; v < problem->firm_count; v++) {
-        for (uint32_t g = groups->group_first[v]; g < groups->group_first[v + 1]; g++) {
-            if (components->component_of[v] == components->component_of[groups->group_creditor[g]]) {
-                result->cycle_obligation_count += groups->group_size[g];
-            }
-        }
+    for (size_t k = 0; k < problem->obligation_count; k++) {
+        const troc_obligation *o = &problem->obligations[k];
+        result->cycle_obligation_count += components->component_of[o->debtor] == components->component_of[o->creditor];
     }
 }
 
@@ -154,7 +155,7 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
      * mode the solver's own components. */
     error = troc__components_find(&network, problem->firm_count, &components);
     if (error != 0) goto cleanup;
-    cycle_statistics(problem, &components, &groups, result);
+    cycle_statistics(problem, &components, result);
     error = solve_groups(&network, problem->accounts == NULL ? &components : NULL, &groups, result->potentials,
                          group_settled, progress);
     if (error != 0) goto cleanup;

@@ -52,9 +52,14 @@ typedef struct troc__network {
     uint32_t *arc_first;   /* node_count + 1: arcs of node v are [arc_first[v], arc_first[v + 1]) */
     uint32_t *arc_head;    /* arc_count: head node of each arc */
     int64_t *arc_capacity; /* arc_count: capacity in cents, > 0 */
-    int32_t *arc_cost;     /* arc_count: -1, 0, or -L for a contracted chain */
+    int32_t *arc_cost;     /* arc_count: -1, 0, or -L for a contracted chain; NULL: all -1 */
     bool borrowed;         /* arc_first, arc_head and arc_capacity are a troc__groups' own */
 } troc__network;
+
+/* The cost of arc a. */
+static inline int32_t troc__network_arc_cost(const troc__network *network, uint32_t a) {
+    return network->arc_cost != NULL ? network->arc_cost[a] : -1;
+}
 
 _Static_assert(TROC_CLEARING_FIRMS_MAX < INT32_MAX, "a chain's length fits an arc's cost");
 
@@ -67,9 +72,9 @@ typedef struct troc__groups {
     uint32_t *group_of;       /* obligation_count: group of each obligation */
     uint32_t *group_first;    /* firm_count + 1: groups of debtor v are [group_first[v], group_first[v + 1]) */
     uint32_t *group_creditor; /* group_count: creditor of each group */
-    uint32_t *group_size;     /* group_count: obligations in each group */
     int64_t *group_capacity;  /* group_count: sum of the group's amounts, cents */
-    uint32_t *group_arc;      /* group_count: arc of the network carrying the group, or TROC__NONE */
+    uint32_t *group_arc;      /* group_count: arc of the network carrying the group, or TROC__NONE;
+                               * NULL while arc g carries group g (plain mode) */
 } troc__groups;
 
 /* Strongly connected components of a network: nodes listed component by

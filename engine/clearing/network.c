@@ -44,7 +44,6 @@ void troc__groups_free(troc__groups *groups) {
     free(groups->group_of);
     free(groups->group_first);
     free(groups->group_creditor);
-    free(groups->group_size);
     free(groups->group_capacity);
     free(groups->group_arc);
     *groups = (troc__groups){0};
@@ -78,11 +77,9 @@ static int groups_allocate(troc__groups *groups, uint32_t firm_count, size_t obl
     groups->group_of = troc_large_malloc(m * sizeof *groups->group_of);
     groups->group_first = troc_large_malloc(((size_t)firm_count + 1) * sizeof *groups->group_first);
     groups->group_creditor = troc_large_malloc(m * sizeof *groups->group_creditor);
-    groups->group_size = troc_large_malloc(m * sizeof *groups->group_size);
     groups->group_capacity = troc_large_malloc(m * sizeof *groups->group_capacity);
-    groups->group_arc = troc_large_malloc(m * sizeof *groups->group_arc);
     if (groups->group_of == NULL || groups->group_first == NULL || groups->group_creditor == NULL ||
-        groups->group_size == NULL || groups->group_capacity == NULL || groups->group_arc == NULL) {
+        groups->group_capacity == NULL) {
         return -ENOMEM;
     }
     return 0;
@@ -103,13 +100,10 @@ static void group_obligations(const troc_clearing_problem *problem, const sorted
                 marker_debtor[o->creditor] = v;
                 marker_group[o->creditor] = count;
                 groups->group_creditor[count] = o->creditor;
-                groups->group_size[count] = 0;
-                groups->group_capacity[count] = 0;
-                groups->group_arc[count++] = TROC__NONE;
+                groups->group_capacity[count++] = 0;
             }
             const uint32_t g = marker_group[o->creditor];
             groups->group_of[o->index] = g;
-            groups->group_size[g]++;
             groups->group_capacity[g] += o->amount_cents;
         }
     }
@@ -276,6 +270,10 @@ static int network_make(const troc_clearing_problem *problem, troc__groups *grou
                         troc__network *network) {
     const uint32_t node_count = problem->firm_count + (up != NULL ? 1u : 0u);
     const uint32_t arc_count = network_fill(problem, groups, group_capacity, up, down, NULL);
+    if (groups->group_arc == NULL) {
+        groups->group_arc = troc_large_malloc(((size_t)groups->group_count + 1) * sizeof *groups->group_arc);
+        if (groups->group_arc == NULL) return -ENOMEM;
+    }
     int error = troc__network_allocate(network, node_count, arc_count);
     if (error != 0) return error;
     uint32_t written = network_fill(problem, groups, group_capacity, up, down, network);
@@ -285,30 +283,25 @@ static int network_make(const troc_clearing_problem *problem, troc__groups *grou
 }
 
 /* Plain mode: every group is an arc of cost -1, in group order, so the
- * groups' arrays are the network's; only the costs are its own. */
-static int network_of_groups(const troc_clearing_problem *problem, troc__groups *groups, troc__network *network) {
+ * groups' arrays are the network's, arc g carries group g (no group_arc)
+ * and every cost is -1 (no arc_cost). */
+static void network_of_groups(const troc_clearing_problem *problem, const troc__groups *groups,
+                              troc__network *network) {
     *network = (troc__network){.node_count = problem->firm_count, .arc_count = groups->group_count,
                                .arc_first = groups->group_first, .arc_head = groups->group_creditor,
                                .arc_capacity = groups->group_capacity, .borrowed = true};
-    network->arc_cost = troc_large_malloc(((size_t)groups->group_count + 1) * sizeof *network->arc_cost);
-    if (network->arc_cost == NULL) {
-        troc__network_free(network);
-        return -ENOMEM;
-    }
     assert(groups->group_first[problem->firm_count] == groups->group_count);
-    for (uint32_t g = 0; g < groups->group_count; g++) {
-        assert(groups->group_capacity[g] > 0);
-        network->arc_cost[g] = -1;
-        groups->group_arc[g] = g;
-    }
-    return 0;
+    for (uint32_t g = 0; g < groups->group_count; g++) assert(groups->group_capacity[g] > 0);
 }
 
 int troc__network_build(const troc_clearing_problem *problem, troc__groups *groups,
                         troc__network *network) {
     assert(problem != NULL && groups != NULL && network != NULL);
     assert(problem->firm_count < TROC_CLEARING_FIRMS_MAX + 1u);
-    if (problem->accounts == NULL) return network_of_groups(problem, groups, network);
+    if (problem->accounts == NULL) {
+        network_of_groups(problem, groups, network);
+        return 0;
+    }
 
     const uint32_t n = problem->firm_count;
     int error = -ENOMEM;

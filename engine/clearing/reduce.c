@@ -119,7 +119,8 @@ static void count_arcs(const troc__network *network, const troc__components *com
  * obligations. */
 static bool one_arc_each_way(const troc__network *network, const reduce_scan *scan, uint32_t v) {
     return scan->place[v] == KEPT && scan->out_count[v] == 1 && scan->in_count[v] == 1 &&
-           network->arc_cost[scan->out_arc[v]] == -1 && network->arc_cost[scan->in_arc[v]] == -1;
+           troc__network_arc_cost(network, scan->out_arc[v]) == -1 &&
+           troc__network_arc_cost(network, scan->in_arc[v]) == -1;
 }
 
 /* Whether v's arcs left are one obligation to and one from a single firm. */
@@ -258,7 +259,7 @@ static int build_reduced(const troc__network *network, troc__reduction *reductio
             const uint32_t r = count[v]++;
             reduced->arc_head[r] = network->arc_head[a];
             reduced->arc_capacity[r] = network->arc_capacity[a];
-            reduced->arc_cost[r] = network->arc_cost[a];
+            reduced->arc_cost[r] = troc__network_arc_cost(network, a);
             reduction->reduced_arc[a] = r;
         }
     }

@@ -88,7 +88,7 @@ static uint32_t count_arcs(const troc__network *network, const troc__components 
             r->first[rank[v] + 1]++;
             r->first[rank[h] + 1]++;
             r->arc_first[rank[v] + 1]++;
-            *chains |= network->arc_cost[a] < -1;
+            *chains |= troc__network_arc_cost(network, a) < -1;
         }
     }
     for (uint32_t v = 0; v < n; v++) {
@@ -117,7 +117,7 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
             if (components->component_of[h] != component) continue;
             const uint32_t head = rank[h];
             const int64_t capacity = network->arc_capacity[a];
-            const int32_t cost = network->arc_cost[a];
+            const int32_t cost = troc__network_arc_cost(network, a);
             const int64_t start = cost < 0 ? capacity : 0; /* initial pseudo-flow */
             r->arcs[arc] = (troc__residual_arc){.room = capacity, .capacity = capacity};
             troc__residual_set_room(r, arc, capacity - start);
