@@ -865,11 +865,36 @@ static char *rows_written(const char *directory, const troc_csv *csv, size_t *si
     return memory_text(directory, &rows, 1, 0, size_out);
 }
 
+/* b reads the same rows, lines and fields as a, where it keeps them, and
+ * writes the same whole rows. */
+static void assert_read_alike(const char *directory, const troc_csv *a, const troc_csv *b) {
+    const size_t columns = troc_csv_column_count(a), rows = troc_csv_row_count(a);
+    assert_int_equal(troc_csv_column_count(b), columns);
+    assert_int_equal(troc_csv_row_count(b), rows);
+    for (size_t column = 0; column < columns; column++) {
+        if (!troc_csv_column_kept(b, column)) continue;
+        for (size_t row = 0; row < rows; row++) {
+            troc_csv_field fa = troc_csv_get(a, row, column), fb = troc_csv_get(b, row, column);
+            assert_int_equal(fa.length, fb.length);
+            assert_memory_equal(fa.text, fb.text, fa.length);
+        }
+    }
+    for (size_t row = 0; row < rows; row++) assert_int_equal(troc_csv_row_line(a, row), troc_csv_row_line(b, row));
+    size_t size_a = 0, size_b = 0;
+    char *text_a = rows_written(directory, a, &size_a), *text_b = rows_written(directory, b, &size_b);
+    assert_int_equal(size_a, size_b);
+    assert_memory_equal(text_a, text_b, size_a);
+    free(text_a);
+    free(text_b);
+}
+
 /* Reads `text` whole and, in parts on four threads, naming the columns
  * debtor and amount (and one the file lacks): the second gets the same
  * rows, lines and kept fields (the named ones among them, whatever their
- * case), and writes the same whole rows.  Returns
- * how many columns it kept, or -1 for a refusal (the same for both). */
+ * case), and writes the same whole rows; the same again once the second
+ * keeps its rows only (a file that kept some columns only then reads them
+ * all).  Returns how many columns it kept, or -1 for a refusal (the same
+ * for both). */
 static int read_columns_alike(const char *directory, const char *text) {
     static const char *const named[] = {"DEBTOR", "amount", "absent", NULL};
     const troc_csv_read_options all = {.thread_count = 1};
@@ -894,21 +919,14 @@ static int read_columns_alike(const char *directory, const char *text) {
         bool named_column = (name.length == 6 && memcmp(name.text, "debtor", 6) == 0) ||
                             (name.length == 6 && memcmp(name.text, "amount", 6) == 0);
         if (column == 0 || column == columns - 1 || named_column) assert_true(troc_csv_column_kept(b, column));
-        if (!troc_csv_column_kept(b, column)) continue;
-        kept++;
-        for (size_t row = 0; row < rows; row++) {
-            troc_csv_field fa = troc_csv_get(a, row, column), fb = troc_csv_get(b, row, column);
-            assert_int_equal(fa.length, fb.length);
-            assert_memory_equal(fa.text, fb.text, fa.length);
-        }
+        kept += troc_csv_column_kept(b, column);
     }
-    for (size_t row = 0; row < rows; row++) assert_int_equal(troc_csv_row_line(a, row), troc_csv_row_line(b, row));
-    size_t size_a = 0, size_b = 0;
-    char *text_a = rows_written(directory, a, &size_a), *text_b = rows_written(directory, b, &size_b);
-    assert_int_equal(size_a, size_b);
-    assert_memory_equal(text_a, text_b, size_a);
-    free(text_a);
-    free(text_b);
+    assert_read_alike(directory, a, b);
+    troc_csv_keep_rows_only(b);
+    for (size_t column = 0; column < columns; column++) {
+        if (kept < (int)columns) assert_true(troc_csv_column_kept(b, column));
+    }
+    assert_read_alike(directory, a, b);
     troc_csv_free(a);
     troc_csv_free(b);
     return kept;
@@ -936,10 +954,15 @@ static void test_columns_read(void **state) {
     (void)state;
     temp_dir dir;
     temp_dir_create(&dir);
-    /* A plain file: the named columns, the first and the last. */
+    /* A plain file: the named columns, the first and the last; with empty
+     * fields, and with CRLF line ends. */
     char *text = six_columns(0, NULL);
     assert_int_equal(read_columns_alike(dir.path, text), 4);
     free(text);
+    text = six_columns(100, ",f1,,2.00,,");
+    assert_int_equal(read_columns_alike(dir.path, text), 4);
+    free(text);
+    assert_int_equal(read_columns_alike(dir.path, "id,debtor,amount\r\n1,a,2.00\r\n\r\n3,,4\r\n,x,\r\n"), 3);
     /* A quote, or a U+FEFF (which the writer quotes), anywhere after the
      * header: every column. */
     text = six_columns(250, "q,f1,g1,2.00,\"a, b\",2026-12-01");

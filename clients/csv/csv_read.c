@@ -19,7 +19,10 @@
  * row needs beyond the named fields is where it starts and ends, which the
  * spans of its first and last fields tell.  Each record then keeps the
  * spans of those columns only, in column order (csv->slot maps a column to
- * its place in the record).
+ * its place in the record).  Once its reader has done with most fields,
+ * such a file can keep one span per row, the whole row
+ * (troc_csv_keep_rows_only()): a field is then found again by scanning its
+ * row for commas, which only plain rows allow.
  *
  * The scanner classifies each byte with a 256-entry table.  Plain bytes
  * (printable ASCII and tab) are skipped; a field holding any other byte is
@@ -99,6 +102,7 @@ struct troc_csv {
     span *spans;         /* (row_count + 1) * stride fields, header first */
     uint32_t *lines;     /* row_count + 1 physical lines where records start, header first */
     bool rows_plain;     /* the body holds no quote and no U+FEFF: every row can be copied whole */
+    bool rows_only;      /* spans hold one span per record, the whole row (troc_csv_keep_rows_only()) */
     bool bom;            /* the file began with a UTF-8 byte-order mark */
     bool crlf;           /* the header ended with CRLF */
 };
@@ -862,9 +866,23 @@ uint32_t troc_csv_header_line(const troc_csv *csv) {
     return csv->lines[0];
 }
 
+/* Field `column` of a plain row, found by its commas. */
+static troc_csv_field field_in_row(const troc_csv *csv, size_t record, size_t column) {
+    const span *row = &csv->spans[record];
+    const char *text = csv->data + row->offset, *end = text + row->length;
+    for (size_t c = 0; c < column; c++) {
+        const char *comma = memchr(text, ',', (size_t)(end - text));
+        assert(comma != NULL);
+        text = comma + 1;
+    }
+    const char *comma = memchr(text, ',', (size_t)(end - text));
+    return (troc_csv_field){.text = text, .length = (size_t)((comma != NULL ? comma : end) - text)};
+}
+
 static troc_csv_field field_at(const troc_csv *csv, size_t record, size_t column) {
-    assert(record <= csv->row_count);
-    assert(column < csv->column_count && csv->slot[column] != SLOT_NONE);
+    assert(record <= csv->row_count && column < csv->column_count);
+    if (csv->rows_only) return field_in_row(csv, record, column);
+    assert(csv->slot[column] != SLOT_NONE);
     const span *s = &csv->spans[record * csv->stride + csv->slot[column]];
     return (troc_csv_field){.text = csv->data + s->offset, .length = s->length};
 }
@@ -877,7 +895,23 @@ troc_csv_field troc_csv_header(const troc_csv *csv, size_t column) {
 
 bool troc_csv_column_kept(const troc_csv *csv, size_t column) {
     assert(csv != NULL && column < csv->column_count);
-    return csv->slot[column] != SLOT_NONE;
+    return csv->rows_only || csv->slot[column] != SLOT_NONE;
+}
+
+void troc_csv_keep_rows_only(troc_csv *csv) {
+    assert(csv != NULL);
+    if (!csv->rows_plain || csv->rows_only || csv->stride < 2) return;
+    const size_t stride = csv->stride, first = csv->slot[0], last = csv->slot[csv->column_count - 1];
+    /* In place: record r's span lands at r, at or before its fields. */
+    for (size_t record = 0; record <= csv->row_count; record++) {
+        const span *fields = &csv->spans[record * stride];
+        const uint32_t offset = fields[first].offset, end = fields[last].offset + fields[last].length;
+        csv->spans[record] = (span){.offset = offset, .length = end - offset};
+    }
+    csv->rows_only = true;
+    csv->stride = 1;
+    span *smaller = realloc(csv->spans, (csv->row_count + 1) * sizeof *smaller);
+    if (smaller != NULL) csv->spans = smaller;
 }
 
 troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
@@ -910,6 +944,12 @@ void troc_csv_write_row_fields(troc_csv_writer *writer, const troc_csv *csv, siz
     assert(writer != NULL && csv != NULL);
     assert(row < csv->row_count);
     const size_t record = row + 1, columns = csv->column_count;
+    if (csv->rows_only) {
+        assert(columns >= 2); /* one column keeps one span per row already */
+        const span *whole = &csv->spans[record];
+        troc__csv_write_fields(writer, csv->data + whole->offset, whole->length, columns);
+        return;
+    }
     if (columns >= 2 && (csv->rows_plain || record_plain(csv, record))) {
         const span *fields = &csv->spans[record * csv->stride];
         const span *first = &fields[csv->slot[0]], *last = &fields[csv->slot[columns - 1]];
