@@ -341,9 +341,13 @@ int troc__clear_read_input(const troc__clear_options *options, troc__clear_data 
     status = troc__clear_read_rows(options, data, columns);
     if (status != 0) return status;
     data->input_firm_count = troc_intern_count(data->firms);
+    /* What the solve does not read goes back before it starts, and its
+     * first arrays take those pages rather than fresh ones: the positions
+     * of INPUT's fields (RESULT copies whole rows; the ids, compared
+     * beside the solve, are found again in their rows), and in plain
+     * mode the firms' names (only their numbers are used). */
+    troc_csv_keep_rows_only(data->input);
     if (options->accounts_path == NULL) {
-        /* Plain mode needs the firms' numbers only, not their names: the
-         * table's memory goes back before the solve, which reuses it. */
         troc_intern_destroy(data->firms);
         data->firms = NULL;
     }

@@ -61,9 +61,8 @@
  * largest file troc clear takes lasts seconds. */
 #define PROGRESS_BYTES_MIN (4u << 20)
 
-/* Rows of INPUT from which its ids are compared, and the positions of its
- * fields given back, on a thread of their own beside the solve: below it
- * starting the thread costs what it saves. */
+/* Rows of INPUT from which its ids are compared on a thread of their own,
+ * beside the solve: below it starting the thread costs what it saves. */
 #define BESIDE_ROWS_MIN 65536
 
 #define USAGE                                                                                                      \
@@ -384,26 +383,14 @@ static void print_text(FILE *out, const troc__clear_options *options, const troc
 /* INPUT's ids, compared on a thread of their own beside the solve: they
  * change nothing the solve uses, and a duplicate discards its result. */
 typedef struct ids_job {
-    troc__clear_data *data;
+    const troc__clear_data *data;
     int rc;                      /* troc__clear_compare_ids()'s */
     troc__clear_refusal refusal; /* when rc is TROC_EXIT_USAGE */
 } ids_job;
 
 static void *compare_ids(void *argument) {
     ids_job *job = argument;
-    if (job->data->columns.has_id) job->rc = troc__clear_compare_ids(job->data, 1, &job->refusal);
-    return NULL;
-}
-
-/* Beside the solve, once the ids are compared, INPUT keeps only where its
- * rows are (RESULT copies them): the positions of its fields, 32 MB on
- * 1,000,000 rows of four columns, go back before the solver's largest
- * blocks are allocated, which reuse them.  The solve reads nothing of
- * INPUT. */
-static void *compare_ids_and_keep_rows(void *argument) {
-    ids_job *job = argument;
-    compare_ids(job);
-    troc_csv_keep_rows_only(job->data->input);
+    job->rc = troc__clear_compare_ids(job->data, 1, &job->refusal);
     return NULL;
 }
 
@@ -417,12 +404,12 @@ static int ids_status(const troc__clear_options *options, const ids_job *ids) {
 /* Step 3 with the ids compared at the same time (or before: small inputs,
  * --threads 1, no thread to start): a duplicate id is reported rather than
  * the solve's outcome. */
-static int solve_and_compare(const troc__clear_options *options, troc__clear_data *data,
+static int solve_and_compare(const troc__clear_options *options, const troc__clear_data *data,
                              troc_clearing_result *result, progress *shown) {
     ids_job ids = {.data = data};
     pthread_t thread;
-    const bool beside = troc_csv_row_count(data->input) >= BESIDE_ROWS_MIN && options->thread_count != 1 &&
-                        pthread_create(&thread, NULL, compare_ids_and_keep_rows, &ids) == 0;
+    const bool beside = data->columns.has_id && troc_csv_row_count(data->input) >= BESIDE_ROWS_MIN &&
+                        options->thread_count != 1 && pthread_create(&thread, NULL, compare_ids, &ids) == 0;
     if (!beside) {
         compare_ids(&ids);
         if (ids.rc != 0) return ids_status(options, &ids);
