@@ -307,8 +307,6 @@ void troc__residual_flows(const troc__residual *residual, const troc__network *n
 typedef struct troc__admissible {
     uint32_t *first;               /* per node + 1: entries of v are [first[v], first[v + 1]) */
     troc__residual_entry *entries; /* at each node, its entries at the tail first */
-    uint32_t *arc;                 /* per admissible arc: the residual arc (scratch of build) */
-    uint32_t *out_count;           /* per node: admissible arcs leaving it (scratch of build) */
     uint32_t arc_count;            /* admissible arcs of the component */
 } troc__admissible;
 
@@ -316,10 +314,8 @@ typedef struct troc__admissible {
  * arc_count arcs in block from *used (troc_large_carve()). */
 void troc__admissible_place(troc__admissible *admissible, char *block, size_t *used, uint32_t node_count,
                             uint32_t arc_count);
-/* The admissible arcs of the component [lo, hi); `next` is scratch of
- * node_count. */
-void troc__admissible_build(troc__admissible *admissible, const troc__residual *residual, uint32_t lo, uint32_t hi,
-                            uint32_t *next);
+/* The admissible arcs of the component [lo, hi). */
+void troc__admissible_build(troc__admissible *admissible, const troc__residual *residual, uint32_t lo, uint32_t hi);
 
 /* One shortest-path search of paths.c: forward from the excesses or
  * backward from the deficits. */

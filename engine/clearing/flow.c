@@ -88,7 +88,7 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
     while (has_excess(r, lo, hi)) {
         if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);
         first = false;
-        troc__admissible_build(&f->admissible, r, lo, hi, f->current);
+        troc__admissible_build(&f->admissible, r, lo, hi);
         troc__maxflow(f, r, lo, hi);
         if (f->excess_total > 0) {
             troc__progress_report(f->progress, "flow",
