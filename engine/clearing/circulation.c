@@ -72,15 +72,15 @@ static void stack_potentials(const troc__components *components, int64_t *potent
     }
 }
 
-int troc__circulation_solve(const troc__network *network, const troc__components *known, int64_t *flow,
+int troc__circulation_solve(const troc__network *network, const troc__components *known, int64_t **flow_out,
                             int64_t *potential, troc__circulation_stats *stats, troc__progress *progress) {
-    assert(network != NULL && flow != NULL && potential != NULL);
+    assert(network != NULL && flow_out != NULL && potential != NULL);
     assert(stats != NULL && progress != NULL);
     *stats = (troc__circulation_stats){0};
     troc__components found = {0};
     troc__reduction reduction = {0};
     troc__residual residual = {0};
-    int64_t *reduced_flow = NULL;
+    int64_t *reduced_flow = NULL, *flow = NULL;
     troc__progress_report(progress, "components", 0.0);
     int error = 0;
     if (known == NULL) error = troc__components_find(network, network->node_count, &found);
@@ -98,11 +98,13 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     error = solve_components(solved_components, &residual, stats, progress);
     if (error != 0) goto cleanup;
     for (uint32_t v = 0; v < residual.node_count; v++) potential[residual.network_node[v]] = residual.potential[v];
+    /* The flows, now that the flow solver's memory is back. */
+    error = -ENOMEM;
+    flow = troc_large_malloc(((size_t)network->arc_count + 1) * sizeof *flow);
+    if (reduced) reduced_flow = troc_large_malloc(((size_t)solved->arc_count + 1) * sizeof *reduced_flow);
+    if (flow == NULL || (reduced && reduced_flow == NULL)) goto cleanup;
+    error = 0;
     if (reduced) {
-        error = -ENOMEM;
-        reduced_flow = troc_large_malloc(((size_t)solved->arc_count + 1) * sizeof *reduced_flow);
-        if (reduced_flow == NULL) goto cleanup;
-        error = 0;
         troc__residual_flows(&residual, solved, reduced_flow);
         troc__reduction_expand(&reduction, network, reduced_flow, flow, potential);
     } else {
@@ -111,7 +113,10 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     /* By the network's components: a firm the reduction removed sits with
      * the rest of its component, whatever arcs it has to other ones. */
     stack_potentials(components, potential);
+    *flow_out = flow;
+    flow = NULL;
 cleanup:
+    free(flow);
     free(reduced_flow);
     troc__residual_free(&residual);
     troc__reduction_free(&reduction);

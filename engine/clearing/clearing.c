@@ -70,33 +70,35 @@ static int result_allocate_amounts(const troc_clearing_problem *problem, troc_cl
 }
 
 /* Solves the circulation of `network` into potentials (node_count entries)
- * and the flow of each group (0 for a group without an arc); `components`
- * are the network's, or NULL to find them.  When every group has an arc and
- * there is no other (plain mode, or a split where every pair settled
- * something), arc g carries group g and the solver writes the groups'
- * flows in place: a copy of an array per arc saved. */
+ * and *group_flow_out, the flow of each group (0 for a group without an
+ * arc), allocated here; `components` are the network's, or NULL to find
+ * them.  When every group has an arc and there is no other (plain mode, or
+ * a split where every pair settled something), arc g carries group g and
+ * the arcs' flows are the groups': a copy of an array per arc saved. */
 static int solve_groups(const troc__network *network, const troc__components *components,
-                        const troc__groups *groups, int64_t *potentials, int64_t *group_flow,
+                        const troc__groups *groups, int64_t *potentials, int64_t **group_flow_out,
                         troc__progress *progress) {
-    const bool arc_per_group = network->arc_count == groups->group_count;
-    int64_t *arc_flow = group_flow;
-    if (!arc_per_group) {
-        arc_flow = troc_large_malloc(((size_t)network->arc_count + 1) * sizeof *arc_flow);
-        if (arc_flow == NULL) return -ENOMEM;
-    }
     troc__circulation_stats stats;
-    int error = troc__circulation_solve(network, components, arc_flow, potentials, &stats, progress);
-    for (uint32_t g = 0; arc_per_group && groups->group_arc != NULL && g < groups->group_count; g++) {
-        assert(groups->group_arc[g] == g);
+    int64_t *arc_flow = NULL;
+    int error = troc__circulation_solve(network, components, &arc_flow, potentials, &stats, progress);
+    if (error != 0) return error;
+    if (network->arc_count == groups->group_count) {
+        for (uint32_t g = 0; groups->group_arc != NULL && g < groups->group_count; g++) {
+            assert(groups->group_arc[g] == g);
+        }
+        *group_flow_out = arc_flow;
+        return 0;
     }
-    if (!arc_per_group) {
-        for (uint32_t g = 0; g < groups->group_count && error == 0; g++) {
+    int64_t *group_flow = troc_large_malloc(((size_t)groups->group_count + 1) * sizeof *group_flow);
+    if (group_flow != NULL) {
+        for (uint32_t g = 0; g < groups->group_count; g++) {
             const uint32_t a = groups->group_arc[g];
             group_flow[g] = a == TROC__NONE ? 0 : arc_flow[a];
         }
-        free(arc_flow);
     }
-    return error;
+    free(arc_flow);
+    *group_flow_out = group_flow;
+    return group_flow != NULL ? 0 : -ENOMEM;
 }
 
 /* Components, firms and obligations inside cycles of the obligations alone. */
@@ -116,11 +118,11 @@ static void cycle_statistics(const troc_clearing_problem *problem, const troc__c
 
 /* Credit mode step 4: the largest set-off within the settled amounts. */
 static int solve_split(const troc_clearing_problem *problem, troc__groups *groups, const int64_t *group_settled,
-                       int64_t *group_cleared, troc_clearing_result *result, troc__progress *progress) {
+                       int64_t **group_cleared_out, troc_clearing_result *result, troc__progress *progress) {
     troc__network network;
     int error = troc__network_build_capacities(problem, groups, group_settled, &network);
     if (error != 0) return error;
-    error = solve_groups(&network, NULL, groups, result->split_potentials, group_cleared, progress);
+    error = solve_groups(&network, NULL, groups, result->split_potentials, group_cleared_out, progress);
     troc__network_free(&network);
     return error;
 }
@@ -145,22 +147,17 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     if (error != 0) goto cleanup;
     error = troc__network_build(problem, &groups, &network);
     if (error != 0) goto cleanup;
-    error = -ENOMEM;
-    group_settled = troc_large_malloc(((size_t)groups.group_count + 1) * sizeof *group_settled);
-    group_cleared = problem->accounts == NULL
-                        ? group_settled
-                        : troc_large_malloc(((size_t)groups.group_count + 1) * sizeof *group_cleared);
-    if (group_settled == NULL || group_cleared == NULL) goto cleanup;
     /* The components of the obligations alone: the statistics, and in plain
      * mode the solver's own components. */
     error = troc__components_find(&network, problem->firm_count, &components);
     if (error != 0) goto cleanup;
     cycle_statistics(problem, &components, result);
     error = solve_groups(&network, problem->accounts == NULL ? &components : NULL, &groups, result->potentials,
-                         group_settled, progress);
+                         &group_settled, progress);
     if (error != 0) goto cleanup;
+    group_cleared = group_settled;
     if (problem->accounts != NULL) {
-        error = solve_split(problem, &groups, group_settled, group_cleared, result, progress);
+        error = solve_split(problem, &groups, group_settled, &group_cleared, result, progress);
         if (error != 0) goto cleanup;
     }
     troc__progress_report(progress, "split", 0.0);

@@ -395,12 +395,14 @@ void troc__search_place(troc__search *search, char *block, size_t *used, uint32_
  * labels, gaps and global relabels). */
 void troc__maxflow(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 
-/* circulation.c: a min-cost circulation of the network (flow on every arc)
- * and potentials certifying it: for each arc with reduced cost
- * cost + potential[tail] - potential[head] < 0 the flow equals the capacity,
- * > 0 it is zero.  `components` are the network's strongly connected
- * components if the caller has them (over all its nodes), else NULL. */
-int troc__circulation_solve(const troc__network *network, const troc__components *components, int64_t *flow,
+/* circulation.c: a min-cost circulation of the network (*flow_out: the flow
+ * on every arc, allocated once the solver's working memory is freed, so
+ * that it takes those pages) and potentials certifying it: for each arc
+ * with reduced cost cost + potential[tail] - potential[head] < 0 the flow
+ * equals the capacity, > 0 it is zero.  `components` are the network's
+ * strongly connected components if the caller has them (over all its
+ * nodes), else NULL. */
+int troc__circulation_solve(const troc__network *network, const troc__components *components, int64_t **flow_out,
                             int64_t *potential, troc__circulation_stats *stats, troc__progress *progress);
 
 /* split.c: settled[g] (and cleared[g] <= settled[g]) per group onto the
