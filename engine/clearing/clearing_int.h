@@ -216,8 +216,6 @@ typedef struct troc__residual {
     uint32_t *arc_first;           /* node_count + 1: arcs leaving v are [arc_first[v], arc_first[v + 1]) */
     troc__residual_entry *entries; /* entry_count */
     troc__residual_arc *arcs;      /* arc_count */
-    uint32_t *arc_head;            /* arc_count: head node of each arc */
-    int8_t *arc_cost;              /* arc_count: -1, 0, or TROC__COST_CHAIN (then see chain_cost) */
     int32_t *chain_cost;           /* arc_count, NULL without chains: the cost of each chain's arc */
     uint64_t *room_bits;           /* 2 bits per arc, bit 2a + 1: room at the tail, 2a: at the head */
     uint32_t *network_arc;         /* arc_count: the network arc of each arc */
@@ -257,14 +255,6 @@ static inline void troc__room_bits_set(uint64_t *bits, uint32_t arc, int64_t roo
     bits[arc >> 5] = word;
 }
 
-#define TROC__COST_CHAIN INT8_MIN /* in residual arc_cost: a chain's arc, its cost in chain_cost */
-
-/* Cost of an arc: a byte for all but a chain's, which the scans of every
- * arc (admissible.c) read a quarter as much of. */
-static inline int64_t troc__arc_cost(const troc__residual *r, uint32_t arc) {
-    const int8_t cost = r->arc_cost[arc];
-    return cost == TROC__COST_CHAIN ? r->chain_cost[arc] : cost;
-}
 
 /* Cost of an entry: its arc's cost at the tail, minus it at the head (read
  * from the link, but for a chain's). */

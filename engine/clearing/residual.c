@@ -98,16 +98,25 @@ static uint32_t count_arcs(const troc__network *network, const troc__components 
     return r->arc_first[n];
 }
 
-/* The link bits that give an arc's cost (class in residual arc_cost)
- * without reading it, but for a chain's. */
-static uint32_t cost_bits(int8_t cost) {
+/* The link bits that give an arc's cost, but for a chain's (chain_cost). */
+static uint32_t cost_bits(int32_t cost) {
     return cost == 0 ? TROC__LINK_FREE : cost == -1 ? 0u : TROC__LINK_CHAIN;
 }
 
+/* What building the graph needs and the graph does not, in a block of its
+ * own given back once the graph is built: the flow solver's block, which
+ * comes next, takes its pages. */
+typedef struct building {
+    char *block;
+    uint32_t *rank;     /* per network node: its residual node */
+    uint32_t *next;     /* per residual node: where its next entry goes */
+    uint32_t *arc_head; /* per arc: its head, for fill_heads() to fetch ahead */
+} building;
+
 /* Numbers the arcs inside components by tail in residual node order and
- * writes their two entries; next[v] is where v's next entry goes. */
-static void fill_arcs(const troc__network *network, const troc__components *components, const uint32_t *rank,
-                      troc__residual *r, uint32_t *next) {
+ * writes their entries at the tail. */
+static void fill_arcs(const troc__network *network, const troc__components *components, building *b,
+                      troc__residual *r) {
     uint32_t arc = 0;
     for (uint32_t tail = 0; tail < r->node_count; tail++) {
         const uint32_t v = r->network_node[tail], component = components->component_of[v];
@@ -115,19 +124,18 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
         for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
             const uint32_t h = network->arc_head[a];
             if (components->component_of[h] != component) continue;
-            const uint32_t head = rank[h];
+            const uint32_t head = b->rank[h];
             const int64_t capacity = network->arc_capacity[a];
             const int32_t cost = troc__network_arc_cost(network, a);
             const int64_t start = cost < 0 ? capacity : 0; /* initial pseudo-flow */
             r->arcs[arc] = (troc__residual_arc){.room = capacity, .capacity = capacity};
             troc__residual_set_room(r, arc, capacity - start);
-            r->arc_head[arc] = head;
-            r->arc_cost[arc] = cost < -1 ? TROC__COST_CHAIN : (int8_t)cost;
+            b->arc_head[arc] = head;
             if (cost < -1) r->chain_cost[arc] = cost;
             r->free_arc_count += cost == 0;
             r->network_arc[arc] = a;
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(r->arc_cost[arc]);
-            r->entries[next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(cost);
+            r->entries[b->next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
             r->excess[tail] -= start;
             arc++;
         }
@@ -136,19 +144,22 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
 }
 
 /* The entries at the heads, once every arc is in place: a pass over the
- * arcs by tail, whose writes land all over the entries, so the places a few
- * arcs ahead are fetched early. */
-static void fill_heads(troc__residual *r, uint32_t *next) {
+ * arcs by tail (their entries at the tail give each its link), whose writes
+ * land all over the entries, so the places a few arcs ahead are fetched
+ * early. */
+static void fill_heads(troc__residual *r, building *b) {
+    const uint32_t *arc_head = b->arc_head;
+    uint32_t *next = b->next;
     for (uint32_t tail = 0; tail < r->node_count; tail++) {
+        const troc__residual_entry *out = &r->entries[r->first[tail]] - r->arc_first[tail];
         for (uint32_t arc = r->arc_first[tail]; arc < r->arc_first[tail + 1]; arc++) {
             if (arc + PREFETCH_ARCS < r->arc_count) {
-                const uint32_t ahead = r->arc_head[arc + PREFETCH_ARCS];
+                const uint32_t ahead = arc_head[arc + PREFETCH_ARCS];
                 __builtin_prefetch(&r->entries[next[ahead]], 1);
                 __builtin_prefetch(&r->excess[ahead], 1);
             }
-            if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[r->arc_head[arc + 2 * PREFETCH_ARCS]], 1);
-            const uint32_t head = r->arc_head[arc];
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(r->arc_cost[arc]);
+            if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[arc_head[arc + 2 * PREFETCH_ARCS]], 1);
+            const uint32_t head = arc_head[arc], link = out[arc].link & ~TROC__LINK_TAIL;
             r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
             r->excess[head] += r->arcs[arc].capacity - r->arcs[arc].room; /* the initial pseudo-flow */
         }
@@ -160,25 +171,41 @@ static size_t room_words(uint32_t arc_count) {
     return ((size_t)arc_count + 1) / 32 + 1;
 }
 
-/* Places the arrays of r for at most arc_count arcs, and the scratch
- * rank and next of its building, in block from *used (troc_large_carve()):
- * one block, so that the arrays of one entry per node share huge pages. */
-static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t arc_count, uint32_t **rank,
-                         uint32_t **next) {
+/* Places the arrays of r for at most arc_count arcs in block from *used
+ * (troc_large_carve()): one block, so that the arrays of one entry per node
+ * share huge pages. */
+static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t arc_count) {
     const size_t nodes = (size_t)r->node_count + 1, arcs = (size_t)arc_count + 1;
     r->first = troc_large_carve(block, used, nodes * sizeof *r->first);
     r->arc_first = troc_large_carve(block, used, nodes * sizeof *r->arc_first);
     r->network_node = troc_large_carve(block, used, nodes * sizeof *r->network_node);
     r->excess = troc_large_carve(block, used, nodes * sizeof *r->excess);
     r->potential = troc_large_carve(block, used, nodes * sizeof *r->potential);
-    *rank = troc_large_carve(block, used, nodes * sizeof **rank);
-    *next = troc_large_carve(block, used, nodes * sizeof **next);
     r->entries = troc_large_carve(block, used, 2 * arcs * sizeof *r->entries);
     r->arcs = troc_large_carve(block, used, arcs * sizeof *r->arcs);
-    r->arc_head = troc_large_carve(block, used, arcs * sizeof *r->arc_head);
-    r->arc_cost = troc_large_carve(block, used, arcs * sizeof *r->arc_cost);
     r->network_arc = troc_large_carve(block, used, arcs * sizeof *r->network_arc);
     r->room_bits = troc_large_carve(block, used, room_words(arc_count) * sizeof *r->room_bits);
+}
+
+static void place_building(building *b, char *block, size_t *used, uint32_t node_count, uint32_t arc_count) {
+    const size_t nodes = (size_t)node_count + 1, arcs = (size_t)arc_count + 1;
+    b->rank = troc_large_carve(block, used, nodes * sizeof *b->rank);
+    b->next = troc_large_carve(block, used, nodes * sizeof *b->next);
+    b->arc_head = troc_large_carve(block, used, arcs * sizeof *b->arc_head);
+}
+
+/* Places the arrays of r, or of b, in one block of their own. */
+static int allocate(troc__residual *r, building *b, uint32_t node_count, uint32_t arc_count) {
+    size_t bytes = 0, used = 0, building_bytes = 0, building_used = 0;
+    place_arrays(r, NULL, &bytes, arc_count);
+    place_building(b, NULL, &building_bytes, node_count, arc_count);
+    r->block = troc_large_malloc(bytes);
+    b->block = troc_large_malloc(building_bytes);
+    if (r->block == NULL || b->block == NULL) return -ENOMEM;
+    place_arrays(r, r->block, &used, arc_count);
+    place_building(b, b->block, &building_used, node_count, arc_count);
+    assert(used == bytes && building_used == building_bytes);
+    return 0;
 }
 
 int troc__residual_build(const troc__network *network, const troc__components *components,
@@ -190,34 +217,30 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     const size_t nodes = (size_t)network->node_count + 1;
     /* Sized for every arc of the network; those between components are
      * left out, and the pages of the room they leave are never touched. */
-    uint32_t *rank = NULL, *next = NULL;
-    size_t bytes = 0;
-    place_arrays(r, NULL, &bytes, network->arc_count, &rank, &next);
-    r->block = troc_large_malloc(bytes);
-    if (r->block == NULL) return -ENOMEM;
-    size_t used = 0;
-    place_arrays(r, r->block, &used, network->arc_count, &rank, &next);
-    assert(used == bytes);
+    building b = {0};
+    int error = allocate(r, &b, network->node_count, network->arc_count);
+    if (error != 0) goto cleanup;
     memset(r->excess, 0, nodes * sizeof *r->excess);
     memset(r->potential, 0, nodes * sizeof *r->potential);
     memset(r->room_bits, 0, room_words(network->arc_count) * sizeof *r->room_bits);
-    number_nodes(network, components, r->network_node, rank);
+    number_nodes(network, components, r->network_node, b.rank);
     bool chains = false;
-    const uint32_t arc_count = count_arcs(network, components, rank, r, &chains);
+    const uint32_t arc_count = count_arcs(network, components, b.rank, r, &chains);
     assert(arc_count <= network->arc_count && r->first[network->node_count] == 2 * arc_count);
     r->arc_count = arc_count;
     r->entry_count = 2 * arc_count;
     if (chains) {
         r->chain_cost = troc_large_malloc(((size_t)arc_count + 1) * sizeof *r->chain_cost);
-        if (r->chain_cost == NULL) {
-            troc__residual_free(r);
-            return -ENOMEM;
-        }
+        if (r->chain_cost == NULL) error = -ENOMEM;
+        if (error != 0) goto cleanup;
     }
-    for (uint32_t v = 0; v < network->node_count; v++) next[v] = r->first[v];
-    fill_arcs(network, components, rank, r, next);
-    fill_heads(r, next);
-    return 0;
+    for (uint32_t v = 0; v < network->node_count; v++) b.next[v] = r->first[v];
+    fill_arcs(network, components, &b, r);
+    fill_heads(r, &b);
+cleanup:
+    free(b.block);
+    if (error != 0) troc__residual_free(r);
+    return error;
 }
 
 void troc__residual_flows(const troc__residual *r, const troc__network *network, int64_t *flow) {
