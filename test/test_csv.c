@@ -880,6 +880,7 @@ static void assert_read_alike(const char *directory, const troc_csv *a, const tr
         }
     }
     for (size_t row = 0; row < rows; row++) assert_int_equal(troc_csv_row_line(a, row), troc_csv_row_line(b, row));
+    assert_int_equal(troc_csv_header_line(a), troc_csv_header_line(b));
     size_t size_a = 0, size_b = 0;
     char *text_a = rows_written(directory, a, &size_a), *text_b = rows_written(directory, b, &size_b);
     assert_int_equal(size_a, size_b);
@@ -963,6 +964,7 @@ static void test_columns_read(void **state) {
     assert_int_equal(read_columns_alike(dir.path, text), 4);
     free(text);
     assert_int_equal(read_columns_alike(dir.path, "id,debtor,amount\r\n1,a,2.00\r\n\r\n3,,4\r\n,x,\r\n"), 3);
+    assert_int_equal(read_columns_alike(dir.path, "\n\nid,debtor,amount\n\n1,a,2.00\n\n\n3,,4\n,x,"), 3);
     /* A quote, or a U+FEFF (which the writer quotes), anywhere after the
      * header: every column. */
     text = six_columns(250, "q,f1,g1,2.00,\"a, b\",2026-12-01");

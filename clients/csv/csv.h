@@ -107,9 +107,11 @@ bool troc_csv_column_kept(const troc_csv *csv, size_t column);
 
 /* For a reader done with most of the fields: when the file's body holds no
  * quote and no U+FEFF (every row can be copied whole), keeps only where
- * each row starts and ends, 8 bytes a row instead of 8 a field kept, and
- * gives the rest back.  troc_csv_get() then reads any column, by scanning
- * the row for it; nothing else changes.  Otherwise does nothing. */
+ * each row starts and ends, 8 bytes a row instead of 8 a field kept and 4
+ * for its line, and gives the rest back.  troc_csv_get() then reads any
+ * column by scanning the row for it, and troc_csv_row_line() counts the
+ * line feeds before the row (slow: for messages); nothing else changes.
+ * Otherwise does nothing. */
 void troc_csv_keep_rows_only(troc_csv *csv);
 
 /* Physical line (1-based) where data row `row` starts. */

@@ -100,7 +100,8 @@ struct troc_csv {
     size_t stride;       /* spans kept per record: column_count, or fewer when every row is plain */
     uint16_t slot[TROC_CSV_COLUMNS_MAX]; /* per column: its span's place in a record, or SLOT_NONE */
     span *spans;         /* (row_count + 1) * stride fields, header first */
-    uint32_t *lines;     /* row_count + 1 physical lines where records start, header first */
+    uint32_t *lines;     /* row_count + 1 physical lines where records start, header first; NULL
+                          * once rows_only (a plain row's line is counted again) */
     bool rows_plain;     /* the body holds no quote and no U+FEFF: every row can be copied whole */
     bool rows_only;      /* spans hold one span per record, the whole row (troc_csv_keep_rows_only()) */
     bool bom;            /* the file began with a UTF-8 byte-order mark */
@@ -863,7 +864,7 @@ size_t troc_csv_row_count(const troc_csv *csv) {
 
 uint32_t troc_csv_header_line(const troc_csv *csv) {
     assert(csv != NULL);
-    return csv->lines[0];
+    return csv->header_line;
 }
 
 /* Field `column` of a plain row, found by its commas. */
@@ -912,6 +913,8 @@ void troc_csv_keep_rows_only(troc_csv *csv) {
     csv->stride = 1;
     span *smaller = realloc(csv->spans, (csv->row_count + 1) * sizeof *smaller);
     if (smaller != NULL) csv->spans = smaller;
+    free(csv->lines);
+    csv->lines = NULL;
 }
 
 troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
@@ -921,7 +924,16 @@ troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
 
 uint32_t troc_csv_row_line(const troc_csv *csv, size_t row) {
     assert(row < csv->row_count);
-    return csv->lines[row + 1];
+    if (csv->lines != NULL) return csv->lines[row + 1];
+    /* No field of a plain row holds a line feed: its line is one more than
+     * the line feeds before it (a rare question: refusals). */
+    uint32_t line = 1;
+    const char *at = csv->data, *end = csv->data + csv->spans[row + 1].offset;
+    while ((at = memchr(at, '\n', (size_t)(end - at))) != NULL) {
+        line++;
+        at++;
+    }
+    return line;
 }
 
 /* Whether a data record can be copied as it was read: no field was quoted
