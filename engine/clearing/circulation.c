@@ -105,10 +105,10 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     if (flow == NULL || (reduced && reduced_flow == NULL)) goto cleanup;
     error = 0;
     if (reduced) {
-        troc__residual_flows(&residual, solved, reduced_flow);
+        troc__residual_flows(&residual, solved, solved_components, reduced_flow);
         troc__reduction_expand(&reduction, network, reduced_flow, flow, potential);
     } else {
-        troc__residual_flows(&residual, network, flow);
+        troc__residual_flows(&residual, network, components, flow);
     }
     /* By the network's components: a firm the reduction removed sits with
      * the rest of its component, whatever arcs it has to other ones. */

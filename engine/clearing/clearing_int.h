@@ -218,7 +218,6 @@ typedef struct troc__residual {
     troc__residual_arc *arcs;      /* arc_count */
     int32_t *chain_cost;           /* arc_count, NULL without chains: the cost of each chain's arc */
     uint64_t *room_bits;           /* 2 bits per arc, bit 2a + 1: room at the tail, 2a: at the head */
-    uint32_t *network_arc;         /* arc_count: the network arc of each arc */
     int64_t *excess;               /* node_count: inflow minus outflow of the pseudo-flow */
     int64_t *potential;            /* node_count: keeps reduced costs of entries with room >= 0 */
 } troc__residual;
@@ -255,7 +254,6 @@ static inline void troc__room_bits_set(uint64_t *bits, uint32_t arc, int64_t roo
     bits[arc >> 5] = word;
 }
 
-
 /* Cost of an entry: its arc's cost at the tail, minus it at the head (read
  * from the link, but for a chain's). */
 static inline int64_t troc__entry_cost(const troc__residual *r, troc__residual_entry e) {
@@ -285,8 +283,10 @@ static inline void troc__residual_push(troc__residual *r, troc__residual_entry e
     const uint32_t arc = e.link >> TROC__LINK_ARC_SHIFT;
     troc__residual_set_room(r, arc, r->arcs[arc].room + ((e.link & TROC__LINK_TAIL) ? -delta : delta));
 }
-/* flow[a] for every network arc (0 for arcs between components). */
-void troc__residual_flows(const troc__residual *residual, const troc__network *network, int64_t *flow);
+/* flow[a] for every arc of the network the residual graph was built from,
+ * with the same components (0 for arcs between components). */
+void troc__residual_flows(const troc__residual *residual, const troc__network *network,
+                          const troc__components *components, int64_t *flow);
 
 /* admissible.c: the admissible graph of one phase: the entries of a
  * component's arcs of reduced cost 0, copied out of the residual graph in

@@ -133,7 +133,6 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
             b->arc_head[arc] = head;
             if (cost < -1) r->chain_cost[arc] = cost;
             r->free_arc_count += cost == 0;
-            r->network_arc[arc] = a;
             const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(cost);
             r->entries[b->next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
             r->excess[tail] -= start;
@@ -183,7 +182,6 @@ static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t 
     r->potential = troc_large_carve(block, used, nodes * sizeof *r->potential);
     r->entries = troc_large_carve(block, used, 2 * arcs * sizeof *r->entries);
     r->arcs = troc_large_carve(block, used, arcs * sizeof *r->arcs);
-    r->network_arc = troc_large_carve(block, used, arcs * sizeof *r->network_arc);
     r->room_bits = troc_large_carve(block, used, room_words(arc_count) * sizeof *r->room_bits);
 }
 
@@ -243,12 +241,21 @@ cleanup:
     return error;
 }
 
-void troc__residual_flows(const troc__residual *r, const troc__network *network, int64_t *flow) {
-    assert(r != NULL && network != NULL && flow != NULL);
-    for (uint32_t a = 0; a < network->arc_count; a++) flow[a] = 0;
-    for (uint32_t a = 0; a < r->arc_count; a++) {
-        const troc__residual_arc *arc = &r->arcs[a];
-        assert(arc->room >= 0 && arc->room <= arc->capacity);
-        flow[r->network_arc[a]] = arc->capacity - arc->room;
+/* The arcs in the order fill_arcs() numbered them: no array maps them back
+ * to the network's. */
+void troc__residual_flows(const troc__residual *r, const troc__network *network,
+                          const troc__components *components, int64_t *flow) {
+    assert(r != NULL && network != NULL && components != NULL && flow != NULL);
+    for (uint32_t tail = 0; tail < r->node_count; tail++) {
+        const uint32_t v = r->network_node[tail], component = components->component_of[v];
+        uint32_t arc = r->arc_first[tail];
+        for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
+            flow[a] = 0;
+            if (components->component_of[network->arc_head[a]] != component) continue;
+            const troc__residual_arc *inside = &r->arcs[arc++];
+            assert(inside->room >= 0 && inside->room <= inside->capacity);
+            flow[a] = inside->capacity - inside->room;
+        }
+        assert(arc == r->arc_first[tail + 1]);
     }
 }
