@@ -192,7 +192,7 @@ static void place_building(building *b, char *block, size_t *used, uint32_t node
     b->arc_head = troc_large_carve(block, used, arcs * sizeof *b->arc_head);
 }
 
-/* Places the arrays of r, or of b, in one block of their own. */
+/* Places the arrays of r in one block, and those of b in another. */
 static int allocate(troc__residual *r, building *b, uint32_t node_count, uint32_t arc_count) {
     size_t bytes = 0, used = 0, building_bytes = 0, building_used = 0;
     place_arrays(r, NULL, &bytes, arc_count);
@@ -229,8 +229,10 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     r->entry_count = 2 * arc_count;
     if (chains) {
         r->chain_cost = troc_large_malloc(((size_t)arc_count + 1) * sizeof *r->chain_cost);
-        if (r->chain_cost == NULL) error = -ENOMEM;
-        if (error != 0) goto cleanup;
+        if (r->chain_cost == NULL) {
+            error = -ENOMEM;
+            goto cleanup;
+        }
     }
     for (uint32_t v = 0; v < network->node_count; v++) b.next[v] = r->first[v];
     fill_arcs(network, components, &b, r);
