@@ -849,6 +849,188 @@ static void test_progress_is_reported(void **state) {
     troc_clearing_result_free(&r);
 }
 
+/* Racing the two directions of a phase's maximum flow ---------------------- */
+
+/* A network of trade large enough to race: firms of uneven activity (a
+ * firm's index biased towards small ones), amounts of uneven size. */
+static size_t large_obligations(troc_obligation *out, uint32_t firms, size_t count) {
+    for (size_t k = 0; k < count; k++) {
+        const uint32_t d = rng_below(1 + rng_below(firms));
+        uint32_t c = rng_below(firms - 1);
+        if (c >= d) c++;
+        out[k] = (troc_obligation){d, c, 1 + rng_below(rng_below(4) == 0 ? 1000000 : 5000)};
+    }
+    return count;
+}
+
+/* The arrays a maximum flow changes, saved or compared. */
+typedef struct flow_snapshot {
+    troc__residual_arc *arcs;
+    uint64_t *room_bits;
+    int64_t *excess;
+} flow_snapshot;
+
+static void snapshot_take(flow_snapshot *s, const troc__residual *r) {
+    const size_t words = troc__room_words(r->arc_count);
+    if (s->arcs == NULL) {
+        s->arcs = malloc(r->arc_count * sizeof *s->arcs);
+        s->room_bits = malloc(words * sizeof *s->room_bits);
+        s->excess = malloc(r->node_count * sizeof *s->excess);
+        assert_non_null(s->arcs);
+        assert_non_null(s->room_bits);
+        assert_non_null(s->excess);
+    }
+    memcpy(s->arcs, r->arcs, r->arc_count * sizeof *s->arcs);
+    memcpy(s->room_bits, r->room_bits, words * sizeof *s->room_bits);
+    memcpy(s->excess, r->excess, r->node_count * sizeof *s->excess);
+}
+
+static void snapshot_restore(const flow_snapshot *s, troc__residual *r) {
+    memcpy(r->arcs, s->arcs, r->arc_count * sizeof *s->arcs);
+    memcpy(r->room_bits, s->room_bits, troc__room_words(r->arc_count) * sizeof *s->room_bits);
+    memcpy(r->excess, s->excess, r->node_count * sizeof *s->excess);
+}
+
+static bool snapshot_equal(const flow_snapshot *s, const troc__residual *r) {
+    return memcmp(r->arcs, s->arcs, r->arc_count * sizeof *s->arcs) == 0 &&
+           memcmp(r->room_bits, s->room_bits, troc__room_words(r->arc_count) * sizeof *s->room_bits) == 0 &&
+           memcmp(r->excess, s->excess, r->node_count * sizeof *s->excess) == 0;
+}
+
+static void snapshot_free(flow_snapshot *s) {
+    free(s->arcs);
+    free(s->room_bits);
+    free(s->excess);
+}
+
+/* Solves the largest component of a network phase by phase as flow.c does,
+ * running each phase's maximum flow alone in both directions before the
+ * race: the race must keep the flow with less work (the one from the
+ * excesses on a tie), leaving the rooms and excesses that flow leaves. */
+static void expect_races_keep_less_work(unsigned thread_count, uint32_t *forward_wins, uint32_t *reverse_wins) {
+    enum { FIRMS = 6000, COUNT = 36000 };
+    rng_state = 9090;
+    troc_obligation *ob = malloc(COUNT * sizeof *ob);
+    assert_non_null(ob);
+    troc_clearing_problem p = plain_problem(FIRMS, ob, large_obligations(ob, FIRMS, COUNT));
+    troc__groups groups = {0};
+    troc__network network = {0};
+    troc__components components = {0};
+    troc__residual residual = {0};
+    assert_int_equal(troc__groups_build(&p, &groups), 0);
+    assert_int_equal(troc__network_build(&p, &groups, &network), 0);
+    assert_int_equal(troc__components_find(&network, FIRMS, &components), 0);
+    assert_int_equal(troc__residual_build(&network, &components, &residual), 0);
+    uint32_t lo = 0, hi = 0;
+    for (uint32_t c = 0; c < components.component_count; c++) {
+        if (components.component_first[c + 1] - components.component_first[c] > hi - lo) {
+            lo = components.component_first[c];
+            hi = components.component_first[c + 1];
+        }
+    }
+    assert_true(hi - lo >= TROC__RACE_NODES_MIN);
+    int64_t excess = 0;
+    for (uint32_t v = 0; v < residual.node_count; v++) excess += residual.excess[v] > 0 ? residual.excess[v] : 0;
+    troc__progress progress = {0};
+    troc__flow *flow = NULL;
+    const troc__residual_arc *own_arcs = residual.arcs;
+    assert_int_equal(troc__flow_create(&residual, hi - lo, residual.arc_first[hi] - residual.arc_first[lo], excess,
+                                       thread_count, &progress, &flow),
+                     0);
+    assert_non_null(flow->race);
+    troc__maxflow_state alone = {.admissible = &flow->admissible};
+    size_t bytes = 0;
+    troc__maxflow_place(&alone, NULL, &bytes, residual.node_count);
+    char *block = malloc(bytes);
+    assert_non_null(block);
+    bytes = 0;
+    troc__maxflow_place(&alone, block, &bytes, residual.node_count);
+    flow_snapshot before = {0}, forward = {0}, reverse = {0};
+    flow->deficit_side = (hi - lo) / 2;
+    bool first = true, more = true, forward_kept = true;
+    while (more) {
+        if (!first || !troc__paths_first(flow, &residual, lo, hi)) troc__paths_update(flow, &residual, lo, hi);
+        first = false;
+        troc__admissible_build(&flow->admissible, &residual, lo, hi);
+        snapshot_take(&before, &residual);
+        assert_true(troc__maxflow(&alone, &residual, lo, hi, false));
+        const uint64_t forward_work = alone.work;
+        snapshot_take(&forward, &residual);
+        snapshot_restore(&before, &residual);
+        assert_true(troc__maxflow(&alone, &residual, lo, hi, true));
+        const uint64_t reverse_work = alone.work;
+        snapshot_take(&reverse, &residual);
+        snapshot_restore(&before, &residual);
+        const troc__maxflow_state *kept = troc__race_run(flow->race, &flow->maxflow, &residual, lo, hi);
+        forward_kept = forward_work <= reverse_work;
+        assert_true(kept == &flow->maxflow ? forward_kept : !forward_kept);
+        assert_true(kept->work == (forward_kept ? forward_work : reverse_work));
+        assert_true(snapshot_equal(forward_kept ? &forward : &reverse, &residual));
+        *(forward_kept ? forward_wins : reverse_wins) += 1;
+        flow->deficit_side = kept->deficit_side;
+        more = false;
+        for (uint32_t v = lo; v < hi; v++) more |= residual.excess[v] > 0;
+    }
+    /* The residual graph's own arrays are back, with the last flow. */
+    troc__flow_destroy(flow, &residual);
+    assert_ptr_equal(residual.arcs, own_arcs);
+    assert_true(snapshot_equal(forward_kept ? &forward : &reverse, &residual));
+    free(block);
+    snapshot_free(&before);
+    snapshot_free(&forward);
+    snapshot_free(&reverse);
+    troc__residual_free(&residual);
+    troc__components_free(&components);
+    troc__network_free(&network);
+    troc__groups_free(&groups);
+    free(ob);
+}
+
+static void test_race_keeps_less_work(void **state) {
+    (void)state;
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        uint32_t forward_wins = 0, reverse_wins = 0;
+        expect_races_keep_less_work(threads, &forward_wins, &reverse_wins);
+        /* Both sides won some phases of this network. */
+        assert_true(forward_wins > 0);
+        assert_true(reverse_wins > 0);
+    }
+}
+
+/* Whole solves of networks that race: the same result with one thread or
+ * two, plain and in credit mode, proved optimal. */
+static void test_race_result_independent_of_threads(void **state) {
+    (void)state;
+    enum { FIRMS = 6000, COUNT = 36000 };
+    rng_state = 31337;
+    troc_obligation *ob = malloc(COUNT * sizeof *ob);
+    troc_clearing_account *accounts = malloc(FIRMS * sizeof *accounts);
+    assert_non_null(ob);
+    assert_non_null(accounts);
+    for (uint32_t v = 0; v < FIRMS; v++) {
+        accounts[v] = (troc_clearing_account){(int64_t)rng_below(20001) - 10000, rng_below(50000),
+                                              rng_below(3) == 0 ? TROC_CLEARING_NO_MAX : rng_below(50000)};
+    }
+    for (int credit = 0; credit <= 1; credit++) {
+        troc_clearing_problem p = plain_problem(FIRMS, ob, large_obligations(ob, FIRMS, COUNT));
+        p.accounts = credit ? accounts : NULL;
+        troc_clearing_result results[3];
+        for (unsigned threads = 0; threads < 3; threads++) {
+            p.thread_count = threads;
+            solve_ok(&p, &results[threads]);
+        }
+        assert_true(results[0].cycle_firm_count >= TROC__RACE_NODES_MIN);
+        for (unsigned threads = 1; threads < 3; threads++) {
+            assert_memory_equal(results[threads].cleared_cents, results[0].cleared_cents, COUNT * sizeof(int64_t));
+            assert_memory_equal(results[threads].paid_cents, results[0].paid_cents, COUNT * sizeof(int64_t));
+            assert_memory_equal(results[threads].potentials, results[0].potentials, (FIRMS + 1) * sizeof(int64_t));
+        }
+        for (unsigned threads = 0; threads < 3; threads++) troc_clearing_result_free(&results[threads]);
+    }
+    free(ob);
+    free(accounts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_instances),
@@ -874,6 +1056,8 @@ int main(void) {
         cmocka_unit_test(test_overflow_guards),
         cmocka_unit_test(test_split_oldest_first_is_deterministic),
         cmocka_unit_test(test_progress_is_reported),
+        cmocka_unit_test(test_race_keeps_less_work),
+        cmocka_unit_test(test_race_result_independent_of_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -251,7 +251,8 @@ static void test_accept_bounded_by_clearing_total(void **state) {
         obligations[i] = (troc_obligation){snapshot.obligations[i].debtor, snapshot.obligations[i].creditor,
                                            snapshot.obligations[i].remaining_cents};
     }
-    troc_clearing_problem problem = {snapshot.firm_count, snapshot.obligation_count, obligations, NULL};
+    troc_clearing_problem problem = {
+        .firm_count = snapshot.firm_count, .obligation_count = snapshot.obligation_count, .obligations = obligations};
     troc_clearing_result result = {0};
     assert_int_equal(troc_clearing_solve(&problem, &result, NULL, NULL), 0);
     assert_int_equal(result.cleared_total_cents, 2 * 500);

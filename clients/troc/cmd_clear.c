@@ -297,6 +297,7 @@ static int solve(const troc__clear_options *options, const troc__clear_data *dat
         .firm_count = data->input_firm_count,
         .obligation_count = troc_csv_row_count(data->input),
         .obligations = data->obligations,
+        .thread_count = options->thread_count,
     };
     /* ACCOUNTS may hold any figure a ledger does; the solver takes each
      * account bounded, with the same room to move (a balance moves at most

@@ -33,16 +33,18 @@ static int64_t positive_excess(const troc__residual *residual) {
 
 /* Component c is the range [component_first[c], component_first[c + 1]) of
  * residual nodes. */
-static int solve_components(const troc__components *components, troc__residual *residual,
+static int solve_components(const troc__components *components, troc__residual *residual, unsigned thread_count,
                             troc__circulation_stats *stats, troc__progress *progress) {
     troc__flow *flow = NULL;
-    uint32_t arc_count_max = 0;
+    uint32_t node_count_max = 0, arc_count_max = 0;
     for (uint32_t c = 0; c < components->component_count; c++) {
         const uint32_t lo = components->component_first[c], hi = components->component_first[c + 1];
         const uint32_t arcs = residual->arc_first[hi] - residual->arc_first[lo];
         if (arcs > arc_count_max) arc_count_max = arcs;
+        if (hi - lo > node_count_max) node_count_max = hi - lo;
     }
-    int error = troc__flow_create(residual, arc_count_max, positive_excess(residual), progress, &flow);
+    int error = troc__flow_create(residual, node_count_max, arc_count_max, positive_excess(residual), thread_count,
+                                  progress, &flow);
     if (error != 0) return error;
     for (uint32_t c = 0; c < components->component_count; c++) {
         const uint32_t lo = components->component_first[c], hi = components->component_first[c + 1];
@@ -51,7 +53,7 @@ static int solve_components(const troc__components *components, troc__residual *
         troc__flow_component(flow, residual, lo, hi);
     }
     stats->phase_count = flow->phase_count;
-    troc__flow_destroy(flow);
+    troc__flow_destroy(flow, residual);
     return 0;
 }
 
@@ -72,8 +74,9 @@ static void stack_potentials(const troc__components *components, int64_t *potent
     }
 }
 
-int troc__circulation_solve(const troc__network *network, const troc__components *known, int64_t **flow_out,
-                            int64_t *potential, troc__circulation_stats *stats, troc__progress *progress) {
+int troc__circulation_solve(const troc__network *network, const troc__components *known, unsigned thread_count,
+                            int64_t **flow_out, int64_t *potential, troc__circulation_stats *stats,
+                            troc__progress *progress) {
     assert(network != NULL && flow_out != NULL && potential != NULL);
     assert(stats != NULL && progress != NULL);
     *stats = (troc__circulation_stats){0};
@@ -95,7 +98,7 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     error = troc__residual_build(solved, solved_components, &residual);
     if (error != 0) goto cleanup;
     troc__progress_report(progress, "flow", 0.0);
-    error = solve_components(solved_components, &residual, stats, progress);
+    error = solve_components(solved_components, &residual, thread_count, stats, progress);
     if (error != 0) goto cleanup;
     for (uint32_t v = 0; v < residual.node_count; v++) potential[residual.network_node[v]] = residual.potential[v];
     /* The flows, now that the flow solver's memory is back. */

@@ -75,12 +75,12 @@ static int result_allocate_amounts(const troc_clearing_problem *problem, troc_cl
  * them.  When every group has an arc and there is no other (plain mode, or
  * a split where every pair settled something), arc g carries group g and
  * the arcs' flows are the groups': a copy of an array per arc saved. */
-static int solve_groups(const troc__network *network, const troc__components *components,
+static int solve_groups(const troc__network *network, const troc__components *components, unsigned thread_count,
                         const troc__groups *groups, int64_t *potentials, int64_t **group_flow_out,
                         troc__progress *progress) {
     troc__circulation_stats stats;
     int64_t *arc_flow = NULL;
-    int error = troc__circulation_solve(network, components, &arc_flow, potentials, &stats, progress);
+    int error = troc__circulation_solve(network, components, thread_count, &arc_flow, potentials, &stats, progress);
     if (error != 0) return error;
     if (network->arc_count == groups->group_count) {
         for (uint32_t g = 0; groups->group_arc != NULL && g < groups->group_count; g++) {
@@ -122,7 +122,8 @@ static int solve_split(const troc_clearing_problem *problem, troc__groups *group
     troc__network network;
     int error = troc__network_build_capacities(problem, groups, group_settled, &network);
     if (error != 0) return error;
-    error = solve_groups(&network, NULL, groups, result->split_potentials, group_cleared_out, progress);
+    error = solve_groups(&network, NULL, problem->thread_count, groups, result->split_potentials, group_cleared_out,
+                         progress);
     troc__network_free(&network);
     return error;
 }
@@ -152,8 +153,8 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     error = troc__components_find(&network, problem->firm_count, &components);
     if (error != 0) goto cleanup;
     cycle_statistics(problem, &components, result);
-    error = solve_groups(&network, problem->accounts == NULL ? &components : NULL, &groups, result->potentials,
-                         &group_settled, progress);
+    error = solve_groups(&network, problem->accounts == NULL ? &components : NULL, problem->thread_count, &groups,
+                         result->potentials, &group_settled, progress);
     if (error != 0) goto cleanup;
     group_cleared = group_settled;
     if (problem->accounts != NULL) {

@@ -61,6 +61,10 @@ typedef struct troc_clearing_problem {
     const troc_obligation *obligations;
     /* firm_count accounts for credit mode; NULL for plain set-off. */
     const troc_clearing_account *accounts;
+    /* Threads the solver may run on: 1 for the caller's alone, 2 (or 0, the
+     * default) for one helper thread more.  The result does not depend on
+     * it. */
+    unsigned thread_count;
 } troc_clearing_problem;
 
 typedef struct troc_clearing_result {

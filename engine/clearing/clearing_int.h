@@ -245,6 +245,11 @@ static inline bool troc__entry_partner_has_room(const troc__residual *r, troc__r
     return (r->room_bits[bit >> 6] >> (bit & 63u)) & 1u;
 }
 
+/* Words of room_bits for arc_count arcs. */
+static inline size_t troc__room_words(uint32_t arc_count) {
+    return ((size_t)arc_count + 1) / 32 + 1;
+}
+
 /* Sets the two room bits of an arc from its room at the tail. */
 static inline void troc__room_bits_set(uint64_t *bits, uint32_t arc, int64_t room, int64_t capacity) {
     const uint64_t tail_bit = 2ull << ((arc & 31u) * 2), head_bit = 1ull << ((arc & 31u) * 2);
@@ -326,6 +331,39 @@ typedef struct troc__search {
 
 #define TROC__BUCKETS 1024u /* distances below this go to Dial buckets, the rest to a heap */
 
+/* One maximum flow's labels and counters (maxflow.c).  A phase may run two
+ * at once on their own copies of the rooms and excesses, one searching from
+ * each side (race.c). */
+typedef struct troc__maxflow_state {
+    const troc__admissible *admissible; /* the phase's admissible graph, shared */
+    uint32_t node_capacity;    /* nodes the arrays below hold */
+    uint32_t *level;           /* per node: distance label to the ends, TROC__NONE if cut off */
+    uint32_t *current;         /* per node: next entry to try */
+    uint32_t *label_first;     /* per label: first node holding it, TROC__NONE if none */
+    uint32_t *label_next;      /* per node: doubly linked lists of the nodes of each label */
+    uint32_t *label_previous;
+    uint32_t label_top;        /* highest label held, TROC__NONE if none */
+    uint32_t *queue;           /* breadth-first queue */
+    uint32_t *path;            /* entries of the augmenting path being built */
+    uint64_t relabel_work;     /* entries relabels scanned since the last global relabel */
+    uint64_t relabel_budget;   /* what the last global relabel scanned: past it, relabel again */
+    uint32_t deficit_side;     /* nodes the last global relabel found reaching a deficit */
+    bool reverse;              /* the round searches from the deficits */
+    uint64_t work;             /* entries scanned in all: what a race compares */
+    int64_t moved;             /* excess routed */
+    /* Racing (race.c): the rival's work once it has finished (UINT64_MAX
+     * before), read while running, and whether the rival wins a tie.  A
+     * flow whose work passes the rival's stops: it would lose. */
+    const uint64_t *rival_work; /* NULL: no rival */
+    bool rival_wins_ties;
+} troc__maxflow_state;
+
+/* Places the arrays of a maximum flow of node_count nodes in block from
+ * *used (troc_large_carve()). */
+void troc__maxflow_place(troc__maxflow_state *state, char *block, size_t *used, uint32_t node_count);
+
+typedef struct troc__race troc__race;
+
 /* The flow solver's working memory, allocated once for the largest
  * component, in one block (flow.c creates it; paths.c and maxflow.c use
  * it). */
@@ -335,24 +373,14 @@ typedef struct troc__flow {
     /* Shortest paths (paths.c) */
     troc__search searches[2];  /* forward and backward */
     uint32_t changed_count;    /* nodes whose potential the last phase changed */
-    /* Maximum flow (maxflow.c) */
-    troc__admissible admissible;
-    uint32_t *level;           /* per node: distance label to the ends, TROC__NONE if cut off */
-    uint32_t *current;         /* per node: next entry to try */
-    uint32_t *label_first;     /* per label: first node holding it, TROC__NONE if none */
-    uint32_t *label_next;      /* per node: doubly linked lists of the nodes of each label */
-    uint32_t *label_previous;
-    uint32_t label_top;        /* highest label held, TROC__NONE if none */
-    uint32_t *queue;           /* breadth-first queue */
-    uint64_t relabel_work;     /* entries relabels scanned since the last global relabel */
-    uint64_t relabel_budget;   /* what the last global relabel scanned: past it, relabel again */
     uint32_t deficit_side;     /* nodes the last global relabel found reaching a deficit
                                   (half the component before its first phase) */
-    uint32_t *path;            /* entries of the augmenting path being built */
-    bool reverse;              /* the maximum flow's round searches from the deficits */
+    /* Maximum flow (maxflow.c, race.c) */
+    troc__admissible admissible;
+    troc__maxflow_state maxflow;
+    troc__race *race;          /* NULL when no component is large enough to race */
     /* Statistics and progress */
     uint32_t phase_count;
-    uint64_t global_relabel_count;
     int64_t excess_total;      /* excess of all components, for progress */
     int64_t excess_left;       /* not yet routed */
     troc__progress *progress;
@@ -360,9 +388,11 @@ typedef struct troc__flow {
 
 /* flow.c: routes every excess of the component [lo, hi) to its deficits at
  * least cost (primal-dual). */
-int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, int64_t excess_total,
-                      troc__progress *progress, troc__flow **flow_out);
-void troc__flow_destroy(troc__flow *flow);
+int troc__flow_create(const troc__residual *residual, uint32_t node_count_max, uint32_t arc_count_max,
+                      int64_t excess_total, unsigned thread_count, troc__progress *progress, troc__flow **flow_out);
+/* Frees the solver's memory, after putting back in place any array of the
+ * residual graph a race swapped. */
+void troc__flow_destroy(troc__flow *flow, troc__residual *residual);
 void troc__flow_component(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 
 /* paths.c: the distance D between the excesses and the deficits of
@@ -382,8 +412,27 @@ void troc__search_place(troc__search *search, char *block, size_t *used, uint32_
 
 /* maxflow.c: pushes as much excess as possible to deficits through the
  * admissible graph of [lo, hi) (shortest augmenting paths with distance
- * labels, gaps and global relabels). */
-void troc__maxflow(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
+ * labels, gaps and global relabels), its first round searching from the
+ * deficits if reverse_first.  Returns false if it stopped because its
+ * rival finished with less work (the flow is then partial), else true. */
+bool troc__maxflow(troc__maxflow_state *state, troc__residual *residual, uint32_t lo, uint32_t hi,
+                   bool reverse_first);
+
+/* race.c: both maximum flows of a phase, one starting from each side, at
+ * the same time on two threads (or one after the other on one); the flow
+ * that scanned fewer entries is kept (the one from the excesses on a tie),
+ * so the result does not depend on the threads or their timing.  Only
+ * components of RACE_NODES_MIN nodes or more race. */
+#define TROC__RACE_NODES_MIN 4096u
+int troc__race_create(const troc__residual *residual, const troc__admissible *admissible, uint32_t node_count,
+                      unsigned thread_count, troc__race **race_out);
+/* Runs the race of a phase of [lo, hi) in `residual`, whose rooms and
+ * excesses end as the winner left them; returns the winner's state. */
+const troc__maxflow_state *troc__race_run(troc__race *race, troc__maxflow_state *forward, troc__residual *residual,
+                                          uint32_t lo, uint32_t hi);
+/* Puts the residual graph's own arrays back in place (a race may have left
+ * it pointing at the copies), then frees the race. */
+void troc__race_destroy(troc__race *race, troc__residual *residual);
 
 /* circulation.c: a min-cost circulation of the network (*flow_out: the flow
  * on every arc, allocated once the solver's working memory is freed, so
@@ -392,8 +441,9 @@ void troc__maxflow(troc__flow *flow, troc__residual *residual, uint32_t lo, uint
  * equals the capacity, > 0 it is zero.  `components` are the network's
  * strongly connected components if the caller has them (over all its
  * nodes), else NULL. */
-int troc__circulation_solve(const troc__network *network, const troc__components *components, int64_t **flow_out,
-                            int64_t *potential, troc__circulation_stats *stats, troc__progress *progress);
+int troc__circulation_solve(const troc__network *network, const troc__components *components, unsigned thread_count,
+                            int64_t **flow_out, int64_t *potential, troc__circulation_stats *stats,
+                            troc__progress *progress);
 
 /* split.c: settled[g] (and cleared[g] <= settled[g]) per group onto the
  * obligations, oldest first.  Consumes both arrays (they end all zero).

@@ -29,29 +29,23 @@
 #include "base/large.h"
 #include "clearing_int.h"
 
-void troc__flow_destroy(troc__flow *f) {
+void troc__flow_destroy(troc__flow *f, troc__residual *residual) {
     if (f == NULL) return;
+    troc__race_destroy(f->race, residual);
     free(f->block);
     free(f);
 }
 
 /* Places every array of f in block from *used (troc_large_carve()). */
 static void place_arrays(troc__flow *f, char *block, size_t *used, uint32_t node_count, uint32_t arc_count_max) {
-    const size_t size = (size_t)node_count + 1;
-    f->level = troc_large_carve(block, used, size * sizeof *f->level);
-    f->current = troc_large_carve(block, used, size * sizeof *f->current);
-    f->label_first = troc_large_carve(block, used, size * sizeof *f->label_first);
-    f->label_next = troc_large_carve(block, used, size * sizeof *f->label_next);
-    f->label_previous = troc_large_carve(block, used, size * sizeof *f->label_previous);
-    f->queue = troc_large_carve(block, used, size * sizeof *f->queue);
-    f->path = troc_large_carve(block, used, size * sizeof *f->path);
+    troc__maxflow_place(&f->maxflow, block, used, node_count);
     troc__search_place(&f->searches[0], block, used, node_count, true);
     troc__search_place(&f->searches[1], block, used, node_count, false);
     troc__admissible_place(&f->admissible, block, used, node_count, arc_count_max);
 }
 
-int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, int64_t excess_total,
-                      troc__progress *progress, troc__flow **flow_out) {
+int troc__flow_create(const troc__residual *residual, uint32_t node_count_max, uint32_t arc_count_max,
+                      int64_t excess_total, unsigned thread_count, troc__progress *progress, troc__flow **flow_out) {
     assert(residual != NULL && flow_out != NULL && progress != NULL);
     assert(excess_total >= 0 && arc_count_max <= residual->arc_count);
     const uint32_t node_count = residual->node_count;
@@ -69,6 +63,14 @@ int troc__flow_create(const troc__residual *residual, uint32_t arc_count_max, in
     size_t used = 0;
     place_arrays(f, f->block, &used, node_count, arc_count_max);
     assert(used == bytes);
+    f->maxflow.admissible = &f->admissible;
+    if (node_count_max >= TROC__RACE_NODES_MIN) {
+        const int error = troc__race_create(residual, &f->admissible, node_count, thread_count, &f->race);
+        if (error != 0) {
+            troc__flow_destroy(f, NULL);
+            return error;
+        }
+    }
     *flow_out = f;
     return 0;
 }
@@ -89,7 +91,11 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
         if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);
         first = false;
         troc__admissible_build(&f->admissible, r, lo, hi);
-        troc__maxflow(f, r, lo, hi);
+        const troc__maxflow_state *kept = &f->maxflow;
+        if (f->race != NULL && hi - lo >= TROC__RACE_NODES_MIN) kept = troc__race_run(f->race, &f->maxflow, r, lo, hi);
+        else troc__maxflow(&f->maxflow, r, lo, hi, false);
+        f->deficit_side = kept->deficit_side;
+        f->excess_left -= kept->moved;
         if (f->excess_total > 0) {
             troc__progress_report(f->progress, "flow",
                                   1.0 - (double)f->excess_left / (double)f->excess_total);

@@ -46,6 +46,7 @@
  */
 #include <assert.h>
 
+#include "base/large.h"
 #include "clearing_int.h"
 
 /* Entries of relabel work an augmentation allows per entry of its path: a
@@ -89,201 +90,229 @@ static inline troc__residual_entry flow_entry(troc__residual_entry e, uint32_t t
     return (troc__residual_entry){.head = tail, .link = e.link ^ TROC__LINK_TAIL};
 }
 
-static void label_insert(troc__flow *f, uint32_t v) {
-    const uint32_t label = f->level[v];
-    f->label_previous[v] = TROC__NONE;
-    f->label_next[v] = f->label_first[label];
-    if (f->label_first[label] != TROC__NONE) f->label_previous[f->label_first[label]] = v;
-    f->label_first[label] = v;
-    if (f->label_top == TROC__NONE || label > f->label_top) f->label_top = label;
+static void label_insert(troc__maxflow_state *m, uint32_t v) {
+    const uint32_t label = m->level[v];
+    m->label_previous[v] = TROC__NONE;
+    m->label_next[v] = m->label_first[label];
+    if (m->label_first[label] != TROC__NONE) m->label_previous[m->label_first[label]] = v;
+    m->label_first[label] = v;
+    if (m->label_top == TROC__NONE || label > m->label_top) m->label_top = label;
 }
 
-static void label_remove(troc__flow *f, uint32_t v) {
-    const uint32_t label = f->level[v], next = f->label_next[v], previous = f->label_previous[v];
-    if (previous == TROC__NONE) f->label_first[label] = next;
-    else f->label_next[previous] = next;
-    if (next != TROC__NONE) f->label_previous[next] = previous;
+static void label_remove(troc__maxflow_state *m, uint32_t v) {
+    const uint32_t label = m->level[v], next = m->label_next[v], previous = m->label_previous[v];
+    if (previous == TROC__NONE) m->label_first[label] = next;
+    else m->label_next[previous] = next;
+    if (next != TROC__NONE) m->label_previous[next] = previous;
 }
 
 /* Exact labels from a breadth-first search backwards from the ends (the
  * deficits, or the excesses when reversed); TROC__NONE for nodes that reach
  * none.  Returns whether a source reaches one. */
-DIRECTED bool global_relabel_directed(troc__flow *f, const troc__residual *r, uint32_t lo, uint32_t hi,
+DIRECTED bool global_relabel_directed(troc__maxflow_state *m, const troc__residual *r, uint32_t lo, uint32_t hi,
                                      bool reverse) {
-    const troc__admissible *a = &f->admissible;
+    const troc__admissible *a = m->admissible;
     uint32_t tail = 0, head = 0;
     uint64_t scanned = 0;
-    f->global_relabel_count++;
     for (uint32_t v = lo; v < hi; v++) {
-        f->current[v] = a->first[v];
-        f->level[v] = TROC__NONE;
-        f->label_first[v - lo] = TROC__NONE;
+        m->current[v] = a->first[v];
+        m->level[v] = TROC__NONE;
+        m->label_first[v - lo] = TROC__NONE;
         if (supply(r, v, reverse) < 0) {
-            f->level[v] = 0;
-            f->queue[head++] = v;
+            m->level[v] = 0;
+            m->queue[head++] = v;
         }
     }
-    f->label_top = TROC__NONE;
+    m->label_top = TROC__NONE;
     bool reached = false;
     while (tail < head) {
-        const uint32_t h = f->queue[tail++];
-        label_insert(f, h);
+        const uint32_t h = m->queue[tail++];
+        label_insert(m, h);
         const uint32_t end = a->first[h + 1];
         scanned += end - a->first[h];
         for (uint32_t e = a->first[h]; e < end; e++) {
             const troc__residual_entry entry = a->entries[e];
             const uint32_t u = entry.head;
-            if (f->level[u] != TROC__NONE || !step_back_has_room(r, entry, reverse)) continue;
-            f->level[u] = f->level[h] + 1;
-            f->queue[head++] = u;
+            if (m->level[u] != TROC__NONE || !step_back_has_room(r, entry, reverse)) continue;
+            m->level[u] = m->level[h] + 1;
+            m->queue[head++] = u;
             reached |= supply(r, u, reverse) > 0;
         }
     }
     assert(head <= hi - lo);
-    f->deficit_side = reverse ? (hi - lo) - head : head;
-    f->relabel_work = 0;
-    f->relabel_budget = scanned + head;
+    m->deficit_side = reverse ? (hi - lo) - head : head;
+    m->relabel_work = 0;
+    m->relabel_budget = scanned + head;
+    m->work += scanned + head;
     return reached;
 }
 
-static bool global_relabel(troc__flow *f, const troc__residual *r, uint32_t lo, uint32_t hi) {
-    return f->reverse ? global_relabel_directed(f, r, lo, hi, true) : global_relabel_directed(f, r, lo, hi, false);
+static bool global_relabel(troc__maxflow_state *m, const troc__residual *r, uint32_t lo, uint32_t hi) {
+    return m->reverse ? global_relabel_directed(m, r, lo, hi, true) : global_relabel_directed(m, r, lo, hi, false);
 }
 
 /* Label k holds no node: cuts off every node above it. */
-static void cut_gap(troc__flow *f, uint32_t k) {
-    for (uint32_t label = k + 1; f->label_top != TROC__NONE && label <= f->label_top; label++) {
-        for (uint32_t v = f->label_first[label]; v != TROC__NONE; v = f->label_next[v]) f->level[v] = TROC__NONE;
-        f->label_first[label] = TROC__NONE;
+static void cut_gap(troc__maxflow_state *m, uint32_t k) {
+    for (uint32_t label = k + 1; m->label_top != TROC__NONE && label <= m->label_top; label++) {
+        for (uint32_t v = m->label_first[label]; v != TROC__NONE; v = m->label_next[v]) m->level[v] = TROC__NONE;
+        m->label_first[label] = TROC__NONE;
     }
-    f->label_top = k == 0 ? TROC__NONE : k - 1;
+    m->label_top = k == 0 ? TROC__NONE : k - 1;
 }
 
 /* New label of v: one more than its lowest neighbour through room, or cut
  * off (no such neighbour, or v left a gap behind). */
-DIRECTED void relabel(troc__flow *f, const troc__residual *r, uint32_t v, bool reverse) {
-    const troc__admissible *a = &f->admissible;
+DIRECTED void relabel(troc__maxflow_state *m, const troc__residual *r, uint32_t v, bool reverse) {
+    const troc__admissible *a = m->admissible;
     const uint32_t end = a->first[v + 1];
     uint32_t lowest = TROC__NONE, best = a->first[v];
     for (uint32_t e = a->first[v]; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
-        const uint32_t level = f->level[entry.head];
+        const uint32_t level = m->level[entry.head];
         if (level < lowest && step_has_room(r, entry, reverse)) {
             lowest = level;
             best = e;
         }
     }
-    f->relabel_work += end - a->first[v] + 1;
-    const uint32_t old = f->level[v];
+    m->relabel_work += end - a->first[v] + 1;
+    m->work += end - a->first[v] + 1;
+    const uint32_t old = m->level[v];
     assert(old != TROC__NONE && (lowest == TROC__NONE || lowest >= old));
-    label_remove(f, v);
-    f->level[v] = TROC__NONE;
-    if (f->label_first[old] == TROC__NONE) {
-        cut_gap(f, old);
+    label_remove(m, v);
+    m->level[v] = TROC__NONE;
+    if (m->label_first[old] == TROC__NONE) {
+        cut_gap(m, old);
         return;
     }
     if (lowest == TROC__NONE) return;
-    f->level[v] = lowest + 1;
-    label_insert(f, v);
-    f->current[v] = best;
+    m->level[v] = lowest + 1;
+    label_insert(m, v);
+    m->current[v] = best;
 }
 
 /* Next entry of v with room down one label, or TROC__NONE. */
-DIRECTED uint32_t advance(troc__flow *f, const troc__residual *r, uint32_t v, bool reverse) {
-    const troc__admissible *a = &f->admissible;
-    const uint32_t end = a->first[v + 1], want = f->level[v] - 1;
-    for (uint32_t e = f->current[v]; e < end; e++) {
+DIRECTED uint32_t advance(troc__maxflow_state *m, const troc__residual *r, uint32_t v, bool reverse) {
+    const troc__admissible *a = m->admissible;
+    const uint32_t end = a->first[v + 1], want = m->level[v] - 1;
+    const uint32_t start = m->current[v];
+    for (uint32_t e = start; e < end; e++) {
         const troc__residual_entry entry = a->entries[e];
-        if (f->level[entry.head] == want && step_has_room(r, entry, reverse)) {
-            f->current[v] = e;
+        if (m->level[entry.head] == want && step_has_room(r, entry, reverse)) {
+            m->current[v] = e;
+            m->work += e - start + 1;
             return e;
         }
     }
+    m->work += end - start;
     return TROC__NONE;
 }
 
 /* The node the path of the given depth ends at. */
-static uint32_t path_end(const troc__flow *f, uint32_t s, uint32_t depth) {
-    return depth == 0 ? s : f->admissible.entries[f->path[depth - 1]].head;
+static uint32_t path_end(const troc__maxflow_state *m, uint32_t s, uint32_t depth) {
+    return depth == 0 ? s : m->admissible->entries[m->path[depth - 1]].head;
 }
 
 /* Pushes the bottleneck along path[0..depth) from s to t (against it when
  * reversed); returns the depth to resume from (the first entry left
  * without room). */
-DIRECTED uint32_t augment(troc__flow *f, troc__residual *r, uint32_t s, uint32_t t, uint32_t depth, bool reverse) {
-    const troc__admissible *a = &f->admissible;
+DIRECTED uint32_t augment(troc__maxflow_state *m, troc__residual *r, uint32_t s, uint32_t t, uint32_t depth, bool reverse) {
+    const troc__admissible *a = m->admissible;
     int64_t delta = supply(r, s, reverse) < -supply(r, t, reverse) ? supply(r, s, reverse) : -supply(r, t, reverse);
     for (uint32_t i = 0; i < depth; i++) {
-        const troc__residual_entry e = flow_entry(a->entries[f->path[i]], reverse ? path_end(f, s, i) : 0, reverse);
+        const troc__residual_entry e = flow_entry(a->entries[m->path[i]], reverse ? path_end(m, s, i) : 0, reverse);
         const int64_t room = troc__entry_room(r, e);
         if (room < delta) delta = room;
     }
     assert(delta > 0);
     uint32_t resume = depth;
     for (uint32_t i = 0; i < depth; i++) {
-        const troc__residual_entry e = flow_entry(a->entries[f->path[i]], reverse ? path_end(f, s, i) : 0, reverse);
+        const troc__residual_entry e = flow_entry(a->entries[m->path[i]], reverse ? path_end(m, s, i) : 0, reverse);
         troc__residual_push(r, e, delta);
         if (resume == depth && !troc__entry_has_room(r, e)) resume = i;
     }
     const int64_t moved = reverse ? -delta : delta;
     r->excess[s] -= moved;
     r->excess[t] += moved;
-    f->excess_left -= delta;
+    m->moved += delta;
+    m->work += (uint64_t)depth + 1;
     /* Work that moved flow earns the relabels room before the next global
      * relabel. */
-    f->relabel_budget += RELABEL_CREDIT * ((uint64_t)depth + 1);
+    m->relabel_budget += RELABEL_CREDIT * ((uint64_t)depth + 1);
     return resume;
 }
 
-static bool live(const troc__flow *f, uint32_t v) {
-    return f->level[v] != TROC__NONE;
+static bool live(const troc__maxflow_state *m, uint32_t v) {
+    return m->level[v] != TROC__NONE;
+}
+
+/* Whether the rival has finished with less work than this flow has done
+ * already (or as much, when it wins ties): this flow would lose the race. */
+static inline bool beaten(const troc__maxflow_state *m) {
+    if (m->rival_work == NULL) return false;
+    const uint64_t rival = __atomic_load_n(m->rival_work, __ATOMIC_ACQUIRE);
+    return rival < m->work || (m->rival_wins_ties && rival == m->work);
 }
 
 /* Routes what it can of the supply of s, until the relabel budget is
  * spent. */
-DIRECTED void route_from_directed(troc__flow *f, troc__residual *r, uint32_t s, bool reverse) {
+DIRECTED void route_from_directed(troc__maxflow_state *m, troc__residual *r, uint32_t s, bool reverse) {
     uint32_t depth = 0, v = s;
-    while (supply(r, s, reverse) > 0 && live(f, s) && f->relabel_work <= f->relabel_budget) {
-        if (f->level[v] == 0 && supply(r, v, reverse) < 0) {
-            depth = augment(f, r, s, v, depth, reverse);
-            v = path_end(f, s, depth);
+    while (supply(r, s, reverse) > 0 && live(m, s) && m->relabel_work <= m->relabel_budget && !beaten(m)) {
+        if (m->level[v] == 0 && supply(r, v, reverse) < 0) {
+            depth = augment(m, r, s, v, depth, reverse);
+            v = path_end(m, s, depth);
             continue;
         }
         /* A gap found deeper in the search may have cut v off already. */
-        const bool alive = live(f, v);
-        const uint32_t e = !alive || f->level[v] == 0 ? TROC__NONE : advance(f, r, v, reverse);
+        const bool alive = live(m, v);
+        const uint32_t e = !alive || m->level[v] == 0 ? TROC__NONE : advance(m, r, v, reverse);
         if (e != TROC__NONE) {
-            f->path[depth++] = e;
-            v = f->admissible.entries[e].head;
+            m->path[depth++] = e;
+            v = m->admissible->entries[e].head;
             continue;
         }
-        if (alive) relabel(f, r, v, reverse);
-        if (depth > 0) v = path_end(f, s, --depth);
+        if (alive) relabel(m, r, v, reverse);
+        if (depth > 0) v = path_end(m, s, --depth);
     }
 }
 
-static void route_from(troc__flow *f, troc__residual *r, uint32_t s) {
-    if (f->reverse) route_from_directed(f, r, s, true);
-    else route_from_directed(f, r, s, false);
+static void route_from(troc__maxflow_state *m, troc__residual *r, uint32_t s) {
+    if (m->reverse) route_from_directed(m, r, s, true);
+    else route_from_directed(m, r, s, false);
 }
 
-void troc__maxflow(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
-    assert(f != NULL && r != NULL);
-    assert(lo < hi && hi <= f->node_capacity);
-    f->reverse = false;
-    bool more = global_relabel(f, r, lo, hi);
-    while (more) {
-        for (uint32_t s = lo; s < hi && f->relabel_work <= f->relabel_budget; s++) {
-            if (supply(r, s, f->reverse) > 0 && live(f, s)) route_from(f, r, s);
+bool troc__maxflow(troc__maxflow_state *m, troc__residual *r, uint32_t lo, uint32_t hi, bool reverse_first) {
+    assert(m != NULL && r != NULL && m->admissible != NULL);
+    assert(lo < hi && hi <= m->node_capacity);
+    m->reverse = reverse_first;
+    m->work = 0;
+    m->moved = 0;
+    bool more = global_relabel(m, r, lo, hi);
+    while (more && !beaten(m)) {
+        for (uint32_t s = lo; s < hi && m->relabel_work <= m->relabel_budget && !beaten(m); s++) {
+            if (supply(r, s, m->reverse) > 0 && live(m, s)) route_from(m, r, s);
         }
         /* A source stops when its supply is gone or it is cut off (a label
          * is cut off only when no path from it remains), or when the round's
          * budget is spent: only then can another round route more, and the
          * other direction takes over. */
-        more = f->relabel_work > f->relabel_budget;
-        if (more) {
-            f->reverse = !f->reverse;
-            more = global_relabel(f, r, lo, hi);
+        more = m->relabel_work > m->relabel_budget;
+        if (more && !beaten(m)) {
+            m->reverse = !m->reverse;
+            more = global_relabel(m, r, lo, hi);
         }
     }
+    return !beaten(m);
+}
+
+void troc__maxflow_place(troc__maxflow_state *m, char *block, size_t *used, uint32_t node_count) {
+    const size_t size = (size_t)node_count + 1;
+    m->node_capacity = node_count;
+    m->level = troc_large_carve(block, used, size * sizeof *m->level);
+    m->current = troc_large_carve(block, used, size * sizeof *m->current);
+    m->label_first = troc_large_carve(block, used, size * sizeof *m->label_first);
+    m->label_next = troc_large_carve(block, used, size * sizeof *m->label_next);
+    m->label_previous = troc_large_carve(block, used, size * sizeof *m->label_previous);
+    m->queue = troc_large_carve(block, used, size * sizeof *m->queue);
+    m->path = troc_large_carve(block, used, size * sizeof *m->path);
 }

@@ -166,10 +166,6 @@ static void fill_heads(troc__residual *r, building *b) {
 }
 
 /* Words of room bits for at most arc_count arcs (two bits each). */
-static size_t room_words(uint32_t arc_count) {
-    return ((size_t)arc_count + 1) / 32 + 1;
-}
-
 /* Places the arrays of r for at most arc_count arcs in block from *used
  * (troc_large_carve()): one block, so that the arrays of one entry per node
  * share huge pages. */
@@ -182,7 +178,7 @@ static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t 
     r->potential = troc_large_carve(block, used, nodes * sizeof *r->potential);
     r->entries = troc_large_carve(block, used, 2 * arcs * sizeof *r->entries);
     r->arcs = troc_large_carve(block, used, arcs * sizeof *r->arcs);
-    r->room_bits = troc_large_carve(block, used, room_words(arc_count) * sizeof *r->room_bits);
+    r->room_bits = troc_large_carve(block, used, troc__room_words(arc_count) * sizeof *r->room_bits);
 }
 
 static void place_building(building *b, char *block, size_t *used, uint32_t node_count, uint32_t arc_count) {
@@ -220,7 +216,7 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     if (error != 0) goto cleanup;
     memset(r->excess, 0, nodes * sizeof *r->excess);
     memset(r->potential, 0, nodes * sizeof *r->potential);
-    memset(r->room_bits, 0, room_words(network->arc_count) * sizeof *r->room_bits);
+    memset(r->room_bits, 0, troc__room_words(network->arc_count) * sizeof *r->room_bits);
     number_nodes(network, components, r->network_node, b.rank);
     bool chains = false;
     const uint32_t arc_count = count_arcs(network, components, b.rank, r, &chains);

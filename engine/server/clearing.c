@@ -235,7 +235,8 @@ static int snapshot_solve(job *j) {
         accounts[f] = troc_clearing_account_bounded(&(troc_clearing_account){
             firm->balance_cents, firm->credit_limit_cents, firm->balance_max_cents});
     }
-    troc_clearing_problem problem = {s->firm_count, count, obligations, accounts};
+    troc_clearing_problem problem = {
+        .firm_count = s->firm_count, .obligation_count = count, .obligations = obligations, .accounts = accounts};
     j->stage = "solving";
     if (rc == 0) rc = troc_clearing_solve(&problem, &j->result, NULL, NULL);
     if (rc == 0) {
