@@ -53,7 +53,7 @@ static int solve_components(const troc__components *components, troc__residual *
         troc__flow_component(flow, residual, lo, hi);
     }
     stats->phase_count = flow->phase_count;
-    troc__flow_destroy(flow, residual);
+    troc__flow_destroy(flow);
     return 0;
 }
 

@@ -305,12 +305,26 @@ typedef struct troc__admissible {
     uint32_t arc_count;            /* admissible arcs of the component */
 } troc__admissible;
 
+/* helper.c: a second thread for the flow solver, one task at a time.
+ * Without a thread (thread_count 1, or none could be started), a task runs
+ * on the caller's thread as it is handed over. */
+typedef void troc__task(void *context);
+typedef struct troc__helper troc__helper;
+int troc__helper_create(unsigned thread_count, troc__helper **helper_out);
+/* Hands `task` over (the helper is idle: the last task was awaited). */
+void troc__helper_start(troc__helper *helper, troc__task *task, void *context);
+/* Waits for the task handed over last, if any. */
+void troc__helper_wait(troc__helper *helper);
+void troc__helper_destroy(troc__helper *helper);
+
 /* Places the arrays of an admissible graph of node_count nodes and
  * arc_count arcs in block from *used (troc_large_carve()). */
 void troc__admissible_place(troc__admissible *admissible, char *block, size_t *used, uint32_t node_count,
                             uint32_t arc_count);
-/* The admissible arcs of the component [lo, hi). */
-void troc__admissible_build(troc__admissible *admissible, const troc__residual *residual, uint32_t lo, uint32_t hi);
+/* The admissible arcs of the component [lo, hi), half of its nodes on the
+ * helper if there is one (NULL: none). */
+void troc__admissible_build(troc__admissible *admissible, const troc__residual *residual, uint32_t lo, uint32_t hi,
+                            troc__helper *helper);
 
 /* One shortest-path search of paths.c: forward from the excesses or
  * backward from the deficits. */
@@ -378,7 +392,8 @@ typedef struct troc__flow {
     /* Maximum flow (maxflow.c, race.c) */
     troc__admissible admissible;
     troc__maxflow_state maxflow;
-    troc__race *race;          /* NULL when no component is large enough to race */
+    troc__helper *helper;      /* NULL when no component is large enough to race */
+    troc__race *race;          /* likewise */
     /* Statistics and progress */
     uint32_t phase_count;
     int64_t excess_total;      /* excess of all components, for progress */
@@ -390,9 +405,7 @@ typedef struct troc__flow {
  * least cost (primal-dual). */
 int troc__flow_create(const troc__residual *residual, uint32_t node_count_max, uint32_t arc_count_max,
                       int64_t excess_total, unsigned thread_count, troc__progress *progress, troc__flow **flow_out);
-/* Frees the solver's memory, after putting back in place any array of the
- * residual graph a race swapped. */
-void troc__flow_destroy(troc__flow *flow, troc__residual *residual);
+void troc__flow_destroy(troc__flow *flow);
 void troc__flow_component(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 
 /* paths.c: the distance D between the excesses and the deficits of
@@ -425,14 +438,16 @@ bool troc__maxflow(troc__maxflow_state *state, troc__residual *residual, uint32_
  * components of RACE_NODES_MIN nodes or more race. */
 #define TROC__RACE_NODES_MIN 4096u
 int troc__race_create(const troc__residual *residual, const troc__admissible *admissible, uint32_t node_count,
-                      unsigned thread_count, troc__race **race_out);
+                      troc__helper *helper, troc__race **race_out);
 /* Runs the race of a phase of [lo, hi) in `residual`, whose rooms and
- * excesses end as the winner left them; returns the winner's state. */
+ * excesses end as the winner left them (perhaps in the race's copies);
+ * returns the winner's state. */
 const troc__maxflow_state *troc__race_run(troc__race *race, troc__maxflow_state *forward, troc__residual *residual,
                                           uint32_t lo, uint32_t hi);
-/* Puts the residual graph's own arrays back in place (a race may have left
- * it pointing at the copies), then frees the race. */
-void troc__race_destroy(troc__race *race, troc__residual *residual);
+/* After the last race of a component: the residual graph points at its
+ * own arrays again, which hold the component's flow. */
+void troc__race_finish(troc__race *race, troc__residual *residual);
+void troc__race_destroy(troc__race *race);
 
 /* circulation.c: a min-cost circulation of the network (*flow_out: the flow
  * on every arc, allocated once the solver's working memory is freed, so

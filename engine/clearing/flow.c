@@ -29,9 +29,10 @@
 #include "base/large.h"
 #include "clearing_int.h"
 
-void troc__flow_destroy(troc__flow *f, troc__residual *residual) {
+void troc__flow_destroy(troc__flow *f) {
     if (f == NULL) return;
-    troc__race_destroy(f->race, residual);
+    troc__race_destroy(f->race);
+    troc__helper_destroy(f->helper);
     free(f->block);
     free(f);
 }
@@ -65,9 +66,10 @@ int troc__flow_create(const troc__residual *residual, uint32_t node_count_max, u
     assert(used == bytes);
     f->maxflow.admissible = &f->admissible;
     if (node_count_max >= TROC__RACE_NODES_MIN) {
-        const int error = troc__race_create(residual, &f->admissible, node_count, thread_count, &f->race);
+        int error = troc__helper_create(thread_count, &f->helper);
+        if (error == 0) error = troc__race_create(residual, &f->admissible, node_count, f->helper, &f->race);
         if (error != 0) {
-            troc__flow_destroy(f, NULL);
+            troc__flow_destroy(f);
             return error;
         }
     }
@@ -86,13 +88,16 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
     f->deficit_side = (hi - lo) / 2; /* no idea yet which side is smaller: race */
+    const bool large = f->race != NULL && hi - lo >= TROC__RACE_NODES_MIN;
     bool first = true;
     while (has_excess(r, lo, hi)) {
         if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);
+        /* Half the admissible copy on the helper, but in a first phase,
+         * while the helper makes the race's copies. */
+        troc__admissible_build(&f->admissible, r, lo, hi, large && !first ? f->helper : NULL);
         first = false;
-        troc__admissible_build(&f->admissible, r, lo, hi);
         const troc__maxflow_state *kept = &f->maxflow;
-        if (f->race != NULL && hi - lo >= TROC__RACE_NODES_MIN) kept = troc__race_run(f->race, &f->maxflow, r, lo, hi);
+        if (large) kept = troc__race_run(f->race, &f->maxflow, r, lo, hi);
         else troc__maxflow(&f->maxflow, r, lo, hi, false);
         f->deficit_side = kept->deficit_side;
         f->excess_left -= kept->moved;
@@ -101,4 +106,5 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
                                   1.0 - (double)f->excess_left / (double)f->excess_total);
         }
     }
+    if (large) troc__race_finish(f->race, r);
 }

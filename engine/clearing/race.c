@@ -20,21 +20,23 @@
  * room-bit and excess arrays with the copies, with no copying.  The losing
  * side is then brought up to date from the winner by the helper thread,
  * while the caller's thread searches the next phase's shortest paths
- * (which read the rooms but do not change them).  Only the range of the
- * component raced needs it: no other component's rooms change meanwhile,
- * and both sides start equal.
+ * (which read the rooms but do not change them).  Only the component
+ * raced needs it: the copies are made once, before any component is
+ * solved, each component's arcs and nodes change only while it is solved,
+ * and when a raced component is done the residual graph points at its own
+ * arrays again (which the last sync made the winner's), so that the
+ * components solved without a race, and those solved later, find every
+ * other component's rooms there.  Room bits are copied arc by arc at the
+ * ends of a component's range: the words there hold other components'
+ * bits too.
  */
 #include <assert.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/large.h"
 #include "clearing_int.h"
-
-/* What the caller's thread asks of the helper. */
-typedef enum { TASK_NONE, TASK_COPY, TASK_FLOW, TASK_SYNC, TASK_QUIT } task;
 
 /* The arrays a maximum flow changes: rooms, room bits and excesses. */
 typedef struct flow_arrays {
@@ -45,6 +47,7 @@ typedef struct flow_arrays {
 
 struct troc__race {
     char *block;               /* the copies and the helper's maximum flow state */
+    troc__helper *helper;      /* runs the flow from the deficits, and the copying */
     flow_arrays own;           /* the residual graph's arrays as built */
     flow_arrays copy;          /* the copies */
     troc__maxflow_state reverse; /* the helper's flow, from the deficits */
@@ -52,12 +55,6 @@ struct troc__race {
     uint32_t lo, hi;           /* the component raced */
     uint64_t finished_work[2]; /* per side (0: from the excesses): its work once finished, else UINT64_MAX */
     bool reverse_finished;
-    /* The helper thread, if one could be started. */
-    bool threaded;
-    pthread_t helper;
-    pthread_mutex_t mutex;
-    pthread_cond_t changed;
-    task pending; /* TASK_NONE once the helper is done with the last one */
 };
 
 /* Places the copies and the helper's state in block from *used. */
@@ -78,19 +75,33 @@ static void arrays_into(troc__residual *r, flow_arrays arrays) {
     r->excess = arrays.excess;
 }
 
-/* Copies the part of `from` a race of [lo, hi) may have changed into `to`
- * (the room bits by whole words: the bits they share with other components
- * are equal on both sides). */
+/* The room bits of arcs [arc_lo, arc_hi) from `from` into `to`, the
+ * other arcs' bits in the words at either end left as they are (they
+ * belong to other components, whose truth is in the residual graph's own
+ * arrays). */
+static void room_bits_copy(uint64_t *to, const uint64_t *from, uint32_t arc_lo, uint32_t arc_hi) {
+    if (arc_lo == arc_hi) return;
+    const size_t first = arc_lo / 32, last = (arc_hi - 1) / 32;
+    for (size_t word = first; word <= last; word++) {
+        uint64_t mask = ~0ull;
+        if (word == first) mask &= ~0ull << (2 * (arc_lo % 32));
+        if (word == last && arc_hi % 32 != 0) mask &= ~0ull >> (64 - 2 * (arc_hi % 32));
+        to[word] = (to[word] & ~mask) | (from[word] & mask);
+    }
+}
+
+/* Copies what a race of the component [lo, hi) may have changed from
+ * `from` into `to`. */
 static void arrays_copy(const troc__residual *r, flow_arrays to, flow_arrays from, uint32_t lo, uint32_t hi) {
     const uint32_t arc_lo = r->arc_first[lo], arc_hi = r->arc_first[hi];
     memcpy(to.arcs + arc_lo, from.arcs + arc_lo, (size_t)(arc_hi - arc_lo) * sizeof *to.arcs);
-    const size_t word_lo = arc_lo / 32, word_hi = arc_hi == arc_lo ? word_lo : (arc_hi - 1) / 32 + 1;
-    memcpy(to.room_bits + word_lo, from.room_bits + word_lo, (word_hi - word_lo) * sizeof *to.room_bits);
+    room_bits_copy(to.room_bits, from.room_bits, arc_lo, arc_hi);
     memcpy(to.excess + lo, from.excess + lo, (size_t)(hi - lo) * sizeof *to.excess);
 }
 
 /* The helper's flow from the deficits, on the copies. */
-static void run_reverse(troc__race *race) {
+static void run_reverse(void *context) {
+    troc__race *race = context;
     race->reverse.rival_work = &race->finished_work[0];
     race->reverse.rival_wins_ties = true;
     race->reverse_finished = troc__maxflow(&race->reverse, &race->view, race->lo, race->hi, true);
@@ -99,57 +110,25 @@ static void run_reverse(troc__race *race) {
 
 /* The side that lost the last race, brought up to date from the winner
  * (the arrays the residual graph now points at). */
-static void sync_loser(troc__race *race) {
+static void sync_loser(void *context) {
+    troc__race *race = context;
     const flow_arrays winner = arrays_of(&race->view);
     const flow_arrays loser = winner.arcs == race->own.arcs ? race->copy : race->own;
     arrays_copy(&race->view, loser, winner, race->lo, race->hi);
 }
 
 /* The copies made: both sides equal. */
-static void copy_all(troc__race *race) {
+static void copy_all(void *context) {
+    troc__race *race = context;
     const troc__residual *r = &race->view;
     memcpy(race->copy.arcs, r->arcs, (size_t)r->arc_count * sizeof *r->arcs);
     memcpy(race->copy.room_bits, r->room_bits, troc__room_words(r->arc_count) * sizeof *r->room_bits);
     memcpy(race->copy.excess, r->excess, (size_t)r->node_count * sizeof *r->excess);
 }
 
-static void *helper_main(void *context) {
-    troc__race *race = context;
-    pthread_mutex_lock(&race->mutex);
-    for (;;) {
-        while (race->pending == TASK_NONE) pthread_cond_wait(&race->changed, &race->mutex);
-        const task t = race->pending;
-        if (t == TASK_QUIT) break;
-        pthread_mutex_unlock(&race->mutex);
-        if (t == TASK_COPY) copy_all(race);
-        else if (t == TASK_FLOW) run_reverse(race);
-        else sync_loser(race);
-        pthread_mutex_lock(&race->mutex);
-        race->pending = TASK_NONE;
-        pthread_cond_broadcast(&race->changed);
-    }
-    pthread_mutex_unlock(&race->mutex);
-    return NULL;
-}
-
-/* Hands t to the helper (which is idle). */
-static void helper_start(troc__race *race, task t) {
-    pthread_mutex_lock(&race->mutex);
-    assert(race->pending == TASK_NONE);
-    race->pending = t;
-    pthread_cond_broadcast(&race->changed);
-    pthread_mutex_unlock(&race->mutex);
-}
-
-static void helper_wait(troc__race *race) {
-    pthread_mutex_lock(&race->mutex);
-    while (race->pending != TASK_NONE) pthread_cond_wait(&race->changed, &race->mutex);
-    pthread_mutex_unlock(&race->mutex);
-}
-
 int troc__race_create(const troc__residual *r, const troc__admissible *admissible, uint32_t node_count,
-                      unsigned thread_count, troc__race **race_out) {
-    assert(r != NULL && admissible != NULL && race_out != NULL);
+                      troc__helper *helper, troc__race **race_out) {
+    assert(r != NULL && admissible != NULL && helper != NULL && race_out != NULL);
     troc__race *race = calloc(1, sizeof *race);
     if (race == NULL) return -ENOMEM;
     size_t bytes = 0;
@@ -162,20 +141,12 @@ int troc__race_create(const troc__residual *r, const troc__admissible *admissibl
     size_t used = 0;
     place_arrays(race, race->block, &used, r, node_count);
     assert(used == bytes);
+    race->helper = helper;
     race->reverse.admissible = admissible;
     race->own = arrays_of(r);
     race->view = *r;
-    race->pending = TASK_NONE;
-    if (thread_count != 1 && pthread_mutex_init(&race->mutex, NULL) == 0) {
-        if (pthread_cond_init(&race->changed, NULL) == 0) {
-            race->threaded = pthread_create(&race->helper, NULL, helper_main, race) == 0;
-            if (!race->threaded) pthread_cond_destroy(&race->changed);
-        }
-        if (!race->threaded) pthread_mutex_destroy(&race->mutex);
-    }
     /* The copies, on the helper while the caller starts the first phase. */
-    if (race->threaded) helper_start(race, TASK_COPY);
-    else copy_all(race);
+    troc__helper_start(helper, copy_all, race);
     *race_out = race;
     return 0;
 }
@@ -183,27 +154,23 @@ int troc__race_create(const troc__residual *r, const troc__admissible *admissibl
 const troc__maxflow_state *troc__race_run(troc__race *race, troc__maxflow_state *forward, troc__residual *r,
                                           uint32_t lo, uint32_t hi) {
     assert(race != NULL && forward != NULL && r != NULL);
-    if (race->threaded) helper_wait(race); /* the last sync */
+    troc__helper_wait(race->helper); /* the copies, or the last sync */
     race->lo = lo;
     race->hi = hi;
     race->view = *r;
     const flow_arrays mine = arrays_of(r);
     arrays_into(&race->view, mine.arcs == race->own.arcs ? race->copy : race->own);
     race->finished_work[0] = race->finished_work[1] = UINT64_MAX;
+    /* Without a thread the helper runs its flow here and now, in full; the
+     * flow from the excesses then stops at its work, as it would stop at
+     * once beside it. */
+    troc__helper_start(race->helper, run_reverse, race);
     forward->rival_work = &race->finished_work[1];
     forward->rival_wins_ties = false;
-    bool forward_finished;
-    if (race->threaded) {
-        helper_start(race, TASK_FLOW);
-        forward_finished = troc__maxflow(forward, r, lo, hi, false);
-        if (forward_finished) __atomic_store_n(&race->finished_work[0], forward->work, __ATOMIC_RELEASE);
-        helper_wait(race);
-    } else {
-        forward_finished = troc__maxflow(forward, r, lo, hi, false);
-        if (forward_finished) race->finished_work[0] = forward->work;
-        run_reverse(race);
-    }
+    const bool forward_finished = troc__maxflow(forward, r, lo, hi, false);
+    if (forward_finished) __atomic_store_n(&race->finished_work[0], forward->work, __ATOMIC_RELEASE);
     forward->rival_work = NULL;
+    troc__helper_wait(race->helper);
     /* A flow stops only once its rival has finished with less work, so at
      * least one finished; of two, the one with less work wins. */
     assert(forward_finished || race->reverse_finished);
@@ -211,30 +178,22 @@ const troc__maxflow_state *troc__race_run(troc__race *race, troc__maxflow_state 
         race->reverse_finished && (!forward_finished || race->reverse.work < forward->work);
     if (reverse_wins) arrays_into(r, arrays_of(&race->view));
     race->view = *r;
-    /* Both sides equal again before the next race: on the helper while the
-     * caller goes on, or here. */
-    if (race->threaded) helper_start(race, TASK_SYNC);
-    else sync_loser(race);
+    /* Both sides equal again before the next race, on the helper while the
+     * caller goes on. */
+    troc__helper_start(race->helper, sync_loser, race);
     return reverse_wins ? &race->reverse : forward;
 }
 
-void troc__race_destroy(troc__race *race, troc__residual *r) {
+void troc__race_finish(troc__race *race, troc__residual *r) {
+    assert(race != NULL && r != NULL);
+    /* The last sync made the residual graph's own arrays the winner's. */
+    troc__helper_wait(race->helper);
+    arrays_into(r, race->own);
+}
+
+void troc__race_destroy(troc__race *race) {
     if (race == NULL) return;
-    if (race->threaded) {
-        helper_wait(race);
-        helper_start(race, TASK_QUIT);
-        pthread_join(race->helper, NULL);
-        pthread_cond_destroy(&race->changed);
-        pthread_mutex_destroy(&race->mutex);
-    }
-    if (r != NULL && r->arcs != race->own.arcs) {
-        /* Every component's rooms are where the residual graph points: put
-         * them back in its own arrays. */
-        memcpy(race->own.arcs, r->arcs, (size_t)r->arc_count * sizeof *r->arcs);
-        memcpy(race->own.room_bits, r->room_bits, troc__room_words(r->arc_count) * sizeof *r->room_bits);
-        memcpy(race->own.excess, r->excess, (size_t)r->node_count * sizeof *r->excess);
-        arrays_into(r, race->own);
-    }
+    troc__helper_wait(race->helper);
     free(race->block);
     free(race);
 }
