@@ -8,10 +8,11 @@
  * optimal for the excess it has routed so far.  Each phase
  *   1. finds the distance D of the nearest deficit from the excesses and
  *      moves potentials so that every shortest path has reduced cost 0
- *      (paths.c), then re-partitions the entries of the nodes whose
- *      potential moved (residual.c);
+ *      (paths.c), then copies the entries of reduced cost 0 out
+ *      (admissible.c);
  *   2. pushes as much excess as it can through entries of reduced cost 0
- *      (maxflow.c).
+ *      (maxflow.c; in a large component from both sides at once, on two
+ *      threads, keeping the cheaper: race.c).
  * After step 2 no deficit is reachable at reduced cost 0, so the next D is
  * at least 1; costs are integers and distances bounded, so the phases end,
  * and with no excess left the potentials certify optimality.  Networks of

@@ -39,6 +39,12 @@
  * other.  On networks of 500,000 to 1,000,000 obligations this scans a
  * fifth fewer entries than searching from the excesses only.
  *
+ * Work.  Every entry scanned (by an advance, a relabel, a global relabel or
+ * an augmentation) counts: a race (race.c) keeps the flow with less work,
+ * and a flow whose rival has finished with less than it has done already
+ * stops, since it could only lose.  The count depends on the data alone,
+ * never on timing.
+ *
  * The loop ends when a round ends with every source stopped on its own
  * (its supply gone, or cut off: no path left), or when a global relabel
  * finds no source that reaches the other side.  Each round starts with
