@@ -46,8 +46,9 @@ typedef struct command {
     "                 columns member, balance, credit_limit, balance_max (empty: no maximum)\n"      \
     "  --balances-out FILE\n"                                                                          \
     "                 credit mode: member, balance_before, paid, received, balance_after\n"           \
-    "  --threads N    threads that read, check and write (default: one per processor, at\n"          \
-    "                 most 8); the result is the same whatever N\n"                                  \
+    "  --threads N    threads that read, check, solve and write (default: one per processor,\n"      \
+    "                 at most 8; the solver takes two at most); the result is the same\n"            \
+    "                 whatever N\n"                                                                  \
     "  --json         the summary as one JSON object (not with --out -)\n"                           \
     "exit status: 0 done; 2 bad usage or bad input (the message names the bad line;\n"             \
     "nothing is written); 1 a failure after the input was accepted (nothing is written), or a\n"  \
