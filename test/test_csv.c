@@ -993,6 +993,115 @@ static void test_columns_read(void **state) {
     temp_dir_remove(&dir);
 }
 
+/* Replaces the file at `path` with `text`. */
+static void write_text_file(const char *path, const char *text) {
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    assert_int_equal(fputs(text, file) >= 0, 1);
+    assert_int_equal(fclose(file), 0);
+}
+
+/* Reads `path`, gives its bytes back, then calls change() and expects the
+ * reload to answer `expected`. */
+static void expect_reload(const char *path, void (*change)(const char *path), int expected) {
+    troc_csv *csv = NULL;
+    troc_csv_error error = {0};
+    assert_int_equal(troc_csv_read_file_with(path, NULL, &csv, &error), 0);
+    assert_true(troc_csv_release_data(csv));
+    assert_false(troc_csv_release_data(csv)); /* nothing left to give back */
+    assert_int_equal(troc_csv_row_count(csv), 2);
+    if (change != NULL) change(path);
+    assert_int_equal(troc_csv_reload_data(csv, path, 2, &error), expected);
+    if (expected == -ESTALE) assert_string_equal(error.message, "the file changed while troc was working on it");
+    if (expected == 0) {
+        assert_header(csv, 3, "amount");
+        assert_field(csv, 1, 3, "2.50");
+        assert_int_equal(troc_csv_row_line(csv, 1), 3);
+        assert_int_equal(troc_csv_reload_data(csv, path, 2, &error), 0); /* not released: nothing to do */
+    }
+    troc_csv_free(csv);
+}
+
+static const char reload_text[] = "id,debtor,creditor,amount\n1,a,b,1.00\n2,b,a,2.50\n";
+
+/* The same size and contents, then its modification time set back:
+ * only its status change time tells (coarse clocks: a tick later). */
+static void rewrite_same(const char *path) {
+    struct stat before;
+    assert_int_equal(stat(path, &before), 0);
+    usleep(20000);
+    write_text_file(path, reload_text);
+    const struct timespec times[2] = {before.st_atim, before.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static void rewrite_one_byte(const char *path) {
+    char text[sizeof reload_text];
+    memcpy(text, reload_text, sizeof text);
+    text[sizeof text - 3] = '1'; /* 2.50 -> 2.51 */
+    write_text_file(path, text);
+    const struct timespec times[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static void grow(const char *path) {
+    FILE *file = fopen(path, "a");
+    assert_non_null(file);
+    assert_int_equal(fputs("3,a,b,1.00\n", file) >= 0, 1);
+    assert_int_equal(fclose(file), 0);
+}
+
+/* Another file of the same bytes renamed into its place. */
+static void replace(const char *path) {
+    char other[600];
+    snprintf(other, sizeof other, "%s.new", path);
+    write_text_file(other, reload_text);
+    assert_int_equal(rename(other, path), 0);
+}
+
+static void remove_file(const char *path) {
+    assert_int_equal(unlink(path), 0);
+}
+
+/* A file's bytes given back and read again are the same; a file changed
+ * in between in any way is refused; a file holding a quote (its fields
+ * unescaped in place) or read from memory keeps its bytes. */
+static void test_release_and_reload(void **state) {
+    (void)state;
+    temp_dir dir;
+    temp_dir_create(&dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/input.csv", dir.path);
+    write_text_file(path, reload_text);
+    expect_reload(path, NULL, 0);
+    void (*changes[])(const char *) = {rewrite_same, rewrite_one_byte, grow, replace};
+    for (size_t i = 0; i < sizeof changes / sizeof *changes; i++) {
+        write_text_file(path, reload_text);
+        expect_reload(path, changes[i], -ESTALE);
+    }
+    write_text_file(path, reload_text);
+    expect_reload(path, remove_file, -ENOENT);
+    /* A quote anywhere, the header included: the bytes stay. */
+    static const char *const quoted[] = {"id,debtor,creditor,\"amount\"\n1,a,b,1.00\n",
+                                         "id,debtor,creditor,amount\n1,\"a\",b,1.00\n"};
+    for (size_t i = 0; i < 2; i++) {
+        write_text_file(path, quoted[i]);
+        troc_csv *csv = NULL;
+        troc_csv_error error;
+        assert_int_equal(troc_csv_read_file_with(path, NULL, &csv, &error), 0);
+        assert_false(troc_csv_release_data(csv));
+        assert_field(csv, 0, 3, "1.00");
+        troc_csv_free(csv);
+    }
+    unlink(path);
+    troc_csv *memory = NULL;
+    troc_csv_error error;
+    assert_int_equal(troc_csv_read_memory(reload_text, sizeof reload_text - 1, &memory, &error), 0);
+    assert_false(troc_csv_release_data(memory));
+    troc_csv_free(memory);
+    temp_dir_remove(&dir);
+}
+
 static void test_writer_replaces_target_only_on_commit(void **state) {
     (void)state;
     temp_dir dir;
@@ -1075,6 +1184,7 @@ int main(void) {
         cmocka_unit_test(test_writer_memory_parts),
         cmocka_unit_test(test_write_row_fields),
         cmocka_unit_test(test_columns_read),
+        cmocka_unit_test(test_release_and_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,22 @@ bool troc_csv_column_kept(const troc_csv *csv, size_t column);
  * Otherwise does nothing. */
 void troc_csv_keep_rows_only(troc_csv *csv);
 
+/* For a reader done with the fields for a while: gives the file's bytes
+ * back, when they can be read again as they were (a regular file holding
+ * no quote, so that no field was unescaped in place), and returns whether
+ * it did.  Until troc_csv_reload_data(), only the counts (columns, rows)
+ * and the header's line may be asked: no field, row, column name or row
+ * line. */
+bool troc_csv_release_data(troc_csv *csv);
+
+/* Reads the bytes troc_csv_release_data() gave back from `path` again, on
+ * up to thread_count threads, and checks that they are the same: the same
+ * file (device and inode), of the same size, neither written to nor its
+ * status changed since it was first read, before and after this reading.
+ * Returns 0 (also when nothing was released), -errno, or -ESTALE with
+ * "the file changed while troc was working on it" in *error. */
+int troc_csv_reload_data(troc_csv *csv, const char *path, unsigned thread_count, troc_csv_error *error);
+
 /* Physical line (1-based) where data row `row` starts. */
 uint32_t troc_csv_row_line(const troc_csv *csv, size_t row);
 

@@ -24,6 +24,13 @@
  * (troc_csv_keep_rows_only()): a field is then found again by scanning its
  * row for commas, which only plain rows allow.
  *
+ * A file read from a path that holds no quote (so that no field was
+ * unescaped in place) can give its bytes back while its reader has no use
+ * for them (troc_csv_release_data()) and read them again later
+ * (troc_csv_reload_data()): the file must then be the one read first,
+ * unchanged (device, inode, size, modification and status change times,
+ * before and after the second reading), or the reload is refused.
+ *
  * The scanner classifies each byte with a 256-entry table.  Plain bytes
  * (printable ASCII and tab) are skipped; a field holding any other byte is
  * checked afterwards for control characters and well-formed UTF-8, so that
@@ -87,6 +94,15 @@ typedef struct span {
     uint32_t length; /* bytes */
 } span;
 
+/* What tells a file from another, or from itself changed: written to, its
+ * status changes (ctime), which no one can set back. */
+typedef struct file_identity {
+    dev_t device;
+    ino_t inode;
+    off_t size;
+    struct timespec modified, changed;
+} file_identity;
+
 /* csv->slot of a column whose spans are not kept. */
 #define SLOT_NONE UINT16_MAX
 
@@ -103,9 +119,15 @@ struct troc_csv {
     uint32_t *lines;     /* row_count + 1 physical lines where records start, header first; NULL
                           * once rows_only (a plain row's line is counted again) */
     bool rows_plain;     /* the body holds no quote and no U+FEFF: every row can be copied whole */
+    bool quoted;         /* the file holds a quote: fields may have been unescaped in place */
     bool rows_only;      /* spans hold one span per record, the whole row (troc_csv_keep_rows_only()) */
     bool bom;            /* the file began with a UTF-8 byte-order mark */
     bool crlf;           /* the header ended with CRLF */
+    /* Read from a regular file and held as read (no quote anywhere, so no
+     * field unescaped in place): troc_csv_release_data() may give the bytes
+     * back, and troc_csv_reload_data() read them again from `file`. */
+    bool reloadable;
+    file_identity file;
 };
 
 enum byte_class { PLAIN, COMMA, QUOTE, LINE_FEED, CARRIAGE_RETURN, SUSPECT };
@@ -620,6 +642,7 @@ static int parse(troc_csv *csv, const troc_csv_read_options *options, troc_csv_e
     const size_t body_size = csv->size - p.at;
     const bool body_quoted = memchr(body, '"', body_size) != NULL;
     csv->rows_plain = !body_quoted && !holds_feff(body, body_size);
+    csv->quoted = body_quoted || memchr(csv->data, '"', p.at) != NULL;
     choose_slots(csv, options != NULL ? options->columns_read : NULL);
     chunk parts[PARTS_MAX];
     size_t count = plan_parts(csv, p.at, part_size_min, body_quoted, parts);
@@ -800,20 +823,76 @@ int troc_csv_read_fd_with(int fd, const troc_csv_read_options *options, troc_csv
     return read_buffer(data, size, options, csv_out, error);
 }
 
+/* The identity of an open regular file, false for anything else. */
+static bool identify(int fd, file_identity *identity) {
+    struct stat status;
+    if (fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) return false;
+    *identity = (file_identity){.device = status.st_dev, .inode = status.st_ino, .size = status.st_size,
+                                .modified = status.st_mtim, .changed = status.st_ctim};
+    return true;
+}
+
+static bool same_identity(const file_identity *a, const file_identity *b) {
+    return a->device == b->device && a->inode == b->inode && a->size == b->size &&
+           a->modified.tv_sec == b->modified.tv_sec && a->modified.tv_nsec == b->modified.tv_nsec &&
+           a->changed.tv_sec == b->changed.tv_sec && a->changed.tv_nsec == b->changed.tv_nsec;
+}
+
+static int open_fail(troc_csv_error *error) {
+    const int rc = -errno;
+    error->line = 0;
+    snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
+    return rc;
+}
+
 int troc_csv_read_file_with(const char *path, const troc_csv_read_options *options, troc_csv **csv_out,
                             troc_csv_error *error) {
     assert(path != NULL && csv_out != NULL);
     assert(error != NULL);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int rc = -errno;
-        error->line = 0;
-        snprintf(error->message, sizeof error->message, "cannot read the file: %s", troc_strerror(rc));
-        return rc;
-    }
+    if (fd < 0) return open_fail(error);
     const int rc = troc_csv_read_fd_with(fd, options, csv_out, error);
+    if (rc == 0) {
+        /* Identified once read: what a reload must find again. */
+        troc_csv *csv = *csv_out;
+        csv->reloadable = !csv->quoted && identify(fd, &csv->file);
+    }
     close(fd);
     return rc;
+}
+
+bool troc_csv_release_data(troc_csv *csv) {
+    assert(csv != NULL);
+    if (!csv->reloadable || csv->data == NULL) return false;
+    free(csv->data);
+    csv->data = NULL;
+    return true;
+}
+
+int troc_csv_reload_data(troc_csv *csv, const char *path, unsigned thread_count, troc_csv_error *error) {
+    assert(csv != NULL && path != NULL && error != NULL);
+    if (csv->data != NULL) return 0;
+    assert(csv->reloadable);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return open_fail(error);
+    file_identity before, after;
+    char *data = NULL;
+    size_t size = 0;
+    int rc = identify(fd, &before) && same_identity(&before, &csv->file) ? 0 : -ESTALE;
+    if (rc == 0) rc = read_whole_fd(fd, thread_count, &data, &size, error);
+    /* Unchanged after the reading too: the bytes are those read first. */
+    if (rc == 0 && (size != csv->size || !identify(fd, &after) || !same_identity(&after, &csv->file))) rc = -ESTALE;
+    close(fd);
+    if (rc == -ESTALE) {
+        error->line = 0;
+        snprintf(error->message, sizeof error->message, "the file changed while troc was working on it");
+    }
+    if (rc != 0) {
+        free(data);
+        return rc;
+    }
+    csv->data = data;
+    return 0;
 }
 
 int troc_csv_read_file(const char *path, troc_csv **csv_out, troc_csv_error *error) {
@@ -882,6 +961,7 @@ static troc_csv_field field_in_row(const troc_csv *csv, size_t record, size_t co
 
 static troc_csv_field field_at(const troc_csv *csv, size_t record, size_t column) {
     assert(record <= csv->row_count && column < csv->column_count);
+    assert(csv->data != NULL); /* not released */
     if (csv->rows_only) return field_in_row(csv, record, column);
     assert(csv->slot[column] != SLOT_NONE);
     const span *s = &csv->spans[record * csv->stride + csv->slot[column]];
@@ -890,6 +970,7 @@ static troc_csv_field field_at(const troc_csv *csv, size_t record, size_t column
 
 troc_csv_field troc_csv_header(const troc_csv *csv, size_t column) {
     assert(csv != NULL && column < csv->column_count);
+    assert(csv->data != NULL); /* not released */
     const span *s = &csv->header[column];
     return (troc_csv_field){.text = csv->data + s->offset, .length = s->length};
 }
@@ -925,6 +1006,7 @@ troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
 uint32_t troc_csv_row_line(const troc_csv *csv, size_t row) {
     assert(row < csv->row_count);
     if (csv->lines != NULL) return csv->lines[row + 1];
+    assert(csv->data != NULL); /* not released */
     /* No field of a plain row holds a line feed: its line is one more than
      * the line feeds before it (a rare question: refusals). */
     uint32_t line = 1;
@@ -956,6 +1038,7 @@ void troc_csv_write_row_fields(troc_csv_writer *writer, const troc_csv *csv, siz
     assert(writer != NULL && csv != NULL);
     assert(row < csv->row_count);
     const size_t record = row + 1, columns = csv->column_count;
+    assert(csv->data != NULL); /* not released */
     if (csv->rows_only) {
         assert(columns >= 2); /* one column keeps one span per row already */
         const span *whole = &csv->spans[record];
