@@ -807,6 +807,21 @@ static void test_writer_memory_parts(void **state) {
     assert_int_equal(size, whole_size);
     assert_memory_equal(text, whole, size);
     free(text);
+    /* One memory writer kept from part to part collects each afresh. */
+    snprintf(path, sizeof path, "%s/kept.csv", dir.path);
+    assert_int_equal(troc_csv_writer_open_file(path, flags, &writer), 0);
+    troc_csv_writer *kept = NULL;
+    assert_int_equal(troc_csv_writer_open_memory(TROC_CSV_WRITE_CRLF, &kept), 0);
+    for (int i = 0; i < 3; i++) {
+        write_sample(kept);
+        troc_csv_writer_append_kept(writer, kept);
+    }
+    troc_csv_writer_abort(kept);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    const char *kept_text = slurp(path, &size);
+    assert_int_equal(size, whole_size);
+    assert_memory_equal(kept_text, whole, size);
     free(whole);
     temp_dir_remove(&dir);
 }

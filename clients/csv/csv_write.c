@@ -319,11 +319,17 @@ int troc_csv_writer_open_memory(unsigned flags, troc_csv_writer **writer_out) {
     return writer_create(flags, true, writer_out);
 }
 
-void troc_csv_writer_append(troc_csv_writer *writer, troc_csv_writer *memory) {
+void troc_csv_writer_append_kept(troc_csv_writer *writer, troc_csv_writer *memory) {
     assert(writer != NULL && memory != NULL && memory->memory);
     assert(writer->fields == 0 && memory->fields == 0);
     if (writer->error == 0) writer->error = memory->error;
     put(writer, memory->buffer, memory->used);
+    memory->used = 0;
+    memory->error = 0;
+}
+
+void troc_csv_writer_append(troc_csv_writer *writer, troc_csv_writer *memory) {
+    troc_csv_writer_append_kept(writer, memory);
     troc_csv_writer_abort(memory);
 }
 

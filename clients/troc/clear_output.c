@@ -53,7 +53,8 @@ typedef struct result_parts {
     bool credit;
     unsigned flags;                       /* writer flags of the parts: line ends only */
     size_t first_row;                     /* the wave's first row */
-    troc_csv_writer *writers[WAVE_PARTS]; /* per part of the wave: its rows, NULL if out of memory */
+    troc_csv_writer *writers[WAVE_PARTS]; /* per part of the wave: its rows, kept from wave to wave;
+                                             NULL if out of memory */
 } result_parts;
 
 static void format_part(void *context, size_t part) {
@@ -62,8 +63,8 @@ static void format_part(void *context, size_t part) {
     const troc_clearing_result *result = parts->result;
     const size_t rows = troc_csv_row_count(data->input), begin = parts->first_row + part * PART_ROWS;
     const size_t end = begin + PART_ROWS < rows ? begin + PART_ROWS : rows;
-    troc_csv_writer *writer = NULL;
-    if (troc_csv_writer_open_memory(parts->flags, &writer) != 0) return;
+    troc_csv_writer *writer = parts->writers[part];
+    if (writer == NULL && troc_csv_writer_open_memory(parts->flags, &writer) != 0) return;
     for (size_t row = begin; row < end; row++) {
         troc_csv_write_row_fields(writer, data->input, row);
         int64_t cleared = result->cleared_cents[row], paid = result->paid_cents[row];
@@ -104,16 +105,13 @@ static int write_result_rows(troc_csv_writer *writer, const troc__clear_options 
         for (size_t part = 0; part < count; part++) {
             if (parts.writers[part] == NULL) rc = -ENOMEM;
         }
-        for (size_t part = 0; part < count; part++) {
-            if (rc == 0) troc_csv_writer_append(writer, parts.writers[part]);
-            else troc_csv_writer_abort(parts.writers[part]);
-            parts.writers[part] = NULL;
-        }
-        if (rc != 0) return rc;
+        for (size_t part = 0; part < count && rc == 0; part++) troc_csv_writer_append_kept(writer, parts.writers[part]);
+        if (rc != 0) break;
         parts.first_row += wave_rows;
         if (progress != NULL) progress(progress_context, "writing", (double)parts.first_row / (double)rows);
     }
-    return 0;
+    for (size_t part = 0; part < WAVE_PARTS; part++) troc_csv_writer_abort(parts.writers[part]);
+    return rc;
 }
 
 static void write_balance_row(troc_csv_writer *writer, const troc__clear_data *data, uint32_t firm,
