@@ -394,7 +394,7 @@ typedef struct ids_job {
  * bytes go back (read again then, and checked unchanged: run()), so that
  * the solve's arrays take their pages.  On this host a page touched first
  * costs some 1.8 ms per MB, and the solve's peak is the command's: 38 MB
- * less of it on the benchmark made the solve 0.09 s faster
+ * less of it on the benchmark made the solve about 0.08 s faster
  * (docs/benchmarks.md). */
 static void release_input(troc__clear_data *data) {
     (void)troc_csv_release_data(data->input);
