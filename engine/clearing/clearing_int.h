@@ -439,6 +439,9 @@ bool troc__maxflow(troc__maxflow_state *state, troc__residual *residual, uint32_
 #define TROC__RACE_NODES_MIN 4096u
 int troc__race_create(const troc__residual *residual, const troc__admissible *admissible, uint32_t node_count,
                       troc__helper *helper, troc__race **race_out);
+/* Before the first phase of the component [lo, hi): its copies, made on the
+ * helper (nothing may change the component's rooms until its first race). */
+void troc__race_begin(troc__race *race, const troc__residual *residual, uint32_t lo, uint32_t hi);
 /* Runs the race of a phase of [lo, hi) in `residual`, whose rooms and
  * excesses end as the winner left them (perhaps in the race's copies);
  * returns the winner's state. */

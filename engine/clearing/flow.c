@@ -90,6 +90,7 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
     assert(lo < hi && hi <= f->node_capacity);
     f->deficit_side = (hi - lo) / 2; /* no idea yet which side is smaller: race */
     const bool large = f->race != NULL && hi - lo >= TROC__RACE_NODES_MIN;
+    if (large) troc__race_begin(f->race, r, lo, hi);
     bool first = true;
     while (has_excess(r, lo, hi)) {
         if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);

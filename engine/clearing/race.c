@@ -21,14 +21,13 @@
  * side is then brought up to date from the winner by the helper thread,
  * while the caller's thread searches the next phase's shortest paths
  * (which read the rooms but do not change them).  Only the component
- * raced needs it: the copies are made once, before any component is
- * solved, each component's arcs and nodes change only while it is solved,
- * and when a raced component is done the residual graph points at its own
- * arrays again (which the last sync made the winner's), so that the
- * components solved without a race, and those solved later, find every
- * other component's rooms there.  Room bits are copied arc by arc at the
- * ends of a component's range: the words there hold other components'
- * bits too.
+ * raced is copied, when its solve begins (on the helper, while the caller
+ * starts the first phase, which changes no room either), and when it is
+ * done the residual graph points at its own arrays again (which the last
+ * sync made the winner's), so that the components solved after it, raced
+ * or not, find every other component's rooms there.  Room bits are copied
+ * arc by arc at the ends of a component's range: the words there hold
+ * other components' bits too.
  */
 #include <assert.h>
 #include <errno.h>
@@ -117,13 +116,10 @@ static void sync_loser(void *context) {
     arrays_copy(&race->view, loser, winner, race->lo, race->hi);
 }
 
-/* The copies made: both sides equal. */
-static void copy_all(void *context) {
+/* The component's copies made from the residual graph's own arrays. */
+static void copy_component(void *context) {
     troc__race *race = context;
-    const troc__residual *r = &race->view;
-    memcpy(race->copy.arcs, r->arcs, (size_t)r->arc_count * sizeof *r->arcs);
-    memcpy(race->copy.room_bits, r->room_bits, troc__room_words(r->arc_count) * sizeof *r->room_bits);
-    memcpy(race->copy.excess, r->excess, (size_t)r->node_count * sizeof *r->excess);
+    arrays_copy(&race->view, race->copy, race->own, race->lo, race->hi);
 }
 
 int troc__race_create(const troc__residual *r, const troc__admissible *admissible, uint32_t node_count,
@@ -144,19 +140,24 @@ int troc__race_create(const troc__residual *r, const troc__admissible *admissibl
     race->helper = helper;
     race->reverse.admissible = admissible;
     race->own = arrays_of(r);
-    race->view = *r;
-    /* The copies, on the helper while the caller starts the first phase. */
-    troc__helper_start(helper, copy_all, race);
     *race_out = race;
     return 0;
+}
+
+void troc__race_begin(troc__race *race, const troc__residual *r, uint32_t lo, uint32_t hi) {
+    assert(race != NULL && r != NULL && r->arcs == race->own.arcs);
+    troc__helper_wait(race->helper);
+    race->lo = lo;
+    race->hi = hi;
+    race->view = *r;
+    troc__helper_start(race->helper, copy_component, race);
 }
 
 const troc__maxflow_state *troc__race_run(troc__race *race, troc__maxflow_state *forward, troc__residual *r,
                                           uint32_t lo, uint32_t hi) {
     assert(race != NULL && forward != NULL && r != NULL);
+    assert(lo == race->lo && hi == race->hi);
     troc__helper_wait(race->helper); /* the copies, or the last sync */
-    race->lo = lo;
-    race->hi = hi;
     race->view = *r;
     const flow_arrays mine = arrays_of(r);
     arrays_into(&race->view, mine.arcs == race->own.arcs ? race->copy : race->own);
