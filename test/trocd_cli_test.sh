@@ -493,6 +493,16 @@ stopped_within() {
   for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
   return 1
 }
+# held_left: true while a process verifying the held ledger remains (verify
+# checks in a child process, which must stop with it).
+held_left() {
+  grep -qsF -- "$work/held" /proc/[0-9]*/cmdline
+}
+# none_held_within: true once no such process is left, waiting at most 5 s.
+none_held_within() {
+  for _ in $(seq 100); do held_left || return 0; sleep 0.05; done
+  return 1
+}
 for signal in INT TERM HUP; do
   held_verify env --default-signal=INT,TERM,HUP
   kill -"$signal" "$pid"
@@ -501,6 +511,7 @@ for signal in INT TERM HUP; do
   wait "$pid" || status=$?
   [ "$status" -gt 128 ] || fail "SIG$signal: verify exited $status, not killed by the signal"
   [ -z "$(ls "$work/vtmp")" ] || fail "SIG$signal: verify left $(ls "$work/vtmp") behind"
+  none_held_within || fail "SIG$signal: verify's child kept running"
   rm -rf "${work:?}/vtmp/"*
 done
 held_verify env --default-signal=TERM nohup
@@ -511,6 +522,7 @@ kill -TERM "$pid"
 stopped_within "$pid" || { fail "SIGTERM did not stop verify under nohup"; kill -KILL "$pid"; }
 wait "$pid" || true
 [ -z "$(ls "$work/vtmp")" ] || fail "verify under nohup left $(ls "$work/vtmp") behind"
+none_held_within || fail "SIGTERM under nohup: verify's child kept running"
 
 # A backup made with mdb_copy verifies.
 if command -v mdb_copy >/dev/null; then

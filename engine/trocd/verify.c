@@ -69,14 +69,20 @@ static void scratch_remove(const char *directory) {
 }
 
 /* The scratch ledger's paths, made before the handler is installed so that
- * it only calls unlink(2), rmdir(2) and raise(3), which are
+ * it only calls kill(2), unlink(2), rmdir(2) and raise(3), which are
  * async-signal-safe. */
 static char interrupted_files[SCRATCH_FILE_COUNT][4096 + 16];
 static char interrupted_directory[4096];
+/* The verifying child, in the parent once forked (verify_isolated()). */
+static volatile pid_t interrupted_child;
 
-/* Removes the scratch ledger, then lets the signal do what it does by
- * default (the handler was installed with SA_RESETHAND). */
+/* Passes the signal on to the verifying child (a signal sent to this
+ * process alone, by kill(1) or a supervisor, would leave it verifying, or
+ * waiting, on its own), removes the scratch ledger, then lets the signal
+ * do what it does by default (the handler was installed with
+ * SA_RESETHAND; the child inherited it and does the same). */
 static void scratch_remove_on_signal(int signal_number) {
+    if (interrupted_child > 0) kill(interrupted_child, signal_number);
     for (size_t i = 0; i < SCRATCH_FILE_COUNT; i++) unlink(interrupted_files[i]);
     rmdir(interrupted_directory);
     raise(signal_number);
@@ -220,6 +226,7 @@ static int verify_isolated(const char *data, const char *scratch, unsigned threa
         ssize_t written = write(pipe_fds[1], &v, sizeof v);
         _exit(written == (ssize_t)sizeof v ? 0 : 1);
     }
+    interrupted_child = child;
     close(pipe_fds[1]);
     verdict v = {0};
     size_t got = 0;
@@ -233,6 +240,7 @@ static int verify_isolated(const char *data, const char *scratch, unsigned threa
     int wait_status = 0;
     while (waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
     }
+    interrupted_child = 0;
     if (got == sizeof v) {
         *report = v.report;
         return v.rc;
