@@ -61,6 +61,10 @@
  * flow relabel on; rounds that mostly climb get exact labels soon. */
 #define RELABEL_CREDIT 4u
 
+/* Nodes of a breadth-first queue ahead of the one scanned whose entries
+ * are fetched early. */
+#define PREFETCH_NODES 8u
+
 /* The direction of a round.  Forward, the searches start at the excesses
  * and labels count entries to a deficit; reversed, they start at the
  * deficits and labels count entries to an excess, and flow moves against
@@ -132,6 +136,11 @@ DIRECTED bool global_relabel_directed(troc__maxflow_state *m, const troc__residu
     m->label_top = TROC__NONE;
     bool reached = false;
     while (tail < head) {
+        /* The queue visits the lists in no order of memory: the lists of
+         * nodes a few places on are fetched early, and where they start
+         * further on still. */
+        if (tail + 2 * PREFETCH_NODES < head) __builtin_prefetch(&a->first[m->queue[tail + 2 * PREFETCH_NODES]]);
+        if (tail + PREFETCH_NODES < head) __builtin_prefetch(&a->entries[a->first[m->queue[tail + PREFETCH_NODES]]]);
         const uint32_t h = m->queue[tail++];
         label_insert(m, h);
         const uint32_t end = a->first[h + 1];
@@ -273,8 +282,12 @@ DIRECTED void route_from_directed(troc__maxflow_state *m, troc__residual *r, uin
         const bool alive = live(m, v);
         const uint32_t e = !alive || m->level[v] == 0 ? TROC__NONE : advance(m, r, v, reverse);
         if (e != TROC__NONE) {
+            /* An augmentation reads and writes the rooms of its path, arcs
+             * scattered over memory: each is fetched as the path grows. */
+            const troc__residual_entry step = m->admissible->entries[e];
+            __builtin_prefetch(&r->arcs[step.link >> TROC__LINK_ARC_SHIFT], 1);
             m->path[depth++] = e;
-            v = m->admissible->entries[e].head;
+            v = step.head;
             continue;
         }
         if (alive) relabel(m, r, v, reverse);

@@ -193,6 +193,11 @@ static void relax_from(troc__search *s, const troc__search *other, const troc__r
 static void search_step(troc__search *s, const troc__search *other, const troc__residual *r, uint32_t phase,
                         int64_t *best) {
     const uint32_t u = queue_pop(s);
+    /* The next node of the bucket is settled soon, and its entries lie
+     * anywhere in memory: they are fetched early. */
+    if (s->bucket < TROC__BUCKETS && s->bucket_head[s->bucket] != TROC__NONE) {
+        __builtin_prefetch(&r->entries[r->first[s->bucket_head[s->bucket]]]);
+    }
     if (is_target(s, r, u)) {
         if (s->distance[u] < *best) *best = s->distance[u];
         return; /* a target is never settled: nothing lies beyond it */
