@@ -34,6 +34,10 @@
 /* Arcs ahead of the one placed whose entry's place is fetched early. */
 #define PREFETCH_ARCS 16u
 
+/* Nodes ahead of the one whose network arcs are read, whose arcs are
+ * fetched early. */
+#define PREFETCH_NODES 8u
+
 void troc__residual_free(troc__residual *residual) {
     assert(residual != NULL);
     free(residual->block);
@@ -60,6 +64,9 @@ static void number_nodes(const troc__network *network, const troc__components *c
         order[head] = root;
         rank[root] = head++;
         while (tail < head) {
+            if (tail + PREFETCH_NODES < head) { /* the queue visits the nodes in no order of memory */
+                __builtin_prefetch(&network->arc_head[network->arc_first[order[tail + PREFETCH_NODES]]]);
+            }
             const uint32_t u = order[tail++];
             for (uint32_t a = network->arc_first[u]; a < network->arc_first[u + 1]; a++) {
                 const uint32_t h = network->arc_head[a];
@@ -119,6 +126,17 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
                       troc__residual *r) {
     uint32_t arc = 0;
     for (uint32_t tail = 0; tail < r->node_count; tail++) {
+        /* The network's arcs are read in residual order, a node's here and
+         * the next node's anywhere: those of nodes a few places on are
+         * fetched early, and where they start further on still. */
+        if (tail + 2 * PREFETCH_NODES < r->node_count) {
+            __builtin_prefetch(&network->arc_first[r->network_node[tail + 2 * PREFETCH_NODES]]);
+        }
+        if (tail + PREFETCH_NODES < r->node_count) {
+            const uint32_t ahead = network->arc_first[r->network_node[tail + PREFETCH_NODES]];
+            __builtin_prefetch(&network->arc_head[ahead]);
+            __builtin_prefetch(&network->arc_capacity[ahead]);
+        }
         const uint32_t v = r->network_node[tail], component = components->component_of[v];
         assert(arc == r->arc_first[tail]);
         for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
@@ -245,6 +263,11 @@ void troc__residual_flows(const troc__residual *r, const troc__network *network,
                           const troc__components *components, int64_t *flow) {
     assert(r != NULL && network != NULL && components != NULL && flow != NULL);
     for (uint32_t tail = 0; tail < r->node_count; tail++) {
+        if (tail + PREFETCH_NODES < r->node_count) { /* as in fill_arcs() */
+            const uint32_t ahead = network->arc_first[r->network_node[tail + PREFETCH_NODES]];
+            __builtin_prefetch(&network->arc_head[ahead]);
+            __builtin_prefetch(&flow[ahead], 1);
+        }
         const uint32_t v = r->network_node[tail], component = components->component_of[v];
         uint32_t arc = r->arc_first[tail];
         for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
