@@ -38,13 +38,20 @@
 #include "base/large.h"
 #include "clearing_int.h"
 
-/* Per-firm sums, all bounded by the problem's total. */
-typedef struct check_sums {
-    int64_t *net;       /* cleared owed to the firm minus cleared it owes: must be 0 */
-    int64_t *change;    /* paid to the firm minus paid by it: its balance change */
-    int64_t *in_total;  /* all it is owed */
-    int64_t *out_total; /* all it owes */
-} check_sums;
+/* Per-firm sums, all bounded by the problem's total, side by side: an
+ * obligation updates its debtor's and its creditor's, one cache line
+ * each. */
+typedef struct firm_sums {
+    int64_t net;       /* cleared owed to the firm minus cleared it owes: must be 0 */
+    int64_t change;    /* paid to the firm minus paid by it: its balance change */
+    int64_t in_total;  /* all it is owed */
+    int64_t out_total; /* all it owes */
+} firm_sums;
+
+/* Obligations ahead of the one checked whose firms' sums and potentials
+ * are fetched early: the obligations are read in order, their firms
+ * anywhere. */
+#define PREFETCH_OBLIGATIONS 16u
 
 /* Whether a flow on an arc of the given capacity satisfies complementary
  * slackness with potentials at its debtor and creditor (cost -1 arc). */
@@ -55,19 +62,25 @@ static bool slack_holds(int64_t p_debtor, int64_t p_creditor, int64_t flow, int6
 }
 
 static int check_obligations(const troc_clearing_problem *problem, const troc_clearing_result *result,
-                             check_sums *sums) {
+                             firm_sums *sums) {
     int64_t total = 0, cleared_total = 0, paid_total = 0;
     for (size_t k = 0; k < problem->obligation_count; k++) {
+        if (k + PREFETCH_OBLIGATIONS < problem->obligation_count) {
+            const troc_obligation *ahead = &problem->obligations[k + PREFETCH_OBLIGATIONS];
+            __builtin_prefetch(&sums[ahead->debtor], 1);
+            __builtin_prefetch(&sums[ahead->creditor], 1);
+        }
         const troc_obligation *o = &problem->obligations[k];
         const int64_t amount = o->amount_cents, cleared = result->cleared_cents[k], paid = result->paid_cents[k];
         if (cleared < 0 || paid < 0 || cleared > amount || paid > amount - cleared) return TROC_EINFEASIBLE;
         if (problem->accounts == NULL && paid != 0) return TROC_EINFEASIBLE;
-        sums->net[o->debtor] -= cleared;
-        sums->net[o->creditor] += cleared;
-        sums->change[o->debtor] -= paid;
-        sums->change[o->creditor] += paid;
-        sums->out_total[o->debtor] += amount;
-        sums->in_total[o->creditor] += amount;
+        firm_sums *debtor = &sums[o->debtor], *creditor = &sums[o->creditor];
+        debtor->net -= cleared;
+        creditor->net += cleared;
+        debtor->change -= paid;
+        creditor->change += paid;
+        debtor->out_total += amount;
+        creditor->in_total += amount;
         total += amount;
         cleared_total += cleared;
         paid_total += paid;
@@ -77,28 +90,33 @@ static int check_obligations(const troc_clearing_problem *problem, const troc_cl
         return TROC_EINFEASIBLE;
     }
     for (uint32_t v = 0; v < problem->firm_count; v++) {
-        if (sums->net[v] != 0) return TROC_EINFEASIBLE;
+        if (sums[v].net != 0) return TROC_EINFEASIBLE;
     }
     return 0;
 }
 
 /* Credit mode: every final balance within its bounds (or no worse). */
-static int check_balances(const troc_clearing_problem *problem, const check_sums *sums) {
+static int check_balances(const troc_clearing_problem *problem, const firm_sums *sums) {
     for (uint32_t v = 0; v < problem->firm_count; v++) {
         const troc_clearing_account *a = &problem->accounts[v];
         int64_t up, down;
-        troc__account_room(a, sums->in_total[v], sums->out_total[v], &up, &down);
+        troc__account_room(a, sums[v].in_total, sums[v].out_total, &up, &down);
         /* Room is capped by what the firm's obligations can move at most, so
          * this is the same test as against [-credit_limit, balance_max]. */
-        if (sums->change[v] > up || sums->change[v] < -down) return TROC_EINFEASIBLE;
+        if (sums[v].change > up || sums[v].change < -down) return TROC_EINFEASIBLE;
     }
     return 0;
 }
 
 static int check_settled_optimal(const troc_clearing_problem *problem, const troc_clearing_result *result,
-                                 const check_sums *sums) {
+                                 const firm_sums *sums) {
     const int64_t *p = result->potentials;
     for (size_t k = 0; k < problem->obligation_count; k++) {
+        if (k + PREFETCH_OBLIGATIONS < problem->obligation_count) {
+            const troc_obligation *ahead = &problem->obligations[k + PREFETCH_OBLIGATIONS];
+            __builtin_prefetch(&p[ahead->debtor]);
+            __builtin_prefetch(&p[ahead->creditor]);
+        }
         const troc_obligation *o = &problem->obligations[k];
         const int64_t settled = result->cleared_cents[k] + result->paid_cents[k];
         if (!slack_holds(p[o->debtor], p[o->creditor], settled, o->amount_cents)) return TROC_ENOT_OPTIMAL;
@@ -107,9 +125,9 @@ static int check_settled_optimal(const troc_clearing_problem *problem, const tro
     const int64_t p_balance = p[problem->firm_count];
     for (uint32_t v = 0; v < problem->firm_count; v++) {
         int64_t up, down;
-        troc__account_room(&problem->accounts[v], sums->in_total[v], sums->out_total[v], &up, &down);
-        if (p[v] < p_balance && sums->change[v] != up) return TROC_ENOT_OPTIMAL;
-        if (p[v] > p_balance && sums->change[v] != -down) return TROC_ENOT_OPTIMAL;
+        troc__account_room(&problem->accounts[v], sums[v].in_total, sums[v].out_total, &up, &down);
+        if (p[v] < p_balance && sums[v].change != up) return TROC_ENOT_OPTIMAL;
+        if (p[v] > p_balance && sums[v].change != -down) return TROC_ENOT_OPTIMAL;
     }
     return 0;
 }
@@ -117,6 +135,11 @@ static int check_settled_optimal(const troc_clearing_problem *problem, const tro
 static int check_split_optimal(const troc_clearing_problem *problem, const troc_clearing_result *result) {
     const int64_t *q = result->split_potentials;
     for (size_t k = 0; k < problem->obligation_count; k++) {
+        if (k + PREFETCH_OBLIGATIONS < problem->obligation_count) {
+            const troc_obligation *ahead = &problem->obligations[k + PREFETCH_OBLIGATIONS];
+            __builtin_prefetch(&q[ahead->debtor]);
+            __builtin_prefetch(&q[ahead->creditor]);
+        }
         const troc_obligation *o = &problem->obligations[k];
         const int64_t settled = result->cleared_cents[k] + result->paid_cents[k];
         if (!slack_holds(q[o->debtor], q[o->creditor], result->cleared_cents[k], settled)) {
@@ -136,16 +159,12 @@ int troc_clearing_check(const troc_clearing_problem *problem, const troc_clearin
     int error = troc_clearing_problem_validate(problem);
     if (error != 0) return error;
     if (!result_complete(problem, result)) return TROC_EINFEASIBLE;
-    /* The four sums of each firm in one zeroed block, whose pages are fewer
-     * and larger than four arrays' (base/large.h). */
-    const size_t n = (size_t)problem->firm_count + 1;
-    int64_t *block = troc_large_calloc(4 * n, sizeof(int64_t));
-    if (block == NULL) return -ENOMEM;
-    check_sums sums = {.net = block, .change = block + n, .in_total = block + 2 * n, .out_total = block + 3 * n};
-    error = check_obligations(problem, result, &sums);
-    if (error == 0 && problem->accounts != NULL) error = check_balances(problem, &sums);
-    if (error == 0) error = check_settled_optimal(problem, result, &sums);
+    firm_sums *sums = troc_large_calloc((size_t)problem->firm_count + 1, sizeof *sums);
+    if (sums == NULL) return -ENOMEM;
+    error = check_obligations(problem, result, sums);
+    if (error == 0 && problem->accounts != NULL) error = check_balances(problem, sums);
+    if (error == 0) error = check_settled_optimal(problem, result, sums);
     if (error == 0 && problem->accounts != NULL) error = check_split_optimal(problem, result);
-    free(block);
+    free(sums);
     return error;
 }
