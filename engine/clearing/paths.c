@@ -43,6 +43,10 @@
 
 #define DISTANCE_INFINITE INT64_MAX
 
+/* Entries of a node ahead of the one relaxed whose head's potential and
+ * distance are fetched early. */
+#define PREFETCH_ENTRIES 4u
+
 /* A side may settle this many times the other's nodes, plus the slack,
  * before the other takes a step whatever the frontiers. */
 #define IMBALANCE_FACTOR 16u
@@ -176,6 +180,11 @@ static void relax_from(troc__search *s, const troc__search *other, const troc__r
     const int64_t du = s->distance[u];
     const uint32_t end = r->first[u + 1];
     for (uint32_t e = r->first[u]; e < end; e++) {
+        if (e + PREFETCH_ENTRIES < end) { /* the heads lie anywhere */
+            const uint32_t ahead = r->entries[e + PREFETCH_ENTRIES].head;
+            __builtin_prefetch(&r->potential[ahead]);
+            __builtin_prefetch(&s->distance[ahead]);
+        }
         const troc__residual_entry entry = r->entries[e];
         const int64_t cost = troc__reduced_cost(r, u, entry);
         const int64_t d = du + (s->forward ? cost : -cost);
