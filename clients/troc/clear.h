@@ -102,10 +102,16 @@ int troc__clear_read_accounts(const troc__clear_options *options, troc__clear_da
 
 void troc__clear_data_free(troc__clear_data *data);
 
+/* Proves the result before anything is made of it (troc_clearing_check());
+ * returns 0, or an exit status once the failure is reported. */
+typedef int troc__clear_prove_fn(void *context);
+
 /* Writes RESULT (and BALANCES) each complete or not at all, telling
  * `progress` (NULL: no one) the share of RESULT's rows written, as stage
- * "writing". */
+ * "writing".  `prove` runs once, before any file is renamed into place or
+ * any byte goes to standard output; if it fails nothing is written. */
 int troc__clear_write(const troc__clear_options *options, const troc__clear_data *data,
-                      const troc_clearing_result *result, troc_clearing_progress_fn *progress, void *progress_context);
+                      const troc_clearing_result *result, troc__clear_prove_fn *prove, void *prove_context,
+                      troc_clearing_progress_fn *progress, void *progress_context);
 
 #endif /* TROC_CLEAR_H */

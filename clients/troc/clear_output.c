@@ -22,10 +22,15 @@
  *
  * Both files are written under temporary names, synced and closed before
  * either is renamed into place, so that a failure while writing (a full
- * disk) leaves no output at all.
+ * disk) leaves no output at all.  The result is proven (the caller's
+ * check) while they are synced, on a thread of their own: the disk's work
+ * and the check's then take the time of the longer, and a result that
+ * fails its check is never renamed into place.  What goes to standard
+ * output cannot be taken back, so there the result is proven first.
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,21 +174,54 @@ static int open_writer(const char *path, unsigned flags, troc_csv_writer **write
     return 0;
 }
 
-static int finish_writer(const char *path, troc_csv_writer *writer) {
-    int rc = troc_csv_writer_finish(writer);
-    if (rc != 0) {
-        return troc_cli_fail(TROC_EXIT_REFUSED, "cannot write %s: %s (nothing was written)", path, troc_strerror(rc));
+/* The output files, finished (written out, synced and closed). */
+typedef struct finish_job {
+    troc_csv_writer *writers[2]; /* NULL: no such file */
+    int rcs[2];
+} finish_job;
+
+static void *finish_writers(void *argument) {
+    finish_job *job = argument;
+    for (size_t i = 0; i < 2; i++) {
+        if (job->writers[i] != NULL) job->rcs[i] = troc_csv_writer_finish(job->writers[i]);
     }
-    return 0;
+    return NULL;
+}
+
+/* Finishes both files, proving the result meanwhile unless it is proven
+ * already; returns 0 or the exit status of what failed, reported. */
+static int finish_and_prove(const char *const paths[2], troc_csv_writer *const writers[2], bool proven,
+                            troc__clear_prove_fn *prove, void *prove_context) {
+    finish_job job = {.writers = {writers[0], writers[1]}};
+    pthread_t thread;
+    const bool beside = !proven && pthread_create(&thread, NULL, finish_writers, &job) == 0;
+    if (!beside) finish_writers(&job);
+    int status = proven ? 0 : prove(prove_context);
+    if (beside) pthread_join(thread, NULL);
+    for (size_t i = 0; i < 2 && status == 0; i++) {
+        if (job.rcs[i] != 0) {
+            status = troc_cli_fail(TROC_EXIT_REFUSED, "cannot write %s: %s (nothing was written)", paths[i],
+                                   troc_strerror(job.rcs[i]));
+        }
+    }
+    return status;
+}
+
+static bool is_standard_output(const char *path) {
+    return path != NULL && strcmp(path, "-") == 0;
 }
 
 int troc__clear_write(const troc__clear_options *options, const troc__clear_data *data,
-                      const troc_clearing_result *result, troc_clearing_progress_fn *progress, void *progress_context) {
+                      const troc_clearing_result *result, troc__clear_prove_fn *prove, void *prove_context,
+                      troc_clearing_progress_fn *progress, void *progress_context) {
     assert(options != NULL && data != NULL && data->input != NULL);
-    assert(result != NULL);
+    assert(result != NULL && prove != NULL);
     assert(options->balances_path == NULL || data->accounts != NULL);
     troc_csv_writer *result_writer = NULL, *balances_writer = NULL;
-    int status = 0;
+    const bool prove_first = (options->out_path == NULL && options->balances_path == NULL) ||
+                             is_standard_output(options->out_path) || is_standard_output(options->balances_path);
+    int status = prove_first ? prove(prove_context) : 0;
+    if (status != 0) return status;
     if (options->out_path != NULL) {
         status = open_writer(options->out_path, flags_like(data->input), &result_writer);
         if (status != 0) goto cleanup;
@@ -192,8 +230,6 @@ int troc__clear_write(const troc__clear_options *options, const troc__clear_data
             status = troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
             goto cleanup;
         }
-        status = finish_writer(options->out_path, result_writer);
-        if (status != 0) goto cleanup;
     }
     if (options->balances_path != NULL) {
         status = open_writer(options->balances_path, flags_like(data->accounts_file), &balances_writer);
@@ -202,10 +238,11 @@ int troc__clear_write(const troc__clear_options *options, const troc__clear_data
             status = troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
             goto cleanup;
         }
-        status = finish_writer(options->balances_path, balances_writer);
-        if (status != 0) goto cleanup;
     }
-    const char *paths[2] = {options->out_path, options->balances_path};
+    const char *const paths[2] = {options->out_path, options->balances_path};
+    status = finish_and_prove(paths, (troc_csv_writer *const[2]){result_writer, balances_writer}, prove_first, prove,
+                              prove_context);
+    if (status != 0) goto cleanup;
     troc_csv_writer **writers[2] = {&result_writer, &balances_writer};
     for (size_t i = 0; i < 2; i++) {
         if (*writers[i] == NULL) continue;

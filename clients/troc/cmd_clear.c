@@ -12,10 +12,12 @@
  *      for (a wrong path fails at once, not after a long solve);
  *   2. INPUT (and ACCOUNTS) read and checked row by row (clear_input.c,
  *      clear_rows.c: large files by several threads, --threads of them);
- *   3. the solve, which proves its result with troc_clearing_check(), and
- *      beside it INPUT's ids compared (a duplicate discards the result);
+ *   3. the solve, and beside it INPUT's ids compared (a duplicate discards
+ *      the result);
  *   4. RESULT (and BALANCES) written, each complete or not at all
- *      (clear_output.c);
+ *      (clear_output.c), and the result proven by troc_clearing_check()
+ *      while they are synced to disk: they are renamed into place only if
+ *      it passes;
  *   5. the summary, as text or one JSON object.
  *
  * A failure at any step leaves no output file.  Exit status: 0 done; 2 bad
@@ -291,8 +293,20 @@ static int check_outputs(const troc__clear_options *options) {
     return status;
 }
 
+/* The problem as the solver took it, kept for the check of its result. */
+typedef struct solved_problem {
+    troc_clearing_problem problem;
+    troc_clearing_account *bounded; /* credit mode: the accounts as the solver takes them */
+} solved_problem;
+
+static void solved_problem_free(solved_problem *solved) {
+    free(solved->bounded);
+    *solved = (solved_problem){0};
+}
+
+/* The solve, without its check: prove() makes it, while RESULT is synced. */
 static int solve(const troc__clear_options *options, const troc__clear_data *data, troc_clearing_result *result,
-                 progress *shown) {
+                 solved_problem *solved, progress *shown) {
     troc_clearing_problem problem = {
         .firm_count = data->input_firm_count,
         .obligation_count = troc_csv_row_count(data->input),
@@ -311,24 +325,35 @@ static int solve(const troc__clear_options *options, const troc__clear_data *dat
         }
         problem.accounts = bounded;
     }
+    *solved = (solved_problem){.problem = problem, .bounded = bounded};
     int rc = troc_clearing_problem_validate(&problem);
     if (rc != 0) {
-        free(bounded);
         return troc_cli_fail(TROC_EXIT_USAGE, "%s: these obligations cannot be cleared: %s",
                              troc__clear_file_name(options->input_path), troc_strerror(rc));
     }
-    rc = troc_clearing_solve(&problem, result, show_progress, shown);
-    free(bounded);
+    rc = troc_clearing_solve_unchecked(&problem, result, show_progress, shown);
     end_progress(shown);
-    /* troc_clearing_solve() proves its result with troc_clearing_check()
-     * and returns one of these codes rather than a result that fails. */
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the solve failed: %s", troc_strerror(rc));
+    return 0;
+}
+
+typedef struct proof {
+    const solved_problem *solved;
+    const troc_clearing_result *result;
+} proof;
+
+/* troc__clear_prove_fn: the result proven feasible and optimal from its
+ * certificate. */
+static int prove(void *context) {
+    const proof *p = context;
+    int rc = troc_clearing_check(&p->solved->problem, p->result);
     if (rc == TROC_EINFEASIBLE || rc == TROC_ENOT_OPTIMAL) {
         return troc_cli_fail(TROC_EXIT_REFUSED,
                              "the clearing result failed its check (%s) and nothing was written; this is a bug in "
                              "troc, please report it with the input",
                              troc_strerror(rc));
     }
-    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the solve failed: %s", troc_strerror(rc));
+    if (rc != 0) return troc_cli_fail(TROC_EXIT_REFUSED, "the check of the result failed: %s", troc_strerror(rc));
     return 0;
 }
 
@@ -418,7 +443,7 @@ static int ids_status(const troc__clear_options *options, const ids_job *ids) {
  * --threads 1, no thread to start): a duplicate id is reported rather than
  * the solve's outcome. */
 static int solve_and_compare(const troc__clear_options *options, troc__clear_data *data,
-                             troc_clearing_result *result, progress *shown) {
+                             troc_clearing_result *result, solved_problem *solved, progress *shown) {
     ids_job ids = {.data = data};
     pthread_t thread;
     const bool beside = data->columns.has_id && troc_csv_row_count(data->input) >= BESIDE_ROWS_MIN &&
@@ -429,7 +454,7 @@ static int solve_and_compare(const troc__clear_options *options, troc__clear_dat
     } else if (!beside) {
         release_input(data);
     }
-    int status = solve(options, data, result, shown);
+    int status = solve(options, data, result, solved, shown);
     if (beside) {
         pthread_join(thread, NULL);
         if (ids.rc != 0) return ids_status(options, &ids);
@@ -456,19 +481,27 @@ static int run(const troc__clear_options *options, troc__clear_data *data, troc_
     if (status != 0) return status;
     double read_end = seconds_now();
     shown.enabled = isatty(STDERR_FILENO) && troc_csv_row_count(data->input) >= PROGRESS_ROWS_MIN;
-    status = solve_and_compare(options, data, result, &shown);
-    if (status != 0) return status;
+    solved_problem solved = {0};
+    status = solve_and_compare(options, data, result, &solved, &shown);
+    if (status != 0) {
+        solved_problem_free(&solved);
+        return status;
+    }
     double solve_end = seconds_now();
     if (options->out_path != NULL) {
         troc_csv_error error;
         const int rc = troc_csv_reload_data(data->input, options->input_path, options->thread_count, &error);
-        if (rc == -ENOMEM) return troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
-        if (rc != 0) {
-            return troc_cli_fail(TROC_EXIT_REFUSED, "cannot read %s again to write %s: %s (nothing was written: run "
-                                 "troc clear again)", options->input_path, options->out_path, error.message);
+        if (rc == -ENOMEM) status = troc_cli_fail(TROC_EXIT_REFUSED, "out of memory");
+        else if (rc != 0) {
+            status = troc_cli_fail(TROC_EXIT_REFUSED, "cannot read %s again to write %s: %s (nothing was written: "
+                                   "run troc clear again)", options->input_path, options->out_path, error.message);
         }
     }
-    status = troc__clear_write(options, data, result, show_progress, &shown);
+    if (status == 0) {
+        proof result_proof = {.solved = &solved, .result = result};
+        status = troc__clear_write(options, data, result, prove, &result_proof, show_progress, &shown);
+    }
+    solved_problem_free(&solved);
     end_progress(&shown);
     double write_end = seconds_now();
     *times = (timings){

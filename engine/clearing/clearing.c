@@ -175,8 +175,8 @@ cleanup:
     return error;
 }
 
-int troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
-                        troc_clearing_progress_fn *progress_function, void *progress_context) {
+int troc_clearing_solve_unchecked(const troc_clearing_problem *problem, troc_clearing_result *result,
+                                  troc_clearing_progress_fn *progress_function, void *progress_context) {
     assert(result != NULL);
     *result = (troc_clearing_result){0};
     int error = troc_clearing_problem_validate(problem);
@@ -184,15 +184,25 @@ int troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_resu
     troc__progress progress = {.function = progress_function, .context = progress_context};
     error = result_allocate_potentials(problem, result);
     if (error == 0) error = solve_into(problem, result, &progress);
-    if (error == 0) {
-        troc__progress_report(&progress, "checking", 0.0);
-        error = troc_clearing_check(problem, result);
+    if (error != 0) {
+        troc_clearing_result_free(result);
+        return error;
     }
+    assert(result->cleared_total_cents + result->paid_total_cents <= result->total_cents);
+    return 0;
+}
+
+int troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
+                        troc_clearing_progress_fn *progress_function, void *progress_context) {
+    int error = troc_clearing_solve_unchecked(problem, result, progress_function, progress_context);
+    if (error != 0) return error;
+    troc__progress progress = {.function = progress_function, .context = progress_context};
+    troc__progress_report(&progress, "checking", 0.0);
+    error = troc_clearing_check(problem, result);
     if (error != 0) {
         troc_clearing_result_free(result);
         return error;
     }
     troc__progress_report(&progress, "checking", 1.0);
-    assert(result->cleared_total_cents + result->paid_total_cents <= result->total_cents);
     return 0;
 }

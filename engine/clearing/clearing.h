@@ -131,6 +131,14 @@ int troc_clearing_problem_validate(const troc_clearing_problem *problem);
 int troc_clearing_solve(const troc_clearing_problem *problem, troc_clearing_result *result,
                         troc_clearing_progress_fn *progress, void *progress_context);
 
+/* As solve(), without its final check: for a caller that proves the result
+ * with troc_clearing_check() itself, at a moment of its choosing, before
+ * it uses the result for anything (troc clear checks while RESULT is
+ * synced to disk, and renames RESULT into place only once the check
+ * passed).  Never returns TROC_EINFEASIBLE or TROC_ENOT_OPTIMAL. */
+int troc_clearing_solve_unchecked(const troc_clearing_problem *problem, troc_clearing_result *result,
+                                  troc_clearing_progress_fn *progress, void *progress_context);
+
 /* Releases the arrays of a result filled by solve(); leaves it empty.  Safe
  * on an empty (zeroed) result. */
 void troc_clearing_result_free(troc_clearing_result *result);
