@@ -998,6 +998,41 @@ static void expect_races_keep_less_work(unsigned thread_count, uint32_t *forward
     free(ob);
 }
 
+/* Plain mode: the network takes the groups' capacities, and the solve
+ * frees them once the residual graph holds them (nothing reduced here:
+ * every firm of the complete graph owes three and is owed by three). */
+static void test_solve_frees_capacities(void **state) {
+    (void)state;
+    troc_obligation ob[12];
+    size_t count = 0;
+    for (uint32_t debtor = 0; debtor < 4; debtor++) {
+        for (uint32_t creditor = 0; creditor < 4; creditor++) {
+            if (debtor != creditor) ob[count++] = (troc_obligation){debtor, creditor, 100 + 7 * (int64_t)count};
+        }
+    }
+    troc_clearing_problem p = plain_problem(4, ob, count);
+    troc__groups groups = {0};
+    troc__network network = {0};
+    assert_int_equal(troc__groups_build(&p, &groups), 0);
+    assert_int_equal(troc__network_build(&p, &groups, &network), 0);
+    assert_null(groups.group_capacity);
+    assert_non_null(network.arc_capacity);
+    int64_t potential[4] = {0}, *flow = NULL;
+    troc__circulation_stats stats;
+    troc__progress progress = {0};
+    assert_int_equal(troc__circulation_solve(&network, NULL, 1, &flow, potential, &stats, &progress), 0);
+    assert_null(network.arc_capacity);
+    int64_t cleared = 0;
+    for (uint32_t a = 0; a < network.arc_count; a++) cleared += flow[a];
+    troc_clearing_result r;
+    solve_ok(&p, &r);
+    assert_int_equal(cleared, r.cleared_total_cents);
+    troc_clearing_result_free(&r);
+    free(flow);
+    troc__network_free(&network);
+    troc__groups_free(&groups);
+}
+
 static void test_race_keeps_less_work(void **state) {
     (void)state;
     for (unsigned threads = 1; threads <= 2; threads++) {
@@ -1109,6 +1144,7 @@ int main(void) {
         cmocka_unit_test(test_overflow_guards),
         cmocka_unit_test(test_split_oldest_first_is_deterministic),
         cmocka_unit_test(test_progress_is_reported),
+        cmocka_unit_test(test_solve_frees_capacities),
         cmocka_unit_test(test_race_keeps_less_work),
         cmocka_unit_test(test_race_result_independent_of_threads),
         cmocka_unit_test(test_race_among_small_components),

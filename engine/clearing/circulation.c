@@ -74,7 +74,7 @@ static void stack_potentials(const troc__components *components, int64_t *potent
     }
 }
 
-int troc__circulation_solve(const troc__network *network, const troc__components *known, unsigned thread_count,
+int troc__circulation_solve(troc__network *network, const troc__components *known, unsigned thread_count,
                             int64_t **flow_out, int64_t *potential, troc__circulation_stats *stats,
                             troc__progress *progress) {
     assert(network != NULL && flow_out != NULL && potential != NULL);
@@ -97,6 +97,10 @@ int troc__circulation_solve(const troc__network *network, const troc__components
     const troc__components *solved_components = reduced ? &reduction.components : components;
     error = troc__residual_build(solved, solved_components, &residual);
     if (error != 0) goto cleanup;
+    if (!reduced) {
+        free(network->arc_capacity);
+        network->arc_capacity = NULL;
+    }
     troc__progress_report(progress, "flow", 0.0);
     error = solve_components(solved_components, &residual, thread_count, stats, progress);
     if (error != 0) goto cleanup;

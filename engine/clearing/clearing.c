@@ -75,7 +75,7 @@ static int result_allocate_amounts(const troc_clearing_problem *problem, troc_cl
  * them.  When every group has an arc and there is no other (plain mode, or
  * a split where every pair settled something), arc g carries group g and
  * the arcs' flows are the groups': a copy of an array per arc saved. */
-static int solve_groups(const troc__network *network, const troc__components *components, unsigned thread_count,
+static int solve_groups(troc__network *network, const troc__components *components, unsigned thread_count,
                         const troc__groups *groups, int64_t *potentials, int64_t **group_flow_out,
                         troc__progress *progress) {
     troc__circulation_stats stats;

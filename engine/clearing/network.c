@@ -139,8 +139,8 @@ void troc__network_free(troc__network *network) {
     if (!network->borrowed) {
         free(network->arc_first);
         free(network->arc_head);
-        free(network->arc_capacity);
     }
+    free(network->arc_capacity);
     free(network->arc_cost);
     *network = (troc__network){0};
 }
@@ -284,14 +284,16 @@ static int network_make(const troc_clearing_problem *problem, troc__groups *grou
 
 /* Plain mode: every group is an arc of cost -1, in group order, so the
  * groups' arrays are the network's, arc g carries group g (no group_arc)
- * and every cost is -1 (no arc_cost). */
-static void network_of_groups(const troc_clearing_problem *problem, const troc__groups *groups,
+ * and every cost is -1 (no arc_cost).  The capacities change hands: the
+ * solve frees them once they are in the residual graph. */
+static void network_of_groups(const troc_clearing_problem *problem, troc__groups *groups,
                               troc__network *network) {
     *network = (troc__network){.node_count = problem->firm_count, .arc_count = groups->group_count,
                                .arc_first = groups->group_first, .arc_head = groups->group_creditor,
                                .arc_capacity = groups->group_capacity, .borrowed = true};
+    groups->group_capacity = NULL;
     assert(groups->group_first[problem->firm_count] == groups->group_count);
-    for (uint32_t g = 0; g < groups->group_count; g++) assert(groups->group_capacity[g] > 0);
+    for (uint32_t g = 0; g < groups->group_count; g++) assert(network->arc_capacity[g] > 0);
 }
 
 int troc__network_build(const troc_clearing_problem *problem, troc__groups *groups,
