@@ -91,6 +91,27 @@ static void test_amount_format_round_trips(void **state) {
     assert_string_equal(troc_amount_format(INT64_MIN, text), "-92233720368547758.08");
 }
 
+/* Against printf, on amounts of every length and sign. */
+static void test_amount_write_matches_printf(void **state) {
+    (void)state;
+    uint64_t seed = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        int64_t cents = (int64_t)(seed >> (seed % 64));
+        if (i % 2 == 1) cents = -cents;
+        if (i % 1000 == 0) cents = i % 3000 == 0 ? INT64_MIN : INT64_MAX - i;
+        const uint64_t magnitude = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
+        char expected[64];
+        snprintf(expected, sizeof expected, "%s%llu.%02llu", cents < 0 ? "-" : "",
+                 (unsigned long long)(magnitude / 100), (unsigned long long)(magnitude % 100));
+        char written[TROC_AMOUNT_TEXT_SIZE];
+        assert_int_equal(troc_amount_write(cents, written), strlen(expected));
+        assert_string_equal(written, expected);
+    }
+}
+
 static void test_amount_add_checks_overflow(void **state) {
     (void)state;
     int64_t sum = 7;
@@ -385,6 +406,7 @@ int main(void) {
         cmocka_unit_test(test_amount_parse_refuses_overflow),
         cmocka_unit_test(test_amount_parse_reads_only_length),
         cmocka_unit_test(test_amount_format_round_trips),
+        cmocka_unit_test(test_amount_write_matches_printf),
         cmocka_unit_test(test_amount_add_checks_overflow),
         cmocka_unit_test(test_amount_share_rounds_down),
         cmocka_unit_test(test_blank_text),

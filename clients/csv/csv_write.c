@@ -378,11 +378,16 @@ void troc_csv_write_text(troc_csv_writer *writer, const char *text) {
 
 void troc_csv_write_amount(troc_csv_writer *writer, int64_t cents) {
     assert(writer != NULL);
-    char text[TROC_AMOUNT_TEXT_SIZE];
-    const size_t length = troc_amount_write(cents, text);
     /* Digits, a point and perhaps a minus: never quoted, never empty. */
     if (writer->fields > 0) put(writer, ",", 1);
-    put(writer, text, length);
+    if (writer->capacity - writer->used >= TROC_AMOUNT_TEXT_SIZE) {
+        /* Straight into the buffer (its NUL is overwritten by what follows). */
+        writer->used += troc_amount_write(cents, writer->buffer + writer->used);
+    } else {
+        char text[TROC_AMOUNT_TEXT_SIZE];
+        const size_t length = troc_amount_write(cents, text);
+        put(writer, text, length);
+    }
     writer->fields++;
     writer->last_field_empty = false;
 }

@@ -62,24 +62,41 @@ char *troc_amount_format(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]) {
     return buffer;
 }
 
+/* "00" to "99": writing two digits per division halves the divisions. */
+static const char digit_pairs[201] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/* RESULT writes two amounts per row, millions of them: the length is
+ * counted first, and the digits written in place from the end, two at a
+ * time. */
 size_t troc_amount_write(int64_t cents, char buffer[TROC_AMOUNT_TEXT_SIZE]) {
     assert(buffer != NULL);
-    uint64_t magnitude = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-    char reversed[TROC_AMOUNT_TEXT_SIZE];
-    size_t n = 0;
-    reversed[n++] = (char)('0' + magnitude % 10);
-    magnitude /= 10;
-    reversed[n++] = (char)('0' + magnitude % 10);
-    magnitude /= 10;
-    reversed[n++] = '.';
-    do {
-        reversed[n++] = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
-    if (cents < 0) reversed[n++] = '-';
+    const uint64_t magnitude = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
+    uint64_t units = magnitude / 100;
+    const unsigned fraction = (unsigned)(magnitude % 100);
+    size_t digits = 1;
+    for (uint64_t bound = 10; digits < 20 && units >= bound; bound *= 10) digits++;
+    const size_t n = (cents < 0 ? 1u : 0u) + digits + 3;
     assert(n < TROC_AMOUNT_TEXT_SIZE);
-    for (size_t i = 0; i < n; i++) buffer[i] = reversed[n - 1 - i];
+    buffer[0] = '-'; /* overwritten by the first digit when positive */
     buffer[n] = '\0';
+    buffer[n - 1] = digit_pairs[2 * fraction + 1];
+    buffer[n - 2] = digit_pairs[2 * fraction];
+    buffer[n - 3] = '.';
+    char *end = buffer + n - 3;
+    while (units >= 100) {
+        const unsigned two = (unsigned)(units % 100);
+        units /= 100;
+        *--end = digit_pairs[2 * two + 1];
+        *--end = digit_pairs[2 * two];
+    }
+    if (units >= 10) {
+        *--end = digit_pairs[2 * units + 1];
+        *--end = digit_pairs[2 * units];
+    } else {
+        *--end = (char)('0' + units);
+    }
     return n;
 }
 
