@@ -865,7 +865,7 @@ static size_t large_obligations(troc_obligation *out, uint32_t firms, size_t cou
 
 /* The arrays a maximum flow changes, saved or compared. */
 typedef struct flow_snapshot {
-    troc__residual_arc *arcs;
+    char *arcs; /* troc__arc_size() bytes per arc */
     uint64_t *room_bits;
     int64_t *excess;
 } flow_snapshot;
@@ -873,20 +873,20 @@ typedef struct flow_snapshot {
 static void snapshot_take(flow_snapshot *s, const troc__residual *r) {
     const size_t words = troc__room_words(r->arc_count);
     if (s->arcs == NULL) {
-        s->arcs = malloc(r->arc_count * sizeof *s->arcs);
+        s->arcs = malloc(r->arc_count * troc__arc_size(r));
         s->room_bits = malloc(words * sizeof *s->room_bits);
         s->excess = malloc(r->node_count * sizeof *s->excess);
         assert_non_null(s->arcs);
         assert_non_null(s->room_bits);
         assert_non_null(s->excess);
     }
-    memcpy(s->arcs, r->arcs, r->arc_count * sizeof *s->arcs);
+    memcpy(s->arcs, r->arcs, r->arc_count * troc__arc_size(r));
     memcpy(s->room_bits, r->room_bits, words * sizeof *s->room_bits);
     memcpy(s->excess, r->excess, r->node_count * sizeof *s->excess);
 }
 
 static void snapshot_restore(const flow_snapshot *s, troc__residual *r) {
-    memcpy(r->arcs, s->arcs, r->arc_count * sizeof *s->arcs);
+    memcpy(r->arcs, s->arcs, r->arc_count * troc__arc_size(r));
     memcpy(r->room_bits, s->room_bits, troc__room_words(r->arc_count) * sizeof *s->room_bits);
     memcpy(r->excess, s->excess, r->node_count * sizeof *s->excess);
 }
@@ -894,9 +894,10 @@ static void snapshot_restore(const flow_snapshot *s, troc__residual *r) {
 /* The same rooms, room bits and excesses in the component [lo, hi) (a
  * race copies that range only). */
 static bool snapshot_equal(const flow_snapshot *s, const troc__residual *r, uint32_t lo, uint32_t hi) {
+    const size_t size = troc__arc_size(r);
     for (uint32_t a = r->arc_first[lo]; a < r->arc_first[hi]; a++) {
         const uint32_t shift = (a & 31u) * 2;
-        if (r->arcs[a].room != s->arcs[a].room || r->arcs[a].capacity != s->arcs[a].capacity) return false;
+        if (memcmp(troc__arc_address(r, a), s->arcs + a * size, size) != 0) return false;
         if (((r->room_bits[a >> 5] ^ s->room_bits[a >> 5]) >> shift & 3u) != 0) return false;
     }
     return memcmp(r->excess + lo, s->excess + lo, (hi - lo) * sizeof *s->excess) == 0;
@@ -1085,6 +1086,79 @@ static void test_race_among_small_components(void **state) {
     free(ob);
 }
 
+/* Whether the residual graph of a plain problem takes narrow arcs. */
+static bool residual_narrow(const troc_clearing_problem *p) {
+    troc__groups groups = {0};
+    troc__network network = {0};
+    troc__components components = {0};
+    troc__residual residual = {0};
+    assert_int_equal(troc__groups_build(p, &groups), 0);
+    assert_int_equal(troc__network_build(p, &groups, &network), 0);
+    assert_int_equal(troc__components_find(&network, p->firm_count, &components), 0);
+    assert_int_equal(troc__residual_build(&network, &components, &residual), 0);
+    const bool narrow = residual.narrow;
+    troc__residual_free(&residual);
+    troc__components_free(&components);
+    troc__network_free(&network);
+    troc__groups_free(&groups);
+    return narrow;
+}
+
+/* Amounts too large for the residual graph's narrow arcs (31 bits) take
+ * its wide ones.  Every step of the solver scales with the amounts, so the
+ * same network with every amount multiplied by a power of two sets off
+ * exactly that many times as much on every obligation: small random
+ * networks (times 2^31) against the reference, and a large one that races
+ * (times 2^16, within the limit of the total), with one thread and two. */
+static void test_wide_arcs_scale_narrow(void **state) {
+    (void)state;
+    int64_t scale = (int64_t)1 << 31;
+    rng_state = 4242;
+    troc_obligation obligations[40], scaled[40];
+    for (int round = 0; round < 200; round++) {
+        const uint32_t firms = 2 + rng_below(9);
+        const size_t count = random_obligations(obligations, firms, 40);
+        for (size_t k = 0; k < count; k++) {
+            scaled[k] = obligations[k];
+            scaled[k].amount_cents *= scale;
+        }
+        troc_clearing_problem p = plain_problem(firms, obligations, count), q = plain_problem(firms, scaled, count);
+        troc_clearing_result r, s;
+        solve_ok(&p, &r);
+        solve_ok(&q, &s);
+        assert_true(s.cleared_total_cents == ref_plain(&q, NULL));
+        for (size_t k = 0; k < count; k++) assert_true(s.cleared_cents[k] == scale * r.cleared_cents[k]);
+        troc_clearing_result_free(&r);
+        troc_clearing_result_free(&s);
+    }
+    enum { FIRMS = 6000, COUNT = 36000 };
+    troc_obligation *ob = malloc(COUNT * sizeof *ob), *big = malloc(COUNT * sizeof *big);
+    assert_non_null(ob);
+    assert_non_null(big);
+    const size_t count = large_obligations(ob, FIRMS, COUNT);
+    scale = (int64_t)1 << 16;
+    for (size_t k = 0; k < count; k++) {
+        big[k] = ob[k];
+        big[k].amount_cents *= scale;
+    }
+    troc_clearing_problem p = plain_problem(FIRMS, ob, count), q = plain_problem(FIRMS, big, count);
+    assert_true(residual_narrow(&p));
+    assert_false(residual_narrow(&q));
+    troc_clearing_result r, s[2];
+    solve_ok(&p, &r);
+    assert_true(r.cycle_firm_count >= TROC__RACE_NODES_MIN);
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        q.thread_count = threads;
+        solve_ok(&q, &s[threads - 1]);
+        for (size_t k = 0; k < count; k++) assert_true(s[threads - 1].cleared_cents[k] == scale * r.cleared_cents[k]);
+    }
+    troc_clearing_result_free(&r);
+    troc_clearing_result_free(&s[0]);
+    troc_clearing_result_free(&s[1]);
+    free(ob);
+    free(big);
+}
+
 /* Whole solves of networks that race: the same result with one thread or
  * two, plain and in credit mode, proved optimal. */
 static void test_race_result_independent_of_threads(void **state) {
@@ -1147,6 +1221,7 @@ int main(void) {
         cmocka_unit_test(test_solve_frees_capacities),
         cmocka_unit_test(test_race_keeps_less_work),
         cmocka_unit_test(test_race_result_independent_of_threads),
+        cmocka_unit_test(test_wide_arcs_scale_narrow),
         cmocka_unit_test(test_race_among_small_components),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

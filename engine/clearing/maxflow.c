@@ -285,7 +285,7 @@ DIRECTED void route_from_directed(troc__maxflow_state *m, troc__residual *r, uin
             /* An augmentation reads and writes the rooms of its path, arcs
              * scattered over memory: each is fetched as the path grows. */
             const troc__residual_entry step = m->admissible->entries[e];
-            __builtin_prefetch(&r->arcs[step.link >> TROC__LINK_ARC_SHIFT], 1);
+            __builtin_prefetch(troc__arc_address(r, step.link >> TROC__LINK_ARC_SHIFT), 1);
             m->path[depth++] = e;
             v = step.head;
             continue;

@@ -39,7 +39,7 @@
 
 /* The arrays a maximum flow changes: rooms, room bits and excesses. */
 typedef struct flow_arrays {
-    troc__residual_arc *arcs;
+    void *arcs;
     uint64_t *room_bits;
     int64_t *excess;
 } flow_arrays;
@@ -58,7 +58,7 @@ struct troc__race {
 
 /* Places the copies and the helper's state in block from *used. */
 static void place_arrays(troc__race *race, char *block, size_t *used, const troc__residual *r, uint32_t node_count) {
-    race->copy.arcs = troc_large_carve(block, used, ((size_t)r->arc_count + 1) * sizeof *race->copy.arcs);
+    race->copy.arcs = troc_large_carve(block, used, ((size_t)r->arc_count + 1) * troc__arc_size(r));
     race->copy.room_bits = troc_large_carve(block, used, troc__room_words(r->arc_count) * sizeof *race->copy.room_bits);
     race->copy.excess = troc_large_carve(block, used, ((size_t)r->node_count + 1) * sizeof *race->copy.excess);
     troc__maxflow_place(&race->reverse, block, used, node_count);
@@ -93,7 +93,8 @@ static void room_bits_copy(uint64_t *to, const uint64_t *from, uint32_t arc_lo, 
  * `from` into `to`. */
 static void arrays_copy(const troc__residual *r, flow_arrays to, flow_arrays from, uint32_t lo, uint32_t hi) {
     const uint32_t arc_lo = r->arc_first[lo], arc_hi = r->arc_first[hi];
-    memcpy(to.arcs + arc_lo, from.arcs + arc_lo, (size_t)(arc_hi - arc_lo) * sizeof *to.arcs);
+    const size_t size = troc__arc_size(r);
+    memcpy((char *)to.arcs + arc_lo * size, (const char *)from.arcs + arc_lo * size, (size_t)(arc_hi - arc_lo) * size);
     room_bits_copy(to.room_bits, from.room_bits, arc_lo, arc_hi);
     memcpy(to.excess + lo, from.excess + lo, (size_t)(hi - lo) * sizeof *to.excess);
 }

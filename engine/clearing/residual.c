@@ -146,7 +146,11 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
             const int64_t capacity = network->arc_capacity[a];
             const int32_t cost = troc__network_arc_cost(network, a);
             const int64_t start = cost < 0 ? capacity : 0; /* initial pseudo-flow */
-            r->arcs[arc] = (troc__residual_arc){.room = capacity, .capacity = capacity};
+            if (r->narrow) {
+                ((troc__residual_arc32 *)r->arcs)[arc] = (troc__residual_arc32){.capacity = (int32_t)capacity};
+            } else {
+                ((troc__residual_arc *)r->arcs)[arc] = (troc__residual_arc){.capacity = capacity};
+            }
             troc__residual_set_room(r, arc, capacity - start);
             b->arc_head[arc] = head;
             if (cost < -1) r->chain_cost[arc] = cost;
@@ -178,12 +182,22 @@ static void fill_heads(troc__residual *r, building *b) {
             if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[arc_head[arc + 2 * PREFETCH_ARCS]], 1);
             const uint32_t head = arc_head[arc], link = out[arc].link & ~TROC__LINK_TAIL;
             r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
-            r->excess[head] += r->arcs[arc].capacity - r->arcs[arc].room; /* the initial pseudo-flow */
+            r->excess[head] += troc__arc_capacity(r, arc) - troc__arc_room(r, arc); /* the initial pseudo-flow */
         }
     }
 }
 
 /* Words of room bits for at most arc_count arcs (two bits each). */
+/* Whether every capacity of the network fits an int32: the graph then
+ * takes narrow arcs. */
+static bool capacities_narrow(const troc__network *network) {
+    int64_t largest = 0;
+    for (uint32_t a = 0; a < network->arc_count; a++) {
+        largest = network->arc_capacity[a] > largest ? network->arc_capacity[a] : largest;
+    }
+    return largest <= INT32_MAX;
+}
+
 /* Places the arrays of r for at most arc_count arcs in block from *used
  * (troc_large_carve()): one block, so that the arrays of one entry per node
  * share huge pages. */
@@ -195,7 +209,7 @@ static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t 
     r->excess = troc_large_carve(block, used, nodes * sizeof *r->excess);
     r->potential = troc_large_carve(block, used, nodes * sizeof *r->potential);
     r->entries = troc_large_carve(block, used, 2 * arcs * sizeof *r->entries);
-    r->arcs = troc_large_carve(block, used, arcs * sizeof *r->arcs);
+    r->arcs = troc_large_carve(block, used, arcs * troc__arc_size(r));
     r->room_bits = troc_large_carve(block, used, troc__room_words(arc_count) * sizeof *r->room_bits);
 }
 
@@ -225,7 +239,7 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     assert(network != NULL && components != NULL && residual != NULL);
     assert(components->component_first[components->component_count] == network->node_count);
     troc__residual *r = residual;
-    *r = (troc__residual){.node_count = network->node_count};
+    *r = (troc__residual){.node_count = network->node_count, .narrow = capacities_narrow(network)};
     const size_t nodes = (size_t)network->node_count + 1;
     /* Sized for every arc of the network; those between components are
      * left out, and the pages of the room they leave are never touched. */
@@ -273,9 +287,10 @@ void troc__residual_flows(const troc__residual *r, const troc__network *network,
         for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
             flow[a] = 0;
             if (components->component_of[network->arc_head[a]] != component) continue;
-            const troc__residual_arc *inside = &r->arcs[arc++];
-            assert(inside->room >= 0 && inside->room <= inside->capacity);
-            flow[a] = inside->capacity - inside->room;
+            const int64_t room = troc__arc_room(r, arc), capacity = troc__arc_capacity(r, arc);
+            arc++;
+            assert(room >= 0 && room <= capacity);
+            flow[a] = capacity - room;
         }
         assert(arc == r->arc_first[tail + 1]);
     }
