@@ -63,6 +63,7 @@ int troc__client_queue(troc_client *client, const uint8_t *payload, size_t paylo
     if (sealed) {
         size_t written = troc_channel_seal(&client->channel, payload, payload_size, frame);
         assert(written == frame_size);
+        (void)written; /* read by the assertion only */
     } else {
         troc_frame_header_write(frame, payload_size);
         memcpy(frame + TROC_FRAME_HEADER_SIZE, payload, payload_size);

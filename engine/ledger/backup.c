@@ -105,6 +105,7 @@ static int paths_split(const char *destination, backup_paths *paths, troc_backup
     int written = snprintf(paths->temporary, sizeof paths->temporary, "%s/.%s.partial-XXXXXX",
                            parent_length == 1 ? "" : paths->parent, name);
     assert(written > 0 && (size_t)written < sizeof paths->temporary);
+    (void)written; /* read by the assertion only */
     return 0;
 }
 

@@ -49,6 +49,7 @@ int troc_handshake_client_hello(troc_handshake *handshake, uint8_t *out, size_t 
     frame.hello = &hello;
     size_t size = troc__v1__client_frame__get_packed_size(&frame);
     assert(size <= TROC_HANDSHAKE_FRAME_SIZE_MAX);
+    (void)size; /* read by the assertion only */
     *size_out = troc__v1__client_frame__pack(&frame, out);
     troc_hash(out, *size_out, handshake->client_hello_hash);
     return 0;

@@ -489,6 +489,7 @@ static void after_solve(uv_work_t *work, int status) {
     troc__clearing *c = work->data;
     job *j = c->current;
     assert(status == 0 && j != NULL);
+    (void)status; /* read by the assertion only */
     if (j->rc != 0 || !j->built) {
         current_done(c);
         return;
