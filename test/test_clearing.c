@@ -1008,7 +1008,9 @@ static void test_solve_frees_capacities(void **state) {
     size_t count = 0;
     for (uint32_t debtor = 0; debtor < 4; debtor++) {
         for (uint32_t creditor = 0; creditor < 4; creditor++) {
-            if (debtor != creditor) ob[count++] = (troc_obligation){debtor, creditor, 100 + 7 * (int64_t)count};
+            if (debtor == creditor) continue;
+            ob[count] = (troc_obligation){debtor, creditor, 100 + 7 * (int64_t)count};
+            count++;
         }
     }
     troc_clearing_problem p = plain_problem(4, ob, count);
