@@ -822,6 +822,32 @@ static void test_writer_memory_parts(void **state) {
     const char *kept_text = slurp(path, &size);
     assert_int_equal(size, whole_size);
     assert_memory_equal(kept_text, whole, size);
+    /* In lent buffers: one roomy enough, kept from part to part, and one
+     * too small, which the writer outgrows into a buffer of its own; the
+     * lent bytes hold what was written while they sufficed, and are the
+     * caller's to free (AddressSanitizer would see a writer free them). */
+    static const size_t lent_sizes[] = {4096, 16};
+    for (size_t s = 0; s < sizeof lent_sizes / sizeof lent_sizes[0]; s++) {
+        const size_t lent_size = lent_sizes[s];
+        char *lent = malloc(lent_size);
+        assert_non_null(lent);
+        snprintf(path, sizeof path, "%s/lent-%zu.csv", dir.path, lent_size);
+        assert_int_equal(troc_csv_writer_open_file(path, flags, &writer), 0);
+        troc_csv_writer *in_lent = NULL;
+        assert_int_equal(troc_csv_writer_open_memory_in(TROC_CSV_WRITE_CRLF, lent, lent_size, &in_lent), 0);
+        for (int i = 0; i < 3; i++) {
+            write_sample(in_lent);
+            if (lent_size == 4096 && i == 0) assert_memory_equal(lent, whole + 3, 8); /* after the BOM */
+            troc_csv_writer_append_kept(writer, in_lent);
+        }
+        troc_csv_writer_abort(in_lent);
+        free(lent);
+        assert_int_equal(troc_csv_writer_finish(writer), 0);
+        assert_int_equal(troc_csv_writer_commit(writer), 0);
+        const char *lent_text = slurp(path, &size);
+        assert_int_equal(size, whole_size);
+        assert_memory_equal(lent_text, whole, size);
+    }
     free(whole);
     temp_dir_remove(&dir);
 }

@@ -166,6 +166,15 @@ int troc_csv_writer_open_fd(int fd, unsigned flags, troc_csv_writer **writer_out
  * order.  Returns 0 or -ENOMEM. */
 int troc_csv_writer_open_memory(unsigned flags, troc_csv_writer **writer_out);
 
+/* The same, collecting into `buffer` (`capacity` bytes, lent: the caller
+ * frees it once the writer is gone) until more is needed, then into a
+ * buffer of its own.  Parts formatted side by side can then share one
+ * block of huge pages instead of each taking whole ones (base/large.h). */
+int troc_csv_writer_open_memory_in(unsigned flags, char *buffer, size_t capacity, troc_csv_writer **writer_out);
+
+/* Bytes of the CSV's data as read: the file's size. */
+size_t troc_csv_data_size(const troc_csv *csv);
+
 /* Appends what a memory writer collected (its rows ended, as the writer's)
  * and frees it; its error, if any, becomes the writer's. */
 void troc_csv_writer_append(troc_csv_writer *writer, troc_csv_writer *memory);

@@ -941,6 +941,11 @@ size_t troc_csv_row_count(const troc_csv *csv) {
     return csv->row_count;
 }
 
+size_t troc_csv_data_size(const troc_csv *csv) {
+    assert(csv != NULL);
+    return csv->size;
+}
+
 uint32_t troc_csv_header_line(const troc_csv *csv) {
     assert(csv != NULL);
     return csv->header_line;

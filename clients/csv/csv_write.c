@@ -81,6 +81,7 @@ struct troc_csv_writer {
     int fd;               /* destination, -1 once closed or for a memory writer */
     bool owns_file;       /* fd is our temporary file: sync, close, rename it */
     bool memory;          /* collects everything in buffer, which grows */
+    bool lent;            /* buffer is the caller's (troc_csv_writer_open_memory_in()) */
     bool last_field_empty; /* the last field of the current row was empty */
     int error;            /* first write error (-errno), 0 if none */
     unsigned flags;       /* TROC_CSV_WRITE_* */
@@ -172,11 +173,18 @@ static void flush(troc_csv_writer *writer) {
 static bool grow(troc_csv_writer *writer, size_t length) {
     size_t capacity = writer->capacity * 2;
     while (capacity - writer->used < length) capacity *= 2;
-    char *buffer = troc_large_realloc(writer->buffer, writer->used, capacity);
+    char *buffer = NULL;
+    if (writer->lent) { /* outgrown: a buffer of its own from now on */
+        buffer = troc_large_malloc(capacity);
+        if (buffer != NULL) memcpy(buffer, writer->buffer, writer->used);
+    } else {
+        buffer = troc_large_realloc(writer->buffer, writer->used, capacity);
+    }
     if (buffer == NULL) {
         if (writer->error == 0) writer->error = -ENOMEM;
         return false;
     }
+    writer->lent = false;
     writer->buffer = buffer;
     writer->capacity = capacity;
     return true;
@@ -319,6 +327,18 @@ int troc_csv_writer_open_memory(unsigned flags, troc_csv_writer **writer_out) {
     return writer_create(flags, true, writer_out);
 }
 
+int troc_csv_writer_open_memory_in(unsigned flags, char *buffer, size_t capacity, troc_csv_writer **writer_out) {
+    assert(buffer != NULL && capacity > 0 && writer_out != NULL);
+    assert((flags & ~(TROC_CSV_WRITE_CRLF | TROC_CSV_WRITE_BOM)) == 0);
+    troc_csv_writer *writer = calloc(1, sizeof *writer);
+    if (writer == NULL) return -ENOMEM;
+    *writer = (troc_csv_writer){.fd = -1, .live_slot = -1, .memory = true, .lent = true, .flags = flags,
+                                .buffer = buffer, .capacity = capacity};
+    if (flags & TROC_CSV_WRITE_BOM) put(writer, "\xEF\xBB\xBF", 3);
+    *writer_out = writer;
+    return 0;
+}
+
 void troc_csv_writer_append_kept(troc_csv_writer *writer, troc_csv_writer *memory) {
     assert(writer != NULL && memory != NULL && memory->memory);
     assert(writer->fields == 0 && memory->fields == 0);
@@ -440,6 +460,6 @@ void troc_csv_writer_abort(troc_csv_writer *writer) {
     temporary_unlist(writer);
     free(writer->temporary_path);
     free(writer->target_path);
-    free(writer->buffer);
+    if (!writer->lent) free(writer->buffer);
     free(writer);
 }
