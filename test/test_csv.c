@@ -783,6 +783,27 @@ static char *memory_text(const char *directory, troc_csv_writer **parts, size_t 
     return text;
 }
 
+/* Writes three samples through `memory`, kept from part to part, into the
+ * file `name` of `directory`, and frees it; the file must read `whole`. */
+static void expect_kept_parts(const char *directory, const char *name, unsigned flags, troc_csv_writer *memory,
+                              const char *whole, size_t whole_size) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", directory, name);
+    troc_csv_writer *writer = NULL;
+    assert_int_equal(troc_csv_writer_open_file(path, flags, &writer), 0);
+    for (int i = 0; i < 3; i++) {
+        write_sample(memory);
+        troc_csv_writer_append_kept(writer, memory);
+    }
+    troc_csv_writer_abort(memory);
+    assert_int_equal(troc_csv_writer_finish(writer), 0);
+    assert_int_equal(troc_csv_writer_commit(writer), 0);
+    size_t size = 0;
+    const char *text = slurp(path, &size);
+    assert_int_equal(size, whole_size);
+    assert_memory_equal(text, whole, size);
+}
+
 static void test_writer_memory_parts(void **state) {
     (void)state;
     temp_dir dir;
@@ -808,45 +829,23 @@ static void test_writer_memory_parts(void **state) {
     assert_memory_equal(text, whole, size);
     free(text);
     /* One memory writer kept from part to part collects each afresh. */
-    snprintf(path, sizeof path, "%s/kept.csv", dir.path);
-    assert_int_equal(troc_csv_writer_open_file(path, flags, &writer), 0);
     troc_csv_writer *kept = NULL;
     assert_int_equal(troc_csv_writer_open_memory(TROC_CSV_WRITE_CRLF, &kept), 0);
-    for (int i = 0; i < 3; i++) {
-        write_sample(kept);
-        troc_csv_writer_append_kept(writer, kept);
-    }
-    troc_csv_writer_abort(kept);
-    assert_int_equal(troc_csv_writer_finish(writer), 0);
-    assert_int_equal(troc_csv_writer_commit(writer), 0);
-    const char *kept_text = slurp(path, &size);
-    assert_int_equal(size, whole_size);
-    assert_memory_equal(kept_text, whole, size);
-    /* In lent buffers: one roomy enough, kept from part to part, and one
-     * too small, which the writer outgrows into a buffer of its own; the
-     * lent bytes hold what was written while they sufficed, and are the
-     * caller's to free (AddressSanitizer would see a writer free them). */
+    expect_kept_parts(dir.path, "kept.csv", flags, kept, whole, whole_size);
+    /* In lent buffers: one roomy enough, and one too small, which the
+     * writer outgrows into a buffer of its own.  The lent bytes are the
+     * caller's to free (AddressSanitizer would see a writer free them),
+     * and the roomy one still holds the last part. */
     static const size_t lent_sizes[] = {4096, 16};
     for (size_t s = 0; s < sizeof lent_sizes / sizeof lent_sizes[0]; s++) {
-        const size_t lent_size = lent_sizes[s];
-        char *lent = malloc(lent_size);
+        char *lent = malloc(lent_sizes[s]);
         assert_non_null(lent);
-        snprintf(path, sizeof path, "%s/lent-%zu.csv", dir.path, lent_size);
-        assert_int_equal(troc_csv_writer_open_file(path, flags, &writer), 0);
         troc_csv_writer *in_lent = NULL;
-        assert_int_equal(troc_csv_writer_open_memory_in(TROC_CSV_WRITE_CRLF, lent, lent_size, &in_lent), 0);
-        for (int i = 0; i < 3; i++) {
-            write_sample(in_lent);
-            if (lent_size == 4096 && i == 0) assert_memory_equal(lent, whole + 3, 8); /* after the BOM */
-            troc_csv_writer_append_kept(writer, in_lent);
-        }
-        troc_csv_writer_abort(in_lent);
+        assert_int_equal(troc_csv_writer_open_memory_in(TROC_CSV_WRITE_CRLF, lent, lent_sizes[s], &in_lent), 0);
+        snprintf(path, sizeof path, "lent-%zu.csv", lent_sizes[s]);
+        expect_kept_parts(dir.path, path, flags, in_lent, whole, whole_size);
+        if (lent_sizes[s] == 4096) assert_memory_equal(lent, whole + 3, 8); /* after the byte-order mark */
         free(lent);
-        assert_int_equal(troc_csv_writer_finish(writer), 0);
-        assert_int_equal(troc_csv_writer_commit(writer), 0);
-        const char *lent_text = slurp(path, &size);
-        assert_int_equal(size, whole_size);
-        assert_memory_equal(lent_text, whole, size);
     }
     free(whole);
     temp_dir_remove(&dir);
