@@ -255,17 +255,8 @@ static inline int64_t troc__arc_capacity(const troc__residual *r, uint32_t arc) 
 /* Room of entry e: what can still move along it. */
 static inline int64_t troc__entry_room(const troc__residual *r, troc__residual_entry e) {
     const uint32_t arc = e.link >> TROC__LINK_ARC_SHIFT;
-    int64_t room, capacity;
-    if (r->narrow) {
-        const troc__residual_arc32 held = ((const troc__residual_arc32 *)r->arcs)[arc];
-        room = held.room;
-        capacity = held.capacity;
-    } else {
-        const troc__residual_arc held = ((const troc__residual_arc *)r->arcs)[arc];
-        room = held.room;
-        capacity = held.capacity;
-    }
-    return (e.link & TROC__LINK_TAIL) ? room : capacity - room;
+    const int64_t room = troc__arc_room(r, arc);
+    return (e.link & TROC__LINK_TAIL) ? room : troc__arc_capacity(r, arc) - room;
 }
 
 /* Whether entry e has room, and its partner: from room_bits, which the
