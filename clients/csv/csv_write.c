@@ -216,12 +216,15 @@ static inline void put(troc_csv_writer *writer, const char *bytes, size_t length
     put_slow(writer, bytes, length);
 }
 
-static int writer_create(unsigned flags, bool memory, troc_csv_writer **writer_out) {
+/* A writer collecting into `lent` (`capacity` bytes, the caller's), or, with
+ * lent NULL, into a buffer of its own. */
+static int writer_create(unsigned flags, bool memory, char *lent, size_t capacity, troc_csv_writer **writer_out) {
     assert((flags & ~(TROC_CSV_WRITE_CRLF | TROC_CSV_WRITE_BOM)) == 0);
     troc_csv_writer *writer = calloc(1, sizeof *writer);
     if (writer == NULL) return -ENOMEM;
-    writer->capacity = memory ? MEMORY_BUFFER_SIZE : WRITE_BUFFER_SIZE;
-    writer->buffer = troc_large_malloc(writer->capacity);
+    writer->lent = lent != NULL;
+    writer->capacity = lent != NULL ? capacity : memory ? MEMORY_BUFFER_SIZE : WRITE_BUFFER_SIZE;
+    writer->buffer = lent != NULL ? lent : troc_large_malloc(writer->capacity);
     if (writer->buffer == NULL) {
         free(writer);
         return -ENOMEM;
@@ -297,7 +300,7 @@ int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer 
     size_t length = strlen(path);
     if (length == 0 || path[length - 1] == '/') return -EISDIR;
     troc_csv_writer *writer = NULL;
-    int rc = writer_create(flags, false, &writer);
+    int rc = writer_create(flags, false, NULL, 0, &writer);
     if (rc != 0) return rc;
     writer->owns_file = true;
     int mode = -1;
@@ -315,7 +318,7 @@ int troc_csv_writer_open_file(const char *path, unsigned flags, troc_csv_writer 
 int troc_csv_writer_open_fd(int fd, unsigned flags, troc_csv_writer **writer_out) {
     assert(fd >= 0 && writer_out != NULL);
     troc_csv_writer *writer = NULL;
-    int rc = writer_create(flags, false, &writer);
+    int rc = writer_create(flags, false, NULL, 0, &writer);
     if (rc != 0) return rc;
     writer->fd = fd;
     *writer_out = writer;
@@ -324,19 +327,12 @@ int troc_csv_writer_open_fd(int fd, unsigned flags, troc_csv_writer **writer_out
 
 int troc_csv_writer_open_memory(unsigned flags, troc_csv_writer **writer_out) {
     assert(writer_out != NULL);
-    return writer_create(flags, true, writer_out);
+    return writer_create(flags, true, NULL, 0, writer_out);
 }
 
 int troc_csv_writer_open_memory_in(unsigned flags, char *buffer, size_t capacity, troc_csv_writer **writer_out) {
     assert(buffer != NULL && capacity > 0 && writer_out != NULL);
-    assert((flags & ~(TROC_CSV_WRITE_CRLF | TROC_CSV_WRITE_BOM)) == 0);
-    troc_csv_writer *writer = calloc(1, sizeof *writer);
-    if (writer == NULL) return -ENOMEM;
-    *writer = (troc_csv_writer){.fd = -1, .live_slot = -1, .memory = true, .lent = true, .flags = flags,
-                                .buffer = buffer, .capacity = capacity};
-    if (flags & TROC_CSV_WRITE_BOM) put(writer, "\xEF\xBB\xBF", 3);
-    *writer_out = writer;
-    return 0;
+    return writer_create(flags, true, buffer, capacity, writer_out);
 }
 
 void troc_csv_writer_append_kept(troc_csv_writer *writer, troc_csv_writer *memory) {
