@@ -19,6 +19,9 @@
 #include "base/amount.h"
 #include "base/error.h"
 #include "base/large.h"
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "base/result.h"
 #include "base/text.h"
 
@@ -372,6 +375,52 @@ static void test_large_arrays(void **state) {
     assert_null(troc_large_calloc(SIZE_MAX / 4, 8));
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define MALLOC_REPLACED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MALLOC_REPLACED 1
+#endif
+#endif
+
+#if defined(__GLIBC__) && !defined(MALLOC_REPLACED)
+/* Pages of the process in memory (/proc/self/statm). */
+static long resident_pages(void) {
+    FILE *statm = fopen("/proc/self/statm", "r");
+    assert_non_null(statm);
+    long size = 0, resident = 0;
+    assert_int_equal(fscanf(statm, "%ld %ld", &size, &resident), 2);
+    fclose(statm);
+    return resident;
+}
+#endif
+
+/* Once told to, a large array goes back to the system as it is freed,
+ * even after glibc has seen a larger block freed (which raises its mmap
+ * threshold past the array's size: the array would then stay in its heap,
+ * resident, after free()). */
+static void test_large_given_back(void **state) {
+    (void)state;
+#if !defined(__GLIBC__) || defined(MALLOC_REPLACED)
+    skip(); /* another allocator keeps its own policy */
+#else
+    char *larger = troc_large_malloc(12 * HUGE_PAGE);
+    assert_non_null(larger);
+    memset(larger, 'l', 12 * HUGE_PAGE);
+    free(larger);
+    troc_large_give_back_when_freed();
+    malloc_trim(0); /* what earlier tests left in the heap, which could serve the array */
+    const size_t bytes = 4 * HUGE_PAGE;
+    char *array = troc_large_malloc(bytes);
+    assert_non_null(array);
+    memset(array, 'a', bytes);
+    const long before = resident_pages();
+    free(array);
+    const long given_back = before - resident_pages();
+    if (given_back < (long)(bytes / 4096)) fail_msg("%ld pages given back of %zu", given_back, bytes / 4096);
+#endif
+}
+
 /* Arrays carved one after another out of one block, each on a cache line:
  * the sizing pass and the placing pass agree. */
 static void test_large_carve(void **state) {
@@ -419,6 +468,7 @@ int main(void) {
         cmocka_unit_test(test_error_and_result_names),
         cmocka_unit_test(test_large_arrays),
         cmocka_unit_test(test_large_carve),
+        cmocka_unit_test(test_large_given_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,7 @@
 
 #include "base/amount.h"
 #include "base/error.h"
+#include "base/large.h"
 #include "base/limits.h"
 #include "clear.h"
 #include "cli.h"
@@ -538,6 +539,10 @@ int troc__cmd_clear(const troc_cli *cli, int argc, char **argv) {
      * it fails the write with EFBIG instead, reported and cleaned up as any
      * failed write. */
     signal(SIGXFSZ, SIG_IGN);
+    /* Each stage frees its large arrays before the next takes its own:
+     * given back to the system, they serve the next stage (fresh memory
+     * costs more, and the command's peak stays that of its largest stage). */
+    troc_large_give_back_when_freed();
     troc__clear_data data = {0};
     troc_clearing_result result = {0};
     timings times = {0};

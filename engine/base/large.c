@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* The huge page size of x86-64 and of arm64 with 4 KiB pages.  On another
  * size the advice covers fewer whole pages or none, which is only slower. */
@@ -48,4 +51,12 @@ void *troc_large_realloc(void *memory, size_t kept, size_t bytes) {
     if (memory != NULL) memcpy(grown, memory, kept < bytes ? kept : bytes);
     free(memory);
     return grown;
+}
+
+void troc_large_give_back_when_freed(void) {
+#ifdef __GLIBC__
+    /* A fixed threshold: every block of a large array's size is mapped on
+     * its own and unmapped when freed. */
+    (void)mallopt(M_MMAP_THRESHOLD, (int)LARGE_BYTES_MIN);
+#endif
 }

@@ -26,6 +26,18 @@ void *troc_large_calloc(size_t count, size_t size);
  * large array moves rather than grows in place). */
 void *troc_large_realloc(void *memory, size_t kept, size_t bytes);
 
+/* From now on, every large array goes back to the system when it is
+ * freed, for a program whose stages each take large arrays and free them
+ * (troc clear).  glibc otherwise raises its mmap threshold to the largest
+ * block freed, up to 32 MiB, and serves the next blocks below it from its
+ * heap, which keeps what is freed there: a later stage's arrays, not
+ * fitting the holes the earlier ones left, then take fresh memory beside
+ * them.  Memory a process has just given back costs little to take again;
+ * fresh memory is dear on a virtual machine (docs/benchmarks.md, "Memory
+ * given back").  Process-wide; only glibc's malloc is told, another
+ * allocator is left as it is. */
+void troc_large_give_back_when_freed(void);
+
 /* Lays arrays that live and die together one after another in one block,
  * each on a cache line of its own.  An array of one entry per firm (some
  * hundreds of kilobytes) is too small for a huge page, and on small pages
