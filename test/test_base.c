@@ -23,6 +23,7 @@
 #include <malloc.h>
 #endif
 #include "base/result.h"
+#include "base/sort.h"
 #include "base/text.h"
 
 static int parse(const char *text, int64_t *cents) {
@@ -421,6 +422,73 @@ static void test_large_given_back(void **state) {
 #endif
 }
 
+static int compare_u64(const void *a, const void *b) {
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts `count` keys made by `make` as qsort does. */
+static void expect_sorted_like_qsort(size_t count, uint64_t (*make)(size_t i, uint64_t *state)) {
+    uint64_t *keys = malloc((count + 1) * sizeof *keys), *expected = malloc((count + 1) * sizeof *expected);
+    assert_non_null(keys);
+    assert_non_null(expected);
+    uint64_t state = 0x9e3779b97f4a7c15ull ^ count;
+    for (size_t i = 0; i < count; i++) keys[i] = expected[i] = make(i, &state);
+    troc_sort_u64(keys, count);
+    qsort(expected, count, sizeof *expected, compare_u64);
+    for (size_t i = 0; i < count; i++) {
+        if (keys[i] != expected[i]) fail_msg("%zu keys: key %zu is %llx, not %llx", count, i,
+                                             (unsigned long long)keys[i], (unsigned long long)expected[i]);
+    }
+    free(keys);
+    free(expected);
+}
+
+static uint64_t random_key(size_t i, uint64_t *state) {
+    (void)i;
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state ^ (*state >> 29);
+}
+
+/* The keys troc clear sorts: a 32-bit hash above, a row below; a few
+ * hashes, each shared by many rows (a file of repeated ids). */
+static uint64_t shared_hash_key(size_t i, uint64_t *state) {
+    return (random_key(i, state) % 5) << 32 | (uint64_t)i;
+}
+
+static uint64_t equal_key(size_t i, uint64_t *state) {
+    (void)i;
+    (void)state;
+    return 0xabcdef0123456789ull;
+}
+
+static uint64_t descending_key(size_t i, uint64_t *state) {
+    (void)state;
+    return UINT64_MAX - i;
+}
+
+/* Keys differing in their lowest byte only, and in their highest only. */
+static uint64_t low_byte_key(size_t i, uint64_t *state) {
+    return 0x1122334455667700ull | (random_key(i, state) & 0xff);
+}
+
+static uint64_t high_byte_key(size_t i, uint64_t *state) {
+    return random_key(i, state) & 0xff00000000000000ull;
+}
+
+static void test_sort_u64(void **state) {
+    (void)state;
+    static const size_t sizes[] = {0, 1, 2, 31, 32, 33, 257, 5000, 300000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        expect_sorted_like_qsort(sizes[s], random_key);
+        expect_sorted_like_qsort(sizes[s], shared_hash_key);
+        expect_sorted_like_qsort(sizes[s], equal_key);
+        expect_sorted_like_qsort(sizes[s], descending_key);
+        expect_sorted_like_qsort(sizes[s], low_byte_key);
+        expect_sorted_like_qsort(sizes[s], high_byte_key);
+    }
+}
+
 /* Arrays carved one after another out of one block, each on a cache line:
  * the sizing pass and the placing pass agree. */
 static void test_large_carve(void **state) {
@@ -469,6 +537,7 @@ int main(void) {
         cmocka_unit_test(test_large_arrays),
         cmocka_unit_test(test_large_carve),
         cmocka_unit_test(test_large_given_back),
+        cmocka_unit_test(test_sort_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 
 #include "base/large.h"
 #include "base/limits.h"
+#include "base/sort.h"
 #include "clear.h"
 #include "cli.h"
 
@@ -45,9 +46,6 @@
 #define INTERN_CHUNK_ROWS 512u
 
 #define ROW_NONE SIZE_MAX
-
-/* Digits of the id sort: the 32-bit hash in two passes of 16 bits. */
-#define RADIX 65536u
 
 typedef struct rows_job {
     troc__clear_data *data;
@@ -235,23 +233,6 @@ static void hash_part(void *context, size_t part) {
     }
 }
 
-/* Sorts the keys by hash, rows in order within a hash (a stable radix sort
- * on the hash's two halves, the keys starting in row order). */
-static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t *start, size_t count) {
-    static const unsigned shifts[] = {32, 48};
-    uint64_t *from = keys, *to = scratch;
-    for (size_t pass = 0; pass < 2; pass++) {
-        memset(start, 0, (RADIX + 1) * sizeof *start);
-        for (size_t i = 0; i < count; i++) start[((from[i] >> shifts[pass]) & (RADIX - 1)) + 1]++;
-        for (size_t d = 0; d < RADIX; d++) start[d + 1] += start[d];
-        for (size_t i = 0; i < count; i++) to[start[(from[i] >> shifts[pass]) & (RADIX - 1)]++] = from[i];
-        uint64_t *swap = from;
-        from = to;
-        to = swap;
-    }
-    assert(from == keys);
-}
-
 static bool same_id(const rows_job *job, size_t a, size_t b) {
     troc_csv_field x = troc_csv_get(job->data->input, a, job->columns->id);
     troc_csv_field y = troc_csv_get(job->data->input, b, job->columns->id);
@@ -279,19 +260,11 @@ static void check_run(const rows_job *job, const uint64_t *keys, size_t begin, s
  * unless the file was made to collide; their ids are compared pairwise. */
 static int check_ids(unsigned thread_count, rows_job *job, troc__clear_refusal *refusal) {
     job->keys = troc_large_malloc((job->rows + 1) * sizeof *job->keys);
-    uint64_t *scratch = troc_large_malloc((job->rows + 1) * sizeof *scratch);
-    size_t *start = malloc((RADIX + 1) * sizeof *start);
-    if (job->keys == NULL || scratch == NULL || start == NULL) {
-        free(job->keys);
-        free(scratch);
-        free(start);
-        job->keys = NULL;
-        return -ENOMEM;
-    }
+    if (job->keys == NULL) return -ENOMEM;
     troc_tasks_run(thread_count, cut(job, CHECK_PARTS_MAX), hash_part, job);
-    sort_keys(job->keys, scratch, start, job->rows);
-    free(scratch);
-    free(start);
+    /* In place: the ids are compared beside the solve's start, where a
+     * second array of keys would be fresh memory. */
+    troc_sort_u64(job->keys, job->rows);
     size_t duplicate = ROW_NONE, original = 0;
     for (size_t begin = 0, end = 0; begin < job->rows; begin = end) {
         for (end = begin + 1; end < job->rows && job->keys[end] >> 32 == job->keys[begin] >> 32; end++) continue;
