@@ -56,8 +56,10 @@ typedef struct troc_csv_read_options {
      * matches them, NULL-terminated; NULL: all.  Every field is read and
      * checked all the same, and troc_csv_write_row_fields() copies every
      * column; what is spared is the position of the others' fields, 8 bytes
-     * a field, when every row can be copied whole (the file holds no quote
-     * and no U+FEFF after its header: troc_csv_column_kept() tells). */
+     * a field, and each row's line, 4 bytes (counted when asked instead:
+     * troc_csv_row_line()), when every row can be copied whole (the file
+     * holds no quote and no U+FEFF after its header: troc_csv_column_kept()
+     * tells). */
     const char *const *columns_read;
 } troc_csv_read_options;
 
@@ -107,11 +109,9 @@ bool troc_csv_column_kept(const troc_csv *csv, size_t column);
 
 /* For a reader done with most of the fields: when the file's body holds no
  * quote and no U+FEFF (every row can be copied whole), keeps only where
- * each row starts and ends, 8 bytes a row instead of 8 a field kept and 4
- * for its line, and gives the rest back.  troc_csv_get() then reads any
- * column by scanning the row for it, and troc_csv_row_line() counts the
- * line feeds before the row (slow: for messages); nothing else changes.
- * Otherwise does nothing. */
+ * each row starts and ends, 8 bytes a row instead of 8 a field kept, and
+ * gives the rest back.  troc_csv_get() then reads any column by scanning
+ * the row for it; nothing else changes.  Otherwise does nothing. */
 void troc_csv_keep_rows_only(troc_csv *csv);
 
 /* For a reader done with the fields for a while: gives the file's bytes
@@ -130,7 +130,10 @@ bool troc_csv_release_data(troc_csv *csv);
  * "the file changed while troc was working on it" in *error. */
 int troc_csv_reload_data(troc_csv *csv, const char *path, unsigned thread_count, troc_csv_error *error);
 
-/* Physical line (1-based) where data row `row` starts. */
+/* Physical line (1-based) where data row `row` starts.  Read with
+ * columns_read from a file whose rows can all be copied whole, the line is
+ * counted (the line feeds before the row), not stored: slow, for
+ * messages. */
 uint32_t troc_csv_row_line(const troc_csv *csv, size_t row);
 
 /* Finds the column named `name`, ignoring ASCII case and spaces around the

@@ -117,8 +117,9 @@ struct troc_csv {
     uint16_t slot[TROC_CSV_COLUMNS_MAX]; /* per column: its span's place in a record, or SLOT_NONE */
     span *spans;         /* (row_count + 1) * stride fields, header first */
     uint32_t *lines;     /* row_count + 1 physical lines where records start, header first; NULL
-                          * once rows_only (a plain row's line is counted again) */
+                          * when lines_counted or rows_only */
     bool rows_plain;     /* the body holds no quote and no U+FEFF: every row can be copied whole */
+    bool lines_counted;  /* rows_plain, and the reader named its columns: no lines kept (row_line()) */
     bool quoted;         /* the file holds a quote: fields may have been unescaped in place */
     bool rows_only;      /* spans hold one span per record, the whole row (troc_csv_keep_rows_only()) */
     bool bom;            /* the file began with a UTF-8 byte-order mark */
@@ -526,7 +527,7 @@ static void parse_part(void *context, size_t index) {
                             count == 1 ? "" : "s", columns, hint);
             return;
         }
-        csv->lines[record] = line;
+        if (csv->lines != NULL) csv->lines[record] = line;
         part->row_count++;
     }
     assert(p.at == part->end);
@@ -554,8 +555,8 @@ static int prepare_parts(troc_csv *csv, reading *r, size_t count, uint32_t body_
         span_bytes = SIZE_MAX;
     }
     csv->spans = span_bytes == SIZE_MAX ? NULL : troc_large_malloc(span_bytes);
-    csv->lines = troc_large_malloc(records * sizeof(uint32_t));
-    if (csv->spans == NULL || csv->lines == NULL) {
+    if (!csv->lines_counted) csv->lines = troc_large_malloc(records * sizeof(uint32_t));
+    if (csv->spans == NULL || (!csv->lines_counted && csv->lines == NULL)) {
         error->line = 0;
         snprintf(error->message, sizeof error->message, "out of memory");
         return -ENOMEM;
@@ -563,7 +564,7 @@ static int prepare_parts(troc_csv *csv, reading *r, size_t count, uint32_t body_
     for (size_t column = 0; column < csv->column_count; column++) {
         if (csv->slot[column] != SLOT_NONE) csv->spans[csv->slot[column]] = csv->header[column];
     }
-    csv->lines[0] = csv->header_line;
+    if (csv->lines != NULL) csv->lines[0] = csv->header_line;
     return 0;
 }
 
@@ -581,7 +582,9 @@ static int join_parts(troc_csv *csv, const chunk *parts, size_t count, troc_csv_
         if (part->first_record != records && part->row_count > 0) {
             memmove(csv->spans + records * stride, csv->spans + part->first_record * stride,
                     part->row_count * stride * sizeof(span));
-            memmove(csv->lines + records, csv->lines + part->first_record, part->row_count * sizeof(uint32_t));
+            if (csv->lines != NULL) {
+                memmove(csv->lines + records, csv->lines + part->first_record, part->row_count * sizeof(uint32_t));
+            }
         }
         records += part->row_count;
     }
@@ -644,6 +647,11 @@ static int parse(troc_csv *csv, const troc_csv_read_options *options, troc_csv_e
     csv->rows_plain = !body_quoted && !holds_feff(body, body_size);
     csv->quoted = body_quoted || memchr(csv->data, '"', p.at) != NULL;
     choose_slots(csv, options != NULL ? options->columns_read : NULL);
+    /* A plain row holds no line feed: its line can be counted when asked
+     * (for a message), 4 bytes a row less while the file is read and
+     * checked.  Only for a reader that named its columns: the others may
+     * ask every row's line. */
+    csv->lines_counted = csv->rows_plain && options != NULL && options->columns_read != NULL;
     chunk parts[PARTS_MAX];
     size_t count = plan_parts(csv, p.at, part_size_min, body_quoted, parts);
     reading r = {.csv = csv, .parts = parts, .header = csv->header};
@@ -1011,11 +1019,12 @@ troc_csv_field troc_csv_get(const troc_csv *csv, size_t row, size_t column) {
 uint32_t troc_csv_row_line(const troc_csv *csv, size_t row) {
     assert(row < csv->row_count);
     if (csv->lines != NULL) return csv->lines[row + 1];
-    assert(csv->data != NULL); /* not released */
+    assert(csv->rows_plain && csv->data != NULL); /* lines_counted or rows_only; not released */
     /* No field of a plain row holds a line feed: its line is one more than
-     * the line feeds before it (a rare question: refusals). */
+     * the line feeds before it (a rare question: refusals).  Its first
+     * field, column 0's, is kept first and starts the row. */
     uint32_t line = 1;
-    const char *at = csv->data, *end = csv->data + csv->spans[row + 1].offset;
+    const char *at = csv->data, *end = csv->data + csv->spans[(row + 1) * csv->stride].offset;
     while ((at = memchr(at, '\n', (size_t)(end - at))) != NULL) {
         line++;
         at++;

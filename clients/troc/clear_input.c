@@ -280,22 +280,30 @@ static int find_input_columns(const troc__clear_options *options, const troc_csv
     return 0;
 }
 
-int troc__clear_check_row(const troc_csv *csv, const troc__input_columns *columns, size_t row, int64_t *cents_out,
-                          troc__clear_refusal *refusal) {
-    assert(csv != NULL && columns != NULL && cents_out != NULL && refusal != NULL);
-    uint32_t line = troc_csv_row_line(csv, row);
+/* A row's rules, its refusal's line left 0. */
+static int check_row_fields(const troc_csv *csv, const troc__input_columns *columns, size_t row, int64_t *cents_out,
+                            troc__clear_refusal *refusal) {
     troc_csv_field debtor = troc_csv_get(csv, row, columns->debtor);
     troc_csv_field creditor = troc_csv_get(csv, row, columns->creditor);
-    int status = check_firm_name(refusal, line, "debtor", debtor);
-    if (status == 0) status = check_firm_name(refusal, line, "creditor", creditor);
+    int status = check_firm_name(refusal, 0, "debtor", debtor);
+    if (status == 0) status = check_firm_name(refusal, 0, "creditor", creditor);
     if (status != 0) return status;
     if (debtor.length == creditor.length && memcmp(debtor.text, creditor.text, debtor.length) == 0) {
         char shown[QUOTED_SIZE];
-        return refuse(refusal, line, "debtor and creditor are the same firm %s (a firm cannot owe itself)",
+        return refuse(refusal, 0, "debtor and creditor are the same firm %s (a firm cannot owe itself)",
                       quote(debtor, shown));
     }
-    return read_amount(refusal, line, "amount", troc_csv_get(csv, row, columns->amount), AMOUNT_OBLIGATION,
-                       cents_out);
+    return read_amount(refusal, 0, "amount", troc_csv_get(csv, row, columns->amount), AMOUNT_OBLIGATION, cents_out);
+}
+
+int troc__clear_check_row(const troc_csv *csv, const troc__input_columns *columns, size_t row, int64_t *cents_out,
+                          troc__clear_refusal *refusal) {
+    assert(csv != NULL && columns != NULL && cents_out != NULL && refusal != NULL);
+    const int status = check_row_fields(csv, columns, row, cents_out, refusal);
+    /* The line only for a refusal: a plain file's lines are counted, not
+     * stored (troc_csv_row_line()). */
+    if (status != 0) refusal->line = troc_csv_row_line(csv, row);
+    return status;
 }
 
 int troc__clear_check_id(const troc_csv *csv, const troc__input_columns *columns, size_t row,
