@@ -2,7 +2,7 @@
 /*
  * Unit tests of the base layer: exact amount parsing and formatting, overflow
  * checks, name and text validation, hexadecimal ids, error and result names,
- * large arrays.
+ * large arrays, sorting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cmocka.h>
 
 #include "base/amount.h"
 #include "base/error.h"
 #include "base/large.h"
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include "base/result.h"
 #include "base/sort.h"
 #include "base/text.h"
