@@ -540,8 +540,8 @@ int troc__cmd_clear(const troc_cli *cli, int argc, char **argv) {
      * failed write. */
     signal(SIGXFSZ, SIG_IGN);
     /* Each stage frees its large arrays before the next takes its own:
-     * given back to the system, they serve the next stage (fresh memory
-     * costs more, and the command's peak stays that of its largest stage). */
+     * given back to the system, their pages serve the next stage, and the
+     * command's peak stays that of its largest stage. */
     troc_large_give_back_when_freed();
     troc__clear_data data = {0};
     troc_clearing_result result = {0};
