@@ -187,7 +187,6 @@ static void fill_heads(troc__residual *r, building *b) {
     }
 }
 
-/* Words of room bits for at most arc_count arcs (two bits each). */
 /* Whether every capacity of the network fits an int32: the graph then
  * takes narrow arcs. */
 static bool capacities_narrow(const troc__network *network) {
