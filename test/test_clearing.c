@@ -909,94 +909,128 @@ static void snapshot_free(flow_snapshot *s) {
     free(s->excess);
 }
 
+/* The largest component of a network of trade large enough to race, its
+ * residual graph, and a flow solver for it, as circulation.c prepares
+ * them. */
+typedef struct race_fixture {
+    troc_obligation *obligations;
+    troc__groups groups;
+    troc__network network;
+    troc__components components;
+    troc__residual residual;
+    troc__progress progress;
+    troc__flow *flow;
+    uint32_t lo, hi; /* the component */
+} race_fixture;
+
+static void race_fixture_build(race_fixture *x, unsigned thread_count) {
+    enum { FIRMS = 6000, COUNT = 36000 };
+    *x = (race_fixture){0};
+    rng_state = 9090;
+    x->obligations = malloc(COUNT * sizeof *x->obligations);
+    assert_non_null(x->obligations);
+    troc_clearing_problem p = plain_problem(FIRMS, x->obligations, large_obligations(x->obligations, FIRMS, COUNT));
+    assert_int_equal(troc__groups_build(&p, &x->groups), 0);
+    assert_int_equal(troc__network_build(&p, &x->groups, &x->network), 0);
+    assert_int_equal(troc__components_find(&x->network, FIRMS, &x->components), 0);
+    assert_int_equal(troc__residual_build(&x->network, &x->components, &x->residual), 0);
+    for (uint32_t c = 0; c < x->components.component_count; c++) {
+        const uint32_t lo = x->components.component_first[c], hi = x->components.component_first[c + 1];
+        if (hi - lo > x->hi - x->lo) {
+            x->lo = lo;
+            x->hi = hi;
+        }
+    }
+    assert_true(x->hi - x->lo >= TROC__RACE_NODES_MIN);
+    int64_t excess = 0;
+    for (uint32_t v = 0; v < x->residual.node_count; v++) excess += x->residual.excess[v] > 0 ? x->residual.excess[v] : 0;
+    assert_int_equal(troc__flow_create(&x->residual, x->hi - x->lo,
+                                       x->residual.arc_first[x->hi] - x->residual.arc_first[x->lo], excess, thread_count,
+                                       &x->progress, &x->flow),
+                     0);
+    assert_non_null(x->flow->race);
+    x->flow->deficit_side = (x->hi - x->lo) / 2;
+}
+
+static void race_fixture_free(race_fixture *x) {
+    troc__flow_destroy(x->flow);
+    troc__residual_free(&x->residual);
+    troc__components_free(&x->components);
+    troc__network_free(&x->network);
+    troc__groups_free(&x->groups);
+    free(x->obligations);
+}
+
+/* The next phase's search and admissible copy, as flow.c makes them (the
+ * second half of the copy on the helper from the second phase on). */
+static void race_fixture_phase(race_fixture *x, bool first) {
+    if (!first || !troc__paths_first(x->flow, &x->residual, x->lo, x->hi)) {
+        troc__paths_update(x->flow, &x->residual, x->lo, x->hi);
+    }
+    troc__admissible_build(&x->flow->admissible, &x->residual, x->lo, x->hi, first ? NULL : x->flow->helper);
+}
+
+static bool race_fixture_has_excess(const race_fixture *x) {
+    for (uint32_t v = x->lo; v < x->hi; v++) {
+        if (x->residual.excess[v] > 0) return true;
+    }
+    return false;
+}
+
 /* Solves the largest component of a network phase by phase as flow.c does,
  * running each phase's maximum flow alone in both directions before the
  * race: the race must keep the flow with less work (the one from the
  * excesses on a tie), leaving the rooms and excesses that flow leaves. */
 static void expect_races_keep_less_work(unsigned thread_count, uint32_t *forward_wins, uint32_t *reverse_wins) {
-    enum { FIRMS = 6000, COUNT = 36000 };
-    rng_state = 9090;
-    troc_obligation *ob = malloc(COUNT * sizeof *ob);
-    assert_non_null(ob);
-    troc_clearing_problem p = plain_problem(FIRMS, ob, large_obligations(ob, FIRMS, COUNT));
-    troc__groups groups = {0};
-    troc__network network = {0};
-    troc__components components = {0};
-    troc__residual residual = {0};
-    assert_int_equal(troc__groups_build(&p, &groups), 0);
-    assert_int_equal(troc__network_build(&p, &groups, &network), 0);
-    assert_int_equal(troc__components_find(&network, FIRMS, &components), 0);
-    assert_int_equal(troc__residual_build(&network, &components, &residual), 0);
-    uint32_t lo = 0, hi = 0;
-    for (uint32_t c = 0; c < components.component_count; c++) {
-        if (components.component_first[c + 1] - components.component_first[c] > hi - lo) {
-            lo = components.component_first[c];
-            hi = components.component_first[c + 1];
-        }
-    }
-    assert_true(hi - lo >= TROC__RACE_NODES_MIN);
-    int64_t excess = 0;
-    for (uint32_t v = 0; v < residual.node_count; v++) excess += residual.excess[v] > 0 ? residual.excess[v] : 0;
-    troc__progress progress = {0};
-    troc__flow *flow = NULL;
-    const troc__residual_arc *own_arcs = residual.arcs;
-    assert_int_equal(troc__flow_create(&residual, hi - lo, residual.arc_first[hi] - residual.arc_first[lo], excess,
-                                       thread_count, &progress, &flow),
-                     0);
-    assert_non_null(flow->race);
+    race_fixture x;
+    race_fixture_build(&x, thread_count);
+    troc__residual *residual = &x.residual;
+    troc__flow *flow = x.flow;
+    const uint32_t lo = x.lo, hi = x.hi;
+    const void *own_arcs = residual->arcs;
     troc__maxflow_state alone = {.admissible = &flow->admissible};
     size_t bytes = 0;
-    troc__maxflow_place(&alone, NULL, &bytes, residual.node_count);
+    troc__maxflow_place(&alone, NULL, &bytes, residual->node_count);
     char *block = malloc(bytes);
     assert_non_null(block);
     bytes = 0;
-    troc__maxflow_place(&alone, block, &bytes, residual.node_count);
+    troc__maxflow_place(&alone, block, &bytes, residual->node_count);
     flow_snapshot before = {0}, forward = {0}, reverse = {0};
-    flow->deficit_side = (hi - lo) / 2;
-    troc__race_begin(flow->race, &residual, lo, hi);
-    bool first = true, more = true, forward_kept = true;
-    while (more) {
-        if (!first || !troc__paths_first(flow, &residual, lo, hi)) troc__paths_update(flow, &residual, lo, hi);
-        /* Halves on the helper, like flow.c from the second phase on.  The
-         * runs alone below change the rooms, which flow.c never does
-         * between races: they wait for the helper to be done with them
-         * (the component's copies, or the sync of the last race). */
-        troc__admissible_build(&flow->admissible, &residual, lo, hi, first ? NULL : flow->helper);
-        troc__helper_wait(flow->helper);
+    troc__race_begin(flow->race, residual, lo, hi);
+    bool first = true, forward_kept = true;
+    do {
+        race_fixture_phase(&x, first);
         first = false;
-        snapshot_take(&before, &residual);
-        assert_true(troc__maxflow(&alone, &residual, lo, hi, false));
+        /* The runs alone below change the rooms, which flow.c never does
+         * while the helper may read them: they wait for it to be done with
+         * them (the component's copies, or the sync of the last race). */
+        troc__helper_wait(flow->helper);
+        snapshot_take(&before, residual);
+        assert_true(troc__maxflow(&alone, residual, lo, hi, false));
         const uint64_t forward_work = alone.work;
-        snapshot_take(&forward, &residual);
-        snapshot_restore(&before, &residual);
-        assert_true(troc__maxflow(&alone, &residual, lo, hi, true));
+        snapshot_take(&forward, residual);
+        snapshot_restore(&before, residual);
+        assert_true(troc__maxflow(&alone, residual, lo, hi, true));
         const uint64_t reverse_work = alone.work;
-        snapshot_take(&reverse, &residual);
-        snapshot_restore(&before, &residual);
-        const troc__maxflow_state *kept = troc__race_run(flow->race, &flow->maxflow, &residual, lo, hi);
+        snapshot_take(&reverse, residual);
+        snapshot_restore(&before, residual);
+        const troc__maxflow_state *kept = troc__race_run(flow->race, &flow->maxflow, residual, lo, hi);
         forward_kept = forward_work <= reverse_work;
         assert_true(kept == &flow->maxflow ? forward_kept : !forward_kept);
         assert_true(kept->work == (forward_kept ? forward_work : reverse_work));
-        assert_true(snapshot_equal(forward_kept ? &forward : &reverse, &residual, lo, hi));
+        assert_true(snapshot_equal(forward_kept ? &forward : &reverse, residual, lo, hi));
         *(forward_kept ? forward_wins : reverse_wins) += 1;
         flow->deficit_side = kept->deficit_side;
-        more = false;
-        for (uint32_t v = lo; v < hi; v++) more |= residual.excess[v] > 0;
-    }
+    } while (race_fixture_has_excess(&x));
     /* The residual graph's own arrays are back, with the last flow. */
-    troc__race_finish(flow->race, &residual);
-    assert_ptr_equal(residual.arcs, own_arcs);
-    assert_true(snapshot_equal(forward_kept ? &forward : &reverse, &residual, lo, hi));
-    troc__flow_destroy(flow);
+    troc__race_finish(flow->race, residual);
+    assert_ptr_equal(residual->arcs, own_arcs);
+    assert_true(snapshot_equal(forward_kept ? &forward : &reverse, residual, lo, hi));
     free(block);
     snapshot_free(&before);
     snapshot_free(&forward);
     snapshot_free(&reverse);
-    troc__residual_free(&residual);
-    troc__components_free(&components);
-    troc__network_free(&network);
-    troc__groups_free(&groups);
-    free(ob);
+    race_fixture_free(&x);
 }
 
 /* Plain mode: the network takes the groups' capacities, and the solve
@@ -1045,6 +1079,39 @@ static void test_race_keeps_less_work(void **state) {
         assert_true(forward_wins > 0);
         assert_true(reverse_wins > 0);
     }
+}
+
+/* Flow moved outside a race, once a race was won from the deficits (the
+ * rooms then lie in the race's copies), reaches the residual graph's own
+ * arrays once the race is told (as flow.c does after following a path on
+ * its own). */
+static void test_race_changed_reaches_own_arrays(void **state) {
+    (void)state;
+    race_fixture x;
+    race_fixture_build(&x, 2);
+    troc__residual *r = &x.residual;
+    const void *own_arcs = r->arcs;
+    troc__race_begin(x.flow->race, r, x.lo, x.hi);
+    bool first = true;
+    while (r->arcs == own_arcs) {
+        assert_true(race_fixture_has_excess(&x));
+        race_fixture_phase(&x, first);
+        first = false;
+        troc__race_run(x.flow->race, &x.flow->maxflow, r, x.lo, x.hi);
+    }
+    /* Any change of the component's rooms and excesses will do. */
+    troc__helper_wait(x.flow->helper);
+    const uint32_t arc = r->arc_first[x.lo];
+    troc__residual_set_room(r, arc, troc__arc_room(r, arc) > 0 ? 0 : troc__arc_capacity(r, arc));
+    r->excess[x.lo] += 7;
+    flow_snapshot changed = {0};
+    snapshot_take(&changed, r);
+    troc__race_changed(x.flow->race, r);
+    troc__race_finish(x.flow->race, r);
+    assert_ptr_equal(r->arcs, own_arcs);
+    assert_true(snapshot_equal(&changed, r, x.lo, x.hi));
+    snapshot_free(&changed);
+    race_fixture_free(&x);
 }
 
 /* Components that race and components too small to, in turns: each
@@ -1195,6 +1262,29 @@ static void test_race_result_independent_of_threads(void **state) {
     free(accounts);
 }
 
+/* A network whose solve (as written) ends with a race won from the
+ * deficits followed by a path too few nodes needed to race for
+ * (flow.c's path_alone()): that path's flow is in the rooms the race
+ * keeps, and must reach the residual graph's own arrays.  Proved optimal,
+ * and the same with one thread or two. */
+static void test_path_alone_after_race(void **state) {
+    (void)state;
+    enum { FIRMS = 6000, COUNT = 36000 };
+    rng_state = 5;
+    troc_obligation *ob = malloc(COUNT * sizeof *ob);
+    assert_non_null(ob);
+    troc_clearing_problem p = plain_problem(FIRMS, ob, large_obligations(ob, FIRMS, COUNT));
+    troc_clearing_result results[2];
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        p.thread_count = threads;
+        solve_ok(&p, &results[threads - 1]);
+    }
+    assert_true(results[0].cycle_firm_count >= TROC__RACE_NODES_MIN);
+    assert_memory_equal(results[1].cleared_cents, results[0].cleared_cents, COUNT * sizeof(int64_t));
+    for (unsigned i = 0; i < 2; i++) troc_clearing_result_free(&results[i]);
+    free(ob);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_instances),
@@ -1222,6 +1312,8 @@ int main(void) {
         cmocka_unit_test(test_progress_is_reported),
         cmocka_unit_test(test_solve_frees_capacities),
         cmocka_unit_test(test_race_keeps_less_work),
+        cmocka_unit_test(test_race_changed_reaches_own_arrays),
+        cmocka_unit_test(test_path_alone_after_race),
         cmocka_unit_test(test_race_result_independent_of_threads),
         cmocka_unit_test(test_wide_arcs_scale_narrow),
         cmocka_unit_test(test_race_among_small_components),

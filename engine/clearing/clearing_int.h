@@ -364,6 +364,7 @@ void troc__admissible_build(troc__admissible *admissible, const troc__residual *
 typedef struct troc__search {
     int64_t *distance;         /* per node: tentative distance in reduced costs */
     uint32_t *bucket_head;     /* TROC__BUCKETS: first node of each distance bucket */
+    uint32_t *bucket_tail;     /* TROC__BUCKETS: last node of each, where nodes join */
     uint32_t *bucket_next;     /* per node: doubly linked bucket lists */
     uint32_t *bucket_previous;
     uint32_t bucket;           /* bucket being scanned */
@@ -373,6 +374,10 @@ typedef struct troc__search {
     uint32_t *settled;         /* nodes settled, in order */
     uint32_t settled_count;
     uint32_t *stamp;           /* per node: phase in which it was settled */
+    uint32_t *parent;          /* per node: the residual entry it was reached by (at its tail, forward;
+                                  at its head, whose partner it was reached by, backward), TROC__NONE
+                                  for a node the search started from */
+    uint32_t start_count;      /* nodes it started from: excesses, or deficits */
     bool forward;              /* from the excesses (else from the deficits) */
 } troc__search;
 
@@ -420,6 +425,9 @@ typedef struct troc__flow {
     /* Shortest paths (paths.c) */
     troc__search searches[2];  /* forward and backward */
     uint32_t changed_count;    /* nodes whose potential the last phase changed */
+    uint32_t meet;             /* a node on a shortest path the last search found: the forward
+                                  search's parents lead back from it to an excess, the backward
+                                  one's on to a deficit; TROC__NONE without a search */
     uint32_t deficit_side;     /* nodes the last global relabel found reaching a deficit
                                   (half the component before its first phase) */
     /* Maximum flow (maxflow.c, race.c) */
@@ -452,6 +460,11 @@ void troc__paths_update(troc__flow *flow, troc__residual *residual, uint32_t lo,
  * moves the excesses' potentials by 1 and returns true, or returns false
  * (no excess is owed by a deficit: search). */
 bool troc__paths_first(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
+/* Moves what it can along the shortest path the last troc__paths_update()
+ * found (the bottleneck of its rooms, its excess and its deficit), which
+ * the update made admissible; returns the amount, or 0 (and changes
+ * nothing) when there is no such path to follow. */
+int64_t troc__paths_augment(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 /* Places the arrays of a search of node_count nodes in block from *used
  * (troc_large_carve()), and with a block, readies the search. */
 void troc__search_place(troc__search *search, char *block, size_t *used, uint32_t node_count, bool forward);
@@ -480,6 +493,9 @@ void troc__race_begin(troc__race *race, const troc__residual *residual, uint32_t
  * returns the winner's state. */
 const troc__maxflow_state *troc__race_run(troc__race *race, troc__maxflow_state *forward, troc__residual *residual,
                                           uint32_t lo, uint32_t hi);
+/* The caller moved flow in the component outside a race (its helper idle
+ * meanwhile): the other side is brought up to date, on the helper. */
+void troc__race_changed(troc__race *race, const troc__residual *residual);
 /* After the last race of a component: the residual graph points at its
  * own arrays again, which hold the component's flow. */
 void troc__race_finish(troc__race *race, troc__residual *residual);

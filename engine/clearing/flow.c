@@ -15,7 +15,14 @@
  *      threads, keeping the cheaper: race.c).
  * After step 2 no deficit is reachable at reduced cost 0, so the next D is
  * at least 1; costs are integers and distances bounded, so the phases end,
- * and with no excess left the potentials certify optimality.  Networks of
+ * and with no excess left the potentials certify optimality.
+ *
+ * When one side has only a few nodes left (the last phases), a phase moves
+ * a few paths, and step 2 costs more than it moves: copying the
+ * admissible entries and the maximum flow's first global relabel each read
+ * the whole component.  Then the shortest path step 1 found is followed
+ * on its own and step 1 runs again, which finds the next shortest path
+ * (at distance 0 while the phase lasts): successive shortest paths.  Networks of
  * obligations need few phases: the potentials of an optimum span a range
  * of about the length of the longest useful cycle.
  *
@@ -29,6 +36,10 @@
 
 #include "base/large.h"
 #include "clearing_int.h"
+
+/* A side (excesses or deficits) of this many nodes or fewer follows each
+ * shortest path on its own (path_alone()). */
+#define PATH_ENDS_MAX 4u
 
 void troc__flow_destroy(troc__flow *f) {
     if (f == NULL) return;
@@ -85,15 +96,50 @@ static bool has_excess(const troc__residual *r, uint32_t lo, uint32_t hi) {
     return false;
 }
 
+static void report_moved(troc__flow *f, int64_t moved) {
+    f->excess_left -= moved;
+    if (f->excess_total > 0) {
+        troc__progress_report(f->progress, "flow", 1.0 - (double)f->excess_left / (double)f->excess_total);
+    }
+}
+
+/* Whether the path the last search found is followed on its own, with no
+ * maximum flow: when one side has a few nodes left, the phase moves a few
+ * paths, and the admissible copy and the global relabel a maximum flow
+ * starts with cost more than searching again for each path.
+ * `searched` counts the nodes the searches settled since the last maximum
+ * flow: past the component's size, the maximum flow is cheaper again. */
+static bool path_alone(const troc__flow *f, uint64_t searched, uint32_t lo, uint32_t hi) {
+    const uint32_t sources = f->searches[0].start_count, sinks = f->searches[1].start_count;
+    return f->meet != TROC__NONE && (sources <= PATH_ENDS_MAX || sinks <= PATH_ENDS_MAX) && searched <= hi - lo;
+}
+
 void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
     f->deficit_side = (hi - lo) / 2; /* no idea yet which side is smaller: race */
     const bool large = f->race != NULL && hi - lo >= TROC__RACE_NODES_MIN;
     if (large) troc__race_begin(f->race, r, lo, hi);
-    bool first = true;
+    bool first = true, race_behind = false;
+    uint64_t searched = 0;
     while (has_excess(r, lo, hi)) {
+        f->meet = TROC__NONE;
         if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);
+        searched += f->searches[0].settled_count + f->searches[1].settled_count;
+        if (path_alone(f, searched, lo, hi)) {
+            /* The helper may be copying the rooms (the race's copies, or
+             * its last sync): they change only once it is done. */
+            if (large) troc__helper_wait(f->helper);
+            const int64_t moved = troc__paths_augment(f, r, lo, hi);
+            if (moved > 0) {
+                race_behind = large;
+                report_moved(f, moved);
+                continue;
+            }
+        }
+        searched = 0;
+        if (race_behind) troc__race_changed(f->race, r);
+        race_behind = false;
         /* Half the admissible copy on the helper, but in a first phase,
          * while the helper makes the race's copies. */
         troc__admissible_build(&f->admissible, r, lo, hi, large && !first ? f->helper : NULL);
@@ -102,11 +148,8 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
         if (large) kept = troc__race_run(f->race, &f->maxflow, r, lo, hi);
         else troc__maxflow(&f->maxflow, r, lo, hi, false);
         f->deficit_side = kept->deficit_side;
-        f->excess_left -= kept->moved;
-        if (f->excess_total > 0) {
-            troc__progress_report(f->progress, "flow",
-                                  1.0 - (double)f->excess_left / (double)f->excess_total);
-        }
+        report_moved(f, kept->moved);
     }
+    if (race_behind) troc__race_changed(f->race, r);
     if (large) troc__race_finish(f->race, r);
 }

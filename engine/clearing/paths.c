@@ -28,6 +28,11 @@
  * the smaller its search goes first on ties, and otherwise the searches
  * take turns.
 
+ * Each node keeps the entry it was reached by, and the searches the node
+ * through which the shortest path they found runs: when only a few nodes
+ * hold an excess or a deficit, that path alone is followed
+ * (troc__paths_augment(), flow.c) rather than a phase's maximum flow.
+ *
  * Reduced costs are small non-negative integers, so each search runs on
  * Dial's buckets (a doubly linked list of nodes per distance).  Distances
  * past TROC__BUCKETS (a contracted chain of that many firms, or a network
@@ -59,12 +64,14 @@ void troc__search_place(troc__search *s, char *block, size_t *used, uint32_t nod
     *s = (troc__search){.forward = forward};
     s->distance = troc_large_carve(block, used, size * sizeof *s->distance);
     s->bucket_head = troc_large_carve(block, used, TROC__BUCKETS * sizeof *s->bucket_head);
+    s->bucket_tail = troc_large_carve(block, used, TROC__BUCKETS * sizeof *s->bucket_tail);
     s->bucket_next = troc_large_carve(block, used, size * sizeof *s->bucket_next);
     s->bucket_previous = troc_large_carve(block, used, size * sizeof *s->bucket_previous);
     s->heap = troc_large_carve(block, used, size * sizeof *s->heap);
     s->heap_position = troc_large_carve(block, used, size * sizeof *s->heap_position);
     s->settled = troc_large_carve(block, used, size * sizeof *s->settled);
     s->stamp = troc_large_carve(block, used, size * sizeof *s->stamp);
+    s->parent = troc_large_carve(block, used, size * sizeof *s->parent);
     if (block != NULL) memset(s->stamp, 0, size * sizeof *s->stamp);
 }
 
@@ -74,15 +81,22 @@ static void bucket_remove(troc__search *s, uint32_t v) {
     const uint32_t next = s->bucket_next[v], previous = s->bucket_previous[v];
     if (previous == TROC__NONE) s->bucket_head[s->distance[v]] = next;
     else s->bucket_next[previous] = next;
-    if (next != TROC__NONE) s->bucket_previous[next] = previous;
+    if (next == TROC__NONE) s->bucket_tail[s->distance[v]] = previous;
+    else s->bucket_previous[next] = previous;
 }
 
+/* At the end of its bucket: a bucket is scanned in the order its nodes
+ * joined, breadth-first within a distance, so that a path along the
+ * parents (troc__paths_augment()) takes few entries.  Taken last in,
+ * first out, the parents wound through hundreds of nodes on the
+ * benchmark, and each such path moved little. */
 static void bucket_insert(troc__search *s, uint32_t v) {
     const uint32_t b = (uint32_t)s->distance[v];
-    s->bucket_previous[v] = TROC__NONE;
-    s->bucket_next[v] = s->bucket_head[b];
-    if (s->bucket_head[b] != TROC__NONE) s->bucket_previous[s->bucket_head[b]] = v;
-    s->bucket_head[b] = v;
+    s->bucket_next[v] = TROC__NONE;
+    s->bucket_previous[v] = s->bucket_tail[b];
+    if (s->bucket_tail[b] != TROC__NONE) s->bucket_next[s->bucket_tail[b]] = v;
+    else s->bucket_head[b] = v;
+    s->bucket_tail[b] = v;
 }
 
 static void heap_place(troc__search *s, uint32_t i, uint32_t v) {
@@ -157,12 +171,28 @@ static void search_start(troc__search *s, const troc__residual *r, uint32_t lo, 
     s->bucket = 0;
     s->heap_size = 0;
     s->settled_count = 0;
-    for (uint32_t b = 0; b < TROC__BUCKETS; b++) s->bucket_head[b] = TROC__NONE;
+    s->start_count = 0;
+    for (uint32_t b = 0; b < TROC__BUCKETS; b++) s->bucket_head[b] = s->bucket_tail[b] = TROC__NONE;
     for (uint32_t v = lo; v < hi; v++) {
         s->distance[v] = DISTANCE_INFINITE;
         s->heap_position[v] = TROC__NONE;
-        if (s->forward ? r->excess[v] > 0 : r->excess[v] < 0) lower(s, v, 0);
+        s->parent[v] = TROC__NONE;
+        if (s->forward ? r->excess[v] > 0 : r->excess[v] < 0) {
+            lower(s, v, 0);
+            s->start_count++;
+        }
     }
+}
+
+/* The least length of a path found so far, and a node it runs through. */
+typedef struct bound {
+    int64_t length; /* DISTANCE_INFINITE until a path is found */
+    uint32_t meet;
+} bound;
+
+static void bound_lower(bound *best, int64_t length, uint32_t meet) {
+    best->length = length;
+    best->meet = meet;
 }
 
 /* Whether v is where search s wants to arrive: a deficit going forward, an
@@ -176,7 +206,7 @@ static bool is_target(const troc__search *s, const troc__residual *r, uint32_t v
  * reached (its tentative distance is the length of a path), or to a
  * target, bounds D from above: *best keeps the least bound. */
 static void relax_from(troc__search *s, const troc__search *other, const troc__residual *r, uint32_t u,
-                       int64_t *best) {
+                       bound *best) {
     const int64_t du = s->distance[u];
     const uint32_t end = r->first[u + 1];
     for (uint32_t e = r->first[u]; e < end; e++) {
@@ -189,18 +219,21 @@ static void relax_from(troc__search *s, const troc__search *other, const troc__r
         const int64_t cost = troc__reduced_cost(r, u, entry);
         const int64_t d = du + (s->forward ? cost : -cost);
         const uint32_t w = entry.head;
-        if (d >= s->distance[w] || d >= *best) continue;
+        if (d >= s->distance[w] || d >= best->length) continue;
         if (!(s->forward ? troc__entry_has_room(r, entry) : troc__entry_partner_has_room(r, entry))) continue;
         assert(d >= du); /* reduced costs of entries with room are >= 0 */
         lower(s, w, d);
-        if (is_target(s, r, w)) *best = d;
-        else if (other->distance[w] != DISTANCE_INFINITE && d + other->distance[w] < *best) *best = d + other->distance[w];
+        s->parent[w] = e;
+        if (is_target(s, r, w)) bound_lower(best, d, w);
+        else if (other->distance[w] != DISTANCE_INFINITE && d + other->distance[w] < best->length) {
+            bound_lower(best, d + other->distance[w], w);
+        }
     }
 }
 
 /* Settles the next node of s. */
 static void search_step(troc__search *s, const troc__search *other, const troc__residual *r, uint32_t phase,
-                        int64_t *best) {
+                        bound *best) {
     const uint32_t u = queue_pop(s);
     /* The next node of the bucket is settled soon, and its entries lie
      * anywhere in memory: they are fetched early. */
@@ -208,7 +241,7 @@ static void search_step(troc__search *s, const troc__search *other, const troc__
         __builtin_prefetch(&r->entries[r->first[s->bucket_head[s->bucket]]]);
     }
     if (is_target(s, r, u)) {
-        if (s->distance[u] < *best) *best = s->distance[u];
+        if (s->distance[u] < best->length) bound_lower(best, s->distance[u], u);
         return; /* a target is never settled: nothing lies beyond it */
     }
     s->stamp[u] = phase;
@@ -223,15 +256,15 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
     troc__search *forward = &f->searches[0], *backward = &f->searches[1], *done = NULL;
     search_start(forward, r, lo, hi);
     search_start(backward, r, lo, hi);
-    int64_t best = DISTANCE_INFINITE; /* least length of a path found so far: D once a side is done */
+    bound best = {.length = DISTANCE_INFINITE, .meet = TROC__NONE}; /* its length is D once a side is done */
     /* Which side goes first on a tie: the one the last global relabel showed
      * clearly smaller, else the one that has settled fewer nodes. */
     const uint64_t count = hi - lo, deficit_side = f->deficit_side;
     const int preference = 5 * deficit_side < 2 * count ? -1 : 5 * deficit_side > 3 * count ? 1 : 0;
     for (;;) {
         const int64_t top_forward = queue_min(forward, lo, hi, phase), top_backward = queue_min(backward, lo, hi, phase);
-        if (top_forward >= best || top_backward >= best) {
-            done = top_forward >= best ? forward : backward;
+        if (top_forward >= best.length || top_backward >= best.length) {
+            done = top_forward >= best.length ? forward : backward;
             break;
         }
         /* The side nearer its frontier goes on, unless it has done much more
@@ -247,17 +280,18 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
         if (go_forward) search_step(forward, backward, r, phase, &best);
         else search_step(backward, forward, r, phase, &best);
     }
-    assert(best != DISTANCE_INFINITE); /* a balanced component always has the other side */
+    assert(best.length != DISTANCE_INFINITE); /* a balanced component always has the other side */
     /* The side that is done has settled every node closer than D (and
      * perhaps a few at D, found while D itself was found): they move. */
     uint32_t changed = 0;
     for (uint32_t i = 0; i < done->settled_count; i++) {
         const uint32_t v = done->settled[i];
-        assert(done->distance[v] <= best);
-        r->potential[v] += done->forward ? done->distance[v] - best : best - done->distance[v];
-        changed += done->distance[v] < best;
+        assert(done->distance[v] <= best.length);
+        r->potential[v] += done->forward ? done->distance[v] - best.length : best.length - done->distance[v];
+        changed += done->distance[v] < best.length;
     }
     f->changed_count = changed;
+    f->meet = best.meet;
 }
 
 bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
@@ -278,6 +312,7 @@ bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t h
     if (!adjacent) return false;
     f->phase_count++;
     f->changed_count = 0;
+    f->meet = TROC__NONE;
     for (uint32_t v = lo; v < hi; v++) {
         assert(r->potential[v] == 0);
         if (r->excess[v] <= 0) continue;
@@ -285,4 +320,76 @@ bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t h
         f->changed_count++;
     }
     return true;
+}
+
+/* The path the searches found ------------------------------------------- */
+
+/* Steps of a path troc__paths_augment() follows at most: longer ones are
+ * left to the maximum flow. */
+#define PATH_STEPS_MAX 64u
+
+/* One step of a path: flow moves out of `from` along `entry`. */
+typedef struct path_step {
+    uint32_t from;
+    troc__residual_entry entry;
+} path_step;
+
+/* The node whose list holds entry e. */
+static uint32_t entry_owner(const troc__residual *r, uint32_t lo, uint32_t hi, uint32_t e) {
+    assert(r->first[lo] <= e && e < r->first[hi]);
+    uint32_t low = lo, high = hi; /* first[low] <= e < first[high] */
+    while (high - low > 1) {
+        const uint32_t middle = low + (high - low) / 2;
+        if (r->first[middle] <= e) low = middle;
+        else high = middle;
+    }
+    return low;
+}
+
+/* Appends to steps[*count] the path along s's parents from v back to
+ * where s started (forward: from an excess to v; backward: from v to a
+ * deficit, in that order once reversed by the caller); returns the end
+ * node, or TROC__NONE if the path is too long. */
+static uint32_t follow_parents(const troc__search *s, const troc__residual *r, uint32_t lo, uint32_t hi, uint32_t v,
+                               path_step *steps, uint32_t *count) {
+    while (s->parent[v] != TROC__NONE) {
+        if (*count == PATH_STEPS_MAX) return TROC__NONE;
+        const uint32_t e = s->parent[v], owner = entry_owner(r, lo, hi, e);
+        const troc__residual_entry entry = r->entries[e];
+        assert(entry.head == v);
+        /* Forward, v was reached along e from its owner; backward, along
+         * e's partner, from v to the owner. */
+        steps[(*count)++] = s->forward ? (path_step){.from = owner, .entry = entry}
+                                       : (path_step){.from = v, .entry = {.head = owner, .link = entry.link ^ TROC__LINK_TAIL}};
+        v = owner;
+    }
+    return v;
+}
+
+int64_t troc__paths_augment(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
+    assert(f != NULL && r != NULL);
+    if (f->meet == TROC__NONE) return 0;
+    path_step steps[PATH_STEPS_MAX];
+    uint32_t count = 0;
+    const uint32_t source = follow_parents(&f->searches[0], r, lo, hi, f->meet, steps, &count);
+    const uint32_t sink = source == TROC__NONE ? TROC__NONE
+                                               : follow_parents(&f->searches[1], r, lo, hi, f->meet, steps, &count);
+    if (sink == TROC__NONE || r->excess[source] <= 0 || r->excess[sink] >= 0) return 0;
+    int64_t delta = r->excess[source] < -r->excess[sink] ? r->excess[source] : -r->excess[sink];
+    for (uint32_t i = 0; i < count; i++) {
+        /* The update made every shortest path admissible; a path through
+         * a node twice (a cycle of cost 0 on it) is left to the maximum
+         * flow rather than pushed along twice. */
+        if (!troc__entry_has_room(r, steps[i].entry) || troc__reduced_cost(r, steps[i].from, steps[i].entry) != 0) return 0;
+        for (uint32_t j = 0; j < i; j++) {
+            if (steps[j].from == steps[i].from) return 0;
+        }
+        const int64_t room = troc__entry_room(r, steps[i].entry);
+        if (room < delta) delta = room;
+    }
+    assert(delta > 0);
+    for (uint32_t i = 0; i < count; i++) troc__residual_push(r, steps[i].entry, delta);
+    r->excess[source] -= delta;
+    r->excess[sink] += delta;
+    return delta;
 }

@@ -186,6 +186,13 @@ const troc__maxflow_state *troc__race_run(troc__race *race, troc__maxflow_state 
     return reverse_wins ? &race->reverse : forward;
 }
 
+void troc__race_changed(troc__race *race, const troc__residual *r) {
+    assert(race != NULL && r != NULL);
+    troc__helper_wait(race->helper);
+    race->view = *r;
+    troc__helper_start(race->helper, sync_loser, race);
+}
+
 void troc__race_finish(troc__race *race, troc__residual *r) {
     assert(race != NULL && r != NULL);
     /* The last sync made the residual graph's own arrays the winner's. */
