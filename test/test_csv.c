@@ -318,6 +318,40 @@ static void test_refuses_control_characters(void **state) {
     assert_non_null(strstr(refused("a,b\n1,\xC2\xA0\xC2\n", TROC_EUTF8, 2), "not valid UTF-8"));
 }
 
+/* Every byte value at every place of a field long enough to be scanned
+ * several bytes at once: read whole when it is plain text (printable
+ * ASCII or tab, neither comma nor quote), refused otherwise (a control,
+ * a lone byte of UTF-8, a stray quote, or a comma or line feed that
+ * breaks the row). */
+static void test_every_byte_in_a_long_field(void **state) {
+    (void)state;
+    enum { LENGTH = 24 };
+    for (unsigned byte = 0; byte < 256; byte++) {
+        const bool plain = (byte >= 0x20 && byte < 0x7F && byte != ',' && byte != '"') || byte == '\t';
+        for (size_t at = 0; at < LENGTH; at++) {
+            char text[64], field[LENGTH + 1];
+            memset(field, 'a', LENGTH);
+            field[at] = (char)byte;
+            field[LENGTH] = '\0';
+            /* A field on either side: a comma or a line feed inside changes
+             * the row's count of fields. */
+            memcpy(text, "a,b,c\nx,", 8);
+            memcpy(text + 8, field, LENGTH);
+            memcpy(text + 8 + LENGTH, ",y\n", 3);
+            const size_t size = 8 + LENGTH + 3;
+            troc_csv *csv = NULL;
+            troc_csv_error error = {0};
+            const int rc = troc_csv_read_memory(text, size, &csv, &error);
+            if ((rc == 0) != plain) fail_msg("byte 0x%02X at %zu: %s", byte, at, rc == 0 ? "read" : error.message);
+            if (rc != 0) continue;
+            troc_csv_field read = troc_csv_get(csv, 0, 1);
+            assert_int_equal(read.length, LENGTH);
+            assert_memory_equal(read.text, field, LENGTH);
+            troc_csv_free(csv);
+        }
+    }
+}
+
 static char *repeat(char c, size_t count, const char *prefix, const char *suffix) {
     size_t prefix_length = strlen(prefix), suffix_length = strlen(suffix);
     char *text = malloc(prefix_length + count + suffix_length + 1);
@@ -1209,6 +1243,7 @@ int main(void) {
         cmocka_unit_test(test_refuses_short_and_long_rows),
         cmocka_unit_test(test_refuses_bad_utf8),
         cmocka_unit_test(test_refuses_control_characters),
+        cmocka_unit_test(test_every_byte_in_a_long_field),
         cmocka_unit_test(test_refuses_past_limits),
         cmocka_unit_test(test_refuses_too_many_rows),
         cmocka_unit_test(test_refuses_unreadable_file),
