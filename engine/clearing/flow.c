@@ -123,9 +123,10 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
     bool first = true, race_behind = false;
     uint64_t searched = 0;
     while (has_excess(r, lo, hi)) {
-        f->meet = TROC__NONE;
-        if (!first || !troc__paths_first(f, r, lo, hi)) troc__paths_update(f, r, lo, hi);
-        searched += f->searches[0].settled_count + f->searches[1].settled_count;
+        if (!first || !troc__paths_first(f, r, lo, hi)) {
+            troc__paths_update(f, r, lo, hi);
+            searched += f->searches[0].settled_count + f->searches[1].settled_count;
+        }
         if (path_alone(f, searched, lo, hi)) {
             /* The helper may be copying the rooms (the race's copies, or
              * its last sync): they change only once it is done. */

@@ -27,7 +27,7 @@
  * counted the part that reaches the deficits, so when one part is clearly
  * the smaller its search goes first on ties, and otherwise the searches
  * take turns.
-
+ *
  * Each node keeps the entry it was reached by, and the searches the node
  * through which the shortest path they found runs: when only a few nodes
  * hold an excess or a deficit, that path alone is followed
@@ -346,10 +346,10 @@ static uint32_t entry_owner(const troc__residual *r, uint32_t lo, uint32_t hi, u
     return low;
 }
 
-/* Appends to steps[*count] the path along s's parents from v back to
- * where s started (forward: from an excess to v; backward: from v to a
- * deficit, in that order once reversed by the caller); returns the end
- * node, or TROC__NONE if the path is too long. */
+/* Appends to steps[*count] the steps of the path along s's parents
+ * between v and the node s started from (an excess forward, a deficit
+ * backward), in no particular order: the pushes do not depend on it.
+ * Returns that node, or TROC__NONE past PATH_STEPS_MAX steps. */
 static uint32_t follow_parents(const troc__search *s, const troc__residual *r, uint32_t lo, uint32_t hi, uint32_t v,
                                path_step *steps, uint32_t *count) {
     while (s->parent[v] != TROC__NONE) {
@@ -359,8 +359,9 @@ static uint32_t follow_parents(const troc__search *s, const troc__residual *r, u
         assert(entry.head == v);
         /* Forward, v was reached along e from its owner; backward, along
          * e's partner, from v to the owner. */
+        const troc__residual_entry partner = {.head = owner, .link = entry.link ^ TROC__LINK_TAIL};
         steps[(*count)++] = s->forward ? (path_step){.from = owner, .entry = entry}
-                                       : (path_step){.from = v, .entry = {.head = owner, .link = entry.link ^ TROC__LINK_TAIL}};
+                                       : (path_step){.from = v, .entry = partner};
         v = owner;
     }
     return v;
@@ -380,11 +381,12 @@ int64_t troc__paths_augment(troc__flow *f, troc__residual *r, uint32_t lo, uint3
         /* The update made every shortest path admissible; a path through
          * a node twice (a cycle of cost 0 on it) is left to the maximum
          * flow rather than pushed along twice. */
-        if (!troc__entry_has_room(r, steps[i].entry) || troc__reduced_cost(r, steps[i].from, steps[i].entry) != 0) return 0;
+        const path_step *step = &steps[i];
+        if (!troc__entry_has_room(r, step->entry) || troc__reduced_cost(r, step->from, step->entry) != 0) return 0;
         for (uint32_t j = 0; j < i; j++) {
-            if (steps[j].from == steps[i].from) return 0;
+            if (steps[j].from == step->from) return 0;
         }
-        const int64_t room = troc__entry_room(r, steps[i].entry);
+        const int64_t room = troc__entry_room(r, step->entry);
         if (room < delta) delta = room;
     }
     assert(delta > 0);
