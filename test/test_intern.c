@@ -93,6 +93,47 @@ static void test_grows_past_expected_size(void **state) {
     free(names);
 }
 
+/* Strings filed under one hash (given, so that every one is compared with
+ * every other): each length from 0 to 40 bytes, and each string of those
+ * with one byte changed at each place.  Short strings are compared in
+ * their entries, long ones partly in the arena: every byte counts, in
+ * both. */
+static void test_one_byte_apart_under_one_hash(void **state) {
+    (void)state;
+    enum { LONGEST = 40, COUNT = (LONGEST + 1) * (LONGEST + 2) / 2 };
+    static char texts[COUNT][LONGEST];
+    const char *pointers[COUNT];
+    uint32_t lengths[COUNT], hashes[COUNT], indices[COUNT], again[COUNT];
+    bool added[COUNT];
+    uint32_t count = 0;
+    for (uint32_t length = 0; length <= LONGEST; length++) {
+        for (uint32_t changed = 0; changed <= length; changed++) { /* changed == length: none changed */
+            for (uint32_t i = 0; i < length; i++) texts[count][i] = (char)('a' + i % 26);
+            if (changed < length) texts[count][changed] = '#';
+            pointers[count] = texts[count];
+            lengths[count] = length;
+            hashes[count] = 7;
+            count++;
+        }
+    }
+    assert_int_equal(count, COUNT);
+    troc_intern *intern = NULL;
+    assert_int_equal(troc_intern_create(4, &intern), 0);
+    assert_int_equal(troc_intern_add_many_hashed(intern, COUNT, pointers, lengths, hashes, indices, added), 0);
+    for (uint32_t i = 0; i < COUNT; i++) {
+        assert_true(added[i]);
+        assert_int_equal(indices[i], i);
+        size_t length = 0;
+        const char *text = troc_intern_text(intern, i, &length);
+        assert_int_equal(length, lengths[i]);
+        assert_memory_equal(text, texts[i], length);
+    }
+    assert_int_equal(troc_intern_add_many_hashed(intern, COUNT, pointers, lengths, hashes, again, added), 0);
+    for (uint32_t i = 0; i < COUNT; i++) assert_false(added[i]);
+    assert_memory_equal(again, indices, sizeof again);
+    troc_intern_destroy(intern);
+}
+
 /* add_many() gives the indices and flags add() would, across its groups,
  * with repeats inside one call; so does add_many_hashed() given
  * troc_intern_hash(). */
@@ -149,6 +190,7 @@ int main(void) {
         cmocka_unit_test(test_embedded_nul_and_prefixes),
         cmocka_unit_test(test_grows_past_expected_size),
         cmocka_unit_test(test_add_many_matches_add),
+        cmocka_unit_test(test_one_byte_apart_under_one_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

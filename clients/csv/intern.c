@@ -4,10 +4,13 @@
  * array of slots, kept at most half full.  A slot holds a string's 32-bit
  * hash and its entry's index plus one (0 is an empty slot), so that a probe
  * compares hashes without leaving the slot array and growing it rehashes
- * nothing.  The entries, in order of first appearance, locate each string in
- * an arena where the table keeps its own copy: lookups then compare against
- * a few compact megabytes rather than against text scattered over the whole
- * input file, which is what made them slow (a cache miss each).
+ * nothing.  The entries, in order of first appearance, hold each string of
+ * up to INLINE_MAX bytes themselves (firm names mostly are: "firm12345", a
+ * SIREN), and locate a longer one in an arena where the table keeps its
+ * own copy: lookups then compare against a few compact megabytes rather
+ * than against text scattered over the whole input file, which is what
+ * made them slow (a cache miss each), and a short string without reading
+ * a third place, the arena, after its slot and its entry.
  *
  * The hash reads the string eight bytes at a time and mixes each word with a
  * multiply and a shift (the finaliser of MurmurHash3's 64-bit variant ends
@@ -42,9 +45,18 @@ typedef struct slot {
     uint32_t entry; /* entry index + 1, or 0 when the slot is empty */
 } slot;
 
+/* Strings of up to this many bytes are held in their entry. */
+#define INLINE_MAX 12u
+
 typedef struct entry {
-    uint32_t offset; /* first byte of the text in the arena */
     uint32_t length; /* bytes */
+    union {
+        char text[INLINE_MAX]; /* length <= INLINE_MAX: the string, zero-padded */
+        struct {
+            uint32_t offset; /* first byte of the string in the arena */
+            char head[8];    /* its first bytes */
+        } far;               /* longer strings */
+    };
 } entry;
 
 struct troc_intern {
@@ -74,16 +86,45 @@ uint32_t troc_intern_hash(const char *text, size_t length) {
     return (uint32_t)troc_hash_mix64(h ^ tail);
 }
 
+static inline uint64_t load8(const char *bytes) {
+    uint64_t word;
+    memcpy(&word, bytes, sizeof word);
+    return word;
+}
+
+static inline uint32_t load4(const char *bytes) {
+    uint32_t word;
+    memcpy(&word, bytes, sizeof word);
+    return word;
+}
+
+/* Whether a and b, both of `length` bytes, are equal, for a length of
+ * INLINE_MAX or less: two loads each that cover every byte between them
+ * (a call to memcmp() costs more than the whole comparison). */
+static inline bool short_equal(const char *a, const char *b, size_t length) {
+    if (length >= 8) return load8(a) == load8(b) && load4(a + length - 4) == load4(b + length - 4);
+    if (length >= 4) return load4(a) == load4(b) && load4(a + length - 4) == load4(b + length - 4);
+    for (size_t i = 0; i < length; i++) {
+        if (a[i] != b[i]) return false;
+    }
+    return true;
+}
+
+/* Whether entry e holds `text`. */
+static inline bool entry_holds(const troc_intern *intern, const entry *e, const char *text, size_t length) {
+    if (e->length != length) return false;
+    if (length <= INLINE_MAX) return short_equal(e->text, text, length);
+    return load8(e->far.head) == load8(text) &&
+           memcmp(intern->arena + e->far.offset + 8, text + 8, length - 8) == 0;
+}
+
 /* The slot holding `text`, or the empty slot where it would go. */
 static uint32_t probe(const troc_intern *intern, const char *text, size_t length, uint32_t hash) {
     uint32_t index = hash & intern->slot_mask;
     for (uint32_t step = 0; step <= intern->slot_mask; step++) {
         const slot *s = &intern->slots[index];
         if (s->entry == 0) return index;
-        if (s->hash == hash) {
-            const entry *e = &intern->entries[s->entry - 1];
-            if (e->length == length && memcmp(intern->arena + e->offset, text, length) == 0) return index;
-        }
+        if (s->hash == hash && entry_holds(intern, &intern->entries[s->entry - 1], text, length)) return index;
         index = (index + 1) & intern->slot_mask;
     }
     assert(!"an intern table is never full");
@@ -174,7 +215,7 @@ static int add_hashed(troc_intern *intern, const char *text, size_t length, uint
         return 0;
     }
     if (intern->count == TROC_INTERN_COUNT_MAX) return TROC_ELIMIT;
-    int rc = reserve_arena(intern, length);
+    int rc = length > INLINE_MAX ? reserve_arena(intern, length) : 0;
     if (rc != 0) return rc;
     if (intern->count == intern->capacity && grow_entries(intern) != 0) return -ENOMEM;
     if ((intern->count + 1) * 2 > intern->slot_mask + 1) {
@@ -182,9 +223,16 @@ static int add_hashed(troc_intern *intern, const char *text, size_t length, uint
         index = probe(intern, text, length, hash);
     }
     uint32_t added = intern->count++;
-    intern->entries[added] = (entry){.offset = (uint32_t)intern->arena_used, .length = (uint32_t)length};
-    if (length > 0) memcpy(intern->arena + intern->arena_used, text, length);
-    intern->arena_used += length;
+    entry *e = &intern->entries[added];
+    *e = (entry){.length = (uint32_t)length};
+    if (length <= INLINE_MAX) {
+        if (length > 0) memcpy(e->text, text, length);
+    } else {
+        e->far.offset = (uint32_t)intern->arena_used;
+        memcpy(e->far.head, text, sizeof e->far.head);
+        memcpy(intern->arena + intern->arena_used, text, length);
+        intern->arena_used += length;
+    }
     intern->slots[index] = (slot){.hash = hash, .entry = added + 1};
     *index_out = added;
     *added_out = true;
@@ -225,7 +273,9 @@ int troc_intern_add_many_hashed(troc_intern *intern, size_t count, const char *c
         }
         for (size_t i = 0; i < n; i++) {
             const slot *s = &intern->slots[hashes[i] & intern->slot_mask];
-            if (s->entry != 0 && s->hash == hashes[i]) __builtin_prefetch(intern->arena + intern->entries[s->entry - 1].offset);
+            if (s->entry == 0 || s->hash != hashes[i]) continue;
+            const entry *e = &intern->entries[s->entry - 1];
+            if (e->length > INLINE_MAX) __builtin_prefetch(intern->arena + e->far.offset);
         }
         for (size_t i = 0; i < n; i++) {
             bool added = false;
@@ -245,6 +295,7 @@ uint32_t troc_intern_count(const troc_intern *intern) {
 const char *troc_intern_text(const troc_intern *intern, uint32_t index, size_t *length_out) {
     assert(intern != NULL && index < intern->count);
     assert(length_out != NULL);
-    *length_out = intern->entries[index].length;
-    return intern->arena + intern->entries[index].offset;
+    const entry *e = &intern->entries[index];
+    *length_out = e->length;
+    return e->length <= INLINE_MAX ? e->text : intern->arena + e->far.offset;
 }
