@@ -70,22 +70,6 @@ struct troc_intern {
     size_t arena_size;  /* bytes allocated, at most UINT32_MAX */
 };
 
-uint32_t troc_intern_hash(const char *text, size_t length) {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)length;
-    size_t i = 0;
-    for (; i + 8 <= length; i += 8) {
-        uint64_t word;
-        memcpy(&word, text + i, 8);
-        h = (h ^ word) * 0x9fb21c651e98df25ull;
-        h ^= h >> 29;
-    }
-    /* The last 0 to 7 bytes, by hand: a memcpy() of variable length is a
-     * call, which costs more than the whole hash of a short name. */
-    uint64_t tail = 0;
-    for (size_t shift = 0; i < length; i++, shift += 8) tail |= (uint64_t)(unsigned char)text[i] << shift;
-    return (uint32_t)troc_hash_mix64(h ^ tail);
-}
-
 static inline uint64_t load8(const char *bytes) {
     uint64_t word;
     memcpy(&word, bytes, sizeof word);
@@ -96,6 +80,20 @@ static inline uint32_t load4(const char *bytes) {
     uint32_t word;
     memcpy(&word, bytes, sizeof word);
     return word;
+}
+
+uint32_t troc_intern_hash(const char *text, size_t length) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)length;
+    size_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        h = (h ^ load8(text + i)) * 0x9fb21c651e98df25ull;
+        h ^= h >> 29;
+    }
+    /* The last 0 to 7 bytes, by hand: a memcpy() of variable length is a
+     * call, which costs more than the whole hash of a short name. */
+    uint64_t tail = 0;
+    for (size_t shift = 0; i < length; i++, shift += 8) tail |= (uint64_t)(unsigned char)text[i] << shift;
+    return (uint32_t)troc_hash_mix64(h ^ tail);
 }
 
 /* Whether a and b, both of `length` bytes, are equal, for a length of
