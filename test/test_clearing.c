@@ -919,6 +919,7 @@ typedef struct race_fixture {
     troc__components components;
     troc__residual residual;
     troc__progress progress;
+    troc__helper *helper;
     troc__flow *flow;
     uint32_t lo, hi; /* the component */
 } race_fixture;
@@ -933,7 +934,8 @@ static void race_fixture_build(race_fixture *x, unsigned thread_count) {
     assert_int_equal(troc__groups_build(&p, &x->groups), 0);
     assert_int_equal(troc__network_build(&p, &x->groups, &x->network), 0);
     assert_int_equal(troc__components_find(&x->network, FIRMS, &x->components), 0);
-    assert_int_equal(troc__residual_build(&x->network, &x->components, &x->residual), 0);
+    assert_int_equal(troc__helper_create(thread_count, &x->helper), 0);
+    assert_int_equal(troc__residual_build(&x->network, &x->components, x->helper, &x->residual), 0);
     for (uint32_t c = 0; c < x->components.component_count; c++) {
         const uint32_t lo = x->components.component_first[c], hi = x->components.component_first[c + 1];
         if (hi - lo > x->hi - x->lo) {
@@ -945,7 +947,7 @@ static void race_fixture_build(race_fixture *x, unsigned thread_count) {
     int64_t excess = 0;
     for (uint32_t v = 0; v < x->residual.node_count; v++) excess += x->residual.excess[v] > 0 ? x->residual.excess[v] : 0;
     assert_int_equal(troc__flow_create(&x->residual, x->hi - x->lo,
-                                       x->residual.arc_first[x->hi] - x->residual.arc_first[x->lo], excess, thread_count,
+                                       x->residual.arc_first[x->hi] - x->residual.arc_first[x->lo], excess, x->helper,
                                        &x->progress, &x->flow),
                      0);
     assert_non_null(x->flow->race);
@@ -954,6 +956,7 @@ static void race_fixture_build(race_fixture *x, unsigned thread_count) {
 
 static void race_fixture_free(race_fixture *x) {
     troc__flow_destroy(x->flow);
+    troc__helper_destroy(x->helper);
     troc__residual_free(&x->residual);
     troc__components_free(&x->components);
     troc__network_free(&x->network);
@@ -1164,13 +1167,95 @@ static bool residual_narrow(const troc_clearing_problem *p) {
     assert_int_equal(troc__groups_build(p, &groups), 0);
     assert_int_equal(troc__network_build(p, &groups, &network), 0);
     assert_int_equal(troc__components_find(&network, p->firm_count, &components), 0);
-    assert_int_equal(troc__residual_build(&network, &components, &residual), 0);
+    assert_int_equal(troc__residual_build(&network, &components, NULL, &residual), 0);
     const bool narrow = residual.narrow;
     troc__residual_free(&residual);
     troc__components_free(&components);
     troc__network_free(&network);
     troc__groups_free(&groups);
     return narrow;
+}
+
+/* The residual graph of `network` built with a helper thread is the one
+ * built without, byte for byte. */
+static void assert_residual_same_with_helper(const troc__network *network, const troc__components *components) {
+    troc__helper *helper = NULL;
+    assert_int_equal(troc__helper_create(2, &helper), 0);
+    troc__residual alone = {0}, beside = {0};
+    assert_int_equal(troc__residual_build(network, components, NULL, &alone), 0);
+    assert_int_equal(troc__residual_build(network, components, helper, &beside), 0);
+    troc__helper_destroy(helper);
+    const size_t nodes = (size_t)alone.node_count + 1;
+    assert_int_equal(beside.node_count, alone.node_count);
+    assert_int_equal(beside.arc_count, alone.arc_count);
+    assert_int_equal(beside.entry_count, alone.entry_count);
+    assert_int_equal(beside.free_arc_count, alone.free_arc_count);
+    assert_int_equal(beside.narrow, alone.narrow);
+    assert_memory_equal(beside.first, alone.first, nodes * sizeof *alone.first);
+    assert_memory_equal(beside.arc_first, alone.arc_first, nodes * sizeof *alone.arc_first);
+    assert_memory_equal(beside.network_node, alone.network_node, alone.node_count * sizeof *alone.network_node);
+    assert_memory_equal(beside.excess, alone.excess, alone.node_count * sizeof *alone.excess);
+    assert_memory_equal(beside.entries, alone.entries, alone.entry_count * sizeof *alone.entries);
+    assert_memory_equal(beside.arcs, alone.arcs, alone.arc_count * troc__arc_size(&alone));
+    assert_memory_equal(beside.room_bits, alone.room_bits, troc__room_words(alone.arc_count) * sizeof *alone.room_bits);
+    assert_true((beside.chain_cost == NULL) == (alone.chain_cost == NULL));
+    for (uint32_t e = 0; alone.chain_cost != NULL && e < alone.entry_count; e++) {
+        const uint32_t link = alone.entries[e].link, arc = link >> TROC__LINK_ARC_SHIFT;
+        if ((link & TROC__LINK_CHAIN) && (link & TROC__LINK_TAIL)) assert_true(beside.chain_cost[arc] == alone.chain_cost[arc]);
+    }
+    troc__residual_free(&alone);
+    troc__residual_free(&beside);
+}
+
+/* The residual graph is built in two passes at once on two threads (the
+ * arcs counted beside the nodes' numbering, the entries at the heads
+ * beside the arcs): the same graph as on one thread, with narrow and wide
+ * arcs, the free arcs of credit mode and a reduced network's chains. */
+static void test_residual_same_with_helper(void **state) {
+    (void)state;
+    enum { FIRMS = 6000, COUNT = 36000, CHAIN = 4000 };
+    troc_obligation *ob = malloc((COUNT + CHAIN + 1) * sizeof *ob);
+    troc_clearing_account *accounts = malloc((FIRMS + CHAIN) * sizeof *accounts);
+    assert_non_null(ob);
+    assert_non_null(accounts);
+    rng_state = 3131;
+    const size_t count = large_obligations(ob, FIRMS, COUNT);
+    /* A chain of CHAIN firms from firm 0 to firm 1, which the reduction
+     * contracts into one arc. */
+    for (uint32_t v = 0; v <= CHAIN; v++) {
+        ob[count + v] = (troc_obligation){v == 0 ? 0 : FIRMS + v - 1, v == CHAIN ? 1 : FIRMS + v, 1 + v};
+    }
+    random_accounts(accounts, FIRMS + CHAIN);
+    for (int round = 0; round < 4; round++) {
+        if (round == 1) {
+            for (size_t k = 0; k < count; k++) ob[k].amount_cents *= (int64_t)1 << 31; /* wide arcs */
+        }
+        troc_clearing_problem p = plain_problem(FIRMS + CHAIN, ob, count + CHAIN + 1);
+        if (round == 2) {
+            for (size_t k = 0; k < count; k++) ob[k].amount_cents >>= 31;
+            p.accounts = accounts;
+        }
+        troc__groups groups = {0};
+        troc__network network = {0};
+        troc__components components = {0};
+        troc__reduction reduction = {0};
+        assert_int_equal(troc__groups_build(&p, &groups), 0);
+        assert_int_equal(troc__network_build(&p, &groups, &network), 0);
+        assert_int_equal(troc__components_find(&network, network.node_count, &components), 0);
+        if (round == 3) {
+            assert_int_equal(troc__reduction_build(&network, &components, &reduction), 0);
+            assert_true(reduction.chain_count > 0);
+            assert_residual_same_with_helper(&reduction.reduced, &reduction.components);
+        } else {
+            assert_residual_same_with_helper(&network, &components);
+        }
+        troc__reduction_free(&reduction);
+        troc__components_free(&components);
+        troc__network_free(&network);
+        troc__groups_free(&groups);
+    }
+    free(accounts);
+    free(ob);
 }
 
 /* Amounts too large for the residual graph's narrow arcs (31 bits) take
@@ -1315,6 +1400,7 @@ int main(void) {
         cmocka_unit_test(test_race_changed_reaches_own_arrays),
         cmocka_unit_test(test_path_alone_after_race),
         cmocka_unit_test(test_race_result_independent_of_threads),
+        cmocka_unit_test(test_residual_same_with_helper),
         cmocka_unit_test(test_wide_arcs_scale_narrow),
         cmocka_unit_test(test_race_among_small_components),
     };

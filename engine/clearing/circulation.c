@@ -33,7 +33,7 @@ static int64_t positive_excess(const troc__residual *residual) {
 
 /* Component c is the range [component_first[c], component_first[c + 1]) of
  * residual nodes. */
-static int solve_components(const troc__components *components, troc__residual *residual, unsigned thread_count,
+static int solve_components(const troc__components *components, troc__residual *residual, troc__helper *helper,
                             troc__circulation_stats *stats, troc__progress *progress) {
     troc__flow *flow = NULL;
     uint32_t node_count_max = 0, arc_count_max = 0;
@@ -43,7 +43,7 @@ static int solve_components(const troc__components *components, troc__residual *
         if (arcs > arc_count_max) arc_count_max = arcs;
         if (hi - lo > node_count_max) node_count_max = hi - lo;
     }
-    int error = troc__flow_create(residual, node_count_max, arc_count_max, positive_excess(residual), thread_count,
+    int error = troc__flow_create(residual, node_count_max, arc_count_max, positive_excess(residual), helper,
                                   progress, &flow);
     if (error != 0) return error;
     for (uint32_t c = 0; c < components->component_count; c++) {
@@ -83,6 +83,7 @@ int troc__circulation_solve(troc__network *network, const troc__components *know
     troc__components found = {0};
     troc__reduction reduction = {0};
     troc__residual residual = {0};
+    troc__helper *helper = NULL;
     int64_t *reduced_flow = NULL, *flow = NULL;
     troc__progress_report(progress, "components", 0.0);
     int error = 0;
@@ -95,14 +96,18 @@ int troc__circulation_solve(troc__network *network, const troc__components *know
     const bool reduced = reduction.leaf_count + reduction.chain_count > 0;
     const troc__network *solved = reduced ? &reduction.reduced : network;
     const troc__components *solved_components = reduced ? &reduction.components : components;
-    error = troc__residual_build(solved, solved_components, &residual);
+    /* A second thread for the residual graph's build and the race, when a
+     * component may be large enough to race. */
+    if (solved->node_count >= TROC__RACE_NODES_MIN) error = troc__helper_create(thread_count, &helper);
+    if (error != 0) goto cleanup;
+    error = troc__residual_build(solved, solved_components, helper, &residual);
     if (error != 0) goto cleanup;
     if (!reduced) {
         free(network->arc_capacity);
         network->arc_capacity = NULL;
     }
     troc__progress_report(progress, "flow", 0.0);
-    error = solve_components(solved_components, &residual, thread_count, stats, progress);
+    error = solve_components(solved_components, &residual, helper, stats, progress);
     if (error != 0) goto cleanup;
     for (uint32_t v = 0; v < residual.node_count; v++) potential[residual.network_node[v]] = residual.potential[v];
     /* The flows, now that the flow solver's memory is back. */
@@ -123,6 +128,7 @@ int troc__circulation_solve(troc__network *network, const troc__components *know
     *flow_out = flow;
     flow = NULL;
 cleanup:
+    troc__helper_destroy(helper);
     free(flow);
     free(reduced_flow);
     troc__residual_free(&residual);

@@ -303,7 +303,21 @@ static inline int64_t troc__reduced_cost(const troc__residual *r, uint32_t v, tr
     return troc__entry_cost(r, e) + r->potential[v] - r->potential[e.head];
 }
 
-int troc__residual_build(const troc__network *network, const troc__components *components,
+/* helper.c: a second thread for the solver, one task at a time.
+ * Without a thread (thread_count 1, or none could be started), a task runs
+ * on the caller's thread as it is handed over. */
+typedef void troc__task(void *context);
+typedef struct troc__helper troc__helper;
+int troc__helper_create(unsigned thread_count, troc__helper **helper_out);
+/* Hands `task` over (the helper is idle: the last task was awaited). */
+void troc__helper_start(troc__helper *helper, troc__task *task, void *context);
+/* Waits for the task handed over last, if any. */
+void troc__helper_wait(troc__helper *helper);
+void troc__helper_destroy(troc__helper *helper);
+
+/* residual.c: the residual graph of the arcs inside components of
+ * `network`, built on the helper too if one is given (NULL: none). */
+int troc__residual_build(const troc__network *network, const troc__components *components, troc__helper *helper,
                          troc__residual *residual);
 void troc__residual_free(troc__residual *residual);
 /* Sets the room at the tail of an arc (and its room bits). */
@@ -338,17 +352,6 @@ typedef struct troc__admissible {
     uint32_t arc_count;            /* admissible arcs of the component */
 } troc__admissible;
 
-/* helper.c: a second thread for the flow solver, one task at a time.
- * Without a thread (thread_count 1, or none could be started), a task runs
- * on the caller's thread as it is handed over. */
-typedef void troc__task(void *context);
-typedef struct troc__helper troc__helper;
-int troc__helper_create(unsigned thread_count, troc__helper **helper_out);
-/* Hands `task` over (the helper is idle: the last task was awaited). */
-void troc__helper_start(troc__helper *helper, troc__task *task, void *context);
-/* Waits for the task handed over last, if any. */
-void troc__helper_wait(troc__helper *helper);
-void troc__helper_destroy(troc__helper *helper);
 
 /* Places the arrays of an admissible graph of node_count nodes and
  * arc_count arcs in block from *used (troc_large_carve()). */
@@ -433,7 +436,7 @@ typedef struct troc__flow {
     /* Maximum flow (maxflow.c, race.c) */
     troc__admissible admissible;
     troc__maxflow_state maxflow;
-    troc__helper *helper;      /* NULL when no component is large enough to race */
+    troc__helper *helper;      /* the solver's (circulation.c); NULL when no component is large enough to race */
     troc__race *race;          /* likewise */
     /* Statistics and progress */
     uint32_t phase_count;
@@ -445,7 +448,7 @@ typedef struct troc__flow {
 /* flow.c: routes every excess of the component [lo, hi) to its deficits at
  * least cost (primal-dual). */
 int troc__flow_create(const troc__residual *residual, uint32_t node_count_max, uint32_t arc_count_max,
-                      int64_t excess_total, unsigned thread_count, troc__progress *progress, troc__flow **flow_out);
+                      int64_t excess_total, troc__helper *helper, troc__progress *progress, troc__flow **flow_out);
 void troc__flow_destroy(troc__flow *flow);
 void troc__flow_component(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 

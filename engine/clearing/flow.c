@@ -44,7 +44,6 @@
 void troc__flow_destroy(troc__flow *f) {
     if (f == NULL) return;
     troc__race_destroy(f->race);
-    troc__helper_destroy(f->helper);
     free(f->block);
     free(f);
 }
@@ -58,7 +57,7 @@ static void place_arrays(troc__flow *f, char *block, size_t *used, uint32_t node
 }
 
 int troc__flow_create(const troc__residual *residual, uint32_t node_count_max, uint32_t arc_count_max,
-                      int64_t excess_total, unsigned thread_count, troc__progress *progress, troc__flow **flow_out) {
+                      int64_t excess_total, troc__helper *helper, troc__progress *progress, troc__flow **flow_out) {
     assert(residual != NULL && flow_out != NULL && progress != NULL);
     assert(excess_total >= 0 && arc_count_max <= residual->arc_count);
     const uint32_t node_count = residual->node_count;
@@ -77,9 +76,9 @@ int troc__flow_create(const troc__residual *residual, uint32_t node_count_max, u
     place_arrays(f, f->block, &used, node_count, arc_count_max);
     assert(used == bytes);
     f->maxflow.admissible = &f->admissible;
-    if (node_count_max >= TROC__RACE_NODES_MIN) {
-        int error = troc__helper_create(thread_count, &f->helper);
-        if (error == 0) error = troc__race_create(residual, &f->admissible, node_count, f->helper, &f->race);
+    if (helper != NULL && node_count_max >= TROC__RACE_NODES_MIN) {
+        f->helper = helper;
+        int error = troc__race_create(residual, &f->admissible, node_count, helper, &f->race);
         if (error != 0) {
             troc__flow_destroy(f);
             return error;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A second thread for the flow solver: one task at a time, handed over
- * and awaited.  The race of maximum flows (race.c) runs one of its flows
- * on it, and the admissible copy (admissible.c) half of its nodes.
+ * A second thread for the solver: one task at a time, handed over and
+ * awaited.  The residual graph's build (residual.c) runs a pass of its
+ * two on it, the race of maximum flows (race.c) one of its flows, and the
+ * admissible copy (admissible.c) half of its nodes.
  *
  * Without a thread (the solver was given one, or none could be started)
  * a task runs on the caller's thread when it is handed over: the same work

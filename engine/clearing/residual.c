@@ -22,6 +22,12 @@
  *
  * The entries never move once built: each phase copies the admissible
  * ones (reduced cost 0) into a compact graph of their own (admissible.c).
+ *
+ * The build runs two passes at once when the solver has a helper thread:
+ * the arcs are counted while the nodes are numbered, then the entries at
+ * the heads (and the excesses) are written while the arcs and the entries
+ * at the tails are.  Each pass writes arrays of its own, so the graph is
+ * the same, byte for byte, with or without the helper.
  */
 #include <assert.h>
 #include <errno.h>
@@ -30,9 +36,6 @@
 
 #include "base/large.h"
 #include "clearing_int.h"
-
-/* Arcs ahead of the one placed whose entry's place is fetched early. */
-#define PREFETCH_ARCS 16u
 
 /* Nodes ahead of the one whose network arcs are read, whose arcs are
  * fetched early. */
@@ -79,32 +82,6 @@ static void number_nodes(const troc__network *network, const troc__components *c
     }
 }
 
-/* first[] := CSR offsets of the entries, and arc_first[] of the arcs, of
- * every arc inside a component; returns the number of such arcs, and
- * whether one of them is a chain's. */
-static uint32_t count_arcs(const troc__network *network, const troc__components *components, const uint32_t *rank,
-                           troc__residual *r, bool *chains) {
-    *chains = false;
-    const uint32_t n = network->node_count;
-    for (uint32_t v = 0; v <= n; v++) r->first[v] = r->arc_first[v] = 0;
-    for (uint32_t v = 0; v < n; v++) {
-        const uint32_t component = components->component_of[v];
-        for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
-            const uint32_t h = network->arc_head[a];
-            if (components->component_of[h] != component) continue;
-            r->first[rank[v] + 1]++;
-            r->first[rank[h] + 1]++;
-            r->arc_first[rank[v] + 1]++;
-            *chains |= troc__network_arc_cost(network, a) < -1;
-        }
-    }
-    for (uint32_t v = 0; v < n; v++) {
-        r->first[v + 1] += r->first[v];
-        r->arc_first[v + 1] += r->arc_first[v];
-    }
-    return r->arc_first[n];
-}
-
 /* The link bits that give an arc's cost, but for a chain's (chain_cost). */
 static uint32_t cost_bits(int32_t cost) {
     return cost == 0 ? TROC__LINK_FREE : cost == -1 ? 0u : TROC__LINK_CHAIN;
@@ -115,15 +92,67 @@ static uint32_t cost_bits(int32_t cost) {
  * comes next, takes its pages. */
 typedef struct building {
     char *block;
-    uint32_t *rank;     /* per network node: its residual node */
-    uint32_t *next;     /* per residual node: where its next entry goes */
-    uint32_t *arc_head; /* per arc: its head, for fill_heads() to fetch ahead */
+    const troc__network *network;
+    const troc__components *components;
+    troc__residual *r;
+    uint32_t *order;     /* per residual node: its network node */
+    uint32_t *rank;      /* per network node: its residual node */
+    uint32_t *arcs_out;  /* per network node: its arcs inside its component */
+    uint32_t *degree;    /* per network node: its entries (arcs in and out inside its component) */
+    uint32_t *head_next; /* per residual node: where its next entry at a head goes */
+    bool chains;         /* an arc inside a component is a chain's */
+    bool narrow;         /* every capacity of the network fits an int32 */
 } building;
 
-/* Numbers the arcs inside components by tail in residual node order and
- * writes their entries at the tail. */
-static void fill_arcs(const troc__network *network, const troc__components *components, building *b,
-                      troc__residual *r) {
+/* Counts, per network node, its arcs inside its component and the entries
+ * they give it; notes whether one of them is a chain's, and whether every
+ * capacity fits an int32 (the graph then takes narrow arcs). */
+static void count_arcs(void *context) {
+    building *b = context;
+    const troc__network *network = b->network;
+    const troc__components *components = b->components;
+    memset(b->arcs_out, 0, (size_t)network->node_count * sizeof *b->arcs_out);
+    memset(b->degree, 0, (size_t)network->node_count * sizeof *b->degree);
+    int64_t largest = 0;
+    bool chains = false;
+    for (uint32_t v = 0; v < network->node_count; v++) {
+        const uint32_t component = components->component_of[v];
+        for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
+            largest = network->arc_capacity[a] > largest ? network->arc_capacity[a] : largest;
+            const uint32_t h = network->arc_head[a];
+            if (components->component_of[h] != component) continue;
+            b->arcs_out[v]++;
+            b->degree[v]++;
+            b->degree[h]++;
+            chains |= troc__network_arc_cost(network, a) < -1;
+        }
+    }
+    b->chains = chains;
+    b->narrow = largest <= INT32_MAX;
+}
+
+static void number_nodes_here(building *b) {
+    number_nodes(b->network, b->components, b->order, b->rank);
+}
+
+/* first[] and arc_first[]: the CSR offsets of the entries and of the arcs,
+ * in residual node order. */
+static void place_offsets(const building *b, troc__residual *r) {
+    r->first[0] = r->arc_first[0] = 0;
+    for (uint32_t i = 0; i < r->node_count; i++) {
+        const uint32_t v = b->order[i];
+        r->first[i + 1] = r->first[i] + b->degree[v];
+        r->arc_first[i + 1] = r->arc_first[i] + b->arcs_out[v];
+    }
+}
+
+/* Numbers the arcs inside components by tail in residual node order, and
+ * writes them and their entries at the tail, which come first among each
+ * node's entries. */
+static void fill_arcs(building *b) {
+    const troc__network *network = b->network;
+    const troc__components *components = b->components;
+    troc__residual *r = b->r;
     uint32_t arc = 0;
     for (uint32_t tail = 0; tail < r->node_count; tail++) {
         /* The network's arcs are read in residual order, a node's here and
@@ -139,10 +168,10 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
         }
         const uint32_t v = r->network_node[tail], component = components->component_of[v];
         assert(arc == r->arc_first[tail]);
+        troc__residual_entry *out = &r->entries[r->first[tail]];
         for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
             const uint32_t h = network->arc_head[a];
             if (components->component_of[h] != component) continue;
-            const uint32_t head = b->rank[h];
             const int64_t capacity = network->arc_capacity[a];
             const int32_t cost = troc__network_arc_cost(network, a);
             const int64_t start = cost < 0 ? capacity : 0; /* initial pseudo-flow */
@@ -152,49 +181,56 @@ static void fill_arcs(const troc__network *network, const troc__components *comp
                 ((troc__residual_arc *)r->arcs)[arc] = (troc__residual_arc){.capacity = capacity};
             }
             troc__residual_set_room(r, arc, capacity - start);
-            b->arc_head[arc] = head;
             if (cost < -1) r->chain_cost[arc] = cost;
             r->free_arc_count += cost == 0;
             const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(cost);
-            r->entries[b->next[tail]++] = (troc__residual_entry){.head = head, .link = link | TROC__LINK_TAIL};
-            r->excess[tail] -= start;
+            *out++ = (troc__residual_entry){.head = b->rank[h], .link = link | TROC__LINK_TAIL};
             arc++;
         }
     }
     assert(arc == r->arc_count);
 }
 
-/* The entries at the heads, once every arc is in place: a pass over the
- * arcs by tail (their entries at the tail give each its link), whose writes
- * land all over the entries, so the places a few arcs ahead are fetched
- * early. */
-static void fill_heads(troc__residual *r, building *b) {
-    const uint32_t *arc_head = b->arc_head;
-    uint32_t *next = b->next;
+/* The entries at the heads, after those at the tails among each node's
+ * entries, and the excesses the initial pseudo-flow leaves: a pass over the
+ * arcs in fill_arcs()'s order, which numbers them the same way. */
+static void fill_heads(void *context) {
+    building *b = context;
+    const troc__network *network = b->network;
+    const troc__components *components = b->components;
+    troc__residual *r = b->r;
+    uint32_t *next = b->head_next;
+    for (uint32_t v = 0; v < r->node_count; v++) next[v] = r->first[v] + (r->arc_first[v + 1] - r->arc_first[v]);
+    uint32_t arc = 0;
     for (uint32_t tail = 0; tail < r->node_count; tail++) {
-        const troc__residual_entry *out = &r->entries[r->first[tail]] - r->arc_first[tail];
-        for (uint32_t arc = r->arc_first[tail]; arc < r->arc_first[tail + 1]; arc++) {
-            if (arc + PREFETCH_ARCS < r->arc_count) {
-                const uint32_t ahead = arc_head[arc + PREFETCH_ARCS];
-                __builtin_prefetch(&r->entries[next[ahead]], 1);
-                __builtin_prefetch(&r->excess[ahead], 1);
-            }
-            if (arc + 2 * PREFETCH_ARCS < r->arc_count) __builtin_prefetch(&next[arc_head[arc + 2 * PREFETCH_ARCS]], 1);
-            const uint32_t head = arc_head[arc], link = out[arc].link & ~TROC__LINK_TAIL;
+        if (tail + PREFETCH_NODES < r->node_count) { /* as in fill_arcs() */
+            const uint32_t ahead = network->arc_first[r->network_node[tail + PREFETCH_NODES]];
+            __builtin_prefetch(&network->arc_head[ahead]);
+            __builtin_prefetch(&network->arc_capacity[ahead]);
+        }
+        const uint32_t v = r->network_node[tail], component = components->component_of[v];
+        for (uint32_t a = network->arc_first[v]; a < network->arc_first[v + 1]; a++) {
+            const uint32_t h = network->arc_head[a];
+            if (components->component_of[h] != component) continue;
+            const uint32_t head = b->rank[h];
+            const int32_t cost = troc__network_arc_cost(network, a);
+            const int64_t start = cost < 0 ? network->arc_capacity[a] : 0; /* initial pseudo-flow */
+            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(cost);
             r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
-            r->excess[head] += troc__arc_capacity(r, arc) - troc__arc_room(r, arc); /* the initial pseudo-flow */
+            r->excess[tail] -= start;
+            r->excess[head] += start;
+            arc++;
         }
     }
 }
 
-/* Whether every capacity of the network fits an int32: the graph then
- * takes narrow arcs. */
-static bool capacities_narrow(const troc__network *network) {
-    int64_t largest = 0;
-    for (uint32_t a = 0; a < network->arc_count; a++) {
-        largest = network->arc_capacity[a] > largest ? network->arc_capacity[a] : largest;
-    }
-    return largest <= INT32_MAX;
+/* Runs task on the helper (or first, here, without one) while here() runs
+ * here. */
+static void beside(troc__helper *helper, troc__task *task, void (*here)(building *), building *b) {
+    if (helper != NULL) troc__helper_start(helper, task, b);
+    else task(b);
+    here(b);
+    if (helper != NULL) troc__helper_wait(helper);
 }
 
 /* Places the arrays of r for at most arc_count arcs in block from *used
@@ -212,58 +248,68 @@ static void place_arrays(troc__residual *r, char *block, size_t *used, uint32_t 
     r->room_bits = troc_large_carve(block, used, troc__room_words(arc_count) * sizeof *r->room_bits);
 }
 
-static void place_building(building *b, char *block, size_t *used, uint32_t node_count, uint32_t arc_count) {
-    const size_t nodes = (size_t)node_count + 1, arcs = (size_t)arc_count + 1;
+static void place_building(building *b, char *block, size_t *used, uint32_t node_count) {
+    const size_t nodes = (size_t)node_count + 1;
+    b->order = troc_large_carve(block, used, nodes * sizeof *b->order);
     b->rank = troc_large_carve(block, used, nodes * sizeof *b->rank);
-    b->next = troc_large_carve(block, used, nodes * sizeof *b->next);
-    b->arc_head = troc_large_carve(block, used, arcs * sizeof *b->arc_head);
+    b->arcs_out = troc_large_carve(block, used, nodes * sizeof *b->arcs_out);
+    b->degree = troc_large_carve(block, used, nodes * sizeof *b->degree);
+    b->head_next = troc_large_carve(block, used, nodes * sizeof *b->head_next);
 }
 
-/* Places the arrays of r in one block, and those of b in another. */
-static int allocate(troc__residual *r, building *b, uint32_t node_count, uint32_t arc_count) {
-    size_t bytes = 0, used = 0, building_bytes = 0, building_used = 0;
-    place_arrays(r, NULL, &bytes, arc_count);
-    place_building(b, NULL, &building_bytes, node_count, arc_count);
-    r->block = troc_large_malloc(bytes);
-    b->block = troc_large_malloc(building_bytes);
-    if (r->block == NULL || b->block == NULL) return -ENOMEM;
-    place_arrays(r, r->block, &used, arc_count);
-    place_building(b, b->block, &building_used, node_count, arc_count);
-    assert(used == bytes && building_used == building_bytes);
+static int allocate_building(building *b, uint32_t node_count) {
+    size_t bytes = 0, used = 0;
+    place_building(b, NULL, &bytes, node_count);
+    b->block = troc_large_malloc(bytes);
+    if (b->block == NULL) return -ENOMEM;
+    place_building(b, b->block, &used, node_count);
+    assert(used == bytes);
     return 0;
 }
 
-int troc__residual_build(const troc__network *network, const troc__components *components,
+/* The graph's arrays (once r->narrow is known), sized for every arc of the
+ * network: those between components are left out, and the pages of the
+ * room they leave are never touched. */
+static int allocate_graph(troc__residual *r, uint32_t arc_count) {
+    size_t bytes = 0, used = 0;
+    place_arrays(r, NULL, &bytes, arc_count);
+    r->block = troc_large_malloc(bytes);
+    if (r->block == NULL) return -ENOMEM;
+    place_arrays(r, r->block, &used, arc_count);
+    assert(used == bytes);
+    return 0;
+}
+
+int troc__residual_build(const troc__network *network, const troc__components *components, troc__helper *helper,
                          troc__residual *residual) {
     assert(network != NULL && components != NULL && residual != NULL);
     assert(components->component_first[components->component_count] == network->node_count);
     troc__residual *r = residual;
-    *r = (troc__residual){.node_count = network->node_count, .narrow = capacities_narrow(network)};
+    *r = (troc__residual){.node_count = network->node_count};
     const size_t nodes = (size_t)network->node_count + 1;
-    /* Sized for every arc of the network; those between components are
-     * left out, and the pages of the room they leave are never touched. */
-    building b = {0};
-    int error = allocate(r, &b, network->node_count, network->arc_count);
+    building b = {.network = network, .components = components, .r = r};
+    int error = allocate_building(&b, network->node_count);
     if (error != 0) goto cleanup;
+    beside(helper, count_arcs, number_nodes_here, &b);
+    r->narrow = b.narrow;
+    error = allocate_graph(r, network->arc_count);
+    if (error != 0) goto cleanup;
+    memcpy(r->network_node, b.order, nodes * sizeof *r->network_node);
     memset(r->excess, 0, nodes * sizeof *r->excess);
     memset(r->potential, 0, nodes * sizeof *r->potential);
     memset(r->room_bits, 0, troc__room_words(network->arc_count) * sizeof *r->room_bits);
-    number_nodes(network, components, r->network_node, b.rank);
-    bool chains = false;
-    const uint32_t arc_count = count_arcs(network, components, b.rank, r, &chains);
-    assert(arc_count <= network->arc_count && r->first[network->node_count] == 2 * arc_count);
-    r->arc_count = arc_count;
-    r->entry_count = 2 * arc_count;
-    if (chains) {
-        r->chain_cost = troc_large_malloc(((size_t)arc_count + 1) * sizeof *r->chain_cost);
+    place_offsets(&b, r);
+    r->arc_count = r->arc_first[network->node_count];
+    r->entry_count = 2 * r->arc_count;
+    assert(r->arc_count <= network->arc_count && r->first[network->node_count] == r->entry_count);
+    if (b.chains) {
+        r->chain_cost = troc_large_malloc(((size_t)r->arc_count + 1) * sizeof *r->chain_cost);
         if (r->chain_cost == NULL) {
             error = -ENOMEM;
             goto cleanup;
         }
     }
-    for (uint32_t v = 0; v < network->node_count; v++) b.next[v] = r->first[v];
-    fill_arcs(network, components, &b, r);
-    fill_heads(r, &b);
+    beside(helper, fill_heads, fill_arcs, &b);
 cleanup:
     free(b.block);
     if (error != 0) troc__residual_free(r);
