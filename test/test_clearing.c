@@ -1036,6 +1036,51 @@ static void expect_races_keep_less_work(unsigned thread_count, uint32_t *forward
     race_fixture_free(&x);
 }
 
+/* After each maximum flow of a large component, troc__paths_close() moves
+ * the potentials exactly as the searches do (D is 1 in every phase of this
+ * network): the same nodes, by 1, on the side the searches finish first. */
+static void test_closure_moves_as_searches(void **state) {
+    (void)state;
+    race_fixture x;
+    race_fixture_build(&x, 2);
+    troc__residual *residual = &x.residual;
+    troc__flow *flow = x.flow;
+    const size_t bytes = residual->node_count * sizeof *residual->potential;
+    int64_t *before = malloc(bytes), *closed = malloc(bytes);
+    assert_non_null(before);
+    assert_non_null(closed);
+    troc__race_begin(flow->race, residual, x.lo, x.hi);
+    uint32_t closures = 0;
+    for (bool first = true; race_fixture_has_excess(&x); first = false) {
+        memcpy(before, residual->potential, bytes);
+        if (!first && troc__paths_close(flow, residual, x.lo, x.hi)) {
+            closures++;
+            const uint32_t changed = flow->changed_count;
+            assert_true(changed > 0);
+            memcpy(closed, residual->potential, bytes);
+            memcpy(residual->potential, before, bytes);
+            troc__paths_update(flow, residual, x.lo, x.hi);
+            assert_memory_equal(closed, residual->potential, bytes);
+            assert_int_equal(changed, flow->changed_count);
+            for (uint32_t v = x.lo; v < x.hi; v++) {
+                const int64_t moved = closed[v] - before[v];
+                assert_true(moved == 0 || moved == 1 || moved == -1);
+            }
+        } else if (!first || !troc__paths_first(flow, residual, x.lo, x.hi)) {
+            troc__paths_update(flow, residual, x.lo, x.hi);
+        }
+        troc__admissible_build(&flow->admissible, residual, x.lo, x.hi, first ? NULL : flow->helper);
+        const troc__maxflow_state *kept = troc__race_run(flow->race, &flow->maxflow, residual, x.lo, x.hi);
+        assert_true(kept->moved > 0);
+        flow->deficit_side = kept->deficit_side;
+    }
+    troc__race_finish(flow->race, residual);
+    assert_true(closures >= 5);
+    free(before);
+    free(closed);
+    race_fixture_free(&x);
+}
+
 /* Plain mode: the network takes the groups' capacities, and the solve
  * frees them once the residual graph holds them (nothing reduced here:
  * every firm of the complete graph owes three and is owed by three). */
@@ -1399,6 +1444,7 @@ int main(void) {
         cmocka_unit_test(test_race_keeps_less_work),
         cmocka_unit_test(test_race_changed_reaches_own_arrays),
         cmocka_unit_test(test_path_alone_after_race),
+        cmocka_unit_test(test_closure_moves_as_searches),
         cmocka_unit_test(test_race_result_independent_of_threads),
         cmocka_unit_test(test_residual_same_with_helper),
         cmocka_unit_test(test_wide_arcs_scale_narrow),

@@ -463,6 +463,16 @@ void troc__paths_update(troc__flow *flow, troc__residual *residual, uint32_t lo,
  * moves the excesses' potentials by 1 and returns true, or returns false
  * (no excess is owed by a deficit: search). */
 bool troc__paths_first(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
+/* After a maximum flow that moved something, when both sides hold more than
+ * TROC__PATH_ENDS_MAX nodes: moves the potentials of the side whose
+ * closure (the nodes its ends reach, or that reach them, along admissible
+ * entries with room, in the admissible copy of the phase) is found first
+ * by 1, as troc__paths_update() would when D is 1, and returns true; or
+ * returns false, having changed nothing (a side too small, or D is 0). */
+bool troc__paths_close(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
+/* A side (excesses or deficits) of this many nodes or fewer follows each
+ * shortest path on its own (flow.c). */
+#define TROC__PATH_ENDS_MAX 4u
 /* Moves what it can along the shortest path the last troc__paths_update()
  * found (the bottleneck of its rooms, its excess and its deficit), which
  * the update made admissible; returns the amount, or 0 (and changes

@@ -17,6 +17,14 @@
  * at least 1; costs are integers and distances bounded, so the phases end,
  * and with no excess left the potentials certify optimality.
  *
+ * After a maximum flow that moved something, D is usually 1 (in every
+ * phase of the benchmark), and step 1 then needs no search: the nodes the
+ * side a search would finish first settles are the closure of its ends in
+ * the phase's admissible copy, which troc__paths_close() finds and moves
+ * by 1.  Moving any such closure by 1 keeps the invariant; if D was more,
+ * the maximum flow after it moves nothing, and the component goes back to
+ * searches.
+ *
  * When one side has only a few nodes left (the last phases), a phase moves
  * a few paths, and step 2 costs more than it moves: copying the
  * admissible entries and the maximum flow's first global relabel each read
@@ -36,10 +44,6 @@
 
 #include "base/large.h"
 #include "clearing_int.h"
-
-/* A side (excesses or deficits) of this many nodes or fewer follows each
- * shortest path on its own (path_alone()). */
-#define PATH_ENDS_MAX 4u
 
 void troc__flow_destroy(troc__flow *f) {
     if (f == NULL) return;
@@ -110,7 +114,7 @@ static void report_moved(troc__flow *f, int64_t moved) {
  * flow: past the component's size, the maximum flow is cheaper again. */
 static bool path_alone(const troc__flow *f, uint64_t searched, uint32_t lo, uint32_t hi) {
     const uint32_t sources = f->searches[0].start_count, sinks = f->searches[1].start_count;
-    return f->meet != TROC__NONE && (sources <= PATH_ENDS_MAX || sinks <= PATH_ENDS_MAX) && searched <= hi - lo;
+    return f->meet != TROC__NONE && (sources <= TROC__PATH_ENDS_MAX || sinks <= TROC__PATH_ENDS_MAX) && searched <= hi - lo;
 }
 
 void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
@@ -119,13 +123,16 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
     f->deficit_side = (hi - lo) / 2; /* no idea yet which side is smaller: race */
     const bool large = f->race != NULL && hi - lo >= TROC__RACE_NODES_MIN;
     if (large) troc__race_begin(f->race, r, lo, hi);
-    bool first = true, race_behind = false;
+    bool first = true, race_behind = false, closable = false, closures_pay = true;
     uint64_t searched = 0;
     while (has_excess(r, lo, hi)) {
+        bool closed = false;
         if (!first || !troc__paths_first(f, r, lo, hi)) {
-            troc__paths_update(f, r, lo, hi);
+            closed = closable && closures_pay && troc__paths_close(f, r, lo, hi);
+            if (!closed) troc__paths_update(f, r, lo, hi);
             searched += f->searches[0].settled_count + f->searches[1].settled_count;
         }
+        closable = false;
         if (path_alone(f, searched, lo, hi)) {
             /* The helper may be copying the rooms (the race's copies, or
              * its last sync): they change only once it is done. */
@@ -149,6 +156,10 @@ void troc__flow_component(troc__flow *f, troc__residual *r, uint32_t lo, uint32_
         else troc__maxflow(&f->maxflow, r, lo, hi, false);
         f->deficit_side = kept->deficit_side;
         report_moved(f, kept->moved);
+        /* A closure that moved nothing shows a D above 1 (chains): the
+         * searches find it, and the rest of the component keeps to them. */
+        if (closed && kept->moved == 0) closures_pay = false;
+        closable = kept->moved > 0;
     }
     if (race_behind) troc__race_changed(f->race, r);
     if (large) troc__race_finish(f->race, r);

@@ -28,6 +28,20 @@
  * the smaller its search goes first on ties, and otherwise the searches
  * take turns.
  *
+ * Right after a maximum flow that moved something, D is usually 1 (in every
+ * phase of the benchmark): then the side that finishes first settles
+ * exactly the closure of its ends, the nodes its excesses reach (or that
+ * reach its deficits) along entries of reduced cost 0 with room, and each
+ * moves by 1.  The phase's admissible copy holds every entry of reduced
+ * cost 0, a third of the residual graph's on the benchmark, and the
+ * maximum flow kept the rooms up to date, so troc__paths_close() grows both
+ * closures over it, a node at a time in the searches' order, with no
+ * distances and no queues, and moves the first one complete.  That is
+ * right whatever D is: an entry with room that leaves a closure has
+ * reduced cost 1 or more, and 0 or more once the closure moved by 1.  When
+ * D was more than 1, no new path is admissible yet, the maximum flow moves
+ * nothing, and flow.c searches instead.
+ *
  * Each node keeps the entry it was reached by, and the searches the node
  * through which the shortest path they found runs: when only a few nodes
  * hold an excess or a deficit, that path alone is followed
@@ -319,6 +333,72 @@ bool troc__paths_first(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t h
         r->potential[v] = -1;
         f->changed_count++;
     }
+    return true;
+}
+
+/* The closure of a side, when D is 1 ------------------------------------- */
+
+/* Visits the next node of s's closure: its admissible entries with room
+ * (forward; backward, those whose partner has room) lead to the nodes it
+ * adds. */
+static void close_step(troc__search *s, const troc__admissible *a, const troc__residual *r, uint32_t *visited,
+                       uint32_t phase) {
+    const uint32_t u = s->settled[(*visited)++];
+    for (uint32_t e = a->first[u]; e < a->first[u + 1]; e++) {
+        const troc__residual_entry entry = a->entries[e];
+        const uint32_t w = entry.head;
+        if (s->stamp[w] == phase) continue;
+        if (!(s->forward ? troc__entry_has_room(r, entry) : troc__entry_partner_has_room(r, entry))) continue;
+        assert(!is_target(s, r, w)); /* the maximum flow before left no path */
+        s->stamp[w] = phase;
+        s->settled[s->settled_count++] = w;
+    }
+}
+
+bool troc__paths_close(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
+    assert(f != NULL && r != NULL);
+    assert(lo < hi && hi <= f->node_capacity);
+    troc__search *forward = &f->searches[0], *backward = &f->searches[1];
+    uint32_t sources = 0, sinks = 0;
+    for (uint32_t v = lo; v < hi; v++) {
+        sources += r->excess[v] > 0;
+        sinks += r->excess[v] < 0;
+    }
+    /* A side of a few nodes follows its shortest paths alone (flow.c),
+     * which the searches find. */
+    if (sources <= TROC__PATH_ENDS_MAX || sinks <= TROC__PATH_ENDS_MAX) return false;
+    const uint32_t phase = f->phase_count + 1;
+    troc__search *sides[2] = {forward, backward};
+    for (int i = 0; i < 2; i++) {
+        troc__search *s = sides[i];
+        s->settled_count = 0;
+        for (uint32_t v = lo; v < hi; v++) {
+            if (s->forward ? r->excess[v] > 0 : r->excess[v] < 0) {
+                s->stamp[v] = phase;
+                s->settled[s->settled_count++] = v;
+            }
+        }
+        s->start_count = s->settled_count;
+    }
+    /* Both closures grow a node at a time, as the searches would settle
+     * them (the side the last global relabel showed clearly smaller first,
+     * else the one that has visited fewer, neither running far ahead of
+     * the other), until one is complete. */
+    const uint64_t count = hi - lo, deficit_side = f->deficit_side;
+    const int preference = 5 * deficit_side < 2 * count ? -1 : 5 * deficit_side > 3 * count ? 1 : 0;
+    uint32_t visited[2] = {0, 0};
+    while (visited[0] < forward->settled_count && visited[1] < backward->settled_count) {
+        bool go_forward = preference != 0 ? preference > 0 : visited[0] <= visited[1];
+        const uint32_t ahead = go_forward ? visited[0] : visited[1], behind = go_forward ? visited[1] : visited[0];
+        if (ahead > IMBALANCE_FACTOR * behind + IMBALANCE_SLACK) go_forward = !go_forward;
+        const int side = go_forward ? 0 : 1;
+        close_step(sides[side], &f->admissible, r, &visited[side], phase);
+    }
+    troc__search *done = visited[0] == forward->settled_count ? forward : backward;
+    f->phase_count = phase;
+    for (uint32_t i = 0; i < done->settled_count; i++) r->potential[done->settled[i]] += done->forward ? -1 : 1;
+    f->changed_count = done->settled_count;
+    f->meet = TROC__NONE;
     return true;
 }
 
