@@ -128,14 +128,6 @@ static int solve_split(const troc_clearing_problem *problem, troc__groups *group
     return error;
 }
 
-static void fill_totals(const troc_clearing_problem *problem, troc_clearing_result *result) {
-    for (size_t k = 0; k < problem->obligation_count; k++) {
-        result->total_cents += problem->obligations[k].amount_cents;
-        result->cleared_total_cents += result->cleared_cents[k];
-        result->paid_total_cents += result->paid_cents[k];
-    }
-}
-
 /* Steps 2 to 5 on a valid problem into an allocated result. */
 static int solve_into(const troc_clearing_problem *problem, troc_clearing_result *result,
                       troc__progress *progress) {
@@ -164,8 +156,7 @@ static int solve_into(const troc_clearing_problem *problem, troc_clearing_result
     troc__progress_report(progress, "split", 0.0);
     error = result_allocate_amounts(problem, result);
     if (error != 0) goto cleanup;
-    troc__split(problem, &groups, group_settled, group_cleared, result->cleared_cents, result->paid_cents);
-    fill_totals(problem, result);
+    troc__split(problem, &groups, group_settled, group_cleared, result);
 cleanup:
     if (group_cleared != group_settled) free(group_cleared);
     free(group_settled);

@@ -531,9 +531,9 @@ int troc__circulation_solve(troc__network *network, const troc__components *comp
 /* split.c: settled[g] (and cleared[g] <= settled[g]) per group onto the
  * obligations, oldest first.  Consumes both arrays (they end all zero).
  * In plain mode everything settled is set off: group_cleared may then be
- * group_settled itself.  Writes every entry of cleared_cents and
- * paid_cents. */
+ * group_settled itself.  Writes every entry of result->cleared_cents and
+ * result->paid_cents, and the result's totals. */
 void troc__split(const troc_clearing_problem *problem, const troc__groups *groups, int64_t *group_settled,
-                 int64_t *group_cleared, int64_t *cleared_cents, int64_t *paid_cents);
+                 int64_t *group_cleared, troc_clearing_result *result);
 
 #endif /* TROC_CLEARING_INT_H */

@@ -20,9 +20,12 @@
 #define PREFETCH_OBLIGATIONS 16u
 
 void troc__split(const troc_clearing_problem *problem, const troc__groups *groups, int64_t *group_settled,
-                 int64_t *group_cleared, int64_t *cleared_cents, int64_t *paid_cents) {
+                 int64_t *group_cleared, troc_clearing_result *result) {
     assert(problem != NULL && groups != NULL && group_settled != NULL && group_cleared != NULL);
-    assert(cleared_cents != NULL && paid_cents != NULL);
+    assert(result != NULL && result->cleared_cents != NULL && result->paid_cents != NULL);
+    int64_t *cleared_cents = result->cleared_cents, *paid_cents = result->paid_cents;
+    /* Each total is at most the problem's, which validation bounds. */
+    int64_t total = 0, cleared_total = 0, paid_total = 0;
     for (size_t k = 0; k < problem->obligation_count; k++) {
         /* The obligations are read in order, their groups' amounts
          * anywhere: those of obligations a few places on are fetched
@@ -41,6 +44,12 @@ void troc__split(const troc_clearing_problem *problem, const troc__groups *group
         if (group_cleared != group_settled) group_cleared[g] -= cleared;
         cleared_cents[k] = cleared;
         paid_cents[k] = settled - cleared; /* 0 in plain mode */
+        total += amount;
+        cleared_total += cleared;
+        paid_total += settled - cleared;
     }
+    result->total_cents = total;
+    result->cleared_total_cents = cleared_total;
+    result->paid_total_cents = paid_total;
     for (uint32_t g = 0; g < groups->group_count; g++) assert(group_settled[g] == 0 && group_cleared[g] == 0);
 }
