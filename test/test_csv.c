@@ -746,6 +746,62 @@ static void test_parts_agree(void **state) {
     assert_parts_agree(no_final_line_end, strlen(no_final_line_end));
 }
 
+/* Plain records (no quote, printable ASCII) are read by a faster path than
+ * the others: random ones of 0 to 20 bytes a field, across its eight-byte
+ * steps, with LF or CRLF, mixed with records it leaves to the general path
+ * (a tab, a non-ASCII letter, a quoted field), each read as the plain split
+ * of its line, on the right line. */
+static void test_plain_records_read_as_split(void **state) {
+    (void)state;
+    enum { ROWS = 400, COLUMNS = 3, FIELD_MAX = 20 };
+    static const char *const oddities[] = {"\t", "\xC3\xA9", "\"q\""};
+    static const char *const unquoted[] = {"\t", "\xC3\xA9", "q"};
+    uint32_t seed = 77;
+    for (int round = 0; round < 8; round++) {
+        const char *end = round % 2 == 0 ? "\n" : "\r\n";
+        char *text = malloc(16 + ROWS * COLUMNS * (FIELD_MAX + 4) * 2);
+        char (*expected)[COLUMNS][FIELD_MAX + 4] = malloc(ROWS * sizeof *expected);
+        assert_non_null(text);
+        assert_non_null(expected);
+        size_t length = (size_t)sprintf(text, "a,b,c%s", end);
+        for (size_t row = 0; row < ROWS; row++) {
+            for (size_t column = 0; column < COLUMNS; column++) {
+                seed = seed * 1103515245u + 12345u;
+                size_t field = (seed >> 16) % (FIELD_MAX + 1), odd = (seed >> 8) % 64;
+                char *out = expected[row][column];
+                for (size_t i = 0; i < field; i++) {
+                    seed = seed * 1103515245u + 12345u;
+                    out[i] = " azAZ09.-_"[(seed >> 16) % 10];
+                }
+                out[field] = '\0';
+                if (odd < 3) {
+                    length += (size_t)sprintf(text + length, "%s", oddities[odd]);
+                    strcpy(out, unquoted[odd]);
+                } else {
+                    memcpy(text + length, out, field);
+                    length += field;
+                }
+                if (column + 1 < COLUMNS) text[length++] = ',';
+                else length += (size_t)sprintf(text + length, "%s", end);
+            }
+        }
+        if (round >= 4) length -= strlen(end); /* no line end after the last row */
+        troc_csv *csv = NULL;
+        troc_csv_error error;
+        const troc_csv_read_options parts = {.thread_count = 2, .part_size_min = round % 4 < 2 ? 0 : 97};
+        assert_int_equal(troc_csv_read_memory_with(text, length, &parts, &csv, &error), 0);
+        assert_int_equal(troc_csv_row_count(csv), ROWS);
+        assert_int_equal(troc_csv_uses_crlf(csv), round % 2 == 1);
+        for (size_t row = 0; row < ROWS; row++) {
+            for (size_t column = 0; column < COLUMNS; column++) assert_field(csv, row, column, expected[row][column]);
+            assert_int_equal(troc_csv_row_line(csv, row), row + 2);
+        }
+        troc_csv_free(csv);
+        free(expected);
+        free(text);
+    }
+}
+
 /* A regular file of several megabytes is read in parts on the threads
  * (pread from the descriptor's offset, which is then left at the end): the
  * same records as the same bytes read from memory, and the same refusal
@@ -1255,6 +1311,7 @@ int main(void) {
         cmocka_unit_test(test_interrupted_writer_leaves_no_temporary),
         cmocka_unit_test(test_writer_follows_links_keeps_modes),
         cmocka_unit_test(test_parts_agree),
+        cmocka_unit_test(test_plain_records_read_as_split),
         cmocka_unit_test(test_read_file_in_parts),
         cmocka_unit_test(test_writer_memory_parts),
         cmocka_unit_test(test_write_row_fields),
