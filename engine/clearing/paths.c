@@ -263,6 +263,27 @@ static void search_step(troc__search *s, const troc__search *other, const troc__
     relax_from(s, other, r, u, best);
 }
 
+/* Which side goes first when both frontiers are as near: the one the last
+ * global relabel showed clearly smaller (1: forward, -1: backward), else 0
+ * (the one that has done less). */
+static int side_preference(const troc__flow *f, uint32_t lo, uint32_t hi) {
+    const uint64_t count = hi - lo, deficit_side = f->deficit_side;
+    return 5 * deficit_side < 2 * count ? -1 : 5 * deficit_side > 3 * count ? 1 : 0;
+}
+
+/* Whether the forward side takes the next step: the nearer one (on a tie,
+ * the preferred one, else the one that has done less), unless it has done
+ * much more than the other: a side that went past its own part may meet
+ * the other side's long before that side is done with its part. */
+static bool forward_steps(bool forward_nearer, bool tie, int preference, uint32_t forward_done,
+                          uint32_t backward_done) {
+    bool go_forward = forward_nearer;
+    if (tie) go_forward = preference != 0 ? preference > 0 : forward_done <= backward_done;
+    const uint32_t ahead = go_forward ? forward_done : backward_done, behind = go_forward ? backward_done : forward_done;
+    if (ahead > IMBALANCE_FACTOR * behind + IMBALANCE_SLACK) go_forward = !go_forward;
+    return go_forward;
+}
+
 void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t hi) {
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
@@ -271,28 +292,19 @@ void troc__paths_update(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t 
     search_start(forward, r, lo, hi);
     search_start(backward, r, lo, hi);
     bound best = {.length = DISTANCE_INFINITE, .meet = TROC__NONE}; /* its length is D once a side is done */
-    /* Which side goes first on a tie: the one the last global relabel showed
-     * clearly smaller, else the one that has settled fewer nodes. */
-    const uint64_t count = hi - lo, deficit_side = f->deficit_side;
-    const int preference = 5 * deficit_side < 2 * count ? -1 : 5 * deficit_side > 3 * count ? 1 : 0;
+    const int preference = side_preference(f, lo, hi);
     for (;;) {
         const int64_t top_forward = queue_min(forward, lo, hi, phase), top_backward = queue_min(backward, lo, hi, phase);
         if (top_forward >= best.length || top_backward >= best.length) {
             done = top_forward >= best.length ? forward : backward;
             break;
         }
-        /* The side nearer its frontier goes on, unless it has done much more
-         * than the other: a side that went past its own part may meet the
-         * other side's long before that side is done with its part. */
-        bool go_forward = top_forward < top_backward;
-        if (top_forward == top_backward) {
-            go_forward = preference != 0 ? preference > 0 : forward->settled_count <= backward->settled_count;
+        if (forward_steps(top_forward < top_backward, top_forward == top_backward, preference, forward->settled_count,
+                          backward->settled_count)) {
+            search_step(forward, backward, r, phase, &best);
+        } else {
+            search_step(backward, forward, r, phase, &best);
         }
-        const uint32_t ahead = go_forward ? forward->settled_count : backward->settled_count;
-        const uint32_t behind = go_forward ? backward->settled_count : forward->settled_count;
-        if (ahead > IMBALANCE_FACTOR * behind + IMBALANCE_SLACK) go_forward = !go_forward;
-        if (go_forward) search_step(forward, backward, r, phase, &best);
-        else search_step(backward, forward, r, phase, &best);
     }
     assert(best.length != DISTANCE_INFINITE); /* a balanced component always has the other side */
     /* The side that is done has settled every node closer than D (and
@@ -380,18 +392,12 @@ bool troc__paths_close(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t h
         }
         s->start_count = s->settled_count;
     }
-    /* Both closures grow a node at a time, as the searches would settle
-     * them (the side the last global relabel showed clearly smaller first,
-     * else the one that has visited fewer, neither running far ahead of
-     * the other), until one is complete. */
-    const uint64_t count = hi - lo, deficit_side = f->deficit_side;
-    const int preference = 5 * deficit_side < 2 * count ? -1 : 5 * deficit_side > 3 * count ? 1 : 0;
+    /* Both closures grow a node at a time, in the order the searches would
+     * settle them at distance 0, until one is complete. */
+    const int preference = side_preference(f, lo, hi);
     uint32_t visited[2] = {0, 0};
     while (visited[0] < forward->settled_count && visited[1] < backward->settled_count) {
-        bool go_forward = preference != 0 ? preference > 0 : visited[0] <= visited[1];
-        const uint32_t ahead = go_forward ? visited[0] : visited[1], behind = go_forward ? visited[1] : visited[0];
-        if (ahead > IMBALANCE_FACTOR * behind + IMBALANCE_SLACK) go_forward = !go_forward;
-        const int side = go_forward ? 0 : 1;
+        const int side = forward_steps(false, true, preference, visited[0], visited[1]) ? 0 : 1;
         close_step(sides[side], &f->admissible, r, &visited[side], phase);
     }
     troc__search *done = visited[0] == forward->settled_count ? forward : backward;
