@@ -467,8 +467,8 @@ bool troc__paths_first(troc__flow *flow, troc__residual *residual, uint32_t lo, 
  * TROC__PATH_ENDS_MAX nodes: moves the potentials of the side whose
  * closure (the nodes its ends reach, or that reach them, along admissible
  * entries with room, in the admissible copy of the phase) is found first
- * by 1, as troc__paths_update() would when D is 1, and returns true; or
- * returns false, having changed nothing (a side too small, or D is 0). */
+ * by 1, as troc__paths_update() would when D is 1, and returns true.  With
+ * a side that small it returns false and moves no potential. */
 bool troc__paths_close(troc__flow *flow, troc__residual *residual, uint32_t lo, uint32_t hi);
 /* A side (excesses or deficits) of this many nodes or fewer follows each
  * shortest path on its own (flow.c). */

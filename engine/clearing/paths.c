@@ -371,25 +371,19 @@ bool troc__paths_close(troc__flow *f, troc__residual *r, uint32_t lo, uint32_t h
     assert(f != NULL && r != NULL);
     assert(lo < hi && hi <= f->node_capacity);
     troc__search *forward = &f->searches[0], *backward = &f->searches[1];
-    uint32_t sources = 0, sinks = 0;
+    troc__search *sides[2] = {forward, backward};
+    forward->settled_count = backward->settled_count = 0;
     for (uint32_t v = lo; v < hi; v++) {
-        sources += r->excess[v] > 0;
-        sinks += r->excess[v] < 0;
+        troc__search *s = r->excess[v] > 0 ? forward : r->excess[v] < 0 ? backward : NULL;
+        if (s != NULL) s->settled[s->settled_count++] = v;
     }
     /* A side of a few nodes follows its shortest paths alone (flow.c),
      * which the searches find. */
-    if (sources <= TROC__PATH_ENDS_MAX || sinks <= TROC__PATH_ENDS_MAX) return false;
+    if (forward->settled_count <= TROC__PATH_ENDS_MAX || backward->settled_count <= TROC__PATH_ENDS_MAX) return false;
     const uint32_t phase = f->phase_count + 1;
-    troc__search *sides[2] = {forward, backward};
     for (int i = 0; i < 2; i++) {
         troc__search *s = sides[i];
-        s->settled_count = 0;
-        for (uint32_t v = lo; v < hi; v++) {
-            if (s->forward ? r->excess[v] > 0 : r->excess[v] < 0) {
-                s->stamp[v] = phase;
-                s->settled[s->settled_count++] = v;
-            }
-        }
+        for (uint32_t k = 0; k < s->settled_count; k++) s->stamp[s->settled[k]] = phase;
         s->start_count = s->settled_count;
     }
     /* Both closures grow a node at a time, in the order the searches would
