@@ -282,18 +282,25 @@ static int finish_field(parser *p, uint32_t line, size_t column, size_t start, s
     return 0;
 }
 
-/* Whether all eight bytes of x are plain printable ASCII (0x20 to 0x7E)
- * other than a comma or a quote: a field's text the scanner may skip
- * whole.  Tab is plain too, but left to the byte by byte loop. */
-static inline bool block_plain(uint64_t x) {
+/* The high bit set in each byte of x that is not plain printable ASCII
+ * (0x20 to 0x7E) other than a comma or a quote, a field's text the
+ * scanner may skip whole (tab is plain too, but left to the byte by byte
+ * loop); 0 when all eight are.  Exact for the lowest byte flagged (in
+ * memory order), not always for those after it. */
+static inline uint64_t special_bytes(uint64_t x) {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     /* With no byte at 0x80 or above, (v - ones) & ~v & highs is nonzero
      * exactly when a byte of v is zero, and (x - 0x20 ones) & ~x & highs
-     * when a byte of x is below 0x20. */
+     * when a byte of x is below 0x20; a borrow runs only past a byte
+     * already flagged. */
     const uint64_t comma = x ^ (ones * ','), quote = x ^ (ones * '"'), rubout = x ^ (ones * 0x7F);
     const uint64_t special = ((x - ones * 0x20) & ~x) | ((comma - ones) & ~comma) | ((quote - ones) & ~quote) |
                              ((rubout - ones) & ~rubout);
-    return ((x | special) & highs) == 0;
+    return (x | special) & highs;
+}
+
+static inline bool block_plain(uint64_t x) {
+    return special_bytes(x) == 0;
 }
 
 /* The hot loop of the reader: locals rather than p's fields, which the
@@ -427,14 +434,10 @@ static int parse_record(parser *p, span *fields, size_t capacity, const uint16_t
     return 0;
 }
 
-/* The first byte of x (in memory order) that a plain field cannot hold
- * (as block_plain() sees them), or 8 if there is none. */
+/* The first byte of x (in memory order) that a plain field cannot hold, or
+ * 8 if there is none. */
 static inline unsigned first_special(uint64_t x) {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const uint64_t comma = x ^ (ones * ','), quote = x ^ (ones * '"'), rubout = x ^ (ones * 0x7F);
-    const uint64_t special = (((x - ones * 0x20) & ~x) | ((comma - ones) & ~comma) | ((quote - ones) & ~quote) |
-                              ((rubout - ones) & ~rubout) | x) & highs;
-    /* The lowest flag is exact: a borrow runs only past a flagged byte. */
+    const uint64_t special = special_bytes(x);
     return special == 0 ? 8u : (unsigned)__builtin_ctzll(special) / 8u;
 }
 
