@@ -148,6 +148,26 @@ static troc_clearing_problem plain_problem(uint32_t firms, const troc_obligation
     return (troc_clearing_problem){.firm_count = firms, .obligation_count = count, .obligations = obligations};
 }
 
+/* A problem's groups, network and components, as the solve builds them. */
+typedef struct solver_input {
+    troc__groups groups;
+    troc__network network;
+    troc__components components;
+} solver_input;
+
+static void solver_input_build(const troc_clearing_problem *p, solver_input *in) {
+    *in = (solver_input){0};
+    assert_int_equal(troc__groups_build(p, &in->groups), 0);
+    assert_int_equal(troc__network_build(p, &in->groups, &in->network), 0);
+    assert_int_equal(troc__components_find(&in->network, in->network.node_count, &in->components), 0);
+}
+
+static void solver_input_free(solver_input *in) {
+    troc__components_free(&in->components);
+    troc__network_free(&in->network);
+    troc__groups_free(&in->groups);
+}
+
 static void solve_ok(const troc_clearing_problem *p, troc_clearing_result *r) {
     assert_int_equal(troc_clearing_solve(p, r, NULL, NULL), 0);
     assert_int_equal(troc_clearing_check(p, r), 0);
@@ -386,21 +406,15 @@ static void test_random_reductions_match_reference(void **state) {
 static void expect_reduction(const troc_obligation *obligations, size_t count, uint32_t firms, uint32_t leaf_count,
                              uint32_t chain_count, uint32_t reduced_arc_count) {
     troc_clearing_problem p = plain_problem(firms, obligations, count);
-    troc__groups groups = {0};
-    troc__network network = {0};
-    troc__components components = {0};
+    solver_input in;
     troc__reduction reduction = {0};
-    assert_int_equal(troc__groups_build(&p, &groups), 0);
-    assert_int_equal(troc__network_build(&p, &groups, &network), 0);
-    assert_int_equal(troc__components_find(&network, firms, &components), 0);
-    assert_int_equal(troc__reduction_build(&network, &components, &reduction), 0);
+    solver_input_build(&p, &in);
+    assert_int_equal(troc__reduction_build(&in.network, &in.components, &reduction), 0);
     assert_int_equal(reduction.leaf_count, leaf_count);
     assert_int_equal(reduction.chain_count, chain_count);
     if (leaf_count + chain_count > 0) assert_int_equal(reduction.reduced.arc_count, reduced_arc_count);
     troc__reduction_free(&reduction);
-    troc__components_free(&components);
-    troc__network_free(&network);
-    troc__groups_free(&groups);
+    solver_input_free(&in);
     /* And the solve through it is proved optimal by its certificate. */
     troc_clearing_result r;
     solve_ok(&p, &r);
@@ -1205,19 +1219,13 @@ static void test_race_among_small_components(void **state) {
 
 /* Whether the residual graph of a plain problem takes narrow arcs. */
 static bool residual_narrow(const troc_clearing_problem *p) {
-    troc__groups groups = {0};
-    troc__network network = {0};
-    troc__components components = {0};
+    solver_input in;
     troc__residual residual = {0};
-    assert_int_equal(troc__groups_build(p, &groups), 0);
-    assert_int_equal(troc__network_build(p, &groups, &network), 0);
-    assert_int_equal(troc__components_find(&network, p->firm_count, &components), 0);
-    assert_int_equal(troc__residual_build(&network, &components, NULL, &residual), 0);
+    solver_input_build(p, &in);
+    assert_int_equal(troc__residual_build(&in.network, &in.components, NULL, &residual), 0);
     const bool narrow = residual.narrow;
     troc__residual_free(&residual);
-    troc__components_free(&components);
-    troc__network_free(&network);
-    troc__groups_free(&groups);
+    solver_input_free(&in);
     return narrow;
 }
 
@@ -1280,24 +1288,18 @@ static void test_residual_same_with_helper(void **state) {
             for (size_t k = 0; k < count; k++) ob[k].amount_cents >>= 31;
             p.accounts = accounts;
         }
-        troc__groups groups = {0};
-        troc__network network = {0};
-        troc__components components = {0};
+        solver_input in;
         troc__reduction reduction = {0};
-        assert_int_equal(troc__groups_build(&p, &groups), 0);
-        assert_int_equal(troc__network_build(&p, &groups, &network), 0);
-        assert_int_equal(troc__components_find(&network, network.node_count, &components), 0);
+        solver_input_build(&p, &in);
         if (round == 3) {
-            assert_int_equal(troc__reduction_build(&network, &components, &reduction), 0);
+            assert_int_equal(troc__reduction_build(&in.network, &in.components, &reduction), 0);
             assert_true(reduction.chain_count > 0);
             assert_residual_same_with_helper(&reduction.reduced, &reduction.components);
         } else {
-            assert_residual_same_with_helper(&network, &components);
+            assert_residual_same_with_helper(&in.network, &in.components);
         }
         troc__reduction_free(&reduction);
-        troc__components_free(&components);
-        troc__network_free(&network);
-        troc__groups_free(&groups);
+        solver_input_free(&in);
     }
     free(accounts);
     free(ob);
