@@ -294,7 +294,7 @@ int troc__residual_build(const troc__network *network, const troc__components *c
     r->narrow = b.narrow;
     error = allocate_graph(r, network->arc_count);
     if (error != 0) goto cleanup;
-    memcpy(r->network_node, b.order, nodes * sizeof *r->network_node);
+    memcpy(r->network_node, b.order, (size_t)network->node_count * sizeof *r->network_node);
     memset(r->excess, 0, nodes * sizeof *r->excess);
     memset(r->potential, 0, nodes * sizeof *r->potential);
     memset(r->room_bits, 0, troc__room_words(network->arc_count) * sizeof *r->room_bits);
