@@ -82,9 +82,15 @@ static void number_nodes(const troc__network *network, const troc__components *c
     }
 }
 
-/* The link bits that give an arc's cost, but for a chain's (chain_cost). */
-static uint32_t cost_bits(int32_t cost) {
-    return cost == 0 ? TROC__LINK_FREE : cost == -1 ? 0u : TROC__LINK_CHAIN;
+/* The link of an arc's entry at its head: the arc, and the bits that give
+ * its cost but for a chain's (chain_cost); the tail's adds LINK_TAIL. */
+static uint32_t head_link(uint32_t arc, int32_t cost) {
+    return arc << TROC__LINK_ARC_SHIFT | (cost == 0 ? TROC__LINK_FREE : cost == -1 ? 0u : TROC__LINK_CHAIN);
+}
+
+/* The initial pseudo-flow on an arc: full if it costs less than 0. */
+static int64_t initial_flow(int64_t capacity, int32_t cost) {
+    return cost < 0 ? capacity : 0;
 }
 
 /* What building the graph needs and the graph does not, in a block of its
@@ -174,7 +180,7 @@ static void fill_arcs(building *b) {
             if (components->component_of[h] != component) continue;
             const int64_t capacity = network->arc_capacity[a];
             const int32_t cost = troc__network_arc_cost(network, a);
-            const int64_t start = cost < 0 ? capacity : 0; /* initial pseudo-flow */
+            const int64_t start = initial_flow(capacity, cost);
             if (r->narrow) {
                 ((troc__residual_arc32 *)r->arcs)[arc] = (troc__residual_arc32){.capacity = (int32_t)capacity};
             } else {
@@ -183,8 +189,7 @@ static void fill_arcs(building *b) {
             troc__residual_set_room(r, arc, capacity - start);
             if (cost < -1) r->chain_cost[arc] = cost;
             r->free_arc_count += cost == 0;
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(cost);
-            *out++ = (troc__residual_entry){.head = b->rank[h], .link = link | TROC__LINK_TAIL};
+            *out++ = (troc__residual_entry){.head = b->rank[h], .link = head_link(arc, cost) | TROC__LINK_TAIL};
             arc++;
         }
     }
@@ -214,9 +219,8 @@ static void fill_heads(void *context) {
             if (components->component_of[h] != component) continue;
             const uint32_t head = b->rank[h];
             const int32_t cost = troc__network_arc_cost(network, a);
-            const int64_t start = cost < 0 ? network->arc_capacity[a] : 0; /* initial pseudo-flow */
-            const uint32_t link = arc << TROC__LINK_ARC_SHIFT | cost_bits(cost);
-            r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = link};
+            const int64_t start = initial_flow(network->arc_capacity[a], cost);
+            r->entries[next[head]++] = (troc__residual_entry){.head = tail, .link = head_link(arc, cost)};
             r->excess[tail] -= start;
             r->excess[head] += start;
             arc++;
